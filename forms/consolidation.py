@@ -1,0 +1,118 @@
+"""Consolidation: the children's reports combined into the parent's values.
+
+A pure function. Numbers aggregate by each field's rule; text becomes an
+ordered list headed by unit name that the parent edits into its narrative.
+Every figure keeps its provenance: which child (and which revision) gave which
+part, so a consolidator can click a total and see its parts.
+
+Children may have reported under different versions of the template: values
+are matched by field key, which keeps its meaning across versions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from forms.definition import Aggregation, Definition, FieldDef, FieldKind
+from forms.values import coerce
+
+MEAN_PLACES = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class ChildReport:
+    """What one unit below reported (typed or raw values, by field key)."""
+
+    unit_code: str
+    unit_name: str
+    values: Mapping[str, Any]
+    revision: int | None = None
+    version: int | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One child's contribution to a consolidated value."""
+
+    unit_code: str
+    unit_name: str
+    value: Any
+    revision: int | None = None
+
+
+@dataclass
+class Consolidation:
+    values: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, list[Part]] = field(default_factory=dict)
+    # Per text field: [(unit name, text)], in children order.
+    lists: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Per field: codes of the children that gave no value for it.
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+
+def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Decimal | None:
+    """Combine numbers by *rule*; None when there is nothing to combine."""
+    if not numbers or rule in (Aggregation.NONE, Aggregation.LIST):
+        return None
+    if rule is Aggregation.SUM:
+        return sum(numbers, start=0)
+    if rule is Aggregation.MAX:
+        return max(numbers)
+    if rule is Aggregation.MIN:
+        return min(numbers)
+    if rule is Aggregation.LAST:
+        return numbers[-1]
+    if rule is Aggregation.MEAN:
+        mean = Decimal(sum(numbers, start=0)) / len(numbers)
+        return mean.quantize(MEAN_PLACES, rounding=ROUND_HALF_UP)
+    raise ValueError(f"unknown aggregation {rule}")  # pragma: no cover
+
+
+def child_value(fld: FieldDef, values: Mapping[str, Any]) -> Any:
+    """The child's typed value for *fld*, None when absent or unreadable."""
+    if fld.key not in values:
+        return None
+    value, _ = coerce(fld, values[fld.key])
+    return value
+
+
+def format_list(entries: Iterable[tuple[str, str]]) -> str:
+    """The draft narrative: one paragraph per unit, headed by its name."""
+    return "\n".join(f"{name}：{text}" for name, text in entries)
+
+
+def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Consolidation:
+    """The parent's values computed from *children*, with provenance."""
+    result = Consolidation()
+    for fld in definition.fields():
+        rule = fld.effective_aggregation
+        if rule is Aggregation.NONE:
+            continue
+        parts: list[Part] = []
+        missing: list[str] = []
+        for child in children:
+            value = child_value(fld, child.values)
+            if value is None:
+                missing.append(child.unit_code)
+            else:
+                parts.append(Part(child.unit_code, child.unit_name, value, child.revision))
+        result.provenance[fld.key] = parts
+        result.missing[fld.key] = missing
+        result.values[fld.key] = _combine(fld, rule, parts, result)
+    return result
+
+
+def _combine(fld: FieldDef, rule: Aggregation, parts: list[Part], out: Consolidation) -> Any:
+    if fld.is_numeric:
+        return aggregate(rule, [p.value for p in parts])
+    if rule is Aggregation.LAST:
+        return parts[-1].value if parts else None
+    if fld.kind is FieldKind.TABLE:
+        rows = [row for p in parts for row in p.value]
+        return rows or None
+    entries = [(p.unit_name, str(p.value)) for p in parts]
+    out.lists[fld.key] = entries
+    return format_list(entries) or None

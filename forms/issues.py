@@ -1,0 +1,121 @@
+"""Validation issues and their translatable messages.
+
+An issue is data (severity, where, a machine code and parameters), never an
+exception: the web form, the Excel reader and the API all show the same issue
+in the user's language by translating ``MESSAGES[code]`` and interpolating
+``params``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from forms.definition import Severity
+from forms.i18n import N_
+
+MESSAGES: dict[str, str] = {
+    "required": N_("%(label)s is required."),
+    "not_a_number": N_("%(label)s must be a number, not “%(value)s”."),
+    "not_an_integer": N_("%(label)s must be a whole number, not “%(value)s”."),
+    "below_min": N_("%(label)s must be at least %(min)s (got %(value)s)."),
+    "above_max": N_("%(label)s must be at most %(max)s (got %(value)s)."),
+    "unit_stripped": N_("%(label)s: “%(value)s” was read as %(number)s; enter the number only."),
+    "too_long": N_("%(label)s is too long: at most %(max)s characters."),
+    "bad_phone": N_("%(label)s is not a valid phone number: “%(value)s”."),
+    "bad_date": N_("%(label)s must be a date such as 2024-06-30, not “%(value)s”."),
+    "bad_choice": N_("%(label)s: “%(value)s” is not one of the options."),
+    "bad_yesno": N_("%(label)s must be yes or no, not “%(value)s”."),
+    "bad_attachment": N_("%(label)s: the attachment could not be read."),
+    "attachment_too_large": N_("%(label)s: the file is larger than %(max)s MB."),
+    "bad_table": N_("%(label)s must be a list of rows."),
+    "too_few_rows": N_("%(label)s needs at least %(min)s rows."),
+    "too_many_rows": N_("%(label)s allows at most %(max)s rows."),
+    "cumulative_decreased": N_(
+        "%(label)s is cumulative but went down from %(previous)s in %(previous_period)s"
+        " to %(value)s."
+    ),
+    "rule_failed": N_("%(message)s"),
+    "target_missed": N_(
+        "%(label)s: the plan's target of %(target)s by %(by)s is not reached (%(value)s)."
+    ),
+    "differs_from_children": N_(
+        "%(label)s is %(value)s but the units below add up to %(expected)s."
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a submission."""
+
+    severity: Severity
+    field: str | None
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None  # 0-based row of a repeating table
+    column: str | None = None  # column key of a repeating table
+
+    @property
+    def message(self) -> str:
+        """The untranslated msgid for this issue."""
+        return MESSAGES.get(self.code, self.code)
+
+    def render(self, translate: Callable[[str], str] = lambda s: s, locale: str = "zh_CN") -> str:
+        """The message in the language *translate* speaks.
+
+        Labels come from the definition in Chinese with an optional English
+        twin: a parameter ``x_en`` replaces ``x`` when rendering in English.
+        """
+        params = localized_params(self.params, locale)
+        try:
+            return translate(self.message) % params
+        except (KeyError, TypeError, ValueError):
+            return translate(self.message)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def at(self, **changes: Any) -> Issue:
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "severity": str(self.severity),
+            "field": self.field,
+            "code": self.code,
+            "params": {k: _plain(v) for k, v in self.params.items()},
+        }
+        if self.row is not None:
+            data["row"] = self.row
+        if self.column is not None:
+            data["column"] = self.column
+        return data
+
+
+def localized_params(params: dict[str, Any], locale: str) -> dict[str, Any]:
+    english = locale.startswith("en")
+    out = {k: v for k, v in params.items() if not k.endswith("_en")}
+    if english:
+        for key, value in params.items():
+            if key.endswith("_en") and value:
+                out[key[:-3]] = value
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, int | float | str | bool | type(None)) else str(value)
+
+
+def error(field: str | None, code: str, **params: Any) -> Issue:
+    return Issue(Severity.ERROR, field, code, params)
+
+
+def warning(field: str | None, code: str, **params: Any) -> Issue:
+    return Issue(Severity.WARNING, field, code, params)
+
+
+def has_errors(issues: Iterable[Issue]) -> bool:
+    return any(i.is_error for i in issues)

@@ -1,0 +1,222 @@
+"""Validation of one submission against its definition.
+
+``validate`` returns issues and never raises on user input: kinds and bounds,
+required fields, the definition's rules, cumulative figures against the unit's
+previous period, targets, and a consolidated report against its children.
+Errors block submission; warnings need an explanation in the remarks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from forms.consolidation import ChildReport, aggregate, child_value
+from forms.definition import Aggregation, CumulativeSpan, Definition, FieldDef, FieldKind
+from forms.issues import Issue, error, warning
+from forms.periods import Period
+from forms.rules import parse
+from forms.values import coerce, coerce_values, format_number
+
+Values = Mapping[str, Any]
+
+
+def validate(
+    definition: Definition,
+    values: Values,
+    previous: Values | None = None,
+    children: Sequence[ChildReport | Values] | None = None,
+    *,
+    period: str | Period | None = None,
+    previous_period: str | Period | None = None,
+    check_required: bool = True,
+) -> list[Issue]:
+    """All issues of *values* (raw or typed) for *definition*.
+
+    *previous* is the same unit's report for the latest earlier period (within
+    the plan); *previous_period* names it so year-span cumulative fields are
+    only compared within one calendar year. *children* are the reports of the
+    units below when *values* is a consolidated report. *period* enables the
+    target checks. ``check_required=False`` judges a draft.
+    """
+    if not isinstance(values, Mapping):
+        values = {}
+    typed, issues = coerce_values(definition, values)
+    period = _as_period(period)
+    previous_period = _as_period(previous_period)
+    broken = {i.field for i in issues if i.is_error}
+    if check_required:
+        issues += _required(definition, typed, broken)
+    issues += _rules(definition, typed)
+    if previous is not None:
+        issues += _cumulative(definition, typed, previous, period, previous_period)
+    if period is not None:
+        issues += _targets(definition, typed, period)
+    if children is not None:
+        issues += _children(definition, typed, children)
+    return issues
+
+
+def _as_period(value: str | Period | None) -> Period | None:
+    if value is None or isinstance(value, Period):
+        return value
+    try:
+        return Period.parse(value)
+    except ValueError:
+        return None
+
+
+def _labels(fld: FieldDef) -> dict[str, Any]:
+    params: dict[str, Any] = {"label": fld.label}
+    if fld.label_en:
+        params["label_en"] = fld.label_en
+    return params
+
+
+def _required(definition: Definition, typed: Values, broken: set[str | None]) -> list[Issue]:
+    issues: list[Issue] = []
+    for fld in definition.fields():
+        if fld.key in broken:
+            continue
+        value = typed.get(fld.key)
+        if fld.required and value is None:
+            issues.append(error(fld.key, "required", **_labels(fld)))
+        if fld.kind is FieldKind.TABLE:
+            rows = value or []
+            if fld.min_rows and len(rows) < fld.min_rows:
+                issues.append(error(fld.key, "too_few_rows", min=fld.min_rows, **_labels(fld)))
+            if fld.max_rows is not None and len(rows) > fld.max_rows:
+                issues.append(error(fld.key, "too_many_rows", max=fld.max_rows, **_labels(fld)))
+            for index, row in enumerate(rows):
+                for col in fld.columns:
+                    if col.required and row.get(col.key) is None:
+                        params = {"label": col.label, **({"label_en": col.label_en}
+                                                         if col.label_en else {})}
+                        issues.append(
+                            error(fld.key, "required", **params).at(row=index, column=col.key)
+                        )
+    return issues
+
+
+def _rules(definition: Definition, typed: Values) -> list[Issue]:
+    issues: list[Issue] = []
+    for rule in definition.rules:
+        expr = parse(rule.expr)  # the definition was validated, so it parses
+        if expr.evaluate(typed) is False:
+            # Point at the first field the rule names: for "rectified <= found"
+            # the figure to correct is usually the one on the left.
+            names = re.findall(r"[a-z][a-z0-9_]*", rule.expr)
+            where = next((k for k in names if k in expr.fields), None)
+            params = {"message": rule.message, "rule": rule.key}
+            if rule.message_en:
+                params["message_en"] = rule.message_en
+            issues.append(Issue(rule.severity, where, "rule_failed", params))
+    return issues
+
+
+def same_span(fld: FieldDef, period: Period | None, previous_period: Period | None) -> bool:
+    """Whether the previous period counts toward the same cumulative total."""
+    if fld.cumulative_span is CumulativeSpan.YEAR and period and previous_period:
+        return period.year == previous_period.year
+    return True
+
+
+def _cumulative(
+    definition: Definition,
+    typed: Values,
+    previous: Values,
+    period: Period | None,
+    previous_period: Period | None,
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for fld in definition.cumulative_fields():
+        value = typed.get(fld.key)
+        before = child_value(fld, previous)
+        if value is None or before is None or not same_span(fld, period, previous_period):
+            continue
+        if value < before:
+            params = {**_labels(fld), "value": format_number(value),
+                      "previous": format_number(before), "previous_period": ""}
+            if previous_period is not None:
+                params["previous_period"] = previous_period.label("zh_CN")
+                params["previous_period_en"] = previous_period.label("en")
+            issues.append(Issue(fld.cumulative_severity, fld.key, "cumulative_decreased", params))
+    return issues
+
+
+def increments(
+    definition: Definition,
+    values: Values,
+    previous: Values | None,
+    *,
+    period: str | Period | None = None,
+    previous_period: str | Period | None = None,
+) -> dict[str, int | Decimal | None]:
+    """本期新增: each cumulative field's growth since the previous period.
+
+    With no previous report (the first period, or a new unit) the whole
+    cumulative figure is new; a year-span field restarts in January.
+    """
+    period, previous_period = _as_period(period), _as_period(previous_period)
+    out: dict[str, int | Decimal | None] = {}
+    for fld in definition.cumulative_fields():
+        value = child_value(fld, values)
+        before = child_value(fld, previous or {})
+        if value is None:
+            out[fld.key] = None
+        elif before is None or not same_span(fld, period, previous_period):
+            out[fld.key] = value
+        else:
+            out[fld.key] = value - before
+    return out
+
+
+def target_progress(fld: FieldDef, value: Any) -> Decimal | None:
+    """Share of the target reached (1 = reached), None without target or value."""
+    if fld.target is None or value is None:
+        return None
+    typed, _ = coerce(fld, value)
+    if typed is None or fld.target.value == 0:
+        return None
+    return Decimal(typed) / fld.target.value
+
+
+def _targets(definition: Definition, typed: Values, period: Period) -> list[Issue]:
+    issues: list[Issue] = []
+    for fld in definition.fields():
+        target = fld.target
+        value = typed.get(fld.key)
+        if target is None or value is None or period.end < target.by:
+            continue
+        reached = value >= target.value if target.comparison == ">=" else value <= target.value
+        if not reached:
+            issues.append(warning(fld.key, "target_missed", value=format_number(value),
+                                  target=format_number(target.value),
+                                  by=target.by.isoformat(), **_labels(fld)))
+    return issues
+
+
+def _children(
+    definition: Definition, typed: Values, children: Sequence[ChildReport | Values]
+) -> list[Issue]:
+    reports = [c.values if isinstance(c, ChildReport) else c for c in children]
+    issues: list[Issue] = []
+    for fld in definition.numeric_fields():
+        rule = fld.effective_aggregation
+        value = typed.get(fld.key)
+        if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
+            continue
+        numbers = [v for v in (child_value(fld, r) for r in reports) if v is not None]
+        expected = aggregate(rule, numbers)
+        if expected is None:
+            continue
+        if rule is Aggregation.MEAN:
+            differs = abs(Decimal(value) - expected) >= Decimal("0.01")
+        else:
+            differs = value != expected
+        if differs:
+            issues.append(warning(fld.key, "differs_from_children", value=format_number(value),
+                                  expected=format_number(expected), **_labels(fld)))
+    return issues

@@ -1,0 +1,325 @@
+"""Turning what people type into typed values, the same way everywhere.
+
+The web form, the Excel reader and the API all hand raw input to
+:func:`coerce`, so "１２", "1,200", "12家" and "  12 " mean the same thing
+whether they were typed on a phone or saved by WPS. Coercion never raises on
+user input: it returns the value it could read (or None) and issues.
+
+Typed values: integer → ``int``; decimal and percent → ``Decimal`` (percent in
+percentage points, 85 for 85 %); date → ``datetime.date``; yes/no → ``bool``;
+choice → the choice's value key; multiple choice → list of keys; text → ``str``;
+table → list of row dicts; attachment → a dict with at least ``id`` and
+``name``. Missing is ``None``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from forms.definition import PHONE_RE, Column, Definition, FieldKind
+from forms.issues import Issue, error, warning
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# A short unit after a number: 12家, 3 次, 45人次, 12 pcs.
+_UNIT_SUFFIX = re.compile(r"^(?P<num>[+-]?[\d.,]+)\s*(?P<unit>[^\d\s.,+-][^\d]{0,5})$")
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+)
+_YES = {"yes", "y", "true", "1", "是", "有", "√", "✓", "✔", "对"}
+_NO = {"no", "n", "false", "0", "否", "无", "没有", "×", "✗", "✘", "不"}
+_LIST_SPLIT = re.compile(r"[,，、;；\n]+")
+
+
+def normalize_text(raw: Any) -> str:
+    """Text as typed, with full-width forms folded (NFKC) and spaces trimmed."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = unicodedata.normalize("NFKC", str(raw))
+    return text.strip()
+
+
+def is_blank(raw: Any) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, str):
+        return not raw.strip()
+    return isinstance(raw, list | tuple | dict) and not raw
+
+
+def _labels(col: Column) -> dict[str, Any]:
+    params: dict[str, Any] = {"label": col.label}
+    if col.label_en:
+        params["label_en"] = col.label_en
+    return params
+
+
+def parse_number(raw: Any, col: Column) -> tuple[Decimal | None, list[Issue]]:
+    """A Decimal from *raw*, or None with an error issue."""
+    labels = _labels(col)
+    if isinstance(raw, bool):
+        return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
+    if isinstance(raw, int):
+        return Decimal(raw), []
+    if isinstance(raw, float):
+        if raw != raw or raw in (float("inf"), float("-inf")):
+            return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
+        return Decimal(repr(raw)), []
+    if isinstance(raw, Decimal):
+        if not raw.is_finite():
+            return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
+        return raw, []
+    text = normalize_text(raw).replace("\u2212", "-").replace(" ", "")
+    shown = normalize_text(raw)[:40]
+    issues: list[Issue] = []
+    if col.kind is FieldKind.PERCENT and text.endswith("%"):
+        text = text[:-1]
+    match = _UNIT_SUFFIX.match(text)
+    if match and not _NUMBER.match(text):
+        text = match.group("num")
+        unit = match.group("unit")
+        issues.append(
+            warning(col.key, "unit_stripped", value=shown, unit=unit, number=text, **labels)
+        )
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not _NUMBER.match(text):
+        return None, [error(col.key, "not_a_number", value=shown, **labels)]
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already guards this
+        return None, [error(col.key, "not_a_number", value=shown, **labels)]
+    if not number.is_finite() or abs(number.adjusted()) > 15:
+        return None, [error(col.key, "not_a_number", value=shown, **labels)]
+    return number, issues
+
+
+def parse_date(raw: Any) -> date | None:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    text = normalize_text(raw)
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            try:
+                return date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                return None
+    return None
+
+
+def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    """Read one raw input for *col* (a field or a table column).
+
+    Returns ``(value, issues)``; the value is None when nothing usable was
+    given. ``required`` is not judged here but in validation, because a draft
+    may be incomplete.
+    """
+    if is_blank(raw):
+        return None, []
+    kind = col.kind
+    labels = _labels(col)
+    try:
+        if kind in (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT):
+            return _coerce_number(col, raw)
+        if kind in (FieldKind.TEXT, FieldKind.LONGTEXT):
+            return _coerce_text(col, raw)
+        if kind is FieldKind.DATE:
+            value = parse_date(raw)
+            if value is None:
+                return None, [error(col.key, "bad_date", value=normalize_text(raw)[:40], **labels)]
+            return value, []
+        if kind is FieldKind.YESNO:
+            return _coerce_yesno(col, raw)
+        if kind is FieldKind.CHOICE:
+            key = _choice_key(col, raw)
+            if key is None:
+                shown = normalize_text(raw)[:40]
+                return None, [error(col.key, "bad_choice", value=shown, **labels)]
+            return key, []
+        if kind is FieldKind.MULTICHOICE:
+            return _coerce_multichoice(col, raw)
+        if kind is FieldKind.ATTACHMENT:
+            return _coerce_attachment(col, raw)
+        if kind is FieldKind.TABLE:
+            return _coerce_table(col, raw)
+    except (TypeError, ValueError, ArithmeticError):
+        pass
+    return None, [error(col.key, "not_a_number" if kind in _NUMERIC else "bad_choice",
+                        value=str(raw)[:40], **labels)]
+
+
+_NUMERIC = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT)
+
+
+def _coerce_number(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    number, issues = parse_number(raw, col)
+    if number is None:
+        return None, issues
+    labels = _labels(col)
+    if col.kind is FieldKind.INTEGER:
+        if number != number.to_integral_value():
+            shown = normalize_text(raw)[:40]
+            return None, [*issues, error(col.key, "not_an_integer", value=shown, **labels)]
+        value: Any = int(number)
+    else:
+        value = number.normalize() if number == number.to_integral_value() else number
+        if value == value.to_integral_value():
+            value = Decimal(int(value))
+    if col.min is not None and number < col.min:
+        issues.append(error(col.key, "below_min", value=format_number(value),
+                            min=format_number(col.min), **labels))
+    if col.max is not None and number > col.max:
+        issues.append(error(col.key, "above_max", value=format_number(value),
+                            max=format_number(col.max), **labels))
+    return value, issues
+
+
+def _coerce_text(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    if isinstance(raw, list | tuple | dict):
+        return None, [error(col.key, "bad_table", **_labels(col))]
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw).strip()
+    if col.kind is FieldKind.TEXT:
+        text = " ".join(text.split())
+    issues: list[Issue] = []
+    if col.max_length is not None and len(text) > col.max_length:
+        issues.append(error(col.key, "too_long", max=col.max_length, **_labels(col)))
+    if col.format == "phone":
+        compact = re.sub(r"[\s()（）]", "", unicodedata.normalize("NFKC", text))
+        if not PHONE_RE.match(compact):
+            issues.append(error(col.key, "bad_phone", value=text[:40], **_labels(col)))
+    return text, issues
+
+
+def _coerce_yesno(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    if isinstance(raw, bool):
+        return raw, []
+    text = normalize_text(raw).lower()
+    if text in _YES:
+        return True, []
+    if text in _NO:
+        return False, []
+    return None, [error(col.key, "bad_yesno", value=text[:40], **_labels(col))]
+
+
+def _choice_key(col: Column, raw: Any) -> str | None:
+    text = normalize_text(raw)
+    for choice in col.choices:
+        if text in (choice.value, choice.label, choice.label_en):
+            return choice.value
+    return None
+
+
+def _coerce_multichoice(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    parts = raw if isinstance(raw, list | tuple | set) else _LIST_SPLIT.split(normalize_text(raw))
+    keys: list[str] = []
+    issues: list[Issue] = []
+    for part in parts:
+        if is_blank(part):
+            continue
+        key = _choice_key(col, part)
+        if key is None:
+            issues.append(error(col.key, "bad_choice", value=normalize_text(part)[:40],
+                                **_labels(col)))
+        elif key not in keys:
+            keys.append(key)
+    order = [c.value for c in col.choices]
+    return (sorted(keys, key=order.index) or None), issues
+
+
+def _coerce_attachment(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    if not isinstance(raw, Mapping) or not raw.get("id") or not raw.get("name"):
+        return None, [error(col.key, "bad_attachment", **_labels(col))]
+    value = {k: raw[k] for k in ("id", "name", "size", "content_type") if k in raw}
+    limit = getattr(col, "max_size_mb", None)
+    size = value.get("size")
+    if limit is not None and isinstance(size, int) and size > limit * 1024 * 1024:
+        return None, [error(col.key, "attachment_too_large", max=format_number(limit),
+                            **_labels(col))]
+    return value, []
+
+
+def _coerce_table(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
+    if not isinstance(raw, list | tuple):
+        return None, [error(col.key, "bad_table", **_labels(col))]
+    columns = getattr(col, "columns", ())
+    rows: list[dict[str, Any]] = []
+    issues: list[Issue] = []
+    for raw_row in raw:
+        if not isinstance(raw_row, Mapping):
+            issues.append(error(col.key, "bad_table", **_labels(col)).at(row=len(rows)))
+            continue
+        if all(is_blank(raw_row.get(c.key)) for c in columns):
+            continue  # an empty row left in the form is not data
+        row: dict[str, Any] = {}
+        for column in columns:
+            value, found = coerce(column, raw_row.get(column.key))
+            row[column.key] = value
+            issues.extend(i.at(field=col.key, row=len(rows), column=column.key) for i in found)
+        rows.append(row)
+    return (rows or None), issues
+
+
+def coerce_values(definition: Definition, raw: Mapping[str, Any]) -> tuple[dict, list[Issue]]:
+    """Coerce every field of *definition* found in *raw*; unknown keys are dropped."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    if not isinstance(raw, Mapping):
+        return values, issues
+    for field in definition.fields():
+        if field.key in raw:
+            value, found = coerce(field, raw[field.key])
+            values[field.key] = value
+            issues.extend(found)
+    return values, issues
+
+
+def format_number(value: Any) -> str:
+    """A number as people write it: no exponent, no trailing zeros."""
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return str(int(value))
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+# -- JSON storage ----------------------------------------------------------------
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps_values(values: Mapping[str, Any]) -> str:
+    """Values as JSON: numbers stay numbers (decimals exact up to 15 digits), dates ISO."""
+    return json.dumps(values, default=_default, ensure_ascii=False, sort_keys=True)
+
+
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as plain JSON types, e.g. for a JSON database column or the API."""
+    return json.loads(dumps_values(values))
+
+
+def loads_values(definition: Definition, data: str | Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values back from stored JSON (decimals exact, dates as dates)."""
+    if isinstance(data, str | bytes):
+        data = json.loads(data, parse_float=Decimal)
+    elif isinstance(data, Mapping):
+        data = json.loads(json.dumps(data, default=_default), parse_float=Decimal)
+    values, _ = coerce_values(definition, data)
+    return values
