@@ -1,0 +1,248 @@
+"""Language and locale: Flask-Babel set-up, the language switch, error pages.
+
+Chinese (zh_CN) is the default. The locale of a request is, in order: the
+signed-in account's saved choice, the choice stored in the session, the best
+match of the browser's Accept-Language, and finally zh_CN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    gettext,
+    refresh,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from werkzeug.exceptions import HTTPException, InternalServerError
+from wtforms import HiddenField, RadioField
+
+from server import navigation
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+DEFAULT_LOCALE = "zh_CN"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+SESSION_KEY = "locale"
+
+# Each language is named in itself, so anyone can find their own in the switch.
+LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def init_i18n(app: Flask) -> None:
+    """Configure Flask-Babel, the language switch, Jinja helpers and error pages."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    Babel(app, locale_selector=select_locale)
+
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(
+        format_date=format_date,
+        format_datetime=format_datetime,
+        format_decimal=format_decimal,
+        translate_issue=translate_issue,
+        languages=LANGUAGES,
+        nav_has_endpoint=navigation.has_endpoint,
+        page_url=navigation.page_url,
+    )
+    # CSRFProtect registers this too; the layout needs it either way.
+    app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
+    app.context_processor(_layout_context)
+    register_error_pages(app)
+
+
+def select_locale() -> str:
+    """Pick the locale of the current request (see the module docstring)."""
+    saved = getattr(current_user, "locale", None) if _signed_in() else None
+    if saved in LANGUAGES:
+        return saved
+    chosen = session.get(SESSION_KEY)
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LOCALE
+
+
+def current_locale_code() -> str:
+    locale = get_locale()
+    return str(locale) if locale is not None else DEFAULT_LOCALE
+
+
+def html_lang() -> str:
+    """The BCP 47 tag for the <html lang> attribute (zh-CN, en)."""
+    return current_locale_code().replace("_", "-")
+
+
+def translate_issue(msgid: str, params: dict | None = None) -> str:
+    """Translate a message produced by ``forms``/``exports`` and fill in its parameters.
+
+    Those packages hand over an English msgid and a dict of parameters. A
+    malformed pair (a parameter missing) must not break a page, so it falls
+    back to the translated text without interpolation.
+    """
+    translated = gettext(msgid)
+    if not params:
+        return translated
+    try:
+        return translated % params
+    except (KeyError, ValueError, TypeError):
+        return translated
+
+
+def _signed_in() -> bool:
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # noqa: BLE001 - no login manager (yet) means nobody is signed in
+        return False
+
+
+# --- the language switch ---------------------------------------------------------------
+
+
+class LanguageForm(FlaskForm):
+    locale = RadioField(choices=list(LANGUAGES.items()))
+    next = HiddenField()
+
+
+def safe_next(target: str | None) -> str:
+    """*target* if it is a path on this site, else the home page.
+
+    Only local paths are followed so the switch cannot be used as an open redirect.
+    """
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") \
+                and not target.startswith("//") and "\\" not in target:
+            return target
+    return url_for("index") if "index" in current_app.view_functions else "/"
+
+
+@bp.post("/language")
+def switch_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        # A stale or missing CSRF token or an unknown language changes nothing.
+        return redirect(safe_next(form.next.data))
+    locale = form.locale.data
+    session[SESSION_KEY] = locale
+    if _signed_in():
+        current_user.locale = locale
+        _commit()
+    refresh()
+    return redirect(safe_next(form.next.data))
+
+
+def _commit() -> None:
+    """Save the account's language through the application's database session."""
+    from server.db import db_session  # imported late: the i18n set-up needs no database
+
+    db_session().commit()
+
+
+# --- layout context ----------------------------------------------------------------------
+
+
+def _layout_context() -> dict:
+    user = current_user if _signed_in() else None
+    return {
+        "html_lang": html_lang(),
+        "current_locale": current_locale_code(),
+        "nav_entries": navigation.entries_for(user),
+        "nav_account_endpoint": navigation.ACCOUNT_ENDPOINT,
+        "nav_login_endpoint": navigation.LOGIN_ENDPOINT,
+        "nav_logout_endpoint": navigation.LOGOUT_ENDPOINT,
+        "language_form": LanguageForm(formdata=None, next=request.full_path.rstrip("?")),
+    }
+
+
+# --- error pages -------------------------------------------------------------------------
+
+ERROR_TEXTS = {
+    400: (_l("Bad request"),
+          _l("The request could not be understood. If you were sending a form, reload the "
+             "page and try again.")),
+    403: (_l("Access denied"),
+          _l("Your account is not allowed to open this page. If you think it should be, "
+             "contact your administrator.")),
+    404: (_l("Page not found"),
+          _l("The page does not exist, or it is not within your unit's reach. Check the "
+             "address or go back to the start page.")),
+    405: (_l("Not allowed"), _l("This action cannot be performed this way.")),
+    413: (_l("File too large"),
+          _l("The uploaded file is larger than the server accepts. Reduce its size and "
+             "upload it again.")),
+    429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
+    500: (_l("Something went wrong"),
+          _l("The server could not complete the request. Nothing was saved by it. Please "
+             "try again later; if it keeps happening, tell your administrator.")),
+}
+CSRF_TEXT = _l("The form has expired or was sent from elsewhere. Reload the page and try again.")
+
+
+def register_error_pages(app: Flask) -> None:
+    for code in ERROR_TEXTS:
+        app.register_error_handler(code, _error_page)
+
+
+def _error_page(error: HTTPException):
+    if not isinstance(error, HTTPException):
+        error = InternalServerError(original_exception=error)
+    code = error.code or 500
+    title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
+    if code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+        text = CSRF_TEXT
+    if request.path.startswith("/api/"):
+        # Machine clients get RFC 9457 problem details, still in their language.
+        response = jsonify(type="about:blank", title=str(title), status=code, detail=str(text))
+        response.status_code = code
+        response.mimetype = "application/problem+json"
+        return response
+    # A failing request may have a broken database session: the 500 page skips account details.
+    page = render_template("errors/error.html", code=code, title=title, text=text,
+                           minimal_chrome=code == 500)
+    return page, code
+
+
+# --- catalogues --------------------------------------------------------------------------
+
+
+def compile_translations(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
+    """Compile every ``.po`` catalogue whose ``.mo`` is missing or older; return those written.
+
+    ``pybabel compile -d translations`` does the same; this lets tests and the
+    install step compile without a subprocess.
+    """
+    written = []
+    for po_path in sorted(directory.glob("*/LC_MESSAGES/*.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written.append(mo_path)
+    return written
