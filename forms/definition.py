@@ -17,13 +17,13 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -310,8 +310,6 @@ class Definition(Localized):
     notes: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
 
-    _index: dict[str, FieldDef] | None = PrivateAttr(default=None)
-
     @field_validator("columns")
     @classmethod
     def _columns_unique(cls, columns: tuple[TableColumn, ...]) -> tuple[TableColumn, ...]:
@@ -375,7 +373,7 @@ class Definition(Localized):
             yield from item.fields
 
     def field(self, key: str) -> FieldDef | None:
-        return self._field_index().get(key)
+        return self._field_index.get(key)
 
     def item_of(self, key: str) -> Item | None:
         """The item a field belongs to (None for header fields)."""
@@ -390,10 +388,9 @@ class Definition(Localized):
     def numeric_fields(self) -> list[FieldDef]:
         return [f for f in self.fields() if f.is_numeric]
 
+    @cached_property
     def _field_index(self) -> dict[str, FieldDef]:
-        if self._index is None:
-            self._index = {f.key: f for f in self.fields()}
-        return self._index
+        return {f.key: f for f in self.fields()}
 
     # -- serialisation ------------------------------------------------------
 
