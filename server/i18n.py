@@ -10,12 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
 from flask import (
     Blueprint,
     Flask,
     current_app,
+    has_app_context,
     jsonify,
     redirect,
     render_template,
@@ -25,6 +28,7 @@ from flask import (
 )
 from flask_babel import (
     Babel,
+    Domain,
     format_date,
     format_datetime,
     format_decimal,
@@ -33,11 +37,13 @@ from flask_babel import (
     refresh,
 )
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException, InternalServerError
-from wtforms import HiddenField, RadioField
+from werkzeug.utils import cached_property
+from wtforms import HiddenField, StringField
+from wtforms.validators import AnyOf
 
 from server import navigation
 
@@ -57,7 +63,7 @@ def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
-    Babel(app, locale_selector=select_locale)
+    _Babel(app, locale_selector=select_locale)
 
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
@@ -72,7 +78,38 @@ def init_i18n(app: Flask) -> None:
     # CSRFProtect registers this too; the layout needs it either way.
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.context_processor(_layout_context)
+    user_logged_in.connect(_remember_account_language, app)
     register_error_pages(app)
+
+
+class _CatalogueDomain(Domain):
+    """Loads translations/zh_CN for the locale Babel calls zh_Hans_CN.
+
+    gettext's own lookup would try zh_Hans_CN and zh only and miss the zh_CN
+    folder, so the catalogue is looked up by the supported code instead.
+    """
+
+    def get_translations(self):
+        if not has_app_context():
+            return NullTranslations()
+        code = current_locale_code()
+        key = (code, self.domain[0])
+        translations = self.cache.get(key)
+        if translations is None:
+            translations = Translations()
+            for directory in self.translation_directories:
+                catalog = Translations.load(directory, [code], self.domain[0])
+                translations.merge(catalog)
+                if hasattr(catalog, "plural"):
+                    translations.plural = catalog.plural
+            self.cache[key] = translations
+        return translations
+
+
+class _Babel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return _CatalogueDomain(domain=self.domain)
 
 
 def select_locale() -> str:
@@ -87,8 +124,18 @@ def select_locale() -> str:
 
 
 def current_locale_code() -> str:
+    """The supported code (zh_CN, en) of the current locale.
+
+    Babel names zh_CN with its script (zh_Hans_CN); the switch, the catalogue
+    folders and the account column all use the short codes.
+    """
     locale = get_locale()
-    return str(locale) if locale is not None else DEFAULT_LOCALE
+    if locale is None:
+        return DEFAULT_LOCALE
+    for code in LANGUAGES:
+        if Locale.parse(code) == locale:
+            return code
+    return DEFAULT_LOCALE
 
 
 def html_lang() -> str:
@@ -123,7 +170,8 @@ def _signed_in() -> bool:
 
 
 class LanguageForm(FlaskForm):
-    locale = RadioField(choices=list(LANGUAGES.items()))
+    # The layout renders one submit button per language (name="locale"), not a widget.
+    locale = StringField(validators=[AnyOf(list(LANGUAGES))])
     next = HiddenField()
 
 
@@ -153,6 +201,13 @@ def switch_language():
         _commit()
     refresh()
     return redirect(safe_next(form.next.data))
+
+
+def _remember_account_language(_app, user=None, **_extra) -> None:
+    """Carry the account's language into the session, so pages after logout keep it."""
+    if getattr(user, "locale", None) in LANGUAGES:
+        session[SESSION_KEY] = user.locale
+        refresh()
 
 
 def _commit() -> None:

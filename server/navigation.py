@@ -40,7 +40,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("consolidation.index", _l("Consolidation"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.templates", _l("Templates"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.assignments", _l("Assignments"), frozenset({ADMINISTRATOR})),
-    NavEntry("admin.units", _l("Units"), frozenset({ADMINISTRATOR})),
+    # Consolidators may look up the units of their subtree (contacts for chasing reports).
+    NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.users", _l("Accounts"), frozenset({ADMINISTRATOR})),
 )
 

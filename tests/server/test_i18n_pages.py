@@ -1,0 +1,187 @@
+"""Pages speak the user's language: Chinese by default, English on request, remembered."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from flask import render_template_string
+
+from server.app import create_app
+from server.db import Base, database, db_session
+from server.i18n import compile_translations, translate_issue
+from server.models import User
+from server.services.accounts import create_user
+from server.services.units import create_unit
+
+PASSWORD = "correct horse 42"
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture(scope="module", autouse=True)
+def compiled_catalogues():
+    compile_translations()
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'i18n.db'}",
+    })
+    with app.app_context():
+        Base.metadata.create_all(database().engine)
+        session = db_session()
+        town = create_unit(session, "CD", "池店镇", "town")
+        village = create_unit(session, "CD01", "池店村", "village", town)
+        create_user(session, "admin", PASSWORD, "admin")
+        create_user(session, "village", PASSWORD, "submitter", village)
+        create_user(session, "town", PASSWORD, "consolidator", town)
+    yield app
+    with app.app_context():
+        database().engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path="/auth/login") -> str:
+    match = CSRF.search(client.get(path).get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def log_in(client, username):
+    token = csrf_token(client)
+    response = client.post("/auth/login", data={
+        "csrf_token": token, "username": username, "password": PASSWORD, "next": "",
+    })
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def switch_language(client, locale, next_path="/auth/login"):
+    token = csrf_token(client, next_path)
+    return client.post("/language", data={"csrf_token": token, "locale": locale,
+                                          "next": next_path})
+
+
+def page(client, path, **headers) -> str:
+    response = client.get(path, headers=headers)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_login_page_is_chinese_by_default(client):
+    html = page(client, "/auth/login")
+    assert '<html lang="zh-CN">' in html
+    assert "用户名" in html and "密码" in html
+    assert "Username" not in html
+
+
+def test_english_browsers_get_english_pages_before_signing_in(client):
+    html = page(client, "/auth/login", **{"Accept-Language": "en-GB,en;q=0.8"})
+    assert '<html lang="en">' in html
+    assert "Username" in html and "用户名" not in html
+
+
+@pytest.mark.parametrize("header", ["zh-CN,zh;q=0.9,en;q=0.5", "zh-TW", "fr-FR,de;q=0.5"])
+def test_chinese_or_unsupported_browsers_get_chinese(client, header):
+    assert "用户名" in page(client, "/auth/login", **{"Accept-Language": header})
+
+
+def test_anonymous_switch_is_kept_in_the_session(client):
+    response = switch_language(client, "en")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/auth/login"
+    # The stored choice beats the browser's preference.
+    assert "Username" in page(client, "/auth/login", **{"Accept-Language": "zh-CN"})
+    switch_language(client, "zh_CN")
+    assert "用户名" in page(client, "/auth/login")
+
+
+def test_switch_is_remembered_on_the_account_across_logins(app, client):
+    log_in(client, "village")
+    switch_language(client, "en", "/auth/account")
+    with app.app_context():
+        assert db_session().query(User).filter_by(username="village").one().locale == "en"
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/account")})
+
+    other_browser = app.test_client()
+    log_in(other_browser, "village")
+    html = page(other_browser, "/auth/account", **{"Accept-Language": "zh-CN"})
+    assert '<html lang="en">' in html and "Log out" in html
+
+
+def test_account_language_outlives_logout_in_that_browser(app, client):
+    log_in(client, "village")
+    switch_language(client, "en", "/auth/account")
+    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/account")})
+    assert "Username" in page(client, "/auth/login")
+
+
+def test_switch_without_csrf_token_is_refused_and_changes_nothing(client):
+    response = client.post("/language", data={"locale": "en", "next": "/auth/login"})
+    assert response.status_code == 400
+    assert "表单已过期" in response.get_data(as_text=True)
+    assert "用户名" in page(client, "/auth/login")
+
+
+def test_unknown_language_changes_nothing(client):
+    response = switch_language(client, "xx")
+    assert response.status_code == 302
+    assert "用户名" in page(client, "/auth/login")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_switch_never_redirects_off_site(client, target):
+    token = csrf_token(client)
+    response = client.post("/language", data={"csrf_token": token, "locale": "en",
+                                              "next": target})
+    location = response.headers["Location"]
+    assert "evil" not in location and location.startswith("/")
+
+
+def test_error_pages_are_translated(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "页面不存在" in response.get_data(as_text=True)
+    response = client.get("/no-such-page", headers={"Accept-Language": "en"})
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_api_errors_are_problem_documents_in_the_callers_language(client):
+    response = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["title"] == "Page not found"
+
+
+def test_messages_of_the_pure_packages_are_translated_then_filled_in(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert translate_issue("%(label)s is required.", {"label": "联系电话"}) \
+            == "联系电话为必填项。"
+        # A parameter missing from the issue degrades to the bare text instead of failing.
+        assert translate_issue("%(label)s is required.", {}) == "%(label)s为必填项。"
+        assert translate_issue("%(label)s is required.", {"other": 1}) == "%(label)s为必填项。"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert translate_issue("%(label)s is required.", {"label": "Phone"}) \
+            == "Phone is required."
+
+
+def test_numbers_and_dates_follow_the_locale(app):
+    template = ("{{ format_decimal(1234567.5) }}|{{ format_date(day) }}"
+                "|{{ format_datetime(moment) }}")
+    values = {"day": date(2024, 7, 5), "moment": datetime(2024, 7, 4, 16, 30, tzinfo=UTC)}
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        number, day, moment = render_template_string(template, **values).split("|")
+        assert number == "1,234,567.5"
+        assert day == "2024年7月5日"
+        assert "2024年7月5日" in moment and "00:30" in moment  # shown in Asia/Shanghai time
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        number, day, _moment = render_template_string(template, **values).split("|")
+        assert day == "Jul 5, 2024"
