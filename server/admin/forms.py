@@ -1,0 +1,50 @@
+"""Forms of the admin blueprint."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from server.models import Role
+
+IMPORT_EXTENSIONS = ["xlsx", "csv"]
+
+
+def role_choices() -> list[tuple[str, object]]:
+    return [
+        (Role.SUBMITTER.value, _l("Submitter")),
+        (Role.CONSOLIDATOR.value, _l("Consolidator")),
+        (Role.ADMIN.value, _l("Administrator")),
+    ]
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)],
+                           render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    role = SelectField(_l("Role"), choices=role_choices)
+    unit_code = StringField(
+        _l("Unit code"), validators=[Optional(), Length(max=64)],
+        description=_l("Required for submitters and consolidators."),
+    )
+    password = PasswordField(_l("Initial password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        _l("Spreadsheet (.xlsx or .csv)"),
+        validators=[
+            FileRequired(_l("Choose a file to import.")),
+            FileAllowed(IMPORT_EXTENSIONS, _l("Only .xlsx and .csv files can be imported.")),
+        ],
+    )
+
+
+class ActionForm(FlaskForm):
+    """Empty: the CSRF token of a one-button action (enable, disable)."""

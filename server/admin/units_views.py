@@ -1,0 +1,80 @@
+"""The organisation tree pages: browse and search (administrators and consolidators),
+import (administrators)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from server.admin import bp
+from server.admin.forms import ImportForm
+from server.auth.access import roles_required
+from server.db import db_session
+from server.models import Role, User
+from server.scope import can_see, get_unit_or_404
+from server.services import units as unit_service
+from server.services.errors import problem_text
+
+SEARCH_LIMIT = 200
+
+
+@bp.get("/units")
+@roles_required(Role.ADMIN, Role.CONSOLIDATOR)
+def units():
+    """The top of the visible tree, or search results across it."""
+    session = db_session()
+    user = current_user._get_current_object()
+    search = request.args.get("q", "").strip()
+    if search:
+        found = unit_service.list_units(session, user, search=search, limit=SEARCH_LIMIT + 1)
+        return render_template(
+            "admin/units.html", unit=None, units=found[:SEARCH_LIMIT], search=search,
+            truncated=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT, breadcrumbs=[],
+            counts=unit_service.count_descendants(session, found[:SEARCH_LIMIT]),
+        )
+    top = unit_service.children(session, user, None)
+    return render_template(
+        "admin/units.html", unit=None, units=top, search="", truncated=False,
+        breadcrumbs=[], counts=unit_service.count_descendants(session, top),
+    )
+
+
+@bp.get("/units/<path:code>")
+@roles_required(Role.ADMIN, Role.CONSOLIDATOR)
+def units_detail(code: str):
+    """One unit: its contacts, its children and (for administrators) its accounts."""
+    session = db_session()
+    user = current_user._get_current_object()
+    unit = get_unit_or_404(session, user, code)
+    below = unit_service.children(session, user, unit)
+    accounts = []
+    if user.is_admin:
+        accounts = session.scalars(
+            select(User).where(User.unit_id == unit.id).order_by(User.username)
+            .options(selectinload(User.unit))
+        ).all()
+    return render_template(
+        "admin/units.html", unit=unit, units=below, search="", truncated=False,
+        breadcrumbs=[a for a in unit_service.ancestors(session, unit) if can_see(user, a)],
+        counts=unit_service.count_descendants(session, below), accounts=accounts,
+    )
+
+
+@bp.route("/units-import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def units_import():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        report = unit_service.import_units(db_session(), upload.read(), upload.filename or "")
+        if report.ok:
+            flash(_("Import finished: %(created)s units created, %(updated)s updated.",
+                    created=len(report.created), updated=len(report.updated)), "success")
+            return redirect(url_for("admin.units"))
+    status = 400 if form.errors or (report and not report.ok) else 200
+    return render_template("admin/import.html", form=form, report=report, kind="units",
+                           problem_text=problem_text), status

@@ -1,0 +1,136 @@
+"""Account administration pages."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from server.admin import bp
+from server.admin.forms import ActionForm, ImportForm, PasswordResetForm, UserCreateForm
+from server.auth.access import roles_required
+from server.db import db_session
+from server.models import Role, Unit, User
+from server.services import accounts
+from server.services.errors import UserError, problem_text
+
+LIST_LIMIT = 500
+
+
+@bp.get("/users")
+@roles_required(Role.ADMIN)
+def users():
+    search = request.args.get("q", "").strip()
+    query = (select(User).outerjoin(User.unit).options(selectinload(User.unit))
+             .order_by(User.username).limit(LIST_LIMIT + 1))
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(User.username.ilike(pattern), Unit.code.ilike(pattern),
+                                Unit.name.ilike(pattern)))
+    found = db_session().scalars(query).all()
+    return render_template(
+        "admin/users.html", users=found[:LIST_LIMIT], truncated=len(found) > LIST_LIMIT,
+        search=search, action_form=ActionForm(), limit=LIST_LIMIT,
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users_new():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        session = db_session()
+        try:
+            unit = accounts.find_unit(session, form.unit_code.data)
+            user = accounts.create_user(session, form.username.data, form.password.data,
+                                        form.role.data, unit)
+        except UserError as error:
+            target = getattr(form, error.field or "", None) or _field_for(form, error)
+            target.errors = [*target.errors, str(error)]
+        else:
+            flash(_("The account %(username)s has been created.", username=user.username),
+                  "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
+
+
+def _field_for(form: UserCreateForm, error: UserError):
+    """The input an error of account creation belongs to."""
+    if "code" in error.params:
+        return form.unit_code
+    if "username" in error.params:
+        return form.username
+    if "role" in error.params:
+        return form.role
+    return form.unit_code
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db_session().get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.post("/users/<int:user_id>/disable")
+@roles_required(Role.ADMIN)
+def users_disable(user_id: int):
+    return _set_active(user_id, False)
+
+
+@bp.post("/users/<int:user_id>/enable")
+@roles_required(Role.ADMIN)
+def users_enable(user_id: int):
+    return _set_active(user_id, True)
+
+
+def _set_active(user_id: int, active: bool):
+    user = _user_or_404(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        accounts.set_active(db_session(), user, active, acting=current_user._get_current_object())
+    except UserError as error:
+        flash(str(error), "error")
+    else:
+        message = (_("The account %(username)s is enabled.", username=user.username) if active
+                   else _("The account %(username)s is disabled.", username=user.username))
+        flash(message, "success")
+    return redirect(url_for("admin.users", q=request.args.get("q", "")))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users_password(user_id: int):
+    user = _user_or_404(user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(db_session(), user, form.password.data)
+        except UserError as error:
+            form.password.errors = [*form.password.errors, str(error)]
+        else:
+            flash(_("The password of %(username)s has been reset.", username=user.username),
+                  "success")
+            return redirect(url_for("admin.users"))
+    return (render_template("admin/user_password.html", form=form, user=user),
+            400 if form.errors else 200)
+
+
+@bp.route("/users/import", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def users_import():
+    form = ImportForm()
+    report = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        report = accounts.import_users(db_session(), upload.read(), upload.filename or "")
+        if report.ok:
+            flash(_("Import finished: %(created)s accounts created, %(updated)s updated.",
+                    created=len(report.created), updated=len(report.updated)), "success")
+            return redirect(url_for("admin.users"))
+    status = 400 if form.errors or (report and not report.ok) else 200
+    return render_template("admin/import.html", form=form, report=report, kind="users",
+                           problem_text=problem_text), status

@@ -1,0 +1,57 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy.engine import make_url
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from server import config as settings
+from server.db import init_db
+from server.extensions import csrf, login_manager
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the Flask application; *config* overrides the environment's settings."""
+    values = settings.from_environment()
+    values.update(config or {})
+    instance = Path(values["INSTANCE_PATH"])
+    app = Flask(__name__, instance_path=str(instance))
+    app.config.update(values)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = settings.load_secret_key(instance)
+    _ensure_sqlite_folder(app.config["DATABASE_URL"])
+    if app.config.get("TIANBAO_PROXY_FIX", settings.proxy_fix_from_environment()):
+        # Behind a reverse proxy the client address (used for login throttling) and the
+        # scheme come from X-Forwarded-* headers set by exactly one trusted proxy.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    init_db(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from server.i18n import init_i18n
+
+    init_i18n(app)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from server.admin import bp as admin_bp
+    from server.auth import bp as auth_bp
+    from server.home import register_home
+    from server.labels import register_labels
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    register_home(app)
+    register_labels(app)
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,336 @@
+"""The ``tianbao`` command line. Commands are thin: they call services and print.
+
+Messages are translated into the locale taken from ``TIANBAO_LOCALE`` or the
+usual ``LC_ALL``/``LC_MESSAGES``/``LANG`` variables (zh_CN unless they ask for English).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from functools import wraps
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from server import migrate
+from server.db import database, db_session
+from server.models import Role
+from server.services import accounts
+from server.services import units as unit_service
+from server.services.errors import UserError, problem_text
+
+# Later work adds the built-in template catalogue; ``tianbao init`` calls it when present.
+CATALOGUE_LOADER = ("server.services.catalog", "load_builtin_catalog")
+
+
+class Failure(click.ClickException):
+    """A translated error: printed as is (no untranslated "Error:" prefix), exit status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def cli_locale() -> str:
+    for name in ("TIANBAO_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if not value:
+            continue
+        if value.lower().startswith("en"):
+            return "en"
+        if value.lower().startswith("zh"):
+            return "zh_CN"
+        if name == "TIANBAO_LOCALE":
+            break
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+class _LocalisedCommands:
+    """Run every command inside the app context in the CLI's locale."""
+
+    def command(self, *args, **kwargs):
+        parent = super().command
+
+        def decorator(function):
+            @wraps(function)
+            def localised(*inner_args, **inner_kwargs):
+                with force_locale(cli_locale()):
+                    return function(*inner_args, **inner_kwargs)
+
+            return parent(*args, **kwargs)(localised)
+
+        return decorator
+
+    def group(self, *args, **kwargs):
+        kwargs.setdefault("cls", TianbaoGroup)
+        return super().group(*args, **kwargs)
+
+
+class TianbaoGroup(_LocalisedCommands, AppGroup):
+    pass
+
+
+class TianbaoCLI(_LocalisedCommands, FlaskGroup):
+    pass
+
+
+def _create_app():
+    from server.app import create_app
+
+    return create_app()
+
+
+cli = TianbaoCLI(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Tianbao (填报): reporting, validation and consolidation through an organisation tree.",
+)
+
+
+def main() -> None:
+    cli.main(prog_name="tianbao")
+
+
+def _engine():
+    return database().engine
+
+
+def _require_migrated() -> None:
+    if not migrate.is_up_to_date(_engine()):
+        raise Failure(_("The database is not up to date. Run “tianbao init” first."))
+
+
+# --- init and serve ----------------------------------------------------------------------
+
+
+@cli.command("init")
+@click.option("--demo", is_flag=True, help="Also load the demo organisation and accounts.")
+def init_command(demo: bool) -> None:
+    """Create or upgrade the database and load built-in data (safe to run again)."""
+    migrate.upgrade(_engine())
+    click.echo(_("Database ready (revision %(revision)s).",
+                 revision=migrate.current_revision(_engine())))
+    loaded = _load_catalogue()
+    if loaded is not None:
+        click.echo(_("Built-in templates: %(count)s loaded.", count=loaded))
+    if demo:
+        from server.demo import demo_password, load_demo
+
+        summary = load_demo(db_session(), demo_password())
+        click.echo(_("Demo data: %(units)s units and %(users)s accounts added.",
+                     units=summary.units_created, users=summary.users_created))
+        click.echo(summary.accounts_overview())
+
+
+def _load_catalogue() -> int | None:
+    module_name, function_name = CATALOGUE_LOADER
+    if importlib.util.find_spec(module_name) is None:
+        return None
+    loader = getattr(importlib.import_module(module_name), function_name)
+    return loader(db_session())
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64),
+              help="Number of worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="Threads per worker process.")
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the application with gunicorn (production WSGI server)."""
+    _require_migrated()
+    from server.wsgi import serve
+
+    click.echo(_("Serving on http://%(host)s:%(port)s/ (press Ctrl+C to stop)",
+                 host=host, port=port))
+    serve(host=host, port=port, workers=workers, threads=threads)
+
+
+# --- db ----------------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema (to the newest revision by default)."""
+    migrate.upgrade(_engine(), revision)
+    click.echo(_("Database at revision %(revision)s.",
+                 revision=migrate.current_revision(_engine()) or "-"))
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema (one revision by default)."""
+    migrate.downgrade(_engine(), revision)
+    click.echo(_("Database at revision %(revision)s.",
+                 revision=migrate.current_revision(_engine()) or "-"))
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database."""
+    current = migrate.current_revision(_engine())
+    head = migrate.head_revision()
+    click.echo(current or "-")
+    if current != head:
+        click.echo(_("Newest revision: %(revision)s. Run “tianbao db upgrade”.", revision=head))
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+@cli.group("units")
+def units_group() -> None:
+    """The organisation tree."""
+
+
+@units_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def units_import(file: Path) -> None:
+    """Import units from an .xlsx or .csv file (all or nothing)."""
+    _require_migrated()
+    report = unit_service.import_units(db_session(), file.read_bytes(), file.name)
+    if not report.ok:
+        raise Failure(_problems_text(report.problems))
+    click.echo(_("%(created)s units created, %(updated)s updated, %(moved)s moved.",
+                 created=len(report.created), updated=len(report.updated),
+                 moved=len(report.moved)))
+
+
+@units_group.command("list")
+@click.option("--under", "under_code", metavar="CODE", help="Only this unit and those below.")
+def units_list(under_code: str | None) -> None:
+    """List units as an indented tree: code, kind, name."""
+    _require_migrated()
+    session = db_session()
+    if under_code:
+        under = unit_service.get_unit(session, under_code)
+        if under is None:
+            raise Failure(_("There is no unit with code “%(code)s”.", code=under_code))
+        found = unit_service.subtree(session, under)
+    else:
+        from server.scope import visible_units
+
+        found = visible_units(session, _SystemUser())
+    base = found[0].depth if found else 0
+    for unit in found:
+        flag = "" if unit.active else " " + _("(inactive)")
+        click.echo(f"{'  ' * (unit.depth - base)}{unit.code}\t{unit.kind}\t{unit.name}{flag}")
+
+
+class _SystemUser:
+    """The CLI acts as an administrator: whoever runs it has the server's files anyway."""
+
+    is_authenticated = True
+    active = True
+    role = Role.ADMIN
+    unit = None
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+@cli.group("users")
+def users_group() -> None:
+    """Accounts."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([role.value for role in Role]), required=True,
+              help="submitter, consolidator or admin.")
+@click.option("--unit", "unit_code", metavar="CODE", help="The unit (not needed for admin).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Initial password (asked for if omitted).")
+def users_create(username: str, role: str, unit_code: str | None, password: str) -> None:
+    """Create an account."""
+    _require_migrated()
+    session = db_session()
+    try:
+        unit = accounts.find_unit(session, unit_code)
+        user = accounts.create_user(session, username, password, role, unit)
+    except UserError as error:
+        raise Failure(str(error)) from None
+    click.echo(_("The account %(username)s has been created.", username=user.username))
+
+
+@users_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def users_import(file: Path) -> None:
+    """Import accounts from an .xlsx or .csv file (all or nothing)."""
+    _require_migrated()
+    report = accounts.import_users(db_session(), file.read_bytes(), file.name)
+    if not report.ok:
+        raise Failure(_problems_text(report.problems))
+    click.echo(_("Import finished: %(created)s accounts created, %(updated)s updated.",
+                 created=len(report.created), updated=len(report.updated)))
+
+
+@users_group.command("list")
+@click.option("--under", "under_code", metavar="CODE", help="Only accounts of units below CODE.")
+def users_list(under_code: str | None) -> None:
+    """List accounts: username, role, unit code, status."""
+    _require_migrated()
+    session = db_session()
+    under = None
+    if under_code:
+        under = unit_service.get_unit(session, under_code)
+        if under is None:
+            raise Failure(_("There is no unit with code “%(code)s”.", code=under_code))
+    for user in accounts.list_users(session, under=under):
+        status = "" if user.active else "\t" + _("disabled")
+        click.echo(f"{user.username}\t{user.role}\t{user.unit.code if user.unit else '-'}{status}")
+
+
+def _user_or_fail(username: str):
+    user = accounts.get_user(db_session(), username)
+    if user is None:
+        raise Failure(_("There is no account “%(username)s”.", username=username))
+    return user
+
+
+@users_group.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account (it can no longer sign in)."""
+    _require_migrated()
+    user = _user_or_fail(username)
+    accounts.set_active(db_session(), user, False)
+    click.echo(_("The account %(username)s is disabled.", username=user.username))
+
+
+@users_group.command("enable")
+@click.argument("username")
+def users_enable(username: str) -> None:
+    """Enable a disabled account."""
+    _require_migrated()
+    user = _user_or_fail(username)
+    accounts.set_active(db_session(), user, True)
+    click.echo(_("The account %(username)s is enabled.", username=user.username))
+
+
+def _problems_text(problems) -> str:
+    lines = [_("The file has %(count)s problems. Nothing was imported.", count=len(problems))]
+    for problem in problems:
+        where = []
+        if problem.row is not None:
+            where.append(_("row %(row)s", row=problem.row))
+        if problem.column:
+            where.append(_("column %(column)s", column=problem.column))
+        text = problem_text(problem)
+        lines.append(f"  {', '.join(where)}: {text}" if where else f"  {text}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""Application configuration, read from the environment.
+
+Every setting has a default that works for one person running ``make run``;
+deployments override them with environment variables (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE_PATH = REPO_ROOT / "instance"
+SECRET_KEY_FILE = "secret_key"
+
+
+def instance_path() -> Path:
+    """The folder for the SQLite database and the generated secret key."""
+    return Path(os.environ.get("TIANBAO_INSTANCE_PATH") or DEFAULT_INSTANCE_PATH).resolve()
+
+
+def database_url(instance: Path | None = None) -> str:
+    """``DATABASE_URL`` or, by default, an SQLite file in the instance folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    folder = instance or instance_path()
+    return f"sqlite:///{folder / 'tianbao.db'}"
+
+
+def load_secret_key(instance: Path) -> str:
+    """``SECRET_KEY`` or a key generated once into ``instance/secret_key`` and reused.
+
+    The file is created exclusively so that several server processes starting at
+    the same moment agree on one key instead of overwriting each other's.
+    """
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing = path.read_text(encoding="ascii").strip()
+        if existing:
+            return existing
+        # Another process created the file but has not written it yet.
+        raise RuntimeError(f"{path} is empty; delete it to generate a new key") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _flag_env(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """The configuration for :func:`server.app.create_app`, before explicit overrides."""
+    instance = instance_path()
+    secure = _flag_env("TIANBAO_SECURE_COOKIES")
+    return {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url(instance),
+        "SECRET_KEY": None,  # resolved lazily in create_app so overrides skip the key file
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "MAX_CONTENT_LENGTH": _int_env("TIANBAO_MAX_UPLOAD_MB", 16) * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int_env("TIANBAO_SESSION_HOURS", 12)),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the signed session
+        "LOGIN_THROTTLE_MAX_FAILURES": 5,
+        "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
+        "PASSWORD_MIN_LENGTH": 8,
+    }
+
+
+def proxy_fix_from_environment() -> bool:
+    """``TIANBAO_BEHIND_PROXY=1`` when a reverse proxy sets X-Forwarded-For/-Proto."""
+    return _flag_env("TIANBAO_BEHIND_PROXY")

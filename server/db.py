@@ -1,0 +1,92 @@
+"""Database engine, sessions and the declarative base.
+
+Plain SQLAlchemy 2 rather than Flask-SQLAlchemy: services, the CLI and the
+tests use the same :class:`~sqlalchemy.orm.Session` API with or without a
+Flask application, and the engine set-up (SQLite pragmas, URL rewriting) stays
+visible in one place. Each application owns one engine and one scoped session
+that is removed when the application context ends. Services commit; models and
+GET requests never do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+# Constraint names are stable across databases, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+EXTENSION_KEY = "tianbao.db"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def normalise_url(url: str) -> str:
+    """Route PostgreSQL URLs to psycopg 3, whatever driver (if any) they name."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername != "postgresql+psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for *url*; SQLite connections get WAL mode and enforced foreign keys."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        # A generous timeout lets concurrent writers (several workers) wait instead of failing.
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@dataclass
+class Database:
+    engine: Engine
+    session: scoped_session[Session]
+
+
+def init_db(app: Flask) -> Database:
+    """Create the application's engine and scoped session and remove it after each context."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    database = Database(engine=engine, session=scoped_session(factory))
+    app.extensions[EXTENSION_KEY] = database
+
+    @app.teardown_appcontext
+    def _remove_session(_exc: BaseException | None) -> None:
+        database.session.remove()
+
+    return database
+
+
+def database(app: Flask | None = None) -> Database:
+    """The database of *app* (default: the current application)."""
+    return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def db_session() -> Session:
+    """The current application's session for this thread."""
+    return database().session()

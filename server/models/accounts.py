@@ -1,0 +1,108 @@
+"""Accounts and login attempts."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base
+from server.models.units import Unit
+
+
+class Role(enum.StrEnum):
+    SUBMITTER = "submitter"  # reports for their own unit
+    CONSOLIDATOR = "consolidator"  # reviews and consolidates their unit's subtree
+    ADMIN = "admin"  # manages everything
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
+class User(Base):
+    """An account. Flask-Login uses :meth:`get_id`, which includes ``session_token`` so
+    that changing or resetting the password signs out every other session."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    session_token: Mapped[str] = mapped_column(String(32), default=new_session_token)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[Unit | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('submitter', 'consolidator', 'admin')", name="role_known"
+        ),
+        # Only an administrator may exist without a unit: every other scope is a unit.
+        CheckConstraint("role = 'admin' OR unit_id IS NOT NULL", name="unit_required"),
+    )
+
+    # --- Flask-Login ---------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    # --- roles ------------------------------------------------------------------------
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_consolidator(self) -> bool:
+        return self.role == Role.CONSOLIDATOR
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.role}>"
+
+
+class LoginAttempt(Base):
+    """A failed login, kept for the throttling window.
+
+    Kept in the database so that the limit holds across several server processes.
+    """
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_login_attempts_username_ip_at", "username", "ip", "at"),)

@@ -1,0 +1,190 @@
+"""Assignments, reports, their revisions and their audit trail.
+
+An *assignment* gives a template to part of the organisation tree for a window
+of periods. A *report* is what one unit owes for one period of an assignment
+("not started" is the absence of a row). Every save appends an immutable
+*revision*; the report row only points at the latest one and carries the
+workflow status. Every workflow action is an *event* in the audit trail.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base
+from server.models.accounts import User, utcnow
+from server.models.templates import TemplateVersion
+from server.models.units import Unit
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Status(enum.StrEnum):
+    NOT_STARTED = "not_started"  # shown only: no report row exists yet
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class Source(enum.StrEnum):
+    WEB = "web"
+    EXCEL = "excel"
+    API = "api"
+    CONSOLIDATION = "consolidation"
+
+
+class Assignment(Base):
+    """A template assigned to a subtree (optionally only to units of some kinds)."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    template_key: Mapped[str] = mapped_column(String(64), index=True)
+    root_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    consolidating_unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # Comma-separated unit kinds that report; empty: every unit below the root.
+    unit_kinds: Mapped[str] = mapped_column(String(300), default="")
+    include_root: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_period: Mapped[str] = mapped_column(String(16))
+    last_period: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    root_unit: Mapped[Unit] = relationship(foreign_keys=[root_unit_id])
+    consolidating_unit: Mapped[Unit] = relationship(foreign_keys=[consolidating_unit_id])
+    versions: Mapped[list[AssignmentVersion]] = relationship(
+        back_populates="assignment", order_by="AssignmentVersion.from_period",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def kinds(self) -> list[str]:
+        return [k for k in self.unit_kinds.split(",") if k]
+
+
+class AssignmentVersion(Base):
+    """From *from_period* on, reports of the assignment use this template version."""
+
+    __tablename__ = "assignment_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"), index=True)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    from_period: Mapped[str] = mapped_column(String(16))
+
+    assignment: Mapped[Assignment] = relationship(back_populates="versions")
+    template_version: Mapped[TemplateVersion] = relationship()
+
+    __table_args__ = (UniqueConstraint("assignment_id", "from_period"),)
+
+
+class Report(Base):
+    """What one unit reports for one period of an assignment."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    status: Mapped[str] = mapped_column(String(16), default=Status.DRAFT)
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # latest revision number
+    values: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)  # of that revision
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship()
+    unit: Mapped[Unit] = relationship()
+    template_version: Mapped[TemplateVersion] = relationship()
+    approved_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "unit_id", "period"),
+        CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved')",
+                        name="status_known"),
+    )
+
+    @property
+    def locked(self) -> bool:
+        return self.status == Status.APPROVED
+
+
+class StoredFile(Base):
+    """An uploaded file (Excel upload or attachment), kept in the database."""
+
+    __tablename__ = "stored_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)  # unguessable public id
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Revision(Base):
+    """One immutable save of a report."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
+    values: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+    file: Mapped[StoredFile | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+
+
+class ReportEvent(Base):
+    """The audit trail: who did what to a report, when, and why."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # saved, submitted, returned, approved, ...
+    revision: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    actor: Mapped[User | None] = relationship()

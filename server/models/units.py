@@ -1,0 +1,60 @@
+"""The organisation tree."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base
+
+# Paths compare byte by byte: PostgreSQL's default collations may ignore the "/"
+# separators when ordering, which would break the prefix range used for subtrees.
+PathString = String(1000).with_variant(String(1000, collation="C"), "postgresql")
+
+PATH_SEPARATOR = "/"
+
+
+class Unit(Base):
+    """A unit of the organisation tree (city, county, town, village, company, ...).
+
+    ``path`` is a materialised path of ids from the root, e.g. ``/1/7/42/``, so a
+    whole subtree is one indexed range query (see :func:`subtree_bounds`) however
+    deep or large the tree. ``depth`` is 0 for a root.
+    """
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    path: Mapped[str] = mapped_column(PathString, index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.code")
+
+    __table_args__ = (Index("ix_units_name", "name"),)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code} {self.path}>"
+
+
+def child_path(parent_path: str | None, unit_id: int) -> str:
+    """The path of unit *unit_id* placed under a unit with *parent_path* (None: a root)."""
+    return f"{parent_path or PATH_SEPARATOR}{unit_id}{PATH_SEPARATOR}"
+
+
+def subtree_bounds(path: str) -> tuple[str, str]:
+    """``(low, high)`` such that a unit is in the subtree at *path* iff low <= its path < high.
+
+    Every path in the subtree starts with *path*, which ends with "/"; replacing
+    that last "/" by the next character ("0") gives the first string past them.
+    This is the range an index serves for ``LIKE 'path%'``, written so that both
+    SQLite and PostgreSQL use a plain B-tree index.
+    """
+    return path, path[:-1] + chr(ord(PATH_SEPARATOR) + 1)

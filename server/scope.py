@@ -1,0 +1,79 @@
+"""The one place that decides which units an account may see.
+
+Every query for unit-owned data filters with :func:`unit_scope` (joined to
+``Unit``) or fetches through :func:`get_unit_or_404`:
+
+* a submitter sees their own unit,
+* a consolidator sees their unit and everything below it,
+* an administrator sees everything,
+* anybody else (signed out, disabled, no unit) sees nothing.
+
+Anything outside the scope is answered with 404, exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import abort
+from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy.orm import Session
+
+from server.models import Role, Unit, User
+from server.models.units import subtree_bounds
+
+
+def unit_scope(user: User | None, unit=Unit) -> ColumnElement[bool]:
+    """A SQL condition on *unit* (the ``Unit`` entity or an alias) true for visible units."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return false()
+    if user.role == Role.ADMIN:
+        return true()
+    own = user.unit
+    if own is None:
+        return false()
+    if user.role == Role.CONSOLIDATOR:
+        low, high = subtree_bounds(own.path)
+        return (unit.path >= low) & (unit.path < high)
+    if user.role == Role.SUBMITTER:
+        return unit.id == own.id
+    return false()
+
+
+def can_see(user: User | None, unit: Unit) -> bool:
+    """The same rule as :func:`unit_scope` for a unit already loaded."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    if user.role == Role.ADMIN:
+        return True
+    own = user.unit
+    if own is None:
+        return False
+    if user.role == Role.CONSOLIDATOR:
+        low, high = subtree_bounds(own.path)
+        return low <= unit.path < high
+    return user.role == Role.SUBMITTER and unit.id == own.id
+
+
+def visible_units(session: Session, user: User | None) -> Sequence[Unit]:
+    """All units *user* may see, in tree order."""
+    return session.scalars(select(Unit).where(unit_scope(user)).order_by(Unit.path)).all()
+
+
+def get_unit_or_404(session: Session, user: User | None, code: str) -> Unit:
+    """The unit with *code* if *user* may see it; otherwise abort with 404."""
+    unit = session.scalar(select(Unit).where(Unit.code == code, unit_scope(user)))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+def scope_roots(session: Session, user: User | None) -> Sequence[Unit]:
+    """The topmost visible units: the tree's roots for administrators, else the own unit."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return []
+    if user.role == Role.ADMIN:
+        return session.scalars(
+            select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)
+        ).all()
+    return [user.unit] if user.unit is not None else []

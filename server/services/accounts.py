@@ -1,0 +1,313 @@
+"""Accounts: creation, enabling and disabling, passwords, login and bulk import."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from forms.i18n import N_
+from server.models import LoginAttempt, Role, Unit, User
+from server.models.accounts import new_session_token, utcnow
+from server.services import passwords
+from server.services.errors import RowProblem, UserError
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+
+DEFAULT_MAX_FAILURES = 5
+DEFAULT_WINDOW = timedelta(minutes=15)
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and looked up in lower case."""
+    return (username or "").strip().lower()
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == normalise_username(username)))
+
+
+def _check_role_and_unit(role: str, unit: Unit | None) -> None:
+    if role not in set(Role):
+        raise UserError(_l("Unknown role “%(role)s”."), role=role)
+    if role != Role.ADMIN and unit is None:
+        raise UserError(_l("Submitters and consolidators must belong to a unit."))
+
+
+def find_unit(session: Session, code: str | None) -> Unit | None:
+    """The unit with *code*; None for an empty code; UserError for an unknown one."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    unit = session.scalar(select(Unit).where(Unit.code == code))
+    if unit is None:
+        raise UserError(_l("There is no unit with code “%(code)s”."), code=code)
+    return unit
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str,
+    unit: Unit | None = None,
+    *,
+    check_password: bool = True,
+    commit: bool = True,
+) -> User:
+    """Create an active account; refuses taken or malformed usernames and weak passwords."""
+    name = normalise_username(username)
+    if not USERNAME_PATTERN.match(name):
+        raise UserError(
+            _l("A username has 2 to 64 characters: letters, digits and . _ @ - "
+               "(“%(username)s” does not fit)."),
+            username=username,
+        )
+    if get_user(session, name) is not None:
+        raise UserError(_l("The username “%(username)s” is already taken."), username=name)
+    role = str(role)
+    _check_role_and_unit(role, unit)
+    if check_password:
+        passwords.check_policy(password)
+    user = User(
+        username=name,
+        password_hash=passwords.hash_password(password),
+        role=role,
+        unit=unit,
+        active=True,
+        password_changed_at=utcnow(),
+    )
+    session.add(user)
+    if commit:
+        session.commit()
+    return user
+
+
+def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> None:
+    """Enable or disable *user*. Administrators cannot disable themselves (lock-out)."""
+    if not active and acting is not None and acting.id == user.id:
+        raise UserError(_l("You cannot disable your own account."))
+    user.active = active
+    if not active:
+        user.session_token = new_session_token()  # signs the account out everywhere
+    session.commit()
+
+
+def _set_password(user: User, new_password: str) -> None:
+    passwords.check_policy(new_password)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.session_token = new_session_token()
+
+
+def reset_password(session: Session, user: User, new_password: str) -> None:
+    """Set a new password chosen by an administrator; other sessions are signed out."""
+    _set_password(user, new_password)
+    session.commit()
+
+
+def change_password(session: Session, user: User, current: str, new_password: str) -> None:
+    """The account holder's own change: the current password is required."""
+    if not passwords.verify_password(user.password_hash, current):
+        raise UserError(_l("The current password is not correct."), field="current_password")
+    if current == new_password:
+        raise UserError(_l("The new password must differ from the current one."),
+                        field="password")
+    _set_password(user, new_password)
+    session.commit()
+
+
+def list_users(session: Session, *, under: Unit | None = None) -> Sequence[User]:
+    query = select(User).options(selectinload(User.unit)).order_by(User.username)
+    if under is not None:
+        from server.models.units import subtree_bounds
+
+        low, high = subtree_bounds(under.path)
+        query = query.join(User.unit).where(Unit.path >= low, Unit.path < high)
+    return session.scalars(query).all()
+
+
+# --- login ---------------------------------------------------------------------------
+
+
+class LoginStatus(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"
+    DISABLED = "disabled"
+    THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    status: LoginStatus
+    user: User | None = None
+    retry_minutes: int = 0
+
+
+def authenticate(
+    session: Session,
+    username: str,
+    password: str,
+    ip: str,
+    *,
+    max_failures: int = DEFAULT_MAX_FAILURES,
+    window: timedelta = DEFAULT_WINDOW,
+    now: datetime | None = None,
+) -> LoginOutcome:
+    """Check a login and record failures.
+
+    After *max_failures* failures for the same username from the same address
+    within *window*, further attempts are refused without checking the password
+    until the oldest failure leaves the window. Counting happens in the database
+    so the limit holds across server processes.
+    """
+    now = now or datetime.now(UTC)
+    name = normalise_username(username)[:64]
+    ip = (ip or "unknown")[:64]
+    since = now - window
+    failures = session.scalars(
+        select(LoginAttempt.at)
+        .where(LoginAttempt.username == name, LoginAttempt.ip == ip, LoginAttempt.at > since)
+        .order_by(LoginAttempt.at)
+    ).all()
+    if len(failures) >= max_failures:
+        oldest = _as_utc(failures[-max_failures])
+        remaining = oldest + window - now
+        minutes = max(1, -(-int(remaining.total_seconds()) // 60))
+        return LoginOutcome(LoginStatus.THROTTLED, retry_minutes=minutes)
+
+    user = get_user(session, name) if name else None
+    if not passwords.verify_password(user.password_hash if user else None, password):
+        session.add(LoginAttempt(username=name, ip=ip, at=now))
+        # Old attempts are useless once out of the window; dropping them keeps the table small.
+        session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
+        session.commit()
+        return LoginOutcome(LoginStatus.INVALID)
+    if not user.active:
+        return LoginOutcome(LoginStatus.DISABLED)
+    session.execute(
+        delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.ip == ip)
+    )
+    user.last_login_at = now
+    session.commit()
+    return LoginOutcome(LoginStatus.OK, user=user)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def load_user(session: Session, user_id: str) -> User | None:
+    """The active account for a Flask-Login id (``"<id>:<session token>"``), or None."""
+    raw_id, _, token = (user_id or "").partition(":")
+    if not raw_id.isdigit() or not token:
+        return None
+    user = session.get(User, int(raw_id))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+# --- bulk import -----------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or why it did nothing (``problems`` not empty)."""
+
+    problems: list = field(default_factory=list)  # RowError / RowProblem
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
+    """Create or update accounts from a spreadsheet; all or nothing.
+
+    Existing accounts (same username) get the file's role, unit and active flag,
+    and a new password only where the file gives one. New accounts need a password.
+    """
+    from exports.unit_table import read_users
+
+    units = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    result = read_users(data, filename, units.keys())
+    report = ImportReport(problems=list(result.errors))
+    if report.problems:
+        return report
+
+    usernames = [normalise_username(row.username) for row in result.rows]
+    existing = {
+        user.username: user
+        for user in session.scalars(select(User).where(User.username.in_(usernames)))
+    } if usernames else {}
+    minimum = passwords.min_length()
+    for index, row in enumerate(result.rows):
+        number = row_number(row, index)
+        name = normalise_username(row.username)
+        if row.password:
+            problem = passwords.password_problem(row.password)
+            if problem is not None:
+                report.problems.append(RowProblem(
+                    number, "password", "weak_password",
+                    N_("The password must have at least %(min)s characters."), {"min": minimum},
+                ))
+        elif name not in existing:
+            report.problems.append(RowProblem(
+                number, "password", "password_required",
+                N_("A new account needs a password (“%(username)s”)."), {"username": name},
+            ))
+        if not USERNAME_PATTERN.match(name):
+            report.problems.append(RowProblem(
+                number, "username", "bad_username",
+                N_("A username has 2 to 64 characters: letters, digits and . _ @ - "
+                   "(“%(username)s” does not fit)."), {"username": row.username},
+            ))
+        if str(row.role) != Role.ADMIN and not row.unit_code:
+            report.problems.append(RowProblem(
+                number, "unit_code", "unit_required",
+                N_("Submitters and consolidators must belong to a unit."), {},
+            ))
+    if report.problems:
+        return report
+
+    for row in result.rows:
+        name = normalise_username(row.username)
+        unit_id = units.get(row.unit_code) if row.unit_code else None
+        user = existing.get(name)
+        if user is None:
+            user = User(username=name, session_token=new_session_token(), created_at=utcnow())
+            session.add(user)
+            report.created.append(name)
+        else:
+            report.updated.append(name)
+        user.role = str(row.role)
+        user.unit_id = unit_id
+        if not row.active and user.active:
+            user.session_token = new_session_token()
+        user.active = row.active
+        if row.password:
+            user.password_hash = passwords.hash_password(row.password)
+            user.password_changed_at = utcnow()
+            user.session_token = new_session_token()
+    session.commit()
+    return report
+
+
+def row_number(row, index: int) -> int:
+    """The spreadsheet row of the *index*-th data row: the reader's number if it keeps one,
+    else counted below the single header row."""
+    return getattr(row, "row", None) or index + 2
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0

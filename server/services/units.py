@@ -1,0 +1,309 @@
+"""The organisation tree: creating, importing and listing units.
+
+Paths are maintained here and only here. Bulk changes are done with set-based
+statements (one INSERT per tree level, one UPDATE per moved subtree), so an
+import of 100,000 units does not load them as ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import String, func, insert, literal, or_, select, update
+from sqlalchemy.orm import Session
+
+from server.models import Unit, User
+from server.models.units import child_path, subtree_bounds
+from server.scope import scope_roots, unit_scope
+from server.services.errors import UserError
+
+DEFAULT_LIST_LIMIT = 200
+
+
+class UnitSpec(Protocol):
+    """What a unit row must carry (``exports.unit_table.UnitRow`` has these fields)."""
+
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class UnitData:
+    """A unit description built in code (demo data, tests); satisfies :class:`UnitSpec`."""
+
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    active: bool = True
+
+
+@dataclass
+class UnitImportReport:
+    problems: list = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def get_unit(session: Session, code: str) -> Unit | None:
+    return session.scalar(select(Unit).where(Unit.code == code))
+
+
+def create_unit(
+    session: Session,
+    code: str,
+    name: str,
+    kind: str,
+    parent: Unit | None = None,
+    *,
+    contact_name: str | None = None,
+    contact_phone: str | None = None,
+    commit: bool = True,
+) -> Unit:
+    """Create one unit under *parent* (None: a root)."""
+    code = (code or "").strip()
+    if not code or not (name or "").strip():
+        raise UserError(_l("A unit needs a code and a name."))
+    if get_unit(session, code) is not None:
+        raise UserError(_l("The unit code “%(code)s” is already used."), code=code)
+    unit = Unit(
+        code=code, name=name.strip(), kind=kind, parent=parent, path="",
+        depth=(parent.depth + 1) if parent else 0,
+        contact_name=contact_name, contact_phone=contact_phone, active=True,
+    )
+    session.add(unit)
+    session.flush()  # the path is made of ids
+    unit.path = child_path(parent.path if parent else None, unit.id)
+    if commit:
+        session.commit()
+    return unit
+
+
+def parent_codes(session: Session) -> dict[str, str | None]:
+    """Every unit code mapped to its parent's code (None for roots)."""
+    parent = select(Unit.id, Unit.code).subquery()
+    rows = session.execute(
+        select(Unit.code, parent.c.code).outerjoin(parent, Unit.parent_id == parent.c.id)
+    ).tuples()
+    return dict(rows.all())
+
+
+def import_units(session: Session, data: bytes, filename: str) -> UnitImportReport:
+    """Read a unit table and apply it in one transaction, or change nothing if it has errors."""
+    from exports.unit_table import read_units
+
+    result = read_units(data, filename, parent_codes(session))
+    if result.errors:
+        return UnitImportReport(problems=list(result.errors))
+    report = apply_unit_rows(session, result.rows)
+    session.commit()
+    return report
+
+
+def apply_unit_rows(session: Session, rows: Sequence[UnitSpec]) -> UnitImportReport:
+    """Create the new units of *rows* and update the existing ones (matched by code).
+
+    *rows* are valid and in parent-before-child order (the reader guarantees both:
+    no cycles, known parents). Nothing is committed here.
+    """
+    session.flush()
+    report = UnitImportReport()
+    current = {
+        code: (unit_id, parent_id, path, depth)
+        for unit_id, code, parent_id, path, depth in session.execute(
+            select(Unit.id, Unit.code, Unit.parent_id, Unit.path, Unit.depth)
+        ).tuples()
+    }
+    code_of_id = {values[0]: code for code, values in current.items()}
+    new_rows = [row for row in rows if row.code not in current]
+    old_rows = [row for row in rows if row.code in current]
+
+    if old_rows:
+        session.execute(update(Unit), [
+            {
+                "id": current[row.code][0], "name": row.name, "kind": row.kind,
+                "contact_name": row.contact_name, "contact_phone": row.contact_phone,
+                "active": row.active,
+            }
+            for row in old_rows
+        ])
+        report.updated = [row.code for row in old_rows]
+
+    placed = {code: (values[0], values[2], values[3]) for code, values in current.items()}
+    for level_rows in _levels(new_rows, placed):
+        _insert_level(session, level_rows, placed)
+        report.created.extend(row.code for row in level_rows)
+
+    moves = [
+        row for row in old_rows
+        if row.parent_code != code_of_id.get(current[row.code][1])
+    ]
+    final_parent = {code: code_of_id.get(values[1]) for code, values in current.items()}
+    final_parent.update({row.code: row.parent_code for row in rows})
+    for row in sorted(moves, key=lambda r: _depth_in(final_parent, r.code)):
+        _move(session, row.code, row.parent_code)
+        report.moved.append(row.code)
+    session.expire_all()
+    return report
+
+
+def _levels(new_rows: Sequence[UnitSpec], placed: dict) -> list[list[UnitSpec]]:
+    """Group new units so each group's parents already exist or are in an earlier group."""
+    level: dict[str, int] = {}
+    groups: dict[int, list[UnitSpec]] = defaultdict(list)
+    for row in new_rows:
+        parent = row.parent_code
+        level[row.code] = level[parent] + 1 if parent in level else 0
+        groups[level[row.code]].append(row)
+    return [groups[number] for number in sorted(groups)]
+
+
+def _insert_level(session: Session, rows: list[UnitSpec], placed: dict) -> None:
+    """Insert one level with a multi-row INSERT ... RETURNING, then set the paths."""
+    values = []
+    for row in rows:
+        parent = placed.get(row.parent_code) if row.parent_code else None
+        values.append({
+            "code": row.code, "name": row.name, "kind": row.kind,
+            "parent_id": parent[0] if parent else None,
+            "path": "", "depth": parent[2] + 1 if parent else 0,
+            "contact_name": row.contact_name, "contact_phone": row.contact_phone,
+            "active": row.active,
+        })
+    returned = session.execute(
+        insert(Unit).returning(Unit.id, Unit.code, sort_by_parameter_order=True), values
+    ).tuples().all()
+    parent_of = {row.code: row.parent_code for row in rows}
+    paths = []
+    for (unit_id, code), row_values in zip(returned, values, strict=True):
+        parent = placed.get(parent_of[code])
+        path = child_path(parent[1] if parent else None, unit_id)
+        placed[code] = (unit_id, path, row_values["depth"])
+        paths.append({"id": unit_id, "path": path})
+    session.execute(update(Unit), paths)
+
+
+def _depth_in(parents: dict[str, str | None], code: str) -> int:
+    depth = 0
+    seen = set()
+    while parents.get(code) is not None and code not in seen:
+        seen.add(code)
+        code = parents[code]
+        depth += 1
+    return depth
+
+
+def _move(session: Session, code: str, new_parent_code: str | None) -> None:
+    """Re-parent the unit *code* and rewrite its subtree's paths with one UPDATE.
+
+    Moves are applied in order of final depth, so the new parent's own position
+    is already final and no intermediate state has a cycle.
+    """
+    unit_id, old_path, old_depth = session.execute(
+        select(Unit.id, Unit.path, Unit.depth).where(Unit.code == code)
+    ).one()
+    if new_parent_code is None:
+        parent_id, parent_path, parent_depth = None, None, -1
+    else:
+        parent_id, parent_path, parent_depth = session.execute(
+            select(Unit.id, Unit.path, Unit.depth).where(Unit.code == new_parent_code)
+        ).one()
+    new_path = child_path(parent_path, unit_id)
+    low, high = subtree_bounds(old_path)
+    session.execute(
+        update(Unit)
+        .where(Unit.path >= low, Unit.path < high)
+        .values(
+            path=literal(new_path, String) + func.substr(Unit.path, len(old_path) + 1,
+                                                         type_=String),
+            depth=Unit.depth + (parent_depth + 1 - old_depth),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Unit).where(Unit.id == unit_id).values(parent_id=parent_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def subtree(session: Session, unit: Unit) -> Sequence[Unit]:
+    """*unit* and all units below it, in tree order (parents before their children)."""
+    low, high = subtree_bounds(unit.path)
+    return session.scalars(
+        select(Unit).where(Unit.path >= low, Unit.path < high).order_by(Unit.path)
+    ).all()
+
+
+def list_units(
+    session: Session,
+    user: User,
+    *,
+    under: Unit | None = None,
+    search: str | None = None,
+    limit: int | None = DEFAULT_LIST_LIMIT,
+) -> Sequence[Unit]:
+    """Units visible to *user*, optionally under a unit and matching a code/name search."""
+    query = select(Unit).where(unit_scope(user)).order_by(Unit.path)
+    if under is not None:
+        low, high = subtree_bounds(under.path)
+        query = query.where(Unit.path >= low, Unit.path < high)
+    text = (search or "").strip()
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        query = query.where(or_(
+            Unit.code.ilike(pattern, escape="\\"), Unit.name.ilike(pattern, escape="\\"),
+        ))
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def children(session: Session, user: User, unit: Unit | None) -> Sequence[Unit]:
+    """The visible direct children of *unit*, or the visible top units for None."""
+    if unit is None:
+        return scope_roots(session, user)
+    query = select(Unit).where(unit_scope(user), Unit.parent_id == unit.id)
+    return session.scalars(query.order_by(Unit.code)).all()
+
+
+def count_descendants(session: Session, units: Iterable[Unit]) -> dict[int, int]:
+    """For each unit, how many units are below it (one query per unit, index range)."""
+    counts = {}
+    for unit in units:
+        low, high = subtree_bounds(unit.path)
+        counts[unit.id] = (session.scalar(
+            select(func.count()).select_from(Unit).where(Unit.path >= low, Unit.path < high)
+        ) or 1) - 1
+    return counts
+
+
+def ancestors(session: Session, unit: Unit) -> Sequence[Unit]:
+    """The units above *unit*, root first (read from its path)."""
+    ids = [int(part) for part in unit.path.strip("/").split("/")[:-1]]
+    if not ids:
+        return []
+    found = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
