@@ -1,0 +1,142 @@
+"""A live Tianbao server and a headless Chromium for the browser tests.
+
+The server runs in a background thread on 127.0.0.1 with a free port and a
+fresh SQLite database; the browser is Debian's /usr/bin/chromium (Playwright
+never downloads one). Run with: pytest -m browser
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from server.app import create_app
+from server.db import Base, database, db_session
+from server.i18n import compile_translations
+from server.services.accounts import create_user
+from server.services.units import create_unit
+
+CHROMIUM = os.environ.get("TIANBAO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+PASSWORD = "browser-test-42"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+class LiveServer:
+    def __init__(self, app):
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=10)
+
+
+def _seed(app) -> None:
+    """The accounts the tests sign in with: an administrator, a consolidator, a submitter."""
+    with app.app_context():
+        Base.metadata.create_all(database().engine)
+        session = db_session()
+        town = create_unit(session, "T01", "池店镇", "town", contact_name="王某",
+                           contact_phone="0595-00000000")
+        village = create_unit(session, "T01V01", "池店村", "village", town)
+        create_user(session, "admin", PASSWORD, "admin")
+        create_user(session, "town", PASSWORD, "consolidator", town)
+        create_user(session, "village", PASSWORD, "submitter", village)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    compile_translations()
+    folder = tmp_path_factory.mktemp("live")
+    app = create_app({
+        "SECRET_KEY": "browser-tests",
+        "INSTANCE_PATH": str(folder),
+        "DATABASE_URL": f"sqlite:///{folder / 'tianbao.db'}",
+    })
+    _seed(app)
+    server = LiveServer(app)
+    server.start()
+    yield server
+    server.stop()
+    with app.app_context():
+        database().engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _new_page(browser, live_server, width: int, locale: str):
+    context = browser.new_context(
+        base_url=live_server.url, locale=locale,
+        viewport={"width": width, "height": 800 if width > 600 else 740},
+    )
+    context.set_default_timeout(10_000)
+    return context, context.new_page()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A desktop page in a Chinese-speaking browser, fresh cookies for every test."""
+    context, page = _new_page(browser, live_server, 1280, "zh-CN")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A 360 px wide phone screen in a Chinese-speaking browser."""
+    context, page = _new_page(browser, live_server, 360, "zh-CN")
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot():
+    """Save a full-page screenshot as test-artifacts/screenshots/NAME.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save
+
+
+@pytest.fixture
+def log_in():
+    """Sign in through the login form, as a person would."""
+
+    def sign_in(page, username: str) -> None:
+        page.goto("/auth/login")
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_label("密码").press("Enter")
+        page.wait_for_load_state()
+        assert "/auth/login" not in page.url, f"{username} could not sign in"
+
+    return sign_in
