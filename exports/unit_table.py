@@ -238,7 +238,7 @@ def read_units(data: bytes, filename: str, existing: Mapping[str, str | None]) -
     errors += _cycles([row for _, row in parsed], existing)
     errors.sort(key=lambda error: error.row or 0)
     faulty = {error.row for error in errors}
-    rows = _parents_first([row for _, row in parsed if row.row not in faulty])
+    rows = _parents_first([row for check, row in parsed if check.ok and row.row not in faulty])
     return ImportResult(rows, errors, frozenset(table.columns))
 
 
