@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 
 from server import migrate
 from server.db import database, db_session
+from server.labels import column_label
 from server.models import Role
 from server.services import accounts
 from server.services import units as unit_service
@@ -330,7 +331,7 @@ def _problems_text(problems) -> str:
         if problem.row is not None:
             where.append(_("row %(row)s", row=problem.row))
         if problem.column:
-            where.append(_("column %(column)s", column=problem.column))
+            where.append(_("column %(column)s", column=column_label(problem.column)))
         text = problem_text(problem)
         lines.append(f"  {', '.join(where)}: {text}" if where else f"  {text}")
     return "\n".join(lines)

@@ -35,5 +35,26 @@ def unit_kind_label(kind: str | None) -> str:
     return str(UNIT_KIND_LABELS.get(kind or "", kind or ""))
 
 
+# Canonical column keys of the import readers (exports.unit_table), as shown in error tables.
+COLUMN_LABELS = {
+    "code": _l("Unit code"),
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "parent_code": _l("Parent unit code"),
+    "contact_name": _l("Contact"),
+    "contact_phone": _l("Phone"),
+    "active": _l("Active"),
+    "username": _l("Username"),
+    "role": _l("Role"),
+    "unit_code": _l("Unit code"),
+    "password": _l("Password"),
+}
+
+
+def column_label(key: str | None) -> str:
+    return str(COLUMN_LABELS.get(key or "", key or ""))
+
+
 def register_labels(app: Flask) -> None:
-    app.jinja_env.globals.update(role_label=role_label, unit_kind_label=unit_kind_label)
+    app.jinja_env.globals.update(role_label=role_label, unit_kind_label=unit_kind_label,
+                                 column_label=column_label)

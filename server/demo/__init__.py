@@ -101,7 +101,7 @@ def load_demo(session: Session, password: str, source: Path = DEMO_FILE) -> Demo
     if missing:
         summary.units_created = len(apply_unit_rows(session, missing).created)
 
-    unit_ids = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    unit_ids = dict(session.execute(select(Unit.code, Unit.id)).all())
     existing_users = set(session.scalars(select(User.username)))
     # One hash for all: hashing is deliberately slow and every demo account has this password.
     password_hash = passwords.hash_password(password)

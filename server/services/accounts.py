@@ -234,12 +234,13 @@ class ImportReport:
 def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
     """Create or update accounts from a spreadsheet; all or nothing.
 
-    Existing accounts (same username) get the file's role, unit and active flag,
-    and a new password only where the file gives one. New accounts need a password.
+    Existing accounts (same username) get the file's role and unit, its active
+    flag if the file has that column, and a new password only where the file gives
+    one. New accounts need a password.
     """
     from exports.unit_table import read_users
 
-    units = dict(session.execute(select(Unit.code, Unit.id)).tuples().all())
+    units = dict(session.execute(select(Unit.code, Unit.id)).all())
     result = read_users(data, filename, units.keys())
     report = ImportReport(problems=list(result.errors))
     if report.problems:
@@ -251,8 +252,8 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
         for user in session.scalars(select(User).where(User.username.in_(usernames)))
     } if usernames else {}
     minimum = passwords.min_length()
-    for index, row in enumerate(result.rows):
-        number = row_number(row, index)
+    for row in result.rows:
+        number = row.row
         name = normalise_username(row.username)
         if row.password:
             problem = passwords.password_problem(row.password)
@@ -272,11 +273,6 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
                 N_("A username has 2 to 64 characters: letters, digits and . _ @ - "
                    "(“%(username)s” does not fit)."), {"username": row.username},
             ))
-        if str(row.role) != Role.ADMIN and not row.unit_code:
-            report.problems.append(RowProblem(
-                number, "unit_code", "unit_required",
-                N_("Submitters and consolidators must belong to a unit."), {},
-            ))
     if report.problems:
         return report
 
@@ -292,21 +288,16 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             report.updated.append(name)
         user.role = str(row.role)
         user.unit_id = unit_id
-        if not row.active and user.active:
-            user.session_token = new_session_token()
-        user.active = row.active
+        if user.active is None or "active" in result.columns:
+            if not row.active and user.active:
+                user.session_token = new_session_token()  # signs the account out
+            user.active = row.active
         if row.password:
             user.password_hash = passwords.hash_password(row.password)
             user.password_changed_at = utcnow()
             user.session_token = new_session_token()
     session.commit()
     return report
-
-
-def row_number(row, index: int) -> int:
-    """The spreadsheet row of the *index*-th data row: the reader's number if it keeps one,
-    else counted below the single header row."""
-    return getattr(row, "row", None) or index + 2
 
 
 def count_users(session: Session) -> int:

@@ -8,7 +8,7 @@ import of 100,000 units does not load them as ORM objects.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -100,7 +100,7 @@ def parent_codes(session: Session) -> dict[str, str | None]:
     parent = select(Unit.id, Unit.code).subquery()
     rows = session.execute(
         select(Unit.code, parent.c.code).outerjoin(parent, Unit.parent_id == parent.c.id)
-    ).tuples()
+    )
     return dict(rows.all())
 
 
@@ -111,16 +111,23 @@ def import_units(session: Session, data: bytes, filename: str) -> UnitImportRepo
     result = read_units(data, filename, parent_codes(session))
     if result.errors:
         return UnitImportReport(problems=list(result.errors))
-    report = apply_unit_rows(session, result.rows)
+    report = apply_unit_rows(session, result.rows, columns=result.columns)
     session.commit()
     return report
 
 
-def apply_unit_rows(session: Session, rows: Sequence[UnitSpec]) -> UnitImportReport:
+OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active")
+
+
+def apply_unit_rows(
+    session: Session, rows: Sequence[UnitSpec], *, columns: Collection[str] | None = None
+) -> UnitImportReport:
     """Create the new units of *rows* and update the existing ones (matched by code).
 
     *rows* are valid and in parent-before-child order (the reader guarantees both:
-    no cycles, known parents). Nothing is committed here.
+    no cycles, known parents). For existing units, only the *columns* the file has
+    are changed (None: all), so a list without phones does not erase the phones.
+    Nothing is committed here.
     """
     session.flush()
     report = UnitImportReport()
@@ -128,19 +135,17 @@ def apply_unit_rows(session: Session, rows: Sequence[UnitSpec]) -> UnitImportRep
         code: (unit_id, parent_id, path, depth)
         for unit_id, code, parent_id, path, depth in session.execute(
             select(Unit.id, Unit.code, Unit.parent_id, Unit.path, Unit.depth)
-        ).tuples()
+        )
     }
     code_of_id = {values[0]: code for code, values in current.items()}
     new_rows = [row for row in rows if row.code not in current]
     old_rows = [row for row in rows if row.code in current]
 
     if old_rows:
+        given = [key for key in OPTIONAL_COLUMNS if columns is None or key in columns]
         session.execute(update(Unit), [
-            {
-                "id": current[row.code][0], "name": row.name, "kind": row.kind,
-                "contact_name": row.contact_name, "contact_phone": row.contact_phone,
-                "active": row.active,
-            }
+            {"id": current[row.code][0], "name": row.name, "kind": row.kind,
+             **{key: getattr(row, key) for key in given}}
             for row in old_rows
         ])
         report.updated = [row.code for row in old_rows]
@@ -188,7 +193,7 @@ def _insert_level(session: Session, rows: list[UnitSpec], placed: dict) -> None:
         })
     returned = session.execute(
         insert(Unit).returning(Unit.id, Unit.code, sort_by_parameter_order=True), values
-    ).tuples().all()
+    ).all()
     parent_of = {row.code: row.parent_code for row in rows}
     paths = []
     for (unit_id, code), row_values in zip(returned, values, strict=True):
