@@ -32,6 +32,7 @@ from flask_babel import (
     format_date,
     format_datetime,
     format_decimal,
+    format_percent,
     get_locale,
     gettext,
     refresh,
@@ -66,10 +67,16 @@ def init_i18n(app: Flask) -> None:
     _Babel(app, locale_selector=select_locale)
 
     app.register_blueprint(bp)
+    formatters = {
+        "format_date": format_date,
+        "format_datetime": format_datetime,
+        "format_decimal": format_decimal,
+        "format_percent": format_percent,
+    }
+    # Usable both ways: {{ format_date(day) }} and {{ day|format_date }}.
+    app.jinja_env.filters.update(formatters)
     app.jinja_env.globals.update(
-        format_date=format_date,
-        format_datetime=format_datetime,
-        format_decimal=format_decimal,
+        formatters,
         translate_issue=translate_issue,
         languages=LANGUAGES,
         nav_has_endpoint=navigation.has_endpoint,

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from server import migrate
 from server.app import create_app
-from server.db import Base, database, db_session
+from server.db import database, db_session
 from server.i18n import compile_translations
 from server.services.accounts import create_user
 from server.services.units import create_unit
@@ -47,12 +48,16 @@ class LiveServer:
 
 
 def _seed(app) -> None:
-    """The accounts the tests sign in with: an administrator, a consolidator, a submitter."""
+    """Migrate a database of the browser tests' own and add the accounts they sign in with.
+
+    Its own file, not the shared test database: other tests empty the shared tables
+    after each test, while this server lives for the whole session.
+    """
     with app.app_context():
-        Base.metadata.create_all(database().engine)
+        migrate.upgrade(database().engine)
         session = db_session()
-        town = create_unit(session, "T01", "池店镇", "town", contact_name="王某",
-                           contact_phone="0595-00000000")
+        town = create_unit(session, "T01", "晋江市池店镇人民政府安全生产委员会办公室", "town",
+                           contact_name="王某某", contact_phone="0595-00000000")
         village = create_unit(session, "T01V01", "池店村", "village", town)
         create_user(session, "admin", PASSWORD, "admin")
         create_user(session, "town", PASSWORD, "consolidator", town)
@@ -78,19 +83,19 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def chromium():
     if not shutil.which(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
-def _new_page(browser, live_server, width: int, locale: str):
-    context = browser.new_context(
+def _new_page(chromium, live_server, width: int, locale: str):
+    context = chromium.new_context(
         base_url=live_server.url, locale=locale,
         viewport={"width": width, "height": 800 if width > 600 else 740},
     )
@@ -99,17 +104,17 @@ def _new_page(browser, live_server, width: int, locale: str):
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(chromium, live_server):
     """A desktop page in a Chinese-speaking browser, fresh cookies for every test."""
-    context, page = _new_page(browser, live_server, 1280, "zh-CN")
+    context, page = _new_page(chromium, live_server, 1280, "zh-CN")
     yield page
     context.close()
 
 
 @pytest.fixture
-def phone(browser, live_server):
+def phone(chromium, live_server):
     """A 360 px wide phone screen in a Chinese-speaking browser."""
-    context, page = _new_page(browser, live_server, 360, "zh-CN")
+    context, page = _new_page(chromium, live_server, 360, "zh-CN")
     yield page
     context.close()
 

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 
 import pytest
 from flask import render_template_string
+from sqlalchemy import select
 
-from server.app import create_app
-from server.db import Base, database, db_session
 from server.i18n import compile_translations, translate_issue
 from server.models import User
-from server.services.accounts import create_user
-from server.services.units import create_unit
-
-PASSWORD = "correct horse 42"
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -25,49 +18,13 @@ def compiled_catalogues():
 
 
 @pytest.fixture
-def app(tmp_path):
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test",
-        "INSTANCE_PATH": str(tmp_path),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'i18n.db'}",
-    })
-    with app.app_context():
-        Base.metadata.create_all(database().engine)
-        session = db_session()
-        town = create_unit(session, "CD", "池店镇", "town")
-        village = create_unit(session, "CD01", "池店村", "village", town)
-        create_user(session, "admin", PASSWORD, "admin")
-        create_user(session, "village", PASSWORD, "submitter", village)
-        create_user(session, "town", PASSWORD, "consolidator", town)
-    yield app
-    with app.app_context():
-        database().engine.dispose()
+def village(make_user, make_unit):
+    return make_user("village", unit=make_unit("CD01", make_unit("CD", kind="town"),
+                                               name="池店村"))
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def csrf_token(client, path="/auth/login") -> str:
-    match = CSRF.search(client.get(path).get_data(as_text=True))
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-def log_in(client, username):
-    token = csrf_token(client)
-    response = client.post("/auth/login", data={
-        "csrf_token": token, "username": username, "password": PASSWORD, "next": "",
-    })
-    assert response.status_code == 302, response.get_data(as_text=True)
-
-
-def switch_language(client, locale, next_path="/auth/login"):
-    token = csrf_token(client, next_path)
-    return client.post("/language", data={"csrf_token": token, "locale": locale,
-                                          "next": next_path})
+def switch_language(browser, locale, next_path="/auth/login"):
+    return browser.post("/language", {"locale": locale, "next": next_path}, token_from=next_path)
 
 
 def page(client, path, **headers) -> str:
@@ -94,34 +51,35 @@ def test_chinese_or_unsupported_browsers_get_chinese(client, header):
     assert "用户名" in page(client, "/auth/login", **{"Accept-Language": header})
 
 
-def test_anonymous_switch_is_kept_in_the_session(client):
-    response = switch_language(client, "en")
+def test_anonymous_switch_is_kept_in_the_session(browser, client):
+    response = switch_language(browser, "en")
     assert response.status_code == 302
     assert response.headers["Location"] == "/auth/login"
     # The stored choice beats the browser's preference.
     assert "Username" in page(client, "/auth/login", **{"Accept-Language": "zh-CN"})
-    switch_language(client, "zh_CN")
+    switch_language(browser, "zh_CN")
     assert "用户名" in page(client, "/auth/login")
 
 
-def test_switch_is_remembered_on_the_account_across_logins(app, client):
-    log_in(client, "village")
-    switch_language(client, "en", "/auth/account")
-    with app.app_context():
-        assert db_session().query(User).filter_by(username="village").one().locale == "en"
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/account")})
+def test_switch_is_remembered_on_the_account_across_logins(browser, other_browser, village,
+                                                          session):
+    browser.login_ok(village)
+    switch_language(browser, "en", "/auth/account")
+    assert session.scalar(select(User.locale).where(User.username == "village")) == "en"
+    browser.post("/auth/logout", token_from="/auth/account")
 
-    other_browser = app.test_client()
-    log_in(other_browser, "village")
-    html = page(other_browser, "/auth/account", **{"Accept-Language": "zh-CN"})
+    other_browser.login_ok(village)
+    html = page(other_browser.client, "/auth/account", **{"Accept-Language": "zh-CN"})
     assert '<html lang="en">' in html and "Log out" in html
 
 
-def test_account_language_outlives_logout_in_that_browser(app, client):
-    log_in(client, "village")
-    switch_language(client, "en", "/auth/account")
-    client.post("/auth/logout", data={"csrf_token": csrf_token(client, "/auth/account")})
-    assert "Username" in page(client, "/auth/login")
+def test_account_language_outlives_logout_in_that_browser(browser, other_browser, village):
+    browser.login_ok(village)
+    switch_language(browser, "en", "/auth/account")
+    # A fresh browser signing in picks the saved language up and keeps it after logout.
+    other_browser.login_ok(village)
+    other_browser.post("/auth/logout", token_from="/auth/account")
+    assert "Username" in page(other_browser.client, "/auth/login")
 
 
 def test_switch_without_csrf_token_is_refused_and_changes_nothing(client):
@@ -131,17 +89,16 @@ def test_switch_without_csrf_token_is_refused_and_changes_nothing(client):
     assert "用户名" in page(client, "/auth/login")
 
 
-def test_unknown_language_changes_nothing(client):
-    response = switch_language(client, "xx")
+def test_unknown_language_changes_nothing(browser, client):
+    response = switch_language(browser, "xx")
     assert response.status_code == 302
     assert "用户名" in page(client, "/auth/login")
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
-def test_switch_never_redirects_off_site(client, target):
-    token = csrf_token(client)
-    response = client.post("/language", data={"csrf_token": token, "locale": "en",
-                                              "next": target})
+def test_switch_never_redirects_off_site(browser, target):
+    response = browser.post("/language", {"locale": "en", "next": target},
+                            token_from="/auth/login")
     location = response.headers["Location"]
     assert "evil" not in location and location.startswith("/")
 
@@ -175,7 +132,7 @@ def test_messages_of_the_pure_packages_are_translated_then_filled_in(app):
 
 def test_numbers_and_dates_follow_the_locale(app):
     template = ("{{ format_decimal(1234567.5) }}|{{ format_date(day) }}"
-                "|{{ format_datetime(moment) }}")
+                "|{{ moment|format_datetime }}")
     values = {"day": date(2024, 7, 5), "moment": datetime(2024, 7, 4, 16, 30, tzinfo=UTC)}
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         number, day, moment = render_template_string(template, **values).split("|")
