@@ -671,7 +671,7 @@ class _RowCheck:
         return value
 
     def code(self, key: str, *, required: bool = False) -> str:
-        value = unicodedata.normalize("NFKC", self.raw(key)).strip()
+        value = clean_code(self.table.cell(self.cells, key))
         if required and not value:
             self.empty(key)
         elif value and (len(value) > MAX_CODE_LENGTH or not _CODE.fullmatch(value)):
@@ -707,7 +707,7 @@ class _RowCheck:
         return found
 
     def phone(self, key: str) -> str | None:
-        value = unicodedata.normalize("NFKC", self.raw(key)).strip()
+        value = clean_code(self.table.cell(self.cells, key))
         if value and not is_phone(value):
             self.fail(
                 key,
