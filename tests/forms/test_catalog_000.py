@@ -256,3 +256,13 @@ def test_a_part_larger_than_its_whole_is_an_error(definition, larger, smaller):
     assert rule_errors({larger: 3, smaller: 3}) == []
     [issue] = rule_errors({larger: 3, smaller: 4})
     assert issue.field == smaller
+
+
+def test_every_shown_text_has_english(definition):
+    assert definition.title_en
+    for section, item in definition.items():
+        assert section.title_en and item.title_en, item.key
+        for fld in item.fields:
+            assert fld.label_en, fld.key
+            assert bool(fld.help) == bool(fld.help_en), fld.key
+    assert len(definition.notes_en) == len(definition.notes)
