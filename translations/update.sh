@@ -14,7 +14,7 @@ fi
     -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 \
     --no-location --sort-output --omit-header \
     -o translations/messages.pot .
-"$PYBABEL" update -i translations/messages.pot -d translations --no-fuzzy-matching
+"$PYBABEL" update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 PYTHON="${PYTHON:-python3}"
 if [ -x .venv/bin/python ] && [ "$PYTHON" = python3 ]; then
     PYTHON=.venv/bin/python

@@ -57,12 +57,13 @@ def test_language_switch_turns_the_interface_english_and_back(page, log_in):
     assert "单位" in nav_labels(page)
 
 
-def test_submitter_does_not_see_administration_entries(page, log_in):
+def test_submitter_does_not_see_administration_entries(page, log_in, screenshot):
     log_in(page, "village")
     labels = nav_labels(page)
     for entry in (*ADMIN_ENTRIES, "模板", "任务分配"):
         assert entry not in labels
     assert page.locator(".account-unit").inner_text() == "池店村"
+    screenshot(page, "submitter-home-1280")
 
 
 def test_logout_returns_to_the_login_page(page, log_in):
@@ -108,3 +109,13 @@ def test_phone_pages_with_tables_do_not_scroll_sideways(phone, log_in, screensho
         phone.goto(path)
         assert horizontal_overflow(phone) <= 360, path
         screenshot(phone, name)
+
+
+def test_long_unit_names_wrap_inside_the_phone_menu(phone, log_in, screenshot):
+    log_in(phone, "town")
+    phone.get_by_role("button", name="菜单").click()
+    unit = phone.locator(".account-unit")
+    assert unit.inner_text() == "晋江市池店镇人民政府安全生产委员会办公室"
+    assert unit.bounding_box()["x"] + unit.bounding_box()["width"] <= 360
+    assert horizontal_overflow(phone) <= 360
+    screenshot(phone, "consolidator-menu-360")
