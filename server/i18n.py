@@ -40,7 +40,7 @@ from flask_babel import (
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.utils import cached_property
 from wtforms import HiddenField, StringField
@@ -236,7 +236,7 @@ def _layout_context() -> dict:
         "nav_account_endpoint": navigation.ACCOUNT_ENDPOINT,
         "nav_login_endpoint": navigation.LOGIN_ENDPOINT,
         "nav_logout_endpoint": navigation.LOGOUT_ENDPOINT,
-        "language_form": LanguageForm(formdata=None, next=request.full_path.rstrip("?")),
+        "language_next": request.full_path.rstrip("?"),
     }
 
 
@@ -274,7 +274,7 @@ def _error_page(error: HTTPException):
         error = InternalServerError(original_exception=error)
     code = error.code or 500
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
-    if code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+    if isinstance(error, CSRFError):
         text = CSRF_TEXT
     if request.path.startswith("/api/"):
         # Machine clients get RFC 9457 problem details, still in their language.

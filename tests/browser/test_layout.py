@@ -119,3 +119,22 @@ def test_long_unit_names_wrap_inside_the_phone_menu(phone, log_in, screenshot):
     assert unit.bounding_box()["x"] + unit.bounding_box()["width"] <= 360
     assert horizontal_overflow(phone) <= 360
     screenshot(phone, "consolidator-menu-360")
+
+
+def test_english_phone_layout_fits_too(phone, log_in, screenshot):
+    log_in(phone, "admin")
+    phone.get_by_role("button", name="菜单").click()
+    phone.get_by_role("button", name="English").click()
+    phone.wait_for_load_state()
+    phone.get_by_role("button", name="Menu").click()
+    assert horizontal_overflow(phone) <= 360
+    screenshot(phone, "admin-menu-360-en")
+    phone.get_by_role("button", name="中文").click()  # leave the account as the others expect it
+
+
+def test_printing_leaves_out_the_navigation(page, log_in):
+    log_in(page, "admin")
+    page.emulate_media(media="print")
+    assert not page.locator(".site-header").is_visible()
+    assert not page.locator(".site-footer").is_visible()
+    assert page.locator("main h1").is_visible()
