@@ -111,6 +111,12 @@ def session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
+def password() -> str:
+    """The password :func:`make_user` gives accounts unless told otherwise."""
+    return PASSWORD
+
+
+@pytest.fixture
 def make_unit(session: Session) -> Callable[..., Unit]:
     def make(code: str, parent: Unit | None = None, kind: str = "village", **extra) -> Unit:
         return unit_service.create_unit(session, code, extra.pop("name", f"Unit {code}"), kind,

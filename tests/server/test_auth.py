@@ -2,7 +2,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-from conftest import PASSWORD
 from sqlalchemy import func, select
 
 from server.models import LoginAttempt, User
@@ -54,9 +53,9 @@ def test_wrong_password_is_refused_in_the_users_language(browser, make_user, tre
     assert "Wrong username or password." in page.get_data(as_text=True)
 
 
-def test_login_without_csrf_token_is_refused(client, make_user, tree):
+def test_login_without_csrf_token_is_refused(password, client, make_user, tree):
     make_user("village1", unit=tree["VA1"])
-    response = client.post("/auth/login", data={"username": "village1", "password": PASSWORD},
+    response = client.post("/auth/login", data={"username": "village1", "password": password},
                            headers={"Accept-Language": "en"})
     assert response.status_code == 400
     assert "The form has expired" in response.get_data(as_text=True)
@@ -90,48 +89,48 @@ def test_throttling_after_five_failures(browser, session, make_user, tree):
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 5
 
 
-def test_throttling_counts_per_username_and_address(session, make_user, tree):
+def test_throttling_counts_per_username_and_address(password, session, make_user, tree):
     make_user("village1", unit=tree["VA1"])
     start = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
     for minute in range(5):
         outcome = accounts.authenticate(session, "village1", "bad-password", "10.0.0.1",
                                         now=start + timedelta(minutes=minute))
         assert outcome.status is LoginStatus.INVALID
-    throttled = accounts.authenticate(session, "village1", PASSWORD, "10.0.0.1",
+    throttled = accounts.authenticate(session, "village1", password, "10.0.0.1",
                                       now=start + timedelta(minutes=5))
     assert throttled.status is LoginStatus.THROTTLED and throttled.retry_minutes == 10
     # Another address is not affected, and the window passes.
-    other = accounts.authenticate(session, "village1", PASSWORD, "10.0.0.2",
+    other = accounts.authenticate(session, "village1", password, "10.0.0.2",
                                   now=start + timedelta(minutes=5))
     assert other.status is LoginStatus.OK
-    later = accounts.authenticate(session, "village1", PASSWORD, "10.0.0.1",
+    later = accounts.authenticate(session, "village1", password, "10.0.0.1",
                                   now=start + timedelta(minutes=15, seconds=1))
     assert later.status is LoginStatus.OK
     # A success clears the failures of that username and address.
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
 
 
-def test_next_redirects_only_to_local_paths(browser, make_user, tree):
+def test_next_redirects_only_to_local_paths(password, browser, make_user, tree):
     make_user("boss", "admin")
     token = browser.csrf_token("/auth/login")
     response = browser.client.post("/auth/login", data={
-        "username": "boss", "password": PASSWORD, "next": "https://evil.example/",
+        "username": "boss", "password": password, "next": "https://evil.example/",
         "csrf_token": token})
     assert response.status_code == 302
     assert "evil" not in response.headers["Location"]
     browser.post("/auth/logout", token_from="/")
     token = browser.csrf_token("/auth/login?next=/admin/users")
     response = browser.client.post("/auth/login", data={
-        "username": "boss", "password": PASSWORD, "next": "/admin/users", "csrf_token": token})
+        "username": "boss", "password": password, "next": "/admin/users", "csrf_token": token})
     assert response.headers["Location"] == "/admin/users"
 
 
-def test_password_change(browser, other_browser, session, make_user, tree):
+def test_password_change(password, browser, other_browser, session, make_user, tree):
     make_user("village1", unit=tree["VA1"])
     browser.login_ok("village1")
     other_browser.login_ok("village1")
     response = browser.post("/auth/account", {
-        "current_password": PASSWORD, "new_password": "a-new-secret-9",
+        "current_password": password, "new_password": "a-new-secret-9",
         "confirm": "a-new-secret-9"})
     assert response.status_code == 302
     assert browser.get("/").status_code == 200  # this session stays signed in
@@ -141,8 +140,8 @@ def test_password_change(browser, other_browser, session, make_user, tree):
     assert browser.login("village1", "a-new-secret-9").status_code == 302
 
 
-def test_password_change_needs_the_current_password_and_a_long_one(browser, session, make_user,
-                                                                   tree):
+def test_password_change_needs_the_current_and_a_long_new_one(password, browser, session,
+                                                              make_user, tree):
     make_user("village1", unit=tree["VA1"])
     browser.login_ok("village1")
     wrong = browser.post("/auth/account", {
@@ -150,11 +149,11 @@ def test_password_change_needs_the_current_password_and_a_long_one(browser, sess
         "confirm": "a-new-secret-9"})
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
     short = browser.post("/auth/account", {
-        "current_password": PASSWORD, "new_password": "short", "confirm": "short"})
+        "current_password": password, "new_password": "short", "confirm": "short"})
     assert short.status_code == 400 and "8" in short.get_data(as_text=True)
     user = session.scalar(select(User).where(User.username == "village1"))
     session.refresh(user)
-    assert accounts.passwords.verify_password(user.password_hash, PASSWORD)
+    assert accounts.passwords.verify_password(user.password_hash, password)
 
 
 def test_session_cookie_is_httponly_and_lax(browser, make_user, tree):
