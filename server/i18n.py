@@ -150,13 +150,16 @@ def html_lang() -> str:
     return current_locale_code().replace("_", "-")
 
 
-def translate_issue(msgid: str, params: dict | None = None) -> str:
+def translate_issue(msgid, params: dict | None = None) -> str:
     """Translate a message produced by ``forms``/``exports`` and fill in its parameters.
 
-    Those packages hand over an English msgid and a dict of parameters. A
+    Takes an English msgid with its parameters, or a ``forms.issues.Issue``
+    (which knows its msgid and picks English labels for English readers). A
     malformed pair (a parameter missing) must not break a page, so it falls
     back to the translated text without interpolation.
     """
+    if hasattr(msgid, "render"):
+        return msgid.render(gettext, current_locale_code())
     translated = gettext(msgid)
     if not params:
         return translated

@@ -142,3 +142,15 @@ def test_numbers_and_dates_follow_the_locale(app):
     with app.test_request_context(headers={"Accept-Language": "en"}):
         number, day, _moment = render_template_string(template, **values).split("|")
         assert day == "Jul 5, 2024"
+
+
+def test_issues_of_the_form_engine_are_shown_in_the_readers_language(app):
+    from forms.definition import Severity
+    from forms.issues import Issue
+
+    issue = Issue(Severity.ERROR, "found", "below_min",
+                  {"label": "排查隐患数", "label_en": "Hazards found", "min": 0, "value": -1})
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert translate_issue(issue) == "排查隐患数不得小于 0（现为 -1）。"
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert translate_issue(issue) == "Hazards found must be at least 0 (got -1)."
