@@ -49,7 +49,10 @@ class DemoSummary:
     password: str = ""
 
     def accounts_overview(self) -> str:
-        """A few accounts per role and how to list them all, for the terminal."""
+        """A few accounts per role and how to list them all, for the terminal.
+
+        ``accounts`` come roots first, so the examples span several jurisdictions.
+        """
         lines = [_("Demo accounts (password: %(password)s):", password=self.password)]
         for role in (Role.ADMIN, Role.CONSOLIDATOR, Role.SUBMITTER):
             examples = [a for a in self.accounts if a.role == role][:EXAMPLES_PER_ROLE]
@@ -82,13 +85,30 @@ def _flatten(nodes: list[dict], parent_code: str | None) -> Iterator[UnitData]:
 
 
 def demo_accounts(tree: list[UnitData]) -> list[DemoAccount]:
+    """admin, then consolidators and submitters, each shallowest unit first."""
     has_children = {unit.parent_code for unit in tree if unit.parent_code}
-    found = [DemoAccount(ADMIN_USERNAME, Role.ADMIN, None)]
+    depth: dict[str, int] = {}
+    root: dict[str, str] = {}
     for unit in tree:
-        if unit.code in has_children:
-            found.append(DemoAccount(unit.code.lower() + CONSOLIDATOR_SUFFIX,
-                                     Role.CONSOLIDATOR, unit.code))
-    found.extend(DemoAccount(unit.code.lower(), Role.SUBMITTER, unit.code) for unit in tree)
+        depth[unit.code] = depth[unit.parent_code] + 1 if unit.parent_code else 0
+        root[unit.code] = root[unit.parent_code] if unit.parent_code else unit.code
+    by_depth = sorted(tree, key=lambda unit: depth[unit.code])  # stable: file order within
+    found = [DemoAccount(ADMIN_USERNAME, Role.ADMIN, None)]
+    found.extend(
+        DemoAccount(unit.code.lower() + CONSOLIDATOR_SUFFIX, Role.CONSOLIDATOR, unit.code)
+        for unit in by_depth if unit.code in has_children
+    )
+    # Leaves (villages, companies) first, taking one from each jurisdiction in turn.
+    rank: dict[str, int] = {}
+    seen_in_root: dict[str, int] = {}
+    for unit in tree:
+        if unit.code not in has_children:
+            rank[unit.code] = seen_in_root.get(root[unit.code], 0)
+            seen_in_root[root[unit.code]] = rank[unit.code] + 1
+    submitters = sorted(tree, key=lambda unit: (unit.code in has_children,
+                                                rank.get(unit.code, 0)))
+    found.extend(DemoAccount(unit.code.lower(), Role.SUBMITTER, unit.code)
+                 for unit in submitters)
     return found
 
 
