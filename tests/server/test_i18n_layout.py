@@ -210,3 +210,11 @@ def test_empty_state_offers_an_action_only_when_there_is_one(app):
         without = render("{{ empty_state('暂无单位', '请导入。') }}")
     assert '<a class="btn btn-primary" href="/import">导入单位</a>' in with_action
     assert "<a " not in without and "请导入。" in without
+
+
+def test_a_late_submission_shows_both_its_status_and_lateness(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        html = render("{{ status_badge('submitted', late=true) }}")
+        on_time = render("{{ status_badge('submitted', late=false) }}")
+    assert "已报送" in html and "逾期" in html
+    assert "逾期" not in on_time
