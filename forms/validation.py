@@ -32,6 +32,7 @@ def validate(
     period: str | Period | None = None,
     previous_period: str | Period | None = None,
     check_required: bool = True,
+    check_targets: bool | None = None,
 ) -> list[Issue]:
     """All issues of *values* (raw or typed) for *definition*.
 
@@ -39,20 +40,25 @@ def validate(
     the plan); *previous_period* names it so year-span cumulative fields are
     only compared within one calendar year. *children* are the reports of the
     units below when *values* is a consolidated report. *period* enables the
-    target checks. ``check_required=False`` judges a draft.
+    target checks, which by default apply only to consolidated reports (those
+    given *children*): a plan's target, such as 12 demonstration posts in the
+    zone, is met by the whole jurisdiction, not by every company in it.
+    ``check_required=False`` judges a draft.
     """
     if not isinstance(values, Mapping):
         values = {}
     typed, issues = coerce_values(definition, values)
     period = _as_period(period)
     previous_period = _as_period(previous_period)
-    broken = {i.field for i in issues if i.is_error}
+    broken = {(i.field, i.row, i.column) for i in issues if i.is_error}
     if check_required:
         issues += _required(definition, typed, broken)
     issues += _rules(definition, typed)
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)
-    if period is not None:
+    if check_targets is None:
+        check_targets = children is not None
+    if period is not None and check_targets:
         issues += _targets(definition, typed, period)
     if children is not None:
         issues += _children(definition, typed, children)
@@ -75,13 +81,12 @@ def _labels(fld: FieldDef) -> dict[str, Any]:
     return params
 
 
-def _required(definition: Definition, typed: Values, broken: set[str | None]) -> list[Issue]:
+def _required(definition: Definition, typed: Values, broken: set[tuple]) -> list[Issue]:
+    """Missing values; a value that was given but could not be read is reported once."""
     issues: list[Issue] = []
     for fld in definition.fields():
-        if fld.key in broken:
-            continue
         value = typed.get(fld.key)
-        if fld.required and value is None:
+        if fld.required and value is None and (fld.key, None, None) not in broken:
             issues.append(error(fld.key, "required", **_labels(fld)))
         if fld.kind is FieldKind.TABLE:
             rows = value or []
@@ -91,7 +96,8 @@ def _required(definition: Definition, typed: Values, broken: set[str | None]) ->
                 issues.append(error(fld.key, "too_many_rows", max=fld.max_rows, **_labels(fld)))
             for index, row in enumerate(rows):
                 for col in fld.columns:
-                    if col.required and row.get(col.key) is None:
+                    unread = (fld.key, index, col.key) in broken
+                    if col.required and row.get(col.key) is None and not unread:
                         params = {"label": col.label, **({"label_en": col.label_en}
                                                          if col.label_en else {})}
                         issues.append(

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from forms.definition import PHONE_RE, Column, Definition, FieldKind
@@ -61,42 +61,37 @@ def _labels(col: Column) -> dict[str, Any]:
     return params
 
 
+# Orders of magnitude either side of the point: beyond any real figure, and small
+# enough that sums and means stay exact within Decimal's default precision.
+MAX_MAGNITUDE = 15
+
+
 def parse_number(raw: Any, col: Column) -> tuple[Decimal | None, list[Issue]]:
     """A Decimal from *raw*, or None with an error issue."""
     labels = _labels(col)
-    if isinstance(raw, bool):
-        return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
-    if isinstance(raw, int):
-        return Decimal(raw), []
-    if isinstance(raw, float):
-        if raw != raw or raw in (float("inf"), float("-inf")):
-            return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
-        return Decimal(repr(raw)), []
-    if isinstance(raw, Decimal):
-        if not raw.is_finite():
-            return None, [error(col.key, "not_a_number", value=str(raw), **labels)]
-        return raw, []
-    text = normalize_text(raw).replace("\u2212", "-").replace(" ", "")
     shown = normalize_text(raw)[:40]
     issues: list[Issue] = []
-    if col.kind is FieldKind.PERCENT and text.endswith("%"):
-        text = text[:-1]
-    match = _UNIT_SUFFIX.match(text)
-    if match and not _NUMBER.match(text):
-        text = match.group("num")
-        unit = match.group("unit")
-        issues.append(
-            warning(col.key, "unit_stripped", value=shown, unit=unit, number=text, **labels)
-        )
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    if not _NUMBER.match(text):
-        return None, [error(col.key, "not_a_number", value=shown, **labels)]
-    try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern already guards this
-        return None, [error(col.key, "not_a_number", value=shown, **labels)]
-    if not number.is_finite() or abs(number.adjusted()) > 15:
+    if isinstance(raw, bool):
+        number = None
+    elif isinstance(raw, int):
+        number = Decimal(raw)
+    elif isinstance(raw, float):
+        number = Decimal(repr(raw)) if raw == raw else None
+    elif isinstance(raw, Decimal):
+        number = raw
+    else:
+        text = normalize_text(raw).replace("\u2212", "-").replace(" ", "")
+        if col.kind is FieldKind.PERCENT and text.endswith("%"):
+            text = text[:-1]
+        match = _UNIT_SUFFIX.match(text)
+        if match and not _NUMBER.match(text):
+            text = match.group("num")
+            issues.append(warning(col.key, "unit_stripped", value=shown,
+                                  unit=match.group("unit"), number=text, **labels))
+        if _THOUSANDS.match(text):
+            text = text.replace(",", "")
+        number = Decimal(text) if _NUMBER.match(text) else None
+    if number is None or not number.is_finite() or abs(number.adjusted()) >= MAX_MAGNITUDE:
         return None, [error(col.key, "not_a_number", value=shown, **labels)]
     return number, issues
 

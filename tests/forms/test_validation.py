@@ -44,6 +44,12 @@ def test_table_rows_required_cells_and_row_limits():
     assert ("roster", "too_many_rows", "error") in codes(issues)
 
 
+def test_an_unreadable_cell_does_not_hide_a_missing_one():
+    rows = [{"name": "张三", "phone": "bad"}, {"name": "", "phone": "13800000001"}]
+    found = [(i.code, i.row, i.column) for i in validate(DEF, {**COMPLETE, "roster": rows})]
+    assert found == [("bad_phone", 0, "phone"), ("required", 1, "name")]
+
+
 def test_rule_is_reported_at_its_first_field_in_both_languages():
     issues = validate(DEF, {**COMPLETE, "found": 2, "rectified": 3})
     [issue] = issues
@@ -83,12 +89,18 @@ def test_increments():
     assert increments(DEF, {"found": 12}, None)["found"] == 12
 
 
-def test_target_missed_only_from_its_date():
-    early = validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q3")
+def test_target_missed_only_from_its_date_and_only_for_the_jurisdiction():
+    early = validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q3", check_targets=True)
     assert early == []
-    late = validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q4")
+    late = validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q4", check_targets=True)
     assert codes(late) == [("posts", "target_missed", "warning")]
-    assert validate(DEF, {**COMPLETE, "posts": 12}, period="2026Q1") == []
+    assert validate(DEF, {**COMPLETE, "posts": 12}, period="2026Q1", check_targets=True) == []
+    # One company's report does not have to meet the whole zone's target...
+    assert validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q4") == []
+    # ...but the consolidated report of the zone does.
+    consolidated = validate(DEF, {**COMPLETE, "posts": 5}, period="2025Q4",
+                            children=[{"posts": 5}])
+    assert codes(consolidated) == [("posts", "target_missed", "warning")]
     assert target_progress(DEF.field("posts"), 6) == Decimal("0.5")
 
 
@@ -102,7 +114,7 @@ def test_consolidated_figure_differs_from_children():
 
 values_strategy = st.dictionaries(
     st.sampled_from([f.key for f in DEF.fields()] + ["unknown"]),
-    st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans(),
+    st.one_of(st.none(), st.text(), st.integers(), st.floats(), st.booleans(), st.decimals(),
               st.lists(st.one_of(st.text(), st.dictionaries(st.text(), st.text())))),
 )
 
