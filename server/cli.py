@@ -26,7 +26,8 @@ from server.services import accounts
 from server.services import units as unit_service
 from server.services.errors import UserError, problem_text
 
-# Later work adds the built-in template catalogue; ``tianbao init`` calls it when present.
+# ``tianbao init`` loads the built-in template catalogue by calling this function with the
+# database session, when its module exists; it returns what it loaded (a count or a list).
 CATALOGUE_LOADER = ("server.services.catalog", "load_builtin_catalog")
 
 
@@ -135,7 +136,8 @@ def _load_catalogue() -> int | None:
     if importlib.util.find_spec(module_name) is None:
         return None
     loader = getattr(importlib.import_module(module_name), function_name)
-    return loader(db_session())
+    loaded = loader(db_session())
+    return loaded if isinstance(loaded, int) else len(loaded)
 
 
 @cli.command("serve")

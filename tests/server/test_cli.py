@@ -41,6 +41,16 @@ def test_init_is_safe_to_run_twice(run):
     assert second.exit_code == 0 and "0001" in second.output
 
 
+def test_init_loads_the_catalogue_when_a_loader_exists(run, tmp_path, monkeypatch):
+    (tmp_path / "fake_catalogue.py").write_text(
+        "def load(session):\n    return ['a', 'b']\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr("server.cli.CATALOGUE_LOADER", ("fake_catalogue", "load"))
+    result = run("init")
+    assert result.exit_code == 0, result.output
+    assert "Built-in templates: 2 loaded." in result.output
+
+
 def test_db_current(run):
     result = run("db", "current")
     assert result.exit_code == 0 and result.output.strip().splitlines()[0] == "0001"
