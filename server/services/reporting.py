@@ -1,0 +1,565 @@
+"""The reporting workflow: what a unit owes, saving, submitting and reviewing.
+
+One service for the web pages, the API and the CLI. Every function takes the
+acting account and refuses (with a translated :class:`UserError`) what the
+account may not do; lookups outside the account's scope raise
+:class:`NotFound`, which views answer with 404.
+
+Status machine::
+
+    (not started) → draft → submitted → approved
+                              ↓   ↑         │ unapprove (reason)
+                           returned ←───────┘ (back to submitted)
+
+Every save appends a revision; a save or submit that names a revision other
+than the latest is refused as stale, so two people editing one report never
+overwrite each other silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from forms.definition import Definition
+from forms.issues import Issue, has_errors
+from forms.periods import SHANGHAI, Period, days_until, is_late
+from forms.validation import increments, validate
+from forms.values import coerce_values, jsonable, loads_values
+from server.models import Role, Unit, User
+from server.models.accounts import utcnow
+from server.models.reporting import (
+    Assignment,
+    AssignmentVersion,
+    Report,
+    ReportEvent,
+    Revision,
+    Source,
+    Status,
+    StoredFile,
+)
+from server.models.templates import TemplateVersion
+from server.models.units import subtree_bounds
+from server.scope import can_see, unit_scope
+from server.services.errors import UserError
+
+EDITABLE = (Status.DRAFT, Status.RETURNED)
+
+
+class NotFound(LookupError):
+    """Nothing the account may see answers to this; views turn it into 404."""
+
+
+class StaleRevision(UserError):
+    """The report changed since the caller loaded it."""
+
+
+class InvalidReport(UserError):
+    """The values have errors; ``issues`` lists them all."""
+
+    def __init__(self, message, issues: list[Issue], **params) -> None:
+        super().__init__(message, **params)
+        self.issues = issues
+
+
+# -- assignments -------------------------------------------------------------------------
+
+
+def period_keys(definition: Definition, first: str, last: str) -> list[str]:
+    """The period keys from *first* to *last* of the definition's frequency."""
+    start, end = Period.parse(first), Period.parse(last)
+    if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
+        raise UserError(_l("The periods do not match the template's schedule."))
+    if end < start:
+        raise UserError(_l("The last period comes before the first."))
+    keys, current = [], start
+    while current is not None and not end < current:
+        keys.append(current.key)
+        current = current.next()
+    return keys
+
+
+def create_assignment(
+    session: Session,
+    *,
+    key: str,
+    template: TemplateVersion,
+    root: Unit,
+    consolidating_unit: Unit | None = None,
+    kinds: Sequence[str] = (),
+    first: str | None = None,
+    last: str | None = None,
+    include_root: bool = False,
+    user: User | None = None,
+    commit: bool = True,
+) -> Assignment:
+    """Assign a published template version to the subtree below *root*."""
+    key = (key or "").strip()
+    if not key:
+        raise UserError(_l("An assignment needs a key."), field="key")
+    if template.retired:
+        raise UserError(_l("A retired template version cannot be assigned."))
+    if session.scalar(select(Assignment.id).where(Assignment.key == key)):
+        raise UserError(_l("An assignment with the key %(key)s already exists."), field="key",
+                        key=key)
+    schedule = template.definition.schedule
+    first = first or schedule.first
+    last = last or schedule.last
+    period_keys(template.definition, first, last)  # validates the window
+    assignment = Assignment(
+        key=key, template_key=template.key, root_unit=root,
+        consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),
+        include_root=include_root, first_period=first, last_period=last,
+        created_by_id=user.id if user else None,
+    )
+    assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
+    session.add(assignment)
+    if commit:
+        session.commit()
+    return assignment
+
+
+def replace_version(
+    session: Session, assignment: Assignment, template: TemplateVersion, from_period: str,
+    *, commit: bool = True,
+) -> None:
+    """Use *template* for the periods from *from_period* on; earlier reports keep theirs."""
+    if template.key != assignment.template_key:
+        raise UserError(_l("The new version must be of the same template."))
+    if template.retired:
+        raise UserError(_l("A retired template version cannot be assigned."))
+    keys = period_keys(template.definition, assignment.first_period, assignment.last_period)
+    if from_period not in keys:
+        raise UserError(_l("%(period)s is not a period of this assignment."), period=from_period)
+    existing = next((v for v in assignment.versions if v.from_period == from_period), None)
+    if existing is not None:
+        existing.template_version = template
+    else:
+        assignment.versions.append(
+            AssignmentVersion(template_version=template, from_period=from_period))
+    if commit:
+        session.commit()
+
+
+def version_for(assignment: Assignment, period: str) -> TemplateVersion:
+    """The template version a new report of *period* uses."""
+    chosen = assignment.versions[0]
+    for candidate in sorted(assignment.versions, key=lambda v: v.from_period):
+        if candidate.from_period <= period:
+            chosen = candidate
+    return chosen.template_version
+
+
+def assignment_periods(assignment: Assignment) -> list[str]:
+    definition = version_for(assignment, assignment.first_period).definition
+    return period_keys(definition, assignment.first_period, assignment.last_period)
+
+
+def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:
+    """Whether *unit* owes reports under *assignment*."""
+    root = assignment.root_unit
+    low, high = subtree_bounds(root.path)
+    if not (low <= unit.path < high) or not unit.active:
+        return False
+    if unit.id == root.id and not assignment.include_root:
+        return False
+    return not assignment.kinds or unit.kind in assignment.kinds
+
+
+def reporting_units_query(assignment: Assignment, under: Unit | None = None):
+    """A select of the units that owe reports (optionally only those below *under*)."""
+    root = assignment.root_unit
+    low, high = subtree_bounds(root.path)
+    query = select(Unit).where(Unit.path >= low, Unit.path < high, Unit.active.is_(True))
+    if not assignment.include_root:
+        query = query.where(Unit.id != root.id)
+    if assignment.kinds:
+        query = query.where(Unit.kind.in_(assignment.kinds))
+    if under is not None:
+        sub_low, sub_high = subtree_bounds(under.path)
+        query = query.where(Unit.path >= sub_low, Unit.path < sub_high)
+    return query.order_by(Unit.path)
+
+
+def get_assignment(session: Session, key: str) -> Assignment:
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.key == key)
+        .options(joinedload(Assignment.root_unit), joinedload(Assignment.consolidating_unit))
+    )
+    if assignment is None:
+        raise NotFound(key)
+    return assignment
+
+
+def list_assignments(session: Session) -> Sequence[Assignment]:
+    return session.scalars(select(Assignment).order_by(Assignment.key)).all()
+
+
+def due_date(assignment: Assignment, period: str) -> date:
+    definition = version_for(assignment, period).definition
+    return definition.schedule.due_date(Period.parse(period))
+
+
+# -- what a unit owes --------------------------------------------------------------------
+
+
+@dataclass
+class Task:
+    """One (assignment, period) a unit owes, with its state."""
+
+    assignment: Assignment
+    unit: Unit
+    period: str
+    due: date
+    report: Report | None
+    days_left: int  # negative when overdue
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else Status.NOT_STARTED
+
+    @property
+    def overdue(self) -> bool:
+        return self.days_left < 0 and self.status in (Status.NOT_STARTED, Status.DRAFT,
+                                                       Status.RETURNED)
+
+    @property
+    def late(self) -> bool:
+        return bool(self.report and self.report.late) or self.overdue
+
+    @property
+    def open(self) -> bool:
+        return self.status in (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
+
+
+def open_periods(assignment: Assignment, today: date) -> list[str]:
+    """The periods of the assignment that have begun by *today*."""
+    return [p for p in assignment_periods(assignment) if Period.parse(p).start <= today]
+
+
+def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) -> list[Task]:
+    """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
+    now = now or utcnow()
+    today = now.astimezone(SHANGHAI).date()
+    assignments = [a for a in session.scalars(
+        select(Assignment).where(Assignment.active.is_(True))
+        .options(joinedload(Assignment.root_unit))
+    ).unique() if reports_for_unit(a, unit)]
+    if not assignments:
+        return []
+    reports = {
+        (r.assignment_id, r.period): r
+        for r in session.scalars(select(Report).where(
+            Report.unit_id == unit.id, Report.assignment_id.in_([a.id for a in assignments])))
+    }
+    tasks = []
+    for assignment in assignments:
+        for period in open_periods(assignment, today):
+            due = due_date(assignment, period)
+            tasks.append(Task(assignment, unit, period, due,
+                              reports.get((assignment.id, period)), days_until(due, now)))
+    # Open work first, soonest deadline first; finished work after, newest first.
+    tasks.sort(key=lambda t: (0, t.due.toordinal()) if t.open else (1, -t.due.toordinal()))
+    return tasks
+
+
+# -- reading one report ------------------------------------------------------------------
+
+
+@dataclass
+class ReportView:
+    """Everything a page needs to show one (assignment, unit, period)."""
+
+    assignment: Assignment
+    unit: Unit
+    period: str
+    template: TemplateVersion
+    report: Report | None
+    values: dict[str, Any]
+    due: date
+    previous: Report | None = None
+    previous_values: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def definition(self) -> Definition:
+        return self.template.definition
+
+    @property
+    def status(self) -> str:
+        return self.report.status if self.report else Status.NOT_STARTED
+
+    @property
+    def revision(self) -> int:
+        return self.report.revision if self.report else 0
+
+    @property
+    def increments(self) -> dict[str, Any]:
+        previous = self.previous.period if self.previous else None
+        return increments(self.definition, self.values, self.previous_values or None,
+                          period=self.period, previous_period=previous)
+
+
+def load(session: Session, user: User, assignment_key: str, unit_code: str,
+         period: str) -> ReportView:
+    """The report view if *user* may see it (NotFound otherwise, also for bad keys)."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
+    if assignment is None or unit is None or not reports_for_unit(assignment, unit):
+        raise NotFound(assignment_key)
+    if period not in assignment_periods(assignment):
+        raise NotFound(period)
+    report = session.scalar(select(Report).where(
+        Report.assignment_id == assignment.id, Report.unit_id == unit.id,
+        Report.period == period))
+    template = report.template_version if report else version_for(assignment, period)
+    values = loads_values(template.definition, report.values) if report else {}
+    previous = previous_report(session, assignment, unit, period)
+    previous_values = (loads_values(previous.template_version.definition, previous.values)
+                       if previous else {})
+    return ReportView(assignment, unit, period, template, report, values,
+                      due_date(assignment, period), previous, previous_values)
+
+
+def previous_report(session: Session, assignment: Assignment, unit: Unit,
+                    period: str) -> Report | None:
+    """The unit's latest submitted or approved report of an earlier period."""
+    return session.scalar(
+        select(Report).where(
+            Report.assignment_id == assignment.id, Report.unit_id == unit.id,
+            Report.period < period,
+            Report.status.in_([Status.SUBMITTED, Status.APPROVED]),
+        ).order_by(Report.period.desc()).limit(1)
+    )
+
+
+def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
+               check_required: bool = True) -> list[Issue]:
+    """Validation issues of *values* (default: the stored ones) in their context."""
+    previous = view.previous
+    return validate(
+        view.definition, view.values if values is None else values,
+        previous=view.previous_values if previous else None,
+        period=view.period, previous_period=previous.period if previous else None,
+        check_required=check_required,
+    )
+
+
+# -- permissions -------------------------------------------------------------------------
+
+
+def can_edit(user: User, view: ReportView) -> bool:
+    """Reporting is done by the unit's own accounts (a consolidator for their office)."""
+    if view.report is not None and view.report.status not in EDITABLE:
+        return False
+    return user.is_admin or (user.unit_id == view.unit.id and user.active)
+
+
+def can_review(user: User, view: ReportView) -> bool:
+    """Review is done from above: administrators, or consolidators of an ancestor unit."""
+    if user.is_admin:
+        return True
+    if user.role != Role.CONSOLIDATOR or user.unit is None or user.unit_id == view.unit.id:
+        return False
+    return can_see(user, view.unit)
+
+
+# -- actions -----------------------------------------------------------------------------
+
+
+def _check_revision(view: ReportView, expected: int | None) -> None:
+    if expected is not None and expected != view.revision:
+        raise StaleRevision(
+            _l("This report was changed by %(author)s while you were editing (now revision "
+               "%(current)s, you started from %(expected)s). Your changes were not saved: "
+               "reload the report, then enter them again."),
+            author=_last_author(view), current=view.revision, expected=expected)
+
+
+def _last_author(view: ReportView) -> str:
+    if view.report is None:
+        return "—"
+    session = Session.object_session(view.report)
+    revision = session.scalar(select(Revision).where(
+        Revision.report_id == view.report.id, Revision.number == view.report.revision))
+    return revision.author.username if revision and revision.author else "—"
+
+
+def _event(session: Session, report: Report, action: str, user: User | None,
+           comment: str = "") -> None:
+    session.add(ReportEvent(report_id=report.id, action=action, revision=report.revision,
+                            comment=comment, actor_id=user.id if user else None))
+
+
+def save(
+    session: Session,
+    user: User,
+    view: ReportView,
+    raw_values: Mapping[str, Any],
+    *,
+    remarks: str | None = None,
+    expected_revision: int | None = None,
+    source: str = Source.WEB,
+    file: StoredFile | None = None,
+    commit: bool = True,
+) -> tuple[Report, list[Issue]]:
+    """Append a revision with *raw_values*; returns the report and the draft's issues.
+
+    Values that cannot be read at all (text in a number field, a number out of
+    bounds, an unknown choice) refuse the save and change nothing; missing
+    required values and failed rules are allowed in a draft and block only
+    the submission.
+    """
+    if not can_edit(user, view):
+        raise _not_editable(view)
+    _check_revision(view, expected_revision)
+    values, coercion = coerce_values(view.definition, raw_values)
+    if has_errors(coercion):
+        raise InvalidReport(_l("The report was not saved: correct the marked fields."),
+                            coercion)
+    report = view.report
+    if report is None:
+        report = Report(assignment_id=view.assignment.id, unit_id=view.unit.id,
+                        period=view.period, template_version_id=view.template.id,
+                        status=Status.DRAFT, revision=0, values={}, remarks="")
+        session.add(report)
+        session.flush()
+    report.revision += 1
+    report.values = jsonable(values)
+    if remarks is not None:
+        report.remarks = remarks.strip()
+    report.updated_at = utcnow()
+    session.add(Revision(report_id=report.id, number=report.revision,
+                         template_version_id=report.template_version_id,
+                         values=report.values, remarks=report.remarks, source=str(source),
+                         file_id=file.id if file else None, author_id=user.id))
+    _event(session, report, "saved", user)
+    view.report, view.values = report, values
+    if commit:
+        session.commit()
+    return report, issues_for(view, check_required=False)
+
+
+def submit(session: Session, user: User, view: ReportView, *,
+           expected_revision: int | None = None, now: datetime | None = None,
+           commit: bool = True) -> list[Issue]:
+    """Submit the latest revision; refused while errors remain or warnings are unexplained."""
+    if not can_edit(user, view) or view.report is None:
+        raise _not_editable(view)
+    _check_revision(view, expected_revision)
+    issues = issues_for(view)
+    if has_errors(issues):
+        raise InvalidReport(_l("The report cannot be submitted until the errors are "
+                               "corrected."), issues)
+    if issues and not view.report.remarks.strip():
+        raise InvalidReport(_l("Explain the warnings in the remarks before submitting."),
+                            issues)
+    now = now or utcnow()
+    report = view.report
+    if report.submitted_at is None:
+        report.late = is_late(view.due, now)
+    report.status, report.submitted_at = Status.SUBMITTED, now
+    _event(session, report, "submitted", user)
+    if commit:
+        session.commit()
+    return issues
+
+
+def return_report(session: Session, user: User, view: ReportView, comment: str, *,
+                  commit: bool = True) -> None:
+    """Send a submitted report back to the unit with a comment saying what to fix."""
+    report = _reviewable(user, view, Status.SUBMITTED)
+    if not (comment or "").strip():
+        raise UserError(_l("Say what needs to be corrected: a comment is required."),
+                        field="comment")
+    report.status = Status.RETURNED
+    _event(session, report, "returned", user, comment.strip())
+    if commit:
+        session.commit()
+
+
+def approve(session: Session, user: User, view: ReportView, *, commit: bool = True) -> None:
+    """Approve a submitted report, which locks it."""
+    report = _reviewable(user, view, Status.SUBMITTED)
+    report.status, report.approved_at, report.approved_by_id = (
+        Status.APPROVED, utcnow(), user.id)
+    _event(session, report, "approved", user)
+    if commit:
+        session.commit()
+
+
+def unapprove(session: Session, user: User, view: ReportView, reason: str, *,
+              commit: bool = True) -> None:
+    """Unlock an approved report (back to submitted), with a reason for the record."""
+    report = _reviewable(user, view, Status.APPROVED)
+    if not (reason or "").strip():
+        raise UserError(_l("A reason is required to withdraw an approval."), field="reason")
+    report.status, report.approved_at, report.approved_by_id = Status.SUBMITTED, None, None
+    _event(session, report, "unapproved", user, reason.strip())
+    if commit:
+        session.commit()
+
+
+def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
+    if not can_review(user, view):
+        raise UserError(_l("Only a consolidator above this unit can review its report."))
+    if view.report is None or view.report.status != expected:
+        raise UserError(_l("This action is not possible while the report is %(status)s."),
+                        status=status_label(view.status))
+    return view.report
+
+
+def _not_editable(view: ReportView) -> UserError:
+    if view.report is not None and view.report.status == Status.APPROVED:
+        return UserError(_l("This report is approved and locked. Ask your consolidator to "
+                            "withdraw the approval if it must change."))
+    if view.report is not None and view.report.status == Status.SUBMITTED:
+        return UserError(_l("This report is submitted and waits for review; it can change "
+                            "again if the consolidator returns it."))
+    return UserError(_l("Only the unit's own accounts can fill in this report."))
+
+
+STATUS_LABELS = {
+    Status.NOT_STARTED: _l("not started"),
+    Status.DRAFT: _l("draft"),
+    Status.SUBMITTED: _l("submitted"),
+    Status.RETURNED: _l("returned"),
+    Status.APPROVED: _l("approved"),
+}
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(Status(status), status))
+
+
+# -- history -----------------------------------------------------------------------------
+
+
+def revisions(session: Session, report: Report) -> Sequence[Revision]:
+    return session.scalars(
+        select(Revision).where(Revision.report_id == report.id)
+        .options(joinedload(Revision.author)).order_by(Revision.number.desc())
+    ).all()
+
+
+def events(session: Session, report: Report) -> Sequence[ReportEvent]:
+    return session.scalars(
+        select(ReportEvent).where(ReportEvent.report_id == report.id)
+        .options(joinedload(ReportEvent.actor)).order_by(ReportEvent.id.desc())
+    ).all()
+
+
+def reports_below(session: Session, assignment: Assignment, under: Unit,
+                  periods: Sequence[str]) -> Sequence[Report]:
+    """The reports of units below *under* for *periods* (one query)."""
+    low, high = subtree_bounds(under.path)
+    query = select(Report).join(Unit, Report.unit_id == Unit.id).where(
+        Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
+        Unit.path >= low, Unit.path < high, Unit.id != under.id,
+    )
+    return session.scalars(query).all()

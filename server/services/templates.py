@@ -1,0 +1,133 @@
+"""Publishing template definitions: the built-in catalogue and uploaded files.
+
+Loading a definition compares its content (everything but the version number)
+with the latest published version of the same key: unchanged content changes
+nothing, changed content becomes the next version. Both the CLI
+(``tianbao templates load``) and the administrators' upload page use
+:func:`publish`, so they apply the same checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forms.definition import Definition
+from forms.loader import (
+    CATALOG_DIR,
+    DefinitionError,
+    Problem,
+    catalog_files,
+    load_definition,
+    parse_definition,
+)
+from server.models.templates import TemplateVersion
+
+MAX_DEFINITION_BYTES = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    key: str
+    version: int
+    status: str  # "created" (first version), "updated" (new version) or "unchanged"
+    title: str
+
+
+def checksum(definition: Definition) -> str:
+    content = definition.model_dump_json(exclude={"version"}, exclude_none=True)
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
+def latest(session: Session, key: str) -> TemplateVersion | None:
+    return session.scalar(
+        select(TemplateVersion).where(TemplateVersion.key == key)
+        .order_by(TemplateVersion.version.desc()).limit(1)
+    )
+
+
+def get_version(session: Session, key: str, version: int) -> TemplateVersion | None:
+    return session.scalar(
+        select(TemplateVersion).where(TemplateVersion.key == key,
+                                      TemplateVersion.version == version)
+    )
+
+
+def get_definition(session: Session, key: str, version: int) -> Definition | None:
+    """The definition of a published, not retired, version (None otherwise)."""
+    row = get_version(session, key, version)
+    return None if row is None or row.retired else row.definition
+
+
+def publish(
+    session: Session, definition: Definition, *, origin: str, user_id: int | None = None,
+    commit: bool = True,
+) -> PublishResult:
+    """Publish *definition* as a new version of its key, unless nothing changed."""
+    digest = checksum(definition)
+    current = latest(session, definition.key)
+    if current is not None and current.checksum == digest:
+        return PublishResult(definition.key, current.version, "unchanged", current.title)
+    version = 1 if current is None else current.version + 1
+    stored = definition.model_copy(update={"version": version})
+    session.add(TemplateVersion(
+        key=stored.key, version=version, title=stored.title,
+        definition_json=stored.to_json(), checksum=digest, origin=origin,
+        created_by_id=user_id,
+    ))
+    if commit:
+        session.commit()
+    return PublishResult(stored.key, version, "created" if current is None else "updated",
+                         stored.title)
+
+
+def load_files(session: Session, paths: list[Path] | None = None) -> list[PublishResult]:
+    """Publish the given definition files (default: the built-in catalogue).
+
+    Every file is read and validated first; if any is broken nothing is
+    published and :class:`DefinitionError` describes the first broken file.
+    """
+    definitions = [load_definition(p) for p in (paths or catalog_files(CATALOG_DIR))]
+    results = [publish(session, d, origin="catalog", commit=False) for d in definitions]
+    session.commit()
+    return results
+
+
+def upload(session: Session, data: bytes, filename: str, user_id: int | None) -> PublishResult:
+    """Publish an uploaded YAML or JSON definition; raises DefinitionError when invalid."""
+    if len(data) > MAX_DEFINITION_BYTES:
+        limit = MAX_DEFINITION_BYTES // (1024 * 1024)
+        raise DefinitionError(filename, [Problem("", f"the file is larger than {limit} MB")])
+    return publish(session, parse_definition(data, filename), origin="upload", user_id=user_id)
+
+
+def list_latest(session: Session) -> list[tuple[TemplateVersion, int]]:
+    """The latest version of every template key, with its number of versions."""
+    newest = (
+        select(TemplateVersion.key, func.max(TemplateVersion.version).label("version"),
+               func.count().label("count"))
+        .group_by(TemplateVersion.key).subquery()
+    )
+    rows = session.execute(
+        select(TemplateVersion, newest.c.count)
+        .join(newest, (TemplateVersion.key == newest.c.key)
+              & (TemplateVersion.version == newest.c.version))
+        .order_by(TemplateVersion.key)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def versions(session: Session, key: str) -> list[TemplateVersion]:
+    return list(session.scalars(
+        select(TemplateVersion).where(TemplateVersion.key == key)
+        .order_by(TemplateVersion.version.desc())
+    ))
+
+
+def set_retired(session: Session, row: TemplateVersion, retired: bool) -> None:
+    row.retired = retired
+    session.commit()
