@@ -123,7 +123,7 @@ def _role(column: TableColumn) -> str:
 
 def _width(role: str, source: TableColumn | None) -> float:
     if source is not None and source.width:
-        return float(min(max(source.width, 4), 100))
+        return float(min(max(source.width, 5), 100))
     if role == "input":
         return 40 if source is not None and source.input_kind is FieldKind.LONGTEXT else 20
     return _WIDTHS[role]

@@ -52,6 +52,11 @@ EXCEL_MESSAGES: dict[str, str] = {
         "The sheet “%(sheet)s” has content far outside the form (up to cell %(cell)s)."
         " Delete it, save and upload the file again."
     ),
+    "too_many_files": N_(
+        "“%(filename)s” holds more than %(max)s files; upload at most %(max)s workbooks at"
+        " once."
+    ),
+    "empty_bundle": N_("“%(filename)s” holds no workbook."),
     # -- which report the workbook belongs to --------------------------------
     "no_identity": N_(
         "“%(filename)s” is not a Tianbao template: its identification sheet is missing."
@@ -101,6 +106,7 @@ EXCEL_MESSAGES: dict[str, str] = {
 
 LOCATION = N_("%(sheet)s!%(cell)s")
 LOCATED_MESSAGE = N_("%(where)s (%(label)s): %(message)s")
+LOCATED_UNLABELLED = N_("%(where)s: %(message)s")
 TABLE_ROW = N_("%(label)s, row %(row)s")
 
 
@@ -155,11 +161,10 @@ class CellIssue:
         where = self.where(translate)
         if where is None:
             return message
-        return translate(LOCATED_MESSAGE) % {
-            "where": where,
-            "label": self.field_label(translate, locale),
-            "message": message,
-        }
+        label = self.field_label(translate, locale)
+        if not label:
+            return translate(LOCATED_UNLABELLED) % {"where": where, "message": message}
+        return translate(LOCATED_MESSAGE) % {"where": where, "label": label, "message": message}
 
     def to_dict(self) -> dict[str, Any]:
         data = Issue(self.severity, self.field, self.code, self.params, self.row,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import math
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -113,18 +113,13 @@ def render_template(
     previous: Mapping[str, Any] | None = None,
     previous_period: str | None = None,
     table_rows: int = DEFAULT_TABLE_ROWS,
-    marks: Mapping[CellKey, Sequence[str]] | None = None,
 ) -> RenderedTemplate:
-    """Like :func:`build_template`, also telling where each input cell is.
-
-    *marks* highlights cells and attaches the given messages as comments
-    (used for annotated workbooks).
-    """
+    """Like :func:`build_template`, also telling where each input cell is."""
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
         definition, identity, secret=secret, locale=locale, translate=translate,
         values=values or {}, previous=previous or {}, previous_period=previous_period,
-        table_rows=max(1, table_rows), marks=marks or {},
+        table_rows=max(1, table_rows),
     )
     return writer.write()
 
@@ -162,7 +157,6 @@ class _FormWriter:
         previous: Mapping[str, Any],
         previous_period: str | None,
         table_rows: int,
-        marks: Mapping[CellKey, Sequence[str]],
     ):
         self.definition = definition
         self.identity = identity
@@ -176,7 +170,6 @@ class _FormWriter:
             previous_period = self.period.previous().key
         self.previous_period = previous_period
         self.table_rows = table_rows
-        self.marks = marks
         self.grid: Grid = build_grid(definition)
         self.cells: dict[CellKey, str] = {}
         self.names: dict[str, str] = {}
@@ -252,7 +245,7 @@ class _FormWriter:
     def label_fmt(self, **props: Any) -> Any:
         return self.fmt(border=1, **props)
 
-    def input_fmt(self, kind: FieldKind, flagged: bool = False) -> Any:
+    def input_fmt(self, kind: FieldKind) -> Any:
         props: dict[str, Any] = {"border": 1, "locked": False, "bg_color": "#FFF8DC"}
         if kind is FieldKind.INTEGER:
             props["num_format"] = "0"
@@ -267,8 +260,6 @@ class _FormWriter:
             props["num_format"] = "@"
         if kind is FieldKind.LONGTEXT:
             props["valign"] = "top"
-        if flagged:
-            props.update(bg_color="#FFC7CE", font_color="#9C0006")
         return self.fmt(**props)
 
     # -- the form sheet --------------------------------------------------------------------
@@ -334,40 +325,49 @@ class _FormWriter:
         self.ws.write_string(r1, c1, text, cell_format)
 
     def _write_header_fields(self) -> None:
+        """报送单位 (filled in) and the header inputs, several to a line."""
         grid, ws = self.grid, self.ws
-        pairs_per_line = max(1, grid.width // 2)
         unit_label = (
             self.t(N_("Reporting unit")) if self.locale.startswith("en")
             else self.definition.unit_label
         )
         entries: list[tuple[str, FieldDef | None]] = [(unit_label, None)]
         entries += [(self._field_label(f), f) for f in self.definition.header]
+        per_line = max(1, min(len(entries), grid.width // 2))
+        groups = _split(grid.width, per_line)
         label_format = self.fmt(bold=True, align="right")
-        for start in range(0, len(entries), pairs_per_line):
+        for start in range(0, len(entries), per_line):
             slots: dict[str, str] = {}
             height = _LINE_HEIGHT + 7
-            for pair, (label, field) in enumerate(entries[start:start + pairs_per_line]):
-                label_index, value_index = 2 * pair, 2 * pair + 1
-                label_col = grid.sheet_col(label_index)
-                ws.write_string(self.row, label_col, label + "：", label_format)
-                value_col = grid.sheet_col(value_index)
+            for (first, last), (label, field) in zip(groups, entries[start:start + per_line],
+                                                     strict=False):
                 if field is None:
-                    ws.write_string(self.row, value_col, self.identity.unit_name,
-                                    self.fmt(bottom=1))
+                    text = self._colon(label) + self.identity.unit_name
+                    self._span(first, last, self.row, text, self.fmt(bold=True))
+                    width = sum(c.width for c in grid.columns[first:last + 1])
+                    height = max(height, text_height(text, width))
                     continue
+                ws.write_string(self.row, grid.sheet_col(first), self._colon(label), label_format)
+                height = max(height, text_height(self._colon(label), grid.columns[first].width))
+                value_first, value_col = first + 1, grid.sheet_col(first + 1)
                 if field.kind is FieldKind.ATTACHMENT:
                     self._attachment_note(self.row, value_col)
                     continue
+                if last > value_first:
+                    ws.merge_range(self.row, value_col, self.row, grid.sheet_col(last), "",
+                                   self.input_fmt(field.kind))
                 self._input(self.row, value_col, field, self.values.get(field.key),
                             (field.key, None, None))
-                slots[field.key] = grid.columns[value_index].slot
-                height = max(height, text_height(label, grid.columns[label_index].width))
+                slots[field.key] = grid.columns[value_first].slot
             self._marker(field_marker(slots) if slots else OTHER_MARKER)
             ws.set_row(self.row, height)
             self.row += 1
         self._marker(OTHER_MARKER)
         ws.set_row(self.row, 6)
         self.row += 1
+
+    def _colon(self, label: str) -> str:
+        return f"{label}: " if self.locale.startswith("en") else f"{label}："
 
     def _write_column_headers(self) -> int:
         grid = self.grid
@@ -591,8 +591,7 @@ class _FormWriter:
 
     def _input(self, row: int, col: int, column: Column, value: Any, key: CellKey,
                *, validate: bool = True) -> None:
-        marks = self.marks.get(key)
-        cell_format = self.input_fmt(column.kind, flagged=bool(marks))
+        cell_format = self.input_fmt(column.kind)
         self._write_value(row, col, to_cell(column, value, self.locale), cell_format)
         ref = xl_rowcol_to_cell(row, col)
         self.cells[key] = ref
@@ -602,10 +601,6 @@ class _FormWriter:
             options = self._validation(column)
             if options:
                 self.ws.data_validation(row, col, row, col, options)
-        if marks:
-            self.ws.write_comment(row, col, "\n".join(marks),
-                                  {"x_scale": 2.5, "y_scale": 1 + 0.5 * len(marks),
-                                   "color": "#FFE4E1"})
 
     def _write_value(self, row: int, col: int, value: Any, cell_format: Any) -> None:
         ws = self.ws
