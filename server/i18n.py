@@ -19,6 +19,7 @@ from flask import (
     Flask,
     current_app,
     has_app_context,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -119,8 +120,14 @@ class _Babel(Babel):
         return _CatalogueDomain(domain=self.domain)
 
 
-def select_locale() -> str:
-    """Pick the locale of the current request (see the module docstring)."""
+def select_locale() -> str | None:
+    """Pick the locale of the current request (see the module docstring).
+
+    Outside a request (CLI, background work) there is nobody to ask: None makes
+    Flask-Babel use the default locale, unless the caller forces one.
+    """
+    if not has_request_context():
+        return None
     saved = getattr(current_user, "locale", None) if _signed_in() else None
     if saved in LANGUAGES:
         return saved
@@ -231,6 +238,10 @@ def _commit() -> None:
 
 
 def _layout_context() -> dict:
+    if not has_request_context():
+        # Rendering outside a request (CLI, exports): no header, no switch.
+        return {"html_lang": html_lang(), "current_locale": current_locale_code(),
+                "nav_entries": [], "language_next": "/"}
     user = current_user if _signed_in() else None
     return {
         "html_lang": html_lang(),

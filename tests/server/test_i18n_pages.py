@@ -154,3 +154,13 @@ def test_issues_of_the_form_engine_are_shown_in_the_readers_language(app):
         assert translate_issue(issue) == "排查隐患数不得小于 0（现为 -1）。"
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert translate_issue(issue) == "Hazards found must be at least 0 (got -1)."
+
+
+def test_outside_a_request_the_default_or_forced_locale_applies(app):
+    # The CLI and background work translate without a request to read preferences from.
+    from flask_babel import force_locale
+
+    with app.app_context():
+        assert render_template_string('{{ _("Units") }}|{{ html_lang }}') == "单位|zh-CN"
+        with force_locale("en"):
+            assert render_template_string('{{ _("Units") }}|{{ html_lang }}') == "Units|en"
