@@ -67,7 +67,7 @@ def test_disabled_account_cannot_log_in(browser, session, make_user, tree):
     accounts.set_active(session, user, False)
     page = browser.login("village1")
     assert page.status_code == 200
-    assert "停用" in page.get_data(as_text=True)
+    assert "该账号已停用，请联系管理员。" in page.get_data(as_text=True)
     assert browser.get("/").status_code == 302
 
 
@@ -84,7 +84,7 @@ def test_throttling_after_five_failures(browser, session, make_user, tree):
         assert browser.login("village1", "wrong-password").status_code == 200
     page = browser.login("village1")  # even the right password is refused now
     assert page.status_code == 429
-    assert "失败次数过多" in page.get_data(as_text=True)
+    assert "登录失败次数过多，请 15 分钟后再试。" in page.get_data(as_text=True)
     assert browser.get("/").status_code == 302
     assert session.scalar(select(func.count()).select_from(LoginAttempt)) == 5
 
@@ -150,7 +150,7 @@ def test_password_change_needs_the_current_and_a_long_new_one(password, browser,
     assert wrong.status_code == 400 and "当前密码不正确" in wrong.get_data(as_text=True)
     short = browser.post("/auth/account", {
         "current_password": password, "new_password": "short", "confirm": "short"})
-    assert short.status_code == 400 and "8" in short.get_data(as_text=True)
+    assert short.status_code == 400 and "密码至少需要 8 个字符。" in short.get_data(as_text=True)
     user = session.scalar(select(User).where(User.username == "village1"))
     session.refresh(user)
     assert accounts.passwords.verify_password(user.password_hash, password)
