@@ -49,6 +49,23 @@ def test_admin_imports_units(browser, session, make_user):
     assert "溜石村" in page and "镇安办" in page
 
 
+def test_units_import_from_an_excel_workbook(session, app):
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = workbook.add_worksheet("单位")
+    for number, row in enumerate([("单位代码", "单位名称", "类型", "上级单位代码"),
+                                  ("JC", "积翠镇", "镇", ""), ("JC-01", "积翠村", "村", "JC")]):
+        sheet.write_row(number, 0, row)
+    workbook.close()
+    with app.app_context():
+        report = unit_service.import_units(session, buffer.getvalue(), "单位.xlsx")
+    assert report.ok and report.created == ["JC", "JC-01"]
+    village = unit_service.get_unit(session, "JC-01")
+    assert village.kind == "village" and village.parent.code == "JC"
+
+
 def test_reimport_updates_and_moves_units(session, app):
     with app.app_context():
         unit_service.import_units(session, UNITS_CSV.encode(), "units.csv")
