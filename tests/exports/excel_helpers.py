@@ -4,8 +4,10 @@ filling a template the way a user would (typing into the cells Excel shows)."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
+import zipfile
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -248,3 +250,40 @@ def soffice_convert(data: bytes, target: str, workdir: Path, stem: str = "filled
         check=True, capture_output=True, timeout=180,
     )
     return (out_dir / f"{stem}.{target}").read_bytes()
+
+
+def edit_form(data: bytes, edit: Callable[[Any], None]) -> bytes:
+    """The workbook after *edit* (given the form sheet) changed it with openpyxl."""
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    edit(book.worksheets[0])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def cache_formula_results(data: bytes, results: Mapping[str, Any]) -> bytes:
+    """Store cached results for formulas of the form sheet, as Excel does when saving.
+
+    openpyxl writes formulas without results; Excel, WPS and LibreOffice save both.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = content.decode("utf-8")
+                for ref, value in results.items():
+                    kind = ' t="str"' if isinstance(value, str) else ""
+                    text, count = re.subn(
+                        rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>',
+                        rf'<c r="{ref}"\1{kind}><f>\2</f><v>{value}</v>', text)
+                    assert count == 1, ref
+                content = text.encode("utf-8")
+            target.writestr(info, content)
+    return out.getvalue()
+
+
+def ref_of(data: bytes, key: str) -> str:
+    """The cell (or for tables, the range) a ``tb_<key>`` name points to."""
+    return named_cells(openpyxl.load_workbook(io.BytesIO(data)))[key][1]
