@@ -14,11 +14,10 @@ from server.admin.forms import ImportForm
 from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, User
-from server.scope import can_see, get_unit_or_404
+from server.pagination import paginate
+from server.scope import can_see, get_unit_or_404, scope_roots
 from server.services import units as unit_service
 from server.services.errors import problem_text
-
-SEARCH_LIMIT = 200
 
 
 @bp.get("/units")
@@ -29,16 +28,12 @@ def units():
     user = current_user._get_current_object()
     search = request.args.get("q", "").strip()
     if search:
-        found = unit_service.list_units(session, user, search=search, limit=SEARCH_LIMIT + 1)
-        return render_template(
-            "admin/units.html", unit=None, units=found[:SEARCH_LIMIT], search=search,
-            truncated=len(found) > SEARCH_LIMIT, limit=SEARCH_LIMIT, breadcrumbs=[],
-            counts=unit_service.count_descendants(session, found[:SEARCH_LIMIT]),
-        )
-    top = unit_service.children(session, user, None)
+        found, page = paginate(session, unit_service.units_query(user, search=search))
+    else:
+        found, page = list(scope_roots(session, user)), None
     return render_template(
-        "admin/units.html", unit=None, units=top, search="", truncated=False,
-        breadcrumbs=[], counts=unit_service.count_descendants(session, top),
+        "admin/units.html", unit=None, units=found, page=page, search=search, breadcrumbs=[],
+        counts=unit_service.count_descendants(session, found),
     )
 
 
@@ -49,7 +44,7 @@ def units_detail(code: str):
     session = db_session()
     user = current_user._get_current_object()
     unit = get_unit_or_404(session, user, code)
-    below = unit_service.children(session, user, unit)
+    below, page = paginate(session, unit_service.children_query(user, unit))
     accounts = []
     if user.is_admin:
         accounts = session.scalars(
@@ -57,7 +52,7 @@ def units_detail(code: str):
             .options(selectinload(User.unit))
         ).all()
     return render_template(
-        "admin/units.html", unit=unit, units=below, search="", truncated=False,
+        "admin/units.html", unit=unit, units=below, page=page, search="",
         breadcrumbs=[a for a in unit_service.ancestors(session, unit) if can_see(user, a)],
         counts=unit_service.count_descendants(session, below), accounts=accounts,
     )

@@ -5,35 +5,24 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
 from server.admin import bp
 from server.admin.forms import ActionForm, ImportForm, PasswordResetForm, UserCreateForm
 from server.auth.access import roles_required
 from server.db import db_session
-from server.models import Role, Unit, User
+from server.models import Role, User
+from server.pagination import paginate
 from server.services import accounts
 from server.services.errors import UserError, problem_text
-
-LIST_LIMIT = 500
 
 
 @bp.get("/users")
 @roles_required(Role.ADMIN)
 def users():
     search = request.args.get("q", "").strip()
-    query = (select(User).outerjoin(User.unit).options(selectinload(User.unit))
-             .order_by(User.username).limit(LIST_LIMIT + 1))
-    if search:
-        pattern = f"%{search}%"
-        query = query.where(or_(User.username.ilike(pattern), Unit.code.ilike(pattern),
-                                Unit.name.ilike(pattern)))
-    found = db_session().scalars(query).all()
-    return render_template(
-        "admin/users.html", users=found[:LIST_LIMIT], truncated=len(found) > LIST_LIMIT,
-        search=search, action_form=ActionForm(), limit=LIST_LIMIT,
-    )
+    found, page = paginate(db_session(), accounts.users_query(search))
+    return render_template("admin/users.html", users=found, page=page, search=search,
+                           action_form=ActionForm())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])

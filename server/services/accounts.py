@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from forms.i18n import N_
@@ -121,6 +121,20 @@ def change_password(session: Session, user: User, current: str, new_password: st
                         field="password")
     _set_password(user, new_password)
     session.commit()
+
+
+def users_query(search: str | None = None) -> Select:
+    """All accounts by username, optionally those whose username or unit matches *search*."""
+    query = select(User).outerjoin(User.unit).options(selectinload(User.unit))
+    text = (search or "").strip()
+    if text:
+        from server.services.units import contains_pattern
+
+        pattern = contains_pattern(text)
+        query = query.where(or_(User.username.ilike(pattern, escape="\\"),
+                                Unit.code.ilike(pattern, escape="\\"),
+                                Unit.name.ilike(pattern, escape="\\")))
+    return query.order_by(User.username)
 
 
 def list_users(session: Session, *, under: Unit | None = None) -> Sequence[User]:

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, func, insert, literal, or_, select, update
+from sqlalchemy import Select, String, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from server.models import Unit, User
 from server.models.units import child_path, subtree_bounds
-from server.scope import scope_roots, unit_scope
+from server.scope import unit_scope
 from server.services.errors import UserError
-
-DEFAULT_LIST_LIMIT = 200
 
 
 class UnitSpec(Protocol):
@@ -258,36 +256,26 @@ def subtree(session: Session, unit: Unit) -> Sequence[Unit]:
     ).all()
 
 
-def list_units(
-    session: Session,
-    user: User,
-    *,
-    under: Unit | None = None,
-    search: str | None = None,
-    limit: int | None = DEFAULT_LIST_LIMIT,
-) -> Sequence[Unit]:
-    """Units visible to *user*, optionally under a unit and matching a code/name search."""
-    query = select(Unit).where(unit_scope(user)).order_by(Unit.path)
+def units_query(user: User, *, under: Unit | None = None, search: str | None = None) -> Select:
+    """Units visible to *user* by code, optionally below *under* and matching a
+    code/name search."""
+    query = select(Unit).where(unit_scope(user)).order_by(Unit.code)
     if under is not None:
         low, high = subtree_bounds(under.path)
         query = query.where(Unit.path >= low, Unit.path < high)
     text = (search or "").strip()
     if text:
-        pattern = f"%{_escape_like(text)}%"
+        pattern = contains_pattern(text)
         query = query.where(or_(
             Unit.code.ilike(pattern, escape="\\"), Unit.name.ilike(pattern, escape="\\"),
         ))
-    if limit is not None:
-        query = query.limit(limit)
-    return session.scalars(query).all()
+    return query
 
 
-def children(session: Session, user: User, unit: Unit | None) -> Sequence[Unit]:
-    """The visible direct children of *unit*, or the visible top units for None."""
-    if unit is None:
-        return scope_roots(session, user)
-    query = select(Unit).where(unit_scope(user), Unit.parent_id == unit.id)
-    return session.scalars(query.order_by(Unit.code)).all()
+def children_query(user: User, unit: Unit) -> Select:
+    """The visible direct children of *unit*, by code."""
+    return (select(Unit).where(unit_scope(user), Unit.parent_id == unit.id)
+            .order_by(Unit.code))
 
 
 def count_descendants(session: Session, units: Iterable[Unit]) -> dict[int, int]:
@@ -310,5 +298,7 @@ def ancestors(session: Session, unit: Unit) -> Sequence[Unit]:
     return [found[i] for i in ids if i in found]
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern matching *text* anywhere, with ``\\`` escaping its wildcards."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
