@@ -9,14 +9,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from forms.i18n import N_
 from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
+from server.models.units import subtree_bounds
 from server.services import passwords
 from server.services.errors import RowProblem, UserError
+from server.services.units import contains_pattern
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
@@ -128,8 +130,6 @@ def users_query(search: str | None = None) -> Select:
     query = select(User).outerjoin(User.unit).options(selectinload(User.unit))
     text = (search or "").strip()
     if text:
-        from server.services.units import contains_pattern
-
         pattern = contains_pattern(text)
         query = query.where(or_(User.username.ilike(pattern, escape="\\"),
                                 Unit.code.ilike(pattern, escape="\\"),
@@ -140,8 +140,6 @@ def users_query(search: str | None = None) -> Select:
 def list_users(session: Session, *, under: Unit | None = None) -> Sequence[User]:
     query = select(User).options(selectinload(User.unit)).order_by(User.username)
     if under is not None:
-        from server.models.units import subtree_bounds
-
         low, high = subtree_bounds(under.path)
         query = query.join(User.unit).where(Unit.path >= low, Unit.path < high)
     return session.scalars(query).all()
@@ -312,7 +310,3 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             user.session_token = new_session_token()
     session.commit()
     return report
-
-
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0
