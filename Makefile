@@ -17,7 +17,6 @@ TEST_STAMP := $(VENV)/.installed-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
@@ -28,7 +27,7 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 	touch $@ $(RUN_STAMP)
 
 ## Compile the message catalogues (.po -> .mo); nothing to do before catalogues exist.
-translations: | $(BIN)/python
+translations: $(RUN_STAMP)
 	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel -q compile -d translations; \
 	fi
