@@ -2,18 +2,28 @@
 
 The format is recognised from the content, not the file name (WPS and mail
 programs rename files; a web page saved as ".xls" is not a workbook). Zip
-based formats (.xlsx, .xlsb, .ods) are checked for zip bombs first: entry
-count, declared unpacked size and compression ratio from the central
-directory, then every entry is actually inflated with a hard cap, because the
-declared sizes of a hostile file may lie.
+based formats (.xlsx, .ods) are checked for zip bombs first: entry count,
+declared unpacked size and compression ratio from the central directory,
+then every entry is actually inflated with a hard cap, because the declared
+sizes of a hostile file may lie.
+
+Then the extent of every sheet is measured: python-calamine allocates the
+whole rectangle from A1 to the last cell in one go, so a single cell at
+XFD1048576 would abort the process (not raise). .xls sheets are bounded by
+the format (65536 x 256 cells) and need no such check. .xlsb is refused: it
+is rare, and cannot be checked cheaply.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import re
 import zipfile
 from dataclasses import dataclass
+from xml.etree.ElementTree import iterparse
+
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from exports.messages import CellIssue, file_error
 
@@ -52,7 +62,7 @@ def check_size(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
 
 
 def sniff(data: bytes, filename: str, limits: Limits) -> tuple[str | None, CellIssue | None]:
-    """The spreadsheet format ("xlsx", "xlsb", "ods" or "xls"), or a refusal."""
+    """The spreadsheet format ("xlsx", "ods" or "xls"), or a refusal."""
     if data.startswith(_OLE2):
         if _ENCRYPTED in data:
             # Password-protected .xlsx files are OLE2 containers with this stream.
@@ -69,8 +79,6 @@ def sniff(data: bytes, filename: str, limits: Limits) -> tuple[str | None, CellI
             return "ods", None
         if "xl/workbook.xml" in names:
             return "xlsx", None
-        if "xl/workbook.bin" in names:
-            return "xlsb", None
     return None, file_error("not_a_spreadsheet", filename=filename)
 
 
@@ -113,12 +121,123 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> in
     header that understates the size cannot stop the count early (zipfile
     stops reading at the declared size). The CRC is checked at the end.
     """
+    chunk_size = 256 * 1024
     probe = copy.copy(info)
-    probe.file_size = budget + 1
+    # Room beyond the budget, so the count passes it before zipfile stops at the size.
+    probe.file_size = budget + 2 * chunk_size
     total = 0
     with archive.open(probe) as stream:
-        while chunk := stream.read(256 * 1024):
+        while chunk := stream.read(chunk_size):
             total += len(chunk)
             if total > budget:
                 return None
     return total
+
+
+# -- sheet extents --------------------------------------------------------------------
+
+_CELL_OPEN = re.compile(rb"<(?:\w+:)?c[\s/>]")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\s[^>]*?\br=\"([A-Z]{1,3})([0-9]{1,7})\"")
+_ROW_OPEN = re.compile(rb"<(?:\w+:)?row[\s/>]")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\s[^>]*?\br=\"([0-9]{1,7})\"")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref=\"([^\"]*)\"")
+_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})$")
+_SHEET_ENTRY = re.compile(r"xl/worksheets/[^/]+\.xml$")
+_SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\bname=\"([^\"]*)\"[^>]*?\bid=\"([^\"]*)\"")
+_RELATION = re.compile(rb"<Relationship\s[^>]*?\bId=\"([^\"]*)\"[^>]*?\bTarget=\"([^\"]*)\"")
+
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+
+
+def check_extent(data: bytes, fmt: str, limits: Limits) -> CellIssue | None:
+    """A refusal when a sheet reaches so far that reading it would exhaust memory."""
+    if fmt not in ("xlsx", "ods"):
+        return None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if fmt == "ods":
+            with archive.open("content.xml") as content:
+                return _ods_extent(content, limits)
+        names = _xlsx_sheet_names(archive)
+        for entry in archive.namelist():
+            if _SHEET_ENTRY.match(entry):
+                rows, cols = _xlsx_extent(archive.read(entry))
+                if rows * cols > limits.max_cells:
+                    return file_error("sheet_too_large", sheet=names.get(entry, entry),
+                                      cell=_last_cell(rows, cols))
+    return None
+
+
+def _last_cell(rows: int, cols: int) -> str:
+    return xl_rowcol_to_cell(min(rows, 1048576) - 1, min(cols, 16384) - 1)
+
+
+def _column_number(letters: bytes | str) -> int:
+    number = 0
+    for ch in letters if isinstance(letters, str) else letters.decode("ascii"):
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _xlsx_extent(xml: bytes) -> tuple[int, int]:
+    """Rows and columns from A1 to the farthest cell (or declared dimension)."""
+    refs = _CELL_REF.findall(xml)
+    row_refs = [int(r) for r in _ROW_REF.findall(xml)]
+    rows = max([int(r) for _, r in refs] + row_refs + [0])
+    cols = max([_column_number(c) for c, _ in refs] + [0])
+    # Cells and rows may omit their reference and follow the previous one.
+    cols += len(_CELL_OPEN.findall(xml)) - len(refs)
+    rows += len(_ROW_OPEN.findall(xml)) - len(row_refs)
+    dimension = _DIMENSION.search(xml)
+    if dimension:
+        last = _REF.search(dimension.group(1).decode("ascii", "replace"))
+        if last:
+            rows = max(rows, int(last.group(2)))
+            cols = max(cols, _column_number(last.group(1)))
+    return rows, cols
+
+
+def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet part → the sheet's name, for messages."""
+    try:
+        workbook = archive.read("xl/workbook.xml")
+        rels = archive.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = {rid: target.decode("utf-8", "replace") for rid, target in _RELATION.findall(rels)}
+    names = {}
+    for name, rid in _SHEET_NAME.findall(workbook):
+        target = targets.get(rid.decode("utf-8", "replace"), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        names[part] = name.decode("utf-8", "replace")
+    return names
+
+
+def _ods_extent(stream, limits: Limits) -> CellIssue | None:
+    """Walk content.xml once, measuring each table's extent of non-empty cells."""
+    name, row, rows, cols = "", 0, 0, 0
+    row_repeat, col, row_has_content = 1, 0, False
+    for event, elem in iterparse(stream, events=("start", "end")):
+        tag = elem.tag
+        if event == "start":
+            if tag == f"{_TABLE}table":
+                name, row, rows, cols = elem.get(f"{_TABLE}name", ""), 0, 0, 0
+            elif tag == f"{_TABLE}table-row":
+                row_repeat = int(elem.get(f"{_TABLE}number-rows-repeated", "1"))
+                col, row_has_content = 0, False
+            continue
+        if tag in (f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"):
+            repeat = int(elem.get(f"{_TABLE}number-columns-repeated", "1"))
+            if elem.get(f"{_OFFICE}value-type") is not None or len(elem):
+                cols = max(cols, col + repeat)
+                row_has_content = True
+            col += repeat
+            elem.clear()
+        elif tag == f"{_TABLE}table-row":
+            if row_has_content:
+                rows = max(rows, row + row_repeat)
+            row += row_repeat
+            elem.clear()
+        elif tag == f"{_TABLE}table" and rows * cols > limits.max_cells:
+            return file_error("sheet_too_large", sheet=name, cell=_last_cell(rows, cols))
+    return None

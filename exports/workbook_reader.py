@@ -8,8 +8,8 @@ identity or a workbook of another unit all come back as refusals with a
 message that says what to do.
 
 Order of the checks: size → format (from the content) → zip safety → parse
-(python-calamine, which reads .xlsx, .xls, .ods and .xlsb, also as re-saved
-by Excel, WPS and LibreOffice) → identity sheet → signature → the report the
+(python-calamine, which reads .xlsx, .xls and .ods, also as re-saved by
+Excel, WPS and LibreOffice) → identity sheet → signature → the report the
 caller expects → the template version (``resolve``) → the form sheet and its
 markers (see ``exports.identity``) → each input through
 :func:`forms.values.coerce`, which accepts full-width digits, thousands
@@ -38,7 +38,7 @@ from exports.identity import (
     parse_identity,
     parse_marker,
 )
-from exports.limits import DEFAULT_LIMITS, Limits, check_size, sniff
+from exports.limits import DEFAULT_LIMITS, Limits, check_extent, check_size, sniff
 from exports.messages import CellIssue, file_error
 from exports.template_workbook import CellKey
 from forms.definition import Definition, FieldDef, FieldKind, Severity
@@ -154,6 +154,8 @@ def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
     problem = check_size(data, filename, limits)
     if problem is None:
         result.format, problem = sniff(data, filename, limits)
+    if problem is None:
+        problem = check_extent(data, result.format, limits)
     if problem is not None:
         return _refuse(result, problem)
     try:
