@@ -287,3 +287,14 @@ def cache_formula_results(data: bytes, results: Mapping[str, Any]) -> bytes:
 def ref_of(data: bytes, key: str) -> str:
     """The cell (or for tables, the range) a ``tb_<key>`` name points to."""
     return named_cells(openpyxl.load_workbook(io.BytesIO(data)))[key][1]
+
+
+def marked_cells(ws: Any) -> dict[str, str]:
+    """Cells an annotated workbook highlighted (red: error, yellow: warning) → comment."""
+    marks = {}
+    for row in ws.iter_rows():
+        for cell in row:
+            color = cell.fill.fgColor.rgb if cell.fill and cell.fill.fill_type else None
+            if isinstance(color, str) and color[-6:] in ("FFC7CE", "FFEB9C"):
+                marks[cell.coordinate] = cell.comment.text if cell.comment else ""
+    return marks
