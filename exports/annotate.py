@@ -22,6 +22,7 @@ from pathlib import PurePath
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from exports.messages import CellIssue
 from exports.template_workbook import render_template
@@ -126,7 +127,7 @@ def _problem_sheet(book, form_title: str, placed: list[tuple[CellIssue, str | No
         where = ws.cell(r, 1)
         if ref:
             _text(where, f"{form_title}!{ref}")
-            where.hyperlink = f"#{quoted}!{ref}"
+            where.hyperlink = Hyperlink(ref=where.coordinate, location=f"{quoted}!{ref}")
             where.font = Font(color="0563C1", underline="single")
         _text(ws.cell(r, 2), issue.field_label(translate, locale))
         message = _text(ws.cell(r, 3), issue.render(translate, locale))

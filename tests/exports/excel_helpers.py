@@ -255,7 +255,7 @@ def soffice_convert(data: bytes, target: str, workdir: Path, stem: str = "filled
 def edit_form(data: bytes, edit: Callable[[Any], None]) -> bytes:
     """The workbook after *edit* (given the form sheet) changed it with openpyxl."""
     book = openpyxl.load_workbook(io.BytesIO(data))
-    edit(book.worksheets[0])
+    edit(next(ws for ws in book.worksheets if ws["A1"].value == "tb:cols"))
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
