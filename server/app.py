@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
 from server.db import init_db
+from server.display import init_display
 from server.extensions import csrf, login_manager
 
 
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     from server.i18n import init_i18n
 
     init_i18n(app)
+    init_display(app)
     _register_blueprints(app)
     return app
 

@@ -6,8 +6,6 @@ usual ``LC_ALL``/``LC_MESSAGES``/``LANG`` variables (zh_CN unless they ask for E
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
 from functools import wraps
 from pathlib import Path
@@ -18,17 +16,15 @@ from flask.cli import AppGroup, FlaskGroup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from forms.loader import DefinitionError
 from server import migrate
 from server.db import database, db_session
 from server.labels import column_label
 from server.models import Role
 from server.services import accounts
+from server.services import templates as template_service
 from server.services import units as unit_service
 from server.services.errors import UserError, problem_text
-
-# ``tianbao init`` loads the built-in template catalogue by calling this function with the
-# database session, when its module exists; it returns what it loaded (a count or a list).
-CATALOGUE_LOADER = ("server.services.catalog", "load_builtin_catalog")
 
 
 class Failure(click.ClickException):
@@ -119,9 +115,11 @@ def init_command(demo: bool) -> None:
     migrate.upgrade(_engine())
     click.echo(_("Database ready (revision %(revision)s).",
                  revision=migrate.current_revision(_engine())))
-    loaded = _load_catalogue()
-    if loaded is not None:
-        click.echo(_("Built-in templates: %(count)s loaded.", count=loaded))
+    try:
+        loaded = _load_catalogue()
+    except DefinitionError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(_("Built-in templates: %(count)s new or changed.", count=loaded))
     if demo:
         from server.demo import demo_password, load_demo
 
@@ -131,13 +129,10 @@ def init_command(demo: bool) -> None:
         click.echo(summary.accounts_overview())
 
 
-def _load_catalogue() -> int | None:
-    module_name, function_name = CATALOGUE_LOADER
-    if importlib.util.find_spec(module_name) is None:
-        return None
-    loader = getattr(importlib.import_module(module_name), function_name)
-    loaded = loader(db_session())
-    return loaded if isinstance(loaded, int) else len(loaded)
+def _load_catalogue() -> int:
+    """Publish the built-in catalogue; returns how many templates got a new version."""
+    results = template_service.load_files(db_session())
+    return sum(1 for r in results if r.status != "unchanged")
 
 
 @cli.command("serve")
@@ -337,3 +332,42 @@ def _problems_text(problems) -> str:
         text = problem_text(problem)
         lines.append(f"  {', '.join(where)}: {text}" if where else f"  {text}")
     return "\n".join(lines)
+
+
+# --- templates ---------------------------------------------------------------------------
+
+
+@cli.group("templates")
+def templates_group() -> None:
+    """Publish and list template definitions."""
+
+
+@templates_group.command("load")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def templates_load(files: tuple[Path, ...]) -> None:
+    """Publish definition files (default: the built-in catalogue); unchanged ones stay."""
+    _require_migrated()
+    try:
+        results = template_service.load_files(db_session(), list(files) or None)
+    except DefinitionError as exc:
+        heading = _("Nothing was published: the definition has problems.")
+        raise Failure(f"{heading}\n{exc}") from None
+    messages = {
+        "created": _("%(key)s: version %(version)s published (new template)."),
+        "updated": _("%(key)s: version %(version)s published (changed)."),
+        "unchanged": _("%(key)s: unchanged, version %(version)s stays current."),
+    }
+    for result in results:
+        click.echo(messages[result.status] % {"key": result.key, "version": result.version})
+
+
+@templates_group.command("list")
+def templates_list() -> None:
+    """List template keys with their latest version and title."""
+    _require_migrated()
+    rows = template_service.list_latest(db_session())
+    if not rows:
+        click.echo(_("No templates yet: run “tianbao templates load”."))
+    for row, count in rows:
+        retired = " " + _("(retired)") if row.retired else ""
+        click.echo(f"{row.key}\tv{row.version}\t{count}\t{row.title}{retired}")

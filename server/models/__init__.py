@@ -3,6 +3,20 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 
 from server.db import Base
 from server.models.accounts import LoginAttempt, Role, User
+from server.models.reporting import (
+    Assignment,
+    AssignmentVersion,
+    Report,
+    ReportEvent,
+    Revision,
+    Source,
+    Status,
+    StoredFile,
+)
+from server.models.templates import TemplateVersion
 from server.models.units import Unit
 
-__all__ = ["Base", "LoginAttempt", "Role", "Unit", "User"]
+__all__ = [
+    "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
+    "Revision", "Role", "Source", "Status", "StoredFile", "TemplateVersion", "Unit", "User",
+]
