@@ -10,7 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
 from server.db import init_db
-from server.display import init_display
 from server.extensions import csrf, login_manager
 
 
@@ -36,7 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
     from server.i18n import init_i18n
 
     init_i18n(app)
-    init_display(app)
     _register_blueprints(app)
     return app
 
@@ -46,9 +44,13 @@ def _register_blueprints(app: Flask) -> None:
     from server.auth import bp as auth_bp
     from server.home import register_home
     from server.labels import register_labels
+    from server.reporting import bp as reporting_bp
+    from server.review import bp as review_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(reporting_bp)
+    app.register_blueprint(review_bp)
     register_home(app)
     register_labels(app)
 
