@@ -36,6 +36,10 @@ MESSAGES: dict[str, str] = {
         "%(label)s is cumulative but went down from %(previous)s in %(previous_period)s"
         " to %(value)s."
     ),
+    "later_period_lower": N_(
+        "%(label)s (%(value)s) is now higher than the %(later)s already reported for"
+        " %(later_period)s; a cumulative figure cannot go down, so check both reports."
+    ),
     "rule_failed": N_("%(message)s"),
     "target_missed": N_(
         "%(label)s: the plan's target of %(target)s by %(by)s is not reached (%(value)s)."

@@ -33,6 +33,8 @@ def validate(
     previous_period: str | Period | None = None,
     check_required: bool = True,
     check_targets: bool | None = None,
+    following: Values | None = None,
+    following_period: str | Period | None = None,
 ) -> list[Issue]:
     """All issues of *values* (raw or typed) for *definition*.
 
@@ -43,7 +45,10 @@ def validate(
     target checks, which by default apply only to consolidated reports (those
     given *children*): a plan's target, such as 12 demonstration posts in the
     zone, is met by the whole jurisdiction, not by every company in it.
-    ``check_required=False`` judges a draft.
+    ``check_required=False`` judges a draft. *following* is the unit's report
+    of the next later period, if any: correcting an earlier period re-checks the
+    later one, and a figure now above it is flagged (as a warning here, since
+    it is the later report that may be wrong).
     """
     if not isinstance(values, Mapping):
         values = {}
@@ -56,6 +61,8 @@ def validate(
     issues += _rules(definition, typed)
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)
+    if following is not None:
+        issues += _later(definition, typed, following, period, _as_period(following_period))
     if check_targets is None:
         check_targets = children is not None
     if period is not None and check_targets:
@@ -149,6 +156,29 @@ def _cumulative(
                 params["previous_period"] = previous_period.label("zh_CN")
                 params["previous_period_en"] = previous_period.label("en")
             issues.append(Issue(fld.cumulative_severity, fld.key, "cumulative_decreased", params))
+    return issues
+
+
+def _later(
+    definition: Definition,
+    typed: Values,
+    following: Values,
+    period: Period | None,
+    following_period: Period | None,
+) -> list[Issue]:
+    issues: list[Issue] = []
+    for fld in definition.cumulative_fields():
+        value = typed.get(fld.key)
+        later = child_value(fld, following)
+        if value is None or later is None or not same_span(fld, following_period, period):
+            continue
+        if later < value:
+            params = {**_labels(fld), "value": format_number(value),
+                      "later": format_number(later), "later_period": ""}
+            if following_period is not None:
+                params["later_period"] = following_period.label("zh_CN")
+                params["later_period_en"] = following_period.label("en")
+            issues.append(warning(fld.key, "later_period_lower", **params))
     return issues
 
 

@@ -285,6 +285,7 @@ class ReportView:
     due: date
     previous: Report | None = None
     previous_values: dict[str, Any] = field(default_factory=dict)
+    following: Report | None = None  # the unit's report of the next later period, if any
 
     @property
     def definition(self) -> Definition:
@@ -322,8 +323,14 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     previous = previous_report(session, assignment, unit, period)
     previous_values = (loads_values(previous.template_version.definition, previous.values)
                        if previous else {})
+    following = session.scalar(
+        select(Report).where(
+            Report.assignment_id == assignment.id, Report.unit_id == unit.id,
+            Report.period > period,
+        ).order_by(Report.period).limit(1)
+    )
     return ReportView(assignment, unit, period, template, report, values,
-                      due_date(assignment, period), previous, previous_values)
+                      due_date(assignment, period), previous, previous_values, following)
 
 
 def previous_report(session: Session, assignment: Assignment, unit: Unit,
@@ -341,11 +348,13 @@ def previous_report(session: Session, assignment: Assignment, unit: Unit,
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
                check_required: bool = True) -> list[Issue]:
     """Validation issues of *values* (default: the stored ones) in their context."""
-    previous = view.previous
+    previous, following = view.previous, view.following
     return validate(
         view.definition, view.values if values is None else values,
         previous=view.previous_values if previous else None,
         period=view.period, previous_period=previous.period if previous else None,
+        following=following.values if following else None,
+        following_period=following.period if following else None,
         check_required=check_required,
     )
 

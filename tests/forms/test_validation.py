@@ -82,6 +82,19 @@ def test_year_span_restarts_in_january_and_severity_follows_definition():
     assert new_year == []
 
 
+def test_correcting_an_earlier_period_rechecks_the_later_one():
+    issues = validate(DEF, {**COMPLETE, "found": 12}, following={"found": 10},
+                      period="2024Q3", following_period="2024Q4")
+    [issue] = issues
+    assert (issue.field, issue.code, issue.severity) == ("found", "later_period_lower",
+                                                         Severity.WARNING)
+    assert "2024年第四季度" in issue.render() and "2024 Q4" in issue.render(locale="en")
+    assert validate(DEF, {**COMPLETE, "found": 9}, following={"found": 10}) == []
+    # A year-span figure restarts in January: next year's smaller figure is fine.
+    assert validate(DEF, {**COMPLETE, "rectified": 5}, following={"rectified": 1},
+                    period="2024Q4", following_period="2025Q1") == []
+
+
 def test_increments():
     inc = increments(DEF, {"found": 12, "rectified": 4, "posts": 3},
                      {"found": "10", "rectified": 6}, period="2025Q1", previous_period="2024Q4")
