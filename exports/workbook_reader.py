@@ -155,7 +155,7 @@ def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
     if problem is None:
         result.format, problem = sniff(data, filename, limits)
     if problem is None:
-        problem = check_extent(data, result.format, limits)
+        problem = check_extent(data, result.format, limits, filename)
     if problem is not None:
         return _refuse(result, problem)
     try:
