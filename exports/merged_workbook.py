@@ -1,0 +1,514 @@
+"""The merged workbook of a consolidator: one .xlsx for a unit, template and period.
+
+Sheets, in tab order:
+
+1. **Summary** — the official form (the layout of ``exports.template_workbook``)
+   filled with the consolidated values, the previous period's figures beside
+   the cumulative ones, ready to print, sign and seal.
+2. **Completeness** — every unit of the subtree: status, whether it counts in
+   the totals, submitted at, late, submitter, phone, revision, version.
+3. **Validation issues** — every unit's issues, rendered in the reader's language.
+4. **Data** — one row per unit × field across all descendants, with an
+   autofilter, ready for a pivot table (continued on "Data (2)"… past Excel's
+   1,048,576 rows).
+5. One sheet per direct child, in the official layout with its report.
+
+**Constant memory.** The workbook is written in XlsxWriter's ``constant_memory``
+mode: each sheet keeps only its current row in memory and flushes the rows
+before it to a temporary file, so 10,000 units cost no more memory than 100.
+That mode needs every sheet written row by row, top to bottom, while the
+official-layout writer (``_FormWriter``) goes back to earlier rows (the item
+number is merged down over the indicator rows once they are written). So the
+layout sheets are first *recorded* — every cell, row height and merge of one
+sheet, a few hundred calls — then *replayed* sorted by row into the streaming
+sheet; a merge that spans rows is registered and its cells written row by row.
+Memory is one layout sheet at a time.
+
+The reports arrive once, as an iterator in tree order. Each report is written
+straight away to the completeness, issues and data sheets (each streaming
+sheet advances on its own), and a direct child's layout sheet is added when its
+report passes. That is why the child sheets come last in tab order — which also
+keeps the four overview sheets at hand when there are many children. Past
+``max_child_sheets`` children (a workbook with thousands of tabs helps nobody
+and each streaming sheet holds a temporary file open) the remaining children
+are only in the data sheet; the completeness sheet says where each child is.
+
+Strings are always written as strings, never as formulas; numbers as numbers.
+Labels follow the locale: the caller's *translate* for the workbook's own
+texts, the definitions' ``*_en`` texts for the form's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+import xlsxwriter
+
+from exports.flat_data import (
+    FLAT_HEADERS,
+    FieldResolver,
+    FlatRow,
+    UnitReport,
+    unit_rows,
+)
+from exports.identity import Identity
+from exports.template_workbook import _FormWriter
+from forms.definition import Definition, FieldKind, Severity
+from forms.i18n import N_
+from forms.periods import SHANGHAI
+
+EXCEL_MAX_ROWS = 1_048_576
+SHEET_NAME_MAX = 31
+DEFAULT_MAX_CHILD_SHEETS = 200
+_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
+
+SUMMARY = N_("Summary")
+COMPLETENESS = N_("Completeness")
+ISSUES = N_("Validation issues")
+DATA = N_("Data")
+
+COMPLETENESS_HEADERS: tuple[str, ...] = (
+    N_("Unit code"),
+    N_("Unit"),
+    N_("Parent unit code"),
+    N_("Level"),
+    N_("Status"),
+    N_("Counted in the totals"),
+    N_("Submitted at"),
+    N_("Late"),
+    N_("Submitted by"),
+    N_("Phone"),
+    N_("Revision"),
+    N_("Template version"),
+    N_("Sheet"),
+)
+ISSUE_HEADERS: tuple[str, ...] = (
+    N_("Unit code"),
+    N_("Unit"),
+    N_("Severity"),
+    N_("Field key"),
+    N_("Field"),
+    N_("Table row"),
+    N_("Message"),
+)
+STATUS_LABELS: dict[str, str] = {
+    "not_started": N_("Not reported"),
+    "draft": N_("Draft"),
+    "submitted": N_("Submitted"),
+    "returned": N_("Returned"),
+    "approved": N_("Approved"),
+}
+SEVERITY_LABELS = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning")}
+YES, NO = N_("Yes"), N_("No")
+ONLY_IN_DATA = N_("in the data sheet only")
+
+
+def _same(text: str) -> str:
+    return text
+
+
+@dataclass
+class MergedWorkbook:
+    """What was written: sheet names and where the summary's values are."""
+
+    summary_sheet: str
+    summary_cells: dict[str, str]  # field key -> cell such as "F12"
+    child_sheets: dict[str, str] = field(default_factory=dict)  # unit code -> sheet
+    child_cells: dict[str, dict[str, str]] = field(default_factory=dict)  # unit code -> cells
+    data_sheets: list[str] = field(default_factory=list)
+    completeness_sheet: str = ""
+    issues_sheet: str = ""
+    data_rows: int = 0
+    units: int = 0
+
+
+def write_merged_workbook(
+    output: str | os.PathLike[str] | IO[bytes],
+    definition: Definition,
+    *,
+    unit_code: str,
+    unit_name: str,
+    period: str,
+    consolidated: Mapping[str, Any],
+    reports: Iterable[UnitReport],
+    previous_consolidated: Mapping[str, Any] | None = None,
+    previous_period: str | None = None,
+    versions: Mapping[int, Definition] | None = None,
+    locale: str = "zh_CN",
+    translate: Callable[[str], str] = _same,
+    max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
+) -> MergedWorkbook:
+    """Write the merged workbook of *unit_code* for *period* to *output*.
+
+    *consolidated* holds the consolidator's figures (typed values, e.g.
+    ``forms.consolidation.consolidate(...).values`` or the office's edited
+    report); *reports* every unit below, in tree order, each once. *versions*
+    maps template versions to their definitions so that reports made under
+    another version are labelled and laid out by their own form. *output* is a
+    path or a binary file object (streaming needs a real file system for its
+    temporary files; an in-memory workbook would defeat constant memory).
+    """
+    writer = _MergedWriter(
+        output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
+        versions=versions, locale=locale, translate=translate,
+        max_child_sheets=max_child_sheets,
+    )
+    return writer.write(consolidated, previous_consolidated, previous_period, reports)
+
+
+class _MergedWriter:
+    def __init__(
+        self,
+        output: Any,
+        definition: Definition,
+        *,
+        unit_code: str,
+        unit_name: str,
+        period: str,
+        versions: Mapping[int, Definition] | None,
+        locale: str,
+        translate: Callable[[str], str],
+        max_child_sheets: int,
+    ):
+        self.output = output
+        self.definition = definition
+        self.unit_code = unit_code
+        self.unit_name = unit_name
+        self.period = period
+        self.resolver = FieldResolver(definition, versions)
+        self.locale = locale
+        self.t = translate
+        self.max_child_sheets = max(0, max_child_sheets)
+        self.names = _SheetNames()
+        self.formats: dict[tuple, Any] = {}
+
+    def write(
+        self,
+        consolidated: Mapping[str, Any],
+        previous_consolidated: Mapping[str, Any] | None,
+        previous_period: str | None,
+        reports: Iterable[UnitReport],
+    ) -> MergedWorkbook:
+        self.book = xlsxwriter.Workbook(self.output, {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        })
+        try:
+            return self._write_sheets(consolidated, previous_consolidated, previous_period,
+                                      reports)
+        finally:
+            self.book.close()
+
+    def _write_sheets(self, consolidated, previous_consolidated, previous_period, reports):
+        summary_name = self.names.claim(self.t(SUMMARY))
+        summary = self._layout_sheet(
+            summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
+            previous_consolidated, previous_period, comments=True,
+        )
+        summary.ws.activate()
+        result = MergedWorkbook(summary_name, summary.field_cells())
+
+        self.text = self.book.add_format({"text_wrap": False, "valign": "top"})
+        self.wrapped = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.date_format = self.book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
+        self.time_format = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm",
+                                                 "valign": "top"})
+        completeness = self._table(COMPLETENESS, COMPLETENESS_HEADERS,
+                                   (12, 24, 12, 6, 10, 10, 17, 6, 12, 15, 8, 8, 24))
+        issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70))
+        data = self._table(DATA, FLAT_HEADERS, (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10))
+        result.completeness_sheet, result.issues_sheet = completeness.name, issues.name
+        result.data_sheets.append(data.name)
+
+        for report in reports:
+            result.units += 1
+            sheet = self._child_sheet(report, result)
+            self._completeness_row(completeness, report, sheet)
+            self._issue_rows(issues, report)
+            for row in unit_rows(report, self.resolver, self.locale):
+                if data.full:
+                    data.finish()
+                    data = self._table(DATA, FLAT_HEADERS, data.widths)
+                    result.data_sheets.append(data.name)
+                self._flat_row(data, row)
+                result.data_rows += 1
+        for table in (completeness, issues, data):
+            table.finish()
+        return result
+
+    # -- official-layout sheets --------------------------------------------------
+
+    def _layout_sheet(self, name, definition, code, unit_name, values, previous,
+                      previous_period, *, comments: bool) -> _LayoutWriter:
+        layout = _LayoutWriter(
+            definition, Identity(definition.key, definition.version, code, self.period, unit_name),
+            secret=b"", locale=self.locale, translate=self.t, values=values or {},
+            previous=previous or {}, previous_period=previous_period, table_rows=1,
+        )
+        layout.write_sheet(self.book, name, self.formats, comments=comments)
+        return layout
+
+    def _child_sheet(self, report: UnitReport, result: MergedWorkbook) -> str | None:
+        """The direct child's layout sheet, when it reported and the cap allows one."""
+        if report.depth != 1 or not report.has_report:
+            return None
+        if len(result.child_sheets) >= self.max_child_sheets:
+            return self.t(ONLY_IN_DATA)
+        name = self.names.claim(report.unit_name or report.unit_code)
+        layout = self._layout_sheet(
+            name, self.resolver.for_version(report.version), report.unit_code,
+            report.unit_name, report.values, report.previous, report.previous_period,
+            comments=False,
+        )
+        result.child_sheets[report.unit_code] = name
+        result.child_cells[report.unit_code] = layout.field_cells()
+        return name
+
+    # -- streaming tables ------------------------------------------------------------
+
+    def _table(self, title: str, headers: tuple[str, ...], widths: tuple[int, ...]) -> _Table:
+        ws = self.book.add_worksheet(self.names.claim(self.t(title)))
+        bold = self.formats.setdefault(("table-header",), self.book.add_format(
+            {"bold": True, "bg_color": "#D9E1F2", "border": 1, "valign": "vcenter"}))
+        for col, width in enumerate(widths):
+            ws.set_column(col, col, width)
+        for col, header in enumerate(headers):
+            ws.write_string(0, col, self.t(header), bold)
+        ws.freeze_panes(1, 0)
+        return _Table(ws, len(headers), widths)
+
+    def _completeness_row(self, table: _Table, report: UnitReport, sheet: str | None) -> None:
+        t = self.t
+        status = STATUS_LABELS.get(report.status)
+        submitted = _local_time(report.submitted_at)
+        table.add([
+            report.unit_code,
+            report.unit_name,
+            report.parent_code or "",
+            report.depth,
+            t(status) if status else report.status,
+            t(YES if report.included and report.has_report else NO),
+            submitted,
+            t(YES if report.late else NO),
+            report.submitter,
+            report.phone,
+            report.revision,
+            report.version,
+            sheet or "",
+        ], self)
+
+    def _issue_rows(self, table: _Table, report: UnitReport) -> None:
+        definition = self.resolver.for_version(report.version)
+        for issue in report.issues:
+            fld = definition.field(issue.field) if issue.field else None
+            if fld is not None:
+                fld = self.resolver.label_field(fld.key, fld)
+            table.add([
+                report.unit_code,
+                report.unit_name,
+                self.t(SEVERITY_LABELS.get(issue.severity, str(issue.severity))),
+                issue.field or "",
+                fld.text("label", self.locale) if fld is not None else "",
+                issue.row + 1 if issue.row is not None else None,
+                issue.render(self.t, self.locale),
+            ], self)
+
+    def _flat_row(self, table: _Table, row: FlatRow) -> None:
+        table.add(list(row), self)
+
+    def write_cell(self, ws: Any, row: int, col: int, value: Any) -> None:
+        """One cell of a streaming table: strings as strings, numbers as numbers."""
+        if value is None or value == "":
+            return
+        if isinstance(value, str):
+            ws.write_string(row, col, value, self.wrapped if "\n" in value else self.text)
+        elif isinstance(value, bool):
+            ws.write_string(row, col, str(value), self.text)
+        elif isinstance(value, int | float | Decimal):
+            ws.write_number(row, col, float(value) if isinstance(value, Decimal) else value)
+        elif isinstance(value, datetime):
+            ws.write_datetime(row, col, value, self.time_format)
+        elif isinstance(value, date):
+            ws.write_datetime(row, col, value, self.date_format)
+        else:
+            ws.write_string(row, col, str(value), self.text)
+
+
+class _Table:
+    """A streaming sheet with a header row: rows are appended, never revisited."""
+
+    def __init__(self, ws: Any, width: int, widths: tuple[int, ...]):
+        self.ws = ws
+        self.width = width
+        self.widths = widths
+        self.row = 1
+
+    @property
+    def name(self) -> str:
+        return self.ws.get_name()
+
+    @property
+    def full(self) -> bool:
+        return self.row >= EXCEL_MAX_ROWS
+
+    def add(self, cells: list[Any], writer: _MergedWriter) -> None:
+        for col, value in enumerate(cells):
+            writer.write_cell(self.ws, self.row, col, value)
+        self.row += 1
+
+    def finish(self) -> None:
+        self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
+
+
+def _local_time(moment: datetime | None) -> datetime | None:
+    """A stored (UTC) moment as Beijing wall-clock time, which Excel shows as is."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+class _SheetNames:
+    """Valid, unique worksheet names (Excel compares them case-insensitively)."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def claim(self, wanted: str) -> str:
+        base = " ".join(wanted.translate(_FORBIDDEN).split()).strip("'").strip()
+        base = base[:SHEET_NAME_MAX].strip() or "Sheet"
+        name, n = base, 1
+        while name.casefold() in self.taken or name.casefold() == "history":
+            n += 1
+            suffix = f" ({n})"
+            name = base[:SHEET_NAME_MAX - len(suffix)].rstrip() + suffix
+        self.taken.add(name.casefold())
+        return name
+
+
+# -- the official layout, recorded and replayed row by row -------------------------------
+
+
+class _LayoutWriter(_FormWriter):
+    """The template's form writer turned into a read-only report sheet.
+
+    Inputs become plain bordered cells (no data validation, no protection, no
+    hidden marker cells: this workbook is read and printed, not uploaded).
+    """
+
+    def write_sheet(self, book: Any, name: str, formats: dict[tuple, Any], *,
+                    comments: bool) -> None:
+        self.book = book
+        self._formats = formats  # shared, so a thousand sheets reuse a few dozen formats
+        self.sheet_name = name
+        real = book.add_worksheet(name)
+        self.ws = _Recorder(real, comments=comments)
+        self._write_form()
+        self.ws.replay()
+        self.ws = real
+
+    def field_cells(self) -> dict[str, str]:
+        """Field key -> the cell holding its value (repeating tables: their title)."""
+        return {key: ref for (key, row, _), ref in self.cells.items() if row is None}
+
+    def input_fmt(self, kind: FieldKind) -> Any:
+        props: dict[str, Any] = {"border": 1, "num_format": self.input_fmt_num(kind)}
+        if kind is FieldKind.DATE:
+            props.update(num_format="yyyy-mm-dd", align="left")
+        elif kind in (FieldKind.TEXT, FieldKind.LONGTEXT):
+            props.update(num_format="@", valign="top")
+        return self.fmt(**props)
+
+    def _validation(self, column: Any) -> None:
+        return None
+
+    def _attachment_note(self, row: int, col: int) -> None:
+        self.ws.write_blank(row, col, None, self.label_fmt())
+
+
+# Worksheet calls that concern one row (or a range of rows) and so must be replayed in order.
+_ROW_CALLS = frozenset({"write_string", "write_number", "write_blank", "write_datetime",
+                        "write", "set_row", "write_comment"})
+# Calls a read-only report leaves out.
+_DROPPED_CALLS = frozenset({"protect", "data_validation"})
+
+
+class _Recorder:
+    """Stands in for a worksheet: records row-bound calls, forwards the others."""
+
+    def __init__(self, ws: Any, *, comments: bool):
+        self._ws = ws
+        self._comments = comments
+        self._calls: list[tuple[int, int, str, tuple, dict]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _DROPPED_CALLS:
+            return lambda *args, **kwargs: None
+        if name in _ROW_CALLS:
+            def record(row: int, *args: Any, **kwargs: Any) -> int:
+                self._calls.append((row, len(self._calls), name, (row, *args), kwargs))
+                return 0
+            return record
+        return getattr(self._ws, name)
+
+    def merge_range(self, r1: int, c1: int, r2: int, c2: int, data: Any, fmt: Any = None) -> int:
+        self._calls.append((r1, len(self._calls), "merge_range", (r1, c1, r2, c2, data, fmt), {}))
+        return 0
+
+    def replay(self) -> None:
+        ws = self._ws
+        calls = sorted(self._calls, key=lambda call: (call[0], call[1]))
+        for _row, _seq, name, args, kwargs in _split_merges(calls):
+            if name == "write_comment" and not self._comments:
+                continue
+            if _is_marker(name, args):
+                continue
+            if name == "merge_rows":
+                _register_merge(ws, *args)
+                continue
+            getattr(ws, name)(*args, **kwargs)
+        self._calls.clear()
+
+
+def _is_marker(name: str, args: tuple) -> bool:
+    """The template's hidden row 0 and column A hold reader markers, not content."""
+    if not name.startswith("write") or name == "write_comment":
+        return False
+    return args[0] == 0 or args[1] == 0
+
+
+def _split_merges(calls: list[tuple]) -> list[tuple]:
+    """Multi-row merges as a registration plus cells at each row, re-sorted by row."""
+    if not any(name == "merge_range" and args[0] != args[2] for _, _, name, args, _ in calls):
+        return calls
+    out = []
+    for row, seq, name, args, kwargs in calls:
+        if name != "merge_range" or args[0] == args[2]:
+            out.append((row, seq, name, args, kwargs))
+            continue
+        r1, c1, r2, c2, data, fmt = args
+        out.append((r1, seq, "merge_rows", (r1, c1, r2, c2), {}))
+        out.append((r1, seq, "write", (r1, c1, data, fmt), {}))
+        for r in range(r1, r2 + 1):
+            for c in range(c1, c2 + 1):
+                if (r, c) != (r1, c1):
+                    out.append((r, seq, "write_blank", (r, c, None, fmt), {}))
+    return sorted(out, key=lambda call: (call[0], call[1]))
+
+
+def _register_merge(ws: Any, r1: int, c1: int, r2: int, c2: int) -> None:
+    """Declare a merged range whose cells are written separately, row by row.
+
+    ``merge_range`` writes the whole block at once, which in constant-memory
+    mode would flush the rows below before their other cells are written;
+    XlsxWriter keeps merges as a plain list it writes out on close.
+    """
+    ws.merge.append([r1, c1, r2, c2])
