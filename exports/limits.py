@@ -63,77 +63,110 @@ def check_size(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
     return None
 
 
-def sniff(data: bytes, filename: str, limits: Limits) -> tuple[str | None, CellIssue | None]:
-    """The spreadsheet format ("xlsx", "ods" or "xls"), or a refusal."""
+def inspect_upload(data: bytes, filename: str,
+                   limits: Limits) -> tuple[str | None, CellIssue | None]:
+    """The format ("xlsx", "ods" or "xls") of a file that is safe to parse, or a refusal."""
+    problem = check_size(data, filename, limits)
+    if problem is not None:
+        return None, problem
     if data.startswith(_OLE2):
         if _ENCRYPTED in data:
             # Password-protected .xlsx files are OLE2 containers with this stream.
             return None, file_error("password_protected", filename=filename)
-        return "xls", None
+        return "xls", _guarded(lambda: _xls_extent(data, limits, filename), filename)
     if not data.startswith(_ZIP):
         return None, file_error("not_a_spreadsheet", filename=filename)
-    problem = check_zip(data, filename, limits)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            problem, parts = _check_archive(archive, filename, limits, keep=_parts_to_check)
+    except Exception:
+        return None, file_error("corrupt_file", filename=filename)
     if problem is not None:
         return None, problem
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        names = set(archive.namelist())
-        if "mimetype" in names and archive.read("mimetype").strip().startswith(_ODS_MIMETYPE):
-            return "ods", None
-        if "xl/workbook.xml" in names:
-            return "xlsx", None
+    if parts.get("mimetype", b"").strip().startswith(_ODS_MIMETYPE) and "content.xml" in parts:
+        return "ods", _guarded(lambda: _ods_extent(io.BytesIO(parts["content.xml"]), limits),
+                               filename)
+    if "xl/workbook.xml" in parts:
+        return "xlsx", _guarded(lambda: _xlsx_extents(parts, filename, limits), filename)
     return None, file_error("not_a_spreadsheet", filename=filename)
 
 
+def _guarded(check, filename: str) -> CellIssue | None:
+    """Run an extent check; a file too damaged to measure is refused as corrupt."""
+    try:
+        return check()
+    except Exception:
+        return file_error("corrupt_file", filename=filename)
+
+
+def _parts_to_check(name: str) -> bool:
+    return name in _KEPT_PARTS or bool(_SHEET_ENTRY.match(name))
+
+
 def check_zip(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
-    """None when the zip is safe to hand to a parser, else the refusal."""
+    """None when the zip is safe to unpack, else the refusal."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-            if len(infos) > limits.max_entries:
-                return file_error("too_many_parts", filename=filename, max=limits.max_entries)
-            declared = sum(info.file_size for info in infos)
-            if declared > limits.max_unpacked_bytes:
-                return file_error("unpacked_too_large", filename=filename,
-                                  max_mb=mb(limits.max_unpacked_bytes))
-            for info in infos:
-                if (info.file_size > MB
-                        and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
-                    return file_error("unpacked_too_large", filename=filename,
-                                      max_mb=mb(limits.max_unpacked_bytes))
-            budget = limits.max_unpacked_bytes
-            for info in infos:
-                inflated = _inflate(archive, info, budget)
-                if inflated is None:
-                    return file_error("unpacked_too_large", filename=filename,
-                                      max_mb=mb(limits.max_unpacked_bytes))
-                if inflated != info.file_size:
-                    return file_error("corrupt_file", filename=filename)
-                budget -= inflated
+            return _check_archive(archive, filename, limits, keep=lambda name: False)[0]
+    except Exception:
+        return file_error("corrupt_file", filename=filename)
+
+
+def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
+                   keep) -> tuple[CellIssue | None, dict[str, bytes]]:
+    """Inflate every entry within the limits; return the refusal and the parts *keep* wants."""
+    kept: dict[str, bytes] = {}
+    too_large = file_error("unpacked_too_large", filename=filename,
+                           max_mb=mb(limits.max_unpacked_bytes))
+    try:
+        infos = archive.infolist()
+        if len(infos) > limits.max_entries:
+            return file_error("too_many_parts", filename=filename,
+                              max=limits.max_entries), kept
+        if sum(info.file_size for info in infos) > limits.max_unpacked_bytes:
+            return too_large, kept
+        for info in infos:
+            if (info.file_size > MB
+                    and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+                return too_large, kept
+        budget = limits.max_unpacked_bytes
+        for info in infos:
+            content = _inflate(archive, info, budget, keep(info.filename))
+            if content is None:
+                return too_large, kept
+            size = content if isinstance(content, int) else len(content)
+            if size != info.file_size:
+                return file_error("corrupt_file", filename=filename), kept
+            if not isinstance(content, int):
+                kept[info.filename] = content
+            budget -= size
     except Exception:
         # zipfile and zlib raise many types on hostile input: BadZipFile, EOFError,
         # zlib.error, RuntimeError (encrypted entries), NotImplementedError (exotic methods).
-        return file_error("corrupt_file", filename=filename)
-    return None
+        return file_error("corrupt_file", filename=filename), kept
+    return None, kept
 
 
-def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int | None:
-    """The real inflated size of an entry, or None once it exceeds *budget*.
+def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
+             keep: bool) -> int | bytes | None:
+    """The entry's content (or only its real size), or None once it exceeds *budget*.
 
-    The entry is opened with its declared size raised to the budget, so a
+    The entry is opened with its declared size raised past the budget, so a
     header that understates the size cannot stop the count early (zipfile
     stops reading at the declared size). The CRC is checked at the end.
     """
     chunk_size = 256 * 1024
     probe = copy.copy(info)
-    # Room beyond the budget, so the count passes it before zipfile stops at the size.
     probe.file_size = budget + 2 * chunk_size
-    total = 0
+    total, chunks = 0, []
     with archive.open(probe) as stream:
         while chunk := stream.read(chunk_size):
             total += len(chunk)
             if total > budget:
                 return None
-    return total
+            if keep:
+                chunks.append(chunk)
+    return b"".join(chunks) if keep else total
 
 
 # -- sheet extents --------------------------------------------------------------------
@@ -147,6 +180,8 @@ _SST_TAG = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 _COUNT_ATTR = re.compile(rb"\b(?:uniqueCount|count)\s*=\s*[\"']\s*([0-9]+)")
 _REF = re.compile(r"\$?([A-Za-z]+)\$?([0-9]+)$")
 _SHEET_ENTRY = re.compile(r"xl/worksheets/[^/]+\.xml$")
+_KEPT_PARTS = frozenset({"mimetype", "content.xml", "xl/workbook.xml",
+                         "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml"})
 _SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\bname=\"([^\"]*)\"[^>]*?\bid=\"([^\"]*)\"")
 _RELATION = re.compile(rb"<Relationship\s[^>]*?\bId=\"([^\"]*)\"[^>]*?\bTarget=\"([^\"]*)\"")
 
@@ -154,27 +189,20 @@ _TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
 _OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
 
-def check_extent(data: bytes, fmt: str, limits: Limits,
-                 filename: str = "") -> CellIssue | None:
-    """A refusal when reading a sheet would exhaust memory."""
-    if fmt == "xls":
-        return _xls_extent(data, limits, filename)
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if fmt == "ods":
-            with archive.open("content.xml") as content:
-                return _ods_extent(content, limits)
-        if "xl/sharedStrings.xml" in archive.namelist():
-            tag = _SST_TAG.search(archive.read("xl/sharedStrings.xml"))
-            for count in _COUNT_ATTR.findall(tag.group(0) if tag else b""):
-                if int(count) > limits.max_cells:  # buffers are sized from these counts
-                    return file_error("corrupt_file", filename=filename)
-        names = _xlsx_sheet_names(archive)
-        for entry in archive.namelist():
-            if _SHEET_ENTRY.match(entry):
-                rows, cols = _xlsx_extent(archive.read(entry))
-                if rows * cols > limits.max_cells:
-                    return file_error("sheet_too_large", sheet=names.get(entry, entry),
-                                      cell=_last_cell(rows, cols))
+def _xlsx_extents(parts: dict[str, bytes], filename: str, limits: Limits) -> CellIssue | None:
+    strings = parts.get("xl/sharedStrings.xml")
+    if strings is not None:
+        tag = _SST_TAG.search(strings)
+        for count in _COUNT_ATTR.findall(tag.group(0) if tag else b""):
+            if int(count) > limits.max_cells:  # buffers are sized from these counts
+                return file_error("corrupt_file", filename=filename)
+    names = _xlsx_sheet_names(parts)
+    for entry, content in parts.items():
+        if _SHEET_ENTRY.match(entry):
+            rows, cols = _xlsx_extent(content)
+            if rows * cols > limits.max_cells:
+                return file_error("sheet_too_large", sheet=names.get(entry, entry),
+                                  cell=_last_cell(rows, cols))
     return None
 
 
@@ -193,9 +221,9 @@ def _column_number(letters: bytes | str) -> int:
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell (or declared dimension)."""
     refs = _CELL_REF.findall(xml)
-    row_refs = [int(r) for r in _ROW_REF.findall(xml)]
-    rows = max([int(r) for _, r in refs] + row_refs + [0])
-    cols = max([_column_number(c) for c, _ in refs] + [0])
+    row_refs = _ROW_REF.findall(xml)
+    rows = max(map(int, {r for _, r in refs}.union(row_refs)), default=0)
+    cols = max(map(_column_number, {c for c, _ in refs}), default=0)
     # Cells and rows may omit their reference and follow the previous one.
     cols += len(_CELL_OPEN.findall(xml)) - len(refs)
     rows += len(_ROW_OPEN.findall(xml)) - len(row_refs)
@@ -208,13 +236,10 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-def _xlsx_sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+def _xlsx_sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
     """Worksheet part → the sheet's name, for messages."""
-    try:
-        workbook = archive.read("xl/workbook.xml")
-        rels = archive.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
+    workbook = parts.get("xl/workbook.xml", b"")
+    rels = parts.get("xl/_rels/workbook.xml.rels", b"")
     targets = {rid: target.decode("utf-8", "replace") for rid, target in _RELATION.findall(rels)}
     names = {}
     for name, rid in _SHEET_NAME.findall(workbook):
@@ -267,23 +292,39 @@ _MULTI_RECORDS = frozenset({0x00BD, 0x00BE})
 
 
 def _xls_extent(data: bytes, limits: Limits, filename: str) -> CellIssue | None:
-    """Check what calamine sizes buffers from: DIMENSIONS, SST and cell positions."""
+    """Check what calamine sizes buffers from: DIMENSIONS, SST and cell positions.
+
+    The stream is walked from its start, and again from each sheet's offset
+    given in its BOUNDSHEET record (where calamine starts reading a sheet), so
+    a damaged record length cannot hide a sheet's records from the check.
+    """
     stream = _workbook_stream(data)
     if stream is None:
         return file_error("corrupt_file", filename=filename)
-    names: list[str] = []
-    sheet = -1  # index of the worksheet substream being walked (-1: workbook globals)
-    rows = cols = 0  # extent of the cells of the current sheet
+    sheets: list[tuple[int, str]] = []
+    for kind, body in _records(stream, 0):
+        if kind == _BOUNDSHEET and len(body) >= 8:
+            length, high = body[6], body[7] & 1
+            raw = body[8:8 + length * (2 if high else 1)]
+            name = raw.decode("utf-16-le" if high else "latin-1", "replace")
+            sheets.append((struct.unpack_from("<I", body)[0], name))
+    problem = _check_records(_records(stream, 0), "", limits, filename)
+    for offset, name in sheets:
+        problem = problem or _check_records(_records(stream, offset), name, limits, filename)
+    return problem
 
-    def too_large() -> CellIssue:
-        name = names[sheet] if 0 <= sheet < len(names) else ""
-        return file_error("sheet_too_large", sheet=name, cell=_last_cell(rows, cols))
 
-    pos = 0
-    while pos + 4 <= len(stream):
+def _records(stream: bytes, pos: int):
+    """(record id, body) from *pos* to the end of the stream."""
+    while pos >= 0 and pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
-        body = stream[pos + 4:pos + 4 + size]
+        yield kind, stream[pos + 4:pos + 4 + size]
         pos += 4 + size
+
+
+def _check_records(records, name: str, limits: Limits, filename: str) -> CellIssue | None:
+    rows = cols = 0  # extent of the cells of the current sheet
+    for kind, body in records:
         if kind in _CELL_RECORDS or kind in _MULTI_RECORDS:
             if len(body) < 4:
                 continue
@@ -293,18 +334,10 @@ def _xls_extent(data: bytes, limits: Limits, filename: str) -> CellIssue | None:
             if col > 255:
                 return file_error("corrupt_file", filename=filename)
             rows, cols = max(rows, row + 1), max(cols, col + 1)
-            if rows * cols > limits.max_cells:
-                return too_large()
         elif kind == _BOF:
-            if len(body) >= 4 and struct.unpack_from("<H", body, 2)[0] == 0x10:
-                sheet += 1
             rows = cols = 0
-        elif kind == _BOUNDSHEET and len(body) >= 8:
-            length, high = body[6], body[7] & 1
-            raw = body[8:8 + length * (2 if high else 1)]
-            names.append(raw.decode("utf-16-le" if high else "latin-1", "replace"))
         elif kind == _SST and len(body) >= 8:
-            if struct.unpack_from("<I", body, 4)[0] > max(len(stream), 16):
+            if struct.unpack_from("<I", body, 4)[0] > limits.max_cells:
                 return file_error("corrupt_file", filename=filename)
         elif kind == _DIMENSIONS and len(body) in (10, 14):
             if len(body) == 14:
@@ -313,9 +346,9 @@ def _xls_extent(data: bytes, limits: Limits, filename: str) -> CellIssue | None:
                 first_row, last_row, first_col, last_col = struct.unpack_from("<HHHH", body)
             if not (first_row <= last_row <= 65536 and first_col <= last_col <= 256):
                 return file_error("corrupt_file", filename=filename)
-            if (last_row - first_row) * (last_col - first_col) > limits.max_cells:
-                rows, cols = max(last_row, 1), max(last_col, 1)
-                return too_large()
+            rows, cols = max(rows, last_row), max(cols, last_col)
+        if rows * cols > limits.max_cells:
+            return file_error("sheet_too_large", sheet=name, cell=_last_cell(rows, cols))
     return None
 
 

@@ -38,7 +38,7 @@ from exports.identity import (
     parse_identity,
     parse_marker,
 )
-from exports.limits import DEFAULT_LIMITS, Limits, check_extent, check_size, sniff
+from exports.limits import DEFAULT_LIMITS, Limits, inspect_upload
 from exports.messages import CellIssue, file_error
 from exports.template_workbook import CellKey
 from forms.definition import Definition, FieldDef, FieldKind, Severity
@@ -151,11 +151,7 @@ def _refuse(result: ReadResult, issue: CellIssue) -> None:
 def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
           expected: Identity | None, limits: Limits) -> None:
     filename = result.filename
-    problem = check_size(data, filename, limits)
-    if problem is None:
-        result.format, problem = sniff(data, filename, limits)
-    if problem is None:
-        problem = check_extent(data, result.format, limits, filename)
+    result.format, problem = inspect_upload(data, filename, limits)
     if problem is not None:
         return _refuse(result, problem)
     try:

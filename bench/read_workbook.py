@@ -1,0 +1,105 @@
+"""How much reading an upload costs over merely parsing the same file.
+
+Builds the filled workbook of the 21-item progress template (chidian-progress;
+the largest catalogue template if that one is missing) and times, in one run
+and interleaved so both see the same machine state:
+
+* the floor: python-calamine opening the file and reading every cell of every
+  sheet;
+* ``exports.workbook_reader.read_workbook``: the size and zip checks, the sheet
+  extent checks, the identity and signature, locating the inputs by their
+  markers and coercing every value.
+
+Usage: ``python bench/read_workbook.py [repetitions]`` (default 300).
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+import time
+from datetime import date
+from decimal import Decimal
+
+from python_calamine import CalamineWorkbook
+
+from exports.template_workbook import build_template
+from exports.workbook_reader import read_workbook
+from forms.definition import Definition, FieldKind
+from forms.loader import load_catalog
+
+SECRET = b"bench-secret"
+
+
+def pick_definition() -> Definition:
+    catalog = load_catalog()
+    for definition in catalog:
+        if definition.key == "chidian-progress":
+            return definition
+    return max(catalog, key=lambda d: len(list(d.fields())))
+
+
+def filled_values(definition: Definition) -> dict:
+    """A plausible value in every input, as a unit would report."""
+    values: dict = {}
+    for n, field in enumerate(definition.fields(), start=1):
+        if field.kind in (FieldKind.INTEGER,):
+            values[field.key] = n * 3
+        elif field.kind in (FieldKind.DECIMAL, FieldKind.PERCENT):
+            values[field.key] = Decimal(n) + Decimal("0.5")
+        elif field.kind is FieldKind.DATE:
+            values[field.key] = date(2024, 6, 30)
+        elif field.kind is FieldKind.YESNO:
+            values[field.key] = True
+        elif field.kind is FieldKind.CHOICE:
+            values[field.key] = field.choices[0].value
+        elif field.kind is FieldKind.MULTICHOICE:
+            values[field.key] = [field.choices[0].value]
+        elif field.key == "phone":
+            values[field.key] = "13800000000"
+        elif field.kind in (FieldKind.TEXT, FieldKind.LONGTEXT):
+            values[field.key] = f"已按方案推进第{n}项工作，完成阶段任务。"
+    return values
+
+
+def floor(data: bytes) -> None:
+    book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    for name in book.sheet_names:
+        book.get_sheet_by_name(name).to_python()
+
+
+def main(repetitions: int) -> None:
+    definition = pick_definition()
+    data = build_template(definition, unit_code="350582101", unit_name="池店镇",
+                          period=definition.schedule.first_period.key, secret=SECRET,
+                          values=filled_values(definition))
+
+    def resolve(key: str, version: int) -> Definition | None:
+        return definition if (key, version) == (definition.key, definition.version) else None
+
+    def ours() -> None:
+        result = read_workbook(data, "filled.xlsx", secret=SECRET, resolve=resolve)
+        assert result.ok, result.issues
+
+    ours()  # warm up both paths once
+    floor(data)
+    timings: dict[str, list[float]] = {"floor": [], "read_workbook": []}
+    for _ in range(repetitions):
+        for name, run in (("floor", lambda: floor(data)), ("read_workbook", ours)):
+            start = time.perf_counter()
+            run()
+            timings[name].append(time.perf_counter() - start)
+
+    fields = sum(1 for f in definition.fields() if f.kind is not FieldKind.ATTACHMENT)
+    print(f"{definition.key} v{definition.version}: {fields} inputs, {len(data) / 1024:.0f} KiB,"
+          f" {repetitions} repetitions")
+    for name, values in timings.items():
+        print(f"  {name:14} median {statistics.median(values) * 1000:7.2f} ms"
+              f"   min {min(values) * 1000:7.2f} ms")
+    ratio = statistics.median(timings["read_workbook"]) / statistics.median(timings["floor"])
+    print(f"  ratio read_workbook / calamine floor: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
