@@ -111,14 +111,17 @@ def _annotate(book, sheet, placed: list[tuple[CellIssue, str | None]],
 
 def _problem_sheet(book, form_title: str, placed: list[tuple[CellIssue, str | None]],
                    translate: Callable[[str], str], locale: str) -> None:
+    headers = [translate(N_("Cell")), translate(N_("Item")), translate(N_("Problem")),
+               translate(N_("Severity"))]
+    for old in list(book.worksheets):  # the list of an earlier round of annotations
+        if [old.cell(1, c).value for c in range(1, 5)] == headers:
+            book.remove(old)
     title = _unique_title(book, translate(N_("Problems")))
     ws = book.create_sheet(title, 0)
     for other in book.worksheets:
         other.sheet_view.tabSelected = False
     book.active = 0
     ws.sheet_view.tabSelected = True
-    headers = [translate(N_("Cell")), translate(N_("Item")), translate(N_("Problem")),
-               translate(N_("Severity"))]
     for c, text in enumerate(headers, start=1):
         _text(ws.cell(1, c), text).font = Font(bold=True)
     severity = {True: translate(N_("Error")), False: translate(N_("Warning"))}

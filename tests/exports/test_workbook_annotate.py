@@ -139,3 +139,16 @@ def test_an_xlsx_openpyxl_cannot_load_is_annotated_on_a_fresh_template(every_kin
     mobile = f"{cells['mobile'][0]}{int(cells['mobile'][1:]) - 1}"
     assert set(marks) == {cells["found"], cells["rate"], mobile}
     assert read(annotated.data, every_kind).values["roster"][0]["mobile"] == "123"
+
+
+def test_annotating_again_replaces_the_earlier_problem_list(every_kind):
+    data, _ = upload_with_problems(every_kind)
+    first = annotate_workbook(data, read(data, every_kind), secret=SECRET,
+                              translate=translate).data
+
+    second = annotate_workbook(first, read(first, every_kind), secret=SECRET,
+                               translate=translate).data
+
+    names = openpyxl.load_workbook(io.BytesIO(second)).sheetnames
+    assert names.count("问题清单") == 1
+    assert len(names) == len(openpyxl.load_workbook(io.BytesIO(first)).sheetnames)
