@@ -125,6 +125,8 @@ def read_workbook(
     *expected* is the report the upload is meant for (template, unit and period
     are compared; the version may differ as long as *resolve* accepts it).
     """
+    if not secret:
+        raise ValueError("read_workbook needs the server's signing secret")
     result = ReadResult(filename=filename)
     try:
         _read(result, bytes(data), secret=secret, resolve=resolve, expected=expected,
