@@ -369,6 +369,13 @@ def can_edit(user: User, view: ReportView) -> bool:
     return user.is_admin or (user.unit_id == view.unit.id and user.active)
 
 
+def can_file_for(user: User, view: ReportView) -> bool:
+    """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
+    if view.report is not None and view.report.status not in EDITABLE:
+        return False
+    return can_review(user, view)
+
+
 def can_review(user: User, view: ReportView) -> bool:
     """Review is done from above: administrators, or consolidators of an ancestor unit."""
     if user.is_admin:
@@ -415,6 +422,7 @@ def save(
     expected_revision: int | None = None,
     source: str = Source.WEB,
     file: StoredFile | None = None,
+    on_behalf: bool = False,
     commit: bool = True,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
@@ -422,9 +430,10 @@ def save(
     Values that cannot be read at all (text in a number field, a number out of
     bounds, an unknown choice) refuse the save and change nothing; missing
     required values and failed rules are allowed in a draft and block only
-    the submission.
+    the submission. *on_behalf* lets a consolidator above the unit save a draft
+    the unit sent in (workbooks collected and uploaded in bulk).
     """
-    if not can_edit(user, view):
+    if not (can_edit(user, view) or (on_behalf and can_file_for(user, view))):
         raise _not_editable(view)
     _check_revision(view, expected_revision)
     values, coercion = coerce_values(view.definition, raw_values)
