@@ -1,0 +1,268 @@
+"""The report form: show it, save a draft, submit, and download attachments.
+
+GET shows the report (editable while it is a draft or returned, read-only
+otherwise). POST saves a new revision ("save") or saves and submits in one
+step ("submit"); "add-rows:<table>" only adds empty table rows for people
+without JavaScript. Whatever goes wrong, the page comes back with what the
+person typed and every problem shown at its field.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+
+from forms.definition import FieldKind
+from forms.issues import Issue, error, has_errors
+from forms.values import coerce_values, format_number
+from server.db import db_session
+from server.i18n import current_locale_code
+from server.models.reporting import ReportEvent, Status
+from server.reporting import bp
+from server.reporting.display import cumulative_figures
+from server.reporting.loading import load_or_404, report_args
+from server.services import files, reporting
+from server.services import report_forms as rf
+from server.services.errors import UserError
+from server.services.reporting import InvalidReport, ReportView, StaleRevision
+
+MB = 1024 * 1024
+
+
+@bp.route("/<assignment>/<unit>/<period>", methods=["GET", "POST"])
+@login_required
+def report_form(assignment: str, unit: str, period: str):
+    view = load_or_404(assignment, unit, period)
+    if request.method == "POST":
+        return _post(view)
+    form = rf.build_form(view.definition, current_locale_code(), values=_initial_values(view),
+                         remarks=view.report.remarks if view.report else "",
+                         revision=view.revision)
+    return _page(view, form, _stored_issues(view))
+
+
+def _initial_values(view: ReportView) -> dict[str, Any]:
+    """The stored values; a new report starts with the contact details people reuse."""
+    if view.report is not None:
+        return view.values
+    values: dict[str, Any] = {}
+    for fld in view.definition.header:
+        remembered = view.previous_values.get(fld.key)
+        if remembered is None and fld.format == "phone":
+            remembered = view.unit.contact_phone
+        elif remembered is None and fld.key == "reporter":
+            remembered = view.unit.contact_name
+        if remembered:
+            values[fld.key] = remembered
+    return values
+
+
+def _stored_issues(view: ReportView) -> list[Issue]:
+    """What is wrong with the saved values (rules, cumulative figures), before any submit."""
+    if view.report is None:
+        return []
+    return reporting.issues_for(view, check_required=False)
+
+
+# -- saving and submitting -------------------------------------------------------------------
+
+
+def _post(view: ReportView):
+    session = db_session()
+    user = current_user._get_current_object()
+    definition, locale = view.definition, current_locale_code()
+    form = rf.build_form(definition, locale, from_request=True)
+    if not form.validate_on_submit():
+        return _page(view, form, alerts=[("error", _("The form has expired or was sent from "
+                                                     "elsewhere. Reload the page and try "
+                                                     "again."))], status=400)
+    action = request.form.get("action", "save")
+    if action.startswith("add-rows:"):
+        rf.add_blank_rows(form, definition, only=action.split(":", 1)[1])
+        return _page(view, form, alerts=[("info", _("Rows added. Nothing is saved until you "
+                                                    "save the report."))])
+    if not reporting.can_edit(user, view):
+        return _page(view, form, alerts=[("error", _not_editable(view))], status=403)
+
+    raw = rf.raw_input(form, definition)
+    expected = _revision_number(form.revision.data)
+    upload_issues, chosen = _take_attachments(view, form, raw.values)
+    typed, coercion = coerce_values(definition, raw.values)
+    if upload_issues:
+        session.rollback()
+        return _refused(view, form, raw, upload_issues + coercion, chosen,
+                        _("The report was not saved: correct the marked fields."))
+    try:
+        report, draft_issues = reporting.save(session, user, view, raw.values,
+                                              remarks=form.remarks.data or "",
+                                              expected_revision=expected)
+    except StaleRevision as exc:
+        session.rollback()
+        return _page(view, form, alerts=[("error", str(exc))], status=409, stale=True,
+                     lost_files=chosen, values=typed)
+    except InvalidReport as exc:
+        session.rollback()
+        return _refused(view, form, raw, exc.issues, chosen, str(exc))
+    except UserError as exc:
+        session.rollback()
+        return _page(view, form, alerts=[("error", str(exc))], status=403, lost_files=chosen)
+
+    form.revision.data = str(report.revision)
+    warnings = [i for i in coercion if not i.is_error]
+    if action == "submit":
+        try:
+            reporting.submit(session, user, view, expected_revision=report.revision)
+        except InvalidReport as exc:
+            return _submit_refused(view, form, raw, warnings + exc.issues, str(exc))
+        except UserError as exc:
+            return _page(view, form, alerts=[("error", str(exc))], status=403)
+        flash(_("The report was submitted to %(unit)s.",
+                unit=view.assignment.consolidating_unit.name), "success")
+        if report.late:
+            flash(_("It arrived after the due date (%(due)s) and is marked late.",
+                    due=format_date(view.due, "long")), "warning")
+        return redirect(url_for("reporting.report_form", **report_args(view)))
+
+    flash(_("Saved as a draft (revision %(number)s). It is not submitted yet.",
+            number=report.revision), "success")
+    issues = warnings + draft_issues
+    if issues:
+        # Stay on the page: the warnings about what was typed ("12家") exist only now.
+        return _page(view, form, issues, rows=raw.rows, values=typed)
+    return redirect(url_for("reporting.report_form", **report_args(view)))
+
+
+def _refused(view, form, raw, issues, chosen, message):
+    """Nothing was saved: show every problem where it was typed."""
+    typed, _issues = coerce_values(view.definition, raw.values)
+    return _page(view, form, issues, rows=raw.rows, status=422, values=typed,
+                 alerts=[("error", message)], lost_files=chosen)
+
+
+def _submit_refused(view, form, raw, issues, reason):
+    """The draft was saved but not submitted: say so, and what blocks the submission."""
+    message = _("Your changes were saved as a draft (revision %(number)s), but the report was "
+                "not submitted: %(reason)s", number=view.revision, reason=reason)
+    remarks_error = None if has_errors(issues) else reason
+    return _page(view, form, issues, rows=raw.rows, status=422, values=view.values,
+                 alerts=[("error", message)], remarks_error=remarks_error)
+
+
+def _revision_number(text: str | None) -> int | None:
+    try:
+        return int(text or "0")
+    except ValueError:
+        return -1  # a tampered number can only be stale
+
+
+def _not_editable(view: ReportView) -> str:
+    """Why the account cannot change the report (the service's own wording)."""
+    if view.status == Status.APPROVED:
+        return _("This report is approved and locked. Ask your consolidator to withdraw the "
+                 "approval if it must change.")
+    if view.status == Status.SUBMITTED:
+        return _("This report is submitted and waits for review; it can change again if the "
+                 "consolidator returns it.")
+    return _("Only the unit's own accounts can fill in this report.")
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+
+def _take_attachments(view: ReportView, form: rf.ReportForm,
+                      values: dict[str, Any]) -> tuple[list[Issue], dict[str, str]]:
+    """Store new uploads and set every attachment field's raw value.
+
+    Returns the issues of refused uploads and the names of the files chosen in
+    this request (shown again if the save fails, since a browser cannot refill
+    a file input).
+    """
+    session = db_session()
+    user = current_user._get_current_object()
+    app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    issues: list[Issue] = []
+    chosen: dict[str, str] = {}
+    for fld in view.definition.fields():
+        if fld.kind is not FieldKind.ATTACHMENT:
+            continue
+        entry = form[rf.field_name(fld.key)]
+        upload = entry["file"].data
+        labels = {"label": fld.label, **({"label_en": fld.label_en} if fld.label_en else {})}
+        if isinstance(upload, FileStorage) and upload.filename:
+            chosen[fld.key] = files.clean_filename(upload.filename)
+            limit = files.size_limit(fld.max_size_mb, app_limit)
+            stored = files.store(session, upload.stream, upload.filename, upload.mimetype,
+                                 unit=view.unit, user=user, limit=limit)
+            if isinstance(stored, files.Refusal):
+                if stored.code == "too_large":
+                    shown = format_number((Decimal(limit) / MB).quantize(Decimal("0.1")))
+                    issues.append(error(fld.key, "attachment_too_large", max=shown, **labels))
+                else:
+                    issues.append(error(fld.key, "bad_attachment", **labels))
+                continue
+            values[fld.key] = files.attachment_value(stored)
+        elif entry["remove"].data:
+            values[fld.key] = None
+        else:
+            values[fld.key] = view.values.get(fld.key)
+    return issues, chosen
+
+
+@bp.get("/<assignment>/<unit>/<period>/files/<token>")
+@login_required
+def attachment(assignment: str, unit: str, period: str, token: str):
+    view = load_or_404(assignment, unit, period)
+    stored = files.report_file(db_session(), view.report, view.definition, token)
+    if stored is None:
+        abort(404)
+    response = current_app.response_class(stored.data, mimetype=stored.content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- the page --------------------------------------------------------------------------------
+
+
+def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = None, *,
+          rows: dict[str, list[int]] | None = None, alerts: list[tuple[str, str]] | None = None,
+          status: int = 200, stale: bool = False, lost_files: dict[str, str] | None = None,
+          remarks_error: str | None = None, values: dict[str, Any] | None = None):
+    user = current_user._get_current_object()
+    locale = current_locale_code()
+    definition = view.definition
+    placed = rf.place_issues(definition, issues or [], _, locale, rows)
+    rf.show_errors_on(form, definition, placed)
+    if remarks_error:
+        form.remarks.errors = [remarks_error]
+        placed.summary.append(rf.ShownIssue(rf.REMARKS_ANCHOR, remarks_error, True,
+                                            str(form.remarks.label.text)))
+    shown_values = view.values if values is None else values
+    return render_template(
+        "reporting/form.html",
+        view=view, definition=definition, form=form, placed=placed,
+        editable=reporting.can_edit(user, view), stale=stale, alerts=alerts or [],
+        lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
+        returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
+        args=report_args(view), attachment_limits=_attachment_limits(view),
+    ), status
+
+
+def _attachment_limits(view: ReportView) -> dict[str, int | None]:
+    app_limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return {f.key: files.size_limit(f.max_size_mb, app_limit)
+            for f in view.definition.fields() if f.kind is FieldKind.ATTACHMENT}
+
+
+def _latest(view: ReportView, action: str) -> ReportEvent | None:
+    if view.report is None:
+        return None
+    return next((e for e in reporting.events(db_session(), view.report) if e.action == action),
+                None)

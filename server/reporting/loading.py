@@ -1,0 +1,24 @@
+"""Finding the report a URL names, within the signed-in account's scope."""
+
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from server.db import db_session
+from server.services import reporting
+from server.services.reporting import ReportView
+
+
+def load_or_404(assignment: str, unit: str, period: str) -> ReportView:
+    """The report view, or 404 (revealing nothing) when unknown or out of scope."""
+    try:
+        return reporting.load(db_session(), current_user._get_current_object(), assignment,
+                              unit, period)
+    except reporting.NotFound:
+        abort(404)
+
+
+def report_args(view: ReportView) -> dict[str, str]:
+    """The URL arguments of the report's pages."""
+    return {"assignment": view.assignment.key, "unit": view.unit.code, "period": view.period}

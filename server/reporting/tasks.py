@@ -1,0 +1,65 @@
+"""My reports: every report the account's unit owes, most urgent first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import render_template
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user, login_required
+
+from server.db import db_session
+from server.i18n import current_locale_code
+from server.reporting import bp
+from server.services import reporting
+from server.services.reporting import Task
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One line of the list, with what it says about the deadline."""
+
+    task: Task
+    title: str
+    deadline: str  # "due in 3 days", "5 days late", …
+
+    @property
+    def urgent(self) -> bool:
+        return self.task.open and 0 <= self.task.days_left <= 7
+
+
+def deadline_text(task: Task) -> str:
+    days = task.days_left
+    if not task.open:
+        return ""
+    if days < 0:
+        return ngettext("%(num)s day late", "%(num)s days late", -days)
+    if days == 0:
+        return _("Due today")
+    if days == 1:
+        return _("Due tomorrow")
+    return ngettext("Due in %(num)s day", "Due in %(num)s days", days)
+
+
+def task_rows(tasks: list[Task]) -> list[TaskRow]:
+    locale = current_locale_code()
+    rows = []
+    for task in tasks:
+        template = (task.report.template_version if task.report
+                    else reporting.version_for(task.assignment, task.period))
+        rows.append(TaskRow(task, template.definition.text("title", locale), deadline_text(task)))
+    return rows
+
+
+@bp.get("/")
+@login_required
+def my_reports():
+    user = current_user._get_current_object()
+    unit = user.unit
+    tasks = reporting.tasks_for_unit(db_session(), unit) if unit is not None else []
+    rows = task_rows(tasks)
+    return render_template(
+        "reporting/my_reports.html", unit=unit,
+        open_rows=[r for r in rows if r.task.open], done_rows=[r for r in rows if not r.task.open],
+    )

@@ -1,0 +1,156 @@
+// The report form, made quicker with JavaScript; everything also works without it:
+// table rows are added by a submit button, the increment is computed when saving.
+(function () {
+  "use strict";
+
+  var form = document.querySelector(".report-form");
+  var changed = false; // typed since the page was loaded or saved
+  if (!form) {
+    return;
+  }
+
+  // -- 本期新增: the increment of a cumulative figure, as it is typed -----------------------
+
+  // Read a number the way the server does for the common cases: full-width digits,
+  // thousands separators, a unit after the number ("12家"). Anything else: not a number.
+  function readNumber(text) {
+    var folded = (text || "").normalize("NFKC").replace(/\s+/g, "").replace(/\u2212/g, "-");
+    if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(folded)) {
+      folded = folded.replace(/,/g, "");
+    }
+    var match = /^([+-]?(\d+(\.\d*)?|\.\d+))[^\d.,+-]{0,6}$/.exec(folded);
+    return match ? Number(match[1]) : null;
+  }
+
+  function decimals(value) {
+    var text = String(value);
+    return text.indexOf(".") < 0 ? 0 : text.length - text.indexOf(".") - 1;
+  }
+
+  function showIncrement(input) {
+    var output = document.getElementById(input.getAttribute("data-increment"));
+    if (!output) {
+      return;
+    }
+    var value = readNumber(input.value);
+    if (value === null) {
+      output.textContent = "—";
+      return;
+    }
+    var base = Number(input.getAttribute("data-base") || "0");
+    var places = Math.max(decimals(value), decimals(base));
+    var growth = Number((value - base).toFixed(places));
+    output.textContent = (growth > 0 ? "+" : "") + growth.toLocaleString(document.documentElement.lang, {
+      maximumFractionDigits: places
+    });
+  }
+
+  form.querySelectorAll("input[data-increment]").forEach(function (input) {
+    input.addEventListener("input", function () { showIncrement(input); });
+  });
+
+  // -- repeating tables: add and remove rows in place --------------------------------------
+
+  function renumber(table) {
+    table.querySelectorAll("tbody[data-rows] > tr[data-row]").forEach(function (row, index) {
+      var cell = row.querySelector(".row-number");
+      if (cell) {
+        cell.textContent = String(index + 1);
+      }
+    });
+  }
+
+  function rowCount(table) {
+    return table.querySelectorAll("tbody[data-rows] > tr[data-row]").length;
+  }
+
+  // The next free index: the server reads rows by the index in their names, gaps allowed.
+  function nextIndex(table) {
+    var highest = -1;
+    table.querySelectorAll("tbody[data-rows] [name]").forEach(function (input) {
+      var match = /-(\d+)-[^-]+$/.exec(input.name);
+      if (match) {
+        highest = Math.max(highest, Number(match[1]));
+      }
+    });
+    return highest + 1;
+  }
+
+  function updateAddButton(table) {
+    var max = Number(table.getAttribute("data-max-rows") || "0");
+    var button = table.querySelector("[data-add-row]");
+    if (button) {
+      button.disabled = max > 0 && rowCount(table) >= max;
+    }
+  }
+
+  form.querySelectorAll("[data-table]").forEach(function (table) {
+    var template = table.querySelector("template[data-row-template]");
+    var body = table.querySelector("tbody[data-rows]");
+    var add = table.querySelector("[data-add-row]");
+    if (!template || !body || !add) {
+      return;
+    }
+    add.addEventListener("click", function (event) {
+      event.preventDefault();
+      var index = String(nextIndex(table));
+      var html = template.innerHTML.replace(/__index__/g, index);
+      body.insertAdjacentHTML("beforeend", html);
+      renumber(table);
+      updateAddButton(table);
+      var rows = body.querySelectorAll("tr[data-row]");
+      var first = rows[rows.length - 1].querySelector("input, select, textarea");
+      if (first) {
+        first.focus();
+      }
+      changed = true;
+    });
+    body.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-remove-row]");
+      if (!button) {
+        return;
+      }
+      var row = button.closest("tr[data-row]");
+      // Problems listed under the row go with it.
+      while (row.nextElementSibling && row.nextElementSibling.classList.contains("row-issue")) {
+        row.nextElementSibling.remove();
+      }
+      row.remove();
+      renumber(table);
+      updateAddButton(table);
+      add.focus();
+      changed = true;
+    });
+    updateAddButton(table);
+  });
+
+  // -- attachments: say "too large" before sending, so nothing typed is lost ----------------
+
+  form.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    var message = input.parentElement.querySelector("[data-size-error]");
+    input.addEventListener("change", function () {
+      var limit = Number(input.getAttribute("data-max-bytes"));
+      var file = input.files && input.files[0];
+      var tooLarge = Boolean(file && file.size > limit);
+      if (message) {
+        message.hidden = !tooLarge;
+      }
+      input.setAttribute("aria-invalid", tooLarge ? "true" : "false");
+      if (tooLarge) {
+        input.value = "";
+      }
+    });
+  });
+
+  // -- do not lose typed work by leaving the page -------------------------------------------
+
+  form.addEventListener("input", function () { changed = true; });
+  form.addEventListener("change", function () { changed = true; });
+  form.addEventListener("submit", function () { changed = false; });
+  window.addEventListener("beforeunload", function (event) {
+    if (changed) {
+      event.preventDefault();
+      event.returnValue = form.getAttribute("data-leave-warning") || "";
+    }
+  });
+})();
