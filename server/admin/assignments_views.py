@@ -1,0 +1,330 @@
+"""Assignment administration: which template version goes to which part of the tree,
+for which window of periods, and a newer version from a given period on.
+
+Creating and replacing go through the workflow service (``create_assignment``,
+``replace_version``); this module turns the form's text into units, template
+versions and period keys, and puts every problem beside its input. Nothing is
+written unless every input is valid.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from forms.definition import Definition
+from forms.periods import Period
+from server.admin import bp
+from server.auth.access import roles_required
+from server.db import db_session
+from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
+from server.models import Assignment, Report, Role, TemplateVersion, Unit
+from server.services import accounts, reporting
+from server.services.errors import UserError
+from server.services.reporting import NotFound
+
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as checkboxes (the render_field macro draws them as a group)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class AssignmentForm(FlaskForm):
+    key = StringField(
+        _l("Key"), validators=[DataRequired(), Length(max=64)],
+        description=_l("Lower-case letters, digits, - and _; it appears in addresses, "
+                       "e.g. chidian-2024."),
+        render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    template = SelectField(_l("Template version"), validate_choice=False)
+    root_code = StringField(
+        _l("Root unit code"), validators=[DataRequired(), Length(max=64)],
+        description=_l("The units below it report; the root itself only if ticked below."))
+    include_root = BooleanField(_l("The root unit reports too"))
+    kinds = MultiCheckboxField(
+        _l("Only units of these kinds"),
+        description=_l("Tick none and every unit below the root reports."))
+    consolidating_code = StringField(
+        _l("Consolidating unit code"), validators=[Length(max=64)],
+        description=_l("The office that reviews and consolidates; empty: the root unit."))
+    first = StringField(_l("First period"), validators=[Length(max=16)],
+                        description=_l("Empty: the start of the template's window."))
+    last = StringField(_l("Last period"), validators=[Length(max=16)],
+                       description=_l("Empty: the end of the template's window."))
+
+
+class ReplaceVersionForm(FlaskForm):
+    template = SelectField(_l("New template version"), validate_choice=False)
+    from_period = SelectField(_l("From period"), validate_choice=False)
+
+
+@dataclass(frozen=True)
+class WindowPeriod:
+    period: str
+    due: date
+    version: int | None = None  # template version used for new reports of the period
+    started: int = 0  # reports already started (they keep their own version)
+
+
+@dataclass
+class Chosen:
+    """The form's inputs turned into what the service needs."""
+
+    key: str
+    template: TemplateVersion
+    root: Unit
+    consolidating: Unit
+    first: str
+    last: str
+
+
+def _version_label(row: TemplateVersion) -> str:
+    return _("%(title)s · %(key)s v%(version)s", title=row.title, key=row.key,
+             version=row.version)
+
+
+def _assignable_versions(session: Session, key: str | None = None) -> list[TemplateVersion]:
+    query = select(TemplateVersion).where(TemplateVersion.retired.is_(False))
+    if key is not None:
+        query = query.where(TemplateVersion.key == key)
+    return list(session.scalars(query.order_by(TemplateVersion.key,
+                                               TemplateVersion.version.desc())))
+
+
+def _known_kinds(session: Session) -> list[tuple[str, str]]:
+    """The usual unit kinds and any other kind found in the tree, with their labels."""
+    kinds = list(UNIT_KIND_LABELS)
+    kinds += sorted(set(session.scalars(select(Unit.kind).distinct())) - set(kinds))
+    return [(k, unit_kind_label(k)) for k in kinds]
+
+
+def _window(definition: Definition, first: str, last: str) -> list[WindowPeriod]:
+    schedule = definition.schedule
+    return [WindowPeriod(key, schedule.due_date(Period.parse(key)))
+            for key in reporting.period_keys(definition, first, last)]
+
+
+def _add_error(field, message: str) -> None:
+    field.errors = [*field.errors, message]
+
+
+def _parse_period(field, text: str, definition: Definition) -> Period | None:
+    """A period of the template's frequency inside its window, or None with an error shown."""
+    schedule = definition.schedule
+    example = schedule.first
+    try:
+        period = Period.parse(text)
+    except ValueError:
+        _add_error(field, _("“%(value)s” is not a period such as %(example)s.", value=text,
+                            example=example))
+        return None
+    if period.frequency != schedule.frequency:
+        _add_error(field, _("This template is reported per period like %(example)s; "
+                            "“%(value)s” is another kind of period.",
+                            example=example, value=text))
+        return None
+    if not schedule.contains(period):
+        _add_error(field, _("%(period)s is outside the template's window (%(first)s to "
+                            "%(last)s).", period=period.key, first=schedule.first,
+                            last=schedule.last))
+        return None
+    return period
+
+
+def _template_of(session: Session, field) -> TemplateVersion | None:
+    key, _sep, version = (field.data or "").rpartition(":")
+    row = None
+    if key and version.isdigit():
+        row = session.scalar(select(TemplateVersion).where(
+            TemplateVersion.key == key, TemplateVersion.version == int(version)))
+    if row is None:
+        _add_error(field, _("Choose a published template version."))
+    elif row.retired:
+        _add_error(field, _("A retired template version cannot be assigned."))
+        return None
+    return row
+
+
+def _unit_of(session: Session, field) -> Unit | None:
+    try:
+        return accounts.find_unit(session, field.data)
+    except UserError as error:
+        _add_error(field, str(error))
+        return None
+
+
+def _chosen(session: Session, form: AssignmentForm) -> Chosen | None:
+    """Check every input (all problems at once); None when any is wrong."""
+    key = (form.key.data or "").strip().lower()
+    if not KEY_PATTERN.fullmatch(key):
+        _add_error(form.key, _("Use lower-case letters, digits, - and _ only, starting with a "
+                               "letter or digit."))
+    elif session.scalar(select(Assignment.id).where(Assignment.key == key)):
+        _add_error(form.key, _("An assignment with the key %(key)s already exists.", key=key))
+    template = _template_of(session, form.template)
+    root = _unit_of(session, form.root_code)
+    consolidating = root
+    if (form.consolidating_code.data or "").strip():
+        consolidating = _unit_of(session, form.consolidating_code)
+        if consolidating is not None and root is not None \
+                and not root.path.startswith(consolidating.path):
+            _add_error(form.consolidating_code,
+                       _("The consolidating unit must be the root unit or a unit above it."))
+            consolidating = None
+    first = last = None
+    if template is not None:
+        definition = template.definition
+        first = _parse_period(form.first, (form.first.data or "").strip()
+                              or definition.schedule.first, definition)
+        last = _parse_period(form.last, (form.last.data or "").strip()
+                             or definition.schedule.last, definition)
+        if first is not None and last is not None and last < first:
+            _add_error(form.last, _("The last period comes before the first."))
+    if form.errors or None in (template, root, consolidating, first, last):
+        return None
+    return Chosen(key, template, root, consolidating, first.key, last.key)
+
+
+def _create_form(session: Session) -> AssignmentForm:
+    form = AssignmentForm()
+    form.template.choices = [("", _("Choose…"))] + [
+        (f"{row.key}:{row.version}", _version_label(row)) for row in _assignable_versions(session)]
+    form.kinds.choices = _known_kinds(session)
+    return form
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@bp.get("/assignments")
+@roles_required(Role.ADMIN)
+def assignments():
+    """Every assignment with its template versions, part of the tree, window and size."""
+    session = db_session()
+    rows = reporting.list_assignments(session)
+    sizes = {a.id: _reporting_count(session, a) for a in rows}
+    return render_template("admin/assignments.html", rows=rows, sizes=sizes,
+                           unit_kind_label=unit_kind_label)
+
+
+def _reporting_count(session: Session, assignment: Assignment) -> int:
+    query = reporting.reporting_units_query(assignment).order_by(None)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def assignments_new():
+    """Create an assignment; "Preview" shows its periods and due dates without saving."""
+    session = db_session()
+    form = _create_form(session)
+    preview = None
+    if form.validate_on_submit():
+        chosen = _chosen(session, form)
+        if chosen is not None and "preview" in request.form:
+            preview = _window(chosen.template.definition, chosen.first, chosen.last)
+        elif chosen is not None:
+            try:
+                created = reporting.create_assignment(
+                    session, key=chosen.key, template=chosen.template, root=chosen.root,
+                    consolidating_unit=chosen.consolidating, kinds=form.kinds.data or (),
+                    first=chosen.first, last=chosen.last,
+                    include_root=bool(form.include_root.data),
+                    user=current_user._get_current_object())
+            except UserError as error:
+                session.rollback()
+                _add_error(getattr(form, error.field or "", None) or form.template, str(error))
+            else:
+                flash(_("The assignment %(key)s is created: %(count)s units report under it.",
+                        key=created.key, count=_reporting_count(session, created)), "success")
+                return redirect(url_for("admin.assignments_detail", key=created.key))
+    status = 400 if form.errors else 200
+    return render_template("admin/assignments_new.html", form=form, preview=preview), status
+
+
+def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm:
+    form = ReplaceVersionForm()
+    form.template.choices = [(str(row.version), _version_label(row))
+                             for row in _assignable_versions(session, assignment.template_key)]
+    periods = reporting.assignment_periods(assignment)
+    form.from_period.choices = [(p, period_label(p)) for p in periods]
+    return form
+
+
+def _assignment_or_404(session: Session, key: str) -> Assignment:
+    try:
+        return reporting.get_assignment(session, key)
+    except NotFound:
+        abort(404)
+
+
+def _periods_of(session: Session, assignment: Assignment) -> list[WindowPeriod]:
+    started = dict(session.execute(
+        select(Report.period, func.count()).where(Report.assignment_id == assignment.id)
+        .group_by(Report.period)).all())
+    return [WindowPeriod(p, reporting.due_date(assignment, p),
+                         reporting.version_for(assignment, p).version, started.get(p, 0))
+            for p in reporting.assignment_periods(assignment)]
+
+
+def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionForm,
+                 status: int = 200):
+    return render_template(
+        "admin/assignments_detail.html", assignment=assignment, form=form,
+        periods=_periods_of(session, assignment), size=_reporting_count(session, assignment),
+        unit_kind_label=unit_kind_label,
+    ), status
+
+
+@bp.get("/assignments/<key>")
+@roles_required(Role.ADMIN)
+def assignments_detail(key: str):
+    """One assignment: its periods and due dates, versions, and the version replacement."""
+    session = db_session()
+    assignment = _assignment_or_404(session, key)
+    return _detail_page(session, assignment, _detail_form(session, assignment))
+
+
+@bp.post("/assignments/<key>/versions")
+@roles_required(Role.ADMIN)
+def assignments_replace_version(key: str):
+    """Use another version of the template from a period on; reports already made keep theirs."""
+    session = db_session()
+    assignment = _assignment_or_404(session, key)
+    form = _detail_form(session, assignment)
+    if form.validate_on_submit():
+        row = None
+        if (form.template.data or "").isdigit():
+            row = session.scalar(select(TemplateVersion).where(
+                TemplateVersion.key == assignment.template_key,
+                TemplateVersion.version == int(form.template.data)))
+        if row is None:
+            _add_error(form.template, _("Choose a published template version."))
+        else:
+            try:
+                reporting.replace_version(session, assignment, row, form.from_period.data or "")
+            except UserError as error:
+                session.rollback()
+                target = form.from_period if "period" in error.params else form.template
+                _add_error(target, str(error))
+            else:
+                flash(_("From %(period)s on, new reports use version %(version)s.",
+                        period=form.from_period.data, version=row.version), "success")
+                return redirect(url_for("admin.assignments_detail", key=key))
+    session.expire_all()
+    return _detail_page(session, _assignment_or_404(session, key), form, 400)

@@ -1,0 +1,113 @@
+"""The completeness matrix and the 催报 list of the units below a consolidator."""
+
+from __future__ import annotations
+
+import io
+
+from flask import abort, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from server.auth.access import roles_required
+from server.db import db_session
+from server.i18n import current_locale_code
+from server.models import Role, Status
+from server.review import bp
+from server.review.forms import MatrixFilterForm
+from server.services import reporting
+from server.services import review as review_service
+from server.services.reporting import NotFound
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _assignment_label(assignment) -> str:
+    template = reporting.version_for(assignment, assignment.first_period).definition
+    return _("%(template)s (%(unit)s)", template=template.text("title", current_locale_code()),
+             unit=assignment.root_unit.name)
+
+
+@bp.get("/")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix():
+    """Units below × open periods, each cell a status; counts, filters, links to review."""
+    session = db_session()
+    user = current_user._get_current_object()
+    assignments = review_service.assignments_for(session, user)
+    form = MatrixFilterForm(request.args)
+    if not assignments:
+        return render_template("review/matrix.html", form=None, matrix=None, assignment=None)
+    wanted = request.args.get("assignment")
+    chosen = next((a for a in assignments if a.key == wanted), None if wanted else assignments[0])
+    if chosen is None:
+        abort(404)
+    form.assignment.data = chosen.key
+    try:
+        under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
+    except NotFound:
+        abort(404)
+    units = review_service.review_units(session, user, chosen)
+    if under is None:
+        form.set_choices([(a, _assignment_label(a)) for a in assignments], units, [])
+        return render_template("review/matrix.html", form=form, matrix=None, assignment=chosen)
+    form.unit.data = under.code
+    kinds = review_service.completeness_kinds(session, user, chosen, under)
+    form.set_choices([(a, _assignment_label(a)) for a in assignments], units, kinds)
+    filters = form.filters()
+    result = review_service.completeness(
+        session, user, chosen, under, filters, page=request.args.get("page", 1, type=int))
+    return render_template(
+        "review/matrix.html", form=form, matrix=result, assignment=chosen, filters=filters,
+        statuses=review_service.COUNTED, Status=Status,
+        all_periods_url=_matrix_url(all_periods="1"),
+        latest_periods_url=_matrix_url(all_periods=None),
+    )
+
+
+def _matrix_url(**changes) -> str:
+    args = request.args.to_dict()
+    args.pop("page", None)
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    return url_for("review.matrix", **args)
+
+
+def _chase_context(assignment_key: str, period: str):
+    session = db_session()
+    user = current_user._get_current_object()
+    try:
+        assignment = review_service.assignment_for(session, user, assignment_key)
+        under = review_service.reviewed_unit(session, user, assignment, request.args.get("unit"))
+        if under is None:
+            raise NotFound(assignment_key)
+        entries = review_service.chase_list(session, user, assignment, under, period)
+    except NotFound:
+        abort(404)
+    return assignment, under, entries
+
+
+@bp.get("/<assignment>/<period>/chase")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_chase(assignment: str, period: str):
+    """The units still owing the period's report, with whom to call."""
+    found, under, entries = _chase_context(assignment, period)
+    return render_template(
+        "review/chase.html", assignment=found, under=under, period=period, entries=entries,
+        due=reporting.due_date(found, period),
+        title=review_service.chase_title(found, under, period, current_locale_code()),
+    )
+
+
+@bp.get("/<assignment>/<period>/chase.xlsx")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_chase_download(assignment: str, period: str):
+    found, under, entries = _chase_context(assignment, period)
+    title = review_service.chase_title(found, under, period, current_locale_code())
+    data = review_service.chase_workbook(entries, title)
+    # send_file writes both an ASCII fallback and the UTF-8 filename* of RFC 6266.
+    name = review_service.chase_filename(found, period)
+    return send_file(io.BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=name,
+                     max_age=0)

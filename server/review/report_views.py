@@ -1,0 +1,111 @@
+"""The review page of one report: the figures beside the previous period, the issues,
+the decisions (return, approve, unapprove) and the audit trail.
+
+Out of scope answers 404 like everywhere else. A report in scope that the
+account may not review (a submitter, or a consolidator looking at their own
+unit) answers 403: it exists for them, but reviewing is not theirs to do.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from forms.periods import days_until
+from server.auth.access import roles_required
+from server.db import db_session
+from server.models import Role, Status
+from server.models.accounts import utcnow
+from server.review import bp
+from server.review.comparison import compare
+from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
+from server.services import reporting
+from server.services import review as review_service
+from server.services.errors import UserError
+from server.services.reporting import NotFound, ReportView
+
+EVENT_LABELS = {
+    "saved": _l("Saved"),
+    "submitted": _l("Submitted"),
+    "returned": _l("Returned"),
+    "approved": _l("Approved"),
+    "unapproved": _l("Approval withdrawn"),
+}
+
+DECISION_FORMS = {"return": ReturnForm, "approve": ApproveForm, "unapprove": UnapproveForm}
+DONE_MESSAGES = {
+    "return": _l("The report is returned to %(unit)s with your comment."),
+    "approve": _l("The report of %(unit)s is approved and locked."),
+    "unapprove": _l("The approval is withdrawn: the report of %(unit)s is open to review again."),
+}
+
+
+def event_label(action: str) -> str:
+    return str(EVENT_LABELS.get(action, action))
+
+
+def _view_or_abort(assignment: str, unit: str, period: str) -> ReportView:
+    session = db_session()
+    user = current_user._get_current_object()
+    try:
+        view = reporting.load(session, user, assignment, unit, period)
+    except NotFound:
+        abort(404)
+    if not reporting.can_review(user, view):
+        abort(403)
+    return view
+
+
+def _page(view: ReportView, forms: dict | None = None, status: int = 200):
+    session = db_session()
+    forms = forms or {}
+    for name, form_class in DECISION_FORMS.items():
+        forms.setdefault(name, form_class(formdata=None, revision=view.revision))
+    issues = reporting.issues_for(view) if view.report is not None else []
+    returned = None
+    history = []
+    if view.report is not None:
+        history = reporting.events(session, view.report)
+        returned = next((e for e in history if e.action == "returned"), None)
+    return render_template(
+        "review/report.html", view=view, comparison=compare(view, issues), forms=forms,
+        events=history, last_returned=returned, event_label=event_label, Status=Status,
+        status_label=reporting.status_label,
+        late=bool(view.report and view.report.late) or _overdue(view),
+    ), status
+
+
+def _overdue(view: ReportView) -> bool:
+    """Still open after the deadline (a submitted report carries its own late flag)."""
+    still_open = view.status in (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
+    return still_open and days_until(view.due, utcnow()) < 0
+
+
+@bp.get("/<assignment>/<unit>/<period>")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_report(assignment: str, unit: str, period: str):
+    return _page(_view_or_abort(assignment, unit, period))
+
+
+@bp.post("/<assignment>/<unit>/<period>/<any(return, approve, unapprove):decision>")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_decide(assignment: str, unit: str, period: str, decision: str):
+    """Apply one decision; on any refusal nothing changes and the page says why."""
+    view = _view_or_abort(assignment, unit, period)
+    form = DECISION_FORMS[decision]()
+    if not form.validate_on_submit():  # too long a comment (CSRF is checked app-wide)
+        return _page(view, {decision: form}, 400)
+    try:
+        review_service.decide(db_session(), current_user._get_current_object(), view, decision,
+                              form.comment.data or "", expected_revision=form.expected_revision())
+    except UserError as exc:
+        db_session().rollback()
+        if exc.field in ("comment", "reason"):
+            form.comment.errors = [str(exc)]
+        else:
+            flash(str(exc), "error")
+        return _page(_view_or_abort(assignment, unit, period), {decision: form}, 400)
+    flash(str(DONE_MESSAGES[decision]) % {"unit": view.unit.name}, "success")
+    return redirect(url_for("review.matrix_report", assignment=assignment, unit=unit,
+                            period=period))
