@@ -240,7 +240,7 @@ def test_chase_download_reads_back_with_the_same_rows(world, browser):
                        "联系人", "联系电话"]
     body = rows[2:]
     assert [r[0] for r in body] == ["VA3", "VA4", "VA5"]
-    assert [r[3] for r in body] == ["已退回", "草稿", "未开始"]
+    assert [r[3] for r in body] == ["已退回", "草稿", "未填报"]
     due = body[0][4]
     assert (due.date() if isinstance(due, datetime) else due) == date(2024, 7, 5)
     assert body[0][6:] == ["Contact VA3", "0595-8500123"]

@@ -91,7 +91,7 @@ def test_review_page_shows_this_period_beside_the_previous_with_issues(world, br
     rectified = re.search(r'<tr id="field-rectified".*?</tr>', page, re.S).group(0)
     assert "1</span>" in rectified  # rectified grew from 2 to 3
     assert "Remarks from the unit" in page and "上季度多报了一处" in page
-    assert "0 errors, 1 warnings" in page
+    assert "Validation finds errors: 0, warnings: 1." in page
 
 
 def test_return_needs_a_comment_and_changes_nothing_without_one(world, browser, session):
