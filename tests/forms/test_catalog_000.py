@@ -2,7 +2,9 @@
 
 The expectations are read from ``forms/catalog/plans/000_*.txt`` with regular
 expressions, independently of the YAML, so a typo in a title, a task filed
-under the wrong section or a wrong deadline fails here.
+under the wrong section or a wrong deadline fails here. What every template
+owes its plan (round trip, source, English texts, units, rules) is checked in
+``test_catalog.py``.
 """
 
 from __future__ import annotations
@@ -11,23 +13,14 @@ import re
 from datetime import date
 
 import pytest
+from plan_text import plan_text, rule_issues, squash
 
 from forms.definition import Definition, FieldKind
 from forms.loader import CATALOG_DIR, load_definition
 from forms.periods import Period
-from forms.rules import parse
-from forms.validation import validate
 
 YAML = CATALOG_DIR / "000_chidian_progress.yaml"
-PLAN_TEXT = next((CATALOG_DIR / "plans").glob("000_*.txt")).read_text(encoding="utf-8")
-
-
-def squash(text: str) -> str:
-    """The text without whitespace: the plan text has line breaks and spaces
-    around digits left over from its conversion (``至少开展 1 次``)."""
-    return re.sub(r"\s+", "", text)
-
-
+PLAN_TEXT = plan_text("000")
 PLAN = squash(PLAN_TEXT)
 
 
@@ -70,19 +63,11 @@ def attachment_line(prefix: str) -> str:
 # -- the document ---------------------------------------------------------------
 
 
-def test_loads_and_round_trips_through_json(definition):
-    assert definition.key == "chidian-progress"
-    assert Definition.from_json(definition.to_json()) == definition
-
-
 def test_source_cites_the_plan(definition):
     src = definition.source
-    assert src.doc_number in PLAN_TEXT
-    assert squash(src.title.strip("《》")) in PLAN
+    assert src.doc_number is not None
     assert src.issuer in PLAN_TEXT
     assert src.date == date(2024, 5, 22)
-    assert "2024年5月22日" in PLAN_TEXT
-    assert (CATALOG_DIR / "plans" / src.seed).is_file()
 
 
 def test_title_header_columns_and_footer_are_the_attachment_form(definition):
@@ -97,11 +82,9 @@ def test_title_header_columns_and_footer_are_the_attachment_form(definition):
     header_row = next(line for line in PLAN_TEXT.splitlines() if line.startswith("| 序号 |"))
     printed_columns = [c.strip() for c in header_row.strip("|").split("|")]
     assert [c.label for c in definition.columns] == printed_columns
-    assert all(c.label_en for c in definition.columns)
 
     footer = attachment_line("注：")
     assert [squash(n) for n in definition.notes] == [squash(footer)]
-    assert len(definition.notes_en) == len(definition.notes)
 
 
 def test_units_fill_in_the_columns_left_blank_in_the_printed_table(definition):
@@ -127,7 +110,6 @@ def test_items_and_sections_follow_the_body_text(definition):
 
 def test_every_item_keeps_its_plan_paragraph(definition):
     for _, item in definition.items():
-        assert squash(item.plan_text) in PLAN, item.key
         assert item.plan_text.startswith(item.title + "。"), item.key
         # 具体内容 is the paragraph after its title sentence.
         assert item.texts["content"] == item.plan_text.removeprefix(item.title + "。"), item.key
@@ -207,13 +189,10 @@ def test_every_task_has_countable_indicators(definition):
             assert fld.key.startswith(f"{item.key}_"), fld.key
 
 
-def test_indicators_have_units_english_labels_and_a_basis_from_the_plan(definition):
+def test_every_indicator_has_a_basis_and_no_target(definition):
     for _, item in definition.items():
         for fld in indicators(item):
-            assert fld.unit and fld.unit_en, fld.key
-            assert fld.label_en, fld.key
-            assert fld.min == 0, fld.key
-            assert fld.basis and squash(fld.basis) in PLAN, fld.key
+            assert fld.basis, fld.key
             assert fld.target is None, fld.key  # the plan sets no numeric targets
 
 
@@ -229,12 +208,8 @@ def test_figures_are_cumulative_as_the_footer_says(definition):
     assert all(f.kind in (FieldKind.INTEGER, FieldKind.DECIMAL) for f in numeric)
 
 
-def test_rules_only_name_fields_of_the_template(definition):
-    keys = {f.key for f in definition.fields()}
+def test_figures_are_checked_against_each_other(definition):
     assert definition.rules
-    for rule in definition.rules:
-        assert parse(rule.expr).fields <= keys, rule.key
-        assert rule.message and rule.message_en
 
 
 @pytest.mark.parametrize(
@@ -249,20 +224,6 @@ def test_rules_only_name_fields_of_the_template(definition):
     ],
 )
 def test_a_part_larger_than_its_whole_is_an_error(definition, larger, smaller):
-    def rule_errors(values):
-        issues = validate(definition, values, check_required=False)
-        return [i for i in issues if i.code == "rule_failed" and i.is_error]
-
-    assert rule_errors({larger: 3, smaller: 3}) == []
-    [issue] = rule_errors({larger: 3, smaller: 4})
+    assert rule_issues(definition, {larger: 3, smaller: 3}) == []
+    [issue] = rule_issues(definition, {larger: 3, smaller: 4})
     assert issue.field == smaller
-
-
-def test_every_shown_text_has_english(definition):
-    assert definition.title_en
-    for section, item in definition.items():
-        assert section.title_en and item.title_en, item.key
-        for fld in item.fields:
-            assert fld.label_en, fld.key
-            assert bool(fld.help) == bool(fld.help_en), fld.key
-    assert len(definition.notes_en) == len(definition.notes)

@@ -2,7 +2,9 @@
 
 Expectations are read from ``forms/catalog/plans/001_*.txt`` with regular
 expressions, independently of the YAML, so a mistyped title, a task filed under
-the wrong action or a target that is not the plan's fails here.
+the wrong action or a target that is not the plan's fails here. What every
+template owes its plan (round trip, source, English texts, units, rules) is
+checked in ``test_catalog.py``.
 """
 
 from __future__ import annotations
@@ -11,23 +13,22 @@ import re
 from datetime import date
 
 import pytest
+from plan_text import (
+    indicators_not_quoting_their_own_item,
+    item_indicators,
+    plan_text,
+    rule_issues,
+    squash,
+)
 
 from forms.definition import Definition, FieldKind
 from forms.loader import CATALOG_DIR, load_definition
 from forms.periods import Period
-from forms.rules import parse
-from forms.validation import validate
 
 YAML = CATALOG_DIR / "001_xuefeng_progress.yaml"
-PLAN_TEXT = next((CATALOG_DIR / "plans").glob("001_*.txt")).read_text(encoding="utf-8")
-
-
-def squash(text: str) -> str:
-    """The text without whitespace and without the bold markers (``**``) that the
-    conversion of the plan left around the first five task titles."""
-    return re.sub(r"\s+|\*\*", "", text)
-
-
+# The conversion left bold markers (``**``) around the first five task titles;
+# ``squash`` drops them.
+PLAN_TEXT = plan_text("001")
 PLAN = squash(PLAN_TEXT)
 
 
@@ -57,18 +58,11 @@ def plan_tasks() -> list[tuple[str, str, list[tuple[str, str]]]]:
 # -- the document ---------------------------------------------------------------------
 
 
-def test_loads_and_round_trips_through_json(definition):
-    assert definition.key == "xuefeng-progress"
-    assert Definition.from_json(definition.to_json()) == definition
-
-
 def test_source_cites_the_plan(definition):
     src = definition.source
-    assert src.doc_number == "南雪管〔2024〕24号" and src.doc_number in PLAN_TEXT
+    assert src.doc_number == "南雪管〔2024〕24号"
     assert src.issuer in PLAN_TEXT
-    assert squash(src.title.strip("《》")) in PLAN
-    assert src.date == date(2024, 6, 5) and "2024年6月5日" in PLAN_TEXT
-    assert (CATALOG_DIR / "plans" / src.seed).is_file()
+    assert src.date == date(2024, 6, 5)
 
 
 def test_reported_by_the_units_the_plan_addresses(definition):
@@ -82,7 +76,6 @@ def test_columns_are_task_content_and_the_two_inputs(definition):
     labels = [c.label for c in definition.columns]
     assert labels == ["序号", "工作任务", "工作内容", "推进情况", "备注"]
     assert [c.source for c in definition.columns] == ["number", "title", "text", "input", "input"]
-    assert all(c.label_en for c in definition.columns)
     for _, item in definition.items():
         progress = definition.field(f"{item.key}_progress")
         assert progress.kind is FieldKind.LONGTEXT
@@ -104,20 +97,9 @@ def test_actions_and_tasks_follow_the_plan(definition):
 
 def test_every_task_keeps_its_plan_paragraph(definition):
     for _, item in definition.items():
-        assert squash(item.plan_text) in PLAN, item.key
         assert item.plan_text.startswith(item.title + "。"), item.key
         # 工作内容 is the paragraph after the task's title sentence.
         assert item.texts["content"] == item.plan_text.removeprefix(item.title + "。"), item.key
-
-
-def test_everything_shown_has_an_english_label(definition):
-    assert definition.title_en
-    for section in definition.sections:
-        assert section.title_en, section.key
-    for _, item in definition.items():
-        assert item.title_en, item.key
-        assert all(f.label_en for f in item.fields), item.key
-    assert len(definition.notes_en) == len(definition.notes) >= 1
 
 
 # -- schedule -----------------------------------------------------------------------------
@@ -150,23 +132,9 @@ def test_window_runs_from_the_issue_date_to_the_end_of_the_campaign(definition):
 # -- indicators, targets and rules -------------------------------------------------------
 
 
-def numeric(item):
-    return [f for f in item.fields if f.is_numeric]
-
-
-def test_indicators_have_units_and_a_basis_from_their_own_task(definition):
-    count = 0
-    for _, item in definition.items():
-        for fld in item.fields:
-            if fld.basis:
-                assert squash(fld.basis) in squash(item.plan_text), fld.key
-        for fld in numeric(item):
-            count += 1
-            assert fld.key.startswith(f"{item.key}_"), fld.key
-            assert fld.unit and fld.unit_en, fld.key
-            assert fld.basis, fld.key
-            assert fld.min == 0, fld.key
-    assert count >= 30
+def test_indicators_have_a_basis_from_their_own_task(definition):
+    assert indicators_not_quoting_their_own_item(definition) == []
+    assert len(item_indicators(definition)) >= 30
 
 
 def test_countable_duties_named_by_the_plan_are_indicators(definition):
@@ -219,17 +187,8 @@ def test_running_totals_restart_yearly_only_where_the_plan_counts_per_year(defin
         assert "实有数" in definition.field(key).help
 
 
-def test_rules_only_name_fields_of_the_template(definition):
-    keys = {f.key for f in definition.fields()}
+def test_six_rules_check_the_figures(definition):
     assert len(definition.rules) == 6
-    for rule in definition.rules:
-        assert parse(rule.expr).fields <= keys, rule.key
-        assert rule.message and rule.message_en
-
-
-def rule_errors(definition, values):
-    issues = validate(definition, values, check_required=False)
-    return [i for i in issues if i.code == "rule_failed" and i.is_error]
 
 
 @pytest.mark.parametrize(
@@ -243,13 +202,13 @@ def rule_errors(definition, values):
     ],
 )
 def test_a_part_larger_than_its_whole_is_an_error(definition, whole, part):
-    assert rule_errors(definition, {whole: 3, part: 3}) == []
-    [issue] = rule_errors(definition, {whole: 3, part: 4})
+    assert rule_issues(definition, {whole: 3, part: 3}) == []
+    [issue] = rule_issues(definition, {whole: 3, part: 4})
     assert issue.field == part
 
 
 def test_graded_risk_points_cannot_exceed_the_points_identified(definition):
     graded = {"i08_red": 1, "i08_orange": 2, "i08_yellow": 3, "i08_blue": 4}
-    assert rule_errors(definition, {"i08_risk_points": 10, **graded}) == []
-    [issue] = rule_errors(definition, {"i08_risk_points": 9, **graded})
+    assert rule_issues(definition, {"i08_risk_points": 10, **graded}) == []
+    [issue] = rule_issues(definition, {"i08_risk_points": 9, **graded})
     assert issue.params["rule"] == "r_i08_graded"

@@ -3,7 +3,8 @@
 Two templates come from the plan: the monthly progress form for the 11 actions
 and the leading-group roster of the attachment. Expectations are read from
 ``forms/catalog/plans/002_*.txt`` with regular expressions, independently of
-the YAML.
+the YAML. What every template owes its plan (round trip, source, English texts,
+units, rules) is checked in ``test_catalog.py``.
 """
 
 from __future__ import annotations
@@ -12,24 +13,22 @@ import re
 from datetime import date
 
 import pytest
+from plan_text import (
+    indicators_not_quoting_their_own_item,
+    item_indicators,
+    plan_text,
+    rule_issues,
+    squash,
+)
 
 from forms.definition import Definition, FieldKind
 from forms.loader import CATALOG_DIR, load_definition
 from forms.periods import Period
-from forms.rules import parse
 from forms.validation import validate
 
 PROGRESS_YAML = CATALOG_DIR / "002_jicui_progress.yaml"
 ROSTER_YAML = CATALOG_DIR / "002_jicui_roster.yaml"
-PLAN_TEXT = next((CATALOG_DIR / "plans").glob("002_*.txt")).read_text(encoding="utf-8")
-
-
-def squash(text: str) -> str:
-    """The text without whitespace: the converted plan has page-break gaps inside
-    sentences and spaces around digits (``2025 年底前``)."""
-    return re.sub(r"\s+", "", text)
-
-
+PLAN_TEXT = plan_text("002")
 PLAN = squash(PLAN_TEXT)
 
 
@@ -70,19 +69,12 @@ def plan_tasks() -> list[tuple[str, str, list[tuple[str, str]]]]:
 # -- progress form: the document -------------------------------------------------------
 
 
-def test_progress_loads_and_round_trips_through_json(progress):
-    assert progress.key == "jicui-progress"
-    assert Definition.from_json(progress.to_json()) == progress
-
-
 def test_both_templates_cite_the_plan(progress, roster):
     for definition in (progress, roster):
         src = definition.source
-        assert src.doc_number == "方积政发〔2024〕4号" and src.doc_number in PLAN_TEXT
+        assert src.doc_number == "方积政发〔2024〕4号"
         assert src.issuer == "方山县积翠镇人民政府" and src.issuer in PLAN_TEXT
-        assert squash(src.title.strip("《》")) in PLAN
-        assert src.date == date(2024, 3, 18) and "2024年3月18日" in PLAN_TEXT
-        assert (CATALOG_DIR / "plans" / src.seed).is_file()
+        assert src.date == date(2024, 3, 18)
 
 
 def test_progress_is_reported_by_the_units_the_plan_addresses(progress):
@@ -95,7 +87,6 @@ def test_progress_is_reported_by_the_units_the_plan_addresses(progress):
 def test_progress_columns(progress):
     labels = [c.label for c in progress.columns]
     assert labels == ["序号", "工作任务", "工作内容", "推进情况", "备注"]
-    assert all(c.label_en for c in progress.columns)
     for _, item in progress.items():
         assert progress.field(f"{item.key}_progress").kind is FieldKind.LONGTEXT
         assert progress.field(f"{item.key}_remarks").kind is FieldKind.TEXT
@@ -125,20 +116,10 @@ def test_the_unnumbered_action_is_noted(progress):
 
 def test_every_sub_item_keeps_its_plan_paragraph(progress):
     for _, item in progress.items():
-        assert squash(item.plan_text) in PLAN, item.key
         assert item.plan_text.startswith(item.title + "。"), item.key
         rest = item.plan_text.removeprefix(item.title + "。")
         # 工作内容 is what follows the title sentence; some sub-items are one sentence.
         assert item.texts.get("content", "") == rest, item.key
-
-
-def test_everything_shown_has_an_english_label(progress):
-    assert progress.title_en
-    assert all(s.title_en for s in progress.sections)
-    for _, item in progress.items():
-        assert item.title_en, item.key
-        assert all(f.label_en for f in item.fields), item.key
-    assert len(progress.notes_en) == len(progress.notes) >= 1
 
 
 # -- progress form: schedule ----------------------------------------------------------------
@@ -170,19 +151,9 @@ def test_window_starts_with_the_month_of_issue(progress):
 # -- progress form: indicators, targets and rules ------------------------------------------
 
 
-def test_indicators_have_units_and_a_basis_from_their_own_sub_item(progress):
-    count = 0
-    for _, item in progress.items():
-        for fld in item.fields:
-            if fld.is_numeric:
-                count += 1
-                assert fld.key.startswith(f"{item.key}_"), fld.key
-                assert fld.unit and fld.unit_en, fld.key
-                assert fld.min == 0, fld.key
-                assert fld.basis, fld.key
-            if fld.basis:
-                assert squash(fld.basis) in squash(item.plan_text), fld.key
-    assert count >= 40
+def test_indicators_have_a_basis_from_their_own_sub_item(progress):
+    assert indicators_not_quoting_their_own_item(progress) == []
+    assert len(item_indicators(progress)) >= 40
 
 
 def test_the_duties_the_plan_counts_are_indicators(progress):
@@ -238,17 +209,8 @@ def test_running_totals_restart_yearly_where_the_plan_counts_per_year(progress):
         assert "实有数" in progress.field(key).help
 
 
-def test_rules_only_name_fields_of_the_template(progress):
-    keys = {f.key for f in progress.fields()}
+def test_six_rules_check_the_figures(progress):
     assert len(progress.rules) == 6
-    for rule in progress.rules:
-        assert parse(rule.expr).fields <= keys, rule.key
-        assert rule.message and rule.message_en
-
-
-def rule_issues(definition, values, errors=True):
-    issues = validate(definition, values, check_required=False)
-    return [i for i in issues if i.code == "rule_failed" and i.is_error == errors]
 
 
 @pytest.mark.parametrize(
@@ -301,9 +263,7 @@ def attachment_roles() -> list[str]:
     return [re.sub(r"\s", "", m) for m in re.findall(r"^([^\t：\n]+)：", block, re.M)]
 
 
-def test_roster_loads_and_round_trips_through_json(roster):
-    assert roster.key == "jicui-roster"
-    assert Definition.from_json(roster.to_json()) == roster
+def test_roster_is_titled_as_the_attachment(roster):
     assert squash(roster.title) in PLAN  # the attachment's heading
     assert roster.title.endswith("领导小组成员名单")
 
@@ -323,13 +283,11 @@ def test_roles_are_the_ones_printed_in_the_attachment(roster):
     role = next(c for c in members.columns if c.key == "role")
     assert role.kind is FieldKind.CHOICE and role.required
     assert [c.label for c in role.choices] == attachment_roles()
-    assert all(c.label_en for c in role.choices)
     columns = {c.key: c for c in members.columns}
     labels = [c.label for c in members.columns]
     assert labels == ["组内职务", "姓名", "职务", "工作单位", "联系电话"]
     assert columns["name"].required and columns["position"].required
     assert columns["phone"].format == "phone" and not columns["phone"].required
-    assert all(c.label_en for c in members.columns)
 
 
 def filled_roster() -> dict:
@@ -382,6 +340,5 @@ def test_the_office_is_recorded_as_the_attachment_sets_it_up(roster):
     assert "镇安委办" in roster.field("office_location").help
     assert "薛明辉" in roster.field("office_director").help
     assert roster.field("office_phone").format == "phone"
-    for _, item in roster.items():
-        assert squash(item.plan_text) in PLAN, item.key
+    assert all(item.plan_text for _, item in roster.items())
     assert squash(roster.notes[0].removeprefix("注：成员包括")) in PLAN

@@ -3,7 +3,9 @@
 Two templates come from the plan: the quarterly progress form for the 27 tasks
 and the one-off submission of each enterprise's own three-year plan, due 4月10日.
 Expectations are read from ``forms/catalog/plans/003_*.txt`` with regular
-expressions, independently of the YAML.
+expressions, independently of the YAML. What every template owes its plan
+(round trip, source, English texts, units, rules) is checked in
+``test_catalog.py``.
 """
 
 from __future__ import annotations
@@ -12,24 +14,22 @@ import re
 from datetime import date
 
 import pytest
+from plan_text import (
+    indicators_not_quoting_their_own_item,
+    item_indicators,
+    plan_text,
+    rule_issues,
+    squash,
+)
 
 from forms.definition import Definition, FieldKind
 from forms.loader import CATALOG_DIR, load_definition
 from forms.periods import Period
-from forms.rules import parse
 from forms.validation import validate
 
 PROGRESS_YAML = CATALOG_DIR / "003_cangyuan_progress.yaml"
 PLAN_YAML = CATALOG_DIR / "003_cangyuan_plan.yaml"
-PLAN_TEXT = next((CATALOG_DIR / "plans").glob("003_*.txt")).read_text(encoding="utf-8")
-
-
-def squash(text: str) -> str:
-    """The text without whitespace: the converted plan breaks lines inside
-    sentences and has stray spaces (``4月 10日前``)."""
-    return re.sub(r"\s+", "", text)
-
-
+PLAN_TEXT = plan_text("003")
 PLAN = squash(PLAN_TEXT)
 # 全县所有规模以上工贸企业、涉有限空间、粉尘涉爆企业要结合实际制定三年治本攻坚行动工作方案
 WHO_SUBMITS_PLANS = "全县所有规模以上工贸企业、涉有限空间、粉尘涉爆企业"
@@ -64,17 +64,10 @@ def test_both_templates_cite_the_plan(progress, enterprise_plan):
     for definition in (progress, enterprise_plan):
         src = definition.source
         assert src.issuer == "沧源佤族自治县应急管理局" and src.issuer in PLAN_TEXT
-        assert squash(src.title.strip("《》")) in PLAN
         assert src.doc_number is None and src.date is None
-        assert (CATALOG_DIR / "plans" / src.seed).is_file()
 
 
 # -- progress form: the document ---------------------------------------------------------
-
-
-def test_progress_loads_and_round_trips_through_json(progress):
-    assert progress.key == "cangyuan-progress"
-    assert Definition.from_json(progress.to_json()) == progress
 
 
 def test_progress_is_reported_by_the_enterprises_to_the_bureau(progress):
@@ -84,7 +77,6 @@ def test_progress_is_reported_by_the_enterprises_to_the_bureau(progress):
     assert [f.label for f in progress.header] == ["报送人", "联系电话"]
     labels = [c.label for c in progress.columns]
     assert labels == ["序号", "工作任务", "工作内容", "推进情况", "备注"]
-    assert all(c.label_en for c in progress.columns)
 
 
 def test_groups_and_tasks_follow_the_plan(progress):
@@ -99,18 +91,8 @@ def test_groups_and_tasks_follow_the_plan(progress):
 
 def test_every_task_keeps_its_plan_paragraph(progress):
     for _, item in progress.items():
-        assert squash(item.plan_text) in PLAN, item.key
         assert item.plan_text.startswith(item.title + "。"), item.key
         assert item.texts["content"] == item.plan_text.removeprefix(item.title + "。"), item.key
-
-
-def test_everything_shown_has_an_english_label(progress):
-    assert progress.title_en
-    assert all(s.title_en for s in progress.sections)
-    for _, item in progress.items():
-        assert item.title_en, item.key
-        assert all(f.label_en for f in item.fields), item.key
-    assert len(progress.notes_en) == len(progress.notes) >= 1
 
 
 # -- progress form: schedule ------------------------------------------------------------
@@ -137,19 +119,9 @@ def test_reported_quarterly_from_the_quarter_of_the_plan_deadline(progress):
 # -- progress form: indicators, targets and rules ------------------------------------------
 
 
-def test_indicators_have_units_and_a_basis_from_their_own_task(progress):
-    count = 0
-    for _, item in progress.items():
-        for fld in item.fields:
-            if fld.is_numeric:
-                count += 1
-                assert fld.key.startswith(f"{item.key}_"), fld.key
-                assert fld.unit and fld.unit_en, fld.key
-                assert fld.min == 0, fld.key
-                assert fld.basis, fld.key
-            if fld.basis:
-                assert squash(fld.basis) in squash(item.plan_text), fld.key
-    assert count >= 35
+def test_indicators_have_a_basis_from_their_own_task(progress):
+    assert indicators_not_quoting_their_own_item(progress) == []
+    assert len(item_indicators(progress)) >= 35
 
 
 def test_the_duties_the_plan_counts_are_indicators(progress):
@@ -203,17 +175,8 @@ def test_running_totals_restart_yearly_only_for_the_yearly_drills(progress):
     }
 
 
-def test_rules_only_name_fields_of_the_template(progress):
-    keys = {f.key for f in progress.fields()}
+def test_eleven_rules_check_the_figures(progress):
     assert len(progress.rules) == 11
-    for rule in progress.rules:
-        assert parse(rule.expr).fields <= keys, rule.key
-        assert rule.message and rule.message_en
-
-
-def rule_issues(definition, values, errors=True):
-    issues = validate(definition, values, check_required=False)
-    return [i for i in issues if i.code == "rule_failed" and i.is_error == errors]
 
 
 @pytest.mark.parametrize(
@@ -252,11 +215,6 @@ def test_uncertified_special_operators_need_an_explanation(progress):
 # -- the enterprise's three-year plan --------------------------------------------------------
 
 
-def test_enterprise_plan_loads_and_round_trips_through_json(enterprise_plan):
-    assert enterprise_plan.key == "cangyuan-plan"
-    assert Definition.from_json(enterprise_plan.to_json()) == enterprise_plan
-
-
 def test_enterprise_plan_is_due_once_on_the_tenth_of_april(enterprise_plan):
     assert squash(WHO_SUBMITS_PLANS + "要结合实际制定三年治本攻坚行动工作方案") in PLAN
     assert "并于4月10日前报县应急管理局安全生产基础股" in PLAN
@@ -273,7 +231,6 @@ def test_categories_are_the_enterprises_the_plan_names(enterprise_plan):
     labels = [c.label.removesuffix("企业") for c in category.choices]
     assert labels == ["规模以上工贸", "涉有限空间", "粉尘涉爆"]
     assert all(label in WHO_SUBMITS_PLANS for label in labels)
-    assert all(c.label_en for c in category.choices)
 
 
 def test_the_plan_document_is_a_required_bounded_attachment(enterprise_plan):
@@ -299,13 +256,7 @@ def test_enterprise_plan_key_figures(enterprise_plan):
         "investment",
     }
     for fld in numbers:
-        assert fld.unit and fld.unit_en and fld.label_en, fld.key
-        assert fld.min == 0 and not fld.cumulative, fld.key
-        if fld.basis:
-            assert squash(fld.basis) in PLAN, fld.key
-    for fld in enterprise_plan.fields():
-        if fld.basis:
-            assert squash(fld.basis) in PLAN, fld.key
+        assert not fld.cumulative, fld.key  # the enterprise as it is, not running totals
 
 
 def complete_submission() -> dict:

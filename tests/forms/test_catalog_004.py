@@ -1,7 +1,9 @@
 """The Siping half-yearly work summary (plan 004) checked against the plan text itself.
 
 The expectations are read from ``forms/catalog/plans/004_*.txt`` with regular
-expressions, independently of the YAML.
+expressions, independently of the YAML. What every template owes its plan
+(round trip, source, English texts, units, rules) is checked in
+``test_catalog.py``.
 """
 
 from __future__ import annotations
@@ -10,23 +12,17 @@ import re
 from datetime import date
 
 import pytest
+from plan_text import plan_text, rule_issues, squash
 
 from forms.definition import Definition, FieldKind
 from forms.loader import CATALOG_DIR, load_definition
 from forms.periods import Period
-from forms.rules import parse
 from forms.validation import validate
 
 YAML = CATALOG_DIR / "004_siping_summary.yaml"
-PLAN_TEXT = next((CATALOG_DIR / "plans").glob("004_*.txt")).read_text(encoding="utf-8")
+PLAN_TEXT = plan_text("004")
 TASKS_TEXT = PLAN_TEXT.split("二、主要任务", 1)[1].split("三、保障措施", 1)[0]
 SAFEGUARDS_TEXT = PLAN_TEXT.split("三、保障措施", 1)[1]
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
 PLAN = squash(PLAN_TEXT)
 
 
@@ -62,18 +58,11 @@ def task_sections(definition):
 # -- the document ---------------------------------------------------------------
 
 
-def test_loads_and_round_trips_through_json(definition):
-    assert definition.key == "siping-summary"
-    assert Definition.from_json(definition.to_json()) == definition
-
-
 def test_source_cites_the_plan(definition):
     src = definition.source
-    assert squash(src.title.strip("《》")) in PLAN
     assert "市工信局" in PLAN_TEXT and src.issuer.startswith("四平市")
     # The copy we hold is the plan itself, without the covering notice: no number, no date.
     assert src.doc_number is None and src.date is None
-    assert (CATALOG_DIR / "plans" / src.seed).is_file()
 
 
 def test_columns_are_those_of_the_battle_map(definition):
@@ -89,7 +78,6 @@ def test_columns_are_those_of_the_battle_map(definition):
         "成果形式": "text",
         "责任部门": "text",
     }
-    assert all(c.label_en for c in definition.columns)
     assert [f.label for f in definition.header] == ["报送人", "联系电话"]
 
 
@@ -179,14 +167,12 @@ def test_due_on_june_and_december_10th_within_each_half_year(definition):
 # -- indicators and rules ------------------------------------------------------------------
 
 
-def test_indicators_are_cumulative_with_units_and_a_basis_from_the_plan(definition):
+def test_indicators_are_cumulative_with_a_basis_and_no_target(definition):
     numeric = definition.numeric_fields()
     assert len(numeric) >= 40
     for fld in numeric:
         assert fld.cumulative, fld.key
-        assert fld.unit and fld.unit_en and fld.label_en, fld.key
-        assert fld.min == 0, fld.key
-        assert fld.basis and squash(fld.basis) in PLAN, fld.key
+        assert fld.basis, fld.key
         assert fld.target is None, fld.key  # the plan states deadlines, not figures
 
 
@@ -203,20 +189,8 @@ def test_named_duties_have_their_indicator(definition):
     assert {"i07_found", "i07_rectified", "i12_hazards_found", "i12_major_rectified"} <= hazards
 
 
-def test_every_shown_text_has_english(definition):
-    for section, item in definition.items():
-        assert section.title_en and item.title_en, item.key
-        for fld in item.fields:
-            assert fld.label_en, fld.key
-    assert len(definition.notes_en) == len(definition.notes)
-
-
-def test_rules_only_name_fields_of_the_template(definition):
-    keys = {f.key for f in definition.fields()}
+def test_figures_are_checked_against_each_other(definition):
     assert definition.rules
-    for rule in definition.rules:
-        assert parse(rule.expr).fields <= keys, rule.key
-        assert rule.message and rule.message_en
 
 
 @pytest.mark.parametrize(
@@ -231,10 +205,6 @@ def test_rules_only_name_fields_of_the_template(definition):
     ],
 )
 def test_a_part_larger_than_its_whole_is_an_error(definition, whole, part):
-    def rule_errors(values):
-        issues = validate(definition, values, check_required=False)
-        return [i for i in issues if i.code == "rule_failed" and i.is_error]
-
-    assert rule_errors({whole: 2, part: 2}) == []
-    [issue] = rule_errors({whole: 2, part: 3})
+    assert rule_issues(definition, {whole: 2, part: 2}) == []
+    [issue] = rule_issues(definition, {whole: 2, part: 3})
     assert issue.field == part

@@ -1,0 +1,92 @@
+"""What every catalogue template owes its plan and its English-speaking users.
+
+Each check runs over every file of ``forms/catalog``; the checks of one plan's
+titles, numbers, sections, deadlines, targets and discrepancies live in
+``test_catalog_NNN.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from plan_text import PLANS_DIR, plan_file, plan_number, plan_text, squash
+
+from forms.definition import Definition
+from forms.loader import catalog_files, load_definition
+from forms.rules import parse
+
+FILES = catalog_files()
+
+
+@pytest.fixture(scope="module", params=FILES, ids=[p.stem for p in FILES])
+def template(request):
+    """(catalogue file, its definition, its plan text as converted)."""
+    path = request.param
+    return path, load_definition(path), plan_text(plan_number(path))
+
+
+def test_every_plan_has_templates_and_every_template_a_plan():
+    plans = {path.name.split("_", 1)[0] for path in PLANS_DIR.glob("*.txt")}
+    assert plans and {plan_number(p) for p in FILES} == plans
+
+
+def test_key_follows_the_file_name_and_survives_json(template):
+    path, definition, _ = template
+    # 000_chidian_progress.yaml holds chidian-progress.
+    assert definition.key == path.stem.split("_", 1)[1].replace("_", "-")
+    assert Definition.from_json(definition.to_json()) == definition
+
+
+def test_source_cites_the_plan_it_derives_from(template):
+    path, definition, text = template
+    src = definition.source
+    assert src.seed == plan_file(plan_number(path)).name
+    assert squash(src.title.strip("《》")) in squash(text)
+    if src.doc_number is not None:
+        assert src.doc_number in text
+    if src.date is not None:
+        assert f"{src.date.year}年{src.date.month}月{src.date.day}日" in text
+
+
+def test_item_plan_texts_are_quoted_from_the_plan(template):
+    _, definition, text = template
+    plan = squash(text)
+    for _, item in definition.items():
+        if item.plan_text is not None:
+            assert squash(item.plan_text) in plan, item.key
+
+
+def test_indicators_have_units_a_floor_of_zero_and_a_basis_from_the_plan(template):
+    _, definition, text = template
+    plan = squash(text)
+    for fld in definition.numeric_fields():
+        assert fld.unit and fld.unit_en, fld.key
+        assert fld.min == 0, fld.key
+    for fld in definition.fields():
+        if fld.basis:
+            assert squash(fld.basis) in plan, fld.key
+
+
+def test_rules_only_name_fields_of_the_template(template):
+    _, definition, _ = template
+    keys = {f.key for f in definition.fields()}
+    for rule in definition.rules:
+        assert parse(rule.expr).fields <= keys, rule.key
+        assert rule.message and rule.message_en, rule.key
+
+
+def test_every_shown_text_has_english(template):
+    _, definition, _ = template
+    assert definition.title_en
+    assert all(c.label_en for c in definition.columns)
+    for section in definition.sections:
+        assert section.title_en, section.key
+    for _, item in definition.items():
+        assert item.title_en, item.key
+    for fld in definition.fields():
+        assert fld.label_en, fld.key
+        assert bool(fld.help) == bool(fld.help_en), fld.key
+        assert all(c.label_en for c in fld.choices), fld.key
+        for column in fld.columns:
+            assert column.label_en, f"{fld.key}.{column.key}"
+            assert all(c.label_en for c in column.choices), f"{fld.key}.{column.key}"
+    assert len(definition.notes_en) == len(definition.notes) >= 1
