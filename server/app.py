@@ -46,11 +46,13 @@ def _register_blueprints(app: Flask) -> None:
     from server.labels import register_labels
     from server.reporting import bp as reporting_bp
     from server.review import bp as review_bp
+    from server.workbooks import bp as workbooks_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(reporting_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(workbooks_bp)
     register_home(app)
     register_labels(app)
 

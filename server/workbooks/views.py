@@ -1,0 +1,99 @@
+"""Routes: download a report's template workbook, upload it filled, bulk upload.
+
+Every report URL is resolved within the account's scope (404 otherwise). An
+upload's result page lists each problem with its sheet, cell and field; when
+nothing was saved because of errors, it links to the workbook handed back with
+the problems marked.
+"""
+
+from __future__ import annotations
+
+import io
+
+from flask import abort, render_template, request, send_file
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
+
+from server.auth.access import roles_required
+from server.db import db_session
+from server.models import Role
+from server.reporting.loading import load_or_404, report_args
+from server.services import reporting
+from server.services import workbooks as service
+from server.services.reporting import ReportView
+from server.workbooks import bp
+
+ACCEPT = ".xlsx,.xls,.ods"
+
+
+def may_upload(view: ReportView) -> bool:
+    """Whether the signed-in account may upload a filled workbook for *view*."""
+    user = current_user._get_current_object()
+    return reporting.can_edit(user, view) or reporting.can_file_for(user, view)
+
+
+@bp.get("/reports/<assignment>/<unit>/<period>/workbook.xlsx")
+@login_required
+def download(assignment: str, unit: str, period: str):
+    view = load_or_404(assignment, unit, period)
+    workbook = service.template_for(view)
+    return _xlsx(workbook.data, workbook.filename)
+
+
+@bp.post("/reports/<assignment>/<unit>/<period>/workbook")
+@login_required
+def upload(assignment: str, unit: str, period: str):
+    view = load_or_404(assignment, unit, period)
+    files = _chosen_files("workbook")
+    if not files:
+        return _upload_page(view, None, _("Choose a filled workbook to upload.")), 400
+    name = files[0].filename or "workbook.xlsx"
+    outcome = service.import_upload(db_session(), current_user._get_current_object(), view,
+                                    files[0].read(), name)
+    return _upload_page(view, outcome), 200 if outcome.saved else 422
+
+
+def _upload_page(view: ReportView, outcome, problem: str | None = None) -> str:
+    return render_template("workbooks/upload_result.html", view=view, args=report_args(view),
+                           outcome=outcome, problem=problem,
+                           lines=service.issue_lines(outcome) if outcome else [],
+                           summary=service.summary(outcome) if outcome else "")
+
+
+@bp.get("/workbooks/annotated/<token>")
+@login_required
+def annotated(token: str):
+    stored = service.annotated_file(db_session(), current_user._get_current_object(), token)
+    if stored is None:
+        abort(404)
+    return _xlsx(stored.data, stored.filename)
+
+
+@bp.route("/review/uploads", methods=["GET", "POST"])
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def bulk():
+    outcomes, problem = None, None
+    if request.method == "POST":
+        files = _chosen_files("files")
+        if not files:
+            problem = _("Choose one or more workbooks, or a .zip file holding them.")
+        else:
+            outcomes = service.import_bulk(
+                db_session(), current_user._get_current_object(),
+                [(f.filename or "workbook.xlsx", f.read()) for f in files])
+    rows = [(o, service.summary(o), service.issue_lines(o)) for o in outcomes or []]
+    counts = service.count_by_result(outcomes or [])
+    status = 400 if problem else 200
+    return render_template("workbooks/bulk.html", rows=rows, counts=counts, problem=problem,
+                           posted=outcomes is not None, accept=ACCEPT + ",.zip"), status
+
+
+def _chosen_files(name: str) -> list[FileStorage]:
+    """The uploaded files of field *name* (a form sent without choosing one sends an empty one)."""
+    return [f for f in request.files.getlist(name) if f and f.filename]
+
+
+def _xlsx(data: bytes, filename: str):
+    return send_file(io.BytesIO(data), mimetype=service.XLSX_TYPE, as_attachment=True,
+                     download_name=filename, max_age=0)
