@@ -185,15 +185,15 @@ def summary(outcome: UploadOutcome) -> str:
         warnings = len(outcome.warnings)
         if warnings:
             return ngettext(
-                "Saved as draft revision %(revision)s of %(report)s, with %(num)d warning.",
-                "Saved as draft revision %(revision)s of %(report)s, with %(num)d warnings.",
+                "Saved as draft revision %(revision)s of %(report)s, with %(num)s warning.",
+                "Saved as draft revision %(revision)s of %(report)s, with %(num)s warnings.",
                 warnings, revision=outcome.revision, report=report)
         return gettext("Saved as draft revision %(revision)s of %(report)s.",
                        revision=outcome.revision, report=report)
     if outcome.result == NOT_SAVED:
         return ngettext(
-            "Not saved: %(num)d error. Correct it in the marked workbook and upload it again.",
-            "Not saved: %(num)d errors. Correct them in the marked workbook and upload it "
+            "Not saved: %(num)s error. Correct it in the marked workbook and upload it again.",
+            "Not saved: %(num)s errors. Correct them in the marked workbook and upload it "
             "again.", len(outcome.errors))
     if outcome.refusal is not None:
         return gettext("Refused: %(reason)s", reason=str(outcome.refusal))
