@@ -3,21 +3,20 @@ import (administrators)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from server.admin import bp
-from server.admin.forms import ImportForm
+from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, User
 from server.pagination import paginate
 from server.scope import can_see, get_unit_or_404, scope_roots
 from server.services import units as unit_service
-from server.services.errors import problem_text
 
 
 @bp.get("/units")
@@ -61,15 +60,11 @@ def units_detail(code: str):
 @bp.route("/units-import", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def units_import():
-    form = ImportForm()
-    report = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        report = unit_service.import_units(db_session(), upload.read(), upload.filename or "")
-        if report.ok:
-            flash(_("Import finished: %(created)s units created, %(updated)s updated.",
-                    created=len(report.created), updated=len(report.updated)), "success")
-            return redirect(url_for("admin.units"))
-    status = 400 if form.errors or (report and not report.ok) else 200
-    return render_template("admin/import.html", form=form, report=report, kind="units",
-                           problem_text=problem_text), status
+    return import_page(
+        "units", unit_service.import_units,
+        lambda created, updated: _(
+            "Import finished: %(created)s units created, %(updated)s updated.",
+            created=created, updated=updated,
+        ),
+        "admin.units",
+    )

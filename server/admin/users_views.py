@@ -7,13 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from server.admin import bp
-from server.admin.forms import ActionForm, ImportForm, PasswordResetForm, UserCreateForm
+from server.admin.forms import ActionForm, PasswordResetForm, UserCreateForm
+from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, User
 from server.pagination import paginate
 from server.services import accounts
-from server.services.errors import UserError, problem_text
+from server.services.errors import UserError
 
 
 @bp.get("/users")
@@ -111,15 +112,11 @@ def users_password(user_id: int):
 @bp.route("/users/import", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def users_import():
-    form = ImportForm()
-    report = None
-    if form.validate_on_submit():
-        upload = form.file.data
-        report = accounts.import_users(db_session(), upload.read(), upload.filename or "")
-        if report.ok:
-            flash(_("Import finished: %(created)s accounts created, %(updated)s updated.",
-                    created=len(report.created), updated=len(report.updated)), "success")
-            return redirect(url_for("admin.users"))
-    status = 400 if form.errors or (report and not report.ok) else 200
-    return render_template("admin/import.html", form=form, report=report, kind="users",
-                           problem_text=problem_text), status
+    return import_page(
+        "users", accounts.import_users,
+        lambda created, updated: _(
+            "Import finished: %(created)s accounts created, %(updated)s updated.",
+            created=created, updated=updated,
+        ),
+        "admin.users",
+    )
