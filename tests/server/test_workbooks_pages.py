@@ -288,7 +288,9 @@ def test_messages_follow_the_users_language(va1, people, session):
     session.commit()
     path = page("chidian-q", "VA1")
     response = upload(va1, path, b"not a workbook", "notes.txt")
-    assert "不是" in text(response) or "无法读取" in text(response)
+    body = text(response)
+    assert "<h1>上传工作簿</h1>" in body
+    assert "拒收：“notes.txt”不是可读取的表格文件" in body
 
 
 # -- bulk upload ------------------------------------------------------------------------------
@@ -363,3 +365,11 @@ def test_bulk_upload_without_files_asks_for_them(admin):
     response = admin.post("/review/uploads", {}, content_type="multipart/form-data")
     assert response.status_code == 400
     assert "Choose one or more workbooks" in text(response)
+
+
+def test_an_upload_beyond_the_request_limit_gets_the_file_too_large_page(va1, app, session):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    response = upload(va1, page("chidian-q", "VA1"), b"PK\x03\x04" + b"x" * 100_000)
+    assert response.status_code == 413
+    assert "File too large" in text(response)
+    assert reports(session) == 0
