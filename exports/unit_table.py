@@ -122,14 +122,16 @@ class ImportResult:
 
 @dataclass(frozen=True)
 class UnitRow:
+    """One unit of the tree, as read from a file or written in code (demo data, tests)."""
+
     code: str
     name: str
     kind: str
-    parent_code: str | None
-    contact_name: str | None
-    contact_phone: str | None
-    active: bool
-    row: int = 0  # spreadsheet row it came from
+    parent_code: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    active: bool = True
+    row: int = 0  # spreadsheet row it came from (0: not from a file)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exports.unit_table import UnitRow
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.services import passwords
-from server.services.units import UnitData, apply_unit_rows
+from server.services.units import apply_unit_rows
 
 DEMO_FILE = Path(__file__).with_name("org_units.yaml")
 DEFAULT_PASSWORD = "tianbao2024"
@@ -66,17 +67,17 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-def read_tree(source: Path = DEMO_FILE) -> list[UnitData]:
+def read_tree(source: Path = DEMO_FILE) -> list[UnitRow]:
     """The demo units from the YAML file, parents before children."""
     with source.open(encoding="utf-8") as handle:
         roots = yaml.safe_load(handle) or []
     return list(_flatten(roots, None))
 
 
-def _flatten(nodes: list[dict], parent_code: str | None) -> Iterator[UnitData]:
+def _flatten(nodes: list[dict], parent_code: str | None) -> Iterator[UnitRow]:
     for node in nodes:
         code = str(node["code"])
-        yield UnitData(
+        yield UnitRow(
             code=code, name=str(node["name"]), kind=str(node.get("kind") or "unit"),
             parent_code=parent_code, contact_name=node.get("contact"),
             contact_phone=str(node["phone"]) if node.get("phone") else None,
@@ -84,7 +85,7 @@ def _flatten(nodes: list[dict], parent_code: str | None) -> Iterator[UnitData]:
         yield from _flatten(node.get("children") or [], code)
 
 
-def demo_accounts(tree: list[UnitData]) -> list[DemoAccount]:
+def demo_accounts(tree: list[UnitRow]) -> list[DemoAccount]:
     """admin, then consolidators and submitters, each shallowest unit first."""
     has_children = {unit.parent_code for unit in tree if unit.parent_code}
     depth: dict[str, int] = {}

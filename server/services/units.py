@@ -10,41 +10,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from exports.unit_table import UnitRow
 from server.models import Unit, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
 from server.services.errors import UserError
-
-
-class UnitSpec(Protocol):
-    """What a unit row must carry (``exports.unit_table.UnitRow`` has these fields)."""
-
-    code: str
-    name: str
-    kind: str
-    parent_code: str | None
-    contact_name: str | None
-    contact_phone: str | None
-    active: bool
-
-
-@dataclass(frozen=True)
-class UnitData:
-    """A unit description built in code (demo data, tests); satisfies :class:`UnitSpec`."""
-
-    code: str
-    name: str
-    kind: str
-    parent_code: str | None = None
-    contact_name: str | None = None
-    contact_phone: str | None = None
-    active: bool = True
 
 
 @dataclass
@@ -118,7 +93,7 @@ OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active")
 
 
 def apply_unit_rows(
-    session: Session, rows: Sequence[UnitSpec], *, columns: Collection[str] | None = None
+    session: Session, rows: Sequence[UnitRow], *, columns: Collection[str] | None = None
 ) -> UnitImportReport:
     """Create the new units of *rows* and update the existing ones (matched by code).
 
@@ -166,10 +141,10 @@ def apply_unit_rows(
     return report
 
 
-def _levels(new_rows: Sequence[UnitSpec], placed: dict) -> list[list[UnitSpec]]:
+def _levels(new_rows: Sequence[UnitRow], placed: dict) -> list[list[UnitRow]]:
     """Group new units so each group's parents already exist or are in an earlier group."""
     level: dict[str, int] = {}
-    groups: dict[int, list[UnitSpec]] = defaultdict(list)
+    groups: dict[int, list[UnitRow]] = defaultdict(list)
     for row in new_rows:
         parent = row.parent_code
         level[row.code] = level[parent] + 1 if parent in level else 0
@@ -177,7 +152,7 @@ def _levels(new_rows: Sequence[UnitSpec], placed: dict) -> list[list[UnitSpec]]:
     return [groups[number] for number in sorted(groups)]
 
 
-def _insert_level(session: Session, rows: list[UnitSpec], placed: dict) -> None:
+def _insert_level(session: Session, rows: list[UnitRow], placed: dict) -> None:
     """Insert one level with a multi-row INSERT ... RETURNING, then set the paths."""
     values = []
     for row in rows:

@@ -4,9 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
+from exports.unit_table import UnitRow
 from server.models import Unit
 from server.services import units as unit_service
-from server.services.units import UnitData
 
 
 def check_tree(session) -> dict[str, set[str]]:
@@ -49,7 +49,7 @@ forests = st.integers(min_value=1, max_value=14).flatmap(
 def test_paths_follow_the_parents_through_imports_and_moves(app, session, forest):
     parents, moves = forest
     session.execute(delete(Unit))  # hypothesis runs many examples in one test
-    rows = [UnitData(f"U{i}", f"Unit {i}", "town", f"U{p}" if p is not None else None)
+    rows = [UnitRow(f"U{i}", f"Unit {i}", "town", f"U{p}" if p is not None else None)
             for i, p in enumerate(parents)]
     unit_service.apply_unit_rows(session, rows)
     session.commit()
@@ -65,7 +65,7 @@ def test_paths_follow_the_parents_through_imports_and_moves(app, session, forest
         final = trial
         moved[code] = parent_code
     unit_service.apply_unit_rows(session, [
-        UnitData(code, f"Unit {code}", "town", parent_code) for code, parent_code in moved.items()
+        UnitRow(code, f"Unit {code}", "town", parent_code) for code, parent_code in moved.items()
     ])
     session.commit()
     check_tree(session)
