@@ -128,6 +128,7 @@ def test_matrix_page_shows_each_cell_as_a_labelled_badge_with_counts(world, brow
         assert word in page
     assert 'href="/review/hazards-cy/VA2/2024Q2"' in page
     assert 'href="/review/hazards-cy/2024Q2/chase?unit=TA"' in page
+    assert 'href="/review/uploads"' in page  # several workbooks at once
 
 
 def test_county_sees_every_village_indented_under_its_town(world, browser):
