@@ -112,7 +112,10 @@ def test_return_needs_a_comment_and_changes_nothing_without_one(world, browser, 
 
 def test_approve_locks_the_report(world, browser, session):
     browser.login_ok("ta")
-    response = browser.post(PAGE + "/approve", {"revision": "1"}, token_from=PAGE)
+    page = browser.get(PAGE).get_data(as_text=True)
+    seen = re.search(r'id="approve-revision" name="revision" type="hidden" value="(\d+)"',
+                     page).group(1)
+    response = browser.post(PAGE + "/approve", {"revision": seen}, token_from=PAGE)
     assert response.status_code == 302
     assert report(session).status == Status.APPROVED
     clerk = world["clerk"]
