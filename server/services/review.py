@@ -360,8 +360,6 @@ def chase_filename(assignment: Assignment, period: str) -> str:
 
 # -- review decisions ----------------------------------------------------------------------
 
-DECISIONS = ("return", "approve", "unapprove")
-
 
 def decide(session: Session, user: User, view: ReportView, decision: str, text: str = "", *,
            expected_revision: int | None = None) -> None:
