@@ -15,11 +15,15 @@
   // thousands separators, a unit after the number ("12家"). Anything else: not a number.
   function readNumber(text) {
     var folded = (text || "").normalize("NFKC").replace(/\s+/g, "").replace(/\u2212/g, "-");
-    if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(folded)) {
-      folded = folded.replace(/,/g, "");
+    var parts = /^([+-]?[\d.,]+)[^\d.,+-]{0,6}$/.exec(folded);
+    if (!parts) {
+      return null;
     }
-    var match = /^([+-]?(\d+(\.\d*)?|\.\d+))[^\d.,+-]{0,6}$/.exec(folded);
-    return match ? Number(match[1]) : null;
+    var number = parts[1];
+    if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(number)) {
+      number = number.replace(/,/g, "");
+    }
+    return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(number) ? Number(number) : null;
   }
 
   function decimals(value) {
