@@ -248,7 +248,8 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
-        editable=reporting.can_edit(user, view), stale=stale, alerts=alerts or [],
+        editable=reporting.can_edit(user, view), reviewer=reporting.can_review(user, view),
+        stale=stale, alerts=alerts or [],
         lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),

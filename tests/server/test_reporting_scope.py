@@ -86,3 +86,13 @@ def test_a_post_without_csrf_token_changes_nothing(person, session):
                                                "action": "save"})
     assert response.status_code == 400
     assert session.scalar(select(func.count()).select_from(Report)) == 0
+
+
+def test_the_town_above_is_offered_the_review_page_of_a_saved_report(person, session, tree):
+    village = person("va1", code="VA1")
+    assert village.post(FORM, {"revision": "0", "f_found": "1", "action": "save"}).status_code \
+        == 302
+    page = village.get(FORM).get_data(as_text=True)
+    assert "/review/sample/VA1/2024Q2" not in page  # the village fills it in, not reviews it
+    town = person("ta", Role.CONSOLIDATOR, "TA")
+    assert 'href="/review/sample/VA1/2024Q2"' in town.get(FORM).get_data(as_text=True)
