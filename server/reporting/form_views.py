@@ -96,7 +96,7 @@ def _post(view: ReportView):
     typed, coercion = coerce_values(definition, raw.values)
     if upload_issues:
         session.rollback()
-        return _refused(view, form, raw, upload_issues + coercion, chosen,
+        return _refused(view, form, raw, typed, upload_issues + coercion, chosen,
                         _("The report was not saved: correct the marked fields."))
     try:
         report, draft_issues = reporting.save(session, user, view, raw.values,
@@ -108,7 +108,7 @@ def _post(view: ReportView):
                      lost_files=chosen, values=typed)
     except InvalidReport as exc:
         session.rollback()
-        return _refused(view, form, raw, exc.issues, chosen, str(exc))
+        return _refused(view, form, raw, typed, exc.issues, chosen, str(exc))
     except UserError as exc:
         session.rollback()
         return _page(view, form, alerts=[("error", str(exc))], status=403, lost_files=chosen)
@@ -138,9 +138,8 @@ def _post(view: ReportView):
     return redirect(url_for("reporting.report_form", **report_args(view)))
 
 
-def _refused(view, form, raw, issues, chosen, message):
+def _refused(view, form, raw, typed, issues, chosen, message):
     """Nothing was saved: show every problem where it was typed."""
-    typed, _issues = coerce_values(view.definition, raw.values)
     return _page(view, form, issues, rows=raw.rows, status=422, values=typed,
                  alerts=[("error", message)], lost_files=chosen)
 
