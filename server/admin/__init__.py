@@ -8,5 +8,10 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from server.admin import templates_views, units_views, users_views  # noqa: E402,F401  (registers routes)
-from server.admin import assignments_views  # noqa: E402,F401  (registers routes)
+# Importing the view modules registers their routes.
+from server.admin import (  # noqa: E402,F401
+    assignments_views,
+    templates_views,
+    units_views,
+    users_views,
+)

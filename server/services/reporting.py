@@ -73,11 +73,16 @@ class InvalidReport(UserError):
 
 def period_keys(definition: Definition, first: str, last: str) -> list[str]:
     """The period keys from *first* to *last* of the definition's frequency."""
-    start, end = Period.parse(first), Period.parse(last)
+    try:
+        start, end = Period.parse(first), Period.parse(last)
+    except ValueError:
+        raise UserError(_l("%(first)s – %(last)s is not a valid period range."),
+                        field="first_period", first=first, last=last) from None
     if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
-        raise UserError(_l("The periods do not match the template's schedule."))
+        raise UserError(_l("The periods do not match the template's schedule."),
+                        field="first_period")
     if end < start:
-        raise UserError(_l("The last period comes before the first."))
+        raise UserError(_l("The last period comes before the first."), field="last_period")
     keys, current = [], start
     while current is not None and not end < current:
         keys.append(current.key)
@@ -104,7 +109,7 @@ def create_assignment(
     if not key:
         raise UserError(_l("An assignment needs a key."), field="key")
     if template.retired:
-        raise UserError(_l("A retired template version cannot be assigned."))
+        raise UserError(_l("A retired template version cannot be assigned."), field="template")
     if session.scalar(select(Assignment.id).where(Assignment.key == key)):
         raise UserError(_l("An assignment with the key %(key)s already exists."), field="key",
                         key=key)
