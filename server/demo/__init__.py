@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
+from server.demo.workflow import WorkflowSummary, load_workflow
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.services import passwords
@@ -48,6 +49,7 @@ class DemoSummary:
     users_created: int = 0
     accounts: list[DemoAccount] = field(default_factory=list)
     password: str = ""
+    reports: WorkflowSummary = field(default_factory=WorkflowSummary)
 
     def accounts_overview(self) -> str:
         """A few accounts per role and how to list them all, for the terminal.
@@ -137,4 +139,5 @@ def load_demo(session: Session, password: str, source: Path = DEMO_FILE) -> Demo
         ))
         summary.users_created += 1
     session.commit()
+    summary.reports = load_workflow(session)
     return summary

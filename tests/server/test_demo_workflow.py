@@ -1,0 +1,295 @@
+"""The living demo: assignments per plan, reports in every state, figures that make sense.
+
+The demo is loaded as of one fixed moment, 20 February 2025 in Shanghai: then
+2024Q4 of the quarterly plans is the latest period past its deadline and
+2025Q1 is running.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forms.definition import CumulativeSpan
+from forms.periods import Period, is_late
+from forms.validation import same_span
+from server.app import create_app
+from server.db import Base, database
+from server.demo import DemoSummary, load_demo, workflow
+from server.models import Role, Unit
+from server.models.reporting import (
+    Assignment,
+    AssignmentVersion,
+    Report,
+    ReportEvent,
+    Revision,
+    Status,
+    StoredFile,
+)
+from server.services import reporting
+from server.services.accounts import get_user
+from server.services.templates import load_files
+
+NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+DECREASE = workflow.DECREASE
+
+
+@dataclass
+class Demo:
+    session: Session
+    summary: DemoSummary
+
+
+@pytest.fixture(scope="module")
+def loaded(migrated, tmp_path_factory) -> Iterator[Demo]:
+    """The demo, loaded once for the module: the tests only read it."""
+    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+                      "TESTING": True})
+    engine = database(app).engine
+    try:
+        with (app.test_request_context(headers={"Accept-Language": "en"}),
+              Session(engine, expire_on_commit=False) as session,
+              pytest.MonkeyPatch.context() as patch):
+            patch.setattr(workflow, "utcnow", lambda: NOW)
+            load_files(session)
+            yield Demo(session, load_demo(session, "demo-pass-1"))
+    finally:
+        with engine.begin() as connection:  # leave the database empty for the next tests
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        engine.dispose()
+
+
+@pytest.fixture
+def demo(loaded: Demo) -> DemoSummary:
+    return loaded.summary
+
+
+@pytest.fixture
+def session(loaded: Demo) -> Session:
+    loaded.session.rollback()
+    return loaded.session
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the database stores UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def reports_of(session, key: str) -> list[Report]:
+    return session.scalars(
+        select(Report).join(Assignment).where(Assignment.key == key)
+        .order_by(Report.unit_id, Report.period)).all()
+
+
+def latest_events(session, report: Report, action: str) -> list[ReportEvent]:
+    return session.scalars(select(ReportEvent).where(
+        ReportEvent.report_id == report.id, ReportEvent.action == action)
+        .order_by(ReportEvent.id)).all()
+
+
+def row_counts(session) -> dict[str, int]:
+    return {model.__name__: session.scalar(select(func.count()).select_from(model))
+            for model in (Assignment, AssignmentVersion, Report, Revision, ReportEvent,
+                          StoredFile)}
+
+
+def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
+    found = {
+        a.key: (a.root_unit.code, a.consolidating_unit.code, a.kinds, a.include_root,
+                {u.kind for u in session.scalars(reporting.reporting_units_query(a))})
+        for a in reporting.list_assignments(session)
+    }
+    assert found == {
+        "chidian-progress": ("CHIDIAN", "CHIDIAN", [], False,
+                             {"department", "village", "community", "company"}),
+        "xuefeng-progress": ("XUEFENG", "XUEFENG", [], False, {"office", "company"}),
+        "jicui-progress": ("JICUI", "JICUI", [], False, {"department", "village", "company"}),
+        "jicui-roster": ("JICUI-D01", "JICUI", [], True, {"department"}),
+        "cangyuan-progress": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
+        "cangyuan-plan": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
+        "siping-summary": ("SIPING", "SIPING", ["bureau"], False, {"bureau"}),
+    }
+    siping = reporting.get_assignment(session, "siping-summary")
+    assert [u.code for u in session.scalars(reporting.reporting_units_query(siping))] == [
+        "SIPING-SHUANGLIAO", "SIPING-LISHU", "SIPING-YITONG", "SIPING-TIEXI",
+        "SIPING-TIEDONG"]
+
+
+def test_the_latest_periods_hold_every_state(demo, session):
+    chidian = reporting.get_assignment(session, "chidian-progress")
+    units = session.scalars(reporting.reporting_units_query(chidian)).all()
+    reports = {(r.unit.code, r.period): r for r in reports_of(session, "chidian-progress")}
+
+    latest = [reports.get((u.code, "2024Q4")) for u in units]
+    statuses = {r.status for r in latest if r}
+    assert statuses == {Status.DRAFT, Status.SUBMITTED, Status.RETURNED, Status.APPROVED}
+    assert any(r and r.late and r.status == Status.SUBMITTED for r in latest)
+    missing = [u for u, r in zip(units, latest, strict=True) if r is None]
+    assert 1 <= len(missing) <= len(units) // 5  # the 催报 list: a few, not many
+
+    # The running quarter has drafts only; nothing of it can be submitted yet.
+    running = {r.status for (_code, period), r in reports.items() if period == "2025Q1"}
+    assert running == {Status.DRAFT}
+
+    # A missing unit sees its overdue report first on its own page.
+    task = reporting.tasks_for_unit(session, missing[0], now=NOW)[0]
+    assert (task.period, task.status, task.overdue) == ("2024Q4", Status.NOT_STARTED, True)
+
+    # Older quarters are settled: approved, a few still waiting for review.
+    older = [r.status for (_code, period), r in reports.items() if period == "2024Q2"]
+    assert older.count(Status.APPROVED) >= 0.9 * len(older)
+    assert set(older) <= {Status.APPROVED, Status.SUBMITTED}
+
+    for report in (r for r in latest if r and r.status == Status.RETURNED):
+        comment = latest_events(session, report, "returned")[-1].comment
+        assert len(comment) > 10  # says what to correct
+
+
+def test_every_jurisdiction_has_work_to_chase_and_to_review(demo, session):
+    for key in ("chidian-progress", "xuefeng-progress", "jicui-progress",
+                "cangyuan-progress", "siping-summary"):
+        statuses = {r.status for r in reports_of(session, key)}
+        assert {Status.SUBMITTED, Status.APPROVED, Status.RETURNED} <= statuses, key
+    plans = reports_of(session, "cangyuan-plan")
+    assert len(plans) == 11 and {r.status for r in plans} == {Status.APPROVED}
+    [roster] = reports_of(session, "jicui-roster")
+    assert roster.status == Status.APPROVED and len(roster.values["members"]) >= 8
+
+
+def test_cumulative_figures_only_go_down_in_the_returned_report(demo, session):
+    decreases = []
+    for assignment in reporting.list_assignments(session):
+        by_unit = defaultdict(list)
+        for report in reports_of(session, assignment.key):
+            by_unit[report.unit.code].append(report)
+        for code, reports in by_unit.items():
+            for before, after in zip(reports, reports[1:], strict=False):
+                definition = after.template_version.definition
+                for fld in definition.cumulative_fields():
+                    old, new = before.values.get(fld.key), after.values.get(fld.key)
+                    if old is None or new is None:
+                        continue
+                    span = same_span(fld, Period.parse(after.period),
+                                     Period.parse(before.period))
+                    if span and new < old:
+                        decreases.append((assignment.key, code, after.period, fld.key,
+                                          after.status))
+                    if fld.cumulative_span is CumulativeSpan.YEAR and not span:
+                        assert new <= old + 10 ** 6  # restarted in January: any value
+    assert decreases == [(DECREASE.assignment, DECREASE.unit, "2024Q4", DECREASE.field,
+                          Status.RETURNED)]
+
+
+def test_the_deliberate_decrease_is_returned_with_the_reason(demo, session):
+    admin = get_user(session, "admin")
+    view = reporting.load(session, admin, DECREASE.assignment, DECREASE.unit, "2024Q4")
+    before = reporting.load(session, admin, DECREASE.assignment, DECREASE.unit, "2024Q3")
+    low, high = view.values[DECREASE.field], before.values[DECREASE.field]
+    assert low < high
+
+    comment = latest_events(session, view.report, "returned")[-1].comment
+    assert f"{low}人次" in comment and f"{high}人次" in comment and "2024年第三季度" in comment
+    issues = [(i.field, i.code) for i in reporting.issues_for(view)]
+    assert (DECREASE.field, "cumulative_decreased") in issues
+
+    # The period before was caught up late, explained, and approved.
+    assert (before.status, before.report.late) == (Status.APPROVED, True)
+    assert before.report.remarks
+    first_submission = latest_events(session, before.report, "submitted")[0]
+    assert utc(first_submission.created_at) > utc(view.report.submitted_at)
+
+
+def test_submitted_reports_pass_the_checks_they_were_submitted_under(demo, session):
+    admin = get_user(session, "admin")
+    for key in ("chidian-progress", "siping-summary", "cangyuan-plan", "jicui-roster"):
+        for report in reports_of(session, key):
+            if report.status not in (Status.SUBMITTED, Status.APPROVED):
+                continue
+            view = reporting.load(session, admin, key, report.unit.code, report.period)
+            issues = reporting.issues_for(view)
+            assert not [i for i in issues if i.is_error], (key, report.unit.code, issues)
+            assert not issues or report.remarks  # warnings are explained
+
+
+def test_moments_people_and_lateness_are_consistent(demo, session):
+    for report in session.scalars(select(Report)):
+        due = reporting.due_date(report.assignment, report.period)
+        assert utc(report.created_at) <= utc(report.updated_at) <= NOW
+        submissions = latest_events(session, report, "submitted")
+        if submissions:
+            assert report.late == is_late(due, submissions[0].created_at)
+        for event in session.scalars(select(ReportEvent).where(
+                ReportEvent.report_id == report.id)):
+            assert utc(event.created_at) <= NOW
+            if event.action in ("saved", "submitted"):
+                assert event.actor.unit_id == report.unit_id
+            else:
+                assert event.actor.role == Role.CONSOLIDATOR
+                assert event.actor.unit_id == report.assignment.consolidating_unit_id
+    late = session.scalar(select(func.count()).select_from(Report).where(Report.late))
+    assert 0 < late < session.scalar(select(func.count()).select_from(Report)) / 4
+
+
+def test_texts_figures_and_documents_read_like_real_reports(demo, session):
+    report = next(r for r in reports_of(session, "chidian-progress")
+                  if r.status == Status.APPROVED and r.values.get("i05_trainees"))
+    values = report.values
+    assert values["reporter"] == report.unit.contact_name
+    assert values["phone"] == report.unit.contact_phone
+    assert f"累计{values['i05_trainees']}人次" in values["i05_progress"]
+    assert all(values[f"{item}_measures"].endswith("。") for item in ("i01", "i10", "i21"))
+
+    plan = reports_of(session, "cangyuan-plan")[0]
+    document = session.scalar(select(StoredFile).where(
+        StoredFile.token == plan.values["plan_file"]["id"]))
+    assert document.unit_id == plan.unit_id
+    assert plan.unit.name in document.data.decode("utf-8")
+    assert plan.values["special_certified"] == plan.values["special_operators"]
+
+
+def test_loading_again_adds_nothing(demo, session):
+    counts = row_counts(session)
+    assert counts["Assignment"] == 7 and counts["Report"] > 300
+    assert demo.reports.assignments == 7 and demo.reports.reports == counts["Report"]
+    again = load_demo(session, "demo-pass-1")
+    assert row_counts(session) == counts
+    assert again.reports.describe() == "Demo reports: nothing to add."
+
+
+def test_the_summary_line_counts_what_was_made(demo, session):
+    count = {status: session.scalar(select(func.count()).select_from(Report)
+                                    .where(Report.status == status)) for status in Status}
+    late = session.scalar(select(func.count()).select_from(Report).where(Report.late))
+    assert demo.reports.describe() == (
+        f"Demo reports: {demo.reports.reports} in 7 assignments (draft {count['draft']}, "
+        f"submitted {count['submitted']}, returned {count['returned']}, "
+        f"approved {count['approved']}; {late} submitted late).")
+
+
+def snapshot(session) -> list[tuple]:
+    rows = session.execute(
+        select(Assignment.key, Unit.code, Report.period, Report.status, Report.revision,
+               Report.late, Report.values, Report.submitted_at)
+        .join(Assignment, Report.assignment_id == Assignment.id)
+        .join(Unit, Report.unit_id == Unit.id)
+        .order_by(Assignment.key, Unit.code, Report.period)).all()
+    # Attachments get an unguessable token each time; everything else is the same.
+    return [(*row[:6], {k: v for k, v in row.values.items() if k != "plan_file"},
+             utc(row.submitted_at) if row.submitted_at else None) for row in rows]
+
+
+def test_the_same_day_gives_the_same_demo(demo, session):
+    first = snapshot(session)
+    for model in (ReportEvent, Revision, Report, StoredFile, AssignmentVersion, Assignment):
+        session.query(model).delete()
+    session.commit()
+    workflow.load_workflow(session, now=NOW)
+    assert snapshot(session) == first
