@@ -126,6 +126,7 @@ def init_command(demo: bool) -> None:
         summary = load_demo(db_session(), demo_password())
         click.echo(_("Demo data: %(units)s units and %(users)s accounts added.",
                      units=summary.units_created, users=summary.users_created))
+        click.echo(summary.reports.describe())
         click.echo(summary.accounts_overview())
 
 
