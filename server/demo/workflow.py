@@ -99,14 +99,12 @@ class WorkflowSummary:
         """One line for the terminal."""
         if not self.assignments:
             return _("Demo reports: nothing to add.")
-        details = ", ".join(
-            f"{reporting.status_label(status)} {self.statuses[status]}"
-            for status in (Status.DRAFT, Status.SUBMITTED, Status.RETURNED, Status.APPROVED)
-            if self.statuses[status]
-        )
-        return _("Demo reports: %(reports)s in %(assignments)s assignments (%(details)s; "
-                 "%(late)s submitted late).", reports=self.reports,
-                 assignments=self.assignments, details=details, late=self.late)
+        return _("Demo reports: %(reports)s in %(assignments)s assignments: %(draft)s drafts, "
+                 "%(submitted)s submitted, %(returned)s returned, %(approved)s approved; "
+                 "%(late)s submitted late.", reports=self.reports, assignments=self.assignments,
+                 draft=self.statuses[Status.DRAFT], submitted=self.statuses[Status.SUBMITTED],
+                 returned=self.statuses[Status.RETURNED],
+                 approved=self.statuses[Status.APPROVED], late=self.late)
 
 
 def load_workflow(session: Session, now: datetime | None = None) -> WorkflowSummary:

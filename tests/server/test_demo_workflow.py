@@ -269,9 +269,9 @@ def test_the_summary_line_counts_what_was_made(demo, session):
                                     .where(Report.status == status)) for status in Status}
     late = session.scalar(select(func.count()).select_from(Report).where(Report.late))
     assert demo.reports.describe() == (
-        f"Demo reports: {demo.reports.reports} in 7 assignments (draft {count['draft']}, "
-        f"submitted {count['submitted']}, returned {count['returned']}, "
-        f"approved {count['approved']}; {late} submitted late).")
+        f"Demo reports: {demo.reports.reports} in 7 assignments: {count['draft']} drafts, "
+        f"{count['submitted']} submitted, {count['returned']} returned, "
+        f"{count['approved']} approved; {late} submitted late.")
 
 
 def snapshot(session) -> list[tuple]:
