@@ -64,6 +64,7 @@ from forms.periods import SHANGHAI
 
 EXCEL_MAX_ROWS = 1_048_576
 SHEET_NAME_MAX = 31
+CELL_TEXT_MAX = 32_767 // 2  # characters; Excel counts UTF-16 units, up to 2 per character
 DEFAULT_MAX_CHILD_SHEETS = 200
 _FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
@@ -328,6 +329,7 @@ class _MergedWriter:
         if value is None or value == "":
             return
         if isinstance(value, str):
+            value = clip_cell_text(value)
             ws.write_string(row, col, value, self.wrapped if "\n" in value else self.text)
         elif isinstance(value, bool):
             ws.write_string(row, col, str(value), self.text)
@@ -365,6 +367,17 @@ class _Table:
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
+
+
+def clip_cell_text(value: Any) -> Any:
+    """Text cut to what one Excel cell holds, ending in "…" so the cut shows.
+
+    A consolidated narrative lists every unit below; for thousands of units
+    it outgrows a cell, and the full texts stay in the data sheet.
+    """
+    if isinstance(value, str) and len(value) > CELL_TEXT_MAX:
+        return value[:CELL_TEXT_MAX - 1] + "…"
+    return value
 
 
 def _local_time(moment: datetime | None) -> datetime | None:
@@ -429,6 +442,9 @@ class _LayoutWriter(_FormWriter):
 
     def _validation(self, column: Any) -> None:
         return None
+
+    def _write_value(self, row: int, col: int, value: Any, cell_format: Any) -> None:
+        super()._write_value(row, col, clip_cell_text(value), cell_format)
 
     def _attachment_note(self, row: int, col: int) -> None:
         self.ws.write_blank(row, col, None, self.label_fmt())

@@ -433,3 +433,12 @@ def test_translate_names_the_sheets_and_headers(tmp_path):
     assert book.sheet_names[:4] == ["汇总", "Completeness", "Validation issues", "数据"]
     assert sheet_rows(book, "数据")[0][0] == "单位代码"
     assert sheet_rows(book, "Completeness")[1][4] == "已审核"
+
+
+def test_a_narrative_longer_than_a_cell_is_cut_visibly(tmp_path):
+    long = "整改" * 20_000
+    path, result = _write(tmp_path, [_report("A", "甲村", {"found": 1, "i01_progress": long})])
+    book = CalamineWorkbook.from_path(str(path))
+    shown = cell(book, result.summary_sheet, result.summary_cells["i01_progress"])
+    assert shown.startswith("甲村：整改") and shown.endswith("…")
+    assert len(shown) <= 32_767 // 2
