@@ -235,8 +235,7 @@ class _Reports:
             rest = "approved"
         else:
             once = Period.parse(period).frequency is Frequency.ONCE
-            quota = {"none": 1 if once and total >= 5 else 0, "cycle": share(0.06),
-                     "submitted": share(0.03)}
+            quota = {"none": 1 if once and total >= 5 else 0, "cycle": share(0.06)}
             rest = "approved"
         states = [state for state, n in quota.items() for _ in range(n)][:total]
         states += [rest] * (total - len(states))
