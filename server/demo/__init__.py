@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
 from server.demo.workflow import WorkflowSummary, load_workflow
+from server.labels import role_label
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.services import passwords
@@ -64,7 +65,7 @@ class DemoSummary:
                     f"{a.username} ({a.unit_code})" if a.unit_code else a.username
                     for a in examples
                 )
-                lines.append(f"  {role.value}: {names}")
+                lines.append(f"  {role_label(role)}: {names}")
         lines.append(_("All accounts: tianbao users list"))
         return "\n".join(lines)
 
