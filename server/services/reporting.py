@@ -290,7 +290,7 @@ class ReportView:
     due: date
     previous: Report | None = None
     previous_values: dict[str, Any] = field(default_factory=dict)
-    following: Report | None = None  # the unit's report of the next later period, if any
+    following: Report | None = None  # the unit's next later submitted/approved report
 
     @property
     def definition(self) -> Definition:
@@ -332,6 +332,7 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
         select(Report).where(
             Report.assignment_id == assignment.id, Report.unit_id == unit.id,
             Report.period > period,
+            Report.status.in_([Status.SUBMITTED, Status.APPROVED]),
         ).order_by(Report.period).limit(1)
     )
     return ReportView(assignment, unit, period, template, report, values,

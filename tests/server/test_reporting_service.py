@@ -32,4 +32,8 @@ def test_correcting_an_earlier_period_flags_the_later_report(session, template, 
     reporting.save(session, user, later, {**header, "i01_enterprises": "5"})
     earlier = reporting.load(session, user, "cd", "VA1", "2024Q2")
     _, issues = reporting.save(session, user, earlier, {**header, "i01_enterprises": "7"})
+    assert issues == []  # a draft of a later period is no baseline yet
+    reporting.submit(session, user, later)
+    earlier = reporting.load(session, user, "cd", "VA1", "2024Q2")
+    _, issues = reporting.save(session, user, earlier, {**header, "i01_enterprises": "7"})
     assert ("i01_enterprises", "later_period_lower") in {(i.field, i.code) for i in issues}
