@@ -201,7 +201,7 @@ class _Reports:
     def _states(self) -> dict[tuple[str, str], str]:
         """What each unit has done for each period, drawn so that every state shows up."""
         codes = [u.code for u in self.units if u.id in self.submitters]
-        if self.reviewer is None:  # nobody to review: drafts and submissions only
+        if self.reviewer is None:  # no consolidator and no administrator: leave it empty
             return {}
         scripted = self.past[:2] if self._decrease_here() else []
         states: dict[tuple[str, str], str] = {}
@@ -305,9 +305,9 @@ class _Reports:
         key, caught_up = DECREASE.field, truth[before][DECREASE.field]
         definition = reporting.version_for(self.assignment, latest).definition
         fld, item = definition.field(key), definition.item_of(key)
-        sent = {**truth[latest], key: caught_up - DECREASE.catch_up // 2,
-                f"{item.key}_progress": f"本期，{fld.label}累计{caught_up - DECREASE.catch_up // 2}"
-                                        f"{fld.unit or ''}。"}
+        low = caught_up - DECREASE.catch_up // 2
+        sent = {**truth[latest], key: low,
+                f"{item.key}_progress": f"本期，{fld.label}累计{low}{fld.unit or ''}。"}
         draft = _Steps(self, before, rng)
         draft.saves(truth[before], end=self._at(self.due[before] - timedelta(days=2), rng))
         current = _Steps(self, latest, rng)
@@ -319,7 +319,7 @@ class _Reports:
         late.later(0, "submit")
         late.later(1, "approve")
         late.later(0, "return", period=latest, text=_decrease_comment(
-            definition, key, sent[key], caught_up, Period.parse(before)))
+            definition, key, low, caught_up, Period.parse(before)))
         return draft.actions + current.actions + late.actions
 
     # -- moments ----------------------------------------------------------------------------
