@@ -354,10 +354,10 @@ class _Reports:
         report, values = made.get(period, (None, {}))
         template = (report.template_version if report
                     else reporting.version_for(self.assignment, period))
-        earlier = [p for p, (r, _v) in made.items()
-                   if p < period and r.status in (Status.SUBMITTED, Status.APPROVED)]
+        sent = [p for p, (r, _v) in made.items()
+                if r.status in (Status.SUBMITTED, Status.APPROVED)]
+        earlier, later = [p for p in sent if p < period], [p for p in sent if p > period]
         previous, previous_values = made[max(earlier)] if earlier else (None, {})
-        later = [p for p in made if p > period]
         following = made[min(later)][0] if later else None
         return reporting.ReportView(self.assignment, unit, period, template, report,
                                     dict(values), self.due[period], previous,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from forms.definition import CumulativeSpan
 from forms.periods import Period, is_late
 from forms.validation import same_span
+from forms.values import loads_values
 from server.app import create_app
 from server.db import Base, database
 from server.demo import DemoSummary, load_demo, workflow
@@ -204,6 +205,24 @@ def test_the_deliberate_decrease_is_returned_with_the_reason(demo, session):
     assert before.report.remarks
     first_submission = latest_events(session, before.report, "submitted")[0]
     assert utc(first_submission.created_at) > utc(view.report.submitted_at)
+
+
+def test_the_demo_sees_each_report_as_the_service_does(demo, session):
+    """For speed the demo builds report views from memory: they must match reporting.load."""
+    admin = get_user(session, "admin")
+    assignment = reporting.get_assignment(session, DECREASE.assignment)
+    unit = session.scalar(select(Unit).where(Unit.code == DECREASE.unit))
+    reports = workflow._Reports(session, assignment, admin, NOW)
+    made = {r.period: (r, loads_values(r.template_version.definition, r.values))
+            for r in reports_of(session, assignment.key) if r.unit_id == unit.id}
+
+    def seen(view):
+        return (view.report, view.template, view.values, view.previous, view.previous_values,
+                view.following, view.due)
+
+    for period in reports.periods:
+        loaded = reporting.load(session, admin, assignment.key, unit.code, period)
+        assert seen(reports._view(unit, period, made)) == seen(loaded), period
 
 
 def test_submitted_reports_pass_the_checks_they_were_submitted_under(demo, session):
