@@ -273,7 +273,7 @@ def test_warnings_need_an_explanation_in_the_remarks(signed_in, session):
     assert response.status_code == 422
     html = text(response)
     assert "整改隐患为累计数" in block(html, "field-rectified")
-    assert "报送前请在备注中对提示事项作出说明。" in block(html, "field-remarks")
+    assert "报送前请在“说明”中对提示事项作出解释。" in block(html, "field-remarks")
 
     response = send(signed_in, Q3, "submit", f_found="12", f_rectified="4",
                     remarks="上季度多报 1 处，已更正。", **COMPLETE)
