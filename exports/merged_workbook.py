@@ -207,7 +207,13 @@ class _MergedWriter:
         finally:
             self.book.close()
 
-    def _write_sheets(self, consolidated, previous_consolidated, previous_period, reports):
+    def _write_sheets(
+        self,
+        consolidated: Mapping[str, Any],
+        previous_consolidated: Mapping[str, Any] | None,
+        previous_period: str | None,
+        reports: Iterable[UnitReport],
+    ) -> MergedWorkbook:
         summary_name = self.names.claim(self.t(SUMMARY))
         summary = self._layout_sheet(
             summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
@@ -276,8 +282,10 @@ class _MergedWriter:
 
     def _table(self, title: str, headers: tuple[str, ...], widths: tuple[int, ...]) -> _Table:
         ws = self.book.add_worksheet(self.names.claim(self.t(title)))
-        bold = self.formats.setdefault(("table-header",), self.book.add_format(
-            {"bold": True, "bg_color": "#D9E1F2", "border": 1, "valign": "vcenter"}))
+        bold = self.formats.get(("table-header",))
+        if bold is None:
+            bold = self.formats[("table-header",)] = self.book.add_format(
+                {"bold": True, "bg_color": "#D9E1F2", "border": 1, "valign": "vcenter"})
         for col, width in enumerate(widths):
             ws.set_column(col, col, width)
         for col, header in enumerate(headers):

@@ -442,3 +442,15 @@ def test_a_narrative_longer_than_a_cell_is_cut_visibly(tmp_path):
     shown = cell(book, result.summary_sheet, result.summary_cells["i01_progress"])
     assert shown.startswith("甲村：整改") and shown.endswith("…")
     assert len(shown) <= 32_767 // 2
+
+
+def test_data_beyond_excels_last_row_continues_on_another_sheet(tmp_path, monkeypatch):
+    monkeypatch.setattr("exports.merged_workbook.EXCEL_MAX_ROWS", 4)  # header + 3 rows
+    reports = [_report(f"U{i}", f"村{i}", {"found": i, "rectified": i}) for i in range(4)]
+    path, result = _write(tmp_path, reports)
+    book = CalamineWorkbook.from_path(str(path))
+    assert result.data_sheets == ["Data", "Data (2)", "Data (3)"]
+    parts = [sheet_rows(book, name) for name in result.data_sheets]
+    assert [len(p) for p in parts] == [4, 4, 3]
+    assert all(p[0] == list(FLAT_HEADERS) for p in parts)
+    assert [r[0] for p in parts for r in p[1:]] == [f"U{i}" for i in range(4) for _ in "ab"]
