@@ -70,34 +70,9 @@ class RenderedTemplate:
     cells: dict[CellKey, str]
 
 
-def build_template(
-    definition: Definition,
-    *,
-    unit_code: str,
-    unit_name: str,
-    period: str,
-    secret: bytes,
-    locale: str = "zh_CN",
-    translate: Callable[[str], str] = _same,
-    values: Mapping[str, Any] | None = None,
-    previous: Mapping[str, Any] | None = None,
-    previous_period: str | None = None,
-    table_rows: int = DEFAULT_TABLE_ROWS,
-) -> bytes:
-    """The template workbook (.xlsx bytes) of *definition* for a unit and period.
-
-    *values* prefills the inputs (typed values as in ``forms.values``; raw
-    strings are written as they are). *previous* holds the previous report's
-    values; its cumulative figures are shown as reference beside the inputs,
-    headed by *previous_period* (default: the period before *period*).
-    *translate* is the caller's gettext for *locale*; the form's own texts come
-    from the definition (``*_en`` variants in English).
-    """
-    return render_template(
-        definition, unit_code=unit_code, unit_name=unit_name, period=period, secret=secret,
-        locale=locale, translate=translate, values=values, previous=previous,
-        previous_period=previous_period, table_rows=table_rows,
-    ).data
+def build_template(definition: Definition, **options: Any) -> bytes:
+    """The template workbook (.xlsx bytes); the options are those of :func:`render_template`."""
+    return render_template(definition, **options).data
 
 
 def render_template(
@@ -114,7 +89,16 @@ def render_template(
     previous_period: str | None = None,
     table_rows: int = DEFAULT_TABLE_ROWS,
 ) -> RenderedTemplate:
-    """Like :func:`build_template`, also telling where each input cell is."""
+    """The template workbook of *definition* for a unit and period, and where each input
+    cell landed (for annotations and tests).
+
+    *values* prefills the inputs (typed values as in ``forms.values``; raw
+    strings are written as they are). *previous* holds the previous report's
+    values; its cumulative figures are shown as reference beside the inputs,
+    headed by *previous_period* (default: the period before *period*).
+    *translate* is the caller's gettext for *locale*; the form's own texts come
+    from the definition (``*_en`` variants in English).
+    """
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
         definition, identity, secret=secret, locale=locale, translate=translate,
