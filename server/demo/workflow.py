@@ -350,18 +350,12 @@ class _Reports:
     def _view(self, unit: Unit, period: str,
               made: dict[str, tuple[Report, dict[str, Any]]]) -> reporting.ReportView:
         """What ``reporting.load`` answers, from the unit's reports made so far (the unit
-        had none before): loading each from the database made the demo ten times slower."""
-        report, values = made.get(period, (None, {}))
-        template = (report.template_version if report
-                    else reporting.version_for(self.assignment, period))
-        sent = [p for p, (r, _v) in made.items()
-                if r.status in (Status.SUBMITTED, Status.APPROVED)]
-        earlier, later = [p for p in sent if p < period], [p for p in sent if p > period]
-        previous, previous_values = made[max(earlier)] if earlier else (None, {})
-        following = made[min(later)][0] if later else None
-        return reporting.ReportView(self.assignment, unit, period, template, report,
-                                    dict(values), self.due[period], previous,
-                                    dict(previous_values), following)
+        had none before), without reading them back from the database."""
+        typed = {id(report): values for report, values in made.values()}
+        return reporting.build_view(
+            self.assignment, unit, period, {p: r for p, (r, _v) in made.items()},
+            lambda report: dict(typed[id(report)]) if report is not None else {},
+        )
 
     def _run(self, view: reporting.ReportView, user: User,
              action: _Action) -> reporting.ReportView:

@@ -18,7 +18,7 @@ overwrite each other silently.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -320,35 +320,36 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
         raise NotFound(assignment_key)
     if period not in assignment_periods(assignment):
         raise NotFound(period)
-    report = session.scalar(select(Report).where(
-        Report.assignment_id == assignment.id, Report.unit_id == unit.id,
-        Report.period == period))
+    reports = session.scalars(select(Report).where(
+        Report.assignment_id == assignment.id, Report.unit_id == unit.id))
+    return build_view(assignment, unit, period, {r.period: r for r in reports})
+
+
+def stored_values(report: Report | None) -> dict[str, Any]:
+    """The typed values of a report's latest revision (empty when there is none)."""
+    return loads_values(report.template_version.definition, report.values) if report else {}
+
+
+def build_view(
+    assignment: Assignment, unit: Unit, period: str, reports: Mapping[str, Report],
+    values_of: Callable[[Report | None], dict[str, Any]] = stored_values,
+) -> ReportView:
+    """The view of *period* from the unit's reports of the assignment, by period.
+
+    The previous and the following report are the nearest submitted or approved
+    ones: a draft is no baseline for cumulative figures. *values_of* gives a
+    report's typed values (a caller that already holds them can skip decoding).
+    """
+    report = reports.get(period)
     template = report.template_version if report else version_for(assignment, period)
-    values = loads_values(template.definition, report.values) if report else {}
-    previous = previous_report(session, assignment, unit, period)
-    previous_values = (loads_values(previous.template_version.definition, previous.values)
-                       if previous else {})
-    following = session.scalar(
-        select(Report).where(
-            Report.assignment_id == assignment.id, Report.unit_id == unit.id,
-            Report.period > period,
-            Report.status.in_([Status.SUBMITTED, Status.APPROVED]),
-        ).order_by(Report.period).limit(1)
-    )
-    return ReportView(assignment, unit, period, template, report, values,
-                      due_date(assignment, period), previous, previous_values, following)
-
-
-def previous_report(session: Session, assignment: Assignment, unit: Unit,
-                    period: str) -> Report | None:
-    """The unit's latest submitted or approved report of an earlier period."""
-    return session.scalar(
-        select(Report).where(
-            Report.assignment_id == assignment.id, Report.unit_id == unit.id,
-            Report.period < period,
-            Report.status.in_([Status.SUBMITTED, Status.APPROVED]),
-        ).order_by(Report.period.desc()).limit(1)
-    )
+    sent = sorted(p for p, r in reports.items()
+                  if r.status in (Status.SUBMITTED, Status.APPROVED))
+    earlier = [p for p in sent if p < period]
+    later = [p for p in sent if p > period]
+    previous = reports[earlier[-1]] if earlier else None
+    following = reports[later[0]] if later else None
+    return ReportView(assignment, unit, period, template, report, values_of(report),
+                      due_date(assignment, period), previous, values_of(previous), following)
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
