@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from hazards import hazards_definition
 from sqlalchemy import func, select
 
 from forms.definition import Definition
@@ -15,18 +16,7 @@ from server.services import templates as template_service
 
 EN = {"Accept-Language": "en"}
 
-DEFINITION = {
-    "key": "hazards",
-    "title": "隐患排查情况表",
-    "title_en": "Hazard checks",
-    "source": {"issuer": "测试镇人民政府", "title": "《测试方案》"},
-    "schedule": {"frequency": "quarterly", "due": {"rule": "after_end", "months": 1, "day": 5},
-                 "first": "2024Q2", "last": "2025Q2"},
-    "sections": [{"key": "s1", "number": "一", "title": "隐患排查", "items": [
-        {"key": "i01", "number": "1", "title": "排查整治隐患", "fields": [
-            {"key": "found", "kind": "integer", "label": "排查隐患", "unit": "处", "min": 0,
-             "cumulative": True}]}]}],
-}
+DEFINITION = hazards_definition(last="2025Q2")
 
 
 def publish(session, **changes):

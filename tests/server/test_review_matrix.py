@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from urllib.parse import quote
 
 import pytest
+from hazards import hazards_definition
 from python_calamine import CalamineWorkbook
 
 from forms.definition import Definition
@@ -21,18 +22,7 @@ ON_TIME = datetime(2024, 7, 1, 2, tzinfo=UTC)
 LATE = datetime(2024, 7, 10, 2, tzinfo=UTC)  # after the 2024Q2 deadline of 2024-07-05
 AFTERWARDS = datetime(2024, 11, 1, 2, tzinfo=UTC)  # 2024Q2 and 2024Q3 are overdue
 
-DEFINITION = {
-    "key": "hazards",
-    "title": "隐患排查情况表",
-    "title_en": "Hazard checks",
-    "source": {"issuer": "测试镇人民政府", "title": "《测试方案》"},
-    "schedule": {"frequency": "quarterly", "due": {"rule": "after_end", "months": 1, "day": 5},
-                 "first": "2024Q2", "last": "2026Q4"},
-    "sections": [{"key": "s1", "number": "一", "title": "隐患排查", "items": [
-        {"key": "i01", "number": "1", "title": "排查整治隐患", "fields": [
-            {"key": "found", "kind": "integer", "label": "排查隐患", "unit": "处", "min": 0,
-             "cumulative": True}]}]}],
-}
+DEFINITION = hazards_definition()
 VALUES = {"reporter": "张三", "phone": "13800000000", "found": 5}
 
 

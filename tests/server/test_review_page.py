@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from hazards import FOUND, hazards_definition
 from sqlalchemy import select
 
 from forms.definition import Definition
@@ -20,20 +21,11 @@ EN = {"Accept-Language": "en"}
 PAGE = "/review/hazards-ta/VA1/2024Q3"
 ON_TIME = datetime(2024, 7, 1, 2, tzinfo=UTC)
 
-DEFINITION = {
-    "key": "hazards",
-    "title": "隐患排查情况表",
-    "title_en": "Hazard checks",
-    "source": {"issuer": "测试镇人民政府", "title": "《测试方案》"},
-    "schedule": {"frequency": "quarterly", "due": {"rule": "after_end", "months": 1, "day": 5},
-                 "first": "2024Q2", "last": "2026Q4"},
-    "sections": [{"key": "s1", "number": "一", "title": "隐患排查", "items": [
-        {"key": "i01", "number": "1", "title": "排查整治隐患", "fields": [
-            {"key": "found", "kind": "integer", "label": "排查隐患", "label_en": "Hazards found",
-             "unit": "处", "min": 0, "cumulative": True, "cumulative_severity": "warning"},
-            {"key": "rectified", "kind": "integer", "label": "整改隐患",
-             "label_en": "Hazards rectified", "unit": "处", "min": 0, "cumulative": True}]}]}],
-}
+DEFINITION = hazards_definition(fields=(
+    {**FOUND, "label_en": "Hazards found", "cumulative_severity": "warning"},
+    {"key": "rectified", "kind": "integer", "label": "整改隐患",
+     "label_en": "Hazards rectified", "unit": "处", "min": 0, "cumulative": True},
+))
 HEADER = {"reporter": "张三", "phone": "13800000000"}
 
 
