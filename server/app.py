@@ -41,7 +41,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from server.admin import bp as admin_bp
+    from server.api import bp as api_bp
     from server.auth import bp as auth_bp
+    from server.consolidation import bp as consolidation_bp
     from server.home import register_home
     from server.labels import register_labels
     from server.reporting import bp as reporting_bp
@@ -53,6 +55,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(reporting_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(workbooks_bp)
+    app.register_blueprint(consolidation_bp)
+    app.register_blueprint(api_bp)
     register_home(app)
     register_labels(app)
 

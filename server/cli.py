@@ -463,3 +463,7 @@ def workbook_import(ctx: click.Context, files: tuple[Path, ...], username: str |
             click.echo("  " + _("Problems marked in %(path)s.", path=target))
     if any(not outcome.saved for outcome in outcomes):
         ctx.exit(1)
+
+
+# Command groups kept in their own modules; importing them registers them on ``cli``.
+from server import cli_export, cli_tokens  # noqa: E402,F401

@@ -1,0 +1,12 @@
+"""The JSON API, version 1: the same services as the web pages, for scripts and platforms.
+
+Requests authenticate with a personal token (``Authorization: Bearer …``); there is
+no session cookie, so CSRF protection does not apply to this blueprint.
+"""
+
+from flask import Blueprint
+
+from server.extensions import csrf
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
