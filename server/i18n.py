@@ -20,7 +20,6 @@ from flask import (
     current_app,
     has_app_context,
     has_request_context,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -53,6 +52,7 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 DEFAULT_LOCALE = "zh_CN"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SESSION_KEY = "locale"
+API_PREFIX = "/api/"
 
 # Each language is named in itself, so anyone can find their own in the switch.
 LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
@@ -128,6 +128,9 @@ def select_locale() -> str | None:
     """
     if not has_request_context():
         return None
+    if request.path.startswith(API_PREFIX):
+        # API clients have no session or saved choice that applies: they say what they read.
+        return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LOCALE
     saved = getattr(current_user, "locale", None) if _signed_in() else None
     if saved in LANGUAGES:
         return saved
@@ -290,12 +293,11 @@ def _error_page(error: HTTPException):
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
     if isinstance(error, CSRFError):
         text = CSRF_TEXT
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         # Machine clients get RFC 9457 problem details, still in their language.
-        response = jsonify(type="about:blank", title=str(title), status=code, detail=str(text))
-        response.status_code = code
-        response.mimetype = "application/problem+json"
-        return response
+        from server.api.problems import problem_for_http
+
+        return problem_for_http(error)
     # A failing request may have a broken database session: the 500 page skips account details.
     page = render_template("errors/error.html", code=code, title=title, text=text,
                            minimal_chrome=code == 500)

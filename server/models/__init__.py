@@ -2,7 +2,7 @@
 for Alembic, the test fixtures and anything else that walks ``Base.metadata``."""
 
 from server.db import Base
-from server.models.accounts import LoginAttempt, Role, User
+from server.models.accounts import ApiToken, LoginAttempt, Role, User
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
@@ -17,6 +17,6 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit
 
 __all__ = [
-    "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
+    "ApiToken", "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateVersion", "Unit", "User",
 ]

@@ -115,7 +115,7 @@ def test_api_errors_are_problem_documents_in_the_callers_language(client):
     response = client.get("/api/v1/no-such-thing", headers={"Accept-Language": "en"})
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
-    assert response.get_json()["title"] == "Page not found"
+    assert response.get_json()["title"] == "Not found"
 
 
 def test_messages_of_the_pure_packages_are_translated_then_filled_in(app):

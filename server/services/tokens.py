@@ -1,0 +1,135 @@
+"""Personal API tokens: creation, authentication, revocation and listing.
+
+A secret looks like ``tb_<43 url-safe characters>``. Only its SHA-256 is stored;
+its first characters (``prefix``) are kept in clear so that people can tell their
+tokens apart and authentication finds the row by an indexed column before
+comparing hashes in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from server.models import ApiToken, User
+from server.models.accounts import utcnow
+from server.services.errors import UserError
+
+SECRET_MARK = "tb_"
+PREFIX_LENGTH = len(SECRET_MARK) + 8
+NAME_MAX = 100
+# last_used_at is a hint for people, not an audit log: one write per token and minute
+# keeps busy scripts from turning every read into a database write.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, user: User, name: str = "", *,
+           commit: bool = True) -> tuple[ApiToken, str]:
+    """A new token for *user* and its secret, which is not stored and cannot be shown again."""
+    name = (name or "").strip()
+    if len(name) > NAME_MAX:
+        raise UserError(_l("A token name has at most %(max)s characters."), field="name",
+                        max=NAME_MAX)
+    secret = SECRET_MARK + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, prefix=secret[:PREFIX_LENGTH],
+                     token_hash=hash_secret(secret), created_at=utcnow())
+    session.add(token)
+    if commit:
+        session.commit()
+    return token, secret
+
+
+def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
+    """The active account whose unrevoked token *secret* is, or None.
+
+    Records when the token was last used (at most once a minute).
+    """
+    secret = (secret or "").strip()
+    if not secret.startswith(SECRET_MARK) or len(secret) <= PREFIX_LENGTH:
+        return None
+    digest = hash_secret(secret)
+    candidates = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.prefix == secret[:PREFIX_LENGTH], ApiToken.revoked_at.is_(None))
+        .options(selectinload(ApiToken.user))
+    ).all()
+    match = None
+    for token in candidates:
+        # compare_digest on every candidate: the time taken does not tell which one matched.
+        if hmac.compare_digest(token.token_hash, digest):
+            match = token
+    if match is None or not match.user.active:
+        return None
+    _touch(session, match, now or utcnow())
+    return match.user
+
+
+def _touch(session: Session, token: ApiToken, now: datetime) -> None:
+    result = session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id,
+               or_(ApiToken.last_used_at.is_(None),
+                   ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount:
+        session.commit()
+        token.last_used_at = now
+
+
+def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) -> None:
+    """Stop *token* from working; revoking twice keeps the first time."""
+    if token.revoked_at is None:
+        token.revoked_at = now or utcnow()
+        session.commit()
+
+
+def for_user(session: Session, user: User, *, include_revoked: bool = False) -> Sequence[ApiToken]:
+    """*user*'s tokens, newest first."""
+    query = select(ApiToken).where(ApiToken.user_id == user.id)
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return session.scalars(query.order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+
+
+def all_tokens(session: Session, *, include_revoked: bool = False) -> Sequence[ApiToken]:
+    """Every account's tokens, by username then newest first (for administrators)."""
+    query = select(ApiToken).join(ApiToken.user).options(selectinload(ApiToken.user))
+    if not include_revoked:
+        query = query.where(ApiToken.revoked_at.is_(None))
+    return session.scalars(
+        query.order_by(User.username, ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+
+
+def get_for_user(session: Session, user: User, token_id: int) -> ApiToken | None:
+    """*user*'s token with *token_id* (another account's token is None)."""
+    return session.scalar(
+        select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    )
+
+
+def find(session: Session, id_or_prefix: str) -> ApiToken | None:
+    """A token by its id or its visible prefix; None if unknown or ambiguous."""
+    text = (id_or_prefix or "").strip()
+    if text.isdigit():
+        return session.get(ApiToken, int(text))
+    if not text.startswith(SECRET_MARK):
+        return None
+    # A whole secret pasted by mistake still finds its token by the prefix.
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.prefix == text[:PREFIX_LENGTH]).limit(2)
+    ).all()
+    return rows[0] if len(rows) == 1 else None
