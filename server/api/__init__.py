@@ -11,5 +11,5 @@ from server.extensions import csrf
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-# Authentication and problem responses first: their hooks apply to every view below.
-from server.api import auth, pagination, problems  # noqa: E402,F401
+# Importing the modules registers their hooks (authentication, problem responses) and routes.
+from server.api import account, auth, pagination, problems  # noqa: E402,F401,I001

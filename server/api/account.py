@@ -1,0 +1,107 @@
+"""``/me``, ``/units`` and ``/templates``: who the token is, what it sees, what can be reported.
+
+Units are limited to the account's scope (``server.scope``); a unit outside it
+is 404 as if it did not exist. Templates are the same for every account.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import request
+from sqlalchemy.orm import selectinload
+
+from server.api import bp
+from server.api import serializers as out
+from server.api.auth import api_user
+from server.api.pagination import paginate_query, paginated
+from server.api.problems import ApiError
+from server.db import db_session
+from server.i18n import DEFAULT_LOCALE
+from server.models import TemplateVersion, Unit, User
+from server.scope import get_unit_or_404
+from server.services import templates as template_service
+from server.services import units as unit_service
+
+
+def me_json(user: User) -> dict:
+    return {
+        "username": user.username,
+        # Accounts have no display name of their own yet; the field is kept for clients.
+        "name": None,
+        "role": str(user.role),
+        "unit": out.unit_ref(user.unit),
+        "locale": user.locale or DEFAULT_LOCALE,
+    }
+
+
+def unit_json(unit: Unit) -> dict:
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "kind": unit.kind,
+        "parent": unit.parent.code if unit.parent is not None else None,
+        "level": unit.depth,
+        "contact_name": unit.contact_name,
+        "contact_phone": unit.contact_phone,
+        "active": unit.active,
+    }
+
+
+def template_json(row: TemplateVersion) -> dict:
+    return {
+        "key": row.key,
+        "title": row.title,
+        "version": row.version,
+        "frequency": str(row.definition.schedule.frequency),
+        "published_at": out.timestamp(row.created_at),
+    }
+
+
+def definition_json(row: TemplateVersion) -> dict:
+    # Stored exactly as validated (Definition.to_json), so it is served as stored.
+    return json.loads(row.definition_json)
+
+
+@bp.get("/me")
+def me():
+    return me_json(api_user())
+
+
+@bp.get("/units")
+def units():
+    user = api_user()
+    session = db_session()
+    code = request.args.get("under", "").strip()
+    under = get_unit_or_404(session, user, code) if code else None
+    query = (unit_service.units_query(user, under=under).order_by(None)
+             .order_by(Unit.path).options(selectinload(Unit.parent)))
+    return paginate_query(session, query, unit_json)
+
+
+@bp.get("/templates")
+def templates():
+    api_user()
+    rows = [row for row, _count in template_service.list_latest(db_session())]
+    return paginated(lambda offset, limit: (rows[offset:offset + limit], len(rows)),
+                     template_json)
+
+
+@bp.get("/templates/<key>")
+def template(key: str):
+    api_user()
+    history = template_service.versions(db_session(), key)
+    if not history:
+        raise ApiError(404, "not_found")
+    latest = history[0]
+    return {**template_json(latest), "versions": [row.version for row in reversed(history)],
+            "definition": definition_json(latest)}
+
+
+@bp.get("/templates/<key>/versions/<int:n>")
+def template_version(key: str, n: int):
+    api_user()
+    row = template_service.get_version(db_session(), key, n)
+    if row is None:
+        raise ApiError(404, "not_found")
+    return {"key": row.key, "version": row.version, "definition": definition_json(row)}
