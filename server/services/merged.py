@@ -1,0 +1,397 @@
+"""Merged exports of a consolidation: the merged workbook, the flat data as CSV, and
+one unit's cumulative figures across the periods of the plan.
+
+The writers in ``exports/`` are pure and take the subtree as an iterator of
+:class:`~exports.flat_data.UnitReport`; this module produces that iterator from
+the database without holding the subtree in memory:
+
+* **one query** over the subtree, in tree order (``Unit.path``), read in batches
+  (``yield_per``: a server-side cursor on PostgreSQL). Each row is a reporting
+  unit with its report of the period and, joined in the same statement, its
+  nearest earlier and later submitted or approved reports (the baselines of
+  本期新增 and of the cumulative checks, exactly as a report view picks them).
+  Plain columns, not ORM objects, so nothing accumulates in the session;
+* a stack of the reporting ancestors of the current row gives each unit its
+  *consolidation parent* (the nearest reporting unit above it, transparent
+  units skipped) and its depth below the consolidating unit: depth 1 are the
+  children whose reports make the summary's totals;
+* issues are ``forms.validation.validate`` as the review page computes them,
+  plus the mismatches the consolidation service found below (an office's
+  figure that differs from what its own children add up to).
+
+Values are exported for reports handed in (submitted or approved); drafts and
+returned reports are listed with their status only, since their figures are
+still the unit's work in progress. Whether a report counts in the totals (the
+approved-only switch) is the ``included`` flag, shown on the completeness sheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+from flask_babel import force_locale, gettext
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from exports.flat_data import (
+    BOM,
+    FLAT_HEADERS,
+    NOT_STARTED,
+    UnitReport,
+    csv_cell,
+    flat_rows,
+    neutralise,
+)
+from exports.merged_workbook import MergedWorkbook, write_merged_workbook
+from exports.series import build_series
+from forms.definition import Definition
+from forms.issues import Issue, warning
+from forms.periods import SHANGHAI, days_until
+from forms.validation import validate
+from forms.values import format_number, loads_values
+from server.models import Unit, User
+from server.models.accounts import utcnow
+from server.models.reporting import Assignment, Report, Status
+from server.models.templates import TemplateVersion
+from server.models.units import subtree_bounds
+from server.services import reporting
+from server.services.reporting import NotFound
+
+if TYPE_CHECKING:
+    from server.services.consolidation import Figures
+
+SENT = (Status.SUBMITTED, Status.APPROVED)
+OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
+BATCH = 500  # rows fetched per round trip
+
+
+# -- the subtree as a stream of UnitReports -----------------------------------------------
+
+
+def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
+                 now: datetime | None = None) -> Iterator[UnitReport]:
+    """Every reporting unit below ``figures.unit``, in tree order, with its report.
+
+    ``included`` follows the figures' switch (approved only, or submitted too);
+    for the direct children it is the figures' own decision. *locale* is part of
+    the agreed signature: the reports carry data, the writers render it.
+    """
+    children = {state.unit.id: state for state in figures.children}
+    mismatches = _mismatches_by_unit(figures)
+    for unit_id, report in subtree_reports(
+        session, figures.assignment, figures.unit, figures.period,
+        include_submitted=figures.include_submitted, now=now,
+    ):
+        state = children.get(unit_id)
+        changes: dict[str, Any] = {}
+        if state is not None:
+            changes["included"] = state.included and report.has_report
+        extra = mismatches.get(unit_id)
+        if extra:
+            changes["issues"] = (*report.issues, *extra)
+        yield replace(report, **changes) if changes else report
+
+
+def subtree_reports(
+    session: Session,
+    assignment: Assignment,
+    under: Unit,
+    period: str,
+    *,
+    include_submitted: bool = False,
+    now: datetime | None = None,
+) -> Iterator[tuple[int, UnitReport]]:
+    """``(unit id, UnitReport)`` for every reporting unit strictly below *under*.
+
+    One statement, read in batches; memory does not grow with the subtree.
+    """
+    now = now or utcnow()
+    versions = template_versions(session, assignment.template_key)
+    current_version = reporting.version_for(assignment, period)
+    overdue = days_until(reporting.due_date(assignment, period), now) < 0
+    ancestors: list[tuple[str, str]] = []  # (path, code) of the reporting units above the row
+    rows = session.execute(_subtree_statement(assignment, under, period),
+                           execution_options={"yield_per": BATCH})
+    for row in rows:
+        while ancestors and not row.path.startswith(ancestors[-1][0]):
+            ancestors.pop()
+        parent_code = ancestors[-1][1] if ancestors else under.code
+        depth = len(ancestors) + 1
+        ancestors.append((row.path, row.code))
+        yield row.id, _unit_report(row, period, assignment.template_key, parent_code, depth,
+                                   versions, current_version, overdue, include_submitted)
+
+
+def template_versions(session: Session, template_key: str) -> dict[int, TemplateVersion]:
+    """Every published version of a template, by row id (a handful of rows)."""
+    return {tv.id: tv for tv in session.scalars(
+        select(TemplateVersion).where(TemplateVersion.key == template_key))}
+
+
+def version_definitions(session: Session, template_key: str) -> dict[int, Definition]:
+    """Version number -> definition, so reports of older versions merge by field key."""
+    return {tv.version: tv.definition for tv in template_versions(session, template_key).values()}
+
+
+def _subtree_statement(assignment: Assignment, under: Unit, period: str):
+    low, high = subtree_bounds(under.path)
+    in_subtree = (Unit.path >= low, Unit.path < high)
+
+    def neighbour(pick, later: bool):
+        """Per unit, the nearest earlier (or later) period it handed a report in for."""
+        return (
+            select(Report.unit_id, pick(Report.period).label("period"))
+            .join(Unit, Unit.id == Report.unit_id)
+            .where(Report.assignment_id == assignment.id, Report.status.in_(SENT),
+                   Report.period > period if later else Report.period < period, *in_subtree)
+            .group_by(Report.unit_id)
+            .subquery()
+        )
+
+    before, after = neighbour(func.max, False), neighbour(func.min, True)
+    cur, prev, nxt = aliased(Report), aliased(Report), aliased(Report)
+
+    def report_at(alias, period_column):
+        return and_(alias.unit_id == Unit.id, alias.assignment_id == assignment.id,
+                    alias.period == period_column)
+
+    units = reporting.reporting_units_query(assignment, under)
+    return (
+        select(
+            Unit.id, Unit.code, Unit.name, Unit.path, Unit.contact_name, Unit.contact_phone,
+            cur.status, cur.revision, cur.values, cur.template_version_id, cur.submitted_at,
+            cur.late,
+            prev.period.label("prev_period"), prev.values.label("prev_values"),
+            prev.template_version_id.label("prev_version_id"),
+            nxt.period.label("next_period"), nxt.values.label("next_values"),
+            nxt.template_version_id.label("next_version_id"),
+        )
+        .select_from(Unit)
+        .outerjoin(cur, report_at(cur, period))
+        .outerjoin(before, before.c.unit_id == Unit.id)
+        .outerjoin(prev, report_at(prev, before.c.period))
+        .outerjoin(after, after.c.unit_id == Unit.id)
+        .outerjoin(nxt, report_at(nxt, after.c.period))
+        .where(units.whereclause, Unit.id != under.id)
+        .order_by(Unit.path)
+    )
+
+
+def _unit_report(row: Any, period: str, template_key: str, parent_code: str, depth: int,
+                 versions: Mapping[int, TemplateVersion], current: TemplateVersion,
+                 overdue: bool, include_submitted: bool) -> UnitReport:
+    status = row.status or NOT_STARTED
+    template = versions.get(row.template_version_id, current)
+    late = bool(row.late) or (overdue and status in OPEN)
+    base = dict(unit_code=row.code, unit_name=row.name, parent_code=parent_code, depth=depth,
+                period=period, template=template_key, late=late,
+                submitter=row.contact_name or "", phone=row.contact_phone or "")
+    if status == NOT_STARTED:
+        return UnitReport(**base, included=False)
+    definition = template.definition
+    values = loads_values(definition, row.values or {})
+    previous = _decoded(versions, row.prev_version_id, row.prev_values)
+    following = _decoded(versions, row.next_version_id, row.next_values)
+    issues = validate(definition, values, previous, period=period,
+                      previous_period=row.prev_period, following=following,
+                      following_period=row.next_period)
+    base.update(
+        submitter=str(values.get("reporter") or base["submitter"]),
+        phone=str(values.get("phone") or base["phone"]),
+    )
+    sent = status in SENT
+    return UnitReport(
+        **base,
+        version=template.version,
+        status=status,
+        submitted_at=row.submitted_at,
+        revision=row.revision,
+        values=values if sent else {},
+        previous=previous,
+        previous_period=row.prev_period,
+        issues=tuple(issues),
+        included=status == Status.APPROVED or (include_submitted and
+                                               status == Status.SUBMITTED),
+    )
+
+
+def _decoded(versions: Mapping[int, TemplateVersion], version_id: int | None,
+             values: Any) -> dict[str, Any] | None:
+    if version_id is None or version_id not in versions:
+        return None
+    return loads_values(versions[version_id].definition, values or {})
+
+
+def _mismatches_by_unit(figures: Figures) -> dict[int, list[Issue]]:
+    """The consolidation's mismatches below the unit, as warnings of the unit concerned."""
+    out: dict[int, list[Issue]] = {}
+    definition = figures.definition
+    for mismatch in getattr(figures, "mismatches", ()):
+        if mismatch.depth == 0:
+            continue  # the unit's own report is not part of its merged workbook
+        fld = definition.field(mismatch.field_key)
+        labels = {"label": fld.label if fld is not None else mismatch.field_key}
+        if fld is not None and fld.label_en:
+            labels["label_en"] = fld.label_en
+        out.setdefault(mismatch.unit.id, []).append(warning(
+            mismatch.field_key, "differs_from_children", value=format_number(mismatch.reported),
+            expected=format_number(mismatch.computed), **labels))
+    return out
+
+
+# -- the files -------------------------------------------------------------------------------
+
+
+def write_merged(session: Session, figures: Figures, output: str | os.PathLike[str] | IO[bytes],
+                 *, locale: str = "zh_CN", translate: Callable[[str], str] = gettext,
+                 now: datetime | None = None) -> MergedWorkbook:
+    """The merged workbook of the figures' unit and period, written to *output*.
+
+    The summary holds the consolidated values with the previous period's
+    consolidation beside the cumulative ones (its 本期新增); every report below
+    streams through once.
+    """
+    unit = figures.unit
+    return write_merged_workbook(
+        output, figures.definition, unit_code=unit.code, unit_name=unit.name,
+        period=figures.period, consolidated=figures.values,
+        reports=unit_reports(session, figures, locale=locale, now=now),
+        previous_consolidated=figures.previous_values or None,
+        previous_period=figures.previous_period,
+        versions=version_definitions(session, figures.assignment.template_key),
+        locale=locale, translate=translate,
+    )
+
+
+def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[str], *,
+                   locale: str = "zh_CN", translate: Callable[[str], str] = gettext,
+                   now: datetime | None = None) -> int:
+    """The flat data (unit × field) as CSV, UTF-8 with a byte-order mark; returns the rows.
+
+    *output* is a binary file (encoded here) or a text stream (written as is).
+    """
+    binary = not isinstance(output, io.TextIOBase) and "b" in getattr(output, "mode", "b")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    count = 0
+
+    def flush() -> None:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        output.write(text.encode("utf-8") if binary else text)
+
+    buffer.write(BOM)
+    writer.writerow([neutralise(translate(header)) for header in FLAT_HEADERS])
+    rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
+                     versions=version_definitions(session, figures.assignment.template_key),
+                     locale=locale)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+        count += 1
+        if count % BATCH == 0:
+            flush()
+    flush()
+    return count
+
+
+def write_series(session: Session, user: User, assignment_key: str, unit_code: str,
+                 output: str | os.PathLike[str] | IO[bytes], *, locale: str = "zh_CN",
+                 translate: Callable[[str], str] = gettext, now: datetime | None = None) -> None:
+    """One unit's cumulative indicators across every period of the plan window.
+
+    A unit that reports under the assignment shows its own reports as handed in
+    (submitted or approved); a unit that does not (a town office above the
+    villages) shows its consolidation of each period that has begun. NotFound
+    for an assignment, or a unit, the account cannot see or that neither
+    reports nor consolidates.
+    """
+    assignment, unit = _series_subject(session, user, assignment_key, unit_code)
+    definition = reporting.version_for(assignment, assignment.last_period).definition
+    if reporting.reports_for_unit(assignment, unit):
+        by_period = _own_reports(session, assignment, unit)
+    else:
+        by_period = _consolidations(session, user, assignment, unit, now or utcnow())
+    data = build_series(definition, unit_name=unit.name, reports=by_period, locale=locale,
+                        translate=translate)
+    if isinstance(output, str | os.PathLike):
+        with open(output, "wb") as file:
+            file.write(data)
+    else:
+        output.write(data)
+
+
+def _series_subject(session: Session, user: User, assignment_key: str,
+                    unit_code: str) -> tuple[Assignment, Unit]:
+    from server.scope import unit_scope
+    from server.services.review import assignment_for
+
+    assignment = assignment_for(session, user, assignment_key)
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
+    if unit is None:
+        raise NotFound(unit_code)
+    low, high = subtree_bounds(assignment.root_unit.path)
+    if not low <= unit.path < high:
+        raise NotFound(unit_code)
+    return assignment, unit
+
+
+def _own_reports(session: Session, assignment: Assignment,
+                 unit: Unit) -> dict[str, dict[str, Any]]:
+    versions = template_versions(session, assignment.template_key)
+    rows = session.execute(
+        select(Report.period, Report.values, Report.template_version_id)
+        .where(Report.assignment_id == assignment.id, Report.unit_id == unit.id,
+               Report.status.in_(SENT)))
+    return {period: loads_values(versions[version_id].definition, values or {})
+            for period, values, version_id in rows}
+
+
+def _consolidations(session: Session, user: User, assignment: Assignment, unit: Unit,
+                    now: datetime) -> dict[str, dict[str, Any]]:
+    from server.services.consolidation import figures as consolidated
+
+    today = now.astimezone(SHANGHAI).date()
+    out = {}
+    for period in reporting.open_periods(assignment, today):
+        values = consolidated(session, user, assignment.key, unit.code, period).values
+        if any(v is not None for v in values.values()):
+            out[period] = values
+    return out
+
+
+# -- file names ------------------------------------------------------------------------------
+
+
+def merged_filename(figures: Figures, locale: str = "zh_CN") -> str:
+    with force_locale(locale):
+        return gettext("merged-%(assignment)s-%(unit)s-%(period)s.xlsx",
+                       **_name_parts(figures.assignment.key, figures.unit.code, figures.period))
+
+
+def csv_filename(figures: Figures, locale: str = "zh_CN") -> str:
+    with force_locale(locale):
+        return gettext("data-%(assignment)s-%(unit)s-%(period)s.csv",
+                       **_name_parts(figures.assignment.key, figures.unit.code, figures.period))
+
+
+def series_filename(session: Session, user: User, assignment_key: str, unit_code: str,
+                    locale: str = "zh_CN") -> str:
+    """The across-periods file name; NotFound like :func:`write_series`."""
+    assignment, unit = _series_subject(session, user, assignment_key, unit_code)
+    with force_locale(locale):
+        return gettext("series-%(assignment)s-%(unit)s.xlsx",
+                       **_name_parts(assignment.key, unit.code, ""))
+
+
+def _name_parts(assignment: str, unit: str, period: str) -> dict[str, str]:
+    """Keys as they may appear in a file name (no path separators)."""
+    clean = str.maketrans({c: "-" for c in '/\\:*?"<>|'})
+    return {"assignment": assignment.translate(clean), "unit": unit.translate(clean),
+            "period": period.translate(clean)}
