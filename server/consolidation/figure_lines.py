@@ -1,0 +1,122 @@
+"""The figures page, line by line: every field of the official form with its consolidated
+value, the parts that make it up, last period's figure and this period's increment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask_babel import lazy_gettext as _l
+
+from forms.definition import Aggregation, FieldDef, Item, Section
+from server.models import Status
+from server.reporting.display import column_inputs, indicators
+
+if TYPE_CHECKING:
+    from server.services.consolidation import ChildState, Figures
+
+# How a total was made, said beside it when it is not a plain sum.
+RULE_LABELS = {
+    Aggregation.MEAN: _l("average"),
+    Aggregation.MAX: _l("highest"),
+    Aggregation.MIN: _l("lowest"),
+    Aggregation.LAST: _l("last unit's"),
+}
+
+
+@dataclass(frozen=True)
+class PartLine:
+    """One child's contribution to a consolidated value."""
+
+    unit_code: str
+    unit_name: str
+    value: Any
+    revision: int | None
+    status: str
+    consolidates: bool  # the child has children of its own: its figures page exists
+    unapproved: bool  # counted only because the switch includes submitted reports
+
+
+@dataclass(frozen=True)
+class FieldLine:
+    field: FieldDef
+    value: Any
+    combined: bool  # False for fields that are not consolidated (aggregation "none")
+    parts: list[PartLine]
+    without_value: list[str]  # names of included children that gave no value
+    previous: Any
+    increment: Any
+
+    @property
+    def rule_label(self) -> str:
+        label = RULE_LABELS.get(self.field.effective_aggregation)
+        return str(label) if label else ""
+
+    @property
+    def has_unapproved(self) -> bool:
+        return any(p.unapproved for p in self.parts)
+
+
+@dataclass(frozen=True)
+class ItemLines:
+    item: Item
+    indicators: list[FieldLine]
+    inputs: list[FieldLine]  # the item's input columns (measures, progress…): per-unit lists
+
+
+@dataclass(frozen=True)
+class SectionLines:
+    section: Section
+    items: list[ItemLines]
+
+
+def part_lines(figures: Figures, key: str) -> list[PartLine]:
+    children = {c.unit.code: c for c in figures.children}
+    lines = []
+    for part in figures.result.provenance.get(key, []):
+        child = children.get(part.unit_code)
+        lines.append(PartLine(
+            part.unit_code, part.unit_name, part.value, part.revision,
+            child.status if child else Status.NOT_STARTED,
+            bool(child and child.consolidates), bool(child and _unapproved(child)),
+        ))
+    return lines
+
+
+def _unapproved(child: ChildState) -> bool:
+    return child.included and child.status != Status.APPROVED
+
+
+def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
+    names = {c.unit.code: c.unit.name for c in figures.children}
+    result = figures.result
+    combined = fld.effective_aggregation is not Aggregation.NONE
+    previous = figures.previous_values.get(fld.key) if figures.previous_period else None
+    return FieldLine(
+        field=fld,
+        value=result.values.get(fld.key),
+        combined=combined,
+        parts=part_lines(figures, fld.key) if combined else [],
+        without_value=[names.get(code, code) for code in result.missing.get(fld.key, [])],
+        previous=previous,
+        increment=figures.increments.get(fld.key) if fld.cumulative else None,
+    )
+
+
+def section_lines(figures: Figures) -> list[SectionLines]:
+    """The form's sections and items, each field with its consolidated line."""
+    definition = figures.definition
+    return [
+        SectionLines(section, [
+            ItemLines(item,
+                      [field_line(figures, f) for f in indicators(definition, item)],
+                      [field_line(figures, f) for f in column_inputs(definition, item)])
+            for item in section.items
+        ])
+        for section in definition.sections
+    ]
+
+
+def unapproved_children(figures: Figures) -> list[ChildState]:
+    """The children counted although their report is not approved yet (switch on)."""
+    return [c for c in figures.children if _unapproved(c)]

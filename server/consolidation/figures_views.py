@@ -1,0 +1,142 @@
+"""The consolidation pages: what an account consolidates, and one unit's figures for a period.
+
+Consolidators and administrators only (others get 403); assignments, units and
+periods outside the account's scope answer 404, like everywhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import abort, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from forms.periods import SHANGHAI, Period
+from server.auth.access import roles_required
+from server.consolidation import bp
+from server.consolidation.figure_lines import section_lines, unapproved_children
+from server.db import db_session
+from server.i18n import current_locale_code
+from server.models import Assignment, Role, Status, Unit
+from server.models.accounts import utcnow
+from server.services import consolidation, reporting
+from server.services import review as review_service
+from server.services.reporting import NotFound
+
+PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
+SWITCH = "submitted"  # the query parameter that includes submitted, not yet approved reports
+
+
+@dataclass(frozen=True)
+class Overseen:
+    """One assignment on the overview: its consolidating units and latest begun periods."""
+
+    assignment: Assignment
+    title: str
+    units: list[Unit]
+    periods: list[str]  # newest first
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _today():
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+def include_submitted() -> bool:
+    return request.args.get(SWITCH) == "1"
+
+
+def _title(assignment: Assignment, period: str | None = None) -> str:
+    template = reporting.version_for(assignment, period or assignment.first_period)
+    return template.definition.text("title", current_locale_code())
+
+
+@bp.get("/")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def index():
+    """The assignments the account oversees, each with the units it consolidates."""
+    session, user, today = db_session(), _user(), _today()
+    overseen = []
+    for assignment in review_service.assignments_for(session, user):
+        units = consolidation.consolidating_units(session, user, assignment)
+        if units:
+            periods = list(reversed(reporting.open_periods(assignment, today)))
+            overseen.append(Overseen(assignment, _title(assignment), units,
+                                     periods[:PERIODS_LISTED]))
+    return render_template("consolidation/index.html", overseen=overseen)
+
+
+@bp.get("/<assignment>/<unit>/")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def index_pick(assignment: str, unit: str):
+    """The period picker's target (a GET form, so it works without JavaScript)."""
+    period = request.args.get("period", "")
+    if not period:
+        return redirect(url_for("consolidation.index"))
+    args = {SWITCH: "1"} if include_submitted() else {}
+    return redirect(url_for("consolidation.index_figures", assignment=assignment, unit=unit,
+                            period=period, **args))
+
+
+def figures_or_404(assignment: str, unit: str, period: str):
+    try:
+        return consolidation.figures(db_session(), _user(), assignment, unit, period,
+                                     include_submitted=include_submitted())
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/<assignment>/<unit>/<period>")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def index_figures(assignment: str, unit: str, period: str):
+    """A unit's consolidated figures: totals with their parts, who is missing, mismatches."""
+    figures = figures_or_404(assignment, unit, period)
+    found = figures.assignment
+    today = _today()
+    periods = reporting.assignment_periods(found)
+    start = Period.parse(figures.period).start
+    reported = [c for c in figures.children if c.status in (Status.SUBMITTED, Status.APPROVED)]
+    switch = include_submitted()
+    return render_template(
+        "consolidation/figures.html",
+        figures=figures, definition=figures.definition, switch=switch,
+        title=_title(found, figures.period), begun=start <= today, period_start=start,
+        sections=section_lines(figures) if start <= today else [],
+        unapproved=unapproved_children(figures),
+        reported=reported,
+        waiting=[c for c in reported if not c.included],
+        periods=[(p, Period.parse(p).start <= today) for p in periods],
+        neighbours=_neighbours(periods, figures.period),
+        switch_url=_figures_url(figures, not switch),
+        own_args=_own_args(figures),
+        Status=Status, status_label=reporting.status_label,
+        field_label=lambda key: _field_label(figures, key),
+    )
+
+
+def _neighbours(periods: list[str], period: str) -> tuple[str | None, str | None]:
+    at = periods.index(period)
+    return (periods[at - 1] if at > 0 else None,
+            periods[at + 1] if at + 1 < len(periods) else None)
+
+
+def _figures_url(figures, switch: bool) -> str:
+    args = {SWITCH: "1"} if switch else {}
+    return url_for("consolidation.index_figures", assignment=figures.assignment.key,
+                   unit=figures.unit.code, period=figures.period, **args)
+
+
+def _own_args(figures) -> dict[str, str] | None:
+    """The URL arguments of the office's own report, when the unit reports itself."""
+    if figures.own is None:
+        return None
+    return {"assignment": figures.assignment.key, "unit": figures.unit.code,
+            "period": figures.period}
+
+
+def _field_label(figures, key: str) -> str:
+    fld = figures.definition.field(key)
+    return fld.text("label", current_locale_code()) if fld else key
