@@ -1,10 +1,77 @@
-"""``tianbao tokens``: personal API tokens, from the shell."""
+"""``tianbao tokens``: personal API tokens, from the shell.
+
+``create`` prints the secret alone on standard output (and its explanation on
+standard error), so a script can capture it: ``TOKEN=$(tianbao tokens create ann)``.
+"""
 
 from __future__ import annotations
 
-from server.cli import cli
+from datetime import datetime
+
+import click
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+
+from server.cli import Failure, _require_migrated, _user_or_fail, cli
+from server.db import db_session
+from server.services import tokens
+from server.services.errors import UserError
 
 
 @cli.group("tokens")
 def tokens_group() -> None:
     """Create and revoke personal API tokens."""
+
+
+@tokens_group.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for (shown in lists).")
+def tokens_create(username: str, name: str) -> None:
+    """Create a token for an account and print its secret (shown only this once)."""
+    _require_migrated()
+    user = _user_or_fail(username)
+    if not user.active:
+        raise Failure(_("The account %(username)s is disabled.", username=user.username))
+    try:
+        token, secret = tokens.create(db_session(), user, name)
+    except UserError as exc:
+        raise Failure(str(exc)) from None
+    click.echo(secret)
+    click.echo(_("Token %(id)s (%(prefix)s…) created for %(username)s. Keep the secret above: "
+                 "it cannot be shown again.",
+                 id=token.id, prefix=token.prefix, username=user.username), err=True)
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id_or_prefix", metavar="TOKEN_ID_OR_PREFIX")
+def tokens_revoke(token_id_or_prefix: str) -> None:
+    """Revoke a token, named by its number or its prefix (tb_…)."""
+    _require_migrated()
+    token = tokens.find(db_session(), token_id_or_prefix)
+    if token is None:
+        raise Failure(_("There is no token “%(token)s”.", token=token_id_or_prefix))
+    tokens.revoke(db_session(), token)
+    click.echo(_("Token %(id)s (%(prefix)s…) of %(username)s is revoked.",
+                 id=token.id, prefix=token.prefix, username=token.user.username))
+
+
+@tokens_group.command("list")
+@click.argument("username", required=False)
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
+def tokens_list(username: str | None, include_revoked: bool) -> None:
+    """List tokens: number, prefix, account, name, created, last used."""
+    _require_migrated()
+    session = db_session()
+    if username:
+        rows = tokens.for_user(session, _user_or_fail(username), include_revoked=include_revoked)
+    else:
+        rows = tokens.all_tokens(session, include_revoked=include_revoked)
+    for token in rows:
+        used = _when(token.last_used_at) if token.last_used_at else _("never used")
+        revoked = "\t" + _("revoked") if token.revoked_at else ""
+        click.echo(f"{token.id}\t{token.prefix}…\t{token.user.username}\t{token.name or '-'}\t"
+                   f"{_when(token.created_at)}\t{used}{revoked}")
+
+
+def _when(moment: datetime) -> str:
+    return format_datetime(moment, "yyyy-MM-dd HH:mm")

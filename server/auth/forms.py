@@ -3,7 +3,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from server.services.tokens import NAME_MAX
 
 
 class LoginForm(FlaskForm):
@@ -28,3 +30,15 @@ class PasswordChangeForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Empty: carries the CSRF token so that no other site can sign a user out."""
+
+
+class TokenCreateForm(FlaskForm):
+    name = StringField(
+        _l("Token name"), validators=[Optional(), Length(max=NAME_MAX)],
+        description=_l("What the token is for, e.g. the script or platform that uses it."),
+        render_kw={"autocomplete": "off", "maxlength": NAME_MAX},
+    )
+
+
+class TokenRevokeForm(FlaskForm):
+    """Empty: carries the CSRF token of a revoke button."""

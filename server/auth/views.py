@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from server.auth import bp
-from server.auth.forms import LoginForm, LogoutForm, PasswordChangeForm
+from server.auth.forms import (
+    LoginForm,
+    LogoutForm,
+    PasswordChangeForm,
+    TokenCreateForm,
+    TokenRevokeForm,
+)
 from server.db import db_session
 from server.i18n import safe_next
-from server.services import accounts
+from server.services import accounts, tokens
 from server.services.accounts import LoginStatus
 from server.services.errors import UserError
 
@@ -72,5 +88,52 @@ def account():
             return redirect(url_for("auth.account"))
     elif form.is_submitted():
         status = 400
-    return render_template("auth/account.html", form=form), status
+    return _account_page(form=form), status
+
+
+def _account_page(**forms):
+    """The account page; *forms* replaces the blank forms (to show errors or a new secret)."""
+    user = current_user._get_current_object()
+    context = {
+        "form": PasswordChangeForm(formdata=None),
+        "token_form": TokenCreateForm(formdata=None),
+        "revoke_form": TokenRevokeForm(),
+        "api_tokens": tokens.for_user(db_session(), user),
+        "new_secret": None,
+        **forms,
+    }
+    return render_template("auth/account.html", **context)
+
+
+@bp.post("/account/tokens")
+@login_required
+def token_create():
+    form = TokenCreateForm()
+    if form.validate_on_submit():
+        try:
+            _token, secret = tokens.create(db_session(), current_user._get_current_object(),
+                                           form.name.data or "")
+        except UserError as error:
+            form.name.errors = [*form.name.errors, str(error)]
+        else:
+            # Shown in this answer only: the secret is neither stored nor put in the session.
+            response = make_response(_account_page(new_secret=secret))
+            response.headers["Cache-Control"] = "no-store"
+            return response
+    return _account_page(token_form=form), 400
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def token_revoke(token_id: int):
+    if not TokenRevokeForm().validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return redirect(url_for("auth.account"))
+    token = tokens.get_for_user(db_session(), current_user._get_current_object(), token_id)
+    if token is None:
+        abort(404)
+    tokens.revoke(db_session(), token)
+    flash(_("The token %(prefix)s… is revoked: requests with it are refused from now on.",
+            prefix=token.prefix), "success")
+    return redirect(url_for("auth.account"))
 
