@@ -34,6 +34,7 @@ from server.api import serializers as out
 from server.api.auth import api_user
 from server.api.problems import ApiError as problem
 from server.db import db_session
+from server.i18n import current_locale_code
 from server.models import Status
 from server.models.reporting import Source
 from server.services import reporting
@@ -98,8 +99,8 @@ def _if_match(*, required: bool) -> int | None:
 
 def _stale(view: ReportView, exc: Exception | None = None):
     detail = str(exc) if exc else _(
-        "This report changed since you loaded it (now revision %(current)s). Load it again "
-        "before deciding.", current=view.revision)
+        "This report changed since you read it (now revision %(current)s). Read it again, "
+        "then repeat your change.", current=view.revision)
     return problem(409, "stale_revision", detail, current_revision=view.revision)
 
 
@@ -203,10 +204,11 @@ def _raw_values(view: ReportView, values: dict[str, Any]) -> tuple[dict[str, Any
         if sent is None or same:
             raw[key] = current if same else None
         else:
+            label = fld.text("label", current_locale_code())
             refused.append(out.message_issue(
                 key, "attachment_not_in_api",
                 _("%(label)s: files are attached on the web form; send the stored attachment "
-                  "unchanged or null to remove it.", label=fld.label), label=fld.label))
+                  "unchanged or null to remove it.", label=label), label=label))
     return raw, refused
 
 

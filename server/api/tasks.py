@@ -11,7 +11,7 @@ subtree. Filters: ``assignment``, ``period``, ``status``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from flask import request, url_for
@@ -83,11 +83,12 @@ def _filters() -> Filters:
                                              choices=", ".join(STATUSES)))
     if filters.period:
         try:
-            Period.parse(filters.period)
+            key = Period.parse(filters.period).key  # "2024q2" means 2024Q2
         except ValueError:
             raise problem(400, "bad_request", _("%(period)s is not a period key such as "
                                                 "2024Q2, 2024H1, 2024-05 or 2024.",
                                                 period=filters.period)) from None
+        filters = replace(filters, period=key)
     return filters
 
 

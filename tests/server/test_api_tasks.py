@@ -99,6 +99,7 @@ def test_the_link_of_a_task_opens_its_report(tasks, client, session, world):
 def test_a_submitters_tasks_filter_by_status_period_and_assignment(tasks):
     assert rows(tasks("va1", status="draft")) == [("VA1", "2024Q3", "draft")]
     assert rows(tasks("va1", period="2024Q2")) == [("VA1", "2024Q2", "submitted")]
+    assert rows(tasks("va1", period=" 2024q2")) == [("VA1", "2024Q2", "submitted")]
     assert rows(tasks("va1", status="approved")) == []
     assert rows(tasks("va1", assignment="other")) == []
     assert len(rows(tasks("va1", assignment=KEY))) == 3
