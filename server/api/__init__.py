@@ -13,3 +13,5 @@ csrf.exempt(bp)
 
 # Importing the modules registers their hooks (authentication, problem responses) and routes.
 from server.api import account, auth, pagination, problems  # noqa: E402,F401,I001
+
+from server.api import reports, tasks  # noqa: E402,F401  (registers routes)
