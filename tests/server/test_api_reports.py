@@ -285,6 +285,8 @@ def test_return_needs_a_comment_and_a_consolidator_above(api, session):
     body = problem(reviewer.post(path() + "/return", json={}), 422, "invalid")
     assert [(i["field"], i["code"]) for i in body["issues"]] == [("comment", "required")]
     problem(reviewer.post(path() + "/return", json={"comment": ["fix"]}), 400, "bad_request")
+    problem(reviewer.post(path() + "/return", json={"comment": "x"}, revision=3), 409,
+            "stale_revision")
     problem(api("va1").post(path() + "/return", json={"comment": "x"}), 403, "forbidden")
     problem(api("tb-hz").post(path() + "/return", json={"comment": "x"}), 404, "not_found")
     assert session.scalar(select(Report)).status == "submitted"
@@ -300,6 +302,8 @@ def test_approve_locks_and_refuses_a_second_time(api, session):
     saved_and_submitted(api("va1"))
     problem(api("va1").post(path() + "/approve"), 403, "forbidden")  # submitter approving
     problem(api("tb-hz").post(path() + "/approve"), 404, "not_found")
+    problem(api("ta-hz").post(path() + "/approve", data="[", content_type="application/json"),
+            400, "bad_request")
     problem(api("ta-hz").post(path() + "/approve", revision=0), 409, "stale_revision")
     body = ok(api("ta-hz").post(path() + "/approve", revision=1))
     assert body["status"] == "approved"
@@ -321,6 +325,11 @@ def test_unapprove_needs_a_reason(api, session):
     body = problem(reviewer.post(path() + "/unapprove", json={"reason": "  "}), 422, "invalid")
     assert body["issues"][0]["field"] == "reason"
     problem(api("va1").post(path() + "/unapprove", json={"reason": "x"}), 403, "forbidden")
+    problem(api("tb-hz").post(path() + "/unapprove", json={"reason": "x"}), 404, "not_found")
+    problem(reviewer.post(path() + "/unapprove", data="reason=x",
+                          content_type="application/x-www-form-urlencoded"), 400, "bad_request")
+    problem(reviewer.post(path() + "/unapprove", json={"reason": "x"}, revision=0), 409,
+            "stale_revision")
     assert session.scalar(select(Report)).status == "approved"
     assert ok(reviewer.post(path() + "/unapprove", json={"reason": "数据需更正"}))[
         "status"] == "submitted"
@@ -370,3 +379,12 @@ def test_messages_follow_accept_language_chinese_by_default(api):
     assert english["issues"][0]["message"] == "Hazards found must be a number, not “many”."
     assert chinese["issues"][0]["message"] == "排查隐患应为数字，而不是“many”。"
     assert chinese["detail"] != english["detail"]
+
+
+def test_every_report_endpoint_needs_a_token(client, world):
+    for method, suffix in (("GET", ""), ("PUT", ""), ("POST", "/submit"), ("POST", "/return"),
+                           ("POST", "/approve"), ("POST", "/unapprove"), ("GET", "/history"),
+                           ("GET", "/workbook.xlsx"), ("POST", "/workbook")):
+        response = client.open(path() + suffix, method=method, json={})
+        body = problem(response, 401, "unauthorized")
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), body
