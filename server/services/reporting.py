@@ -354,16 +354,32 @@ def build_view(
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
                check_required: bool = True) -> list[Issue]:
-    """Validation issues of *values* (default: the stored ones) in their context."""
+    """Validation issues of *values* (default: the stored ones) in their context.
+
+    A unit that consolidates is also checked against its children's approved
+    reports (``differs_from_children``), so its own form, the review page above
+    and the submission all show where a figure differs from what they add up to.
+    """
     previous, following = view.previous, view.following
     return validate(
         view.definition, view.values if values is None else values,
         previous=view.previous_values if previous else None,
+        children=_children_reports(view),
         period=view.period, previous_period=previous.period if previous else None,
         following=following.values if following else None,
         following_period=following.period if following else None,
         check_required=check_required,
     )
+
+
+def _children_reports(view: ReportView):
+    """The approved reports of the units just below (None when nothing reports below)."""
+    session = Session.object_session(view.assignment)
+    if session is None:  # a view built in memory: nothing to compare with
+        return None
+    from server.services.consolidation import children_of_view  # it builds on this module
+
+    return children_of_view(session, view)
 
 
 # -- permissions -------------------------------------------------------------------------

@@ -1,0 +1,460 @@
+"""Consolidation through the organisation tree: a unit's figures from the reports below it.
+
+Under an assignment, the *children* of a unit U are the nearest reporting units
+strictly below it: units that do not report (a town office of a kind that is not
+assigned) are transparent. A unit *consolidates* when it has at least one child.
+A reporting unit that consolidates files its own report, prefilled from its
+children, and submits it upward like any other: each level sums the reports of
+its children only, which are themselves roll-ups, so village → town → county →
+city works at any depth.
+
+Only approved reports count, unless the caller includes submitted ones too.
+The subtree is read with one range query over the materialised paths for its
+units and one for its reports (the period and the one before), whatever its
+depth or size. Reports of different template versions merge by field key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from forms.consolidation import (
+    ChildReport,
+    Consolidation,
+    Part,
+    aggregate,
+    child_value,
+    consolidate,
+)
+from forms.definition import Aggregation, Definition, FieldDef
+from forms.issues import Issue
+from forms.periods import days_until
+from forms.validation import increments as increments_of
+from forms.values import is_blank
+from server.models import Unit, User
+from server.models.accounts import utcnow
+from server.models.reporting import Assignment, Report, Source, Status
+from server.models.templates import TemplateVersion
+from server.models.units import subtree_bounds
+from server.scope import unit_scope
+from server.services import reporting
+from server.services.errors import UserError
+from server.services.reporting import NotFound, ReportView, Task
+
+__all__ = [
+    "ChildState", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
+    "child_units", "children_of_view", "consolidates", "consolidating_units", "figures",
+    "figures_for_view", "prefill", "prefill_values", "refill", "refilled_values",
+]
+
+MEAN_TOLERANCE = Decimal("0.01")  # a mean is rounded to two places: closer than that agrees
+
+
+class NotConsolidating(NotFound):
+    """The unit has no reporting unit below it under the assignment."""
+
+
+@dataclass(frozen=True)
+class ChildState:
+    """One child of the consolidated unit and how its report stands."""
+
+    unit: Unit
+    report: Report | None
+    status: str  # a Status value, or Status.NOT_STARTED when there is no report
+    included: bool  # counted in the figures (approved; or submitted too with the switch)
+    late: bool  # submitted late, or overdue and still not submitted
+    consolidates: bool  # has children of its own under this assignment
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A unit's reported figure that differs from what its own children's reports add up to."""
+
+    unit: Unit
+    field_key: str
+    reported: Any
+    computed: Any
+    difference: Any  # reported - computed
+    depth: int  # 0 for the consolidated unit itself, 1 for its children, ...
+
+
+@dataclass
+class Figures:
+    """The consolidation of one unit's subtree for one period of an assignment."""
+
+    assignment: Assignment
+    unit: Unit
+    period: str
+    template: TemplateVersion
+    include_submitted: bool
+    children: list[ChildState]
+    result: Consolidation
+    previous_period: str | None
+    previous_values: dict[str, Any]
+    increments: dict[str, Any]
+    mismatches: list[Mismatch]
+    own: ReportView | None
+
+    @property
+    def definition(self) -> Definition:
+        return self.template.definition
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.result.values
+
+    @property
+    def included(self) -> list[ChildState]:
+        return [c for c in self.children if c.included]
+
+    @property
+    def missing(self) -> list[ChildState]:
+        """The children whose report is not counted (none, not sent, or not approved)."""
+        return [c for c in self.children if not c.included]
+
+    @property
+    def late_children(self) -> list[ChildState]:
+        return [c for c in self.children if c.late]
+
+
+# -- the tree of reporting units ------------------------------------------------------------
+
+
+def _path_ids(path: str) -> list[int]:
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+@dataclass
+class _Tree:
+    """The reporting units below *top* with the nearest reporting unit above each."""
+
+    top: Unit
+    below: list[Unit]  # tree order, *top* excluded
+    children: dict[int, list[Unit]] = field(default_factory=dict)
+    depth: dict[int, int] = field(default_factory=dict)
+
+    def children_of(self, unit: Unit) -> list[Unit]:
+        return self.children.get(unit.id, [])
+
+
+def _tree(top: Unit, units: Iterable[Unit]) -> _Tree:
+    """Link reporting *units* (in tree order, all within *top*'s subtree) to their parents."""
+    tree = _Tree(top, [u for u in units if u.id != top.id])
+    reporting_ids = {u.id for u in tree.below}
+    tree.depth[top.id] = 0
+    for unit in tree.below:
+        parent = top.id
+        for ancestor in reversed(_path_ids(unit.path)[:-1]):
+            if ancestor == top.id:
+                break
+            if ancestor in reporting_ids:
+                parent = ancestor
+                break
+        tree.children.setdefault(parent, []).append(unit)
+        # Tree order puts every unit after its ancestors, so the parent's depth is known.
+        tree.depth[unit.id] = tree.depth[parent] + 1
+    return tree
+
+
+def _subtree_tree(session: Session, assignment: Assignment, unit: Unit) -> _Tree:
+    return _tree(unit, session.scalars(reporting.reporting_units_query(assignment, unit)))
+
+
+def child_units(session: Session, assignment: Assignment, unit: Unit) -> list[Unit]:
+    """The nearest reporting units strictly below *unit*, in tree order."""
+    return _subtree_tree(session, assignment, unit).children_of(unit)
+
+
+def consolidates(session: Session, assignment: Assignment, unit: Unit) -> bool:
+    """Whether *unit* has a child: any reporting unit below it makes the nearest one a child."""
+    query = (reporting.reporting_units_query(assignment, unit)
+             .where(Unit.id != unit.id).with_only_columns(Unit.id).order_by(None).limit(1))
+    return session.scalar(query) is not None
+
+
+def consolidating_units(session: Session, user: User, assignment: Assignment) -> list[Unit]:
+    """The units within *user*'s scope that consolidate under *assignment*, in tree order.
+
+    Those are the units above some reporting unit, inside the assignment's
+    subtree, plus its consolidating unit and the account's own unit when they
+    lie above the root.
+    """
+    paths = session.scalars(
+        reporting.reporting_units_query(assignment).with_only_columns(Unit.path))
+    above = {ancestor for path in paths for ancestor in _path_ids(path)[:-1]}
+    if not above:
+        return []
+    low, high = subtree_bounds(assignment.root_unit.path)
+    placed = (Unit.path >= low) & (Unit.path < high)
+    placed = placed | (Unit.id == assignment.consolidating_unit_id)
+    if user.unit_id is not None:
+        placed = placed | (Unit.id == user.unit_id)
+    return list(session.scalars(
+        select(Unit).where(Unit.id.in_(sorted(above)), Unit.active.is_(True), placed,
+                           unit_scope(user)).order_by(Unit.path)))
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+
+def _counts(report: Report | None, include_submitted: bool) -> bool:
+    if report is None:
+        return False
+    return report.status == Status.APPROVED or (include_submitted
+                                                and report.status == Status.SUBMITTED)
+
+
+class _Values:
+    """Typed values of reports, decoded once each."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, report: Report | None) -> dict[str, Any]:
+        if report is None:
+            return {}
+        if report.id not in self._cache:
+            self._cache[report.id] = reporting.stored_values(report)
+        return self._cache[report.id]
+
+    def child(self, report: Report) -> ChildReport:
+        return ChildReport(report.unit.code, report.unit.name, self(report),
+                           revision=report.revision, version=report.template_version.version)
+
+
+def figures(session: Session, user: User, assignment_key: str, unit_code: str, period: str,
+            *, include_submitted: bool = False, now: datetime | None = None) -> Figures:
+    """The consolidation of *unit_code*'s subtree for *period*.
+
+    Raises NotFound for an unknown assignment, unit or period and for a unit
+    outside the account's scope; NotConsolidating when the unit has no child.
+    """
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
+    if assignment is None or unit is None:
+        raise NotFound(assignment_key if assignment is None else unit_code)
+    if period not in reporting.assignment_periods(assignment):
+        raise NotFound(period)
+    own = None
+    if reporting.reports_for_unit(assignment, unit):
+        reports = session.scalars(select(Report).where(
+            Report.assignment_id == assignment.id, Report.unit_id == unit.id))
+        own = reporting.build_view(assignment, unit, period, {r.period: r for r in reports})
+    return _figures(session, assignment, unit, period, own, include_submitted, now)
+
+
+def figures_for_view(session: Session, view: ReportView, *, include_submitted: bool = False,
+                     now: datetime | None = None) -> Figures | None:
+    """The consolidation behind a unit's own report (None when the unit consolidates nothing).
+
+    The view was loaded within the account's scope, so no further check is made.
+    """
+    try:
+        return _figures(session, view.assignment, view.unit, view.period, view,
+                        include_submitted, now)
+    except NotConsolidating:
+        return None
+
+
+def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
+             own: ReportView | None, include_submitted: bool, now: datetime | None) -> Figures:
+    tree = _subtree_tree(session, assignment, unit)
+    children = tree.children_of(unit)
+    if not children:
+        raise NotConsolidating(unit.code)
+    periods = reporting.assignment_periods(assignment)
+    at = periods.index(period)
+    previous_period = periods[at - 1] if at > 0 else None
+    reports = _subtree_reports(session, assignment, unit,
+                               [p for p in (period, previous_period) if p is not None])
+    current = {r.unit_id: r for r in reports if r.period == period}
+    before = {r.unit_id: r for r in reports if r.period == previous_period}
+    template = reporting.version_for(assignment, period)
+    definition = template.definition
+    values = _Values()
+
+    due = reporting.due_date(assignment, period)
+    days_left = days_until(due, now or utcnow())
+    states = []
+    for child in children:
+        report = current.get(child.id)
+        task = Task(assignment, child, period, due, report, days_left)
+        states.append(ChildState(child, report, task.status,
+                                 _counts(report, include_submitted), task.late,
+                                 bool(tree.children_of(child))))
+    result = consolidate(definition, [values.child(s.report) for s in states if s.included])
+
+    previous_values: dict[str, Any] = {}
+    if previous_period is not None:
+        counted = [before[c.id] for c in children
+                   if _counts(before.get(c.id), include_submitted)]
+        previous_values = consolidate(definition, [values.child(r) for r in counted]).values
+    grown = increments_of(definition, result.values, previous_values or None,
+                          period=period, previous_period=previous_period)
+
+    mismatches = _mismatches(tree, current, values, include_submitted,
+                             own_reports=own is not None)
+    return Figures(assignment, unit, period, template, include_submitted, states, result,
+                   previous_period, previous_values, grown, mismatches, own)
+
+
+def _subtree_reports(session: Session, assignment: Assignment, unit: Unit,
+                     periods: Sequence[str]) -> Sequence[Report]:
+    """The reports of *periods* of every unit in *unit*'s subtree (itself included), one query."""
+    low, high = subtree_bounds(unit.path)
+    return session.scalars(
+        select(Report).join(Unit, Report.unit_id == Unit.id).where(
+            Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
+            Unit.path >= low, Unit.path < high)
+    ).all()
+
+
+def _mismatches(tree: _Tree, current: Mapping[int, Report], values: _Values,
+                include_submitted: bool, *, own_reports: bool) -> list[Mismatch]:
+    """Reported figures that differ from the aggregate of the unit's children, shallowest first.
+
+    Every consolidating unit whose report counts is checked, and the top unit's
+    own report whatever its status (it is the one being worked on).
+    """
+    checked = [tree.top] if own_reports else []
+    checked += [u for u in tree.below if tree.children_of(u)]
+    found: list[Mismatch] = []
+    for unit in checked:
+        report = current.get(unit.id)
+        if report is None or (unit.id != tree.top.id
+                              and not _counts(report, include_submitted)):
+            continue
+        counted = [current[c.id] for c in tree.children_of(unit)
+                   if _counts(current.get(c.id), include_submitted)]
+        if not counted:
+            continue
+        found += differences(unit, report.template_version.definition, values(report),
+                             [values(r) for r in counted], tree.depth[unit.id])
+    found.sort(key=lambda m: m.depth)  # stable: tree order within a depth
+    return found
+
+
+def differences(unit: Unit, definition: Definition, reported: Mapping[str, Any],
+                children: Sequence[Mapping[str, Any]], depth: int = 0) -> list[Mismatch]:
+    """The numeric fields of *reported* that differ from the aggregate of *children*.
+
+    The same comparison as the validation's ``differs_from_children`` warning.
+    """
+    found = []
+    for fld in definition.numeric_fields():
+        rule = fld.effective_aggregation
+        value = reported.get(fld.key)
+        if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
+            continue
+        expected = aggregate(rule, [v for v in (child_value(fld, c) for c in children)
+                                    if v is not None])
+        if expected is None:
+            continue
+        difference = (Decimal(value) - expected) if rule is Aggregation.MEAN else value - expected
+        if difference and (rule is not Aggregation.MEAN or abs(difference) >= MEAN_TOLERANCE):
+            found.append(Mismatch(unit, fld.key, value, expected, difference, depth))
+    return found
+
+
+# -- the office's own report ----------------------------------------------------------------
+
+
+def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
+    """The approved reports of the view's children (None when the unit consolidates nothing).
+
+    For checking a consolidated report against its children: one query.
+    """
+    query = (
+        reporting.reporting_units_query(view.assignment, view.unit)
+        .where(Unit.id != view.unit.id)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == view.assignment.id,
+                                Report.period == view.period,
+                                Report.status == Status.APPROVED))
+        .add_columns(Report)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    tree = _tree(view.unit, [unit for unit, _ in rows])
+    approved = {unit.id: report for unit, report in rows if report is not None}
+    values = _Values()
+    return [values.child(approved[c.id]) for c in tree.children_of(view.unit)
+            if c.id in approved]
+
+
+def _prefilled(definition: Definition) -> list[FieldDef]:
+    """The fields a consolidation fills in: not the header (the office's own contact)."""
+    header = {f.key for f in definition.header}
+    return [f for f in definition.fields() if f.key not in header]
+
+
+def prefill_values(figures: Figures) -> dict[str, Any]:
+    """Typed values for the office's own report from its children's reports.
+
+    Numbers are the consolidated values, text fields the per-unit list to edit
+    into a narrative, tables the children's rows one after the other.
+    """
+    values = figures.result.values
+    return {f.key: values[f.key] for f in _prefilled(figures.definition)
+            if values.get(f.key) is not None}
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """What a consolidating unit's new report starts from."""
+
+    values: dict[str, Any]
+    included: int  # children whose report was counted
+    children: int
+
+
+def prefill(session: Session, view: ReportView) -> Prefill | None:
+    """The prefill of the view's report from its approved children; None when it has none."""
+    found = figures_for_view(session, view)
+    if found is None:
+        return None
+    return Prefill(prefill_values(found), len(found.included), len(found.children))
+
+
+def refilled_values(definition: Definition, current: Mapping[str, Any],
+                    filled: Mapping[str, Any]) -> dict[str, Any]:
+    """*current* with the numbers from *filled*, and *filled* texts where the office wrote none.
+
+    Text the office wrote is never overwritten; a number nothing below reports keeps its value.
+    """
+    out = dict(current)
+    for fld in _prefilled(definition):
+        new = filled.get(fld.key)
+        if new is None:
+            continue
+        if fld.is_numeric or is_blank(current.get(fld.key)):
+            out[fld.key] = new
+    return out
+
+
+def refill(session: Session, user: User, view: ReportView,
+           expected_revision: int | None) -> tuple[Report, list[Issue], Figures]:
+    """Fill the office's draft in again from its approved children, as a new revision.
+
+    Refused (UserError) when the unit consolidates nothing; otherwise the
+    workflow's save rules apply (only the unit's own accounts, draft or
+    returned, not stale).
+    """
+    found = figures_for_view(session, view)
+    if found is None:
+        raise UserError(_l("No unit below reports under this assignment: there is nothing to "
+                           "fill in from."))
+    values = refilled_values(view.definition, view.values, prefill_values(found))
+    report, issues = reporting.save(session, user, view, values,
+                                    expected_revision=expected_revision,
+                                    source=Source.CONSOLIDATION)
+    return report, issues, found
