@@ -19,4 +19,4 @@ def _display_helpers() -> dict:
     }
 
 
-# The views are registered once the consolidation service exists (see _register_views).
+from server.consolidation import download_views, figures_views  # noqa: E402,F401  (routes)

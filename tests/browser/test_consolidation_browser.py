@@ -1,0 +1,117 @@
+"""A town's consolidated figures on a phone: open a total, see its parts, follow one.
+
+The town 池店镇 (code CT) has the 21-item progress template; last quarter its villages
+溜石村 and 浯潭村 reported and were approved, so the town's figures add them up.
+Screenshots of the figures page at 360 px (closed and with a total open) and at
+1280 px go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from forms.loader import CATALOG_DIR
+from forms.periods import SHANGHAI
+from server.db import db_session
+from server.models import Role
+from server.models.accounts import utcnow
+from server.services import reporting
+from server.services.accounts import create_user
+from server.services.templates import latest, load_files
+from server.services.units import create_unit
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "consolidation-test-7"
+ASSIGNMENT = "ct-chidian"
+TOWN, TOWN_USER = "CT", "ct-town"
+VILLAGES = {"CT-V1": ("溜石村", "ct-v1", 8), "CT-V2": ("浯潭村", "ct-v2", 5)}
+
+
+@pytest.fixture(scope="module")
+def quarter(live_server) -> str:
+    """Last quarter, reported and approved by both villages (found 8 and 5 hazards)."""
+    with live_server.app.app_context():
+        session = db_session()
+        load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+        town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
+                           contact_phone="13800000001")
+        reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
+        template = latest(session, "chidian-progress")
+        today = utcnow().astimezone(SHANGHAI).date()
+        begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
+        previous = begun[-2]
+        assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
+                                                 root=town, first=previous)
+        in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
+                                   time(10), tzinfo=SHANGHAI)
+        for code, (name, username, found) in VILLAGES.items():
+            village = create_unit(session, code, name, "village", town)
+            reporter = create_user(session, username, PASSWORD, Role.SUBMITTER, village)
+            view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
+            reporting.save(session, reporter, view, {
+                "reporter": name + "报送人", "phone": "13800000002",
+                "i09_hazards_found": str(found), "i09_hazards_rectified": "1",
+                "i01_progress": f"{name}已督促企业开展自查。"})
+            reporting.submit(session, reporter, view, now=in_time)
+            reporting.approve(session, reviewer,
+                              reporting.load(session, reviewer, ASSIGNMENT, code, previous))
+        return previous
+
+
+def sign_in(page) -> None:
+    page.goto("/auth/login")
+    page.get_by_label("用户名").fill(TOWN_USER)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_load_state()
+    assert "/auth/login" not in page.url
+
+
+def fits_the_screen(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, page, quarter,
+                                                                     screenshot):
+    sign_in(phone)
+    phone.goto("/consolidation/")
+    phone.locator(f'tr[data-unit="{TOWN}"] a[href$="/{quarter}"]').click()
+    expect(phone).to_have_url(re.compile(
+        re.escape(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}") + "$"))
+    found = phone.locator('details.cons-parts[data-field="i09_hazards_found"]')
+    expect(found.locator("[data-total]")).to_have_text("13 处")
+    parts = found.locator(".cons-part-list li")
+    expect(parts.first).to_be_hidden()
+    screenshot(phone, "consolidation-figures-360")
+    assert fits_the_screen(phone), "the figures page scrolls sideways on a phone"
+
+    found.locator("summary").click()
+    expect(parts).to_have_count(2)
+    expect(parts.nth(0)).to_be_visible()
+    expect(parts.nth(0)).to_contain_text("溜石村")
+    expect(parts.nth(0).locator("[data-value]")).to_have_text("8 处")
+    expect(parts.nth(1)).to_contain_text("浯潭村")
+    expect(parts.nth(1).locator("[data-value]")).to_have_text("5 处")
+    # Text fields list each village's words.
+    expect(phone.locator('[data-field="i01_progress"] li')).to_have_count(2)
+    screenshot(phone, "consolidation-figures-open-360")
+    assert fits_the_screen(phone), "an open total makes the page scroll sideways"
+
+    parts.nth(1).get_by_role("link", name="浯潭村").click()
+    expect(phone).to_have_url(re.compile(
+        re.escape(f"/review/{ASSIGNMENT}/CT-V2/{quarter}") + "$"))
+    expect(phone.locator("#field-i09_hazards_found")).to_contain_text("5")
+    expect(phone.locator(".review-summary")).to_contain_text("审核通过")
+
+    # The same page on a desktop, figures beside the lists of units and checks.
+    sign_in(page)
+    page.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
+    page.locator('details.cons-parts[data-field="i09_hazards_found"] summary').click()
+    screenshot(page, "consolidation-figures-1280")
+    assert fits_the_screen(page)
