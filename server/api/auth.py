@@ -31,7 +31,10 @@ INVALID_TOKEN = _l("The API token is not valid: it is unknown or revoked, or its
 
 
 def public(view: View) -> View:
-    """Mark a view of the blueprint as needing no token (e.g. the OpenAPI document)."""
+    """Mark a view of the blueprint as needing no token (e.g. the OpenAPI document).
+
+    Put it below the route decorator, so the function registered is the marked one.
+    """
     view.api_public = True  # type: ignore[attr-defined]
     return view
 

@@ -372,9 +372,26 @@ def test_nobody_revokes_another_accounts_token(browser, client, session, ann, ma
     assert api_get(client, "/me", secret).status_code == 200
 
 
-def test_token_pages_need_a_sign_in(client, session, ann):
+def test_token_pages_need_a_sign_in(browser, session, ann):
     token, _secret = tokens.create(session, ann)
-    response = client.post(f"/auth/account/tokens/{token.id}/revoke")
-    assert response.status_code in (302, 400)
+    for path in (f"/auth/account/tokens/{token.id}/revoke", "/auth/account/tokens"):
+        response = browser.post(path, {"name": "x"}, token_from="/auth/login")
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+    assert len(tokens.for_user(session, ann)) == 1
     session.expire_all()
     assert session.get(ApiToken, token.id).revoked_at is None
+
+
+def test_a_crash_in_the_api_is_a_problem_without_details(app, session, ann, monkeypatch):
+    from server.api import account
+
+    def broken(_user):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(account, "me_json", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = api_get(app.test_client(), "/me", token_for(session, ann),
+                       headers={"Accept-Language": "en"})
+    body = problem(response, 500, "server_error")
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert body["title"] == "Server error"
