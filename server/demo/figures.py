@@ -141,7 +141,7 @@ class Series:
         if texts and column == "measures":
             return "；".join(rng.sample(MEASURES, rng.randint(1, 2))) + "。"
         if texts and column == "progress":
-            return self._progress(item, period, numbers)
+            return self.progress(item, period, numbers, self.state, self.previous)
         if texts and column == "remarks":
             return rng.choice(REMARKS) if rng.random() < 0.15 else None
         if fld.key in FIXED_TEXTS:
@@ -171,8 +171,10 @@ class Series:
             return rng.choice(PROGRESS)
         return None
 
-    def _progress(self, item: Item, period: Period, numbers: dict[str, Any]) -> str:
-        """The item's figures in words, or a general sentence when it has none."""
+    def progress(self, item: Item, period: Period, numbers: dict[str, Any],
+                 before: dict[str, Any], before_period: Period | None) -> str:
+        """The item's figures in words (with what is new since *before*), or a general
+        sentence when it has none. Also words an office's figures rolled up from below."""
         parts = []
         for fld in item.fields:
             value = numbers.get(fld.key)
@@ -183,8 +185,11 @@ class Series:
                 parts.append(f"{fld.label}{format_number(value)}{unit}")
                 continue
             text = f"{fld.label}累计{format_number(value)}{unit}"
-            if not self._restarts(fld, period) and value > self.state[fld.key]:
-                text += f"（本期新增{format_number(value - self.state[fld.key])}{unit}）"
+            restarts = before_period is None or (fld.cumulative_span is CumulativeSpan.YEAR
+                                                 and period.year != before_period.year)
+            earlier = before.get(fld.key)
+            if not restarts and earlier is not None and value > earlier:
+                text += f"（本期新增{format_number(value - earlier)}{unit}）"
             parts.append(text)
         if not parts:
             return self.rng.choice(PROGRESS)

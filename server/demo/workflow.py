@@ -38,7 +38,7 @@ from server.demo.figures import Document, Series
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, ReportEvent, Revision, Status, StoredFile
-from server.services import files, reporting
+from server.services import consolidation, files, reporting
 from server.services.templates import latest
 
 SEED = 2024
@@ -56,14 +56,17 @@ class Plan:
 
 
 PLANS = (
-    Plan("chidian-progress", "CHIDIAN"),  # villages, communities, departments, companies
+    # Villages, communities, departments and companies; a village with companies rolls
+    # their reports up, and the town office (池店镇) rolls up everything below it.
+    Plan("chidian-progress", "CHIDIAN", include_root=True),
     Plan("xuefeng-progress", "XUEFENG"),
     Plan("jicui-progress", "JICUI"),
     # The roster is filled in by the town's safety committee office (安委办) alone.
     Plan("jicui-roster", "JICUI-D01", include_root=True, consolidating="JICUI"),
     Plan("cangyuan-progress", "CANGYUAN", kinds=("company",)),
     Plan("cangyuan-plan", "CANGYUAN", kinds=("company",)),
-    Plan("siping-summary", "SIPING", kinds=("bureau",)),  # the county-level bureaus
+    # The county-level bureaus report; 四平市工信局 rolls their reports up into its own.
+    Plan("siping-summary", "SIPING", kinds=("bureau",), include_root=True),
 )
 
 
@@ -176,6 +179,12 @@ class _Reports:
         self.latest = now - timedelta(hours=1)  # actions end before the demo is loaded
         self.today = now.astimezone(SHANGHAI).date()
         self.units = session.scalars(reporting.reporting_units_query(assignment)).all()
+        # The units each unit rolls up (none for most): their reports make its figures.
+        self.below = {u.id: consolidation.child_units(session, assignment, u)
+                      for u in self.units}
+        self.admin = admin
+        # The office at the top files its own roll-up; nobody in the tree is above it.
+        self.top_id = assignment.root_unit_id if assignment.include_root else None
         self.submitters = _submitters(session, [u.id for u in self.units])
         self.reviewer = session.scalar(
             select(User).where(User.role == Role.CONSOLIDATOR, User.active.is_(True),
@@ -198,7 +207,9 @@ class _Reports:
 
     def _states(self) -> dict[tuple[str, str], str]:
         """What each unit has done for each period, drawn so that every state shows up."""
-        codes = [u.code for u in self.units if u.id in self.submitters]
+        # The top office's state follows from those below it (see _roll_up_states).
+        codes = [u.code for u in self.units if u.id in self.submitters
+                 and not (u.id == self.top_id and self.below[u.id])]
         if self.reviewer is None:  # no consolidator and no administrator: leave it empty
             return {}
         scripted = self.past[:2] if self._decrease_here() else []
@@ -209,7 +220,45 @@ class _Reports:
             rng.shuffle(drawn)
             for code, state in zip(drawn, self._quota(period, len(drawn), rng), strict=True):
                 states[code, period] = state
+            self._roll_up_states(states, period, scripted)
         return states
+
+    def _roll_up_states(self, states: dict[tuple[str, str], str], period: str,
+                        scripted: list[str]) -> None:
+        """An office that rolls up the units below it files once they are all approved.
+
+        So where a village with companies has reported a past period, its
+        companies' reports are approved; while one of them is returned for
+        correction, or in a running period, it has not reported yet. The office at
+        the top reports once every unit below it is approved (and an administrator,
+        standing for the level above, approved it for settled periods).
+        """
+        def approved(unit: Unit) -> bool:
+            if period in scripted and unit.code == DECREASE.unit:
+                return False
+            return states.get((unit.code, period)) in ("approved", "cycle")
+
+        for unit in self.units:  # tree order: an office before the units below it
+            below = self.below[unit.id]
+            if not below or unit.id == self.top_id:
+                continue
+            if period not in self.past:
+                states.pop((unit.code, period), None)
+            elif any(states.get((child.code, period)) == "returned"
+                     or (period in scripted and child.code == DECREASE.unit)
+                     for child in below):
+                states.pop((unit.code, period), None)  # waiting for a corrected report
+            elif states.get((unit.code, period), "none") != "none":
+                for child in below:
+                    states[child.code, period] = "approved"
+        top = next((u for u in self.units if u.id == self.top_id), None)
+        if top is None or not self.below[top.id]:
+            return
+        if (period in self.past and self.admin is not None
+                and all(approved(child) for child in self.below[top.id])):
+            states[top.code, period] = "submitted" if self.recent(period) else "approved"
+        else:
+            states.pop((top.code, period), None)
 
     def recent(self, period: str) -> bool:
         return self.today - self.due[period] <= RECENT
@@ -245,10 +294,15 @@ class _Reports:
     def fill(self) -> Iterator[Report]:
         if not self.periods:
             return
+        offices = [u for u in self.units if self.below[u.id]]
         for unit in self.units:
             user = self.submitters.get(unit.id)
-            if user is not None:
+            if user is not None and not self.below[unit.id]:
                 yield from self._fill_unit(unit, user)
+        for unit in reversed(offices):  # the deepest first: an office rolls up those below
+            user = self.submitters.get(unit.id)
+            if user is not None:
+                yield from self._roll_up(unit, user)
 
     def _fill_unit(self, unit: Unit, user: User) -> Iterator[Report]:
         rng = random.Random(f"{SEED}:{self.assignment.key}:{unit.code}")
@@ -265,6 +319,48 @@ class _Reports:
                 actions += self._plan(period, state, truth[period], tardy, rng)
         if decrease:
             actions += self._decrease(truth, rng)
+        return self._play(unit, user, actions)
+
+    def _roll_up(self, unit: Unit, user: User) -> Iterator[Report]:
+        """The office's own reports: its children's approved figures, in its own words.
+
+        The numbers are the consolidation's prefill; the progress texts are
+        rewritten from them, as an office edits the per-unit list into its
+        narrative. The office files after the last of its children was approved.
+        """
+        rng = random.Random(f"{SEED}:{self.assignment.key}:{unit.code}")
+        definition = reporting.version_for(self.assignment, self.periods[0]).definition
+        series = Series(definition, unit, random.Random(rng.random()), {})
+        actions: list[_Action] = []
+        before: dict[str, Any] = {}
+        before_period: Period | None = None
+        for period in self.periods:
+            parsed = Period.parse(period)
+            own = series.values(parsed)  # the header and the office's own texts
+            state = self.states.get((unit.code, period), "none")
+            if state == "none":
+                continue
+            found = consolidation.figures_for_view(
+                self.session, self._view(unit, period, {}), now=self.latest)
+            rolled = consolidation.prefill_values(found)
+            values = {**own, **{key: value for key, value in rolled.items()
+                                if definition.field(key).is_numeric}}
+            numbers = {key: value for key, value in values.items()
+                       if definition.field(key).is_numeric}
+            for key, item in series.items.items():
+                if key == f"{item.key}_progress":
+                    values[key] = series.progress(item, parsed, numbers, before, before_period)
+            before, before_period = numbers, parsed
+            planned = self._plan(period, state, values, False, rng)
+            approvals = [_aware(c.report.approved_at) for c in found.children
+                         if c.report is not None and c.report.approved_at is not None]
+            if planned and approvals:
+                _after(planned, max(approvals) + timedelta(hours=rng.randint(20, 60)),
+                       self.latest)
+            actions += planned
+        return self._play(unit, user, actions)
+
+    def _play(self, unit: Unit, user: User, actions: list[_Action]) -> Iterator[Report]:
         made: dict[str, tuple[Report, dict[str, Any]]] = {}
         for action in sorted(actions):
             view = self._run(self._view(unit, action.period, made), user, action)
@@ -360,7 +456,20 @@ class _Reports:
     def _run(self, view: reporting.ReportView, user: User,
              action: _Action) -> reporting.ReportView:
         session, unit = self.session, view.unit
-        actor = self.reviewer if action.kind in ("return", "approve") else user
+        # Nobody in the tree is above the consolidating office: an administrator reviews it.
+        top = unit.id == self.assignment.consolidating_unit_id
+        reviewer = self.admin if top else self.reviewer
+        actor = reviewer if action.kind in ("return", "approve") else user
+        with session.no_autoflush:  # the moments below are set before anything is written
+            self._act(view, user, actor, action)
+        for pending in session.new:  # the revision and its audit entry happened back then
+            if isinstance(pending, Revision | ReportEvent | StoredFile):
+                pending.created_at = pending.created_at or action.moment
+        return view
+
+    def _act(self, view: reporting.ReportView, user: User, actor: User | None,
+             action: _Action) -> None:
+        session, unit = self.session, view.unit
         if action.kind == "save":
             values = {key: self._raw(unit, user, value) for key, value in action.values.items()}
             reporting.save(session, actor, view, values, remarks=action.text, commit=False)
@@ -374,10 +483,6 @@ class _Reports:
         else:
             reporting.approve(session, actor, view, commit=False)
             view.report.approved_at = action.moment
-        for pending in session.new:  # the revision and its audit entry happened back then
-            if isinstance(pending, Revision | ReportEvent | StoredFile):
-                pending.created_at = pending.created_at or action.moment
-        return view
 
     def _raw(self, unit: Unit, user: User, value: Any) -> Any:
         """A value as a form would send it; a document becomes a stored file."""
@@ -432,6 +537,19 @@ class _Steps:
                      values=values)
         else:
             self.add(end or start, "save", values=values)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; the database stores UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _after(actions: list[_Action], earliest: datetime, latest: datetime) -> None:
+    """Move *actions* later, keeping their spacing, so that none is before *earliest*."""
+    shift = earliest - actions[0].moment
+    if shift > timedelta(0):
+        for action in actions:
+            action.moment = min(action.moment + shift, latest)
 
 
 def _figures_only(values: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from server.models.reporting import (
     Status,
     StoredFile,
 )
-from server.services import reporting
+from server.services import consolidation, reporting
 from server.services.accounts import get_user
 from server.services.templates import load_files
 
@@ -109,18 +109,18 @@ def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
         for a in reporting.list_assignments(session)
     }
     assert found == {
-        "chidian-progress": ("CHIDIAN", "CHIDIAN", [], False,
-                             {"department", "village", "community", "company"}),
+        "chidian-progress": ("CHIDIAN", "CHIDIAN", [], True,
+                             {"town", "department", "village", "community", "company"}),
         "xuefeng-progress": ("XUEFENG", "XUEFENG", [], False, {"office", "company"}),
         "jicui-progress": ("JICUI", "JICUI", [], False, {"department", "village", "company"}),
         "jicui-roster": ("JICUI-D01", "JICUI", [], True, {"department"}),
         "cangyuan-progress": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
         "cangyuan-plan": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
-        "siping-summary": ("SIPING", "SIPING", ["bureau"], False, {"bureau"}),
+        "siping-summary": ("SIPING", "SIPING", ["bureau"], True, {"bureau"}),
     }
     siping = reporting.get_assignment(session, "siping-summary")
     assert [u.code for u in session.scalars(reporting.reporting_units_query(siping))] == [
-        "SIPING-SHUANGLIAO", "SIPING-LISHU", "SIPING-YITONG", "SIPING-TIEXI",
+        "SIPING", "SIPING-SHUANGLIAO", "SIPING-LISHU", "SIPING-YITONG", "SIPING-TIEXI",
         "SIPING-TIEDONG"]
 
 
@@ -141,7 +141,8 @@ def test_the_latest_periods_hold_every_state(demo, session):
     assert running == {Status.DRAFT}
 
     # A missing unit sees its overdue report first on its own page.
-    task = reporting.tasks_for_unit(session, missing[0], now=NOW)[0]
+    leaf = next(u for u in missing if not consolidation.child_units(session, chidian, u))
+    task = reporting.tasks_for_unit(session, leaf, now=NOW)[0]
     assert (task.period, task.status, task.overdue) == ("2024Q4", Status.NOT_STARTED, True)
 
     # Older quarters are settled: every unit reported and was approved.
@@ -249,6 +250,8 @@ def test_moments_people_and_lateness_are_consistent(demo, session):
             assert utc(event.created_at) <= NOW
             if event.action in ("saved", "submitted"):
                 assert event.actor.unit_id == report.unit_id
+            elif report.unit_id == report.assignment.consolidating_unit_id:
+                assert event.actor.role == Role.ADMIN  # nobody in the tree is above it
             else:
                 assert event.actor.role == Role.CONSOLIDATOR
                 assert event.actor.unit_id == report.assignment.consolidating_unit_id
@@ -311,3 +314,33 @@ def test_the_same_day_gives_the_same_demo(demo, session):
     session.commit()
     workflow.load_workflow(session, now=NOW)
     assert snapshot(session) == first
+
+
+def test_offices_roll_up_the_units_below_them(demo, session):
+    """Companies → villages → 池店镇, and county bureaus → 四平市工信局: every settled
+    office report is exactly what its children's approved reports add up to."""
+    admin = get_user(session, "admin")
+    chains = 0
+    for key, top in (("chidian-progress", "CHIDIAN"), ("siping-summary", "SIPING")):
+        assignment = reporting.get_assignment(session, key)
+        offices = [u for u in session.scalars(reporting.reporting_units_query(assignment))
+                   if consolidation.child_units(session, assignment, u)]
+        assert top in [u.code for u in offices]
+        settled = [r for r in reports_of(session, key)
+                   if r.unit in offices and r.status == Status.APPROVED]
+        assert {r.unit.code for r in settled} >= {top}, key
+        for report in settled:
+            found = consolidation.figures(session, admin, key, report.unit.code, report.period)
+            assert found.missing == [] and found.mismatches == [], (report.unit.code,
+                                                                    report.period)
+            own = loads_values(report.template_version.definition, report.values)
+            for fld in found.definition.numeric_fields():
+                assert own.get(fld.key) == found.values.get(fld.key), (report.unit.code,
+                                                                      fld.key)
+            # The office's progress texts are its own narrative of the rolled-up figures.
+            trainees = own.get("i05_trainees")
+            if trainees:
+                assert f"累计{trainees}人次" in own["i05_progress"]
+            if report.unit.code == top:
+                chains += sum(1 for child in found.children if child.consolidates)
+    assert chains > 0  # some village that rolls up companies counts in the town's figures
