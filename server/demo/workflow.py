@@ -83,6 +83,22 @@ class Decrease:
 
 DECREASE = Decrease("chidian-progress", "CHIDIAN-V03", "i05_trainees", 36)
 
+
+@dataclass(frozen=True)
+class Override:
+    """The one office figure that differs from its children's sum, explained in the remarks:
+    the first village that rolls up companies and had its report of the period before the
+    latest approved took out trainees its companies had both counted."""
+
+    assignment: str
+    field: str
+    amount: int  # taken off the children's sum
+
+
+OVERRIDE = Override("chidian-progress", "i05_trainees", 2)
+OVERRIDE_REMARKS = ("经核实，辖区内两家企业联合组织的培训，参训人员在两家企业的报表中重复统计，"
+                    "本村汇总时核减{amount}人次，故汇总数比各企业报送之和少{amount}人次。")
+
 RECENT = timedelta(days=180)  # reports due longer ago are settled: approved, rarely missing
 
 
@@ -196,6 +212,7 @@ class _Reports:
         self.past = past[::-1]  # latest past-due period first
         self.documents: dict[int, StoredFile] = {}
         self.states = self._states()
+        self.override = self._override_unit()
 
     # -- states ---------------------------------------------------------------------------
 
@@ -259,6 +276,12 @@ class _Reports:
             states[top.code, period] = "submitted" if self.recent(period) else "approved"
         else:
             states.pop((top.code, period), None)
+
+    def _override_unit(self) -> Unit | None:
+        if OVERRIDE.assignment != self.assignment.key or len(self.past) < 2:
+            return None
+        return next((u for u in self.units if self.below[u.id] and u.id != self.top_id
+                     and self.states.get((u.code, self.past[1])) == "approved"), None)
 
     def recent(self, period: str) -> bool:
         return self.today - self.due[period] <= RECENT
@@ -345,6 +368,7 @@ class _Reports:
             rolled = consolidation.prefill_values(found)
             values = {**own, **{key: value for key, value in rolled.items()
                                 if definition.field(key).is_numeric}}
+            remarks = self._overridden(unit, period, values, before)
             numbers = {key: value for key, value in values.items()
                        if definition.field(key).is_numeric}
             for key, item in series.items.items():
@@ -352,6 +376,9 @@ class _Reports:
                     values[key] = series.progress(item, parsed, numbers, before, before_period)
             before, before_period = numbers, parsed
             planned = self._plan(period, state, values, False, rng)
+            for action in planned:
+                if action.kind == "save" and remarks:
+                    action.text = remarks
             approvals = [_aware(c.report.approved_at) for c in found.children
                          if c.report is not None and c.report.approved_at is not None]
             if planned and approvals:
@@ -359,6 +386,17 @@ class _Reports:
                        self.latest)
             actions += planned
         return self._play(unit, user, actions)
+
+    def _overridden(self, unit: Unit, period: str, values: dict[str, Any],
+                    before: dict[str, Any]) -> str:
+        """Apply :data:`OVERRIDE` when it is this office's turn; the remarks explaining it."""
+        key, amount = OVERRIDE.field, OVERRIDE.amount
+        if self.override is None or unit.id != self.override.id or period != self.past[1]:
+            return ""
+        if values.get(key, 0) - before.get(key, 0) < amount:  # it must not go down
+            return ""
+        values[key] -= amount
+        return OVERRIDE_REMARKS.format(amount=amount)
 
     def _play(self, unit: Unit, user: User, actions: list[_Action]) -> Iterator[Report]:
         made: dict[str, tuple[Report, dict[str, Any]]] = {}

@@ -39,6 +39,7 @@ from server.services.templates import load_files
 
 NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 DECREASE = workflow.DECREASE
+OVERRIDE = workflow.OVERRIDE
 
 
 @dataclass
@@ -331,12 +332,16 @@ def test_offices_roll_up_the_units_below_them(demo, session):
         assert {r.unit.code for r in settled} >= {top}, key
         for report in settled:
             found = consolidation.figures(session, admin, key, report.unit.code, report.period)
-            assert found.missing == [] and found.mismatches == [], (report.unit.code,
-                                                                    report.period)
+            overridden = {m.field_key: m.difference for m in found.mismatches}
+            if overridden:  # the one deliberate override, below
+                assert overridden == {OVERRIDE.field: -OVERRIDE.amount}, report.unit.code
+            assert found.missing == [], (report.unit.code, report.period)
             own = loads_values(report.template_version.definition, report.values)
             for fld in found.definition.numeric_fields():
-                assert own.get(fld.key) == found.values.get(fld.key), (report.unit.code,
-                                                                      fld.key)
+                expected = found.values.get(fld.key)
+                if fld.key in overridden:
+                    expected -= OVERRIDE.amount
+                assert own.get(fld.key) == expected, (report.unit.code, fld.key)
             # The office's progress texts are its own narrative of the rolled-up figures.
             trainees = own.get("i05_trainees")
             if trainees:
@@ -344,3 +349,15 @@ def test_offices_roll_up_the_units_below_them(demo, session):
             if report.unit.code == top:
                 chains += sum(1 for child in found.children if child.consolidates)
     assert chains > 0  # some village that rolls up companies counts in the town's figures
+
+
+def test_one_office_figure_differs_from_its_children_and_is_flagged_above(demo, session):
+    admin = get_user(session, "admin")
+    found = consolidation.figures(session, admin, OVERRIDE.assignment, "CHIDIAN", "2024Q3")
+    [mismatch] = found.mismatches
+    assert (mismatch.field_key, mismatch.difference, mismatch.depth) == (
+        OVERRIDE.field, -OVERRIDE.amount, 1)
+    office = reporting.load(session, admin, OVERRIDE.assignment, mismatch.unit.code, "2024Q3")
+    assert office.status == Status.APPROVED and "重复统计" in office.report.remarks
+    warnings = [(i.field, i.code) for i in reporting.issues_for(office)]
+    assert warnings == [(OVERRIDE.field, "differs_from_children")]
