@@ -33,7 +33,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import and_, func, select
@@ -61,10 +61,9 @@ from server.models.reporting import Assignment, Report, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.services import reporting
+from server.services.consolidation import Figures
+from server.services.consolidation import figures as consolidated
 from server.services.reporting import NotFound
-
-if TYPE_CHECKING:
-    from server.services.consolidation import Figures
 
 SENT = (Status.SUBMITTED, Status.APPROVED)
 OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
@@ -355,8 +354,6 @@ def _own_reports(session: Session, assignment: Assignment,
 
 def _consolidations(session: Session, user: User, assignment: Assignment, unit: Unit,
                     now: datetime) -> dict[str, dict[str, Any]]:
-    from server.services.consolidation import figures as consolidated
-
     today = now.astimezone(SHANGHAI).date()
     out = {}
     for period in reporting.open_periods(assignment, today):

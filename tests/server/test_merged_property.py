@@ -1,0 +1,401 @@
+"""Property: for random trees and reports in the database, every total of every merged
+workbook (and of its CSV) equals a recomputation done here in plain Python.
+
+Trees have two to five levels; some units below the root are transparent (an
+office of a kind that does not report), so a unit's children are the nearest
+reporting units below it. Leaves report random figures; every reporting unit
+with children files the report the consolidation service prefills from its
+approved children, sometimes with numbers overridden. Statuses are random
+(not started, draft, submitted, approved); some units reported the period
+before. Then every unit that consolidates is exported, with or without the
+submitted reports, and its workbook read back with python-calamine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
+from test_merged_export import (
+    AFTER_DEADLINES,
+    CONTACT,
+    CUMULATIVE,
+    REPORTING_KINDS,
+    TEXTS,
+    cell,
+    publish_versions,
+    put_report,
+)
+
+from exports.flat_data import BOM, FLAT_HEADERS
+from server.models import Role, Status, User
+from server.services import accounts, consolidation, merged, reporting
+from server.services import units as unit_service
+
+NAMES = ("村", "=SUM(A1:A9)", "a/b:c*[d]?", "很长很长很长的单位名称" * 3, "Summary", "summary",
+         "+86 公司", "'引号'", "@home", "Data")
+STATUSES = (None, Status.DRAFT, Status.SUBMITTED, Status.APPROVED, Status.APPROVED)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+examples = itertools.count()
+
+
+@dataclass
+class Node:
+    name: str
+    reports: bool  # of a reporting kind (else a transparent office)
+    version: int = 2
+    status: str | None = None  # this period's report; None: not started
+    own: dict[str, Any] = field(default_factory=dict)  # random figures (leaves)
+    overrides: dict[str, Any] = field(default_factory=dict)  # an office's edits
+    previous: dict[str, Any] | None = None  # approved report of the period before
+    children: list[Node] = field(default_factory=list)
+    # Filled while building:
+    code: str = ""
+    parent: Node | None = None
+    values: dict[str, Any] = field(default_factory=dict)  # as stored
+    unit: Any = None
+
+    def walk(self):
+        for child in self.children:
+            yield child
+            yield from child.walk()
+
+    def report_children(self) -> list[Node]:
+        """The nearest reporting units below (transparent offices looked through), in tree
+        order: by materialised path once the units exist."""
+        out = []
+        for child in self.children:
+            out.extend([child] if child.reports else child.report_children())
+        return sorted(out, key=lambda n: n.unit.path) if all(n.code for n in out) else out
+
+    @property
+    def sent(self) -> bool:
+        return self.status in (Status.SUBMITTED, Status.APPROVED)
+
+
+# -- random worlds ------------------------------------------------------------------------------
+
+texts = st.text(alphabet="=+-@ 整改完成ab1", min_size=1, max_size=6).map(str.strip).filter(bool)
+
+
+@st.composite
+def figures_of(draw, version: int) -> dict[str, Any]:
+    strategies = {
+        "found": st.integers(0, 500),
+        "rectified": st.integers(0, 500),
+        "funding": st.integers(0, 10**6).map(lambda n: Decimal(n) / 100),
+        "peak": st.integers(0, 300),
+        "rate": st.integers(0, 1000).map(lambda n: Decimal(n) / 10),
+        "visits": st.integers(0, 40),
+        "i01_progress": texts,
+        "i02_progress": texts,
+    }
+    if version >= 2:
+        strategies["posts"] = st.integers(0, 20)
+    return {key: draw(s) for key, s in strategies.items() if key == "found" or draw(st.booleans())}
+
+
+@st.composite
+def worlds(draw) -> Node:
+    levels = draw(st.integers(2, 5))  # the root and 1–4 levels below
+
+    def node(depth: int, first: bool = False) -> Node:
+        # The root's first child reports, so the root always has something to consolidate.
+        reports = depth > 0 and (first or draw(st.integers(0, 4)) > 0)
+        me = Node(draw(st.sampled_from(NAMES)), reports=reports)
+        if depth + 1 < levels:
+            width = draw(st.integers(int(depth == 0), 3))
+            me.children = [node(depth + 1, first=depth == 0 and i == 0) for i in range(width)]
+        if me.reports:
+            me.version = draw(st.sampled_from((1, 2)))
+            me.status = draw(st.sampled_from(STATUSES))
+            me.own = draw(figures_of(me.version))
+            if draw(st.booleans()):
+                me.overrides = {"found": draw(st.integers(0, 900))}
+            if draw(st.booleans()):
+                me.previous = draw(figures_of(1))
+        return me
+
+    return node(0)
+
+
+# -- building the world in the database ----------------------------------------------------------
+
+
+def build(session, root: Node, period: str, previous_period: str, admin: User) -> str:
+    """Units, the assignment and the reports; returns the assignment key."""
+    n = next(examples)
+    counter = itertools.count()
+    versions = publish_versions(session)
+
+    def create(node: Node, parent_unit) -> None:
+        node.code = f"X{n}N{next(counter)}"
+        kind = "city" if parent_unit is None else ("village" if node.reports else "office")
+        unit = unit_service.create_unit(session, node.code, node.name, kind, parent_unit)
+        node.unit = unit
+        for child in node.children:
+            child.parent = node
+            create(child, unit)
+
+    create(root, None)
+    key = f"merge-{n}"
+    assignment = reporting.create_assignment(
+        session, key=key, template=versions[1], root=root.unit, kinds=REPORTING_KINDS,
+        first="2024Q2", last="2025Q4")
+    reporting.replace_version(session, assignment, versions[2], "2024Q4")
+
+    def file(node: Node) -> None:
+        """Bottom-up: an office files its report once its children have filed theirs."""
+        for child in node.children:
+            file(child)
+        if not node.reports:
+            return
+        if node.previous is not None:
+            put_report(session, assignment, node.unit, previous_period,
+                       {**CONTACT, **node.previous}, Status.APPROVED, template=versions[1])
+        if node.status is None:
+            return
+        below = node.report_children()
+        if below:
+            figures = consolidation.figures(session, admin, key, node.code, period)
+            prefilled = consolidation.prefill_values(figures)
+            for key_ in NUMERIC_KEYS:
+                assert prefilled.get(key_) == expected(node, key_, include_submitted=False), key_
+            values = {**{k: v for k, v in prefilled.items() if v is not None}, **node.overrides}
+        else:
+            values = dict(node.own)
+        node.values = values
+        put_report(session, assignment, node.unit, period, {**CONTACT, **values}, node.status,
+                   template=versions[2 if below else node.version])
+        if below:
+            node.version = 2
+
+    file(root)
+    return key
+
+
+NUMERIC_KEYS = ("found", "rectified", "funding", "peak", "rate", "visits", "posts")
+
+
+# -- the independent recomputation ----------------------------------------------------------------
+
+
+def counted(node: Node, include_submitted: bool) -> bool:
+    return node.status == Status.APPROVED or (include_submitted and node.status == Status.SUBMITTED)
+
+
+def expected(node: Node, key: str, *, include_submitted: bool) -> Any:
+    """The consolidated figure of *node*: its children's reports as stored, by the field's rule."""
+    parts = [c.values[key] for c in node.report_children()
+             if counted(c, include_submitted) and c.values.get(key) is not None]
+    if not parts:
+        return None
+    if key == "peak":
+        return max(parts)
+    if key == "rate":
+        return (Decimal(sum(parts)) / len(parts)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return sum(parts)
+
+
+def expected_text(node: Node, key: str, *, include_submitted: bool) -> str:
+    return "\n".join(f"{c.name}：{c.values[key]}" for c in node.report_children()
+                     if counted(c, include_submitted) and c.values.get(key))
+
+
+def growth(node: Node, key: str, period: str) -> Any:
+    """本期新增 of a cumulative figure; a per-year count starts again in January."""
+    value = node.values[key]
+    before = (node.previous or {}).get(key)
+    if before is None or (key == "visits" and period.endswith("Q1")):
+        return value
+    return value - before
+
+
+def flat_expectation(top: Node, period: str) -> dict[tuple[str, str], tuple]:
+    """(unit code, field) -> (parent code, level, version, value, increment)."""
+    out = {}
+
+    def visit(node: Node, parent: Node, level: int) -> None:
+        for child in node.children:
+            if not child.reports:
+                visit(child, parent, level)
+                continue
+            if child.sent:
+                for key, value in child.values.items():
+                    if value is None or key in CONTACT:
+                        continue
+                    grown = growth(child, key, period) if key in CUMULATIVE else None
+                    out[(child.code, key)] = (parent.code, level, child.version, value, grown)
+            visit(child, child, level + 1)
+
+    visit(top, top, 1)
+    return out
+
+
+def same(got: Any, want: Any, key: str) -> bool:
+    if want is None:
+        return got in ("", None)
+    if isinstance(want, str):
+        return got == want
+    return got == pytest.approx(float(want))
+
+
+# -- the property ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin(session) -> User:
+    return accounts.create_user(session, "admin", "correct-horse-7", Role.ADMIN, None)
+
+
+@settings(max_examples=12, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(root=worlds(), late_year=st.booleans(), include_submitted=st.booleans())
+def test_every_total_of_every_merged_workbook_matches_a_recomputation(
+        session, admin, tmp_path_factory, root, late_year, include_submitted):
+    period, previous_period = ("2025Q1", "2024Q4") if late_year else ("2024Q4", "2024Q3")
+    key = build(session, root, period, previous_period, admin)
+    folder = tmp_path_factory.mktemp("merged")
+    consolidating = [n for n in (root, *root.walk()) if n.report_children()]
+    assert root in consolidating
+    for top in consolidating:
+        figures = consolidation.figures(session, admin, key, top.code, period,
+                                        include_submitted=include_submitted)
+        path = folder / f"{top.code}.xlsx"
+        result = merged.write_merged(session, figures, str(path), locale="en",
+                                     now=AFTER_DEADLINES)
+        book = CalamineWorkbook.from_path(str(path))
+        check_summary(book, result, top, include_submitted)
+        check_children(book, result, top)
+        rows = check_data(book, result, top, period)
+        check_completeness(book, result, top, include_submitted)
+        check_flagged(book, result, top, include_submitted)
+        check_csv(session, figures, top, period, rows)
+
+
+def check_summary(book, result, top: Node, include_submitted: bool) -> None:
+    for key in NUMERIC_KEYS:
+        got = cell(book, result.summary_sheet, result.summary_cells[key])
+        want = expected(top, key, include_submitted=include_submitted)
+        if key == "rate" and want is not None:
+            want = want / 100  # a percent cell holds the fraction
+        assert same(got, want, key), (top.code, key, got, want)
+    for key in TEXTS:
+        got = cell(book, result.summary_sheet, result.summary_cells[key])
+        assert got == expected_text(top, key, include_submitted=include_submitted)
+
+
+def check_children(book, result, top: Node) -> None:
+    """One sheet per direct child with a report, showing the figures it handed in."""
+    direct = [c for c in top.report_children() if c.status is not None]
+    assert set(result.child_sheets) == {c.code for c in direct}
+    for child in direct:
+        sheet, cells = result.child_sheets[child.code], result.child_cells[child.code]
+        assert ("posts" in cells) == (child.version == 2)
+        for key in NUMERIC_KEYS:
+            if key not in cells:
+                continue
+            want = child.values.get(key) if child.sent else None
+            if key == "rate" and want is not None:
+                want = want / 100
+            assert same(cell(book, sheet, cells[key]), want, key), (child.code, key)
+
+
+def check_data(book, result, top: Node, period: str) -> dict:
+    want = flat_expectation(top, period)
+    rows = []
+    for name in result.data_sheets:
+        sheet = book.get_sheet_by_name(name).to_python()
+        assert sheet[0] == list(FLAT_HEADERS)
+        rows.extend(sheet[1:])
+    got = {}
+    for code, _name, parent, level, got_period, version, _item, key, _label, value, grown, _u \
+            in rows:
+        assert (code, key) not in got
+        got[(code, key)] = (parent, int(level), int(version), value, grown)
+        assert got_period == period
+    assert set(got) == set(want)
+    for where, (parent, level, version, value, grown) in want.items():
+        g_parent, g_level, g_version, g_value, g_grown = got[where]
+        assert (g_parent, g_level, g_version) == (parent, level, version), where
+        assert same(g_value, value, where[1]), (where, g_value, value)
+        assert same(g_grown, grown, where[1]), (where, g_grown, grown)
+    assert result.data_rows == len(want)
+    return want
+
+
+def check_completeness(book, result, top: Node, include_submitted: bool) -> None:
+    listed = {r[0]: r for r in book.get_sheet_by_name(result.completeness_sheet).to_python()[1:]}
+    below = [n for n in top.walk() if n.reports]
+    # Every reporting unit once, in tree order (by materialised path).
+    assert list(listed) == [n.code for n in sorted(below, key=lambda n: n.unit.path)]
+    labels = {None: "Not reported", Status.DRAFT: "Draft", Status.SUBMITTED: "Submitted",
+              Status.APPROVED: "Approved"}
+    for node in below:
+        status, in_totals, late = listed[node.code][4], listed[node.code][5], listed[node.code][7]
+        assert status == labels[node.status]
+        assert in_totals == ("Yes" if counted(node, include_submitted) else "No")
+        # Every deadline has passed: what is not handed in is late.
+        assert late == ("No" if node.sent else "Yes")
+
+
+def check_flagged(book, result, top: Node, include_submitted: bool) -> None:
+    """Every counted office below whose figure differs from what its children add up to."""
+    want = set()
+    for node in top.walk():
+        if not (node.reports and node.report_children() and counted(node, include_submitted)):
+            continue
+        for key in NUMERIC_KEYS:
+            value = node.values.get(key)
+            total = expected(node, key, include_submitted=include_submitted)
+            if value is None or total is None:
+                continue
+            if (abs(value - total) >= Decimal("0.01")) if key == "rate" else value != total:
+                want.add((node.code, key))
+    issues = book.get_sheet_by_name(result.issues_sheet).to_python()[1:]
+    got = {(row[0], row[3]) for row in issues if "the units below add up to" in row[6]}
+    assert got == want
+
+
+def check_csv(session, figures, top: Node, period: str, want: dict) -> None:
+    out = io.BytesIO()
+    count = merged.write_flat_csv(session, figures, out, locale="en")
+    data = out.getvalue()
+    assert data.startswith(BOM.encode("utf-8"))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8")[1:], newline="")))
+    assert rows[0] == list(FLAT_HEADERS)
+    assert count == len(rows) - 1 == len(want)
+    for row in rows[1:]:
+        code, key = row[0], row[7]
+        parent, level, version, value, grown = want[(code, key)]
+        assert (row[2], row[3], row[4], row[5]) == (parent, str(level), period, str(version))
+        if isinstance(value, str):
+            inert = "'" + value if value.startswith(FORMULA_START) else value
+            assert row[9] == inert
+        else:
+            assert Decimal(row[9]) == Decimal(str(value))
+        assert (row[10] == "") if grown is None else Decimal(row[10]) == Decimal(str(grown))
+
+
+def _depth(node: Node) -> int:
+    return 1 + max((_depth(c) for c in node.children), default=0)
+
+
+def test_the_generator_makes_five_levels_with_offices_between():
+    """Worlds reach five levels with a transparent office above a reporting unit."""
+    def deep_with_office(root: Node) -> bool:
+        return _depth(root) == 5 and any(not n.reports and n.report_children()
+                                         for n in root.walk())
+
+    root = find(worlds(), deep_with_office,
+                settings=settings(max_examples=5000, database=None, phases=[Phase.generate]))
+    assert _depth(root) == 5
