@@ -369,6 +369,9 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
         following=following.values if following else None,
         following_period=following.period if following else None,
         check_required=check_required,
+        # A plan's targets are the jurisdiction's: a village rolling up its companies
+        # is not expected to reach the whole town's target on its own.
+        check_targets=view.unit.id == view.assignment.consolidating_unit_id,
     )
 
 
