@@ -15,3 +15,4 @@ csrf.exempt(bp)
 from server.api import account, auth, pagination, problems  # noqa: E402,F401,I001
 
 from server.api import reports, tasks  # noqa: E402,F401  (registers routes)
+from server.api import consolidations, openapi  # noqa: E402,F401  (registers routes)

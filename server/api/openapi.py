@@ -17,6 +17,7 @@ from flask import jsonify
 
 from forms.definition import Definition
 from server.api import bp
+from server.api.auth import public
 from server.models import Role, Status
 
 API_VERSION = "1.0.0"
@@ -55,6 +56,8 @@ STATUS = {"type": "string", "enum": [str(s) for s in Status]}
 # -- schemas -----------------------------------------------------------------------------
 
 SCHEMAS: dict[str, dict[str, Any]] = {
+    "OpenApiDocument": obj({"openapi": STRING, "info": {"type": "object"},
+                            "paths": {"type": "object"}}, description="This document."),
     "Problem": obj(
         {"type": STRING, "title": STRING, "status": INTEGER, "code": {
             "type": "string", "description": (
@@ -212,13 +215,14 @@ def problem_response(status: int) -> dict[str, Any]:
     response: dict[str, Any] = {"description": PROBLEMS[status],
                                 "content": {PROBLEM: {"schema": ref("Problem")}}}
     if status == 401:
-        response["headers"] = {"WWW-Authenticate": {"schema": STRING,
+        response["headers"] = {"WWW-Authenticate": {"schema": STRING, "required": True,
                                                     "description": "Bearer"}}
     return response
 
 
 LINK = {"Link": {"schema": STRING, "description": 'RFC 8288 links, rel="next" and rel="prev".'}}
-ETAG = {"ETag": {"schema": STRING, "description": 'The report\'s revision, e.g. "3".'}}
+ETAG = {"ETag": {"schema": STRING, "required": True,
+                 "description": 'The report\'s revision, e.g. "3".'}}
 
 
 @dataclass(frozen=True)
@@ -291,7 +295,7 @@ C = "/consolidations/{assignment}/{unit}/{period}"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "meta", "This document.",
-              Body(media="application/json", description="The OpenAPI 3.1 document"),
+              Body("OpenApiDocument", description="The OpenAPI 3.1 document"),
               problems=(), public=True),
     Operation("get", "/me", "account", "The account the token belongs to.", Body("Me"),
               problems=()),
@@ -377,5 +381,6 @@ def document() -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi_json():
     return jsonify(document())

@@ -1,0 +1,128 @@
+"""Consolidations over the API: a unit's figures from its children, and the merged downloads.
+
+``/consolidations/{assignment}/{unit}/{period}`` answers what the consolidation
+page shows (``services.consolidation.figures``): the totals with the part each
+child gave, which children are missing and where a reported figure differs from
+its children's. ``include_submitted=true`` counts submitted reports too, not only
+approved ones. Consolidators and administrators only (403 for others); units
+outside the scope, and units without children under the assignment, answer 404.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from typing import IO, Any
+
+from flask import request, send_file
+from flask_babel import gettext as _
+
+from forms.values import jsonable
+from server.api import bp
+from server.api import serializers as out
+from server.api.auth import check_role
+from server.api.problems import ApiError
+from server.db import db_session
+from server.i18n import current_locale_code
+from server.models import Role
+from server.services import consolidation, merged
+from server.services.consolidation import ChildState, Figures
+from server.services.reporting import NotFound
+
+CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
+
+
+def _include_submitted() -> bool:
+    raw = request.args.get("include_submitted", "").strip().lower()
+    if raw in TRUE or raw in FALSE:
+        return raw in TRUE
+    raise ApiError(400, "bad_request",
+                   _("include_submitted must be true or false, not “%(value)s”.", value=raw))
+
+
+def _figures(assignment: str, unit: str, period: str) -> Figures:
+    user = check_role(Role.CONSOLIDATOR, Role.ADMIN)
+    include_submitted = _include_submitted()
+    try:
+        return consolidation.figures(db_session(), user, assignment, unit, period,
+                                     include_submitted=include_submitted)
+    except NotFound:  # also NotConsolidating: the unit has no children to consolidate
+        raise ApiError(404, "not_found") from None
+
+
+def _plain(value: Any) -> Any:
+    """One typed value as JSON (Decimal → number, date → ISO text)."""
+    return jsonable({"value": value})["value"]
+
+
+def _child(state: ChildState) -> dict[str, Any]:
+    return {"unit": out.unit_ref(state.unit), "status": str(state.status),
+            "included": state.included, "late": state.late}
+
+
+def figures_json(figures: Figures) -> dict[str, Any]:
+    result = figures.result
+    return {
+        "assignment": figures.assignment.key,
+        "unit": out.unit_ref(figures.unit),
+        "period": figures.period,
+        "template": figures.template.key,
+        "version": figures.template.version,
+        "include_submitted": figures.include_submitted,
+        "values": jsonable(figures.values),
+        "increments": jsonable(figures.increments),
+        "previous_period": figures.previous_period,
+        "children": [_child(c) for c in figures.children],
+        "missing": [_child(c) for c in figures.missing],
+        "mismatches": [{
+            "unit": out.unit_ref(m.unit), "field": m.field_key, "reported": _plain(m.reported),
+            "computed": _plain(m.computed), "difference": _plain(m.difference),
+            "depth": m.depth,
+        } for m in figures.mismatches],
+        "provenance": {key: [{"unit": part.unit_code, "name": part.unit_name,
+                              "value": _plain(part.value), "revision": part.revision}
+                             for part in parts]
+                       for key, parts in result.provenance.items()},
+    }
+
+
+@bp.get(CONSOLIDATION)
+def get_consolidation(assignment: str, unit: str, period: str):
+    return figures_json(_figures(assignment, unit, period))
+
+
+def _send(write: Callable[[IO[bytes]], object], mimetype: str, name: str):
+    """Write into a temporary file and stream it: a large subtree never sits in memory."""
+    output = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the response)
+    try:
+        write(output)
+        size = output.tell()
+        output.seek(0)
+    except BaseException:
+        output.close()
+        raise
+    response = send_file(output, mimetype=mimetype, as_attachment=True, download_name=name,
+                         max_age=0)
+    response.content_length = size
+    return response
+
+
+@bp.get(CONSOLIDATION + "/merged.xlsx")
+def get_merged_workbook(assignment: str, unit: str, period: str):
+    figures = _figures(assignment, unit, period)
+    locale = current_locale_code()
+    return _send(lambda output: merged.write_merged(db_session(), figures, output,
+                                                    locale=locale, translate=_),
+                 XLSX, merged.merged_filename(figures, locale))
+
+
+@bp.get(CONSOLIDATION + "/flat.csv")
+def get_flat_csv(assignment: str, unit: str, period: str):
+    figures = _figures(assignment, unit, period)
+    locale = current_locale_code()
+    return _send(lambda output: merged.write_flat_csv(db_session(), figures, output,
+                                                      locale=locale, translate=_),
+                 CSV, merged.csv_filename(figures, locale))

@@ -1,0 +1,96 @@
+"""The OpenAPI document: valid OpenAPI 3.1, served without a token, and true to the routes."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+PREFIX = "/api/v1"
+IGNORED_METHODS = {"HEAD", "OPTIONS"}
+CONVERTER = re.compile(r"<(?:(?P<converter>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
+
+
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path below the server URL: ``<int:n>`` → ``{n}``."""
+    return CONVERTER.sub(lambda m: "{" + m["name"] + "}", rule.removeprefix(PREFIX))
+
+
+def api_routes(app) -> dict[tuple[str, str], object]:
+    routes = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] != "api":
+            continue
+        for method in rule.methods - IGNORED_METHODS:
+            routes[(method.lower(), openapi_path(rule.rule))] = rule
+    return routes
+
+
+def documented(document) -> dict[tuple[str, str], dict]:
+    return {(method, path): operation
+            for path, item in document["paths"].items() for method, operation in item.items()}
+
+
+def test_served_without_a_token_as_valid_openapi_3_1(client):
+    response = client.get(f"{PREFIX}/openapi.json")
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    document = response.get_json()
+    assert document["openapi"].startswith("3.1")
+    assert document["servers"] == [{"url": PREFIX}]
+    validate(document)  # raises with the offending path when invalid
+
+
+def test_every_route_is_documented_and_nothing_else(app, client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+
+    routes, operations = api_routes(app), documented(document)
+
+    assert sorted(set(routes) - set(operations)) == [], "routes missing from the document"
+    assert sorted(set(operations) - set(routes)) == [], "documented but not routed"
+
+
+def test_path_parameters_match_the_route_converters(app, client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    parameters = document["components"]["parameters"]
+
+    for (method, path), rule in api_routes(app).items():
+        operation = document["paths"][path][method]
+        declared = {}
+        for reference in operation["parameters"]:
+            parameter = parameters[reference["$ref"].rsplit("/", 1)[-1]]
+            if parameter["in"] == "path":
+                declared[parameter["name"]] = parameter["schema"]["type"]
+        converters = {name: type(conv).__name__ for name, conv in rule._converters.items()}
+        assert set(declared) == set(converters), (method, path)
+        for name, converter in converters.items():
+            expected = "integer" if converter == "IntegerConverter" else "string"
+            assert declared[name] == expected, (method, path, name)
+
+
+def test_only_the_document_itself_is_public(client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+
+    public = {(m, p) for (m, p), op in documented(document).items() if op.get("security") == []}
+
+    assert public == {("get", "/openapi.json")}
+    assert document["security"] == [{"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    for (_method, _path), operation in documented(document).items():
+        if operation.get("security") != []:
+            assert "401" in operation["responses"]
+
+
+def test_every_documented_operation_really_asks_for_a_token(client):
+    """Called without a token, each protected operation answers the documented 401."""
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+
+    for (method, path), operation in documented(document).items():
+        if operation.get("security") == []:
+            continue
+        concrete = re.sub(r"\{\w+\}", "x", path.replace("{n}", "1"))
+        response = client.open(PREFIX + concrete, method=method.upper())
+        assert response.status_code == 401, (method, path)
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
