@@ -98,7 +98,7 @@ def template(key: str):
             "definition": definition_json(latest)}
 
 
-@bp.get("/templates/<key>/versions/<int:n>")
+@bp.get("/templates/<key>/versions/<int(max=2147483647):n>")
 def template_version(key: str, n: int):
     api_user()
     row = template_service.get_version(db_session(), key, n)

@@ -22,6 +22,7 @@ from server.api.problems import ApiError
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
+MAX_PAGE = 10**9
 
 BAD_PAGE = _l("page must be a whole number of at least 1.")
 BAD_PER_PAGE = _l("per_page must be a whole number from 1 to %(max)s.")
@@ -55,7 +56,8 @@ def _positive(raw: str | None, default: int) -> int | None:
     if not raw.isdigit() or not raw.isascii():
         return None
     value = int(raw)
-    return value if value >= 1 else None
+    # The bound keeps the offset within a 64-bit SQL integer (a larger page crashed the query).
+    return value if 1 <= value <= MAX_PAGE else None
 
 
 def page_response(items: Sequence[Any], total: int, page: PageRequest) -> Response:
