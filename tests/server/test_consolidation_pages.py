@@ -188,6 +188,18 @@ def test_a_total_counts_approved_reports_and_lists_its_parts(reported, browser):
     assert "switch-banner" not in page
 
 
+def test_overdue_children_are_listed_as_late(reported, session, browser):
+    tree = reported["tree"]
+    tree["VB1"].contact_phone = "0595-8500333"
+    session.commit()
+    browser.login_ok("tb")
+    page = text(browser.get(f"/consolidation/{KEY}/TB/2024Q3", headers=EN))
+    late = re.search(r'<section class="card" id="late".*?</section>', page, re.S).group(0)
+    entry = re.search(r'<li data-unit="VB1">.*?</li>', late, re.S).group(0)
+    assert "Not started" in entry and "Late" in entry and "0595-8500333" in entry
+    assert re.search(r'data-count="late">1<', page)
+
+
 def test_the_switch_counts_submitted_reports_and_marks_them(reported, browser):
     browser.login_ok("ta")
     page = text(browser.get(TA_PAGE + "?submitted=1", headers=EN))
