@@ -5,6 +5,10 @@ otherwise). POST saves a new revision ("save") or saves and submits in one
 step ("submit"); "add-rows:<table>" only adds empty table rows for people
 without JavaScript. Whatever goes wrong, the page comes back with what the
 person typed and every problem shown at its field.
+
+A unit with reporting units below it (an office that consolidates) starts its
+new report from its children's approved reports, and can fill a saved draft
+in again from them ("refill").
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
+from wtforms import HiddenField
 
 from forms.definition import FieldKind
 from forms.issues import Issue, error, has_errors
@@ -27,8 +33,9 @@ from server.models.reporting import ReportEvent, Status
 from server.reporting import bp
 from server.reporting.display import cumulative_figures
 from server.reporting.loading import load_or_404, report_args
-from server.services import files, reporting
+from server.services import consolidation, files, reporting
 from server.services import report_forms as rf
+from server.services.consolidation import Prefill
 from server.services.errors import UserError
 from server.services.reporting import InvalidReport, ReportView, StaleRevision
 
@@ -41,17 +48,27 @@ def report_form(assignment: str, unit: str, period: str):
     view = load_or_404(assignment, unit, period)
     if request.method == "POST":
         return _post(view)
-    form = rf.build_form(view.definition, current_locale_code(), values=_initial_values(view),
+    prefilled = _prefill(view)
+    form = rf.build_form(view.definition, current_locale_code(),
+                         values=_initial_values(view, prefilled),
                          remarks=view.report.remarks if view.report else "",
                          revision=view.revision)
-    return _page(view, form, _stored_issues(view))
+    return _page(view, form, _stored_issues(view), prefilled=prefilled)
 
 
-def _initial_values(view: ReportView) -> dict[str, Any]:
-    """The stored values; a new report starts with the contact details people reuse."""
+def _prefill(view: ReportView) -> Prefill | None:
+    """What a new report of a consolidating unit starts from (None otherwise)."""
+    if view.report is not None or not reporting.can_edit(current_user, view):
+        return None
+    return consolidation.prefill(db_session(), view)
+
+
+def _initial_values(view: ReportView, prefilled: Prefill | None = None) -> dict[str, Any]:
+    """The stored values; a new report starts with the contact details people reuse,
+    and, for a unit that consolidates, with what its children's reports add up to."""
     if view.report is not None:
         return view.values
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = dict(prefilled.values) if prefilled else {}
     for fld in view.definition.header:
         remembered = view.previous_values.get(fld.key)
         if remembered is None and fld.format == "phone":
@@ -171,6 +188,43 @@ def _not_editable(view: ReportView) -> str:
     return _("Only the unit's own accounts can fill in this report.")
 
 
+# -- filling in again from the units below ----------------------------------------------------
+
+
+class RefillForm(FlaskForm):
+    """The "fill in again" button: the revision it starts from, against lost updates."""
+
+    revision = HiddenField()
+
+
+@bp.post("/<assignment>/<unit>/<period>/refill")
+@login_required
+def refill(assignment: str, unit: str, period: str):
+    """Replace the draft's numbers (and empty texts) by the children's approved figures."""
+    view = load_or_404(assignment, unit, period)
+    session = db_session()
+    form = RefillForm()
+    target = url_for("reporting.report_form", **report_args(view))
+    if not form.validate_on_submit():
+        flash(_("The form has expired or was sent from elsewhere. Reload the page and try "
+                "again."), "error")
+        return redirect(target)
+    try:
+        report, _issues, figures = consolidation.refill(
+            session, current_user._get_current_object(), view,
+            _revision_number(form.revision.data))
+    except UserError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(target)
+    flash(ngettext("Filled in again from %(num)s approved report of the units below "
+                   "(revision %(number)s). Texts you wrote were kept.",
+                   "Filled in again from %(num)s approved reports of the units below "
+                   "(revision %(number)s). Texts you wrote were kept.",
+                   len(figures.included), number=report.revision), "success")
+    return redirect(target)
+
+
 # -- attachments -----------------------------------------------------------------------------
 
 
@@ -233,7 +287,8 @@ def attachment(assignment: str, unit: str, period: str, token: str):
 def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = None, *,
           rows: dict[str, list[int]] | None = None, alerts: list[tuple[str, str]] | None = None,
           status: int = 200, stale: bool = False, lost_files: dict[str, str] | None = None,
-          remarks_error: str | None = None, values: dict[str, Any] | None = None):
+          remarks_error: str | None = None, values: dict[str, Any] | None = None,
+          prefilled: Prefill | None = None):
     user = current_user._get_current_object()
     locale = current_locale_code()
     definition = view.definition
@@ -244,10 +299,15 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         placed.summary.append(rf.ShownIssue(rf.REMARKS_ANCHOR, remarks_error, True,
                                             str(form.remarks.label.text)))
     shown_values = view.values if values is None else values
+    editable = reporting.can_edit(user, view)
+    refillable = (editable and view.report is not None
+                  and consolidation.consolidates(db_session(), view.assignment, view.unit))
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
-        editable=reporting.can_edit(user, view), reviewer=reporting.can_review(user, view),
+        editable=editable, reviewer=reporting.can_review(user, view),
+        prefilled=prefilled,
+        refill_form=RefillForm(formdata=None, revision=str(view.revision)) if refillable else None,
         stale=stale, alerts=alerts or [],
         lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
