@@ -247,6 +247,20 @@ def _mismatches_by_unit(figures: Figures) -> dict[int, list[Issue]]:
 # -- the files -------------------------------------------------------------------------------
 
 
+def remembered(translate: Callable[[str], str]) -> Callable[[str], str]:
+    """*translate* asked once per text: one export repeats the same few hundred labels
+    thousands of times, and a lookup through the request's locale is not free."""
+    cache: dict[str, str] = {}
+
+    def lookup(text: str) -> str:
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = translate(text)
+        return found
+
+    return lookup
+
+
 def write_merged(session: Session, figures: Figures, output: str | os.PathLike[str] | IO[bytes],
                  *, locale: str = "zh_CN", translate: Callable[[str], str] = gettext,
                  now: datetime | None = None) -> MergedWorkbook:
@@ -264,7 +278,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_consolidated=figures.previous_values or None,
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
-        locale=locale, translate=translate,
+        locale=locale, translate=remembered(translate),
     )
 
 
@@ -276,6 +290,7 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     *output* is a binary file (encoded here) or a text stream (written as is).
     """
     binary = not isinstance(output, io.TextIOBase) and "b" in getattr(output, "mode", "b")
+    translate = remembered(translate)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     count = 0
@@ -318,7 +333,7 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
     else:
         by_period = _consolidations(session, user, assignment, unit, now or utcnow())
     data = build_series(definition, unit_name=unit.name, reports=by_period, locale=locale,
-                        translate=translate)
+                        translate=remembered(translate))
     if isinstance(output, str | os.PathLike):
         with open(output, "wb") as file:
             file.write(data)
