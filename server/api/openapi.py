@@ -220,7 +220,8 @@ def problem_response(status: int) -> dict[str, Any]:
     return response
 
 
-LINK = {"Link": {"schema": STRING, "description": 'RFC 8288 links, rel="next" and rel="prev".'}}
+LINK = {"Link": {"schema": STRING,
+                 "description": 'RFC 8288 links to the "first", "prev", "next" and "last" pages.'}}
 ETAG = {"ETag": {"schema": STRING, "required": True,
                  "description": 'The report\'s revision, e.g. "3".'}}
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
+
+from forms.loader import load_catalog
 
 PREFIX = "/api/v1"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -94,3 +98,16 @@ def test_every_documented_operation_really_asks_for_a_token(client):
         assert response.status_code == 401, (method, path)
         assert response.mimetype == "application/problem+json"
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_definition_schema_accepts_every_catalogue_template(client):
+    """``definition`` in template answers is documented by the definition's own schema."""
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    schema = {"$ref": "#/components/schemas/Definition", "components": document["components"]}
+    validator = Draft202012Validator(schema)
+
+    for definition in load_catalog():
+        served = json.loads(definition.to_json())  # what /templates/{key} answers
+        assert list(validator.iter_errors(served)) == [], definition.key
+        broken = {**served, "schedule": {"frequency": "weekly"}}
+        assert list(validator.iter_errors(broken)), definition.key
