@@ -139,3 +139,8 @@ def roll_up(session, world) -> None:
     send(session, world, "t2", "T2", "2024Q3", {"found": 4, "posts": 1}, approve_by="co1-hz")
     send(session, world, "co1", "CO1", "2024Q3", {"found": 14, "rectified": 3, "posts": 3},
          approve_by="city-hz")
+
+
+def ordered(world, *codes: str) -> list[str]:
+    """*codes* in tree order: by the paths of ids, so it depends on the ids the database gave."""
+    return sorted(codes, key=lambda code: world["units"][code].path)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from rollup_tree import KEY, Q3_ON_TIME, build, roll_up, send
+from rollup_tree import KEY, Q3_ON_TIME, build, ordered, roll_up, send
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from forms.consolidation import format_list
 from server.models import Status
@@ -45,14 +47,13 @@ def child(figures, code: str):
 
 def test_children_are_the_nearest_reporting_units_below(world, session):
     units, assignment = world["units"], world["assignment"]
-    # Tree order is the order of the paths of ids: CO2 (/1/10/) comes before CO1 (/1/2/).
     children = {code: codes(consolidation.child_units(session, assignment, units[code]))
                 for code in ("CITY", "CO1", "D1", "T1", "G1", "T2", "V1")}
     assert children == {
-        "CITY": ["CO2", "CO1"],
-        "CO1": ["T1", "T2"],  # T1 through the district, which does not report
+        "CITY": ordered(world, "CO1", "CO2"),
+        "CO1": ordered(world, "T1", "T2"),  # T1 through the district, which does not report
         "D1": ["T1"],
-        "T1": ["V1", "V2"],  # V2 through the group, which does not report
+        "T1": ordered(world, "V1", "V2"),  # V2 through the group, which does not report
         "G1": ["V2"],
         "T2": ["V3"],
         "V1": [],
@@ -76,17 +77,19 @@ def test_a_town_sums_its_approved_villages_across_template_versions(rolled, sess
     figures = figures_of(session, rolled, "t1-hz", "T1")
     assert figures.template.version == 2
     assert [(c.unit.code, c.status, c.included) for c in figures.children] == [
-        ("V1", Status.APPROVED, True), ("V2", Status.APPROVED, True)]
+        (code, Status.APPROVED, True) for code in ordered(rolled, "V1", "V2")]
     assert figures.values["found"] == 8
     assert figures.values["rectified"] == 3
     # V2 reported on version 1, which has no posts: only V1's figure counts, V2 is named.
     assert figures.values["posts"] == 2
     assert figures.result.missing["posts"] == ["V2"]
+    found = {"V1": 5, "V2": 3}
     assert [(p.unit_code, p.value) for p in figures.result.provenance["found"]] == [
-        ("V1", 5), ("V2", 3)]
-    assert figures.result.lists["measures"] == [("Unit V1", "夜查两次"),
-                                                ("Unit V2", "整改了消防通道")]
-    assert figures.values["measures"] == "Unit V1：夜查两次\nUnit V2：整改了消防通道"
+        (code, found[code]) for code in ordered(rolled, "V1", "V2")]
+    texts = {"V1": "夜查两次", "V2": "整改了消防通道"}
+    in_order = [(f"Unit {code}", texts[code]) for code in ordered(rolled, "V1", "V2")]
+    assert figures.result.lists["measures"] == in_order
+    assert figures.values["measures"] == "\n".join(f"{name}：{text}" for name, text in in_order)
 
 
 def test_cumulative_fields_have_their_increment_over_the_previous_period(rolled, session):
@@ -106,14 +109,15 @@ def test_cumulative_fields_have_their_increment_over_the_previous_period(rolled,
 
 def test_each_level_sums_its_childrens_own_reports(rolled, session):
     county = figures_of(session, rolled, "co1-hz", "CO1")
-    assert codes(c.unit for c in county.children) == ["T1", "T2"]
+    assert codes(c.unit for c in county.children) == ordered(rolled, "T1", "T2")
     assert all(c.consolidates for c in county.children)
     # The towns' own reports count, not their villages: T1 said 10 where its villages say 8.
     assert county.values["found"] == 14
+    found = {"T1": 10, "T2": 4}
     assert [(p.unit_code, p.value) for p in county.result.provenance["found"]] == [
-        ("T1", 10), ("T2", 4)]
+        (code, found[code]) for code in ordered(rolled, "T1", "T2")]
     city = figures_of(session, rolled, "city-hz", "CITY")
-    assert codes(c.unit for c in city.children) == ["CO2", "CO1"]
+    assert codes(c.unit for c in city.children) == ordered(rolled, "CO1", "CO2")
     assert city.values["found"] == 14
     assert [(p.unit_code, p.value) for p in city.result.provenance["found"]] == [("CO1", 14)]
 
@@ -209,17 +213,19 @@ def test_scope_and_units_that_consolidate_nothing(rolled, session):
 def test_prefill_values_take_numbers_lists_and_leave_the_header(rolled, session):
     figures = figures_of(session, rolled, "t1-hz", "T1")
     values = consolidation.prefill_values(figures)
+    texts = {"V1": "夜查两次", "V2": "整改了消防通道"}
     assert values == {"found": 8, "rectified": 3, "posts": 2,
-                      "measures": format_list([("Unit V1", "夜查两次"),
-                                               ("Unit V2", "整改了消防通道")])}
+                      "measures": format_list([(f"Unit {code}", texts[code])
+                                               for code in ordered(rolled, "V1", "V2")])}
 
 
 def test_children_of_a_view_are_the_approved_reports_just_below(rolled, session):
     users = rolled["users"]
     county = reporting.load(session, users["co1"], KEY, "CO1", "2024Q3")
     children = consolidation.children_of_view(session, county)
+    found = {"T1": 10, "T2": 4}
     assert [(c.unit_code, c.values["found"], c.version) for c in children] == [
-        ("T1", 10, 2), ("T2", 4, 2)]
+        (code, found[code], 2) for code in ordered(rolled, "T1", "T2")]
     town = reporting.load(session, users["t2"], KEY, "T2", "2024Q3")
     assert consolidation.children_of_view(session, town) == []  # V3 is not approved
     village = reporting.load(session, users["v1"], KEY, "V1", "2024Q3")
@@ -233,3 +239,43 @@ def test_the_office_report_is_checked_against_its_approved_children(rolled, sess
     assert flagged == [("found", "differs_from_children", "10", "8")]
     county = reporting.load(session, rolled["users"]["co1"], KEY, "CO1", "2024Q3")
     assert [i for i in reporting.issues_for(county) if i.code == "differs_from_children"] == []
+
+
+# -- size ----------------------------------------------------------------------------------------
+
+
+def statements(session, call) -> int:
+    """How many SQL statements *call* runs in a fresh session (nothing cached)."""
+    fresh = Session(session.get_bind(), expire_on_commit=False)
+    seen: list[str] = []
+
+    def count(*args):
+        seen.append(args[2])
+
+    event.listen(fresh.get_bind(), "before_cursor_execute", count)
+    try:
+        call(fresh)
+    finally:
+        event.remove(fresh.get_bind(), "before_cursor_execute", count)
+        fresh.close()
+    return len(seen)
+
+
+def test_the_number_of_queries_does_not_grow_with_the_subtree(rolled, session, make_unit,
+                                                              make_user):
+    def county(code: str, who: str):
+        def call(fresh):
+            user = fresh.get(type(rolled["users"][who]), rolled["users"][who].id)
+            consolidation.figures(fresh, user, KEY, code, "2024Q3", now=AFTER_Q3_DEADLINE)
+        return call
+
+    small = statements(session, county("CO2", "co2-hz"))
+    for n in range(40):
+        village = make_unit(f"W{n}", rolled["units"]["T3"], kind="village")
+        rolled["users"][f"w{n}"] = make_user(f"w{n}", unit=village)
+        send(session, rolled, f"w{n}", f"W{n}", "2024Q3", {"found": n}, approve_by="t3-hz")
+    assert figures_of(session, rolled, "co2-hz", "T3").values["found"] == sum(range(40))
+    assert statements(session, county("CO2", "co2-hz")) == small
+    # Reports of both template versions below CO1 need no more statements either.
+    assert statements(session, county("CO1", "co1-hz")) == small
+

@@ -12,7 +12,7 @@ import re
 
 import pytest
 from conftest import Browser
-from rollup_tree import KEY, build, save, send
+from rollup_tree import KEY, build, ordered, save, send
 
 from server.models.reporting import Source
 from server.services import reporting
@@ -56,6 +56,12 @@ def textarea(page: str, key: str) -> str:
     return match.group(1).strip("\r\n")
 
 
+def village_texts(world) -> str:
+    """The text the villages' approved reports make: one line per village, headed by its name."""
+    texts = {"V1": "夜查两次", "V2": "整改了消防通道"}
+    return "\n".join(f"Unit {code}：{texts[code]}" for code in ordered(world, "V1", "V2"))
+
+
 def form_data(page: str, action: str = "save", **changes) -> dict:
     """What the browser sends back for the shown form, with *changes* typed in."""
     data = {**HEADER_FORM, "action": action,
@@ -84,7 +90,7 @@ def test_a_new_office_report_starts_from_its_approved_children(villages, browser
     assert "Filled in from the 2 reports of the units below (approved only)." in banner.group(0)
     assert input_value(page, "found") == "8"
     assert input_value(page, "rectified") == "3"
-    assert textarea(page, "measures") == "Unit V1：夜查两次\nUnit V2：整改了消防通道"
+    assert textarea(page, "measures") == village_texts(villages)
     assert 'id="refill"' not in page  # nothing saved yet: the form itself is the fill-in
 
 
@@ -245,8 +251,9 @@ def test_village_town_county_city_roll_up_through_the_forms(villages, session, a
     city_report = reporting.load(session, villages["users"]["city"], KEY, "CITY", "2024Q3")
     assert city_report.status == "submitted"
     assert city_report.values["found"] == 8
-    assert city_report.values["measures"] == "Unit CO1：Unit T1：Unit V1：夜查两次\n" \
-        "Unit V2：整改了消防通道"
+    # Each level lists its children's texts: the city's list holds the county's, which
+    # holds the town's, which lists the villages'.
+    assert city_report.values["measures"] == f"Unit CO1：Unit T1：{village_texts(villages)}"
 
 
 def reporting_browser(app, username: str) -> Browser:
