@@ -44,7 +44,7 @@ from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Source, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
-from server.scope import unit_scope
+from server.scope import can_see, unit_scope
 from server.services import reporting
 from server.services.errors import UserError
 from server.services.reporting import NotFound, ReportView, Task
@@ -235,7 +235,9 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
     """The consolidation of *unit_code*'s subtree for *period*.
 
     Raises NotFound for an unknown assignment, unit or period and for a unit
-    outside the account's scope; NotConsolidating when the unit has no child.
+    outside the account's scope, or whose children are (a submitter sees its own
+    unit only: its office's report is prefilled, but the figures page is not for
+    it); NotConsolidating when the unit has no child.
     """
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
@@ -248,7 +250,7 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
         reports = session.scalars(select(Report).where(
             Report.assignment_id == assignment.id, Report.unit_id == unit.id))
         own = reporting.build_view(assignment, unit, period, {r.period: r for r in reports})
-    return _figures(session, assignment, unit, period, own, include_submitted, now)
+    return _figures(session, assignment, unit, period, own, include_submitted, now, viewer=user)
 
 
 def figures_for_view(session: Session, view: ReportView, *, include_submitted: bool = False,
@@ -265,11 +267,14 @@ def figures_for_view(session: Session, view: ReportView, *, include_submitted: b
 
 
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
-             own: ReportView | None, include_submitted: bool, now: datetime | None) -> Figures:
+             own: ReportView | None, include_submitted: bool, now: datetime | None,
+             viewer: User | None = None) -> Figures:
     tree = _subtree_tree(session, assignment, unit)
     children = tree.children_of(unit)
     if not children:
         raise NotConsolidating(unit.code)
+    if viewer is not None and not can_see(viewer, children[0]):
+        raise NotFound(unit.code)
     periods = reporting.assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None

@@ -198,6 +198,8 @@ def test_scope_and_units_that_consolidate_nothing(rolled, session):
         figures_of(session, rolled, "co2-hz", "CO1")
     with pytest.raises(NotFound):
         figures_of(session, rolled, "v1", "T1")
+    with pytest.raises(NotFound):  # the town's submitter files its report, prefilled, only
+        figures_of(session, rolled, "t1", "T1")
     with pytest.raises(NotConsolidating):
         figures_of(session, rolled, "t1-hz", "V1")
     with pytest.raises(NotFound):

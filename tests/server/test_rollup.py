@@ -11,7 +11,6 @@ import html
 import re
 
 import pytest
-from conftest import Browser
 from rollup_tree import KEY, build, ordered, save, send
 
 from server.models.reporting import Source
@@ -231,8 +230,10 @@ def file_prefilled(browser, unit: str) -> str:
     return page
 
 
-def test_village_town_county_city_roll_up_through_the_forms(villages, session, app):
-    t1, co1, city = (reporting_browser(app, name) for name in ("t1", "co1", "city"))
+def test_village_town_county_city_roll_up_through_the_forms(villages, session, app, browser):
+    # One person per office, each with a browser (a cookie jar) of their own.
+    t1, co1, city = (type(browser)(app.test_client()).login_ok(name)
+                     for name in ("t1", "co1", "city"))
     send(session, villages, "t2", "T2", "2024Q3", {"found": 0})  # V3 is not approved
     approve(session, villages, "co1-hz", "T2")
 
@@ -254,8 +255,4 @@ def test_village_town_county_city_roll_up_through_the_forms(villages, session, a
     # Each level lists its children's texts: the city's list holds the county's, which
     # holds the town's, which lists the villages'.
     assert city_report.values["measures"] == f"Unit CO1：Unit T1：{village_texts(villages)}"
-
-
-def reporting_browser(app, username: str) -> Browser:
-    return Browser(app.test_client()).login_ok(username)
 
