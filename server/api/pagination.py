@@ -24,7 +24,7 @@ DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_PAGE = 10**9
 
-BAD_PAGE = _l("page must be a whole number of at least 1.")
+BAD_PAGE = _l("page must be a whole number from 1 to %(max)s.")
 BAD_PER_PAGE = _l("per_page must be a whole number from 1 to %(max)s.")
 
 
@@ -42,7 +42,7 @@ def page_request(default_per_page: int = DEFAULT_PER_PAGE) -> PageRequest:
     """The page asked for by the query string; 400 ``bad_request`` when malformed."""
     page = _positive(request.args.get("page"), 1)
     if page is None:
-        raise ApiError(400, "bad_request", BAD_PAGE)
+        raise ApiError(400, "bad_request", str(BAD_PAGE) % {"max": MAX_PAGE})
     per_page = _positive(request.args.get("per_page"), default_per_page)
     if per_page is None or per_page > MAX_PER_PAGE:
         raise ApiError(400, "bad_request", str(BAD_PER_PAGE) % {"max": MAX_PER_PAGE})
