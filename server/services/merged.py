@@ -19,10 +19,10 @@ the database without holding the subtree in memory:
   plus the mismatches the consolidation service found below (an office's
   figure that differs from what its own children add up to).
 
-Values are exported for reports handed in (submitted or approved); drafts and
-returned reports are listed with their status only, since their figures are
-still the unit's work in progress. Whether a report counts in the totals (the
-approved-only switch) is the ``included`` flag, shown on the completeness sheet.
+Values are exported for the reports that count in the totals: approved ones, and
+submitted ones too with the switch (the ``included`` flag, shown on the
+completeness sheet). The others are listed with their status only, so a pivot of
+the data sheet's first level always gives the summary's totals.
 """
 
 from __future__ import annotations
@@ -204,19 +204,18 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
         submitter=str(values.get("reporter") or base["submitter"]),
         phone=str(values.get("phone") or base["phone"]),
     )
-    sent = status in SENT
+    included = status == Status.APPROVED or (include_submitted and status == Status.SUBMITTED)
     return UnitReport(
         **base,
         version=template.version,
         status=status,
         submitted_at=row.submitted_at,
         revision=row.revision,
-        values=values if sent else {},
+        values=values if included else {},
         previous=previous,
         previous_period=row.prev_period,
         issues=tuple(issues),
-        included=status == Status.APPROVED or (include_submitted and
-                                               status == Status.SUBMITTED),
+        included=included,
     )
 
 

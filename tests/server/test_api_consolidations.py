@@ -180,5 +180,8 @@ def test_the_flat_data_is_csv_with_a_row_per_unit_and_field(as_user):
     text = response.data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     flat = "\n".join(",".join(row) for row in rows[1:])
-    assert "VA1" in flat and "VA2" in flat
+    assert "VA1" in flat and "VA2" not in flat  # VA2 counts only once approved
+
+    response = as_user("ta-hz").get(url(suffix="/flat.csv?include_submitted=true"))
+    assert "VA2" in response.data.decode("utf-8-sig")
     assert any("4" in row for row in rows if "VA1" in row)

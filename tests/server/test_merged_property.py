@@ -219,8 +219,10 @@ def growth(node: Node, key: str, period: str) -> Any:
     return value - before
 
 
-def flat_expectation(top: Node, period: str) -> dict[tuple[str, str], tuple]:
-    """(unit code, field) -> (parent code, level, version, value, increment)."""
+def flat_expectation(top: Node, period: str,
+                     include_submitted: bool) -> dict[tuple[str, str], tuple]:
+    """(unit code, field) -> (parent code, level, version, value, increment), for the
+    reports that count in the totals."""
     out = {}
 
     def visit(node: Node, parent: Node, level: int) -> None:
@@ -228,7 +230,7 @@ def flat_expectation(top: Node, period: str) -> dict[tuple[str, str], tuple]:
             if not child.reports:
                 visit(child, parent, level)
                 continue
-            if child.sent:
+            if counted(child, include_submitted):
                 for key, value in child.values.items():
                     if value is None or key in CONTACT:
                         continue
@@ -275,8 +277,8 @@ def test_every_total_of_every_merged_workbook_matches_a_recomputation(
                                      now=AFTER_DEADLINES)
         book = CalamineWorkbook.from_path(str(path))
         check_summary(book, result, top, include_submitted)
-        check_children(book, result, top)
-        rows = check_data(book, result, top, period)
+        check_children(book, result, top, include_submitted)
+        rows = check_data(book, result, top, period, include_submitted)
         check_completeness(book, result, top, include_submitted)
         check_flagged(book, result, top, include_submitted)
         check_csv(session, figures, top, period, rows)
@@ -294,8 +296,8 @@ def check_summary(book, result, top: Node, include_submitted: bool) -> None:
         assert got == expected_text(top, key, include_submitted=include_submitted)
 
 
-def check_children(book, result, top: Node) -> None:
-    """One sheet per direct child with a report, showing the figures it handed in."""
+def check_children(book, result, top: Node, include_submitted: bool) -> None:
+    """One sheet per direct child with a report, showing the figures that count."""
     direct = [c for c in top.report_children() if c.status is not None]
     assert set(result.child_sheets) == {c.code for c in direct}
     for child in direct:
@@ -304,14 +306,14 @@ def check_children(book, result, top: Node) -> None:
         for key in NUMERIC_KEYS:
             if key not in cells:
                 continue
-            want = child.values.get(key) if child.sent else None
+            want = child.values.get(key) if counted(child, include_submitted) else None
             if key == "rate" and want is not None:
                 want = want / 100
             assert same(cell(book, sheet, cells[key]), want, key), (child.code, key)
 
 
-def check_data(book, result, top: Node, period: str) -> dict:
-    want = flat_expectation(top, period)
+def check_data(book, result, top: Node, period: str, include_submitted: bool) -> dict:
+    want = flat_expectation(top, period, include_submitted)
     rows = []
     for name in result.data_sheets:
         sheet = book.get_sheet_by_name(name).to_python()
