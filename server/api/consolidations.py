@@ -10,11 +10,9 @@ outside the scope, and units without children under the assignment, answer 404.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
-from flask import request, send_file
+from flask import request
 from flask_babel import gettext as _
 
 from forms.values import jsonable
@@ -23,6 +21,7 @@ from server.api import serializers as out
 from server.api.auth import check_role
 from server.api.problems import ApiError
 from server.db import db_session
+from server.downloads import CSV, XLSX, send_written
 from server.i18n import current_locale_code
 from server.models import Role
 from server.services import consolidation, merged
@@ -30,8 +29,6 @@ from server.services.consolidation import ChildState, Figures
 from server.services.reporting import NotFound
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
 
 
@@ -94,27 +91,11 @@ def get_consolidation(assignment: str, unit: str, period: str):
     return figures_json(_figures(assignment, unit, period))
 
 
-def _send(write: Callable[[IO[bytes]], object], mimetype: str, name: str):
-    """Write into a temporary file and stream it: a large subtree never sits in memory."""
-    output = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the response)
-    try:
-        write(output)
-        size = output.tell()
-        output.seek(0)
-    except BaseException:
-        output.close()
-        raise
-    response = send_file(output, mimetype=mimetype, as_attachment=True, download_name=name,
-                         max_age=0)
-    response.content_length = size
-    return response
-
-
 @bp.get(CONSOLIDATION + "/merged.xlsx")
 def get_merged_workbook(assignment: str, unit: str, period: str):
     figures = _figures(assignment, unit, period)
     locale = current_locale_code()
-    return _send(lambda output: merged.write_merged(db_session(), figures, output,
+    return send_written(lambda output: merged.write_merged(db_session(), figures, output,
                                                     locale=locale, translate=_),
                  XLSX, merged.merged_filename(figures, locale))
 
@@ -123,6 +104,6 @@ def get_merged_workbook(assignment: str, unit: str, period: str):
 def get_flat_csv(assignment: str, unit: str, period: str):
     figures = _figures(assignment, unit, period)
     locale = current_locale_code()
-    return _send(lambda output: merged.write_flat_csv(db_session(), figures, output,
+    return send_written(lambda output: merged.write_flat_csv(db_session(), figures, output,
                                                       locale=locale, translate=_),
                  CSV, merged.csv_filename(figures, locale))

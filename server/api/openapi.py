@@ -18,11 +18,11 @@ from flask import jsonify
 from forms.definition import Definition
 from server.api import bp
 from server.api.auth import public
+from server.downloads import XLSX
 from server.models import Role, Status
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def ref(name: str) -> dict[str, str]:

@@ -9,11 +9,7 @@ file names follow the reader's language; ``send_file`` adds the RFC 5987
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
-from typing import IO
-
-from flask import abort, send_file
+from flask import abort
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -21,29 +17,11 @@ from server.auth.access import roles_required
 from server.consolidation import bp
 from server.consolidation.figures_views import figures_or_404
 from server.db import db_session
+from server.downloads import CSV, XLSX, send_written
 from server.i18n import current_locale_code
 from server.models import Role
 from server.services import merged
 from server.services.reporting import NotFound
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
-
-
-def _send(write: Callable[[IO[bytes]], object], mimetype: str, name: str):
-    """Write with *write* into a temporary file, then stream that file as an attachment."""
-    output = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the response once sent)
-    try:
-        write(output)
-        size = output.tell()
-        output.seek(0)
-    except BaseException:
-        output.close()
-        raise
-    response = send_file(output, mimetype=mimetype, as_attachment=True, download_name=name,
-                         max_age=0)
-    response.content_length = size
-    return response
 
 
 @bp.get("/<assignment>/<unit>/<period>/merged.xlsx")
@@ -52,7 +30,7 @@ def index_merged(assignment: str, unit: str, period: str):
     """The merged workbook: summary, completeness, issues, data and one sheet per child."""
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
-    return _send(
+    return send_written(
         lambda out: merged.write_merged(db_session(), figures, out, locale=locale,
                                         translate=gettext),
         XLSX, merged.merged_filename(figures, locale))
@@ -64,7 +42,7 @@ def index_csv(assignment: str, unit: str, period: str):
     """The flat data (unit × field) of the subtree, UTF-8 with a byte-order mark."""
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
-    return _send(
+    return send_written(
         lambda out: merged.write_flat_csv(db_session(), figures, out, locale=locale,
                                           translate=gettext),
         CSV, merged.csv_filename(figures, locale))
@@ -78,7 +56,7 @@ def index_series(assignment: str, unit: str):
     locale = current_locale_code()
     try:
         name = merged.series_filename(session, user, assignment, unit, locale)
-        return _send(
+        return send_written(
             lambda out: merged.write_series(session, user, assignment, unit, out,
                                             locale=locale, translate=gettext),
             XLSX, name)

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from server.auth.access import roles_required
 from server.db import db_session
+from server.downloads import XLSX
 from server.i18n import current_locale_code
 from server.models import Role, Status
 from server.review import bp
@@ -17,8 +18,6 @@ from server.review.forms import MatrixFilterForm
 from server.services import reporting
 from server.services import review as review_service
 from server.services.reporting import NotFound
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _assignment_label(assignment) -> str:
