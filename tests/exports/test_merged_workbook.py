@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from merged_form import form_values, merged_form
 from python_calamine import CalamineWorkbook
 
 from exports.flat_data import FLAT_HEADERS, NOT_STARTED, UnitReport
@@ -29,42 +30,7 @@ PLAN_FIELDS = ("found", "rectified", "funding")  # summed, cumulative over the p
 
 
 def definition(version: int) -> Definition:
-    """A small form: sums, a max, a mean percent, a year-span field, text; v2 adds posts."""
-    second = [
-        {"key": "funding", "kind": "decimal", "label": "安全投入", "label_en": "Funding",
-         "unit": "万元", "unit_en": "10k yuan", "min": 0, "cumulative": True},
-        {"key": "peak", "kind": "integer", "label": "单次最多参训", "label_en": "Largest session",
-         "unit": "人", "aggregation": "max"},
-        {"key": "rate", "kind": "percent", "label": "培训覆盖率", "label_en": "Coverage"},
-        {"key": "visits", "kind": "integer", "label": "本年度检查", "label_en": "Visits this year",
-         "unit": "次", "cumulative": True, "cumulative_span": "year"},
-    ]
-    if version >= 2:
-        second.append({"key": "posts", "kind": "integer", "label": "示范岗位",
-                       "label_en": "Model posts", "unit": "个", "cumulative": True})
-    return Definition.model_validate({
-        "key": "merge-test", "version": version, "title": "合并测试表",
-        "title_en": "Merge test",
-        "source": {"issuer": "测试镇人民政府", "title": "《测试方案》"},
-        "schedule": {"frequency": "quarterly", "due": {"rule": "after_end", "months": 1,
-                                                       "day": 5},
-                     "first": "2024Q2", "last": "2026Q4"},
-        "columns": [
-            {"key": "number", "label": "序号", "label_en": "No.", "source": "number"},
-            {"key": "title", "label": "项目名称", "label_en": "Task", "source": "title"},
-            {"key": "progress", "label": "推进情况", "label_en": "Progress", "source": "input",
-             "input_kind": "longtext"},
-        ],
-        "sections": [{"key": "s1", "number": "（一）", "title": "隐患治理", "items": [
-            {"key": "i01", "number": "1", "title": "排查整治隐患", "fields": [
-                {"key": "found", "kind": "integer", "label": "排查隐患",
-                 "label_en": "Hazards found", "unit": "处", "min": 0, "cumulative": True},
-                {"key": "rectified", "kind": "integer", "label": "整改隐患",
-                 "label_en": "Hazards rectified", "unit": "处", "min": 0, "cumulative": True},
-            ]},
-            {"key": "i02", "number": "2", "title": "培训与投入", "fields": second},
-        ]}],
-    })
+    return Definition.model_validate(merged_form(version))
 
 
 V1, V2 = definition(1), definition(2)
@@ -95,30 +61,6 @@ class Node:
 
 # -- random trees ----------------------------------------------------------------------
 
-texts = st.text(alphabet="=+-@ 整改完成ab1", min_size=1, max_size=8).map(str.strip).filter(bool)
-
-
-@st.composite
-def leaf_values(draw, version: int) -> dict[str, Any]:
-    candidates = {
-        "found": st.integers(0, 500),
-        "rectified": st.integers(0, 500),
-        "funding": st.integers(0, 10**6).map(lambda n: Decimal(n) / 100),
-        "peak": st.integers(0, 300),
-        "rate": st.integers(0, 1000).map(lambda n: Decimal(n) / 10),
-        "visits": st.integers(0, 40),
-        "i01_progress": texts,
-        "i02_progress": texts,
-    }
-    if version >= 2:
-        candidates["posts"] = st.integers(0, 20)
-    values = {}
-    for key, strategy in candidates.items():
-        if draw(st.booleans()) or key == "found":
-            values[key] = draw(strategy)
-    return values
-
-
 @st.composite
 def trees(draw, max_depth: int = 4) -> Node:
     counter = iter(range(10**6))
@@ -132,7 +74,7 @@ def trees(draw, max_depth: int = 4) -> Node:
             st.integers(0, 5)) > 0, parent=parent)
         if leaf:
             if me.reported:
-                me.values = draw(leaf_values(version))
+                me.values = draw(form_values(version))
                 me.previous = {k: max(0, v - draw(st.integers(-3, 30)))
                                for k, v in me.values.items() if k in ("found", "visits")}
         else:

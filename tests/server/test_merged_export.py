@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from merged_form import merged_form
 from python_calamine import CalamineWorkbook
 from sqlalchemy import event
 
@@ -27,41 +28,7 @@ AFTER_DEADLINES = datetime(2026, 6, 1, tzinfo=UTC)  # every period of 2024–202
 
 
 def definition(version: int) -> dict:
-    """Quarterly: sums, a max, a mean percent, a year-span count, text; v2 adds a field."""
-    second = [
-        {"key": "funding", "kind": "decimal", "label": "安全投入", "label_en": "Funding",
-         "unit": "万元", "min": 0, "cumulative": True},
-        {"key": "peak", "kind": "integer", "label": "单次最多参训", "label_en": "Largest session",
-         "unit": "人", "aggregation": "max"},
-        {"key": "rate", "kind": "percent", "label": "培训覆盖率", "label_en": "Coverage"},
-        {"key": "visits", "kind": "integer", "label": "本年度检查", "label_en": "Visits this year",
-         "unit": "次", "cumulative": True, "cumulative_span": "year"},
-    ]
-    if version >= 2:
-        second.append({"key": "posts", "kind": "integer", "label": "示范岗位",
-                       "label_en": "Model posts", "unit": "个", "cumulative": True})
-    return {
-        "key": TEMPLATE, "title": "合并导出测试表", "title_en": "Merged export test",
-        "source": {"issuer": "测试市人民政府", "title": "《测试方案》"},
-        "schedule": {"frequency": "quarterly",
-                     "due": {"rule": "after_end", "months": 1, "day": 5},
-                     "first": "2024Q2", "last": "2025Q4"},
-        "columns": [
-            {"key": "number", "label": "序号", "label_en": "No.", "source": "number"},
-            {"key": "title", "label": "项目名称", "label_en": "Task", "source": "title"},
-            {"key": "progress", "label": "推进情况", "label_en": "Progress", "source": "input",
-             "input_kind": "longtext"},
-        ],
-        "sections": [{"key": "s1", "number": "（一）", "title": "隐患治理", "items": [
-            {"key": "i01", "number": "1", "title": "排查整治隐患", "fields": [
-                {"key": "found", "kind": "integer", "label": "排查隐患",
-                 "label_en": "Hazards found", "unit": "处", "min": 0, "cumulative": True},
-                {"key": "rectified", "kind": "integer", "label": "整改隐患",
-                 "label_en": "Hazards rectified", "unit": "处", "min": 0, "cumulative": True},
-            ]},
-            {"key": "i02", "number": "2", "title": "培训与投入", "fields": second},
-        ]}],
-    }
+    return merged_form(version, key=TEMPLATE, last="2025Q4")
 
 
 NUMERIC = ("found", "rectified", "funding", "peak", "rate", "visits", "posts")

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
+from merged_form import form_values
 from python_calamine import CalamineWorkbook
 from test_merged_export import (
     AFTER_DEADLINES,
@@ -83,25 +84,6 @@ class Node:
 
 # -- random worlds ------------------------------------------------------------------------------
 
-texts = st.text(alphabet="=+-@ 整改完成ab1", min_size=1, max_size=6).map(str.strip).filter(bool)
-
-
-@st.composite
-def figures_of(draw, version: int) -> dict[str, Any]:
-    strategies = {
-        "found": st.integers(0, 500),
-        "rectified": st.integers(0, 500),
-        "funding": st.integers(0, 10**6).map(lambda n: Decimal(n) / 100),
-        "peak": st.integers(0, 300),
-        "rate": st.integers(0, 1000).map(lambda n: Decimal(n) / 10),
-        "visits": st.integers(0, 40),
-        "i01_progress": texts,
-        "i02_progress": texts,
-    }
-    if version >= 2:
-        strategies["posts"] = st.integers(0, 20)
-    return {key: draw(s) for key, s in strategies.items() if key == "found" or draw(st.booleans())}
-
 
 @st.composite
 def worlds(draw) -> Node:
@@ -117,11 +99,11 @@ def worlds(draw) -> Node:
         if me.reports:
             me.version = draw(st.sampled_from((1, 2)))
             me.status = draw(st.sampled_from(STATUSES))
-            me.own = draw(figures_of(me.version))
+            me.own = draw(form_values(me.version))
             if draw(st.booleans()):
                 me.overrides = {"found": draw(st.integers(0, 900))}
             if draw(st.booleans()):
-                me.previous = draw(figures_of(1))
+                me.previous = draw(form_values(1))
         return me
 
     return node(0)
