@@ -38,7 +38,7 @@ from forms.definition import Aggregation, Definition, FieldDef
 from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
-from forms.values import is_blank
+from forms.values import is_blank, loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Source, Status
@@ -55,6 +55,8 @@ __all__ = [
     "figures_for_view", "prefill", "prefill_values", "refill", "refilled_values",
 ]
 
+BATCH = 500  # subtree rows fetched per round trip
+IN_CHUNK = 5000  # ids per IN (...) list
 MEAN_TOLERANCE = Decimal("0.01")  # a mean is rounded to two places: closer than that agrees
 
 
@@ -140,6 +142,7 @@ class _Tree:
     below: list[Unit]  # tree order, *top* excluded
     children: dict[int, list[Unit]] = field(default_factory=dict)
     depth: dict[int, int] = field(default_factory=dict)
+    parent: dict[int, int] = field(default_factory=dict)  # unit id -> its parent's id
 
     def children_of(self, unit: Unit) -> list[Unit]:
         return self.children.get(unit.id, [])
@@ -159,6 +162,7 @@ def _tree(top: Unit, units: Iterable[Unit]) -> _Tree:
                 parent = ancestor
                 break
         tree.children.setdefault(parent, []).append(unit)
+        tree.parent[unit.id] = parent
         # Tree order puts every unit after its ancestors, so the parent's depth is known.
         tree.depth[unit.id] = tree.depth[parent] + 1
     return tree
@@ -278,8 +282,22 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     periods = reporting.assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None
-    reports = _subtree_reports(session, assignment, unit,
-                               [p for p in (period, previous_period) if p is not None])
+    # The subtree's reports stream through the mismatch check; only the children's
+    # reports (the parts of the figures) are loaded as objects.
+    check = _MismatchCheck(tree, _versions(session, assignment), include_submitted,
+                           own_reports=own is not None)
+    child_ids = {c.id for c in children}
+    wanted: list[int] = []
+    for row in session.execute(
+            _subtree_rows(assignment, unit, [p for p in (period, previous_period) if p]),
+            execution_options={"yield_per": BATCH}):
+        if row.period == period:
+            check.add(row)
+        if row.unit_id in child_ids:
+            wanted.append(row.id)
+    reports = [report for start in range(0, max(len(wanted), 1), IN_CHUNK)  # SQLite caps them
+               for report in session.scalars(
+                   select(Report).where(Report.id.in_(wanted[start:start + IN_CHUNK])))]
     current = {r.unit_id: r for r in reports if r.period == period}
     before = {r.unit_id: r for r in reports if r.period == previous_period}
     template = reporting.version_for(assignment, period)
@@ -305,51 +323,91 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     grown = increments_of(definition, result.values, previous_values or None,
                           period=period, previous_period=previous_period)
 
-    mismatches = _mismatches(tree, current, values, include_submitted,
-                             own_reports=own is not None)
+    mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
                    previous_period, previous_values, grown, mismatches, own)
 
 
-def _subtree_reports(session: Session, assignment: Assignment, unit: Unit,
-                     periods: Sequence[str]) -> Sequence[Report]:
-    """The reports of *periods* of every unit in *unit*'s subtree (itself included), one query."""
+def _subtree_rows(assignment: Assignment, unit: Unit, periods: Sequence[str]):
+    """The reports of *periods* of every unit in *unit*'s subtree (itself included), as plain
+    rows in tree order: a unit's report comes before those of the units below it."""
     low, high = subtree_bounds(unit.path)
-    return session.scalars(
-        select(Report).join(Unit, Report.unit_id == Unit.id).where(
-            Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
-            Unit.path >= low, Unit.path < high)
-    ).all()
+    return (
+        select(Report.id, Report.unit_id, Report.period, Report.status, Report.values,
+               Report.template_version_id)
+        .join(Unit, Report.unit_id == Unit.id)
+        .where(Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
+               Unit.path >= low, Unit.path < high)
+        .order_by(Unit.path, Report.period)
+    )
 
 
-def _mismatches(tree: _Tree, current: Mapping[int, Report], values: _Values,
-                include_submitted: bool, *, own_reports: bool) -> list[Mismatch]:
-    """Reported figures that differ from the aggregate of the unit's children, shallowest first.
+def _versions(session: Session, assignment: Assignment) -> dict[int, Definition]:
+    return {v.id: v.definition for v in session.scalars(
+        select(TemplateVersion).where(TemplateVersion.key == assignment.template_key))}
 
-    Every consolidating unit whose report counts is checked, and the top unit's
-    own report whatever its status (it is the one being worked on).
+
+class _MismatchCheck:
+    """Offices' reported figures against what their own children's reports add up to.
+
+    Fed the subtree's reports of the period in tree order, so an office's report
+    arrives before its children's: each counted child is folded into its office's
+    running aggregates at once, and memory grows with the number of offices, not
+    of units. Every consolidating unit whose report counts is checked, and the
+    top unit's own report whatever its status (it is the one being worked on).
     """
-    checked = [tree.top] if own_reports else []
-    checked += [u for u in tree.below if tree.children_of(u)]
-    found: list[Mismatch] = []
-    for unit in checked:
-        report = current.get(unit.id)
-        if report is None or (unit.id != tree.top.id
-                              and not _counts(report, include_submitted)):
-            continue
-        counted = [current[c.id] for c in tree.children_of(unit)
-                   if _counts(current.get(c.id), include_submitted)]
-        if not counted:
-            continue
-        found += differences(unit, report.template_version.definition, values(report),
-                             [values(r) for r in counted], tree.depth[unit.id])
-    found.sort(key=lambda m: m.depth)  # stable: tree order within a depth
-    return found
+
+    def __init__(self, tree: _Tree, versions: Mapping[int, Definition],
+                 include_submitted: bool, *, own_reports: bool) -> None:
+        self.tree, self.versions = tree, versions
+        self.include_submitted, self.own_reports = include_submitted, own_reports
+        self.offices: dict[int, tuple[Definition, dict[str, Any]]] = {}
+        self.totals: dict[int, dict[str, Any]] = {}  # office id -> field -> aggregate so far
+
+    def add(self, row: Any) -> None:
+        top = row.unit_id == self.tree.top.id
+        counted = row.status == Status.APPROVED or (self.include_submitted
+                                                    and row.status == Status.SUBMITTED)
+        if not (counted or top) or (top and not self.own_reports):
+            return
+        definition = self.versions[row.template_version_id]
+        values = loads_values(definition, row.values or {})
+        if self.tree.children.get(row.unit_id):
+            self.offices[row.unit_id] = (definition, values)
+        office = self.offices.get(self.tree.parent.get(row.unit_id))
+        if top or office is None:
+            return
+        totals = self.totals.setdefault(self.tree.parent[row.unit_id], {})
+        for fld in office[0].numeric_fields():
+            rule = fld.effective_aggregation
+            value = child_value(fld, values)
+            if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
+                continue
+            if rule is Aggregation.MEAN:  # needs every value; means are rare and small
+                totals.setdefault(fld.key, []).append(value)
+            elif fld.key in totals:
+                totals[fld.key] = aggregate(rule, [totals[fld.key], value])
+            else:
+                totals[fld.key] = value
+
+    def mismatches(self) -> list[Mismatch]:
+        """What differs, shallowest first and in tree order within a depth."""
+        found: list[Mismatch] = []
+        for unit in (self.tree.top, *self.tree.below):
+            totals = self.totals.get(unit.id)
+            if totals is None:
+                continue
+            definition, reported = self.offices[unit.id]
+            expected = {key: aggregate(Aggregation.MEAN, total) if isinstance(total, list)
+                        else total for key, total in totals.items()}
+            found += differences(unit, definition, reported, expected, self.tree.depth[unit.id])
+        found.sort(key=lambda m: m.depth)  # stable: tree order within a depth
+        return found
 
 
 def differences(unit: Unit, definition: Definition, reported: Mapping[str, Any],
-                children: Sequence[Mapping[str, Any]], depth: int = 0) -> list[Mismatch]:
-    """The numeric fields of *reported* that differ from the aggregate of *children*.
+                expected: Mapping[str, Any], depth: int = 0) -> list[Mismatch]:
+    """The numeric fields of *reported* that differ from the children's aggregate, by field.
 
     The same comparison as the validation's ``differs_from_children`` warning.
     """
@@ -359,13 +417,12 @@ def differences(unit: Unit, definition: Definition, reported: Mapping[str, Any],
         value = reported.get(fld.key)
         if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
             continue
-        expected = aggregate(rule, [v for v in (child_value(fld, c) for c in children)
-                                    if v is not None])
-        if expected is None:
+        computed = expected.get(fld.key)
+        if computed is None:
             continue
-        difference = (Decimal(value) - expected) if rule is Aggregation.MEAN else value - expected
+        difference = (Decimal(value) - computed) if rule is Aggregation.MEAN else value - computed
         if difference and (rule is not Aggregation.MEAN or abs(difference) >= MEAN_TOLERANCE):
-            found.append(Mismatch(unit, fld.key, value, expected, difference, depth))
+            found.append(Mismatch(unit, fld.key, value, computed, difference, depth))
     return found
 
 
