@@ -7,21 +7,16 @@ bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
 @bp.context_processor
 def _display_helpers() -> dict:
-    from forms.definition import FieldKind
     from server.reporting import display
     from server.services import report_forms
 
     return {
-        "FieldKind": FieldKind,
+        **display.template_helpers(),
         "field_name": report_forms.field_name,
         "template_row": report_forms.template_row,
         "cell_anchor": report_forms.cell_anchor,
-        "value_text": display.value_text,
-        "number_text": display.number_text,
-        "unit_text": display.unit_text,
         "column_inputs": display.column_inputs,
         "indicators": display.indicators,
-        "item_columns": display.item_columns,
         "progress_column": display.progress_column,
     }
 

@@ -119,3 +119,14 @@ def cumulative_figures(view: ReportView, values: Mapping[str, Any]) -> dict[str,
         figures[fld.key] = Cumulative(before, label, same_span(fld, period, previous_period),
                                       grown.get(fld.key))
     return figures
+
+
+def template_helpers() -> dict[str, Any]:
+    """The display helpers shared by the report, review and consolidation templates."""
+    return {
+        "FieldKind": FieldKind,
+        "value_text": value_text,
+        "number_text": number_text,
+        "unit_text": unit_text,
+        "item_columns": item_columns,
+    }
