@@ -24,7 +24,7 @@ from server.models import Role
 from server.services import accounts
 from server.services import templates as template_service
 from server.services import units as unit_service
-from server.services.errors import UserError, problem_text
+from server.services.errors import NotVisible, Refusal, problem_text
 
 
 class Failure(click.ClickException):
@@ -262,7 +262,7 @@ def users_create(username: str, role: str, unit_code: str | None, password: str)
     try:
         unit = accounts.find_unit(session, unit_code)
         user = accounts.create_user(session, username, password, role, unit)
-    except UserError as error:
+    except Refusal as error:
         raise Failure(str(error)) from None
     click.echo(_("The account %(username)s has been created.", username=user.username))
 
@@ -418,7 +418,7 @@ def workbook_template(assignment_key: str, unit_code: str, period: str, output: 
     user = _acting_account(username)
     try:
         view = reporting.load(db_session(), user, assignment_key, unit_code, period)
-    except reporting.NotFound:
+    except NotVisible:
         raise Failure(_("There is no report of assignment %(assignment)s for unit %(unit)s in "
                         "period %(period)s within the reach of %(username)s.",
                         assignment=assignment_key, unit=unit_code, period=period,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from server.cli import Failure, _acting_account, _require_migrated, cli, cli_locale
 from server.db import db_session
 from server.models import Assignment
+from server.services.errors import NotVisible
 
 
 @cli.group("export")
@@ -54,7 +55,7 @@ def export_merged(assignment_key: str, unit_code: str, period: str, output: Path
                   as_csv: bool, include_submitted: bool, username: str | None) -> None:
     """Write the merged workbook of a unit's subtree for one period (or its flat data)."""
     from server.services import consolidation, merged
-    from server.services.reporting import NotFound
+
 
     _require_migrated()
     user = _acting_account(username)
@@ -67,7 +68,7 @@ def export_merged(assignment_key: str, unit_code: str, period: str, output: Path
         raise Failure(_("Unit %(unit)s has no reporting units below it under assignment "
                         "%(assignment)s: there is nothing to merge.",
                         unit=unit_code, assignment=assignment_key)) from None
-    except NotFound:
+    except NotVisible:
         raise Failure(_("There is no consolidation of assignment %(assignment)s for unit "
                         "%(unit)s in period %(period)s within the reach of %(username)s.",
                         assignment=assignment_key, unit=unit_code, period=period,
@@ -112,7 +113,7 @@ def export_series(assignment_key: str, unit_code: str, output: Path | None,
                   username: str | None) -> None:
     """Write one unit's cumulative figures across every period of the plan, with increments."""
     from server.services import merged
-    from server.services.reporting import NotFound
+
 
     _require_migrated()
     user = _acting_account(username)
@@ -124,7 +125,7 @@ def export_series(assignment_key: str, unit_code: str, output: Path | None,
                                                        unit_code, locale))
         _written(target, lambda path: merged.write_series(
             session, user, assignment_key, unit_code, str(path), locale=locale, translate=_))
-    except NotFound:
+    except NotVisible:
         raise Failure(_("Unit %(unit)s neither reports nor consolidates under assignment "
                         "%(assignment)s within the reach of %(username)s.",
                         unit=unit_code, assignment=assignment_key,

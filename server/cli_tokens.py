@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from server.cli import Failure, _require_migrated, _user_or_fail, cli
 from server.db import db_session
 from server.services import tokens
-from server.services.errors import UserError
+from server.services.errors import Refusal
 
 
 @cli.group("tokens")
@@ -34,7 +34,7 @@ def tokens_create(username: str, name: str) -> None:
         raise Failure(_("The account %(username)s is disabled.", username=user.username))
     try:
         token, secret = tokens.create(db_session(), user, name)
-    except UserError as exc:
+    except Refusal as exc:
         raise Failure(str(exc)) from None
     click.echo(secret)
     click.echo(_("Token %(id)s (%(prefix)s…) created for %(username)s. Keep the secret above: "

@@ -12,9 +12,9 @@ if [ -x .venv/bin/pybabel ] && [ "$PYBABEL" = pybabel ]; then
 fi
 "$PYBABEL" extract -F babel.cfg \
     -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 \
-    --no-location --sort-output --omit-header \
+    --no-location --sort-output --omit-header --width 100 \
     -o translations/messages.pot .
-"$PYBABEL" update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+"$PYBABEL" update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 100
 PYTHON="${PYTHON:-python3}"
 if [ -x .venv/bin/python ] && [ "$PYTHON" = python3 ]; then
     PYTHON=.venv/bin/python

@@ -32,8 +32,7 @@ from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.services import accounts, reporting
-from server.services.errors import UserError
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible, Refusal
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -163,7 +162,7 @@ def _template_of(session: Session, field) -> TemplateVersion | None:
 def _unit_of(session: Session, field) -> Unit | None:
     try:
         return accounts.find_unit(session, field.data)
-    except UserError as error:
+    except Refusal as error:
         _add_error(field, str(error))
         return None
 
@@ -246,7 +245,7 @@ def assignments_new():
                     first=chosen.first, last=chosen.last,
                     include_root=bool(form.include_root.data),
                     user=current_user._get_current_object())
-            except UserError as error:
+            except Refusal as error:
                 session.rollback()
                 _add_error(getattr(form, error.field or "", None) or form.template, str(error))
             else:
@@ -269,7 +268,7 @@ def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm
 def _assignment_or_404(session: Session, key: str) -> Assignment:
     try:
         return reporting.get_assignment(session, key)
-    except NotFound:
+    except NotVisible:
         abort(404)
 
 
@@ -318,7 +317,7 @@ def assignments_replace_version(key: str):
         else:
             try:
                 reporting.replace_version(session, assignment, row, form.from_period.data or "")
-            except UserError as error:
+            except Refusal as error:
                 session.rollback()
                 target = form.from_period if "period" in error.params else form.template
                 _add_error(target, str(error))

@@ -14,7 +14,7 @@ from server.db import db_session
 from server.models import Role, User
 from server.pagination import paginate
 from server.services import accounts
-from server.services.errors import UserError
+from server.services.errors import Refusal
 
 
 @bp.get("/users")
@@ -36,7 +36,7 @@ def users_new():
             unit = accounts.find_unit(session, form.unit_code.data)
             user = accounts.create_user(session, form.username.data, form.password.data,
                                         form.role.data, unit)
-        except UserError as error:
+        except Refusal as error:
             target = getattr(form, error.field or "", None) or _field_for(form, error)
             target.errors = [*target.errors, str(error)]
         else:
@@ -46,7 +46,7 @@ def users_new():
     return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
 
 
-def _field_for(form: UserCreateForm, error: UserError):
+def _field_for(form: UserCreateForm, error: Refusal):
     """The input an error of account creation belongs to."""
     if "code" in error.params:
         return form.unit_code
@@ -82,7 +82,7 @@ def _set_active(user_id: int, active: bool):
         abort(400)
     try:
         accounts.set_active(db_session(), user, active, acting=current_user._get_current_object())
-    except UserError as error:
+    except Refusal as error:
         flash(str(error), "error")
     else:
         message = (_("The account %(username)s is enabled.", username=user.username) if active
@@ -99,7 +99,7 @@ def users_password(user_id: int):
     if form.validate_on_submit():
         try:
             accounts.reset_password(db_session(), user, form.password.data)
-        except UserError as error:
+        except Refusal as error:
             form.password.errors = [*form.password.errors, str(error)]
         else:
             flash(_("The password of %(username)s has been reset.", username=user.username),

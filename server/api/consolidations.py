@@ -26,7 +26,7 @@ from server.i18n import current_locale_code
 from server.models import Role
 from server.services import consolidation, merged
 from server.services.consolidation import ChildState, Figures
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
@@ -46,7 +46,7 @@ def _figures(assignment: str, unit: str, period: str) -> Figures:
     try:
         return consolidation.figures(db_session(), user, assignment, unit, period,
                                      include_submitted=include_submitted)
-    except NotFound:  # also NotConsolidating: the unit has no children to consolidate
+    except NotVisible:  # also NotConsolidating: the unit has no children to consolidate
         raise ApiError(404, "not_found") from None
 
 

@@ -39,8 +39,8 @@ from server.models import Status
 from server.models.reporting import Source
 from server.services import reporting
 from server.services import workbooks as workbook_service
-from server.services.errors import UserError
-from server.services.reporting import InvalidReport, NotFound, ReportView, StaleRevision
+from server.services.errors import InvalidReport, NotVisible, Refusal, StaleRevision
+from server.services.reporting import ReportView
 
 REPORT = "/reports/<assignment>/<unit>/<period>"
 _REVISION = re.compile(r'^\s*(?:W/)?"?\s*(\d{1,9})\s*"?\s*$')
@@ -52,7 +52,7 @@ _REVISION = re.compile(r'^\s*(?:W/)?"?\s*(\d{1,9})\s*"?\s*$')
 def _view(assignment: str, unit: str, period: str) -> ReportView:
     try:
         return reporting.load(db_session(), api_user(), assignment, unit, period)
-    except NotFound:
+    except NotVisible:
         raise problem(404, "not_found") from None
 
 
@@ -177,7 +177,7 @@ def put_report(assignment: str, unit: str, period: str):
     except InvalidReport as exc:
         session.rollback()
         raise _invalid(str(exc), out.issues(exc.issues)) from None
-    except UserError as exc:
+    except Refusal as exc:
         session.rollback()
         raise problem(403, "forbidden", str(exc)) from None
     warnings = [i for i in coercion if not i.is_error]
@@ -280,7 +280,7 @@ def _decide(assignment: str, unit: str, period: str, decision: str):
             reporting.approve(session, user, view)
         else:
             reporting.unapprove(session, user, view, text or "")
-    except UserError as exc:
+    except Refusal as exc:
         session.rollback()
         issue = out.message_issue(exc.field or member, "required", str(exc))
         raise _invalid(str(exc), [issue]) from None

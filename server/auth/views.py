@@ -28,7 +28,7 @@ from server.db import db_session
 from server.i18n import safe_next
 from server.services import accounts, tokens
 from server.services.accounts import LoginStatus
-from server.services.errors import UserError
+from server.services.errors import Refusal
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -76,7 +76,7 @@ def account():
         try:
             accounts.change_password(db_session(), current_user._get_current_object(),
                                      form.current_password.data, form.new_password.data)
-        except UserError as error:
+        except Refusal as error:
             field = form.current_password if error.field == "current_password" \
                 else form.new_password
             field.errors = [*field.errors, str(error)]
@@ -113,7 +113,7 @@ def token_create():
         try:
             _token, secret = tokens.create(db_session(), current_user._get_current_object(),
                                            form.name.data or "")
-        except UserError as error:
+        except Refusal as error:
             form.name.errors = [*form.name.errors, str(error)]
         else:
             # Shown in this answer only: the secret is neither stored nor put in the session.

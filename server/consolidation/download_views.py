@@ -21,7 +21,7 @@ from server.downloads import CSV, XLSX, send_written
 from server.i18n import current_locale_code
 from server.models import Role
 from server.services import merged
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 
 @bp.get("/<assignment>/<unit>/<period>/merged.xlsx")
@@ -60,5 +60,5 @@ def index_series(assignment: str, unit: str):
             lambda out: merged.write_series(session, user, assignment, unit, out,
                                             locale=locale, translate=gettext),
             XLSX, name)
-    except NotFound:
+    except NotVisible:
         abort(404)

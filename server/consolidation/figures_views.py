@@ -21,7 +21,7 @@ from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import consolidation, reporting
 from server.services import review as review_service
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
 SWITCH = "submitted"  # the query parameter that includes submitted, not yet approved reports
@@ -85,7 +85,7 @@ def figures_or_404(assignment: str, unit: str, period: str):
     try:
         return consolidation.figures(db_session(), _user(), assignment, unit, period,
                                      include_submitted=include_submitted())
-    except NotFound:
+    except NotVisible:
         abort(404)
 
 

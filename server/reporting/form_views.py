@@ -36,8 +36,8 @@ from server.reporting.loading import load_or_404, report_args
 from server.services import consolidation, files, reporting
 from server.services import report_forms as rf
 from server.services.consolidation import Prefill
-from server.services.errors import UserError
-from server.services.reporting import InvalidReport, ReportView, StaleRevision
+from server.services.errors import InvalidReport, Refusal, StaleRevision
+from server.services.reporting import ReportView
 
 MB = 1024 * 1024
 
@@ -126,7 +126,7 @@ def _post(view: ReportView):
     except InvalidReport as exc:
         session.rollback()
         return _refused(view, form, raw, typed, exc.issues, chosen, str(exc))
-    except UserError as exc:
+    except Refusal as exc:
         session.rollback()
         return _page(view, form, alerts=[("error", str(exc))], status=403, lost_files=chosen)
 
@@ -137,7 +137,7 @@ def _post(view: ReportView):
             reporting.submit(session, user, view, expected_revision=report.revision)
         except InvalidReport as exc:
             return _submit_refused(view, form, raw, warnings + exc.issues, str(exc))
-        except UserError as exc:
+        except Refusal as exc:
             return _page(view, form, alerts=[("error", str(exc))], status=403)
         flash(_("The report was submitted to %(unit)s.",
                 unit=view.assignment.consolidating_unit.name), "success")
@@ -213,7 +213,7 @@ def refill(assignment: str, unit: str, period: str):
         report, _issues, figures = consolidation.refill(
             session, current_user._get_current_object(), view,
             _revision_number(form.revision.data))
-    except UserError as exc:
+    except Refusal as exc:
         session.rollback()
         flash(str(exc), "error")
         return redirect(target)
@@ -252,7 +252,7 @@ def _take_attachments(view: ReportView, form: rf.ReportForm,
             limit = files.size_limit(fld.max_size_mb, app_limit)
             stored = files.store(session, upload.stream, upload.filename, upload.mimetype,
                                  unit=view.unit, user=user, limit=limit)
-            if isinstance(stored, files.Refusal):
+            if isinstance(stored, files.RefusedFile):
                 if stored.code == "too_large":
                     shown = format_number((Decimal(limit) / MB).quantize(Decimal("0.1")))
                     issues.append(error(fld.key, "attachment_too_large", max=shown, **labels))

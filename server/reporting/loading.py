@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from server.db import db_session
 from server.services import reporting
+from server.services.errors import NotVisible
 from server.services.reporting import ReportView
 
 
@@ -15,7 +16,7 @@ def load_or_404(assignment: str, unit: str, period: str) -> ReportView:
     try:
         return reporting.load(db_session(), current_user._get_current_object(), assignment,
                               unit, period)
-    except reporting.NotFound:
+    except NotVisible:
         abort(404)
 
 

@@ -17,7 +17,7 @@ from server.review import bp
 from server.review.forms import MatrixFilterForm
 from server.services import reporting
 from server.services import review as review_service
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 
 def _assignment_label(assignment) -> str:
@@ -43,7 +43,7 @@ def matrix():
     form.assignment.data = chosen.key
     try:
         under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
-    except NotFound:
+    except NotVisible:
         abort(404)
     units = review_service.review_units(session, user, chosen)
     if under is None:
@@ -81,9 +81,9 @@ def _chase_context(assignment_key: str, period: str):
         assignment = review_service.assignment_for(session, user, assignment_key)
         under = review_service.reviewed_unit(session, user, assignment, request.args.get("unit"))
         if under is None:
-            raise NotFound(assignment_key)
+            raise NotVisible(what=assignment_key)
         entries = review_service.chase_list(session, user, assignment, under, period)
-    except NotFound:
+    except NotVisible:
         abort(404)
     return assignment, under, entries
 

@@ -22,8 +22,8 @@ from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
 from server.services import reporting
 from server.services import review as review_service
-from server.services.errors import UserError
-from server.services.reporting import NotFound, ReportView
+from server.services.errors import NotVisible, Refusal
+from server.services.reporting import ReportView
 
 EVENT_LABELS = {
     "saved": _l("Saved"),
@@ -50,7 +50,7 @@ def _view_or_abort(assignment: str, unit: str, period: str) -> ReportView:
     user = current_user._get_current_object()
     try:
         view = reporting.load(session, user, assignment, unit, period)
-    except NotFound:
+    except NotVisible:
         abort(404)
     if not reporting.can_review(user, view):
         abort(403)
@@ -99,7 +99,7 @@ def matrix_decide(assignment: str, unit: str, period: str, decision: str):
     try:
         review_service.decide(db_session(), current_user._get_current_object(), view, decision,
                               form.comment.data or "", expected_revision=form.expected_revision())
-    except UserError as exc:
+    except Refusal as exc:
         db_session().rollback()
         if exc.field in ("comment", "reason"):
             form.comment.errors = [str(exc)]

@@ -3,5 +3,5 @@
 Views, the CLI and the JSON API parse their input, call a service and present
 the outcome. Services take the :class:`~sqlalchemy.orm.Session` explicitly and
 commit their own unit of work; expected problems with the user's input are
-raised as :class:`~server.services.errors.UserError` with a translatable message.
+raised as :class:`~server.services.errors.Refusal` with a translatable message.
 """

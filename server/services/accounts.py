@@ -17,7 +17,7 @@ from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
 from server.models.units import subtree_bounds
 from server.services import passwords
-from server.services.errors import RowProblem, UserError
+from server.services.errors import InvalidInput, RowProblem
 from server.services.units import contains_pattern
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -37,19 +37,19 @@ def get_user(session: Session, username: str) -> User | None:
 
 def _check_role_and_unit(role: str, unit: Unit | None) -> None:
     if role not in set(Role):
-        raise UserError(_l("Unknown role “%(role)s”."), role=role)
+        raise InvalidInput(_l("Unknown role “%(role)s”."), role=role)
     if role != Role.ADMIN and unit is None:
-        raise UserError(_l("Submitters and consolidators must belong to a unit."))
+        raise InvalidInput(_l("Submitters and consolidators must belong to a unit."))
 
 
 def find_unit(session: Session, code: str | None) -> Unit | None:
-    """The unit with *code*; None for an empty code; UserError for an unknown one."""
+    """The unit with *code*; None for an empty code; Refusal for an unknown one."""
     code = (code or "").strip()
     if not code:
         return None
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise UserError(_l("There is no unit with code “%(code)s”."), code=code)
+        raise InvalidInput(_l("There is no unit with code “%(code)s”."), code=code)
     return unit
 
 
@@ -66,13 +66,13 @@ def create_user(
     """Create an active account; refuses taken or malformed usernames and weak passwords."""
     name = normalise_username(username)
     if not USERNAME_PATTERN.match(name):
-        raise UserError(
+        raise InvalidInput(
             _l("A username has 2 to 64 characters: letters, digits and . _ @ - "
                "(“%(username)s” does not fit)."),
             username=username,
         )
     if get_user(session, name) is not None:
-        raise UserError(_l("The username “%(username)s” is already taken."), username=name)
+        raise InvalidInput(_l("The username “%(username)s” is already taken."), username=name)
     role = str(role)
     _check_role_and_unit(role, unit)
     if check_password:
@@ -94,7 +94,7 @@ def create_user(
 def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> None:
     """Enable or disable *user*. Administrators cannot disable themselves (lock-out)."""
     if not active and acting is not None and acting.id == user.id:
-        raise UserError(_l("You cannot disable your own account."))
+        raise InvalidInput(_l("You cannot disable your own account."))
     user.active = active
     if not active:
         user.session_token = new_session_token()  # signs the account out everywhere
@@ -117,9 +117,9 @@ def reset_password(session: Session, user: User, new_password: str) -> None:
 def change_password(session: Session, user: User, current: str, new_password: str) -> None:
     """The account holder's own change: the current password is required."""
     if not passwords.verify_password(user.password_hash, current):
-        raise UserError(_l("The current password is not correct."), field="current_password")
+        raise InvalidInput(_l("The current password is not correct."), field="current_password")
     if current == new_password:
-        raise UserError(_l("The new password must differ from the current one."),
+        raise InvalidInput(_l("The new password must differ from the current one."),
                         field="password")
     _set_password(user, new_password)
     session.commit()

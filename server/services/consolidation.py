@@ -46,8 +46,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
 from server.services import reporting
-from server.services.errors import UserError
-from server.services.reporting import NotFound, ReportView, Task
+from server.services.errors import InvalidInput, NotVisible
+from server.services.reporting import ReportView, Task
 
 __all__ = [
     "ChildState", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
@@ -60,7 +60,7 @@ IN_CHUNK = 5000  # ids per IN (...) list
 MEAN_TOLERANCE = Decimal("0.01")  # a mean is rounded to two places: closer than that agrees
 
 
-class NotConsolidating(NotFound):
+class NotConsolidating(NotVisible):
     """The unit has no reporting unit below it under the assignment."""
 
 
@@ -238,7 +238,7 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
             *, include_submitted: bool = False, now: datetime | None = None) -> Figures:
     """The consolidation of *unit_code*'s subtree for *period*.
 
-    Raises NotFound for an unknown assignment, unit or period and for a unit
+    Raises NotVisible for an unknown assignment, unit or period and for a unit
     outside the account's scope, or whose children are (a submitter sees its own
     unit only: its office's report is prefilled, but the figures page is not for
     it); NotConsolidating when the unit has no child.
@@ -246,9 +246,9 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if assignment is None or unit is None:
-        raise NotFound(assignment_key if assignment is None else unit_code)
+        raise NotVisible(what=assignment_key if assignment is None else unit_code)
     if period not in reporting.assignment_periods(assignment):
-        raise NotFound(period)
+        raise NotVisible(what=period)
     own = None
     if reporting.reports_for_unit(assignment, unit):
         reports = session.scalars(select(Report).where(
@@ -278,7 +278,7 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     if not children:
         raise NotConsolidating(unit.code)
     if viewer is not None and not can_see(viewer, children[0]):
-        raise NotFound(unit.code)
+        raise NotVisible(what=unit.code)
     periods = reporting.assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None
@@ -507,13 +507,13 @@ def refill(session: Session, user: User, view: ReportView,
            expected_revision: int | None) -> tuple[Report, list[Issue], Figures]:
     """Fill the office's draft in again from its approved children, as a new revision.
 
-    Refused (UserError) when the unit consolidates nothing; otherwise the
+    Refused (Refusal) when the unit consolidates nothing; otherwise the
     workflow's save rules apply (only the unit's own accounts, draft or
     returned, not stale).
     """
     found = figures_for_view(session, view)
     if found is None:
-        raise UserError(_l("No unit below reports under this assignment: there is nothing to "
+        raise InvalidInput(_l("No unit below reports under this assignment: there is nothing to "
                            "fill in from."))
     values = refilled_values(view.definition, view.values, prefill_values(found))
     report, issues = reporting.save(session, user, view, values,

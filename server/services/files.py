@@ -32,7 +32,7 @@ def new_token() -> str:
 
 
 @dataclass(frozen=True)
-class Refusal:
+class RefusedFile:
     """Why an upload was not kept: ``code`` is ``too_large`` or ``empty``."""
 
     code: str
@@ -68,13 +68,13 @@ def clean_filename(name: str | None) -> str:
 
 
 def store(session: Session, stream: IO[bytes], filename: str | None, content_type: str | None,
-          *, unit: Unit | None, user: User | None, limit: int | None) -> StoredFile | Refusal:
+          *, unit: Unit | None, user: User | None, limit: int | None) -> StoredFile | RefusedFile:
     """Keep an uploaded file (added to *session*, not committed) or say why not."""
     data = read_limited(stream, limit)
     if data is None:
-        return Refusal("too_large", limit)
+        return RefusedFile("too_large", limit)
     if not data:
-        return Refusal("empty")
+        return RefusedFile("empty")
     name = clean_filename(filename)
     guessed = mimetypes.guess_type(name)[0]
     stored = StoredFile(

@@ -63,7 +63,7 @@ from server.models.units import subtree_bounds
 from server.services import reporting
 from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidated
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 SENT = (Status.SUBMITTED, Status.APPROVED)
 OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
@@ -321,7 +321,7 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
 
     A unit that reports under the assignment shows its own reports as handed in
     (submitted or approved); a unit that does not (a town office above the
-    villages) shows its consolidation of each period that has begun. NotFound
+    villages) shows its consolidation of each period that has begun. NotVisible
     for an assignment, or a unit, the account cannot see or that neither
     reports nor consolidates.
     """
@@ -348,10 +348,10 @@ def _series_subject(session: Session, user: User, assignment_key: str,
     assignment = assignment_for(session, user, assignment_key)
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if unit is None:
-        raise NotFound(unit_code)
+        raise NotVisible(what=unit_code)
     low, high = subtree_bounds(assignment.root_unit.path)
     if not low <= unit.path < high:
-        raise NotFound(unit_code)
+        raise NotVisible(what=unit_code)
     return assignment, unit
 
 
@@ -394,7 +394,7 @@ def csv_filename(figures: Figures, locale: str = "zh_CN") -> str:
 
 def series_filename(session: Session, user: User, assignment_key: str, unit_code: str,
                     locale: str = "zh_CN") -> str:
-    """The across-periods file name; NotFound like :func:`write_series`."""
+    """The across-periods file name; NotVisible like :func:`write_series`."""
     assignment, unit = _series_subject(session, user, assignment_key, unit_code)
     with force_locale(locale):
         return gettext("series-%(assignment)s-%(unit)s.xlsx",

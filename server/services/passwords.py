@@ -11,7 +11,7 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from server.services.errors import UserError
+from server.services.errors import InvalidInput, Refusal
 
 HASH_METHOD = "scrypt"  # werkzeug's default: n=2**15, r=8, p=1 (about 0.1 s per hash)
 DEFAULT_MIN_LENGTH = 8
@@ -27,17 +27,17 @@ def min_length() -> int:
     return DEFAULT_MIN_LENGTH
 
 
-def password_problem(password: str) -> UserError | None:
+def password_problem(password: str) -> Refusal | None:
     """Why *password* is not acceptable, or None."""
     minimum = min_length()
     if len(password) < minimum:
-        return UserError(_l("The password must have at least %(min)s characters."),
+        return InvalidInput(_l("The password must have at least %(min)s characters."),
                          field="password", min=minimum)
     if len(password) > MAX_LENGTH:
-        return UserError(_l("The password must have at most %(max)s characters."),
+        return InvalidInput(_l("The password must have at most %(max)s characters."),
                          field="password", max=MAX_LENGTH)
     if password.strip() == "":
-        return UserError(_l("The password cannot be only spaces."), field="password")
+        return InvalidInput(_l("The password cannot be only spaces."), field="password")
     return None
 
 

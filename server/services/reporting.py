@@ -1,9 +1,9 @@
 """The reporting workflow: what a unit owes, saving, submitting and reviewing.
 
 One service for the web pages, the API and the CLI. Every function takes the
-acting account and refuses (with a translated :class:`UserError`) what the
+acting account and refuses (with a translated :class:`Refusal`) what the
 account may not do; lookups outside the account's scope raise
-:class:`NotFound`, which views answer with 404.
+:class:`NotVisible`, which views answer with 404.
 
 Status machine::
 
@@ -47,25 +47,15 @@ from server.models.reporting import (
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services.errors import UserError
+from server.services.errors import (
+    InvalidInput,
+    InvalidReport,
+    NotVisible,
+    Refusal,
+    StaleRevision,
+)
 
 EDITABLE = (Status.DRAFT, Status.RETURNED)
-
-
-class NotFound(LookupError):
-    """Nothing the account may see answers to this; views turn it into 404."""
-
-
-class StaleRevision(UserError):
-    """The report changed since the caller loaded it."""
-
-
-class InvalidReport(UserError):
-    """The values have errors; ``issues`` lists them all."""
-
-    def __init__(self, message, issues: list[Issue], **params) -> None:
-        super().__init__(message, **params)
-        self.issues = issues
 
 
 # -- assignments -------------------------------------------------------------------------
@@ -76,13 +66,13 @@ def period_keys(definition: Definition, first: str, last: str) -> list[str]:
     try:
         start, end = Period.parse(first), Period.parse(last)
     except ValueError:
-        raise UserError(_l("%(first)s – %(last)s is not a valid period range."),
+        raise InvalidInput(_l("%(first)s – %(last)s is not a valid period range."),
                         field="first_period", first=first, last=last) from None
     if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
-        raise UserError(_l("The periods do not match the template's schedule."),
+        raise InvalidInput(_l("The periods do not match the template's schedule."),
                         field="first_period")
     if end < start:
-        raise UserError(_l("The last period comes before the first."), field="last_period")
+        raise InvalidInput(_l("The last period comes before the first."), field="last_period")
     keys, current = [], start
     while current is not None and not end < current:
         keys.append(current.key)
@@ -107,11 +97,11 @@ def create_assignment(
     """Assign a published template version to the subtree below *root*."""
     key = (key or "").strip()
     if not key:
-        raise UserError(_l("An assignment needs a key."), field="key")
+        raise InvalidInput(_l("An assignment needs a key."), field="key")
     if template.retired:
-        raise UserError(_l("A retired template version cannot be assigned."), field="template")
+        raise InvalidInput(_l("A retired template version cannot be assigned."), field="template")
     if session.scalar(select(Assignment.id).where(Assignment.key == key)):
-        raise UserError(_l("An assignment with the key %(key)s already exists."), field="key",
+        raise InvalidInput(_l("An assignment with the key %(key)s already exists."), field="key",
                         key=key)
     schedule = template.definition.schedule
     first = first or schedule.first
@@ -136,12 +126,12 @@ def replace_version(
 ) -> None:
     """Use *template* for the periods from *from_period* on; earlier reports keep theirs."""
     if template.key != assignment.template_key:
-        raise UserError(_l("The new version must be of the same template."))
+        raise InvalidInput(_l("The new version must be of the same template."))
     if template.retired:
-        raise UserError(_l("A retired template version cannot be assigned."))
+        raise InvalidInput(_l("A retired template version cannot be assigned."))
     keys = period_keys(template.definition, assignment.first_period, assignment.last_period)
     if from_period not in keys:
-        raise UserError(_l("%(period)s is not a period of this assignment."), period=from_period)
+        raise InvalidInput(_l("%(period)s is not a period of this assignment."), period=from_period)
     existing = next((v for v in assignment.versions if v.from_period == from_period), None)
     if existing is not None:
         existing.template_version = template
@@ -198,7 +188,7 @@ def get_assignment(session: Session, key: str) -> Assignment:
         .options(joinedload(Assignment.root_unit), joinedload(Assignment.consolidating_unit))
     )
     if assignment is None:
-        raise NotFound(key)
+        raise NotVisible(what=key)
     return assignment
 
 
@@ -313,13 +303,13 @@ class ReportView:
 
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
-    """The report view if *user* may see it (NotFound otherwise, also for bad keys)."""
+    """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if assignment is None or unit is None or not reports_for_unit(assignment, unit):
-        raise NotFound(assignment_key)
+        raise NotVisible(what=assignment_key)
     if period not in assignment_periods(assignment):
-        raise NotFound(period)
+        raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
     return build_view(assignment, unit, period, {r.period: r for r in reports})
@@ -519,7 +509,7 @@ def return_report(session: Session, user: User, view: ReportView, comment: str, 
     """Send a submitted report back to the unit with a comment saying what to fix."""
     report = _reviewable(user, view, Status.SUBMITTED)
     if not (comment or "").strip():
-        raise UserError(_l("Say what needs to be corrected: a comment is required."),
+        raise InvalidInput(_l("Say what needs to be corrected: a comment is required."),
                         field="comment")
     report.status = Status.RETURNED
     _event(session, report, "returned", user, comment.strip())
@@ -542,7 +532,7 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str, *,
     """Unlock an approved report (back to submitted), with a reason for the record."""
     report = _reviewable(user, view, Status.APPROVED)
     if not (reason or "").strip():
-        raise UserError(_l("A reason is required to withdraw an approval."), field="reason")
+        raise InvalidInput(_l("A reason is required to withdraw an approval."), field="reason")
     report.status, report.approved_at, report.approved_by_id = Status.SUBMITTED, None, None
     _event(session, report, "unapproved", user, reason.strip())
     if commit:
@@ -551,21 +541,21 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str, *,
 
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
-        raise UserError(_l("Only a consolidator above this unit can review its report."))
+        raise InvalidInput(_l("Only a consolidator above this unit can review its report."))
     if view.report is None or view.report.status != expected:
-        raise UserError(_l("This action is not possible while the report is %(status)s."),
+        raise InvalidInput(_l("This action is not possible while the report is %(status)s."),
                         status=status_label(view.status))
     return view.report
 
 
-def _not_editable(view: ReportView) -> UserError:
+def _not_editable(view: ReportView) -> Refusal:
     if view.report is not None and view.report.status == Status.APPROVED:
-        return UserError(_l("This report is approved and locked. Ask your consolidator to "
+        return InvalidInput(_l("This report is approved and locked. Ask your consolidator to "
                             "withdraw the approval if it must change."))
     if view.report is not None and view.report.status == Status.SUBMITTED:
-        return UserError(_l("This report is submitted and waits for review; it can change "
+        return InvalidInput(_l("This report is submitted and waits for review; it can change "
                             "again if the consolidator returns it."))
-    return UserError(_l("Only the unit's own accounts can fill in this report."))
+    return InvalidInput(_l("Only the unit's own accounts can fill in this report."))
 
 
 STATUS_LABELS = {

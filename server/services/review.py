@@ -32,8 +32,8 @@ from server.models.units import subtree_bounds
 from server.navigation import Page
 from server.scope import unit_scope
 from server.services import reporting
-from server.services.errors import UserError
-from server.services.reporting import NotFound, ReportView
+from server.services.errors import InvalidInput, NotVisible
+from server.services.reporting import ReportView
 
 PERIODS_SHOWN = 6  # newest open periods in the matrix unless all are asked for
 ROWS_PER_PAGE = 100
@@ -66,10 +66,10 @@ def assignments_for(session: Session, user: User) -> list[Assignment]:
 
 
 def assignment_for(session: Session, user: User, key: str) -> Assignment:
-    """One assignment the account reviews; NotFound otherwise (also for unknown keys)."""
+    """One assignment the account reviews; NotVisible otherwise (also for unknown keys)."""
     assignment = reporting.get_assignment(session, key)
     if not assignment.active or not overlaps(user, assignment):
-        raise NotFound(key)
+        raise NotVisible(what=key)
     return assignment
 
 
@@ -98,7 +98,7 @@ def reviewed_unit(session: Session, user: User, assignment: Assignment,
 
     A consolidator starts at their own unit, an administrator at the consolidating
     unit of the assignment. None when the account has no unit to review from.
-    A *code* outside the account's scope raises NotFound; a visible unit that
+    A *code* outside the account's scope raises NotVisible; a visible unit that
     has nothing to review under this assignment (e.g. left over from the
     previously chosen assignment) gives the natural unit instead.
     """
@@ -108,7 +108,7 @@ def reviewed_unit(session: Session, user: User, assignment: Assignment,
         if chosen is not None:
             return chosen
         if session.scalar(select(Unit.id).where(Unit.code == code, unit_scope(user))) is None:
-            raise NotFound(code)
+            raise NotVisible(what=code)
     preferred = assignment.consolidating_unit if user.is_admin else user.unit
     for unit in candidates:
         if preferred is not None and unit.id == preferred.id:
@@ -317,7 +317,7 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
     Submitted reports (late or not) are in and need no chasing. In tree order.
     """
     if period not in reporting.assignment_periods(assignment):
-        raise NotFound(period)
+        raise NotVisible(what=period)
     now = now or utcnow()
     due = reporting.due_date(assignment, period)
     days_overdue = max(0, -days_until(due, now))
@@ -369,9 +369,9 @@ def decide(session: Session, user: User, view: ReportView, decision: str, text: 
     other values since the page was loaded, the decision is refused.
     """
     if not reporting.can_review(user, view):
-        raise UserError(_l("Only a consolidator above this unit can review its report."))
+        raise InvalidInput(_l("Only a consolidator above this unit can review its report."))
     if expected_revision is not None and expected_revision != view.revision:
-        raise UserError(
+        raise InvalidInput(
             _l("This report changed since you opened it (now revision %(current)s). Look at "
                "it again before deciding."), current=view.revision)
     if decision == "return":

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from server.models import ApiToken, User
 from server.models.accounts import utcnow
-from server.services.errors import UserError
+from server.services.errors import InvalidInput
 
 SECRET_MARK = "tb_"
 PREFIX_LENGTH = len(SECRET_MARK) + 8
@@ -39,7 +39,7 @@ def create(session: Session, user: User, name: str = "", *,
     """A new token for *user* and its secret, which is not stored and cannot be shown again."""
     name = (name or "").strip()
     if len(name) > NAME_MAX:
-        raise UserError(_l("A token name has at most %(max)s characters."), field="name",
+        raise InvalidInput(_l("A token name has at most %(max)s characters."), field="name",
                         max=NAME_MAX)
     secret = SECRET_MARK + secrets.token_urlsafe(32)
     token = ApiToken(user=user, name=name, prefix=secret[:PREFIX_LENGTH],

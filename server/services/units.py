@@ -19,7 +19,7 @@ from exports.unit_table import UnitRow
 from server.models import Unit, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
-from server.services.errors import UserError
+from server.services.errors import InvalidInput
 
 
 @dataclass
@@ -52,9 +52,9 @@ def create_unit(
     """Create one unit under *parent* (None: a root)."""
     code = (code or "").strip()
     if not code or not (name or "").strip():
-        raise UserError(_l("A unit needs a code and a name."))
+        raise InvalidInput(_l("A unit needs a code and a name."))
     if get_unit(session, code) is not None:
-        raise UserError(_l("The unit code “%(code)s” is already used."), code=code)
+        raise InvalidInput(_l("The unit code “%(code)s” is already used."), code=code)
     unit = Unit(
         code=code, name=name.strip(), kind=kind, parent=parent, path="",
         depth=(parent.depth + 1) if parent else 0,

@@ -50,7 +50,7 @@ from server.models.reporting import Assignment, Source, Status, StoredFile
 from server.scope import can_see, unit_scope
 from server.services import files, reporting
 from server.services import templates as template_service
-from server.services.errors import UserError
+from server.services.errors import InvalidInput, Refusal
 from server.services.reporting import ReportView
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -127,7 +127,7 @@ class UploadOutcome:
     filename: str
     result: str  # SAVED, NOT_SAVED (errors: annotated workbook offered) or REFUSED
     issues: list[CellIssue] = field(default_factory=list)
-    refusal: UserError | None = None  # a refusal decided here rather than by the reader
+    refusal: Refusal | None = None  # a refusal decided here rather than by the reader
     view: ReportView | None = None
     revision: int | None = None
     annotated: StoredFile | None = None
@@ -229,7 +229,7 @@ def import_bulk(session: Session, user: User,
             outcomes.append(UploadOutcome(upload.filename, REFUSED, result.issues))
             continue
         view = match_report(session, user, result.identity, upload.filename)
-        if isinstance(view, UserError):
+        if isinstance(view, Refusal):
             outcomes.append(UploadOutcome(upload.filename, REFUSED, refusal=view))
             continue
         outcomes.append(_import_read(session, user, view, result, upload.data))
@@ -237,7 +237,7 @@ def import_bulk(session: Session, user: User,
 
 
 def match_report(session: Session, user: User, identity: Identity,
-                 filename: str) -> ReportView | UserError:
+                 filename: str) -> ReportView | Refusal:
     """The one report in *user*'s scope the workbook's identity names, or why there is none.
 
     A unit outside the scope gets the same answer as one that does not exist.
@@ -256,14 +256,14 @@ def match_report(session: Session, user: User, identity: Identity,
                 if reporting.version_for(a, identity.period).version == identity.version]
         candidates = same if len(same) == 1 else candidates
     if not candidates:
-        return UserError(_l(
+        return InvalidInput(_l(
             "“%(filename)s” is for unit %(unit)s, period %(period)s: no such report of "
             "template %(template)s is within your reach. Check that the unit is one of "
             "yours, or upload the workbook on the report's own page."),
             filename=filename, unit=_unit_text(identity), period=period,
             template=identity.template)
     if len(candidates) > 1:
-        return UserError(_l(
+        return InvalidInput(_l(
             "“%(filename)s” matches several assignments of template %(template)s for unit "
             "%(unit)s (%(keys)s), so it was not saved. Upload it on the page of its report."),
             filename=filename, template=identity.template, unit=_unit_text(identity),
@@ -277,7 +277,7 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
     if result.refused:
         return UploadOutcome(filename, REFUSED, result.issues, view=view)
     if result.identity.version != view.template.version:
-        return UploadOutcome(filename, REFUSED, view=view, refusal=UserError(_l(
+        return UploadOutcome(filename, REFUSED, view=view, refusal=InvalidInput(_l(
             "“%(filename)s” was made for version %(got)s of the template, but this report "
             "uses version %(expected)s. Download the current template and copy your figures "
             "into it."), filename=filename, got=result.identity.version,
@@ -299,7 +299,7 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
     try:
         report, _draft = reporting.save(session, user, view, values, source=Source.EXCEL,
                                         file=original, on_behalf=True)
-    except UserError as exc:  # e.g. the report changed state meanwhile
+    except Refusal as exc:  # e.g. the report changed state meanwhile
         session.rollback()
         return UploadOutcome(filename, REFUSED, view=view, refusal=exc)
     return UploadOutcome(filename, SAVED, issues, view=view, revision=report.revision)
@@ -311,14 +311,14 @@ def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:
     return first + [i for i in second if (i.field, i.row, i.column, i.code) not in seen]
 
 
-def _locked(view: ReportView, filename: str) -> UserError:
+def _locked(view: ReportView, filename: str) -> Refusal:
     status = view.status
     if status in (Status.SUBMITTED, Status.APPROVED):
-        return UserError(_l(
+        return InvalidInput(_l(
             "“%(filename)s” was not saved: the report is %(status)s and cannot change now. "
             "If it must change, ask your consolidator to return it."),
             filename=filename, status=reporting.status_label(status))
-    return UserError(_l("“%(filename)s” was not saved: only the unit's own accounts or a "
+    return InvalidInput(_l("“%(filename)s” was not saved: only the unit's own accounts or a "
                         "consolidator above it can fill in this report."), filename=filename)
 
 

@@ -15,6 +15,7 @@ from server.cli import cli
 from server.models import ApiToken, Role
 from server.models.accounts import utcnow
 from server.services import accounts, tokens
+from server.services.errors import InvalidInput
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_listing_and_finding_tokens(session, ann, make_user, tree):
 
 
 def test_a_token_name_has_a_length_limit(session, ann):
-    with pytest.raises(tokens.UserError):
+    with pytest.raises(InvalidInput):
         tokens.create(session, ann, "x" * 101)
 
 

@@ -13,7 +13,7 @@ from forms.consolidation import format_list
 from server.models import Status
 from server.services import consolidation, reporting
 from server.services.consolidation import NotConsolidating
-from server.services.reporting import NotFound
+from server.services.errors import NotVisible
 
 AFTER_Q3_DEADLINE = datetime(2024, 11, 1, 2, tzinfo=UTC)
 
@@ -192,19 +192,19 @@ def test_the_office_report_of_the_unit_itself_is_compared_even_as_a_draft(rolled
 
 
 def test_scope_and_units_that_consolidate_nothing(rolled, session):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         figures_of(session, rolled, "t2-hz", "T1")  # another town
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         figures_of(session, rolled, "co2-hz", "CO1")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         figures_of(session, rolled, "v1", "T1")
-    with pytest.raises(NotFound):  # the town's submitter files its report, prefilled, only
+    with pytest.raises(NotVisible):  # the town's submitter files its report, prefilled, only
         figures_of(session, rolled, "t1", "T1")
     with pytest.raises(NotConsolidating):
         figures_of(session, rolled, "t1-hz", "V1")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         figures_of(session, rolled, "t1-hz", "T1", "2023Q4")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         consolidation.figures(session, rolled["users"]["boss"], "nope", "T1", "2024Q3")
     assert figures_of(session, rolled, "boss", "T1").values["found"] == 8
 

@@ -21,6 +21,7 @@ from server.models import Role, Status
 from server.models.reporting import Report
 from server.services import consolidation, merged, reporting
 from server.services import templates as template_service
+from server.services.errors import NotVisible
 
 TEMPLATE = "merge-db"
 REPORTING_KINDS = ["town", "village", "company"]
@@ -369,7 +370,7 @@ def test_series_of_a_non_reporting_unit_is_its_consolidation(world, session, tmp
 
 def test_series_out_of_scope_is_not_found(world, session, make_user):
     tb = make_user("tb-hz", Role.CONSOLIDATOR, world["units"]["TB"])
-    with pytest.raises(reporting.NotFound):
+    with pytest.raises(NotVisible):
         merged.write_series(session, tb, "merge", "TA", io.BytesIO())
-    with pytest.raises(reporting.NotFound):
+    with pytest.raises(NotVisible):
         merged.write_series(session, tb, "nope", "TB", io.BytesIO())

@@ -4,7 +4,7 @@ import pytest
 
 from forms.loader import CATALOG_DIR
 from server.services import reporting
-from server.services.errors import UserError
+from server.services.errors import Refusal
 from server.services.templates import get_version, load_files
 
 
@@ -17,7 +17,7 @@ def template(session):
 @pytest.mark.parametrize(("first", "last"), [("2024Q9", "2026Q4"), ("2024-13", "2026Q4"),
                                              ("2024Q2", "soon"), ("2024H1", "2024H2")])
 def test_bad_period_windows_are_user_errors(session, template, tree, first, last):
-    with pytest.raises(UserError) as info:
+    with pytest.raises(Refusal) as info:
         reporting.create_assignment(session, key="x", template=template, root=tree["TA"],
                                     first=first, last=last)
     assert info.value.field in ("first_period", "last_period")

@@ -15,7 +15,7 @@ from forms.definition import Definition
 from server.models import Report, ReportEvent, Role, Status
 from server.services import reporting
 from server.services import templates as template_service
-from server.services.errors import UserError
+from server.services.errors import Refusal
 
 EN = {"Accept-Language": "en"}
 PAGE = "/review/hazards-ta/VA1/2024Q3"
@@ -112,7 +112,7 @@ def test_approve_locks_the_report(world, browser, session):
     assert report(session).status == Status.APPROVED
     clerk = world["clerk"]
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
-    with pytest.raises(UserError, match="approved and locked"):
+    with pytest.raises(Refusal, match="approved and locked"):
         reporting.save(session, clerk, view, {**HEADER, "found": 6, "rectified": 3})
     assert report(session).revision == 1
 

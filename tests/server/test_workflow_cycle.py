@@ -20,8 +20,7 @@ from forms.values import loads_values
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
 from server.services import reporting
-from server.services.errors import UserError
-from server.services.reporting import InvalidReport, NotFound, StaleRevision
+from server.services.errors import InvalidReport, NotVisible, Refusal, StaleRevision
 from server.services.templates import get_version, load_files, publish
 
 KEY = "chidian-q"
@@ -163,11 +162,11 @@ def test_unreadable_values_refuse_the_save_and_change_nothing(session, assignmen
 
 def test_other_units_and_consolidators_cannot_fill_a_villages_report(session, assignment,
                                                                      people):
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         view(session, people["vb1"])  # out of scope: as if it did not exist
     as_town = view(session, people["ta-hz"])
     assert not reporting.can_edit(people["ta-hz"], as_town)
-    with pytest.raises(UserError, match="unit's own accounts"):
+    with pytest.raises(Refusal, match="unit's own accounts"):
         reporting.save(session, people["ta-hz"], as_town, {"i01_enterprises": "1"})
     assert session.scalar(select(func.count()).select_from(Report)) == 0
 
@@ -203,11 +202,11 @@ def test_full_cycle_from_draft_to_approval_and_back(session, assignment, people)
     reporting.submit(session, user, current, expected_revision=2, now=BEFORE_DUE)
     report = fresh(session, report)
     assert (report.status, report.late, report.revision) == (Status.SUBMITTED, False, 2)
-    with pytest.raises(UserError, match="waits for review"):
+    with pytest.raises(Refusal, match="waits for review"):
         reporting.save(session, user, view(session, user), HEADER)
 
     # Returned: a comment is required.
-    with pytest.raises(UserError, match="comment is required"):
+    with pytest.raises(Refusal, match="comment is required"):
         reporting.return_report(session, town, view(session, town), "  ")
     assert fresh(session, report).status == Status.SUBMITTED
     reporting.return_report(session, town, view(session, town), "隐患整改数请与台账核对")
@@ -230,15 +229,15 @@ def test_full_cycle_from_draft_to_approval_and_back(session, assignment, people)
     for person in (user, people["admin"]):
         locked = view(session, person)
         assert not reporting.can_edit(person, locked)
-        with pytest.raises(UserError, match="approved and locked"):
+        with pytest.raises(Refusal, match="approved and locked"):
             reporting.save(session, person, locked, {**HEADER, "i09_hazards_found": "80"})
-    with pytest.raises(UserError, match="approved and locked"):
+    with pytest.raises(Refusal, match="approved and locked"):
         reporting.submit(session, user, view(session, user))
     report = fresh(session, report)
     assert (report.revision, report.values["i09_hazards_found"]) == (3, 8)
 
     # Unapproved: a reason is required; it goes back to "submitted", not to the unit.
-    with pytest.raises(UserError, match="reason is required"):
+    with pytest.raises(Refusal, match="reason is required"):
         reporting.unapprove(session, town, view(session, town), "")
     assert fresh(session, report).status == Status.APPROVED
     reporting.unapprove(session, town, view(session, town), "县安委办抽查发现数据需复核")
@@ -272,11 +271,11 @@ def test_full_cycle_from_draft_to_approval_and_back(session, assignment, people)
 
 def test_review_actions_only_fit_the_reports_status(session, assignment, people):
     town = people["ta-hz"]
-    with pytest.raises(UserError, match="not possible"):
+    with pytest.raises(Refusal, match="not possible"):
         reporting.approve(session, town, view(session, town))  # nothing submitted yet
     user = people["va1"]
     reporting.save(session, user, view(session, user), {**HEADER, "i01_enterprises": "2"})
-    with pytest.raises(UserError, match="not possible"):
+    with pytest.raises(Refusal, match="not possible"):
         reporting.return_report(session, town, view(session, town), "请提交")
     assert fresh(session, view(session, user).report).status == Status.DRAFT
 
@@ -336,14 +335,14 @@ def test_a_stale_save_is_refused_and_overwrites_nothing(session, assignment, peo
 def test_a_consolidator_of_another_town_cannot_review(session, assignment, people):
     submitted_report(session, people["va1"])
     other = people["tb-hz"]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotVisible):
         view(session, other)
     # Even holding a view loaded by someone else, the action is refused.
     loaded = view(session, people["ta-hz"])
     assert not reporting.can_review(other, loaded)
-    with pytest.raises(UserError, match="consolidator above"):
+    with pytest.raises(Refusal, match="consolidator above"):
         reporting.approve(session, other, loaded)
-    with pytest.raises(UserError, match="consolidator above"):
+    with pytest.raises(Refusal, match="consolidator above"):
         reporting.return_report(session, people["va1"], view(session, people["va1"]), "自己退回")
     session.rollback()
     assert fresh(session, loaded.report).status == Status.SUBMITTED
@@ -360,7 +359,7 @@ def test_a_newer_version_applies_from_its_period_on(session, assignment, people,
     assert publish(session, newer, origin="test").version == 2
     version_2 = get_version(session, "chidian-progress", 2)
 
-    with pytest.raises(UserError):
+    with pytest.raises(Refusal):
         reporting.replace_version(session, assignment, version_2, "2030Q1")
     reporting.replace_version(session, assignment, version_2, "2024Q4")
 
