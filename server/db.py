@@ -10,6 +10,8 @@ GET requests never do.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import Flask, current_app
@@ -90,3 +92,19 @@ def database(app: Flask | None = None) -> Database:
 def db_session() -> Session:
     """The current application's session for this thread."""
     return database().session()
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Commit *session* when the block ends normally; roll it back when it raises.
+
+    The one place where work is committed or undone: the request boundary of the
+    web pages and the API, each CLI command, the demo loader and the tests'
+    factories. Services only add and flush.
+    """
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
