@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from server.services.tokens import DEFAULT_DAYS, MAX_DAYS, NAME_MAX
 
@@ -40,7 +40,8 @@ class TokenCreateForm(FlaskForm):
     )
     days = IntegerField(
         _l("Valid for (days)"), default=DEFAULT_DAYS,
-        validators=[InputRequired(), NumberRange(min=1, max=MAX_DAYS)],
+        # Left empty, the token gets the default lifetime.
+        validators=[Optional(), NumberRange(min=1, max=MAX_DAYS)],
         description=_l("The token stops working after this many days (at most %(max)s).",
                        max=MAX_DAYS),
         render_kw={"min": 1, "max": MAX_DAYS, "inputmode": "numeric"},

@@ -118,7 +118,8 @@ def token_create():
     if form.validate_on_submit():
         try:
             _token, secret = tokens.create(db_session(), current_user._get_current_object(),
-                                           form.name.data or "", days=form.days.data)
+                                           form.name.data or "",
+                                           days=form.days.data or tokens.DEFAULT_DAYS)
         except Refusal as error:
             field = form.days if error.field == "days" else form.name
             field.errors = [*field.errors, str(error)]

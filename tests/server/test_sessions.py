@@ -151,6 +151,12 @@ def test_the_account_page_sets_the_lifetime_and_shows_expiry_and_last_use(
     assert too_long.status_code == 400
     assert 'id="new-token-secret"' not in too_long.get_data(as_text=True)
     assert len(tokens.for_user(session, ann)) == 1
+    default = browser.post("/auth/account/tokens", {"name": "default", "days": ""},
+                           token_from="/auth/account")
+    assert default.status_code == 200
+    newest = tokens.for_user(session, ann)[0]
+    assert newest.name == "default"
+    assert newest.expires_at - newest.created_at == timedelta(days=90)
 
 
 def test_the_account_page_marks_expired_tokens(browser, session, ann):
