@@ -26,20 +26,23 @@ def tokens_group() -> None:
 @tokens_group.command("create")
 @click.argument("username")
 @click.option("--name", default="", help="What the token is for (shown in lists).")
-def tokens_create(username: str, name: str) -> None:
+@click.option("--days", type=click.IntRange(1, tokens.MAX_DAYS), default=tokens.DEFAULT_DAYS,
+              show_default=True, help="How many days the token works.")
+def tokens_create(username: str, name: str, days: int) -> None:
     """Create a token for an account and print its secret (shown only this once)."""
     _require_migrated()
     user = _user_or_fail(username)
     if not user.active:
         raise Failure(_("The account %(username)s is disabled.", username=user.username))
     try:
-        token, secret = tokens.create(db_session(), user, name)
+        token, secret = tokens.create(db_session(), user, name, days=days)
     except Refusal as exc:
         raise Failure(str(exc)) from None
     click.echo(secret)
-    click.echo(_("Token %(id)s (%(prefix)s…) created for %(username)s. Keep the secret above: "
-                 "it cannot be shown again.",
-                 id=token.id, prefix=token.prefix, username=user.username), err=True)
+    click.echo(_("Token %(id)s (%(prefix)s…) created for %(username)s, valid until "
+                 "%(expires)s. Keep the secret above: it cannot be shown again.",
+                 id=token.id, prefix=token.prefix, username=user.username,
+                 expires=_when(token.expires_at)), err=True)
 
 
 @tokens_group.command("revoke")
@@ -59,7 +62,7 @@ def tokens_revoke(token_id_or_prefix: str) -> None:
 @click.argument("username", required=False)
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
 def tokens_list(username: str | None, include_revoked: bool) -> None:
-    """List tokens: number, prefix, account, name, created, last used."""
+    """List tokens: number, prefix, account, name, created, last used, expiry."""
     _require_migrated()
     session = db_session()
     if username:
@@ -68,9 +71,11 @@ def tokens_list(username: str | None, include_revoked: bool) -> None:
         rows = tokens.all_tokens(session, include_revoked=include_revoked)
     for token in rows:
         used = _when(token.last_used_at) if token.last_used_at else _("never used")
+        expires = (_("expired %(when)s", when=_when(token.expires_at)) if token.expired()
+                   else _("expires %(when)s", when=_when(token.expires_at)))
         revoked = "\t" + _("revoked") if token.revoked_at else ""
         click.echo(f"{token.id}\t{token.prefix}…\t{token.user.username}\t{token.name or '-'}\t"
-                   f"{_when(token.created_at)}\t{used}{revoked}")
+                   f"{_when(token.created_at)}\t{used}\t{expires}{revoked}")
 
 
 def _when(moment: datetime) -> str:

@@ -88,7 +88,9 @@ def from_environment() -> dict:
         "REMEMBER_COOKIE_SECURE": secure,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=_int_env("TIANBAO_SESSION_HOURS", 12)),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the signed session
-        "LOGIN_THROTTLE_MAX_FAILURES": 5,
+        "LOGIN_THROTTLE_MAX_FAILURES": 5,  # per username and address
+        # Per address across usernames: an office behind one NAT shares it, so it is higher.
+        "LOGIN_THROTTLE_MAX_ADDRESS_FAILURES": 20,
         "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
         "PASSWORD_MIN_LENGTH": 8,
     }

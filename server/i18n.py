@@ -206,8 +206,11 @@ def safe_next(target: str | None) -> str:
     """*target* if it is a path on this site, else the home page.
 
     Only local paths are followed so the switch cannot be used as an open redirect.
+    Control characters are refused too: browsers drop tabs and line breaks from URLs
+    (``/\t/evil.example`` becomes ``//evil.example``) and a line break cannot go into
+    the ``Location`` header at all.
     """
-    if target:
+    if target and not any(ord(char) < 32 or 127 <= ord(char) < 160 for char in target):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") \
                 and not target.startswith("//") and "\\" not in target:

@@ -26,8 +26,8 @@ from server.services import tokens
 View = TypeVar("View", bound=Callable)
 
 MISSING_TOKEN = _l("Send a personal API token: Authorization: Bearer <token>.")
-INVALID_TOKEN = _l("The API token is not valid: it is unknown or revoked, or its account "
-                   "is disabled.")
+INVALID_TOKEN = _l("The API token is not valid: it is unknown, expired or revoked, or its "
+                   "account is disabled.")
 
 
 def public(view: View) -> View:

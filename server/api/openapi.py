@@ -352,6 +352,8 @@ Read and write the reports of Tianbao (填报) without a browser: the same servi
 rules as the web pages. Authenticate with a personal token (`Authorization: Bearer …`,
 created on the account page or with `tianbao tokens create USERNAME`); a token has
 exactly its account's role and scope, and anything outside that scope answers 404.
+A token expires (after 90 days unless created with another lifetime) and is revoked when
+its account's password changes or the account is disabled; then it answers 401.
 Errors are `application/problem+json` with a machine `code`; titles, details and issue
 messages follow `Accept-Language` (zh-CN by default, en). Identifiers are the assignment
 key, the unit code and the period key."""

@@ -2,10 +2,10 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import HiddenField, IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
-from server.services.tokens import NAME_MAX
+from server.services.tokens import DEFAULT_DAYS, MAX_DAYS, NAME_MAX
 
 
 class LoginForm(FlaskForm):
@@ -37,6 +37,14 @@ class TokenCreateForm(FlaskForm):
         _l("Token name"), validators=[Optional(), Length(max=NAME_MAX)],
         description=_l("What the token is for, e.g. the script or platform that uses it."),
         render_kw={"autocomplete": "off", "maxlength": NAME_MAX},
+    )
+    days = IntegerField(
+        _l("Valid for (days)"), default=DEFAULT_DAYS,
+        # Left empty, the token gets the default lifetime.
+        validators=[Optional(), NumberRange(min=1, max=MAX_DAYS)],
+        description=_l("The token stops working after this many days (at most %(max)s).",
+                       max=MAX_DAYS),
+        render_kw={"min": 1, "max": MAX_DAYS, "inputmode": "numeric"},
     )
 
 

@@ -24,7 +24,7 @@ from server.auth.forms import (
     TokenCreateForm,
     TokenRevokeForm,
 )
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.i18n import safe_next
 from server.services import accounts, tokens
 from server.services.accounts import LoginStatus
@@ -41,6 +41,7 @@ def login():
         outcome = accounts.authenticate(
             db_session(), form.username.data, form.password.data, request.remote_addr or "",
             max_failures=current_app.config["LOGIN_THROTTLE_MAX_FAILURES"],
+            max_address_failures=current_app.config["LOGIN_THROTTLE_MAX_ADDRESS_FAILURES"],
             window=current_app.config["LOGIN_THROTTLE_WINDOW"],
         )
         if outcome.status is LoginStatus.OK:
@@ -60,6 +61,11 @@ def login():
 @bp.post("/logout")
 def logout():
     if LogoutForm().validate_on_submit():
+        if current_user.is_authenticated:
+            # Server-side: a copy of the session cookie (or any other session of the
+            # account) stops working too, not only this browser's.
+            with unit_of_work(db_session()):
+                accounts.end_sessions(current_user._get_current_object())
         logout_user()
         flash(_("You are signed out."), "info")
         return redirect(url_for("auth.login"))
@@ -112,9 +118,11 @@ def token_create():
     if form.validate_on_submit():
         try:
             _token, secret = tokens.create(db_session(), current_user._get_current_object(),
-                                           form.name.data or "")
+                                           form.name.data or "",
+                                           days=form.days.data or tokens.DEFAULT_DAYS)
         except Refusal as error:
-            form.name.errors = [*form.name.errors, str(error)]
+            field = form.days if error.field == "days" else form.name
+            field.errors = [*field.errors, str(error)]
         else:
             # Shown in this answer only: the secret is neither stored nor put in the session.
             response = make_response(_account_page(new_secret=secret))

@@ -31,6 +31,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def new_session_token() -> str:
     return secrets.token_hex(16)
 
@@ -105,13 +110,18 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
 
-    __table_args__ = (Index("ix_login_attempts_username_ip_at", "username", "ip", "at"),)
+    __table_args__ = (
+        Index("ix_login_attempts_username_ip_at", "username", "ip", "at"),
+        # Counts one address's failures across usernames (one guess at many accounts).
+        Index("ix_login_attempts_ip_at", "ip", "at"),
+    )
 
 
 class ApiToken(Base):
     """A personal API token. Only the SHA-256 of the secret is stored; the secret is shown
     once, when the token is created. ``prefix`` (the secret's first characters) lets people
-    recognise a token in lists and lets authentication find the row without the hash."""
+    recognise a token in lists and lets authentication find the row without the hash.
+    Every token expires: a secret forgotten in an old script does not work for ever."""
 
     __tablename__ = "api_tokens"
 
@@ -123,12 +133,16 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.expired()
+
+    def expired(self, now: datetime | None = None) -> bool:
+        return as_utc(self.expires_at) <= (now or utcnow())
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.prefix} of user {self.user_id}>"

@@ -16,13 +16,14 @@ from forms.i18n import N_
 from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
 from server.models.units import subtree_bounds
-from server.services import passwords
+from server.services import passwords, tokens
 from server.services.errors import InvalidInput, RowProblem
 from server.services.units import contains_pattern
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 DEFAULT_MAX_FAILURES = 5
+DEFAULT_MAX_ADDRESS_FAILURES = 20
 DEFAULT_WINDOW = timedelta(minutes=15)
 
 
@@ -97,20 +98,30 @@ def set_active(session: Session, user: User, active: bool, *, acting: User | Non
         raise InvalidInput(_l("You cannot disable your own account."))
     user.active = active
     if not active:
-        user.session_token = new_session_token()  # signs the account out everywhere
+        end_sessions(user)
+        tokens.revoke_all(session, user)
     session.commit()
 
 
-def _set_password(user: User, new_password: str) -> None:
-    passwords.check_policy(new_password)
-    user.password_hash = passwords.hash_password(new_password)
-    user.password_changed_at = utcnow()
+def end_sessions(user: User) -> None:
+    """Sign *user* out everywhere: every session cookie carries the account's session
+    token (:meth:`User.get_id`), and one with an old token no longer loads the account.
+    Used on sign-out too, so a copied cookie dies with the sign-out. No commit."""
     user.session_token = new_session_token()
 
 
+def _set_password(session: Session, user: User, new_password: str) -> None:
+    """Whoever knew the old password may have kept a session or a token: both end."""
+    passwords.check_policy(new_password)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = utcnow()
+    end_sessions(user)
+    tokens.revoke_all(session, user)
+
+
 def reset_password(session: Session, user: User, new_password: str) -> None:
-    """Set a new password chosen by an administrator; other sessions are signed out."""
-    _set_password(user, new_password)
+    """Set a new password chosen by an administrator; sessions and tokens end."""
+    _set_password(session, user, new_password)
     session.commit()
 
 
@@ -121,7 +132,7 @@ def change_password(session: Session, user: User, current: str, new_password: st
     if current == new_password:
         raise InvalidInput(_l("The new password must differ from the current one."),
                         field="password")
-    _set_password(user, new_password)
+    _set_password(session, user, new_password)
     session.commit()
 
 
@@ -169,46 +180,62 @@ def authenticate(
     ip: str,
     *,
     max_failures: int = DEFAULT_MAX_FAILURES,
+    max_address_failures: int = DEFAULT_MAX_ADDRESS_FAILURES,
     window: timedelta = DEFAULT_WINDOW,
     now: datetime | None = None,
 ) -> LoginOutcome:
     """Check a login and record failures.
 
     After *max_failures* failures for the same username from the same address
-    within *window*, further attempts are refused without checking the password
-    until the oldest failure leaves the window. Counting happens in the database
-    so the limit holds across server processes.
+    within *window*, or *max_address_failures* failures from the same address
+    for any usernames (one guess at each of many accounts), further attempts are
+    refused without checking the password until the failures leave the window.
+    Counting happens in the database so the limit holds across server processes.
+
+    A disabled account gets the same answer whether or not the password is right
+    (and the attempt counts as a failure either way), so the answer cannot be used
+    to test passwords of disabled accounts.
     """
     now = now or datetime.now(UTC)
     name = normalise_username(username)[:64]
     ip = (ip or "unknown")[:64]
     since = now - window
-    failures = session.scalars(
-        select(LoginAttempt.at)
-        .where(LoginAttempt.username == name, LoginAttempt.ip == ip, LoginAttempt.at > since)
-        .order_by(LoginAttempt.at)
-    ).all()
-    if len(failures) >= max_failures:
-        oldest = _as_utc(failures[-max_failures])
-        remaining = oldest + window - now
-        minutes = max(1, -(-int(remaining.total_seconds()) // 60))
-        return LoginOutcome(LoginStatus.THROTTLED, retry_minutes=minutes)
+    retry = (_retry_minutes(session, (LoginAttempt.username == name, LoginAttempt.ip == ip),
+                            max_failures, since, window, now)
+             or _retry_minutes(session, (LoginAttempt.ip == ip,),
+                               max_address_failures, since, window, now))
+    if retry:
+        return LoginOutcome(LoginStatus.THROTTLED, retry_minutes=retry)
 
     user = get_user(session, name) if name else None
-    if not passwords.verify_password(user.password_hash if user else None, password):
+    right = passwords.verify_password(user.password_hash if user else None, password)
+    if not right or not user.active:
         session.add(LoginAttempt(username=name, ip=ip, at=now))
         # Old attempts are useless once out of the window; dropping them keeps the table small.
         session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
         session.commit()
-        return LoginOutcome(LoginStatus.INVALID)
-    if not user.active:
-        return LoginOutcome(LoginStatus.DISABLED)
+        return LoginOutcome(LoginStatus.DISABLED if user and not user.active
+                            else LoginStatus.INVALID)
     session.execute(
         delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.ip == ip)
     )
     user.last_login_at = now
     session.commit()
     return LoginOutcome(LoginStatus.OK, user=user)
+
+
+def _retry_minutes(session: Session, criteria: tuple, limit: int, since: datetime,
+                   window: timedelta, now: datetime) -> int:
+    """Minutes until fewer than *limit* failures matching *criteria* remain in the
+    window; 0 when there are fewer already."""
+    failures = session.scalars(
+        select(LoginAttempt.at).where(*criteria, LoginAttempt.at > since)
+        .order_by(LoginAttempt.at.desc()).limit(limit)
+    ).all()
+    if len(failures) < limit:
+        return 0
+    remaining = _as_utc(failures[-1]) + window - now
+    return max(1, -(-int(remaining.total_seconds()) // 60))
 
 
 def _as_utc(moment: datetime) -> datetime:
@@ -302,11 +329,13 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
         user.unit_id = unit_id
         if user.active is None or "active" in result.columns:
             if not row.active and user.active:
-                user.session_token = new_session_token()  # signs the account out
+                end_sessions(user)
+                tokens.revoke_all(session, user)
             user.active = row.active
         if row.password:
             user.password_hash = passwords.hash_password(row.password)
             user.password_changed_at = utcnow()
-            user.session_token = new_session_token()
+            end_sessions(user)
+            tokens.revoke_all(session, user)
     session.commit()
     return report

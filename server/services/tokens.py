@@ -4,6 +4,10 @@ A secret looks like ``tb_<43 url-safe characters>``. Only its SHA-256 is stored;
 its first characters (``prefix``) are kept in clear so that people can tell their
 tokens apart and authentication finds the row by an indexed column before
 comparing hashes in constant time.
+
+A token works until it expires (``DEFAULT_DAYS`` unless its creator chose another
+lifetime), is revoked, or its account changes password or is disabled: whoever
+takes over an account must not keep a way in through an old token.
 """
 
 from __future__ import annotations
@@ -28,22 +32,30 @@ NAME_MAX = 100
 # last_used_at is a hint for people, not an audit log: one write per token and minute
 # keeps busy scripts from turning every read into a database write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+DEFAULT_DAYS = 90
+MAX_DAYS = 365
 
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, user: User, name: str = "", *,
+def create(session: Session, user: User, name: str = "", *, days: int = DEFAULT_DAYS,
            commit: bool = True) -> tuple[ApiToken, str]:
-    """A new token for *user* and its secret, which is not stored and cannot be shown again."""
+    """A new token for *user* valid for *days* and its secret, which is not stored and
+    cannot be shown again."""
     name = (name or "").strip()
     if len(name) > NAME_MAX:
         raise InvalidInput(_l("A token name has at most %(max)s characters."), field="name",
                         max=NAME_MAX)
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidInput(_l("A token is valid for 1 to %(max)s days."), field="days",
+                           max=MAX_DAYS)
     secret = SECRET_MARK + secrets.token_urlsafe(32)
+    now = utcnow()
     token = ApiToken(user=user, name=name, prefix=secret[:PREFIX_LENGTH],
-                     token_hash=hash_secret(secret), created_at=utcnow())
+                     token_hash=hash_secret(secret), created_at=now,
+                     expires_at=now + timedelta(days=days))
     session.add(token)
     if commit:
         session.commit()
@@ -51,10 +63,11 @@ def create(session: Session, user: User, name: str = "", *,
 
 
 def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
-    """The active account whose unrevoked token *secret* is, or None.
+    """The active account whose unrevoked, unexpired token *secret* is, or None.
 
     Records when the token was last used (at most once a minute).
     """
+    now = now or utcnow()
     secret = (secret or "").strip()
     if not secret.startswith(SECRET_MARK) or len(secret) <= PREFIX_LENGTH:
         return None
@@ -69,9 +82,9 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
         # compare_digest on every candidate: the time taken does not tell which one matched.
         if hmac.compare_digest(token.token_hash, digest):
             match = token
-    if match is None or not match.user.active:
+    if match is None or not match.user.active or match.expired(now):
         return None
-    _touch(session, match, now or utcnow())
+    _touch(session, match, now)
     return match.user
 
 
@@ -94,6 +107,18 @@ def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) ->
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
         session.commit()
+
+
+def revoke_all(session: Session, user: User, *, now: datetime | None = None) -> None:
+    """Revoke every token of *user* (password changed, account disabled); no commit."""
+    if user.id is None:
+        return
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def for_user(session: Session, user: User, *, include_revoked: bool = False) -> Sequence[ApiToken]:

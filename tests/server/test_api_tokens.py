@@ -132,12 +132,15 @@ def test_revoked_token_is_refused(client, session, ann):
     problem(api_get(client, "/me", secret), 401, "unauthorized")
 
 
-def test_disabled_accounts_tokens_stop_working_and_start_again(client, session, ann):
+def test_disabling_an_account_revokes_its_tokens_for_good(client, session, ann):
     secret = token_for(session, ann)
     accounts.set_active(session, ann, False)
     problem(api_get(client, "/me", secret), 401, "unauthorized")
     accounts.set_active(session, ann, True)
-    assert api_get(client, "/me", secret).status_code == 200
+    # Enabling the account again does not bring the old tokens back.
+    problem(api_get(client, "/me", secret), 401, "unauthorized")
+    assert tokens.for_user(session, ann) == []
+    assert api_get(client, "/me", token_for(session, ann)).status_code == 200
 
 
 def test_the_api_ignores_the_browser_session(browser, session, ann):
