@@ -50,9 +50,9 @@ test-latest:
 	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/pip install --quiet -U --upgrade-strategy eager -e '.[test]'
 	@echo "Versions that differ from $(LOCK):"
-	@$(LATEST_VENV)/bin/pip freeze --exclude-editable | tr 'A-Z_' 'a-z-' | sort > $(LATEST_VENV)/freeze.txt
-	@sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCK) | tr 'A-Z_' 'a-z-' | sort \
-		| comm -13 - $(LATEST_VENV)/freeze.txt | sed 's/^/  /'
+	@$(LATEST_VENV)/bin/pip freeze --exclude-editable | tr 'A-Z_' 'a-z-' | LC_ALL=C sort > $(LATEST_VENV)/freeze.txt
+	@sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCK) | tr 'A-Z_' 'a-z-' | LC_ALL=C sort \
+		| LC_ALL=C comm -13 - $(LATEST_VENV)/freeze.txt | sed 's/^/  /'
 	$(LATEST_VENV)/bin/pybabel -q compile -d translations
 	env -u DATABASE_URL $(LATEST_VENV)/bin/pytest
 
