@@ -9,22 +9,52 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 
-# Stamp files: reinstall only when pyproject.toml changes.
+# Exact versions of every dependency (and of the test tools), refreshed by `make lock`.
+# Installs use it as a constraints file, so `make run` gets the runtime packages only and
+# `make test` adds the test extra, both at the locked versions.
+LOCK := requirements.lock
+LOCK_CONSTRAINTS := lock-constraints.txt
+UV_VERSION ?= 0.13.9
+LATEST_VENV := .venv-latest
+
+# Stamp files: reinstall only when the lock or the project's metadata changes.
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
+INSTALL_INPUTS := $(LOCK) pyproject.toml setup.py
 
-.PHONY: run test test-sqlite test-pg test-browser lint translations clean
+.PHONY: run test test-sqlite test-pg test-browser test-latest lock lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+$(RUN_STAMP): $(INSTALL_INPUTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(TEST_STAMP): $(INSTALL_INPUTS) | $(BIN)/python
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $@ $(RUN_STAMP)
+
+## Re-resolve the lock: the newest versions pyproject.toml allows, within lock-constraints.txt,
+## for every platform on Python 3.11+. The lock pins versions without hashes: packages come
+## from PyPI over TLS, and hashes would tie the lock to one set of files, refusing the same
+## release from a local wheel cache or a mirror that built its own wheel.
+lock: | $(BIN)/python
+	$(BIN)/pip install --quiet 'uv==$(UV_VERSION)'
+	$(BIN)/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		--upgrade -c $(LOCK_CONSTRAINTS) --custom-compile-command 'make lock' --quiet -o $(LOCK)
+
+## The suite on SQLite with the newest versions pyproject.toml allows (not the lock), in its
+## own venv: shows what a `make lock` would bring before anyone commits to it.
+test-latest:
+	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
+	$(LATEST_VENV)/bin/pip install --quiet -U --upgrade-strategy eager -e '.[test]'
+	@echo "Versions that differ from $(LOCK):"
+	@$(LATEST_VENV)/bin/pip freeze --exclude-editable | tr 'A-Z_' 'a-z-' | LC_ALL=C sort > $(LATEST_VENV)/freeze.txt
+	@sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCK) | tr 'A-Z_' 'a-z-' | LC_ALL=C sort \
+		| LC_ALL=C comm -13 - $(LATEST_VENV)/freeze.txt | sed 's/^/  /'
+	$(LATEST_VENV)/bin/pybabel -q compile -d translations
+	env -u DATABASE_URL $(LATEST_VENV)/bin/pytest
 
 ## Compile the message catalogues (.po -> .mo); nothing to do before catalogues exist.
 translations: $(RUN_STAMP)
@@ -64,6 +94,6 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) $(LATEST_VENV) instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find translations -name '*.mo' -delete

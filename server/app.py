@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from server import config as settings
 from server.db import init_db
 from server.extensions import csrf, login_manager
+from server.security_headers import register_security_headers
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -36,6 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_i18n(app)
     _register_blueprints(app)
+    register_security_headers(app)
     return app
 
 

@@ -14,6 +14,20 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_PATH = REPO_ROOT / "instance"
 SECRET_KEY_FILE = "secret_key"
+SOURCE_TRANSLATIONS = REPO_ROOT / "translations"
+PACKAGED_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def translations_directory() -> Path:
+    """Where the compiled message catalogues are.
+
+    A checkout (and its editable install) reads ``translations/``, the catalogues' source,
+    compiled there by ``make translations``; an installed package has no such folder and
+    reads the catalogues its build compiled into ``server/translations`` (see setup.py).
+    """
+    if any(SOURCE_TRANSLATIONS.glob("*/LC_MESSAGES/*.po")):
+        return SOURCE_TRANSLATIONS
+    return PACKAGED_TRANSLATIONS
 
 
 def instance_path() -> Path:

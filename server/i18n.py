@@ -47,9 +47,10 @@ from werkzeug.utils import cached_property
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf
 
+from server import config as settings
 from server import navigation
 
-TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+TRANSLATIONS_DIR = settings.translations_directory()
 DEFAULT_LOCALE = "zh_CN"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SESSION_KEY = "locale"

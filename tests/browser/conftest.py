@@ -82,6 +82,31 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
         database().engine.dispose()
 
 
+class PolicyWatchingBrowser:
+    """The Chromium browser, noting every Content-Security-Policy violation of its pages.
+
+    Chromium reports a blocked script, style or handler on the console only; the page
+    then silently lacks it. Every context made through this wrapper is watched, and
+    :func:`_no_policy_violations` fails the test that caused one.
+    """
+
+    def __init__(self, browser) -> None:
+        self._browser = browser
+        self.violations: list[str] = []
+
+    def new_context(self, **kwargs):
+        context = self._browser.new_context(**kwargs)
+        context.on("console", self._note)
+        return context
+
+    def _note(self, message) -> None:
+        if "Content Security Policy" in message.text:
+            self.violations.append(message.text)
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not shutil.which(CHROMIUM):
@@ -90,8 +115,17 @@ def chromium():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
+        yield PolicyWatchingBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_policy_violations(chromium):
+    """Fail a browser test whose pages had something blocked by the security policy."""
+    chromium.violations.clear()
+    yield
+    found, chromium.violations[:] = list(chromium.violations), []
+    assert found == [], "blocked by the Content-Security-Policy: " + " | ".join(found)
 
 
 def _new_page(chromium, live_server, width: int, locale: str):

@@ -127,8 +127,7 @@ def test_county_sees_every_village_indented_under_its_town(world, browser):
     assert {unit for unit, _p in cells(response)} == {"VA1", "VA2", "VA3", "VA4", "VA5", "VB1"}
     assert counts(response, "2024Q2")["draft"] == 2
     page = response.get_data(as_text=True)
-    assert re.search(r'data-unit="VB1">\s*<th[^>]*>\s*<span class="unit-name" '
-                     r'style="--depth: 1"', page)
+    assert re.search(r'data-unit="VB1">\s*<th[^>]*>\s*<span class="unit-name depth-1"', page)
 
 
 def test_filters_pick_rows_but_counts_cover_all_units(world, browser):
