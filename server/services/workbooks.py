@@ -46,7 +46,7 @@ from forms.definition import Definition
 from forms.periods import Period
 from server.i18n import current_locale_code
 from server.models import Unit, User
-from server.models.reporting import Assignment, Source, Status, StoredFile
+from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope
 from server.services import files, reporting
 from server.services import templates as template_service
@@ -313,7 +313,7 @@ def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:
 
 def _locked(view: ReportView, filename: str) -> Refusal:
     status = view.status
-    if status in (Status.SUBMITTED, Status.APPROVED):
+    if not status.is_open:
         return InvalidInput(_l(
             "“%(filename)s” was not saved: the report is %(status)s and cannot change now. "
             "If it must change, ask your consolidator to return it."),
