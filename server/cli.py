@@ -423,7 +423,7 @@ def workbook_template(assignment_key: str, unit_code: str, period: str, output: 
                         "period %(period)s within the reach of %(username)s.",
                         assignment=assignment_key, unit=unit_code, period=period,
                         username=user.username)) from None
-    workbook = workbooks.template_for(view)
+    workbook = workbooks.template_for(db_session(), user, view)
     target = output or Path(workbook.filename)
     target.write_bytes(workbook.data)
     click.echo(_("Workbook written to %(path)s.", path=target))

@@ -335,7 +335,8 @@ def report_history(assignment: str, unit: str, period: str):
 
 @bp.get(REPORT + "/workbook.xlsx")
 def report_workbook(assignment: str, unit: str, period: str):
-    workbook = workbook_service.template_for(_view(assignment, unit, period))
+    workbook = workbook_service.template_for(db_session(), api_user(),
+                                             _view(assignment, unit, period))
     return send_file(io.BytesIO(workbook.data), mimetype=workbook_service.XLSX_TYPE,
                      as_attachment=True, download_name=workbook.filename, max_age=0)
 

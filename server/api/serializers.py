@@ -13,12 +13,11 @@ from typing import Any
 from forms.periods import days_until
 from forms.values import jsonable
 from server.i18n import translate_issue
-from server.models import Status, Unit
+from server.models import Unit
 from server.models.accounts import utcnow
+from server.models.reporting import late_or_overdue
 from server.services import reporting
 from server.services.reporting import ReportView
-
-OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)  # still owed by the unit
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -75,9 +74,8 @@ def _plain(value: Any) -> Any:
 
 def is_late(view: ReportView, now: datetime | None = None) -> bool:
     """Submitted after the deadline, or still open after it."""
-    if view.report is not None and view.report.late:
-        return True
-    return view.status in OPEN and days_until(view.due, now or utcnow()) < 0
+    return late_or_overdue(view.status, bool(view.report and view.report.late),
+                           days_until(view.due, now or utcnow()))
 
 
 def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> dict[str, Any]:

@@ -28,12 +28,12 @@ from server.api.problems import ApiError as problem
 from server.db import db_session
 from server.models import Assignment, Report, Role, Status, Unit, User
 from server.models.accounts import utcnow
+from server.models.reporting import is_overdue
 from server.scope import unit_scope
 from server.services import reporting
 from server.services import review as review_service
 
 STATUSES = tuple(str(s) for s in Status)
-OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,12 @@ class TaskItem:
     now: datetime
 
     @property
-    def status(self) -> str:
-        return self.report.status if self.report else Status.NOT_STARTED
+    def status(self) -> Status:
+        return Status.of(self.report)
 
     @property
     def overdue(self) -> bool:
-        return self.status in OPEN and days_until(self.due, self.now) < 0
+        return is_overdue(self.status, days_until(self.due, self.now))
 
     def to_json(self) -> dict:
         return {

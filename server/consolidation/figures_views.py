@@ -98,7 +98,7 @@ def index_figures(assignment: str, unit: str, period: str):
     today = _today()
     periods = reporting.assignment_periods(found)
     start = Period.parse(figures.period).start
-    reported = [c for c in figures.children if c.status in (Status.SUBMITTED, Status.APPROVED)]
+    reported = [c for c in figures.children if not Status(c.status).is_open]
     switch = include_submitted()
     return render_template(
         "consolidation/figures.html",

@@ -24,9 +24,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    or_,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
 from server.db import Base
 from server.models.accounts import User, utcnow
@@ -37,11 +39,52 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 
 
 class Status(enum.StrEnum):
+    """Where a report stands. The rules that depend on it are defined here, once."""
+
     NOT_STARTED = "not_started"  # shown only: no report row exists yet
     DRAFT = "draft"
     SUBMITTED = "submitted"
     RETURNED = "returned"
     APPROVED = "approved"
+
+    @classmethod
+    def of(cls, report: Report | None) -> Status:
+        """The status of a report, or NOT_STARTED when there is no report yet."""
+        return cls(report.status) if report is not None else cls.NOT_STARTED
+
+    @property
+    def is_open(self) -> bool:
+        """Still owed by the unit (and editable by it): not started, a draft, or returned."""
+        return self in OPEN_STATUSES
+
+
+OPEN_STATUSES = frozenset({Status.NOT_STARTED, Status.DRAFT, Status.RETURNED})
+# Handed in: everything else. A report row in one of these is locked for the unit.
+SENT_STATUSES = frozenset(Status) - OPEN_STATUSES
+
+
+def is_overdue(status: str, days_left: int) -> bool:
+    """Still owed after the due date (*days_left* from :func:`forms.periods.days_until`).
+
+    A report handed in after the due date is not overdue: it carries ``late``.
+    """
+    return Status(status).is_open and days_left < 0
+
+
+def late_or_overdue(status: str, submitted_late: bool, days_left: int) -> bool:
+    """Handed in after the due date, or still owed after it."""
+    return bool(submitted_late) or is_overdue(status, days_left)
+
+
+def sent_in_sql(status: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL: the report row's *status* is handed in (the complement of open statuses)."""
+    return status.in_(sorted(SENT_STATUSES))
+
+
+def open_in_sql(report_id: ColumnElement[int], status: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL: the outer-joined report is still owed: no row at all, or an open status."""
+    stored_open = sorted(OPEN_STATUSES - {Status.NOT_STARTED})
+    return or_(report_id.is_(None), status.in_(stored_open))
 
 
 class Source(enum.StrEnum):

@@ -7,14 +7,13 @@ bp = Blueprint("reporting", __name__, url_prefix="/reports")
 
 @bp.context_processor
 def _display_helpers() -> dict:
-    from server.reporting import display
-    from server.services import report_forms
+    from server.reporting import display, report_form
 
     return {
         **display.template_helpers(),
-        "field_name": report_forms.field_name,
-        "template_row": report_forms.template_row,
-        "cell_anchor": report_forms.cell_anchor,
+        "field_name": report_form.field_name,
+        "template_row": report_form.template_row,
+        "cell_anchor": report_form.cell_anchor,
         "column_inputs": display.column_inputs,
         "indicators": display.indicators,
         "progress_column": display.progress_column,

@@ -31,13 +31,14 @@ from server.db import db_session
 from server.i18n import current_locale_code
 from server.models.reporting import ReportEvent, Status
 from server.reporting import bp
+from server.reporting import report_form as rf
 from server.reporting.display import cumulative_figures
 from server.reporting.loading import load_or_404, report_args
 from server.services import consolidation, files, reporting
-from server.services import report_forms as rf
 from server.services.consolidation import Prefill
 from server.services.errors import InvalidReport, Refusal, StaleRevision
 from server.services.reporting import ReportView
+from server.services.starting_values import starting_values
 
 MB = 1024 * 1024
 
@@ -48,36 +49,11 @@ def report_form(assignment: str, unit: str, period: str):
     view = load_or_404(assignment, unit, period)
     if request.method == "POST":
         return _post(view)
-    prefilled = _prefill(view)
-    form = rf.build_form(view.definition, current_locale_code(),
-                         values=_initial_values(view, prefilled),
+    start = starting_values(db_session(), current_user._get_current_object(), view)
+    form = rf.build_form(view.definition, current_locale_code(), values=start.values,
                          remarks=view.report.remarks if view.report else "",
                          revision=view.revision)
-    return _page(view, form, _stored_issues(view), prefilled=prefilled)
-
-
-def _prefill(view: ReportView) -> Prefill | None:
-    """What a new report of a consolidating unit starts from (None otherwise)."""
-    if view.report is not None or not reporting.can_edit(current_user, view):
-        return None
-    return consolidation.prefill(db_session(), view)
-
-
-def _initial_values(view: ReportView, prefilled: Prefill | None = None) -> dict[str, Any]:
-    """The stored values; a new report starts with the contact details people reuse,
-    and, for a unit that consolidates, with what its children's reports add up to."""
-    if view.report is not None:
-        return view.values
-    values: dict[str, Any] = dict(prefilled.values) if prefilled else {}
-    for fld in view.definition.header:
-        remembered = view.previous_values.get(fld.key)
-        if remembered is None and fld.format == "phone":
-            remembered = view.unit.contact_phone
-        elif remembered is None and fld.key == "reporter":
-            remembered = view.unit.contact_name
-        if remembered:
-            values[fld.key] = remembered
-    return values
+    return _page(view, form, _stored_issues(view), prefilled=start.prefill)
 
 
 def _stored_issues(view: ReportView) -> list[Issue]:

@@ -17,6 +17,7 @@ from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, Status
 from server.models.accounts import utcnow
+from server.models.reporting import late_or_overdue
 from server.review import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
@@ -72,14 +73,9 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         "review/report.html", view=view, comparison=compare(view, issues), forms=forms,
         events=history, last_returned=returned, event_label=event_label, Status=Status,
         status_label=reporting.status_label,
-        late=bool(view.report and view.report.late) or _overdue(view),
+        late=late_or_overdue(view.status, bool(view.report and view.report.late),
+                             days_until(view.due, utcnow())),
     ), status
-
-
-def _overdue(view: ReportView) -> bool:
-    """Still open after the deadline (a submitted report carries its own late flag)."""
-    still_open = view.status in (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
-    return still_open and days_until(view.due, utcnow()) < 0
 
 
 @bp.get("/<assignment>/<unit>/<period>")

@@ -57,7 +57,7 @@ from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Status
+from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.services import reporting
@@ -65,8 +65,6 @@ from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidated
 from server.services.errors import NotVisible
 
-SENT = (Status.SUBMITTED, Status.APPROVED)
-OPEN = (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
 BATCH = 500  # rows fetched per round trip
 
 
@@ -113,7 +111,7 @@ def subtree_reports(
     now = now or utcnow()
     versions = template_versions(session, assignment.template_key)
     current_version = reporting.version_for(assignment, period)
-    overdue = days_until(reporting.due_date(assignment, period), now) < 0
+    days_left = days_until(reporting.due_date(assignment, period), now)
     ancestors: list[tuple[str, str]] = []  # (path, code) of the reporting units above the row
     rows = session.execute(_subtree_statement(assignment, under, period),
                            execution_options={"yield_per": BATCH})
@@ -124,7 +122,7 @@ def subtree_reports(
         depth = len(ancestors) + 1
         ancestors.append((row.path, row.code))
         yield row.id, _unit_report(row, period, assignment.template_key, parent_code, depth,
-                                   versions, current_version, overdue, include_submitted)
+                                   versions, current_version, days_left, include_submitted)
 
 
 def template_versions(session: Session, template_key: str) -> dict[int, TemplateVersion]:
@@ -147,7 +145,7 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
         return (
             select(Report.unit_id, pick(Report.period).label("period"))
             .join(Unit, Unit.id == Report.unit_id)
-            .where(Report.assignment_id == assignment.id, Report.status.in_(SENT),
+            .where(Report.assignment_id == assignment.id, sent_in_sql(Report.status),
                    Report.period > period if later else Report.period < period, *in_subtree)
             .group_by(Report.unit_id)
             .subquery()
@@ -184,10 +182,10 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
 
 def _unit_report(row: Any, period: str, template_key: str, parent_code: str, depth: int,
                  versions: Mapping[int, TemplateVersion], current: TemplateVersion,
-                 overdue: bool, include_submitted: bool) -> UnitReport:
+                 days_left: int, include_submitted: bool) -> UnitReport:
     status = row.status or NOT_STARTED
     template = versions.get(row.template_version_id, current)
-    late = bool(row.late) or (overdue and status in OPEN)
+    late = late_or_overdue(status, row.late, days_left)
     base = dict(unit_code=row.code, unit_name=row.name, parent_code=parent_code, depth=depth,
                 period=period, template=template_key, late=late,
                 submitter=row.contact_name or "", phone=row.contact_phone or "")
@@ -361,7 +359,7 @@ def _own_reports(session: Session, assignment: Assignment,
     rows = session.execute(
         select(Report.period, Report.values, Report.template_version_id)
         .where(Report.assignment_id == assignment.id, Report.unit_id == unit.id,
-               Report.status.in_(SENT)))
+               sent_in_sql(Report.status)))
     return {period: loads_values(versions[version_id].definition, values or {})
             for period, values, version_id in rows}
 

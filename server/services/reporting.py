@@ -43,6 +43,8 @@ from server.models.reporting import (
     Source,
     Status,
     StoredFile,
+    is_overdue,
+    late_or_overdue,
 )
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
@@ -54,9 +56,6 @@ from server.services.errors import (
     Refusal,
     StaleRevision,
 )
-
-EDITABLE = (Status.DRAFT, Status.RETURNED)
-
 
 # -- assignments -------------------------------------------------------------------------
 
@@ -216,21 +215,21 @@ class Task:
     days_left: int  # negative when overdue
 
     @property
-    def status(self) -> str:
-        return self.report.status if self.report else Status.NOT_STARTED
+    def status(self) -> Status:
+        return Status.of(self.report)
 
     @property
     def overdue(self) -> bool:
-        return self.days_left < 0 and self.status in (Status.NOT_STARTED, Status.DRAFT,
-                                                       Status.RETURNED)
+        return is_overdue(self.status, self.days_left)
 
     @property
     def late(self) -> bool:
-        return bool(self.report and self.report.late) or self.overdue
+        return late_or_overdue(self.status, bool(self.report and self.report.late),
+                               self.days_left)
 
     @property
     def open(self) -> bool:
-        return self.status in (Status.NOT_STARTED, Status.DRAFT, Status.RETURNED)
+        return self.status.is_open
 
 
 def open_periods(assignment: Assignment, today: date) -> list[str]:
@@ -287,8 +286,8 @@ class ReportView:
         return self.template.definition
 
     @property
-    def status(self) -> str:
-        return self.report.status if self.report else Status.NOT_STARTED
+    def status(self) -> Status:
+        return Status.of(self.report)
 
     @property
     def revision(self) -> int:
@@ -332,8 +331,7 @@ def build_view(
     """
     report = reports.get(period)
     template = report.template_version if report else version_for(assignment, period)
-    sent = sorted(p for p, r in reports.items()
-                  if r.status in (Status.SUBMITTED, Status.APPROVED))
+    sent = sorted(p for p, r in reports.items() if not Status.of(r).is_open)
     earlier = [p for p in sent if p < period]
     later = [p for p in sent if p > period]
     previous = reports[earlier[-1]] if earlier else None
@@ -380,14 +378,14 @@ def _children_reports(view: ReportView):
 
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
-    if view.report is not None and view.report.status not in EDITABLE:
+    if not view.status.is_open:
         return False
     return user.is_admin or (user.unit_id == view.unit.id and user.active)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
     """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
-    if view.report is not None and view.report.status not in EDITABLE:
+    if not view.status.is_open:
         return False
     return can_review(user, view)
 

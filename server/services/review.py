@@ -28,6 +28,7 @@ from forms.periods import SHANGHAI, Period, days_until
 from server.labels import period_label
 from server.models import Assignment, Report, Status, Unit, User
 from server.models.accounts import utcnow
+from server.models.reporting import is_overdue, late_or_overdue, open_in_sql, sent_in_sql
 from server.models.units import subtree_bounds
 from server.navigation import Page
 from server.scope import unit_scope
@@ -37,8 +38,6 @@ from server.services.reporting import ReportView
 
 PERIODS_SHOWN = 6  # newest open periods in the matrix unless all are asked for
 ROWS_PER_PAGE = 100
-OPEN_REPORT_STATUSES = (Status.DRAFT, Status.RETURNED)  # and "not started": no row at all
-DONE_STATUSES = (Status.SUBMITTED, Status.APPROVED)
 COUNTED = (Status.APPROVED, Status.SUBMITTED, Status.RETURNED, Status.DRAFT, Status.NOT_STARTED)
 
 
@@ -217,7 +216,7 @@ def _row_filter(assignment: Assignment, periods: Sequence[str], overdue: Sequenc
     if filters.late_only:
         late = [exists().where(*_report_of_unit(assignment, periods), Report.late.is_(True))]
         if overdue:
-            done = _reports_counted(assignment, overdue, Report.status.in_(DONE_STATUSES))
+            done = _reports_counted(assignment, overdue, sent_in_sql(Report.status))
             late.append(done < len(overdue))
         conditions.append(or_(*late))
     return conditions
@@ -239,7 +238,9 @@ def completeness(
     all_periods = list(reversed(reporting.open_periods(assignment, _today(now))))
     periods = all_periods if filters.all_periods else all_periods[:PERIODS_SHOWN]
     dues = {p: reporting.due_date(assignment, p) for p in periods}
-    overdue = [p for p in periods if days_until(dues[p], now) < 0]
+    days_left = {p: days_until(dues[p], now) for p in periods}
+    # The periods in which a unit that has not handed its report in is overdue.
+    overdue = [p for p in periods if is_overdue(Status.NOT_STARTED, days_left[p])]
 
     population = reporting_below(user, assignment, under)
     if filters.kind:
@@ -270,7 +271,8 @@ def completeness(
                                        Report.period.in_(periods),
                                        Report.unit_id.in_([u.id for u in rows])))
         for unit_id, period, status, late in found:
-            cells[(unit_id, period)] = Cell(status, _is_late(status, late, period in overdue))
+            cells[(unit_id, period)] = Cell(status,
+                                            late_or_overdue(status, late, days_left[period]))
     if periods and total_units:
         grouped = session.execute(
             select(Report.period, Report.status, Report.late, func.count())
@@ -280,7 +282,7 @@ def completeness(
         for period, status, late, number in grouped:
             column = counts[period]
             column.by_status[status] = column.by_status.get(status, 0) + number
-            if _is_late(status, late, column.overdue):
+            if late_or_overdue(status, late, days_left[period]):
                 column.late += number
         for column in counts.values():
             started = sum(column.by_status.values())
@@ -289,10 +291,6 @@ def completeness(
                 column.late += column.total - started
     return Matrix(assignment, under, periods, len(all_periods) - len(periods), dues, rows,
                   cells, counts, current, total_units or 0)
-
-
-def _is_late(status: str, submitted_late: bool, overdue: bool) -> bool:
-    return bool(submitted_late) or (overdue and status in OPEN_REPORT_STATUSES)
 
 
 # -- the 催报 list --------------------------------------------------------------------------
@@ -325,7 +323,7 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
         reporting_below(user, assignment, under)
         .outerjoin(Report, and_(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
                                 Report.period == period))
-        .where(or_(Report.id.is_(None), Report.status.in_(OPEN_REPORT_STATUSES)))
+        .where(open_in_sql(Report.id, Report.status))
         .add_columns(Report.status)
         .options(joinedload(Unit.parent))
     )

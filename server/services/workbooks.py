@@ -4,8 +4,8 @@ One service for the web pages and the CLI, built on ``exports`` (which knows
 nothing of the database):
 
 * :func:`template_for` writes the official form of a report as .xlsx,
-  prefilled with its current values and the previous period's cumulative
-  figures.
+  filled in like its web form (see :mod:`server.services.starting_values`),
+  with the previous period's cumulative figures.
 * :func:`import_upload` reads one upload meant for a known report (the form
   page); :func:`import_bulk` reads many (files or .zip bundles), matching each
   to exactly one report in the account's scope by its signed identity sheet.
@@ -46,12 +46,13 @@ from forms.definition import Definition
 from forms.periods import Period
 from server.i18n import current_locale_code
 from server.models import Unit, User
-from server.models.reporting import Assignment, Source, Status, StoredFile
+from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope
 from server.services import files, reporting
 from server.services import templates as template_service
 from server.services.errors import InvalidInput, Refusal
 from server.services.reporting import ReportView
+from server.services.starting_values import starting_values
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CONTENT_TYPES = {
@@ -92,14 +93,16 @@ class TemplateWorkbook:
     filename: str
 
 
-def template_for(view: ReportView, *, locale: str | None = None) -> TemplateWorkbook:
-    """The official form of the report as .xlsx, with its current values filled in."""
+def template_for(session: Session, user: User, view: ReportView, *,
+                 locale: str | None = None) -> TemplateWorkbook:
+    """The official form of the report as .xlsx, filled in as its web form is for *user*."""
     locale = locale or current_locale_code()
     previous = view.previous
+    values = starting_values(session, user, view).values
     data = build_template(
         view.definition, unit_code=view.unit.code, unit_name=view.unit.name,
         period=view.period, secret=signing_key(), locale=locale, translate=gettext,
-        values=view.values or None, previous=view.previous_values or None,
+        values=values or None, previous=view.previous_values or None,
         previous_period=previous.period if previous else None,
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
@@ -313,7 +316,7 @@ def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:
 
 def _locked(view: ReportView, filename: str) -> Refusal:
     status = view.status
-    if status in (Status.SUBMITTED, Status.APPROVED):
+    if not status.is_open:
         return InvalidInput(_l(
             "“%(filename)s” was not saved: the report is %(status)s and cannot change now. "
             "If it must change, ask your consolidator to return it."),

@@ -37,7 +37,7 @@ def may_upload(view: ReportView) -> bool:
 @login_required
 def download(assignment: str, unit: str, period: str):
     view = load_or_404(assignment, unit, period)
-    workbook = service.template_for(view)
+    workbook = service.template_for(db_session(), current_user._get_current_object(), view)
     return _xlsx(workbook.data, workbook.filename)
 
 

@@ -13,8 +13,10 @@ import re
 import pytest
 from rollup_tree import KEY, build, ordered, save, send
 
+from exports.workbook_reader import read_workbook
 from server.models.reporting import Source
 from server.services import reporting
+from server.services.workbooks import resolver, signing_key
 
 EN = {"Accept-Language": "en"}
 HEADER_FORM = {"f_reporter": "赵六", "f_phone": "13900000000"}
@@ -91,6 +93,25 @@ def test_a_new_office_report_starts_from_its_approved_children(villages, browser
     assert input_value(page, "rectified") == "3"
     assert textarea(page, "measures") == village_texts(villages)
     assert 'id="refill"' not in page  # nothing saved yet: the form itself is the fill-in
+
+
+def test_the_workbook_of_a_new_office_report_is_filled_in_like_its_form(villages, browser,
+                                                                         session):
+    town = villages["units"]["T1"]
+    town.contact_name, town.contact_phone = "钱七", "13900000007"
+    session.commit()
+    browser.login_ok("t1")
+    page = page_of(browser, "T1")
+    download = browser.get(f"/reports/{KEY}/T1/2024Q3/workbook.xlsx")
+    assert download.status_code == 200
+    read = read_workbook(download.data, "T1.xlsx", secret=signing_key("test-secret-key"),
+                         resolve=resolver(session))
+    assert not read.refused
+    assert (read.values["found"], read.values["rectified"]) == (8, 3)
+    assert (input_value(page, "found"), input_value(page, "rectified")) == ("8", "3")
+    assert read.values["measures"] == textarea(page, "measures") == village_texts(villages)
+    assert read.values["reporter"] == input_value(page, "reporter") == "钱七"
+    assert read.values["phone"] == input_value(page, "phone") == "13900000007"
 
 
 def test_only_approved_children_are_counted_in_the_prefill(villages, browser):

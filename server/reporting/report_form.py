@@ -33,8 +33,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
+
+try:  # WTForms 3.2 and later; they deprecate (value, label) pairs
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms 3.1 takes only pairs
+    SelectChoice = None
 
 from forms.definition import Column, Definition, FieldDef, FieldKind
 from forms.issues import Issue
@@ -71,6 +75,11 @@ class NumberField(StringField):
 
 class DateTextField(StringField):
     """A date picker whose value is read by the service (ISO from the picker, or typed)."""
+
+
+def option(value: str, label: Any) -> Any:
+    """One choice of a select, radio or checkbox field, as the installed WTForms takes it."""
+    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -125,26 +134,30 @@ def _date(col: Column, locale: str):
 
 
 def _choice(col: Column, locale: str):
-    choices = [SelectChoice("", "—")] + [SelectChoice(c.value, c.text("label", locale))
-                                         for c in col.choices]
+    choices = [option("", "—")] + [option(c.value, c.text("label", locale))
+                                   for c in col.choices]
     return SelectField(choices=choices, validate_choice=False, **_common(col, locale))
 
 
 def _multichoice(col: Column, locale: str):
-    choices = [SelectChoice(c.value, c.text("label", locale)) for c in col.choices]
+    choices = [option(c.value, c.text("label", locale)) for c in col.choices]
     return MultiCheckboxField(choices=choices, validate_choice=False, **_common(col, locale))
 
 
 def _yesno(col: Column, locale: str):
-    choices = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
+    choices = [option("yes", _l("Yes")), option("no", _l("No"))]
     if not col.required:
         # Optional answers can be taken back.
-        choices.append(SelectChoice("", _l("Not answered")))
+        choices.append(option("", _l("Not answered")))
     return RadioField(choices=choices, validate_choice=False, **_common(col, locale))
 
 
 def _attachment(col: Column, locale: str):
-    return FormField(AttachmentForm, **_common(col, locale))
+    # FormField takes no validators (WTForms 3.3 refuses them); the label's asterisk
+    # comes from the definition, and the service judges whether the file is missing.
+    options = _common(col, locale)
+    options.pop("validators", None)
+    return FormField(AttachmentForm, **options)
 
 
 def _table(col: Column, locale: str):
@@ -274,9 +287,10 @@ ROW_PLACEHOLDER = "__index__"
 def template_row(entries: FieldList):
     """An unattached empty row named with a placeholder index, copied by the browser's script
     when a row is added (it replaces the placeholder with the next free index)."""
-    options = {"name": f"{entries.name}-{ROW_PLACEHOLDER}", "id": f"{entries.id}-{ROW_PLACEHOLDER}",
-               "_meta": entries.meta, "translations": entries._translations}
-    row = entries.meta.bind_field(entries._form, entries.unbound_field, options)
+    # Bound like FieldList binds its entries, through the API every supported WTForms has.
+    row = entries.unbound_field.bind(form=None, name=f"{entries.name}-{ROW_PLACEHOLDER}",
+                                     id=f"{entries.id}-{ROW_PLACEHOLDER}", _meta=entries.meta,
+                                     translations=entries._translations)
     row.process(None)
     return row
 
