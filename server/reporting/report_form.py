@@ -35,10 +35,7 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-try:  # WTForms 3.2 and later; they deprecate (value, label) pairs
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # WTForms 3.1 takes only pairs
-    SelectChoice = None
+from wtforms.fields.choices import SelectChoice
 
 from forms.definition import Column, Definition, FieldDef, FieldKind
 from forms.issues import Issue
@@ -78,8 +75,8 @@ class DateTextField(StringField):
 
 
 def option(value: str, label: Any) -> Any:
-    """One choice of a select, radio or checkbox field, as the installed WTForms takes it."""
-    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
+    """One choice of a select, radio or checkbox field (WTForms deprecates plain pairs)."""
+    return SelectChoice(value, label)
 
 
 class MultiCheckboxField(SelectMultipleField):
