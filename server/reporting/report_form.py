@@ -33,9 +33,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
-
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.definition import Column, Definition, FieldDef, FieldKind
 from forms.issues import Issue
