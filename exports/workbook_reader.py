@@ -181,15 +181,18 @@ def load_sheets(data: bytes, filename: str, limits: Limits) -> Sheets | CellIssu
         return file_error("corrupt_file", filename=filename)
     rows: dict[str, list[list[Any]]] = {}
     budget = limits.max_cells
-    for name in book.sheet_names:
-        if name == LISTS_SHEET or name in rows:
-            continue
-        end = book.get_sheet_by_name(name).end
-        cells = (end[0] + 1) * (end[1] + 1) if end is not None else 0
-        if cells > budget:
-            return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
-        budget -= cells
-        rows[name] = _sheet_rows(book, name) if end is not None else []
+    try:
+        for name in book.sheet_names:
+            if name == LISTS_SHEET or name in rows:
+                continue
+            end = book.get_sheet_by_name(name).end
+            cells = (end[0] + 1) * (end[1] + 1) if end is not None else 0
+            if cells > budget:
+                return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
+            budget -= cells
+            rows[name] = _sheet_rows(book, name) if end is not None else []
+    except Exception:  # damaged XML inside a readable zip, a sheet listed but missing
+        return file_error("corrupt_file", filename=filename)
     return Sheets(file_format or "", rows)
 
 

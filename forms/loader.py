@@ -18,6 +18,10 @@ from pydantic import ValidationError
 from forms.definition import Definition
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
+# A definition is a few thousand nodes; these caps stop "billion laughs" documents
+# (aliases of aliases) before anything is built from them.
+MAX_NODES = 100_000
+MAX_ALIASES = 1_000
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         except UnicodeDecodeError:
             raise DefinitionError(source, [Problem("", "the file is not UTF-8 text")]) from None
     try:
+        _check_size(text, source)
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as exc:
@@ -91,6 +96,20 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
             message = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(_format_loc(loc), message, _line_of(node, loc)))
         raise DefinitionError(source, problems) from None
+
+
+def _check_size(text: str, source: str) -> None:
+    """Count the nodes and aliases from the event stream, which costs no expansion."""
+    nodes = aliases = 0
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+        elif isinstance(event, yaml.NodeEvent):
+            nodes += 1
+        if nodes > MAX_NODES or aliases > MAX_ALIASES:
+            raise DefinitionError(source, [Problem(
+                "", f"the document is too large (over {MAX_NODES} values or {MAX_ALIASES}"
+                " aliases)")])
 
 
 def load_definition(path: str | Path) -> Definition:
