@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import io
+import posixpath
 import re
 import struct
 import zipfile
@@ -98,7 +99,7 @@ def inspect_upload(data: bytes, filename: str,
 
 def _normal(name: str) -> str:
     """A part name as a lenient reader matches it: case-blind, with forward slashes."""
-    return name.replace("\\", "/").lstrip("/").lower()
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/").lower()
 
 
 def _guarded(check, filename: str) -> CellIssue | None:
@@ -276,7 +277,8 @@ def _xlsx_sheet_names(parts: list[tuple[str, bytes]]) -> dict[str, str]:
     found = {_normal(name): content for name, content in parts}
     workbook = found.get("xl/workbook.xml", b"")
     rels = found.get("xl/_rels/workbook.xml.rels", b"")
-    targets = {rid: target.decode("utf-8", "replace") for rid, target in _RELATION.findall(rels)}
+    targets = {rid.decode("utf-8", "replace"): target.decode("utf-8", "replace")
+               for rid, target in _RELATION.findall(rels)}
     names = {}
     for name, rid in _SHEET_NAME.findall(workbook):
         target = targets.get(rid.decode("utf-8", "replace"), "")
