@@ -120,7 +120,7 @@ def main(cases: int, seed: int) -> None:
             counts["over_limit_in_child"] += 1
         else:
             counts["refused"] += 1
-        if case % 5000 == 0 or case == cases:
+        if case % 1000 == 0 or case == cases:
             elapsed = time.perf_counter() - started
             print(f"{case} cases in {elapsed:.0f} s ({case / elapsed:.1f}/s): "
                   + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))

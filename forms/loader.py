@@ -77,6 +77,9 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
     try:
         _check_size(text, source)
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise DefinitionError(source, [Problem(
+                "", f"the document is too large (over {MAX_NODES} values once expanded)")])
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -85,6 +88,8 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         raise DefinitionError(source, [Problem("", problem, line)]) from None
     except yaml.YAMLError as exc:
         raise DefinitionError(source, [Problem("", str(exc))]) from None
+    except RecursionError:
+        raise DefinitionError(source, [Problem("", "the document is nested too deeply")]) from None
     if not isinstance(data, dict):
         raise DefinitionError(source, [Problem("", "the document must be a mapping of keys")])
     try:
@@ -110,6 +115,26 @@ def _check_size(text: str, source: str) -> None:
             raise DefinitionError(source, [Problem(
                 "", f"the document is too large (over {MAX_NODES} values or {MAX_ALIASES}"
                 " aliases)")])
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document has once every alias is expanded (aliases share nodes)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = MAX_NODES + 1  # a recursive alias counts as too large
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > MAX_NODES:
+            break
+    sizes[id(node)] = size
+    return size
 
 
 def load_definition(path: str | Path) -> Definition:
