@@ -442,11 +442,12 @@ def _workbook_streams(data: bytes) -> list[bytes]:
     its declared length or type, streams under 4096 bytes are in the mini
     stream (whatever the header's cutoff), the mini stream is the first
     entry's chain, and every DIFAT entry below DIFSECT names a FAT sector.
-    Each candidate is read both as a mini stream and as a regular one.
+    Every entry with one of the reader's names is checked, not only the first.
     """
     if len(data) < 512:
         return []
-    version, shift, mini_shift = struct.unpack_from("<HHH", data, 0x1A)
+    version, = struct.unpack_from("<H", data, 0x1A)
+    shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
     if shift not in (9, 12) or mini_shift != 6:
         return []
     size = 1 << shift
@@ -496,7 +497,9 @@ def _workbook_streams(data: bytes) -> list[bytes]:
     for name, start, length in entries:
         if name not in _WORKBOOK_NAMES:
             continue
-        parts = chain(start, mini_table, len(mini_stream) // 64)
-        streams.append(b"".join(mini_stream[p * 64:(p + 1) * 64] for p in parts)[:length])
-        streams.append(regular(start, length))
+        if length < 4096:
+            parts = chain(start, mini_table, len(mini_stream) // 64)
+            streams.append(b"".join(mini_stream[p * 64:(p + 1) * 64] for p in parts)[:length])
+        else:
+            streams.append(regular(start, length))
     return [stream for stream in streams if stream]

@@ -133,39 +133,38 @@ def biff(kind: int, body: bytes) -> bytes:
     return struct.pack("<HH", kind, len(body)) + body
 
 
-def compound_file(streams: list[tuple[str, bytes]], name_size: int | None = None,
-                  entry_type: int = 2) -> bytes:
+def compound_file(streams: list[tuple]) -> bytes:
     """A version 3 compound file with every stream in regular 512-byte sectors.
 
-    *name_size* and *entry_type* forge the directory entries of the streams:
-    the reader ignores both, a walk by the specification does not.
+    Each stream is (name, content) or (name, content, declared name size, entry
+    type): the reader ignores both of the last, a walk by the specification does not.
     """
     size, sectors, entries = 512, [], []
-    for name, content in streams:
+    for name, content, *forged in streams:
         content = content.ljust(4096, b"\0")  # regular sectors, not the mini stream
         first = len(sectors)
         sectors.extend(content[i:i + size].ljust(size, b"\0")
                        for i in range(0, len(content), size))
-        entries.append((name, first, len(content), len(sectors) - first))
+        entries.append((name, first, len(content), len(sectors) - first, *forged))
     directory_sector = len(sectors)
     fat_sector = directory_sector + 1
     fat = []
-    for _, first, _, count in entries:
+    for _, first, _, count, *_ in entries:
         fat.extend(first + i + 1 for i in range(count - 1))
         fat.append(0xFFFFFFFE)
     fat += [0xFFFFFFFE, 0xFFFFFFFD]  # the directory, then the FAT itself
     fat += [0xFFFFFFFF] * (size // 4 - len(fat))
 
-    def entry(name: str, kind: int, start: int, length: int, declared=None) -> bytes:
+    def entry(name: str, start: int, length: int, declared=None, kind: int = 2) -> bytes:
         encoded = name.encode("utf-16-le") + b"\0\0"
         declared = len(encoded) if declared is None else declared
         return (encoded.ljust(64, b"\0") + struct.pack("<HBB", declared, kind, 1)
                 + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + b"\0" * 36
                 + struct.pack("<IIH", start, length, 0).ljust(12, b"\0"))
 
-    directory = entry("Root Entry", 5, 0xFFFFFFFE, 0)
-    for name, first, length, _ in entries:
-        directory += entry(name, entry_type, first, length, name_size)
+    directory = entry("Root Entry", 0xFFFFFFFE, 0, None, 5)
+    for name, first, length, _, *forged in entries:
+        directory += entry(name, first, length, *forged)
     directory = directory.ljust(size, b"\0")
     header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 16
               + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 10
@@ -187,15 +186,21 @@ def xls_forged_dimensions() -> tuple[str, bytes]:
 
 
 def xls_hidden_stream_name() -> tuple[str, bytes]:
-    """The Workbook entry declares a name length of 0 and a storage type."""
+    """A harmless "Book" and a forged "Workbook" whose entry declares a name length of 0.
+
+    A walk by declared names finds only "Book"; the reader takes "Workbook".
+    """
     dimensions = biff(0x0200, struct.pack("<IIHHH", 0, 0xFFFFFFF0, 0, 0xFFF0, 0))
-    return "hidden.xls", compound_file([("Workbook", xls_stream(dimensions))], name_size=0,
-                                       entry_type=1)
+    return "hidden.xls", compound_file([("Book", xls_stream()),
+                                        ("Workbook", xls_stream(dimensions), 0, 2)])
 
 
-def xls_upper_case_stream() -> tuple[str, bytes]:
+def xls_storage_typed_stream() -> tuple[str, bytes]:
+    """The forged "Workbook" is typed as a storage and comes first; a stream of the
+    same name follows. A walk by entry types reads the second, the reader the first."""
     sst = biff(0x00FC, struct.pack("<II", 0xFFFFFFFF, 0xFFFFFFFF))
-    return "upper.xls", compound_file([("WORKBOOK", xls_stream(sst))])
+    return "storage.xls", compound_file([("Workbook", xls_stream(sst), None, 1),
+                                         ("Workbook", xls_stream())])
 
 
 def nested_zip() -> tuple[str, bytes]:
@@ -208,5 +213,5 @@ def nested_zip() -> tuple[str, bytes]:
 CORPUS = {function.__name__: function for function in (
     case_names, backslashes, sheet_via_relationship, huge_dimension, huge_cell, utf16_sheet,
     forged_shared_strings, zip_bomb, lying_zip_bomb, ods_rebound_prefix, xls_forged_dimensions,
-    xls_hidden_stream_name, xls_upper_case_stream, nested_zip,
+    xls_hidden_stream_name, xls_storage_typed_stream, nested_zip,
 )}
