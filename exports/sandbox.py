@@ -12,10 +12,12 @@ a refusal. The web worker and the CLI carry on either way.
 
 Children are forked from a multiprocessing *forkserver* that has the readers
 already imported, so a parse costs one fork and two pipe transfers, not a
-fresh interpreter: about 10-20 ms per upload on a small server (measured by
-``bench/fuzz_upload.py``, which prints it). The forkserver starts on first use
-in the process that needs it (each gunicorn worker, the CLI, a test run),
-never in a process that forks afterwards.
+fresh interpreter: about 11 ms per upload of a 26 KB workbook on 2 cores
+(20 ms and more when the machine is busy; ``bench/fuzz_upload.py`` prints
+it). The forkserver starts on first use in the process that needs it (each
+gunicorn worker, the CLI, a test run), never in a process that forks
+afterwards. Preloading ``__main__`` means a script that uses the sandbox must
+keep its work under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
