@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import copy
 import io
+import posixpath
 import re
 import struct
 import zipfile
 from dataclasses import dataclass
-from xml.etree.ElementTree import iterparse
+from xml.parsers import expat
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
@@ -78,17 +79,27 @@ def inspect_upload(data: bytes, filename: str,
         return None, file_error("not_a_spreadsheet", filename=filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            problem, parts = _check_archive(archive, filename, limits, keep=_parts_to_check)
+            problem, parts = _check_archive(archive, filename, limits, keep=lambda name: True)
     except Exception:
         return None, file_error("corrupt_file", filename=filename)
     if problem is not None:
         return None, problem
-    if parts.get("mimetype", b"").strip().startswith(_ODS_MIMETYPE) and "content.xml" in parts:
-        return "ods", _guarded(lambda: _ods_extent(io.BytesIO(parts["content.xml"]), limits),
-                               filename)
-    if "xl/workbook.xml" in parts:
-        return "xlsx", _guarded(lambda: _xlsx_extents(parts, filename, limits), filename)
+    # The reader tries every format on a zip and looks parts up loosely, so every
+    # part is measured by what it holds, whatever its name.
+    problem = _guarded(lambda: _zip_extents(parts, filename, limits), filename)
+    if problem is not None:
+        return None, problem
+    names = {_normal(name) for name, _ in parts}
+    if "xl/workbook.xml" in names:
+        return "xlsx", None
+    if "content.xml" in names and "mimetype" in names:
+        return "ods", None
     return None, file_error("not_a_spreadsheet", filename=filename)
+
+
+def _normal(name: str) -> str:
+    """A part name as a lenient reader matches it: case-blind, with forward slashes."""
+    return posixpath.normpath("/" + name.replace("\\", "/")).lstrip("/").lower()
 
 
 def _guarded(check, filename: str) -> CellIssue | None:
@@ -97,10 +108,6 @@ def _guarded(check, filename: str) -> CellIssue | None:
         return check()
     except Exception:
         return file_error("corrupt_file", filename=filename)
-
-
-def _parts_to_check(name: str) -> bool:
-    return name in _KEPT_PARTS or bool(_SHEET_ENTRY.match(name))
 
 
 def check_zip(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
@@ -113,9 +120,12 @@ def check_zip(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
 
 
 def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
-                   keep) -> tuple[CellIssue | None, dict[str, bytes]]:
-    """Inflate every entry within the limits; return the refusal and the parts *keep* wants."""
-    kept: dict[str, bytes] = {}
+                   keep) -> tuple[CellIssue | None, list[tuple[str, bytes]]]:
+    """Inflate every entry within the limits; return the refusal and the parts *keep* wants.
+
+    Parts are kept as a list: a zip may hold two entries of the same name.
+    """
+    kept: list[tuple[str, bytes]] = []
     too_large = file_error("unpacked_too_large", filename=filename,
                            max_mb=mb(limits.max_unpacked_bytes))
     try:
@@ -138,7 +148,7 @@ def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
             if size != info.file_size:
                 return file_error("corrupt_file", filename=filename), kept
             if not isinstance(content, int):
-                kept[info.filename] = content
+                kept.append((info.filename, content))
             budget -= size
     except Exception:
         # zipfile and zlib raise many types on hostile input: BadZipFile, EOFError,
@@ -179,31 +189,50 @@ _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']*)
 _SST_TAG = re.compile(rb"<(?:\w+:)?sst\b[^>]*>")
 _COUNT_ATTR = re.compile(rb"\b(?:uniqueCount|count)\s*=\s*[\"']\s*([0-9]+)")
 _REF = re.compile(r"\$?([A-Za-z]+)\$?([0-9]+)$")
-_SHEET_ENTRY = re.compile(r"xl/worksheets/[^/]+\.xml$")
-_KEPT_PARTS = frozenset({"mimetype", "content.xml", "xl/workbook.xml",
-                         "xl/_rels/workbook.xml.rels", "xl/sharedStrings.xml"})
 _SHEET_NAME = re.compile(rb"<(?:\w+:)?sheet\s[^>]*?\bname=\"([^\"]*)\"[^>]*?\bid=\"([^\"]*)\"")
 _RELATION = re.compile(rb"<Relationship\s[^>]*?\bId=\"([^\"]*)\"[^>]*?\bTarget=\"([^\"]*)\"")
 
-_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
-_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
 
+def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
+                 limits: Limits) -> CellIssue | None:
+    """Measure every part that a reader could take for a sheet or a string table.
 
-def _xlsx_extents(parts: dict[str, bytes], filename: str, limits: Limits) -> CellIssue | None:
-    strings = parts.get("xl/sharedStrings.xml")
-    if strings is not None:
-        tag = _SST_TAG.search(strings)
+    Which part is a sheet is decided by its content, not its name: names that
+    differ in case, backslashes and relationship targets all lead a reader to
+    parts that a check by path would miss. Every ``content.xml`` is walked as
+    an OpenDocument table, with the prefixes read literally as the reader does.
+    """
+    names = _xlsx_sheet_names(parts)
+    for entry, raw in parts:
+        content = _as_utf8(raw)
+        tag = _SST_TAG.search(content)
         for count in _COUNT_ATTR.findall(tag.group(0) if tag else b""):
             if int(count) > limits.max_cells:  # buffers are sized from these counts
                 return file_error("corrupt_file", filename=filename)
-    names = _xlsx_sheet_names(parts)
-    for entry, content in parts.items():
-        if _SHEET_ENTRY.match(entry):
+        if b"sheetData" in content or b"dimension" in content:
             rows, cols = _xlsx_extent(content)
             if rows * cols > limits.max_cells:
-                return file_error("sheet_too_large", sheet=names.get(entry, entry),
+                return file_error("sheet_too_large", sheet=names.get(_normal(entry), entry),
                                   cell=_last_cell(rows, cols))
+        if _normal(entry) == "content.xml":
+            problem = _ods_extent(content, limits)
+            if problem is not None:
+                return problem
     return None
+
+
+def _as_utf8(content: bytes) -> bytes:
+    """XML parts in UTF-16 (which the reader decodes) as UTF-8, so the patterns see them."""
+    head = content[:4]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        try:
+            return content.decode("utf-16").encode("utf-8")
+        except UnicodeDecodeError:
+            for codec in ("utf-16-le", "utf-16-be"):
+                text = content.decode(codec, "replace")
+                if text.lstrip("\ufeff").startswith("<"):
+                    return text.encode("utf-8")
+    return content
 
 
 def _last_cell(rows: int, cols: int) -> str:
@@ -219,14 +248,21 @@ def _column_number(letters: bytes | str) -> int:
 
 
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
-    """Rows and columns from A1 to the farthest cell (or declared dimension)."""
-    refs = _CELL_REF.findall(xml)
-    row_refs = _ROW_REF.findall(xml)
-    rows = max(map(int, {r for _, r in refs}.union(row_refs)), default=0)
-    cols = max(map(_column_number, {c for c, _ in refs}), default=0)
+    """Rows and columns from A1 to the farthest cell (or declared dimension).
+
+    The matches are walked one by one, so a huge sheet costs no list of them.
+    """
+    rows = cols = cell_refs = row_refs = 0
+    for match in _CELL_REF.finditer(xml):
+        cell_refs += 1
+        rows = max(rows, int(match.group(2)))
+        cols = max(cols, _column_number(match.group(1)))
+    for match in _ROW_REF.finditer(xml):
+        row_refs += 1
+        rows = max(rows, int(match.group(1)))
     # Cells and rows may omit their reference and follow the previous one.
-    cols += len(_CELL_OPEN.findall(xml)) - len(refs)
-    rows += len(_ROW_OPEN.findall(xml)) - len(row_refs)
+    cols += sum(1 for _ in _CELL_OPEN.finditer(xml)) - cell_refs
+    rows += sum(1 for _ in _ROW_OPEN.finditer(xml)) - row_refs
     dimension = _DIMENSION.search(xml)
     if dimension:
         last = _REF.search(dimension.group(1).decode("ascii", "replace"))
@@ -236,46 +272,84 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     return rows, cols
 
 
-def _xlsx_sheet_names(parts: dict[str, bytes]) -> dict[str, str]:
-    """Worksheet part → the sheet's name, for messages."""
-    workbook = parts.get("xl/workbook.xml", b"")
-    rels = parts.get("xl/_rels/workbook.xml.rels", b"")
-    targets = {rid: target.decode("utf-8", "replace") for rid, target in _RELATION.findall(rels)}
+def _xlsx_sheet_names(parts: list[tuple[str, bytes]]) -> dict[str, str]:
+    """Worksheet part (normalised) → the sheet's name, for messages."""
+    found = {_normal(name): content for name, content in parts}
+    workbook = found.get("xl/workbook.xml", b"")
+    rels = found.get("xl/_rels/workbook.xml.rels", b"")
+    targets = {rid.decode("utf-8", "replace"): target.decode("utf-8", "replace")
+               for rid, target in _RELATION.findall(rels)}
     names = {}
     for name, rid in _SHEET_NAME.findall(workbook):
         target = targets.get(rid.decode("utf-8", "replace"), "")
-        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-        names[part] = name.decode("utf-8", "replace")
+        part = target if target.startswith(("/", "\\")) else f"xl/{target}"
+        names[_normal(part)] = name.decode("utf-8", "replace")
     return names
 
 
-def _ods_extent(stream, limits: Limits) -> CellIssue | None:
-    """Walk content.xml once, measuring each table's extent of non-empty cells."""
-    name, row, rows, cols = "", 0, 0, 0
-    row_repeat, col, row_has_content = 1, 0, False
-    for event, elem in iterparse(stream, events=("start", "end")):
-        tag = elem.tag
-        if event == "start":
-            if tag == f"{_TABLE}table":
-                name, row, rows, cols = elem.get(f"{_TABLE}name", ""), 0, 0, 0
-            elif tag == f"{_TABLE}table-row":
-                row_repeat = int(elem.get(f"{_TABLE}number-rows-repeated", "1"))
-                col, row_has_content = 0, False
-            continue
-        if tag in (f"{_TABLE}table-cell", f"{_TABLE}covered-table-cell"):
-            repeat = int(elem.get(f"{_TABLE}number-columns-repeated", "1"))
-            if elem.get(f"{_OFFICE}value-type") is not None or len(elem):
-                cols = max(cols, col + repeat)
-                row_has_content = True
-            col += repeat
-            elem.clear()
-        elif tag == f"{_TABLE}table-row":
-            if row_has_content:
-                rows = max(rows, row + row_repeat)
-            row += row_repeat
-            elem.clear()
-        elif tag == f"{_TABLE}table" and rows * cols > limits.max_cells:
-            return file_error("sheet_too_large", sheet=name, cell=_last_cell(rows, cols))
+class _Refused(Exception):
+    """Stops the walk of an OpenDocument table as soon as it is too large."""
+
+
+def _ods_extent(xml: bytes, limits: Limits) -> CellIssue | None:
+    """Walk content.xml once, measuring each table's extent of non-empty cells.
+
+    Names are compared as written (``table:table-cell``), without namespace
+    processing, because that is how the reader matches them: a file that binds
+    ``table:`` to another namespace is still read as a table. A document type
+    declaration (entities) is refused outright.
+    """
+    state = {"name": "", "row": 0, "rows": 0, "cols": 0, "repeat": 1, "col": 0,
+             "content": False, "cell": None}
+    parser = expat.ParserCreate()
+
+    def count(value: str | None) -> int:
+        number = int(value or "1")
+        if number < 0:
+            raise ValueError(value)
+        return number
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == "table:table":
+            state.update(name=attrs.get("table:name", ""), row=0, rows=0, cols=0)
+        elif tag == "table:table-row":
+            state.update(repeat=count(attrs.get("table:number-rows-repeated")), col=0,
+                         content=False)
+        elif tag in ("table:table-cell", "table:covered-table-cell"):
+            filled = "office:value-type" in attrs or "table:formula" in attrs
+            state["cell"] = [count(attrs.get("table:number-columns-repeated")), filled]
+        elif state["cell"] is not None:
+            state["cell"][1] = True  # a paragraph, an annotation: the cell is not empty
+
+    def end(tag: str) -> None:
+        if tag in ("table:table-cell", "table:covered-table-cell") and state["cell"]:
+            repeat, filled = state["cell"]
+            if filled:
+                state["cols"] = max(state["cols"], state["col"] + repeat)
+                state["content"] = True
+            state["col"] += repeat
+            state["cell"] = None
+        elif tag == "table:table-row":
+            if state["content"]:
+                state["rows"] = max(state["rows"], state["row"] + state["repeat"])
+            state["row"] += state["repeat"]
+        else:
+            return
+        if state["rows"] * state["cols"] > limits.max_cells:
+            raise _Refused
+
+    def no_doctype(*args) -> None:
+        raise ValueError("document type declarations are not accepted")
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.StartDoctypeDeclHandler = no_doctype
+    parser.EntityDeclHandler = no_doctype
+    try:
+        parser.Parse(xml, True)
+    except _Refused:
+        rows, cols = state["rows"], state["cols"]
+        return file_error("sheet_too_large", sheet=state["name"], cell=_last_cell(rows, cols))
     return None
 
 
@@ -294,24 +368,28 @@ _MULTI_RECORDS = frozenset({0x00BD, 0x00BE})
 def _xls_extent(data: bytes, limits: Limits, filename: str) -> CellIssue | None:
     """Check what calamine sizes buffers from: DIMENSIONS, SST and cell positions.
 
-    The stream is walked from its start, and again from each sheet's offset
-    given in its BOUNDSHEET record (where calamine starts reading a sheet), so
-    a damaged record length cannot hide a sheet's records from the check.
+    Every stream the reader could take for the workbook is checked. Each is
+    walked from its start, and again from each sheet's offset given in its
+    BOUNDSHEET record (where calamine starts reading a sheet), so a damaged
+    record length cannot hide a sheet's records from the check.
     """
-    stream = _workbook_stream(data)
-    if stream is None:
+    streams = _workbook_streams(data)
+    if not streams:
         return file_error("corrupt_file", filename=filename)
-    sheets: list[tuple[int, str]] = []
-    for kind, body in _records(stream, 0):
-        if kind == _BOUNDSHEET and len(body) >= 8:
-            length, high = body[6], body[7] & 1
-            raw = body[8:8 + length * (2 if high else 1)]
-            name = raw.decode("utf-16-le" if high else "latin-1", "replace")
-            sheets.append((struct.unpack_from("<I", body)[0], name))
-    problem = _check_records(_records(stream, 0), "", limits, filename)
-    for offset, name in sheets:
-        problem = problem or _check_records(_records(stream, offset), name, limits, filename)
-    return problem
+    for stream in streams:
+        sheets: list[tuple[int, str]] = []
+        for kind, body in _records(stream, 0):
+            if kind == _BOUNDSHEET and len(body) >= 8:
+                length, high = body[6], body[7] & 1
+                raw = body[8:8 + length * (2 if high else 1)]
+                name = raw.decode("utf-16-le" if high else "latin-1", "replace")
+                sheets.append((struct.unpack_from("<I", body)[0], name))
+        problem = _check_records(_records(stream, 0), "", limits, filename)
+        for offset, name in sheets:
+            problem = problem or _check_records(_records(stream, offset), name, limits, filename)
+        if problem is not None:
+            return problem
+    return None
 
 
 def _records(stream: bytes, pos: int):
@@ -352,30 +430,42 @@ def _check_records(records, name: str, limits: Limits, filename: str) -> CellIss
     return None
 
 
-def _workbook_stream(data: bytes) -> bytes | None:
-    """The "Workbook" (or BIFF5 "Book") stream of an OLE2 compound file, or None."""
+_WORKBOOK_NAMES = ("Workbook", "Book", "WORKBOOK", "BOOK")  # the reader's order
+_DIFSECT = 0xFFFFFFFC
+
+
+def _workbook_streams(data: bytes) -> list[bytes]:
+    """Every stream of an OLE2 compound file the reader could take for the workbook.
+
+    The walk follows calamine's reading of the container, not the
+    specification's: a directory entry's name ends at its first NUL whatever
+    its declared length or type, streams under 4096 bytes are in the mini
+    stream (whatever the header's cutoff), the mini stream is the first
+    entry's chain, and every DIFAT entry below DIFSECT names a FAT sector.
+    Every entry with one of the reader's names is checked, not only the first.
+    """
     if len(data) < 512:
-        return None
+        return []
+    version, = struct.unpack_from("<H", data, 0x1A)
     shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
     if shift not in (9, 12) or mini_shift != 6:
-        return None
+        return []
     size = 1 << shift
-    fat_count, first_dir = struct.unpack_from("<II", data, 0x2C)
-    mini_cutoff, first_minifat, _, first_difat, difat_count = struct.unpack_from(
-        "<IIIII", data, 0x38)
+    first_dir, = struct.unpack_from("<I", data, 0x30)
+    first_minifat, minifat_count, first_difat = struct.unpack_from("<III", data, 0x3C)
     sectors = max(0, (len(data) - size) // size)
 
     def sector(n: int) -> bytes:
         return data[(n + 1) * size:(n + 2) * size]
 
     difat = list(struct.unpack_from("<109I", data, 0x4C))
-    n, hops = first_difat, 0
-    while n < sectors and hops < min(difat_count, sectors):
+    n, seen = first_difat, set()
+    while n < sectors and n not in seen:
+        seen.add(n)
         entries = struct.unpack(f"<{size // 4}I", sector(n))
         difat.extend(entries[:-1])
-        n, hops = entries[-1], hops + 1
-    fat_sectors = [s for s in difat[:fat_count] if s < sectors]
-    fat = b"".join(sector(s) for s in fat_sectors)
+        n = entries[-1]
+    fat = b"".join(sector(s) for s in difat if s < min(_DIFSECT, sectors))
     fat_table = struct.unpack(f"<{len(fat) // 4}I", fat[: len(fat) // 4 * 4])
 
     def chain(start: int, table: tuple[int, ...], limit: int) -> list[int]:
@@ -385,31 +475,31 @@ def _workbook_stream(data: bytes) -> bytes | None:
             n = table[n]
         return found
 
-    directory = b"".join(sector(s) for s in chain(first_dir, fat_table, sectors) if s < sectors)
-    root_start, root_size, workbook = None, 0, None
+    def regular(start: int, length: int) -> bytes:
+        return b"".join(sector(s) for s in chain(start, fat_table, sectors) if s < sectors)[:length]
+
+    directory = regular(first_dir, len(data))
+    entries = []
     for offset in range(0, len(directory) - 127, 128):
         entry = directory[offset:offset + 128]
-        name_size = min(struct.unpack_from("<H", entry, 64)[0], 64)
-        name = entry[:max(name_size - 2, 0)].decode("utf-16-le", "replace")
-        kind = entry[66]
-        start, length = struct.unpack_from("<II", entry, 116)
-        if kind == 5:
-            root_start, root_size = start, length
-        elif kind == 2 and name in ("Workbook", "Book") and workbook is None:
-            workbook = (start, length)
-    if workbook is None:
-        return None
-    start, length = workbook
-    if length >= mini_cutoff:
-        body = b"".join(sector(s) for s in chain(start, fat_table, sectors) if s < sectors)
-        return body[:length]
-    # Small streams live in the mini stream, itself stored in the root entry's chain.
-    if root_start is None:
-        return None
-    mini_stream = b"".join(
-        sector(s) for s in chain(root_start, fat_table, sectors) if s < sectors)[:root_size]
+        raw_name = entry[:64].decode("utf-16-le", "replace")
+        name = raw_name.encode("utf-8").split(b"\x00")[0].decode("utf-8", "replace")
+        start, = struct.unpack_from("<I", entry, 116)
+        length = struct.unpack_from("<Q" if version == 4 and shift == 12 else "<I", entry, 120)[0]
+        entries.append((name, start, min(length, len(data))))
+    if not entries:
+        return []
+    mini_stream = regular(entries[0][1], entries[0][2]) if minifat_count else b""
     minifat = b"".join(sector(s) for s in chain(first_minifat, fat_table, sectors)
                        if s < sectors)
     mini_table = struct.unpack(f"<{len(minifat) // 4}I", minifat[: len(minifat) // 4 * 4])
-    parts = chain(start, mini_table, len(mini_stream) // 64)
-    return b"".join(mini_stream[p * 64:(p + 1) * 64] for p in parts)[:length]
+    streams = []
+    for name, start, length in entries:
+        if name not in _WORKBOOK_NAMES:
+            continue
+        if length < 4096:
+            parts = chain(start, mini_table, len(mini_stream) // 64)
+            streams.append(b"".join(mini_stream[p * 64:(p + 1) * 64] for p in parts)[:length])
+        else:
+            streams.append(regular(start, length))
+    return [stream for stream in streams if stream]

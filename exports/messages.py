@@ -52,6 +52,16 @@ EXCEL_MESSAGES: dict[str, str] = {
         "The sheet “%(sheet)s” has content far outside the form (up to cell %(cell)s)."
         " Delete it, save and upload the file again."
     ),
+    "reader_crashed": N_(
+        "“%(filename)s” is malformed in a way that stops the spreadsheet reader, so it"
+        " could not be read. Open it in Excel, WPS or LibreOffice, save it again and upload"
+        " it again."
+    ),
+    "reader_over_limit": N_(
+        "Reading “%(filename)s” needed far more memory or time than a filled form does,"
+        " so it was stopped. Open it in Excel, WPS or LibreOffice, delete what does not"
+        " belong to the form, save it and upload it again."
+    ),
     "too_many_files": N_(
         "“%(filename)s” holds more than %(max)s files; upload at most %(max)s workbooks at"
         " once."

@@ -15,17 +15,22 @@ import datetime as dt
 import io
 import re
 import unicodedata
-import zipfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
+from exports import sandbox
+from exports.limits import DEFAULT_LIMITS, check_size, inspect_upload
+from exports.messages import CellIssue
+from exports.workbook_reader import failure_issue
 from forms.i18n import N_
 
 MAX_ROWS = 200_000
-MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # refuse zip bombs before calamine unpacks them
+# A table of 200,000 units takes seconds to parse, far more than a filled form.
+IMPORT_BUDGET = sandbox.Budget(memory_bytes=2048 * 1024 * 1024, cpu_seconds=60,
+                               wall_seconds=90)
 MAX_CODE_LENGTH = 64
 MAX_NAME_LENGTH = 100
 MAX_CONTACT_LENGTH = 50
@@ -549,6 +554,9 @@ def _read_sheets(data: bytes, filename: str) -> list[list[list[Any]]]:
     """Every visible sheet as rows of cells (from A1, so positions match the file)."""
     if not data or not data.strip():
         raise _FileProblem("empty_file", N_("The file “%(filename)s” is empty."), filename=filename)
+    too_large = check_size(data, filename, DEFAULT_LIMITS)
+    if too_large is not None:
+        raise _FileProblem(too_large.code, too_large.message, **too_large.params)
     if data.startswith(_ZIP_MAGIC) or data.startswith(_OLE_MAGIC):
         sheets = _read_workbook(data, filename)
     else:
@@ -560,8 +568,34 @@ def _read_sheets(data: bytes, filename: str) -> list[list[list[Any]]]:
 
 
 def _read_workbook(data: bytes, filename: str) -> list[list[list[Any]]]:
-    if data.startswith(_ZIP_MAGIC):
-        _check_unpacked_size(data, filename)
+    """The visible sheets, checked and parsed in the sandbox like every upload."""
+    found = sandbox.run(load_visible_sheets, data, filename, MAX_ROWS, budget=IMPORT_BUDGET)
+    if isinstance(found, sandbox.Failure):
+        issue = failure_issue(found, filename)
+        raise _FileProblem(issue.code, issue.message, **issue.params)
+    if isinstance(found, CellIssue):
+        raise _FileProblem(found.code, found.message, **found.params)
+    if isinstance(found, tuple):  # too many rows
+        raise _FileProblem(
+            "too_many_rows",
+            N_("The file has %(count)s rows; at most %(limit)s can be imported at once."),
+            count=found[0], limit=MAX_ROWS,
+        )
+    if found is None:
+        raise _not_a_table(filename)
+    return found
+
+
+def load_visible_sheets(data: bytes, filename: str, max_rows: int):
+    """Runs in the sandbox child: every visible sheet as plain rows, or why not.
+
+    Answers the rows, a refusal of the upload inspection, ``(rows,)`` when a
+    sheet is too long to import, or None when the file is not a table.
+    """
+    _, problem = inspect_upload(data, filename, DEFAULT_LIMITS)
+    if problem is not None:
+        # A damaged or foreign file gets this import's own message, which names .csv too.
+        return None if problem.code in ("corrupt_file", "not_a_spreadsheet") else problem
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheets = []
@@ -569,34 +603,12 @@ def _read_workbook(data: bytes, filename: str) -> list[list[list[Any]]]:
             if meta.typ != SheetTypeEnum.WorkSheet or meta.visible != SheetVisibleEnum.Visible:
                 continue
             sheet = book.get_sheet_by_index(index)
-            if sheet.total_height > MAX_ROWS + HEADER_SEARCH_ROWS:
-                raise _FileProblem(
-                    "too_many_rows",
-                    N_("The file has %(count)s rows; at most %(limit)s can be imported at once."),
-                    count=sheet.total_height - 1,
-                    limit=MAX_ROWS,
-                )
+            if sheet.total_height > max_rows + HEADER_SEARCH_ROWS:
+                return (sheet.total_height - 1,)
             sheets.append(sheet.to_python(skip_empty_area=False))
-    except _FileProblem:
-        raise
     except Exception:  # calamine raises several error types for damaged or foreign files
-        raise _not_a_table(filename) from None
+        return None
     return sheets
-
-
-def _check_unpacked_size(data: bytes, filename: str) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise _not_a_table(filename) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise _FileProblem(
-            "too_large",
-            N_("The file “%(filename)s” unpacks to more than %(limit)s MB."),
-            filename=filename,
-            limit=MAX_UNPACKED_BYTES // (1024 * 1024),
-        )
 
 
 def _decode(data: bytes, filename: str) -> str:

@@ -7,9 +7,10 @@ what it is given: a file that is not a spreadsheet, a zip bomb, a forged
 identity or a workbook of another unit all come back as refusals with a
 message that says what to do.
 
-Order of the checks: size → format (from the content) → zip safety → parse
-(python-calamine, which reads .xlsx, .xls and .ods, also as re-saved by
-Excel, WPS and LibreOffice) → identity sheet → signature → the report the
+Order of the checks: size → (in a sandboxed child process, see
+``exports.sandbox``: format from the content → zip safety and sheet extents →
+parse with python-calamine, which reads .xlsx, .xls and .ods, also as re-saved
+by Excel, WPS and LibreOffice, into plain rows) → identity sheet → signature → the report the
 caller expects → the template version (``resolve``) → the form sheet and its
 markers (see ``exports.identity``) → each input through
 :func:`forms.values.coerce`, which accepts full-width digits, thousands
@@ -27,6 +28,7 @@ from typing import Any
 from python_calamine import CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
+from exports import sandbox
 from exports.cell_values import from_cell
 from exports.identity import (
     IDENTITY_SHEET,
@@ -38,7 +40,7 @@ from exports.identity import (
     parse_identity,
     parse_marker,
 )
-from exports.limits import DEFAULT_LIMITS, Limits, inspect_upload
+from exports.limits import DEFAULT_LIMITS, Limits, check_size, inspect_upload
 from exports.messages import CellIssue, file_error
 from exports.template_workbook import CellKey
 from forms.definition import Definition, FieldDef, FieldKind, Severity
@@ -150,31 +152,83 @@ def _refuse(result: ReadResult, issue: CellIssue) -> None:
     result.issues = [issue]
 
 
-def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
-          expected: Identity | None, limits: Limits) -> None:
-    filename = result.filename
-    result.format, problem = inspect_upload(data, filename, limits)
+@dataclass(frozen=True)
+class Sheets:
+    """What the sandboxed parse sends back: plain rows of the sheets, in the file's order."""
+
+    format: str
+    rows: dict[str, list[list[Any]]]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.rows)
+
+
+def load_sheets(data: bytes, filename: str, limits: Limits) -> Sheets | CellIssue:
+    """Check and parse an upload into plain rows. Runs in the sandbox child.
+
+    The dropdown lists sheet is left out (never read); the cells of all the
+    other sheets together stay within ``limits.max_cells``.
+    """
+    file_format, problem = inspect_upload(data, filename, limits)
     if problem is not None:
-        return _refuse(result, problem)
+        return problem
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except PasswordError:
-        return _refuse(result, file_error("password_protected", filename=filename))
+        return file_error("password_protected", filename=filename)
     except Exception:
-        return _refuse(result, file_error("corrupt_file", filename=filename))
+        return file_error("corrupt_file", filename=filename)
+    rows: dict[str, list[list[Any]]] = {}
+    budget = limits.max_cells
+    try:
+        for name in book.sheet_names:
+            if name == LISTS_SHEET or name in rows:
+                continue
+            end = book.get_sheet_by_name(name).end
+            cells = (end[0] + 1) * (end[1] + 1) if end is not None else 0
+            if cells > budget:
+                return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
+            budget -= cells
+            rows[name] = _sheet_rows(book, name) if end is not None else []
+    except Exception:  # damaged XML inside a readable zip, a sheet listed but missing
+        return file_error("corrupt_file", filename=filename)
+    return Sheets(file_format or "", rows)
 
-    names = list(book.sheet_names)
+
+# The function the sandbox runs; a module attribute so that a test can put a crasher here.
+PARSER = load_sheets
+
+
+def failure_issue(failure: sandbox.Failure, filename: str) -> CellIssue:
+    """The refusal of a file whose parse crashed or went over its limits."""
+    code = "reader_over_limit" if failure.kind == sandbox.OVER_LIMIT else "reader_crashed"
+    log.warning("parsing %r failed in the sandbox: %s", filename, failure.detail)
+    return file_error(code, filename=filename)
+
+
+def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
+          expected: Identity | None, limits: Limits) -> None:
+    filename = result.filename
+    problem = check_size(data, filename, limits)
+    if problem is not None:
+        return _refuse(result, problem)
+    book = sandbox.run(PARSER, data, filename, limits)
+    if isinstance(book, sandbox.Failure):
+        return _refuse(result, failure_issue(book, filename))
+    if isinstance(book, CellIssue):
+        return _refuse(result, book)
+    result.format = book.format
+
+    names = book.names
     identity_rows = None
     if IDENTITY_SHEET in names:
-        identity_rows = _sheet_rows(book, IDENTITY_SHEET, limits)
+        identity_rows = book.rows[IDENTITY_SHEET]
     else:  # the sheet was renamed, e.g. by a converter: find it by its content
         for name in names:
-            rows = _sheet_rows(book, name, limits)
-            if isinstance(rows, list) and is_identity_sheet(rows):
-                identity_rows = rows
+            if is_identity_sheet(book.rows[name]):
+                identity_rows = book.rows[name]
                 break
-    if isinstance(identity_rows, CellIssue):
-        return _refuse(result, identity_rows)
     if not identity_rows or not is_identity_sheet(identity_rows):
         return _refuse(result, file_error("no_identity", filename=filename))
 
@@ -193,9 +247,7 @@ def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
     candidates = [preferred] if preferred in names else []
     candidates += [n for n in names if n not in (preferred, IDENTITY_SHEET, LISTS_SHEET)]
     for name in candidates:
-        rows = _sheet_rows(book, name, limits)
-        if isinstance(rows, CellIssue):
-            return _refuse(result, rows)
+        rows = book.rows[name]
         slots = _column_slots(rows)
         if slots:
             result.identity, result.definition, result.sheet = identity, definition, name
@@ -229,16 +281,9 @@ def _unit(identity: Identity) -> str:
     return f"{identity.unit_name} ({identity.unit})" if identity.unit_name else identity.unit
 
 
-def _sheet_rows(book: CalamineWorkbook, name: str, limits: Limits) -> list[list[Any]] | CellIssue:
-    """All cells of a sheet from A1, or a refusal when it is unreasonably large."""
-    sheet = book.get_sheet_by_name(name)
-    end = sheet.end
-    if end is None:
-        return []
-    rows, cols = end[0] + 1, end[1] + 1
-    if rows * cols > limits.max_cells:
-        return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
-    return sheet.to_python(skip_empty_area=False)
+def _sheet_rows(book: CalamineWorkbook, name: str) -> list[list[Any]]:
+    """All cells of a sheet from A1, as plain Python values."""
+    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _column_slots(rows: list[list[Any]]) -> dict[str, int]:

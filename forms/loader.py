@@ -18,6 +18,10 @@ from pydantic import ValidationError
 from forms.definition import Definition
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
+# A definition is a few thousand nodes; these caps stop "billion laughs" documents
+# (aliases of aliases) before anything is built from them.
+MAX_NODES = 100_000
+MAX_ALIASES = 1_000
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,11 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         except UnicodeDecodeError:
             raise DefinitionError(source, [Problem("", "the file is not UTF-8 text")]) from None
     try:
+        _check_size(text, source)
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
+        if node is not None and _expanded_size(node, {}) > MAX_NODES:
+            raise DefinitionError(source, [Problem(
+                "", f"the document is too large (over {MAX_NODES} values once expanded)")])
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -80,6 +88,8 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         raise DefinitionError(source, [Problem("", problem, line)]) from None
     except yaml.YAMLError as exc:
         raise DefinitionError(source, [Problem("", str(exc))]) from None
+    except RecursionError:
+        raise DefinitionError(source, [Problem("", "the document is nested too deeply")]) from None
     if not isinstance(data, dict):
         raise DefinitionError(source, [Problem("", "the document must be a mapping of keys")])
     try:
@@ -91,6 +101,40 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
             message = err["msg"].removeprefix("Value error, ")
             problems.append(Problem(_format_loc(loc), message, _line_of(node, loc)))
         raise DefinitionError(source, problems) from None
+
+
+def _check_size(text: str, source: str) -> None:
+    """Count the nodes and aliases from the event stream, which costs no expansion."""
+    nodes = aliases = 0
+    for event in yaml.parse(text, Loader=_UniqueKeyLoader):
+        if isinstance(event, yaml.AliasEvent):
+            aliases += 1
+        elif isinstance(event, yaml.NodeEvent):
+            nodes += 1
+        if nodes > MAX_NODES or aliases > MAX_ALIASES:
+            raise DefinitionError(source, [Problem(
+                "", f"the document is too large (over {MAX_NODES} values or {MAX_ALIASES}"
+                " aliases)")])
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values the document has once every alias is expanded (aliases share nodes)."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = MAX_NODES + 1  # a recursive alias counts as too large
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [n for pair in node.value for n in pair]
+    else:
+        children = []
+    for child in children:
+        size += _expanded_size(child, sizes)
+        if size > MAX_NODES:
+            break
+    sizes[id(node)] = size
+    return size
 
 
 def load_definition(path: str | Path) -> Definition:

@@ -84,7 +84,9 @@ def bulk():
                 [(f.filename or "workbook.xlsx", f.read()) for f in files])
     rows = [(o, service.summary(o), service.issue_lines(o)) for o in outcomes or []]
     counts = service.count_by_result(outcomes or [])
-    status = 400 if problem else 200
+    # Nothing saved and nothing to correct: every file was refused.
+    refused = bool(outcomes) and all(o.result == service.REFUSED for o in outcomes)
+    status = 400 if problem else 422 if refused else 200
     return render_template("workbooks/bulk.html", rows=rows, counts=counts, problem=problem,
                            posted=outcomes is not None, accept=ACCEPT + ",.zip"), status
 

@@ -262,15 +262,6 @@ def test_too_many_rows(monkeypatch):
         assert error.params["limit"] == 3
 
 
-def test_archive_that_unpacks_too_large_is_refused(monkeypatch):
-    monkeypatch.setattr(unit_table, "MAX_UNPACKED_BYTES", 1000)
-    data = xlsx([["代码", "名称", "类型"]] + [[f"C{i}", "甲" * 50, "村"] for i in range(50)])
-    assert only_error(read_units(data, "u.xlsx", {})).code == "too_large"
-
-
-# -- header problems ----------------------------------------------------------------------
-
-
 def test_missing_columns_are_named_with_accepted_headers_once():
     result = read_units(
         csv_bytes([["代码", "联系人"], ["C1", "张三"], ["C2", "李四"]]), "u.csv", {}

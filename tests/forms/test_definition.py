@@ -107,3 +107,11 @@ def test_missing_file_is_a_definition_error(tmp_path):
 
 def test_non_mapping_document():
     assert "mapping" in str(_broken("- a\n- b\n"))
+
+
+def test_a_definition_of_aliases_of_aliases_is_refused_before_it_is_expanded():
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 12)]
+
+    with pytest.raises(DefinitionError, match="too large"):
+        parse_definition("\n".join(lines), "laughs.yaml")
