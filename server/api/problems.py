@@ -6,9 +6,18 @@ Every error the API answers has the same shape::
      "code": "not_found", "detail": "...", ...extras}
 
 ``title`` and ``detail`` are in the request's language (Accept-Language, zh_CN by
-default). Views raise :class:`ApiError`; ``abort(404)`` and the other HTTP errors
-of Flask and Werkzeug are answered the same way, and so are unknown paths under
-``/api/v1`` (see :func:`problem_for_http`, called by the application's error pages).
+default). The services' refusals are answered here, once (:func:`problem_for_refusal`):
+the code is the refusal's, the status follows from it (``server.refusals``), a
+stale revision names the ``current_revision``, a report in the wrong state its
+``status_now`` and invalid input its ``issues``. Views raise :class:`ApiError` for
+problems of the request itself (a malformed body, a missing If-Match);
+``abort(404)`` and the other HTTP errors of Flask and Werkzeug are answered the
+same way, and so are unknown paths under ``/api/v1`` (see :func:`problem_for_http`,
+called by the application's error pages).
+
+A server error says nothing was saved only when the request's work was rolled
+back before any commit; when the failure came while or after committing, it says
+the outcome is unknown, so a client reads the report again before repeating.
 """
 
 from __future__ import annotations
@@ -19,7 +28,17 @@ from flask import Response, current_app, json
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.api import bp
+from server.api import bp, serializers
+from server.db import commit_attempted
+from server.refusals import http_status
+from server.services.errors import (
+    InvalidInput,
+    InvalidReport,
+    InvalidState,
+    NotVisible,
+    Refusal,
+    StaleRevision,
+)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://tianbao.example/problems/"
@@ -59,6 +78,9 @@ PROBLEMS: dict[str, tuple[Any, Any]] = {
                      _l("The server could not complete the request. Nothing was saved by "
                         "it. Please try again later.")),
 }
+# A server error while (or after) the request's work was committed: it may have been saved.
+OUTCOME_UNKNOWN = _l("The server failed while saving, so it cannot tell whether the change was "
+                     "saved. Read the report again before you repeat the request.")
 
 # The machine code of each HTTP status the API answers.
 STATUS_CODES = {
@@ -124,7 +146,30 @@ def problem_for_http(error: HTTPException) -> Response:
     headers = {}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
-    return problem_response(status, code, headers=headers)
+    detail = OUTCOME_UNKNOWN if status >= 500 and commit_attempted() else None
+    return problem_response(status, code, detail, headers=headers)
+
+
+def problem_for_refusal(refusal: Refusal) -> Response:
+    """A service's refusal as a problem: its code, the status of that code, its message."""
+    if isinstance(refusal, NotVisible):  # exactly as if it did not exist
+        return problem_response(404, "not_found")
+    extras: dict[str, Any] = {}
+    if isinstance(refusal, StaleRevision):
+        extras["current_revision"] = refusal.current
+    if isinstance(refusal, InvalidState) and refusal.state is not None:
+        extras["status_now"] = refusal.state
+    if isinstance(refusal, InvalidReport):
+        extras["issues"] = serializers.issues(refusal.issues)
+    elif isinstance(refusal, InvalidInput):
+        extras["issues"] = [serializers.message_issue(refusal.field, refusal.issue,
+                                                      str(refusal))]
+    return problem_response(http_status(refusal), refusal.code, str(refusal), **extras)
+
+
+@bp.errorhandler(Refusal)
+def _refusal(refusal: Refusal) -> Response:
+    return problem_for_refusal(refusal)
 
 
 @bp.errorhandler(ApiError)

@@ -17,7 +17,7 @@ from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
 from server.models.units import subtree_bounds
 from server.services import passwords
-from server.services.errors import InvalidInput, RowProblem
+from server.services.errors import InvalidInput, NotAllowed, RowProblem
 from server.services.units import contains_pattern
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -37,9 +37,10 @@ def get_user(session: Session, username: str) -> User | None:
 
 def _check_role_and_unit(role: str, unit: Unit | None) -> None:
     if role not in set(Role):
-        raise InvalidInput(_l("Unknown role “%(role)s”."), role=role)
+        raise InvalidInput(_l("Unknown role “%(role)s”."), field="role", role=role)
     if role != Role.ADMIN and unit is None:
-        raise InvalidInput(_l("Submitters and consolidators must belong to a unit."))
+        raise InvalidInput(_l("Submitters and consolidators must belong to a unit."),
+                           field="unit")
 
 
 def find_unit(session: Session, code: str | None) -> Unit | None:
@@ -49,7 +50,8 @@ def find_unit(session: Session, code: str | None) -> Unit | None:
         return None
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise InvalidInput(_l("There is no unit with code “%(code)s”."), code=code)
+        raise InvalidInput(_l("There is no unit with code “%(code)s”."), field="unit",
+                           code=code)
     return unit
 
 
@@ -61,7 +63,6 @@ def create_user(
     unit: Unit | None = None,
     *,
     check_password: bool = True,
-    commit: bool = True,
 ) -> User:
     """Create an active account; refuses taken or malformed usernames and weak passwords."""
     name = normalise_username(username)
@@ -69,10 +70,11 @@ def create_user(
         raise InvalidInput(
             _l("A username has 2 to 64 characters: letters, digits and . _ @ - "
                "(“%(username)s” does not fit)."),
-            username=username,
+            field="username", username=username,
         )
     if get_user(session, name) is not None:
-        raise InvalidInput(_l("The username “%(username)s” is already taken."), username=name)
+        raise InvalidInput(_l("The username “%(username)s” is already taken."),
+                           field="username", username=name)
     role = str(role)
     _check_role_and_unit(role, unit)
     if check_password:
@@ -86,19 +88,17 @@ def create_user(
         password_changed_at=utcnow(),
     )
     session.add(user)
-    if commit:
-        session.commit()
+    session.flush()
     return user
 
 
 def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> None:
     """Enable or disable *user*. Administrators cannot disable themselves (lock-out)."""
     if not active and acting is not None and acting.id == user.id:
-        raise InvalidInput(_l("You cannot disable your own account."))
+        raise NotAllowed(_l("You cannot disable your own account."))
     user.active = active
     if not active:
         user.session_token = new_session_token()  # signs the account out everywhere
-    session.commit()
 
 
 def _set_password(user: User, new_password: str) -> None:
@@ -111,7 +111,6 @@ def _set_password(user: User, new_password: str) -> None:
 def reset_password(session: Session, user: User, new_password: str) -> None:
     """Set a new password chosen by an administrator; other sessions are signed out."""
     _set_password(user, new_password)
-    session.commit()
 
 
 def change_password(session: Session, user: User, current: str, new_password: str) -> None:
@@ -122,7 +121,6 @@ def change_password(session: Session, user: User, current: str, new_password: st
         raise InvalidInput(_l("The new password must differ from the current one."),
                         field="password")
     _set_password(user, new_password)
-    session.commit()
 
 
 def users_query(search: str | None = None) -> Select:
@@ -199,7 +197,6 @@ def authenticate(
         session.add(LoginAttempt(username=name, ip=ip, at=now))
         # Old attempts are useless once out of the window; dropping them keeps the table small.
         session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
-        session.commit()
         return LoginOutcome(LoginStatus.INVALID)
     if not user.active:
         return LoginOutcome(LoginStatus.DISABLED)
@@ -207,7 +204,6 @@ def authenticate(
         delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.ip == ip)
     )
     user.last_login_at = now
-    session.commit()
     return LoginOutcome(LoginStatus.OK, user=user)
 
 
@@ -308,5 +304,4 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             user.password_hash = passwords.hash_password(row.password)
             user.password_changed_at = utcnow()
             user.session_token = new_session_token()
-    session.commit()
     return report

@@ -34,8 +34,7 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, user: User, name: str = "", *,
-           commit: bool = True) -> tuple[ApiToken, str]:
+def create(session: Session, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new token for *user* and its secret, which is not stored and cannot be shown again."""
     name = (name or "").strip()
     if len(name) > NAME_MAX:
@@ -45,8 +44,7 @@ def create(session: Session, user: User, name: str = "", *,
     token = ApiToken(user=user, name=name, prefix=secret[:PREFIX_LENGTH],
                      token_hash=hash_secret(secret), created_at=utcnow())
     session.add(token)
-    if commit:
-        session.commit()
+    session.flush()
     return token, secret
 
 
@@ -85,7 +83,6 @@ def _touch(session: Session, token: ApiToken, now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        session.commit()
         token.last_used_at = now
 
 
@@ -93,7 +90,6 @@ def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) ->
     """Stop *token* from working; revoking twice keeps the first time."""
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
-        session.commit()
 
 
 def for_user(session: Session, user: User, *, include_revoked: bool = False) -> Sequence[ApiToken]:
