@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Flask, flash, g, render_template
+from flask import Flask, current_app, flash, g, render_template
 from flask_babel import gettext
 from werkzeug.exceptions import NotFound
 
@@ -69,10 +69,8 @@ def on_refusal(render: Callable[[Refusal], Any], *, form: Any = None,
 
 def answer_refusal(refusal: Refusal):
     """The web pages' answer to a refusal (the request's work is already rolled back)."""
-    from server.i18n import error_page  # the error pages need the i18n set-up
-
     if isinstance(refusal, NotVisible):
-        return error_page(NotFound())
+        return current_app.handle_http_exception(NotFound())  # the 404 page
     page: RefusalPage | None = g.pop("refusal_page", None)
     if page is None:
         status = http_status(refusal)

@@ -6,14 +6,12 @@ Every error the API answers has the same shape::
      "code": "not_found", "detail": "...", ...extras}
 
 ``title`` and ``detail`` are in the request's language (Accept-Language, zh_CN by
-default). The services' refusals are answered here, once (:func:`problem_for_refusal`):
-the code is the refusal's, the status follows from it (``server.refusals``), a
-stale revision names the ``current_revision``, a report in the wrong state its
-``status_now`` and invalid input its ``issues``. Views raise :class:`ApiError` for
-problems of the request itself (a malformed body, a missing If-Match);
-``abort(404)`` and the other HTTP errors of Flask and Werkzeug are answered the
-same way, and so are unknown paths under ``/api/v1`` (see :func:`problem_for_http`,
-called by the application's error pages).
+default). The services' refusals are answered in this shape by
+``server.api.refusals``. Views raise :class:`ApiError` for problems of the request
+itself (a malformed body, a missing If-Match); ``abort(404)`` and the other HTTP
+errors of Flask and Werkzeug are answered the same way, and so are unknown paths
+under ``/api/v1`` (see :func:`problem_for_http`, called by the application's error
+pages).
 
 A server error says nothing was saved only when the request's work was rolled
 back before any commit; when the failure came while or after committing, it says
@@ -28,17 +26,8 @@ from flask import Response, current_app, json
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.api import bp, serializers
+from server.api import bp
 from server.db import commit_attempted
-from server.refusals import http_status
-from server.services.errors import (
-    InvalidInput,
-    InvalidReport,
-    InvalidState,
-    NotVisible,
-    Refusal,
-    StaleRevision,
-)
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://tianbao.example/problems/"
@@ -148,28 +137,6 @@ def problem_for_http(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(error.valid_methods)
     detail = OUTCOME_UNKNOWN if status >= 500 and commit_attempted() else None
     return problem_response(status, code, detail, headers=headers)
-
-
-def problem_for_refusal(refusal: Refusal) -> Response:
-    """A service's refusal as a problem: its code, the status of that code, its message."""
-    if isinstance(refusal, NotVisible):  # exactly as if it did not exist
-        return problem_response(404, "not_found")
-    extras: dict[str, Any] = {}
-    if isinstance(refusal, StaleRevision):
-        extras["current_revision"] = refusal.current
-    if isinstance(refusal, InvalidState) and refusal.state is not None:
-        extras["status_now"] = refusal.state
-    if isinstance(refusal, InvalidReport):
-        extras["issues"] = serializers.issues(refusal.issues)
-    elif isinstance(refusal, InvalidInput):
-        extras["issues"] = [serializers.message_issue(refusal.field, refusal.issue,
-                                                      str(refusal))]
-    return problem_response(http_status(refusal), refusal.code, str(refusal), **extras)
-
-
-@bp.errorhandler(Refusal)
-def _refusal(refusal: Refusal) -> Response:
-    return problem_for_refusal(refusal)
 
 
 @bp.errorhandler(ApiError)
