@@ -3,7 +3,7 @@
 Views call services and let a :class:`~server.services.errors.Refusal` propagate.
 By the time it reaches a handler, the request's unit of work has rolled back all
 the request did (:func:`server.db.request_work`): a refused request changes
-nothing. The API answers problem details (``server.api.problems``); the web
+nothing. The API answers problem details (``server.api.refusals``); the web
 pages answer here, in one handler:
 
 * :class:`NotVisible` is the 404 page, exactly as for an unknown address;

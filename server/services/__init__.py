@@ -11,6 +11,6 @@ What a service will not do is raised as a :class:`~server.services.errors.Refusa
 whose class says why (not allowed, not visible, locked, invalid state, stale
 revision, invalid input) with a translatable message, worded once, in the
 service. Views do not check again who may do what: each channel maps refusals
-once (``server.api.problems`` to problem details, ``server.refusals`` to the web
+once (``server.api.refusals`` to problem details, ``server.refusals`` to the web
 pages, the CLI to a message and an exit status).
 """

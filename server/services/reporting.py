@@ -65,6 +65,7 @@ from server.services.errors import (
 
 EDITABLE = (Status.DRAFT, Status.RETURNED)
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
+REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
 
 
 # -- assignments -------------------------------------------------------------------------
@@ -562,9 +563,6 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str) -> No
                            issue="required")
     report.status, report.approved_at, report.approved_by_id = Status.SUBMITTED, None, None
     _event(session, report, "unapproved", user, reason.strip())
-
-
-REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
 
 
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
