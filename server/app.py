@@ -9,9 +9,17 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
-from server.db import init_db
+from server.db import init_db, request_work
 from server.extensions import csrf, login_manager
+from server.refusals import register_refusal_pages
 from server.security_headers import register_security_headers
+
+
+class Tianbao(Flask):
+    """The application: every request's view runs as one unit of work (``db.request_work``)."""
+
+    def dispatch_request(self):
+        return request_work(super().dispatch_request)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -19,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
     values = settings.from_environment()
     values.update(config or {})
     instance = Path(values["INSTANCE_PATH"])
-    app = Flask(__name__, instance_path=str(instance))
+    app = Tianbao(__name__, instance_path=str(instance))
     app.config.update(values)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = settings.load_secret_key(instance)
@@ -36,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     from server.i18n import init_i18n
 
     init_i18n(app)
+    register_refusal_pages(app)
     _register_blueprints(app)
     register_security_headers(app)
     return app

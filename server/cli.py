@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from forms.loader import DefinitionError
 from server import migrate
-from server.db import database, db_session
+from server.db import database, db_session, unit_of_work
 from server.labels import column_label
 from server.models import Role
 from server.services import accounts
@@ -132,7 +132,8 @@ def init_command(demo: bool) -> None:
 
 def _load_catalogue() -> int:
     """Publish the built-in catalogue; returns how many templates got a new version."""
-    results = template_service.load_files(db_session())
+    with unit_of_work(db_session()) as session:
+        results = template_service.load_files(session)
     return sum(1 for r in results if r.status != "unchanged")
 
 
@@ -202,7 +203,8 @@ def units_group() -> None:
 def units_import(file: Path) -> None:
     """Import units from an .xlsx or .csv file (all or nothing)."""
     _require_migrated()
-    report = unit_service.import_units(db_session(), file.read_bytes(), file.name)
+    with unit_of_work(db_session()) as session:
+        report = unit_service.import_units(session, file.read_bytes(), file.name)
     if not report.ok:
         raise Failure(_problems_text(report.problems))
     click.echo(_("%(created)s units created, %(updated)s updated, %(moved)s moved.",
@@ -258,10 +260,10 @@ def users_group() -> None:
 def users_create(username: str, role: str, unit_code: str | None, password: str) -> None:
     """Create an account."""
     _require_migrated()
-    session = db_session()
     try:
-        unit = accounts.find_unit(session, unit_code)
-        user = accounts.create_user(session, username, password, role, unit)
+        with unit_of_work(db_session()) as session:
+            unit = accounts.find_unit(session, unit_code)
+            user = accounts.create_user(session, username, password, role, unit)
     except Refusal as error:
         raise Failure(str(error)) from None
     click.echo(_("The account %(username)s has been created.", username=user.username))
@@ -272,7 +274,8 @@ def users_create(username: str, role: str, unit_code: str | None, password: str)
 def users_import(file: Path) -> None:
     """Import accounts from an .xlsx or .csv file (all or nothing)."""
     _require_migrated()
-    report = accounts.import_users(db_session(), file.read_bytes(), file.name)
+    with unit_of_work(db_session()) as session:
+        report = accounts.import_users(session, file.read_bytes(), file.name)
     if not report.ok:
         raise Failure(_problems_text(report.problems))
     click.echo(_("Import finished: %(created)s accounts created, %(updated)s updated.",
@@ -308,7 +311,8 @@ def users_disable(username: str) -> None:
     """Disable an account (it can no longer sign in)."""
     _require_migrated()
     user = _user_or_fail(username)
-    accounts.set_active(db_session(), user, False)
+    with unit_of_work(db_session()) as session:
+        accounts.set_active(session, user, False)
     click.echo(_("The account %(username)s is disabled.", username=user.username))
 
 
@@ -318,7 +322,8 @@ def users_enable(username: str) -> None:
     """Enable a disabled account."""
     _require_migrated()
     user = _user_or_fail(username)
-    accounts.set_active(db_session(), user, True)
+    with unit_of_work(db_session()) as session:
+        accounts.set_active(session, user, True)
     click.echo(_("The account %(username)s is enabled.", username=user.username))
 
 
@@ -349,7 +354,8 @@ def templates_load(files: tuple[Path, ...]) -> None:
     """Publish definition files (default: the built-in catalogue); unchanged ones stay."""
     _require_migrated()
     try:
-        results = template_service.load_files(db_session(), list(files) or None)
+        with unit_of_work(db_session()) as session:
+            results = template_service.load_files(session, list(files) or None)
     except DefinitionError as exc:
         heading = _("Nothing was published: the definition has problems.")
         raise Failure(f"{heading}\n{exc}") from None
@@ -447,8 +453,9 @@ def workbook_import(ctx: click.Context, files: tuple[Path, ...], username: str |
 
     _require_migrated()
     user = _acting_account(username)
-    outcomes = workbooks.import_bulk(db_session(), user,
-                                     [(path.name, path.read_bytes()) for path in files])
+    with unit_of_work(db_session()) as session:
+        outcomes = workbooks.import_bulk(session, user,
+                                         [(path.name, path.read_bytes()) for path in files])
     for outcome in outcomes:
         click.echo(f"{outcome.filename}: {workbooks.summary(outcome)}")
         if outcome.result != workbooks.REFUSED:

@@ -13,7 +13,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from server.cli import Failure, _require_migrated, _user_or_fail, cli
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.services import tokens
 from server.services.errors import Refusal
 
@@ -35,7 +35,8 @@ def tokens_create(username: str, name: str, days: int) -> None:
     if not user.active:
         raise Failure(_("The account %(username)s is disabled.", username=user.username))
     try:
-        token, secret = tokens.create(db_session(), user, name, days=days)
+        with unit_of_work(db_session()) as session:
+            token, secret = tokens.create(session, user, name, days=days)
     except Refusal as exc:
         raise Failure(str(exc)) from None
     click.echo(secret)
@@ -53,7 +54,8 @@ def tokens_revoke(token_id_or_prefix: str) -> None:
     token = tokens.find(db_session(), token_id_or_prefix)
     if token is None:
         raise Failure(_("There is no token “%(token)s”.", token=token_id_or_prefix))
-    tokens.revoke(db_session(), token)
+    with unit_of_work(db_session()) as session:
+        tokens.revoke(session, token)
     click.echo(_("Token %(id)s (%(prefix)s…) of %(username)s is revoked.",
                  id=token.id, prefix=token.prefix, username=token.user.username))
 

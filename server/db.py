@@ -4,17 +4,22 @@ Plain SQLAlchemy 2 rather than Flask-SQLAlchemy: services, the CLI and the
 tests use the same :class:`~sqlalchemy.orm.Session` API with or without a
 Flask application, and the engine set-up (SQLite pragmas, URL rewriting) stays
 visible in one place. Each application owns one engine and one scoped session
-that is removed when the application context ends. Services commit; models and
-GET requests never do.
+that is removed when the application context ends.
+
+Services add and flush; they never commit. A piece of work is committed, or
+rolled back, in one place, :func:`unit_of_work`, at its boundary: each request
+of the web pages and the API (:func:`request_work`), each CLI command, the demo
+loader and the tests' factories. Models never commit, and a GET never writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
@@ -29,6 +34,10 @@ NAMING_CONVENTION = {
 }
 
 EXTENSION_KEY = "tianbao.db"
+# Requests that only read: their work is never committed.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -100,11 +109,44 @@ def unit_of_work(session: Session) -> Iterator[Session]:
 
     The one place where work is committed or undone: the request boundary of the
     web pages and the API, each CLI command, the demo loader and the tests'
-    factories. Services only add and flush.
+    factories. Services only add and flush. A commit that fails is rolled back
+    too, so the session stays usable (e.g. to show the error page).
     """
     try:
         yield session
     except BaseException:
         session.rollback()
         raise
-    session.commit()
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def request_work(view: Callable[[], T]) -> T:
+    """Run a request's *view* as one unit of work of the request's session.
+
+    The work is committed once the view has returned and before its response is
+    sent, so a commit that fails becomes an error answer, never a success; an
+    exception from the view rolls everything back (a refusal included: the
+    channel's handler then answers with nothing changed). GET, HEAD and OPTIONS
+    never commit: what they might have written ends with the session.
+    """
+    if request.method in SAFE_METHODS:
+        return view()
+    session = db_session()
+    with unit_of_work(session):
+        result = view()
+        g.commit_attempted = True  # from here on, the outcome of a failure is unknown
+    return result
+
+
+def commit_attempted() -> bool:
+    """Whether the current request's work reached its commit.
+
+    Until then a failure rolls everything back and nothing of the request is
+    saved; from then on (a commit that fails, or a failure after it) the work may
+    have been saved, and an error answer must not claim otherwise.
+    """
+    return bool(g.get("commit_attempted"))

@@ -228,8 +228,7 @@ def switch_language():
     locale = form.locale.data
     session[SESSION_KEY] = locale
     if _signed_in():
-        current_user.locale = locale
-        _commit()
+        current_user.locale = locale  # committed with the request's work
     refresh()
     return redirect(safe_next(form.next.data))
 
@@ -239,13 +238,6 @@ def _remember_account_language(_app, user=None, **_extra) -> None:
     if getattr(user, "locale", None) in LANGUAGES:
         session[SESSION_KEY] = user.locale
         refresh()
-
-
-def _commit() -> None:
-    """Save the account's language through the application's database session."""
-    from server.db import db_session  # imported late: the i18n set-up needs no database
-
-    db_session().commit()
 
 
 # --- layout context ----------------------------------------------------------------------
@@ -289,21 +281,30 @@ ERROR_TEXTS = {
           _l("The server could not complete the request. Nothing was saved by it. Please "
              "try again later; if it keeps happening, tell your administrator.")),
 }
+# A failure while (or after) the request's work was committed: it may have been saved.
+OUTCOME_UNKNOWN_TEXT = _l("The server failed while saving, so it cannot tell whether your "
+                          "change was saved. Open the page again and check before you repeat "
+                          "it; if this keeps happening, tell your administrator.")
 CSRF_TEXT = _l("The form has expired or was sent from elsewhere. Reload the page and try again.")
 
 
 def register_error_pages(app: Flask) -> None:
     for code in ERROR_TEXTS:
-        app.register_error_handler(code, _error_page)
+        app.register_error_handler(code, error_page)
 
 
-def _error_page(error: HTTPException):
+def error_page(error: HTTPException):
+    """The translated error page of *error* (problem details under ``/api/``)."""
+    from server.db import commit_attempted  # imported late: the i18n set-up needs no database
+
     if not isinstance(error, HTTPException):
         error = InternalServerError(original_exception=error)
     code = error.code or 500
     title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
     if isinstance(error, CSRFError):
         text = CSRF_TEXT
+    elif code >= 500 and commit_attempted():
+        text = OUTCOME_UNKNOWN_TEXT
     if request.path.startswith(API_PREFIX):
         # Machine clients get RFC 9457 problem details, still in their language.
         from server.api.problems import problem_for_http

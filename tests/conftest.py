@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 import server.models  # noqa: F401  (every table on the metadata)
 from server import migrate
 from server.app import create_app
-from server.db import Base, database, make_engine, normalise_url
+from server.db import Base, database, make_engine, normalise_url, unit_of_work
 from server.models import Role, Unit, User
 from server.services import accounts, passwords
 from server.services import units as unit_service
@@ -102,7 +102,11 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session of the test's own, like another process would have: requests do not share it."""
+    """A session of the test's own, like another process would have: requests do not share it.
+
+    Services do not commit: a test that changes something through them commits it
+    like a request would, with ``server.db.unit_of_work`` (see the factories below).
+    """
     with Session(database(app).engine, expire_on_commit=False) as own:
         yield own
 
@@ -119,8 +123,9 @@ def password() -> str:
 @pytest.fixture
 def make_unit(session: Session) -> Callable[..., Unit]:
     def make(code: str, parent: Unit | None = None, kind: str = "village", **extra) -> Unit:
-        return unit_service.create_unit(session, code, extra.pop("name", f"Unit {code}"), kind,
-                                        parent, **extra)
+        with unit_of_work(session):
+            return unit_service.create_unit(session, code, extra.pop("name", f"Unit {code}"),
+                                            kind, parent, **extra)
 
     return make
 
@@ -129,7 +134,8 @@ def make_unit(session: Session) -> Callable[..., Unit]:
 def make_user(session: Session) -> Callable[..., User]:
     def make(username: str, role: str = Role.SUBMITTER, unit: Unit | None = None,
              password: str = PASSWORD) -> User:
-        return accounts.create_user(session, username, password, role, unit)
+        with unit_of_work(session):
+            return accounts.create_user(session, username, password, role, unit)
 
     return make
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -31,8 +31,9 @@ from server.auth.access import roles_required
 from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
+from server.refusals import on_refusal
 from server.services import accounts, reporting
-from server.services.errors import NotVisible, Refusal
+from server.services.errors import Refusal
 
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
@@ -233,27 +234,27 @@ def assignments_new():
     session = db_session()
     form = _create_form(session)
     preview = None
+
+    def page(_refusal=None):
+        status = 400 if form.errors else 200
+        return render_template("admin/assignments_new.html", form=form, preview=preview), status
+
     if form.validate_on_submit():
         chosen = _chosen(session, form)
         if chosen is not None and "preview" in request.form:
             preview = _window(chosen.template.definition, chosen.first, chosen.last)
         elif chosen is not None:
-            try:
-                created = reporting.create_assignment(
-                    session, key=chosen.key, template=chosen.template, root=chosen.root,
-                    consolidating_unit=chosen.consolidating, kinds=form.kinds.data or (),
-                    first=chosen.first, last=chosen.last,
-                    include_root=bool(form.include_root.data),
-                    user=current_user._get_current_object())
-            except Refusal as error:
-                session.rollback()
-                _add_error(getattr(form, error.field or "", None) or form.template, str(error))
-            else:
-                flash(_("The assignment %(key)s is created: %(count)s units report under it.",
-                        key=created.key, count=_reporting_count(session, created)), "success")
-                return redirect(url_for("admin.assignments_detail", key=created.key))
-    status = 400 if form.errors else 200
-    return render_template("admin/assignments_new.html", form=form, preview=preview), status
+            on_refusal(page, form=form, fields={"first_period": "first", "last_period": "last"})
+            created = reporting.create_assignment(
+                session, key=chosen.key, template=chosen.template, root=chosen.root,
+                consolidating_unit=chosen.consolidating, kinds=form.kinds.data or (),
+                first=chosen.first, last=chosen.last,
+                include_root=bool(form.include_root.data),
+                user=current_user._get_current_object())
+            flash(_("The assignment %(key)s is created: %(count)s units report under it.",
+                    key=created.key, count=_reporting_count(session, created)), "success")
+            return redirect(url_for("admin.assignments_detail", key=created.key))
+    return page()
 
 
 def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm:
@@ -263,13 +264,6 @@ def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm
     periods = reporting.assignment_periods(assignment)
     form.from_period.choices = [(p, period_label(p)) for p in periods]
     return form
-
-
-def _assignment_or_404(session: Session, key: str) -> Assignment:
-    try:
-        return reporting.get_assignment(session, key)
-    except NotVisible:
-        abort(404)
 
 
 def _periods_of(session: Session, assignment: Assignment) -> list[WindowPeriod]:
@@ -295,7 +289,7 @@ def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionF
 def assignments_detail(key: str):
     """One assignment: its periods and due dates, versions, and the version replacement."""
     session = db_session()
-    assignment = _assignment_or_404(session, key)
+    assignment = reporting.get_assignment(session, key)  # unknown: NotVisible, 404
     return _detail_page(session, assignment, _detail_form(session, assignment))
 
 
@@ -304,8 +298,12 @@ def assignments_detail(key: str):
 def assignments_replace_version(key: str):
     """Use another version of the template from a period on; reports already made keep theirs."""
     session = db_session()
-    assignment = _assignment_or_404(session, key)
+    assignment = reporting.get_assignment(session, key)
     form = _detail_form(session, assignment)
+
+    def page(_refusal=None):
+        return _detail_page(session, assignment, form, 400)
+
     if form.validate_on_submit():
         row = None
         if (form.template.data or "").isdigit():
@@ -315,15 +313,15 @@ def assignments_replace_version(key: str):
         if row is None:
             _add_error(form.template, _("Choose a published template version."))
         else:
+            on_refusal(page, form=form)
             try:
                 reporting.replace_version(session, assignment, row, form.from_period.data or "")
-            except Refusal as error:
-                session.rollback()
-                target = form.from_period if "period" in error.params else form.template
-                _add_error(target, str(error))
-            else:
-                flash(_("From %(period)s on, new reports use version %(version)s.",
-                        period=form.from_period.data, version=row.version), "success")
-                return redirect(url_for("admin.assignments_detail", key=key))
-    session.expire_all()
-    return _detail_page(session, _assignment_or_404(session, key), form, 400)
+            except Refusal as refusal:
+                # replace_version names no input yet: its period, or else the version.
+                refusal.field = refusal.field or (
+                    "from_period" if "period" in refusal.params else "template")
+                raise
+            flash(_("From %(period)s on, new reports use version %(version)s.",
+                    period=form.from_period.data, version=row.version), "success")
+            return redirect(url_for("admin.assignments_detail", key=key))
+    return page()

@@ -13,8 +13,8 @@ from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, User
 from server.pagination import paginate
+from server.refusals import on_refusal
 from server.services import accounts
-from server.services.errors import Refusal
 
 
 @bp.get("/users")
@@ -30,31 +30,20 @@ def users():
 @roles_required(Role.ADMIN)
 def users_new():
     form = UserCreateForm()
+
+    def page(_refusal=None):
+        return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
+
     if form.validate_on_submit():
         session = db_session()
-        try:
-            unit = accounts.find_unit(session, form.unit_code.data)
-            user = accounts.create_user(session, form.username.data, form.password.data,
-                                        form.role.data, unit)
-        except Refusal as error:
-            target = getattr(form, error.field or "", None) or _field_for(form, error)
-            target.errors = [*target.errors, str(error)]
-        else:
-            flash(_("The account %(username)s has been created.", username=user.username),
-                  "success")
-            return redirect(url_for("admin.users"))
-    return render_template("admin/user_new.html", form=form), 400 if form.errors else 200
-
-
-def _field_for(form: UserCreateForm, error: Refusal):
-    """The input an error of account creation belongs to."""
-    if "code" in error.params:
-        return form.unit_code
-    if "username" in error.params:
-        return form.username
-    if "role" in error.params:
-        return form.role
-    return form.unit_code
+        on_refusal(page, form=form, fields={"unit": "unit_code"})
+        unit = accounts.find_unit(session, form.unit_code.data)
+        user = accounts.create_user(session, form.username.data, form.password.data,
+                                    form.role.data, unit)
+        flash(_("The account %(username)s has been created.", username=user.username),
+              "success")
+        return redirect(url_for("admin.users"))
+    return page()
 
 
 def _user_or_404(user_id: int) -> User:
@@ -80,15 +69,13 @@ def _set_active(user_id: int, active: bool):
     user = _user_or_404(user_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        accounts.set_active(db_session(), user, active, acting=current_user._get_current_object())
-    except Refusal as error:
-        flash(str(error), "error")
-    else:
-        message = (_("The account %(username)s is enabled.", username=user.username) if active
-                   else _("The account %(username)s is disabled.", username=user.username))
-        flash(message, "success")
-    return redirect(url_for("admin.users", q=request.args.get("q", "")))
+    back = url_for("admin.users", q=request.args.get("q", ""))
+    on_refusal(lambda _refusal: redirect(back))
+    accounts.set_active(db_session(), user, active, acting=current_user._get_current_object())
+    message = (_("The account %(username)s is enabled.", username=user.username) if active
+               else _("The account %(username)s is disabled.", username=user.username))
+    flash(message, "success")
+    return redirect(back)
 
 
 @bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
@@ -96,17 +83,18 @@ def _set_active(user_id: int, active: bool):
 def users_password(user_id: int):
     user = _user_or_404(user_id)
     form = PasswordResetForm()
+
+    def page(_refusal=None):
+        return (render_template("admin/user_password.html", form=form, user=user),
+                400 if form.errors else 200)
+
     if form.validate_on_submit():
-        try:
-            accounts.reset_password(db_session(), user, form.password.data)
-        except Refusal as error:
-            form.password.errors = [*form.password.errors, str(error)]
-        else:
-            flash(_("The password of %(username)s has been reset.", username=user.username),
-                  "success")
-            return redirect(url_for("admin.users"))
-    return (render_template("admin/user_password.html", form=form, user=user),
-            400 if form.errors else 200)
+        on_refusal(page, form=form)
+        accounts.reset_password(db_session(), user, form.password.data)
+        flash(_("The password of %(username)s has been reset.", username=user.username),
+              "success")
+        return redirect(url_for("admin.users"))
+    return page()
 
 
 @bp.route("/users/import", methods=["GET", "POST"])

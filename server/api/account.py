@@ -11,8 +11,7 @@ import json
 from flask import request
 from sqlalchemy.orm import selectinload
 
-from server.api import bp
-from server.api import serializers as out
+from server.api import bp, serializers
 from server.api.auth import api_user
 from server.api.pagination import paginate_query, paginated
 from server.api.problems import ApiError
@@ -30,7 +29,7 @@ def me_json(user: User) -> dict:
         # Accounts have no display name of their own yet; the field is kept for clients.
         "name": None,
         "role": str(user.role),
-        "unit": out.unit_ref(user.unit),
+        "unit": serializers.unit_ref(user.unit),
         "locale": user.locale or DEFAULT_LOCALE,
     }
 
@@ -54,7 +53,7 @@ def template_json(row: TemplateVersion) -> dict:
         "title": row.title,
         "version": row.version,
         "frequency": str(row.definition.schedule.frequency),
-        "published_at": out.timestamp(row.created_at),
+        "published_at": serializers.timestamp(row.created_at),
     }
 
 

@@ -4,7 +4,9 @@ Every request to the blueprint must carry ``Authorization: Bearer <token>``
 unless its view is marked :func:`public`. The token's account becomes the
 request's user for Flask-Login's ``current_user`` (so the services and
 ``server.scope`` see it) without ``login_user``: no session cookie is read or
-written, and a browser's signed-in session does not count here.
+written, and a browser's signed-in session does not count here. When the token
+was last used is recorded by the authentication itself, committed on its own
+before the view runs (at most once a minute), so it is kept whatever the request.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from flask_login import AnonymousUserMixin, current_user
 
 from server.api import bp
 from server.api.problems import WWW_AUTHENTICATE, ApiError
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.models import User
 from server.services import tokens
 
@@ -56,7 +58,8 @@ def authenticate_request() -> None:
     secret = bearer_secret()
     if secret is None:
         raise ApiError(401, "unauthorized", MISSING_TOKEN)
-    user = tokens.authenticate(db_session(), secret)
+    with unit_of_work(db_session()) as session:
+        user = tokens.authenticate(session, secret)
     if user is None:
         raise ApiError(401, "unauthorized", INVALID_TOKEN,
                        headers={"WWW-Authenticate": WWW_AUTHENTICATE + ', error="invalid_token"'})

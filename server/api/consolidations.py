@@ -16,8 +16,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from forms.values import jsonable
-from server.api import bp
-from server.api import serializers as out
+from server.api import bp, serializers
 from server.api.auth import check_role
 from server.api.problems import ApiError
 from server.db import db_session
@@ -26,7 +25,6 @@ from server.i18n import current_locale_code
 from server.models import Role
 from server.services import consolidation, merged
 from server.services.consolidation import ChildState, Figures
-from server.services.errors import NotVisible
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no", "")
@@ -43,11 +41,9 @@ def _include_submitted() -> bool:
 def _figures(assignment: str, unit: str, period: str) -> Figures:
     user = check_role(Role.CONSOLIDATOR, Role.ADMIN)
     include_submitted = _include_submitted()
-    try:
-        return consolidation.figures(db_session(), user, assignment, unit, period,
-                                     include_submitted=include_submitted)
-    except NotVisible:  # also NotConsolidating: the unit has no children to consolidate
-        raise ApiError(404, "not_found") from None
+    # NotVisible (also NotConsolidating: no children to consolidate) answers 404.
+    return consolidation.figures(db_session(), user, assignment, unit, period,
+                                 include_submitted=include_submitted)
 
 
 def _plain(value: Any) -> Any:
@@ -56,7 +52,7 @@ def _plain(value: Any) -> Any:
 
 
 def _child(state: ChildState) -> dict[str, Any]:
-    return {"unit": out.unit_ref(state.unit), "status": str(state.status),
+    return {"unit": serializers.unit_ref(state.unit), "status": str(state.status),
             "included": state.included, "late": state.late}
 
 
@@ -64,7 +60,7 @@ def figures_json(figures: Figures) -> dict[str, Any]:
     result = figures.result
     return {
         "assignment": figures.assignment.key,
-        "unit": out.unit_ref(figures.unit),
+        "unit": serializers.unit_ref(figures.unit),
         "period": figures.period,
         "template": figures.template.key,
         "version": figures.template.version,
@@ -75,8 +71,9 @@ def figures_json(figures: Figures) -> dict[str, Any]:
         "children": [_child(c) for c in figures.children],
         "missing": [_child(c) for c in figures.missing],
         "mismatches": [{
-            "unit": out.unit_ref(m.unit), "field": m.field_key, "reported": _plain(m.reported),
-            "computed": _plain(m.computed), "difference": _plain(m.difference),
+            "unit": serializers.unit_ref(m.unit), "field": m.field_key,
+            "reported": _plain(m.reported), "computed": _plain(m.computed),
+            "difference": _plain(m.difference),
             "depth": m.depth,
         } for m in figures.mismatches],
         "provenance": {key: [{"unit": part.unit_code, "name": part.unit_name,

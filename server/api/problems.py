@@ -6,9 +6,16 @@ Every error the API answers has the same shape::
      "code": "not_found", "detail": "...", ...extras}
 
 ``title`` and ``detail`` are in the request's language (Accept-Language, zh_CN by
-default). Views raise :class:`ApiError`; ``abort(404)`` and the other HTTP errors
-of Flask and Werkzeug are answered the same way, and so are unknown paths under
-``/api/v1`` (see :func:`problem_for_http`, called by the application's error pages).
+default). The services' refusals are answered in this shape by
+``server.api.refusals``. Views raise :class:`ApiError` for problems of the request
+itself (a malformed body, a missing If-Match); ``abort(404)`` and the other HTTP
+errors of Flask and Werkzeug are answered the same way, and so are unknown paths
+under ``/api/v1`` (see :func:`problem_for_http`, called by the application's error
+pages).
+
+A server error says nothing was saved only when the request's work was rolled
+back before any commit; when the failure came while or after committing, it says
+the outcome is unknown, so a client reads the report again before repeating.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.api import bp
+from server.db import commit_attempted
 
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://tianbao.example/problems/"
@@ -59,6 +67,9 @@ PROBLEMS: dict[str, tuple[Any, Any]] = {
                      _l("The server could not complete the request. Nothing was saved by "
                         "it. Please try again later.")),
 }
+# A server error while (or after) the request's work was committed: it may have been saved.
+OUTCOME_UNKNOWN = _l("The server failed while saving, so it cannot tell whether the change was "
+                     "saved. Read the report again before you repeat the request.")
 
 # The machine code of each HTTP status the API answers.
 STATUS_CODES = {
@@ -124,7 +135,8 @@ def problem_for_http(error: HTTPException) -> Response:
     headers = {}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(error.valid_methods)
-    return problem_response(status, code, headers=headers)
+    detail = OUTCOME_UNKNOWN if status >= 500 and commit_attempted() else None
+    return problem_response(status, code, detail, headers=headers)
 
 
 @bp.errorhandler(ApiError)

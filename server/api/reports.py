@@ -2,7 +2,8 @@
 
 Every route resolves ``/reports/{assignment}/{unit}/{period}`` within the
 caller's scope (404 otherwise, as if it did not exist) and calls the same
-workflow services as the web pages. Refusals are problem details:
+workflow services as the web pages. Their refusals are answered as problem
+details by ``server.api.problems``:
 
 * 403 ``forbidden`` — the report is visible but the action is not the caller's
   (a submitter approving, a consolidator filling in a village's report);
@@ -15,7 +16,9 @@ workflow services as the web pages. Refusals are problem details:
 ``PUT`` replaces the report's values with the body's ``values`` (a field left
 out is empty), except attachments: they are uploaded on the web form, so an
 attachment left out keeps its file, ``null`` removes it, and the stored object
-may be sent back unchanged.
+may be sent back unchanged. A ``PUT`` whose values and remarks are already the
+current revision's answers that revision even when its ``If-Match`` is older: it
+is the retry of a save that was committed, so repeating a ``PUT`` is safe.
 """
 
 from __future__ import annotations
@@ -28,18 +31,17 @@ from flask import request, send_file
 from flask_babel import gettext as _
 
 from forms.definition import FieldKind
-from forms.values import coerce_values
-from server.api import bp
-from server.api import serializers as out
+from forms.values import coerce_values, jsonable
+from server.api import bp, serializers
 from server.api.auth import api_user
-from server.api.problems import ApiError as problem
+from server.api.problems import ApiError
 from server.db import db_session
 from server.i18n import current_locale_code
-from server.models import Status
 from server.models.reporting import Source
 from server.services import reporting
+from server.services import review as review_service
 from server.services import workbooks as workbook_service
-from server.services.errors import InvalidReport, NotVisible, Refusal, StaleRevision
+from server.services.errors import StaleRevision
 from server.services.reporting import ReportView
 
 REPORT = "/reports/<assignment>/<unit>/<period>"
@@ -50,10 +52,7 @@ _REVISION = re.compile(r'^\s*(?:W/)?"?\s*(\d{1,9})\s*"?\s*$')
 
 
 def _view(assignment: str, unit: str, period: str) -> ReportView:
-    try:
-        return reporting.load(db_session(), api_user(), assignment, unit, period)
-    except NotVisible:
-        raise problem(404, "not_found") from None
+    return reporting.load(db_session(), api_user(), assignment, unit, period)
 
 
 def body_object(*, optional: bool = False) -> dict[str, Any]:
@@ -63,18 +62,19 @@ def body_object(*, optional: bool = False) -> dict[str, Any]:
         return {}
     data = request.get_json(force=True, silent=True)
     if not isinstance(data, dict):
-        raise problem(400, "bad_request", _("The body must be a JSON object."))
+        raise ApiError(400, "bad_request", _("The body must be a JSON object."))
     return data
 
 
 def _answer(view: ReportView, extra_issues=(), status: int = 200):
-    response = out.report(view, extra_issues)
+    response = serializers.report(view, extra_issues)
     return response, status, {"ETag": f'"{view.revision}"'}
 
 
 def _reload(view: ReportView) -> ReportView:
-    """The view as stored now (after a commit), for the answer."""
+    """The view as it stands now, after the request's changes (flushed), for the answer."""
     session = db_session()
+    session.flush()
     session.expire_all()
     return reporting.load(session, api_user(), view.assignment.key, view.unit.code, view.period)
 
@@ -84,29 +84,17 @@ def _if_match(*, required: bool) -> int | None:
     header = request.headers.get("If-Match")
     if header is None or not header.strip():
         if required:
-            raise problem(428, "precondition_required",
-                          _("Send the revision you started from in the If-Match header "
-                            "(the report's ETag), so a newer save is never overwritten."))
+            raise ApiError(428, "precondition_required",
+                           _("Send the revision you started from in the If-Match header "
+                             "(the report's ETag), so a newer save is never overwritten."))
         return None
     if header.strip() == "*":
         return None
     match = _REVISION.match(header)
     if match is None:
-        raise problem(400, "bad_request",
-                      _("If-Match must be a revision number such as \"3\" (the report's ETag)."))
+        raise ApiError(400, "bad_request",
+                       _("If-Match must be a revision number such as \"3\" (the report's ETag)."))
     return int(match.group(1))
-
-
-def _stale(view: ReportView, exc: Exception | None = None):
-    detail = str(exc) if exc else _(
-        "This report changed since you read it (now revision %(current)s). Read it again, "
-        "then repeat your change.", current=view.revision)
-    return problem(409, "stale_revision", detail, current_revision=view.revision)
-
-
-def _check_revision(view: ReportView, expected: int | None) -> None:
-    if expected is not None and expected != view.revision:
-        raise _stale(view)
 
 
 def _text(body: dict[str, Any], name: str) -> str | None:
@@ -114,30 +102,7 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     value = body.get(name)
     if value is None or isinstance(value, str):
         return value
-    raise problem(400, "bad_request", _("“%(name)s” must be a string.", name=name))
-
-
-def _invalid(detail: str, issues: list[dict[str, Any]], **extras):
-    return problem(422, "invalid", detail, issues=issues, **extras)
-
-
-def _reports_for(user, view: ReportView) -> bool:
-    """Whether the account fills in the unit's reports (whatever their state)."""
-    return user.is_admin or user.unit_id == view.unit.id
-
-
-def _not_editable(user, view: ReportView):
-    """Why the caller cannot change the report: its role (403) or its state (409)."""
-    if not _reports_for(user, view):
-        return problem(403, "forbidden",
-                       _("Only the unit's own accounts can fill in this report."))
-    if view.status == Status.APPROVED:
-        return problem(409, "locked",
-                       _("This report is approved and locked. Ask your consolidator to "
-                         "withdraw the approval if it must change."))
-    return problem(409, "invalid_state",
-                   _("This report is submitted and waits for review; it can change again "
-                     "if the consolidator returns it."), status_now=str(view.status))
+    raise ApiError(400, "bad_request", _("“%(name)s” must be a string.", name=name))
 
 
 # -- read and save --------------------------------------------------------------------------
@@ -154,41 +119,39 @@ def put_report(assignment: str, unit: str, period: str):
     body = body_object()
     values = body.get("values")
     if not isinstance(values, dict):
-        raise problem(400, "bad_request",
-                      _("The body needs “values”: an object of values by field key."))
+        raise ApiError(400, "bad_request",
+                       _("The body needs “values”: an object of values by field key."))
     remarks = _text(body, "remarks")
     expected = _if_match(required=True)
-    user = api_user()
-    if not reporting.can_edit(user, view):
-        raise _not_editable(user, view)
-    _check_revision(view, expected)
-
     raw, refused = _raw_values(view, values)
     if refused:
-        raise _invalid(_("The report was not saved: correct the marked fields."), refused)
-    _typed, coercion = coerce_values(view.definition, raw)
-    session = db_session()
+        raise ApiError(422, "invalid", str(reporting.NOT_SAVED), issues=refused)
+    typed, coercion = coerce_values(view.definition, raw)
     try:
-        reporting.save(session, user, view, raw, remarks=remarks, expected_revision=expected,
-                       source=Source.API)
-    except StaleRevision as exc:
-        session.rollback()
-        raise _stale(view, exc) from None
-    except InvalidReport as exc:
-        session.rollback()
-        raise _invalid(str(exc), out.issues(exc.issues)) from None
-    except Refusal as exc:
-        session.rollback()
-        raise problem(403, "forbidden", str(exc)) from None
+        reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
+                       expected_revision=expected, source=Source.API)
+    except StaleRevision:
+        if not _is_current(view, typed, remarks):
+            raise
+        # The retry of a save that was committed (its answer was lost): nothing to do again.
+        return _answer(view)
     warnings = [i for i in coercion if not i.is_error]
     return _answer(_reload(view), warnings)
+
+
+def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None) -> bool:
+    """Whether *typed* values and *remarks* are exactly the report's latest revision."""
+    report = view.report
+    return (report is not None and jsonable(typed) == report.values
+            and (remarks is None or remarks.strip() == report.remarks))
 
 
 def _raw_values(view: ReportView, values: dict[str, Any]) -> tuple[dict[str, Any], list]:
     """The values to save, and the issues of keys the report cannot take from the API."""
     fields = {f.key: f for f in view.definition.fields()}
-    refused = [out.message_issue(key, "unknown_field",
-                                 _("%(key)s is not a field of this report.", key=key), key=key)
+    refused = [serializers.message_issue(key, "unknown_field",
+                                         _("%(key)s is not a field of this report.", key=key),
+                                         key=key)
                for key in values if key not in fields]
     raw = {key: value for key, value in values.items() if key in fields}
     for key, fld in fields.items():
@@ -205,7 +168,7 @@ def _raw_values(view: ReportView, values: dict[str, Any]) -> tuple[dict[str, Any
             raw[key] = current if same else None
         else:
             label = fld.text("label", current_locale_code())
-            refused.append(out.message_issue(
+            refused.append(serializers.message_issue(
                 key, "attachment_not_in_api",
                 _("%(label)s: files are attached on the web form; send the stored attachment "
                   "unchanged or null to remove it.", label=label), label=label))
@@ -221,85 +184,39 @@ def submit_report(assignment: str, unit: str, period: str):
     body = body_object(optional=True)
     remarks = _text(body, "remarks")
     expected = _if_match(required=False)
-    user = api_user()
-    if not reporting.can_edit(user, view):
-        raise _not_editable(user, view) if not _reports_for(user, view) else _state_problem(view)
-    if view.report is None:
-        raise problem(409, "invalid_state",
-                      _("Nothing is saved in this report yet: save its values first."),
-                      status_now=str(view.status))
-    _check_revision(view, expected)
-    session = db_session()
-    try:
-        if remarks is not None and remarks.strip() != view.report.remarks:
-            # Remarks belong to a revision: record them before submitting it.
-            reporting.save(session, user, view, view.values, remarks=remarks,
-                           expected_revision=view.revision, source=Source.API, commit=False)
-        reporting.submit(session, user, view)
-    except InvalidReport as exc:
-        session.rollback()
-        raise _invalid(str(exc), out.issues(exc.issues)) from None
-    except StaleRevision as exc:
-        session.rollback()
-        raise _stale(view, exc) from None
+    session, user = db_session(), api_user()
+    if remarks is not None and view.report is not None \
+            and remarks.strip() != view.report.remarks:
+        # Remarks belong to a revision: record them before submitting it.
+        reporting.save(session, user, view, view.values, remarks=remarks,
+                       expected_revision=expected, source=Source.API)
+        expected = view.revision
+    reporting.submit(session, user, view, expected_revision=expected)
     return _answer(_reload(view))
 
 
-def _state_problem(view: ReportView):
-    return problem(409, "invalid_state",
-                   _("This action is not possible while the report is %(status)s.",
-                     status=reporting.status_label(view.status)), status_now=str(view.status))
-
-
-DECISIONS = {
-    # decision: (status it needs, body member holding the text, or None)
-    "return": (Status.SUBMITTED, "comment"),
-    "approve": (Status.SUBMITTED, None),
-    "unapprove": (Status.APPROVED, "reason"),
-}
-
-
-def _decide(assignment: str, unit: str, period: str, decision: str):
+def _decide(assignment: str, unit: str, period: str, decision: str, text_member: str | None):
     view = _view(assignment, unit, period)
-    needed, member = DECISIONS[decision]
     body = body_object(optional=True)
-    text = _text(body, member) if member else None
-    expected = _if_match(required=False)
-    user = api_user()
-    if not reporting.can_review(user, view):
-        raise problem(403, "forbidden",
-                      _("Only a consolidator above this unit can review its report."))
-    if view.status != needed:
-        raise _state_problem(view)
-    _check_revision(view, expected)
-    session = db_session()
-    try:
-        if decision == "return":
-            reporting.return_report(session, user, view, text or "")
-        elif decision == "approve":
-            reporting.approve(session, user, view)
-        else:
-            reporting.unapprove(session, user, view, text or "")
-    except Refusal as exc:
-        session.rollback()
-        issue = out.message_issue(exc.field or member, "required", str(exc))
-        raise _invalid(str(exc), [issue]) from None
+    text = _text(body, text_member) if text_member else None
+    review_service.decide(db_session(), api_user(), view, decision, text or "",
+                          expected_revision=_if_match(required=False))
     return _answer(_reload(view))
 
 
 @bp.post(REPORT + "/return")
 def return_report(assignment: str, unit: str, period: str):
-    return _decide(assignment, unit, period, "return")
+    return _decide(assignment, unit, period, "return", "comment")
 
 
 @bp.post(REPORT + "/approve")
 def approve_report(assignment: str, unit: str, period: str):
-    return _decide(assignment, unit, period, "approve")
+    return _decide(assignment, unit, period, "approve", None)
 
 
 @bp.post(REPORT + "/unapprove")
 def unapprove_report(assignment: str, unit: str, period: str):
-    return _decide(assignment, unit, period, "unapprove")
+    return _decide(assignment, unit, period, "unapprove", "reason")
 
 
 # -- history --------------------------------------------------------------------------------
@@ -316,7 +233,7 @@ def report_history(assignment: str, unit: str, period: str):
             "number": r.number,
             "author": r.author.username if r.author else None,
             "source": r.source,
-            "created_at": out.timestamp(r.created_at),
+            "created_at": serializers.timestamp(r.created_at),
             "values": r.values,
             "remarks": r.remarks,
         } for r in reversed(reporting.revisions(session, view.report))]
@@ -325,7 +242,7 @@ def report_history(assignment: str, unit: str, period: str):
             "actor": e.actor.username if e.actor else None,
             "revision": e.revision,
             "comment": e.comment,
-            "created_at": out.timestamp(e.created_at),
+            "created_at": serializers.timestamp(e.created_at),
         } for e in reversed(reporting.events(session, view.report))]
     return {"revisions": revisions, "events": events}
 
@@ -347,20 +264,21 @@ def upload_workbook(assignment: str, unit: str, period: str):
     view = _view(assignment, unit, period)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise problem(400, "bad_request",
-                      _("Send the filled workbook as the multipart field “file”."))
+        raise ApiError(400, "bad_request",
+                       _("Send the filled workbook as the multipart field “file”."))
     user = api_user()
     outcome = workbook_service.import_upload(db_session(), user, view, upload.read(),
                                              upload.filename)
-    found = out.issues(outcome.issues)
+    found = serializers.issues(outcome.issues)
     if outcome.refusal is not None:
-        found.insert(0, out.message_issue(None, "refused", str(outcome.refusal)))
+        found.insert(0, serializers.message_issue(None, "refused", str(outcome.refusal)))
     answer = {"saved": outcome.saved, "result": outcome.result,
               "summary": workbook_service.summary(outcome), "issues": found}
     if outcome.saved:
         current = _reload(view)
-        return {**answer, "report": out.report(current)}, 200, {"ETag": f'"{current.revision}"'}
-    answer["report"] = out.report(_reload(view))
+        return ({**answer, "report": serializers.report(current)}, 200,
+                {"ETag": f'"{current.revision}"'})
+    answer["report"] = serializers.report(_reload(view))
     if any(i.code == "file_too_large" for i in outcome.issues):
-        raise problem(413, "too_large", workbook_service.summary(outcome), **answer)
-    raise _invalid(workbook_service.summary(outcome), **answer)
+        raise ApiError(413, "too_large", workbook_service.summary(outcome), **answer)
+    raise ApiError(422, "invalid", workbook_service.summary(outcome), **answer)

@@ -20,11 +20,10 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period, days_until
-from server.api import bp
-from server.api import serializers as out
+from server.api import bp, serializers
 from server.api.auth import api_user
 from server.api.pagination import paginated
-from server.api.problems import ApiError as problem
+from server.api.problems import ApiError
 from server.db import db_session
 from server.models import Assignment, Report, Role, Status, Unit, User
 from server.models.accounts import utcnow
@@ -63,9 +62,9 @@ class TaskItem:
     def to_json(self) -> dict:
         return {
             "assignment": self.assignment.key,
-            "unit": out.unit_ref(self.unit),
+            "unit": serializers.unit_ref(self.unit),
             "period": self.period,
-            "due": out.day(self.due),
+            "due": serializers.day(self.due),
             "status": str(self.status),
             "late": bool(self.report and self.report.late) or self.overdue,
             "overdue": self.overdue,
@@ -79,15 +78,15 @@ def _filters() -> Filters:
     filters = Filters(*(request.args.get(name, "").strip()
                         for name in ("assignment", "period", "status")))
     if filters.status and filters.status not in STATUSES:
-        raise problem(400, "bad_request", _("status must be one of %(choices)s.",
-                                             choices=", ".join(STATUSES)))
+        raise ApiError(400, "bad_request", _("status must be one of %(choices)s.",
+                                              choices=", ".join(STATUSES)))
     if filters.period:
         try:
             key = Period.parse(filters.period).key  # "2024q2" means 2024Q2
         except ValueError:
-            raise problem(400, "bad_request", _("%(period)s is not a period key such as "
-                                                "2024Q2, 2024H1, 2024-05 or 2024.",
-                                                period=filters.period)) from None
+            raise ApiError(400, "bad_request", _("%(period)s is not a period key such as "
+                                                  "2024Q2, 2024H1, 2024-05 or 2024.",
+                                                  period=filters.period)) from None
         filters = replace(filters, period=key)
     return filters
 

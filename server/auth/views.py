@@ -26,9 +26,9 @@ from server.auth.forms import (
 )
 from server.db import db_session, unit_of_work
 from server.i18n import safe_next
+from server.refusals import on_refusal
 from server.services import accounts, tokens
 from server.services.accounts import LoginStatus
-from server.services.errors import Refusal
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,24 +77,16 @@ def logout():
 @login_required
 def account():
     form = PasswordChangeForm()
-    status = 200
     if form.validate_on_submit():
-        try:
-            accounts.change_password(db_session(), current_user._get_current_object(),
-                                     form.current_password.data, form.new_password.data)
-        except Refusal as error:
-            field = form.current_password if error.field == "current_password" \
-                else form.new_password
-            field.errors = [*field.errors, str(error)]
-            status = 400
-        else:
-            # The new session token signed out every session, this one included: renew it.
-            login_user(current_user._get_current_object())
-            flash(_("Your password has been changed."), "success")
-            return redirect(url_for("auth.account"))
-    elif form.is_submitted():
-        status = 400
-    return _account_page(form=form), status
+        on_refusal(lambda _refusal: (_account_page(form=form), 400), form=form,
+                   fields={"password": "new_password"})
+        accounts.change_password(db_session(), current_user._get_current_object(),
+                                 form.current_password.data, form.new_password.data)
+        # The new session token signed out every session, this one included: renew it.
+        login_user(current_user._get_current_object())
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(form=form), 400 if form.is_submitted() else 200
 
 
 def _account_page(**forms):
@@ -116,18 +108,14 @@ def _account_page(**forms):
 def token_create():
     form = TokenCreateForm()
     if form.validate_on_submit():
-        try:
-            _token, secret = tokens.create(db_session(), current_user._get_current_object(),
-                                           form.name.data or "",
-                                           days=form.days.data or tokens.DEFAULT_DAYS)
-        except Refusal as error:
-            field = form.days if error.field == "days" else form.name
-            field.errors = [*field.errors, str(error)]
-        else:
-            # Shown in this answer only: the secret is neither stored nor put in the session.
-            response = make_response(_account_page(new_secret=secret))
-            response.headers["Cache-Control"] = "no-store"
-            return response
+        on_refusal(lambda _refusal: (_account_page(token_form=form), 400), form=form)
+        _token, secret = tokens.create(db_session(), current_user._get_current_object(),
+                                       form.name.data or "",
+                                       days=form.days.data or tokens.DEFAULT_DAYS)
+        # Shown in this answer only: the secret is neither stored nor put in the session.
+        response = make_response(_account_page(new_secret=secret))
+        response.headers["Cache-Control"] = "no-store"
+        return response
     return _account_page(token_form=form), 400
 
 

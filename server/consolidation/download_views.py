@@ -9,7 +9,6 @@ file names follow the reader's language; ``send_file`` adds the RFC 5987
 
 from __future__ import annotations
 
-from flask import abort
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -21,7 +20,6 @@ from server.downloads import CSV, XLSX, send_written
 from server.i18n import current_locale_code
 from server.models import Role
 from server.services import merged
-from server.services.errors import NotVisible
 
 
 @bp.get("/<assignment>/<unit>/<period>/merged.xlsx")
@@ -54,11 +52,8 @@ def index_series(assignment: str, unit: str):
     """One unit's cumulative indicators across all periods of the plan, with increments."""
     session, user = db_session(), current_user._get_current_object()
     locale = current_locale_code()
-    try:
-        name = merged.series_filename(session, user, assignment, unit, locale)
-        return send_written(
-            lambda out: merged.write_series(session, user, assignment, unit, out,
-                                            locale=locale, translate=gettext),
-            XLSX, name)
-    except NotVisible:
-        abort(404)
+    name = merged.series_filename(session, user, assignment, unit, locale)  # NotVisible: 404
+    return send_written(
+        lambda out: merged.write_series(session, user, assignment, unit, out,
+                                        locale=locale, translate=gettext),
+        XLSX, name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user
 
 from forms.periods import SHANGHAI, Period
@@ -21,7 +21,6 @@ from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import consolidation, reporting
 from server.services import review as review_service
-from server.services.errors import NotVisible
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
 SWITCH = "submitted"  # the query parameter that includes submitted, not yet approved reports
@@ -82,11 +81,9 @@ def index_pick(assignment: str, unit: str):
 
 
 def figures_or_404(assignment: str, unit: str, period: str):
-    try:
-        return consolidation.figures(db_session(), _user(), assignment, unit, period,
-                                     include_submitted=include_submitted())
-    except NotVisible:
-        abort(404)
+    """The figures; NotVisible (unknown, out of scope, nothing below) is answered 404."""
+    return consolidation.figures(db_session(), _user(), assignment, unit, period,
+                                 include_submitted=include_submitted())
 
 
 @bp.get("/<assignment>/<unit>/<period>")

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
+from server.db import unit_of_work
 from server.demo.workflow import WorkflowSummary, load_workflow
 from server.labels import role_label
 from server.models import Role, Unit, User
@@ -117,7 +118,17 @@ def demo_accounts(tree: list[UnitRow]) -> list[DemoAccount]:
 
 
 def load_demo(session: Session, password: str, source: Path = DEMO_FILE) -> DemoSummary:
-    """Add the demo units and accounts that do not exist yet, and commit."""
+    """Add the demo units and accounts that do not exist yet, then the demo reports.
+
+    Each part is one unit of work, committed when it is complete.
+    """
+    with unit_of_work(session):
+        summary = _load_people(session, password, source)
+    summary.reports = load_workflow(session)
+    return summary
+
+
+def _load_people(session: Session, password: str, source: Path) -> DemoSummary:
     tree = read_tree(source)
     existing_codes = set(session.scalars(select(Unit.code)))
     missing = [unit for unit in tree if unit.code not in existing_codes]
@@ -139,6 +150,4 @@ def load_demo(session: Session, password: str, source: Path = DEMO_FILE) -> Demo
             active=True, password_changed_at=utcnow(),
         ))
         summary.users_created += 1
-    session.commit()
-    summary.reports = load_workflow(session)
     return summary

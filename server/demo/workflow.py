@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from forms.definition import Definition
 from forms.periods import SHANGHAI, Frequency, Period
 from forms.values import format_number
+from server.db import unit_of_work
 from server.demo.figures import Document, Series
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
@@ -125,22 +126,22 @@ class WorkflowSummary:
 
 
 def load_workflow(session: Session, now: datetime | None = None) -> WorkflowSummary:
-    """Assign the catalogue and fill the periods begun by *now*; commits once at the end.
+    """Assign the catalogue and fill the periods begun by *now*, as one unit of work.
 
     Templates that are not published and units that do not exist are skipped.
     """
     now = now or utcnow()
     summary = WorkflowSummary()
-    admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
-    for plan in PLANS:
-        assignment = _assign(session, plan, admin)
-        if assignment is None:
-            continue
-        summary.assignments += 1
-        for report in _Reports(session, assignment, admin, now).fill():
-            summary.statuses[report.status] += 1
-            summary.late += report.late
-    session.commit()
+    with unit_of_work(session):
+        admin = session.scalar(select(User).where(User.role == Role.ADMIN).order_by(User.id))
+        for plan in PLANS:
+            assignment = _assign(session, plan, admin)
+            if assignment is None:
+                continue
+            summary.assignments += 1
+            for report in _Reports(session, assignment, admin, now).fill():
+                summary.statuses[report.status] += 1
+                summary.late += report.late
     return summary
 
 
@@ -510,16 +511,16 @@ class _Reports:
         session, unit = self.session, view.unit
         if action.kind == "save":
             values = {key: self._raw(unit, user, value) for key, value in action.values.items()}
-            reporting.save(session, actor, view, values, remarks=action.text, commit=False)
+            reporting.save(session, actor, view, values, remarks=action.text)
             if view.report.revision == 1:
                 view.report.created_at = action.moment
             view.report.updated_at = action.moment
         elif action.kind == "submit":
-            reporting.submit(session, actor, view, now=action.moment, commit=False)
+            reporting.submit(session, actor, view, now=action.moment)
         elif action.kind == "return":
-            reporting.return_report(session, actor, view, action.text, commit=False)
+            reporting.return_report(session, actor, view, action.text)
         else:
-            reporting.approve(session, actor, view, commit=False)
+            reporting.approve(session, actor, view)
             view.report.approved_at = action.moment
 
     def _raw(self, unit: Unit, user: User, value: Any) -> Any:

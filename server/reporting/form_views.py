@@ -3,8 +3,9 @@
 GET shows the report (editable while it is a draft or returned, read-only
 otherwise). POST saves a new revision ("save") or saves and submits in one
 step ("submit"); "add-rows:<table>" only adds empty table rows for people
-without JavaScript. Whatever goes wrong, the page comes back with what the
-person typed and every problem shown at its field.
+without JavaScript. Whatever the workflow refuses (``server.refusals``), nothing
+is saved and the page comes back with what the person typed, the reason above
+it and every problem shown at its field.
 
 A unit with reporting units below it (an office that consolidates) starts its
 new report from its children's approved reports, and can fill a saved draft
@@ -30,6 +31,7 @@ from forms.values import coerce_values, format_number
 from server.db import db_session
 from server.i18n import current_locale_code
 from server.models.reporting import ReportEvent, Status
+from server.refusals import on_refusal
 from server.reporting import bp
 from server.reporting import report_form as rf
 from server.reporting.display import cumulative_figures
@@ -80,41 +82,24 @@ def _post(view: ReportView):
         rf.add_blank_rows(form, definition, only=action.split(":", 1)[1])
         return _page(view, form, alerts=[("info", _("Rows added. Nothing is saved until you "
                                                     "save the report."))])
-    if not reporting.can_edit(user, view):
-        return _page(view, form, alerts=[("error", _not_editable(view))], status=403)
 
     raw = rf.raw_input(form, definition)
-    expected = _revision_number(form.revision.data)
     upload_issues, chosen = _take_attachments(view, form, raw.values)
     typed, coercion = coerce_values(definition, raw.values)
+    on_refusal(lambda refusal: _refused(view, form, raw, typed, chosen, refusal))
     if upload_issues:
-        session.rollback()
-        return _refused(view, form, raw, typed, upload_issues + coercion, chosen,
-                        _("The report was not saved: correct the marked fields."))
-    try:
-        report, draft_issues = reporting.save(session, user, view, raw.values,
-                                              remarks=form.remarks.data or "",
-                                              expected_revision=expected)
-    except StaleRevision as exc:
-        session.rollback()
-        return _page(view, form, alerts=[("error", str(exc))], status=409, stale=True,
-                     lost_files=chosen, values=typed)
-    except InvalidReport as exc:
-        session.rollback()
-        return _refused(view, form, raw, typed, exc.issues, chosen, str(exc))
-    except Refusal as exc:
-        session.rollback()
-        return _page(view, form, alerts=[("error", str(exc))], status=403, lost_files=chosen)
+        raise InvalidReport(reporting.NOT_SAVED, upload_issues + coercion)
+    report, draft_issues = reporting.save(session, user, view, raw.values,
+                                          remarks=form.remarks.data or "",
+                                          expected_revision=_revision_number(form.revision.data))
 
     form.revision.data = str(report.revision)
     warnings = [i for i in coercion if not i.is_error]
     if action == "submit":
         try:
             reporting.submit(session, user, view, expected_revision=report.revision)
-        except InvalidReport as exc:
+        except InvalidReport as exc:  # the draft stands: it is committed with the page
             return _submit_refused(view, form, raw, warnings + exc.issues, str(exc))
-        except Refusal as exc:
-            return _page(view, form, alerts=[("error", str(exc))], status=403)
         flash(_("The report was submitted to %(unit)s.",
                 unit=view.assignment.consolidating_unit.name), "success")
         if report.late:
@@ -131,10 +116,15 @@ def _post(view: ReportView):
     return redirect(url_for("reporting.report_form", **report_args(view)))
 
 
-def _refused(view, form, raw, typed, issues, chosen, message):
-    """Nothing was saved: show every problem where it was typed."""
-    return _page(view, form, issues, rows=raw.rows, status=422, values=typed,
-                 alerts=[("error", message)], lost_files=chosen)
+def _refused(view, form, raw, typed, chosen, refusal: Refusal):
+    """Nothing was saved: the page again with what the person typed, every problem at its
+    field (the refusal's message is flashed above)."""
+    if isinstance(refusal, InvalidReport):
+        return _page(view, form, refusal.issues, rows=raw.rows, status=422, values=typed,
+                     lost_files=chosen)
+    if isinstance(refusal, StaleRevision):
+        return _page(view, form, status=409, stale=True, lost_files=chosen, values=typed)
+    return _page(view, form, status=403, lost_files=chosen)
 
 
 def _submit_refused(view, form, raw, issues, reason):
@@ -153,17 +143,6 @@ def _revision_number(text: str | None) -> int | None:
         return -1  # a tampered number can only be stale
 
 
-def _not_editable(view: ReportView) -> str:
-    """Why the account cannot change the report (the service's own wording)."""
-    if view.status == Status.APPROVED:
-        return _("This report is approved and locked. Ask your consolidator to withdraw the "
-                 "approval if it must change.")
-    if view.status == Status.SUBMITTED:
-        return _("This report is submitted and waits for review; it can change again if the "
-                 "consolidator returns it.")
-    return _("Only the unit's own accounts can fill in this report.")
-
-
 # -- filling in again from the units below ----------------------------------------------------
 
 
@@ -178,21 +157,16 @@ class RefillForm(FlaskForm):
 def refill(assignment: str, unit: str, period: str):
     """Replace the draft's numbers (and empty texts) by the children's approved figures."""
     view = load_or_404(assignment, unit, period)
-    session = db_session()
     form = RefillForm()
     target = url_for("reporting.report_form", **report_args(view))
     if not form.validate_on_submit():
         flash(_("The form has expired or was sent from elsewhere. Reload the page and try "
                 "again."), "error")
         return redirect(target)
-    try:
-        report, _issues, figures = consolidation.refill(
-            session, current_user._get_current_object(), view,
-            _revision_number(form.revision.data))
-    except Refusal as exc:
-        session.rollback()
-        flash(str(exc), "error")
-        return redirect(target)
+    on_refusal(lambda _refusal: redirect(target))
+    report, _issues, figures = consolidation.refill(
+        db_session(), current_user._get_current_object(), view,
+        _revision_number(form.revision.data))
     flash(ngettext("Filled in again from %(num)s approved report of the units below "
                    "(revision %(number)s). Texts you wrote were kept.",
                    "Filled in again from %(num)s approved reports of the units below "

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort
 from flask_login import current_user
 
 from server.db import db_session
 from server.services import reporting
-from server.services.errors import NotVisible
 from server.services.reporting import ReportView
 
 
 def load_or_404(assignment: str, unit: str, period: str) -> ReportView:
-    """The report view, or 404 (revealing nothing) when unknown or out of scope."""
-    try:
-        return reporting.load(db_session(), current_user._get_current_object(), assignment,
-                              unit, period)
-    except NotVisible:
-        abort(404)
+    """The report view; unknown or out of scope raises NotVisible, answered with 404
+    (revealing nothing) by ``server.refusals``."""
+    return reporting.load(db_session(), current_user._get_current_object(), assignment, unit,
+                          period)
 
 
 def report_args(view: ReportView) -> dict[str, str]:

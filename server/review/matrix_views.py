@@ -41,10 +41,7 @@ def matrix():
     if chosen is None:
         abort(404)
     form.assignment.data = chosen.key
-    try:
-        under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
-    except NotVisible:
-        abort(404)
+    under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
     units = review_service.review_units(session, user, chosen)
     if under is None:
         form.set_choices([(a, _assignment_label(a)) for a in assignments], units, [])
@@ -77,14 +74,11 @@ def _matrix_url(**changes) -> str:
 def _chase_context(assignment_key: str, period: str):
     session = db_session()
     user = current_user._get_current_object()
-    try:
-        assignment = review_service.assignment_for(session, user, assignment_key)
-        under = review_service.reviewed_unit(session, user, assignment, request.args.get("unit"))
-        if under is None:
-            raise NotVisible(what=assignment_key)
-        entries = review_service.chase_list(session, user, assignment, under, period)
-    except NotVisible:
-        abort(404)
+    assignment = review_service.assignment_for(session, user, assignment_key)
+    under = review_service.reviewed_unit(session, user, assignment, request.args.get("unit"))
+    if under is None:
+        raise NotVisible(what=assignment_key)
+    entries = review_service.chase_list(session, user, assignment, under, period)
     return assignment, under, entries
 
 

@@ -18,12 +18,12 @@ from server.db import db_session
 from server.models import Role, Status
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
+from server.refusals import on_refusal
 from server.review import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
 from server.services import reporting
 from server.services import review as review_service
-from server.services.errors import NotVisible, Refusal
 from server.services.reporting import ReportView
 
 EVENT_LABELS = {
@@ -47,12 +47,9 @@ def event_label(action: str) -> str:
 
 
 def _view_or_abort(assignment: str, unit: str, period: str) -> ReportView:
-    session = db_session()
+    """The report if the account reviews it: 404 out of scope (NotVisible), else 403."""
     user = current_user._get_current_object()
-    try:
-        view = reporting.load(session, user, assignment, unit, period)
-    except NotVisible:
-        abort(404)
+    view = reporting.load(db_session(), user, assignment, unit, period)
     if not reporting.can_review(user, view):
         abort(403)
     return view
@@ -92,16 +89,10 @@ def matrix_decide(assignment: str, unit: str, period: str, decision: str):
     form = DECISION_FORMS[decision]()
     if not form.validate_on_submit():  # too long a comment (CSRF is checked app-wide)
         return _page(view, {decision: form}, 400)
-    try:
-        review_service.decide(db_session(), current_user._get_current_object(), view, decision,
-                              form.comment.data or "", expected_revision=form.expected_revision())
-    except Refusal as exc:
-        db_session().rollback()
-        if exc.field in ("comment", "reason"):
-            form.comment.errors = [str(exc)]
-        else:
-            flash(str(exc), "error")
-        return _page(_view_or_abort(assignment, unit, period), {decision: form}, 400)
+    on_refusal(lambda _refusal: _page(view, {decision: form}, 400), form=form,
+               fields={"reason": "comment"})
+    review_service.decide(db_session(), current_user._get_current_object(), view, decision,
+                          form.comment.data or "", expected_revision=form.expected_revision())
     flash(str(DONE_MESSAGES[decision]) % {"unit": view.unit.name}, "success")
     return redirect(url_for("review.matrix_report", assignment=assignment, unit=unit,
                             period=period))

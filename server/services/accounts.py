@@ -17,7 +17,7 @@ from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
 from server.models.units import subtree_bounds
 from server.services import passwords, tokens
-from server.services.errors import InvalidInput, RowProblem
+from server.services.errors import InvalidInput, NotAllowed, RowProblem
 from server.services.units import contains_pattern
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -38,9 +38,10 @@ def get_user(session: Session, username: str) -> User | None:
 
 def _check_role_and_unit(role: str, unit: Unit | None) -> None:
     if role not in set(Role):
-        raise InvalidInput(_l("Unknown role “%(role)s”."), role=role)
+        raise InvalidInput(_l("Unknown role “%(role)s”."), field="role", role=role)
     if role != Role.ADMIN and unit is None:
-        raise InvalidInput(_l("Submitters and consolidators must belong to a unit."))
+        raise InvalidInput(_l("Submitters and consolidators must belong to a unit."),
+                           field="unit")
 
 
 def find_unit(session: Session, code: str | None) -> Unit | None:
@@ -50,7 +51,8 @@ def find_unit(session: Session, code: str | None) -> Unit | None:
         return None
     unit = session.scalar(select(Unit).where(Unit.code == code))
     if unit is None:
-        raise InvalidInput(_l("There is no unit with code “%(code)s”."), code=code)
+        raise InvalidInput(_l("There is no unit with code “%(code)s”."), field="unit",
+                           code=code)
     return unit
 
 
@@ -62,7 +64,6 @@ def create_user(
     unit: Unit | None = None,
     *,
     check_password: bool = True,
-    commit: bool = True,
 ) -> User:
     """Create an active account; refuses taken or malformed usernames and weak passwords."""
     name = normalise_username(username)
@@ -70,10 +71,11 @@ def create_user(
         raise InvalidInput(
             _l("A username has 2 to 64 characters: letters, digits and . _ @ - "
                "(“%(username)s” does not fit)."),
-            username=username,
+            field="username", username=username,
         )
     if get_user(session, name) is not None:
-        raise InvalidInput(_l("The username “%(username)s” is already taken."), username=name)
+        raise InvalidInput(_l("The username “%(username)s” is already taken."),
+                           field="username", username=name)
     role = str(role)
     _check_role_and_unit(role, unit)
     if check_password:
@@ -87,20 +89,18 @@ def create_user(
         password_changed_at=utcnow(),
     )
     session.add(user)
-    if commit:
-        session.commit()
+    session.flush()
     return user
 
 
 def set_active(session: Session, user: User, active: bool, *, acting: User | None = None) -> None:
     """Enable or disable *user*. Administrators cannot disable themselves (lock-out)."""
     if not active and acting is not None and acting.id == user.id:
-        raise InvalidInput(_l("You cannot disable your own account."))
+        raise NotAllowed(_l("You cannot disable your own account."))
     user.active = active
     if not active:
         end_sessions(user)
         tokens.revoke_all(session, user)
-    session.commit()
 
 
 def end_sessions(user: User) -> None:
@@ -122,7 +122,6 @@ def _set_password(session: Session, user: User, new_password: str) -> None:
 def reset_password(session: Session, user: User, new_password: str) -> None:
     """Set a new password chosen by an administrator; sessions and tokens end."""
     _set_password(session, user, new_password)
-    session.commit()
 
 
 def change_password(session: Session, user: User, current: str, new_password: str) -> None:
@@ -133,7 +132,6 @@ def change_password(session: Session, user: User, current: str, new_password: st
         raise InvalidInput(_l("The new password must differ from the current one."),
                         field="password")
     _set_password(session, user, new_password)
-    session.commit()
 
 
 def users_query(search: str | None = None) -> Select:
@@ -213,14 +211,12 @@ def authenticate(
         session.add(LoginAttempt(username=name, ip=ip, at=now))
         # Old attempts are useless once out of the window; dropping them keeps the table small.
         session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
-        session.commit()
         return LoginOutcome(LoginStatus.DISABLED if user and not user.active
                             else LoginStatus.INVALID)
     session.execute(
         delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.ip == ip)
     )
     user.last_login_at = now
-    session.commit()
     return LoginOutcome(LoginStatus.OK, user=user)
 
 
@@ -337,5 +333,4 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             user.password_changed_at = utcnow()
             end_sessions(user)
             tokens.revoke_all(session, user)
-    session.commit()
     return report

@@ -46,7 +46,7 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
 from server.services import reporting
-from server.services.errors import InvalidInput, NotVisible
+from server.services.errors import InvalidState, NotVisible
 from server.services.reporting import ReportView, Task
 
 __all__ = [
@@ -507,14 +507,14 @@ def refill(session: Session, user: User, view: ReportView,
            expected_revision: int | None) -> tuple[Report, list[Issue], Figures]:
     """Fill the office's draft in again from its approved children, as a new revision.
 
-    Refused (Refusal) when the unit consolidates nothing; otherwise the
+    Refused (InvalidState) when the unit consolidates nothing; otherwise the
     workflow's save rules apply (only the unit's own accounts, draft or
     returned, not stale).
     """
     found = figures_for_view(session, view)
     if found is None:
-        raise InvalidInput(_l("No unit below reports under this assignment: there is nothing to "
-                           "fill in from."))
+        raise InvalidState(_l("No unit below reports under this assignment: there is nothing to "
+                              "fill in from."))
     values = refilled_values(view.definition, view.values, prefill_values(found))
     report, issues = reporting.save(session, user, view, values,
                                     expected_revision=expected_revision,

@@ -43,10 +43,19 @@ class Refusal(Exception):
 
 
 class InvalidInput(Refusal):
-    """The input is wrong (a duplicate name, an unknown unit, a weak password...)."""
+    """The input is wrong (a duplicate name, an unknown unit, a weak password...).
+
+    *issue* is the machine code of the problem with the *field* (``required`` for a
+    missing comment), for channels that list problems field by field.
+    """
 
     code = "invalid"
     default_message = _l("The input has errors.")
+
+    def __init__(self, message=None, *, field: str | None = None, issue: str = "invalid",
+                 **params) -> None:
+        super().__init__(message, field=field, **params)
+        self.issue = issue
 
 
 class NotAllowed(Refusal):
@@ -76,17 +85,31 @@ class ReportLocked(Refusal):
 
 
 class InvalidState(Refusal):
-    """The action is not possible in the current state of the thing it acts on."""
+    """The action is not possible in the current state of the thing it acts on.
+
+    *state* is that state as a machine value (a report's status), when there is one.
+    """
 
     code = "invalid_state"
     default_message = _l("This is not possible in the current state.")
 
+    def __init__(self, message=None, *, state: str | None = None, **params) -> None:
+        super().__init__(message, **params)
+        self.state = state
+
 
 class StaleRevision(Refusal):
-    """The caller started from an older revision than the latest: nothing was changed."""
+    """The caller started from an older revision than the latest: nothing was changed.
+
+    *current* is the latest revision; messages may show it as ``%(current)s``.
+    """
 
     code = "stale_revision"
     default_message = _l("This changed since you read it. Reload it, then repeat your change.")
+
+    def __init__(self, message=None, *, current: int, **params) -> None:
+        super().__init__(message, current=current, **params)
+        self.current = current
 
 
 class InvalidReport(InvalidInput):

@@ -1,9 +1,14 @@
 """The reporting workflow: what a unit owes, saving, submitting and reviewing.
 
 One service for the web pages, the API and the CLI. Every function takes the
-acting account and refuses (with a translated :class:`Refusal`) what the
-account may not do; lookups outside the account's scope raise
-:class:`NotVisible`, which views answer with 404.
+acting account and refuses, with a translated :class:`Refusal` of the class that
+says why, what the account may not do: :class:`NotAllowed` when it is not theirs
+to do, :class:`ReportLocked` for an approved report, :class:`InvalidState` when
+the report's status does not allow it, :class:`StaleRevision` for a change made
+from an older revision and :class:`InvalidInput` (:class:`InvalidReport` with the
+issues) for what cannot be read. Lookups outside the account's scope raise
+:class:`NotVisible`, which every channel answers like an unknown address. The
+workflow functions add and flush; their caller commits (``server.db.unit_of_work``).
 
 Status machine::
 
@@ -52,10 +57,17 @@ from server.scope import can_see, unit_scope
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
+    InvalidState,
+    NotAllowed,
     NotVisible,
     Refusal,
+    ReportLocked,
     StaleRevision,
 )
+
+NOT_SAVED = _l("The report was not saved: correct the marked fields.")
+REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
+
 
 # -- assignments -------------------------------------------------------------------------
 
@@ -376,11 +388,16 @@ def _children_reports(view: ReportView):
 # -- permissions -------------------------------------------------------------------------
 
 
+def fills_in(user: User, view: ReportView) -> bool:
+    """Whether the account fills in the unit's reports (whatever their state)."""
+    return user.is_admin or (user.unit_id == view.unit.id and user.active)
+
+
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
     if not view.status.is_open:
         return False
-    return user.is_admin or (user.unit_id == view.unit.id and user.active)
+    return fills_in(user, view)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
@@ -399,16 +416,37 @@ def can_review(user: User, view: ReportView) -> bool:
     return can_see(user, view.unit)
 
 
-# -- actions -----------------------------------------------------------------------------
+def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Refusal | None:
+    """Why *user* may not change the report now; None when they may.
+
+    First who the account is (NotAllowed), then the report's state: approved
+    (ReportLocked) or submitted and waiting for review (InvalidState).
+    *on_behalf* counts a consolidator above the unit in (see :func:`save`).
+    """
+    if can_edit(user, view) or (on_behalf and can_file_for(user, view)):
+        return None
+    if not (fills_in(user, view) or (on_behalf and can_review(user, view))):
+        return NotAllowed(_l("Only the unit's own accounts can fill in this report."))
+    if view.status == Status.APPROVED:
+        return ReportLocked()
+    return InvalidState(_l("This report is submitted and waits for review; it can change again "
+                           "if the consolidator returns it."), state=str(view.status))
 
 
-def _check_revision(view: ReportView, expected: int | None) -> None:
+def _check_editable(user: User, view: ReportView, *, on_behalf: bool = False) -> None:
+    refusal = edit_refusal(user, view, on_behalf=on_behalf)
+    if refusal is not None:
+        raise refusal
+
+
+def check_revision(view: ReportView, expected: int | None) -> None:
+    """Refuse (StaleRevision) a change that starts from another revision than the latest."""
     if expected is not None and expected != view.revision:
         raise StaleRevision(
             _l("This report was changed by %(author)s while you were editing (now revision "
                "%(current)s, you started from %(expected)s). Your changes were not saved: "
                "reload the report, then enter them again."),
-            author=_last_author(view), current=view.revision, expected=expected)
+            current=view.revision, author=_last_author(view), expected=expected)
 
 
 def _last_author(view: ReportView) -> str:
@@ -418,6 +456,9 @@ def _last_author(view: ReportView) -> str:
     revision = session.scalar(select(Revision).where(
         Revision.report_id == view.report.id, Revision.number == view.report.revision))
     return revision.author.username if revision and revision.author else "—"
+
+
+# -- actions -----------------------------------------------------------------------------
 
 
 def _event(session: Session, report: Report, action: str, user: User | None,
@@ -437,7 +478,6 @@ def save(
     source: str = Source.WEB,
     file: StoredFile | None = None,
     on_behalf: bool = False,
-    commit: bool = True,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -447,13 +487,11 @@ def save(
     the submission. *on_behalf* lets a consolidator above the unit save a draft
     the unit sent in (workbooks collected and uploaded in bulk).
     """
-    if not (can_edit(user, view) or (on_behalf and can_file_for(user, view))):
-        raise _not_editable(view)
-    _check_revision(view, expected_revision)
+    _check_editable(user, view, on_behalf=on_behalf)
+    check_revision(view, expected_revision)
     values, coercion = coerce_values(view.definition, raw_values)
     if has_errors(coercion):
-        raise InvalidReport(_l("The report was not saved: correct the marked fields."),
-                            coercion)
+        raise InvalidReport(NOT_SAVED, coercion)
     report = view.report
     if report is None:
         report = Report(assignment_id=view.assignment.id, unit_id=view.unit.id,
@@ -472,18 +510,17 @@ def save(
                          file_id=file.id if file else None, author_id=user.id))
     _event(session, report, "saved", user)
     view.report, view.values = report, values
-    if commit:
-        session.commit()
     return report, issues_for(view, check_required=False)
 
 
 def submit(session: Session, user: User, view: ReportView, *,
-           expected_revision: int | None = None, now: datetime | None = None,
-           commit: bool = True) -> list[Issue]:
+           expected_revision: int | None = None, now: datetime | None = None) -> list[Issue]:
     """Submit the latest revision; refused while errors remain or warnings are unexplained."""
-    if not can_edit(user, view) or view.report is None:
-        raise _not_editable(view)
-    _check_revision(view, expected_revision)
+    _check_editable(user, view)
+    if view.report is None:
+        raise InvalidState(_l("Nothing is saved in this report yet: save its values first."),
+                           state=str(view.status))
+    check_revision(view, expected_revision)
     issues = issues_for(view)
     if has_errors(issues):
         raise InvalidReport(_l("The report cannot be submitted until the errors are "
@@ -497,63 +534,44 @@ def submit(session: Session, user: User, view: ReportView, *,
         report.late = is_late(view.due, now)
     report.status, report.submitted_at = Status.SUBMITTED, now
     _event(session, report, "submitted", user)
-    if commit:
-        session.commit()
     return issues
 
 
-def return_report(session: Session, user: User, view: ReportView, comment: str, *,
-                  commit: bool = True) -> None:
+def return_report(session: Session, user: User, view: ReportView, comment: str) -> None:
     """Send a submitted report back to the unit with a comment saying what to fix."""
     report = _reviewable(user, view, Status.SUBMITTED)
     if not (comment or "").strip():
         raise InvalidInput(_l("Say what needs to be corrected: a comment is required."),
-                        field="comment")
+                           field="comment", issue="required")
     report.status = Status.RETURNED
     _event(session, report, "returned", user, comment.strip())
-    if commit:
-        session.commit()
 
 
-def approve(session: Session, user: User, view: ReportView, *, commit: bool = True) -> None:
+def approve(session: Session, user: User, view: ReportView) -> None:
     """Approve a submitted report, which locks it."""
     report = _reviewable(user, view, Status.SUBMITTED)
     report.status, report.approved_at, report.approved_by_id = (
         Status.APPROVED, utcnow(), user.id)
     _event(session, report, "approved", user)
-    if commit:
-        session.commit()
 
 
-def unapprove(session: Session, user: User, view: ReportView, reason: str, *,
-              commit: bool = True) -> None:
+def unapprove(session: Session, user: User, view: ReportView, reason: str) -> None:
     """Unlock an approved report (back to submitted), with a reason for the record."""
     report = _reviewable(user, view, Status.APPROVED)
     if not (reason or "").strip():
-        raise InvalidInput(_l("A reason is required to withdraw an approval."), field="reason")
+        raise InvalidInput(_l("A reason is required to withdraw an approval."), field="reason",
+                           issue="required")
     report.status, report.approved_at, report.approved_by_id = Status.SUBMITTED, None, None
     _event(session, report, "unapproved", user, reason.strip())
-    if commit:
-        session.commit()
 
 
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
-        raise InvalidInput(_l("Only a consolidator above this unit can review its report."))
+        raise NotAllowed(REVIEWERS_ONLY)
     if view.report is None or view.report.status != expected:
-        raise InvalidInput(_l("This action is not possible while the report is %(status)s."),
-                        status=status_label(view.status))
+        raise InvalidState(_l("This action is not possible while the report is %(status)s."),
+                           state=str(view.status), status=status_label(view.status))
     return view.report
-
-
-def _not_editable(view: ReportView) -> Refusal:
-    if view.report is not None and view.report.status == Status.APPROVED:
-        return InvalidInput(_l("This report is approved and locked. Ask your consolidator to "
-                            "withdraw the approval if it must change."))
-    if view.report is not None and view.report.status == Status.SUBMITTED:
-        return InvalidInput(_l("This report is submitted and waits for review; it can change "
-                            "again if the consolidator returns it."))
-    return InvalidInput(_l("Only the unit's own accounts can fill in this report."))
 
 
 STATUS_LABELS = {

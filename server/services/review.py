@@ -33,7 +33,7 @@ from server.models.units import subtree_bounds
 from server.navigation import Page
 from server.scope import unit_scope
 from server.services import reporting
-from server.services.errors import InvalidInput, NotVisible
+from server.services.errors import NotAllowed, NotVisible, StaleRevision
 from server.services.reporting import ReportView
 
 PERIODS_SHOWN = 6  # newest open periods in the matrix unless all are asked for
@@ -361,15 +361,16 @@ def chase_filename(assignment: Assignment, period: str) -> str:
 
 def decide(session: Session, user: User, view: ReportView, decision: str, text: str = "", *,
            expected_revision: int | None = None) -> None:
-    """Return, approve or unapprove the report, as long as it is the revision reviewed.
+    """Return (*text*: the comment), approve or unapprove (*text*: the reason) the report,
+    as long as it is the revision reviewed.
 
     A reviewer decides on what they saw: if the report was resubmitted with
     other values since the page was loaded, the decision is refused.
     """
     if not reporting.can_review(user, view):
-        raise InvalidInput(_l("Only a consolidator above this unit can review its report."))
+        raise NotAllowed(reporting.REVIEWERS_ONLY)
     if expected_revision is not None and expected_revision != view.revision:
-        raise InvalidInput(
+        raise StaleRevision(
             _l("This report changed since you opened it (now revision %(current)s). Look at "
                "it again before deciding."), current=view.revision)
     if decision == "return":
@@ -380,4 +381,3 @@ def decide(session: Session, user: User, view: ReportView, decision: str, text: 
         reporting.unapprove(session, user, view, text)
     else:
         raise ValueError(decision)
-

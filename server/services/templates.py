@@ -65,7 +65,6 @@ def get_definition(session: Session, key: str, version: int) -> Definition | Non
 
 def publish(
     session: Session, definition: Definition, *, origin: str, user_id: int | None = None,
-    commit: bool = True,
 ) -> PublishResult:
     """Publish *definition* as a new version of its key, unless nothing changed."""
     digest = checksum(definition)
@@ -79,8 +78,6 @@ def publish(
         definition_json=stored.to_json(), checksum=digest, origin=origin,
         created_by_id=user_id,
     ))
-    if commit:
-        session.commit()
     return PublishResult(stored.key, version, "created" if current is None else "updated",
                          stored.title)
 
@@ -92,9 +89,7 @@ def load_files(session: Session, paths: list[Path] | None = None) -> list[Publis
     published and :class:`DefinitionError` describes the first broken file.
     """
     definitions = [load_definition(p) for p in (paths or catalog_files(CATALOG_DIR))]
-    results = [publish(session, d, origin="catalog", commit=False) for d in definitions]
-    session.commit()
-    return results
+    return [publish(session, d, origin="catalog") for d in definitions]
 
 
 def upload(session: Session, data: bytes, filename: str, user_id: int | None) -> PublishResult:
@@ -130,4 +125,3 @@ def versions(session: Session, key: str) -> list[TemplateVersion]:
 
 def set_retired(session: Session, row: TemplateVersion, retired: bool) -> None:
     row.retired = retired
-    session.commit()

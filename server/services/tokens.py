@@ -40,8 +40,8 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def create(session: Session, user: User, name: str = "", *, days: int = DEFAULT_DAYS,
-           commit: bool = True) -> tuple[ApiToken, str]:
+def create(session: Session, user: User, name: str = "", *,
+           days: int = DEFAULT_DAYS) -> tuple[ApiToken, str]:
     """A new token for *user* valid for *days* and its secret, which is not stored and
     cannot be shown again."""
     name = (name or "").strip()
@@ -57,8 +57,7 @@ def create(session: Session, user: User, name: str = "", *, days: int = DEFAULT_
                      token_hash=hash_secret(secret), created_at=now,
                      expires_at=now + timedelta(days=days))
     session.add(token)
-    if commit:
-        session.commit()
+    session.flush()
     return token, secret
 
 
@@ -98,7 +97,6 @@ def _touch(session: Session, token: ApiToken, now: datetime) -> None:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        session.commit()
         token.last_used_at = now
 
 
@@ -106,7 +104,6 @@ def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) ->
     """Stop *token* from working; revoking twice keeps the first time."""
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
-        session.commit()
 
 
 def revoke_all(session: Session, user: User, *, now: datetime | None = None) -> None:

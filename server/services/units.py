@@ -47,7 +47,6 @@ def create_unit(
     *,
     contact_name: str | None = None,
     contact_phone: str | None = None,
-    commit: bool = True,
 ) -> Unit:
     """Create one unit under *parent* (None: a root)."""
     code = (code or "").strip()
@@ -63,8 +62,6 @@ def create_unit(
     session.add(unit)
     session.flush()  # the path is made of ids
     unit.path = child_path(parent.path if parent else None, unit.id)
-    if commit:
-        session.commit()
     return unit
 
 
@@ -84,9 +81,7 @@ def import_units(session: Session, data: bytes, filename: str) -> UnitImportRepo
     result = read_units(data, filename, parent_codes(session))
     if result.errors:
         return UnitImportReport(problems=list(result.errors))
-    report = apply_unit_rows(session, result.rows, columns=result.columns)
-    session.commit()
-    return report
+    return apply_unit_rows(session, result.rows, columns=result.columns)
 
 
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active")
@@ -100,7 +95,6 @@ def apply_unit_rows(
     *rows* are valid and in parent-before-child order (the reader guarantees both:
     no cycles, known parents). For existing units, only the *columns* the file has
     are changed (None: all), so a list without phones does not erase the phones.
-    Nothing is committed here.
     """
     session.flush()
     report = UnitImportReport()

@@ -50,7 +50,14 @@ from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope
 from server.services import files, reporting
 from server.services import templates as template_service
-from server.services.errors import InvalidInput, Refusal
+from server.services.errors import (
+    InvalidInput,
+    InvalidState,
+    NotAllowed,
+    NotVisible,
+    Refusal,
+    ReportLocked,
+)
 from server.services.reporting import ReportView
 from server.services.starting_values import starting_values
 
@@ -259,7 +266,7 @@ def match_report(session: Session, user: User, identity: Identity,
                 if reporting.version_for(a, identity.period).version == identity.version]
         candidates = same if len(same) == 1 else candidates
     if not candidates:
-        return InvalidInput(_l(
+        return NotVisible(_l(
             "“%(filename)s” is for unit %(unit)s, period %(period)s: no such report of "
             "template %(template)s is within your reach. Check that the unit is one of "
             "yours, or upload the workbook on the report's own page."),
@@ -285,8 +292,9 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
             "uses version %(expected)s. Download the current template and copy your figures "
             "into it."), filename=filename, got=result.identity.version,
             expected=view.template.version))
-    if not (reporting.can_edit(user, view) or reporting.can_file_for(user, view)):
-        return UploadOutcome(filename, REFUSED, view=view, refusal=_locked(view, filename))
+    refusal = _upload_refusal(user, view, filename)
+    if refusal is not None:
+        return UploadOutcome(filename, REFUSED, view=view, refusal=refusal)
 
     # The workbook holds every field but attachments: those stay as they are.
     values = {**view.values, **result.values}
@@ -302,8 +310,8 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
     try:
         report, _draft = reporting.save(session, user, view, values, source=Source.EXCEL,
                                         file=original, on_behalf=True)
-    except Refusal as exc:  # e.g. the report changed state meanwhile
-        session.rollback()
+    except Refusal as exc:  # values the form would not take: nothing of this upload is kept
+        session.delete(original)  # the other uploads of a bulk import stand
         return UploadOutcome(filename, REFUSED, view=view, refusal=exc)
     return UploadOutcome(filename, SAVED, issues, view=view, revision=report.revision)
 
@@ -314,15 +322,18 @@ def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:
     return first + [i for i in second if (i.field, i.row, i.column, i.code) not in seen]
 
 
-def _locked(view: ReportView, filename: str) -> Refusal:
-    status = view.status
-    if not status.is_open:
-        return InvalidInput(_l(
+def _upload_refusal(user: User, view: ReportView, filename: str) -> Refusal | None:
+    """Why an upload cannot be saved in the report now (the workflow's rule), or None."""
+    refusal = reporting.edit_refusal(user, view, on_behalf=True)
+    if refusal is None or isinstance(refusal, ReportLocked):
+        return refusal
+    if isinstance(refusal, InvalidState):
+        return InvalidState(_l(
             "“%(filename)s” was not saved: the report is %(status)s and cannot change now. "
             "If it must change, ask your consolidator to return it."),
-            filename=filename, status=reporting.status_label(status))
-    return InvalidInput(_l("“%(filename)s” was not saved: only the unit's own accounts or a "
-                        "consolidator above it can fill in this report."), filename=filename)
+            state=refusal.state, filename=filename, status=reporting.status_label(view.status))
+    return NotAllowed(_l("“%(filename)s” was not saved: only the unit's own accounts or a "
+                         "consolidator above it can fill in this report."), filename=filename)
 
 
 def _keep_annotated(session: Session, user: User, view: ReportView, result: ReadResult,
@@ -334,7 +345,6 @@ def _keep_annotated(session: Session, user: User, view: ReportView, result: Read
         return None
     stored = files.store(session, io.BytesIO(annotated.data), annotated.filename, XLSX_TYPE,
                          unit=view.unit, user=user, limit=None)
-    session.commit()
     return stored if isinstance(stored, StoredFile) else None
 
 

@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 
 from server import migrate
 from server.app import create_app
-from server.db import database, db_session
+from server.db import database, db_session, unit_of_work
 from server.i18n import compile_translations
 from server.services.accounts import create_user
 from server.services.units import create_unit
@@ -56,12 +56,13 @@ def _seed(app) -> None:
     with app.app_context():
         migrate.upgrade(database().engine)
         session = db_session()
-        town = create_unit(session, "T01", "晋江市池店镇人民政府安全生产委员会办公室", "town",
-                           contact_name="王某某", contact_phone="0595-00000000")
-        village = create_unit(session, "T01V01", "池店村", "village", town)
-        create_user(session, "admin", PASSWORD, "admin")
-        create_user(session, "town", PASSWORD, "consolidator", town)
-        create_user(session, "village", PASSWORD, "submitter", village)
+        with unit_of_work(session):
+            town = create_unit(session, "T01", "晋江市池店镇人民政府安全生产委员会办公室", "town",
+                               contact_name="王某某", contact_phone="0595-00000000")
+            village = create_unit(session, "T01V01", "池店村", "village", town)
+            create_user(session, "admin", PASSWORD, "admin")
+            create_user(session, "town", PASSWORD, "consolidator", town)
+            create_user(session, "village", PASSWORD, "submitter", village)
 
 
 @pytest.fixture(scope="session")

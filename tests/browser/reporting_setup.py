@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 
 from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
 from server.services import reporting
@@ -41,33 +41,34 @@ def prepare(app) -> Flow:
     """Add the units, accounts, assignment and last quarter's report (once per server)."""
     with app.app_context():
         session = db_session()
-        load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
-        town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
-                           contact_phone="13800000001")
-        village = create_unit(session, VILLAGE, "溜石村", "village", town,
-                              contact_name="周九", contact_phone="13800000007")
-        other = create_unit(session, OTHER, "浯潭村", "village", town, contact_name="王五",
-                            contact_phone="13800000011")
-        reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
-        reporter = create_user(session, VILLAGE_USER, PASSWORD, Role.SUBMITTER, village)
-        create_user(session, OTHER_USER, PASSWORD, Role.SUBMITTER, other)
-        # The window opens last quarter: the village owes nothing older.
-        template = latest(session, "chidian-progress")
-        today = utcnow().astimezone(SHANGHAI).date()
-        begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
-        previous, current = begun[-2], begun[-1]
-        assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
-                                                 root=town, first=previous)
-        in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
-                                   time(10), tzinfo=SHANGHAI)
+        with unit_of_work(session):
+            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
+                               contact_phone="13800000001")
+            village = create_unit(session, VILLAGE, "溜石村", "village", town,
+                                  contact_name="周九", contact_phone="13800000007")
+            other = create_unit(session, OTHER, "浯潭村", "village", town, contact_name="王五",
+                                contact_phone="13800000011")
+            reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
+            reporter = create_user(session, VILLAGE_USER, PASSWORD, Role.SUBMITTER, village)
+            create_user(session, OTHER_USER, PASSWORD, Role.SUBMITTER, other)
+            # The window opens last quarter: the village owes nothing older.
+            template = latest(session, "chidian-progress")
+            today = utcnow().astimezone(SHANGHAI).date()
+            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
+            previous, current = begun[-2], begun[-1]
+            assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
+                                                     root=town, first=previous)
+            in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
+                                       time(10), tzinfo=SHANGHAI)
 
-        view = reporting.load(session, reporter, ASSIGNMENT, VILLAGE, previous)
-        reporting.save(session, reporter, view,
-                       {"reporter": "周九", "phone": "13800000007", **LAST_QUARTER})
-        reporting.submit(session, reporter, view, now=in_time)
-        reporting.approve(session, reviewer,
-                          reporting.load(session, reviewer, ASSIGNMENT, VILLAGE, previous))
-        return Flow(current=current, previous=previous)
+            view = reporting.load(session, reporter, ASSIGNMENT, VILLAGE, previous)
+            reporting.save(session, reporter, view,
+                           {"reporter": "周九", "phone": "13800000007", **LAST_QUARTER})
+            reporting.submit(session, reporter, view, now=in_time)
+            reporting.approve(session, reviewer,
+                              reporting.load(session, reviewer, ASSIGNMENT, VILLAGE, previous))
+            return Flow(current=current, previous=previous)
 
 
 @contextmanager

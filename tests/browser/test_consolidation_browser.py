@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
 from server.services import reporting
@@ -37,30 +37,31 @@ def quarter(live_server) -> str:
     """Last quarter, reported and approved by both villages (found 8 and 5 hazards)."""
     with live_server.app.app_context():
         session = db_session()
-        load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
-        town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
-                           contact_phone="13800000001")
-        reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
-        template = latest(session, "chidian-progress")
-        today = utcnow().astimezone(SHANGHAI).date()
-        begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
-        previous = begun[-2]
-        assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
-                                                 root=town, first=previous)
-        in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
-                                   time(10), tzinfo=SHANGHAI)
-        for code, (name, username, found) in VILLAGES.items():
-            village = create_unit(session, code, name, "village", town)
-            reporter = create_user(session, username, PASSWORD, Role.SUBMITTER, village)
-            view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
-            reporting.save(session, reporter, view, {
-                "reporter": name + "报送人", "phone": "13800000002",
-                "i09_hazards_found": str(found), "i09_hazards_rectified": "1",
-                "i01_progress": f"{name}已督促企业开展自查。"})
-            reporting.submit(session, reporter, view, now=in_time)
-            reporting.approve(session, reviewer,
-                              reporting.load(session, reviewer, ASSIGNMENT, code, previous))
-        return previous
+        with unit_of_work(session):
+            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
+                               contact_phone="13800000001")
+            reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
+            template = latest(session, "chidian-progress")
+            today = utcnow().astimezone(SHANGHAI).date()
+            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
+            previous = begun[-2]
+            assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
+                                                     root=town, first=previous)
+            in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
+                                       time(10), tzinfo=SHANGHAI)
+            for code, (name, username, found) in VILLAGES.items():
+                village = create_unit(session, code, name, "village", town)
+                reporter = create_user(session, username, PASSWORD, Role.SUBMITTER, village)
+                view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
+                reporting.save(session, reporter, view, {
+                    "reporter": name + "报送人", "phone": "13800000002",
+                    "i09_hazards_found": str(found), "i09_hazards_rectified": "1",
+                    "i01_progress": f"{name}已督促企业开展自查。"})
+                reporting.submit(session, reporter, view, now=in_time)
+                reporting.approve(session, reviewer,
+                                  reporting.load(session, reviewer, ASSIGNMENT, code, previous))
+            return previous
 
 
 def sign_in(page) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from server.db import unit_of_work
 from server.models import User
 from server.services import tokens
 
@@ -26,7 +27,8 @@ PROBLEM_TYPE = "application/problem+json"
 
 def token_for(session: Session, user: User, name: str = "tests") -> str:
     """A new personal API token of *user* (its secret)."""
-    _token, secret = tokens.create(session, user, name)
+    with unit_of_work(session):
+        _token, secret = tokens.create(session, user, name)
     return secret
 
 

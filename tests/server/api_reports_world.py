@@ -11,6 +11,7 @@ from api_helpers import token_for
 from hazards import FOUND, hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
 from server.services import reporting
 from server.services import templates as template_service
@@ -47,9 +48,11 @@ def path(unit: str = "VA1", period: str = PERIOD, assignment: str = KEY) -> str:
 @pytest.fixture(name="world")
 def world_fixture(session, tree, make_user):
     """The form assigned to the villages of TA (VA1, VA2); TB's village VB1 is elsewhere."""
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION),
+                                 origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
     return {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),

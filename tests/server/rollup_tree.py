@@ -25,6 +25,7 @@ from typing import Any
 from hazards import FOUND, hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
 from server.services import reporting
 from server.services import templates as template_service
@@ -76,24 +77,29 @@ def build(session, make_unit, make_user) -> dict[str, Any]:
     users |= {f"{code.lower()}-hz": make_user(f"{code.lower()}-hz", Role.CONSOLIDATOR,
                                               units[code]) for code in CONSOLIDATORS}
     users["boss"] = make_user("boss", Role.ADMIN)
-    template_service.publish(session, definition(), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    assignment = reporting.create_assignment(session, key=KEY, template=template,
-                                             root=units["CITY"], kinds=KINDS, include_root=True)
+    with unit_of_work(session):
+        template_service.publish(session, definition(), origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        assignment = reporting.create_assignment(session, key=KEY, template=template,
+                                                 root=units["CITY"], kinds=KINDS,
+                                                 include_root=True)
     return {"units": units, "users": users, "assignment": assignment}
 
 
 def publish_version_2(session, world, from_period: str = "2024Q3") -> None:
     """Version 2 (with the posts field) for the periods from *from_period* on."""
-    template_service.publish(session, definition(V2_FIELDS), origin="upload")
-    reporting.replace_version(session, world["assignment"],
-                              template_service.get_version(session, "hazards", 2), from_period)
+    with unit_of_work(session):
+        template_service.publish(session, definition(V2_FIELDS), origin="upload")
+        reporting.replace_version(session, world["assignment"],
+                                  template_service.get_version(session, "hazards", 2),
+                                  from_period)
 
 
 def save(session, world, who: str, unit: str, period: str, values: dict):
     user = world["users"][who]
     view = reporting.load(session, user, KEY, unit, period)
-    reporting.save(session, user, view, {**HEADER, **values}, remarks="已核实")
+    with unit_of_work(session):
+        reporting.save(session, user, view, {**HEADER, **values}, remarks="已核实")
     return view
 
 
@@ -102,10 +108,12 @@ def send(session, world, who: str, unit: str, period: str, values: dict, *,
     """Save and submit the unit's report; approve it from above when *approve_by* is given."""
     user = world["users"][who]
     view = save(session, world, who, unit, period, values)
-    reporting.submit(session, user, view, now=at)
-    if approve_by:
-        reviewer = world["users"][approve_by]
-        reporting.approve(session, reviewer, reporting.load(session, reviewer, KEY, unit, period))
+    with unit_of_work(session):
+        reporting.submit(session, user, view, now=at)
+        if approve_by:
+            reviewer = world["users"][approve_by]
+            reporting.approve(session, reviewer,
+                              reporting.load(session, reviewer, KEY, unit, period))
 
 
 def roll_up(session, world) -> None:

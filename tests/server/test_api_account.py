@@ -9,6 +9,7 @@ from api_helpers import api_get, api_post, problem, token_for
 from hazards import hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
 from server.services import templates as template_service
 
@@ -29,8 +30,9 @@ def token(session, people):
 
 def publish(session, **changes):
     document = {**hazards_definition(), **changes}
-    return template_service.publish(session, Definition.model_validate(document),
-                                    origin="upload")
+    with unit_of_work(session):
+        return template_service.publish(session, Definition.model_validate(document),
+                                        origin="upload")
 
 
 def links(response) -> dict[str, dict[str, list[str]]]:

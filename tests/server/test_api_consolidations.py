@@ -10,6 +10,7 @@ import pytest
 from hazards import FOUND, hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
 from server.services import reporting, tokens
 from server.services import templates as template_service
@@ -36,9 +37,10 @@ def people(session, tree, make_user):
     For 2024Q2: VA1 approved (4 found), VA2 submitted (3 found), VB1 not started; TA
     submitted its own report with 9 found, more than its villages' 4 + 3.
     """
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
     users = {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),
@@ -48,15 +50,16 @@ def people(session, tree, make_user):
         "cy-hz": make_user("cy-hz", Role.CONSOLIDATOR, tree["CY"]),
         "admin": make_user("admin", Role.ADMIN),
     }
-    for name, found, text in (("va1", 4, "排查企业4家"), ("va2", 3, "排查企业3家"),
-                              ("ta", 9, "全镇排查")):
-        user = users[name]
-        view = reporting.load(session, user, KEY, user.unit.code, "2024Q2")
-        reporting.save(session, user, view, {**HEADER, "found": found, "situation": text},
-                       remarks="镇本级另有排查" if name == "ta" else None)
-        reporting.submit(session, user, view)
-    approved = reporting.load(session, users["ta-hz"], KEY, "VA1", "2024Q2")
-    reporting.approve(session, users["ta-hz"], approved)
+    with unit_of_work(session):
+        for name, found, text in (("va1", 4, "排查企业4家"), ("va2", 3, "排查企业3家"),
+                                  ("ta", 9, "全镇排查")):
+            user = users[name]
+            view = reporting.load(session, user, KEY, user.unit.code, "2024Q2")
+            reporting.save(session, user, view, {**HEADER, "found": found, "situation": text},
+                           remarks="镇本级另有排查" if name == "ta" else None)
+            reporting.submit(session, user, view)
+        approved = reporting.load(session, users["ta-hz"], KEY, "VA1", "2024Q2")
+        reporting.approve(session, users["ta-hz"], approved)
     return users
 
 
@@ -73,7 +76,8 @@ def as_user(client, session, people):
                               **kwargs)
 
     def make(username: str) -> Caller:
-        _token, secret = tokens.create(session, people[username], "test")
+        with unit_of_work(session):
+            _token, secret = tokens.create(session, people[username], "test")
         return Caller({"Authorization": f"Bearer {secret}", "Accept-Language": "en"})
 
     return make

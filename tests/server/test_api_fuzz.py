@@ -26,6 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from forms.definition import Definition
 from server.api import openapi
+from server.db import unit_of_work
 from server.models import Role
 from server.services import reporting, tokens
 from server.services import templates as template_service
@@ -58,27 +59,30 @@ REAL = [
 @pytest.fixture
 def fuzz_tokens(app, session, tree, make_user) -> dict[str, str]:
     """The world: VA1 approved and VA2 submitted for 2024Q2, VA1 drafting 2024Q3."""
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    assignment = reporting.create_assignment(session, key=KEY, template=template,
-                                             root=tree["TA"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        assignment = reporting.create_assignment(session, key=KEY, template=template,
+                                                 root=tree["TA"])
     people = {
         "consolidator": make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"]),
         "submitter": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "neighbour": make_user("va2", Role.SUBMITTER, tree["VA2"]),
     }
-    for who, period, values in (("submitter", "2024Q2", {"found": 5, "rectified": 3}),
-                                ("neighbour", "2024Q2", {"found": 2, "rectified": 2}),
-                                ("submitter", "2024Q3", {"found": 7, "rectified": 4})):
-        user = people[who]
-        view = reporting.load(session, user, assignment.key, user.unit.code, period)
-        reporting.save(session, user, view, {**HEADER, **values})
-        if period == "2024Q2":
-            reporting.submit(session, user, view)
-    va1 = reporting.load(session, people["consolidator"], KEY, "VA1", "2024Q2")
-    reporting.approve(session, people["consolidator"], va1)
-    return {role: tokens.create(session, people[role], "fuzz")[1]
-            for role in ("consolidator", "submitter")}
+    with unit_of_work(session):
+        for who, period, values in (("submitter", "2024Q2", {"found": 5, "rectified": 3}),
+                                    ("neighbour", "2024Q2", {"found": 2, "rectified": 2}),
+                                    ("submitter", "2024Q3", {"found": 7, "rectified": 4})):
+            user = people[who]
+            view = reporting.load(session, user, assignment.key, user.unit.code, period)
+            reporting.save(session, user, view, {**HEADER, **values})
+            if period == "2024Q2":
+                reporting.submit(session, user, view)
+        va1 = reporting.load(session, people["consolidator"], KEY, "VA1", "2024Q2")
+        reporting.approve(session, people["consolidator"], va1)
+    with unit_of_work(session):
+        return {role: tokens.create(session, people[role], "fuzz")[1]
+                for role in ("consolidator", "submitter")}
 
 
 OPERATIONS = [f"{op.method.upper()} {op.path}" for op in openapi.OPERATIONS]

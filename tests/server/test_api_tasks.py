@@ -13,6 +13,7 @@ from api_helpers import problem, token_for
 from hazards import hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
 from server.services import reporting
 from server.services import templates as template_service
@@ -25,10 +26,11 @@ DUE = {"2024Q2": "2024-07-05", "2024Q3": "2024-10-05", "2024Q4": "2025-01-05"}
 @pytest.fixture
 def world(session, tree, make_user):
     """VA1 submitted 2024Q2 on time and has a draft of 2024Q3; VA2 has done nothing."""
-    template_service.publish(session, Definition.model_validate(hazards_definition(
-        last="2024Q4")), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(hazards_definition(
+            last="2024Q4")), origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
     users = {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),
@@ -38,12 +40,13 @@ def world(session, tree, make_user):
         "admin": make_user("admin", Role.ADMIN),
     }
     clerk = users["va1"]
-    q2 = reporting.load(session, clerk, KEY, "VA1", "2024Q2")
-    reporting.save(session, clerk, q2, {**HEADER, "found": 3})
-    on_time = reporting.due_date(q2.assignment, "2024Q2")
-    reporting.submit(session, clerk, q2, now=_noon(on_time))
-    q3 = reporting.load(session, clerk, KEY, "VA1", "2024Q3")
-    reporting.save(session, clerk, q3, {**HEADER, "found": 4})
+    with unit_of_work(session):
+        q2 = reporting.load(session, clerk, KEY, "VA1", "2024Q2")
+        reporting.save(session, clerk, q2, {**HEADER, "found": 3})
+        on_time = reporting.due_date(q2.assignment, "2024Q2")
+        reporting.submit(session, clerk, q2, now=_noon(on_time))
+        q3 = reporting.load(session, clerk, KEY, "VA1", "2024Q3")
+        reporting.save(session, clerk, q3, {**HEADER, "found": 4})
     return users
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 
 from server.api.auth import check_role, public, require_role
 from server.cli import cli
+from server.db import unit_of_work
 from server.models import ApiToken, Role
 from server.models.accounts import utcnow
 from server.services import accounts, tokens
@@ -23,11 +24,17 @@ def ann(make_user, tree):
     return make_user("ann", unit=tree["TA"])
 
 
+def new_token(session, user, name: str = ""):
+    """A token created and committed, as the account page and the CLI do."""
+    with unit_of_work(session):
+        return tokens.create(session, user, name)
+
+
 # --- the service ------------------------------------------------------------------------------
 
 
 def test_the_secret_is_not_stored_only_its_hash(session, ann):
-    token, secret = tokens.create(session, ann, "nightly sync")
+    token, secret = new_token(session, ann, "nightly sync")
     assert secret.startswith("tb_") and len(secret) > 40
     assert token.prefix == secret[:len(token.prefix)] and len(token.prefix) < 16
     dumped = [tuple(row) for row in session.execute(text("SELECT * FROM api_tokens"))]
@@ -36,51 +43,57 @@ def test_the_secret_is_not_stored_only_its_hash(session, ann):
 
 
 def test_every_secret_is_different(session, ann):
-    secrets = {tokens.create(session, ann)[1] for _ in range(5)}
+    secrets = {new_token(session, ann)[1] for _ in range(5)}
     assert len(secrets) == 5
 
 
 def test_authenticate_finds_the_account_and_records_the_use(session, ann):
-    token, secret = tokens.create(session, ann)
-    assert tokens.authenticate(session, secret).username == "ann"
+    token, secret = new_token(session, ann)
+    with unit_of_work(session):
+        assert tokens.authenticate(session, secret).username == "ann"
     session.expire_all()
     first_use = session.get(ApiToken, token.id).last_used_at
     assert first_use is not None
     # Within the minute the use is not written again; later it is.
-    tokens.authenticate(session, secret, now=utcnow() + timedelta(seconds=20))
+    with unit_of_work(session):
+        tokens.authenticate(session, secret, now=utcnow() + timedelta(seconds=20))
     session.expire_all()
     assert session.get(ApiToken, token.id).last_used_at == first_use
-    tokens.authenticate(session, secret, now=utcnow() + timedelta(minutes=5))
+    with unit_of_work(session):
+        tokens.authenticate(session, secret, now=utcnow() + timedelta(minutes=5))
     session.expire_all()
     assert session.get(ApiToken, token.id).last_used_at > first_use
 
 
 @pytest.mark.parametrize("guess", ["", "tb_", "nonsense", "tb_short"])
 def test_authenticate_refuses_malformed_secrets(session, ann, guess):
-    tokens.create(session, ann)
+    new_token(session, ann)
     assert tokens.authenticate(session, guess) is None
 
 
 def test_authenticate_refuses_a_secret_with_the_right_prefix_but_wrong_rest(session, ann):
-    _token, secret = tokens.create(session, ann)
+    _token, secret = new_token(session, ann)
     forged = secret[:-4] + ("aaaa" if not secret.endswith("aaaa") else "bbbb")
     assert tokens.authenticate(session, forged) is None
 
 
 def test_revoked_tokens_and_disabled_accounts_fail(session, ann, make_user, tree):
-    token, secret = tokens.create(session, ann)
-    tokens.revoke(session, token)
+    token, secret = new_token(session, ann)
+    with unit_of_work(session):
+        tokens.revoke(session, token)
     assert tokens.authenticate(session, secret) is None
     bob = make_user("bob", unit=tree["TB"])
-    _other, bobs = tokens.create(session, bob)
-    accounts.set_active(session, bob, False)
+    _other, bobs = new_token(session, bob)
+    with unit_of_work(session):
+        accounts.set_active(session, bob, False)
     assert tokens.authenticate(session, bobs) is None
 
 
 def test_listing_and_finding_tokens(session, ann, make_user, tree):
-    first, secret = tokens.create(session, ann, "first")
-    second, _ = tokens.create(session, ann, "second")
-    tokens.revoke(session, first)
+    first, secret = new_token(session, ann, "first")
+    second, _ = new_token(session, ann, "second")
+    with unit_of_work(session):
+        tokens.revoke(session, first)
     assert [t.name for t in tokens.for_user(session, ann)] == ["second"]
     assert [t.name for t in tokens.for_user(session, ann, include_revoked=True)] \
         == ["second", "first"]
@@ -94,7 +107,7 @@ def test_listing_and_finding_tokens(session, ann, make_user, tree):
 
 def test_a_token_name_has_a_length_limit(session, ann):
     with pytest.raises(InvalidInput):
-        tokens.create(session, ann, "x" * 101)
+        new_token(session, ann, "x" * 101)
 
 
 # --- bearer authentication -----------------------------------------------------------------
@@ -126,17 +139,20 @@ def test_an_unknown_token_is_reported_as_invalid(client, session, ann):
 
 
 def test_revoked_token_is_refused(client, session, ann):
-    token, secret = tokens.create(session, ann)
+    token, secret = new_token(session, ann)
     assert api_get(client, "/me", secret).status_code == 200
-    tokens.revoke(session, token)
+    with unit_of_work(session):
+        tokens.revoke(session, token)
     problem(api_get(client, "/me", secret), 401, "unauthorized")
 
 
 def test_disabling_an_account_revokes_its_tokens_for_good(client, session, ann):
     secret = token_for(session, ann)
-    accounts.set_active(session, ann, False)
+    with unit_of_work(session):
+        accounts.set_active(session, ann, False)
     problem(api_get(client, "/me", secret), 401, "unauthorized")
-    accounts.set_active(session, ann, True)
+    with unit_of_work(session):
+        accounts.set_active(session, ann, True)
     # Enabling the account again does not bring the old tokens back.
     problem(api_get(client, "/me", secret), 401, "unauthorized")
     assert tokens.for_user(session, ann) == []
@@ -280,8 +296,8 @@ def test_cli_creates_a_token_printing_the_secret_once(run, client, session, ann)
 
 
 def test_cli_revokes_by_id_or_prefix(run, client, session, ann):
-    first, first_secret = tokens.create(session, ann, "one")
-    second, second_secret = tokens.create(session, ann, "two")
+    first, first_secret = new_token(session, ann, "one")
+    second, second_secret = new_token(session, ann, "two")
     assert run("tokens", "revoke", str(first.id)).exit_code == 0
     revoked = run("tokens", "revoke", second.prefix)
     assert revoked.exit_code == 0 and "revoked" in revoked.output
@@ -293,8 +309,8 @@ def test_cli_revokes_by_id_or_prefix(run, client, session, ann):
 
 
 def test_cli_lists_every_accounts_tokens(run, session, ann, make_user, tree):
-    tokens.create(session, ann, "for-ann")
-    tokens.create(session, make_user("bob", unit=tree["TB"]), "for-bob")
+    new_token(session, ann, "for-ann")
+    new_token(session, make_user("bob", unit=tree["TB"]), "for-bob")
     everyone = run("tokens", "list").output
     assert "for-ann" in everyone and "for-bob" in everyone
     assert "for-bob" not in run("tokens", "list", "ann").output
@@ -305,7 +321,8 @@ def test_cli_refuses_unknown_accounts_and_tokens(run, session, ann):
     assert unknown.exit_code == 1 and "nobody" in unknown.output
     assert run("tokens", "revoke", "999").exit_code == 1
     assert run("tokens", "revoke", "tb_nothing").exit_code == 1
-    accounts.set_active(session, ann, False)
+    with unit_of_work(session):
+        accounts.set_active(session, ann, False)
     disabled = run("tokens", "create", "ann")
     assert disabled.exit_code == 1 and "disabled" in disabled.output
     assert session.scalars(select(ApiToken)).all() == []
@@ -349,7 +366,7 @@ def test_account_page_refuses_an_overlong_name(browser, session, ann):
 
 
 def test_account_page_revokes_a_token(browser, client, session, ann):
-    token, secret = tokens.create(session, ann, "old script")
+    token, secret = new_token(session, ann, "old script")
     browser.login_ok(ann)
     response = browser.post(f"/auth/account/tokens/{token.id}/revoke",
                             token_from="/auth/account", follow_redirects=True)
@@ -359,7 +376,7 @@ def test_account_page_revokes_a_token(browser, client, session, ann):
 
 
 def test_revoking_needs_the_csrf_token(browser, client, session, ann):
-    token, secret = tokens.create(session, ann)
+    token, secret = new_token(session, ann)
     browser.login_ok(ann)
     browser.client.post(f"/auth/account/tokens/{token.id}/revoke")
     browser.client.post("/auth/account/tokens", data={"name": "sneaky"})
@@ -368,7 +385,7 @@ def test_revoking_needs_the_csrf_token(browser, client, session, ann):
 
 
 def test_nobody_revokes_another_accounts_token(browser, client, session, ann, make_user, tree):
-    token, secret = tokens.create(session, make_user("bob", unit=tree["TB"]))
+    token, secret = new_token(session, make_user("bob", unit=tree["TB"]))
     browser.login_ok(ann)
     response = browser.post(f"/auth/account/tokens/{token.id}/revoke",
                             token_from="/auth/account")
@@ -377,7 +394,7 @@ def test_nobody_revokes_another_accounts_token(browser, client, session, ann, ma
 
 
 def test_token_pages_need_a_sign_in(browser, session, ann):
-    token, _secret = tokens.create(session, ann)
+    token, _secret = new_token(session, ann)
     for path in (f"/auth/account/tokens/{token.id}/revoke", "/auth/account/tokens"):
         response = browser.post(path, {"name": "x"}, token_from="/auth/login")
         assert response.status_code == 302 and "/auth/login" in response.headers["Location"]

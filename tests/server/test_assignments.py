@@ -10,6 +10,7 @@ from hazards import hazards_definition
 from sqlalchemy import func, select
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Assignment, Role
 from server.services import reporting
 from server.services import templates as template_service
@@ -21,7 +22,8 @@ DEFINITION = hazards_definition(last="2025Q2")
 
 def publish(session, **changes):
     definition = Definition.model_validate({**DEFINITION, **changes})
-    result = template_service.publish(session, definition, origin="upload")
+    with unit_of_work(session):
+        result = template_service.publish(session, definition, origin="upload")
     return template_service.get_version(session, result.key, result.version)
 
 
@@ -112,7 +114,8 @@ def test_errors_are_shown_at_their_fields_and_nothing_is_created(
         admin, session, tree, changes, field, message):
     publish(session)
     retired = publish(session, title="隐患排查情况表（修订）")
-    template_service.set_retired(session, retired, True)
+    with unit_of_work(session):
+        template_service.set_retired(session, retired, True)
     response = admin.post("/admin/assignments/new", form(create="1", **changes),
                           token_from="/admin/assignments/new", headers=EN)
     assert response.status_code == 400
@@ -134,7 +137,8 @@ def test_duplicate_key_is_refused(admin, session, tree):
 def test_retired_versions_are_not_offered(admin, session, tree):
     publish(session)
     retired = publish(session, title="隐患排查情况表（修订）")
-    template_service.set_retired(session, retired, True)
+    with unit_of_work(session):
+        template_service.set_retired(session, retired, True)
     page = admin.get("/admin/assignments/new").get_data(as_text=True)
     assert 'value="hazards:1"' in page and 'value="hazards:2"' not in page
 
@@ -146,7 +150,8 @@ def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tre
     clerk = make_user("clerk", Role.SUBMITTER, tree["VA1"])
     # A draft of 2025Q1 exists before the new version arrives: it keeps version 1.
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2025Q1")
-    reporting.save(session, clerk, view, {"found": 3})
+    with unit_of_work(session):
+        reporting.save(session, clerk, view, {"found": 3})
     second = publish(session, title="隐患排查情况表（第二版）")
 
     response = admin.post("/admin/assignments/hazards-ta/versions",

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from server.db import unit_of_work
 from server.models import LoginAttempt, User
 from server.services import accounts
 from server.services.accounts import LoginStatus
@@ -64,7 +65,8 @@ def test_login_without_csrf_token_is_refused(password, client, make_user, tree):
 
 def test_disabled_account_cannot_log_in(browser, session, make_user, tree):
     user = make_user("village1", unit=tree["VA1"])
-    accounts.set_active(session, user, False)
+    with unit_of_work(session):
+        accounts.set_active(session, user, False)
     page = browser.login("village1")
     assert page.status_code == 200
     assert "该账号已停用，请联系管理员。" in page.get_data(as_text=True)
@@ -74,7 +76,8 @@ def test_disabled_account_cannot_log_in(browser, session, make_user, tree):
 def test_disabling_signs_out_an_open_session(browser, session, make_user, tree):
     user = make_user("village1", unit=tree["VA1"])
     browser.login_ok("village1")
-    accounts.set_active(session, user, False)
+    with unit_of_work(session):
+        accounts.set_active(session, user, False)
     assert browser.get("/").status_code == 302
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from werkzeug.http import parse_options_header
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role, User
 from server.services import consolidation, merged, reporting
 from server.services import templates as template_service
@@ -42,9 +43,10 @@ HEADER = {"reporter": "张三", "phone": "13800000000"}
 
 @pytest.fixture
 def world(session, tree, make_user):
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
     tree["VA2"].contact_name, tree["VA2"].contact_phone = "李四", "0595-8500222"
     session.commit()
     users = {
@@ -62,11 +64,12 @@ def send(session, world, who: str, unit: str, period: str, values: dict, *,
          approve_by: str | None = None, at: datetime = Q3_ON_TIME, remarks: str = "") -> None:
     users = world["users"]
     view = reporting.load(session, users[who], KEY, unit, period)
-    reporting.save(session, users[who], view, {**HEADER, **values}, remarks=remarks)
-    reporting.submit(session, users[who], view, now=at)
-    if approve_by:
-        reporting.approve(session, users[approve_by],
-                          reporting.load(session, users[approve_by], KEY, unit, period))
+    with unit_of_work(session):
+        reporting.save(session, users[who], view, {**HEADER, **values}, remarks=remarks)
+        reporting.submit(session, users[who], view, now=at)
+        if approve_by:
+            reporting.approve(session, users[approve_by],
+                              reporting.load(session, users[approve_by], KEY, unit, period))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import io
 
 from sqlalchemy import func, select
 
+from server.db import unit_of_work
 from server.models import Role, Unit, User
 from server.services import accounts
 from server.services import units as unit_service
@@ -59,7 +60,7 @@ def test_units_import_from_an_excel_workbook(session, app):
                                   ("JC", "积翠镇", "镇", ""), ("JC-01", "积翠村", "村", "JC")]):
         sheet.write_row(number, 0, row)
     workbook.close()
-    with app.app_context():
+    with app.app_context(), unit_of_work(session):
         report = unit_service.import_units(session, buffer.getvalue(), "单位.xlsx")
     assert report.ok and report.created == ["JC", "JC-01"]
     village = unit_service.get_unit(session, "JC-01")
@@ -67,7 +68,7 @@ def test_units_import_from_an_excel_workbook(session, app):
 
 
 def test_reimport_updates_and_moves_units(session, app):
-    with app.app_context():
+    with app.app_context(), unit_of_work(session):
         unit_service.import_units(session, UNITS_CSV.encode(), "units.csv")
         moved = """code,name,kind,parent_code
 CD-X,池店新区,zone,CD
@@ -111,7 +112,7 @@ OLD,改名,town,A2
 def test_cycle_and_missing_column_are_reported(session, app, make_unit):
     top = make_unit("T", kind="town")
     make_unit("V", top)
-    with app.app_context():
+    with app.app_context(), unit_of_work(session):
         cycle = unit_service.import_units(session, b"code,name,kind,parent_code\nT,T,town,V\n",
                                           "units.csv")
         missing = unit_service.import_units(session, b"code,name\nX,X\n", "units.csv")

@@ -17,6 +17,7 @@ from sqlalchemy import event
 
 from exports.flat_data import BOM, FLAT_HEADERS
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role, Status
 from server.models.reporting import Report
 from server.services import consolidation, merged, reporting
@@ -41,10 +42,11 @@ CONTACT = {"reporter": "联系人", "phone": "13800000000"}
 def publish_versions(session) -> dict[int, Any]:
     """Versions 1 and 2 of the test template, as TemplateVersion rows."""
     rows = {}
-    for version in (1, 2):
-        template_service.publish(session, Definition.model_validate(definition(version)),
-                                 origin="upload")
-        rows[version] = template_service.get_version(session, TEMPLATE, version)
+    with unit_of_work(session):
+        for version in (1, 2):
+            template_service.publish(session, Definition.model_validate(definition(version)),
+                                     origin="upload")
+            rows[version] = template_service.get_version(session, TEMPLATE, version)
     return rows
 
 
@@ -127,10 +129,11 @@ def world(session, make_unit, make_user):
     ):
         units[code] = make_unit(code, units[parent], kind=kind, name=name,
                                 contact_name=f"{name}联系人", contact_phone="0434-1234567")
-    assignment = reporting.create_assignment(
-        session, key="merge", template=versions[1], root=units["SP"], kinds=REPORTING_KINDS,
-        first="2024Q2", last="2025Q4")
-    reporting.replace_version(session, assignment, versions[2], "2024Q4")
+    with unit_of_work(session):
+        assignment = reporting.create_assignment(
+            session, key="merge", template=versions[1], root=units["SP"], kinds=REPORTING_KINDS,
+            first="2024Q2", last="2025Q4")
+        reporting.replace_version(session, assignment, versions[2], "2024Q4")
     admin = make_user("admin", Role.ADMIN)
     return {"units": units, "versions": versions, "assignment": assignment, "admin": admin}
 

@@ -37,6 +37,7 @@ from test_merged_export import (
 )
 
 from exports.flat_data import BOM, FLAT_HEADERS
+from server.db import unit_of_work
 from server.models import Role, Status, User
 from server.services import accounts, consolidation, merged, reporting
 from server.services import units as unit_service
@@ -127,12 +128,13 @@ def build(session, root: Node, period: str, previous_period: str, admin: User) -
             child.parent = node
             create(child, unit)
 
-    create(root, None)
-    key = f"merge-{n}"
-    assignment = reporting.create_assignment(
-        session, key=key, template=versions[1], root=root.unit, kinds=REPORTING_KINDS,
-        first="2024Q2", last="2025Q4")
-    reporting.replace_version(session, assignment, versions[2], "2024Q4")
+    with unit_of_work(session):
+        create(root, None)
+        key = f"merge-{n}"
+        assignment = reporting.create_assignment(
+            session, key=key, template=versions[1], root=root.unit, kinds=REPORTING_KINDS,
+            first="2024Q2", last="2025Q4")
+        reporting.replace_version(session, assignment, versions[2], "2024Q4")
 
     def file(node: Node) -> None:
         """Bottom-up: an office files its report once its children have filed theirs."""
@@ -237,7 +239,8 @@ def same(got: Any, want: Any, key: str) -> bool:
 
 @pytest.fixture
 def admin(session) -> User:
-    return accounts.create_user(session, "admin", "correct-horse-7", Role.ADMIN, None)
+    with unit_of_work(session):
+        return accounts.create_user(session, "admin", "correct-horse-7", Role.ADMIN, None)
 
 
 @settings(max_examples=12, deadline=None,

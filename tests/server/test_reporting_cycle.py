@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models.reporting import Report, Status
 from server.services import reporting
@@ -33,9 +34,10 @@ def compiled_catalogues():
 def chidian(session, tree, make_user, monkeypatch):
     """Chidian's progress table assigned to town TA; it is 10 July 2024 in Shanghai."""
     monkeypatch.setattr(reporting, "utcnow", lambda: datetime(2024, 7, 10, 2, tzinfo=UTC))
-    load_files(session, [CATALOG])
-    reporting.create_assignment(session, key="chidian", root=tree["TA"],
-                                template=get_version(session, "chidian-progress", 1))
+    with unit_of_work(session):
+        load_files(session, [CATALOG])
+        reporting.create_assignment(session, key="chidian", root=tree["TA"],
+                                    template=get_version(session, "chidian-progress", 1))
     return make_user("cd-village", unit=tree["VA1"])
 
 

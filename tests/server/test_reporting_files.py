@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, StoredFile
@@ -28,9 +29,10 @@ def compiled_catalogues():
 
 @pytest.fixture
 def village(session, tree, make_user):
-    load_files(session, [SAMPLE])
-    reporting.create_assignment(session, key="sample", template=get_version(session, "sample", 1),
-                                root=tree["TA"])
+    with unit_of_work(session):
+        load_files(session, [SAMPLE])
+        reporting.create_assignment(session, key="sample",
+                                    template=get_version(session, "sample", 1), root=tree["TA"])
     return make_user("va1", unit=tree["VA1"])
 
 

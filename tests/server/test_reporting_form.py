@@ -16,6 +16,7 @@ import pytest
 from form_reader import FormReader
 from sqlalchemy import func, select
 
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
@@ -37,9 +38,10 @@ def village(session, tree, make_user):
     """A submitter of village VA1, which owes the sample report to town TA."""
     tree["VA1"].contact_name, tree["VA1"].contact_phone = "王五", "13900000009"
     session.commit()
-    load_files(session, [SAMPLE])
-    reporting.create_assignment(session, key="sample", template=get_version(session, "sample", 1),
-                                root=tree["TA"])
+    with unit_of_work(session):
+        load_files(session, [SAMPLE])
+        reporting.create_assignment(session, key="sample",
+                                    template=get_version(session, "sample", 1), root=tree["TA"])
     return make_user("va1", unit=tree["VA1"])
 
 
@@ -237,7 +239,8 @@ def test_a_returned_report_shows_the_consolidators_comment(signed_in, session, t
     submit_q2(signed_in, f_found="3")
     town = make_user("ta", Role.CONSOLIDATOR, tree["TA"])
     view = reporting.load(session, town, "sample", "VA1", "2024Q2")
-    reporting.return_report(session, town, view, "请补充推进情况说明。")
+    with unit_of_work(session):
+        reporting.return_report(session, town, view, "请补充推进情况说明。")
     html = text(signed_in.get(Q2))
     assert "请补充推进情况说明。" in html and "returned-comment" in html
     assert 'class="report-form"' in html  # editable again

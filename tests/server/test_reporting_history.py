@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Revision
@@ -28,15 +29,17 @@ def compiled_catalogues():
 
 @pytest.fixture
 def people(session, tree, make_user):
-    load_files(session, [SAMPLE])
-    reporting.create_assignment(session, key="sample", template=get_version(session, "sample", 1),
-                                root=tree["TA"])
+    with unit_of_work(session):
+        load_files(session, [SAMPLE])
+        reporting.create_assignment(session, key="sample",
+                                    template=get_version(session, "sample", 1), root=tree["TA"])
     return make_user("va1", unit=tree["VA1"]), make_user("ta", Role.CONSOLIDATOR, tree["TA"])
 
 
 def save(session, user, **values):
     view = reporting.load(session, user, "sample", "VA1", "2024Q2")
-    reporting.save(session, user, view, values, remarks=values.pop("remarks", None))
+    with unit_of_work(session):
+        reporting.save(session, user, view, values, remarks=values.pop("remarks", None))
     return view
 
 
@@ -58,15 +61,17 @@ def worked(session, people):
     save(session, village, found=7, reporter="王五", roster=[{"name": "张三"}])
     view = save(session, village, **COMPLETE, found=7, roster=[{"name": "张三"}, {"name": "李四"}],
                 remarks="已核实")
-    reporting.submit(session, village, view)
-    view = reporting.load(session, town, "sample", "VA1", "2024Q2")
-    reporting.return_report(session, town, view, "请补充整改情况。")
-    view = reporting.load(session, village, "sample", "VA1", "2024Q2")
-    reporting.submit(session, village, view)
-    view = reporting.load(session, town, "sample", "VA1", "2024Q2")
-    reporting.approve(session, town, view)
-    reporting.unapprove(session, town, reporting.load(session, town, "sample", "VA1", "2024Q2"),
-                        "数字需复核")
+    with unit_of_work(session):
+        reporting.submit(session, village, view)
+        view = reporting.load(session, town, "sample", "VA1", "2024Q2")
+        reporting.return_report(session, town, view, "请补充整改情况。")
+        view = reporting.load(session, village, "sample", "VA1", "2024Q2")
+        reporting.submit(session, village, view)
+        view = reporting.load(session, town, "sample", "VA1", "2024Q2")
+        reporting.approve(session, town, view)
+        reporting.unapprove(session, town,
+                            reporting.load(session, town, "sample", "VA1", "2024Q2"),
+                            "数字需复核")
     return village, town
 
 

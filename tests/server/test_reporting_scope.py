@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision
 from server.services import reporting
@@ -19,9 +20,10 @@ PAGES = (FORM, FORM + "/history", FORM + "/print")
 
 @pytest.fixture
 def assigned(session, tree):
-    load_files(session, [SAMPLE])
-    reporting.create_assignment(session, key="sample", template=get_version(session, "sample", 1),
-                                root=tree["TA"])
+    with unit_of_work(session):
+        load_files(session, [SAMPLE])
+        reporting.create_assignment(session, key="sample",
+                                    template=get_version(session, "sample", 1), root=tree["TA"])
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.services import reporting
@@ -31,13 +32,16 @@ def today(monkeypatch):
 
 @pytest.fixture
 def template(session):
-    load_files(session, [SAMPLE])
+    with unit_of_work(session):
+        load_files(session, [SAMPLE])
     return get_version(session, "sample", 1)
 
 
 @pytest.fixture
 def assigned(session, tree, template):
-    return reporting.create_assignment(session, key="sample", template=template, root=tree["TA"])
+    with unit_of_work(session):
+        return reporting.create_assignment(session, key="sample", template=template,
+                                           root=tree["TA"])
 
 
 def page(browser, user, **headers) -> str:
@@ -74,9 +78,10 @@ def test_submitted_reports_move_below_and_keep_their_late_flag(browser, session,
                                                                make_user, assigned, today):
     user = make_user("va1", unit=tree["VA1"])
     view = reporting.load(session, user, "sample", "VA1", "2024Q2")
-    reporting.save(session, user, view, {"reporter": "王五", "phone": "13900000009",
-                                         "done": "是"})
-    reporting.submit(session, user, view)
+    with unit_of_work(session):
+        reporting.save(session, user, view, {"reporter": "王五", "phone": "13900000009",
+                                             "done": "是"})
+        reporting.submit(session, user, view)
     html = page(browser, user)
     todo, done = html.split('id="done-title"')
     assert "2024年第三季度" in todo and "2024年第二季度" not in todo
@@ -86,8 +91,9 @@ def test_submitted_reports_move_below_and_keep_their_late_flag(browser, session,
 
 def test_a_draft_shows_as_draft(browser, session, tree, make_user, assigned, today):
     user = make_user("va1", unit=tree["VA1"])
-    reporting.save(session, user, reporting.load(session, user, "sample", "VA1", "2024Q3"),
-                   {"found": 1})
+    with unit_of_work(session):
+        reporting.save(session, user, reporting.load(session, user, "sample", "VA1", "2024Q3"),
+                       {"found": 1})
     listed = rows(page(browser, user))
     assert "草稿" in listed[1] and "2024年第三季度" in listed[1]
 
@@ -114,7 +120,8 @@ def test_a_consolidator_without_own_report_is_pointed_to_review(browser, tree, m
 
 def test_a_consolidator_sees_the_report_of_its_own_office(browser, session, tree, make_user,
                                                           template, today):
-    reporting.create_assignment(session, key="county", template=template, root=tree["CY"],
-                                kinds=["town"])
+    with unit_of_work(session):
+        reporting.create_assignment(session, key="county", template=template, root=tree["CY"],
+                                    kinds=["town"])
     listed = rows(page(browser, make_user("ta", Role.CONSOLIDATOR, tree["TA"])))
     assert len(listed) == 2 and "示例推进情况表" in listed[0]

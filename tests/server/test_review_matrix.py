@@ -12,6 +12,7 @@ from hazards import hazards_definition
 from python_calamine import CalamineWorkbook
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role, Status
 from server.services import reporting
 from server.services import review as review_service
@@ -29,10 +30,12 @@ VALUES = {"reporter": "张三", "phone": "13800000000", "found": 5}
 @pytest.fixture
 def world(session, tree, make_unit, make_user):
     """Town TA with five villages, one per state in 2024Q2; town TB with one draft."""
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key="hazards-cy", template=template, root=tree["CY"],
-                                kinds=["village"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION),
+                                 origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key="hazards-cy", template=template,
+                                    root=tree["CY"], kinds=["village"])
     units = dict(tree)
     for code in ("VA3", "VA4", "VA5"):
         units[code] = make_unit(code, tree["TA"], name=f"Village {code}",
@@ -56,11 +59,12 @@ def world(session, tree, make_unit, make_user):
             reporting.submit(session, users[code], view, now=submit_at)
         return view
 
-    reporting.approve(session, users["ta"], act("VA1", submit_at=ON_TIME))
-    act("VA2", submit_at=LATE)
-    reporting.return_report(session, users["ta"], act("VA3", submit_at=ON_TIME), "请补充")
-    act("VA4")
-    act("VB1")
+    with unit_of_work(session):
+        reporting.approve(session, users["ta"], act("VA1", submit_at=ON_TIME))
+        act("VA2", submit_at=LATE)
+        reporting.return_report(session, users["ta"], act("VA3", submit_at=ON_TIME), "请补充")
+        act("VA4")
+        act("VB1")
     return {"units": units, "users": users, "assignment": reporting.get_assignment(
         session, "hazards-cy")}
 

@@ -12,10 +12,11 @@ from hazards import FOUND, hazards_definition
 from sqlalchemy import select
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Report, ReportEvent, Role, Status
 from server.services import reporting
 from server.services import templates as template_service
-from server.services.errors import Refusal
+from server.services.errors import ReportLocked
 
 EN = {"Accept-Language": "en"}
 PAGE = "/review/hazards-ta/VA1/2024Q3"
@@ -32,22 +33,26 @@ HEADER = {"reporter": "张三", "phone": "13800000000"}
 @pytest.fixture
 def world(session, tree, make_user):
     """VA1 submitted 2024Q2 (found 5, rectified 2) and 2024Q3 (found 4: lower, explained)."""
-    template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
-    template = template_service.get_version(session, "hazards", 1)
-    reporting.create_assignment(session, key="hazards-ta", template=template, root=tree["TA"])
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(DEFINITION),
+                                 origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        reporting.create_assignment(session, key="hazards-ta", template=template,
+                                    root=tree["TA"])
     users = {
         "clerk": make_user("clerk", Role.SUBMITTER, tree["VA1"]),
         "ta": make_user("ta", Role.CONSOLIDATOR, tree["TA"]),
         "tb": make_user("tb", Role.CONSOLIDATOR, tree["TB"]),
     }
     clerk = users["clerk"]
-    q2 = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q2")
-    reporting.save(session, clerk, q2, {**HEADER, "found": 5, "rectified": 2})
-    reporting.submit(session, clerk, q2, now=ON_TIME)
-    q3 = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
-    reporting.save(session, clerk, q3, {**HEADER, "found": 4, "rectified": 3},
-                   remarks="上季度多报了一处")
-    reporting.submit(session, clerk, q3)
+    with unit_of_work(session):
+        q2 = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q2")
+        reporting.save(session, clerk, q2, {**HEADER, "found": 5, "rectified": 2})
+        reporting.submit(session, clerk, q2, now=ON_TIME)
+        q3 = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
+        reporting.save(session, clerk, q3, {**HEADER, "found": 4, "rectified": 3},
+                       remarks="上季度多报了一处")
+        reporting.submit(session, clerk, q3)
     return users
 
 
@@ -112,7 +117,7 @@ def test_approve_locks_the_report(world, browser, session):
     assert report(session).status == Status.APPROVED
     clerk = world["clerk"]
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
-    with pytest.raises(Refusal, match="approved and locked"):
+    with pytest.raises(ReportLocked, match="approved and locked"), unit_of_work(session):
         reporting.save(session, clerk, view, {**HEADER, "found": 6, "rectified": 3})
     assert report(session).revision == 1
 
@@ -136,9 +141,10 @@ def test_every_action_appears_in_the_audit_trail(world, browser, session):
     browser.login_ok("ta")
     browser.post(PAGE + "/return", {"comment": "请核实排查数", "revision": "1"}, token_from=PAGE)
     clerk = world["clerk"]
-    view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
-    reporting.save(session, clerk, view, {**HEADER, "found": 5, "rectified": 3})
-    reporting.submit(session, clerk, view)
+    with unit_of_work(session):
+        view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
+        reporting.save(session, clerk, view, {**HEADER, "found": 5, "rectified": 3})
+        reporting.submit(session, clerk, view)
     browser.post(PAGE + "/approve", {"revision": "2"}, token_from=PAGE)
     browser.post(PAGE + "/unapprove", {"comment": "数据需复核", "revision": "2"}, token_from=PAGE)
 
@@ -158,9 +164,10 @@ def test_a_decision_on_an_outdated_page_is_refused(world, browser, session):
     browser.login_ok("ta")
     browser.post(PAGE + "/return", {"comment": "请核实", "revision": "1"}, token_from=PAGE)
     clerk = world["clerk"]
-    view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
-    reporting.save(session, clerk, view, {**HEADER, "found": 9, "rectified": 3})
-    reporting.submit(session, clerk, view)
+    with unit_of_work(session):
+        view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
+        reporting.save(session, clerk, view, {**HEADER, "found": 9, "rectified": 3})
+        reporting.submit(session, clerk, view)
     # Approving what was on the screen before the resubmission (revision 1) is refused.
     refused = browser.post(PAGE + "/approve", {"revision": "1"}, token_from=PAGE, headers=EN)
     assert refused.status_code == 400

@@ -14,6 +14,7 @@ import pytest
 from rollup_tree import KEY, build, ordered, save, send
 
 from exports.workbook_reader import read_workbook
+from server.db import unit_of_work
 from server.models.reporting import Source
 from server.services import reporting
 from server.services.workbooks import resolver, signing_key
@@ -239,7 +240,8 @@ def test_submitting_an_override_needs_an_explanation(villages, browser, session)
 
 def approve(session, world, reviewer: str, unit: str) -> None:
     user = world["users"][reviewer]
-    reporting.approve(session, user, reporting.load(session, user, KEY, unit, "2024Q3"))
+    with unit_of_work(session):
+        reporting.approve(session, user, reporting.load(session, user, KEY, unit, "2024Q3"))
 
 
 def file_prefilled(browser, unit: str) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 from forms.loader import CATALOG_DIR, DefinitionError, catalog_files
 from server.cli import cli
+from server.db import unit_of_work
 from server.models import Role, TemplateVersion
 from server.services import templates as template_service
 
@@ -13,20 +14,24 @@ CHIDIAN = CATALOG_DIR / "000_chidian_progress.yaml"
 
 
 def test_loading_the_catalogue_twice_changes_nothing(session):
-    first = template_service.load_files(session)
+    with unit_of_work(session):
+        first = template_service.load_files(session)
     assert {r.status for r in first} == {"created"}
     assert len(first) == len(catalog_files()) == 7
-    again = template_service.load_files(session)
+    with unit_of_work(session):
+        again = template_service.load_files(session)
     assert {r.status for r in again} == {"unchanged"}
     assert session.query(TemplateVersion).count() == 7
 
 
 def test_a_changed_file_becomes_the_next_version(session, tmp_path):
-    template_service.load_files(session, [CHIDIAN])
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
     changed = tmp_path / "chidian.yaml"
     changed.write_text(CHIDIAN.read_text(encoding="utf-8").replace(
         "title_en:", "title_en: (revised)", 1), encoding="utf-8")
-    [result] = template_service.load_files(session, [changed])
+    with unit_of_work(session):
+        [result] = template_service.load_files(session, [changed])
     assert (result.key, result.version, result.status) == ("chidian-progress", 2, "updated")
     v2 = template_service.get_definition(session, "chidian-progress", 2)
     assert v2.version == 2 and v2.title_en.startswith("(revised)")
@@ -37,15 +42,17 @@ def test_a_changed_file_becomes_the_next_version(session, tmp_path):
 def test_a_broken_file_publishes_nothing(session, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("key: x\ntitle: [unclosed\n", encoding="utf-8")
-    with pytest.raises(DefinitionError):
+    with pytest.raises(DefinitionError), unit_of_work(session):
         template_service.load_files(session, [CHIDIAN, broken])
     assert session.query(TemplateVersion).count() == 0
 
 
 def test_retired_versions_are_not_served(session):
-    template_service.load_files(session, [CHIDIAN])
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
     row = template_service.get_version(session, "chidian-progress", 1)
-    template_service.set_retired(session, row, True)
+    with unit_of_work(session):
+        template_service.set_retired(session, row, True)
     assert template_service.get_definition(session, "chidian-progress", 1) is None
 
 
@@ -112,14 +119,16 @@ def test_upload_errors_name_the_place_and_change_nothing(browser, admin, session
 
 
 def test_template_pages_are_for_administrators_only(browser, make_user, tree, session):
-    template_service.load_files(session, [CHIDIAN])
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
     browser.login_ok(make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"]))
     assert browser.get("/admin/templates").status_code == 403
     assert browser.get("/admin/templates/chidian-progress").status_code == 403
 
 
 def test_retire_and_restore_from_the_page(browser, admin, session):
-    template_service.load_files(session, [CHIDIAN])
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
     browser.login_ok(admin)
     path = "/admin/templates/chidian-progress/v1"
     response = browser.post(f"{path}/retire", token_from=path)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from forms.loader import CATALOG_DIR
 from server.cli import cli
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision
@@ -33,10 +34,11 @@ def run(app, monkeypatch):
 
 @pytest.fixture
 def assigned(session, tree, make_user):
-    load_files(session, [CHIDIAN])
-    reporting.create_assignment(session, key="chidian-q",
-                                template=get_version(session, "chidian-progress", 1),
-                                root=tree["CY"], kinds=["village"])
+    with unit_of_work(session):
+        load_files(session, [CHIDIAN])
+        reporting.create_assignment(session, key="chidian-q",
+                                    template=get_version(session, "chidian-progress", 1),
+                                    root=tree["CY"], kinds=["village"])
     return {"admin": make_user("admin", Role.ADMIN),
             "ta-hz": make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"])}
 

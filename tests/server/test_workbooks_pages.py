@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forms.loader import CATALOG_DIR
+from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status, StoredFile
@@ -40,10 +41,11 @@ def compiled_catalogues():
 @pytest.fixture
 def people(session, tree, make_user):
     """Chidian's form assigned to the villages of county CY; accounts reading English."""
-    load_files(session, [CHIDIAN])
-    reporting.create_assignment(session, key="chidian-q",
-                                template=get_version(session, "chidian-progress", 1),
-                                root=tree["CY"], kinds=["village"])
+    with unit_of_work(session):
+        load_files(session, [CHIDIAN])
+        reporting.create_assignment(session, key="chidian-q",
+                                    template=get_version(session, "chidian-progress", 1),
+                                    root=tree["CY"], kinds=["village"])
     accounts = {
         "va1": make_user("va1", unit=tree["VA1"]),
         "va2": make_user("va2", unit=tree["VA2"]),
@@ -217,10 +219,11 @@ def test_workbook_of_another_period_is_refused(va1, session):
 
 
 def test_workbook_of_another_template_is_refused(va1, session, tree):
-    load_files(session, [XUEFENG])
-    template = get_version(session, "xuefeng-progress", 1)
-    reporting.create_assignment(session, key="xuefeng", template=template, root=tree["CY"],
-                                kinds=["village"], first=template.definition.schedule.first)
+    with unit_of_work(session):
+        load_files(session, [XUEFENG])
+        template = get_version(session, "xuefeng-progress", 1)
+        reporting.create_assignment(session, key="xuefeng", template=template, root=tree["CY"],
+                                    kinds=["village"], first=template.definition.schedule.first)
     period = template.definition.schedule.first
     other = download(va1, page("xuefeng", "VA1", period))
     response = upload(va1, page("chidian-q", "VA1"), other)
@@ -241,7 +244,8 @@ def test_tampered_identity_is_refused(va1, session):
 
 def test_retired_version_is_refused(va1, session):
     workbook = fill(download(va1, page("chidian-q", "VA1")), FILLED)
-    set_retired(session, get_version(session, "chidian-progress", 1), True)
+    with unit_of_work(session):
+        set_retired(session, get_version(session, "chidian-progress", 1), True)
     response = upload(va1, page("chidian-q", "VA1"), workbook)
     assert_refused(response, session, "unknown here or has been retired")
 
@@ -263,7 +267,7 @@ def test_submitted_report_refuses_an_upload_and_keeps_its_values(va1, people, se
     path = page("chidian-q", "VA1")
     workbook = download(va1, path)
     assert upload(va1, path, fill(workbook, FILLED)).status_code == 200
-    with va1.client.application.test_request_context():
+    with va1.client.application.test_request_context(), unit_of_work(session):
         view = reporting.load(session, people["va1"], "chidian-q", "VA1", PERIOD)
         reporting.submit(session, people["va1"], view)
 

@@ -17,10 +17,20 @@ from sqlalchemy import func, select
 
 from forms.loader import CATALOG_DIR
 from forms.values import loads_values
+from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
 from server.services import reporting
-from server.services.errors import InvalidReport, NotVisible, Refusal, StaleRevision
+from server.services.errors import (
+    InvalidInput,
+    InvalidReport,
+    InvalidState,
+    NotAllowed,
+    NotVisible,
+    Refusal,
+    ReportLocked,
+    StaleRevision,
+)
 from server.services.templates import get_version, load_files, publish
 
 KEY = "chidian-q"
@@ -43,7 +53,8 @@ def _context(app):
 
 @pytest.fixture
 def template(session):
-    load_files(session, [CHIDIAN_FILE])
+    with unit_of_work(session):
+        load_files(session, [CHIDIAN_FILE])
     return get_version(session, "chidian-progress", 1)
 
 
@@ -86,8 +97,10 @@ def actions(session, report):
 
 def submitted_report(session, user, period="2024Q2", values=None, now=BEFORE_DUE):
     current = view(session, user, period, user.unit.code)
-    reporting.save(session, user, current, {**HEADER, **(values or {"i01_enterprises": "3"})})
-    reporting.submit(session, user, current, now=now)
+    with unit_of_work(session):
+        reporting.save(session, user, current,
+                       {**HEADER, **(values or {"i01_enterprises": "3"})})
+        reporting.submit(session, user, current, now=now)
     return current.report
 
 
@@ -126,13 +139,15 @@ def test_overdue_work_comes_first_and_counts_days_late(session, assignment, tree
 def test_every_save_appends_a_revision_with_typed_exact_values(session, assignment, people):
     user = people["va1"]
     current = view(session, user)
-    report, issues = reporting.save(session, user, current, {
-        **HEADER, "i01_enterprises": " 12 ", "i15_fines": "3.10", "i01_progress": "已部署",
-    })
+    with unit_of_work(session):
+        report, issues = reporting.save(session, user, current, {
+            **HEADER, "i01_enterprises": " 12 ", "i15_fines": "3.10", "i01_progress": "已部署",
+        })
     assert (report.status, report.revision, issues) == (Status.DRAFT, 1, [])
-    reporting.save(session, user, view(session, user), {
-        **HEADER, "i01_enterprises": "14", "i15_fines": "0.1", "i01_progress": "已完成",
-    })
+    with unit_of_work(session):
+        reporting.save(session, user, view(session, user), {
+            **HEADER, "i01_enterprises": "14", "i15_fines": "0.1", "i01_progress": "已完成",
+        })
 
     again = view(session, user)
     assert again.revision == 2 and again.status == Status.DRAFT
@@ -149,13 +164,13 @@ def test_every_save_appends_a_revision_with_typed_exact_values(session, assignme
 
 def test_unreadable_values_refuse_the_save_and_change_nothing(session, assignment, people):
     user = people["va1"]
-    reporting.save(session, user, view(session, user), {**HEADER, "i01_enterprises": "5"})
-    with pytest.raises(InvalidReport) as refused:
+    with unit_of_work(session):
+        reporting.save(session, user, view(session, user), {**HEADER, "i01_enterprises": "5"})
+    with pytest.raises(InvalidReport) as refused, unit_of_work(session):
         reporting.save(session, user, view(session, user),
                        {**HEADER, "i01_enterprises": "五家", "i02_projects": "-1"})
     assert codes(refused.value.issues) == {("i01_enterprises", "not_a_number"),
                                            ("i02_projects", "below_min")}
-    session.rollback()
     again = view(session, user)
     assert again.revision == 1 and again.values["i01_enterprises"] == 5
 
@@ -166,7 +181,7 @@ def test_other_units_and_consolidators_cannot_fill_a_villages_report(session, as
         view(session, people["vb1"])  # out of scope: as if it did not exist
     as_town = view(session, people["ta-hz"])
     assert not reporting.can_edit(people["ta-hz"], as_town)
-    with pytest.raises(Refusal, match="unit's own accounts"):
+    with pytest.raises(NotAllowed, match="unit's own accounts"), unit_of_work(session):
         reporting.save(session, people["ta-hz"], as_town, {"i01_enterprises": "1"})
     assert session.scalar(select(func.count()).select_from(Report)) == 0
 
@@ -179,78 +194,85 @@ def test_full_cycle_from_draft_to_approval_and_back(session, assignment, people)
 
     # A draft with a rectified count above the found count, and no reporter.
     current = view(session, user)
-    report, draft_issues = reporting.save(session, user, current, {
-        "phone": "13800000007", "i09_hazards_found": "8", "i09_hazards_rectified": "9",
-    })
+    with unit_of_work(session):
+        report, draft_issues = reporting.save(session, user, current, {
+            "phone": "13800000007", "i09_hazards_found": "8", "i09_hazards_rectified": "9",
+        })
     assert report.revision == 1
     assert ("i09_hazards_rectified", "rule_failed") in codes(draft_issues)
     assert ("reporter", "required") not in codes(draft_issues)  # a draft may be incomplete
 
-    with pytest.raises(InvalidReport) as refused:
+    with pytest.raises(InvalidReport) as refused, unit_of_work(session):
         reporting.submit(session, user, view(session, user), now=BEFORE_DUE)
     assert {("reporter", "required"), ("i09_hazards_rectified", "rule_failed")} <= codes(
         refused.value.issues)
-    session.rollback()
     report = fresh(session, report)
     assert (report.status, report.submitted_at) == (Status.DRAFT, None)
 
     # Corrected and submitted in time.
     current = view(session, user)
-    reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
-                                            "i09_hazards_rectified": "6"},
-                   expected_revision=1)
-    reporting.submit(session, user, current, expected_revision=2, now=BEFORE_DUE)
+    with unit_of_work(session):
+        reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
+                                                "i09_hazards_rectified": "6"},
+                       expected_revision=1)
+        reporting.submit(session, user, current, expected_revision=2, now=BEFORE_DUE)
     report = fresh(session, report)
     assert (report.status, report.late, report.revision) == (Status.SUBMITTED, False, 2)
-    with pytest.raises(Refusal, match="waits for review"):
+    with pytest.raises(InvalidState, match="waits for review"), unit_of_work(session):
         reporting.save(session, user, view(session, user), HEADER)
 
     # Returned: a comment is required.
-    with pytest.raises(Refusal, match="comment is required"):
+    with pytest.raises(InvalidInput, match="comment is required"), unit_of_work(session):
         reporting.return_report(session, town, view(session, town), "  ")
     assert fresh(session, report).status == Status.SUBMITTED
-    reporting.return_report(session, town, view(session, town), "隐患整改数请与台账核对")
+    with unit_of_work(session):
+        reporting.return_report(session, town, view(session, town), "隐患整改数请与台账核对")
     assert fresh(session, report).status == Status.RETURNED
 
     # Fixed and resubmitted after the deadline: still judged by the first submission.
     current = view(session, user)
     assert reporting.can_edit(user, current)
-    reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
-                                            "i09_hazards_rectified": "7"})
-    reporting.submit(session, user, current, now=JUST_LATE)
+    with unit_of_work(session):
+        reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
+                                                "i09_hazards_rectified": "7"})
+        reporting.submit(session, user, current, now=JUST_LATE)
     report = fresh(session, report)
     assert (report.status, report.late, report.revision) == (Status.SUBMITTED, False, 3)
 
     # Approved: locked for everyone.
-    reporting.approve(session, town, view(session, town))
+    with unit_of_work(session):
+        reporting.approve(session, town, view(session, town))
     report = fresh(session, report)
     assert report.status == Status.APPROVED and report.locked
     assert report.approved_by.username == "ta-hz"
     for person in (user, people["admin"]):
         locked = view(session, person)
         assert not reporting.can_edit(person, locked)
-        with pytest.raises(Refusal, match="approved and locked"):
+        with pytest.raises(ReportLocked, match="approved and locked"), unit_of_work(session):
             reporting.save(session, person, locked, {**HEADER, "i09_hazards_found": "80"})
-    with pytest.raises(Refusal, match="approved and locked"):
+    with pytest.raises(ReportLocked, match="approved and locked"), unit_of_work(session):
         reporting.submit(session, user, view(session, user))
     report = fresh(session, report)
     assert (report.revision, report.values["i09_hazards_found"]) == (3, 8)
 
     # Unapproved: a reason is required; it goes back to "submitted", not to the unit.
-    with pytest.raises(Refusal, match="reason is required"):
+    with pytest.raises(InvalidInput, match="reason is required"), unit_of_work(session):
         reporting.unapprove(session, town, view(session, town), "")
     assert fresh(session, report).status == Status.APPROVED
-    reporting.unapprove(session, town, view(session, town), "县安委办抽查发现数据需复核")
+    with unit_of_work(session):
+        reporting.unapprove(session, town, view(session, town), "县安委办抽查发现数据需复核")
     report = fresh(session, report)
     assert (report.status, report.approved_at, report.approved_by_id) == (
         Status.SUBMITTED, None, None)
     assert not reporting.can_edit(user, view(session, user))
 
     # Only a return opens it to the unit again.
-    reporting.return_report(session, town, view(session, town), "请补充第9项整改情况")
+    with unit_of_work(session):
+        reporting.return_report(session, town, view(session, town), "请补充第9项整改情况")
     current = view(session, user)
-    reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
-                                            "i09_hazards_rectified": "8"})
+    with unit_of_work(session):
+        reporting.save(session, user, current, {**HEADER, "i09_hazards_found": "8",
+                                                "i09_hazards_rectified": "8"})
     assert fresh(session, report).revision == 4
 
     assert actions(session, report) == [
@@ -271,11 +293,12 @@ def test_full_cycle_from_draft_to_approval_and_back(session, assignment, people)
 
 def test_review_actions_only_fit_the_reports_status(session, assignment, people):
     town = people["ta-hz"]
-    with pytest.raises(Refusal, match="not possible"):
+    with pytest.raises(InvalidState, match="not possible"), unit_of_work(session):
         reporting.approve(session, town, view(session, town))  # nothing submitted yet
     user = people["va1"]
-    reporting.save(session, user, view(session, user), {**HEADER, "i01_enterprises": "2"})
-    with pytest.raises(Refusal, match="not possible"):
+    with unit_of_work(session):
+        reporting.save(session, user, view(session, user), {**HEADER, "i01_enterprises": "2"})
+    with pytest.raises(InvalidState, match="not possible"), unit_of_work(session):
         reporting.return_report(session, town, view(session, town), "请提交")
     assert fresh(session, view(session, user).report).status == Status.DRAFT
 
@@ -308,24 +331,24 @@ def test_a_late_report_is_accepted_and_shown_late(session, assignment, people, t
 
 def test_a_stale_save_is_refused_and_overwrites_nothing(session, assignment, people):
     first, second = people["va1"], people["va1-b"]
-    reporting.save(session, first, view(session, first), {**HEADER, "i01_enterprises": "5"})
+    with unit_of_work(session):
+        reporting.save(session, first, view(session, first), {**HEADER, "i01_enterprises": "5"})
     mine, theirs = view(session, first), view(session, second)
     assert mine.revision == theirs.revision == 1
 
-    reporting.save(session, first, mine, {**HEADER, "i01_enterprises": "6"},
-                   expected_revision=1)
-    with pytest.raises(StaleRevision) as refused:
+    with unit_of_work(session):
+        reporting.save(session, first, mine, {**HEADER, "i01_enterprises": "6"},
+                       expected_revision=1)
+    with pytest.raises(StaleRevision) as refused, unit_of_work(session):
         reporting.save(session, second, theirs, {**HEADER, "i01_enterprises": "60"},
                        expected_revision=1)
     assert refused.value.params == {"author": "va1", "current": 2, "expected": 1}
     assert "va1" in str(refused.value) and "were not saved" in str(refused.value)
-    session.rollback()
 
     latest = view(session, first)
     assert latest.revision == 2 and latest.values["i01_enterprises"] == 6
-    with pytest.raises(StaleRevision):
+    with pytest.raises(StaleRevision), unit_of_work(session):
         reporting.submit(session, second, latest, expected_revision=1)
-    session.rollback()
     assert view(session, first).status == Status.DRAFT
 
 
@@ -340,11 +363,10 @@ def test_a_consolidator_of_another_town_cannot_review(session, assignment, peopl
     # Even holding a view loaded by someone else, the action is refused.
     loaded = view(session, people["ta-hz"])
     assert not reporting.can_review(other, loaded)
-    with pytest.raises(Refusal, match="consolidator above"):
+    with pytest.raises(NotAllowed, match="consolidator above"), unit_of_work(session):
         reporting.approve(session, other, loaded)
-    with pytest.raises(Refusal, match="consolidator above"):
+    with pytest.raises(NotAllowed, match="consolidator above"), unit_of_work(session):
         reporting.return_report(session, people["va1"], view(session, people["va1"]), "自己退回")
-    session.rollback()
     assert fresh(session, loaded.report).status == Status.SUBMITTED
     assert reporting.can_review(people["admin"], view(session, people["admin"]))
 
@@ -356,12 +378,14 @@ def test_a_newer_version_applies_from_its_period_on(session, assignment, people,
     user = people["va1"]
     early = submitted_report(session, user, "2024Q2")
     newer = template.definition.model_copy(update={"title": template.definition.title + "（修订）"})
-    assert publish(session, newer, origin="test").version == 2
+    with unit_of_work(session):
+        assert publish(session, newer, origin="test").version == 2
     version_2 = get_version(session, "chidian-progress", 2)
 
-    with pytest.raises(Refusal):
+    with pytest.raises(Refusal), unit_of_work(session):
         reporting.replace_version(session, assignment, version_2, "2030Q1")
-    reporting.replace_version(session, assignment, version_2, "2024Q4")
+    with unit_of_work(session):
+        reporting.replace_version(session, assignment, version_2, "2024Q4")
 
     assert fresh(session, early).template_version.version == 1
     assert view(session, user, "2024Q2").template.version == 1
@@ -385,38 +409,42 @@ def test_a_cumulative_figure_below_the_previous_submitted_period_is_flagged(sess
     user = people["va1"]
     submitted_report(session, user, "2024Q2", {"i01_enterprises": "12", "i15_fines": "2.5"})
     current = view(session, user, "2024Q3")
-    _, issues = reporting.save(session, user, current,
-                               {**HEADER, "i01_enterprises": "10", "i15_fines": "2.75"})
+    with unit_of_work(session):
+        _, issues = reporting.save(session, user, current,
+                                   {**HEADER, "i01_enterprises": "10", "i15_fines": "2.75"})
     decreased = [i for i in issues if i.code == "cumulative_decreased"]
     assert [(i.field, i.is_error) for i in decreased] == [("i01_enterprises", True)]
     message = decreased[0].render(locale="zh_CN")
     assert "12" in message and "10" in message and "2024年第二季度" in message
     assert current.increments["i15_fines"] == Decimal("0.25")
 
-    with pytest.raises(InvalidReport) as refused:
+    with pytest.raises(InvalidReport) as refused, unit_of_work(session):
         reporting.submit(session, user, current, now=datetime(2024, 10, 1, tzinfo=UTC))
     assert ("i01_enterprises", "cumulative_decreased") in codes(refused.value.issues)
-    session.rollback()
 
     current = view(session, user, "2024Q3")
-    reporting.save(session, user, current, {**HEADER, "i01_enterprises": "15",
-                                            "i15_fines": "2.75"})
-    reporting.submit(session, user, current, now=datetime(2024, 10, 1, tzinfo=UTC))
+    with unit_of_work(session):
+        reporting.save(session, user, current, {**HEADER, "i01_enterprises": "15",
+                                                "i15_fines": "2.75"})
+        reporting.submit(session, user, current, now=datetime(2024, 10, 1, tzinfo=UTC))
     assert current.increments["i01_enterprises"] == 3
 
 
 def test_drafts_are_no_baseline_and_year_figures_restart_in_january(session, assignment,
                                                                     people):
     user = people["va1"]
-    reporting.save(session, user, view(session, user, "2024Q2"),
-                   {**HEADER, "i01_enterprises": "50"})  # a draft only
+    with unit_of_work(session):
+        reporting.save(session, user, view(session, user, "2024Q2"),
+                       {**HEADER, "i01_enterprises": "50"})  # a draft only
     current = view(session, user, "2024Q3")
-    _, issues = reporting.save(session, user, current, {**HEADER, "i01_enterprises": "4"})
+    with unit_of_work(session):
+        _, issues = reporting.save(session, user, current, {**HEADER, "i01_enterprises": "4"})
     assert "cumulative_decreased" not in {i.code for i in issues}
 
     submitted_report(session, user, "2024Q4", {"i06_observations": "6"},
                      now=datetime(2025, 1, 3, tzinfo=UTC))
     january = view(session, user, "2025Q1")
-    _, issues = reporting.save(session, user, january, {**HEADER, "i06_observations": "1"})
+    with unit_of_work(session):
+        _, issues = reporting.save(session, user, january, {**HEADER, "i06_observations": "1"})
     assert issues == []
     assert january.increments["i06_observations"] == 1
