@@ -11,6 +11,7 @@ from api_helpers import api_get, problem, token_for
 from flask.testing import FlaskClient
 
 from server.cli import cli
+from server.db import unit_of_work
 from server.models import ApiToken, Role
 from server.models.accounts import utcnow
 from server.services import accounts, tokens
@@ -192,7 +193,8 @@ def test_the_command_line_sets_the_lifetime_and_lists_expiry_and_last_use(
 
 def test_a_disabled_accounts_answer_does_not_tell_whether_the_password_was_right(
         password, browser, session, ann):
-    accounts.set_active(session, ann, False)
+    with unit_of_work(session):
+        accounts.set_active(session, ann, False)
     right = browser.login(ann, password)
     wrong = browser.login(ann, "not-the-password")
     assert right.status_code == wrong.status_code == 200
