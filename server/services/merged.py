@@ -60,10 +60,12 @@ from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
+from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidated
 from server.services.errors import NotVisible
+from server.services.review import assignment_for
 
 BATCH = 500  # rows fetched per round trip
 
@@ -340,9 +342,6 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
 
 def _series_subject(session: Session, user: User, assignment_key: str,
                     unit_code: str) -> tuple[Assignment, Unit]:
-    from server.scope import unit_scope
-    from server.services.review import assignment_for
-
     assignment = assignment_for(session, user, assignment_key)
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if unit is None:
