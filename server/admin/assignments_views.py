@@ -26,7 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.definition import Definition
 from forms.periods import Period
-from server.admin import bp
+from server.admin.blueprint import bp
 from server.auth.access import roles_required
 from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label

@@ -20,8 +20,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period, days_until
-from server.api import bp, serializers
+from server.api import serializers
 from server.api.auth import api_user
+from server.api.blueprint import bp
 from server.api.pagination import paginated
 from server.api.problems import ApiError
 from server.db import db_session

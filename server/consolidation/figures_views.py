@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from forms.periods import SHANGHAI, Period
 from server.auth.access import roles_required
-from server.consolidation import bp
+from server.consolidation.blueprint import bp
 from server.consolidation.figure_lines import section_lines, unapproved_children
 from server.db import db_session
 from server.i18n import current_locale_code

@@ -13,7 +13,7 @@ from server.db import db_session
 from server.downloads import XLSX
 from server.i18n import current_locale_code
 from server.models import Role, Status
-from server.review import bp
+from server.review.blueprint import bp
 from server.review.forms import MatrixFilterForm
 from server.services import assignments as assignment_service
 from server.services import review as review_service
