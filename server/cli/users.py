@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from server.cli.common import Failure, group, problems_text, require_migrated, user_or_fail
 from server.db import db_session, unit_of_work
-from server.models import Role
+from server.models import Role, User
 from server.services import accounts
 from server.services import units as unit_service
 
@@ -68,10 +68,7 @@ def users_list(under_code: str | None) -> None:
 @click.argument("username")
 def users_disable(username: str) -> None:
     """Disable an account (it can no longer sign in)."""
-    require_migrated()
-    with unit_of_work(db_session()) as session:
-        user = user_or_fail(username)
-        accounts.set_active(session, user, False)
+    user = _set_active(username, False)
     click.echo(_("The account %(username)s is disabled.", username=user.username))
 
 
@@ -79,8 +76,13 @@ def users_disable(username: str) -> None:
 @click.argument("username")
 def users_enable(username: str) -> None:
     """Enable a disabled account."""
+    user = _set_active(username, True)
+    click.echo(_("The account %(username)s is enabled.", username=user.username))
+
+
+def _set_active(username: str, active: bool) -> User:
     require_migrated()
     with unit_of_work(db_session()) as session:
         user = user_or_fail(username)
-        accounts.set_active(session, user, True)
-    click.echo(_("The account %(username)s is enabled.", username=user.username))
+        accounts.set_active(session, user, active)
+    return user
