@@ -43,7 +43,8 @@ from server.app import create_app  # noqa: E402
 from server.db import database  # noqa: E402
 from server.models import Role, Unit  # noqa: E402
 from server.models.reporting import Report  # noqa: E402
-from server.services import accounts, consolidation, merged, reporting  # noqa: E402
+from server.services import accounts, consolidation, merged  # noqa: E402
+from server.services import assignments as assignment_service  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
 
 
@@ -84,7 +85,7 @@ def build(session: Session, syn) -> None:
             next_id += 1
     session.execute(insert(Unit), units)
     town = session.get(Unit, 1)
-    assignment = reporting.create_assignment(
+    assignment = assignment_service.create_assignment(
         session, key="bench", template=template, root=town, kinds=["village", "company"])
     moment = datetime(2025, 1, 3, 2, 0, tzinfo=UTC)
     contact = {"reporter": "联系人", "phone": "13800000000"}

@@ -9,10 +9,21 @@ from sqlalchemy.engine import make_url
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from server import config as settings
+from server.admin import bp as admin_bp
+from server.api import bp as api_bp
+from server.auth import bp as auth_bp
+from server.consolidation import bp as consolidation_bp
 from server.db import init_db, request_work
+from server.error_pages import register_error_pages
 from server.extensions import csrf, login_manager
+from server.home import register_home
+from server.i18n import init_i18n
+from server.labels import register_labels
 from server.refusals import register_refusal_pages
+from server.reporting import bp as reporting_bp
+from server.review import bp as review_bp
 from server.security_headers import register_security_headers
+from server.workbooks import bp as workbooks_bp
 
 
 class Tianbao(Flask):
@@ -40,10 +51,8 @@ def create_app(config: dict | None = None) -> Flask:
     init_db(app)
     csrf.init_app(app)
     login_manager.init_app(app)
-
-    from server.i18n import init_i18n
-
     init_i18n(app)
+    register_error_pages(app)
     register_refusal_pages(app)
     _register_blueprints(app)
     register_security_headers(app)
@@ -51,16 +60,6 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from server.admin import bp as admin_bp
-    from server.api import bp as api_bp
-    from server.auth import bp as auth_bp
-    from server.consolidation import bp as consolidation_bp
-    from server.home import register_home
-    from server.labels import register_labels
-    from server.reporting import bp as reporting_bp
-    from server.review import bp as review_bp
-    from server.workbooks import bp as workbooks_bp
-
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(reporting_bp)

@@ -4,6 +4,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from server.db import db_session
+from server.services.accounts import load_user
+
 csrf = CSRFProtect()
 
 login_manager = LoginManager()
@@ -16,7 +19,4 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def _load_user(user_id: str):
-    from server.db import db_session
-    from server.services.accounts import load_user
-
     return load_user(db_session(), user_id)

@@ -1,4 +1,4 @@
-"""Language and locale: Flask-Babel set-up, the language switch, error pages.
+"""Language and locale: Flask-Babel set-up, the language switch, the layout's context.
 
 Chinese (zh_CN) is the default. The locale of a request is, in order: the
 signed-in account's saved choice, the choice stored in the session, the best
@@ -22,7 +22,6 @@ from flask import (
     has_app_context,
     has_request_context,
     redirect,
-    render_template,
     request,
     session,
     url_for,
@@ -38,11 +37,9 @@ from flask_babel import (
     gettext,
     refresh,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, user_logged_in
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError, generate_csrf
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask_wtf.csrf import generate_csrf
 from werkzeug.utils import cached_property
 from wtforms import HiddenField, StringField
 from wtforms.validators import AnyOf
@@ -63,7 +60,7 @@ bp = Blueprint("i18n", __name__)
 
 
 def init_i18n(app: Flask) -> None:
-    """Configure Flask-Babel, the language switch, Jinja helpers and error pages."""
+    """Configure Flask-Babel, the language switch and the Jinja helpers."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", DEFAULT_TIMEZONE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
@@ -89,7 +86,6 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.setdefault("csrf_token", generate_csrf)
     app.context_processor(_layout_context)
     user_logged_in.connect(_remember_account_language, app)
-    register_error_pages(app)
 
 
 class _CatalogueDomain(Domain):
@@ -258,62 +254,6 @@ def _layout_context() -> dict:
         "nav_logout_endpoint": navigation.LOGOUT_ENDPOINT,
         "language_next": request.full_path.rstrip("?"),
     }
-
-
-# --- error pages -------------------------------------------------------------------------
-
-ERROR_TEXTS = {
-    400: (_l("Bad request"),
-          _l("The request could not be understood. If you were sending a form, reload the "
-             "page and try again.")),
-    403: (_l("Access denied"),
-          _l("Your account is not allowed to open this page. If you think it should be, "
-             "contact your administrator.")),
-    404: (_l("Page not found"),
-          _l("The page does not exist, or it is not within your unit's reach. Check the "
-             "address or go back to the start page.")),
-    405: (_l("Not allowed"), _l("This action cannot be performed this way.")),
-    413: (_l("File too large"),
-          _l("The uploaded file is larger than the server accepts. Reduce its size and "
-             "upload it again.")),
-    429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
-    500: (_l("Something went wrong"),
-          _l("The server could not complete the request. Nothing was saved by it. Please "
-             "try again later; if it keeps happening, tell your administrator.")),
-}
-# A failure while (or after) the request's work was committed: it may have been saved.
-OUTCOME_UNKNOWN_TEXT = _l("The server failed while saving, so it cannot tell whether your "
-                          "change was saved. Open the page again and check before you repeat "
-                          "it; if this keeps happening, tell your administrator.")
-CSRF_TEXT = _l("The form has expired or was sent from elsewhere. Reload the page and try again.")
-
-
-def register_error_pages(app: Flask) -> None:
-    for code in ERROR_TEXTS:
-        app.register_error_handler(code, error_page)
-
-
-def error_page(error: HTTPException):
-    """The translated error page of *error* (problem details under ``/api/``)."""
-    from server.db import commit_attempted  # imported late: the i18n set-up needs no database
-
-    if not isinstance(error, HTTPException):
-        error = InternalServerError(original_exception=error)
-    code = error.code or 500
-    title, text = ERROR_TEXTS.get(code, ERROR_TEXTS[500])
-    if isinstance(error, CSRFError):
-        text = CSRF_TEXT
-    elif code >= 500 and commit_attempted():
-        text = OUTCOME_UNKNOWN_TEXT
-    if request.path.startswith(API_PREFIX):
-        # Machine clients get RFC 9457 problem details, still in their language.
-        from server.api.problems import problem_for_http
-
-        return problem_for_http(error)
-    # A failing request may have a broken database session: the 500 page skips account details.
-    page = render_template("errors/error.html", code=code, title=title, text=text,
-                           minimal_chrome=code == 500)
-    return page, code
 
 
 # --- catalogues --------------------------------------------------------------------------

@@ -4,11 +4,11 @@ columns, periods (2024年第二季度 / 2024 Q2), schedule frequencies and field
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from forms.definition import FieldKind
 from forms.periods import Frequency, Period
+from server.i18n import current_locale_code
 
 ROLE_LABELS = {
     "submitter": _l("Submitter"),
@@ -83,15 +83,10 @@ KIND_LABELS = {
 }
 
 
-def locale_code() -> str:
-    locale = get_locale()
-    return str(locale) if locale else "zh_CN"
-
-
 def period_label(key: str) -> str:
     """A period key as people say it in the current locale; unknown keys unchanged."""
     try:
-        return Period.parse(key).label(locale_code())
+        return Period.parse(key).label(current_locale_code())
     except ValueError:
         return key
 

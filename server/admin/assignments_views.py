@@ -1,15 +1,15 @@
 """Assignment administration: which template version goes to which part of the tree,
 for which window of periods, and a newer version from a given period on.
 
-Creating and replacing go through the workflow service (``create_assignment``,
-``replace_version``); this module turns the form's text into units, template
-versions and period keys, and puts every problem beside its input. Nothing is
-written unless every input is valid.
+Creating and replacing go through the assignment service
+(:mod:`server.services.assignments`), which holds the rules of a valid assignment;
+this module turns the form's text into units, template versions and period keys,
+runs the service's checks on all of them at once and puts every problem beside its
+input. Nothing is written unless every input is valid.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,16 +26,19 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.definition import Definition
 from forms.periods import Period
-from server.admin import bp
+from server.admin.blueprint import bp
 from server.auth.access import roles_required
 from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.refusals import on_refusal
-from server.services import accounts, reporting
+from server.services import accounts
+from server.services import assignments as assignment_service
 from server.services.errors import Refusal
 
-KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# The service's names of the inputs its refusals concern -> this form's fields, where they differ.
+FORM_FIELDS = {"consolidating_unit": "consolidating_code", "first_period": "first",
+               "last_period": "last"}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -116,7 +119,7 @@ def _known_kinds(session: Session) -> list[tuple[str, str]]:
 def _window(definition: Definition, first: str, last: str) -> list[WindowPeriod]:
     schedule = definition.schedule
     return [WindowPeriod(key, schedule.due_date(Period.parse(key)))
-            for key in reporting.period_keys(definition, first, last)]
+            for key in assignment_service.period_keys(definition, first, last)]
 
 
 def _add_error(field, message: str) -> None:
@@ -146,6 +149,16 @@ def _parse_period(field, text: str, definition: Definition) -> Period | None:
     return period
 
 
+def _passes(field, check, *args) -> bool:
+    """Run one of the service's checks; a refusal is shown beside *field*."""
+    try:
+        check(*args)
+    except Refusal as error:
+        _add_error(field, str(error))
+        return False
+    return True
+
+
 def _template_of(session: Session, field) -> TemplateVersion | None:
     key, _sep, version = (field.data or "").rpartition(":")
     row = None
@@ -154,8 +167,7 @@ def _template_of(session: Session, field) -> TemplateVersion | None:
             TemplateVersion.key == key, TemplateVersion.version == int(version)))
     if row is None:
         _add_error(field, _("Choose a published template version."))
-    elif row.retired:
-        _add_error(field, _("A retired template version cannot be assigned."))
+    elif not _passes(field, assignment_service.check_assignable, row):
         return None
     return row
 
@@ -171,20 +183,15 @@ def _unit_of(session: Session, field) -> Unit | None:
 def _chosen(session: Session, form: AssignmentForm) -> Chosen | None:
     """Check every input (all problems at once); None when any is wrong."""
     key = (form.key.data or "").strip().lower()
-    if not KEY_PATTERN.fullmatch(key):
-        _add_error(form.key, _("Use lower-case letters, digits, - and _ only, starting with a "
-                               "letter or digit."))
-    elif session.scalar(select(Assignment.id).where(Assignment.key == key)):
-        _add_error(form.key, _("An assignment with the key %(key)s already exists.", key=key))
+    _passes(form.key, assignment_service.check_key, session, key)
     template = _template_of(session, form.template)
     root = _unit_of(session, form.root_code)
     consolidating = root
     if (form.consolidating_code.data or "").strip():
         consolidating = _unit_of(session, form.consolidating_code)
-        if consolidating is not None and root is not None \
-                and not root.path.startswith(consolidating.path):
-            _add_error(form.consolidating_code,
-                       _("The consolidating unit must be the root unit or a unit above it."))
+        if consolidating is not None and root is not None and not _passes(
+                form.consolidating_code, assignment_service.check_consolidating_unit,
+                root, consolidating):
             consolidating = None
     first = last = None
     if template is not None:
@@ -216,14 +223,14 @@ def _create_form(session: Session) -> AssignmentForm:
 def assignments():
     """Every assignment with its template versions, part of the tree, window and size."""
     session = db_session()
-    rows = reporting.list_assignments(session)
+    rows = assignment_service.list_assignments(session)
     sizes = {a.id: _reporting_count(session, a) for a in rows}
     return render_template("admin/assignments.html", rows=rows, sizes=sizes,
                            unit_kind_label=unit_kind_label)
 
 
 def _reporting_count(session: Session, assignment: Assignment) -> int:
-    query = reporting.reporting_units_query(assignment).order_by(None)
+    query = assignment_service.reporting_units_query(assignment).order_by(None)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
@@ -244,8 +251,8 @@ def assignments_new():
         if chosen is not None and "preview" in request.form:
             preview = _window(chosen.template.definition, chosen.first, chosen.last)
         elif chosen is not None:
-            on_refusal(page, form=form, fields={"first_period": "first", "last_period": "last"})
-            created = reporting.create_assignment(
+            on_refusal(page, form=form, fields=FORM_FIELDS)
+            created = assignment_service.create_assignment(
                 session, key=chosen.key, template=chosen.template, root=chosen.root,
                 consolidating_unit=chosen.consolidating, kinds=form.kinds.data or (),
                 first=chosen.first, last=chosen.last,
@@ -261,7 +268,7 @@ def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm
     form = ReplaceVersionForm()
     form.template.choices = [(str(row.version), _version_label(row))
                              for row in _assignable_versions(session, assignment.template_key)]
-    periods = reporting.assignment_periods(assignment)
+    periods = assignment_service.assignment_periods(assignment)
     form.from_period.choices = [(p, period_label(p)) for p in periods]
     return form
 
@@ -270,9 +277,9 @@ def _periods_of(session: Session, assignment: Assignment) -> list[WindowPeriod]:
     started = dict(session.execute(
         select(Report.period, func.count()).where(Report.assignment_id == assignment.id)
         .group_by(Report.period)).all())
-    return [WindowPeriod(p, reporting.due_date(assignment, p),
-                         reporting.version_for(assignment, p).version, started.get(p, 0))
-            for p in reporting.assignment_periods(assignment)]
+    return [WindowPeriod(p, assignment_service.due_date(assignment, p),
+                         assignment_service.version_for(assignment, p).version, started.get(p, 0))
+            for p in assignment_service.assignment_periods(assignment)]
 
 
 def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionForm,
@@ -289,7 +296,7 @@ def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionF
 def assignments_detail(key: str):
     """One assignment: its periods and due dates, versions, and the version replacement."""
     session = db_session()
-    assignment = reporting.get_assignment(session, key)  # unknown: NotVisible, 404
+    assignment = assignment_service.get_assignment(session, key)  # unknown: NotVisible, 404
     return _detail_page(session, assignment, _detail_form(session, assignment))
 
 
@@ -298,7 +305,7 @@ def assignments_detail(key: str):
 def assignments_replace_version(key: str):
     """Use another version of the template from a period on; reports already made keep theirs."""
     session = db_session()
-    assignment = reporting.get_assignment(session, key)
+    assignment = assignment_service.get_assignment(session, key)
     form = _detail_form(session, assignment)
 
     def page(_refusal=None):
@@ -315,7 +322,8 @@ def assignments_replace_version(key: str):
         else:
             on_refusal(page, form=form)
             try:
-                reporting.replace_version(session, assignment, row, form.from_period.data or "")
+                assignment_service.replace_version(session, assignment, row,
+                                                   form.from_period.data or "")
             except Refusal as refusal:
                 # replace_version names no input yet: its period, or else the version.
                 refusal.field = refusal.field or (

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from forms.loader import DefinitionError
-from server.admin import bp
+from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session

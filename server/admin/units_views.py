@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from server.admin import bp
+from server.admin.blueprint import bp
 from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session

@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from server.admin import bp
+from server.admin.blueprint import bp
 from server.admin.forms import ActionForm, PasswordResetForm, UserCreateForm
 from server.admin.imports import import_page
 from server.auth.access import roles_required

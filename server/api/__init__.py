@@ -4,15 +4,18 @@ Requests authenticate with a personal token (``Authorization: Bearer …``); the
 no session cookie, so CSRF protection does not apply to this blueprint.
 """
 
-from flask import Blueprint
+# Importing the modules registers their hooks (authentication, problem and refusal
+# responses) and routes.
+from server.api import (  # noqa: F401
+    account,
+    auth,
+    consolidations,
+    openapi,
+    problems,
+    refusals,
+    reports,
+    tasks,
+)
+from server.api.blueprint import bp
 
-from server.extensions import csrf
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-csrf.exempt(bp)
-
-# Importing the modules registers their hooks (authentication, problem responses) and routes.
-from server.api import account, auth, pagination, problems, refusals  # noqa: E402,F401,I001
-
-from server.api import reports, tasks  # noqa: E402,F401  (registers routes)
-from server.api import consolidations, openapi  # noqa: E402,F401  (registers routes)
+__all__ = ["bp"]

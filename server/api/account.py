@@ -11,8 +11,9 @@ import json
 from flask import request
 from sqlalchemy.orm import selectinload
 
-from server.api import bp, serializers
+from server.api import serializers
 from server.api.auth import api_user
+from server.api.blueprint import bp
 from server.api.pagination import paginate_query, paginated
 from server.api.problems import ApiError
 from server.db import db_session

@@ -19,7 +19,7 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import AnonymousUserMixin, current_user
 
-from server.api import bp
+from server.api.blueprint import bp
 from server.api.problems import WWW_AUTHENTICATE, ApiError
 from server.db import db_session, unit_of_work
 from server.models import User

@@ -16,8 +16,9 @@ from flask import request
 from flask_babel import gettext as _
 
 from forms.values import jsonable
-from server.api import bp, serializers
+from server.api import serializers
 from server.api.auth import check_role
+from server.api.blueprint import bp
 from server.api.problems import ApiError
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written

@@ -16,8 +16,8 @@ from typing import Any
 from flask import jsonify
 
 from forms.definition import Definition
-from server.api import bp
 from server.api.auth import public
+from server.api.blueprint import bp
 from server.downloads import XLSX
 from server.models import Role, Status
 

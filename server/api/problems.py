@@ -26,7 +26,7 @@ from flask import Response, current_app, json
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from server.api import bp
+from server.api.blueprint import bp
 from server.db import commit_attempted
 
 MEDIA_TYPE = "application/problem+json"

@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Response
 
-from server.api import bp, serializers
+from server.api import serializers
+from server.api.blueprint import bp
 from server.api.problems import problem_response
 from server.refusals import http_status
 from server.services.errors import (

@@ -32,8 +32,9 @@ from flask_babel import gettext as _
 
 from forms.definition import FieldKind
 from forms.values import coerce_values, jsonable
-from server.api import bp, serializers
+from server.api import serializers
 from server.api.auth import api_user
+from server.api.blueprint import bp
 from server.api.problems import ApiError
 from server.db import db_session
 from server.i18n import current_locale_code

@@ -20,8 +20,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period, days_until
-from server.api import bp, serializers
+from server.api import serializers
 from server.api.auth import api_user
+from server.api.blueprint import bp
 from server.api.pagination import paginated
 from server.api.problems import ApiError
 from server.db import db_session
@@ -29,6 +30,7 @@ from server.models import Assignment, Report, Role, Status, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import is_overdue
 from server.scope import unit_scope
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import review as review_service
 
@@ -127,7 +129,7 @@ def overseen(session: Session, user: User, filters: Filters, offset: int, limit:
     for assignment in review_service.assignments_for(session, user):
         if filters.assignment and assignment.key != filters.assignment:
             continue
-        periods = list(reversed(reporting.open_periods(assignment, today)))
+        periods = list(reversed(assignment_service.open_periods(assignment, today)))
         if filters.period:
             periods = [p for p in periods if p == filters.period]
         if periods:
@@ -144,7 +146,7 @@ def overseen(session: Session, user: User, filters: Filters, offset: int, limit:
         if end > offset and size:
             skip = max(offset - start, 0)
             wanted = limit - len(items)
-            due = reporting.due_date(assignment, period)
+            due = assignment_service.due_date(assignment, period)
             for unit, report in _block_rows(session, user, assignment, period, filters.status,
                                             skip, wanted):
                 items.append(TaskItem(assignment, unit, period, due, report, now))
@@ -153,7 +155,7 @@ def overseen(session: Session, user: User, filters: Filters, offset: int, limit:
 
 
 def _units(user: User, assignment: Assignment):
-    return reporting.reporting_units_query(assignment).where(unit_scope(user))
+    return assignment_service.reporting_units_query(assignment).where(unit_scope(user))
 
 
 def _block_sizes(session: Session, user: User, assignment: Assignment, periods: Sequence[str],

@@ -1,7 +1,6 @@
 """Signing in and out, and the account page (password change)."""
 
-from flask import Blueprint
+from server.auth import views  # noqa: F401  (registers the routes on bp)
+from server.auth.blueprint import bp
 
-bp = Blueprint("auth", __name__, url_prefix="/auth")
-
-from server.auth import views  # noqa: E402,F401  (registers the routes on bp)
+__all__ = ["bp"]

@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from server.auth import bp
+from server.auth.blueprint import bp
 from server.auth.forms import (
     LoginForm,
     LogoutForm,

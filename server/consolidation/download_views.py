@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from server.auth.access import roles_required
-from server.consolidation import bp
+from server.consolidation.blueprint import bp
 from server.consolidation.figures_views import figures_or_404
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written

@@ -4,16 +4,14 @@ value, the parts that make it up, last period's figure and this period's increme
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
 from forms.definition import Aggregation, FieldDef, Item, Section
 from server.models import Status
 from server.reporting.display import column_inputs, indicators
-
-if TYPE_CHECKING:
-    from server.services.consolidation import ChildState, Figures
+from server.services.consolidation import ChildState, Figures
 
 # How a total was made, said beside it when it is not a plain sum.
 RULE_LABELS = {

@@ -13,12 +13,13 @@ from flask_login import current_user
 
 from forms.periods import SHANGHAI, Period
 from server.auth.access import roles_required
-from server.consolidation import bp
+from server.consolidation.blueprint import bp
 from server.consolidation.figure_lines import section_lines, unapproved_children
 from server.db import db_session
 from server.i18n import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
+from server.services import assignments as assignment_service
 from server.services import consolidation, reporting
 from server.services import review as review_service
 
@@ -49,7 +50,7 @@ def include_submitted() -> bool:
 
 
 def _title(assignment: Assignment, period: str | None = None) -> str:
-    template = reporting.version_for(assignment, period or assignment.first_period)
+    template = assignment_service.version_for(assignment, period or assignment.first_period)
     return template.definition.text("title", current_locale_code())
 
 
@@ -62,7 +63,7 @@ def index():
     for assignment in review_service.assignments_for(session, user):
         units = consolidation.consolidating_units(session, user, assignment)
         if units:
-            periods = list(reversed(reporting.open_periods(assignment, today)))
+            periods = list(reversed(assignment_service.open_periods(assignment, today)))
             overseen.append(Overseen(assignment, _title(assignment), units,
                                      periods[:PERIODS_LISTED]))
     return render_template("consolidation/index.html", overseen=overseen)
@@ -93,7 +94,7 @@ def index_figures(assignment: str, unit: str, period: str):
     figures = figures_or_404(assignment, unit, period)
     found = figures.assignment
     today = _today()
-    periods = reporting.assignment_periods(found)
+    periods = assignment_service.assignment_periods(found)
     start = Period.parse(figures.period).start
     reported = [c for c in figures.children if not Status(c.status).is_open]
     switch = include_submitted()

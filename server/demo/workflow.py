@@ -39,7 +39,8 @@ from server.demo.figures import Document, Series
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, ReportEvent, Revision, Status, StoredFile
-from server.services import consolidation, files, reporting
+from server.services import assignments as assignment_service
+from server.services import consolidation, files, reporting, subtree
 from server.services.templates import latest
 
 SEED = 2024
@@ -154,7 +155,7 @@ def _assign(session: Session, plan: Plan, admin: User | None) -> Assignment | No
     exists = session.scalar(select(Assignment.id).where(Assignment.key == plan.template))
     if template is None or template.retired or exists or plan.root not in units:
         return None
-    return reporting.create_assignment(
+    return assignment_service.create_assignment(
         session, key=plan.template, template=template, root=units[plan.root],
         consolidating_unit=units.get(consolidating), kinds=plan.kinds,
         include_root=plan.include_root, user=admin, commit=False,
@@ -195,9 +196,9 @@ class _Reports:
         self.session, self.assignment = session, assignment
         self.latest = now - timedelta(hours=1)  # actions end before the demo is loaded
         self.today = now.astimezone(SHANGHAI).date()
-        self.units = session.scalars(reporting.reporting_units_query(assignment)).all()
+        self.units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
         # The units each unit rolls up (none for most): their reports make its figures.
-        self.below = {u.id: consolidation.child_units(session, assignment, u)
+        self.below = {u.id: subtree.child_units(session, assignment, u)
                       for u in self.units}
         self.admin = admin
         # The office at the top files its own roll-up; nobody in the tree is above it.
@@ -207,8 +208,8 @@ class _Reports:
             select(User).where(User.role == Role.CONSOLIDATOR, User.active.is_(True),
                                User.unit_id == assignment.consolidating_unit_id)
             .order_by(User.username)) or admin
-        self.periods = reporting.open_periods(assignment, self.today)
-        self.due = {p: reporting.due_date(assignment, p) for p in self.periods}
+        self.periods = assignment_service.open_periods(assignment, self.today)
+        self.due = {p: assignment_service.due_date(assignment, p) for p in self.periods}
         past = [p for p in self.periods if self.due[p] < self.today]
         self.past = past[::-1]  # latest past-due period first
         self.documents: dict[int, StoredFile] = {}
@@ -333,7 +334,7 @@ class _Reports:
         tardy = rng.random() < 0.2  # this unit tends to submit after the deadline
         decrease = self._decrease_here() and unit.code == DECREASE.unit
         boost = {self.past[1]: {DECREASE.field: DECREASE.catch_up}} if decrease else {}
-        definition = reporting.version_for(self.assignment, self.periods[0]).definition
+        definition = assignment_service.version_for(self.assignment, self.periods[0]).definition
         series = Series(definition, unit, random.Random(rng.random()), boost)
         truth = {period: series.values(Period.parse(period)) for period in self.periods}
         actions: list[_Action] = []
@@ -353,7 +354,7 @@ class _Reports:
         narrative. The office files after the last of its children was approved.
         """
         rng = random.Random(f"{SEED}:{self.assignment.key}:{unit.code}")
-        definition = reporting.version_for(self.assignment, self.periods[0]).definition
+        definition = assignment_service.version_for(self.assignment, self.periods[0]).definition
         series = Series(definition, unit, random.Random(rng.random()), {})
         actions: list[_Action] = []
         before: dict[str, Any] = {}
@@ -436,7 +437,7 @@ class _Reports:
         in higher, is approved, and the latest is returned with the reason."""
         latest, before = self.past[0], self.past[1]
         key, caught_up = DECREASE.field, truth[before][DECREASE.field]
-        definition = reporting.version_for(self.assignment, latest).definition
+        definition = assignment_service.version_for(self.assignment, latest).definition
         fld, item = definition.field(key), definition.item_of(key)
         low = caught_up - DECREASE.catch_up // 2
         sent = {**truth[latest], key: low,

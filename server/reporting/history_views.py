@@ -14,7 +14,7 @@ from forms.values import loads_values
 from server.db import db_session
 from server.i18n import current_locale_code
 from server.models.reporting import Revision
-from server.reporting import bp
+from server.reporting.blueprint import bp
 from server.reporting.loading import load_or_404, report_args
 from server.services import reporting
 

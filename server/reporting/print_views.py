@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import login_required
 
-from server.reporting import bp
+from server.reporting.blueprint import bp
 from server.reporting.display import progress_column
 from server.reporting.loading import load_or_404, report_args
 

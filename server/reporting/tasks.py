@@ -11,7 +11,8 @@ from flask_login import current_user, login_required
 
 from server.db import db_session
 from server.i18n import current_locale_code
-from server.reporting import bp
+from server.reporting.blueprint import bp
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.reporting import Task
 
@@ -47,7 +48,7 @@ def task_rows(tasks: list[Task]) -> list[TaskRow]:
     rows = []
     for task in tasks:
         template = (task.report.template_version if task.report
-                    else reporting.version_for(task.assignment, task.period))
+                    else assignment_service.version_for(task.assignment, task.period))
         rows.append(TaskRow(task, template.definition.text("title", locale), deadline_text(task)))
     return rows
 

@@ -13,15 +13,15 @@ from server.db import db_session
 from server.downloads import XLSX
 from server.i18n import current_locale_code
 from server.models import Role, Status
-from server.review import bp
+from server.review.blueprint import bp
 from server.review.forms import MatrixFilterForm
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services.errors import NotVisible
 
 
 def _assignment_label(assignment) -> str:
-    template = reporting.version_for(assignment, assignment.first_period).definition
+    template = assignment_service.version_for(assignment, assignment.first_period).definition
     return _("%(template)s (%(unit)s)", template=template.text("title", current_locale_code()),
              unit=assignment.root_unit.name)
 
@@ -89,7 +89,7 @@ def matrix_chase(assignment: str, period: str):
     found, under, entries = _chase_context(assignment, period)
     return render_template(
         "review/chase.html", assignment=found, under=under, period=period, entries=entries,
-        due=reporting.due_date(found, period),
+        due=assignment_service.due_date(found, period),
         title=review_service.chase_title(found, under, period, current_locale_code()),
     )
 

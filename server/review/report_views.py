@@ -19,7 +19,7 @@ from server.models import Role, Status
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
 from server.refusals import on_refusal
-from server.review import bp
+from server.review.blueprint import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
 from server.services import reporting

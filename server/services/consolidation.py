@@ -1,8 +1,7 @@
 """Consolidation through the organisation tree: a unit's figures from the reports below it.
 
-Under an assignment, the *children* of a unit U are the nearest reporting units
-strictly below it: units that do not report (a town office of a kind that is not
-assigned) are transparent. A unit *consolidates* when it has at least one child.
+The *children* of a unit are the nearest reporting units strictly below it
+(:mod:`server.services.subtree`). A unit *consolidates* when it has at least one child.
 A reporting unit that consolidates files its own report, prefilled from its
 children, and submits it upward like any other: each level sums the reports of
 its children only, which are themselves roll-ups, so village → town → county →
@@ -16,18 +15,17 @@ depth or size. Reports of different template versions merge by field key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.consolidation import (
-    ChildReport,
     Consolidation,
     Part,
     aggregate,
@@ -46,13 +44,21 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
 from server.services import reporting
+from server.services.assignments import (
+    assignment_periods,
+    due_date,
+    reporting_units_query,
+    reports_for_unit,
+    version_for,
+)
 from server.services.errors import InvalidState, NotVisible
 from server.services.reporting import ReportView, Task
+from server.services.subtree import Tree, path_ids, reporting_tree
 
 __all__ = [
     "ChildState", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
-    "child_units", "children_of_view", "consolidates", "consolidating_units", "figures",
-    "figures_for_view", "prefill", "prefill_values", "refill", "refilled_values",
+    "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
+    "prefill_values", "refill", "refilled_values",
 ]
 
 BATCH = 500  # subtree rows fetched per round trip
@@ -127,59 +133,12 @@ class Figures:
         return [c for c in self.children if c.late]
 
 
-# -- the tree of reporting units ------------------------------------------------------------
-
-
-def _path_ids(path: str) -> list[int]:
-    return [int(part) for part in path.strip("/").split("/") if part]
-
-
-@dataclass
-class _Tree:
-    """The reporting units below *top* with the nearest reporting unit above each."""
-
-    top: Unit
-    below: list[Unit]  # tree order, *top* excluded
-    children: dict[int, list[Unit]] = field(default_factory=dict)
-    depth: dict[int, int] = field(default_factory=dict)
-    parent: dict[int, int] = field(default_factory=dict)  # unit id -> its parent's id
-
-    def children_of(self, unit: Unit) -> list[Unit]:
-        return self.children.get(unit.id, [])
-
-
-def _tree(top: Unit, units: Iterable[Unit]) -> _Tree:
-    """Link reporting *units* (in tree order, all within *top*'s subtree) to their parents."""
-    tree = _Tree(top, [u for u in units if u.id != top.id])
-    reporting_ids = {u.id for u in tree.below}
-    tree.depth[top.id] = 0
-    for unit in tree.below:
-        parent = top.id
-        for ancestor in reversed(_path_ids(unit.path)[:-1]):
-            if ancestor == top.id:
-                break
-            if ancestor in reporting_ids:
-                parent = ancestor
-                break
-        tree.children.setdefault(parent, []).append(unit)
-        tree.parent[unit.id] = parent
-        # Tree order puts every unit after its ancestors, so the parent's depth is known.
-        tree.depth[unit.id] = tree.depth[parent] + 1
-    return tree
-
-
-def _subtree_tree(session: Session, assignment: Assignment, unit: Unit) -> _Tree:
-    return _tree(unit, session.scalars(reporting.reporting_units_query(assignment, unit)))
-
-
-def child_units(session: Session, assignment: Assignment, unit: Unit) -> list[Unit]:
-    """The nearest reporting units strictly below *unit*, in tree order."""
-    return _subtree_tree(session, assignment, unit).children_of(unit)
+# -- the units that consolidate -------------------------------------------------------------
 
 
 def consolidates(session: Session, assignment: Assignment, unit: Unit) -> bool:
     """Whether *unit* has a child: any reporting unit below it makes the nearest one a child."""
-    query = (reporting.reporting_units_query(assignment, unit)
+    query = (reporting_units_query(assignment, unit)
              .where(Unit.id != unit.id).with_only_columns(Unit.id).order_by(None).limit(1))
     return session.scalar(query) is not None
 
@@ -191,9 +150,8 @@ def consolidating_units(session: Session, user: User, assignment: Assignment) ->
     subtree, plus its consolidating unit and the account's own unit when they
     lie above the root.
     """
-    paths = session.scalars(
-        reporting.reporting_units_query(assignment).with_only_columns(Unit.path))
-    above = {ancestor for path in paths for ancestor in _path_ids(path)[:-1]}
+    paths = session.scalars(reporting_units_query(assignment).with_only_columns(Unit.path))
+    above = {ancestor for path in paths for ancestor in path_ids(path)[:-1]}
     if not above:
         return []
     low, high = subtree_bounds(assignment.root_unit.path)
@@ -216,24 +174,6 @@ def _counts(report: Report | None, include_submitted: bool) -> bool:
                                                 and report.status == Status.SUBMITTED)
 
 
-class _Values:
-    """Typed values of reports, decoded once each."""
-
-    def __init__(self) -> None:
-        self._cache: dict[int, dict[str, Any]] = {}
-
-    def __call__(self, report: Report | None) -> dict[str, Any]:
-        if report is None:
-            return {}
-        if report.id not in self._cache:
-            self._cache[report.id] = reporting.stored_values(report)
-        return self._cache[report.id]
-
-    def child(self, report: Report) -> ChildReport:
-        return ChildReport(report.unit.code, report.unit.name, self(report),
-                           revision=report.revision, version=report.template_version.version)
-
-
 def figures(session: Session, user: User, assignment_key: str, unit_code: str, period: str,
             *, include_submitted: bool = False, now: datetime | None = None) -> Figures:
     """The consolidation of *unit_code*'s subtree for *period*.
@@ -247,10 +187,10 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if assignment is None or unit is None:
         raise NotVisible(what=assignment_key if assignment is None else unit_code)
-    if period not in reporting.assignment_periods(assignment):
+    if period not in assignment_periods(assignment):
         raise NotVisible(what=period)
     own = None
-    if reporting.reports_for_unit(assignment, unit):
+    if reports_for_unit(assignment, unit):
         reports = session.scalars(select(Report).where(
             Report.assignment_id == assignment.id, Report.unit_id == unit.id))
         own = reporting.build_view(assignment, unit, period, {r.period: r for r in reports})
@@ -273,13 +213,13 @@ def figures_for_view(session: Session, view: ReportView, *, include_submitted: b
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
              own: ReportView | None, include_submitted: bool, now: datetime | None,
              viewer: User | None = None) -> Figures:
-    tree = _subtree_tree(session, assignment, unit)
+    tree = reporting_tree(session, assignment, unit)
     children = tree.children_of(unit)
     if not children:
         raise NotConsolidating(unit.code)
     if viewer is not None and not can_see(viewer, children[0]):
         raise NotVisible(what=unit.code)
-    periods = reporting.assignment_periods(assignment)
+    periods = assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None
     # The subtree's reports stream through the mismatch check; only the children's
@@ -300,11 +240,11 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
                    select(Report).where(Report.id.in_(wanted[start:start + IN_CHUNK])))]
     current = {r.unit_id: r for r in reports if r.period == period}
     before = {r.unit_id: r for r in reports if r.period == previous_period}
-    template = reporting.version_for(assignment, period)
+    template = version_for(assignment, period)
     definition = template.definition
-    values = _Values()
+    values = reporting.ReportValues()
 
-    due = reporting.due_date(assignment, period)
+    due = due_date(assignment, period)
     days_left = days_until(due, now or utcnow())
     states = []
     for child in children:
@@ -357,7 +297,7 @@ class _MismatchCheck:
     top unit's own report whatever its status (it is the one being worked on).
     """
 
-    def __init__(self, tree: _Tree, versions: Mapping[int, Definition],
+    def __init__(self, tree: Tree, versions: Mapping[int, Definition],
                  include_submitted: bool, *, own_reports: bool) -> None:
         self.tree, self.versions = tree, versions
         self.include_submitted, self.own_reports = include_submitted, own_reports
@@ -427,30 +367,6 @@ def differences(unit: Unit, definition: Definition, reported: Mapping[str, Any],
 
 
 # -- the office's own report ----------------------------------------------------------------
-
-
-def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
-    """The approved reports of the view's children (None when the unit consolidates nothing).
-
-    For checking a consolidated report against its children: one query.
-    """
-    query = (
-        reporting.reporting_units_query(view.assignment, view.unit)
-        .where(Unit.id != view.unit.id)
-        .outerjoin(Report, and_(Report.unit_id == Unit.id,
-                                Report.assignment_id == view.assignment.id,
-                                Report.period == view.period,
-                                Report.status == Status.APPROVED))
-        .add_columns(Report)
-    )
-    rows = session.execute(query).all()
-    if not rows:
-        return None
-    tree = _tree(view.unit, [unit for unit, _ in rows])
-    approved = {unit.id: report for unit, report in rows if report is not None}
-    values = _Values()
-    return [values.child(approved[c.id]) for c in tree.children_of(view.unit)
-            if c.id in approved]
 
 
 def _prefilled(definition: Definition) -> list[FieldDef]:

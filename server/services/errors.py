@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from server.i18n import translate_issue
+
 
 class Refusal(Exception):
     """An expected refusal, with a message in the language of whoever reads it.
@@ -137,6 +139,4 @@ class RowProblem:
 
 def problem_text(problem) -> str:
     """The message of a ``RowError``/``RowProblem`` in the current locale, parameters filled."""
-    from server.i18n import translate_issue
-
     return translate_issue(problem.message, problem.params)

@@ -60,10 +60,12 @@ from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
-from server.services import reporting
+from server.scope import unit_scope
+from server.services import assignments as assignment_service
 from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidated
 from server.services.errors import NotVisible
+from server.services.review import assignment_for
 
 BATCH = 500  # rows fetched per round trip
 
@@ -110,8 +112,8 @@ def subtree_reports(
     """
     now = now or utcnow()
     versions = template_versions(session, assignment.template_key)
-    current_version = reporting.version_for(assignment, period)
-    days_left = days_until(reporting.due_date(assignment, period), now)
+    current_version = assignment_service.version_for(assignment, period)
+    days_left = days_until(assignment_service.due_date(assignment, period), now)
     ancestors: list[tuple[str, str]] = []  # (path, code) of the reporting units above the row
     rows = session.execute(_subtree_statement(assignment, under, period),
                            execution_options={"yield_per": BATCH})
@@ -158,7 +160,7 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
         return and_(alias.unit_id == Unit.id, alias.assignment_id == assignment.id,
                     alias.period == period_column)
 
-    units = reporting.reporting_units_query(assignment, under)
+    units = assignment_service.reporting_units_query(assignment, under)
     return (
         select(
             Unit.id, Unit.code, Unit.name, Unit.path, Unit.contact_name, Unit.contact_phone,
@@ -324,8 +326,8 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
     reports nor consolidates.
     """
     assignment, unit = _series_subject(session, user, assignment_key, unit_code)
-    definition = reporting.version_for(assignment, assignment.last_period).definition
-    if reporting.reports_for_unit(assignment, unit):
+    definition = assignment_service.version_for(assignment, assignment.last_period).definition
+    if assignment_service.reports_for_unit(assignment, unit):
         by_period = _own_reports(session, assignment, unit)
     else:
         by_period = _consolidations(session, user, assignment, unit, now or utcnow())
@@ -340,9 +342,6 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
 
 def _series_subject(session: Session, user: User, assignment_key: str,
                     unit_code: str) -> tuple[Assignment, Unit]:
-    from server.scope import unit_scope
-    from server.services.review import assignment_for
-
     assignment = assignment_for(session, user, assignment_key)
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if unit is None:
@@ -368,7 +367,7 @@ def _consolidations(session: Session, user: User, assignment: Assignment, unit: 
                     now: datetime) -> dict[str, dict[str, Any]]:
     today = now.astimezone(SHANGHAI).date()
     out = {}
-    for period in reporting.open_periods(assignment, today):
+    for period in assignment_service.open_periods(assignment, today):
         values = consolidated(session, user, assignment.key, unit.code, period).values
         if any(v is not None for v in values.values()):
             out[period] = values

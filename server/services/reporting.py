@@ -32,16 +32,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from forms.consolidation import ChildReport
 from forms.definition import Definition
 from forms.issues import Issue, has_errors
-from forms.periods import SHANGHAI, Period, days_until, is_late
+from forms.periods import SHANGHAI, days_until, is_late
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
-    AssignmentVersion,
     Report,
     ReportEvent,
     Revision,
@@ -52,8 +52,14 @@ from server.models.reporting import (
     late_or_overdue,
 )
 from server.models.templates import TemplateVersion
-from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
+from server.services.assignments import (
+    assignment_periods,
+    due_date,
+    open_periods,
+    reports_for_unit,
+    version_for,
+)
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
@@ -64,152 +70,10 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
+from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
-
-
-# -- assignments -------------------------------------------------------------------------
-
-
-def period_keys(definition: Definition, first: str, last: str) -> list[str]:
-    """The period keys from *first* to *last* of the definition's frequency."""
-    try:
-        start, end = Period.parse(first), Period.parse(last)
-    except ValueError:
-        raise InvalidInput(_l("%(first)s – %(last)s is not a valid period range."),
-                        field="first_period", first=first, last=last) from None
-    if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
-        raise InvalidInput(_l("The periods do not match the template's schedule."),
-                        field="first_period")
-    if end < start:
-        raise InvalidInput(_l("The last period comes before the first."), field="last_period")
-    keys, current = [], start
-    while current is not None and not end < current:
-        keys.append(current.key)
-        current = current.next()
-    return keys
-
-
-def create_assignment(
-    session: Session,
-    *,
-    key: str,
-    template: TemplateVersion,
-    root: Unit,
-    consolidating_unit: Unit | None = None,
-    kinds: Sequence[str] = (),
-    first: str | None = None,
-    last: str | None = None,
-    include_root: bool = False,
-    user: User | None = None,
-    commit: bool = True,
-) -> Assignment:
-    """Assign a published template version to the subtree below *root*."""
-    key = (key or "").strip()
-    if not key:
-        raise InvalidInput(_l("An assignment needs a key."), field="key")
-    if template.retired:
-        raise InvalidInput(_l("A retired template version cannot be assigned."), field="template")
-    if session.scalar(select(Assignment.id).where(Assignment.key == key)):
-        raise InvalidInput(_l("An assignment with the key %(key)s already exists."), field="key",
-                        key=key)
-    schedule = template.definition.schedule
-    first = first or schedule.first
-    last = last or schedule.last
-    period_keys(template.definition, first, last)  # validates the window
-    assignment = Assignment(
-        key=key, template_key=template.key, root_unit=root,
-        consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),
-        include_root=include_root, first_period=first, last_period=last,
-        created_by_id=user.id if user else None,
-    )
-    assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
-    session.add(assignment)
-    if commit:
-        session.commit()
-    return assignment
-
-
-def replace_version(
-    session: Session, assignment: Assignment, template: TemplateVersion, from_period: str,
-    *, commit: bool = True,
-) -> None:
-    """Use *template* for the periods from *from_period* on; earlier reports keep theirs."""
-    if template.key != assignment.template_key:
-        raise InvalidInput(_l("The new version must be of the same template."))
-    if template.retired:
-        raise InvalidInput(_l("A retired template version cannot be assigned."))
-    keys = period_keys(template.definition, assignment.first_period, assignment.last_period)
-    if from_period not in keys:
-        raise InvalidInput(_l("%(period)s is not a period of this assignment."), period=from_period)
-    existing = next((v for v in assignment.versions if v.from_period == from_period), None)
-    if existing is not None:
-        existing.template_version = template
-    else:
-        assignment.versions.append(
-            AssignmentVersion(template_version=template, from_period=from_period))
-    if commit:
-        session.commit()
-
-
-def version_for(assignment: Assignment, period: str) -> TemplateVersion:
-    """The template version a new report of *period* uses."""
-    chosen = assignment.versions[0]
-    for candidate in sorted(assignment.versions, key=lambda v: v.from_period):
-        if candidate.from_period <= period:
-            chosen = candidate
-    return chosen.template_version
-
-
-def assignment_periods(assignment: Assignment) -> list[str]:
-    definition = version_for(assignment, assignment.first_period).definition
-    return period_keys(definition, assignment.first_period, assignment.last_period)
-
-
-def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:
-    """Whether *unit* owes reports under *assignment*."""
-    root = assignment.root_unit
-    low, high = subtree_bounds(root.path)
-    if not (low <= unit.path < high) or not unit.active:
-        return False
-    if unit.id == root.id and not assignment.include_root:
-        return False
-    return not assignment.kinds or unit.kind in assignment.kinds
-
-
-def reporting_units_query(assignment: Assignment, under: Unit | None = None):
-    """A select of the units that owe reports (optionally only those below *under*)."""
-    root = assignment.root_unit
-    low, high = subtree_bounds(root.path)
-    query = select(Unit).where(Unit.path >= low, Unit.path < high, Unit.active.is_(True))
-    if not assignment.include_root:
-        query = query.where(Unit.id != root.id)
-    if assignment.kinds:
-        query = query.where(Unit.kind.in_(assignment.kinds))
-    if under is not None:
-        sub_low, sub_high = subtree_bounds(under.path)
-        query = query.where(Unit.path >= sub_low, Unit.path < sub_high)
-    return query.order_by(Unit.path)
-
-
-def get_assignment(session: Session, key: str) -> Assignment:
-    assignment = session.scalar(
-        select(Assignment).where(Assignment.key == key)
-        .options(joinedload(Assignment.root_unit), joinedload(Assignment.consolidating_unit))
-    )
-    if assignment is None:
-        raise NotVisible(what=key)
-    return assignment
-
-
-def list_assignments(session: Session) -> Sequence[Assignment]:
-    return session.scalars(select(Assignment).order_by(Assignment.key)).all()
-
-
-def due_date(assignment: Assignment, period: str) -> date:
-    definition = version_for(assignment, period).definition
-    return definition.schedule.due_date(Period.parse(period))
 
 
 # -- what a unit owes --------------------------------------------------------------------
@@ -242,11 +106,6 @@ class Task:
     @property
     def open(self) -> bool:
         return self.status.is_open
-
-
-def open_periods(assignment: Assignment, today: date) -> list[str]:
-    """The periods of the assignment that have begun by *today*."""
-    return [p for p in assignment_periods(assignment) if Period.parse(p).start <= today]
 
 
 def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) -> list[Task]:
@@ -375,14 +234,43 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
     )
 
 
-def _children_reports(view: ReportView):
+def _children_reports(view: ReportView) -> list[ChildReport] | None:
     """The approved reports of the units just below (None when nothing reports below)."""
     session = Session.object_session(view.assignment)
     if session is None:  # a view built in memory: nothing to compare with
         return None
-    from server.services.consolidation import children_of_view  # it builds on this module
-
     return children_of_view(session, view)
+
+
+def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
+    """The approved reports of the view's children (None when the unit consolidates nothing).
+
+    For checking a consolidated report against its children: one query.
+    """
+    reports = approved_child_reports(session, view.assignment, view.unit, view.period)
+    if reports is None:
+        return None
+    values = ReportValues()
+    return [values.child(report) for report in reports]
+
+
+class ReportValues:
+    """Typed values of reports, decoded once each."""
+
+    def __init__(self) -> None:
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, report: Report | None) -> dict[str, Any]:
+        if report is None:
+            return {}
+        if report.id not in self._cache:
+            self._cache[report.id] = stored_values(report)
+        return self._cache[report.id]
+
+    def child(self, report: Report) -> ChildReport:
+        """The report as one child's part of a consolidation."""
+        return ChildReport(report.unit.code, report.unit.name, self(report),
+                           revision=report.revision, version=report.template_version.version)
 
 
 # -- permissions -------------------------------------------------------------------------
@@ -602,14 +490,3 @@ def events(session: Session, report: Report) -> Sequence[ReportEvent]:
         select(ReportEvent).where(ReportEvent.report_id == report.id)
         .options(joinedload(ReportEvent.actor)).order_by(ReportEvent.id.desc())
     ).all()
-
-
-def reports_below(session: Session, assignment: Assignment, under: Unit,
-                  periods: Sequence[str]) -> Sequence[Report]:
-    """The reports of units below *under* for *periods* (one query)."""
-    low, high = subtree_bounds(under.path)
-    query = select(Report).join(Unit, Report.unit_id == Unit.id).where(
-        Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
-        Unit.path >= low, Unit.path < high, Unit.id != under.id,
-    )
-    return session.scalars(query).all()

@@ -32,6 +32,7 @@ from server.models.reporting import is_overdue, late_or_overdue, open_in_sql, se
 from server.models.units import subtree_bounds
 from server.navigation import Page
 from server.scope import unit_scope
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.errors import NotAllowed, NotVisible, StaleRevision
 from server.services.reporting import ReportView
@@ -66,7 +67,7 @@ def assignments_for(session: Session, user: User) -> list[Assignment]:
 
 def assignment_for(session: Session, user: User, key: str) -> Assignment:
     """One assignment the account reviews; NotVisible otherwise (also for unknown keys)."""
-    assignment = reporting.get_assignment(session, key)
+    assignment = assignment_service.get_assignment(session, key)
     if not assignment.active or not overlaps(user, assignment):
         raise NotVisible(what=key)
     return assignment
@@ -183,7 +184,7 @@ def _today(now: datetime) -> date:
 
 def reporting_below(user: User, assignment: Assignment, under: Unit) -> Select:
     """The units below *under* (not itself) that report under the assignment and are visible."""
-    return reporting.reporting_units_query(assignment, under).where(
+    return assignment_service.reporting_units_query(assignment, under).where(
         unit_scope(user), Unit.id != under.id)
 
 
@@ -235,9 +236,9 @@ def completeness(
 ) -> Matrix:
     """The matrix of the units below *under* × the open periods of *assignment*."""
     now = now or utcnow()
-    all_periods = list(reversed(reporting.open_periods(assignment, _today(now))))
+    all_periods = list(reversed(assignment_service.open_periods(assignment, _today(now))))
     periods = all_periods if filters.all_periods else all_periods[:PERIODS_SHOWN]
-    dues = {p: reporting.due_date(assignment, p) for p in periods}
+    dues = {p: assignment_service.due_date(assignment, p) for p in periods}
     days_left = {p: days_until(dues[p], now) for p in periods}
     # The periods in which a unit that has not handed its report in is overdue.
     overdue = [p for p in periods if is_overdue(Status.NOT_STARTED, days_left[p])]
@@ -314,10 +315,10 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
 
     Submitted reports (late or not) are in and need no chasing. In tree order.
     """
-    if period not in reporting.assignment_periods(assignment):
+    if period not in assignment_service.assignment_periods(assignment):
         raise NotVisible(what=period)
     now = now or utcnow()
-    due = reporting.due_date(assignment, period)
+    due = assignment_service.due_date(assignment, period)
     days_overdue = max(0, -days_until(due, now))
     query = (
         reporting_below(user, assignment, under)
@@ -332,7 +333,7 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
 
 
 def chase_title(assignment: Assignment, under: Unit, period: str, locale: str) -> str:
-    template = reporting.version_for(assignment, period).definition
+    template = assignment_service.version_for(assignment, period).definition
     return gettext("Chase list of %(unit)s: %(template)s, %(period)s",
                    unit=under.name, template=template.text("title", locale),
                    period=period_label(period))

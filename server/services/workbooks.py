@@ -48,6 +48,7 @@ from server.i18n import current_locale_code
 from server.models import Unit, User
 from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope
+from server.services import assignments as assignment_service
 from server.services import files, reporting
 from server.services import templates as template_service
 from server.services.errors import (
@@ -259,11 +260,11 @@ def match_report(session: Session, user: User, identity: Identity,
         assignments = session.scalars(select(Assignment).where(
             Assignment.template_key == identity.template, Assignment.active.is_(True),
         ).order_by(Assignment.key))
-        candidates = [a for a in assignments if reporting.reports_for_unit(a, unit)
-                      and identity.period in reporting.assignment_periods(a)]
+        candidates = [a for a in assignments if assignment_service.reports_for_unit(a, unit)
+                      and identity.period in assignment_service.assignment_periods(a)]
     if len(candidates) > 1:  # prefer the assignment whose version the workbook was made for
         same = [a for a in candidates
-                if reporting.version_for(a, identity.period).version == identity.version]
+                if assignment_service.version_for(a, identity.period).version == identity.version]
         candidates = same if len(same) == 1 else candidates
     if not candidates:
         return NotVisible(_l(

@@ -1,15 +1,6 @@
 """The Excel round trip in the browser: template download, upload, bulk upload."""
 
-from flask import Blueprint
+from server.workbooks import views  # noqa: F401  (registers routes)
+from server.workbooks.blueprint import bp
 
-bp = Blueprint("workbooks", __name__)
-
-
-@bp.app_context_processor
-def _workbook_helpers() -> dict:
-    from server.workbooks.views import may_upload
-
-    return {"workbook_upload_allowed": may_upload}
-
-
-from server.workbooks import views  # noqa: E402,F401  (registers routes)
+__all__ = ["bp"]

@@ -22,7 +22,7 @@ from server.reporting.loading import load_or_404, report_args
 from server.services import reporting
 from server.services import workbooks as service
 from server.services.reporting import ReportView
-from server.workbooks import bp
+from server.workbooks.blueprint import bp
 
 ACCEPT = ".xlsx,.xls,.ods"
 
@@ -31,6 +31,11 @@ def may_upload(view: ReportView) -> bool:
     """Whether the signed-in account may upload a filled workbook for *view*."""
     user = current_user._get_current_object()
     return reporting.can_edit(user, view) or reporting.can_file_for(user, view)
+
+
+@bp.app_context_processor
+def _workbook_helpers() -> dict:
+    return {"workbook_upload_allowed": may_upload}
 
 
 @bp.get("/reports/<assignment>/<unit>/<period>/workbook.xlsx")

@@ -18,6 +18,7 @@ from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.accounts import create_user
 from server.services.templates import latest, load_files
@@ -57,10 +58,10 @@ def prepare(app) -> Flow:
             today = utcnow().astimezone(SHANGHAI).date()
             begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
-            assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
-                                                     root=town, first=previous)
-            in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
-                                       time(10), tzinfo=SHANGHAI)
+            assignment = assignment_service.create_assignment(
+                session, key=ASSIGNMENT, template=template, root=town, first=previous)
+            due = assignment_service.due_date(assignment, previous)
+            in_time = datetime.combine(due - timedelta(days=2), time(10), tzinfo=SHANGHAI)
 
             view = reporting.load(session, reporter, ASSIGNMENT, VILLAGE, previous)
             reporting.save(session, reporter, view,

@@ -19,6 +19,7 @@ from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.accounts import create_user
 from server.services.templates import latest, load_files
@@ -46,10 +47,10 @@ def quarter(live_server) -> str:
             today = utcnow().astimezone(SHANGHAI).date()
             begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous = begun[-2]
-            assignment = reporting.create_assignment(session, key=ASSIGNMENT, template=template,
-                                                     root=town, first=previous)
-            in_time = datetime.combine(reporting.due_date(assignment, previous) - timedelta(days=2),
-                                       time(10), tzinfo=SHANGHAI)
+            assignment = assignment_service.create_assignment(
+                session, key=ASSIGNMENT, template=template, root=town, first=previous)
+            due = assignment_service.due_date(assignment, previous)
+            in_time = datetime.combine(due - timedelta(days=2), time(10), tzinfo=SHANGHAI)
             for code, (name, username, found) in VILLAGES.items():
                 village = create_unit(session, code, name, "village", town)
                 reporter = create_user(session, username, PASSWORD, Role.SUBMITTER, village)

@@ -13,7 +13,7 @@ from hazards import FOUND, hazards_definition
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services import templates as template_service
 
 KEY = "hazards-ta"
@@ -52,7 +52,7 @@ def world_fixture(session, tree, make_user):
         template_service.publish(session, Definition.model_validate(DEFINITION),
                                  origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
+        assignment_service.create_assignment(session, key=KEY, template=template, root=tree["TA"])
     return {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),

@@ -27,6 +27,7 @@ from hazards import FOUND, hazards_definition
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
 
@@ -80,9 +81,9 @@ def build(session, make_unit, make_user) -> dict[str, Any]:
     with unit_of_work(session):
         template_service.publish(session, definition(), origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        assignment = reporting.create_assignment(session, key=KEY, template=template,
-                                                 root=units["CITY"], kinds=KINDS,
-                                                 include_root=True)
+        assignment = assignment_service.create_assignment(session, key=KEY, template=template,
+                                                          root=units["CITY"], kinds=KINDS,
+                                                          include_root=True)
     return {"units": units, "users": users, "assignment": assignment}
 
 
@@ -90,9 +91,9 @@ def publish_version_2(session, world, from_period: str = "2024Q3") -> None:
     """Version 2 (with the posts field) for the periods from *from_period* on."""
     with unit_of_work(session):
         template_service.publish(session, definition(V2_FIELDS), origin="upload")
-        reporting.replace_version(session, world["assignment"],
-                                  template_service.get_version(session, "hazards", 2),
-                                  from_period)
+        assignment_service.replace_version(session, world["assignment"],
+                                           template_service.get_version(session, "hazards", 2),
+                                           from_period)
 
 
 def save(session, world, who: str, unit: str, period: str, values: dict):

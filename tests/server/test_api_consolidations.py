@@ -12,6 +12,7 @@ from hazards import FOUND, hazards_definition
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role
+from server.services import assignments as assignment_service
 from server.services import reporting, tokens
 from server.services import templates as template_service
 
@@ -40,7 +41,7 @@ def people(session, tree, make_user):
     with unit_of_work(session):
         template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
+        assignment_service.create_assignment(session, key=KEY, template=template, root=tree["CY"])
     users = {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),

@@ -28,6 +28,7 @@ from forms.definition import Definition
 from server.api import openapi
 from server.db import unit_of_work
 from server.models import Role
+from server.services import assignments as assignment_service
 from server.services import reporting, tokens
 from server.services import templates as template_service
 
@@ -62,8 +63,8 @@ def fuzz_tokens(app, session, tree, make_user) -> dict[str, str]:
     with unit_of_work(session):
         template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        assignment = reporting.create_assignment(session, key=KEY, template=template,
-                                                 root=tree["TA"])
+        assignment = assignment_service.create_assignment(session, key=KEY, template=template,
+                                                          root=tree["TA"])
     people = {
         "consolidator": make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"]),
         "submitter": make_user("va1", Role.SUBMITTER, tree["VA1"]),

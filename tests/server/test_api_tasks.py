@@ -15,6 +15,7 @@ from hazards import hazards_definition
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
 
@@ -30,7 +31,7 @@ def world(session, tree, make_user):
         template_service.publish(session, Definition.model_validate(hazards_definition(
             last="2024Q4")), origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"])
+        assignment_service.create_assignment(session, key=KEY, template=template, root=tree["TA"])
     users = {
         "va1": make_user("va1", Role.SUBMITTER, tree["VA1"]),
         "va2": make_user("va2", Role.SUBMITTER, tree["VA2"]),
@@ -43,7 +44,7 @@ def world(session, tree, make_user):
     with unit_of_work(session):
         q2 = reporting.load(session, clerk, KEY, "VA1", "2024Q2")
         reporting.save(session, clerk, q2, {**HEADER, "found": 3})
-        on_time = reporting.due_date(q2.assignment, "2024Q2")
+        on_time = assignment_service.due_date(q2.assignment, "2024Q2")
         reporting.submit(session, clerk, q2, now=_noon(on_time))
         q3 = reporting.load(session, clerk, KEY, "VA1", "2024Q3")
         reporting.save(session, clerk, q3, {**HEADER, "found": 4})

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Assignment, Role
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
+from server.services.errors import InvalidInput
 
 EN = {"Accept-Language": "en"}
 
@@ -56,7 +58,7 @@ def test_create_assignment_with_defaults_from_the_schedule(admin, session, tree)
                           token_from="/admin/assignments/new", headers=EN)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/admin/assignments/hazards-ta")
-    created = reporting.get_assignment(session, "hazards-ta")
+    created = assignment_service.get_assignment(session, "hazards-ta")
     assert (created.first_period, created.last_period) == ("2024Q2", "2025Q2")
     assert created.root_unit.code == "TA" and created.consolidating_unit.code == "TA"
     assert created.kinds == [] and not created.include_root
@@ -77,11 +79,11 @@ def test_kinds_window_and_consolidating_unit(admin, session, tree, make_unit):
         create="1", kinds=["company"], first="2024q3", last="2025Q1", consolidating_code="CY",
         include_root="y"), token_from="/admin/assignments/new")
     assert response.status_code == 302
-    created = reporting.get_assignment(session, "hazards-ta")
+    created = assignment_service.get_assignment(session, "hazards-ta")
     assert created.kinds == ["company"] and created.include_root
     assert (created.first_period, created.last_period) == ("2024Q3", "2025Q1")
     assert created.consolidating_unit.code == "CY"
-    units = session.scalars(reporting.reporting_units_query(created)).all()
+    units = session.scalars(assignment_service.reporting_units_query(created)).all()
     assert [u.code for u in units] == ["CO1"]
 
 
@@ -125,13 +127,41 @@ def test_errors_are_shown_at_their_fields_and_nothing_is_created(
 
 def test_duplicate_key_is_refused(admin, session, tree):
     template = publish(session)
-    reporting.create_assignment(session, key="hazards-ta", template=template, root=tree["TA"])
+    assignment_service.create_assignment(session, key="hazards-ta", template=template,
+                                         root=tree["TA"])
     response = admin.post("/admin/assignments/new", form(create="1", root_code="TB"),
                           token_from="/admin/assignments/new", headers=EN)
     assert response.status_code == 400
     assert ("key", "An assignment with the key hazards-ta already exists.") in \
         field_errors(response)
     assert count(session) == 1
+
+
+@pytest.mark.parametrize(("key", "consolidating", "field", "message"), [
+    ("Hazards TA", None, "key",
+     "Use lower-case letters, digits, - and _ only, starting with a letter or digit."),
+    ("-hazards", None, "key",
+     "Use lower-case letters, digits, - and _ only, starting with a letter or digit."),
+    ("hazards-ta", "VA1", "consolidating_unit",
+     "The consolidating unit must be the root unit or a unit above it."),
+    ("hazards-ta", "TB", "consolidating_unit",
+     "The consolidating unit must be the root unit or a unit above it."),
+])
+def test_the_service_refuses_what_the_form_refuses(session, tree, key, consolidating, field,
+                                                   message):
+    """The rules live in the service: a script or the CLI gets the same refusals as the page."""
+    template = publish(session)
+    with pytest.raises(InvalidInput) as refused:
+        assignment_service.create_assignment(
+            session, key=key, template=template, root=tree["TA"],
+            consolidating_unit=tree[consolidating] if consolidating else None)
+    assert (refused.value.field, str(refused.value)) == (field, message)
+    session.rollback()
+    assert count(session) == 0
+    created = assignment_service.create_assignment(
+        session, key="hazards-ta", template=template, root=tree["TA"],
+        consolidating_unit=tree["CY"])
+    assert created.consolidating_unit.code == "CY"  # a unit above the root is fine
 
 
 def test_retired_versions_are_not_offered(admin, session, tree):
@@ -145,8 +175,8 @@ def test_retired_versions_are_not_offered(admin, session, tree):
 
 def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tree, make_user):
     first = publish(session)
-    assignment = reporting.create_assignment(session, key="hazards-ta", template=first,
-                                             root=tree["TA"])
+    assignment = assignment_service.create_assignment(session, key="hazards-ta", template=first,
+                                                      root=tree["TA"])
     clerk = make_user("clerk", Role.SUBMITTER, tree["VA1"])
     # A draft of 2025Q1 exists before the new version arrives: it keeps version 1.
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2025Q1")
@@ -162,9 +192,9 @@ def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tre
     assert "keep the version they were made with" in page
 
     session.expire_all()
-    assignment = reporting.get_assignment(session, "hazards-ta")
-    assert reporting.version_for(assignment, "2024Q4").version == 1
-    assert reporting.version_for(assignment, "2025Q2").version == 2
+    assignment = assignment_service.get_assignment(session, "hazards-ta")
+    assert assignment_service.version_for(assignment, "2024Q4").version == 1
+    assert assignment_service.version_for(assignment, "2025Q2").version == 2
     assert reporting.load(session, clerk, "hazards-ta", "VA1", "2025Q1").template.version == 1
     other = make_user("clerk2", Role.SUBMITTER, tree["VA2"])
     assert reporting.load(session, other, "hazards-ta", "VA2", "2025Q1").template.version == 2
@@ -172,7 +202,7 @@ def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tre
 
 def test_replace_version_refuses_a_period_outside_the_window(admin, session, tree):
     first = publish(session)
-    reporting.create_assignment(session, key="hazards-ta", template=first, root=tree["TA"])
+    assignment_service.create_assignment(session, key="hazards-ta", template=first, root=tree["TA"])
     second = publish(session, title="隐患排查情况表（第二版）")
     response = admin.post("/admin/assignments/hazards-ta/versions",
                           {"template": str(second.version), "from_period": "2030Q1"},
@@ -180,7 +210,7 @@ def test_replace_version_refuses_a_period_outside_the_window(admin, session, tre
     assert response.status_code == 400
     assert ("from_period", "2030Q1 is not a period of this assignment.") in field_errors(response)
     session.expire_all()
-    assert len(reporting.get_assignment(session, "hazards-ta").versions) == 1
+    assert len(assignment_service.get_assignment(session, "hazards-ta").versions) == 1
 
 
 def test_only_administrators_manage_assignments(browser, make_user, tree):

@@ -25,7 +25,7 @@ from forms.rules import parse
 from forms.values import format_number
 from server.i18n import compile_translations
 from server.models import Role
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 PDF = b"%PDF-1.4 the enterprise's plan, sealed\n" * 20
@@ -129,8 +129,8 @@ def test_every_catalogue_form_goes_round_the_web_and_excel(
     definition = load_definition(path)
     load_files(session, [path])
     key, period = definition.key, definition.schedule.first
-    reporting.create_assignment(session, key=key, root=tree["TA"],
-                                template=get_version(session, key, definition.version))
+    assignment_service.create_assignment(session, key=key, root=tree["TA"],
+                                         template=get_version(session, key, definition.version))
     village = make_user("va1", unit=tree["VA1"])
     town = make_user("ta", role=Role.CONSOLIDATOR, unit=tree["TA"])
     for person in (browser, other_browser):

@@ -1,12 +1,15 @@
 """The ``tianbao`` command line, run against the test database."""
 
 import pytest
+from flask_babel import force_locale
 
 from server import migrate
-from server.cli import cli
-from server.models import Role
+from server.cli import cli, common
+from server.db import db_session, unit_of_work
+from server.models import Role, Unit
 from server.services import accounts
 from server.services import units as unit_service
+from server.services.errors import NotVisible
 
 
 @pytest.fixture
@@ -131,3 +134,28 @@ def test_commands_refuse_an_unmigrated_database(tmp_path, monkeypatch):
     result = app.test_cli_runner().invoke(cli, ["users", "list"])
     assert result.exit_code == 1 and "tianbao init" in result.output
     database(app).engine.dispose()
+
+
+def test_a_refusal_prints_its_translated_message_and_undoes_the_command(app, session,
+                                                                        monkeypatch):
+    """Every command runs through one handler: a refusal is a message on stderr, status 1,
+    and whatever the command had begun to write is rolled back."""
+    monkeypatch.setenv("TIANBAO_LOCALE", "zh_CN")
+
+    @common.group("probe")
+    def probe() -> None:
+        """A group made like the real ones."""
+
+    @probe.command("half")
+    def half() -> None:
+        with unit_of_work(db_session()) as work:
+            work.add(Unit(code="HALF", name="Half", kind="town", path="/0/", depth=0))
+            work.flush()
+            raise NotVisible()
+
+    result = app.test_cli_runner().invoke(probe, ["half"])
+    with app.app_context(), force_locale("zh_CN"):
+        expected = str(NotVisible())
+    assert expected == "该资源不存在，或不在您账号的权限范围内。"
+    assert (result.exit_code, result.stdout, result.stderr) == (1, "", expected + "\n")
+    assert unit_service.get_unit(session, "HALF") is None

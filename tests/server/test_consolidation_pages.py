@@ -24,6 +24,7 @@ from werkzeug.http import parse_options_header
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role, User
+from server.services import assignments as assignment_service
 from server.services import consolidation, merged, reporting
 from server.services import templates as template_service
 
@@ -46,7 +47,7 @@ def world(session, tree, make_user):
     with unit_of_work(session):
         template_service.publish(session, Definition.model_validate(DEFINITION), origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key=KEY, template=template, root=tree["CY"])
+        assignment_service.create_assignment(session, key=KEY, template=template, root=tree["CY"])
     tree["VA2"].contact_name, tree["VA2"].contact_phone = "李四", "0595-8500222"
     session.commit()
     users = {
@@ -118,7 +119,8 @@ def test_overview_lists_the_units_each_account_consolidates(reported, session, b
     assert f'data-assignment="{KEY}"' in page
     rows = re.findall(r'<tr data-unit="([^"]+)"', page)
     assert rows == ["CY", "TA", "TB"]  # the villages consolidate nothing
-    latest = reporting.open_periods(reporting.get_assignment(session, KEY), date.today())[-1]
+    assignment = assignment_service.get_assignment(session, KEY)
+    latest = assignment_service.open_periods(assignment, date.today())[-1]
     assert f'href="/consolidation/{KEY}/TA/{latest}"' in page
 
     other_browser.login_ok("ta")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from forms.consolidation import format_list
 from server.models import Status
-from server.services import consolidation, reporting
+from server.services import consolidation, reporting, subtree
 from server.services.consolidation import NotConsolidating
 from server.services.errors import NotVisible
 
@@ -47,7 +47,7 @@ def child(figures, code: str):
 
 def test_children_are_the_nearest_reporting_units_below(world, session):
     units, assignment = world["units"], world["assignment"]
-    children = {code: codes(consolidation.child_units(session, assignment, units[code]))
+    children = {code: codes(subtree.child_units(session, assignment, units[code]))
                 for code in ("CITY", "CO1", "D1", "T1", "G1", "T2", "V1")}
     assert children == {
         "CITY": ordered(world, "CO1", "CO2"),
@@ -224,14 +224,14 @@ def test_prefill_values_take_numbers_lists_and_leave_the_header(rolled, session)
 def test_children_of_a_view_are_the_approved_reports_just_below(rolled, session):
     users = rolled["users"]
     county = reporting.load(session, users["co1"], KEY, "CO1", "2024Q3")
-    children = consolidation.children_of_view(session, county)
+    children = reporting.children_of_view(session, county)
     found = {"T1": 10, "T2": 4}
     assert [(c.unit_code, c.values["found"], c.version) for c in children] == [
         (code, found[code], 2) for code in ordered(rolled, "T1", "T2")]
     town = reporting.load(session, users["t2"], KEY, "T2", "2024Q3")
-    assert consolidation.children_of_view(session, town) == []  # V3 is not approved
+    assert reporting.children_of_view(session, town) == []  # V3 is not approved
     village = reporting.load(session, users["v1"], KEY, "V1", "2024Q3")
-    assert consolidation.children_of_view(session, village) is None
+    assert reporting.children_of_view(session, village) is None
 
 
 def test_the_office_report_is_checked_against_its_approved_children(rolled, session):

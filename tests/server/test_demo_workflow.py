@@ -33,7 +33,8 @@ from server.models.reporting import (
     Status,
     StoredFile,
 )
-from server.services import consolidation, reporting
+from server.services import assignments as assignment_service
+from server.services import consolidation, reporting, subtree
 from server.services.accounts import get_user
 from server.services.templates import load_files
 
@@ -106,8 +107,8 @@ def row_counts(session) -> dict[str, int]:
 def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
     found = {
         a.key: (a.root_unit.code, a.consolidating_unit.code, a.kinds, a.include_root,
-                {u.kind for u in session.scalars(reporting.reporting_units_query(a))})
-        for a in reporting.list_assignments(session)
+                {u.kind for u in session.scalars(assignment_service.reporting_units_query(a))})
+        for a in assignment_service.list_assignments(session)
     }
     assert found == {
         "chidian-progress": ("CHIDIAN", "CHIDIAN", [], True,
@@ -119,15 +120,15 @@ def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
         "cangyuan-plan": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
         "siping-summary": ("SIPING", "SIPING", ["bureau"], True, {"bureau"}),
     }
-    siping = reporting.get_assignment(session, "siping-summary")
-    assert [u.code for u in session.scalars(reporting.reporting_units_query(siping))] == [
+    siping = assignment_service.get_assignment(session, "siping-summary")
+    assert [u.code for u in session.scalars(assignment_service.reporting_units_query(siping))] == [
         "SIPING", "SIPING-SHUANGLIAO", "SIPING-LISHU", "SIPING-YITONG", "SIPING-TIEXI",
         "SIPING-TIEDONG"]
 
 
 def test_the_latest_periods_hold_every_state(demo, session):
-    chidian = reporting.get_assignment(session, "chidian-progress")
-    units = session.scalars(reporting.reporting_units_query(chidian)).all()
+    chidian = assignment_service.get_assignment(session, "chidian-progress")
+    units = session.scalars(assignment_service.reporting_units_query(chidian)).all()
     reports = {(r.unit.code, r.period): r for r in reports_of(session, "chidian-progress")}
 
     latest = [reports.get((u.code, "2024Q4")) for u in units]
@@ -142,7 +143,7 @@ def test_the_latest_periods_hold_every_state(demo, session):
     assert running == {Status.DRAFT}
 
     # A missing unit sees its overdue report first on its own page.
-    leaf = next(u for u in missing if not consolidation.child_units(session, chidian, u))
+    leaf = next(u for u in missing if not subtree.child_units(session, chidian, u))
     task = reporting.tasks_for_unit(session, leaf, now=NOW)[0]
     assert (task.period, task.status, task.overdue) == ("2024Q4", Status.NOT_STARTED, True)
 
@@ -168,7 +169,7 @@ def test_every_jurisdiction_has_work_to_chase_and_to_review(demo, session):
 
 def test_cumulative_figures_only_go_down_in_the_returned_report(demo, session):
     decreases = []
-    for assignment in reporting.list_assignments(session):
+    for assignment in assignment_service.list_assignments(session):
         by_unit = defaultdict(list)
         for report in reports_of(session, assignment.key):
             by_unit[report.unit.code].append(report)
@@ -212,7 +213,7 @@ def test_the_deliberate_decrease_is_returned_with_the_reason(demo, session):
 def test_the_demo_sees_each_report_as_the_service_does(demo, session):
     """For speed the demo builds report views from memory: they must match reporting.load."""
     admin = get_user(session, "admin")
-    assignment = reporting.get_assignment(session, DECREASE.assignment)
+    assignment = assignment_service.get_assignment(session, DECREASE.assignment)
     unit = session.scalar(select(Unit).where(Unit.code == DECREASE.unit))
     reports = workflow._Reports(session, assignment, admin, NOW)
     made = {r.period: (r, loads_values(r.template_version.definition, r.values))
@@ -241,7 +242,7 @@ def test_submitted_reports_pass_the_checks_they_were_submitted_under(demo, sessi
 
 def test_moments_people_and_lateness_are_consistent(demo, session):
     for report in session.scalars(select(Report)):
-        due = reporting.due_date(report.assignment, report.period)
+        due = assignment_service.due_date(report.assignment, report.period)
         assert utc(report.created_at) <= utc(report.updated_at) <= NOW
         submissions = latest_events(session, report, "submitted")
         if submissions:
@@ -323,9 +324,9 @@ def test_offices_roll_up_the_units_below_them(demo, session):
     admin = get_user(session, "admin")
     chains = 0
     for key, top in (("chidian-progress", "CHIDIAN"), ("siping-summary", "SIPING")):
-        assignment = reporting.get_assignment(session, key)
-        offices = [u for u in session.scalars(reporting.reporting_units_query(assignment))
-                   if consolidation.child_units(session, assignment, u)]
+        assignment = assignment_service.get_assignment(session, key)
+        offices = [u for u in session.scalars(assignment_service.reporting_units_query(assignment))
+                   if subtree.child_units(session, assignment, u)]
         assert top in [u.code for u in offices]
         settled = [r for r in reports_of(session, key)
                    if r.unit in offices and r.status == Status.APPROVED]

@@ -13,7 +13,7 @@ from hostile_files import CORPUS
 from forms.loader import CATALOG_DIR
 from server.i18n import compile_translations
 from server.models import Role
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 REPORT = "/reports/chidian-q/VA1/2024Q3"
@@ -27,9 +27,9 @@ def compiled_catalogues():
 @pytest.fixture
 def people(session, tree, make_user):
     load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
-    reporting.create_assignment(session, key="chidian-q",
-                                template=get_version(session, "chidian-progress", 1),
-                                root=tree["CY"], kinds=["village"])
+    assignment_service.create_assignment(session, key="chidian-q",
+                                         template=get_version(session, "chidian-progress", 1),
+                                         root=tree["CY"], kinds=["village"])
     accounts = {"va1": make_user("va1", unit=tree["VA1"]),
                 "ta": make_user("ta", Role.CONSOLIDATOR, tree["TA"])}
     for user in accounts.values():

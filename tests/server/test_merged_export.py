@@ -20,7 +20,8 @@ from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role, Status
 from server.models.reporting import Report
-from server.services import consolidation, merged, reporting
+from server.services import assignments as assignment_service
+from server.services import consolidation, merged
 from server.services import templates as template_service
 from server.services.errors import NotVisible
 
@@ -130,10 +131,10 @@ def world(session, make_unit, make_user):
         units[code] = make_unit(code, units[parent], kind=kind, name=name,
                                 contact_name=f"{name}联系人", contact_phone="0434-1234567")
     with unit_of_work(session):
-        assignment = reporting.create_assignment(
+        assignment = assignment_service.create_assignment(
             session, key="merge", template=versions[1], root=units["SP"], kinds=REPORTING_KINDS,
             first="2024Q2", last="2025Q4")
-        reporting.replace_version(session, assignment, versions[2], "2024Q4")
+        assignment_service.replace_version(session, assignment, versions[2], "2024Q4")
     admin = make_user("admin", Role.ADMIN)
     return {"units": units, "versions": versions, "assignment": assignment, "admin": admin}
 

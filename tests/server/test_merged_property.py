@@ -39,7 +39,8 @@ from test_merged_export import (
 from exports.flat_data import BOM, FLAT_HEADERS
 from server.db import unit_of_work
 from server.models import Role, Status, User
-from server.services import accounts, consolidation, merged, reporting
+from server.services import accounts, consolidation, merged
+from server.services import assignments as assignment_service
 from server.services import units as unit_service
 
 NAMES = ("村", "=SUM(A1:A9)", "a/b:c*[d]?", "很长很长很长的单位名称" * 3, "Summary", "summary",
@@ -131,10 +132,10 @@ def build(session, root: Node, period: str, previous_period: str, admin: User) -
     with unit_of_work(session):
         create(root, None)
         key = f"merge-{n}"
-        assignment = reporting.create_assignment(
+        assignment = assignment_service.create_assignment(
             session, key=key, template=versions[1], root=root.unit, kinds=REPORTING_KINDS,
             first="2024Q2", last="2025Q4")
-        reporting.replace_version(session, assignment, versions[2], "2024Q4")
+        assignment_service.replace_version(session, assignment, versions[2], "2024Q4")
 
     def file(node: Node) -> None:
         """Bottom-up: an office files its report once its children have filed theirs."""

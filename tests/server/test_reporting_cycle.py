@@ -18,6 +18,7 @@ from sqlalchemy import select
 from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models.reporting import Report, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.templates import get_version, load_files
 
@@ -36,8 +37,8 @@ def chidian(session, tree, make_user, monkeypatch):
     monkeypatch.setattr(reporting, "utcnow", lambda: datetime(2024, 7, 10, 2, tzinfo=UTC))
     with unit_of_work(session):
         load_files(session, [CATALOG])
-        reporting.create_assignment(session, key="chidian", root=tree["TA"],
-                                    template=get_version(session, "chidian-progress", 1))
+        assignment_service.create_assignment(session, key="chidian", root=tree["TA"],
+                                             template=get_version(session, "chidian-progress", 1))
     return make_user("cd-village", unit=tree["VA1"])
 
 

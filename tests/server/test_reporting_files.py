@@ -14,7 +14,7 @@ from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, StoredFile
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
@@ -31,8 +31,9 @@ def compiled_catalogues():
 def village(session, tree, make_user):
     with unit_of_work(session):
         load_files(session, [SAMPLE])
-        reporting.create_assignment(session, key="sample",
-                                    template=get_version(session, "sample", 1), root=tree["TA"])
+        assignment_service.create_assignment(session, key="sample",
+                                             template=get_version(session, "sample", 1),
+                                             root=tree["TA"])
     return make_user("va1", unit=tree["VA1"])
 
 

@@ -20,6 +20,7 @@ from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.templates import get_version, load_files
 
@@ -40,8 +41,9 @@ def village(session, tree, make_user):
     session.commit()
     with unit_of_work(session):
         load_files(session, [SAMPLE])
-        reporting.create_assignment(session, key="sample",
-                                    template=get_version(session, "sample", 1), root=tree["TA"])
+        assignment_service.create_assignment(session, key="sample",
+                                             template=get_version(session, "sample", 1),
+                                             root=tree["TA"])
     return make_user("va1", unit=tree["VA1"])
 
 

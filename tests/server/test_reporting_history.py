@@ -14,6 +14,7 @@ from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Revision
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.templates import get_version, load_files
 
@@ -31,8 +32,9 @@ def compiled_catalogues():
 def people(session, tree, make_user):
     with unit_of_work(session):
         load_files(session, [SAMPLE])
-        reporting.create_assignment(session, key="sample",
-                                    template=get_version(session, "sample", 1), root=tree["TA"])
+        assignment_service.create_assignment(session, key="sample",
+                                             template=get_version(session, "sample", 1),
+                                             root=tree["TA"])
     return make_user("va1", unit=tree["VA1"]), make_user("ta", Role.CONSOLIDATOR, tree["TA"])
 
 

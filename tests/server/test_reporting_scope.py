@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
@@ -22,8 +22,9 @@ PAGES = (FORM, FORM + "/history", FORM + "/print")
 def assigned(session, tree):
     with unit_of_work(session):
         load_files(session, [SAMPLE])
-        reporting.create_assignment(session, key="sample",
-                                    template=get_version(session, "sample", 1), root=tree["TA"])
+        assignment_service.create_assignment(session, key="sample",
+                                             template=get_version(session, "sample", 1),
+                                             root=tree["TA"])
 
 
 @pytest.fixture

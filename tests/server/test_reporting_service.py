@@ -4,6 +4,7 @@ import pytest
 
 from forms.loader import CATALOG_DIR
 from server.db import unit_of_work
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.errors import InvalidInput
 from server.services.templates import get_version, load_files
@@ -20,8 +21,8 @@ def template(session):
                                              ("2024Q2", "soon"), ("2024H1", "2024H2")])
 def test_bad_period_windows_are_user_errors(session, template, tree, first, last):
     with pytest.raises(InvalidInput) as info, unit_of_work(session):
-        reporting.create_assignment(session, key="x", template=template, root=tree["TA"],
-                                    first=first, last=last)
+        assignment_service.create_assignment(session, key="x", template=template, root=tree["TA"],
+                                             first=first, last=last)
     assert info.value.field in ("first_period", "last_period")
 
 
@@ -29,7 +30,7 @@ def test_correcting_an_earlier_period_flags_the_later_report(session, template, 
                                                              make_user):
     user = make_user("va1", unit=tree["VA1"])
     with unit_of_work(session):
-        reporting.create_assignment(session, key="cd", template=template, root=tree["TA"])
+        assignment_service.create_assignment(session, key="cd", template=template, root=tree["TA"])
     header = {"reporter": "张三", "phone": "13800000001"}
     with unit_of_work(session):
         later = reporting.load(session, user, "cd", "VA1", "2024Q3")

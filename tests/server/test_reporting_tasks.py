@@ -12,6 +12,7 @@ import pytest
 from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.templates import get_version, load_files
 
@@ -40,8 +41,8 @@ def template(session):
 @pytest.fixture
 def assigned(session, tree, template):
     with unit_of_work(session):
-        return reporting.create_assignment(session, key="sample", template=template,
-                                           root=tree["TA"])
+        return assignment_service.create_assignment(session, key="sample", template=template,
+                                                    root=tree["TA"])
 
 
 def page(browser, user, **headers) -> str:
@@ -121,7 +122,7 @@ def test_a_consolidator_without_own_report_is_pointed_to_review(browser, tree, m
 def test_a_consolidator_sees_the_report_of_its_own_office(browser, session, tree, make_user,
                                                           template, today):
     with unit_of_work(session):
-        reporting.create_assignment(session, key="county", template=template, root=tree["CY"],
-                                    kinds=["town"])
+        assignment_service.create_assignment(session, key="county", template=template,
+                                             root=tree["CY"], kinds=["town"])
     listed = rows(page(browser, make_user("ta", Role.CONSOLIDATOR, tree["TA"])))
     assert len(listed) == 2 and "示例推进情况表" in listed[0]

@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import review as review_service
 from server.services import templates as template_service
@@ -34,8 +35,8 @@ def world(session, tree, make_unit, make_user):
         template_service.publish(session, Definition.model_validate(DEFINITION),
                                  origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key="hazards-cy", template=template,
-                                    root=tree["CY"], kinds=["village"])
+        assignment_service.create_assignment(session, key="hazards-cy", template=template,
+                                             root=tree["CY"], kinds=["village"])
     units = dict(tree)
     for code in ("VA3", "VA4", "VA5"):
         units[code] = make_unit(code, tree["TA"], name=f"Village {code}",
@@ -65,7 +66,7 @@ def world(session, tree, make_unit, make_user):
         reporting.return_report(session, users["ta"], act("VA3", submit_at=ON_TIME), "请补充")
         act("VA4")
         act("VB1")
-    return {"units": units, "users": users, "assignment": reporting.get_assignment(
+    return {"units": units, "users": users, "assignment": assignment_service.get_assignment(
         session, "hazards-cy")}
 
 

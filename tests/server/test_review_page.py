@@ -14,6 +14,7 @@ from sqlalchemy import select
 from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Report, ReportEvent, Role, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
 from server.services.errors import ReportLocked
@@ -37,8 +38,8 @@ def world(session, tree, make_user):
         template_service.publish(session, Definition.model_validate(DEFINITION),
                                  origin="upload")
         template = template_service.get_version(session, "hazards", 1)
-        reporting.create_assignment(session, key="hazards-ta", template=template,
-                                    root=tree["TA"])
+        assignment_service.create_assignment(session, key="hazards-ta", template=template,
+                                             root=tree["TA"])
     users = {
         "clerk": make_user("clerk", Role.SUBMITTER, tree["VA1"]),
         "ta": make_user("ta", Role.CONSOLIDATOR, tree["TA"]),

@@ -11,7 +11,7 @@ from hazards import hazards_definition
 
 from forms.definition import Definition
 from server.models import Role
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services import templates as template_service
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "templates"
@@ -74,9 +74,9 @@ def test_api_answers_are_not_stored(client, session, make_user, tree):
 def test_downloads_are_not_stored(browser, session, make_user, tree):
     template_service.publish(session, Definition.model_validate(hazards_definition()),
                              origin="upload")
-    reporting.create_assignment(session, key="hazards-cy",
-                                template=template_service.get_version(session, "hazards", 1),
-                                root=tree["CY"], kinds=["village"])
+    template = template_service.get_version(session, "hazards", 1)
+    assignment_service.create_assignment(session, key="hazards-cy", template=template,
+                                         root=tree["CY"], kinds=["village"])
     browser.login_ok(make_user("ta", Role.CONSOLIDATOR, tree["TA"]))
     response = browser.get("/review/hazards-cy/2024Q2/chase.xlsx")
     assert response.status_code == 200

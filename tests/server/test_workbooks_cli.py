@@ -14,7 +14,7 @@ from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision
-from server.services import reporting
+from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 CHIDIAN = CATALOG_DIR / "000_chidian_progress.yaml"
@@ -36,9 +36,9 @@ def run(app, monkeypatch):
 def assigned(session, tree, make_user):
     with unit_of_work(session):
         load_files(session, [CHIDIAN])
-        reporting.create_assignment(session, key="chidian-q",
-                                    template=get_version(session, "chidian-progress", 1),
-                                    root=tree["CY"], kinds=["village"])
+        assignment_service.create_assignment(session, key="chidian-q",
+                                             template=get_version(session, "chidian-progress", 1),
+                                             root=tree["CY"], kinds=["village"])
     return {"admin": make_user("admin", Role.ADMIN),
             "ta-hz": make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"])}
 

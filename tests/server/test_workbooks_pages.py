@@ -18,6 +18,7 @@ from server.db import unit_of_work
 from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status, StoredFile
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.templates import get_version, load_files, set_retired
 
@@ -43,9 +44,9 @@ def people(session, tree, make_user):
     """Chidian's form assigned to the villages of county CY; accounts reading English."""
     with unit_of_work(session):
         load_files(session, [CHIDIAN])
-        reporting.create_assignment(session, key="chidian-q",
-                                    template=get_version(session, "chidian-progress", 1),
-                                    root=tree["CY"], kinds=["village"])
+        assignment_service.create_assignment(session, key="chidian-q",
+                                             template=get_version(session, "chidian-progress", 1),
+                                             root=tree["CY"], kinds=["village"])
     accounts = {
         "va1": make_user("va1", unit=tree["VA1"]),
         "va2": make_user("va2", unit=tree["VA2"]),
@@ -222,8 +223,9 @@ def test_workbook_of_another_template_is_refused(va1, session, tree):
     with unit_of_work(session):
         load_files(session, [XUEFENG])
         template = get_version(session, "xuefeng-progress", 1)
-        reporting.create_assignment(session, key="xuefeng", template=template, root=tree["CY"],
-                                    kinds=["village"], first=template.definition.schedule.first)
+        assignment_service.create_assignment(session, key="xuefeng", template=template,
+                                             root=tree["CY"], kinds=["village"],
+                                             first=template.definition.schedule.first)
     period = template.definition.schedule.first
     other = download(va1, page("xuefeng", "VA1", period))
     response = upload(va1, page("chidian-q", "VA1"), other)

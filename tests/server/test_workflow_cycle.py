@@ -20,6 +20,7 @@ from forms.values import loads_values
 from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.errors import (
     InvalidInput,
@@ -73,8 +74,8 @@ def people(make_user, tree):
 
 @pytest.fixture
 def assignment(session, template, tree, people):
-    return reporting.create_assignment(session, key=KEY, template=template, root=tree["TA"],
-                                       user=people["admin"])
+    return assignment_service.create_assignment(session, key=KEY, template=template,
+                                                root=tree["TA"], user=people["admin"])
 
 
 def view(session, user, period="2024Q2", unit="VA1"):
@@ -114,11 +115,11 @@ def test_assignment_gives_each_village_of_the_town_its_quarterly_tasks(session, 
         ("2024Q2", date(2024, 7, 5), Status.NOT_STARTED, 4),
         ("2024Q3", date(2024, 10, 5), Status.NOT_STARTED, 96),
     ]
-    assert reporting.due_date(assignment, "2024Q2") == date(2024, 7, 5)
+    assert assignment_service.due_date(assignment, "2024Q2") == date(2024, 7, 5)
     # The town itself and the other town's village owe nothing.
     assert reporting.tasks_for_unit(session, tree["TA"], now=BEFORE_DUE) == []
     assert reporting.tasks_for_unit(session, tree["VB1"], now=BEFORE_DUE) == []
-    units = session.scalars(reporting.reporting_units_query(assignment)).all()
+    units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
     assert [u.code for u in units] == ["VA1", "VA2"]
 
 
@@ -383,9 +384,9 @@ def test_a_newer_version_applies_from_its_period_on(session, assignment, people,
     version_2 = get_version(session, "chidian-progress", 2)
 
     with pytest.raises(Refusal), unit_of_work(session):
-        reporting.replace_version(session, assignment, version_2, "2030Q1")
+        assignment_service.replace_version(session, assignment, version_2, "2030Q1")
     with unit_of_work(session):
-        reporting.replace_version(session, assignment, version_2, "2024Q4")
+        assignment_service.replace_version(session, assignment, version_2, "2024Q4")
 
     assert fresh(session, early).template_version.version == 1
     assert view(session, user, "2024Q2").template.version == 1

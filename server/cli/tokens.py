@@ -12,13 +12,12 @@ import click
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
-from server.cli import Failure, _require_migrated, _user_or_fail, cli
+from server.cli.common import Failure, group, require_migrated, user_or_fail
 from server.db import db_session, unit_of_work
 from server.services import tokens
-from server.services.errors import Refusal
 
 
-@cli.group("tokens")
+@group("tokens")
 def tokens_group() -> None:
     """Create and revoke personal API tokens."""
 
@@ -30,15 +29,12 @@ def tokens_group() -> None:
               show_default=True, help="How many days the token works.")
 def tokens_create(username: str, name: str, days: int) -> None:
     """Create a token for an account and print its secret (shown only this once)."""
-    _require_migrated()
-    user = _user_or_fail(username)
+    require_migrated()
+    user = user_or_fail(username)
     if not user.active:
         raise Failure(_("The account %(username)s is disabled.", username=user.username))
-    try:
-        with unit_of_work(db_session()) as session:
-            token, secret = tokens.create(session, user, name, days=days)
-    except Refusal as exc:
-        raise Failure(str(exc)) from None
+    with unit_of_work(db_session()) as session:
+        token, secret = tokens.create(session, user, name, days=days)
     click.echo(secret)
     click.echo(_("Token %(id)s (%(prefix)s…) created for %(username)s, valid until "
                  "%(expires)s. Keep the secret above: it cannot be shown again.",
@@ -50,11 +46,11 @@ def tokens_create(username: str, name: str, days: int) -> None:
 @click.argument("token_id_or_prefix", metavar="TOKEN_ID_OR_PREFIX")
 def tokens_revoke(token_id_or_prefix: str) -> None:
     """Revoke a token, named by its number or its prefix (tb_…)."""
-    _require_migrated()
-    token = tokens.find(db_session(), token_id_or_prefix)
-    if token is None:
-        raise Failure(_("There is no token “%(token)s”.", token=token_id_or_prefix))
+    require_migrated()
     with unit_of_work(db_session()) as session:
+        token = tokens.find(session, token_id_or_prefix)
+        if token is None:
+            raise Failure(_("There is no token “%(token)s”.", token=token_id_or_prefix))
         tokens.revoke(session, token)
     click.echo(_("Token %(id)s (%(prefix)s…) of %(username)s is revoked.",
                  id=token.id, prefix=token.prefix, username=token.user.username))
@@ -65,10 +61,10 @@ def tokens_revoke(token_id_or_prefix: str) -> None:
 @click.option("--all", "include_revoked", is_flag=True, help="Include revoked tokens.")
 def tokens_list(username: str | None, include_revoked: bool) -> None:
     """List tokens: number, prefix, account, name, created, last used, expiry."""
-    _require_migrated()
+    require_migrated()
     session = db_session()
     if username:
-        rows = tokens.for_user(session, _user_or_fail(username), include_revoked=include_revoked)
+        rows = tokens.for_user(session, user_or_fail(username), include_revoked=include_revoked)
     else:
         rows = tokens.all_tokens(session, include_revoked=include_revoked)
     for token in rows:

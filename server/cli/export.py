@@ -6,22 +6,25 @@ from pathlib import Path
 
 import click
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from server.cli import Failure, _acting_account, _require_migrated, cli, cli_locale
+from server.cli.common import Failure, acting_account, cli_locale, group, require_migrated
 from server.db import db_session
-from server.models import Assignment
+from server.services import assignments as assignment_service
+from server.services import consolidation, merged
 from server.services.errors import NotVisible
 
 
-@cli.group("export")
+@group("export")
 def export_group() -> None:
     """Export consolidated data."""
 
 
 def _known_assignment(key: str) -> None:
-    if db_session().scalar(select(Assignment.id).where(Assignment.key == key)) is None:
-        raise Failure(_("There is no assignment with the key %(assignment)s.", assignment=key))
+    try:
+        assignment_service.get_assignment(db_session(), key)
+    except NotVisible:
+        raise Failure(_("There is no assignment with the key %(assignment)s.",
+                        assignment=key)) from None
 
 
 def _written(target: Path, write) -> None:
@@ -54,11 +57,8 @@ def _written(target: Path, write) -> None:
 def export_merged(assignment_key: str, unit_code: str, period: str, output: Path | None,
                   as_csv: bool, include_submitted: bool, username: str | None) -> None:
     """Write the merged workbook of a unit's subtree for one period (or its flat data)."""
-    from server.services import consolidation, merged
-
-
-    _require_migrated()
-    user = _acting_account(username)
+    require_migrated()
+    user = acting_account(username)
     _known_assignment(assignment_key)
     session = db_session()
     try:
@@ -112,11 +112,8 @@ def export_merged(assignment_key: str, unit_code: str, period: str, output: Path
 def export_series(assignment_key: str, unit_code: str, output: Path | None,
                   username: str | None) -> None:
     """Write one unit's cumulative figures across every period of the plan, with increments."""
-    from server.services import merged
-
-
-    _require_migrated()
-    user = _acting_account(username)
+    require_migrated()
+    user = acting_account(username)
     _known_assignment(assignment_key)
     session = db_session()
     locale = cli_locale()

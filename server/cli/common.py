@@ -1,0 +1,132 @@
+"""What every command of the ``tianbao`` CLI shares: locale, refusals, the acting account.
+
+Commands are made with :func:`command` (one of its own) or :func:`group` (a group of
+them), never with bare click decorators: either way a command runs inside the
+application context, in the CLI's locale, and a service's :class:`Refusal`
+becomes its translated message on standard error and exit status 1.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import wraps
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from server import migrate
+from server.db import database, db_session
+from server.labels import column_label
+from server.models import Role, User
+from server.services import accounts
+from server.services.errors import Refusal, problem_text
+
+
+class Failure(click.ClickException):
+    """A translated error: printed as is (no untranslated "Error:" prefix), exit status 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
+def cli_locale() -> str:
+    """zh_CN or en, from TIANBAO_LOCALE or the usual LC_ALL/LC_MESSAGES/LANG variables."""
+    for name in ("TIANBAO_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "").strip()
+        if not value:
+            continue
+        if value.lower().startswith("en"):
+            return "en"
+        if value.lower().startswith("zh"):
+            return "zh_CN"
+        if name == "TIANBAO_LOCALE":
+            break
+    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN")
+
+
+def _in_cli_terms(function):
+    """Run *function* in the CLI's locale; a refusal becomes a :class:`Failure`."""
+
+    @wraps(function)
+    def run(*args, **kwargs):
+        with force_locale(cli_locale()):
+            try:
+                return function(*args, **kwargs)
+            except Refusal as refusal:
+                raise Failure(str(refusal)) from None
+
+    return run
+
+
+def command(*args, **kwargs):
+    """A command of its own (like ``init``), for the package to add to ``tianbao``."""
+
+    def decorator(function):
+        return click.command(*args, **kwargs)(with_appcontext(_in_cli_terms(function)))
+
+    return decorator
+
+
+class TianbaoGroup(AppGroup):
+    """A group whose commands run like those made with :func:`command`."""
+
+    def command(self, *args, **kwargs):
+        parent = super().command
+
+        def decorator(function):
+            return parent(*args, **kwargs)(_in_cli_terms(function))
+
+        return decorator
+
+
+def group(*args, **kwargs):
+    """A group of commands (like ``units``), for the package to add to ``tianbao``."""
+    return click.group(*args, cls=TianbaoGroup, **kwargs)
+
+
+def engine():
+    return database().engine
+
+
+def require_migrated() -> None:
+    if not migrate.is_up_to_date(engine()):
+        raise Failure(_("The database is not up to date. Run “tianbao init” first."))
+
+
+def user_or_fail(username: str) -> User:
+    user = accounts.get_user(db_session(), username)
+    if user is None:
+        raise Failure(_("There is no account “%(username)s”.", username=username))
+    return user
+
+
+def acting_account(username: str | None) -> User:
+    """The account named by --as, or the only active administrator."""
+    if username:
+        user = user_or_fail(username)
+        if not user.active:
+            raise Failure(_("The account %(username)s is disabled.", username=user.username))
+        return user
+    admins = db_session().scalars(
+        select(User).where(User.role == Role.ADMIN, User.active.is_(True)).limit(2)).all()
+    if len(admins) != 1:
+        raise Failure(_("Name the account to act as with --as USERNAME."))
+    return admins[0]
+
+
+def problems_text(problems) -> str:
+    """The problems of an imported file, one line each with its row and column."""
+    lines = [_("The file has %(count)s problems. Nothing was imported.", count=len(problems))]
+    for problem in problems:
+        where = []
+        if problem.row is not None:
+            where.append(_("row %(row)s", row=problem.row))
+        if problem.column:
+            where.append(_("column %(column)s", column=column_label(problem.column)))
+        text = problem_text(problem)
+        lines.append(f"  {', '.join(where)}: {text}" if where else f"  {text}")
+    return "\n".join(lines)

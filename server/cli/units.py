@@ -1,0 +1,61 @@
+"""``tianbao units``: the organisation tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask_babel import gettext as _
+
+from server.cli.common import Failure, group, problems_text, require_migrated
+from server.db import db_session, unit_of_work
+from server.models import Role
+from server.scope import visible_units
+from server.services import units as unit_service
+
+
+@group("units")
+def units_group() -> None:
+    """The organisation tree."""
+
+
+@units_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def units_import(file: Path) -> None:
+    """Import units from an .xlsx or .csv file (all or nothing)."""
+    require_migrated()
+    with unit_of_work(db_session()) as session:
+        report = unit_service.import_units(session, file.read_bytes(), file.name)
+        if not report.ok:
+            raise Failure(problems_text(report.problems))
+    click.echo(_("%(created)s units created, %(updated)s updated, %(moved)s moved.",
+                 created=len(report.created), updated=len(report.updated),
+                 moved=len(report.moved)))
+
+
+@units_group.command("list")
+@click.option("--under", "under_code", metavar="CODE", help="Only this unit and those below.")
+def units_list(under_code: str | None) -> None:
+    """List units as an indented tree: code, kind, name."""
+    require_migrated()
+    session = db_session()
+    if under_code:
+        under = unit_service.get_unit(session, under_code)
+        if under is None:
+            raise Failure(_("There is no unit with code “%(code)s”.", code=under_code))
+        found = unit_service.subtree(session, under)
+    else:
+        found = visible_units(session, _SystemUser())
+    base = found[0].depth if found else 0
+    for unit in found:
+        flag = "" if unit.active else " " + _("(inactive)")
+        click.echo(f"{'  ' * (unit.depth - base)}{unit.code}\t{unit.kind}\t{unit.name}{flag}")
+
+
+class _SystemUser:
+    """The CLI acts as an administrator: whoever runs it has the server's files anyway."""
+
+    is_authenticated = True
+    active = True
+    role = Role.ADMIN
+    unit = None

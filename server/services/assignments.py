@@ -1,0 +1,205 @@
+"""Assignments: a template given to part of the tree for a window of periods.
+
+What an assignment is and which units owe reports under it: its periods and
+their due dates, the template version each period uses, and the units that
+report. The reporting workflow, consolidation, the review pages, the exports
+and the administration pages all build on this module; it builds on none of them.
+
+The rules of a valid assignment live here, so every channel refuses the same
+things: a key of lower-case letters, digits, ``-`` and ``_``, not used before; a
+template version that is not retired; a consolidating unit that is the root unit
+or one above it; a window of periods of the template's frequency. Each refusal
+names the input it concerns (``field``), and the ``check_…`` functions let a
+form show every problem at once before anything is created.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from forms.definition import Definition
+from forms.periods import Period
+from server.models import Unit, User
+from server.models.reporting import Assignment, AssignmentVersion
+from server.models.templates import TemplateVersion
+from server.models.units import subtree_bounds
+from server.services.errors import InvalidInput, NotVisible
+
+# Keys appear in addresses and file names.
+KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def check_key(session: Session, key: str) -> None:
+    """Refuse (InvalidInput on ``key``) a key that is malformed or already used."""
+    if not key:
+        raise InvalidInput(_l("An assignment needs a key."), field="key")
+    if not KEY_PATTERN.fullmatch(key):
+        raise InvalidInput(_l("Use lower-case letters, digits, - and _ only, starting with a "
+                              "letter or digit."), field="key")
+    if session.scalar(select(Assignment.id).where(Assignment.key == key)):
+        raise InvalidInput(_l("An assignment with the key %(key)s already exists."), field="key",
+                           key=key)
+
+
+def check_consolidating_unit(root: Unit, consolidating: Unit) -> None:
+    """Refuse (InvalidInput on ``consolidating_unit``) an office that is not above the subtree.
+
+    The consolidating unit reviews and consolidates the whole subtree, so it is
+    the root unit itself or one of its ancestors.
+    """
+    if not root.path.startswith(consolidating.path):
+        raise InvalidInput(_l("The consolidating unit must be the root unit or a unit above it."),
+                           field="consolidating_unit")
+
+
+def check_assignable(template: TemplateVersion) -> None:
+    """Refuse (InvalidInput on ``template``) a retired template version."""
+    if template.retired:
+        raise InvalidInput(_l("A retired template version cannot be assigned."), field="template")
+
+
+def period_keys(definition: Definition, first: str, last: str) -> list[str]:
+    """The period keys from *first* to *last* of the definition's frequency."""
+    try:
+        start, end = Period.parse(first), Period.parse(last)
+    except ValueError:
+        raise InvalidInput(_l("%(first)s – %(last)s is not a valid period range."),
+                           field="first_period", first=first, last=last) from None
+    if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
+        raise InvalidInput(_l("The periods do not match the template's schedule."),
+                           field="first_period")
+    if end < start:
+        raise InvalidInput(_l("The last period comes before the first."), field="last_period")
+    keys, current = [], start
+    while current is not None and not end < current:
+        keys.append(current.key)
+        current = current.next()
+    return keys
+
+
+def create_assignment(
+    session: Session,
+    *,
+    key: str,
+    template: TemplateVersion,
+    root: Unit,
+    consolidating_unit: Unit | None = None,
+    kinds: Sequence[str] = (),
+    first: str | None = None,
+    last: str | None = None,
+    include_root: bool = False,
+    user: User | None = None,
+    commit: bool = True,
+) -> Assignment:
+    """Assign a published template version to the subtree below *root*."""
+    key = (key or "").strip()
+    check_key(session, key)
+    check_assignable(template)
+    if consolidating_unit is not None:
+        check_consolidating_unit(root, consolidating_unit)
+    schedule = template.definition.schedule
+    first = first or schedule.first
+    last = last or schedule.last
+    period_keys(template.definition, first, last)  # validates the window
+    assignment = Assignment(
+        key=key, template_key=template.key, root_unit=root,
+        consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),
+        include_root=include_root, first_period=first, last_period=last,
+        created_by_id=user.id if user else None,
+    )
+    assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
+    session.add(assignment)
+    if commit:
+        session.commit()
+    return assignment
+
+
+def replace_version(
+    session: Session, assignment: Assignment, template: TemplateVersion, from_period: str,
+    *, commit: bool = True,
+) -> None:
+    """Use *template* for the periods from *from_period* on; earlier reports keep theirs."""
+    if template.key != assignment.template_key:
+        raise InvalidInput(_l("The new version must be of the same template."))
+    check_assignable(template)
+    keys = period_keys(template.definition, assignment.first_period, assignment.last_period)
+    if from_period not in keys:
+        raise InvalidInput(_l("%(period)s is not a period of this assignment."), period=from_period)
+    existing = next((v for v in assignment.versions if v.from_period == from_period), None)
+    if existing is not None:
+        existing.template_version = template
+    else:
+        assignment.versions.append(
+            AssignmentVersion(template_version=template, from_period=from_period))
+    if commit:
+        session.commit()
+
+
+def version_for(assignment: Assignment, period: str) -> TemplateVersion:
+    """The template version a new report of *period* uses."""
+    chosen = assignment.versions[0]
+    for candidate in sorted(assignment.versions, key=lambda v: v.from_period):
+        if candidate.from_period <= period:
+            chosen = candidate
+    return chosen.template_version
+
+
+def assignment_periods(assignment: Assignment) -> list[str]:
+    definition = version_for(assignment, assignment.first_period).definition
+    return period_keys(definition, assignment.first_period, assignment.last_period)
+
+
+def open_periods(assignment: Assignment, today: date) -> list[str]:
+    """The periods of the assignment that have begun by *today*."""
+    return [p for p in assignment_periods(assignment) if Period.parse(p).start <= today]
+
+
+def due_date(assignment: Assignment, period: str) -> date:
+    definition = version_for(assignment, period).definition
+    return definition.schedule.due_date(Period.parse(period))
+
+
+def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:
+    """Whether *unit* owes reports under *assignment*."""
+    root = assignment.root_unit
+    low, high = subtree_bounds(root.path)
+    if not (low <= unit.path < high) or not unit.active:
+        return False
+    if unit.id == root.id and not assignment.include_root:
+        return False
+    return not assignment.kinds or unit.kind in assignment.kinds
+
+
+def reporting_units_query(assignment: Assignment, under: Unit | None = None):
+    """A select of the units that owe reports (optionally only those below *under*)."""
+    root = assignment.root_unit
+    low, high = subtree_bounds(root.path)
+    query = select(Unit).where(Unit.path >= low, Unit.path < high, Unit.active.is_(True))
+    if not assignment.include_root:
+        query = query.where(Unit.id != root.id)
+    if assignment.kinds:
+        query = query.where(Unit.kind.in_(assignment.kinds))
+    if under is not None:
+        sub_low, sub_high = subtree_bounds(under.path)
+        query = query.where(Unit.path >= sub_low, Unit.path < sub_high)
+    return query.order_by(Unit.path)
+
+
+def get_assignment(session: Session, key: str) -> Assignment:
+    assignment = session.scalar(
+        select(Assignment).where(Assignment.key == key)
+        .options(joinedload(Assignment.root_unit), joinedload(Assignment.consolidating_unit))
+    )
+    if assignment is None:
+        raise NotVisible(what=key)
+    return assignment
+
+
+def list_assignments(session: Session) -> Sequence[Assignment]:
+    return session.scalars(select(Assignment).order_by(Assignment.key)).all()

@@ -1,0 +1,94 @@
+"""The reporting units of a subtree under an assignment, and how they nest.
+
+Under an assignment, the *children* of a unit U are the nearest reporting units
+strictly below it: units that do not report (a town office of a kind that is not
+assigned) are transparent. The reporting workflow checks an office's report
+against its children's, and consolidation adds the children up; both read the
+tree from here. Each function is one range query over the materialised paths,
+whatever the subtree's depth or size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_
+from sqlalchemy.orm import Session
+
+from server.models import Unit
+from server.models.reporting import Assignment, Report, Status
+from server.services.assignments import reporting_units_query
+
+
+def path_ids(path: str) -> list[int]:
+    """The unit ids of a materialised path, from the root down: ``/1/7/42/`` → [1, 7, 42]."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+@dataclass
+class Tree:
+    """The reporting units below *top* with the nearest reporting unit above each."""
+
+    top: Unit
+    below: list[Unit]  # tree order, *top* excluded
+    children: dict[int, list[Unit]] = field(default_factory=dict)
+    depth: dict[int, int] = field(default_factory=dict)
+    parent: dict[int, int] = field(default_factory=dict)  # unit id -> its parent's id
+
+    def children_of(self, unit: Unit) -> list[Unit]:
+        return self.children.get(unit.id, [])
+
+
+def link(top: Unit, units: Iterable[Unit]) -> Tree:
+    """Link reporting *units* (in tree order, all within *top*'s subtree) to their parents."""
+    tree = Tree(top, [u for u in units if u.id != top.id])
+    reporting_ids = {u.id for u in tree.below}
+    tree.depth[top.id] = 0
+    for unit in tree.below:
+        parent = top.id
+        for ancestor in reversed(path_ids(unit.path)[:-1]):
+            if ancestor == top.id:
+                break
+            if ancestor in reporting_ids:
+                parent = ancestor
+                break
+        tree.children.setdefault(parent, []).append(unit)
+        tree.parent[unit.id] = parent
+        # Tree order puts every unit after its ancestors, so the parent's depth is known.
+        tree.depth[unit.id] = tree.depth[parent] + 1
+    return tree
+
+
+def reporting_tree(session: Session, assignment: Assignment, unit: Unit) -> Tree:
+    """The tree of the reporting units below *unit* under *assignment* (one query)."""
+    return link(unit, session.scalars(reporting_units_query(assignment, unit)))
+
+
+def child_units(session: Session, assignment: Assignment, unit: Unit) -> list[Unit]:
+    """The nearest reporting units strictly below *unit*, in tree order."""
+    return reporting_tree(session, assignment, unit).children_of(unit)
+
+
+def approved_child_reports(session: Session, assignment: Assignment, unit: Unit,
+                           period: str) -> list[Report] | None:
+    """The approved reports of *unit*'s children for *period*, in tree order (one query).
+
+    None when no unit below reports under the assignment (the unit consolidates
+    nothing); an empty list when it has children but none of their reports is approved.
+    """
+    query = (
+        reporting_units_query(assignment, unit)
+        .where(Unit.id != unit.id)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == assignment.id,
+                                Report.period == period,
+                                Report.status == Status.APPROVED))
+        .add_columns(Report)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    tree = link(unit, [below for below, _report in rows])
+    approved = {below.id: report for below, report in rows if report is not None}
+    return [approved[c.id] for c in tree.children_of(unit) if c.id in approved]
