@@ -27,7 +27,10 @@ from server import migrate
 from server.app import create_app
 from server.db import Base, database, make_engine, normalise_url, unit_of_work
 from server.models import Role, Unit, User
+from server.models.reporting import Assignment
+from server.models.templates import TemplateVersion
 from server.services import accounts, passwords
+from server.services import assignments as assignment_service
 from server.services import units as unit_service
 
 PASSWORD = "correct-horse-7"
@@ -136,6 +139,17 @@ def make_user(session: Session) -> Callable[..., User]:
              password: str = PASSWORD) -> User:
         with unit_of_work(session):
             return accounts.create_user(session, username, password, role, unit)
+
+    return make
+
+
+@pytest.fixture
+def make_assignment(session: Session) -> Callable[..., Assignment]:
+    """Assign *template* to the subtree below *root*, committed (options as the service's)."""
+    def make(key: str, template: TemplateVersion, root: Unit, **options) -> Assignment:
+        with unit_of_work(session):
+            return assignment_service.create_assignment(session, key=key, template=template,
+                                                        root=root, **options)
 
     return make
 
