@@ -26,6 +26,7 @@ import server.models  # noqa: F401  (every table on the metadata)
 from server import migrate
 from server.app import create_app
 from server.db import Base, database, make_engine, normalise_url, unit_of_work
+from server.i18n import compile_translations
 from server.models import Role, Unit, User
 from server.models.reporting import Assignment
 from server.models.templates import TemplateVersion
@@ -77,6 +78,12 @@ def _fast_password_hashing() -> Iterator[None]:
     passwords.HASH_METHOD = "pbkdf2:sha256:1000"
     yield
     passwords.HASH_METHOD = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues() -> None:
+    """Pages and messages are checked in Chinese and English: the .mo files must be current."""
+    compile_translations()
 
 
 def empty_all_tables(app: Flask) -> None:

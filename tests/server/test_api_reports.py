@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import io
 
-import pytest
 from api_reports_world import HEADER, KEY, PERIOD, api_fixture, path, world_fixture  # noqa: F401
 from sqlalchemy import func, select
 
-from server.i18n import compile_translations
 from server.models import Report, ReportEvent, Revision
 from server.services import files, reporting
 
 COMPLETE = {**HEADER, "found": 5, "rectified": 2}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 def problem(response, status: int, code: str) -> dict:

@@ -9,21 +9,14 @@ from __future__ import annotations
 import io
 
 import openpyxl
-import pytest
 from api_reports_world import HEADER, api_fixture, path, world_fixture  # noqa: F401
 from sqlalchemy import func, select
 
 from exports.limits import DEFAULT_LIMITS
-from server.i18n import compile_translations
 from server.models import Report, Revision, StoredFile
 from server.services.workbooks import XLSX_TYPE
 
 FILLED = {**HEADER, "found": 5, "rectified": 2}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 def download(client, unit: str = "VA1") -> bytes:

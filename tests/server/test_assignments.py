@@ -7,6 +7,7 @@ import re
 
 import pytest
 from hazards import hazards_definition
+from pages import EN
 from sqlalchemy import func, select
 
 from forms.definition import Definition
@@ -16,8 +17,6 @@ from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
-
-EN = {"Accept-Language": "en"}
 
 DEFINITION = hazards_definition(last="2025Q2")
 

@@ -24,18 +24,12 @@ from forms.loader import catalog_files, load_definition
 from forms.rules import parse
 from forms.values import format_number
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.services.templates import get_version, load_files
 
 PDF = b"%PDF-1.4 the enterprise's plan, sealed\n" * 20
 PDF_NAME = "工作方案.pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 # -- valid values of every kind -----------------------------------------------------------------

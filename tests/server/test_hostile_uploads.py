@@ -12,16 +12,10 @@ from hostile_files import CORPUS
 
 from forms.loader import CATALOG_DIR
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.services.templates import get_version, load_files
 
 REPORT = "/reports/chidian-q/VA1/2024Q3"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

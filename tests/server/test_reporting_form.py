@@ -9,15 +9,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from html import unescape
 from pathlib import Path
 
 import pytest
 from form_reader import FormReader
+from pages import text
 from sqlalchemy import func, select
 
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
 from server.services import assignments as assignment_service
@@ -27,11 +26,6 @@ from server.services.templates import get_version, load_files
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
 Q2 = "/reports/sample/VA1/2024Q2"
 Q3 = "/reports/sample/VA1/2024Q3"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture
@@ -62,10 +56,6 @@ def send(browser, path, action="save", headers=None, **changes):
     """Submit the form on *path* as shown, with *changes*, pressing *action*."""
     data = {**form_of(browser, path), **changes, "action": action}
     return browser.post(path, data, headers=headers or {})
-
-
-def text(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def block(html: str, anchor: str) -> str:
