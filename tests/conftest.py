@@ -14,11 +14,13 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -41,11 +43,16 @@ CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # --- database ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def own_database(sqlite_file: Path) -> Iterator[str]:
+    """The URL of an empty database of the caller's own, removed afterwards.
+
+    A SQLite file at *sqlite_file*, or with ``DATABASE_URL`` set, a new schema
+    in that PostgreSQL database (so runs and tests can share one database).
+    """
     url = os.environ.get("DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tianbao-test.db'}"
+        yield f"sqlite:///{sqlite_file}"
         return
     url = normalise_url(url.replace("postgres://", "postgresql://", 1))
     schema = f"test_{uuid.uuid4().hex[:12]}"
@@ -59,6 +66,23 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    with own_database(tmp_path_factory.mktemp("db") / "tianbao-test.db") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_engine(tmp_path) -> Iterator[Engine]:
+    """An engine on an empty database of the test's own, for migrating step by step."""
+    with own_database(tmp_path / "empty.db") as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")
