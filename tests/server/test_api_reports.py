@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 
+from api_helpers import problem
 from api_reports_world import HEADER, KEY, PERIOD, api_fixture, path, world_fixture  # noqa: F401
 from sqlalchemy import func, select
 
@@ -17,15 +18,6 @@ from server.models import Report, ReportEvent, Revision
 from server.services import files, reporting
 
 COMPLETE = {**HEADER, "found": 5, "rectified": 2}
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status and body["code"] == code
-    assert body["detail"]
-    return body
 
 
 def ok(response, status: int = 200) -> dict:
