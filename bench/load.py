@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import http.client
 import json
 import os
@@ -251,10 +252,8 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         for group in self.groups:  # orphaned workers of a killed master, if any remain
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.log.close()
 
 
@@ -454,7 +453,7 @@ def run(args) -> dict:
             env = dict(os.environ, DATABASE_URL=db.url, SECRET_KEY="load-bench",
                        TIANBAO_INSTANCE_PATH=str(folder), PYTHONPATH=str(ROOT))
             server = Server(env, free_port(), args.workers, args.threads,
-                            folder / "gunicorn.log")
+                            Path(args.log) if args.log else folder / "gunicorn.log")
             server.start()
 
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
@@ -539,6 +538,7 @@ def parse(argv: list[str]):
                         help="SIGKILL the gunicorn master after S seconds and restart it")
     parser.add_argument("--kill-pg-backends-every", type=float, metavar="S",
                         help="terminate the run's PostgreSQL connections every S seconds")
+    parser.add_argument("--log", metavar="FILE", help="keep gunicorn's output in FILE")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 3600 or args.savers < 1:
