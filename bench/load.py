@@ -127,7 +127,7 @@ def set_up(url: str, folder: Path, savers: int, reports: int) -> tuple[str, list
     from server.models import Role
     from server.services import accounts, tokens, units
     from server.services import templates as template_service
-    from server.services.reporting import assignment_periods, create_assignment
+    from server.services.assignments import assignment_periods, create_assignment
 
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder),
                       "SECRET_KEY": "load-bench"})
