@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -181,15 +182,16 @@ def test_a_file_that_is_not_a_backup_is_refused(run, village, session, tmp_path)
 
 
 def test_missing_postgresql_tools_are_named(monkeypatch, app, tmp_path):
+    """Without pg_dump or pg_restore on PATH, the refusal names the missing program."""
     monkeypatch.setenv("PATH", str(tmp_path))
     url = make_url("postgresql://tianbao:secret@db.example/tianbao")
-    with app.app_context():
+    with app.app_context(), force_locale("zh_CN"):
         with pytest.raises(BackupRefused) as dump:
             postgres.dump(url, tmp_path / "dump")
         with pytest.raises(BackupRefused) as restore:
             postgres.restore(url, tmp_path / "dump")
-        assert "pg_dump was not found" in str(dump.value)
-        assert "pg_restore was not found" in str(restore.value)
+        assert str(dump.value).startswith("未找到 pg_dump。")
+        assert str(restore.value).startswith("未找到 pg_restore。")
     assert not (tmp_path / "dump").exists()
 
 
@@ -256,3 +258,19 @@ def dump_rows(payload: Path):
         tables[name] = [dict(zip(names, line.split("\t"), strict=True))
                         for line in body.splitlines()]
     return tables["reports"], tables["revisions"]
+
+
+def test_an_older_backup_is_migrated_up_once_restored(run, app, village, session, tmp_path):
+    engine = database(app).engine
+    head = migrate.head_revision()
+    migrate.downgrade(engine, "-1")
+    older = migrate.current_revision(engine)
+    try:
+        assert run("backup", tmp_path / "older.backup").exit_code == 0
+    finally:
+        migrate.upgrade(engine)
+    result = run("restore", "--yes", tmp_path / "older.backup")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded from schema revision {older} to {head}" in result.output
+    assert migrate.current_revision(engine) == head
+    assert session.scalar(select(Report.revision)) == 2
