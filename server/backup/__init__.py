@@ -33,6 +33,8 @@ def kind_of(engine: Engine) -> str:
 def create(engine: Engine, target: Path, *, force: bool = False) -> Manifest:
     """Write a consistent snapshot of *engine*'s database to *target*."""
     archive.refuse_existing(target, force)
+    if not target.parent.is_dir():
+        raise BackupRefused(archive.NO_FOLDER, folder=str(target.parent))
     with archive.scratch(target.parent) as folder:
         payload = folder / archive.PAYLOADS[kind_of(engine)]
         if kind_of(engine) == "sqlite":

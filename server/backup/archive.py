@@ -25,6 +25,7 @@ MANIFEST = "tianbao-backup.json"
 PAYLOADS = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 
 FILE_EXISTS = _l("%(file)s already exists. Choose another name, or replace it with --force.")
+NO_FOLDER = _l("There is no folder %(folder)s.")
 NO_FILE = _l("There is no file %(file)s.")
 NOT_A_BACKUP = _l("%(file)s is not a Tianbao backup.")
 WRONG_KIND = _l("This is a backup of a %(backup_kind)s database; this server uses "
@@ -143,7 +144,8 @@ def _manifest(tar: tarfile.TarFile) -> Manifest | None:
             or data.get("format_version") != FORMAT_VERSION
             or data.get("kind") not in PAYLOADS):
         return None
+    known = {name: data[name] for name in Manifest.__dataclass_fields__ if name in data}
     try:
-        return Manifest(**data)
+        return Manifest(**known)  # a newer format's extra keys are ignored
     except TypeError:
         return None

@@ -125,6 +125,8 @@ def test_an_existing_file_is_kept_unless_forced(run, village, tmp_path):
     assert run("backup", "--force", file).exit_code == 0
     assert tarfile.is_tarfile(file)
     assert [p.name for p in tmp_path.iterdir()] == ["tianbao.backup"]  # no temporary left
+    result = run("backup", tmp_path / "nowhere" / "tianbao.backup")
+    assert result.exit_code == 1 and "There is no folder" in result.output
 
 
 def test_the_backup_says_what_it_is(run, village, app, tmp_path):
