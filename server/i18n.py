@@ -7,11 +7,9 @@ match of the browser's Accept-Language, and finally zh_CN.
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -33,8 +31,6 @@ from flask_babel import (
     format_datetime,
     format_decimal,
     format_percent,
-    get_locale,
-    gettext,
     refresh,
 )
 from flask_login import current_user, user_logged_in
@@ -46,15 +42,13 @@ from wtforms.validators import AnyOf
 
 from server import config as settings
 from server import navigation
+from server.locale import DEFAULT_LOCALE, LANGUAGES, current_locale_code, translate_issue
 
 TRANSLATIONS_DIR = settings.translations_directory()
-DEFAULT_LOCALE = "zh_CN"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 SESSION_KEY = "locale"
 API_PREFIX = "/api/"
 
-# Each language is named in itself, so anyone can find their own in the switch.
-LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
 
 bp = Blueprint("i18n", __name__)
 
@@ -138,49 +132,9 @@ def select_locale() -> str | None:
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT_LOCALE
 
 
-def current_locale_code() -> str:
-    """The supported code (zh_CN, en) of the current locale.
-
-    Babel names zh_CN with its script (zh_Hans_CN); the switch, the catalogue
-    folders and the account column all use the short codes.
-    """
-    locale = get_locale()
-    if locale is None:
-        return DEFAULT_LOCALE
-    for code, parsed in _supported_locales():
-        if parsed == locale:
-            return code
-    return DEFAULT_LOCALE
-
-
-@cache
-def _supported_locales() -> tuple[tuple[str, Locale], ...]:
-    """The supported codes with their parsed locales (parsing takes milliseconds)."""
-    return tuple((code, Locale.parse(code)) for code in LANGUAGES)
-
-
 def html_lang() -> str:
     """The BCP 47 tag for the <html lang> attribute (zh-CN, en)."""
     return current_locale_code().replace("_", "-")
-
-
-def translate_issue(msgid, params: dict | None = None) -> str:
-    """Translate a message produced by ``forms``/``exports`` and fill in its parameters.
-
-    Takes an English msgid with its parameters, or a ``forms.issues.Issue``
-    (which knows its msgid and picks English labels for English readers). A
-    malformed pair (a parameter missing) must not break a page, so it falls
-    back to the translated text without interpolation.
-    """
-    if hasattr(msgid, "render"):
-        return msgid.render(gettext, current_locale_code())
-    translated = gettext(msgid)
-    if not params:
-        return translated
-    try:
-        return translated % params
-    except (KeyError, ValueError, TypeError):
-        return translated
 
 
 def _signed_in() -> bool:

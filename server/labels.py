@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from forms.definition import FieldKind
 from forms.periods import Frequency, Period
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 
 ROLE_LABELS = {
     "submitter": _l("Submitter"),

@@ -127,26 +127,12 @@ def _add_error(field, message: str) -> None:
 
 
 def _parse_period(field, text: str, definition: Definition) -> Period | None:
-    """A period of the template's frequency inside its window, or None with an error shown."""
-    schedule = definition.schedule
-    example = schedule.first
+    """The service's reading of a period typed in *field*, or None with its refusal shown."""
     try:
-        period = Period.parse(text)
-    except ValueError:
-        _add_error(field, _("“%(value)s” is not a period such as %(example)s.", value=text,
-                            example=example))
+        return assignment_service.parse_period(definition, text, field=field.name)
+    except Refusal as error:
+        _add_error(field, str(error))
         return None
-    if period.frequency != schedule.frequency:
-        _add_error(field, _("This template is reported per period like %(example)s; "
-                            "“%(value)s” is another kind of period.",
-                            example=example, value=text))
-        return None
-    if not schedule.contains(period):
-        _add_error(field, _("%(period)s is outside the template's window (%(first)s to "
-                            "%(last)s).", period=period.key, first=schedule.first,
-                            last=schedule.last))
-        return None
-    return period
 
 
 def _passes(field, check, *args) -> bool:

@@ -17,7 +17,7 @@ from server.api.blueprint import bp
 from server.api.pagination import paginate_query, paginated
 from server.api.problems import ApiError
 from server.db import db_session
-from server.i18n import DEFAULT_LOCALE
+from server.locale import DEFAULT_LOCALE
 from server.models import TemplateVersion, Unit, User
 from server.scope import get_unit_or_404
 from server.services import templates as template_service

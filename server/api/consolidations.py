@@ -22,7 +22,7 @@ from server.api.blueprint import bp
 from server.api.problems import ApiError
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models import Role
 from server.services import consolidation, merged
 from server.services.consolidation import ChildState, Figures

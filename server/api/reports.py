@@ -37,7 +37,7 @@ from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.api.problems import ApiError
 from server.db import db_session
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models.reporting import Source
 from server.services import reporting
 from server.services import review as review_service

@@ -12,7 +12,7 @@ from typing import Any
 
 from forms.periods import days_until
 from forms.values import jsonable
-from server.i18n import translate_issue
+from server.locale import translate_issue
 from server.models import Unit
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue

@@ -17,7 +17,7 @@ from server.consolidation.blueprint import bp
 from server.consolidation.figures_views import figures_or_404
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models import Role
 from server.services import merged
 

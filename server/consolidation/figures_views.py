@@ -16,7 +16,7 @@ from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
 from server.consolidation.figure_lines import section_lines, unapproved_children
 from server.db import db_session
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service

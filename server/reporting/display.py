@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item, TableColumn
 from forms.periods import Period
 from forms.validation import increments, same_span
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.services.reporting import ReportView
 
 

@@ -29,7 +29,7 @@ from forms.definition import FieldKind
 from forms.issues import Issue, error, has_errors
 from forms.values import coerce_values, format_number
 from server.db import db_session
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import report_form as rf

@@ -12,7 +12,7 @@ from forms.definition import Definition, FieldDef
 from forms.diff import Change, diff_values
 from forms.values import loads_values
 from server.db import db_session
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models.reporting import Revision
 from server.reporting.blueprint import bp
 from server.reporting.loading import load_or_404, report_args

@@ -10,7 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from server.db import db_session
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.reporting.blueprint import bp
 from server.services import assignments as assignment_service
 from server.services import reporting

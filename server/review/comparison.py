@@ -8,7 +8,7 @@ from typing import Any
 
 from forms.definition import FieldDef, Item, Section
 from forms.issues import Issue
-from server.i18n import translate_issue
+from server.locale import translate_issue
 from server.services.reporting import ReportView
 
 

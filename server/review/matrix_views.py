@@ -11,7 +11,7 @@ from flask_login import current_user
 from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import XLSX
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models import Role, Status
 from server.review.blueprint import bp
 from server.review.forms import MatrixFilterForm

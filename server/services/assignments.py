@@ -64,6 +64,29 @@ def check_assignable(template: TemplateVersion) -> None:
         raise InvalidInput(_l("A retired template version cannot be assigned."), field="template")
 
 
+def parse_period(definition: Definition, text: str, *, field: str) -> Period:
+    """The period *text* names: of the template's frequency and inside its window.
+
+    Refused (InvalidInput on *field*) otherwise, with an example of a valid key.
+    """
+    schedule = definition.schedule
+    example = schedule.first
+    try:
+        period = Period.parse(text)
+    except ValueError:
+        raise InvalidInput(_l("“%(value)s” is not a period such as %(example)s."), field=field,
+                           value=text, example=example) from None
+    if period.frequency != schedule.frequency:
+        raise InvalidInput(_l("This template is reported per period like %(example)s; "
+                              "“%(value)s” is another kind of period."),
+                           field=field, example=example, value=text)
+    if not schedule.contains(period):
+        raise InvalidInput(_l("%(period)s is outside the template's window (%(first)s to "
+                              "%(last)s)."), field=field, period=period.key,
+                           first=schedule.first, last=schedule.last)
+    return period
+
+
 def period_keys(definition: Definition, first: str, last: str) -> list[str]:
     """The period keys from *first* to *last* of the definition's frequency."""
     try:
@@ -108,7 +131,9 @@ def create_assignment(
     schedule = template.definition.schedule
     first = first or schedule.first
     last = last or schedule.last
-    period_keys(template.definition, first, last)  # validates the window
+    parse_period(template.definition, first, field="first_period")
+    parse_period(template.definition, last, field="last_period")
+    period_keys(template.definition, first, last)  # and the order of the two
     assignment = Assignment(
         key=key, template_key=template.key, root_unit=root,
         consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),

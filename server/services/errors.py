@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from server.i18n import translate_issue
+from server.locale import translate_issue
 
 
 class Refusal(Exception):

@@ -62,8 +62,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
+from server.services import consolidation
 from server.services.consolidation import Figures
-from server.services.consolidation import figures as consolidated
 from server.services.errors import NotVisible
 from server.services.review import assignment_for
 
@@ -368,7 +368,7 @@ def _consolidations(session: Session, user: User, assignment: Assignment, unit: 
     today = now.astimezone(SHANGHAI).date()
     out = {}
     for period in assignment_service.open_periods(assignment, today):
-        values = consolidated(session, user, assignment.key, unit.code, period).values
+        values = consolidation.figures(session, user, assignment.key, unit.code, period).values
         if any(v is not None for v in values.values()):
             out[period] = values
     return out

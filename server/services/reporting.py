@@ -29,8 +29,9 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forms.consolidation import ChildReport
 from forms.definition import Definition
@@ -387,7 +388,7 @@ def save(
                         status=Status.DRAFT, revision=0, values={}, remarks="")
         session.add(report)
         session.flush()
-    report.revision += 1
+    _claim_next_revision(session, view, report)
     report.values = jsonable(values)
     if remarks is not None:
         report.remarks = remarks.strip()
@@ -399,6 +400,29 @@ def save(
     _event(session, report, "saved", user)
     view.report, view.values = report, values
     return report, issues_for(view, check_required=False)
+
+
+def _claim_next_revision(session: Session, view: ReportView, report: Report) -> None:
+    """Move *report* from the revision this request read to the next one, or refuse as stale.
+
+    The report was read before this request wrote anything, so another request
+    may have saved since. A conditional update (compare and set) makes the check
+    and the increment one step on both databases: the loser of a race is told
+    the report changed, with the report as it now stands (a retry of a save
+    that did commit recognises its values), instead of failing on the revision's
+    unique key.
+    """
+    read = report.revision
+    claimed = session.execute(
+        update(Report)
+        .where(Report.id == report.id, Report.revision == read)
+        .values(revision=read + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:  # only an existing report, read from view.report, can lose the race
+        session.refresh(report)
+        check_revision(view, read)
+    set_committed_value(report, "revision", read + 1)
 
 
 def submit(session: Session, user: User, view: ReportView, *,

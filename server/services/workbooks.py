@@ -44,7 +44,7 @@ from exports.template_workbook import build_template
 from exports.workbook_reader import ReadResult, read_workbook
 from forms.definition import Definition
 from forms.periods import Period
-from server.i18n import current_locale_code
+from server.locale import current_locale_code
 from server.models import Unit, User
 from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope

@@ -20,7 +20,7 @@ from server.db import db_session
 from server.models import Role
 from server.reporting.loading import load_or_404, report_args
 from server.services import reporting
-from server.services import workbooks as service
+from server.services import workbooks as workbook_service
 from server.services.reporting import ReportView
 from server.workbooks.blueprint import bp
 
@@ -42,7 +42,7 @@ def _workbook_helpers() -> dict:
 @login_required
 def download(assignment: str, unit: str, period: str):
     view = load_or_404(assignment, unit, period)
-    workbook = service.template_for(db_session(), current_user._get_current_object(), view)
+    workbook = workbook_service.template_for(db_session(), current_user._get_current_object(), view)
     return _xlsx(workbook.data, workbook.filename)
 
 
@@ -54,7 +54,7 @@ def upload(assignment: str, unit: str, period: str):
     if not files:
         return _upload_page(view, None, _("Choose a filled workbook to upload.")), 400
     name = files[0].filename or "workbook.xlsx"
-    outcome = service.import_upload(db_session(), current_user._get_current_object(), view,
+    outcome = workbook_service.import_upload(db_session(), current_user._get_current_object(), view,
                                     files[0].read(), name)
     return _upload_page(view, outcome), 200 if outcome.saved else 422
 
@@ -62,14 +62,15 @@ def upload(assignment: str, unit: str, period: str):
 def _upload_page(view: ReportView, outcome, problem: str | None = None) -> str:
     return render_template("workbooks/upload_result.html", view=view, args=report_args(view),
                            outcome=outcome, problem=problem,
-                           lines=service.issue_lines(outcome) if outcome else [],
-                           summary=service.summary(outcome) if outcome else "")
+                           lines=workbook_service.issue_lines(outcome) if outcome else [],
+                           summary=workbook_service.summary(outcome) if outcome else "")
 
 
 @bp.get("/workbooks/annotated/<token>")
 @login_required
 def annotated(token: str):
-    stored = service.annotated_file(db_session(), current_user._get_current_object(), token)
+    stored = workbook_service.annotated_file(db_session(), current_user._get_current_object(),
+                                             token)
     if stored is None:
         abort(404)
     return _xlsx(stored.data, stored.filename)
@@ -84,13 +85,14 @@ def bulk():
         if not files:
             problem = _("Choose one or more workbooks, or a .zip file holding them.")
         else:
-            outcomes = service.import_bulk(
+            outcomes = workbook_service.import_bulk(
                 db_session(), current_user._get_current_object(),
                 [(f.filename or "workbook.xlsx", f.read()) for f in files])
-    rows = [(o, service.summary(o), service.issue_lines(o)) for o in outcomes or []]
-    counts = service.count_by_result(outcomes or [])
+    rows = [(o, workbook_service.summary(o), workbook_service.issue_lines(o))
+            for o in outcomes or []]
+    counts = workbook_service.count_by_result(outcomes or [])
     # Nothing saved and nothing to correct: every file was refused.
-    refused = bool(outcomes) and all(o.result == service.REFUSED for o in outcomes)
+    refused = bool(outcomes) and all(o.result == workbook_service.REFUSED for o in outcomes)
     status = 400 if problem else 422 if refused else 200
     return render_template("workbooks/bulk.html", rows=rows, counts=counts, problem=problem,
                            posted=outcomes is not None, accept=ACCEPT + ",.zip"), status
@@ -102,5 +104,5 @@ def _chosen_files(name: str) -> list[FileStorage]:
 
 
 def _xlsx(data: bytes, filename: str):
-    return send_file(io.BytesIO(data), mimetype=service.XLSX_TYPE, as_attachment=True,
+    return send_file(io.BytesIO(data), mimetype=workbook_service.XLSX_TYPE, as_attachment=True,
                      download_name=filename, max_age=0)

@@ -159,6 +159,23 @@ def test_the_service_refuses_what_the_form_refuses(session, tree, make_assignmen
     assert created.consolidating_unit.code == "CY"  # a unit above the root is fine
 
 
+@pytest.mark.parametrize(("first", "last", "field", "message"), [
+    ("2024Q1", None, "first_period", "2024Q1 is outside the template's window (2024Q2 to 2025Q2)."),
+    (None, "2027Q1", "last_period", "2027Q1 is outside the template's window (2024Q2 to 2025Q2)."),
+    ("2024-05", None, "first_period",
+     "This template is reported per period like 2024Q2; “2024-05” is another kind of period."),
+])
+def test_the_service_refuses_a_window_the_form_refuses(session, tree, first, last, field,
+                                                       message):
+    template = publish(session)
+    with pytest.raises(InvalidInput) as refused:
+        assignment_service.create_assignment(session, key="hazards-ta", template=template,
+                                             root=tree["TA"], first=first, last=last)
+    assert (refused.value.field, str(refused.value)) == (field, message)
+    session.rollback()
+    assert count(session) == 0
+
+
 def test_retired_versions_are_not_offered(admin, session, tree):
     publish(session)
     retired = publish(session, title="隐患排查情况表（修订）")

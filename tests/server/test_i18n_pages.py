@@ -8,7 +8,7 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from server.i18n import translate_issue
+from server.locale import translate_issue
 from server.models import User
 
 

@@ -1,0 +1,57 @@
+"""The current locale and translated messages, for every layer that shows text.
+
+Kept apart from ``server.i18n`` (the Flask-Babel set-up, the language switch and
+the layout), so services and serialisers can word their messages without
+importing the web layer.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+from flask_babel import get_locale, gettext
+
+DEFAULT_LOCALE = "zh_CN"
+# Each language is named in itself, so anyone can find their own in the switch.
+LANGUAGES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
+
+
+def current_locale_code() -> str:
+    """The supported code (zh_CN, en) of the current locale.
+
+    Babel names zh_CN with its script (zh_Hans_CN); the switch, the catalogue
+    folders and the account column all use the short codes.
+    """
+    locale = get_locale()
+    if locale is None:
+        return DEFAULT_LOCALE
+    for code, parsed in _supported_locales():
+        if parsed == locale:
+            return code
+    return DEFAULT_LOCALE
+
+
+@cache
+def _supported_locales() -> tuple[tuple[str, Locale], ...]:
+    """The supported codes with their parsed locales (parsing takes milliseconds)."""
+    return tuple((code, Locale.parse(code)) for code in LANGUAGES)
+
+
+def translate_issue(msgid, params: dict | None = None) -> str:
+    """Translate a message produced by ``forms``/``exports`` and fill in its parameters.
+
+    Takes an English msgid with its parameters, or a ``forms.issues.Issue``
+    (which knows its msgid and picks English labels for English readers). A
+    malformed pair (a parameter missing) must not break a page, so it falls
+    back to the translated text without interpolation.
+    """
+    if hasattr(msgid, "render"):
+        return msgid.render(gettext, current_locale_code())
+    translated = gettext(msgid)
+    if not params:
+        return translated
+    try:
+        return translated % params
+    except (KeyError, ValueError, TypeError):
+        return translated
