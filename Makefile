@@ -22,7 +22,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 INSTALL_INPUTS := $(LOCK) pyproject.toml setup.py
 
-.PHONY: run test test-sqlite test-pg test-browser test-latest lock lint translations clean
+.PHONY: run test test-fast test-sqlite test-pg test-browser test-latest lock lint translations clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,10 @@ test: test-sqlite
 
 test-sqlite: $(TEST_STAMP) translations
 	env -u DATABASE_URL $(BIN)/pytest
+
+## The inner loop: SQLite, without the tests marked slow (make test runs those too).
+test-fast: $(TEST_STAMP) translations
+	env -u DATABASE_URL $(BIN)/pytest -m 'not slow and not browser'
 
 ## The suite on PostgreSQL; fails if it is not reachable.
 test-pg: $(TEST_STAMP) translations

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from forms.values import jsonable  # noqa: E402
 from server import migrate  # noqa: E402
 from server.app import create_app  # noqa: E402
-from server.db import database  # noqa: E402
+from server.db import database, unit_of_work  # noqa: E402
 from server.models import Role, Unit  # noqa: E402
 from server.models.reporting import Report  # noqa: E402
 from server.services import accounts, consolidation, merged  # noqa: E402
@@ -105,7 +105,6 @@ def build(session: Session, syn) -> None:
     if batch:
         session.execute(insert(Report), batch)
     accounts.create_user(session, "bench-admin", "bench-password-1", Role.ADMIN, None)
-    session.commit()
 
 
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
@@ -131,7 +130,8 @@ def run(size: int, folder: Path) -> dict:
     engine = database(app).engine
     migrate.upgrade(engine)
     with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        build(session, syn)
+        with unit_of_work(session):
+            build(session, syn)
         admin = accounts.get_user(session, "bench-admin")
         now = datetime(2026, 1, 1, tzinfo=UTC)
 

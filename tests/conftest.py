@@ -14,11 +14,13 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -26,8 +28,12 @@ import server.models  # noqa: F401  (every table on the metadata)
 from server import migrate
 from server.app import create_app
 from server.db import Base, database, make_engine, normalise_url, unit_of_work
+from server.i18n import compile_translations
 from server.models import Role, Unit, User
+from server.models.reporting import Assignment
+from server.models.templates import TemplateVersion
 from server.services import accounts, passwords
+from server.services import assignments as assignment_service
 from server.services import units as unit_service
 
 PASSWORD = "correct-horse-7"
@@ -37,11 +43,16 @@ CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # --- database ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> Iterator[str]:
+@contextmanager
+def own_database(sqlite_file: Path) -> Iterator[str]:
+    """The URL of an empty database of the caller's own, removed afterwards.
+
+    A SQLite file at *sqlite_file*, or with ``DATABASE_URL`` set, a new schema
+    in that PostgreSQL database (so runs and tests can share one database).
+    """
     url = os.environ.get("DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'tianbao-test.db'}"
+        yield f"sqlite:///{sqlite_file}"
         return
     url = normalise_url(url.replace("postgres://", "postgresql://", 1))
     schema = f"test_{uuid.uuid4().hex[:12]}"
@@ -55,6 +66,23 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    with own_database(tmp_path_factory.mktemp("db") / "tianbao-test.db") as url:
+        yield url
+
+
+@pytest.fixture
+def empty_engine(tmp_path) -> Iterator[Engine]:
+    """An engine on an empty database of the test's own, for migrating step by step."""
+    with own_database(tmp_path / "empty.db") as url:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +102,12 @@ def _fast_password_hashing() -> Iterator[None]:
     passwords.HASH_METHOD = "pbkdf2:sha256:1000"
     yield
     passwords.HASH_METHOD = original
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_catalogues() -> None:
+    """Pages and messages are checked in Chinese and English: the .mo files must be current."""
+    compile_translations()
 
 
 def empty_all_tables(app: Flask) -> None:
@@ -136,6 +170,17 @@ def make_user(session: Session) -> Callable[..., User]:
              password: str = PASSWORD) -> User:
         with unit_of_work(session):
             return accounts.create_user(session, username, password, role, unit)
+
+    return make
+
+
+@pytest.fixture
+def make_assignment(session: Session) -> Callable[..., Assignment]:
+    """Assign *template* to the subtree below *root*, committed (options as the service's)."""
+    def make(key: str, template: TemplateVersion, root: Unit, **options) -> Assignment:
+        with unit_of_work(session):
+            return assignment_service.create_assignment(session, key=key, template=template,
+                                                        root=root, **options)
 
     return make
 

@@ -158,7 +158,7 @@ def _assign(session: Session, plan: Plan, admin: User | None) -> Assignment | No
     return assignment_service.create_assignment(
         session, key=plan.template, template=template, root=units[plan.root],
         consolidating_unit=units.get(consolidating), kinds=plan.kinds,
-        include_root=plan.include_root, user=admin, commit=False,
+        include_root=plan.include_root, user=admin,
     )
 
 

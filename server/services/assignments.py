@@ -118,9 +118,11 @@ def create_assignment(
     last: str | None = None,
     include_root: bool = False,
     user: User | None = None,
-    commit: bool = True,
 ) -> Assignment:
-    """Assign a published template version to the subtree below *root*."""
+    """Assign a published template version to the subtree below *root*.
+
+    Flushed, so the assignment has its id; the caller's unit of work commits it.
+    """
     key = (key or "").strip()
     check_key(session, key)
     check_assignable(template)
@@ -140,14 +142,12 @@ def create_assignment(
     )
     assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
     session.add(assignment)
-    if commit:
-        session.commit()
+    session.flush()
     return assignment
 
 
 def replace_version(
     session: Session, assignment: Assignment, template: TemplateVersion, from_period: str,
-    *, commit: bool = True,
 ) -> None:
     """Use *template* for the periods from *from_period* on; earlier reports keep theirs."""
     if template.key != assignment.template_key:
@@ -162,8 +162,6 @@ def replace_version(
     else:
         assignment.versions.append(
             AssignmentVersion(template_version=template, from_period=from_period))
-    if commit:
-        session.commit()
 
 
 def version_for(assignment: Assignment, period: str) -> TemplateVersion:

@@ -19,7 +19,6 @@ from werkzeug.serving import make_server
 from server import migrate
 from server.app import create_app
 from server.db import database, db_session, unit_of_work
-from server.i18n import compile_translations
 from server.services.accounts import create_user
 from server.services.units import create_unit
 
@@ -67,7 +66,6 @@ def _seed(app) -> None:
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[LiveServer]:
-    compile_translations()
     folder = tmp_path_factory.mktemp("live")
     app = create_app({
         "SECRET_KEY": "browser-tests",

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from exports.workbook_reader import ReadResult
 
+pytestmark = pytest.mark.slow  # 150 workbooks a test: `make test-fast` leaves them out
+
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 

@@ -79,6 +79,7 @@ def test_every_kind_survives_a_libreoffice_save(every_kind, every_kind_filled, c
     assert result.values == expected(every_kind, values)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_largest_catalogue_template_survives_a_libreoffice_save(fmt, tmp_path):
     definition = _largest_catalogue_definition()

@@ -32,6 +32,8 @@ from server.services import assignments as assignment_service
 from server.services import reporting, tokens
 from server.services import templates as template_service
 
+pytestmark = pytest.mark.slow  # a minute or two: `make test-fast` leaves it out
+
 HEADER = {"reporter": "张三", "phone": "13800000000"}  # required on every report
 KEY = "hazards-fuzz"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -10,29 +10,14 @@ from __future__ import annotations
 
 import io
 
-import pytest
+from api_helpers import problem
 from api_reports_world import HEADER, KEY, PERIOD, api_fixture, path, world_fixture  # noqa: F401
 from sqlalchemy import func, select
 
-from server.i18n import compile_translations
 from server.models import Report, ReportEvent, Revision
 from server.services import files, reporting
 
 COMPLETE = {**HEADER, "found": 5, "rectified": 2}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["status"] == status and body["code"] == code
-    assert body["detail"]
-    return body
 
 
 def ok(response, status: int = 200) -> dict:

@@ -9,21 +9,15 @@ from __future__ import annotations
 import io
 
 import openpyxl
-import pytest
+from api_helpers import problem
 from api_reports_world import HEADER, api_fixture, path, world_fixture  # noqa: F401
 from sqlalchemy import func, select
 
 from exports.limits import DEFAULT_LIMITS
-from server.i18n import compile_translations
 from server.models import Report, Revision, StoredFile
 from server.services.workbooks import XLSX_TYPE
 
 FILLED = {**HEADER, "found": 5, "rectified": 2}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 def download(client, unit: str = "VA1") -> bytes:
@@ -51,14 +45,6 @@ def fill(data: bytes, values: dict) -> bytes:
 def upload(client, data: bytes, unit: str = "VA1", filename: str = "filled.xlsx"):
     return client.post(path(unit) + "/workbook", data={"file": (io.BytesIO(data), filename)},
                        content_type="multipart/form-data")
-
-
-def problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)[:2000]
-    assert response.mimetype == "application/problem+json"
-    body = response.get_json()
-    assert body["code"] == code and body["detail"]
-    return body
 
 
 def count(session, model) -> int:

@@ -7,6 +7,7 @@ import re
 
 import pytest
 from hazards import hazards_definition
+from pages import EN
 from sqlalchemy import func, select
 
 from forms.definition import Definition
@@ -16,8 +17,6 @@ from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
-
-EN = {"Accept-Language": "en"}
 
 DEFINITION = hazards_definition(last="2025Q2")
 
@@ -125,10 +124,9 @@ def test_errors_are_shown_at_their_fields_and_nothing_is_created(
     assert count(session) == 0
 
 
-def test_duplicate_key_is_refused(admin, session, tree):
+def test_duplicate_key_is_refused(admin, session, tree, make_assignment):
     template = publish(session)
-    assignment_service.create_assignment(session, key="hazards-ta", template=template,
-                                         root=tree["TA"])
+    make_assignment("hazards-ta", template, tree["TA"])
     response = admin.post("/admin/assignments/new", form(create="1", root_code="TB"),
                           token_from="/admin/assignments/new", headers=EN)
     assert response.status_code == 400
@@ -147,20 +145,17 @@ def test_duplicate_key_is_refused(admin, session, tree):
     ("hazards-ta", "TB", "consolidating_unit",
      "The consolidating unit must be the root unit or a unit above it."),
 ])
-def test_the_service_refuses_what_the_form_refuses(session, tree, key, consolidating, field,
-                                                   message):
+def test_the_service_refuses_what_the_form_refuses(session, tree, make_assignment, key,
+                                                   consolidating, field, message):
     """The rules live in the service: a script or the CLI gets the same refusals as the page."""
     template = publish(session)
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(InvalidInput) as refused, unit_of_work(session):
         assignment_service.create_assignment(
             session, key=key, template=template, root=tree["TA"],
             consolidating_unit=tree[consolidating] if consolidating else None)
     assert (refused.value.field, str(refused.value)) == (field, message)
-    session.rollback()
     assert count(session) == 0
-    created = assignment_service.create_assignment(
-        session, key="hazards-ta", template=template, root=tree["TA"],
-        consolidating_unit=tree["CY"])
+    created = make_assignment("hazards-ta", template, tree["TA"], consolidating_unit=tree["CY"])
     assert created.consolidating_unit.code == "CY"  # a unit above the root is fine
 
 
@@ -190,10 +185,10 @@ def test_retired_versions_are_not_offered(admin, session, tree):
     assert 'value="hazards:1"' in page and 'value="hazards:2"' not in page
 
 
-def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tree, make_user):
+def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tree, make_user,
+                                                            make_assignment):
     first = publish(session)
-    assignment = assignment_service.create_assignment(session, key="hazards-ta", template=first,
-                                                      root=tree["TA"])
+    assignment = make_assignment("hazards-ta", first, tree["TA"])
     clerk = make_user("clerk", Role.SUBMITTER, tree["VA1"])
     # A draft of 2025Q1 exists before the new version arrives: it keeps version 1.
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2025Q1")
@@ -217,9 +212,10 @@ def test_replace_version_from_a_period_keeps_earlier_reports(admin, session, tre
     assert reporting.load(session, other, "hazards-ta", "VA2", "2025Q1").template.version == 2
 
 
-def test_replace_version_refuses_a_period_outside_the_window(admin, session, tree):
+def test_replace_version_refuses_a_period_outside_the_window(admin, session, tree,
+                                                             make_assignment):
     first = publish(session)
-    assignment_service.create_assignment(session, key="hazards-ta", template=first, root=tree["TA"])
+    make_assignment("hazards-ta", first, tree["TA"])
     second = publish(session, title="隐患排查情况表（第二版）")
     response = admin.post("/admin/assignments/hazards-ta/versions",
                           {"template": str(second.version), "from_period": "2030Q1"},

@@ -23,19 +23,13 @@ from forms.definition import Column, Definition, FieldKind
 from forms.loader import catalog_files, load_definition
 from forms.rules import parse
 from forms.values import format_number
-from server.i18n import compile_translations
+from server.db import unit_of_work
 from server.models import Role
-from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 PDF = b"%PDF-1.4 the enterprise's plan, sealed\n" * 20
 PDF_NAME = "工作方案.pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 # -- valid values of every kind -----------------------------------------------------------------
@@ -125,12 +119,12 @@ def post_form(browser, path: str, changes: dict, uploads: dict, action: str):
 
 @pytest.mark.parametrize("path", catalog_files(), ids=lambda p: Path(p).stem)
 def test_every_catalogue_form_goes_round_the_web_and_excel(
-        path, session, tree, make_user, browser, other_browser):
+        path, session, tree, make_user, make_assignment, browser, other_browser):
     definition = load_definition(path)
-    load_files(session, [path])
+    with unit_of_work(session):
+        load_files(session, [path])
     key, period = definition.key, definition.schedule.first
-    assignment_service.create_assignment(session, key=key, root=tree["TA"],
-                                         template=get_version(session, key, definition.version))
+    make_assignment(key, get_version(session, key, definition.version), tree["TA"])
     village = make_user("va1", unit=tree["VA1"])
     town = make_user("ta", role=Role.CONSOLIDATOR, unit=tree["TA"])
     for person in (browser, other_browser):

@@ -9,7 +9,6 @@ approved with a number that differs from its villages' sum.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ from urllib.parse import quote
 import openpyxl
 import pytest
 from hazards import FOUND, hazards_definition
+from pages import EN, text
 from sqlalchemy import select
 from werkzeug.http import parse_options_header
 
@@ -28,7 +28,6 @@ from server.services import assignments as assignment_service
 from server.services import consolidation, merged, reporting
 from server.services import templates as template_service
 
-EN = {"Accept-Language": "en"}
 ON_TIME = datetime(2024, 7, 1, 2, tzinfo=UTC)  # before the 2024Q2 deadline
 Q3_ON_TIME = datetime(2024, 10, 2, 2, tzinfo=UTC)  # before the 2024Q3 deadline
 KEY = "hazards-cy"
@@ -85,10 +84,6 @@ def reported(world, session):
     send(session, world, "ta", "TA", "2024Q3", {"found": 10, "measures": "镇里汇总"},
          approve_by="cy", remarks="镇里自查另发现5处")
     return world
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def field_block(page: str, key: str) -> str:

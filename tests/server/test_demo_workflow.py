@@ -38,6 +38,8 @@ from server.services import consolidation, reporting, subtree
 from server.services.accounts import get_user
 from server.services.templates import load_files
 
+pytestmark = pytest.mark.slow  # builds the whole demo, twice
+
 NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 DECREASE = workflow.DECREASE
 OVERRIDE = workflow.OVERRIDE

@@ -13,15 +13,9 @@ from test_merged_export import (  # noqa: F401  (world is a fixture)
 
 from exports.flat_data import FLAT_HEADERS
 from server.cli import cli
-from server.i18n import compile_translations
 from server.models import Role, Status
 
 MERGED = ("export", "merged", "--assignment", "merge", "--period", "2024Q4")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

@@ -11,25 +11,19 @@ from api_reports_world import api_fixture, path, world_fixture  # noqa: F401
 from hostile_files import CORPUS
 
 from forms.loader import CATALOG_DIR
-from server.i18n import compile_translations
+from server.db import unit_of_work
 from server.models import Role
-from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 REPORT = "/reports/chidian-q/VA1/2024Q3"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
-
-
 @pytest.fixture
-def people(session, tree, make_user):
-    load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
-    assignment_service.create_assignment(session, key="chidian-q",
-                                         template=get_version(session, "chidian-progress", 1),
-                                         root=tree["CY"], kinds=["village"])
+def people(session, tree, make_user, make_assignment):
+    with unit_of_work(session):
+        load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+    make_assignment("chidian-q", get_version(session, "chidian-progress", 1), tree["CY"],
+                    kinds=["village"])
     accounts = {"va1": make_user("va1", unit=tree["VA1"]),
                 "ta": make_user("ta", Role.CONSOLIDATOR, tree["TA"])}
     for user in accounts.values():

@@ -12,15 +12,9 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 from server import navigation
-from server.i18n import compile_translations
 from server.navigation import NavEntry, Page
 
 NAV = re.compile(r'<nav class="main-nav".*?</nav>', re.S)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 PAGE = '{% extends "base.html" %}{% block content %}ok{% endblock %}'

@@ -8,14 +8,8 @@ import pytest
 from flask import render_template_string
 from sqlalchemy import select
 
-from server.i18n import compile_translations
 from server.locale import translate_issue
 from server.models import User
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

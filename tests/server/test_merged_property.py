@@ -244,6 +244,7 @@ def admin(session) -> User:
         return accounts.create_user(session, "admin", "correct-horse-7", Role.ADMIN, None)
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])

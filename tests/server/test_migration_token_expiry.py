@@ -3,42 +3,11 @@ accounts disabled before the upgrade are revoked (disabling revokes them from no
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from sqlalchemy import DateTime, Engine, Integer, column, select, table, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, Integer, column, select, table, text
 
 from server import migrate
-from server.db import make_engine, normalise_url
-
-
-@pytest.fixture
-def empty_engine(tmp_path) -> Iterator[Engine]:
-    """An empty database of the test's own: a SQLite file, or a PostgreSQL schema."""
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        engine = make_engine(f"sqlite:///{tmp_path / 'upgrade.db'}")
-        yield engine
-        engine.dispose()
-        return
-    url = normalise_url(url.replace("postgres://", "postgresql://", 1))
-    schema = f"test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(make_url(url).update_query_dict(
-        {"options": f"-csearch_path={schema}"}).render_as_string(hide_password=False))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_existing_tokens_get_an_expiry_and_disabled_accounts_lose_theirs(empty_engine):

@@ -21,11 +21,9 @@ def test_database_is_at_the_newest_revision(app):
     assert migrate.is_up_to_date(database(app).engine)
 
 
-def test_downgrade_and_upgrade_again(tmp_path):
+def test_downgrade_and_upgrade_again(empty_engine):
     """On a database of its own: every revision can be undone and redone."""
-    from server.db import make_engine
-
-    engine = make_engine(f"sqlite:///{tmp_path / 'roundtrip.db'}")
+    engine = empty_engine
     migrate.upgrade(engine)
     assert {"units", "users", "login_attempts"} <= set(inspect(engine).get_table_names())
     migrate.downgrade(engine, "base")
@@ -33,4 +31,3 @@ def test_downgrade_and_upgrade_again(tmp_path):
     assert "units" not in inspect(engine).get_table_names()
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
-    engine.dispose()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from html import unescape
 from pathlib import Path
 
 import pytest
+from pages import text
 from sqlalchemy import select
 
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models.reporting import Report, Status
 from server.services import assignments as assignment_service
 from server.services import reporting
@@ -24,11 +23,6 @@ from server.services.templates import get_version, load_files
 
 CATALOG = Path(__file__).resolve().parents[2] / "forms" / "catalog" / "000_chidian_progress.yaml"
 FORM = "/reports/chidian/VA1/2024Q2"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture
@@ -40,10 +34,6 @@ def chidian(session, tree, make_user, monkeypatch):
         assignment_service.create_assignment(session, key="chidian", root=tree["TA"],
                                              template=get_version(session, "chidian-progress", 1))
     return make_user("cd-village", unit=tree["VA1"])
-
-
-def text(response) -> str:
-    return unescape(response.get_data(as_text=True))
 
 
 def current_revision(html: str) -> str:

@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, StoredFile
 from server.services import assignments as assignment_service
@@ -20,11 +19,6 @@ from server.services.templates import get_version, load_files
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
 FORM = "/reports/sample/VA1/2024Q2"
 PDF = b"%PDF-1.4 plan of the village\n" * 10
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

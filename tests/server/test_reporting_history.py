@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import update
 
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Revision
 from server.services import assignments as assignment_service
@@ -21,11 +20,6 @@ from server.services.templates import get_version, load_files
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
 FORM = "/reports/sample/VA1/2024Q2"
 COMPLETE = {"reporter": "王五", "phone": "13900000009", "done": "是"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

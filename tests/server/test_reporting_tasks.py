@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.services import assignments as assignment_service
 from server.services import reporting
@@ -18,11 +17,6 @@ from server.services.templates import get_version, load_files
 
 SAMPLE = Path(__file__).resolve().parents[1] / "forms" / "sample.yaml"
 ENGLISH = {"Accept-Language": "en"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import pytest
 from hazards import hazards_definition
+from pages import EN
 from python_calamine import CalamineWorkbook
 
 from forms.definition import Definition
@@ -19,7 +20,6 @@ from server.services import reporting
 from server.services import review as review_service
 from server.services import templates as template_service
 
-EN = {"Accept-Language": "en"}
 ON_TIME = datetime(2024, 7, 1, 2, tzinfo=UTC)
 LATE = datetime(2024, 7, 10, 2, tzinfo=UTC)  # after the 2024Q2 deadline of 2024-07-05
 AFTERWARDS = datetime(2024, 11, 1, 2, tzinfo=UTC)  # 2024Q2 and 2024Q3 are overdue

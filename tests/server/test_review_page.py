@@ -3,12 +3,12 @@ audit trail."""
 
 from __future__ import annotations
 
-import html
 import re
 from datetime import UTC, datetime
 
 import pytest
 from hazards import FOUND, hazards_definition
+from pages import EN, text
 from sqlalchemy import select
 
 from forms.definition import Definition
@@ -19,7 +19,6 @@ from server.services import reporting
 from server.services import templates as template_service
 from server.services.errors import ReportLocked
 
-EN = {"Accept-Language": "en"}
 PAGE = "/review/hazards-ta/VA1/2024Q3"
 ON_TIME = datetime(2024, 7, 1, 2, tzinfo=UTC)
 
@@ -66,10 +65,6 @@ def events(session) -> list[tuple[str, str, str]]:
     found = session.scalars(select(ReportEvent).join(Report).where(Report.period == "2024Q3")
                             .order_by(ReportEvent.id))
     return [(e.action, e.actor.username, e.comment) for e in found]
-
-
-def text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
 
 
 def test_review_page_shows_this_period_beside_the_previous_with_issues(world, browser):

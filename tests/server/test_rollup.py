@@ -11,6 +11,7 @@ import html
 import re
 
 import pytest
+from pages import EN
 from rollup_tree import KEY, build, ordered, save, send
 
 from exports.workbook_reader import read_workbook
@@ -19,7 +20,6 @@ from server.models.reporting import Source
 from server.services import reporting
 from server.services.workbooks import resolver, signing_key
 
-EN = {"Accept-Language": "en"}
 HEADER_FORM = {"f_reporter": "赵六", "f_phone": "13900000000"}
 
 

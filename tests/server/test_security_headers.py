@@ -10,8 +10,8 @@ from api_helpers import api_get, token_for
 from hazards import hazards_definition
 
 from forms.definition import Definition
+from server.db import unit_of_work
 from server.models import Role
-from server.services import assignments as assignment_service
 from server.services import templates as template_service
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "server" / "templates"
@@ -71,12 +71,12 @@ def test_api_answers_are_not_stored(client, session, make_user, tree):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_downloads_are_not_stored(browser, session, make_user, tree):
-    template_service.publish(session, Definition.model_validate(hazards_definition()),
-                             origin="upload")
+def test_downloads_are_not_stored(browser, session, make_user, make_assignment, tree):
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(hazards_definition()),
+                                 origin="upload")
     template = template_service.get_version(session, "hazards", 1)
-    assignment_service.create_assignment(session, key="hazards-cy", template=template,
-                                         root=tree["CY"], kinds=["village"])
+    make_assignment("hazards-cy", template, tree["CY"], kinds=["village"])
     browser.login_ok(make_user("ta", Role.CONSOLIDATOR, tree["TA"]))
     response = browser.get("/review/hazards-cy/2024Q2/chase.xlsx")
     assert response.status_code == 200

@@ -19,6 +19,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_serve_answers_with_the_login_page(app, tmp_path):
     port = free_port()
     env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"], SECRET_KEY="serve-test",

@@ -11,18 +11,12 @@ from sqlalchemy import select
 from forms.loader import CATALOG_DIR
 from server.cli import cli
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision
 from server.services import assignments as assignment_service
 from server.services.templates import get_version, load_files
 
 CHIDIAN = CATALOG_DIR / "000_chidian_progress.yaml"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture

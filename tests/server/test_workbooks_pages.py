@@ -11,11 +11,11 @@ import zipfile
 
 import openpyxl
 import pytest
+from pages import text
 from sqlalchemy import func, select
 
 from forms.loader import CATALOG_DIR
 from server.db import unit_of_work
-from server.i18n import compile_translations
 from server.models import Role
 from server.models.reporting import Report, Revision, Status, StoredFile
 from server.services import assignments as assignment_service
@@ -32,11 +32,6 @@ FILLED = {"reporter": "王五", "phone": "13900000009", "i01_enterprises": 12,
 
 def page(assignment: str, unit: str, period: str = PERIOD) -> str:
     return f"/reports/{assignment}/{unit}/{period}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    compile_translations()
 
 
 @pytest.fixture
@@ -110,10 +105,6 @@ def upload(browser, path: str, data: bytes, filename: str = "filled.xlsx"):
 
 def reports(session) -> int:
     return session.scalar(select(func.count()).select_from(Report))
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 # -- the round trip ---------------------------------------------------------------------------

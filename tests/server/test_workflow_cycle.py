@@ -73,9 +73,8 @@ def people(make_user, tree):
 
 
 @pytest.fixture
-def assignment(session, template, tree, people):
-    return assignment_service.create_assignment(session, key=KEY, template=template,
-                                                root=tree["TA"], user=people["admin"])
+def assignment(make_assignment, template, tree, people):
+    return make_assignment(KEY, template, tree["TA"], user=people["admin"])
 
 
 def view(session, user, period="2024Q2", unit="VA1"):
