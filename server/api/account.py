@@ -11,7 +11,7 @@ import json
 from flask import request
 from sqlalchemy.orm import selectinload
 
-from server.api import serializers
+from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.api.pagination import paginate_query, paginated
@@ -25,40 +25,40 @@ from server.services import units as unit_service
 
 
 def me_json(user: User) -> dict:
-    return {
-        "username": user.username,
+    return schemas.answer(schemas.Me(
+        username=user.username,
         # Accounts have no display name of their own yet; the field is kept for clients.
-        "name": None,
-        "role": str(user.role),
-        "unit": serializers.unit_ref(user.unit),
-        "locale": user.locale or DEFAULT_LOCALE,
-    }
+        name=None,
+        role=user.role,
+        unit=serializers.unit_ref(user.unit),
+        locale=user.locale or DEFAULT_LOCALE,
+    ))
 
 
-def unit_json(unit: Unit) -> dict:
-    return {
-        "code": unit.code,
-        "name": unit.name,
-        "kind": unit.kind,
-        "parent": unit.parent.code if unit.parent is not None else None,
-        "level": unit.depth,
-        "contact_name": unit.contact_name,
-        "contact_phone": unit.contact_phone,
-        "active": unit.active,
-    }
+def unit_item(unit: Unit) -> schemas.Unit:
+    return schemas.Unit(
+        code=unit.code,
+        name=unit.name,
+        kind=unit.kind,
+        parent=unit.parent.code if unit.parent is not None else None,
+        level=unit.depth,
+        contact_name=unit.contact_name,
+        contact_phone=unit.contact_phone,
+        active=unit.active,
+    )
 
 
-def template_json(row: TemplateVersion) -> dict:
-    return {
-        "key": row.key,
-        "title": row.title,
-        "version": row.version,
-        "frequency": str(row.definition.schedule.frequency),
-        "published_at": serializers.timestamp(row.created_at),
-    }
+def template_item(row: TemplateVersion) -> schemas.Template:
+    return schemas.Template(
+        key=row.key,
+        title=row.title,
+        version=row.version,
+        frequency=row.definition.schedule.frequency,
+        published_at=row.created_at,
+    )
 
 
-def definition_json(row: TemplateVersion) -> dict:
+def stored_definition(row: TemplateVersion) -> dict:
     # Stored exactly as validated (Definition.to_json), so it is served as stored.
     return json.loads(row.definition_json)
 
@@ -76,15 +76,15 @@ def units():
     under = get_unit_or_404(session, user, code) if code else None
     query = (unit_service.units_query(user, under=under).order_by(None)
              .order_by(Unit.path).options(selectinload(Unit.parent)))
-    return paginate_query(session, query, unit_json)
+    return paginate_query(schemas.UnitPage, session, query, unit_item)
 
 
 @bp.get("/templates")
 def templates():
     api_user()
     rows = [row for row, _count in template_service.list_latest(db_session())]
-    return paginated(lambda offset, limit: (rows[offset:offset + limit], len(rows)),
-                     template_json)
+    return paginated(schemas.TemplatePage,
+                     lambda offset, limit: (rows[offset:offset + limit], len(rows)), template_item)
 
 
 @bp.get("/templates/<key>")
@@ -94,8 +94,9 @@ def template(key: str):
     if not history:
         raise ApiError(404, "not_found")
     latest = history[0]
-    return {**template_json(latest), "versions": [row.version for row in reversed(history)],
-            "definition": definition_json(latest)}
+    return schemas.answer(schemas.TemplateDetail(
+        **dict(template_item(latest)), versions=[row.version for row in reversed(history)],
+        definition=stored_definition(latest)))
 
 
 @bp.get("/templates/<key>/versions/<int(max=2147483647):n>")
@@ -104,4 +105,5 @@ def template_version(key: str, n: int):
     row = template_service.get_version(db_session(), key, n)
     if row is None:
         raise ApiError(404, "not_found")
-    return {"key": row.key, "version": row.version, "definition": definition_json(row)}
+    return schemas.answer(schemas.TemplateVersion(
+        key=row.key, version=row.version, definition=stored_definition(row)))

@@ -16,7 +16,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from forms.values import jsonable
-from server.api import serializers
+from server.api import schemas, serializers
 from server.api.auth import check_role
 from server.api.blueprint import bp
 from server.api.problems import ApiError
@@ -52,41 +52,41 @@ def _plain(value: Any) -> Any:
     return jsonable({"value": value})["value"]
 
 
-def _child(state: ChildState) -> dict[str, Any]:
-    return {"unit": serializers.unit_ref(state.unit), "status": str(state.status),
-            "included": state.included, "late": state.late}
+def _child(state: ChildState) -> schemas.ConsolidationChild:
+    return schemas.ConsolidationChild(unit=serializers.unit_ref(state.unit), status=state.status,
+                                      included=state.included, late=state.late)
 
 
-def figures_json(figures: Figures) -> dict[str, Any]:
+def consolidation_of(figures: Figures) -> schemas.Consolidation:
     result = figures.result
-    return {
-        "assignment": figures.assignment.key,
-        "unit": serializers.unit_ref(figures.unit),
-        "period": figures.period,
-        "template": figures.template.key,
-        "version": figures.template.version,
-        "include_submitted": figures.include_submitted,
-        "values": jsonable(figures.values),
-        "increments": jsonable(figures.increments),
-        "previous_period": figures.previous_period,
-        "children": [_child(c) for c in figures.children],
-        "missing": [_child(c) for c in figures.missing],
-        "mismatches": [{
-            "unit": serializers.unit_ref(m.unit), "field": m.field_key,
-            "reported": _plain(m.reported), "computed": _plain(m.computed),
-            "difference": _plain(m.difference),
-            "depth": m.depth,
-        } for m in figures.mismatches],
-        "provenance": {key: [{"unit": part.unit_code, "name": part.unit_name,
-                              "value": _plain(part.value), "revision": part.revision}
-                             for part in parts]
-                       for key, parts in result.provenance.items()},
-    }
+    return schemas.Consolidation(
+        assignment=figures.assignment.key,
+        unit=serializers.unit_ref(figures.unit),
+        period=figures.period,
+        template=figures.template.key,
+        version=figures.template.version,
+        include_submitted=figures.include_submitted,
+        values=jsonable(figures.values),
+        increments=jsonable(figures.increments),
+        previous_period=figures.previous_period,
+        children=[_child(c) for c in figures.children],
+        missing=[_child(c) for c in figures.missing],
+        mismatches=[schemas.Mismatch(
+            unit=serializers.unit_ref(m.unit), field=m.field_key,
+            reported=_plain(m.reported), computed=_plain(m.computed),
+            difference=_plain(m.difference),
+            depth=m.depth,
+        ) for m in figures.mismatches],
+        provenance={key: [schemas.Part(unit=part.unit_code, name=part.unit_name,
+                                       value=_plain(part.value), revision=part.revision)
+                          for part in parts]
+                    for key, parts in result.provenance.items()},
+    )
 
 
 @bp.get(CONSOLIDATION)
 def get_consolidation(assignment: str, unit: str, period: str):
-    return figures_json(_figures(assignment, unit, period))
+    return schemas.answer(consolidation_of(_figures(assignment, unit, period)))
 
 
 @bp.get(CONSOLIDATION + "/merged.xlsx")

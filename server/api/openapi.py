@@ -2,24 +2,29 @@
 
 Each row of :data:`OPERATIONS` is one operation: method, path (relative to the
 server URL ``/api/v1``), parameters, request body, success response and the
-problems it may answer. ``tests/server/test_openapi.py`` compares the table with the
-blueprint's routes, so an endpoint cannot be added or removed without this
-document following; the schemathesis run checks the answers against the schemas.
+problems it may answer. The bodies are the pydantic models of ``server.api.schemas``,
+the same the serialisers answer with, and their component schemas are generated from
+them. ``tests/server/test_openapi.py`` compares the table with the blueprint's routes,
+so an endpoint cannot be added or removed without this document following; the
+schemathesis run checks the answers against the schemas.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from flask import jsonify
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from forms.definition import Definition
+from server.api import schemas
 from server.api.auth import public
 from server.api.blueprint import bp
+from server.api.pagination import DEFAULT_PER_PAGE
 from server.downloads import XLSX
-from server.models import Role, Status
 
 API_VERSION = "1.0.0"
 PROBLEM = "application/problem+json"
@@ -29,128 +34,28 @@ def ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def nullable(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [schema, {"type": "null"}]}
+class _Schemas(GenerateJsonSchema):
+    """Component schemas without a title on every property (the name says it already)."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
 
 
-def obj(required: dict[str, Any], optional: dict[str, Any] | None = None,
-        **extra: Any) -> dict[str, Any]:
-    """An object schema: every key of *required* must be present."""
-    return {"type": "object", "required": list(required),
-            "properties": {**required, **(optional or {})}, **extra}
+def component_schemas(models: Iterable[type[BaseModel]]) -> dict[str, dict[str, Any]]:
+    """The schemas of *models* and of every model and enum they use, by class name.
 
-
-def page_of(item: str) -> dict[str, Any]:
-    return {"allOf": [ref("Page"), obj({"items": {"type": "array", "items": ref(item)}})]}
+    In validation mode: what the answers hold (an instant is a date-time whatever its
+    serialiser, a stored definition is a ``Definition``), and the answers are the models'
+    dumps, so the two modes would differ only where this one says more.
+    """
+    _, schema = models_json_schema([(model, "validation") for model in models],
+                                   ref_template=ref("{model}")["$ref"],
+                                   schema_generator=_Schemas)
+    return schema["$defs"]
 
 
 STRING = {"type": "string"}
-INTEGER = {"type": "integer"}
-BOOLEAN = {"type": "boolean"}
-DATE = {"type": "string", "format": "date"}
-INSTANT = {"type": "string", "format": "date-time"}
-VALUES = {"type": "object", "description": "Values by field key: numbers, text, dates (ISO), "
-          "booleans, lists of choice keys, table rows.", "additionalProperties": True}
-STATUS = {"type": "string", "enum": [str(s) for s in Status]}
-
-# -- schemas -----------------------------------------------------------------------------
-
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "OpenApiDocument": obj({"openapi": STRING, "info": {"type": "object"},
-                            "paths": {"type": "object"}}, description="This document."),
-    "Problem": obj(
-        {"type": STRING, "title": STRING, "status": INTEGER, "code": {
-            "type": "string", "description": (
-                "unauthorized, forbidden, not_found, method_not_allowed, bad_request, "
-                "stale_revision, locked, invalid_state, invalid, too_large, "
-                "precondition_required")}},
-        {"detail": STRING,
-         "current_revision": {"type": "integer", "description": "with stale_revision"},
-         "status_now": {**STATUS, "description": "with invalid_state"},
-         "issues": {"type": "array", "items": ref("Issue"), "description": "with invalid"}},
-        description="RFC 9457 problem details; title and detail follow Accept-Language.",
-        additionalProperties=True,
-    ),
-    "Issue": obj(
-        {"field": nullable(STRING), "code": STRING,
-         "severity": {"type": "string", "enum": ["error", "warning"]},
-         "message": STRING, "params": {"type": "object", "additionalProperties": True}},
-        {"row": {"type": "integer", "description": "0-based row of a repeating table"},
-         "column": STRING, "sheet": STRING, "cell": STRING},
-    ),
-    "UnitRef": obj({"code": STRING, "name": STRING}),
-    "Page": obj({"items": {"type": "array"}, "page": {"type": "integer", "minimum": 1},
-                 "per_page": {"type": "integer", "minimum": 1, "maximum": 500},
-                 "total": {"type": "integer", "minimum": 0}}),
-    "Me": obj({"username": STRING, "name": nullable(STRING),
-               "role": {"type": "string", "enum": [str(r) for r in Role]},
-               "unit": nullable(ref("UnitRef")), "locale": STRING}),
-    "Unit": obj({"code": STRING, "name": STRING, "kind": STRING,
-                 "parent": nullable({"type": "string", "description": "the parent's code"}),
-                 "level": {"type": "integer", "minimum": 0},
-                 "contact_name": nullable(STRING), "contact_phone": nullable(STRING),
-                 "active": BOOLEAN}),
-    "UnitPage": page_of("Unit"),
-    "Template": obj({"key": STRING, "title": STRING, "version": INTEGER,
-                     "frequency": STRING, "published_at": nullable(INSTANT)}),
-    "TemplatePage": page_of("Template"),
-    "TemplateDetail": {"allOf": [ref("Template"), obj({
-        "versions": {"type": "array", "items": INTEGER},
-        "definition": ref("Definition")})]},
-    "TemplateVersion": obj({"key": STRING, "version": INTEGER,
-                            "definition": ref("Definition")}),
-    "Task": obj({"assignment": STRING, "unit": ref("UnitRef"), "period": STRING, "due": DATE,
-                 "status": STATUS, "late": BOOLEAN, "overdue": BOOLEAN,
-                 "revision": {"type": "integer", "minimum": 0},
-                 "links": obj({"report": STRING})}),
-    "TaskPage": page_of("Task"),
-    "Report": obj({
-        "assignment": STRING, "unit": ref("UnitRef"), "period": STRING, "template": STRING,
-        "version": INTEGER, "status": STATUS, "revision": {"type": "integer", "minimum": 0},
-        "due": DATE, "late": BOOLEAN, "submitted_at": nullable(INSTANT), "values": VALUES,
-        "increments": {**VALUES, "description": "本期新增 of the cumulative fields"},
-        "issues": {"type": "array", "items": ref("Issue")}, "remarks": STRING}),
-    "History": obj({
-        "revisions": {"type": "array", "items": obj({
-            "number": INTEGER, "author": nullable(STRING),
-            "source": {"type": "string", "enum": ["web", "excel", "api", "consolidation"]},
-            "created_at": INSTANT, "values": VALUES, "remarks": STRING})},
-        "events": {"type": "array", "items": obj({
-            "action": STRING, "actor": nullable(STRING), "revision": INTEGER,
-            "comment": STRING, "created_at": INSTANT})}}),
-    "WorkbookResult": obj({"saved": BOOLEAN, "result": STRING, "summary": STRING,
-                           "issues": {"type": "array", "items": ref("Issue")},
-                           "report": nullable(ref("Report"))}),
-    "ConsolidationChild": obj({"unit": ref("UnitRef"), "status": STATUS, "included": BOOLEAN,
-                               "late": BOOLEAN}),
-    "Consolidation": obj({
-        "assignment": STRING, "unit": ref("UnitRef"), "period": STRING, "template": STRING,
-        "version": INTEGER, "include_submitted": BOOLEAN, "values": VALUES,
-        "increments": VALUES, "previous_period": nullable(STRING),
-        "children": {"type": "array", "items": ref("ConsolidationChild")},
-        "missing": {"type": "array", "items": ref("ConsolidationChild"),
-                    "description": "children not counted in the figures"},
-        "mismatches": {"type": "array", "items": obj({
-            "unit": ref("UnitRef"), "field": STRING, "reported": {}, "computed": {},
-            "difference": {"description": "reported - computed, for numbers"},
-            "depth": {"type": "integer", "minimum": 0}})},
-        "provenance": {"type": "object", "description": "The parts of each figure, by field key.",
-                       "additionalProperties": {"type": "array", "items": obj({
-                           "unit": STRING, "name": STRING, "value": {},
-                           "revision": nullable(INTEGER)})}}}),
-    "SaveReport": obj({"values": VALUES}, {"remarks": STRING}),
-    "Remarks": obj({}, {"remarks": STRING}),
-    "Comment": obj({"comment": {"type": "string", "minLength": 1}}),
-    "Reason": obj({"reason": {"type": "string", "minLength": 1}}),
-}
-
-
-def definition_schemas() -> dict[str, dict[str, Any]]:
-    """The template definition's own JSON schema (pydantic), as ``Definition*`` components."""
-    schema = Definition.model_json_schema(
-        mode="serialization", ref_template="#/components/schemas/Definition.{model}")
-    nested = schema.pop("$defs", {})
-    return {"Definition": schema, **{f"Definition.{k}": v for k, v in nested.items()}}
+STATUS = ref("Status")
 
 
 # -- parameters ---------------------------------------------------------------------------
@@ -175,7 +80,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "page": query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
                                                          "default": 1}),
     "per_page": query_param("per_page", "Items per page.",
-                            {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+                            {"type": "integer", "minimum": 1, "maximum": schemas.MAX_PER_PAGE,
+                             "default": DEFAULT_PER_PAGE}),
     "under": query_param("under", "Only this unit and the units below it (unit code).", STRING),
     "period_filter": query_param("period", "Only this period key.", STRING),
     "status": query_param("status", "Only reports in this status.", STATUS),
@@ -228,15 +134,15 @@ ETAG = {"ETag": {"schema": STRING, "required": True,
 
 @dataclass(frozen=True)
 class Body:
-    """A success answer: a JSON schema name, or a file of *media* type."""
+    """A success answer: a JSON *model*, or a file of *media* type."""
 
-    schema: str | None = None
+    model: type[BaseModel] | None = None
     media: str = "application/json"
     headers: dict[str, Any] = field(default_factory=dict)
     description: str = "OK"
 
     def response(self) -> dict[str, Any]:
-        content = ref(self.schema) if self.schema else {
+        content = ref(self.model.__name__) if self.model else {
             "type": "string", "contentMediaType": self.media}
         out: dict[str, Any] = {"description": self.description,
                                "content": {self.media: {"schema": content}}}
@@ -245,7 +151,7 @@ class Body:
         return out
 
 
-REPORT_BODY = Body("Report", headers=ETAG)
+REPORT_BODY = Body(schemas.Report, headers=ETAG)
 
 
 @dataclass(frozen=True)
@@ -256,7 +162,7 @@ class Operation:
     summary: str
     ok: Body
     params: tuple[str, ...] = ()
-    body: str | None = None  # a schema name (JSON) or "multipart"
+    body: type[BaseModel] | Literal["multipart"] | None = None
     body_required: bool = True
     problems: tuple[int, ...] = (404,)
     public: bool = False
@@ -274,11 +180,13 @@ class Operation:
         }
         if self.body == "multipart":
             out["requestBody"] = {"required": True, "content": {"multipart/form-data": {
-                "schema": obj({"file": {"type": "string", "contentMediaType":
-                                        "application/octet-stream"}})}}}
+                "schema": {"type": "object", "required": ["file"], "properties": {
+                    "file": {"type": "string",
+                             "contentMediaType": "application/octet-stream"}}}}}}
         elif self.body:
+            schema = ref(self.body.__name__)
             out["requestBody"] = {"required": self.body_required,
-                                  "content": {"application/json": {"schema": ref(self.body)}}}
+                                  "content": {"application/json": {"schema": schema}}}
         problems = set(self.problems)
         if self.params or self.body:
             problems.add(400)
@@ -296,47 +204,47 @@ C = "/consolidations/{assignment}/{unit}/{period}"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("get", "/openapi.json", "meta", "This document.",
-              Body("OpenApiDocument", description="The OpenAPI 3.1 document"),
+              Body(schemas.OpenApiDocument, description="The OpenAPI 3.1 document"),
               problems=(), public=True),
-    Operation("get", "/me", "account", "The account the token belongs to.", Body("Me"),
+    Operation("get", "/me", "account", "The account the token belongs to.", Body(schemas.Me),
               problems=()),
     Operation("get", "/units", "units", "Units in the account's scope, in tree order.",
-              Body("UnitPage", headers=LINK), ("under", *PAGED)),
+              Body(schemas.UnitPage, headers=LINK), ("under", *PAGED)),
     Operation("get", "/templates", "templates", "The latest version of each template.",
-              Body("TemplatePage", headers=LINK), PAGED, problems=()),
+              Body(schemas.TemplatePage, headers=LINK), PAGED, problems=()),
     Operation("get", "/templates/{key}", "templates",
               "A template's latest version, its version numbers and definition.",
-              Body("TemplateDetail"), ("key",)),
+              Body(schemas.TemplateDetail), ("key",)),
     Operation("get", "/templates/{key}/versions/{n}", "templates",
-              "One version of a template with its definition.", Body("TemplateVersion"),
+              "One version of a template with its definition.", Body(schemas.TemplateVersion),
               ("key", "n")),
     Operation("get", "/tasks", "reports",
               "What the account's unit owes (submitter) or oversees (consolidator).",
-              Body("TaskPage", headers=LINK),
+              Body(schemas.TaskPage, headers=LINK),
               ("period_filter", "status", "assignment_filter", *PAGED), problems=()),
     Operation("get", R, "reports", "One report: status, revision, values and issues.",
               REPORT_BODY, REPORT),
     Operation("put", R, "reports", "Save a draft revision (source api).", REPORT_BODY,
-              (*REPORT, "If-Match"), "SaveReport", problems=(403, 404, 409, 422, 428)),
+              (*REPORT, "If-Match"), schemas.SaveReport, problems=(403, 404, 409, 422, 428)),
     Operation("post", R + "/submit", "reports", "Submit the latest revision.", REPORT_BODY,
-              ACTION, "Remarks", False, (403, 404, 409, 422)),
+              ACTION, schemas.Remarks, False, (403, 404, 409, 422)),
     Operation("post", R + "/return", "review", "Return a submitted report with a comment.",
-              REPORT_BODY, ACTION, "Comment", problems=(403, 404, 409, 422)),
+              REPORT_BODY, ACTION, schemas.Comment, problems=(403, 404, 409, 422)),
     Operation("post", R + "/approve", "review", "Approve (and lock) a submitted report.",
               REPORT_BODY, ACTION, problems=(403, 404, 409)),
     Operation("post", R + "/unapprove", "review", "Withdraw an approval, with a reason.",
-              REPORT_BODY, ACTION, "Reason", problems=(403, 404, 409, 422)),
+              REPORT_BODY, ACTION, schemas.Reason, problems=(403, 404, 409, 422)),
     Operation("get", R + "/history", "reports", "Every revision and every workflow event.",
-              Body("History"), REPORT),
+              Body(schemas.History), REPORT),
     Operation("get", R + "/workbook.xlsx", "workbooks", "The official Excel form of the report.",
               Body(media=XLSX, description="The workbook"), REPORT),
     Operation("post", R + "/workbook", "workbooks",
               "Upload a filled workbook; saved as a draft revision unless it has errors.",
-              Body("WorkbookResult"), REPORT, "multipart",
+              Body(schemas.WorkbookResult), REPORT, "multipart",
               problems=(403, 404, 409, 413, 422)),
     Operation("get", C, "consolidations",
               "The consolidated figures of a unit's children, with provenance.",
-              Body("Consolidation"), (*REPORT, "include_submitted"), problems=(403, 404)),
+              Body(schemas.Consolidation), (*REPORT, "include_submitted"), problems=(403, 404)),
     Operation("get", C + "/merged.xlsx", "consolidations",
               "The merged workbook: totals, one sheet per unit, flat data, completeness.",
               Body(media=XLSX, description="The merged workbook"),
@@ -365,9 +273,12 @@ def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for operation in OPERATIONS:
         paths.setdefault(operation.path, {})[operation.method] = operation.to_dict()
+    models = [schemas.Problem, *(o.ok.model for o in OPERATIONS if o.ok.model),
+              *(o.body for o in OPERATIONS if isinstance(o.body, type))]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Tianbao (填报) API", "version": API_VERSION,
+        # The title names the packages client generators make: ASCII, so they install.
+        "info": {"title": "Tianbao API", "version": API_VERSION,
                  "description": DESCRIPTION},
         "servers": [{"url": bp.url_prefix}],
         "security": [{"bearer": []}],
@@ -377,7 +288,7 @@ def document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "A personal API token of the account."}},
-            "schemas": {**SCHEMAS, **definition_schemas()},
+            "schemas": component_schemas(dict.fromkeys(models)),
             "parameters": PARAMETERS,
         },
     }

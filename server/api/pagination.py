@@ -1,9 +1,10 @@
 """Pages of API lists: ``?page=1&per_page=50``, a JSON envelope and an RFC 8288 Link header.
 
-A list answers ``{"items": [...], "page": n, "per_page": n, "total": n}``; the
-``Link`` header names the ``first``, ``prev``, ``next`` and ``last`` pages. A page
-past the end is empty, not an error; a page or page size that is not a positive
-integer (or a size above :data:`MAX_PER_PAGE`) is 400 ``bad_request``.
+A list answers ``{"items": [...], "page": n, "per_page": n, "total": n}`` (a
+``server.api.schemas.Page`` such as ``UnitPage``); the ``Link`` header names the
+``first``, ``prev``, ``next`` and ``last`` pages. A page past the end is empty, not an
+error; a page or page size that is not a positive integer (or a size above
+:data:`MAX_PER_PAGE`) is 400 ``bad_request``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from urllib.parse import urlencode
 
 from flask import Response, jsonify, request
 from flask_babel import lazy_gettext as _l
+from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from server.api.problems import ApiError
+from server.api.schemas import MAX_PER_PAGE, Page, answer
 
 DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 500
 MAX_PAGE = 10**9
 
 BAD_PAGE = _l("page must be a whole number from 1 to %(max)s.")
@@ -60,9 +62,11 @@ def _positive(raw: str | None, default: int) -> int | None:
     return value if 1 <= value <= MAX_PAGE else None
 
 
-def page_response(items: Sequence[Any], total: int, page: PageRequest) -> Response:
-    """The envelope of already serialised *items* with its Link header."""
-    response = jsonify(items=list(items), page=page.page, per_page=page.per_page, total=total)
+def page_response(page_type: type[Page], items: Sequence[BaseModel], total: int,
+                  page: PageRequest) -> Response:
+    """The *page_type* envelope of the *items* with its Link header."""
+    envelope = page_type(items=items, page=page.page, per_page=page.per_page, total=total)
+    response = jsonify(answer(envelope))
     links = link_header(page, total)
     if links:
         response.headers["Link"] = links
@@ -89,16 +93,18 @@ def _page_url(number: int, per_page: int) -> str:
     return f"{request.base_url}?{urlencode(args)}"
 
 
-def paginated(fetch: Callable[[int, int], tuple[Iterable[Any], int]],
-              serialize: Callable[[Any], Any], *,
+def paginated(page_type: type[Page], fetch: Callable[[int, int], tuple[Iterable[Any], int]],
+              serialize: Callable[[Any], BaseModel], *,
               default_per_page: int = DEFAULT_PER_PAGE) -> Response:
-    """A page of a list: ``fetch(offset, limit)`` returns the page's rows and the total."""
+    """A page of a list: ``fetch(offset, limit)`` returns the page's rows and the total,
+    ``serialize`` makes each row an item of *page_type*."""
     page = page_request(default_per_page)
     rows, total = fetch(page.offset, page.per_page)
-    return page_response([serialize(row) for row in rows], total, page)
+    return page_response(page_type, [serialize(row) for row in rows], total, page)
 
 
-def paginate_query(session: Session, query: Select, serialize: Callable[[Any], Any], *,
+def paginate_query(page_type: type[Page], session: Session, query: Select,
+                   serialize: Callable[[Any], BaseModel], *,
                    default_per_page: int = DEFAULT_PER_PAGE) -> Response:
     """A page of an ORM query (ordered by the caller), counted in SQL."""
 
@@ -106,4 +112,4 @@ def paginate_query(session: Session, query: Select, serialize: Callable[[Any], A
         total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         return session.scalars(query.offset(offset).limit(limit)).all(), total or 0
 
-    return paginated(fetch, serialize, default_per_page=default_per_page)
+    return paginated(page_type, fetch, serialize, default_per_page=default_per_page)

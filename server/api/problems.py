@@ -27,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from server.api.blueprint import bp
+from server.api.schemas import Problem, answer
 from server.db import commit_attempted
 
 MEDIA_TYPE = "application/problem+json"
@@ -105,16 +106,17 @@ def problem_response(status: int, code: str, detail: Any = None, *,
                      headers: dict[str, str] | None = None, **extras: Any) -> Response:
     """The problem+json response for *status* and *code*, in the request's language."""
     title, default = PROBLEMS.get(code, (None, None))
-    body = {
-        "type": TYPE_BASE + code if code in PROBLEMS else "about:blank",
-        "title": str(title) if title is not None else _http_title(status),
-        "status": status,
-        "code": code,
-        "detail": str(detail if detail is not None else default or ""),
+    body = Problem(
+        type=TYPE_BASE + code if code in PROBLEMS else "about:blank",
+        title=str(title) if title is not None else _http_title(status),
+        status=status,
+        code=code,
+        detail=str(detail if detail is not None else default or ""),
         **extras,
-    }
+    )
     response = current_app.response_class(
-        json.dumps(body, ensure_ascii=False), status=status, mimetype=MEDIA_TYPE)
+        json.dumps(answer(body), ensure_ascii=False), status=status,
+        mimetype=MEDIA_TYPE)
     if status == 401:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     for name, value in (headers or {}).items():

@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 
 from forms.definition import FieldKind
 from forms.values import coerce_values, jsonable
-from server.api import serializers
+from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.api.problems import ApiError
@@ -68,7 +68,7 @@ def body_object(*, optional: bool = False) -> dict[str, Any]:
 
 
 def _answer(view: ReportView, extra_issues=(), status: int = 200):
-    response = serializers.report(view, extra_issues)
+    response = schemas.answer(serializers.report(view, extra_issues))
     return response, status, {"ETag": f'"{view.revision}"'}
 
 
@@ -230,22 +230,22 @@ def report_history(assignment: str, unit: str, period: str):
     session = db_session()
     revisions, events = [], []
     if view.report is not None:
-        revisions = [{
-            "number": r.number,
-            "author": r.author.username if r.author else None,
-            "source": r.source,
-            "created_at": serializers.timestamp(r.created_at),
-            "values": r.values,
-            "remarks": r.remarks,
-        } for r in reversed(reporting.revisions(session, view.report))]
-        events = [{
-            "action": e.action,
-            "actor": e.actor.username if e.actor else None,
-            "revision": e.revision,
-            "comment": e.comment,
-            "created_at": serializers.timestamp(e.created_at),
-        } for e in reversed(reporting.events(session, view.report))]
-    return {"revisions": revisions, "events": events}
+        revisions = [schemas.Revision(
+            number=r.number,
+            author=r.author.username if r.author else None,
+            source=r.source,
+            created_at=r.created_at,
+            values=r.values,
+            remarks=r.remarks,
+        ) for r in reversed(reporting.revisions(session, view.report))]
+        events = [schemas.Event(
+            action=e.action,
+            actor=e.actor.username if e.actor else None,
+            revision=e.revision,
+            comment=e.comment,
+            created_at=e.created_at,
+        ) for e in reversed(reporting.events(session, view.report))]
+    return schemas.answer(schemas.History(revisions=revisions, events=events))
 
 
 # -- the Excel round trip -------------------------------------------------------------------
@@ -273,13 +273,13 @@ def upload_workbook(assignment: str, unit: str, period: str):
     found = serializers.issues(outcome.issues)
     if outcome.refusal is not None:
         found.insert(0, serializers.message_issue(None, "refused", str(outcome.refusal)))
-    answer = {"saved": outcome.saved, "result": outcome.result,
-              "summary": workbook_service.summary(outcome), "issues": found}
+    current = _reload(view)
+    result = schemas.WorkbookResult(
+        saved=outcome.saved, result=outcome.result, summary=workbook_service.summary(outcome),
+        issues=found, report=serializers.report(current))
     if outcome.saved:
-        current = _reload(view)
-        return ({**answer, "report": serializers.report(current)}, 200,
-                {"ETag": f'"{current.revision}"'})
-    answer["report"] = serializers.report(_reload(view))
+        return schemas.answer(result), 200, {"ETag": f'"{current.revision}"'}
+    # Not saved: a problem whose members are the result's.
     if any(i.code == "file_too_large" for i in outcome.issues):
-        raise ApiError(413, "too_large", workbook_service.summary(outcome), **answer)
-    raise ApiError(422, "invalid", workbook_service.summary(outcome), **answer)
+        raise ApiError(413, "too_large", result.summary, **dict(result))
+    raise ApiError(422, "invalid", result.summary, **dict(result))

@@ -1,17 +1,20 @@
-"""Plain JSON shapes of the API's objects: units, issues, dates and reports.
+"""The API's objects built from the services' results: units, issues and reports.
 
-Values are the typed values of ``forms.values`` made JSON-able (numbers stay
-numbers, dates ISO); messages are rendered in the request's language.
+Each builds a model of ``server.api.schemas``; a view answers its JSON
+(``schemas.answer``). Values are the typed values of
+``forms.values`` made JSON-able (numbers stay numbers, dates ISO); messages are
+rendered in the request's language.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from forms.periods import days_until
 from forms.values import jsonable
+from server.api import schemas
 from server.locale import translate_issue
 from server.models import Unit
 from server.models.accounts import utcnow
@@ -20,52 +23,32 @@ from server.services import reporting
 from server.services.reporting import ReportView
 
 
-def timestamp(value: datetime | None) -> str | None:
-    """An ISO 8601 instant; the database's naive datetimes are UTC."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
+def unit_ref(unit: Unit | None) -> schemas.UnitRef | None:
+    return schemas.UnitRef(code=unit.code, name=unit.name) if unit is not None else None
 
 
-def day(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def unit_ref(unit: Unit | None) -> dict[str, str] | None:
-    return {"code": unit.code, "name": unit.name} if unit is not None else None
-
-
-def issue(found: Any) -> dict[str, Any]:
+def issue(found: Any) -> schemas.Issue:
     """An issue object from a ``forms.issues.Issue`` or an ``exports.messages.CellIssue``.
 
     Table issues also name their ``row`` (0-based) and ``column``; workbook issues
     their ``sheet`` and ``cell``.
     """
-    data: dict[str, Any] = {
-        "field": found.field,
-        "code": found.code,
-        "severity": str(found.severity),
-        "message": translate_issue(found),
-        "params": {k: _plain(v) for k, v in found.params.items()},
-    }
-    for extra in ("row", "column", "sheet", "cell"):
-        value = getattr(found, extra, None)
-        if value is not None:
-            data[extra] = value
-    return data
+    return schemas.Issue(
+        field=found.field, code=found.code, severity=found.severity,
+        message=translate_issue(found),
+        params={k: _plain(v) for k, v in found.params.items()},
+        **{extra: getattr(found, extra, None) for extra in ("row", "column", "sheet", "cell")})
 
 
-def issues(found: Iterable[Any]) -> list[dict[str, Any]]:
+def issues(found: Iterable[Any]) -> list[schemas.Issue]:
     return [issue(i) for i in found]
 
 
 def message_issue(field: str | None, code: str, message: str, *, severity: str = "error",
-                  **params: Any) -> dict[str, Any]:
+                  **params: Any) -> schemas.Issue:
     """An issue object for a problem the API finds itself (an unknown field, a missing comment)."""
-    return {"field": field, "code": code, "severity": severity, "message": message,
-            "params": {k: _plain(v) for k, v in params.items()}}
+    return schemas.Issue(field=field, code=code, severity=severity, message=message,
+                         params={k: _plain(v) for k, v in params.items()})
 
 
 def _plain(value: Any) -> Any:
@@ -78,7 +61,7 @@ def is_late(view: ReportView, now: datetime | None = None) -> bool:
                            days_until(view.due, now or utcnow()))
 
 
-def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> dict[str, Any]:
+def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report:
     """The report as GET /reports/… answers it.
 
     ``issues`` is what a submission would check now (nothing for a report not
@@ -86,19 +69,19 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> dict[str, Any]
     """
     stored = reporting.issues_for(view) if view.report is not None else []
     saved = view.report
-    return {
-        "assignment": view.assignment.key,
-        "unit": unit_ref(view.unit),
-        "period": view.period,
-        "template": view.template.key,
-        "version": view.template.version,
-        "status": str(view.status),
-        "revision": view.revision,
-        "due": day(view.due),
-        "late": is_late(view),
-        "submitted_at": timestamp(saved.submitted_at) if saved else None,
-        "values": jsonable(view.values),
-        "increments": jsonable(view.increments),
-        "issues": issues([*extra_issues, *stored]),
-        "remarks": saved.remarks if saved else "",
-    }
+    return schemas.Report(
+        assignment=view.assignment.key,
+        unit=unit_ref(view.unit),
+        period=view.period,
+        template=view.template.key,
+        version=view.template.version,
+        status=view.status,
+        revision=view.revision,
+        due=view.due,
+        late=is_late(view),
+        submitted_at=saved.submitted_at if saved else None,
+        values=jsonable(view.values),
+        increments=jsonable(view.increments),
+        issues=issues([*extra_issues, *stored]),
+        remarks=saved.remarks if saved else "",
+    )

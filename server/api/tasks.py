@@ -20,7 +20,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period, days_until
-from server.api import serializers
+from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.api.pagination import paginated
@@ -61,19 +61,20 @@ class TaskItem:
     def overdue(self) -> bool:
         return is_overdue(self.status, days_until(self.due, self.now))
 
-    def to_json(self) -> dict:
-        return {
-            "assignment": self.assignment.key,
-            "unit": serializers.unit_ref(self.unit),
-            "period": self.period,
-            "due": serializers.day(self.due),
-            "status": str(self.status),
-            "late": bool(self.report and self.report.late) or self.overdue,
-            "overdue": self.overdue,
-            "revision": self.report.revision if self.report else 0,
-            "links": {"report": url_for("api.get_report", assignment=self.assignment.key,
-                                        unit=self.unit.code, period=self.period)},
-        }
+    def task(self) -> schemas.Task:
+        return schemas.Task(
+            assignment=self.assignment.key,
+            unit=serializers.unit_ref(self.unit),
+            period=self.period,
+            due=self.due,
+            status=self.status,
+            late=bool(self.report and self.report.late) or self.overdue,
+            overdue=self.overdue,
+            revision=self.report.revision if self.report else 0,
+            links=schemas.TaskLinks(report=url_for(
+                "api.get_report", assignment=self.assignment.key, unit=self.unit.code,
+                period=self.period)),
+        )
 
 
 def _filters() -> Filters:
@@ -106,7 +107,7 @@ def tasks():
         def fetch(offset: int, limit: int):
             owed = own_tasks(session, user, filters, now)
             return owed[offset:offset + limit], len(owed)
-    return paginated(fetch, lambda item: item.to_json())
+    return paginated(schemas.TaskPage, fetch, TaskItem.task)
 
 
 def own_tasks(session: Session, user: User, filters: Filters, now: datetime) -> list[TaskItem]:

@@ -9,6 +9,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from forms.loader import load_catalog
+from server.api import openapi, schemas
 
 PREFIX = "/api/v1"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -111,3 +112,40 @@ def test_the_definition_schema_accepts_every_catalogue_template(client):
         assert list(validator.iter_errors(served)) == [], definition.key
         broken = {**served, "schedule": {"frequency": "weekly"}}
         assert list(validator.iter_errors(broken)), definition.key
+
+
+def test_the_title_names_a_package_a_client_generator_can_make(client):
+    """Generators name the client package after the title: it must be plain ASCII words."""
+    info = client.get(f"{PREFIX}/openapi.json").get_json()["info"]
+
+    assert re.fullmatch(r"[A-Za-z][A-Za-z0-9 ]*", info["title"]), info["title"]
+    assert "填报" in info["description"]
+
+
+def test_the_schemas_are_those_of_the_models_the_answers_are_built_from(client):
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    components = document["components"]["schemas"]
+
+    for operation in documented(document).values():
+        content = operation["responses"]["200"]["content"]
+        if "application/json" in content:
+            name = content["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            assert components[name] == openapi.component_schemas([getattr(schemas, name)])[name]
+    # Each model and enum under its own class name (no module-qualified fallback names).
+    assert all(re.fullmatch(r"[A-Z][A-Za-z]*", name) for name in components), sorted(components)
+
+
+def test_every_list_says_what_its_items_are(client):
+    """A page's items, a report's issues, a history's revisions: each names its item schema."""
+    components = client.get(f"{PREFIX}/openapi.json").get_json()["components"]["schemas"]
+
+    arrays = [(name, key, member) for name, schema in components.items()
+              for key, member in schema.get("properties", {}).items()
+              if member.get("type") == "array"]
+
+    assert arrays
+    for name, key, member in arrays:
+        assert member.get("items"), (name, key)
+    for page in ("UnitPage", "TaskPage", "TemplatePage"):
+        items = components[page]["properties"]["items"]["items"]
+        assert items == {"$ref": f"#/components/schemas/{page.removesuffix('Page')}"}

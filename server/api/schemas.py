@@ -1,0 +1,308 @@
+"""The JSON shapes of the API, each written once: the serialisers build these models, the
+views answer their JSON (:func:`answer`), and the OpenAPI document (``server.api.openapi``)
+takes its component schemas from them.
+
+A member that is ``null`` when it has no value is typed ``X | None`` and always present;
+a member that is left out when it does not apply (an issue's ``row``, a problem's
+``issues``) is declared with :func:`absent`. Class docstrings and field descriptions
+are the document's descriptions, written for the API's users.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+
+from forms.definition import Definition, Severity
+from forms.periods import Frequency
+from server.models import Role, Status
+from server.models.accounts import as_utc
+from server.models.reporting import Source
+
+# An instant in ISO 8601 with its offset ("2024-05-01T08:00:00+00:00"); stored times are UTC.
+Instant = Annotated[datetime, PlainSerializer(lambda moment: as_utc(moment).isoformat(),
+                                              when_used="json")]
+Values = Annotated[dict[str, Any], Field(description=(
+    "Values by field key: numbers, text, dates (ISO), booleans, lists of choice keys, "
+    "table rows."))]
+# A template definition as stored (Definition.to_json) and served as it is: not parsed
+# again, documented by the Definition model's own schema.
+StoredDefinition = Annotated[dict[str, Any],
+                             PlainValidator(lambda stored: stored,
+                                            json_schema_input_type=Definition)]
+Count = Annotated[int, Field(ge=0)]
+
+
+def answer(model: BaseModel) -> dict[str, Any]:
+    """The JSON of *model*, as the API answers it."""
+    return model.model_dump(mode="json")
+
+
+def _only_the_type(schema: dict[str, Any]) -> None:
+    """An absent member is never null: its schema is only the type of its value."""
+    schema.pop("default", None)
+    schema.update(next(s for s in schema.pop("anyOf") if s != {"type": "null"}))
+
+
+def absent(description: str | None = None) -> Any:
+    """A member left out of the answer (or the request) unless it has a value."""
+    return Field(default=None, description=description,
+                 exclude_if=lambda value: value is None, json_schema_extra=_only_the_type)
+
+
+class UnitRef(BaseModel):
+    """A unit named by its code and name."""
+
+    code: str
+    name: str
+
+
+class Issue(BaseModel):
+    """A problem found in values or in an upload; the message follows Accept-Language."""
+
+    field: str | None
+    code: str
+    severity: Severity
+    message: str
+    params: dict[str, Any]
+    row: int | None = absent("0-based row of a repeating table")
+    column: str | None = absent()
+    sheet: str | None = absent()
+    cell: str | None = absent()
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; title and detail follow Accept-Language."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    code: str = Field(description=(
+        "unauthorized, forbidden, not_found, method_not_allowed, bad_request, "
+        "stale_revision, locked, invalid_state, invalid, too_large, precondition_required"))
+    detail: str
+    current_revision: int | None = absent("with stale_revision")
+    status_now: Status | None = absent("with invalid_state")
+    issues: list[Issue] | None = absent("with invalid")
+
+
+class OpenApiDocument(BaseModel):
+    """This document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+
+
+# -- accounts, units, templates -----------------------------------------------------------
+
+
+class Me(BaseModel):
+    username: str
+    name: str | None
+    role: Role
+    unit: UnitRef | None
+    locale: str
+
+
+class Unit(BaseModel):
+    code: str
+    name: str
+    kind: str
+    parent: str | None = Field(description="the parent's code")
+    level: Count
+    contact_name: str | None
+    contact_phone: str | None
+    active: bool
+
+
+class Template(BaseModel):
+    key: str
+    title: str
+    version: int
+    frequency: Frequency
+    published_at: Instant | None
+
+
+class TemplateDetail(Template):
+    """A template's latest version, its version numbers (oldest first) and definition."""
+
+    versions: list[int]
+    definition: StoredDefinition
+
+
+class TemplateVersion(BaseModel):
+    key: str
+    version: int
+    definition: StoredDefinition
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+class TaskLinks(BaseModel):
+    report: str = Field(description="The path of the report")
+
+
+class Task(BaseModel):
+    """A report owed (or overseen) for one unit and period."""
+
+    assignment: str
+    unit: UnitRef
+    period: str
+    due: date
+    status: Status
+    late: bool
+    overdue: bool
+    revision: Count
+    links: TaskLinks
+
+
+class Report(BaseModel):
+    assignment: str
+    unit: UnitRef
+    period: str
+    template: str
+    version: int
+    status: Status
+    revision: Count
+    due: date
+    late: bool
+    submitted_at: Instant | None
+    values: Values
+    increments: Values = Field(description="本期新增 of the cumulative fields")
+    issues: list[Issue]
+    remarks: str
+
+
+class Revision(BaseModel):
+    number: int
+    author: str | None
+    source: Source
+    created_at: Instant
+    values: Values
+    remarks: str
+
+
+class Event(BaseModel):
+    action: str
+    actor: str | None
+    revision: int
+    comment: str
+    created_at: Instant
+
+
+class History(BaseModel):
+    """Every revision and every workflow event of a report, oldest first."""
+
+    revisions: list[Revision]
+    events: list[Event]
+
+
+class WorkbookResult(BaseModel):
+    saved: bool
+    result: str
+    summary: str
+    issues: list[Issue]
+    report: Report | None
+
+
+# -- consolidations -----------------------------------------------------------------------
+
+
+class ConsolidationChild(BaseModel):
+    unit: UnitRef
+    status: Status
+    included: bool
+    late: bool
+
+
+class Mismatch(BaseModel):
+    """A figure a unit reported that differs from what its children's figures give."""
+
+    unit: UnitRef
+    field: str
+    reported: Any
+    computed: Any
+    difference: Any = Field(description="reported - computed, for numbers")
+    depth: Count
+
+
+class Part(BaseModel):
+    """One unit's part of a consolidated figure."""
+
+    unit: str
+    name: str
+    value: Any
+    revision: int | None
+
+
+class Consolidation(BaseModel):
+    assignment: str
+    unit: UnitRef
+    period: str
+    template: str
+    version: int
+    include_submitted: bool
+    values: Values
+    increments: Values
+    previous_period: str | None
+    children: list[ConsolidationChild]
+    missing: list[ConsolidationChild] = Field(
+        description="children not counted in the figures")
+    mismatches: list[Mismatch]
+    provenance: dict[str, list[Part]] = Field(
+        description="The parts of each figure, by field key.")
+
+
+# -- pages --------------------------------------------------------------------------------
+
+MAX_PER_PAGE = 500
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list; the Link header names the first, previous, next and last."""
+
+    items: list[Item]
+    page: int = Field(ge=1)
+    per_page: int = Field(ge=1, le=MAX_PER_PAGE)
+    total: Count
+
+
+class UnitPage(Page[Unit]):
+    """Units in tree order."""
+
+
+class TemplatePage(Page[Template]):
+    """The latest version of each template."""
+
+
+class TaskPage(Page[Task]):
+    """Tasks, most urgent (submitter) or newest period (consolidator) first."""
+
+
+# -- request bodies -----------------------------------------------------------------------
+
+
+class SaveReport(BaseModel):
+    values: Values
+    remarks: str | None = absent()
+
+
+class Remarks(BaseModel):
+    remarks: str | None = absent()
+
+
+class Comment(BaseModel):
+    comment: str = Field(min_length=1)
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1)
