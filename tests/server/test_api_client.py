@@ -47,23 +47,34 @@ def base_url(app) -> Iterator[str]:
 
 @pytest.fixture
 def generated(base_url, tmp_path, monkeypatch):
-    """The client package generated from the served document, imported from a temp dir."""
+    """The client package generated from the served document and installed with pip.
+
+    pip builds it from its own metadata, so a package name pip refuses (as the one
+    derived from a title with Chinese characters was) fails here.
+    """
     config = tmp_path / "config.json"
     # The generator has no reader for the workbook media type; a user maps it to bytes.
     config.write_text(json.dumps({"content_type_overrides": {XLSX: "application/octet-stream"}}))
-    output = tmp_path / "client" / PACKAGE
+    project = tmp_path / "client"
     bin_dir = str(Path(sys.executable).parent)  # the post-hook runs this environment's ruff
+    local = {"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
     finished = subprocess.run(
         [sys.executable, "-m", "openapi_python_client", "generate",
-         "--url", f"{base_url}/api/v1/openapi.json", "--meta", "none",
-         "--output-path", str(output), "--config", str(config), "--fail-on-warning"],
+         "--url", f"{base_url}/api/v1/openapi.json", "--meta", "setup",
+         "--output-path", str(project), "--config", str(config), "--fail-on-warning"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
-             "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
+        env={**os.environ, "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""), **local})
     assert finished.returncode == 0, finished.stdout + finished.stderr
-    assert (output / "__init__.py").is_file()
+    assert (project / PACKAGE / "__init__.py").is_file()
 
-    monkeypatch.syspath_prepend(str(output.parent))
+    site = tmp_path / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site),
+         str(project)], capture_output=True, text=True, timeout=300, env={**os.environ, **local})
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert list(site.glob(f"{PACKAGE}-*.dist-info"))
+
+    monkeypatch.syspath_prepend(str(site))
     yield importlib.import_module(PACKAGE)
     for name in [n for n in sys.modules if n == PACKAGE or n.startswith(PACKAGE + ".")]:
         del sys.modules[name]
