@@ -16,6 +16,9 @@ LOCK := requirements.lock
 LOCK_CONSTRAINTS := lock-constraints.txt
 UV_VERSION ?= 0.13.9
 LATEST_VENV := .venv-latest
+# name==version lines with the names normalised as PEP 503 does (ruamel.yaml = ruamel-yaml), sorted.
+NORMALISE_PINS := awk -F'==' '{ n = tolower($$1); gsub(/[-_.]+/, "-", n); print n "==" $$2 }' \
+	| LC_ALL=C sort
 
 # Stamp files: reinstall only when the lock or the project's metadata changes.
 RUN_STAMP := $(VENV)/.installed-run
@@ -50,8 +53,8 @@ test-latest:
 	@test -x $(LATEST_VENV)/bin/python || $(PYTHON) -m venv $(LATEST_VENV)
 	$(LATEST_VENV)/bin/pip install --quiet -U --upgrade-strategy eager -e '.[test]'
 	@echo "Versions that differ from $(LOCK):"
-	@$(LATEST_VENV)/bin/pip freeze --exclude-editable | tr 'A-Z_' 'a-z-' | LC_ALL=C sort > $(LATEST_VENV)/freeze.txt
-	@sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCK) | tr 'A-Z_' 'a-z-' | LC_ALL=C sort \
+	@$(LATEST_VENV)/bin/pip freeze --exclude-editable | $(NORMALISE_PINS) > $(LATEST_VENV)/freeze.txt
+	@sed -n 's/^\([A-Za-z0-9._-]*==[^ ;]*\).*/\1/p' $(LOCK) | $(NORMALISE_PINS) \
 		| LC_ALL=C comm -13 - $(LATEST_VENV)/freeze.txt | sed 's/^/  /'
 	$(LATEST_VENV)/bin/pybabel -q compile -d translations
 	env -u DATABASE_URL $(LATEST_VENV)/bin/pytest
