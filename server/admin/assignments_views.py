@@ -28,6 +28,7 @@ from forms.definition import Definition
 from forms.periods import Period
 from server.admin.blueprint import bp
 from server.auth.access import roles_required
+from server.choices import options
 from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
@@ -195,9 +196,9 @@ def _chosen(session: Session, form: AssignmentForm) -> Chosen | None:
 
 def _create_form(session: Session) -> AssignmentForm:
     form = AssignmentForm()
-    form.template.choices = [("", _("Choose…"))] + [
-        (f"{row.key}:{row.version}", _version_label(row)) for row in _assignable_versions(session)]
-    form.kinds.choices = _known_kinds(session)
+    form.template.choices = options([("", _("Choose…"))] + [
+        (f"{row.key}:{row.version}", _version_label(row)) for row in _assignable_versions(session)])
+    form.kinds.choices = options(_known_kinds(session))
     return form
 
 
@@ -252,10 +253,11 @@ def assignments_new():
 
 def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm:
     form = ReplaceVersionForm()
-    form.template.choices = [(str(row.version), _version_label(row))
-                             for row in _assignable_versions(session, assignment.template_key)]
+    form.template.choices = options(
+        (str(row.version), _version_label(row))
+        for row in _assignable_versions(session, assignment.template_key))
     periods = assignment_service.assignment_periods(assignment)
-    form.from_period.choices = [(p, period_label(p)) for p in periods]
+    form.from_period.choices = options((p, period_label(p)) for p in periods)
     return form
 
 

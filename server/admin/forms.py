@@ -4,19 +4,21 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from server.choices import options
 from server.models import Role
 
 IMPORT_EXTENSIONS = ["xlsx", "csv"]
 
 
-def role_choices() -> list[tuple[str, object]]:
-    return [
+def role_choices() -> list[SelectChoice]:
+    return options([
         (Role.SUBMITTER.value, _l("Submitter")),
         (Role.CONSOLIDATOR.value, _l("Consolidator")),
         (Role.ADMIN.value, _l("Administrator")),
-    ]
+    ])
 
 
 class UserCreateForm(FlaskForm):

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
+from server.choices import options
 from server.labels import unit_kind_label
 from server.models import Status
 from server.services.review import MatrixFilters
@@ -34,15 +35,16 @@ class MatrixFilterForm(Form):
     all_periods = BooleanField(_l("All periods"))
 
     def set_choices(self, assignments, units, kinds) -> None:
-        self.assignment.choices = [(a.key, label) for a, label in assignments]
-        self.unit.choices = [(u.code, "\u3000" * (u.depth - units[0].depth) + u.name)
-                             for u in units] if units else []
-        self.status.choices = [("", _l("Any status")), *STATUS_FILTERS]
-        self.kind.choices = [("", _l("Any kind")), *((k, unit_kind_label(k)) for k in kinds)]
+        self.assignment.choices = options((a.key, label) for a, label in assignments)
+        self.unit.choices = options((u.code, "\u3000" * (u.depth - units[0].depth) + u.name)
+                                    for u in units) if units else []
+        self.status.choices = options([("", _l("Any status")), *STATUS_FILTERS])
+        self.kind.choices = options([("", _l("Any kind")),
+                                     *((k, unit_kind_label(k)) for k in kinds)])
 
     def filters(self) -> MatrixFilters:
         statuses = {value for value, _label in STATUS_FILTERS}
-        kinds = {value for value, _label in self.kind.choices if value}
+        kinds = {choice.value for choice in self.kind.choices if choice.value}
         return MatrixFilters(
             status=self.status.data if self.status.data in statuses else "",
             late_only=bool(self.late.data),
