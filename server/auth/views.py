@@ -6,7 +6,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -112,10 +111,8 @@ def token_create():
         _token, secret = tokens.create(db_session(), current_user._get_current_object(),
                                        form.name.data or "",
                                        days=form.days.data or tokens.DEFAULT_DAYS)
-        # Shown in this answer only: the secret is neither stored nor put in the session.
-        response = make_response(_account_page(new_secret=secret))
-        response.headers["Cache-Control"] = "no-store"
-        return response
+        # Shown in this answer only (not stored, not in the session; every page is no-store).
+        return _account_page(new_secret=secret)
     return _account_page(token_form=form), 400
 
 

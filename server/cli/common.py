@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from server import migrate
-from server.db import database, db_session
+from server.db import database, db_session, unit_of_work
 from server.labels import column_label
 from server.models import Role, User
 from server.services import accounts
@@ -116,6 +116,17 @@ def acting_account(username: str | None) -> User:
     if len(admins) != 1:
         raise Failure(_("Name the account to act as with --as USERNAME."))
     return admins[0]
+
+
+def import_file(importer, file) -> object:
+    """Run an all-or-nothing *importer* (a service taking session, bytes and file name) on
+    *file* in one unit of work; its problems, if any, fail the command with nothing saved."""
+    require_migrated()
+    with unit_of_work(db_session()) as session:
+        report = importer(session, file.read_bytes(), file.name)
+        if not report.ok:
+            raise Failure(problems_text(report.problems))
+    return report
 
 
 def problems_text(problems) -> str:

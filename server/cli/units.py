@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
-from server.cli.common import Failure, group, problems_text, require_migrated
-from server.db import db_session, unit_of_work
+from server.cli.common import Failure, group, import_file, require_migrated
+from server.db import db_session
 from server.models import Role
 from server.scope import visible_units
 from server.services import units as unit_service
@@ -23,11 +23,7 @@ def units_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_import(file: Path) -> None:
     """Import units from an .xlsx or .csv file (all or nothing)."""
-    require_migrated()
-    with unit_of_work(db_session()) as session:
-        report = unit_service.import_units(session, file.read_bytes(), file.name)
-        if not report.ok:
-            raise Failure(problems_text(report.problems))
+    report = import_file(unit_service.import_units, file)
     click.echo(_("%(created)s units created, %(updated)s updated, %(moved)s moved.",
                  created=len(report.created), updated=len(report.updated),
                  moved=len(report.moved)))

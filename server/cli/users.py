@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
-from server.cli.common import Failure, group, problems_text, require_migrated, user_or_fail
+from server.cli.common import (
+    Failure,
+    group,
+    import_file,
+    require_migrated,
+    user_or_fail,
+)
 from server.db import db_session, unit_of_work
 from server.models import Role, User
 from server.services import accounts
@@ -39,11 +45,7 @@ def users_create(username: str, role: str, unit_code: str | None, password: str)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def users_import(file: Path) -> None:
     """Import accounts from an .xlsx or .csv file (all or nothing)."""
-    require_migrated()
-    with unit_of_work(db_session()) as session:
-        report = accounts.import_users(session, file.read_bytes(), file.name)
-        if not report.ok:
-            raise Failure(problems_text(report.problems))
+    report = import_file(accounts.import_users, file)
     click.echo(_("Import finished: %(created)s accounts created, %(updated)s updated.",
                  created=len(report.created), updated=len(report.updated)))
 

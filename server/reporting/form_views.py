@@ -226,9 +226,7 @@ def attachment(assignment: str, unit: str, period: str, token: str):
         abort(404)
     response = current_app.response_class(stored.data, mimetype=stored.content_type)
     response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return response  # nosniff and no-store come with every answer (security_headers)
 
 
 # -- the page --------------------------------------------------------------------------------
