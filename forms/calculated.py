@@ -16,6 +16,7 @@ One meaning everywhere (server, the web form's script, the Excel formula):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import lru_cache
@@ -85,3 +86,18 @@ def excel_formula(fld: FieldDef, cell: Callable[[str], str],
     if keys:
         guarded = f'IF(COUNT({",".join(cell(k) for k in keys)})<{len(keys)},"",{guarded})'
     return "=" + guarded
+
+
+_KEY = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def readable(fld: FieldDef, label: Callable[[str], str | None]) -> str:
+    """The formula with each field key replaced by 「label」, to show people what it does."""
+    keys = set(inputs(fld))
+
+    def name(match: re.Match) -> str:
+        key = match.group()
+        text = label(key) if key in keys else None
+        return f"「{text}」" if text else key
+
+    return _KEY.sub(name, fld.formula or "")
