@@ -277,7 +277,7 @@ def cache_formula_results(data: bytes, results: Mapping[str, Any]) -> bytes:
                 for ref, value in results.items():
                     kind = ' t="str"' if isinstance(value, str) else ""
                     text, count = re.subn(
-                        rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>',
+                        rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v(?:\s*/>|></v>)',
                         rf'<c r="{ref}"\1{kind}><f>\2</f><v>{value}</v>', text)
                     assert count == 1, ref
                 content = text.encode("utf-8")
