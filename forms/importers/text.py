@@ -63,7 +63,7 @@ def read(data: bytes, filename: str) -> ImportResult:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportRefused("unreadable", kind="text")
+        raise ImportRefused("unreadable", kind=".txt (UTF-8, GB 18030)")
     return draft_from_blocks(text_blocks(text), filename)
 
 
