@@ -14,6 +14,7 @@ from forms.loader import CATALOG_DIR
 
 PLANS = CATALOG_DIR / "plans"
 
+
 def build_docx(text: str) -> bytes:
     """A Word document as an office would type the plan: headings and paragraphs,
     the attachment tables as Word tables."""

@@ -241,6 +241,7 @@ def _tree(blocks: list[Block]) -> _Node:
 def _sections(root: _Node, keys: KeyMaker, content_key: str | None,
               window: tuple[int, int] | None, result: ImportResult, source: dict) -> list[dict]:
     sections: list[dict] = []
+    levels: dict[str, int] = {}  # item key → level of its number (0: a section's own)
 
     def add_section(node: _Node | None, items: list[_Node], single: bool = False) -> None:
         index = len(sections)
@@ -253,8 +254,10 @@ def _sections(root: _Node, keys: KeyMaker, content_key: str | None,
         section = {"key": keys.new("section"), "number": number, "title": title, "items": []}
         result.proposals.append(Proposal(f"sections[{index}]", "section", ref))
         for leaf in items:
-            section["items"].append(_item(leaf, single, keys, content_key, window, result,
-                                          f"sections[{index}].items[{len(section['items'])}]"))
+            item = _item(leaf, single, keys, content_key, window, result,
+                         f"sections[{index}].items[{len(section['items'])}]")
+            levels[item["key"]] = 0 if single else leaf.level
+            section["items"].append(item)
         sections.append(section)
 
     def collect(node: _Node) -> None:
@@ -279,14 +282,16 @@ def _sections(root: _Node, keys: KeyMaker, content_key: str | None,
                 add_section(kid, [kid], single=True)
 
     collect(root)
-    # Numbers that restart in each section are printed with the section's: "（二）1".
-    seen: dict[str, int] = {}
+    # Where the numbers of a level restart in each section, its items are printed
+    # with the section's number: "（二）1".
+    seen: dict[tuple[int, str], int] = {}
     for section in sections:
-        for number in {i["number"] for i in section["items"]}:
-            seen[number] = seen.get(number, 0) + 1
+        for pair in {(levels[i["key"]], i["number"]) for i in section["items"]}:
+            seen[pair] = seen.get(pair, 0) + 1
+    restarting = {level for (level, _), count in seen.items() if count > 1}
     for section in sections:
         for item in section["items"]:
-            if seen[item["number"]] > 1 and item["number"] != section["number"]:
+            if levels[item["key"]] in restarting and item["number"] != section["number"]:
                 item["number"] = f"{section['number']}{item['number']}"
     return sections
 
