@@ -91,6 +91,12 @@ MESSAGES: dict[str, str] = {
     "cell_not_placed": N_("The cell “%(text)s” is neither a section, an item nor a note."),
     "sheet_not_placed": N_("The sheet %(sheet)s was not used: the draft comes from the first"
                            " sheet that holds a table."),
+    "table_item_missing": N_("The attachment table lists item %(number)s “%(text)s”, which the"
+                             " plan text does not have; the draft follows the text."),
+    "table_title_differs": N_("The attachment table names item %(number)s “%(text)s”; the plan"
+                              " text names it otherwise, and the draft follows the text."),
+    "table_group_differs": N_("The attachment table puts item %(number)s under “%(group)s”; the"
+                              " plan text groups it otherwise, and the draft follows the text."),
     "other_duty": N_("Another reporting duty, not used for the schedule: “%(text)s”."),
     "due_guessed": N_("The plan names how often to report but no deadline; the draft takes"
                       " the 5th of the month after each period: check it."),

@@ -9,6 +9,7 @@ trailing mark) because that is how people refer to the item.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 CN_DIGITS = "零一二三四五六七八九十百"
@@ -64,3 +65,8 @@ def first_sentence(text: str) -> tuple[str, str]:
 def strip_title(text: str) -> str:
     """A heading's words without the trailing full stop or colon."""
     return clean(text).rstrip(_TRAILING)
+
+
+def comparable(text: str) -> str:
+    """*text* reduced to its words, to tell whether two printings say the same."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", clean(text))).lower()

@@ -16,7 +16,13 @@ from datetime import date
 from forms.importers import ImportRefused, ImportResult, Proposal, SourceRef, Unplaced
 from forms.importers.draft import choose_schedule, indicator_fields, template_key
 from forms.importers.duties import duty_in, full_date, plan_window, sentences
-from forms.importers.numbering import clean, first_sentence, numbered, strip_title
+from forms.importers.numbering import (
+    clean,
+    comparable,
+    first_sentence,
+    numbered,
+    strip_title,
+)
 from forms.importers.table import Grid, TableDraft, read_table
 from forms.keys import KeyMaker
 
@@ -135,6 +141,8 @@ def draft_from_blocks(blocks: list[Block], filename: str) -> ImportResult:
             if path.startswith("sections"):
                 result.proposals.append(Proposal(path, "item" if "items" in path else "section",
                                                  ref))
+    elif sections and attachment is not None and attachment.sections:
+        _compare_with_table(sections, attachment, result)
     if attachment is not None:
         result.unplaced.extend(attachment.unplaced)
     if not sections:
@@ -150,6 +158,26 @@ def draft_from_blocks(blocks: list[Block], filename: str) -> ImportResult:
     data["sections"] = sections
     result.data = data
     return result
+
+
+def _compare_with_table(sections: list[dict], table: TableDraft,
+                        result: ImportResult) -> None:
+    """List where the attachment table differs from the text the draft follows."""
+    body = {comparable(i["number"]): (i, s) for s in sections for i in s["items"]}
+    for s_index, section in enumerate(table.sections):
+        for i_index, item in enumerate(section["items"]):
+            ref = table.refs.get(f"sections[{s_index}].items[{i_index}]", SourceRef())
+            found = body.get(comparable(item["number"]))
+            params = {"number": item["number"], "text": item["title"][:40]}
+            if found is None:
+                result.unplaced.append(Unplaced(ref, "table_item_missing", params))
+                continue
+            mine, my_section = found
+            if comparable(mine["title"]) != comparable(item["title"]):
+                result.unplaced.append(Unplaced(ref, "table_title_differs", params))
+            if comparable(my_section["title"]) != comparable(section["title"]):
+                result.unplaced.append(Unplaced(ref, "table_group_differs", {
+                    "number": item["number"], "group": section["title"][:40]}))
 
 
 def _title_above(blocks: list[Block], table: TableDraft) -> None:

@@ -139,3 +139,16 @@ def test_attachment_table_xlsx_imports_its_21_items():
     assert draft["schedule"]["due"] == {"rule": "after_end", "months": 1, "day": 5}
     item_ref = next(p.source for p in result.proposals if p.path == "sections[1].items[0]")
     assert (item_ref.sheet, item_ref.row, item_ref.column) == ("推进情况表", 8, None)
+
+
+def test_differences_between_attachment_table_and_text_are_listed():
+    """Where plan 000's table and text disagree (the catalogue notes all three), the
+    draft follows the text and lists each difference at its table row."""
+    plan = next(PLANS.glob("000_*.txt"))
+    result = import_document(build_docx(plan.read_text(encoding="utf-8")), "p.docx")
+    differences = {(u.code, u.params["number"], u.source.row) for u in result.unplaced
+                   if u.code.startswith("table_")}
+    assert differences == {("table_title_differs", "2", 3), ("table_group_differs", "15", 16),
+                           ("table_group_differs", "19", 20)}
+    items = {i["number"]: i["title"] for s in result.data["sections"] for i in s["items"]}
+    assert items["2"] == "严格安全设施“三同时”管理"
