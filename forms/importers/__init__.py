@@ -81,6 +81,7 @@ MESSAGES: dict[str, str] = {
     "unknown_kind": N_("Tianbao cannot tell what kind of file %(name)s is; choose the kind."),
     "unreadable": N_("The file could not be read as %(kind)s."),
     "empty": N_("The file holds nothing to import."),
+    "too_large": N_("The file is larger than %(max_mb)s MB; a plan is much smaller."),
     "kind_unavailable": N_("Importing from %(kind)s is not available in this version."),
     # What a reader saw but could not place in the draft.
     "no_items": N_("No numbered tasks were found; add the sections and items in the designer."),
@@ -118,11 +119,18 @@ def kind_of(filename: str) -> str | None:
     return None
 
 
+# A plan with its tables is a few hundred KB; this keeps a stray huge file from
+# being parsed at all. (Web uploads also go through the channel's own checks.)
+MAX_BYTES = 20 * 1024 * 1024
+
+
 def import_document(data: bytes, filename: str, kind: str | None = None) -> ImportResult:
     """Read *data* with the reader of *kind* (default: chosen by the file name)."""
     kind = kind or kind_of(filename)
     if kind not in KINDS:
         raise ImportRefused("unknown_kind", name=filename)
+    if len(data) > MAX_BYTES:
+        raise ImportRefused("too_large", max_mb=MAX_BYTES // (1024 * 1024))
     try:
         reader = importlib.import_module(f"forms.importers.{kind}")
     except ModuleNotFoundError as exc:

@@ -15,7 +15,7 @@ import docx
 import pytest
 from openpyxl import Workbook
 
-from forms.importers import MESSAGES, ImportRefused, import_document
+from forms.importers import MAX_BYTES, MESSAGES, ImportRefused, import_document
 from forms.importers.duties import duty_in, guess_frequency, plan_window, targets_in
 from forms.importers.numbering import first_sentence, numbered
 from forms.periods import Frequency
@@ -261,6 +261,9 @@ def test_refusals():
     with pytest.raises(ImportRefused) as damaged_ods:
         import_document(b"not a spreadsheet", "t.ods")
     assert damaged_ods.value.code == "unreadable"
+    with pytest.raises(ImportRefused) as large:
+        import_document(b"x" * (MAX_BYTES + 1), "p.txt")
+    assert large.value.code == "too_large" and large.value.params == {"max_mb": 20}
     with pytest.raises(ImportRefused) as unknown:
         import_document(b"x", "p.pdf")
     assert unknown.value.code == "unknown_kind" and unknown.value.params == {"name": "p.pdf"}
