@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import io
+import struct
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import docx
 import pytest
+from hostile_files import biff, compound_file
 from openpyxl import Workbook
+from openpyxl.worksheet.cell_range import CellRange
 
 from forms.importers import MAX_BYTES, MESSAGES, ImportRefused, import_document
 from forms.importers.duties import duty_in, guess_frequency, plan_window, targets_in
@@ -126,9 +129,49 @@ ROWS = [
 ]
 
 
-def test_one_row_per_item_with_section_rows_and_a_merged_two_row_header():
-    data = import_document(_xlsx(ROWS, ["A1:E1", "A2:A3", "B2:B3", "C2:C3", "D2:E2", "A4:E4",
-                                        "A7:E7", "A9:E9"]), "q.xlsx").data
+def _xls(rows, merges=(), sheet="表1") -> bytes:
+    """A minimal BIFF8 workbook: LABEL and NUMBER cells, MERGEDCELLS blocks given as
+    0-based (row1, col1, row2, col2)."""
+
+    def text(value: str, size: str) -> bytes:  # (Short)XLUnicodeString in UTF-16
+        return struct.pack(f"<{size}B", len(value), 1) + value.encode("utf-16-le")
+
+    cells = b""
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if isinstance(value, int | float):
+                cells += biff(0x0203, struct.pack("<HHHd", r, c, 0, float(value)))
+            elif value:
+                cells += biff(0x0204, struct.pack("<HHH", r, c, 0) + text(value, "H"))
+    dimensions = biff(0x0200, struct.pack("<IIHHH", 0, len(rows), 0,
+                                          max(len(r) for r in rows), 0))
+    merged = biff(0x00E5, struct.pack("<H", len(merges)) + b"".join(
+        struct.pack("<HHHH", r1, r2, c1, c2) for r1, c1, r2, c2 in merges)) if merges else b""
+    worksheet = (biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0, 0, 0, 0))
+                 + dimensions + cells + merged + biff(0x000A, b""))
+    bof = biff(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0, 0, 0, 0))
+    eof = biff(0x000A, b"")
+
+    def boundsheet(offset: int) -> bytes:
+        return biff(0x0085, struct.pack("<IBB", offset, 0, 0) + text(sheet, "B"))
+
+    start = len(bof) + len(boundsheet(0)) + len(eof)
+    return compound_file([("Workbook", bof + boundsheet(start) + eof + worksheet)])
+
+
+MERGES = ["A1:E1", "A2:A3", "B2:B3", "C2:C3", "D2:E2", "A4:E4", "A7:E7", "A9:E9"]
+
+
+def _blocks(ranges):
+    return [(b.min_row - 1, b.min_col - 1, b.max_row - 1, b.max_col - 1)
+            for b in map(CellRange, ranges)]
+
+
+@pytest.mark.parametrize("suffix", ["xlsx", "xls"])
+def test_one_row_per_item_with_section_rows_and_a_merged_two_row_header(suffix):
+    """The same printed table read through openpyxl (.xlsx) and calamine (.xls)."""
+    data = _xlsx(ROWS, MERGES) if suffix == "xlsx" else _xls(ROWS, _blocks(MERGES))
+    data = import_document(data, f"q.{suffix}").data
     assert [(c["label"], c["source"], c.get("input_kind")) for c in data["columns"]] == [
         ("序号", "number", None), ("工作任务", "title", None), ("责任单位", "text", None),
         ("推进情况（本季度）", "input", "longtext"), ("推进情况（累计）", "input", "longtext")]
