@@ -294,8 +294,9 @@ def _add_item(grid: Grid, r: int, section: dict, number: str, title: str, role: 
         item["texts"] = texts
     section["items"].append(item)
     s_index = len(out.sections) - 1
+    title_col = next((c for c, col in role.items() if col["source"] == "title"), None)
     out.refs[f"sections[{s_index}].items[{len(section['items']) - 1}]"] = grid.ref(
-        r, None, f"{number} {title}")
+        r, title_col, f"{number} {title}")
 
 
 def _leftover(grid: Grid, r: int, texts: list[tuple[int, str]], out: TableDraft) -> None:

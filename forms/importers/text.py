@@ -310,6 +310,10 @@ def _sections(root: _Node, keys: KeyMaker, content_key: str | None,
                 add_section(kid, [kid], single=True)
 
     collect(root)
+    if not sections and root.children and all(not k.children for k in root.children):
+        # A plan that is one flat list of numbered tasks ("一、…" "二、…"): one section.
+        result.unplaced[:] = [u for u in result.unplaced if u.code != "not_a_task"]
+        add_section(None, root.children)
     # Where the numbers of a level restart in each section, its items are printed
     # with the section's number: "（二）1".
     seen: dict[tuple[int, str], int] = {}

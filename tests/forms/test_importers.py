@@ -291,6 +291,16 @@ def test_numbers_restarting_in_each_section_carry_the_section_number():
         ["（一）1"], ["（二）1", "（二）2"]]
 
 
+def test_a_flat_list_of_tasks_is_one_section():
+    text = ("关于做好隐患排查工作的通知\n一、开展隐患排查。每月一次。\n"
+            "二、建立隐患台账。内容\n三、组织应急演练。每半年至少1次。\n")
+    result = import_document(text.encode(), "p.txt")
+    (section,) = result.data["sections"]
+    assert [(i["number"], i["title"]) for i in section["items"]] == [
+        ("一", "开展隐患排查"), ("二", "建立隐患台账"), ("三", "组织应急演练")]
+    assert not [u for u in result.unplaced if u.code == "not_a_task"]
+
+
 # -- refusals and messages -----------------------------------------------------
 
 

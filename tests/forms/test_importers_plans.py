@@ -138,7 +138,7 @@ def test_attachment_table_xlsx_imports_its_21_items():
     assert draft["schedule"]["frequency"] == "quarterly"
     assert draft["schedule"]["due"] == {"rule": "after_end", "months": 1, "day": 5}
     item_ref = next(p.source for p in result.proposals if p.path == "sections[1].items[0]")
-    assert (item_ref.sheet, item_ref.row, item_ref.column) == ("推进情况表", 8, None)
+    assert (item_ref.sheet, item_ref.row, item_ref.column) == ("推进情况表", 8, "C")
 
 
 def test_differences_between_attachment_table_and_text_are_listed():

@@ -38,8 +38,9 @@ def test_import_plan_document_writes_a_valid_draft(run, tmp_path):
             "Jul 5, 2024.") in result.stderr
     assert "Not placed (4):" in result.stderr
     assert "paragraph 10: “一 工作目标” holds no numbered tasks" in result.stderr
-    assert ("paragraph 59, row 3: The attachment table names item 2 “严格落实设施“三同时”管理”; "
-            "the plan text names it otherwise, and the draft follows the text.") in result.stderr
+    assert ("paragraph 59, row 3, column C: The attachment table names item 2 "
+            "“严格落实设施“三同时”管理”; the plan text names it otherwise, and the draft "
+            "follows the text.") in result.stderr
     assert "not yet a complete template" not in result.stderr
 
 
