@@ -188,9 +188,12 @@ def _title_above(blocks: list[Block], table: TableDraft) -> None:
         ref = SourceRef(paragraph=block.paragraph, text=block.text[:80])
         if _LABEL_LINE.match(block.text):
             table.labels.append((block.text, ref))
-        elif table.title is None and not _ATTACHMENT.fullmatch(block.text):
-            table.title, table.title_ref = strip_title(block.text), ref
-            break
+        elif _ATTACHMENT.fullmatch(block.text):
+            continue
+        else:
+            if table.title is None and len(block.text) <= 80 and "。" not in block.text:
+                table.title, table.title_ref = strip_title(block.text), ref
+            break  # body text above: the table has no title line of its own
 
 
 def _source(paragraphs: list[Block], result: ImportResult) -> tuple[dict, date | None]:

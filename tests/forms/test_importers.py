@@ -283,6 +283,19 @@ def test_word_table_alone_gives_items_and_merged_header():
     assert item.source.paragraph == 3 and item.source.row == 3
 
 
+def test_body_text_above_a_table_is_not_its_title():
+    document = docx.Document()
+    document.add_paragraph("关于开展隐患排查的实施方案")
+    document.add_paragraph("各单位要按下表每月报送推进情况，请认真填写。")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "序号", "工作任务"
+    table.cell(1, 0).text, table.cell(1, 1).text = "1", "排查隐患"
+    out = io.BytesIO()
+    document.save(out)
+    assert import_document(out.getvalue(), "p.docx").data["title"] == (
+        "关于开展隐患排查的实施方案推进情况表")
+
+
 def test_numbers_restarting_in_each_section_carry_the_section_number():
     text = ("二、主要任务\n（一）学习\n1. 月度学习。每月一次。\n"
             "（二）排查\n1. 隐患排查。内容\n2. 整改。\n")
