@@ -269,7 +269,7 @@ def _place(grid: Grid, labels: list[str], body: list[int], keys: KeyMaker,
             elif number and not arabic:
                 section = new_section(_as_number(number), strip_title(title or joined),
                                       grid.ref(r, 0, joined))
-            elif section is not None and not section["items"] or section is None:
+            elif len(joined) <= 30 and "。" not in joined:  # a heading without a number
                 section = new_section("", strip_title(joined), grid.ref(r, 0, joined))
             else:
                 _leftover(grid, r, texts, out)

@@ -184,6 +184,17 @@ def test_one_row_per_item_with_section_rows_and_a_merged_two_row_header(suffix):
     assert data["schedule"]["due"] == {"rule": "after_end", "months": 1, "day": 5}
 
 
+def test_unnumbered_heading_rows_are_sections():
+    rows = [["序号", "工作任务", "推进情况"], ["隐患排查"], [1, "开展排查", None],
+            ["宣传教育"], [2, "开展宣传", None],
+            [None, "这一格是一段很长的说明文字，不是标题，也不属于任何事项。", None]]
+    result = import_document(_xlsx(rows, ["A2:C2", "A4:C4"]), "t.xlsx")
+    assert [(s["title"], len(s["items"])) for s in result.data["sections"]] == [
+        ("隐患排查", 1), ("宣传教育", 1)]
+    (stray,) = [u for u in result.unplaced if u.code == "cell_not_placed"]
+    assert (stray.source.row, stray.source.column) == (6, "B")
+
+
 def test_schedule_guessed_from_the_title():
     rows = [r for r in ROWS if not str(r[0] or "").startswith("注")]
     result = import_document(_xlsx(rows), "q.xlsx")
