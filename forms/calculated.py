@@ -91,13 +91,15 @@ def excel_formula(fld: FieldDef, cell: Callable[[str], str],
 _KEY = re.compile(r"[a-z][a-z0-9_]*")
 
 
-def readable(fld: FieldDef, label: Callable[[str], str | None]) -> str:
-    """The formula with each field key replaced by 「label」, to show people what it does."""
+def readable(fld: FieldDef, label: Callable[[str], str | None], locale: str = "zh_CN") -> str:
+    """The formula with each field key replaced by its label in quotes (「已整改」 or
+    “Rectified”), to show people what it does."""
     keys = set(inputs(fld))
+    opening, closing = ("“", "”") if locale.startswith("en") else ("「", "」")
 
     def name(match: re.Match) -> str:
         key = match.group()
         text = label(key) if key in keys else None
-        return f"「{text}」" if text else key
+        return f"{opening}{text}{closing}" if text else key
 
     return _KEY.sub(name, fld.formula or "")

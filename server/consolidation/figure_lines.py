@@ -124,7 +124,7 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
             source = definition.field(key)
             return source.text("label", current_locale_code()) if source else None
 
-        formula = readable(fld, label)
+        formula = readable(fld, label, current_locale_code())
     return FieldLine(
         field=fld,
         value=result.values.get(fld.key),

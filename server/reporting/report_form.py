@@ -211,7 +211,7 @@ def _calculated(fld: FieldDef, definition: Definition, locale: str):
 
     help_text = options.pop("description", "")
     options["description"] = " ".join(filter(None, [
-        gettext("Calculated: %(formula)s", formula=readable(fld, label)), help_text]))
+        gettext("Calculated: %(formula)s", formula=readable(fld, label, locale)), help_text]))
     options["render_kw"].update({
         "readonly": True,
         "tabindex": "-1",

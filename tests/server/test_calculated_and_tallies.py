@@ -182,7 +182,8 @@ def test_the_page_in_english(reported, browser):
     page = text(browser.get(FIGURES, headers=EN))
     assert "Yes: 1 unit · No: 1 unit · Not answered: 0 units" in plain(
         field_block(page, "task_force"))
-    assert "Calculated from the consolidated figures:" in plain(field_block(page, "rate"))
+    assert ("Calculated from the consolidated figures: round(“Rectified” / “排查隐患” * 100, 2)"
+            in plain(field_block(page, "rate")))
 
 
 # -- the merged workbook and the CSV --------------------------------------------------------
