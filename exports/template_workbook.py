@@ -592,6 +592,8 @@ class _FormWriter:
             self.ws.write_formula(row, col, excel_formula(field, cell, kind_of),
                                   self.calculated_fmt(field.kind),
                                   "" if shown is None else shown)
+            self.ws.write_comment(row, col, self.t(CALCULATED_NOTE),
+                                  {"x_scale": 2, "y_scale": 0.8})
 
     def calculated_fmt(self, kind: FieldKind) -> Any:
         return self.label_fmt(bg_color="#E2EFDA", num_format=self.input_fmt_num(kind))
@@ -709,6 +711,9 @@ class _FormWriter:
             self._span(start, end, self.row, text, self.fmt(bold=True, align="left"))
         self.ws.set_row(self.row, 40)
         self.row += 1
+
+
+CALCULATED_NOTE = N_("Calculated from the other figures by a formula: nothing to fill in.")
 
 
 def _split(width: int, parts: int) -> list[tuple[int, int]]:

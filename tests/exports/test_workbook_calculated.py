@@ -77,6 +77,8 @@ def test_calculated_cells_are_locked_formulas_over_the_input_cells(calc_def):
     assert ws[cell].protection.locked
     assert not ws[found].protection.locked
     assert ws[cell].number_format == "0.0#%"
+    assert ws[cell].comment.text == (
+        "Calculated from the other figures by a formula: nothing to fill in.")
 
 
 def test_the_cached_result_is_the_servers_value(calc_def):
