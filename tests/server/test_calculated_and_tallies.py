@@ -145,6 +145,9 @@ def test_the_openapi_document_describes_calculated_values_and_tallies(client):
     assert "never summed" in consolidation["calculated"]["description"]
     assert "ignored" in schemas["Report"]["properties"]["calculated"]["description"]
     assert {"option", "label", "count", "units"} <= set(schemas["TallyCount"]["properties"])
+    # The definition format itself: a field's formula, and "count" among the aggregations.
+    assert "read-only" in schemas["FieldDef"]["properties"]["formula"]["description"]
+    assert "count" in schemas["Aggregation"]["enum"]
 
 
 # -- the consolidation page ----------------------------------------------------------------
