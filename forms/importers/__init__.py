@@ -81,6 +81,32 @@ MESSAGES: dict[str, str] = {
     "unknown_kind": N_("Tianbao cannot tell what kind of file %(name)s is; choose the kind."),
     "unreadable": N_("The file could not be read as %(kind)s."),
     "empty": N_("The file holds nothing to import."),
+    # XLSForm (forms.importers.xlsform)
+    "xlsform_no_survey": N_("The workbook has no survey sheet: it is not an XLSForm."),
+    "xlsform_ignored_sheet": N_("The sheet “%(sheet)s” is not read: Tianbao reads the survey, "
+                                "choices and settings sheets."),
+    "xlsform_ignored_column": N_("Column “%(column)s” (“%(value)s”) has no counterpart in a "
+                                 "Tianbao template."),
+    "xlsform_unbalanced": N_("“%(type)s” has no matching begin or end row."),
+    "xlsform_no_type": N_("The row has no type."),
+    "xlsform_unsupported_type": N_("The question type “%(type)s” has no counterpart in a "
+                                   "Tianbao template."),
+    "xlsform_empty_group": N_("The group or repeat holds no question that could be placed."),
+    "xlsform_not_a_column": N_("A “%(type)s” cannot be a column of a table (a repeat)."),
+    "xlsform_unknown_list": N_("The choice list “%(list)s” is missing or empty."),
+    "xlsform_or_other": N_("“%(name)s” offers “other”: add such a choice by hand."),
+    "xlsform_required_expression": N_("Required only when %(expression)s: Tianbao cannot make "
+                                      "a field required on a condition."),
+    "xlsform_column_hint": N_("A table column has no help text: “%(text)s”."),
+    "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s: Tianbao templates "
+                           "cannot make questions conditional yet."),
+    "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s: Tianbao templates "
+                            "have no calculated fields yet."),
+    "xlsform_constraint": N_("The constraint %(expression)s cannot be written as a Tianbao "
+                             "rule."),
+    "xlsform_tianbao_rules": N_("This rule could not be read: %(text)s"),
+    "xlsform_bad_choice": N_("The choice has no list name or no name."),
+    "xlsform_unused_choice": N_("No question uses the choice list “%(list)s”."),
 }
 
 
