@@ -3,7 +3,8 @@ KoboToolbox and SurveyCTO, so a template can be filled in or reworked with those
 
 Sheets ``survey``, ``choices`` and ``settings``, as the XLSForm standard names them:
 
-- sections and items become groups (an item without inputs becomes a note); the header
+- sections and items become groups (an item without inputs becomes a note, an item's
+  note a note at the end of its group); the header
   fields (报送人, 联系电话) a group named ``header``; tables become repeats whose
   questions are the columns; attachments become ``file`` questions;
 - keys become names, labels and help texts go into ``label::中文 (zh)`` and
@@ -132,6 +133,8 @@ class _Survey:
                 self._begin("begin group", item.key, label, label_en)
                 for item_field in item.fields:
                     self._field(item_field)
+                if item.note:
+                    self._begin("note", f"{item.key}_note", item.note, None)
                 self.rows.append({"type": "end group"})
             self.rows.append({"type": "end group"})
         return self.rows, self.choices

@@ -1,4 +1,4 @@
-"""``tianbao templates``: publish and list template definitions."""
+"""``tianbao templates``: publish, list and export template definitions."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from server.services import templates as template_service
 
 @group("templates")
 def templates_group() -> None:
-    """Publish and list template definitions."""
+    """Publish, list and export template definitions."""
 
 
 @templates_group.command("load")
@@ -48,3 +48,29 @@ def templates_list() -> None:
     for row, count in rows:
         retired = " " + _("(retired)") if row.retired else ""
         click.echo(f"{row.key}\tv{row.version}\t{count}\t{row.title}{retired}")
+
+
+@templates_group.command("export")
+@click.argument("key")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="Version number (default: the latest).")
+@click.option("--to", "fmt", type=click.Choice(["yaml", "json", "xlsform"]), default="yaml",
+              show_default=True, help="yaml and json load back with “templates load”.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+def templates_export(key: str, version: int | None, fmt: str, output: Path | None) -> None:
+    """Write one version of a template as YAML, JSON or an XLSForm workbook."""
+    require_migrated()
+    exported = template_service.export_definition(db_session(), key, version, fmt)
+    if output is not None:
+        output.write_bytes(exported.data)
+        click.echo(_("%(key)s version %(version)s written to %(file)s.") % {
+            "key": exported.key, "version": exported.version, "file": output}, err=True)
+        return
+    stdout = click.get_binary_stream("stdout")
+    if fmt == "xlsform" and stdout.isatty():
+        # A workbook's bytes would only garble the terminal.
+        raise Failure(_("An XLSForm is a workbook: name a file with -o FILE, or redirect "
+                        "the output to one."))
+    stdout.write(exported.data)
+    stdout.flush()
