@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -67,10 +68,14 @@ def templates_export(key: str, version: int | None, fmt: str, output: Path | Non
         click.echo(_("%(key)s version %(version)s written to %(file)s.") % {
             "key": exported.key, "version": exported.version, "file": output}, err=True)
         return
-    stdout = click.get_binary_stream("stdout")
-    if fmt == "xlsform" and stdout.isatty():
+    if fmt == "xlsform" and _stdout_is_terminal():
         # A workbook's bytes would only garble the terminal.
         raise Failure(_("An XLSForm is a workbook: name a file with -o FILE, or redirect "
                         "the output to one."))
-    stdout.write(exported.data)
-    stdout.flush()
+    sys.stdout.flush()
+    sys.stdout.buffer.write(exported.data)
+    sys.stdout.buffer.flush()
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
