@@ -104,10 +104,13 @@ def _workbook(data: bytes, filename: str) -> dict[str, Any]:
     reader = xls_to_dict if PurePath(filename).suffix.lower() == ".xls" else xlsx_to_dict
     try:
         book = reader(io.BytesIO(data))
-    except PyXFormError:
+    except (PyXFormError, ValueError, KeyError, OSError, SyntaxError):
+        # SyntaxError covers the XML parsers' errors on a damaged workbook part.
         raise ImportRefused("unreadable", kind="XLSForm") from None
-    if not book.get(SURVEY):
+    if SURVEY not in book:
         raise ImportRefused("xlsform_no_survey")
+    if not any(book[SURVEY]):
+        raise ImportRefused("empty")
     return book
 
 

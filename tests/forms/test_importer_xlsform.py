@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from decimal import Decimal
 
 import openpyxl
@@ -172,9 +173,23 @@ def test_a_file_that_is_not_an_xlsform_is_refused():
         read(b"not a workbook", "x.xlsx")
     assert refused.value.code == "unreadable"
     with pytest.raises(ImportRefused) as refused:
-        read(workbook(survey=[["type", "name"]], choices=None, settings=None,
-                      extra_sheet="other"), "x.xlsx")
+        read(workbook(survey=None, extra_sheet="other"), "x.xlsx")
     assert refused.value.code == "xlsform_no_survey"
+
+
+def test_a_damaged_or_empty_xlsform_is_refused():
+    good = workbook()
+    damaged = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(damaged, "w") as target:
+        for name in source.namelist():
+            content = source.read(name)
+            target.writestr(name, content[:60] if name.startswith("xl/worksheets/") else content)
+    with pytest.raises(ImportRefused) as refused:
+        read(damaged.getvalue(), "x.xlsx")
+    assert refused.value.code == "unreadable"
+    with pytest.raises(ImportRefused) as refused:
+        read(workbook(survey=[["type", "name", "label"]]), "x.xlsx")
+    assert refused.value.code == "empty"
 
 
 def test_import_document_reaches_the_reader_by_kind():
