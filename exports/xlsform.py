@@ -12,7 +12,8 @@ Sheets ``survey``, ``choices`` and ``settings``, as the XLSForm standard names t
 - bounds, lengths and the phone format become ``constraint`` expressions, and so do
   the rules of severity *error*, attached to the last field they read (in XPath:
   ``${key}`` for other fields, ``.`` for the question itself, ``=`` for ``==``);
-  the rule's message becomes the ``constraint_message``;
+  every bound and rule is one bracketed part of the constraint, and the rules'
+  messages, joined by ``；`` (``; `` in English), make the ``constraint_message``;
 - two columns of Tianbao's own, which XLSForm tools ignore, keep what XLSForm cannot
   say: ``tianbao_kind`` (the field kind, e.g. ``percent`` or ``longtext`` where the
   XLSForm type is only ``decimal`` or ``text``) and ``tianbao_rules`` (rules of severity
@@ -160,10 +161,12 @@ class _Survey:
         errors = [r for r in rules if r.severity is Severity.ERROR]
         warnings = [r for r in rules if r.severity is Severity.WARNING]
         if errors:
-            conditions = [row["constraint"]] if row.get("constraint") else []
-            conditions += [self._xpath(r, field.key) for r in errors]
+            bounds = _bounds(field)
+            conditions = bounds + [self._xpath(r, field.key) for r in errors]
+            # Brackets keep each rule one part, so a reader can tell the rules apart.
             row["constraint"] = " and ".join(
-                c if len(conditions) == 1 else f"({c})" for c in conditions)
+                c if len(conditions) == 1 and (bounds or " and " not in c) else f"({c})"
+                for c in conditions)
             row[f"constraint_message::{LANGUAGE_ZH}"] = "；".join(r.message for r in errors)
             row[f"constraint_message::{LANGUAGE_EN}"] = "; ".join(
                 r.message_en or r.message for r in errors)
@@ -188,17 +191,8 @@ class _Survey:
             row["appearance"] = "multiline"
         if column.required:
             row["required"] = "yes"
-        conditions = []
-        if column.min is not None:
-            conditions.append(f". >= {number_text(column.min)}")
-        if column.max is not None:
-            conditions.append(f". <= {number_text(column.max)}")
-        if column.max_length:
-            conditions.append(f"string-length(.) <= {column.max_length}")
-        if column.format == "phone":
-            conditions.append(f"regex(., '{PHONE_RE.pattern}')")
-        if conditions:
-            row["constraint"] = " and ".join(conditions)
+        if _bounds(column):
+            row["constraint"] = " and ".join(_bounds(column))
         return row
 
     @staticmethod
@@ -229,6 +223,20 @@ class _Survey:
             self.choices.append({"list_name": name, "name": value,
                                  f"label::{LANGUAGE_ZH}": label,
                                  f"label::{LANGUAGE_EN}": label_en or ""})
+
+
+def _bounds(column: Column) -> list[str]:
+    """The XPath conditions of a column's bounds, length limit and format."""
+    conditions = []
+    if column.min is not None:
+        conditions.append(f". >= {number_text(column.min)}")
+    if column.max is not None:
+        conditions.append(f". <= {number_text(column.max)}")
+    if column.max_length:
+        conditions.append(f"string-length(.) <= {column.max_length}")
+    if column.format == "phone":
+        conditions.append(f"regex(., '{PHONE_RE.pattern}')")
+    return conditions
 
 
 def _numbered(number: str, title: str | None) -> str:

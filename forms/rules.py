@@ -699,7 +699,7 @@ def to_xpath(expr: Expr, ref: Callable[[str], str]) -> str:
 def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
     def wrapped(child: _Node) -> str:
         text = _xpath(child, ref)
-        plain = isinstance(child, _Number | _Bool | _Field | _Call | _Filled)
+        plain = isinstance(child, _Number | _Bool | _Field | _Call | _Not)
         return text if plain else f"({text})"
 
     if isinstance(node, _Number):

@@ -320,7 +320,7 @@ class _Reader:
         if kind is FieldKind.TABLE:
             columns = []
             taken = KeyMaker()
-            for child in node.children:
+            for child in self._flattened(node.children):
                 made_column = self._field(child, f"{path}.columns[{len(columns)}]", column=True)
                 if made_column is None:
                     continue
@@ -356,6 +356,18 @@ class _Reader:
             self.constraints.append((made, node, "tianbao_rules"))
         self.result.proposals.append(Proposal(path, "column" if column else "field", ref))
         return made
+
+    def _flattened(self, nodes: list[_Node]) -> list[_Node]:
+        """The questions of a repeat with the groups inside it opened (their rows reported
+        like any group's)."""
+        out: list[_Node] = []
+        for node in nodes:
+            if node.kind == "group":
+                self._row_extras(node)
+                out += self._flattened(node.children)
+            else:
+                out.append(node)
+        return out
 
     def _kind(self, node: _Node, column: bool) -> tuple[FieldKind | None, str | None]:
         row, ref = node.row, self.ref(node.line, node.row)
@@ -436,16 +448,16 @@ class _Reader:
                     self.unplaced(ref, "xlsform_constraint", expression=text)
                 else:
                     translated.append(expr)
-            if not translated:
-                continue
-            expr = translated[0] if len(translated) == 1 else " and ".join(
-                f"({t})" for t in translated)
             message, message_en = self._texts(node.row, "constraint_message")
-            rule = {"key": self.rule_keys.new("rule"), "expr": expr, "message": message or expr}
-            if message_en:
-                rule["message_en"] = message_en
-            self.result.proposals.append(Proposal(f"rules[{len(rules)}]", "rule", ref))
-            rules.append(rule)
+            # Tianbao's export joins the messages of several rules on one question.
+            messages = _split(message, "；", len(translated))
+            messages_en = _split(message_en, ";", len(translated))
+            for expr, text, text_en in zip(translated, messages, messages_en, strict=True):
+                rule = {"key": self.rule_keys.new("rule"), "expr": expr, "message": text or expr}
+                if text_en:
+                    rule["message_en"] = text_en
+                self.result.proposals.append(Proposal(f"rules[{len(rules)}]", "rule", ref))
+                rules.append(rule)
         return rules
 
     def _declared_rules(self, node: _Node, ref: SourceRef, start: int) -> list[dict[str, Any]]:
@@ -699,9 +711,8 @@ def _tokens(xpath: str) -> list[str]:
 
 
 def _conjuncts(tokens: list[str]) -> list[str]:
-    """The parts of a condition joined by a top-level ``and``, outer brackets opened."""
-    while tokens and tokens[0] == "(" and _closing(tokens, 0) == len(tokens) - 1:
-        tokens = tokens[1:-1]
+    """The parts of a condition joined by a top-level ``and``, each without the brackets
+    around it; a part that is itself a conjunction in brackets stays whole (one rule)."""
     parts: list[list[str]] = [[]]
     depth = 0
     for token in tokens:
@@ -713,9 +724,21 @@ def _conjuncts(tokens: list[str]) -> list[str]:
             parts.append([])
         else:
             parts[-1].append(token)
-    if len(parts) == 1:
-        return [" ".join(tokens)] if tokens else []
-    return [c for part in parts for c in _conjuncts(part)]
+    return [" ".join(_unwrapped(part)) for part in parts if part]
+
+
+def _unwrapped(tokens: list[str]) -> list[str]:
+    while tokens and tokens[0] == "(" and _closing(tokens, 0) == len(tokens) - 1:
+        tokens = tokens[1:-1]
+    return tokens
+
+
+def _split(message: str | None, separator: str, count: int) -> list[str | None]:
+    """*message* cut into *count* messages when it has that many parts, else repeated."""
+    parts = [p.strip() for p in message.split(separator)] if message else []
+    if count > 1 and len(parts) == count and all(parts):
+        return parts
+    return [message] * count
 
 
 def _closing(tokens: list[str], start: int) -> int:

@@ -163,7 +163,8 @@ def test_rules_xpath_cannot_share_are_unplaced_and_the_rest_kept():
     result = read(workbook(survey, CHOICES[:1], SETTINGS), "f.xlsx")
     definition = completed(result.data)
     assert definition.field("b").min == 0
-    assert [r.expr for r in definition.rules] == ["(b <= a) and (filled(a))"]
+    assert [(r.expr, r.message) for r in definition.rules] == [
+        ("b <= a", "b <= a"), ("filled(a)", "filled(a)")]  # no message: the rule itself
     assert [(u.code, u.params) for u in result.unplaced] == [
         ("xlsform_constraint", {"expression": ". mod 2 = 0"})]
 
@@ -277,3 +278,30 @@ def canonical(constraint: str, name: str) -> set[str]:
 
 def xpath(expr: str) -> str:
     return to_xpath(parse(expr), lambda key: key)
+
+
+def test_groups_inside_a_repeat_give_their_questions_as_columns():
+    survey = [SURVEY[0], ["begin repeat", "rows", "明细"], ["begin group", "who", "人员"],
+              ["text", "name", "姓名"], ["end group"], ["integer", "age", "年龄"],
+              ["begin repeat", "inner", "子表"], ["text", "x", "甲"], ["end repeat"],
+              ["end repeat"]]
+    result = read(workbook(survey, CHOICES[:1], SETTINGS), "f.xlsx")
+    table = completed(result.data).field("rows")
+    assert [c.key for c in table.columns] == ["name", "age"]
+    assert [(u.source.row, u.code) for u in result.unplaced] == [(7, "xlsform_not_a_column")]
+
+
+def test_rules_of_every_shape_survive_export_and_import():
+    rules = ["not a > b or filled(c)", "sum(a, b, 2) <= max(c, 1.5)", "0 <= d <= 100",
+             "-(a + b) < abs(c) and true", "a / b * 100 >= 50", "min(a, b) == c"]
+    fields = [{"key": k, "kind": "integer", "label": k} for k in "abcd"]
+    definition = completed({
+        "key": "shapes", "title": "规则", "sections": [{"key": "s", "title": "节", "items": [
+            {"key": "i", "number": "1", "title": "项", "fields": fields}]}],
+        "rules": [{"key": f"r{n}", "expr": r, "message": f"规则{n}"}
+                  for n, r in enumerate(rules)]})
+    result = read(xlsform_bytes(definition), "shapes.xlsx")
+    assert result.unplaced == []
+    back = completed(result.data)
+    assert sorted((xpath(r.expr), r.message) for r in back.rules) == sorted(
+        (xpath(r), f"规则{n}") for n, r in enumerate(rules))
