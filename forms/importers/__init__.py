@@ -97,7 +97,7 @@ MESSAGES: dict[str, str] = {
     "xlsform_or_other": N_("“%(name)s” offers “other”: add such a choice by hand."),
     "xlsform_required_expression": N_("Required only when %(expression)s: Tianbao cannot make "
                                       "a field required on a condition."),
-    "xlsform_column_hint": N_("A table column has no help text: “%(text)s”."),
+    "xlsform_column_hint": N_("A table column cannot carry a help text: “%(text)s”."),
     "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s: Tianbao templates "
                            "cannot make questions conditional yet."),
     "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s: Tianbao templates "

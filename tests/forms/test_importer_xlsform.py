@@ -12,7 +12,7 @@ from pyxform.xls2xform import convert
 
 from exports.xlsform import xlsform_bytes
 from forms.definition import Definition, FieldKind, Severity
-from forms.importers import ImportRefused, import_document
+from forms.importers import MESSAGES, ImportRefused, import_document
 from forms.importers.xlsform import read
 from forms.loader import load_catalog
 from forms.rules import parse, to_xpath
@@ -151,6 +151,8 @@ def test_what_cannot_be_placed_is_reported_by_sheet_and_row():
     assert by_code["xlsform_calculate"]["expression"] == "${fixed} div ${found}"
     assert by_code["xlsform_unsupported_type"] == {"type": "geopoint"}
     assert len(found) == 7
+    for item in result.unplaced:  # every report reads as a sentence once translated
+        assert "%(" not in MESSAGES[item.code] % item.params
     # Everything placed is a proposal pointing at its row.
     fields = {p.source.row for p in result.proposals if p.what == "field"}
     assert fields == {4, 5, 6, 9, 10, 11, 12, 13, 16, 21, 22}
