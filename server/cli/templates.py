@@ -10,7 +10,8 @@ import yaml
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult, SourceRef, import_document
+from exports.source_import import import_untrusted
+from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult, SourceRef
 from forms.loader import DefinitionError, parse_definition
 from forms.periods import Schedule
 from server.cli.common import Failure, group, require_migrated
@@ -67,7 +68,7 @@ def templates_list() -> None:
 def templates_import(file: Path, kind: str | None, output: Path | None) -> None:
     """Make a draft definition (YAML) from a plan document or its attached table."""
     try:
-        result = import_document(file.read_bytes(), file.name, kind)
+        result = import_untrusted(file.read_bytes(), file.name, kind)
     except ImportRefused as refused:
         raise InvalidInput(MESSAGES.get(refused.code, refused.code), **refused.params) from None
     text = yaml.safe_dump(result.data, allow_unicode=True, sort_keys=False, width=100)
