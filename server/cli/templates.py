@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from forms.loader import DefinitionError
 from server.cli.common import Failure, group, require_migrated
 from server.db import db_session, unit_of_work
+from server.locale import translate_definition_error
 from server.services import templates as template_service
 
 
@@ -28,7 +29,7 @@ def templates_load(files: tuple[Path, ...]) -> None:
             results = template_service.load_files(session, list(files) or None)
     except DefinitionError as exc:
         heading = _("Nothing was published: the definition has problems.")
-        raise Failure(f"{heading}\n{exc}") from None
+        raise Failure(f"{heading}\n{translate_definition_error(exc)}") from None
     messages = {
         "created": _("%(key)s: version %(version)s published (new template)."),
         "updated": _("%(key)s: version %(version)s published (changed)."),
