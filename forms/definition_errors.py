@@ -10,7 +10,7 @@ types. Enumerated values travel as :class:`Labelled` so that a reader sees
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -208,6 +208,13 @@ class Labelled:
 
     def __str__(self) -> str:
         return self.value
+
+    def render(self, translate: Callable[[str], str], locale: str) -> str:
+        """``percent（百分比）`` / ``percent (Percentage)``: the value to write, and its meaning."""
+        if self.label is None:
+            return self.value
+        label = translate(self.label)
+        return f"{self.value} ({label})" if locale.startswith("en") else f"{self.value}（{label}）"
 
 
 def labelled(values: Iterable[Any]) -> tuple[Labelled, ...]:

@@ -108,10 +108,7 @@ def _show(value: Any, translate: Callable[[str], str], locale: str) -> str:
     """A parameter as text: enumerated values with their translated label, lists joined."""
     chinese = not locale.startswith("en")
     if isinstance(value, Labelled):
-        if value.label is None:
-            return value.value
-        label = translate(value.label)
-        return f"{value.value}（{label}）" if chinese else f"{value.value} ({label})"
+        return value.render(translate, locale)
     if isinstance(value, tuple | list):
         return ("、" if chinese else ", ").join(_show(v, translate, locale) for v in value)
     text = str(value)
