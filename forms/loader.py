@@ -168,6 +168,8 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         if node is not None and _expanded_size(node, {}) > MAX_NODES:
             raise DefinitionError(source, [problem("too_large_expanded", nodes=MAX_NODES)])
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a safe loader subclass
+    except DefinitionError:
+        raise
     except ValueError:  # a timestamp that is no date, e.g. 2024-13-45
         line, column = _bad_timestamp(node)
         raise DefinitionError(source, [problem("yaml_bad_date", line, column)]) from None
