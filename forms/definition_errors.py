@@ -10,6 +10,7 @@ types. Enumerated values travel as :class:`Labelled` so that a reader sees
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -193,6 +194,9 @@ VALUE_LABELS: dict[str, str] = {
 }
 
 
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
 @dataclass(frozen=True)
 class Labelled:
     """An enumerated value a person must write as is, shown with its translated label."""
@@ -238,7 +242,10 @@ class DefinitionRuleError(PydanticCustomError):
             context["at"] = tuple(at)
         if msgid:
             context["msgid"] = msgid
-        return super().__new__(cls, code, msgid or MESSAGES[code], context)
+        # pydantic fills "{name}" placeholders: developers reading a ValidationError see
+        # the English sentence; people see the translated msgid via the loader.
+        template = _PLACEHOLDER.sub(r"{\1}", msgid or MESSAGES[code])
+        return super().__new__(cls, code, template, context)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Everything is set in ``__new__``; the base exception takes no keywords."""
