@@ -162,6 +162,7 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
             raise DefinitionError(source, [problem("not_utf8")]) from None
     if not text.strip():
         raise DefinitionError(source, [problem("empty_document")])
+    node: yaml.Node | None = None
     try:
         _check_size(text, source)
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
@@ -172,7 +173,8 @@ def parse_definition(text: str | bytes, source: str = "<definition>") -> Definit
         raise
     except ValueError:  # a timestamp that is no date, e.g. 2024-13-45
         line, column = _bad_timestamp(node)
-        raise DefinitionError(source, [problem("yaml_bad_date", line, column)]) from None
+        code = "yaml_syntax" if line is None else "yaml_bad_date"
+        raise DefinitionError(source, [problem(code, line, column)]) from None
     except yaml.MarkedYAMLError as exc:
         raise DefinitionError(source, [_yaml_problem(exc)]) from None
     except yaml.YAMLError:
