@@ -16,7 +16,6 @@ from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session
-from server.locale import current_locale_code
 from server.models import Role
 from server.services import templates as template_service
 
@@ -68,7 +67,7 @@ def template_help():
         "admin/template_help.html", models=schema_help.document(),
         operators=schema_help.RULE_OPERATORS, functions=schema_help.RULE_FUNCTIONS,
         rule_notes=schema_help.RULE_NOTES, example=schema_help.example_text(),
-        type_html=_type_html, value_text=_value_text, constraint_text=_constraint_text,
+        type_html=_type_html, constraint_text=_constraint_text,
     )
 
 
@@ -92,12 +91,8 @@ def _type_html(doc: schema_help.TypeDoc) -> Markup:
     return text % {"inner": Markup(escape(doc.joiner)).join(_type_html(t) for t in doc.inner)}
 
 
-def _value_text(value) -> str:
-    """An allowed value as written, with its translated label."""
-    return value.render(_, current_locale_code())
-
-
 def _constraint_text(constraint) -> str:
+    """A bound such as “at most 31”, translated."""
     msgid, params = constraint
     return _(msgid, **params)
 
