@@ -368,8 +368,75 @@ def _validation_problem(err: Mapping[str, Any], data: dict, node: yaml.Node | No
             loc += (str(ctx.get("discriminator", "")).strip("'"),)
         elif code == "not_one_of":
             params["allowed"] = _allowed(str(ctx.get("expected", "")))
+    if code in _DUPLICATES:
+        loc = _duplicate_at(data, loc, code, params.get("key"))
     line, column = _mark_of(node, loc)
+    if msgid and isinstance(params.get("position"), int) and column is not None:
+        column = _column_in_rule(node, loc, column, params["position"])
     return Problem(code, params, _format_loc(loc), _place(data, loc), line, column, msgid)
+
+
+# Which lists hold the entries a duplicate key is looked for in, and the attribute that
+# names an entry there.
+_DUPLICATES: dict[str, tuple[tuple[str, ...], str]] = {
+    "duplicate_field_key": (("header", "fields"), "key"),
+    "duplicate_item_key": (("items",), "key"),
+    "duplicate_section_key": (("sections",), "key"),
+    "duplicate_rule_key": (("rules",), "key"),
+    "duplicate_column_key": (("columns",), "key"),
+    "duplicate_choice_value": (("choices",), "value"),
+}
+
+
+def _duplicate_at(data: Any, loc: tuple[Any, ...], code: str, key: Any) -> tuple[Any, ...]:
+    """The place of the second entry named *key*, searched below *loc* in the document.
+
+    A field key may also collide with one an input column generates (``i01_progress``);
+    then the declared field is the only one found, and it is the one to rename.
+    """
+    lists, attribute = _DUPLICATES[code]
+    node: Any = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return loc
+    found: list[tuple[Any, ...]] = []
+
+    def walk(value: Any, at: tuple[Any, ...]) -> None:
+        if isinstance(value, dict):
+            for name, child in value.items():
+                if name in lists and isinstance(child, list):
+                    for index, entry in enumerate(child):
+                        if isinstance(entry, dict) and entry.get(attribute) == key:
+                            found.append((*at, name, index, attribute))
+                walk(child, (*at, name))
+        elif isinstance(value, list):
+            for index, child in enumerate(value):
+                walk(child, (*at, index))
+
+    walk(node, loc)
+    return found[1] if len(found) > 1 else found[0] if found else loc
+
+
+def _column_in_rule(node: yaml.Node | None, loc: tuple[Any, ...], column: int,
+                    position: int) -> int:
+    """The column of the rule's character at *position* (1-based), when the rule is one line."""
+    target = node
+    for part in loc:
+        child = None
+        if isinstance(target, yaml.MappingNode):
+            child = next((v for k, v in target.value if k.value == part), None)
+        elif isinstance(target, yaml.SequenceNode) and isinstance(part, int) \
+                and 0 <= part < len(target.value):
+            child = target.value[part]
+        if child is None:
+            return column
+        target = child
+    if not isinstance(target, yaml.ScalarNode) or target.start_mark.line != target.end_mark.line:
+        return column
+    quoted = 1 if target.style in ("'", '"') else 0
+    return target.start_mark.column + 1 + quoted + position - 1
 
 
 def _echo_of_broken_entries(err: Mapping[str, Any]) -> bool:

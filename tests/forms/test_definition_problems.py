@@ -71,6 +71,14 @@ def test_a_rule_syntax_error_keeps_the_parser_message_and_its_position():
     assert "14" in problem.render(ZH.gettext, "zh_CN")
 
 
+def test_a_rule_syntax_error_points_at_the_character_in_the_file():
+    text = sample_text().replace('"rectified <= found"', '"rectified = found"')
+    [problem] = _problems(text)
+    line = text.splitlines()[problem.line - 1]
+    assert line[problem.column - 1] == "=" and line[problem.column - 2] == " "
+    assert problem.params["position"] == 11
+
+
 def test_an_unknown_pydantic_error_type_gets_the_generic_message_with_its_place():
     err = {"type": "some_future_type", "loc": ("title",), "msg": "Input should be shiny",
            "input": 5, "ctx": {"shine": 1}}
@@ -93,5 +101,7 @@ def test_the_english_text_stays_readable_for_developers():
     with pytest.raises(DefinitionError) as info:
         parse_definition(sample_text().replace("key: posts", "key: found"), "broken.yaml")
     assert str(info.value) == (
-        "broken.yaml: The whole document (2:1): The field key “found” is used twice (an input"
-        " column also gives every item a field named <item key>_<column key>).")
+        "broken.yaml: section 1 “隐患排查” → item 1 “排查整治隐患” → field “示范岗位” →"
+        " attribute “key” (sections[0].items[0].fields[2].key, 27:19): The field key “found”"
+        " is used twice (an input column also gives every item a field named"
+        " <item key>_<column key>).")
