@@ -60,7 +60,7 @@ def templates():
                            form=form, problems=problems), status
 
 
-@bp.get("/templates/help")
+@bp.get("/definition-help")
 @roles_required(Role.ADMIN)
 def template_help():
     """The definition format, generated from the schema, with a complete example."""
@@ -72,7 +72,7 @@ def template_help():
     )
 
 
-@bp.get("/templates/help/example.yaml")
+@bp.get("/definition-help/example.yaml")
 @roles_required(Role.ADMIN)
 def template_example():
     """The example definition as a file to save, change and upload."""
