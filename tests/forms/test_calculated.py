@@ -60,22 +60,32 @@ def test_excel_rendering():
 # -- the definition ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fields, message", [
-    ([{**RATE, "formula": "rectified / nowhere"}], "unknown field nowhere"),
-    ([{**RATE, "formula": "rectified / level"}], "not a numeric field"),
-    ([{**RATE, "formula": "rectified / "}], "formula"),
-    ([{**RATE, "formula": "rectified > found"}], "condition"),
-    ([{**RATE, "kind": "text", "formula": "found"}], "only numeric fields"),
-    ([{**RATE, "required": True}], "cannot be required"),
-    ([{**RATE, "aggregation": "sum"}], "no aggregation"),
+@pytest.mark.parametrize("fields, code, text", [
+    ([{**RATE, "formula": "rectified / nowhere"}], "formula_unknown_fields", "nowhere"),
+    ([{**RATE, "formula": "rectified / level"}], "formula_input_not_numeric", "level"),
+    ([{**RATE, "formula": "rectified / "}], "rule_unexpected_end", "ends too early"),
+    ([{**RATE, "formula": "rectified > found"}], "formula_condition", "not a condition"),
+    ([{**RATE, "kind": "text", "formula": "found"}], "formula_not_numeric", "text"),
+    ([{**RATE, "required": True}], "formula_typed", "cannot be required"),
+    ([{**RATE, "aggregation": "sum"}], "formula_aggregation", "no aggregation"),
     ([{**RATE, "formula": "found + b_total"},
       {"key": "b_total", "kind": "integer", "label": "b", "formula": "rect_rate + 1"}],
-     "cycle: rect_rate -> b_total -> rect_rate"),
-    ([{**RATE, "formula": "rect_rate + 1"}], "cycle"),
+     "formula_cycle", "rect_rate -> b_total -> rect_rate"),
+    ([{**RATE, "formula": "rect_rate + 1"}], "formula_cycle", "rect_rate -> rect_rate"),
 ])
-def test_bad_formulas_are_definition_errors(fields, message):
-    with pytest.raises(ValidationError, match=message):
+def test_bad_formulas_are_definition_errors(fields, code, text):
+    with pytest.raises(ValidationError) as caught:
         with_fields(*fields)
+    assert any(p["type"] == code and text in p["msg"] for p in caught.value.errors()), (
+        caught.value.errors())
+
+
+def test_a_formula_problem_points_at_the_formula():
+    with pytest.raises(ValidationError) as caught:
+        with_fields({**RATE, "formula": "rectified / nowhere"})
+    [problem] = caught.value.errors()
+    assert problem["ctx"]["at"][-1] == "formula"
+    assert problem["ctx"]["at"][:2] == ("sections", 0)
 
 
 def test_calculated_fields_come_in_dependency_order():
@@ -239,5 +249,5 @@ def test_a_field_can_opt_out_of_its_tally():
     definition = with_fields({"key": "flag", "kind": "yesno", "label": "x",
                               "aggregation": "none"})
     assert "flag" not in consolidate(definition, [ChildReport("A", "甲", {"flag": True})]).tallies
-    with pytest.raises(ValidationError, match="aggregation 'count'"):
+    with pytest.raises(ValidationError, match="aggregation_mismatch"):
         with_fields({"key": "n", "kind": "integer", "label": "x", "aggregation": "count"})
