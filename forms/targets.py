@@ -50,7 +50,7 @@ from forms.validation import increments
 Series = Sequence[tuple[Period, Mapping[str, Any]]]
 
 
-class Status(StrEnum):
+class TargetStatus(StrEnum):
     MET = "met"
     ON_TRACK = "on_track"
     AT_RISK = "at_risk"
@@ -59,11 +59,11 @@ class Status(StrEnum):
 
 
 STATUS_LABELS = {
-    Status.MET: N_("met"),
-    Status.ON_TRACK: N_("on track"),
-    Status.AT_RISK: N_("at risk"),
-    Status.MISSED: N_("missed"),
-    Status.NO_DATA: N_("no report yet"),
+    TargetStatus.MET: N_("met"),
+    TargetStatus.ON_TRACK: N_("on track"),
+    TargetStatus.AT_RISK: N_("at risk"),
+    TargetStatus.MISSED: N_("missed"),
+    TargetStatus.NO_DATA: N_("no report yet"),
 }
 
 KIND_LABELS = {
@@ -97,7 +97,7 @@ class WindowProgress:
     end: dt.date
     count: Decimal
     minimum: Decimal
-    status: Status
+    status: TargetStatus
 
     @property
     def key(self) -> str:
@@ -122,7 +122,7 @@ class Progress:
     field: FieldDef
     target: Target
     value: Decimal | None
-    status: Status
+    status: TargetStatus
     period: Period | None = None  # the report the value comes from
     expected: Decimal | None = None
     baseline: Decimal | None = None
@@ -221,19 +221,19 @@ def progress(definition: Definition, fld: FieldDef, series: Series, today: dt.da
         break
     goal = target.value
     if value is None:
-        status = Status.MISSED if today > target.by else Status.NO_DATA
+        status = TargetStatus.MISSED if today > target.by else TargetStatus.NO_DATA
         return Progress(fld, target, None, status, baseline=baseline)
     reached = value >= goal if target.comparison == ">=" else value <= goal
     expected = None
     if reached:
-        status = Status.MET
+        status = TargetStatus.MET
     elif today > target.by:
-        status = Status.MISSED
+        status = TargetStatus.MISSED
     else:
         origin = baseline if baseline is not None and target.comparison == "<=" else Decimal(0)
         expected = origin + (goal - origin) * _elapsed(start, target.by, today)
         behind = value < expected if target.comparison == ">=" else value > expected
-        status = Status.AT_RISK if behind else Status.ON_TRACK
+        status = TargetStatus.AT_RISK if behind else TargetStatus.ON_TRACK
         expected = expected.quantize(Decimal("0.01"))
     return Progress(fld, target, value, status, period=period, expected=expected,
                     baseline=baseline, numerator=numerator, denominator=denominator)
@@ -295,24 +295,24 @@ def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Se
     judged = []
     for (low, high), count in zip(bounds, counts, strict=True):
         if count >= minimum:
-            status = Status.MET
+            status = TargetStatus.MET
         elif today > high:
-            status = Status.MISSED
+            status = TargetStatus.MISSED
         elif today > low + (high - low) / 2:
-            status = Status.AT_RISK
+            status = TargetStatus.AT_RISK
         else:
-            status = Status.ON_TRACK
+            status = TargetStatus.ON_TRACK
         judged.append(WindowProgress(low, high, count, minimum, status))
     if not judged:
-        return Progress(fld, target, None, Status.NO_DATA)
+        return Progress(fld, target, None, TargetStatus.NO_DATA)
     statuses = [w.status for w in judged]
     ended = today > target.by
-    if Status.MISSED in statuses:
-        overall = Status.MISSED
+    if TargetStatus.MISSED in statuses:
+        overall = TargetStatus.MISSED
     elif ended:
-        overall = Status.MET
-    elif judged[-1].status is Status.MET:
-        overall = Status.ON_TRACK  # this window is done; later ones are still to come
+        overall = TargetStatus.MET
+    elif judged[-1].status is TargetStatus.MET:
+        overall = TargetStatus.ON_TRACK  # this window is done; later ones are still to come
     else:
         overall = judged[-1].status
     return Progress(fld, target, judged[-1].count, overall, windows=tuple(judged))

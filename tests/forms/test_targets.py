@@ -10,8 +10,8 @@ from pydantic import ValidationError
 
 from forms.definition import Definition, Phase
 from forms.periods import Period
+from forms.targets import TargetStatus as S
 from forms.targets import (
-    Status,
     deadline_label,
     progress,
     summary,
@@ -79,8 +79,8 @@ def test_the_deadline_day_itself_is_not_missed_the_next_shanghai_day_is():
     pairs = [("2024Q2", 3), ("2024Q3", 5), ("2024Q4", 6)]
     last_minute = today_in_shanghai(dt.datetime(2024, 12, 31, 15, 59, tzinfo=dt.UTC))
     next_day = today_in_shanghai(dt.datetime(2024, 12, 31, 16, 0, tzinfo=dt.UTC))
-    assert at(STOCK, "stock", pairs, last_minute).status is Status.AT_RISK
-    assert at(STOCK, "stock", pairs, next_day).status is Status.MISSED
+    assert at(STOCK, "stock", pairs, last_minute).status is S.AT_RISK
+    assert at(STOCK, "stock", pairs, next_day).status is S.MISSED
 
 
 # -- absolute ---------------------------------------------------------------------------------
@@ -88,13 +88,13 @@ def test_the_deadline_day_itself_is_not_missed_the_next_shanghai_day_is():
 def test_absolute_target_on_track_at_risk_met_and_missed():
     # Pace: 12 posts over 2024-04-01 … 2026-12-31 (1005 days).
     early = at(ABS, "posts", [("2024Q2", 2)], D(2024, 7, 5))
-    assert early.status is Status.ON_TRACK and early.value == 2
+    assert early.status is S.ON_TRACK and early.value == 2
     assert early.expected == Decimal("1.15")  # 96 of 1005 days × 12
     behind = at(ABS, "posts", [("2024Q2", 2), ("2025Q2", 3)], D(2025, 7, 5))
-    assert behind.status is Status.AT_RISK and behind.expected > 3
-    assert at(ABS, "posts", [("2026Q3", 12)], D(2026, 10, 5)).status is Status.MET
+    assert behind.status is S.AT_RISK and behind.expected > 3
+    assert at(ABS, "posts", [("2026Q3", 12)], D(2026, 10, 5)).status is S.MET
     missed = at(ABS, "posts", [("2026Q4", 11)], D(2027, 1, 1))
-    assert missed.status is Status.MISSED and missed.expected is None
+    assert missed.status is S.MISSED and missed.expected is None
 
 
 def test_reports_after_the_deadline_or_after_today_do_not_count():
@@ -104,12 +104,12 @@ def test_reports_after_the_deadline_or_after_today_do_not_count():
     late = definition([{"key": "n", "kind": "integer", "label": "n",
                         "target": {"value": 2, "by": "2024-06-30"}}])
     result = at(late, "n", [("2024Q2", 1), ("2024Q3", 2)], D(2024, 10, 1))
-    assert result.value == 1 and result.status is Status.MISSED
+    assert result.value == 1 and result.status is S.MISSED
 
 
 def test_no_report_yet_is_no_data_until_the_deadline_passes():
-    assert at(ABS, "posts", [], D(2024, 5, 1)).status is Status.NO_DATA
-    assert at(ABS, "posts", [], D(2027, 1, 1)).status is Status.MISSED
+    assert at(ABS, "posts", [], D(2024, 5, 1)).status is S.NO_DATA
+    assert at(ABS, "posts", [], D(2027, 1, 1)).status is S.MISSED
 
 
 def test_existing_target_entries_keep_meaning_absolute():
@@ -128,17 +128,17 @@ def test_share_of_a_denominator_field():
 
     half = run(2, 4, D(2025, 1, 5))
     assert half.value == 50 and (half.numerator, half.denominator) == (2, 4)
-    assert half.status is Status.ON_TRACK  # the pace asks 43.75% (280 of 640 days)
-    assert run(4, 4, D(2025, 1, 5)).status is Status.MET
-    assert run(3, 4, D(2026, 1, 1)).status is Status.MISSED
-    assert run(0, 0, D(2025, 1, 5)).status is Status.MET  # nothing to cover is covered
+    assert half.status is S.ON_TRACK  # the pace asks 43.75% (280 of 640 days)
+    assert run(4, 4, D(2025, 1, 5)).status is S.MET
+    assert run(3, 4, D(2026, 1, 1)).status is S.MISSED
+    assert run(0, 0, D(2025, 1, 5)).status is S.MET  # nothing to cover is covered
 
 
 def test_share_pace_is_linear_from_plan_start():
     values = {"connected": 1, "dust_firms": 4}  # 25%
     result = progress(SHARE, SHARE.field("connected"), [(Period.parse("2025Q2"), values)],
                       D(2025, 7, 1))
-    assert result.status is Status.AT_RISK and result.expected > 25
+    assert result.status is S.AT_RISK and result.expected > 25
 
 
 def test_share_target_needs_an_existing_numeric_denominator():
@@ -159,10 +159,10 @@ def test_stock_starting_figure_is_fixed_by_the_first_report():
     pairs = [("2024Q2", 10), ("2024Q3", 12), ("2024Q4", 0)]
     mid = at(STOCK, "stock", pairs[:2], D(2024, 10, 5))
     assert mid.baseline == 10 and mid.value == 12
-    assert mid.status is Status.AT_RISK  # the pace wants 3.16 left (188 of 275 days)
-    assert at(STOCK, "stock", pairs, D(2025, 1, 5)).status is Status.MET
+    assert mid.status is S.AT_RISK  # the pace wants 3.16 left (188 of 275 days)
+    assert at(STOCK, "stock", pairs, D(2025, 1, 5)).status is S.MET
     on_pace = at(STOCK, "stock", [("2024Q2", 10), ("2024Q3", 3)], D(2024, 10, 5))
-    assert on_pace.status is Status.ON_TRACK and on_pace.baseline == 10
+    assert on_pace.status is S.ON_TRACK and on_pace.baseline == 10
 
 
 def test_stock_defaults_to_zero_and_refuses_a_rising_comparison():
@@ -180,12 +180,12 @@ def test_recurring_minimum_per_year_on_cumulative_increments():
              ("2025Q3", 1)]
     result = at(DRILLS, "drills", pairs, D(2025, 10, 1))
     assert [(w.key, w.count, w.status) for w in result.windows] == [
-        ("2024", 1, Status.MET), ("2025", 0, Status.AT_RISK)]
-    assert result.status is Status.AT_RISK
+        ("2024", 1, S.MET), ("2025", 0, S.AT_RISK)]
+    assert result.status is S.AT_RISK
     done = at(DRILLS, "drills", [*pairs, ("2025Q4", 2)], D(2026, 1, 2))
-    assert [w.status for w in done.windows] == [Status.MET, Status.MET, Status.ON_TRACK]
+    assert [w.status for w in done.windows] == [S.MET, S.MET, S.ON_TRACK]
     missed = at(DRILLS, "drills", pairs, D(2026, 1, 1))
-    assert missed.windows[1].status is Status.MISSED and missed.status is Status.MISSED
+    assert missed.windows[1].status is S.MISSED and missed.status is S.MISSED
 
 
 def test_recurring_window_ends_at_midnight_in_shanghai():
@@ -194,8 +194,8 @@ def test_recurring_window_ends_at_midnight_in_shanghai():
         dt.datetime(2024, 12, 31, 15, 59, tzinfo=dt.UTC)))
     after = at(HALF, "visits", pairs, today_in_shanghai(
         dt.datetime(2024, 12, 31, 16, 0, tzinfo=dt.UTC)))
-    assert [w.status for w in before.windows] == [Status.MET, Status.AT_RISK]
-    assert [w.status for w in after.windows] == [Status.MET, Status.MISSED, Status.ON_TRACK]
+    assert [w.status for w in before.windows] == [S.MET, S.AT_RISK]
+    assert [w.status for w in after.windows] == [S.MET, S.MISSED, S.ON_TRACK]
 
 
 def test_a_window_shorter_than_the_reporting_period_is_refused():
@@ -231,7 +231,7 @@ def test_recurring_counts_agree_with_a_plain_recomputation(steps, every, cumulat
     today = D(2027, 1, 1)
     result = progress(defn, defn.field("n"), reported, today)
     expected_missed = any(c < 2 for c in counts)
-    assert (result.status is Status.MISSED) == expected_missed
+    assert (result.status is S.MISSED) == expected_missed
 
 
 # -- wording ----------------------------------------------------------------------------------
