@@ -113,7 +113,7 @@ def index_figures(assignment: str, unit: str, period: str):
         Status=Status, status_label=reporting.status_label,
         field_label=lambda key: _field_label(figures, key),
         targets=(targets.shown(figures.definition,
-                               targets.for_consolidation(db_session(), _user(), figures),
+                               targets.for_consolidation(db_session(), figures),
                                current_locale_code())
                  if start <= today else []),
         phase=targets.phase_now(figures.definition),

@@ -278,6 +278,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
         locale=locale, translate=remembered(translate),
+        targets=targets.for_consolidation(session, figures, now=now),
     )
 
 

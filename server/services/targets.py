@@ -65,15 +65,11 @@ def own_reports(session: Session, assignment: Assignment,
 
 
 def consolidated_reports(session: Session, user: User, assignment: Assignment, unit: Unit,
-                         day: date, *, up_to: str | None = None,
-                         include_submitted: bool = False) -> dict[str, dict[str, Any]]:
-    """The unit's consolidated figures of every period begun by *day* (before *up_to*)."""
+                         day: date) -> dict[str, dict[str, Any]]:
+    """The unit's consolidated figures of every period begun by *day*."""
     out = {}
     for period in assignment_service.open_periods(assignment, day):
-        if up_to is not None and period >= up_to:
-            break
-        values = consolidation.figures(session, user, assignment.key, unit.code, period,
-                                       include_submitted=include_submitted).values
+        values = consolidation.figures(session, user, assignment.key, unit.code, period).values
         if any(v is not None for v in values.values()):
             out[period] = values
     return out
@@ -107,16 +103,20 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
     return judge(definition, reports, today(now), scopes)
 
 
-def for_consolidation(session: Session, user: User, figures: consolidation.Figures, *,
+def for_consolidation(session: Session, figures: consolidation.Figures, *,
                       now: datetime | None = None) -> list[Progress]:
     """An office's targets judged on its consolidated figures up to the figures' period."""
     definition = figures.definition
     if not definition.target_fields():
         return []
     day = today(now)
-    reports = consolidated_reports(session, user, figures.assignment, figures.unit, day,
-                                   up_to=figures.period,
-                                   include_submitted=figures.include_submitted)
+    reports = {}
+    for period in assignment_service.open_periods(figures.assignment, day):
+        if period >= figures.period:
+            break
+        values = consolidation.figures_at(session, figures, period).values
+        if any(v is not None for v in values.values()):
+            reports[period] = values
     reports[figures.period] = figures.values
     return judge(definition, reports, day)
 
