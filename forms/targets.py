@@ -112,8 +112,8 @@ class Progress:
     """Where one target stands on *today*.
 
     ``value`` is what is compared with ``target``: the figure (absolute), the
-    percentage reached (share), the remaining stock (stock), or the count in
-    the current (else the last) window (recurring). ``expected`` is the
+    percentage reached (share), the remaining stock (stock), or the count of
+    the first missed window, else of the latest one (recurring). ``expected`` is the
     straight-line pace on *today* (None for recurring targets and once the
     date has passed). ``baseline`` is the stock's starting figure, fixed by
     the unit's first report; ``numerator``/``denominator`` make up a share.
@@ -315,7 +315,9 @@ def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Se
         overall = TargetStatus.ON_TRACK  # this window is done; later ones are still to come
     else:
         overall = judged[-1].status
-    return Progress(fld, target, judged[-1].count, overall, windows=tuple(judged))
+    # The figure shown is the first missed window's (what cannot be made up), else the latest.
+    shown = next((w for w in judged if w.status is TargetStatus.MISSED), judged[-1])
+    return Progress(fld, target, shown.count, overall, windows=tuple(judged))
 
 
 def progress_all(definition: Definition, series: Series, today: dt.date, *,
@@ -328,21 +330,17 @@ def progress_all(definition: Definition, series: Series, today: dt.date, *,
 
 # -- wording ---------------------------------------------------------------------------
 
-SUMMARIES = {
-    (TargetKind.ABSOLUTE, ">="): N_(
-        "Target: ≥ %(target)s%(unit)s by %(by)s · now %(value)s · %(status)s"),
-    (TargetKind.ABSOLUTE, "<="): N_(
-        "Target: ≤ %(target)s%(unit)s by %(by)s · now %(value)s · %(status)s"),
-    (TargetKind.SHARE, ">="): N_(
-        "Target: ≥ %(target)s%% of %(denominator_label)s by %(by)s · now %(value)s"
-        " · %(status)s"),
+TARGET_LINES = {
+    (TargetKind.ABSOLUTE, ">="): N_("Target: ≥ %(target)s%(unit)s by %(by)s"),
+    (TargetKind.ABSOLUTE, "<="): N_("Target: ≤ %(target)s%(unit)s by %(by)s"),
+    (TargetKind.SHARE, ">="): N_("Target: ≥ %(target)s%% of %(denominator_label)s by %(by)s"),
     (TargetKind.STOCK, "<="): N_(
-        "Target: down to %(target)s%(unit)s by %(by)s · at first report %(baseline)s"
-        " · now %(value)s · %(status)s"),
-    (TargetKind.RECURRING, ">="): N_(
-        "Target: at least %(target)s%(unit)s %(every)s until %(by)s · %(window)s:"
-        " %(value)s · %(status)s"),
+        "Target: down to %(target)s%(unit)s by %(by)s, from the first report's figure"),
+    (TargetKind.RECURRING, ">="): N_("Target: at least %(target)s%(unit)s %(every)s until %(by)s"),
 }
+NOW = N_(" · now %(value)s · %(status)s")
+STOCK_NOW = N_(" · at the first report %(baseline)s · now %(value)s · %(status)s")
+WINDOW_NOW = N_(" · %(window)s: %(value)s · %(status)s")
 NO_VALUE = "—"
 
 
@@ -361,28 +359,41 @@ def deadline_label(day: dt.date, locale: str) -> str:
     return f"{day.day} {Period.containing('monthly', day).label('en')}"
 
 
-def summary(item: Progress, translate, locale: str, definition: Definition) -> str:
-    """One line such as “目标：2024年底前 ≥ 2 家 · 当前 1 · 有风险”."""
-    target = item.target
-    fld = item.field
+def describe(fld: FieldDef, translate, locale: str, definition: Definition) -> str:
+    """What *fld*'s target asks, e.g. “目标：2024年底前 ≥ 2 家”."""
+    target = fld.target
     unit = fld.text("unit", locale)
     params: dict[str, Any] = {
         "target": _plain_number(target.value),
         "unit": f" {unit}" if unit else "",
         "by": deadline_label(target.by, locale),
-        "status": translate(STATUS_LABELS[item.status]),
-        "value": NO_VALUE if item.value is None else _plain_number(item.value),
-        "baseline": NO_VALUE if item.baseline is None else _plain_number(item.baseline),
     }
     if target.kind is TargetKind.SHARE:
         denominator = definition.field(target.denominator)
         params["denominator_label"] = denominator.text("label", locale) if denominator else ""
-        if item.value is not None:
-            params["value"] = (f"{_plain_number(item.value)}% ({_plain_number(item.numerator)}"
-                               f"/{_plain_number(item.denominator)})")
     if target.kind is TargetKind.RECURRING:
         params["every"] = translate(WINDOW_LABELS[target.every])
-        last = item.windows[-1] if item.windows else None
-        params["window"] = (Period.parse(last.key).label(locale) if last
+    return translate(TARGET_LINES[(target.kind, target.comparison)]) % params
+
+
+def summary(item: Progress, translate, locale: str, definition: Definition) -> str:
+    """One line such as “目标：2024年底前 ≥ 2 家 · 当前 1 · 有风险”."""
+    target = item.target
+    params: dict[str, Any] = {
+        "status": translate(STATUS_LABELS[item.status]),
+        "value": NO_VALUE if item.value is None else _plain_number(item.value),
+        "baseline": NO_VALUE if item.baseline is None else _plain_number(item.baseline),
+    }
+    tail = NOW
+    if target.kind is TargetKind.SHARE and item.value is not None:
+        params["value"] = (f"{_plain_number(item.value)}% ({_plain_number(item.numerator)}"
+                           f"/{_plain_number(item.denominator)})")
+    if target.kind is TargetKind.STOCK:
+        tail = STOCK_NOW
+    if target.kind is TargetKind.RECURRING:
+        tail = WINDOW_NOW
+        shown = next((w for w in item.windows if w.status is TargetStatus.MISSED),
+                     item.windows[-1] if item.windows else None)
+        params["window"] = (Period.parse(shown.key).label(locale) if shown
                             else translate(N_("this window")))
-    return translate(SUMMARIES[(target.kind, target.comparison)]) % params
+    return describe(item.field, translate, locale, definition) + translate(tail) % params
