@@ -118,7 +118,8 @@ def test_the_unit_sees_its_own_targets_judged_on_its_reports(browser, world):
                               " · 当前 4 · 有风险")
     # This year's drill is done; the years to come keep the target open.
     assert lines["drills"] == "目标：2026年底前每年至少 1 次 · 2024年度：1 · 进度正常"
-    assert lines["certified"] == "目标：2025年底前 ≥ 100%（占特种作业人员） · 当前 90% (9/10) · 进度正常"
+    assert lines["certified"] == ("目标：2025年底前 ≥ 100%（占特种作业人员） · 当前 90% (9/10)"
+                                  " · 进度正常")
     assert "当前阶段" in page and "专项治理" in page
 
 
