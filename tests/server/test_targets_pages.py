@@ -195,3 +195,11 @@ def test_the_api_answers_targets_and_phase(client, session, world):
     posts = next(t for t in body["targets"] if t["field"] == "posts")
     assert (posts["value"], posts["target"], posts["status"]) == (3, 4, "on_track")
     assert posts["text"] == "目标：2025年底前 ≥ 4 个 · 当前 3 · 进度正常"
+
+
+def test_my_reports_names_the_current_phase(browser, world, clock):
+    clock(datetime(2024, 5, 10, 2, tzinfo=UTC))
+    page = text(browser.login_ok(world["va1"]).get("/reports/"))
+    assert "当前阶段：动员部署" in page
+    clock(datetime(2026, 10, 1, 2, tzinfo=UTC))
+    assert "当前阶段：总结评估" in text(browser.get("/reports/"))
