@@ -119,13 +119,14 @@ class TargetKind(StrEnum):
     ABSOLUTE = "absolute"  # a figure by a date: ≥ 12 posts by 2026-12-31
     SHARE = "share"  # value / denominator field ≥ a percentage by a date: 全覆盖, 100%持证
     STOCK = "stock"  # a stock down to a level (0) by a date, from the unit's first report
-    RECURRING = "recurring"  # at least N per year, half-year or quarter: 每年至少1次
+    RECURRING = "recurring"  # at least N per year, half-year, quarter or month: 每年至少1次
 
 
 class TargetWindow(StrEnum):
     YEAR = "year"
     HALFYEAR = "halfyear"
     QUARTER = "quarter"
+    MONTH = "month"
 
 
 class TargetScope(StrEnum):
@@ -154,6 +155,7 @@ class Target(_Model):
     every: TargetWindow | None = Field(default=None, description="Recurring: the window")
     since: dt.date | None = None
     scope: TargetScope = TargetScope.JURISDICTION
+    basis: str | None = Field(default=None, description="The plan sentence that sets it")
 
     @model_validator(mode="before")
     @classmethod
@@ -187,7 +189,8 @@ class Target(_Model):
 
 
 # Months per target window, and the schedules whose periods fit inside one.
-TARGET_WINDOW_MONTHS = {TargetWindow.YEAR: 12, TargetWindow.HALFYEAR: 6, TargetWindow.QUARTER: 3}
+TARGET_WINDOW_MONTHS = {TargetWindow.YEAR: 12, TargetWindow.HALFYEAR: 6, TargetWindow.QUARTER: 3,
+                        TargetWindow.MONTH: 1}
 
 
 # -- phases (issue #14) ----------------------------------------------------------------

@@ -77,6 +77,7 @@ WINDOW_LABELS = {
     TargetWindow.YEAR: N_("per year"),
     TargetWindow.HALFYEAR: N_("per half-year"),
     TargetWindow.QUARTER: N_("per quarter"),
+    TargetWindow.MONTH: N_("per month"),
 }
 
 HUNDRED = Decimal(100)
@@ -103,7 +104,7 @@ class WindowProgress:
     def key(self) -> str:
         """The window as a period key (``2024``, ``2024H2``, ``2024Q3``)."""
         months = (self.end.year * 12 + self.end.month) - (self.start.year * 12 + self.start.month)
-        frequency = {11: "yearly", 5: "halfyearly", 2: "quarterly"}[months]
+        frequency = {11: "yearly", 5: "halfyearly", 2: "quarterly", 0: "monthly"}[months]
         return Period.containing(frequency, self.start).key
 
 
@@ -249,7 +250,7 @@ def _elapsed(start: dt.date, end: dt.date, today: dt.date) -> Decimal:
 def windows(start: dt.date, end: dt.date, every: TargetWindow) -> list[tuple[dt.date, dt.date]]:
     """Calendar windows of *every* from the one holding *start* to the one holding *end*."""
     months = TARGET_WINDOW_MONTHS[every]
-    frequency = {12: "yearly", 6: "halfyearly", 3: "quarterly"}[months]
+    frequency = {12: "yearly", 6: "halfyearly", 3: "quarterly", 1: "monthly"}[months]
     period: Period | None = Period.containing(frequency, start)
     out = []
     while period is not None and period.start <= end:

@@ -208,12 +208,15 @@ def test_a_window_shorter_than_the_reporting_period_is_refused():
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=11),
-       st.sampled_from(["year", "halfyear", "quarter"]), st.booleans())
+       st.sampled_from(["year", "halfyear", "quarter", "month"]), st.booleans())
 def test_recurring_counts_agree_with_a_plain_recomputation(steps, every, cumulative):
+    frequency = "monthly" if every == "month" else "quarterly"
+    window = ("2024-04", "2026-12") if every == "month" else ("2024Q2", "2026Q4")
     defn = definition([{"key": "n", "kind": "integer", "label": "n",
                         "cumulative": cumulative,
                         "target": {"kind": "recurring", "value": 2, "every": every,
-                                   "by": "2026-12-31"}}])
+                                   "by": "2026-12-31"}}],
+                      frequency=frequency, first=window[0], last=window[1])
     periods = defn.schedule.periods()[: len(steps)]
     running, reported = 0, []
     for period, step in zip(periods, steps, strict=False):
@@ -221,7 +224,7 @@ def test_recurring_counts_agree_with_a_plain_recomputation(steps, every, cumulat
         reported.append((period, {"n": running if cumulative else step}))
     bounds = windows(D(2024, 4, 1), D(2026, 12, 31), defn.field("n").target.every)
     counts = window_counts(defn, defn.field("n"), reported, bounds)
-    months = {"year": 12, "halfyear": 6, "quarter": 3}[every]
+    months = {"year": 12, "halfyear": 6, "quarter": 3, "month": 1}[every]
     plain = {}
     for period, step in zip(periods, steps, strict=False):
         window = (period.year, (period.end.month - 1) // months)
