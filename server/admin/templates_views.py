@@ -10,10 +10,12 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from forms.loader import DefinitionError
+from forms.targets import describe as describe_target
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session
+from server.locale import current_locale_code
 from server.models import Role
 from server.services import templates as template_service
 
@@ -70,8 +72,10 @@ def template_detail(key: str, version: int | None = None):
         (r for r in history if r.version == version), None)
     if row is None:
         abort(404)
-    return render_template("admin/template_detail.html", row=row, definition=row.definition,
-                           history=history, action_form=ActionForm())
+    definition, locale = row.definition, current_locale_code()
+    return render_template("admin/template_detail.html", row=row, definition=definition,
+                           history=history, action_form=ActionForm(),
+                           target_text=lambda f: describe_target(f, _, locale, definition))
 
 
 @bp.post("/templates/<key>/v<int:version>/retire")

@@ -291,3 +291,23 @@ def test_one_off_summary_is_due_at_the_end_of_its_phase():
     assert Definition.model_validate(data).schedule.due_date(Period.once()) == D(2026, 12, 31)
     with pytest.raises(ValidationError, match="names no phase"):
         Definition.model_validate({**data, "due_phase": "nope"})
+
+
+# -- validation at the deadline -----------------------------------------------------------------
+
+def test_a_consolidated_report_past_the_date_warns_for_shares_and_stocks():
+    from forms.validation import validate
+
+    def found(defn, values, period):
+        return [(i.field, i.code, i.params.get("value"), i.params.get("target"))
+                for i in validate(defn, {"reporter": "甲", "phone": "13800000000", **values},
+                                  period=period, check_targets=True)]
+
+    assert found(SHARE, {"connected": 3, "dust_firms": 4}, "2025Q3") == []
+    assert found(SHARE, {"connected": 3, "dust_firms": 4}, "2025Q4") == [
+        ("connected", "target_missed", "75% (3/4)", "100%")]
+    assert found(SHARE, {"connected": 4, "dust_firms": 4}, "2025Q4") == []
+    assert found(STOCK, {"stock": 1}, "2024Q4") == [("stock", "target_missed", "1", "0")]
+    assert found(STOCK, {"stock": 0}, "2024Q4") == []
+    # A recurring minimum is judged per window on the series, not on one report.
+    assert found(DRILLS, {"drills": 0}, "2026Q4") == []
