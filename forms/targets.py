@@ -44,8 +44,10 @@ from forms.definition import (
     TargetWindow,
 )
 from forms.i18n import N_
+from forms.issues import Issue, warning
 from forms.periods import SHANGHAI, Period
 from forms.validation import increments
+from forms.values import coerce_values, format_number
 
 Series = Sequence[tuple[Period, Mapping[str, Any]]]
 
@@ -327,6 +329,29 @@ def progress_all(definition: Definition, series: Series, today: dt.date, *,
     scopes = set(scopes)
     return [progress(definition, fld, series, today)
             for fld in definition.target_fields() if fld.target.scope in scopes]
+
+
+def baseline_changes(definition: Definition, values: Mapping[str, Any],
+                     original: Mapping[str, Any]) -> list[Issue]:
+    """Warnings for stock starting figures that differ from the ones first handed in.
+
+    A stock's progress is measured from the unit's first report, so changing that
+    figure later moves every later report's progress: the change stands only with
+    a correction note (a warning, which needs an explanation in the remarks).
+    *values* may be raw; *original* holds the typed values first handed in.
+    """
+    typed, _ = coerce_values(definition, values)
+    issues = []
+    for fld in definition.target_fields():
+        if fld.target.kind is not TargetKind.STOCK:
+            continue
+        before, now = child_value(fld, original), child_value(fld, typed)
+        if before is not None and now is not None and before != now:
+            label = {"label": fld.label, "label_en": fld.label_en or fld.label}
+            issues.append(warning(fld.key, "stock_baseline_changed",
+                                  original=format_number(before), value=format_number(now),
+                                  **label))
+    return issues
 
 
 # -- wording ---------------------------------------------------------------------------

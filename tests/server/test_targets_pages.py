@@ -10,6 +10,7 @@ import pytest
 from api_helpers import api_get, token_for
 from pages import text
 from python_calamine import CalamineWorkbook
+from sqlalchemy import select
 
 from forms.definition import Definition
 from forms.values import jsonable
@@ -203,3 +204,46 @@ def test_my_reports_names_the_current_phase(browser, world, clock):
     assert "当前阶段：动员部署" in page
     clock(datetime(2026, 10, 1, 2, tzinfo=UTC))
     assert "当前阶段：总结评估" in text(browser.get("/reports/"))
+
+
+def test_changing_a_stocks_starting_figure_needs_a_correction_note(session, world, tree):
+    """VA1's first report fixed its stock at 10; returned and changed, it needs a remark."""
+    from server.models.reporting import ReportEvent, Revision
+    from server.services import reporting
+    from server.services.errors import InvalidReport
+
+    first = session.scalars(select(Report).where(Report.unit_id == tree["VA1"].id,
+                                                 Report.period == "2024Q2")).one()
+    session.add(Revision(report_id=first.id, number=1, values=first.values, remarks="",
+                         template_version_id=first.template_version_id, source="web"))
+    session.add(ReportEvent(report_id=first.id, action="submitted", revision=1))
+    first.status = Status.RETURNED
+    session.commit()
+
+    view = reporting.load(session, world["va1"], KEY, "VA1", "2024Q2")
+    same = reporting.issues_for(view)
+    assert [i.code for i in same] == []
+    changed = {**view.values, "stock": 12}
+    [issue] = reporting.issues_for(view, changed)
+    assert (issue.code, issue.field, str(issue.severity)) == (
+        "stock_baseline_changed", "stock", "warning")
+    assert issue.params["original"] == "10" and issue.params["value"] == "12"
+
+    with unit_of_work(session):
+        reporting.save(session, world["va1"], view, changed, expected_revision=1)
+    view = reporting.load(session, world["va1"], KEY, "VA1", "2024Q2")
+    # Saved, the changed figure still differs from the one first handed in.
+    assert [i.code for i in reporting.issues_for(view)] == ["stock_baseline_changed"]
+    with pytest.raises(InvalidReport), unit_of_work(session):
+        reporting.submit(session, world["va1"], view)
+    session.rollback()
+    view = reporting.load(session, world["va1"], KEY, "VA1", "2024Q2")
+    with unit_of_work(session):
+        reporting.save(session, world["va1"], view, changed, expected_revision=2,
+                       remarks="存量基数更正：复核发现漏报2项。")
+        reporting.submit(session, world["va1"], reporting.load(session, world["va1"], KEY,
+                                                                "VA1", "2024Q2"))
+    # Later progress is measured from the corrected starting figure.
+    later = reporting.load(session, world["va1"], KEY, "VA1", "2024Q4")
+    stock = next(p for p in target_service.for_report(session, later) if p.field.key == "stock")
+    assert stock.baseline == 12
