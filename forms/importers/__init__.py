@@ -81,6 +81,32 @@ MESSAGES: dict[str, str] = {
     "unknown_kind": N_("Tianbao cannot tell what kind of file %(name)s is; choose the kind."),
     "unreadable": N_("The file could not be read as %(kind)s."),
     "empty": N_("The file holds nothing to import."),
+    "too_large": N_("The file is larger than %(max_mb)s MB; a plan is much smaller."),
+    "kind_unavailable": N_("Importing from %(kind)s is not available in this version."),
+    # What a reader saw but could not place in the draft.
+    "no_items": N_("No numbered tasks were found; add the sections and items in the designer."),
+    "not_a_task": N_("“%(heading)s” holds no numbered tasks and was not made into items."),
+    "table_not_placed": N_("This table was not used: the draft takes its columns from the"
+                           " first table that has a header row."),
+    "table_no_items": N_("The table has a header row but no column for the item titles."),
+    "cell_not_placed": N_("The cell “%(text)s” is neither a section, an item nor a note."),
+    "sheet_not_placed": N_("The sheet %(sheet)s was not used: the draft comes from the first"
+                           " sheet that holds a table."),
+    "table_item_missing": N_("The attachment table lists item %(number)s “%(text)s”, which the"
+                             " plan text does not have; the draft follows the text."),
+    "table_title_differs": N_("The attachment table names item %(number)s “%(text)s”; the plan"
+                              " text names it otherwise, and the draft follows the text."),
+    "table_group_differs": N_("The attachment table puts item %(number)s under “%(group)s”; the"
+                              " plan text groups it otherwise, and the draft follows the text."),
+    "other_duty": N_("Another reporting duty, not used for the schedule: “%(text)s”."),
+    "due_guessed": N_("The plan names how often to report but no deadline; the draft takes"
+                      " the 5th of the month after each period: check it."),
+    "schedule_guessed": N_("The plan states no reporting frequency or deadline; the schedule"
+                           " is guessed from how often the plan asks for work: check it."),
+    "no_schedule": N_("No reporting frequency was found; set the schedule in the designer."),
+    "no_window": N_("The plan window (e.g. 2024—2026年) was not found; set the first and last"
+                    " periods in the designer."),
+    "no_issuer": N_("The issuing office was not found; enter it in the designer."),
 }
 
 
@@ -93,10 +119,22 @@ def kind_of(filename: str) -> str | None:
     return None
 
 
+# A plan with its tables is a few hundred KB; this keeps a stray huge file from
+# being parsed at all. (Web uploads also go through the channel's own checks.)
+MAX_BYTES = 20 * 1024 * 1024
+
+
 def import_document(data: bytes, filename: str, kind: str | None = None) -> ImportResult:
     """Read *data* with the reader of *kind* (default: chosen by the file name)."""
     kind = kind or kind_of(filename)
     if kind not in KINDS:
         raise ImportRefused("unknown_kind", name=filename)
-    reader = importlib.import_module(f"forms.importers.{kind}")
+    if len(data) > MAX_BYTES:
+        raise ImportRefused("too_large", max_mb=MAX_BYTES // (1024 * 1024))
+    try:
+        reader = importlib.import_module(f"forms.importers.{kind}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"forms.importers.{kind}":
+            raise
+        raise ImportRefused("kind_unavailable", kind=kind) from None
     return reader.read(data, filename)
