@@ -180,25 +180,33 @@ def _plain_number(value: Decimal) -> str:
     return text
 
 
-def plan_start(definition: Definition, target: Target) -> dt.date:
-    """Where the pace of *target* starts: its ``since``, else the plan window's first day."""
+def plan_start(definition: Definition, target: Target, opens: dt.date | None = None) -> dt.date:
+    """Where the pace of *target* starts: its ``since``, else *opens* (the first day of an
+    assignment that starts later than the plan), else the plan window's first day."""
     if target.since is not None:
         return target.since
+    if opens is not None and opens < target.by:
+        return opens
     first = definition.schedule.first_period
     return first.start if first.start != dt.date.min else target.by
 
 
-def progress(definition: Definition, fld: FieldDef, series: Series, today: dt.date) -> Progress:
-    """The progress of *fld*'s target on *today* from the unit's *series* of reports."""
+def progress(definition: Definition, fld: FieldDef, series: Series, today: dt.date, *,
+             opens: dt.date | None = None) -> Progress:
+    """The progress of *fld*'s target on *today* from the unit's *series* of reports.
+
+    *opens* is the first day the unit reports on (an assignment may start after the
+    plan): pace and windows count from there.
+    """
     target = fld.target
     if target is None:
         raise ValueError(f"field {fld.key} has no target")
     series = sorted(series, key=lambda pair: (pair[0].year, pair[0].index))
     if target.kind is TargetKind.RECURRING:
-        return _recurring(definition, fld, target, series, today)
+        return _recurring(definition, fld, target, series, today, opens)
     cutoff = min(today, target.by)
     counted = [(p, v) for p, v in series if p.start <= cutoff]
-    start = plan_start(definition, target)
+    start = plan_start(definition, target, opens)
     baseline = None
     if target.kind is TargetKind.STOCK or target.comparison == "<=":
         baseline = next((child_value(fld, v) for _, v in counted
@@ -289,9 +297,9 @@ def window_counts(
 
 
 def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Series,
-               today: dt.date) -> Progress:
+               today: dt.date, opens: dt.date | None) -> Progress:
     bounds = [(low, high) for low, high in
-              windows(plan_start(definition, target), target.by, target.every)
+              windows(plan_start(definition, target, opens), target.by, target.every)
               if low <= today]
     counts = window_counts(definition, fld, series, bounds)
     minimum = target.value
@@ -324,10 +332,11 @@ def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Se
 
 
 def progress_all(definition: Definition, series: Series, today: dt.date, *,
-                 scopes: Iterable[TargetScope] = tuple(TargetScope)) -> list[Progress]:
+                 scopes: Iterable[TargetScope] = tuple(TargetScope),
+                 opens: dt.date | None = None) -> list[Progress]:
     """Every target of *definition* of the given *scopes*, in form order."""
     scopes = set(scopes)
-    return [progress(definition, fld, series, today)
+    return [progress(definition, fld, series, today, opens=opens)
             for fld in definition.target_fields() if fld.target.scope in scopes]
 
 

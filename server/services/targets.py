@@ -76,10 +76,17 @@ def consolidated_reports(session: Session, user: User, assignment: Assignment, u
 
 
 def judge(definition: Definition, reports: Mapping[str, Mapping[str, Any]], day: date,
-          scopes=tuple(TargetScope)) -> list[Progress]:
-    """The progress of *definition*'s targets on the reports by period key."""
+          scopes=tuple(TargetScope), *, assignment: Assignment | None = None) -> list[Progress]:
+    """The progress of *definition*'s targets on the reports by period key.
+
+    An assignment that starts after the plan's first period is judged from its own
+    first day: the windows before it were never asked of its units.
+    """
     series = [(Period.parse(key), values) for key, values in reports.items()]
-    return progress_all(definition, series, day, scopes=scopes)
+    opens = Period.parse(assignment.first_period).start if assignment is not None else None
+    if opens == date.min:  # a one-off report has no first day of its own
+        opens = None
+    return progress_all(definition, series, day, scopes=scopes, opens=opens)
 
 
 def shown(definition: Definition, items: list[Progress], locale: str,
@@ -100,7 +107,7 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
     scopes = [TargetScope.UNIT]
     if view.unit.id == view.assignment.consolidating_unit_id:
         scopes.append(TargetScope.JURISDICTION)
-    return judge(definition, reports, today(now), scopes)
+    return judge(definition, reports, today(now), scopes, assignment=view.assignment)
 
 
 def for_consolidation(session: Session, figures: consolidation.Figures, *,
@@ -118,7 +125,7 @@ def for_consolidation(session: Session, figures: consolidation.Figures, *,
         if any(v is not None for v in values.values()):
             reports[period] = values
     reports[figures.period] = figures.values
-    return judge(definition, reports, day)
+    return judge(definition, reports, day, assignment=figures.assignment)
 
 
 def phase_now(definition: Definition, now: datetime | None = None) -> Phase | None:

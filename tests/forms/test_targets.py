@@ -188,6 +188,17 @@ def test_recurring_minimum_per_year_on_cumulative_increments():
     assert missed.windows[1].status is S.MISSED and missed.status is S.MISSED
 
 
+def test_an_assignment_starting_later_is_judged_from_its_own_first_day():
+    pairs = [("2025Q3", 1)]
+    from_plan = at(DRILLS, "drills", pairs, D(2025, 10, 1))
+    assert [w.key for w in from_plan.windows] == ["2024", "2025"]
+    assert from_plan.status is S.MISSED  # 2024 went by without a drill
+    opened = progress(DRILLS, DRILLS.field("drills"), series("drills", pairs), D(2025, 10, 1),
+                      opens=D(2025, 7, 1))
+    assert [(w.key, w.status) for w in opened.windows] == [("2025", S.MET)]
+    assert opened.status is S.ON_TRACK
+
+
 def test_recurring_window_ends_at_midnight_in_shanghai():
     pairs = [("2024Q2", 1), ("2024Q3", 0)]
     before = at(HALF, "visits", pairs, today_in_shanghai(
