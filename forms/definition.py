@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from forms.periods import FixedDate, Period, Schedule
+from forms.periods import FixedDate, Schedule
 from forms.rules import RuleSyntaxError, parse
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -502,7 +502,7 @@ class Definition(Localized):
                     raise ValueError(f"field {fld.key}: the denominator {target.denominator} "
                                      "is not a numeric field of this template")
             if target.kind is TargetKind.RECURRING:
-                months = Period.first_of_year(frequency, 2024).months
+                months = self.schedule.first_period.months  # 0 for a one-off report
                 if months == 0 or months > TARGET_WINDOW_MONTHS[target.every]:
                     raise ValueError(f"field {fld.key}: a {frequency} report cannot be judged "
                                      f"per {target.every}")
