@@ -1,7 +1,8 @@
-"""``tianbao templates``: publish and list template definitions, import drafts."""
+"""``tianbao templates``: publish, list and export template definitions, import drafts."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -22,7 +23,7 @@ from server.services.errors import InvalidInput
 
 @group("templates")
 def templates_group() -> None:
-    """Publish and list template definitions."""
+    """Publish, list and export template definitions."""
 
 
 @templates_group.command("load")
@@ -130,3 +131,33 @@ def _where(ref: SourceRef) -> str:
     if ref.column:
         parts.append(_("column %(column)s", column=ref.column))
     return ", ".join(parts)
+
+
+@templates_group.command("export")
+@click.argument("key")
+@click.option("--version", "version", type=click.IntRange(min=1), default=None,
+              help="Version number (default: the latest).")
+@click.option("--to", "fmt", type=click.Choice(["yaml", "json", "xlsform"]), default="yaml",
+              show_default=True, help="yaml and json load back with “templates load”.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output).")
+def templates_export(key: str, version: int | None, fmt: str, output: Path | None) -> None:
+    """Write one version of a template as YAML, JSON or an XLSForm workbook."""
+    require_migrated()
+    exported = template_service.export_definition(db_session(), key, version, fmt)
+    if output is not None:
+        output.write_bytes(exported.data)
+        click.echo(_("%(key)s version %(version)s written to %(file)s.") % {
+            "key": exported.key, "version": exported.version, "file": output}, err=True)
+        return
+    if fmt == "xlsform" and _stdout_is_terminal():
+        # A workbook's bytes would only garble the terminal.
+        raise Failure(_("An XLSForm is a workbook: name a file with -o FILE, or redirect "
+                        "the output to one."))
+    sys.stdout.flush()
+    sys.stdout.buffer.write(exported.data)
+    sys.stdout.buffer.flush()
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
