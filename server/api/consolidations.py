@@ -26,7 +26,7 @@ from server.downloads import CSV, XLSX, send_written
 from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import consolidation, merged
+from server.services import consolidation, merged, targets
 from server.services.consolidation import ChildState, Figures
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
@@ -88,6 +88,10 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             count=entry.count, units=[_part(part) for part in entry.units])
             for entry in entries]
             for key, entries in result.tallies.items()},
+        targets=serializers.target_list(
+            figures.definition,
+            targets.for_consolidation(db_session(), figures)),
+        phase=serializers.phase(targets.phase_now(figures.definition)),
     )
 
 
