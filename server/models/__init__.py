@@ -19,5 +19,6 @@ from server.models.units import Unit
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
-    "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion", "Unit", "User",
+    "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
+    "Unit", "User",
 ]

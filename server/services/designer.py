@@ -193,9 +193,7 @@ def _keys_in(node: Any, inside_choices: bool = False) -> set[str]:
     found: set[str] = set()
     if isinstance(node, dict):
         for name, value in node.items():
-            if name == "key" and isinstance(value, str):
-                found.add(value)
-            elif name == "value" and inside_choices and isinstance(value, str):
+            if isinstance(value, str) and (name == "key" or (name == "value" and inside_choices)):
                 found.add(value)
             else:
                 found |= _keys_in(value, name == "choices")

@@ -15,7 +15,8 @@ def build_monthly_draft(session, admin, *, numbers: int = 2, title: str = "月�
             return designer.change(session, admin, draft, draft.revision, operation)
 
         step(designer.set_attributes(None, {
-            "title": title, "source.issuer": "某镇人民政府", "source.title": "某镇治本攻坚三年行动方案",
+            "title": title, "source.issuer": "某镇人民政府",
+            "source.title": "某镇治本攻坚三年行动方案",
             "source.doc_number": "某政〔2024〕1号"}))
         section = step(designer.add(None, "sections"))
         step(designer.set_attributes(section, {"title": "检查情况", "number": "一"}))
