@@ -16,6 +16,8 @@ import copy
 import dataclasses
 import datetime as dt
 import json
+import re
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +27,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exports.template_workbook import build_template
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.definition_diff import FieldChange, field_changes
 from forms.importers import ImportResult
@@ -467,6 +470,15 @@ def labelled_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
             if node_type(path) == "field" and "key" in node]
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def readable_rule(expr: str, data: dict[str, Any]) -> str:
+    """The rule with each field key replaced by its label, as administrators think of it."""
+    labels = dict(labelled_fields(data))
+    return _NAME.sub(lambda m: f"[{labels[m[0]]}]" if m[0] in labels else m[0], expr or "")
+
+
 # -- publishing -------------------------------------------------------------------------------
 
 
@@ -533,6 +545,21 @@ def publish(session: Session, user: User, draft: TemplateDraft, expected_revisio
     session.delete(draft)
     session.flush()
     return result
+
+
+PREVIEW_UNIT_CODE = "PREVIEW"
+
+
+def preview_workbook(definition: Definition, locale: str, unit_name: str) -> bytes:
+    """The official workbook of a draft, for the first period of its schedule.
+
+    It is signed with a throw-away secret, so an upload of a preview is refused
+    like any foreign file: it can never be taken for a report.
+    """
+    return build_template(
+        definition.model_copy(update={"version": 1}), unit_code=PREVIEW_UNIT_CODE,
+        unit_name=unit_name, period=definition.schedule.first, secret=secrets.token_bytes(32),
+        locale=locale, translate=_)
 
 
 def _dump(data: dict[str, Any]) -> str:
