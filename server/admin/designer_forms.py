@@ -248,7 +248,10 @@ class PublishForm(RevisionForm):
 
 
 class FromVersionForm(FlaskForm):
-    template = SelectField(_l("Published template"), validate_choice=True)
+    # Any published version may be the start (the template page offers each); the service
+    # answers an unknown one as not found.
+    template = SelectField(_l("Published template"), validate_choice=False,
+                           validators=[DataRequired()])
 
 
 def import_kind_options() -> list[SelectChoice]:
@@ -331,6 +334,12 @@ def submitted_values(form: PathForm, shown: list[Attribute], node_type: str,
             choices = [line.strip() for line in (raw or "").splitlines() if line.strip()]
             continue
         values[attr.name] = _stored(attr, raw)
+    # A nested object (a target) whose typed parts are all empty is no object: its
+    # selects alone (the comparison) do not make one.
+    for prefix in {a.name.split(".")[0] for a in shown if "." in a.name}:
+        members = [a for a in shown if a.name.startswith(prefix + ".")]
+        if all(values.get(a.name) is None for a in members if a.widget != "select"):
+            values.update({a.name: None for a in members})
     new_kind = values.get("kind", node.get("kind"))
     for attr in ATTRIBUTES:
         if attr.applies(node_type, node.get("kind")) and not attr.applies(node_type, new_kind):

@@ -88,7 +88,9 @@ def designer_new_from_version():
     form.template.choices = _version_choices()
     if not form.validate_on_submit():
         return _index_page(version_form=form, status=400)
-    key, version = form.template.data.rsplit(":", 1)
+    key, _sep, version = form.template.data.rpartition(":")
+    if not version.isdigit():
+        abort(404)
     draft = designer.create_from_version(db_session(), _user(), key, int(version))
     return redirect(url_for("admin.designer_edit", draft_id=draft.id), 303)
 

@@ -104,7 +104,8 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
                                      "a_target__comparison": ">=",
                                      "a_target__by": "2026-12-31"})
     edit(browser, draft_id, "node", {"path": f"{fields}.1", "a_label": "已整改",
-                                     "a_kind": "integer", "a_unit": "项"})
+                                     "a_kind": "integer", "a_unit": "项",
+                                     "a_target__comparison": ">=", "a_target__value": ""})
     edit(browser, draft_id, "node", {"path": f"{fields}.2", "a_label": "工作情况",
                                      "a_kind": "longtext"})
     # the long text goes first, by the "up" button, twice
@@ -116,6 +117,7 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
     assert [f["label"] for f in found] == ["工作情况", "发现隐患", "已整改"]
     assert found[1]["target"] == {"value": "100", "comparison": ">=", "by": "2026-12-31"}
     assert found[1]["cumulative"] is True and found[1]["cumulative_span"] == "year"
+    assert "target" not in found[2]  # a comparison alone makes no target
     page = page_text(browser.get(f"/admin/designer/{draft_id}", headers=EN))
     assert "No problems: the draft can be published." in page
 
@@ -282,3 +284,19 @@ def test_a_file_of_an_unknown_kind_is_refused(browser, admin):
         content_type="multipart/form-data", headers=EN)
     assert response.status_code == 422
     assert "Tianbao cannot tell what kind of file plan.pdf is" in page_text(response)
+
+
+def test_the_template_page_starts_a_draft_of_the_next_version(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    with unit_of_work(session):
+        designer.publish(session, admin, draft, draft.revision)
+    browser.login_ok("boss")
+    page = page_text(browser.get("/admin/templates/template_1", headers=EN))
+    assert "Edit in the designer as the next version" in page and "designer" in page
+    started = browser.post("/admin/designer/new/version", {"template": "template_1:1"},
+                           token_from="/admin/templates/template_1")
+    assert started.status_code == 303
+    copy = session.scalars(designer.select(TemplateDraft)).one()
+    assert (copy.template_key, copy.base_version, copy.origin) == ("template_1", 1, "version")
+    assert browser.post("/admin/designer/new/version", {"template": "template_1:9"},
+                        token_from="/admin/designer").status_code == 404

@@ -18,8 +18,9 @@
       var before = input.value.slice(0, start);
       var after = input.value.slice(end);
       var pad = before && !/\s$/.test(before) ? " " : "";
-      input.value = before + pad + key + (after && !/^\s/.test(after) ? " " : "") + after;
-      var caret = (before + pad + key).length;
+      var inserted = pad + key + (/^\s/.test(after) ? "" : " ");
+      input.value = before + inserted + after;
+      var caret = (before + inserted).length;
       input.focus();
       input.setSelectionRange(caret, caret);
       check();
