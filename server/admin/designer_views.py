@@ -299,14 +299,28 @@ def designer_schedule(draft_id: int):
     else:
         due = {"rule": "after_end", "months": form.months.data if form.months.data is not None
                else 1, "day": form.day.data or 5}
-    first, last = (form.first.data or "").strip(), (form.last.data or "").strip()
-    if frequency == Frequency.ONCE:
-        first = last = Period.once().key
+    first = _period_of(frequency, (form.first.data or "").strip(), start=True)
+    last = _period_of(frequency, (form.last.data or "").strip(), start=False)
     designer.change(db_session(), _user(), draft, form.revision_number(),
                     designer.set_attributes(None, {"schedule": {
                         "frequency": frequency, "due": due, "first": first, "last": last}}))
     flash(_("Saved."), "success")
     return _changed(draft, "schedule")
+
+
+def _period_of(frequency: str, key: str, *, start: bool) -> str:
+    """*key* as a period of *frequency*: a window typed for another frequency (2024-05 for a
+    quarterly schedule) becomes the period containing its start (or end); anything
+    unreadable is kept, for the schedule's problem to say why."""
+    if frequency == Frequency.ONCE:
+        return Period.once().key
+    try:
+        period = Period.parse(key)
+    except ValueError:
+        return key
+    if period.frequency == frequency or period.frequency == Frequency.ONCE:
+        return key
+    return Period.containing(frequency, period.start if start else period.end).key
 
 
 @bp.post("/designer/<int:draft_id>/add")
@@ -329,6 +343,7 @@ def designer_node(draft_id: int):
     """Save the editor of one section, item, field, column or rule."""
     draft = _draft(draft_id)
     path = request.form.get("path", "")
+    on_refusal(_refused_page(draft, Page()))
     node = designer.node_at(draft.data, path)
     node_type = designer.node_type(path)
     form, shown = df.node_form(node_type, node, from_request=True)

@@ -300,3 +300,73 @@ def test_the_template_page_starts_a_draft_of_the_next_version(browser, session, 
     assert (copy.template_key, copy.base_version, copy.origin) == ("template_1", 1, "version")
     assert browser.post("/admin/designer/new/version", {"template": "template_1:9"},
                         token_from="/admin/designer").status_code == 404
+
+
+def test_a_schedule_changed_to_another_frequency_keeps_its_window(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    year = draft.data["schedule"]["first"][:4]
+    browser.login_ok("boss")
+    edit(browser, draft.id, "schedule", {"frequency": "quarterly", "due_rule": "in_period",
+                                         "month": "3", "day": "25", "first": f"{year}-01",
+                                         "last": f"{year}-12"})
+    schedule = draft_row(session, draft.id).data["schedule"]
+    assert (schedule["first"], schedule["last"]) == (f"{year}Q1", f"{year}Q4")
+    assert schedule["due"] == {"rule": "in_period", "month": 3, "day": 25}
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "4 periods" in page and f"due Mar 25, {year}" in page
+
+    edit(browser, draft.id, "schedule", {"frequency": "once", "due_rule": "after_end",
+                                         "fixed_date": "2024-04-10", "first": "x", "last": "y"})
+    schedule = draft_row(session, draft.id).data["schedule"]
+    assert schedule == {"frequency": "once", "due": {"rule": "fixed", "date": "2024-04-10"},
+                        "first": "once", "last": "once"}
+    edit(browser, draft.id, "schedule", {"frequency": "monthly", "due_rule": "after_end",
+                                         "months": "1", "day": "5", "first": "2024-13",
+                                         "last": "2024-12"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "This schedule makes no periods yet" in page
+
+
+def test_tables_with_columns_and_attachments_are_built_in_the_editor(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    item = "sections.0.items.0"
+    edit(browser, draft.id, "add", {"parent": item, "collection": "fields", "kind": "table"})
+    table = f"{item}.fields.3"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={table}", headers=EN))
+    assert "Columns of the table" in page and "Fewest rows" in page
+    assert f"{table.replace('.', '-')}-columns-0" in page
+    edit(browser, draft.id, "node", {"path": table, "a_label": "隐患清单", "a_kind": "table",
+                                     "a_min_rows": "1"})
+    edit(browser, draft.id, "node", {"path": f"{table}.columns.0", "a_label": "隐患描述",
+                                     "a_kind": "text"})
+    edit(browser, draft.id, "add", {"parent": table, "collection": "columns", "kind": "date"})
+    edit(browser, draft.id, "node", {"path": f"{table}.columns.1", "a_label": "整改期限",
+                                     "a_kind": "date"})
+    refused = edit(browser, draft.id, "add", {"parent": table, "collection": "columns",
+                                              "kind": "table"}, expect=422)
+    assert "Choose the kind of the new field." in page_text(refused)
+    edit(browser, draft.id, "add", {"parent": item, "collection": "fields",
+                                    "kind": "attachment"})
+    edit(browser, draft.id, "node", {"path": f"{item}.fields.4", "a_label": "现场照片",
+                                     "a_kind": "attachment", "a_max_size_mb": "5"})
+    with browser.client.application.test_request_context():
+        checked = designer.validate(draft_row(session, draft.id))
+    assert checked.problems == []
+    table_field = checked.definition.field("field_4")
+    assert [c.label for c in table_field.columns] == ["隐患描述", "整改期限"]
+    assert table_field.min_rows == 1
+    assert str(checked.definition.field("field_5").max_size_mb) == "5"
+
+
+def test_a_draft_is_deleted_only_from_its_current_revision(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    draft_id, revision = draft.id, draft.revision
+    browser.login_ok("boss")
+    stale = browser.post(f"/admin/designer/{draft_id}/delete",
+                         {"revision": str(revision - 1)}, headers=EN)
+    assert stale.status_code == 409 and draft_row(session, draft_id) is not None
+    gone = browser.post(f"/admin/designer/{draft_id}/delete", {"revision": str(revision)},
+                        token_from=f"/admin/designer/{draft_id}")
+    assert gone.status_code == 303 and draft_row(session, draft_id) is None
+    assert browser.get(f"/admin/designer/{draft_id}").status_code == 404

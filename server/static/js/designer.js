@@ -53,3 +53,29 @@
   });
   if (input.value) { check(); }
 })();
+
+// The schedule form shows only the inputs of the chosen due-date rule; without scripts
+// every input shows and the unused ones are ignored when saved.
+(function () {
+  "use strict";
+
+  var rule = document.getElementById("due_rule");
+  var frequency = document.getElementById("frequency");
+  if (!rule || !frequency) { return; }
+  var inputs = { after_end: ["months", "day"], in_period: ["month", "day"], fixed: ["fixed_date"] };
+  var all = ["months", "month", "day", "fixed_date"];
+
+  function update() {
+    if (frequency.value === "once") { rule.value = "fixed"; }
+    var shown = inputs[rule.value] || all;
+    all.forEach(function (id) {
+      var input = document.getElementById(id);
+      var box = input && input.closest(".field");
+      if (box) { box.hidden = shown.indexOf(id) < 0; }
+    });
+  }
+
+  rule.addEventListener("change", update);
+  frequency.addEventListener("change", update);
+  update();
+})();
