@@ -126,15 +126,18 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("number", _l("Number as printed"), "text", frozenset({"section", "item"}),
               help=_l("For example 一, （一） or 1.")),
     Attribute("title", _l("Title"), "text", frozenset({"section", "item"})),
+    Attribute("title_en", _l("Title in English"), "text", frozenset({"section", "item"})),
     Attribute("plan_text", _l("Wording of the plan"), "textarea", frozenset({"item"}),
               help=_l("The plan's text for this task, shown beside the item.")),
     Attribute("note", _l("Note"), "textarea", frozenset({"section", "item"})),
     Attribute("label", _l("Label"), "text", FC | {"table_column"}),
+    Attribute("label_en", _l("Label in English"), "text", FC | {"table_column"}),
     Attribute("kind", _l("Kind"), "select", F, options=lambda _node: kind_options()),
     Attribute("kind", _l("Kind"), "select", frozenset({"column"}),
               options=lambda _node: kind_options(COLUMN_KINDS)),
     Attribute("unit", _l("Unit of measure"), "text", FC, NUMERIC_KINDS,
               help=_l("For example 家, 次 or 人.")),
+    Attribute("unit_en", _l("Unit in English"), "text", FC, NUMERIC_KINDS),
     Attribute("required", _l("Required"), "check", FC),
     Attribute("min", _l("Smallest value"), "decimal", FC, NUMERIC_KINDS),
     Attribute("max", _l("Largest value"), "decimal", FC, NUMERIC_KINDS),
@@ -144,6 +147,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               "check", F, NUMERIC_KINDS),
     Attribute("cumulative_span", _l("Accumulates over"), "select", F, NUMERIC_KINDS,
               options=_spans),
+    Attribute("cumulative_severity", _l("When a cumulative figure goes down"), "select", F,
+              NUMERIC_KINDS, options=_severities),
     Attribute("aggregation", _l("Consolidation of the units' values"), "select", F,
               options=_aggregations),
     Attribute("target.value", _l("Target value"), "decimal", F, NUMERIC_KINDS),
@@ -153,6 +158,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("basis", _l("Basis in the plan"), "textarea", F,
               help=_l("The sentence of the plan that asks for this figure.")),
     Attribute("help", _l("Help for the person filling in"), "textarea", F),
+    Attribute("help_en", _l("Help in English"), "textarea", F),
     Attribute("min_rows", _l("Fewest rows"), "integer", F, frozenset({FieldKind.TABLE})),
     Attribute("max_rows", _l("Most rows"), "integer", F, frozenset({FieldKind.TABLE})),
     Attribute("max_size_mb", _l("Largest file (MB)"), "decimal", F,
@@ -167,6 +173,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               help=_l("For example: field_2 <= field_1. Pick fields by their label below.")),
     Attribute("severity", _l("When it fails"), "select", frozenset({"rule"}), options=_severities),
     Attribute("message", _l("Message shown when it fails"), "text", frozenset({"rule"})),
+    Attribute("message_en", _l("Message in English"), "text", frozenset({"rule"})),
 )
 
 
@@ -174,7 +181,6 @@ def attribute_labels(names: Iterable[str]) -> str:
     """The labels of changed attributes, as the editor names them ("target" for its parts)."""
     labels = {a.name.split(".")[0]: a.label for a in ATTRIBUTES if "." not in a.name}
     labels["target"] = _l("Target")
-    labels["label_en"] = _l("Label in English")
     return ", ".join(str(labels.get(name, name)) for name in names)
 
 
@@ -213,6 +219,10 @@ class AddForm(RevisionForm):
 
 class MetaForm(RevisionForm):
     title = StringField(_l("Title of the form"), validators=[Optional()])
+    title_en = StringField(_l("Title in English"), validators=[Optional()])
+    description = TextAreaField(_l("Description"), validators=[Optional()],
+                                description=_l("Who reports what, and when; shown on the "
+                                               "template's page."))
     issuer = StringField(_l("Issued by"), validators=[Optional()])
     plan_title = StringField(_l("Title of the plan"), validators=[Optional()])
     doc_number = StringField(_l("Document number"), validators=[Optional()],

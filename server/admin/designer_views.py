@@ -193,7 +193,8 @@ def _source_place(source: dict[str, Any]) -> str:
 def _meta_data(data: dict[str, Any]) -> dict[str, Any]:
     source = data.get("source") or {}
     date = source.get("date")
-    return {"title": data.get("title"), "issuer": source.get("issuer"),
+    return {"title": data.get("title"), "title_en": data.get("title_en"),
+            "description": data.get("description"), "issuer": source.get("issuer"),
             "plan_title": source.get("title"), "doc_number": source.get("doc_number"),
             "plan_date": _date(date), "notes": "\n".join(data.get("notes") or [])}
 
@@ -271,6 +272,8 @@ def designer_meta(draft_id: int):
     designer.change(db_session(), _user(), draft, form.revision_number(),
                     designer.set_attributes(None, {
                         "title": (form.title.data or "").strip(),
+                        "title_en": (form.title_en.data or "").strip() or None,
+                        "description": (form.description.data or "").strip() or None,
                         "source.issuer": (form.issuer.data or "").strip(),
                         "source.title": (form.plan_title.data or "").strip(),
                         "source.doc_number": (form.doc_number.data or "").strip() or None,

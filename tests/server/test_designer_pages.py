@@ -74,7 +74,8 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
     page = page_text(browser.get(f"/admin/designer/{draft_id}", headers=EN))
     assert "The template needs a title." in page and "Add at least one section." in page
 
-    edit(browser, draft_id, "meta", {"title": "安全检查月报", "issuer": "某镇人民政府",
+    edit(browser, draft_id, "meta", {"title": "安全检查月报", "title_en": "Monthly inspections",
+                                     "issuer": "某镇人民政府",
                                      "plan_title": "三年行动方案", "doc_number": "某政〔2024〕1号",
                                      "plan_date": "2024-05-22"})
     edit(browser, draft_id, "schedule", {"frequency": "quarterly", "due_rule": "after_end",
@@ -82,7 +83,7 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
                                          "last": "2026Q4"})
     page = page_text(browser.get(f"/admin/designer/{draft_id}", headers=EN))
     assert "11 periods" in page and "2024 Q2" in page and "due Jul 5, 2024" in page
-    assert 'value="安全检查月报"' in page
+    assert 'value="安全检查月报"' in page and 'value="Monthly inspections"' in page
 
     added = edit(browser, draft_id, "add", {"collection": "sections"})
     assert "edit=sections.0" in added.headers["Location"]
@@ -102,7 +103,9 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
                                      "a_cumulative": "y", "a_cumulative_span": "year",
                                      "a_required": "y", "a_target__value": "100",
                                      "a_target__comparison": ">=",
-                                     "a_target__by": "2026-12-31"})
+                                     "a_target__by": "2026-12-31",
+                                     "a_cumulative_severity": "warning",
+                                     "a_label_en": "Hazards found"})
     edit(browser, draft_id, "node", {"path": f"{fields}.1", "a_label": "已整改",
                                      "a_kind": "integer", "a_unit": "项",
                                      "a_target__comparison": ">=", "a_target__value": ""})
@@ -118,6 +121,7 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
     assert found[1]["target"] == {"value": "100", "comparison": ">=", "by": "2026-12-31"}
     assert found[1]["cumulative"] is True and found[1]["cumulative_span"] == "year"
     assert "target" not in found[2]  # a comparison alone makes no target
+    assert found[1]["cumulative_severity"] == "warning" and found[1]["label_en"] == "Hazards found"
     page = page_text(browser.get(f"/admin/designer/{draft_id}", headers=EN))
     assert "No problems: the draft can be published." in page
 
