@@ -184,8 +184,17 @@ def attribute_labels(names: Iterable[str]) -> str:
     return ", ".join(str(labels.get(name, name)) for name in names)
 
 
-def attributes_for(node_type: str, node: dict[str, Any]) -> list[Attribute]:
-    return [a for a in ATTRIBUTES if a.applies(node_type, node.get("kind"))]
+def attributes_for(node_type: str, node: dict[str, Any],
+                   definition: dict[str, Any] | None = None) -> list[Attribute]:
+    """The attributes the editor of *node* shows; an item also gets one text per "text"
+    column of the printed table (*definition* is the whole draft)."""
+    shown = [a for a in ATTRIBUTES if a.applies(node_type, node.get("kind"))]
+    if node_type == "item" and definition:
+        shown += [Attribute(f"texts.{c['key']}", c.get("label") or c["key"], "textarea",
+                            frozenset({"item"}))
+                  for c in definition.get("columns") or []
+                  if c.get("source") == "text" and c.get("key")]
+    return shown
 
 
 # -- the forms ---------------------------------------------------------------------------------
@@ -274,10 +283,10 @@ class FromFileForm(FlaskForm):
     kind = SelectField(_l("Kind of file"), choices=import_kind_options)
 
 
-def node_form(node_type: str, node: dict[str, Any], *,
+def node_form(node_type: str, node: dict[str, Any], definition: dict[str, Any], *,
               from_request: bool = False) -> tuple[PathForm, list[Attribute]]:
     """The editor of one node: a form with a field per attribute that applies to it."""
-    shown = attributes_for(node_type, node)
+    shown = attributes_for(node_type, node, definition)
 
     class NodeForm(PathForm):
         pass
@@ -348,7 +357,8 @@ def submitted_values(form: PathForm, shown: list[Attribute], node_type: str,
     # selects alone (the comparison) do not make one.
     for prefix in {a.name.split(".")[0] for a in shown if "." in a.name}:
         members = [a for a in shown if a.name.startswith(prefix + ".")]
-        if all(values.get(a.name) is None for a in members if a.widget != "select"):
+        if any(a.widget == "select" for a in members) and all(
+                values.get(a.name) is None for a in members if a.widget != "select"):
             values.update({a.name: None for a in members})
     new_kind = values.get("kind", node.get("kind"))
     for attr in ATTRIBUTES:

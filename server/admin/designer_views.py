@@ -150,7 +150,7 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
             editing = None
         else:
             if node_form is None:
-                node_form, attributes = df.node_form(node_type, node)
+                node_form, attributes = df.node_form(node_type, node, data)
             node_form.path.data = editing
     for form in (meta, schedule, node_form):
         if form is not None:
@@ -349,7 +349,7 @@ def designer_node(draft_id: int):
     on_refusal(_refused_page(draft, Page()))
     node = designer.node_at(draft.data, path)
     node_type = designer.node_type(path)
-    form, shown = df.node_form(node_type, node, from_request=True)
+    form, shown = df.node_form(node_type, node, draft.data, from_request=True)
     page = Page(node=form, node_attributes=shown, editing=path)
     if not form.validate_on_submit():
         return _edit_page(draft, page, 400)

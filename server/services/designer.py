@@ -371,7 +371,14 @@ def remove(path: str) -> Callable:
     """Delete the node at *path*; its key stays reserved by the published versions."""
     def operation(data: dict[str, Any], _keys: KeyMaker) -> None:
         container, index = locate(data, path)
-        container.pop(index)
+        removed = container.pop(index)
+        if node_type(path) == "table_column":  # the items' texts of that column go with it
+            for section in data.get("sections") or []:
+                for item in section.get("items") or []:
+                    texts = item.get("texts") or {}
+                    texts.pop(removed.get("key"), None)
+                    if not texts:
+                        item.pop("texts", None)
     return operation
 
 

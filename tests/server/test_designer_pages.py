@@ -374,3 +374,24 @@ def test_a_draft_is_deleted_only_from_its_current_revision(browser, session, adm
                         token_from=f"/admin/designer/{draft_id}")
     assert gone.status_code == 303 and draft_row(session, draft_id) is None
     assert browser.get(f"/admin/designer/{draft_id}").status_code == 404
+
+
+def test_an_item_fills_the_text_columns_of_the_printed_table(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    edit(browser, draft.id, "add", {"collection": "columns"})
+    edit(browser, draft.id, "node", {"path": "columns.0", "a_label": "具体内容",
+                                     "a_source": "text", "a_input_kind": ""})
+    item = "sections.0.items.0"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={item}", headers=EN))
+    assert "具体内容" in page and 'name="a_texts__col_1"' in page
+    edit(browser, draft.id, "node", {"path": item, "a_title": "隐患排查整治", "a_number": "1",
+                                     "a_texts__col_1": "全面排查企业安全隐患"})
+    stored = draft_row(session, draft.id)
+    assert stored.data["sections"][0]["items"][0]["texts"] == {"col_1": "全面排查企业安全隐患"}
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert checked.definition.sections[0].items[0].texts["col_1"] == "全面排查企业安全隐患"
+    edit(browser, draft.id, "node-action", {"path": "columns.0", "action": "delete"})
+    assert "texts" not in draft_row(session, draft.id).data["sections"][0]["items"][0]
