@@ -20,6 +20,14 @@ TITLE = "月度安全生产检查情况表"
 NUMBERS = ["检查企业数", "发现隐患数", "已整改隐患数", "培训人次", "应急演练次数"]
 
 
+@pytest.fixture(autouse=True)
+def _patient_expectations():
+    """The machine running the suite may be busy: wait longer than Playwright's 5 s."""
+    expect.set_options(timeout=15_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 def save_editor(page) -> None:
     page.locator("#editor").get_by_role("button", name="保存").click()
     page.wait_for_load_state()
