@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response
 
 from forms.importers import MESSAGES as IMPORT_MESSAGES
-from forms.importers import ImportRefused, import_document
 from forms.periods import Frequency, Period, Schedule
 from forms.rules import RuleSyntaxError, parse
 from server.admin import designer_forms as df
@@ -103,14 +102,8 @@ def designer_new_from_file():
         return _index_page(file_form=form, status=400)
     upload = form.file.data
     filename = upload.filename or "upload"
-    try:
-        result = import_document(upload.read(), filename, form.kind.data or None)
-    except ImportRefused as exc:
-        form.file.errors = [translate_issue(IMPORT_MESSAGES.get(exc.code, exc.code), exc.params)]
-        return _index_page(file_form=form, status=422)
-    except ModuleNotFoundError:
-        form.file.errors = [_("Tianbao cannot read this kind of file yet.")]
-        return _index_page(file_form=form, status=422)
+    on_refusal(lambda _refusal: _index_page(file_form=form, status=422), form=form)
+    result = designer.read_document(upload.read(), filename, form.kind.data or None)
     draft = designer.create_from_import(db_session(), _user(), result, filename)
     return redirect(url_for("admin.designer_edit", draft_id=draft.id), 303)
 

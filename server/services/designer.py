@@ -27,10 +27,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exports import sandbox
 from exports.template_workbook import build_template
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.definition_diff import FieldChange, field_changes
-from forms.importers import ImportResult
+from forms.importers import MESSAGES as IMPORT_MESSAGES
+from forms.importers import ImportRefused, ImportResult, import_document
 from forms.keys import KeyMaker
 from forms.loader import DefinitionError, Problem, parse_definition
 from server.models import Assignment, Report, Role, TemplateDraft, User
@@ -116,6 +118,35 @@ def create_from_version(session: Session, user: User, key: str, version: int) ->
     return _add(session, user, key, version, "version", data)
 
 
+# Reading a plan is an administrator's occasional action, on a file nobody checked:
+# it runs in the upload sandbox, with more time than a filled form gets.
+IMPORT_BUDGET = sandbox.Budget(cpu_seconds=10, wall_seconds=15.0)
+
+
+def _read_in_child(data: bytes, filename: str, kind: str | None):
+    """In the sandbox: the reader's result, or its refusal as plain data."""
+    try:
+        return import_document(data, filename, kind)
+    except ImportRefused as exc:
+        return ("refused", exc.code, exc.params)
+
+
+def read_document(data: bytes, filename: str, kind: str | None = None) -> ImportResult:
+    """What an importer reads from an uploaded file, read in the sandbox.
+
+    Raises :class:`InvalidInput` (about the input ``file``) for a file the
+    readers refuse, and for one that crashes a reader or exceeds its budget.
+    """
+    found = sandbox.run(_read_in_child, data, filename, kind or None, budget=IMPORT_BUDGET)
+    if isinstance(found, sandbox.Failure):
+        raise InvalidInput(_l("“%(filename)s” could not be read: it is damaged, or too large "
+                              "or complex to read safely."), field="file", filename=filename)
+    if isinstance(found, tuple):
+        _tag, code, params = found
+        raise InvalidInput(IMPORT_MESSAGES.get(code, code), field="file", **params)
+    return found
+
+
 def create_from_import(session: Session, user: User, result: ImportResult,
                        filename: str) -> TemplateDraft:
     """A new template from what an importer read, with its proposals and unplaced pieces."""
@@ -123,7 +154,7 @@ def create_from_import(session: Session, user: User, result: ImportResult,
     key = new_template_key(session)
     data = blank_definition(key)
     for name, value in (result.data or {}).items():
-        if name not in ("key", "version"):
+        if name not in ("key", "version") and value is not None:
             data[name] = value
     _fill_missing_keys(data, KeyMaker(_keys_in(data)))
     notes = {

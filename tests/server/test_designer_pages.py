@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import io
 import re
-import sys
-import types
 
 import pytest
 from openpyxl import load_workbook
 
-from forms.importers import ImportResult, Proposal, SourceRef, Unplaced
 from server.db import unit_of_work
 from server.models import Role, TemplateDraft
 from server.services import designer, reporting
@@ -255,30 +252,57 @@ def test_publishing_shows_the_changes_and_asks_before_breaking_continuity(
         browser.get("/admin/templates/template_1", headers=EN))
 
 
-def test_a_draft_from_a_file_shows_what_the_reader_could_not_place(
-        browser, session, admin, monkeypatch):
-    """Until the readers land, a reader registered here stands in for the text reader."""
-    def read(data: bytes, filename: str) -> ImportResult:
-        lines = data.decode().splitlines()
-        return ImportResult(
-            data={"title": lines[0], "sections": [{"title": "任务", "items": [
-                {"title": lines[1], "fields": [{"kind": "integer", "label": "培训人次"}]}]}]},
-            proposals=[Proposal("sections[0].items[0]", "item",
-                                SourceRef(paragraph=2, text=lines[1]))],
-            unplaced=[Unplaced(SourceRef(paragraph=3, text=lines[2]), "empty")])
+PLAN = """某镇安全生产治本攻坚三年行动方案（2024—2026年）
+某政〔2024〕12号
+一、工作任务
+（一）开展安全培训
+1. 组织企业主要负责人培训，每年不少于2次。
+2. 开展全员安全生产教育。
+二、工作要求
+各村每季度结束后5日内报送工作进展情况。
+"""
 
-    monkeypatch.setitem(sys.modules, "forms.importers.text",
-                        types.SimpleNamespace(read=read))
+
+def test_a_draft_from_a_plan_shows_what_the_reader_could_not_place(browser, session, admin):
+    """The text reader, run in the upload sandbox, makes the draft; what it could not
+    place is listed beside it with the source text."""
     browser.login_ok("boss")
     response = browser.post("/admin/designer/new/file", {
-        "file": (io.BytesIO("培训情况表\n开展全员培训\n附件：联系人名单".encode()), "plan.txt"),
-        "kind": ""}, token_from="/admin/designer", content_type="multipart/form-data")
-    assert response.status_code == 303
+        "file": (io.BytesIO(PLAN.encode()), "plan.txt"), "kind": ""},
+        token_from="/admin/designer", content_type="multipart/form-data")
+    assert response.status_code == 303, page_text(response)[:2000]
     page = page_text(browser.get(response.headers["Location"], headers=EN))
     assert "What was read from plan.txt" in page
-    assert "附件：联系人名单" in page and "paragraph 3" in page
-    assert "The file holds nothing to import." in page
-    assert "开展全员培训" in page and "培训人次" in page
+    assert "工作要求" in page and "paragraph 7" in page
+    assert "holds no numbered tasks and was not made into items." in page
+    assert "组织企业主要负责人培训，每年不少于2次" in page  # an item of the draft
+    assert "Say who issued the plan." in page  # the plan names no issuer
+    draft = session.scalars(designer.select(TemplateDraft)).one()
+    assert draft.template_key == "template_1" and draft.origin == "import"
+    assert draft.data["schedule"]["frequency"] == "quarterly"
+
+
+def test_a_file_that_breaks_the_reader_is_refused_in_the_sandbox(browser, admin):
+    browser.login_ok("boss")
+    response = browser.post("/admin/designer/new/file", {
+        "file": (io.BytesIO(b"PK\x03\x04 not really a document"), "plan.docx"), "kind": ""},
+        token_from="/admin/designer", content_type="multipart/form-data", headers=EN)
+    assert response.status_code == 422
+    text = page_text(response)
+    assert "The file could not be read as Word (.docx)." in text
+    assert "No drafts" in text  # nothing was made
+
+
+def test_a_reader_that_crashes_or_runs_too_long_refuses_the_file(app, monkeypatch):
+    from exports import sandbox
+    from server.services.errors import InvalidInput
+
+    monkeypatch.setattr(sandbox, "run", lambda *a, **k: sandbox.Failure(sandbox.OVER_LIMIT))
+    with app.test_request_context(headers=EN), pytest.raises(InvalidInput) as refused:
+        designer.read_document(b"x", "plan.docx")
+    assert str(refused.value) == ("“plan.docx” could not be read: it is damaged, or too large "
+                                  "or complex to read safely.")
+    assert refused.value.field == "file"
 
 
 def test_a_file_of_an_unknown_kind_is_refused(browser, admin):
