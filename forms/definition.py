@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from forms.definition_errors import DefinitionRuleError, Labelled, labelled
 from forms.periods import Schedule
 from forms.rules import RuleSyntaxError, parse
 
@@ -138,7 +139,7 @@ class Column(Localized):
     @model_validator(mode="after")
     def _check_kind(self) -> Column:
         if self.kind in (FieldKind.TABLE, FieldKind.ATTACHMENT):
-            raise ValueError(f"a table column cannot be of kind '{self.kind}'")
+            raise DefinitionRuleError("column_kind_not_allowed", kind=Labelled(self.kind))
         _check_common(self)
         return self
 
@@ -169,14 +170,17 @@ class FieldDef(Column):
         _check_common(self)
         if self.kind is FieldKind.TABLE:
             if not self.columns:
-                raise ValueError("a table field needs at least one column")
-            _unique([c.key for c in self.columns], "column key")
+                raise DefinitionRuleError("table_needs_columns", at=("columns",))
+            _unique([c.key for c in self.columns], "duplicate_column_key")
         elif self.columns:
-            raise ValueError("only table fields have columns")
+            raise DefinitionRuleError("columns_not_allowed", at=("columns",))
         if (self.cumulative or self.target) and self.kind not in NUMERIC_KINDS:
-            raise ValueError("only numeric fields can be cumulative or have a target")
-        if self.aggregation is not None and self.aggregation not in allowed_aggregations(self.kind):
-            raise ValueError(f"aggregation '{self.aggregation}' does not fit kind '{self.kind}'")
+            raise DefinitionRuleError("cumulative_not_numeric")
+        allowed = allowed_aggregations(self.kind)
+        if self.aggregation is not None and self.aggregation not in allowed:
+            raise DefinitionRuleError(
+                "aggregation_mismatch", at=("aggregation",), aggregation=Labelled(self.aggregation),
+                kind=Labelled(self.kind), allowed=labelled(a for a in Aggregation if a in allowed))
         return self
 
     @property
@@ -210,16 +214,16 @@ def allowed_aggregations(kind: FieldKind) -> frozenset[Aggregation]:
 def _check_common(col: Column) -> None:
     if col.kind in (FieldKind.CHOICE, FieldKind.MULTICHOICE):
         if not col.choices:
-            raise ValueError(f"a {col.kind} field needs choices")
-        _unique([c.value for c in col.choices], "choice value")
+            raise DefinitionRuleError("choices_missing", kind=Labelled(col.kind))
+        _unique([c.value for c in col.choices], "duplicate_choice_value")
     elif col.choices:
-        raise ValueError("only choice fields have choices")
+        raise DefinitionRuleError("choices_not_allowed", at=("choices",))
     if (col.min is not None or col.max is not None) and col.kind not in NUMERIC_KINDS:
-        raise ValueError("only numeric fields have min/max bounds")
+        raise DefinitionRuleError("bounds_not_allowed")
     if col.min is not None and col.max is not None and col.min > col.max:
-        raise ValueError("min is greater than max")
+        raise DefinitionRuleError("min_above_max", at=("min",), min=str(col.min), max=str(col.max))
     if col.format and col.kind is not FieldKind.TEXT:
-        raise ValueError("a format applies to text fields only")
+        raise DefinitionRuleError("format_not_allowed", at=("format",))
 
 
 class TableColumn(Localized):
@@ -243,9 +247,9 @@ class TableColumn(Localized):
     def _check_input(self) -> TableColumn:
         if self.source == "input":
             if self.input_kind not in TEXT_KINDS:
-                raise ValueError("an input column needs input_kind text or longtext")
+                raise DefinitionRuleError("input_kind_required", at=("input_kind",))
         elif self.input_kind is not None:
-            raise ValueError("only input columns have an input_kind")
+            raise DefinitionRuleError("input_kind_not_allowed", at=("input_kind",))
         return self
 
 
@@ -314,7 +318,7 @@ class Definition(Localized):
     @field_validator("columns")
     @classmethod
     def _columns_unique(cls, columns: tuple[TableColumn, ...]) -> tuple[TableColumn, ...]:
-        _unique([c.key for c in columns], "column key")
+        _unique([c.key for c in columns], "duplicate_column_key")
         return columns
 
     @model_validator(mode="after")
@@ -324,14 +328,14 @@ class Definition(Localized):
         input_cols = [c for c in self.columns if c.source == "input"]
         text_cols = {c.key for c in self.columns if c.source == "text"}
         sections = []
-        for section in self.sections:
+        for s_index, section in enumerate(self.sections):
             items = []
-            for item in section.items:
+            for i_index, item in enumerate(section.items):
                 unknown = set(item.texts) - text_cols
                 if unknown:
-                    raise ValueError(
-                        f"item {item.key}: texts {sorted(unknown)} match no text column"
-                    )
+                    raise DefinitionRuleError(
+                        "unknown_texts", at=("sections", s_index, "items", i_index, "texts"),
+                        keys=", ".join(sorted(unknown)))
                 declared = {f.key for f in item.fields}
                 extra = tuple(
                     FieldDef(key=f"{item.key}_{c.key}", kind=c.input_kind, label=c.label,
@@ -343,21 +347,21 @@ class Definition(Localized):
             sections.append(section.model_copy(update={"items": tuple(items)}))
         object.__setattr__(self, "sections", tuple(sections))
 
-        _unique([s.key for s in self.sections], "section key")
-        _unique([i.key for s in self.sections for i in s.items], "item key")
-        _unique([f.key for f in self.fields()], "field key")
-        _unique([r.key for r in self.rules], "rule key")
+        _unique([s.key for s in self.sections], "duplicate_section_key")
+        _unique([i.key for s in self.sections for i in s.items], "duplicate_item_key")
+        _unique([f.key for f in self.fields()], "duplicate_field_key")
+        _unique([r.key for r in self.rules], "duplicate_rule_key")
         known = {f.key for f in self.fields()}
         for index, rule in enumerate(self.rules):
             try:
                 expr = parse(rule.expr)
             except RuleSyntaxError as exc:
-                raise ValueError(f"rules[{index}] ({rule.key}): {exc}") from None
+                raise DefinitionRuleError(f"rule_{exc.code}", at=("rules", index, "expr"),
+                                          msgid=exc.message, **exc.params) from None
             missing = sorted(expr.fields - known)
             if missing:
-                raise ValueError(
-                    f"rules[{index}] ({rule.key}): unknown field {', '.join(missing)}"
-                )
+                raise DefinitionRuleError("rule_unknown_fields", at=("rules", index, "expr"),
+                                          fields=", ".join(missing))
         return self
 
     # -- navigation ---------------------------------------------------------
@@ -412,9 +416,9 @@ class Definition(Localized):
         return cls.model_validate_json(text)
 
 
-def _unique(keys: list[str], what: str) -> None:
+def _unique(keys: list[str], code: str) -> None:
     seen: set[str] = set()
     for key in keys:
         if key in seen:
-            raise ValueError(f"duplicate {what} '{key}'")
+            raise DefinitionRuleError(code, key=key)
         seen.add(key)

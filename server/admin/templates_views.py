@@ -8,7 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from markupsafe import Markup, escape
 
+from forms import schema_help
 from forms.loader import DefinitionError
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
@@ -56,6 +58,44 @@ def templates():
     status = 400 if form.errors or problems else 200
     return render_template("admin/templates.html", rows=template_service.list_latest(session),
                            form=form, problems=problems), status
+
+
+@bp.get("/templates/help")
+@roles_required(Role.ADMIN)
+def template_help():
+    """The definition format, generated from the schema, with a complete example."""
+    return render_template(
+        "admin/template_help.html", models=schema_help.document(),
+        operators=schema_help.RULE_OPERATORS, functions=schema_help.RULE_FUNCTIONS,
+        rule_notes=schema_help.RULE_NOTES, example=schema_help.example_text(),
+        type_html=_type_html, constraint_text=_constraint_text,
+    )
+
+
+@bp.get("/templates/help/example.yaml")
+@roles_required(Role.ADMIN)
+def template_example():
+    """The example definition as a file to save, change and upload."""
+    return Response(
+        schema_help.example_text(), mimetype="application/yaml",
+        headers={"Content-Disposition": "attachment; filename=definition_example.yaml"},
+    )
+
+
+def _type_html(doc: schema_help.TypeDoc) -> Markup:
+    """A type as HTML: other models of the format are links to their table."""
+    if doc.ref:
+        return Markup('<a href="#model-{0}"><code>{0}</code></a>').format(doc.ref)
+    text = Markup(escape(_(doc.msgid)))
+    if not doc.inner:
+        return text
+    return text % {"inner": Markup(escape(doc.joiner)).join(_type_html(t) for t in doc.inner)}
+
+
+def _constraint_text(constraint) -> str:
+    """A bound such as “at most 31”, translated."""
+    msgid, params = constraint
+    return _(msgid, **params)
 
 
 @bp.get("/templates/<key>")

@@ -27,14 +27,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from exports import sandbox
+from exports.source_import import import_untrusted
 from exports.template_workbook import build_template
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.definition_diff import FieldChange, field_changes
+from forms.i18n import N_
 from forms.importers import MESSAGES as IMPORT_MESSAGES
-from forms.importers import ImportRefused, ImportResult, import_document
+from forms.importers import ImportRefused, ImportResult
 from forms.keys import KeyMaker
-from forms.loader import DefinitionError, Problem, parse_definition
+from forms.loader import DefinitionError, Problem, parse_definition, place_of
 from server.models import Assignment, Report, Role, TemplateDraft, User
 from server.models.accounts import utcnow
 from server.models.templates import TemplateVersion
@@ -118,33 +119,17 @@ def create_from_version(session: Session, user: User, key: str, version: int) ->
     return _add(session, user, key, version, "version", data)
 
 
-# Reading a plan is an administrator's occasional action, on a file nobody checked:
-# it runs in the upload sandbox, with more time than a filled form gets.
-IMPORT_BUDGET = sandbox.Budget(cpu_seconds=10, wall_seconds=15.0)
-
-
-def _read_in_child(data: bytes, filename: str, kind: str | None):
-    """In the sandbox: the reader's result, or its refusal as plain data."""
-    try:
-        return import_document(data, filename, kind)
-    except ImportRefused as exc:
-        return ("refused", exc.code, exc.params)
-
-
 def read_document(data: bytes, filename: str, kind: str | None = None) -> ImportResult:
-    """What an importer reads from an uploaded file, read in the sandbox.
+    """What an importer reads from an uploaded file, within the upload limits and in the
+    sandbox (:func:`exports.source_import.import_untrusted`).
 
-    Raises :class:`InvalidInput` (about the input ``file``) for a file the
-    readers refuse, and for one that crashes a reader or exceeds its budget.
+    Raises :class:`InvalidInput` about the input ``file`` for a file that is refused.
     """
-    found = sandbox.run(_read_in_child, data, filename, kind or None, budget=IMPORT_BUDGET)
-    if isinstance(found, sandbox.Failure):
-        raise InvalidInput(_l("“%(filename)s” could not be read: it is damaged, or too large "
-                              "or complex to read safely."), field="file", filename=filename)
-    if isinstance(found, tuple):
-        _tag, code, params = found
-        raise InvalidInput(IMPORT_MESSAGES.get(code, code), field="file", **params)
-    return found
+    try:
+        return import_untrusted(data, filename, kind or None)
+    except ImportRefused as refused:
+        raise InvalidInput(IMPORT_MESSAGES.get(refused.code, refused.code), field="file",
+                           **refused.params) from None
 
 
 def create_from_import(session: Session, user: User, result: ImportResult,
@@ -448,38 +433,46 @@ def validate(draft: TemplateDraft) -> Checked:
         # Lines of the JSON text mean nothing to someone using the designer.
         # Where the designer already said it in plainer words, the schema's message is left out.
         said = {p.path for p in problems}
-        problems += [dataclasses.replace(p, line=None) for p in exc.problems
+        problems += [dataclasses.replace(p, line=None, column=None) for p in exc.problems
                      if p.path not in said]
         definition = None
     return Checked(definition if not problems else None, problems)
+
+
+DESIGNER_PROBLEM = "designer"  # the code of problems the designer finds itself
 
 
 def _missing_texts(data: dict[str, Any]) -> list[Problem]:
     """What the schema allows empty but a published form cannot do without."""
     problems: list[Problem] = []
 
-    def need(path: str, value: Any, message: str) -> None:
-        if not (isinstance(value, str) and value.strip()):
-            problems.append(Problem(display_path(path), message))
+    def add(path: str, msgid: str) -> None:
+        loc = tuple(int(p) if p.isdigit() else p for p in path.split("."))
+        problems.append(Problem(DESIGNER_PROBLEM, {}, display_path(path), place_of(data, loc),
+                                msgid=msgid))
 
-    need("title", data.get("title"), _("The template needs a title."))
+    def need(path: str, value: Any, msgid: str) -> None:
+        if not (isinstance(value, str) and value.strip()):
+            add(path, msgid)
+
+    need("title", data.get("title"), N_("The template needs a title."))
     source = data.get("source") or {}
-    need("source.issuer", source.get("issuer"), _("Say who issued the plan."))
-    need("source.title", source.get("title"), _("Give the title of the plan."))
+    need("source.issuer", source.get("issuer"), N_("Say who issued the plan."))
+    need("source.title", source.get("title"), N_("Give the title of the plan."))
     if not data.get("sections"):
-        problems.append(Problem("sections", _("Add at least one section.")))
+        add("sections", N_("Add at least one section."))
     for path, node in _walk(data):
         kind = node_type(path)
         if kind in ("section", "item"):
-            need(f"{path}.title", node.get("title"), _("Give it a title."))
+            need(f"{path}.title", node.get("title"), N_("Give it a title."))
         elif kind in ("field", "column", "table_column"):
-            need(f"{path}.label", node.get("label"), _("Give it a label."))
+            need(f"{path}.label", node.get("label"), N_("Give it a label."))
         elif kind == "rule":
-            need(f"{path}.expr", node.get("expr"), _("Write the rule."))
+            need(f"{path}.expr", node.get("expr"), N_("Write the rule."))
             need(f"{path}.message", node.get("message"),
-                 _("Write the message shown when the rule fails."))
+                 N_("Write the message shown when the rule fails."))
         if kind == "section" and not node.get("items"):
-            problems.append(Problem(display_path(f"{path}.items"), _("Add at least one item.")))
+            add(f"{path}.items", N_("Add at least one item."))
     return problems
 
 

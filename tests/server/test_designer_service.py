@@ -5,6 +5,7 @@ import json
 import pytest
 
 from server.db import unit_of_work
+from server.locale import translate_issue
 from server.models import Role, TemplateDraft
 from server.services import designer
 from server.services import templates as template_service
@@ -30,8 +31,8 @@ def test_a_blank_draft_gets_a_generated_template_key_and_says_what_is_missing(
             second = designer.create_blank(session, admin)
         assert first.template_key == "template_1" and second.template_key == "template_2"
         checked = designer.validate(first)
-    assert checked.definition is None
-    messages = {p.path: p.message for p in checked.problems}
+        assert checked.definition is None
+        messages = {p.path: translate_issue(p) for p in checked.problems}
     assert messages["title"] == "The template needs a title."
     assert messages["sections"] == "Add at least one section."
 
@@ -110,7 +111,7 @@ def test_an_invalid_rule_is_a_problem_of_the_draft(app, session, admin):
         with pytest.raises(InvalidState):
             designer.publish(session, admin, draft, draft.revision)
     assert checked.definition is None
-    assert any("nothing_here" in p.message for p in checked.problems)
+    assert any("nothing_here" in p.render() for p in checked.problems)
 
 
 def test_publishing_a_change_that_breaks_continuity_needs_confirmation(

@@ -71,8 +71,9 @@ def test_cli_load_and_list(app, tmp_path, monkeypatch):
         "kind: integer", "kind: number", 1), encoding="utf-8")
     failed = runner.invoke(cli, ["templates", "load", str(broken)])
     assert failed.exit_code == 1
-    assert "broken.yaml: sections[0].items[0].fields" in failed.output
-    assert "(line " in failed.output
+    assert "broken.yaml: section 1 “" in failed.output
+    assert "(sections[0].items[0].fields[0].kind, " in failed.output
+    assert "“number” is not allowed: use one of text (Text)" in failed.output
 
 
 def test_cli_list_when_empty(app, monkeypatch):
@@ -112,7 +113,8 @@ def test_upload_errors_name_the_place_and_change_nothing(browser, admin, session
     response = upload(browser, bad.encode("utf-8"), "bad.yaml")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "定义未发布" in page and "sections[0].items[0].fields" in page
+    assert "定义未发布" in page and "sections[0].items[0].fields[0].kind" in page
+    assert "不能填写「number」，必须是以下之一：text（文本）" in page
     wrong_type = upload(browser, b"PK\x03\x04", "x.xlsx")
     assert wrong_type.status_code == 400
     assert session.query(TemplateVersion).count() == 0
