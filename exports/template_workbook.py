@@ -45,6 +45,7 @@ from exports.layout import Grid, build_grid
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
 from forms.i18n import N_
 from forms.periods import Period
+from forms.targets import describe as describe_target
 from forms.values import format_number
 
 DEFAULT_TABLE_ROWS = 20
@@ -466,9 +467,13 @@ class _FormWriter:
         label = self._field_label(field)
         label_end = grid.value - 1
         self._span(grid.label_start, label_end, row, label, self.label_fmt(indent=1))
+        notes = []
         if field.basis:
-            ws.write_comment(row, grid.sheet_col(grid.label_start),
-                             self.t(N_("Basis in the plan:")) + "\n" + field.basis,
+            notes.append(self.t(N_("Basis in the plan:")) + "\n" + field.basis)
+        if field.target is not None:
+            notes.append(describe_target(field, self.t, self.locale, self.definition))
+        if notes:
+            ws.write_comment(row, grid.sheet_col(grid.label_start), "\n".join(notes),
                              {"x_scale": 2.5, "y_scale": 1.5})
         value_col = grid.sheet_col(grid.value)
         slot = grid.columns[grid.value].slot

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from forms.definition_errors import DefinitionRuleError, Labelled, labelled
-from forms.periods import Schedule
+from forms.periods import FixedDate, Schedule
 from forms.rules import RuleSyntaxError, parse
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -112,12 +112,121 @@ class Choice(Localized):
     label_en: str | None = None
 
 
-class Target(_Model):
-    """A value the plan asks to reach by a date, e.g. at least 12 posts by 2026-12-31."""
+# -- targets (issue #14) ------------------------------------------------------------
 
-    value: Decimal
+
+class TargetKind(StrEnum):
+    """What a plan asks to be reached; progress is computed in ``forms.targets``."""
+
+    ABSOLUTE = "absolute"  # a figure by a date: ≥ 12 posts by 2026-12-31
+    SHARE = "share"  # value / denominator field ≥ a percentage by a date: 全覆盖, 100%持证
+    STOCK = "stock"  # a stock down to a level (0) by a date, from the unit's first report
+    RECURRING = "recurring"  # at least N per year, half-year, quarter or month: 每年至少1次
+
+
+class TargetWindow(StrEnum):
+    YEAR = "year"
+    HALFYEAR = "halfyear"
+    QUARTER = "quarter"
+    MONTH = "month"
+
+
+class TargetScope(StrEnum):
+    """Whose figures a target is judged on."""
+
+    JURISDICTION = "jurisdiction"  # the consolidating office's (e.g. 2 firms in the county)
+    UNIT = "unit"  # every reporting unit's own (e.g. each firm drills once a year)
+
+
+class Target(_Model):
+    """A value the plan asks to reach by a date, e.g. at least 12 posts by 2026-12-31.
+
+    ``kind`` defaults to an absolute target so that entries written before the
+    other kinds existed keep their meaning. ``value`` is the figure for an
+    absolute target, the percentage for a share, the level the stock must fall
+    to (default 0) and the minimum per window for a recurring one. ``since``
+    starts the pace (and the first window); without it the plan window's first
+    day is used.
+    """
+
+    kind: TargetKind = TargetKind.ABSOLUTE
+    value: Decimal = Decimal(0)
     by: dt.date
     comparison: Literal[">=", "<="] = ">="
+    denominator: Key | None = Field(default=None, description="Share: the field divided by")
+    every: TargetWindow | None = Field(default=None, description="Recurring: the window")
+    since: dt.date | None = None
+    scope: TargetScope = TargetScope.JURISDICTION
+    basis: str | None = Field(default=None, description="The plan sentence that sets it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data):
+        if isinstance(data, dict) and data.get("kind") == TargetKind.STOCK:
+            data = {"comparison": "<=", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Target:
+        kind = self.kind
+        if kind is not TargetKind.STOCK and "value" not in self.model_fields_set:
+            raise DefinitionRuleError("target_needs_value", at=("value",), kind=Labelled(kind))
+        if (self.denominator is not None) != (kind is TargetKind.SHARE):
+            raise DefinitionRuleError("target_denominator", at=("denominator",))
+        if (self.every is not None) != (kind is TargetKind.RECURRING):
+            raise DefinitionRuleError("target_window", at=("every",))
+        if kind is TargetKind.SHARE and not 0 < self.value <= 100:
+            raise DefinitionRuleError("target_share_range", at=("value",))
+        if kind is TargetKind.STOCK and self.comparison != "<=":
+            raise DefinitionRuleError("target_stock_comparison", at=("comparison",))
+        if kind in (TargetKind.SHARE, TargetKind.RECURRING) and self.comparison != ">=":
+            raise DefinitionRuleError("target_minimum_comparison", at=("comparison",),
+                                     kind=Labelled(kind))
+        if kind is TargetKind.RECURRING and self.value <= 0:
+            raise DefinitionRuleError("target_recurring_positive", at=("value",))
+        if self.value < 0:
+            raise DefinitionRuleError("target_negative", at=("value",))
+        if self.since is not None and self.since >= self.by:
+            raise DefinitionRuleError("target_since_after_by", at=("since",))
+        return self
+
+
+# Months per target window, and the schedules whose periods fit inside one.
+TARGET_WINDOW_MONTHS = {TargetWindow.YEAR: 12, TargetWindow.HALFYEAR: 6, TargetWindow.QUARTER: 3,
+                        TargetWindow.MONTH: 1}
+
+
+# -- phases (issue #14) ----------------------------------------------------------------
+
+
+class Phase(Localized):
+    """A named stage of a plan with its dates, e.g. 动员部署 2024-04-01 to 2024-05-31."""
+
+    key: Key
+    name: str
+    name_en: str | None = None
+    start: dt.date
+    end: dt.date
+    basis: str | None = Field(default=None, description="The plan sentence that sets it")
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> Phase:
+        if self.end < self.start:
+            raise DefinitionRuleError("phase_ends_before_start", at=("end",))
+        return self
+
+
+def check_phases(phases: tuple[Phase, ...]) -> None:
+    """Phases have unique keys and follow each other without overlapping."""
+    _unique([p.key for p in phases], "duplicate_phase_key")
+    for before, after in zip(phases, phases[1:], strict=False):
+        if after.start <= before.end:
+            raise DefinitionRuleError("phases_overlap", after=after.name, before=before.name)
+
+
+def current_phase(phases: tuple[Phase, ...], today: dt.date) -> Phase | None:
+    """The phase *today* falls in (None before the first, between or after the last)."""
+    return next((p for p in phases if p.start <= today <= p.end), None)
 
 
 class Column(Localized):
@@ -176,6 +285,8 @@ class FieldDef(Column):
             raise DefinitionRuleError("columns_not_allowed", at=("columns",))
         if (self.cumulative or self.target) and self.kind not in NUMERIC_KINDS:
             raise DefinitionRuleError("cumulative_not_numeric")
+        if self.target is not None and self.target.denominator == self.key:
+            raise DefinitionRuleError("share_of_itself", at=("target", "denominator"))
         allowed = allowed_aggregations(self.kind)
         if self.aggregation is not None and self.aggregation not in allowed:
             raise DefinitionRuleError(
@@ -314,6 +425,24 @@ class Definition(Localized):
     rules: tuple[Rule, ...] = ()
     notes: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    due_phase: Key | None = Field(
+        default=None, description="One-off reports: due at the end of this phase")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _due_from_phase(cls, data):
+        """A one-off report tied to a phase may leave out its due date: the phase's end."""
+        if not isinstance(data, dict) or not data.get("due_phase"):
+            return data
+        schedule = data.get("schedule")
+        if isinstance(schedule, dict) and "due" not in schedule:
+            for phase in data.get("phases") or ():
+                key = phase.get("key") if isinstance(phase, dict) else getattr(phase, "key", None)
+                if key == data["due_phase"]:
+                    end = phase.get("end") if isinstance(phase, dict) else phase.end
+                    data = {**data, "schedule": {**schedule, "due": {"rule": "fixed", "date": end}}}
+        return data
 
     @field_validator("columns")
     @classmethod
@@ -362,7 +491,56 @@ class Definition(Localized):
             if missing:
                 raise DefinitionRuleError("rule_unknown_fields", at=("rules", index, "expr"),
                                           fields=", ".join(missing))
+        self._check_targets()
+        self._check_phases()
         return self
+
+    def _check_targets(self) -> None:
+        """Share denominators exist and are numeric; recurring windows hold whole periods."""
+        for at, fld in self._item_fields():
+            target = fld.target
+            if target is None:
+                continue
+            if target.kind is TargetKind.SHARE:
+                denominator = self.field(target.denominator)
+                if denominator is None or not denominator.is_numeric:
+                    raise DefinitionRuleError("target_denominator_unknown",
+                                              at=(*at, "target", "denominator"),
+                                              key=target.denominator)
+            if target.kind is TargetKind.RECURRING:
+                months = self.schedule.first_period.months  # 0 for a one-off report
+                if months == 0 or months > TARGET_WINDOW_MONTHS[target.every]:
+                    raise DefinitionRuleError(
+                        "target_window_too_short", at=(*at, "target", "every"),
+                        frequency=Labelled(self.schedule.frequency), every=Labelled(target.every))
+
+    def _item_fields(self) -> Iterator[tuple[tuple[str | int, ...], FieldDef]]:
+        """The items' fields with their place in the document, for problems to point at."""
+        for s_index, section in enumerate(self.sections):
+            for i_index, item in enumerate(section.items):
+                for f_index, fld in enumerate(item.fields):
+                    yield ("sections", s_index, "items", i_index, "fields", f_index), fld
+
+    def _check_phases(self) -> None:
+        check_phases(self.phases)
+        if self.due_phase is None:
+            return
+        phase = next((p for p in self.phases if p.key == self.due_phase), None)
+        if phase is None:
+            raise DefinitionRuleError("due_phase_unknown", at=("due_phase",), key=self.due_phase)
+        if not isinstance(self.schedule.due, FixedDate):
+            raise DefinitionRuleError("due_phase_not_once", at=("due_phase",))
+        # The due date is derived: the phase's last day, so the two can never disagree.
+        if self.schedule.due.date != phase.end:
+            schedule = self.schedule.model_copy(
+                update={"due": FixedDate(date=phase.end)})
+            object.__setattr__(self, "schedule", schedule)
+
+    def current_phase(self, today: dt.date) -> Phase | None:
+        return current_phase(self.phases, today)
+
+    def target_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields() if f.target is not None]
 
     # -- navigation ---------------------------------------------------------
 

@@ -126,6 +126,32 @@ MESSAGES: dict[str, str] = {
     ),
     "duplicate_rule_key": N_("The rule key “%(key)s” is used twice."),
     "rule_unknown_fields": N_("The rule names fields that do not exist: %(fields)s."),
+    "share_of_itself": N_("A share target cannot divide a field by itself."),
+    "target_needs_value": N_("A target of kind %(kind)s needs a value."),
+    "target_denominator": N_(
+        "A share target, and only a share target, names a denominator field."
+    ),
+    "target_window": N_(
+        "A recurring target, and only a recurring target, has a window (every)."
+    ),
+    "target_share_range": N_("A share target is a percentage above 0 and at most 100."),
+    "target_stock_comparison": N_("A stock target asks the stock to fall: use comparison <=."),
+    "target_minimum_comparison": N_("A target of kind %(kind)s is a minimum: use comparison >=."),
+    "target_recurring_positive": N_("A recurring minimum must be above 0."),
+    "target_negative": N_("A target value cannot be negative."),
+    "target_since_after_by": N_("A target's start (since) must come before its date (by)."),
+    "target_denominator_unknown": N_(
+        "The denominator “%(key)s” is not a numeric field of this template."
+    ),
+    "target_window_too_short": N_(
+        "A %(frequency)s report cannot be judged per %(every)s: its periods do not fit inside"
+        " one window."
+    ),
+    "phase_ends_before_start": N_("The phase ends before it starts."),
+    "phases_overlap": N_("The phase “%(after)s” starts before the phase “%(before)s” ends."),
+    "duplicate_phase_key": N_("The phase key “%(key)s” is used twice."),
+    "due_phase_unknown": N_("due_phase “%(key)s” names no phase of this template."),
+    "due_phase_not_once": N_("Only a one-off report can be due at the end of a phase."),
     # -- schedules (forms.periods) ---------------------------------------------
     "bad_period_key": N_(
         "“%(key)s” is not a period key: write 2024-05, 2024Q2, 2024H1, 2024 or once."
@@ -189,6 +215,16 @@ VALUE_LABELS: dict[str, str] = {
     "input": N_("Input"),
     # Column.format and Target.comparison
     "phone": N_("Phone number"),
+    # Target.kind, Target.every and Target.scope
+    "absolute": N_("A figure"),
+    "share": N_("A share of another field"),
+    "stock": N_("A stock to clear"),
+    "recurring": N_("A recurring minimum"),
+    "halfyear": N_("Half-year"),
+    "quarter": N_("Quarter"),
+    "month": N_("Month"),
+    "jurisdiction": N_("The jurisdiction's consolidated figures"),
+    "unit": N_("Every unit's own figures"),
     ">=": N_("At least"),
     "<=": N_("At most"),
 }

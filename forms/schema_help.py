@@ -61,6 +61,7 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
     "Choice": N_("One option of a choice or multichoice field."),
     "Target": N_("A value the plan asks to reach by a date, e.g. at least 12 posts by 2026-12-31."),
     "Rule": N_("A check across fields written in the rule language, e.g. rectified <= found."),
+    "Phase": N_("A named stage of the plan with its dates, e.g. 动员部署 from April to May 2024."),
 }
 
 # "Model.attribute": its description. Inherited attributes are found under the class
@@ -90,6 +91,12 @@ DESCRIPTIONS: dict[str, str] = {
     "Definition.rules": N_("Checks across fields, run on every submission."),
     "Definition.notes": N_("Notes printed under the table, in Chinese."),
     "Definition.notes_en": N_("The notes in English."),
+    "Definition.phases": N_(
+        "The plan's phases in order, without overlaps; shown on tasks and report pages."
+    ),
+    "Definition.due_phase": N_(
+        "One-off reports: the key of the phase whose last day is the due date."
+    ),
     # SourcePlan
     "SourcePlan.issuer": N_("Who issued the plan, e.g. 某镇人民政府."),
     "SourcePlan.title": N_("The plan's title, e.g. 《…三年行动实施方案》."),
@@ -178,6 +185,29 @@ DESCRIPTIONS: dict[str, str] = {
     "Target.value": N_("The value to reach."),
     "Target.by": N_("The date by which it is to be reached."),
     "Target.comparison": N_("Whether the figure must reach at least or at most the value."),
+    "Target.kind": N_(
+        "What is to be reached: absolute (a figure), share (a percentage of a denominator field),"
+        " stock (a stock that falls to the value, 0 by default, from the unit's first report) or"
+        " recurring (at least the value in every window)."
+    ),
+    "Target.denominator": N_("Share targets: the field the figure is divided by."),
+    "Target.every": N_("Recurring targets: the window (year, halfyear, quarter or month)."),
+    "Target.since": N_(
+        "The day progress is paced from (and the first window starts); default: the first day"
+        " of the plan window."
+    ),
+    "Target.scope": N_(
+        "Whose figures are judged: jurisdiction (the consolidated figures of an office) or unit"
+        " (every reporting unit's own)."
+    ),
+    "Target.basis": N_("The plan sentence that sets the target, quoted."),
+    # Phase
+    "Phase.key": N_("A stable key of the phase (letters, digits, _)."),
+    "Phase.name": N_("The phase's name as the plan gives it, e.g. 专项治理."),
+    "Phase.name_en": N_("The phase's name in English (optional)."),
+    "Phase.start": N_("The first day of the phase."),
+    "Phase.end": N_("The last day of the phase."),
+    "Phase.basis": N_("The plan sentence that sets the phase, quoted."),
     # Rule
     "Rule.key": N_("The rule's key, unique in the template."),
     "Rule.expr": N_("The condition that must hold, in the rule language below."),

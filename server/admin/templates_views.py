@@ -12,11 +12,13 @@ from markupsafe import Markup, escape
 
 from forms import schema_help
 from forms.loader import DefinitionError
+from forms.targets import describe as describe_target
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import content_disposition
+from server.locale import current_locale_code
 from server.models import Role
 from server.services import templates as template_service
 
@@ -60,7 +62,7 @@ def templates():
                            form=form, problems=problems), status
 
 
-@bp.get("/templates/help")
+@bp.get("/definition-help")
 @roles_required(Role.ADMIN)
 def template_help():
     """The definition format, generated from the schema, with a complete example."""
@@ -72,7 +74,7 @@ def template_help():
     )
 
 
-@bp.get("/templates/help/example.yaml")
+@bp.get("/definition-help/example.yaml")
 @roles_required(Role.ADMIN)
 def template_example():
     """The example definition as a file to save, change and upload."""
@@ -111,8 +113,10 @@ def template_detail(key: str, version: int | None = None):
         (r for r in history if r.version == version), None)
     if row is None:
         abort(404)
-    return render_template("admin/template_detail.html", row=row, definition=row.definition,
-                           history=history, action_form=ActionForm())
+    definition, locale = row.definition, current_locale_code()
+    return render_template("admin/template_detail.html", row=row, definition=definition,
+                           history=history, action_form=ActionForm(),
+                           target_text=lambda f: describe_target(f, _, locale, definition))
 
 
 # The file ending in the address, and the export format it asks for.

@@ -37,7 +37,7 @@ def test_admin_finds_the_help_and_reads_a_refused_upload(page, log_in, screensho
 
 def test_the_help_fits_a_phone(phone, log_in, screenshot):
     log_in(phone, "admin")
-    phone.goto("/admin/templates/help")
+    phone.goto("/admin/definition-help")
     width = phone.viewport_size["width"]
     assert phone.evaluate("document.documentElement.scrollWidth") <= width
     screenshot(phone, "admin-definition-help-phone")

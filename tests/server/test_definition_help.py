@@ -56,7 +56,7 @@ def test_the_walk_reaches_every_model_of_the_format():
     names = {m.__name__ for m in schema_help.models()}
     assert names == {"Definition", "SourcePlan", "Schedule", "AfterEnd", "InPeriod",
                      "FixedDate", "FieldDef", "Column", "TableColumn", "Choice", "Target",
-                     "Item", "Section", "Rule"}
+                     "Item", "Section", "Rule", "Phase"}
 
 
 def test_every_function_of_the_rule_language_is_described():
@@ -67,7 +67,7 @@ def test_every_function_of_the_rule_language_is_described():
 
 def test_the_page_lists_every_attribute_of_every_model_in_chinese(browser, admin):
     browser.login_ok(admin)
-    response = browser.get("/admin/templates/help")
+    response = browser.get("/admin/definition-help")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     for model in schema_help.models():
@@ -89,7 +89,7 @@ def test_the_page_lists_every_attribute_of_every_model_in_chinese(browser, admin
     # The rule language and the example.
     assert "规则语言" in text and "filled(key)：该字段已填写时为真。" in text
     assert "key: example-town-hazards" in text
-    assert 'href="/admin/templates/help/example.yaml"' in page
+    assert 'href="/admin/definition-help/example.yaml"' in page
 
 
 def test_the_page_in_english(browser, make_user, session):
@@ -97,14 +97,14 @@ def test_the_page_in_english(browser, make_user, session):
     admin.locale = "en"
     session.commit()
     browser.login_ok(admin)
-    text = text_of(browser.get("/admin/templates/help").get_data(as_text=True))
+    text = text_of(browser.get("/admin/definition-help").get_data(as_text=True))
     assert "Definition format" in text and "What is entered." in text
     assert "whole number" in text and "Percentage" in text
 
 
 def test_the_example_downloads_and_loads(browser, admin):
     browser.login_ok(admin)
-    response = browser.get("/admin/templates/help/example.yaml")
+    response = browser.get("/admin/definition-help/example.yaml")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
     assert response.get_data(as_text=True) == schema_help.example_text()
@@ -118,12 +118,12 @@ def test_the_example_downloads_and_loads(browser, admin):
 def test_the_templates_page_links_the_help_and_the_example(browser, admin):
     browser.login_ok(admin)
     page = browser.get("/admin/templates").get_data(as_text=True)
-    assert 'href="/admin/templates/help"' in page
-    assert 'href="/admin/templates/help/example.yaml"' in page
+    assert 'href="/admin/definition-help"' in page
+    assert 'href="/admin/definition-help/example.yaml"' in page
     assert "模板定义格式说明" in page
 
 
 def test_the_help_is_for_administrators_only(browser, make_user, tree):
     browser.login_ok(make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"]))
-    assert browser.get("/admin/templates/help").status_code == 403
-    assert browser.get("/admin/templates/help/example.yaml").status_code == 403
+    assert browser.get("/admin/definition-help").status_code == 403
+    assert browser.get("/admin/definition-help/example.yaml").status_code == 403

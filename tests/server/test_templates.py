@@ -1,6 +1,7 @@
 """Publishing templates: the catalogue, new versions, uploads and the admin pages."""
 
 import io
+from html import unescape
 
 import pytest
 
@@ -139,3 +140,15 @@ def test_retire_and_restore_from_the_page(browser, admin, session):
     assert template_service.get_version(session, "chidian-progress", 1).retired
     assert browser.get("/admin/templates/nope").status_code == 404
     assert browser.get("/admin/templates/chidian-progress/v9").status_code == 404
+
+
+def test_the_template_page_states_targets_and_phases(browser, admin, session):
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
+    browser.login_ok(admin)
+    page = unescape(browser.get("/admin/templates/chidian-progress").get_data(as_text=True))
+    assert "目标：2024年底前 ≥ 100%（占2023年及以前排查发现的重大事故隐患存量）" in page
+    assert "目标：2026年底前每季度至少 1 次" in page
+    assert "目标：2025年底前 ≥ 1 家" in page
+    assert "动员部署 (2024年5月1日 – 2024年5月31日)" in page
+    assert "总结评估 (2026年10月1日 – 2026年12月31日)" in page
