@@ -39,12 +39,16 @@ from forms.definition import (
     CumulativeSpan,
     FieldKind,
     Severity,
+    TargetKind,
+    TargetScope,
+    TargetWindow,
     allowed_aggregations,
 )
 from forms.importers import KINDS as IMPORT_KINDS
 from forms.periods import Frequency
 from server.choices import options
 from server.labels import FREQUENCY_LABELS, KIND_LABELS
+from server.services.designer import labelled_fields
 
 ALL_KINDS = frozenset(FieldKind)
 COLUMN_KINDS = ALL_KINDS - {FieldKind.TABLE, FieldKind.ATTACHMENT}
@@ -61,33 +65,67 @@ def kind_options(kinds: Iterable[FieldKind] = FieldKind) -> list[SelectChoice]:
     return options((k.value, KIND_LABELS[k]) for k in FieldKind if k in set(kinds))
 
 
-def _aggregations(node: dict[str, Any]) -> list[SelectChoice]:
+def _aggregations(node: dict[str, Any], _definition=None) -> list[SelectChoice]:
     kind = FieldKind(node.get("kind", "text")) if node.get("kind") in set(FieldKind) else None
     allowed = allowed_aggregations(kind) if kind else frozenset()
     return options([("", _l("Natural for the kind"))] + [
         (a.value, AGGREGATION_LABELS[a]) for a in Aggregation if a in allowed])
 
 
-def _spans(_node) -> list[SelectChoice]:
+def _spans(_node, _definition=None) -> list[SelectChoice]:
     return options([(CumulativeSpan.PLAN.value, _l("The whole plan")),
                     (CumulativeSpan.YEAR.value, _l("Each calendar year"))])
 
 
-def _severities(_node) -> list[SelectChoice]:
+def _severities(_node, _definition=None) -> list[SelectChoice]:
     return options([(Severity.ERROR.value, _l("Error: blocks the submission")),
                     (Severity.WARNING.value, _l("Warning: needs an explanation"))])
 
 
-def _comparisons(_node) -> list[SelectChoice]:
-    return options([(">=", _l("at least")), ("<=", _l("at most"))])
+def _comparisons(_node, _definition=None) -> list[SelectChoice]:
+    return options([("", _l("As the kind of target says")), (">=", _l("at least")),
+                    ("<=", _l("at most"))])
 
 
-def _sources(_node) -> list[SelectChoice]:
+TARGET_KIND_LABELS = {
+    TargetKind.ABSOLUTE: _l("A figure to reach by a date"),
+    TargetKind.SHARE: _l("A share of another field (e.g. full coverage)"),
+    TargetKind.STOCK: _l("A stock to bring down (e.g. hazards to clear)"),
+    TargetKind.RECURRING: _l("At least so many in every window (e.g. once a year)"),
+}
+
+
+def _target_kinds(_node, _definition=None) -> list[SelectChoice]:
+    return options((k.value, TARGET_KIND_LABELS[k]) for k in TargetKind)
+
+
+def _target_windows(_node, _definition=None) -> list[SelectChoice]:
+    return options([("", "—"), (TargetWindow.YEAR.value, _l("Every year")),
+                    (TargetWindow.HALFYEAR.value, _l("Every half-year")),
+                    (TargetWindow.QUARTER.value, _l("Every quarter")),
+                    (TargetWindow.MONTH.value, _l("Every month"))])
+
+
+def _target_scopes(_node, _definition=None) -> list[SelectChoice]:
+    return options([(TargetScope.JURISDICTION.value, _l("The consolidating office's total")),
+                    (TargetScope.UNIT.value, _l("Every reporting unit on its own"))])
+
+
+def _denominators(node, definition=None) -> list[SelectChoice]:
+    """The numeric fields a share may be taken of, by label (never the field itself)."""
+    numeric = {k.value for k in NUMERIC_KINDS}
+    fields = [(key, label) for key, label, kind in labelled_fields(definition or {},
+                                                                    with_kind=True)
+              if kind in numeric and key != node.get("key")]
+    return options([("", "—")] + fields)
+
+
+def _sources(_node, _definition=None) -> list[SelectChoice]:
     return options([("number", _l("The item's number")), ("title", _l("The item's title")),
                     ("text", _l("A text of each item")), ("input", _l("Typed in by the unit"))])
 
 
-def _input_kinds(_node) -> list[SelectChoice]:
+def _input_kinds(_node, _definition=None) -> list[SelectChoice]:
     return options([("", "—")] + [(k.value, KIND_LABELS[k]) for k in FieldKind if k in TEXT_KINDS])
 
 
@@ -106,7 +144,8 @@ class Attribute:
     widget: str
     nodes: frozenset[str]
     kinds: frozenset[FieldKind] = ALL_KINDS
-    options: Callable[[dict[str, Any]], list[SelectChoice]] | None = None
+    # (node, whole draft) -> the options of a select
+    options: Callable[..., list[SelectChoice]] | None = None
     help: Any = None
 
     def applies(self, node_type: str, kind: str | None) -> bool:
@@ -132,9 +171,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("note", _l("Note"), "textarea", frozenset({"section", "item"})),
     Attribute("label", _l("Label"), "text", FC | {"table_column"}),
     Attribute("label_en", _l("Label in English"), "text", FC | {"table_column"}),
-    Attribute("kind", _l("Kind"), "select", F, options=lambda _node: kind_options()),
+    Attribute("kind", _l("Kind"), "select", F, options=lambda _node, _data=None: kind_options()),
     Attribute("kind", _l("Kind"), "select", frozenset({"column"}),
-              options=lambda _node: kind_options(COLUMN_KINDS)),
+              options=lambda _node, _data=None: kind_options(COLUMN_KINDS)),
     Attribute("unit", _l("Unit of measure"), "text", FC, NUMERIC_KINDS,
               help=_l("For example 家, 次 or 人.")),
     Attribute("unit_en", _l("Unit in English"), "text", FC, NUMERIC_KINDS),
@@ -151,10 +190,24 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               NUMERIC_KINDS, options=_severities),
     Attribute("aggregation", _l("Consolidation of the units' values"), "select", F,
               options=_aggregations),
-    Attribute("target.value", _l("Target value"), "decimal", F, NUMERIC_KINDS),
+    Attribute("target.kind", _l("Kind of target"), "select", F, NUMERIC_KINDS,
+              options=_target_kinds),
+    Attribute("target.value", _l("Target value"), "decimal", F, NUMERIC_KINDS,
+              help=_l("The figure; for a share the percentage; for a stock the level to "
+                      "reach (empty: zero); for a recurring target the minimum per window.")),
     Attribute("target.comparison", _l("Target means"), "select", F, NUMERIC_KINDS,
               options=_comparisons),
     Attribute("target.by", _l("Target date"), "date", F, NUMERIC_KINDS),
+    Attribute("target.denominator", _l("Share of the field"), "select", F, NUMERIC_KINDS,
+              options=_denominators),
+    Attribute("target.every", _l("Window of a recurring target"), "select", F, NUMERIC_KINDS,
+              options=_target_windows),
+    Attribute("target.since", _l("Target counted from"), "date", F, NUMERIC_KINDS,
+              help=_l("Empty: the first day of the plan window.")),
+    Attribute("target.scope", _l("Target judged on"), "select", F, NUMERIC_KINDS,
+              options=_target_scopes),
+    Attribute("target.basis", _l("Plan sentence that sets the target"), "textarea", F,
+              NUMERIC_KINDS),
     Attribute("basis", _l("Basis in the plan"), "textarea", F,
               help=_l("The sentence of the plan that asks for this figure.")),
     Attribute("help", _l("Help for the person filling in"), "textarea", F),
@@ -292,12 +345,12 @@ def node_form(node_type: str, node: dict[str, Any], definition: dict[str, Any], 
         pass
 
     for attr in shown:
-        setattr(NodeForm, attr.form_name, _wtforms_field(attr, node))
+        setattr(NodeForm, attr.form_name, _wtforms_field(attr, node, definition))
     form = NodeForm() if from_request else NodeForm(formdata=None, data=_initial(shown, node))
     return form, shown
 
 
-def _wtforms_field(attr: Attribute, node: dict[str, Any]):
+def _wtforms_field(attr: Attribute, node: dict[str, Any], definition: dict[str, Any]):
     common = {"label": attr.label, "description": attr.help or ""}
     optional = [Optional()]
     if attr.widget == "text":
@@ -313,7 +366,8 @@ def _wtforms_field(attr: Attribute, node: dict[str, Any]):
     if attr.widget == "check":
         return BooleanField(**common)
     if attr.widget == "select":
-        return SelectField(choices=attr.options(node), validate_choice=False, **common)
+        return SelectField(choices=attr.options(node, definition), validate_choice=False,
+                           **common)
     raise ValueError(f"unknown widget {attr.widget}")
 
 

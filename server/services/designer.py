@@ -495,10 +495,12 @@ def _walk(data: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield f"rules.{i}", rule
 
 
-def labelled_fields(data: dict[str, Any]) -> list[tuple[str, str]]:
-    """(key, label) of every field a rule may name, in the form's order, for the field picker."""
-    return [(node["key"], node.get("label") or node["key"]) for path, node in _walk(data)
-            if node_type(path) == "field" and "key" in node]
+def labelled_fields(data: dict[str, Any], *, with_kind: bool = False) -> list[tuple]:
+    """(key, label) of every field a rule may name, in the form's order, for the field
+    pickers (with its kind as a third member when *with_kind*)."""
+    return [(node["key"], node.get("label") or node["key"])
+            + ((node.get("kind"),) if with_kind else ())
+            for path, node in _walk(data) if node_type(path) == "field" and "key" in node]
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

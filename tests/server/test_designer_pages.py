@@ -418,3 +418,39 @@ def test_an_item_fills_the_text_columns_of_the_printed_table(browser, session, a
     assert checked.definition.sections[0].items[0].texts["col_1"] == "全面排查企业安全隐患"
     edit(browser, draft.id, "node-action", {"path": "columns.0", "action": "delete"})
     assert "texts" not in draft_row(session, draft.id).data["sections"][0]["items"][0]
+
+
+def test_targets_of_every_kind_are_set_in_the_field_editor(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    fields = "sections.0.items.0.fields"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1", headers=EN))
+    assert '<option value="field_1">指标1</option>' in page  # a share of another field
+    assert '<option value="field_2">' not in page  # never of itself
+    edit(browser, draft.id, "node", {
+        "path": f"{fields}.1", "a_label": "指标2", "a_kind": "integer",
+        "a_target__kind": "share", "a_target__value": "100", "a_target__comparison": "",
+        "a_target__by": "2026-12-31", "a_target__denominator": "field_1",
+        "a_target__every": "", "a_target__scope": "unit"})
+    edit(browser, draft.id, "node", {
+        "path": f"{fields}.0", "a_label": "指标1", "a_kind": "integer",
+        "a_target__kind": "stock", "a_target__value": "", "a_target__comparison": "",
+        "a_target__by": "2025-12-31", "a_target__every": "", "a_target__scope": "jurisdiction",
+        "a_target__basis": "存量隐患2025年底前清零"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    share, stock = checked.definition.field("field_2").target, \
+        checked.definition.field("field_1").target
+    assert (share.kind, share.denominator, share.value, share.scope) == (
+        "share", "field_1", 100, "unit")
+    assert (stock.kind, stock.comparison, stock.value, stock.basis) == (
+        "stock", "<=", 0, "存量隐患2025年底前清零")
+    # a recurring target without its window is a problem of the draft, shown on the page
+    edit(browser, draft.id, "node", {
+        "path": f"{fields}.1", "a_label": "指标2", "a_kind": "integer",
+        "a_target__kind": "recurring", "a_target__value": "1", "a_target__comparison": "",
+        "a_target__by": "2026-12-31", "a_target__every": "", "a_target__scope": "unit"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "No problems" not in page and "sections[0].items[0].fields[1].target" in page
