@@ -58,6 +58,7 @@ AGGREGATION_LABELS = {
     Aggregation.SUM: _l("Sum"), Aggregation.MAX: _l("Largest"), Aggregation.MIN: _l("Smallest"),
     Aggregation.MEAN: _l("Average"), Aggregation.LAST: _l("Latest value"),
     Aggregation.NONE: _l("Not consolidated"), Aggregation.LIST: _l("List by unit"),
+    Aggregation.COUNT: _l("Count the units per answer"),
 }
 
 
@@ -190,6 +191,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               NUMERIC_KINDS, options=_severities),
     Attribute("aggregation", _l("Consolidation of the units' values"), "select", F,
               options=_aggregations),
+    Attribute("formula", _l("Formula (a calculated field)"), "text", F, NUMERIC_KINDS,
+              help=_l("For example round(field_2 / field_1 * 100, 2): the field is then "
+                      "calculated from the others, never typed in. Leave empty to type it.")),
     Attribute("target.kind", _l("Kind of target"), "select", F, NUMERIC_KINDS,
               options=_target_kinds),
     Attribute("target.value", _l("Target value"), "decimal", F, NUMERIC_KINDS,

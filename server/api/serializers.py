@@ -85,6 +85,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         submitted_at=saved.submitted_at if saved else None,
         values=jsonable(view.values),
         increments=jsonable(view.increments),
+        calculated=[f.key for f in view.definition.calculated_fields()],
         issues=issues([*extra_issues, *stored]),
         remarks=saved.remarks if saved else "",
         targets=target_list(view.definition, targets.for_report(db_session(), view)),

@@ -4,6 +4,7 @@ preview, publishing with its warnings, and a draft from an imported file."""
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -454,3 +455,15 @@ def test_targets_of_every_kind_are_set_in_the_field_editor(browser, session, adm
         "a_target__by": "2026-12-31", "a_target__every": "", "a_target__scope": "unit"})
     page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
     assert "No problems" not in page and "sections[0].items[0].fields[1].target" in page
+
+
+def test_a_rate_is_made_a_calculated_field_in_the_editor(browser, session, admin):
+    draft = build_monthly_draft(session, admin, numbers=3)
+    browser.login_ok("boss")
+    edit(browser, draft.id, "node", {"path": "sections.0.items.0.fields.2", "a_label": "整改率",
+                                     "a_kind": "percent", "a_unit": "%", "a_min": "0",
+                                     "a_formula": "round(field_2 / field_1 * 100, 2)"})
+    stored = json.loads(draft_row(session, draft.id).definition_json)
+    fields = stored["sections"][0]["items"][0]["fields"]
+    assert [f["key"] for f in fields[:2]] == ["field_1", "field_2"]
+    assert fields[2]["formula"] == "round(field_2 / field_1 * 100, 2)"
