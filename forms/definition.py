@@ -36,6 +36,11 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
 TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
+APPLIES_WHEN_HELP = (
+    "A condition in the rule language, e.g. unit_has('危化') or has_committee == true: "
+    "the part is asked only when it holds"
+)
+
 # Mobile numbers, and landlines with an area code and an optional extension.
 PHONE_RE = re.compile(r"^(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$")
 
@@ -162,6 +167,8 @@ class FieldDef(Column):
     min_rows: int = Field(default=0, ge=0)
     max_rows: int | None = Field(default=None, gt=0)
     max_size_mb: Decimal | None = Field(default=None, gt=0, description="Attachments only")
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
 
     @model_validator(mode="after")
     def _check_kind(self) -> FieldDef:
@@ -259,6 +266,9 @@ class Item(Localized):
     plan_text: str | None = Field(default=None, description="The plan's wording for this task")
     fields: tuple[FieldDef, ...] = ()
     note: str | None = None
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
 
 class Section(Localized):
@@ -268,6 +278,9 @@ class Section(Localized):
     title_en: str | None = None
     items: tuple[Item, ...] = Field(min_length=1)
     note: str | None = None
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
 
 class Rule(_Model):
@@ -357,6 +370,7 @@ class Definition(Localized):
                 raise ValueError(
                     f"rules[{index}] ({rule.key}): unknown field {', '.join(missing)}"
                 )
+        _check_conditions(self, known)
         return self
 
     # -- navigation ---------------------------------------------------------
@@ -400,6 +414,41 @@ class Definition(Localized):
     @classmethod
     def from_json(cls, text: str | bytes) -> Definition:
         return cls.model_validate_json(text)
+
+
+def _check_conditions(definition: Definition, known: set[str]) -> None:
+    """Every ``applies_when`` parses as a condition, names existing fields and never
+    depends on a field it would hide (that part could never be shown again)."""
+    scopes: list[tuple[str, str, set[str]]] = []
+    for section in definition.sections:
+        inside = {f.key for i in section.items for f in i.fields}
+        if section.applies_when:
+            scopes.append((f"section {section.key}", section.applies_when, inside))
+        for item in section.items:
+            if item.applies_when:
+                scopes.append((f"item {item.key}", item.applies_when,
+                               {f.key for f in item.fields}))
+            for fld in item.fields:
+                if fld.applies_when:
+                    scopes.append((f"field {fld.key}", fld.applies_when, {fld.key}))
+    for fld in definition.header:
+        if fld.applies_when:
+            scopes.append((f"field {fld.key}", fld.applies_when, {fld.key}))
+    for where, text, hidden in scopes:
+        try:
+            expr = parse(text)
+        except RuleSyntaxError as exc:
+            raise ValueError(f"{where}: applies_when: {exc}") from None
+        if expr.kind not in ("bool", "any"):
+            raise ValueError(f"{where}: applies_when must be a condition, not a number")
+        missing = sorted(expr.fields - known)
+        if missing:
+            raise ValueError(f"{where}: applies_when names unknown field {', '.join(missing)}")
+        own = sorted(expr.fields & hidden)
+        if own:
+            raise ValueError(
+                f"{where}: applies_when depends on {', '.join(own)}, which it would hide"
+            )
 
 
 def _unique(keys: list[str], what: str) -> None:

@@ -14,11 +14,17 @@ Grammar, loosest binding first::
     additive    := term (("+" | "-") term)*
     term        := unary (("*" | "/") unary)*
     unary       := ("-" | "+") unary | primary
-    primary     := number | "true" | "false" | key | function "(" args ")" | "(" rule ")"
+    primary     := number | string | "true" | "false" | key | function "(" args ")"
+                 | "unit_has" "(" string ")" | "(" rule ")"
 
 Chained comparisons read like mathematics: ``0 <= rate <= 100`` means
 ``0 <= rate and rate <= 100``. ``≤ ≥ ≠`` and full-width brackets and commas are
 accepted because people type them on Chinese keyboards.
+
+Strings in quotes (``'major'``, ``"危化"``) are compared with choice answers
+(``level == 'major'``); ``unit_has('危化')`` is true when the reporting unit carries
+that tag. Tags are given to :meth:`Expr.evaluate`; without them ``unit_has`` cannot
+judge (``None``).
 
 Evaluation uses ``Decimal`` and SQL-like three-valued logic: a missing or
 non-numeric value, or a division by zero, makes the affected part ``None``
@@ -30,7 +36,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Literal
@@ -40,20 +46,21 @@ from forms.i18n import N_
 MAX_LENGTH = 5000
 MAX_DEPTH = 40
 
-Kind = Literal["number", "bool", "any"]
-Value = bool | Decimal | None
+Kind = Literal["number", "bool", "text", "any"]
+Value = bool | Decimal | str | None
 
 # Traps make overflow and 0/0 raise so they can be turned into "cannot judge".
 _DECIMAL = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 _KEYWORDS = {"and", "or", "not", "true", "false"}
-_FUNCTIONS = {"sum", "min", "max", "abs", "filled"}
+_FUNCTIONS = {"sum", "min", "max", "abs", "filled", "unit_has"}
 _ALIASES = {"≤": "<=", "≥": ">=", "≠": "!=", "（": "(", "）": ")", "，": ","}
 _TOKEN = re.compile(
     r"""
     (?P<space>[ \t\r\n\u3000]+)
   | (?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<string>'[^'\r\n]*'|"[^"\r\n]*"|‘[^’\r\n]*’|“[^”\r\n]*”)
   | (?P<op><=|>=|==|!=|[-+*/()<>,=]|[≤≥≠（），])
     """,
     re.VERBOSE,
@@ -81,7 +88,7 @@ class RuleSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class _Token:
-    type: Literal["number", "name", "op", "end"]
+    type: Literal["number", "name", "op", "string", "end"]
     text: str
     position: int
 
@@ -122,7 +129,9 @@ def _tokenize(text: str) -> list[_Token]:
                 position,
                 "single_equals",
             )
-        if kind != "space":
+        if kind == "string":
+            tokens.append(_Token("string", value[1:-1].strip(), position))
+        elif kind != "space":
             tokens.append(_Token(kind, _ALIASES.get(value, value), position))  # type: ignore[arg-type]
         position = match.end()
     tokens.append(_Token("end", "", len(text)))
@@ -160,6 +169,27 @@ class _Bool(_Node):
 
     def evaluate(self, values: Mapping[str, Any]) -> Value:
         return self.value
+
+
+@dataclass
+class _Text(_Node):
+    value: str
+    kind: Kind = "text"
+
+    def evaluate(self, values: Mapping[str, Any]) -> Value:
+        return self.value
+
+
+@dataclass
+class _UnitHas(_Node):
+    """``unit_has('危化')``: whether the reporting unit carries the tag."""
+
+    tag: str
+    kind: Kind = "bool"
+
+    def evaluate(self, values: Mapping[str, Any]) -> Value:
+        tags = getattr(values, "unit_tags", None)
+        return None if tags is None else self.tag in tags
 
 
 @dataclass
@@ -351,7 +381,8 @@ def _normalise(value: Any) -> Value:
         try:
             number = Decimal(value.strip().replace(",", ""))
         except (InvalidOperation, ValueError):
-            return None
+            # A choice answer such as "major": only ever compared for equality.
+            return value.strip() or None
         return number if number.is_finite() else None
     return None
 
@@ -372,6 +403,45 @@ def _arith(operation: Callable[..., Decimal], *operands: Decimal) -> Decimal | N
     return result if result.is_finite() else None
 
 
+def _sort(value: Value) -> type:
+    return bool if isinstance(value, bool) else str if isinstance(value, str) else Decimal
+
+
+def _tags(node: _Node) -> set[str]:
+    """The unit tags a tree names in ``unit_has(...)``."""
+    if isinstance(node, _UnitHas):
+        return {node.tag}
+    found: set[str] = set()
+    for child in (getattr(node, "operand", None), getattr(node, "first", None)):
+        if child is not None:
+            found |= _tags(child)
+    for _, child in getattr(node, "rest", ()):
+        found |= _tags(child)
+    for child in (*getattr(node, "operands", ()), *getattr(node, "args", ())):
+        found |= _tags(child)
+    return found
+
+
+class _Scope(Mapping):
+    """The answers, plus the unit's tags for ``unit_has``."""
+
+    def __init__(self, values: Mapping[str, Any], tags: Any) -> None:
+        self._values = values
+        self.unit_tags = tags
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+
 def _compare(operator: str, left: Value, right: Value) -> bool | None:
     if left is None or right is None:
         return None
@@ -379,8 +449,8 @@ def _compare(operator: str, left: Value, right: Value) -> bool | None:
         if isinstance(left, Decimal) and isinstance(right, Decimal):
             return _ORDER[operator](left, right)
         return None
-    if isinstance(left, bool) != isinstance(right, bool):
-        return None  # a yes/no answer is never equal or unequal to a number
+    if _sort(left) != _sort(right):
+        return None  # a yes/no answer or a choice is never equal or unequal to a number
     return (left == right) == (operator == "==")
 
 
@@ -486,6 +556,13 @@ class _Parser:
             if operator.text in _ORDER:
                 self.expect_kind(left, "number", operator.text, left_position)
                 self.expect_kind(right, "number", operator.text, right_position)
+            elif "text" in {left.kind, right.kind} and len({left.kind, right.kind} - {"any"}) > 1:
+                raise RuleSyntaxError(
+                    N_("Text in quotes can only be compared with an answer at position "
+                       "%(position)s"),
+                    operator.position,
+                    "mixed_comparison",
+                )
             elif {left.kind, right.kind} == {"number", "bool"}:
                 raise RuleSyntaxError(
                     N_("A number cannot be compared with a condition at position %(position)s"),
@@ -532,6 +609,9 @@ class _Parser:
         if token.type == "number":
             self.advance()
             return _Number(Decimal(token.text))
+        if token.type == "string":
+            self.advance()
+            return _Text(token.text)
         if token.type == "op" and token.text == "(":
             self.advance()
             self.nested(token.position)
@@ -575,6 +655,19 @@ class _Parser:
             self.close(opening)
             self.depth -= 1
             return _Filled(key.text)
+        if name.text == "unit_has":
+            tag = self.token
+            if tag.type != "string" or not tag.text or self.tokens[self.index + 1].text != ")":
+                raise RuleSyntaxError(
+                    N_("unit_has() at position %(position)s takes one tag in quotes, "
+                       "e.g. unit_has('危化')"),
+                    name.position,
+                    "unit_has_argument",
+                )
+            self.advance()
+            self.close(opening)
+            self.depth -= 1
+            return _UnitHas(tag.text)
         args: list[_Node] = []
         if not self.at(")"):
             while True:
@@ -621,6 +714,13 @@ class _Parser:
         are only known at evaluation time and are checked then."""
         if node.kind in (kind, "any"):
             return
+        if node.kind == "text":
+            raise RuleSyntaxError(
+                N_("Text in quotes can only be compared with an answer at position "
+                   "%(position)s"),
+                position,
+                "unexpected_text",
+            )
         if kind == "number":
             raise RuleSyntaxError(
                 N_(
@@ -658,10 +758,18 @@ class Expr:
     def kind(self) -> Kind:
         return self._root.kind
 
-    def evaluate(self, values: Mapping[str, Any]) -> bool | Decimal | None:
+    @property
+    def tags(self) -> frozenset[str]:
+        """The unit tags it names in ``unit_has(...)``."""
+        return frozenset(_tags(self._root))
+
+    def evaluate(
+        self, values: Mapping[str, Any], *, tags: Collection[str] | None = None
+    ) -> bool | Decimal | str | None:
         """The rule's value over *values*; ``None`` when it cannot be judged because a
-        value is missing or not a number, or a division by zero occurs. Never raises."""
-        return self._root.evaluate(values)
+        value is missing or not a number, or a division by zero occurs, or the unit's
+        *tags* are needed and not given. Never raises."""
+        return self._root.evaluate(_Scope(values, tags) if tags is not None else values)
 
     def __str__(self) -> str:
         return self.source

@@ -1,0 +1,169 @@
+"""Applicability: which sections, items and fields a report asks of one unit.
+
+A section, item or field may carry ``applies_when``, a condition in the rule
+language on the unit's tags (``unit_has('危化')``) or on other answers
+(``has_committee == true``). What does not apply is hidden on the web, locked in
+the workbook, skipped by validation and left out of consolidation: it is never
+counted as zero. :func:`applicability` is the one place that decides it; every
+channel asks it.
+
+A part applies only when its condition holds: an unanswered question that a
+detail depends on hides the detail until it is answered. A section's or item's
+condition applies to everything inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from forms.definition import Definition, FieldDef
+from forms.rules import Expr, parse
+from forms.values import coerce
+
+
+class _AnyTag(frozenset):
+    """The tags of a unit that is not known: every tag condition holds.
+
+    Used where a definition is read without a unit (a blank form, a preview), so
+    nothing is hidden for want of knowing who fills it in.
+    """
+
+    def __contains__(self, tag: object) -> bool:
+        return True
+
+
+ANY_TAGS: frozenset[str] = _AnyTag()
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Where a condition sits and the field keys it governs."""
+
+    scope: str  # "section", "item" or "field"
+    key: str
+    expr: Expr
+    governs: frozenset[str]
+
+    @property
+    def on_answers(self) -> bool:
+        """Whether it depends on answers (and so may change while the form is filled)."""
+        return bool(self.expr.fields)
+
+
+_parse = lru_cache(maxsize=1024)(parse)
+
+
+def conditions(definition: Definition) -> tuple[Condition, ...]:
+    """The definition's conditions, outermost first (the definition validated them)."""
+    parse = _parse
+    found: list[Condition] = []
+    for fld in definition.header:
+        if fld.applies_when:
+            found.append(Condition("field", fld.key, parse(fld.applies_when),
+                                   frozenset({fld.key})))
+    for section in definition.sections:
+        if section.applies_when:
+            keys = frozenset(f.key for i in section.items for f in i.fields)
+            found.append(Condition("section", section.key, parse(section.applies_when), keys))
+        for item in section.items:
+            if item.applies_when:
+                found.append(Condition("item", item.key, parse(item.applies_when),
+                                       frozenset(f.key for f in item.fields)))
+            for fld in item.fields:
+                if fld.applies_when:
+                    found.append(Condition("field", fld.key, parse(fld.applies_when),
+                                           frozenset({fld.key})))
+    return tuple(found)
+
+
+def has_conditions(definition: Definition) -> bool:
+    return bool(conditions(definition))
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """What does not apply to one unit's report (everything else does)."""
+
+    sections: frozenset[str] = frozenset()
+    items: frozenset[str] = frozenset()
+    fields: frozenset[str] = frozenset()
+
+    def applies(self, field_key: str) -> bool:
+        return field_key not in self.fields
+
+    def section_applies(self, key: str) -> bool:
+        return key not in self.sections
+
+    def item_applies(self, key: str) -> bool:
+        return key not in self.items
+
+    def prune(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """*values* without those of fields that do not apply."""
+        return {k: v for k, v in values.items() if k not in self.fields}
+
+    def dropped(self, values: Mapping[str, Any]) -> list[str]:
+        """Keys of fields that do not apply but were given a value, in *values* order."""
+        return [k for k, v in values.items() if k in self.fields and not _blank(v)]
+
+
+EVERYTHING = Applicability()
+
+
+def _blank(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | tuple | dict):
+        return not value
+    return False
+
+
+def applicability(
+    definition: Definition,
+    tags: Collection[str] | None = None,
+    values: Mapping[str, Any] | None = None,
+) -> Applicability:
+    """What does not apply for a unit with *tags* that gave *values* (raw or typed).
+
+    ``tags=None`` means the unit is not known: tag conditions then hold. A
+    condition that reads a field which does not apply itself sees it as blank, so
+    chains (tag → yes/no → details) hide everything below a hidden question.
+    """
+    found = conditions(definition)
+    if not found:
+        return EVERYTHING
+    tag_set = ANY_TAGS if tags is None else frozenset(tags)
+    answers = _answers(definition, found, values or {})
+    hidden: frozenset[str] = frozenset()
+    # Hiding a field can only change conditions that read it; a few rounds settle.
+    for _ in range(len(found) + 1):
+        visible = {k: v for k, v in answers.items() if k not in hidden}
+        off = [c for c in found if c.expr.evaluate(visible, tags=tag_set) is not True]
+        now = frozenset().union(*(c.governs for c in off)) if off else frozenset()
+        if now == hidden:
+            break
+        hidden = now
+    return Applicability(
+        sections=frozenset(c.key for c in off if c.scope == "section"),
+        items=frozenset(c.key for c in off if c.scope == "item"),
+        fields=hidden,
+    )
+
+
+def _answers(
+    definition: Definition, found: tuple[Condition, ...], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The typed answers the conditions read (an unreadable answer counts as blank)."""
+    keys = set().union(*(c.expr.fields for c in found))
+    answers: dict[str, Any] = {}
+    for key in keys:
+        fld: FieldDef | None = definition.field(key)
+        if fld is None or key not in values:
+            continue
+        value, _ = coerce(fld, values[key])
+        answers[key] = value
+    return answers
