@@ -444,11 +444,28 @@ def _check_conditions(definition: Definition, known: set[str]) -> None:
         missing = sorted(expr.fields - known)
         if missing:
             raise ValueError(f"{where}: applies_when names unknown field {', '.join(missing)}")
+        for key, literal in expr.comparisons():
+            _check_literal(where, definition.field(key), literal)
         own = sorted(expr.fields & hidden)
         if own:
             raise ValueError(
                 f"{where}: applies_when depends on {', '.join(own)}, which it would hide"
             )
+
+
+def _check_literal(where: str, fld: FieldDef | None, literal: object) -> None:
+    """A yes/no answer is compared with true/false, a choice with one of its values."""
+    if fld is None:
+        return
+    if fld.kind is FieldKind.YESNO and not isinstance(literal, bool):
+        raise ValueError(
+            f"{where}: applies_when compares {fld.key} with {literal}, not true or false"
+        )
+    if fld.kind is FieldKind.CHOICE and literal not in {c.value for c in fld.choices}:
+        raise ValueError(
+            f"{where}: applies_when compares {fld.key} with {literal}, not one of its choices "
+            f"({', '.join(c.value for c in fld.choices)})"
+        )
 
 
 def _unique(keys: list[str], what: str) -> None:

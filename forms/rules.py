@@ -763,6 +763,29 @@ class Expr:
         """The unit tags it names in ``unit_has(...)``."""
         return frozenset(_tags(self._root))
 
+    def comparisons(self) -> list[tuple[str, bool | Decimal | str]]:
+        """``(field key, literal)`` for every ``key == literal`` or ``key != literal``,
+        so a definition can check that a choice is compared with one of its values."""
+        found: list[tuple[str, bool | Decimal | str]] = []
+
+        def walk(node: _Node) -> None:
+            if isinstance(node, _Compare):
+                chain = [node.first, *(operand for _, operand in node.rest)]
+                for (operator, _), left, right in zip(node.rest, chain, chain[1:], strict=False):
+                    if operator not in ("==", "!="):
+                        continue
+                    for one, other in ((left, right), (right, left)):
+                        if isinstance(one, _Field) and isinstance(other, _Number | _Bool | _Text):
+                            found.append((one.key, other.value))
+            for child in (getattr(node, "operand", None), getattr(node, "first", None),
+                          *(c for _, c in getattr(node, "rest", ())),
+                          *getattr(node, "operands", ()), *getattr(node, "args", ())):
+                if child is not None:
+                    walk(child)
+
+        walk(self._root)
+        return found
+
     def evaluate(
         self, values: Mapping[str, Any], *, tags: Collection[str] | None = None
     ) -> bool | Decimal | str | None:
