@@ -120,6 +120,8 @@ class Unit(BaseModel):
     contact_name: str | None
     contact_phone: str | None
     active: bool
+    tags: list[str] = Field(description="Tags that scope which parts of a report apply to the "
+                            "unit (applies_when: unit_has('危化')), in the order given")
 
 
 class Template(BaseModel):
