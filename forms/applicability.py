@@ -14,12 +14,13 @@ condition applies to everything inside it.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from forms.definition import Definition, FieldDef
+from forms.definition import Definition, FieldDef, FieldKind
 from forms.rules import Expr, parse
 from forms.values import coerce
 
@@ -167,3 +168,59 @@ def _answers(
         value, _ = coerce(fld, values[key])
         answers[key] = value
     return answers
+
+
+# -- conditions a form can decide as it is filled in --------------------------------------------
+
+LIVE_LIMIT = 256  # answer combinations enumerated per condition at most
+
+
+@dataclass(frozen=True)
+class LiveCondition:
+    """A condition on yes/no and choice answers, as the combinations that make it hold.
+
+    A web form cannot run the rule language; it can look up the answers it shows in
+    this table, computed here by the one evaluator. Blank answers are ``None``.
+    """
+
+    condition: Condition
+    inputs: tuple[str, ...]
+    holds: frozenset[tuple[Any, ...]]
+
+
+def live_conditions(definition: Definition, tags: Collection[str] | None) -> list[LiveCondition]:
+    """The answer-dependent conditions that depend only on yes/no and choice answers
+    (others are decided by the server when the report is saved)."""
+    tag_set = ANY_TAGS if tags is None else frozenset(tags)
+    found = []
+    for condition in conditions(definition):
+        if not condition.on_answers:
+            continue
+        inputs = tuple(sorted(condition.expr.fields))
+        options = [_options(definition.field(key)) for key in inputs]
+        if any(o is None for o in options) or _product_size(options) > LIVE_LIMIT:
+            continue
+        holds = frozenset(
+            combo for combo in itertools.product(*options)
+            if condition.expr.evaluate(dict(zip(inputs, combo, strict=True)),
+                                       tags=tag_set) is True
+        )
+        found.append(LiveCondition(condition, inputs, holds))
+    return found
+
+
+def _options(fld: FieldDef | None) -> list[Any] | None:
+    if fld is None:
+        return None
+    if fld.kind is FieldKind.YESNO:
+        return [True, False, None]
+    if fld.kind is FieldKind.CHOICE:
+        return [c.value for c in fld.choices] + [None]
+    return None
+
+
+def _product_size(options: list[list[Any] | None]) -> int:
+    size = 1
+    for values in options:
+        size *= len(values or ())
+    return size
