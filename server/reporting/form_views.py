@@ -268,7 +268,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),
-        fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale, _),
+        fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 
 

@@ -484,11 +484,10 @@ class FormApplicability:
 
 
 def form_applicability(definition: Definition, tags: Collection[str] | None,
-                       values: Mapping[str, Any], locale: str,
-                       translate: Callable[..., str]) -> FormApplicability:
+                       values: Mapping[str, Any], locale: str) -> FormApplicability:
     """The applicability of *definition* to a unit with *tags* that gave *values*."""
     scope = applicability(definition, tags, values)
-    hints = {(c.scope, c.key): _hint(definition, c, locale, translate)
+    hints = {(c.scope, c.key): _hint(definition, c, locale)
              for c in conditions(definition) if c.on_answers}
     live = [
         {"target": f"{lc.condition.scope}-{lc.condition.key}",
@@ -507,8 +506,7 @@ def _form_value(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _hint(definition: Definition, condition: Condition, locale: str,
-          translate: Callable[..., str]) -> str:
+def _hint(definition: Definition, condition: Condition, locale: str) -> str:
     """"Fill in when 是否成立安全生产委员会 is 是" from the comparisons a condition makes."""
     parts = []
     for key, literal in condition.expr.comparisons():
@@ -516,15 +514,15 @@ def _hint(definition: Definition, condition: Condition, locale: str,
         if fld is None:
             continue
         if isinstance(literal, bool):
-            shown = translate("Yes") if literal else translate("No")
+            shown = str(_l("Yes") if literal else _l("No"))
         else:
             choice = next((c for c in fld.choices if c.value == literal), None)
             shown = choice.text("label", locale) if choice else str(literal)
-        parts.append(translate("“%(label)s” is “%(value)s”", label=fld.text("label", locale),
-                               value=shown))
+        parts.append(str(_l("“%(label)s” is “%(value)s”", label=fld.text("label", locale),
+                             value=shown)))
     if not parts:
-        return translate("Asked only when your other answers call for it; otherwise it is "
-                         "left out when saved.")
+        return str(_l("Asked only when your other answers call for it; otherwise it is "
+                      "left out when saved."))
     separator = "; " if locale.startswith("en") else "；"
-    return translate("Asked only when %(condition)s; otherwise it is left out when saved.",
-                     condition=separator.join(parts))
+    return str(_l("Asked only when %(condition)s; otherwise it is left out when saved.",
+                  condition=separator.join(parts)))
