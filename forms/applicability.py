@@ -155,6 +155,25 @@ def applicability(
     )
 
 
+def applies_by_tags(definition: Definition, tags: Collection[str] | None) -> Applicability:
+    """What cannot apply to a unit with *tags*, whatever it answers.
+
+    For a unit whose report is not in yet: a part that depends on answers may
+    apply and is counted as applying; one excluded by the tags alone is not.
+    """
+    found = conditions(definition)
+    if not found:
+        return EVERYTHING
+    tag_set = ANY_TAGS if tags is None else frozenset(tags)
+    # With no answers a comparison cannot be judged (None), so only the tags settle it.
+    off = [c for c in found if c.expr.evaluate({}, tags=tag_set) is False]
+    return Applicability(
+        sections=frozenset(c.key for c in off if c.scope == "section"),
+        items=frozenset(c.key for c in off if c.scope == "item"),
+        fields=frozenset().union(*(c.governs for c in off)) if off else frozenset(),
+    )
+
+
 def _answers(
     definition: Definition, found: tuple[Condition, ...], values: Mapping[str, Any]
 ) -> dict[str, Any]:

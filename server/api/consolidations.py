@@ -81,7 +81,14 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
                                        value=_plain(part.value), revision=part.revision)
                           for part in parts]
                     for key, parts in result.provenance.items()},
+        coverage={key: _coverage(figures, key) for key in result.provenance},
     )
+
+
+def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:
+    cov = figures.coverage(key)
+    return schemas.FigureCoverage(applies=cov.applies, reported=cov.reported,
+                                  not_applicable=[u.code for u in cov.not_applicable])
 
 
 @bp.get(CONSOLIDATION)

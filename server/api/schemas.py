@@ -245,6 +245,15 @@ class Part(BaseModel):
     revision: int | None
 
 
+class FigureCoverage(BaseModel):
+    """How many children a figure applies to (applies_when), and how many gave it."""
+
+    applies: Count
+    reported: Count
+    not_applicable: list[str] = Field(description="codes of the children it does not apply "
+                                      "to: left out, never counted as zero")
+
+
 class Consolidation(BaseModel):
     assignment: str
     unit: UnitRef
@@ -261,6 +270,9 @@ class Consolidation(BaseModel):
     mismatches: list[Mismatch]
     provenance: dict[str, list[Part]] = Field(
         description="The parts of each figure, by field key.")
+    coverage: dict[str, FigureCoverage] = Field(
+        description="By field key, for every consolidated field: the children it applies to "
+                    "and how many of them reported it.")
 
 
 # -- pages --------------------------------------------------------------------------------

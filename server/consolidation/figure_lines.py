@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from forms.definition import Aggregation, FieldDef, Item, Section
 from server.models import Status
 from server.reporting.display import column_inputs, indicators
-from server.services.consolidation import ChildState, Figures
+from server.services.consolidation import ChildState, Coverage, Figures
 
 # How a total was made, said beside it when it is not a plain sum.
 RULE_LABELS = {
@@ -44,6 +44,7 @@ class FieldLine:
     without_value: list[str]  # names of included children that gave no value
     previous: Any
     increment: Any
+    coverage: Coverage | None = None  # None for fields that are not consolidated
 
     @property
     def rule_label(self) -> str:
@@ -98,6 +99,7 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         without_value=[names.get(code, code) for code in result.missing.get(fld.key, [])],
         previous=previous,
         increment=figures.increments.get(fld.key) if fld.cumulative else None,
+        coverage=figures.coverage(fld.key) if combined else None,
     )
 
 
