@@ -181,6 +181,16 @@ class Report(BaseModel):
     increments: Values = Field(description="本期新增 of the cumulative fields")
     issues: list[Issue]
     remarks: str
+    applies: dict[str, bool] = Field(
+        default_factory=dict,
+        description="For every field whose applicability depends on the unit's tags or on "
+                    "other answers (applies_when): whether it applies. A field that does not "
+                    "apply (false) has no value, is not validated and is never counted, not "
+                    "even as zero.")
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="Fields given a value in this save that were left out because they do "
+                    "not apply to the unit (answers to a save only).")
 
 
 class Revision(BaseModel):

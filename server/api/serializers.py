@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from forms.applicability import conditions
 from forms.periods import days_until
 from forms.values import jsonable
 from server.api import schemas
@@ -84,4 +85,15 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         increments=jsonable(view.increments),
         issues=issues([*extra_issues, *stored]),
         remarks=saved.remarks if saved else "",
+        applies=applies(view),
+        skipped=list(view.skipped),
     )
+
+
+def applies(view: ReportView) -> dict[str, bool]:
+    """Whether each field with a condition applies to the unit, given its answers."""
+    governed = {key for c in conditions(view.definition) for key in c.governs}
+    if not governed:
+        return {}
+    scope = view.applicability()
+    return {f.key: scope.applies(f.key) for f in view.definition.fields() if f.key in governed}
