@@ -243,3 +243,22 @@ def _product_size(options: list[list[Any] | None]) -> int:
     for values in options:
         size *= len(values or ())
     return size
+
+
+def condition_parts(definition: Definition, condition: Condition,
+                    locale: str) -> list[tuple[str, bool | str]]:
+    """``(field label, answer)`` for each comparison a condition makes, to say when a part
+    applies ("是否成立安全生产委员会" is True); a yes/no answer is a bool, a choice its label.
+    Empty when the condition compares nothing (then callers say it in general words)."""
+    parts: list[tuple[str, bool | str]] = []
+    for key, literal in condition.expr.comparisons():
+        fld = definition.field(key)
+        if fld is None:
+            continue
+        if isinstance(literal, bool):
+            parts.append((fld.text("label", locale), literal))
+            continue
+        choice = next((c for c in fld.choices if c.value == literal), None)
+        parts.append((fld.text("label", locale),
+                      choice.text("label", locale) if choice else str(literal)))
+    return parts

@@ -40,6 +40,7 @@ from forms.applicability import (
     Applicability,
     Condition,
     applicability,
+    condition_parts,
     conditions,
     live_conditions,
 )
@@ -507,19 +508,12 @@ def _form_value(value: Any) -> str:
 
 
 def _hint(definition: Definition, condition: Condition, locale: str) -> str:
-    """"Fill in when 是否成立安全生产委员会 is 是" from the comparisons a condition makes."""
+    """"Asked only when “是否成立安全生产委员会” is “是”…" from what a condition compares."""
     parts = []
-    for key, literal in condition.expr.comparisons():
-        fld = definition.field(key)
-        if fld is None:
-            continue
-        if isinstance(literal, bool):
-            shown = str(_l("Yes") if literal else _l("No"))
-        else:
-            choice = next((c for c in fld.choices if c.value == literal), None)
-            shown = choice.text("label", locale) if choice else str(literal)
-        parts.append(str(_l("“%(label)s” is “%(value)s”", label=fld.text("label", locale),
-                             value=shown)))
+    for label, answer in condition_parts(definition, condition, locale):
+        if isinstance(answer, bool):
+            answer = str(_l("Yes") if answer else _l("No"))
+        parts.append(str(_l("“%(label)s” is “%(value)s”", label=label, value=answer)))
     if not parts:
         return str(_l("Asked only when your other answers call for it; otherwise it is "
                       "left out when saved."))

@@ -99,3 +99,33 @@ def test_the_figures_page_says_how_many_units_a_figure_applies_to(browser, sessi
     assert page.status_code == 200, html[:500]
     assert "1 个单位适用，其中 1 个已报" in html
     assert "不适用：Unit VA2" in html
+
+
+def test_a_workbook_upload_ignores_what_does_not_apply(client, session, people):
+    import io
+
+    import openpyxl
+
+    token = token_for(session, people["va2"])
+    path = f"/api/v1{report_path('VA2', '2024Q3')}"
+    headers = {"Authorization": f"Bearer {token}"}
+    data = client.get(path + "/workbook.xlsx", headers=headers).data
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    ws = next(s for s in book.worksheets if s["A1"].value == "tb:cols")
+    off = [c for row in ws.iter_rows() for c in row if c.value == "不适用"]
+    assert len(off) == 2 and all(c.protection.locked for c in off)
+    names = {name[3:]: list(d.destinations)[0][1].replace("$", "")
+             for name, d in book.defined_names.items() if name.startswith("tb_")}
+    assert "chem_sites" not in names  # no input to find for it
+    for key, value in {**HEADER, "found": 6, "has_committee": "否"}.items():
+        ws[names[key]].value = value
+    for cell in off:
+        cell.value = "不涉及"
+    out = io.BytesIO()
+    book.save(out)
+    response = client.post(path + "/workbook", headers=headers,
+                           data={"file": (io.BytesIO(out.getvalue()), "filled.xlsx")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = api_get(client, report_path("VA2", "2024Q3"), token).get_json()
+    assert body["values"]["found"] == 6 and "chem_sites" not in body["values"]
