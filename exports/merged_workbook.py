@@ -58,6 +58,7 @@ from exports.flat_data import (
 )
 from exports.identity import Identity
 from exports.template_workbook import _FormWriter
+from forms.applicability import Applicability
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
 from forms.periods import SHANGHAI
@@ -239,7 +240,7 @@ class _MergedWriter:
             sheet = self._child_sheet(report, result)
             self._completeness_row(completeness, report, sheet)
             self._issue_rows(issues, report)
-            for row in unit_rows(report, self.resolver, self.locale):
+            for row in unit_rows(report, self.resolver, self.locale, self.t):
                 if data.full:
                     data.finish()
                     data = self._table(DATA, FLAT_HEADERS, data.widths)
@@ -253,12 +254,15 @@ class _MergedWriter:
     # -- official-layout sheets --------------------------------------------------
 
     def _layout_sheet(self, name, definition, code, unit_name, values, previous,
-                      previous_period, *, comments: bool) -> _LayoutWriter:
+                      previous_period, *, comments: bool,
+                      off: Applicability | None = None) -> _LayoutWriter:
         layout = _LayoutWriter(
             definition, Identity(definition.key, definition.version, code, self.period, unit_name),
             secret=b"", locale=self.locale, translate=self.t, values=values or {},
             previous=previous or {}, previous_period=previous_period, table_rows=1,
         )
+        if off is not None:  # a unit's own sheet: what does not apply to it reads 不适用
+            layout.off, layout.on_answers = off, {}
         layout.write_sheet(self.book, name, self.formats, comments=comments)
         return layout
 
@@ -269,10 +273,11 @@ class _MergedWriter:
         if len(result.child_sheets) >= self.max_child_sheets:
             return self.t(ONLY_IN_DATA)
         name = self.names.claim(report.unit_name or report.unit_code)
+        definition = self.resolver.for_version(report.version)
         layout = self._layout_sheet(
-            name, self.resolver.for_version(report.version), report.unit_code,
+            name, definition, report.unit_code,
             report.unit_name, report.values, report.previous, report.previous_period,
-            comments=False,
+            comments=False, off=report.applicability(definition),
         )
         result.child_sheets[report.unit_code] = name
         result.child_cells[report.unit_code] = layout.field_cells()

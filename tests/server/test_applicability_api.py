@@ -129,3 +129,30 @@ def test_a_workbook_upload_ignores_what_does_not_apply(client, session, people):
     assert response.status_code == 200, response.get_data(as_text=True)
     body = api_get(client, report_path("VA2", "2024Q3"), token).get_json()
     assert body["values"]["found"] == 6 and "chem_sites" not in body["values"]
+
+
+def test_csv_and_merged_workbook_say_not_applicable_apart_from_empty(client, session, people):
+    import csv
+    import io
+
+    import openpyxl
+
+    token = token_for(session, people["ta-hz"])
+    base = f"/consolidations/{KEY}/TA/2024Q2"
+    text = api_get(client, base + "/flat.csv", token,
+                   headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    value = {(r[0], r[7]): r[9] for r in rows[1:]}
+    assert value[("VA1", "chem_sites")] == "3"
+    assert value[("VA2", "chem_sites")] == "不适用"
+    assert value[("VA2", "committee_members")] == "不适用"  # answered no
+    assert ("VA2", "major_plan") in value and ("VA1", "major_plan") in value
+    assert ("VA1", "level") not in value  # left empty: no row at all
+
+    data = api_get(client, base + "/merged.xlsx", token,
+                   headers={"Accept-Language": "zh-CN"}).data
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert "不适用" in cells
+    summary = book.worksheets[0]
+    assert 3 in [c.value for row in summary.iter_rows() for c in row]  # VA1's 3 sites, alone
