@@ -20,7 +20,8 @@ def form_sheet(data: bytes):
 
 
 def cells_with(ws, text: str) -> list:
-    return [c for row in ws.iter_rows() for c in row if isinstance(c.value, str) and text in c.value]
+    return [c for row in ws.iter_rows() for c in row
+            if isinstance(c.value, str) and text in c.value]
 
 
 def comments(ws) -> str:

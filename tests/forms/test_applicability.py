@@ -114,7 +114,8 @@ def test_conditions_are_checked_when_the_definition_is_read(where, condition, me
 
 def test_consolidation_leaves_out_what_does_not_apply():
     children = [
-        ChildReport("C1", "甲化工", {**BASE, "chem_sites": 4, "chem_rate": 80}, tags=frozenset({"危化"})),
+        ChildReport("C1", "甲化工", {**BASE, "chem_sites": 4, "chem_rate": 80},
+                    tags=frozenset({"危化"})),
         ChildReport("C2", "乙化工", {**BASE}, tags=frozenset({"危化"})),
         # A company outside the scope that typed 0: neither counted nor missing.
         ChildReport("C3", "丙机械", {**BASE, "chem_sites": 0, "chem_rate": 0},
@@ -153,7 +154,8 @@ def test_a_field_that_does_not_apply_is_never_counted(children):
     assert result.values["chem_sites"] == (sum(chem_sites) if chem_sites else None)
     rates = [r.values["chem_rate"] for r in chem if r.values["chem_rate"] is not None]
     if rates:  # the mean of those it applies to: a zero from outside would pull it down
-        assert result.values["chem_rate"] * len(rates) == pytest.approx(sum(rates), abs=0.01 * len(rates))
+        mean = result.values["chem_rate"]
+        assert mean * len(rates) == pytest.approx(sum(rates), abs=0.01 * len(rates))
     else:
         assert result.values["chem_rate"] is None
     assert result.coverage("chem_sites") == (len(chem), len(chem_sites))
