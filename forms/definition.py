@@ -169,6 +169,7 @@ class FieldDef(Column):
     max_size_mb: Decimal | None = Field(default=None, gt=0, description="Attachments only")
     # -- applicability (see forms/applicability.py)
     applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
     @model_validator(mode="after")
     def _check_kind(self) -> FieldDef:
