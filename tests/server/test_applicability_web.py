@@ -114,3 +114,11 @@ def test_the_read_only_page_says_not_applicable(browser, session, world, make_us
     send(browser, PLAIN, "submit", **BASE, f_has_committee="no")
     page = text(browser.get(PLAIN, headers={"Accept-Language": "en"}))
     assert "Not applicable" in page and "危险化学品" not in page
+
+
+def test_the_printed_form_marks_what_does_not_apply(browser, session, world):
+    browser.login_ok(world["plain"])
+    send(browser, PLAIN, **BASE, f_has_committee="no")
+    page = text(browser.get(PLAIN + "/print"))
+    assert "危险化学品（不适用）" in page
+    assert "委员会成员：不适用" in page
