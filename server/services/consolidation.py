@@ -25,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms.applicability import applies_by_tags
+from forms.applicability import applicability, applies_by_tags
 from forms.consolidation import (
     Consolidation,
     Part,
@@ -329,6 +329,7 @@ class _MismatchCheck:
         self.include_submitted, self.own_reports = include_submitted, own_reports
         self.offices: dict[int, tuple[Definition, dict[str, Any]]] = {}
         self.totals: dict[int, dict[str, Any]] = {}  # office id -> field -> aggregate so far
+        self.units = {unit.id: unit for unit in tree.below}
 
     def add(self, row: Any) -> None:
         top = row.unit_id == self.tree.top.id
@@ -344,8 +345,12 @@ class _MismatchCheck:
         if top or office is None:
             return
         totals = self.totals.setdefault(self.tree.parent[row.unit_id], {})
+        unit = self.units.get(row.unit_id)
+        scope = applicability(office[0], unit.tags if unit else None, values)
         for fld in office[0].numeric_fields():
             rule = fld.effective_aggregation
+            if not scope.applies(fld.key):
+                continue  # not the child's to report: never counted, not even as zero
             value = child_value(fld, values)
             if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
                 continue

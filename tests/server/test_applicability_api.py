@@ -156,3 +156,16 @@ def test_csv_and_merged_workbook_say_not_applicable_apart_from_empty(client, ses
     assert "不适用" in cells
     summary = book.worksheets[0]
     assert 3 in [c.value for row in summary.iter_rows() for c in row]  # VA1's 3 sites, alone
+
+
+def test_a_tag_taken_away_takes_the_figure_out_of_the_totals(client, session, people, tree):
+    """Tags decide at consolidation time too: values saved while a tag applied no longer
+    count once an administrator removes it."""
+    set_tags(session, tree["VA1"], "")
+    session.commit()
+    token = token_for(session, people["ta-hz"])
+    body = api_get(client, f"/consolidations/{KEY}/TA/2024Q2", token).get_json()
+    assert body["values"]["chem_sites"] is None
+    assert body["coverage"]["chem_sites"] == {"applies": 0, "reported": 0,
+                                              "not_applicable": ["VA1", "VA2"]}
+    assert body["values"]["found"] == 7
