@@ -70,6 +70,8 @@ DEFAULT_MAX_CHILD_SHEETS = 200
 _FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 SUMMARY = N_("Summary")
+# Beside a figure that does not apply to every unit below ("12 个单位适用，其中 10 个已报").
+COVERAGE = N_("Applies to %(applies)s units, %(reported)s of them reported.")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
@@ -144,8 +146,13 @@ def write_merged_workbook(
     locale: str = "zh_CN",
     translate: Callable[[str], str] = _same,
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
+    coverage: Mapping[str, tuple[int, int]] | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
+
+    *coverage* gives, for the figures that do not apply to every unit below
+    (``applies_when``), how many units they apply to and how many of those
+    reported them; the summary notes it beside the figure.
 
     *consolidated* holds the consolidator's figures (typed values, e.g.
     ``forms.consolidation.consolidate(...).values`` or the office's edited
@@ -160,6 +167,7 @@ def write_merged_workbook(
         versions=versions, locale=locale, translate=translate,
         max_child_sheets=max_child_sheets,
     )
+    writer.coverage = dict(coverage or {})
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -188,6 +196,7 @@ class _MergedWriter:
         self.max_child_sheets = max(0, max_child_sheets)
         self.names = _SheetNames()
         self.formats: dict[tuple, Any] = {}
+        self.coverage: dict[str, tuple[int, int]] = {}
 
     def write(
         self,
@@ -216,9 +225,11 @@ class _MergedWriter:
         reports: Iterable[UnitReport],
     ) -> MergedWorkbook:
         summary_name = self.names.claim(self.t(SUMMARY))
+        notes = {key: self.t(COVERAGE) % {"applies": applies, "reported": reported}
+                 for key, (applies, reported) in self.coverage.items()}
         summary = self._layout_sheet(
             summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
-            previous_consolidated, previous_period, comments=True,
+            previous_consolidated, previous_period, comments=True, notes=notes,
         )
         summary.ws.activate()
         result = MergedWorkbook(summary_name, summary.field_cells())
@@ -255,7 +266,8 @@ class _MergedWriter:
 
     def _layout_sheet(self, name, definition, code, unit_name, values, previous,
                       previous_period, *, comments: bool,
-                      off: Applicability | None = None) -> _LayoutWriter:
+                      off: Applicability | None = None,
+                      notes: Mapping[str, str] | None = None) -> _LayoutWriter:
         layout = _LayoutWriter(
             definition, Identity(definition.key, definition.version, code, self.period, unit_name),
             secret=b"", locale=self.locale, translate=self.t, values=values or {},
@@ -263,6 +275,7 @@ class _MergedWriter:
         )
         if off is not None:  # a unit's own sheet: what does not apply to it reads 不适用
             layout.off, layout.on_answers = off, {}
+        layout.field_notes = dict(notes or {})
         layout.write_sheet(self.book, name, self.formats, comments=comments)
         return layout
 

@@ -174,6 +174,7 @@ class _FormWriter:
         # Applicability: what the unit's tags rule out, and what depends on answers.
         self.off = applies_by_tags(definition, tags) if tags is not None else EVERYTHING
         self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
+        self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
 
     # -- the workbook ---------------------------------------------------------------
 
@@ -490,9 +491,8 @@ class _FormWriter:
         label_end = grid.value - 1
         self._span(grid.label_start, label_end, row, label, self.label_fmt(indent=1))
         notes = [self.t(N_("Basis in the plan:")) + "\n" + field.basis] if field.basis else []
-        note = self._applies_note("field", field.key)
-        if note:
-            notes.append(note)
+        notes += [n for n in (self._applies_note("field", field.key),
+                              self.field_notes.get(field.key)) if n]
         if notes:
             ws.write_comment(row, grid.sheet_col(grid.label_start), "\n\n".join(notes),
                              {"x_scale": 2.5, "y_scale": 1.5})

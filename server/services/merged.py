@@ -282,8 +282,18 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_consolidated=figures.previous_values or None,
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
-        locale=locale, translate=remembered(translate),
+        locale=locale, translate=remembered(translate), coverage=coverage_of(figures),
     )
+
+
+def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
+    """(applies, reported) of the figures that do not apply to every unit below."""
+    found = {}
+    for key in figures.result.provenance:
+        cov = figures.coverage(key)
+        if cov.not_applicable:
+            found[key] = (cov.applies, cov.reported)
+    return found
 
 
 def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[str], *,

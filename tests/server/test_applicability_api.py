@@ -156,6 +156,8 @@ def test_csv_and_merged_workbook_say_not_applicable_apart_from_empty(client, ses
     assert "不适用" in cells
     summary = book.worksheets[0]
     assert 3 in [c.value for row in summary.iter_rows() for c in row]  # VA1's 3 sites, alone
+    notes = [c.comment.text for row in summary.iter_rows() for c in row if c.comment]
+    assert any("1 个单位适用，其中 1 个已报" in note for note in notes)
 
 
 def test_a_tag_taken_away_takes_the_figure_out_of_the_totals(client, session, people, tree):
