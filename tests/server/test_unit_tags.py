@@ -86,3 +86,13 @@ def test_consolidators_see_tags_but_cannot_change_them(browser, session, make_us
     assert "危化" in page and "/admin/units/VA1/tags" not in page
     assert browser.post("/admin/units/VA1/tags", {"tags": ""},
                         token_from="/admin/units/VA1").status_code == 403
+
+
+def test_tags_can_be_reordered_and_extended(session, tree):
+    unit_service.set_tags(session, tree["VA1"], "危化、有限空间")
+    session.commit()
+    unit_service.set_tags(session, tree["VA1"], "有限空间 危化 规模以上")
+    session.commit()
+    session.expire_all()
+    assert tree["VA1"].tag_list == ["有限空间", "危化", "规模以上"]
+    assert tree["VA1"].tags == {"危化", "有限空间", "规模以上"}
