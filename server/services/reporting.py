@@ -30,6 +30,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -397,11 +399,11 @@ def save(
         raise InvalidReport(NOT_SAVED, coercion)
     report = view.report
     if report is None:
-        report = Report(assignment_id=view.assignment.id, unit_id=view.unit.id,
-                        period=view.period, template_version_id=view.template.id,
-                        status=Status.DRAFT, revision=0, values={}, remarks="")
-        session.add(report)
-        session.flush()
+        report = _insert_report(session, view)
+        if report.revision:  # another request saved it first, since this one read it
+            view.report = report
+            _check_editable(user, view, on_behalf=on_behalf)
+            check_revision(view, expected_revision)
     _claim_next_revision(session, view, report)
     report.values = jsonable(values)
     if remarks is not None:
@@ -414,6 +416,30 @@ def save(
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=False)
+
+
+def _insert_report(session: Session, view: ReportView) -> Report:
+    """The report row of *view*, inserted now unless a concurrent first save inserted it.
+
+    Both requests read "no report yet"; an insert that ignores the conflict on
+    (assignment, unit, period) lets the second one go on with the row the first
+    one wrote (PostgreSQL waits for that transaction, SQLite's write lock
+    serialises them) instead of failing on the unique key with a server error.
+    """
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert_(Report)
+        .values(assignment_id=view.assignment.id, unit_id=view.unit.id, period=view.period,
+                template_version_id=view.template.id, status=Status.DRAFT, revision=0,
+                values={}, remarks="")
+        .on_conflict_do_nothing(index_elements=["assignment_id", "unit_id", "period"])
+    )
+    return session.scalars(
+        select(Report).where(Report.assignment_id == view.assignment.id,
+                             Report.unit_id == view.unit.id, Report.period == view.period)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _claim_next_revision(session: Session, view: ReportView, report: Report) -> None:

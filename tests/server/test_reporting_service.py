@@ -71,3 +71,36 @@ def test_a_save_racing_another_on_the_same_report_is_refused_as_stale(app, sessi
     session.expire_all()
     report = reporting.load(session, user, "cd", "VA1", "2024Q2").report
     assert [r.values["i01_enterprises"] for r in reporting.revisions(session, report)] == [2, 1]
+
+
+@pytest.mark.parametrize("expected", [0, None])
+def test_two_first_saves_of_the_same_report_never_fail_as_a_server_error(
+        app, session, template, tree, make_user, expected):
+    """Two requests find no report yet and both save: the second to write is told the report
+    changed when it said which revision it started from (0: none), and otherwise adds the
+    next revision; both saves are kept, and no unique-key error reaches anyone."""
+    user = make_user("va1", unit=tree["VA1"])
+    header = {"reporter": "张三", "phone": "13800000001"}
+    with unit_of_work(session):
+        assignment_service.create_assignment(session, key="cd", template=template, root=tree["TA"])
+    with Session(database(app).engine, expire_on_commit=False) as first, \
+            Session(database(app).engine, expire_on_commit=False) as second:
+        first_view = reporting.load(first, first.get(User, user.id), "cd", "VA1", "2024Q2")
+        second_view = reporting.load(second, second.get(User, user.id), "cd", "VA1", "2024Q2")
+        assert first_view.report is None and second_view.report is None
+        with unit_of_work(first):
+            reporting.save(first, first.get(User, user.id), first_view,
+                           {**header, "i01_enterprises": "2"}, expected_revision=expected)
+        if expected == 0:
+            with pytest.raises(StaleRevision) as refused, unit_of_work(second):
+                reporting.save(second, second.get(User, user.id), second_view,
+                               {**header, "i01_enterprises": "3"}, expected_revision=0)
+            assert refused.value.current == 1
+        else:
+            with unit_of_work(second):
+                reporting.save(second, second.get(User, user.id), second_view,
+                               {**header, "i01_enterprises": "3"})
+    session.expire_all()
+    report = reporting.load(session, user, "cd", "VA1", "2024Q2").report
+    kept = [r.values["i01_enterprises"] for r in reporting.revisions(session, report)]
+    assert kept == ([2] if expected == 0 else [3, 2])
