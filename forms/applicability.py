@@ -80,10 +80,6 @@ def conditions(definition: Definition) -> tuple[Condition, ...]:
     return tuple(found)
 
 
-def has_conditions(definition: Definition) -> bool:
-    return bool(conditions(definition))
-
-
 @dataclass(frozen=True)
 class Applicability:
     """What does not apply to one unit's report (everything else does)."""

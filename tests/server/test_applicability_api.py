@@ -171,3 +171,14 @@ def test_a_tag_taken_away_takes_the_figure_out_of_the_totals(client, session, pe
     assert body["coverage"]["chem_sites"] == {"applies": 0, "reported": 0,
                                               "not_applicable": ["VA1", "VA2"]}
     assert body["values"]["found"] == 7
+
+
+def test_the_review_page_says_not_applicable(browser, session, people):
+    browser.login_ok(people["ta-hz"])
+    page = browser.get(f"/review/{KEY}/VA2/2024Q2", headers={"Accept-Language": "zh-CN"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html[:300]
+    row = html[html.index('id="field-chem_sites"'):]
+    assert "不适用" in row[:row.index("</tr>")]
+    found = html[html.index('id="field-found"'):]
+    assert "不适用" not in found[:found.index("</tr>")]
