@@ -20,6 +20,7 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -411,6 +412,15 @@ class Definition(Localized):
 
     def to_json(self) -> str:
         return self.model_dump_json(exclude_none=True, indent=2)
+
+    def to_yaml(self) -> str:
+        """The definition as the YAML people write: defaults left out, Chinese kept
+        readable; ``forms.loader.parse_definition`` reads it back to an equal definition."""
+        data = self.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        # The schedule keeps its defaults: its due rule is the tag that selects the rule kind.
+        data["schedule"] = self.schedule.model_dump(mode="json", exclude_none=True)
+        data = {"key": data.pop("key"), "version": self.version, **data}
+        return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Definition:

@@ -28,6 +28,9 @@ class KeyMaker:
         for key in taken:
             self.reserve(key)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._taken
+
     def reserve(self, key: str) -> None:
         self._taken.add(key)
         match = _SUFFIX.match(key)

@@ -811,3 +811,57 @@ def parse(text: str) -> Expr:
             limit=MAX_LENGTH,
         )
     return Expr(text, _Parser(text).parse())
+
+
+# -- other notations --------------------------------------------------------------
+
+
+def to_xpath(expr: Expr, ref: Callable[[str], str]) -> str:
+    """*expr* written in XPath 1.0 as XLSForm constraints use it; *ref* names a field
+    (``${key}``, or ``.`` for the question the constraint sits on).
+
+    Every sub-expression is parenthesised, so precedence never differs between the two
+    languages; ``filled(x)`` becomes ``x != ''`` and ``sum(a, b)`` an addition, since
+    XPath's ``sum`` adds up a node-set rather than its arguments.
+    """
+    return _xpath(expr._root, ref)
+
+
+def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
+    def wrapped(child: _Node) -> str:
+        text = _xpath(child, ref)
+        plain = isinstance(child, _Number | _Bool | _Field | _Call | _Not)
+        return text if plain else f"({text})"
+
+    if isinstance(node, _Number):
+        return format(node.value, "f")
+    if isinstance(node, _Bool):
+        return "true()" if node.value else "false()"
+    if isinstance(node, _Field):
+        return ref(node.key)
+    if isinstance(node, _Filled):
+        return f"{ref(node.key)} != ''"
+    if isinstance(node, _Negate):
+        return f"-{wrapped(node.operand)}"
+    if isinstance(node, _Not):
+        return f"not({_xpath(node.operand, ref)})"
+    if isinstance(node, _Arith):
+        parts = [wrapped(node.first)]
+        for operator, operand in node.rest:
+            parts += ["div" if operator == "/" else operator, wrapped(operand)]
+        return " ".join(parts)
+    if isinstance(node, _Compare):
+        pairs, left = [], node.first
+        for operator, right in node.rest:
+            xpath_operator = "=" if operator == "==" else operator
+            pairs.append(f"{wrapped(left)} {xpath_operator} {wrapped(right)}")
+            left = right
+        return pairs[0] if len(pairs) == 1 else " and ".join(f"({p})" for p in pairs)
+    if isinstance(node, _Logic):
+        return f" {node.operator} ".join(wrapped(operand) for operand in node.operands)
+    if isinstance(node, _Call):
+        args = [_xpath(arg, ref) for arg in node.args]
+        if node.name == "sum":
+            return "(" + " + ".join(wrapped(arg) for arg in node.args) + ")"
+        return f"{node.name}({', '.join(args)})"
+    raise TypeError(f"no XPath for {type(node).__name__}")  # pragma: no cover - every node above

@@ -16,6 +16,9 @@ carried as code + params, translated by whoever shows them.
 from __future__ import annotations
 
 import importlib
+import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -27,7 +30,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "excel": (".xlsx", ".xlsm", ".xls", ".ods"),
     "docx": (".docx",),
     "text": (".txt", ".md"),
-    "xlsform": (),  # an XLSForm is an .xlsx too: chosen explicitly or by its sheets
+    "xlsform": (),  # an XLSForm is an .xlsx too: chosen explicitly or by its survey sheet
 }
 
 
@@ -81,6 +84,57 @@ MESSAGES: dict[str, str] = {
     "unknown_kind": N_("Tianbao cannot tell what kind of file %(name)s is; choose the kind."),
     "unreadable": N_("The file could not be read as %(kind)s."),
     "empty": N_("The file holds nothing to import."),
+    "too_large": N_("The file is larger than %(max_mb)s MB; a plan is much smaller."),
+    # What a reader saw but could not place in the draft.
+    "no_items": N_("No numbered tasks were found; add the sections and items in the designer."),
+    "not_a_task": N_("“%(heading)s” holds no numbered tasks and was not made into items."),
+    "table_not_placed": N_("This table was not used: the draft takes its columns from the"
+                           " first table that has a header row."),
+    "table_no_items": N_("The table has a header row but no column for the item titles."),
+    "cell_not_placed": N_("The cell “%(text)s” is neither a section, an item nor a note."),
+    "sheet_not_placed": N_("The sheet %(sheet)s was not used: the draft comes from the first"
+                           " sheet that holds a table."),
+    "table_item_missing": N_("The attachment table lists item %(number)s “%(text)s”, which the"
+                             " plan text does not have; the draft follows the text."),
+    "table_title_differs": N_("The attachment table names item %(number)s “%(text)s”; the plan"
+                              " text names it otherwise, and the draft follows the text."),
+    "table_group_differs": N_("The attachment table puts item %(number)s under “%(group)s”; the"
+                              " plan text groups it otherwise, and the draft follows the text."),
+    "other_duty": N_("Another reporting duty, not used for the schedule: “%(text)s”."),
+    "due_guessed": N_("The plan names how often to report but no deadline; the draft takes"
+                      " the 5th of the month after each period: check it."),
+    "schedule_guessed": N_("The plan states no reporting frequency or deadline; the schedule"
+                           " is guessed from how often the plan asks for work: check it."),
+    "no_schedule": N_("No reporting frequency was found; set the schedule in the designer."),
+    "no_window": N_("The plan window (e.g. 2024—2026年) was not found; set the first and last"
+                    " periods in the designer."),
+    "no_issuer": N_("The issuing office was not found; enter it in the designer."),
+    # XLSForm (forms.importers.xlsform)
+    "xlsform_no_survey": N_("The workbook has no survey sheet: it is not an XLSForm."),
+    "xlsform_ignored_sheet": N_("The sheet “%(sheet)s” is not read: Tianbao reads the survey, "
+                                "choices and settings sheets."),
+    "xlsform_ignored_column": N_("Column “%(column)s” (“%(value)s”) has no counterpart in a "
+                                 "Tianbao template."),
+    "xlsform_unbalanced": N_("“%(type)s” has no matching begin or end row."),
+    "xlsform_no_type": N_("The row has no type."),
+    "xlsform_unsupported_type": N_("The question type “%(type)s” has no counterpart in a "
+                                   "Tianbao template."),
+    "xlsform_empty_group": N_("The group or repeat holds no question that could be placed."),
+    "xlsform_not_a_column": N_("A “%(type)s” cannot be a column of a table (a repeat)."),
+    "xlsform_unknown_list": N_("The choice list “%(list)s” is missing or empty."),
+    "xlsform_or_other": N_("“%(name)s” offers “other”: add such a choice by hand."),
+    "xlsform_required_expression": N_("Required only when %(expression)s: Tianbao cannot make "
+                                      "a field required on a condition."),
+    "xlsform_column_hint": N_("A table column cannot carry a help text: “%(text)s”."),
+    "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s: Tianbao templates "
+                           "cannot make questions conditional yet."),
+    "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s: Tianbao templates "
+                            "have no calculated fields yet."),
+    "xlsform_constraint": N_("The constraint %(expression)s cannot be written as a Tianbao "
+                             "rule."),
+    "xlsform_tianbao_rules": N_("This rule could not be read: %(text)s"),
+    "xlsform_bad_choice": N_("The choice has no list name or no name."),
+    "xlsform_unused_choice": N_("No question uses the choice list “%(list)s”."),
 }
 
 
@@ -93,10 +147,31 @@ def kind_of(filename: str) -> str | None:
     return None
 
 
+# A plan with its tables is a few hundred KB; this keeps a stray huge file from
+# being parsed at all. (Web uploads also go through the channel's own checks.)
+MAX_BYTES = 20 * 1024 * 1024
+
+
 def import_document(data: bytes, filename: str, kind: str | None = None) -> ImportResult:
     """Read *data* with the reader of *kind* (default: chosen by the file name)."""
     kind = kind or kind_of(filename)
     if kind not in KINDS:
         raise ImportRefused("unknown_kind", name=filename)
+    if len(data) > MAX_BYTES:
+        raise ImportRefused("too_large", max_mb=MAX_BYTES // (1024 * 1024))
+    if kind == "excel" and _has_survey_sheet(data):
+        kind = "xlsform"  # an XLSForm is an .xlsx whose first sheets say so
     reader = importlib.import_module(f"forms.importers.{kind}")
     return reader.read(data, filename)
+
+
+def _has_survey_sheet(data: bytes) -> bool:
+    """Whether *data* is an .xlsx with a sheet named ``survey`` (as every XLSForm has)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if archive.getinfo("xl/workbook.xml").file_size > 1024 * 1024:
+                return False  # no real workbook part is that large: let the reader refuse it
+            workbook = archive.read("xl/workbook.xml")
+    except (zipfile.BadZipFile, KeyError, OSError):
+        return False
+    return re.search(rb'<(?:\w+:)?sheet\b[^>]*\bname="survey"', workbook) is not None

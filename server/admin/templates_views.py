@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Response, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session
+from server.downloads import content_disposition
 from server.models import Role
 from server.services import templates as template_service
 
@@ -72,6 +73,21 @@ def template_detail(key: str, version: int | None = None):
         abort(404)
     return render_template("admin/template_detail.html", row=row, definition=row.definition,
                            history=history, action_form=ActionForm())
+
+
+# The file ending in the address, and the export format it asks for.
+_DOWNLOADS = {"yaml": "yaml", "json": "json", "xlsx": "xlsform"}
+
+
+@bp.get("/templates/<key>/v<int:version>/definition.<any(yaml, json, xlsx):ending>")
+@roles_required(Role.ADMIN)
+def template_download(key: str, version: int, ending: str):
+    """One version's definition as YAML, JSON or XLSForm; unknown key or version: 404."""
+    exported = template_service.export_definition(db_session(), key, version,
+                                                  _DOWNLOADS[ending])
+    response = Response(exported.data, mimetype=exported.mimetype)
+    response.headers["Content-Disposition"] = content_disposition(exported.filename)
+    return response
 
 
 @bp.post("/templates/<key>/v<int:version>/retire")

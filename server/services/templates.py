@@ -13,9 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from exports.xlsform import xlsform_bytes
 from forms.definition import Definition
 from forms.loader import (
     CATALOG_DIR,
@@ -26,8 +28,16 @@ from forms.loader import (
     parse_definition,
 )
 from server.models.templates import TemplateVersion
+from server.services.errors import NotVisible
 
 MAX_DEFINITION_BYTES = 2 * 1024 * 1024
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What a definition can be downloaded as: media type and file name ending.
+EXPORT_FORMATS = {
+    "yaml": ("application/yaml; charset=utf-8", ".yaml"),
+    "json": ("application/json; charset=utf-8", ".json"),
+    "xlsform": (XLSX, "-xlsform.xlsx"),
+}
 
 
 @dataclass(frozen=True)
@@ -125,3 +135,43 @@ def versions(session: Session, key: str) -> list[TemplateVersion]:
 
 def set_retired(session: Session, row: TemplateVersion, retired: bool) -> None:
     row.retired = retired
+
+
+@dataclass(frozen=True)
+class DefinitionFile:
+    """One published version written out for download: bytes, media type, file name."""
+
+    data: bytes
+    mimetype: str
+    filename: str
+    key: str
+    version: int
+
+
+def export_definition(
+    session: Session, key: str, version: int | None = None, fmt: str = "yaml",
+) -> DefinitionFile:
+    """Any published version (retired ones too: old reports were made with them) as
+    YAML (which ``tianbao templates load`` reads back), JSON or an XLSForm workbook.
+
+    The latest version when *version* is None; an unknown key or version is refused
+    with :class:`NotVisible`.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    row = latest(session, key) if version is None else get_version(session, key, version)
+    if row is None:
+        if version is None or latest(session, key) is None:
+            raise NotVisible(_l("There is no template “%(key)s”."), key=key)
+        raise NotVisible(_l("Template “%(key)s” has no version %(version)s."),
+                         key=key, version=version)
+    definition = row.definition
+    if fmt == "yaml":
+        data = definition.to_yaml().encode("utf-8")
+    elif fmt == "json":
+        data = definition.to_json().encode("utf-8")
+    else:
+        data = xlsform_bytes(definition)
+    mimetype, ending = EXPORT_FORMATS[fmt]
+    return DefinitionFile(data, mimetype, f"{row.key}-v{row.version}{ending}", row.key,
+                          row.version)

@@ -264,7 +264,8 @@ def edit_form(data: bytes, edit: Callable[[Any], None]) -> bytes:
 def cache_formula_results(data: bytes, results: Mapping[str, Any]) -> bytes:
     """Store cached results for formulas of the form sheet, as Excel does when saving.
 
-    openpyxl writes formulas without results; Excel, WPS and LibreOffice save both.
+    openpyxl writes formulas without results (``<v/>``, or ``<v></v>`` when lxml is
+    installed); Excel, WPS and LibreOffice save both.
     """
     source = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -276,7 +277,7 @@ def cache_formula_results(data: bytes, results: Mapping[str, Any]) -> bytes:
                 for ref, value in results.items():
                     kind = ' t="str"' if isinstance(value, str) else ""
                     text, count = re.subn(
-                        rf'<c r="{ref}"([^>]*)><f>(.*?)</f><v\s*/>',
+                        rf'<c r="{ref}"([^>]*)><f>(.*?)</f>(?:<v\s*/>|<v></v>)',
                         rf'<c r="{ref}"\1{kind}><f>\2</f><v>{value}</v>', text)
                     assert count == 1, ref
                 content = text.encode("utf-8")
