@@ -54,28 +54,28 @@ class Condition:
         return bool(self.expr.fields)
 
 
+# Conditions are parsed on every request that shows or checks a report: once is enough.
 _parse = lru_cache(maxsize=1024)(parse)
 
 
 def conditions(definition: Definition) -> tuple[Condition, ...]:
     """The definition's conditions, outermost first (the definition validated them)."""
-    parse = _parse
     found: list[Condition] = []
     for fld in definition.header:
         if fld.applies_when:
-            found.append(Condition("field", fld.key, parse(fld.applies_when),
+            found.append(Condition("field", fld.key, _parse(fld.applies_when),
                                    frozenset({fld.key})))
     for section in definition.sections:
         if section.applies_when:
             keys = frozenset(f.key for i in section.items for f in i.fields)
-            found.append(Condition("section", section.key, parse(section.applies_when), keys))
+            found.append(Condition("section", section.key, _parse(section.applies_when), keys))
         for item in section.items:
             if item.applies_when:
-                found.append(Condition("item", item.key, parse(item.applies_when),
+                found.append(Condition("item", item.key, _parse(item.applies_when),
                                        frozenset(f.key for f in item.fields)))
             for fld in item.fields:
                 if fld.applies_when:
-                    found.append(Condition("field", fld.key, parse(fld.applies_when),
+                    found.append(Condition("field", fld.key, _parse(fld.applies_when),
                                            frozenset({fld.key})))
     return tuple(found)
 
