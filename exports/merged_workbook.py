@@ -5,6 +5,8 @@ Sheets, in tab order:
 1. **Summary** — the official form (the layout of ``exports.template_workbook``)
    filled with the consolidated values, the previous period's figures beside
    the cumulative ones, ready to print, sign and seal.
+   **Targets** (when the form has any) — each of the plan's targets judged on
+   the consolidated figures (``forms.targets``): target, deadline, value, status.
 2. **Completeness** — every unit of the subtree: status, whether it counts in
    the totals, submitted at, late, submitter, phone, revision, version.
 3. **Validation issues** — every unit's issues, rendered in the reader's language.
@@ -41,7 +43,7 @@ texts, the definitions' ``*_en`` texts for the form's.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -62,6 +64,9 @@ from forms.applicability import Applicability
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
 from forms.periods import SHANGHAI
+from forms.targets import KIND_LABELS, Progress
+from forms.targets import STATUS_LABELS as STATUS_LABELS_TARGET
+from forms.targets import summary as target_summary
 
 EXCEL_MAX_ROWS = 1_048_576
 SHEET_NAME_MAX = 31
@@ -110,6 +115,17 @@ STATUS_LABELS: dict[str, str] = {
 SEVERITY_LABELS = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning")}
 YES, NO = N_("Yes"), N_("No")
 ONLY_IN_DATA = N_("in the data sheet only")
+TARGETS = N_("Targets")
+TARGET_HEADERS: tuple[str, ...] = (
+    N_("Item"),
+    N_("Indicator"),
+    N_("Kind of target"),
+    N_("Target"),
+    N_("Deadline"),
+    N_("Current value"),
+    N_("Status"),
+    N_("Progress"),
+)
 
 
 def _same(text: str) -> str:
@@ -127,6 +143,7 @@ class MergedWorkbook:
     data_sheets: list[str] = field(default_factory=list)
     completeness_sheet: str = ""
     issues_sheet: str = ""
+    targets_sheet: str = ""
     data_rows: int = 0
     units: int = 0
 
@@ -146,13 +163,11 @@ def write_merged_workbook(
     locale: str = "zh_CN",
     translate: Callable[[str], str] = _same,
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
+    targets: Sequence[Progress] = (),
     coverage: Mapping[str, tuple[int, int]] | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
-    *coverage* gives, for the figures that do not apply to every unit below
-    (``applies_when``), how many units they apply to and how many of those
-    reported them; the summary notes it beside the figure.
 
     *consolidated* holds the consolidator's figures (typed values, e.g.
     ``forms.consolidation.consolidate(...).values`` or the office's edited
@@ -161,12 +176,17 @@ def write_merged_workbook(
     another version are labelled and laid out by their own form. *output* is a
     path or a binary file object (streaming needs a real file system for its
     temporary files; an in-memory workbook would defeat constant memory).
+    *targets* is the progress of the plan's targets on the consolidated figures.
+    *coverage* gives, for the figures that do not apply to every unit below
+    (``applies_when``), how many units they apply to and how many of those
+    reported them; the summary notes it beside the figure.
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
         versions=versions, locale=locale, translate=translate,
         max_child_sheets=max_child_sheets,
     )
+    writer.targets = list(targets)
     writer.coverage = dict(coverage or {})
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
@@ -196,6 +216,7 @@ class _MergedWriter:
         self.max_child_sheets = max(0, max_child_sheets)
         self.names = _SheetNames()
         self.formats: dict[tuple, Any] = {}
+        self.targets: list[Progress] = []
         self.coverage: dict[str, tuple[int, int]] = {}
 
     def write(
@@ -239,6 +260,8 @@ class _MergedWriter:
         self.date_format = self.book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
         self.time_format = self.book.add_format({"num_format": "yyyy-mm-dd hh:mm",
                                                  "valign": "top"})
+        if self.targets:
+            result.targets_sheet = self._targets_sheet()
         completeness = self._table(COMPLETENESS, COMPLETENESS_HEADERS,
                                    (12, 24, 12, 6, 10, 10, 17, 6, 12, 15, 8, 8, 24))
         issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70))
@@ -295,6 +318,24 @@ class _MergedWriter:
         result.child_sheets[report.unit_code] = name
         result.child_cells[report.unit_code] = layout.field_cells()
         return name
+
+    def _targets_sheet(self) -> str:
+        table = self._table(TARGETS, TARGET_HEADERS, (8, 30, 14, 10, 12, 12, 10, 70))
+        t = self.t
+        for item in self.targets:
+            section_item = self.definition.item_of(item.field.key)
+            table.add([
+                section_item.number if section_item else "",
+                item.field.text("label", self.locale),
+                t(KIND_LABELS[item.kind]),
+                item.target.value,
+                item.deadline,
+                item.value,
+                t(STATUS_LABELS_TARGET[item.status]),
+                target_summary(item, t, self.locale, self.definition),
+            ], self)
+        table.finish()
+        return table.name
 
     # -- streaming tables ------------------------------------------------------------
 

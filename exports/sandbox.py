@@ -33,7 +33,8 @@ from typing import Any
 MB = 1024 * 1024
 
 # Modules the forkserver imports once, so that children start with them loaded.
-PRELOAD = ["__main__", "exports.workbook_reader", "exports.unit_table", "forms.loader"]
+PRELOAD = ["__main__", "exports.workbook_reader", "exports.unit_table", "forms.loader",
+           "forms.importers"]
 
 CRASHED, OVER_LIMIT = "crashed", "over_limit"
 

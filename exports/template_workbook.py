@@ -46,6 +46,7 @@ from forms.applicability import EVERYTHING, applies_by_tags, condition_parts, co
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
 from forms.i18n import N_
 from forms.periods import Period
+from forms.targets import describe as describe_target
 from forms.values import format_number
 
 DEFAULT_TABLE_ROWS = 20
@@ -490,11 +491,15 @@ class _FormWriter:
         label = self._field_label(field)
         label_end = grid.value - 1
         self._span(grid.label_start, label_end, row, label, self.label_fmt(indent=1))
-        notes = [self.t(N_("Basis in the plan:")) + "\n" + field.basis] if field.basis else []
+        notes = []
+        if field.basis:
+            notes.append(self.t(N_("Basis in the plan:")) + "\n" + field.basis)
+        if field.target is not None:
+            notes.append(describe_target(field, self.t, self.locale, self.definition))
         notes += [n for n in (self._applies_note("field", field.key),
                               self.field_notes.get(field.key)) if n]
         if notes:
-            ws.write_comment(row, grid.sheet_col(grid.label_start), "\n\n".join(notes),
+            ws.write_comment(row, grid.sheet_col(grid.label_start), "\n".join(notes),
                              {"x_scale": 2.5, "y_scale": 1.5})
         value_col = grid.sheet_col(grid.value)
         slot = grid.columns[grid.value].slot

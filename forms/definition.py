@@ -30,7 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from forms.periods import Schedule
+from forms.definition_errors import DefinitionRuleError, Labelled, labelled
+from forms.periods import FixedDate, Schedule
 from forms.rules import RuleSyntaxError, parse
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -116,12 +117,121 @@ class Choice(Localized):
     label_en: str | None = None
 
 
-class Target(_Model):
-    """A value the plan asks to reach by a date, e.g. at least 12 posts by 2026-12-31."""
+# -- targets (issue #14) ------------------------------------------------------------
 
-    value: Decimal
+
+class TargetKind(StrEnum):
+    """What a plan asks to be reached; progress is computed in ``forms.targets``."""
+
+    ABSOLUTE = "absolute"  # a figure by a date: ≥ 12 posts by 2026-12-31
+    SHARE = "share"  # value / denominator field ≥ a percentage by a date: 全覆盖, 100%持证
+    STOCK = "stock"  # a stock down to a level (0) by a date, from the unit's first report
+    RECURRING = "recurring"  # at least N per year, half-year, quarter or month: 每年至少1次
+
+
+class TargetWindow(StrEnum):
+    YEAR = "year"
+    HALFYEAR = "halfyear"
+    QUARTER = "quarter"
+    MONTH = "month"
+
+
+class TargetScope(StrEnum):
+    """Whose figures a target is judged on."""
+
+    JURISDICTION = "jurisdiction"  # the consolidating office's (e.g. 2 firms in the county)
+    UNIT = "unit"  # every reporting unit's own (e.g. each firm drills once a year)
+
+
+class Target(_Model):
+    """A value the plan asks to reach by a date, e.g. at least 12 posts by 2026-12-31.
+
+    ``kind`` defaults to an absolute target so that entries written before the
+    other kinds existed keep their meaning. ``value`` is the figure for an
+    absolute target, the percentage for a share, the level the stock must fall
+    to (default 0) and the minimum per window for a recurring one. ``since``
+    starts the pace (and the first window); without it the plan window's first
+    day is used.
+    """
+
+    kind: TargetKind = TargetKind.ABSOLUTE
+    value: Decimal = Decimal(0)
     by: dt.date
     comparison: Literal[">=", "<="] = ">="
+    denominator: Key | None = Field(default=None, description="Share: the field divided by")
+    every: TargetWindow | None = Field(default=None, description="Recurring: the window")
+    since: dt.date | None = None
+    scope: TargetScope = TargetScope.JURISDICTION
+    basis: str | None = Field(default=None, description="The plan sentence that sets it")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data):
+        if isinstance(data, dict) and data.get("kind") == TargetKind.STOCK:
+            data = {"comparison": "<=", **data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Target:
+        kind = self.kind
+        if kind is not TargetKind.STOCK and "value" not in self.model_fields_set:
+            raise DefinitionRuleError("target_needs_value", at=("value",), kind=Labelled(kind))
+        if (self.denominator is not None) != (kind is TargetKind.SHARE):
+            raise DefinitionRuleError("target_denominator", at=("denominator",))
+        if (self.every is not None) != (kind is TargetKind.RECURRING):
+            raise DefinitionRuleError("target_window", at=("every",))
+        if kind is TargetKind.SHARE and not 0 < self.value <= 100:
+            raise DefinitionRuleError("target_share_range", at=("value",))
+        if kind is TargetKind.STOCK and self.comparison != "<=":
+            raise DefinitionRuleError("target_stock_comparison", at=("comparison",))
+        if kind in (TargetKind.SHARE, TargetKind.RECURRING) and self.comparison != ">=":
+            raise DefinitionRuleError("target_minimum_comparison", at=("comparison",),
+                                     kind=Labelled(kind))
+        if kind is TargetKind.RECURRING and self.value <= 0:
+            raise DefinitionRuleError("target_recurring_positive", at=("value",))
+        if self.value < 0:
+            raise DefinitionRuleError("target_negative", at=("value",))
+        if self.since is not None and self.since >= self.by:
+            raise DefinitionRuleError("target_since_after_by", at=("since",))
+        return self
+
+
+# Months per target window, and the schedules whose periods fit inside one.
+TARGET_WINDOW_MONTHS = {TargetWindow.YEAR: 12, TargetWindow.HALFYEAR: 6, TargetWindow.QUARTER: 3,
+                        TargetWindow.MONTH: 1}
+
+
+# -- phases (issue #14) ----------------------------------------------------------------
+
+
+class Phase(Localized):
+    """A named stage of a plan with its dates, e.g. 动员部署 2024-04-01 to 2024-05-31."""
+
+    key: Key
+    name: str
+    name_en: str | None = None
+    start: dt.date
+    end: dt.date
+    basis: str | None = Field(default=None, description="The plan sentence that sets it")
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> Phase:
+        if self.end < self.start:
+            raise DefinitionRuleError("phase_ends_before_start", at=("end",))
+        return self
+
+
+def check_phases(phases: tuple[Phase, ...]) -> None:
+    """Phases have unique keys and follow each other without overlapping."""
+    _unique([p.key for p in phases], "duplicate_phase_key")
+    for before, after in zip(phases, phases[1:], strict=False):
+        if after.start <= before.end:
+            raise DefinitionRuleError("phases_overlap", after=after.name, before=before.name)
+
+
+def current_phase(phases: tuple[Phase, ...], today: dt.date) -> Phase | None:
+    """The phase *today* falls in (None before the first, between or after the last)."""
+    return next((p for p in phases if p.start <= today <= p.end), None)
 
 
 class Column(Localized):
@@ -143,7 +253,7 @@ class Column(Localized):
     @model_validator(mode="after")
     def _check_kind(self) -> Column:
         if self.kind in (FieldKind.TABLE, FieldKind.ATTACHMENT):
-            raise ValueError(f"a table column cannot be of kind '{self.kind}'")
+            raise DefinitionRuleError("column_kind_not_allowed", kind=Labelled(self.kind))
         _check_common(self)
         return self
 
@@ -177,14 +287,19 @@ class FieldDef(Column):
         _check_common(self)
         if self.kind is FieldKind.TABLE:
             if not self.columns:
-                raise ValueError("a table field needs at least one column")
-            _unique([c.key for c in self.columns], "column key")
+                raise DefinitionRuleError("table_needs_columns", at=("columns",))
+            _unique([c.key for c in self.columns], "duplicate_column_key")
         elif self.columns:
-            raise ValueError("only table fields have columns")
+            raise DefinitionRuleError("columns_not_allowed", at=("columns",))
         if (self.cumulative or self.target) and self.kind not in NUMERIC_KINDS:
-            raise ValueError("only numeric fields can be cumulative or have a target")
-        if self.aggregation is not None and self.aggregation not in allowed_aggregations(self.kind):
-            raise ValueError(f"aggregation '{self.aggregation}' does not fit kind '{self.kind}'")
+            raise DefinitionRuleError("cumulative_not_numeric")
+        if self.target is not None and self.target.denominator == self.key:
+            raise DefinitionRuleError("share_of_itself", at=("target", "denominator"))
+        allowed = allowed_aggregations(self.kind)
+        if self.aggregation is not None and self.aggregation not in allowed:
+            raise DefinitionRuleError(
+                "aggregation_mismatch", at=("aggregation",), aggregation=Labelled(self.aggregation),
+                kind=Labelled(self.kind), allowed=labelled(a for a in Aggregation if a in allowed))
         return self
 
     @property
@@ -218,16 +333,16 @@ def allowed_aggregations(kind: FieldKind) -> frozenset[Aggregation]:
 def _check_common(col: Column) -> None:
     if col.kind in (FieldKind.CHOICE, FieldKind.MULTICHOICE):
         if not col.choices:
-            raise ValueError(f"a {col.kind} field needs choices")
-        _unique([c.value for c in col.choices], "choice value")
+            raise DefinitionRuleError("choices_missing", kind=Labelled(col.kind))
+        _unique([c.value for c in col.choices], "duplicate_choice_value")
     elif col.choices:
-        raise ValueError("only choice fields have choices")
+        raise DefinitionRuleError("choices_not_allowed", at=("choices",))
     if (col.min is not None or col.max is not None) and col.kind not in NUMERIC_KINDS:
-        raise ValueError("only numeric fields have min/max bounds")
+        raise DefinitionRuleError("bounds_not_allowed")
     if col.min is not None and col.max is not None and col.min > col.max:
-        raise ValueError("min is greater than max")
+        raise DefinitionRuleError("min_above_max", at=("min",), min=str(col.min), max=str(col.max))
     if col.format and col.kind is not FieldKind.TEXT:
-        raise ValueError("a format applies to text fields only")
+        raise DefinitionRuleError("format_not_allowed", at=("format",))
 
 
 class TableColumn(Localized):
@@ -251,9 +366,9 @@ class TableColumn(Localized):
     def _check_input(self) -> TableColumn:
         if self.source == "input":
             if self.input_kind not in TEXT_KINDS:
-                raise ValueError("an input column needs input_kind text or longtext")
+                raise DefinitionRuleError("input_kind_required", at=("input_kind",))
         elif self.input_kind is not None:
-            raise ValueError("only input columns have an input_kind")
+            raise DefinitionRuleError("input_kind_not_allowed", at=("input_kind",))
         return self
 
 
@@ -324,11 +439,29 @@ class Definition(Localized):
     rules: tuple[Rule, ...] = ()
     notes: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
+    phases: tuple[Phase, ...] = ()
+    due_phase: Key | None = Field(
+        default=None, description="One-off reports: due at the end of this phase")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _due_from_phase(cls, data):
+        """A one-off report tied to a phase may leave out its due date: the phase's end."""
+        if not isinstance(data, dict) or not data.get("due_phase"):
+            return data
+        schedule = data.get("schedule")
+        if isinstance(schedule, dict) and "due" not in schedule:
+            for phase in data.get("phases") or ():
+                key = phase.get("key") if isinstance(phase, dict) else getattr(phase, "key", None)
+                if key == data["due_phase"]:
+                    end = phase.get("end") if isinstance(phase, dict) else phase.end
+                    data = {**data, "schedule": {**schedule, "due": {"rule": "fixed", "date": end}}}
+        return data
 
     @field_validator("columns")
     @classmethod
     def _columns_unique(cls, columns: tuple[TableColumn, ...]) -> tuple[TableColumn, ...]:
-        _unique([c.key for c in columns], "column key")
+        _unique([c.key for c in columns], "duplicate_column_key")
         return columns
 
     @model_validator(mode="after")
@@ -338,14 +471,14 @@ class Definition(Localized):
         input_cols = [c for c in self.columns if c.source == "input"]
         text_cols = {c.key for c in self.columns if c.source == "text"}
         sections = []
-        for section in self.sections:
+        for s_index, section in enumerate(self.sections):
             items = []
-            for item in section.items:
+            for i_index, item in enumerate(section.items):
                 unknown = set(item.texts) - text_cols
                 if unknown:
-                    raise ValueError(
-                        f"item {item.key}: texts {sorted(unknown)} match no text column"
-                    )
+                    raise DefinitionRuleError(
+                        "unknown_texts", at=("sections", s_index, "items", i_index, "texts"),
+                        keys=", ".join(sorted(unknown)))
                 declared = {f.key for f in item.fields}
                 extra = tuple(
                     FieldDef(key=f"{item.key}_{c.key}", kind=c.input_kind, label=c.label,
@@ -357,23 +490,110 @@ class Definition(Localized):
             sections.append(section.model_copy(update={"items": tuple(items)}))
         object.__setattr__(self, "sections", tuple(sections))
 
-        _unique([s.key for s in self.sections], "section key")
-        _unique([i.key for s in self.sections for i in s.items], "item key")
-        _unique([f.key for f in self.fields()], "field key")
-        _unique([r.key for r in self.rules], "rule key")
+        _unique([s.key for s in self.sections], "duplicate_section_key")
+        _unique([i.key for s in self.sections for i in s.items], "duplicate_item_key")
+        _unique([f.key for f in self.fields()], "duplicate_field_key")
+        _unique([r.key for r in self.rules], "duplicate_rule_key")
         known = {f.key for f in self.fields()}
         for index, rule in enumerate(self.rules):
             try:
                 expr = parse(rule.expr)
             except RuleSyntaxError as exc:
-                raise ValueError(f"rules[{index}] ({rule.key}): {exc}") from None
+                raise DefinitionRuleError(f"rule_{exc.code}", at=("rules", index, "expr"),
+                                          msgid=exc.message, **exc.params) from None
             missing = sorted(expr.fields - known)
             if missing:
-                raise ValueError(
-                    f"rules[{index}] ({rule.key}): unknown field {', '.join(missing)}"
-                )
-        _check_conditions(self, known)
+                raise DefinitionRuleError("rule_unknown_fields", at=("rules", index, "expr"),
+                                          fields=", ".join(missing))
+        self._check_targets()
+        self._check_phases()
+        self._check_conditions(known)
         return self
+
+    def _check_targets(self) -> None:
+        """Share denominators exist and are numeric; recurring windows hold whole periods."""
+        for at, fld in self._item_fields():
+            target = fld.target
+            if target is None:
+                continue
+            if target.kind is TargetKind.SHARE:
+                denominator = self.field(target.denominator)
+                if denominator is None or not denominator.is_numeric:
+                    raise DefinitionRuleError("target_denominator_unknown",
+                                              at=(*at, "target", "denominator"),
+                                              key=target.denominator)
+            if target.kind is TargetKind.RECURRING:
+                months = self.schedule.first_period.months  # 0 for a one-off report
+                if months == 0 or months > TARGET_WINDOW_MONTHS[target.every]:
+                    raise DefinitionRuleError(
+                        "target_window_too_short", at=(*at, "target", "every"),
+                        frequency=Labelled(self.schedule.frequency), every=Labelled(target.every))
+
+    def _item_fields(self) -> Iterator[tuple[tuple[str | int, ...], FieldDef]]:
+        """The items' fields with their place in the document, for problems to point at."""
+        for s_index, section in enumerate(self.sections):
+            for i_index, item in enumerate(section.items):
+                for f_index, fld in enumerate(item.fields):
+                    yield ("sections", s_index, "items", i_index, "fields", f_index), fld
+
+    def _check_phases(self) -> None:
+        check_phases(self.phases)
+        if self.due_phase is None:
+            return
+        phase = next((p for p in self.phases if p.key == self.due_phase), None)
+        if phase is None:
+            raise DefinitionRuleError("due_phase_unknown", at=("due_phase",), key=self.due_phase)
+        if not isinstance(self.schedule.due, FixedDate):
+            raise DefinitionRuleError("due_phase_not_once", at=("due_phase",))
+        # The due date is derived: the phase's last day, so the two can never disagree.
+        if self.schedule.due.date != phase.end:
+            schedule = self.schedule.model_copy(
+                update={"due": FixedDate(date=phase.end)})
+            object.__setattr__(self, "schedule", schedule)
+
+    def current_phase(self, today: dt.date) -> Phase | None:
+        return current_phase(self.phases, today)
+
+    def target_fields(self) -> list[FieldDef]:
+        return [f for f in self.fields() if f.target is not None]
+
+    def _check_conditions(self, known: set[str]) -> None:
+        """Every ``applies_when`` parses as a condition, names existing fields, compares
+        answers with values they can take, and never depends on a field it would hide
+        (that part could never be shown again)."""
+        scopes: list[tuple[tuple[str | int, ...], str, set[str]]] = []
+        for s_index, section in enumerate(self.sections):
+            if section.applies_when:
+                scopes.append((("sections", s_index), section.applies_when,
+                               {f.key for i in section.items for f in i.fields}))
+            for i_index, item in enumerate(section.items):
+                if item.applies_when:
+                    scopes.append((("sections", s_index, "items", i_index), item.applies_when,
+                                   {f.key for f in item.fields}))
+        for h_index, fld in enumerate(self.header):
+            if fld.applies_when:
+                scopes.append((("header", h_index), fld.applies_when, {fld.key}))
+        for place, fld in self._item_fields():
+            if fld.applies_when:
+                scopes.append((place, fld.applies_when, {fld.key}))
+        for place, text, hidden in scopes:
+            at = (*place, "applies_when")
+            try:
+                expr = parse(text)
+            except RuleSyntaxError as exc:
+                raise DefinitionRuleError(f"rule_{exc.code}", at=at, msgid=exc.message,
+                                          **exc.params) from None
+            if expr.kind not in ("bool", "any"):
+                raise DefinitionRuleError("applies_not_condition", at=at)
+            missing = sorted(expr.fields - known)
+            if missing:
+                raise DefinitionRuleError("applies_unknown_fields", at=at,
+                                          fields=", ".join(missing))
+            for key, literal in expr.comparisons():
+                _check_literal(at, self.field(key), literal)
+            own = sorted(expr.fields & hidden)
+            if own:
+                raise DefinitionRuleError("applies_hides_itself", at=at, fields=", ".join(own))
 
     # -- navigation ---------------------------------------------------------
 
@@ -427,61 +647,22 @@ class Definition(Localized):
         return cls.model_validate_json(text)
 
 
-def _check_conditions(definition: Definition, known: set[str]) -> None:
-    """Every ``applies_when`` parses as a condition, names existing fields and never
-    depends on a field it would hide (that part could never be shown again)."""
-    scopes: list[tuple[str, str, set[str]]] = []
-    for section in definition.sections:
-        inside = {f.key for i in section.items for f in i.fields}
-        if section.applies_when:
-            scopes.append((f"section {section.key}", section.applies_when, inside))
-        for item in section.items:
-            if item.applies_when:
-                scopes.append((f"item {item.key}", item.applies_when,
-                               {f.key for f in item.fields}))
-            for fld in item.fields:
-                if fld.applies_when:
-                    scopes.append((f"field {fld.key}", fld.applies_when, {fld.key}))
-    for fld in definition.header:
-        if fld.applies_when:
-            scopes.append((f"field {fld.key}", fld.applies_when, {fld.key}))
-    for where, text, hidden in scopes:
-        try:
-            expr = parse(text)
-        except RuleSyntaxError as exc:
-            raise ValueError(f"{where}: applies_when: {exc}") from None
-        if expr.kind not in ("bool", "any"):
-            raise ValueError(f"{where}: applies_when must be a condition, not a number")
-        missing = sorted(expr.fields - known)
-        if missing:
-            raise ValueError(f"{where}: applies_when names unknown field {', '.join(missing)}")
-        for key, literal in expr.comparisons():
-            _check_literal(where, definition.field(key), literal)
-        own = sorted(expr.fields & hidden)
-        if own:
-            raise ValueError(
-                f"{where}: applies_when depends on {', '.join(own)}, which it would hide"
-            )
-
-
-def _check_literal(where: str, fld: FieldDef | None, literal: object) -> None:
+def _check_literal(at: tuple[str | int, ...], fld: FieldDef | None, literal: object) -> None:
     """A yes/no answer is compared with true/false, a choice with one of its values."""
     if fld is None:
         return
     if fld.kind is FieldKind.YESNO and not isinstance(literal, bool):
-        raise ValueError(
-            f"{where}: applies_when compares {fld.key} with {literal}, not true or false"
-        )
+        raise DefinitionRuleError("applies_yesno_literal", at=at, field=fld.key,
+                                  value=str(literal))
     if fld.kind is FieldKind.CHOICE and literal not in {c.value for c in fld.choices}:
-        raise ValueError(
-            f"{where}: applies_when compares {fld.key} with {literal}, not one of its choices "
-            f"({', '.join(c.value for c in fld.choices)})"
-        )
+        raise DefinitionRuleError("applies_choice_literal", at=at, field=fld.key,
+                                  value=str(literal),
+                                  choices=", ".join(c.value for c in fld.choices))
 
 
-def _unique(keys: list[str], what: str) -> None:
+def _unique(keys: list[str], code: str) -> None:
     seen: set[str] = set()
     for key in keys:
         if key in seen:
-            raise ValueError(f"duplicate {what} '{key}'")
+            raise DefinitionRuleError(code, key=key)
         seen.add(key)

@@ -44,6 +44,11 @@ MESSAGES: dict[str, str] = {
     "target_missed": N_(
         "%(label)s: the plan's target of %(target)s by %(by)s is not reached (%(value)s)."
     ),
+    "stock_baseline_changed": N_(
+        "%(label)s is the starting figure its stock target is measured from: it was"
+        " %(original)s when first handed in and is now %(value)s. Explain the correction"
+        " in the remarks."
+    ),
     "differs_from_children": N_(
         "%(label)s is %(value)s but the units below add up to %(expected)s."
     ),

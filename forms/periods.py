@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from forms.definition_errors import DefinitionRuleError, Labelled
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MIN_YEAR = 1000
@@ -317,30 +319,28 @@ class Schedule(BaseModel):
         first = self._window_period("first", self.first)
         last = self._window_period("last", self.last)
         if last < first:
-            raise ValueError(f"The first period {self.first} comes after the last one {self.last}")
+            raise DefinitionRuleError("period_order", at=("last",), first=self.first,
+                                      last=self.last)
         # Store canonical keys so that equal schedules compare and serialise equally.
         self.first, self.last = first.key, last.key
         once = self.frequency is Frequency.ONCE
         if once != isinstance(self.due, FixedDate):
-            raise ValueError(
-                "A one-off schedule needs a fixed due date"
-                if once
-                else "A fixed due date only suits a one-off schedule; use after_end or in_period"
-            )
+            raise DefinitionRuleError(
+                "once_needs_fixed" if once else "fixed_needs_once", at=("due", "rule"))
         if isinstance(self.due, InPeriod) and self.due.month > _MONTHS[self.frequency]:
-            raise ValueError(
-                f"Month {self.due.month} of the period does not exist: a "
-                f"{self.frequency.value} period has {_MONTHS[self.frequency]} month(s)"
-            )
+            raise DefinitionRuleError("month_out_of_period", at=("due", "month"),
+                                      month=self.due.month, months=_MONTHS[self.frequency])
         return self
 
     def _window_period(self, name: str, key: str) -> Period:
-        period = Period.parse(key)
+        try:
+            period = Period.parse(key)
+        except ValueError:
+            raise DefinitionRuleError("bad_period_key", at=(name,), key=key) from None
         if period.frequency is not self.frequency:
-            raise ValueError(
-                f"The {name} period {key!r} is {period.frequency.value}, "
-                f"but the schedule is {self.frequency.value}"
-            )
+            raise DefinitionRuleError(
+                "period_frequency_mismatch", at=(name,), key=key,
+                period_frequency=Labelled(period.frequency), frequency=Labelled(self.frequency))
         return period
 
     @property

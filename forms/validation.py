@@ -15,7 +15,14 @@ from typing import Any
 
 from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport, aggregate, child_value
-from forms.definition import Aggregation, CumulativeSpan, Definition, FieldDef, FieldKind
+from forms.definition import (
+    Aggregation,
+    CumulativeSpan,
+    Definition,
+    FieldDef,
+    FieldKind,
+    TargetKind,
+)
 from forms.issues import Issue, error, warning
 from forms.periods import Period
 from forms.rules import parse
@@ -235,16 +242,28 @@ def target_progress(fld: FieldDef, value: Any) -> Decimal | None:
 
 
 def _targets(definition: Definition, typed: Values, period: Period) -> list[Issue]:
+    """Targets whose date has come and that the figures do not reach.
+
+    A recurring minimum is judged per window on the unit's series of reports
+    (``forms.targets``), not on one report, so it is left out here.
+    """
     issues: list[Issue] = []
-    for fld in definition.fields():
+    for fld in definition.target_fields():
         target = fld.target
         value = typed.get(fld.key)
-        if target is None or value is None or period.end < target.by:
+        if target.kind is TargetKind.RECURRING or value is None or period.end < target.by:
             continue
+        shown, goal = format_number(value), format_number(target.value)
+        if target.kind is TargetKind.SHARE:
+            total = typed.get(target.denominator)
+            if total is None:
+                continue
+            value = Decimal(100) if total == 0 else Decimal(value) * 100 / Decimal(total)
+            shown = f"{format_number(value.quantize(Decimal('0.1')))}% ({shown}/{total})"
+            goal = f"{goal}%"
         reached = value >= target.value if target.comparison == ">=" else value <= target.value
         if not reached:
-            issues.append(warning(fld.key, "target_missed", value=format_number(value),
-                                  target=format_number(target.value),
+            issues.append(warning(fld.key, "target_missed", value=shown, target=goal,
                                   by=target.by.isoformat(), **_labels(fld)))
     return issues
 

@@ -42,7 +42,13 @@ from wtforms.validators import AnyOf
 
 from server import config as settings
 from server import navigation
-from server.locale import DEFAULT_LOCALE, LANGUAGES, current_locale_code, translate_issue
+from server.locale import (
+    DEFAULT_LOCALE,
+    LANGUAGES,
+    current_locale_code,
+    translate_issue,
+    translate_place,
+)
 
 TRANSLATIONS_DIR = settings.translations_directory()
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -72,6 +78,7 @@ def init_i18n(app: Flask) -> None:
     app.jinja_env.globals.update(
         formatters,
         translate_issue=translate_issue,
+        translate_place=translate_place,
         languages=LANGUAGES,
         nav_has_endpoint=navigation.has_endpoint,
         page_url=navigation.page_url,

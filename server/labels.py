@@ -7,6 +7,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 
 from forms.definition import FieldKind
+from forms.definition_errors import VALUE_LABELS
 from forms.periods import Frequency, Period
 from server.locale import current_locale_code
 
@@ -60,27 +61,10 @@ def column_label(key: str | None) -> str:
     return str(COLUMN_LABELS.get(key or "", key or ""))
 
 
-FREQUENCY_LABELS = {
-    Frequency.MONTHLY: _l("Monthly"),
-    Frequency.QUARTERLY: _l("Quarterly"),
-    Frequency.HALFYEARLY: _l("Half-yearly"),
-    Frequency.YEARLY: _l("Yearly"),
-    Frequency.ONCE: _l("One-off"),
-}
-
-KIND_LABELS = {
-    FieldKind.TEXT: _l("Text"),
-    FieldKind.LONGTEXT: _l("Long text"),
-    FieldKind.INTEGER: _l("Whole number"),
-    FieldKind.DECIMAL: _l("Decimal number"),
-    FieldKind.PERCENT: _l("Percentage"),
-    FieldKind.DATE: _l("Date"),
-    FieldKind.CHOICE: _l("Single choice"),
-    FieldKind.MULTICHOICE: _l("Multiple choice"),
-    FieldKind.YESNO: _l("Yes / no"),
-    FieldKind.ATTACHMENT: _l("Attachment"),
-    FieldKind.TABLE: _l("Table"),
-}
+# The words for enumerated values of the definition format live beside the schema
+# (forms.definition_errors.VALUE_LABELS), shared with definition problems and the help.
+FREQUENCY_LABELS = {frequency: _l(VALUE_LABELS[frequency]) for frequency in Frequency}
+KIND_LABELS = {kind: _l(VALUE_LABELS[kind]) for kind in FieldKind}
 
 
 def period_label(key: str) -> str:

@@ -46,7 +46,7 @@ def translate_issue(msgid, params: dict | None = None) -> str:
     malformed pair (a parameter missing) must not break a page, so it falls
     back to the translated text without interpolation.
     """
-    if hasattr(msgid, "render"):
+    if hasattr(msgid, "render"):  # an Issue, or a definition's Problem
         return msgid.render(gettext, current_locale_code())
     translated = gettext(msgid)
     if not params:
@@ -55,3 +55,13 @@ def translate_issue(msgid, params: dict | None = None) -> str:
         return translated % params
     except (KeyError, ValueError, TypeError):
         return translated
+
+
+def translate_place(problem) -> str:
+    """Where a ``forms.loader.Problem`` is, named by the document's labels, translated."""
+    return problem.render_place(gettext, current_locale_code())
+
+
+def translate_definition_error(error) -> str:
+    """Every problem of a ``forms.loader.DefinitionError``, one per line, translated."""
+    return error.describe(gettext, current_locale_code())

@@ -76,6 +76,8 @@ def test_built_wheel_serves_the_sign_in_page_in_chinese(tmp_path):
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:
         assert set(archive.namelist()) >= CATALOGUES
+        # The help page serves the example definition from the installed package.
+        assert "forms/examples/definition_example.yaml" in archive.namelist()
         archive.extractall(site)
 
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}

@@ -84,6 +84,8 @@ MESSAGES: dict[str, str] = {
     "unknown_kind": N_("Tianbao cannot tell what kind of file %(name)s is; choose the kind."),
     "unreadable": N_("The file could not be read as %(kind)s."),
     "empty": N_("The file holds nothing to import."),
+    "damaged": N_("%(name)s could not be read: it is damaged, protected, or far larger than a"
+                  " plan once unpacked."),
     "too_large": N_("The file is larger than %(max_mb)s MB; a plan is much smaller."),
     # What a reader saw but could not place in the draft.
     "no_items": N_("No numbered tasks were found; add the sections and items in the designer."),

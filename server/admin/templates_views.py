@@ -8,13 +8,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
+from markupsafe import Markup, escape
 
+from forms import schema_help
 from forms.loader import DefinitionError
+from forms.targets import describe as describe_target
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
 from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import content_disposition
+from server.locale import current_locale_code
 from server.models import Role
 from server.services import templates as template_service
 
@@ -58,6 +62,44 @@ def templates():
                            form=form, problems=problems), status
 
 
+@bp.get("/definition-help")
+@roles_required(Role.ADMIN)
+def template_help():
+    """The definition format, generated from the schema, with a complete example."""
+    return render_template(
+        "admin/template_help.html", models=schema_help.document(),
+        operators=schema_help.RULE_OPERATORS, functions=schema_help.RULE_FUNCTIONS,
+        rule_notes=schema_help.RULE_NOTES, example=schema_help.example_text(),
+        type_html=_type_html, constraint_text=_constraint_text,
+    )
+
+
+@bp.get("/definition-help/example.yaml")
+@roles_required(Role.ADMIN)
+def template_example():
+    """The example definition as a file to save, change and upload."""
+    return Response(
+        schema_help.example_text(), mimetype="application/yaml",
+        headers={"Content-Disposition": "attachment; filename=definition_example.yaml"},
+    )
+
+
+def _type_html(doc: schema_help.TypeDoc) -> Markup:
+    """A type as HTML: other models of the format are links to their table."""
+    if doc.ref:
+        return Markup('<a href="#model-{0}"><code>{0}</code></a>').format(doc.ref)
+    text = Markup(escape(_(doc.msgid)))
+    if not doc.inner:
+        return text
+    return text % {"inner": Markup(escape(doc.joiner)).join(_type_html(t) for t in doc.inner)}
+
+
+def _constraint_text(constraint) -> str:
+    """A bound such as “at most 31”, translated."""
+    msgid, params = constraint
+    return _(msgid, **params)
+
+
 @bp.get("/templates/<key>")
 @bp.get("/templates/<key>/v<int:version>")
 @roles_required(Role.ADMIN)
@@ -71,8 +113,10 @@ def template_detail(key: str, version: int | None = None):
         (r for r in history if r.version == version), None)
     if row is None:
         abort(404)
-    return render_template("admin/template_detail.html", row=row, definition=row.definition,
-                           history=history, action_form=ActionForm())
+    definition, locale = row.definition, current_locale_code()
+    return render_template("admin/template_detail.html", row=row, definition=definition,
+                           history=history, action_form=ActionForm(),
+                           target_text=lambda f: describe_target(f, _, locale, definition))
 
 
 # The file ending in the address, and the export format it asks for.

@@ -24,7 +24,7 @@ from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import consolidation, merged
+from server.services import consolidation, merged, targets
 from server.services.consolidation import ChildState, Figures
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
@@ -81,6 +81,10 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
                                        value=_plain(part.value), revision=part.revision)
                           for part in parts]
                     for key, parts in result.provenance.items()},
+        targets=serializers.target_list(
+            figures.definition,
+            targets.for_consolidation(db_session(), figures)),
+        phase=serializers.phase(targets.phase_now(figures.definition)),
         coverage={key: _coverage(figures, key) for key in result.provenance},
     )
 

@@ -11,12 +11,14 @@ are the document's descriptions, written for the API's users.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
-from forms.definition import Definition, Severity
+from forms.definition import Definition, Severity, TargetKind, TargetScope
 from forms.periods import Frequency
+from forms.targets import TargetStatus
 from server.models import Role, Status
 from server.models.accounts import as_utc
 from server.models.reporting import Source
@@ -166,6 +168,64 @@ class Task(BaseModel):
     links: TaskLinks
 
 
+# -- targets and phases (issue #14) ----------------------------------------------------
+
+
+def _number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+Number = Annotated[Decimal, PlainSerializer(_number, return_type=float, when_used="json")]
+
+
+class WindowProgress(BaseModel):
+    """One window of a recurring minimum (每年/每半年/每季度至少…)."""
+
+    window: str = Field(description="The window as a period key: 2024, 2024H2, 2024Q3")
+    start: date
+    end: date
+    count: Number = Field(description="What was done in the window (increments or counts)")
+    minimum: Number
+    status: TargetStatus
+
+
+class TargetProgress(BaseModel):
+    """Where one of the plan's targets stands today (Asia/Shanghai), with its sentence."""
+
+    field: str
+    label: str
+    kind: TargetKind = Field(description=(
+        "absolute: a figure by a date; share: value/denominator in percent by a date; "
+        "stock: a stock down to a level by a date; recurring: a minimum per window"))
+    scope: TargetScope = Field(description=(
+        "jurisdiction: judged on the consolidating office's figures; unit: on each unit's"))
+    comparison: str
+    target: Number
+    by: date
+    every: str | None
+    denominator_field: str | None
+    value: Number | None = Field(description=(
+        "The figure compared: the value, the share in percent, the remaining stock, or the "
+        "count of the latest window"))
+    period: str | None = Field(description="The report the value comes from")
+    status: TargetStatus
+    expected: Number | None = Field(description="Where a straight-line pace would be today")
+    baseline: Number | None = Field(description="Stock: the figure of the first report")
+    numerator: Number | None
+    denominator: Number | None
+    windows: list[WindowProgress]
+    text: str = Field(description="The sentence the pages show, in the request's language")
+
+
+class PlanPhase(BaseModel):
+    """A named stage of the plan (动员部署, 专项治理, 总结评估) with its dates."""
+
+    key: str
+    name: str
+    start: date
+    end: date
+
+
 class Report(BaseModel):
     assignment: str
     unit: UnitRef
@@ -181,6 +241,10 @@ class Report(BaseModel):
     increments: Values = Field(description="本期新增 of the cumulative fields")
     issues: list[Issue]
     remarks: str
+    targets: list[TargetProgress] = Field(description=(
+        "The unit's targets: every unit's own, and the jurisdiction's for the consolidating "
+        "unit"))
+    phase: PlanPhase | None = Field(description="The plan's phase today, if it names phases")
     applies: dict[str, bool] = Field(
         default_factory=dict,
         description="For every field whose applicability depends on the unit's tags or on "
@@ -280,6 +344,9 @@ class Consolidation(BaseModel):
     mismatches: list[Mismatch]
     provenance: dict[str, list[Part]] = Field(
         description="The parts of each figure, by field key.")
+    targets: list[TargetProgress] = Field(
+        description="The jurisdiction's targets judged on the consolidated figures")
+    phase: PlanPhase | None
     coverage: dict[str, FigureCoverage] = Field(
         description="By field key, for every consolidated field: the children it applies to "
                     "and how many of them reported it.")

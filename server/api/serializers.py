@@ -13,14 +13,17 @@ from datetime import datetime
 from typing import Any
 
 from forms.applicability import conditions
+from forms.definition import Definition, Phase
 from forms.periods import days_until
+from forms.targets import Progress
 from forms.values import jsonable
 from server.api import schemas
-from server.locale import translate_issue
+from server.db import db_session
+from server.locale import current_locale_code, translate_issue
 from server.models import Unit
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
-from server.services import reporting
+from server.services import reporting, targets
 from server.services.reporting import ReportView
 
 
@@ -85,9 +88,30 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         increments=jsonable(view.increments),
         issues=issues([*extra_issues, *stored]),
         remarks=saved.remarks if saved else "",
+        targets=target_list(view.definition, targets.for_report(db_session(), view)),
+        phase=phase(targets.phase_now(view.definition)),
         applies=applies(view),
         skipped=list(view.skipped),
     )
+
+
+def target_list(definition: Definition, found: Iterable[Progress]) -> list[schemas.TargetProgress]:
+    """Targets as the API answers them, each with its sentence in the request's language."""
+    locale = current_locale_code()
+    out = []
+    for item in targets.shown(definition, list(found), locale):
+        data = item.progress.to_dict()
+        data["label"] = item.progress.field.text("label", locale)
+        data["text"] = item.text
+        out.append(schemas.TargetProgress.model_validate(data))
+    return out
+
+
+def phase(found: Phase | None) -> schemas.PlanPhase | None:
+    if found is None:
+        return None
+    return schemas.PlanPhase(key=found.key, name=found.text("name", current_locale_code()),
+                         start=found.start, end=found.end)
 
 
 def applies(view: ReportView) -> dict[str, bool]:

@@ -10,6 +10,7 @@ from server import migrate
 from server.cli.common import Failure, command, engine, group, require_migrated
 from server.db import db_session, unit_of_work
 from server.demo import demo_password, load_demo
+from server.locale import translate_definition_error
 from server.services import templates as template_service
 from server.wsgi import serve
 
@@ -25,7 +26,7 @@ def init_command(demo: bool) -> None:
         with unit_of_work(db_session()) as session:
             results = template_service.load_files(session)
     except DefinitionError as exc:
-        raise Failure(str(exc)) from None
+        raise Failure(translate_definition_error(exc)) from None
     loaded = sum(1 for r in results if r.status != "unchanged")
     click.echo(_("Built-in templates: %(count)s new or changed.", count=loaded))
     if demo:

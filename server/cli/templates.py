@@ -10,13 +10,14 @@ import yaml
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult, SourceRef, import_document
+from exports.source_import import import_untrusted
+from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult, SourceRef
 from forms.loader import DefinitionError, parse_definition
 from forms.periods import Schedule
 from server.cli.common import Failure, group, require_migrated
 from server.db import db_session, unit_of_work
 from server.labels import frequency_label, period_label
-from server.locale import translate_issue
+from server.locale import translate_definition_error, translate_issue
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
 
@@ -36,7 +37,7 @@ def templates_load(files: tuple[Path, ...]) -> None:
             results = template_service.load_files(session, list(files) or None)
     except DefinitionError as exc:
         heading = _("Nothing was published: the definition has problems.")
-        raise Failure(f"{heading}\n{exc}") from None
+        raise Failure(f"{heading}\n{translate_definition_error(exc)}") from None
     messages = {
         "created": _("%(key)s: version %(version)s published (new template)."),
         "updated": _("%(key)s: version %(version)s published (changed)."),
@@ -67,7 +68,7 @@ def templates_list() -> None:
 def templates_import(file: Path, kind: str | None, output: Path | None) -> None:
     """Make a draft definition (YAML) from a plan document or its attached table."""
     try:
-        result = import_document(file.read_bytes(), file.name, kind)
+        result = import_untrusted(file.read_bytes(), file.name, kind)
     except ImportRefused as refused:
         raise InvalidInput(MESSAGES.get(refused.code, refused.code), **refused.params) from None
     text = yaml.safe_dump(result.data, allow_unicode=True, sort_keys=False, width=100)
@@ -99,7 +100,7 @@ def _import_summary(result: ImportResult, text: str, name: str) -> list[str]:
     except DefinitionError as exc:
         lines.append(_("The draft is not yet a complete template (%(count)s problems); "
                        "finish it in the designer:", count=len(exc.problems)))
-        lines.extend(f"  {problem}" for problem in exc.problems)
+        lines.extend(f"  {line}" for line in translate_definition_error(exc).splitlines())
     return lines
 
 

@@ -20,7 +20,7 @@ from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import consolidation, reporting
+from server.services import consolidation, reporting, targets
 from server.services import review as review_service
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
@@ -112,6 +112,11 @@ def index_figures(assignment: str, unit: str, period: str):
         own_args=_own_args(figures),
         Status=Status, status_label=reporting.status_label,
         field_label=lambda key: _field_label(figures, key),
+        targets=(targets.shown(figures.definition,
+                               targets.for_consolidation(db_session(), figures),
+                               current_locale_code())
+                 if start <= today else []),
+        phase=targets.phase_now(figures.definition),
     )
 
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from forms.definition import CumulativeSpan, Definition, FieldDef, FieldKind, Item
+from forms.definition import CumulativeSpan, Definition, FieldDef, FieldKind, Item, TargetKind
 from forms.periods import Frequency, Period
 from forms.rules import parse
 from forms.values import format_number
@@ -115,6 +115,9 @@ class Series:
                 numbers[fld.key] = _number(fld, min(100.0, 60 + spec.base + self.index * 2))
             elif before is None:
                 numbers[fld.key] = _number(fld, spec.base)
+            elif fld.target is not None and fld.target.kind is TargetKind.STOCK:
+                # A stock the plan wants cleared goes down report after report.
+                numbers[fld.key] = max(0, before - self.rng.choice((0, 1, 1, 2)))
             else:
                 numbers[fld.key] = max(0, before + self.rng.choice((0, 0, 0, 1, -1)))
         for key, whole in self.parts:

@@ -36,7 +36,7 @@ from server.reporting import report_form as rf
 from server.reporting.blueprint import bp
 from server.reporting.display import cumulative_figures
 from server.reporting.loading import load_or_404, report_args
-from server.services import consolidation, files, reporting
+from server.services import consolidation, files, reporting, targets
 from server.services.consolidation import Prefill
 from server.services.errors import InvalidReport, Refusal, StaleRevision
 from server.services.reporting import ReportView
@@ -268,6 +268,9 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),
+        targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
+                              locale),
+        phase=targets.phase_now(definition),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 

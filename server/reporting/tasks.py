@@ -13,7 +13,7 @@ from server.db import db_session
 from server.locale import current_locale_code
 from server.reporting.blueprint import bp
 from server.services import assignments as assignment_service
-from server.services import reporting
+from server.services import reporting, targets
 from server.services.reporting import Task
 
 
@@ -24,6 +24,7 @@ class TaskRow:
     task: Task
     title: str
     deadline: str  # "due in 3 days", "5 days late", …
+    phase: str = ""  # the plan's current phase, when the template names phases
 
     @property
     def urgent(self) -> bool:
@@ -49,7 +50,10 @@ def task_rows(tasks: list[Task]) -> list[TaskRow]:
     for task in tasks:
         template = (task.report.template_version if task.report
                     else assignment_service.version_for(task.assignment, task.period))
-        rows.append(TaskRow(task, template.definition.text("title", locale), deadline_text(task)))
+        definition = template.definition
+        phase = targets.phase_now(definition)
+        rows.append(TaskRow(task, definition.text("title", locale), deadline_text(task),
+                            phase.text("name", locale) if phase else ""))
     return rows
 
 

@@ -15,6 +15,7 @@ from flask_login import current_user
 from forms.periods import days_until
 from server.auth.access import roles_required
 from server.db import db_session
+from server.locale import current_locale_code
 from server.models import Role, Status
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
@@ -22,7 +23,7 @@ from server.refusals import on_refusal
 from server.review.blueprint import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
-from server.services import reporting
+from server.services import reporting, targets
 from server.services import review as review_service
 from server.services.reporting import ReportView
 
@@ -72,6 +73,9 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         status_label=reporting.status_label, off=view.applicability().fields,
         late=late_or_overdue(view.status, bool(view.report and view.report.late),
                              days_until(view.due, utcnow())),
+        targets=targets.shown(view.definition, targets.for_report(session, view),
+                              current_locale_code()),
+        phase=targets.phase_now(view.definition),
     ), status
 
 

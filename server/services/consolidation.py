@@ -236,6 +236,12 @@ def figures_for_view(session: Session, view: ReportView, *, include_submitted: b
         return None
 
 
+def figures_at(session: Session, figures: Figures, period: str) -> Figures:
+    """The same unit's consolidation for another *period* (*figures* was scoped already)."""
+    return _figures(session, figures.assignment, figures.unit, period, None,
+                    figures.include_submitted, None)
+
+
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
              own: ReportView | None, include_submitted: bool, now: datetime | None,
              viewer: User | None = None) -> Figures:

@@ -52,7 +52,7 @@ from exports.merged_workbook import MergedWorkbook, write_merged_workbook
 from exports.series import build_series
 from forms.definition import Definition
 from forms.issues import Issue, warning
-from forms.periods import SHANGHAI, days_until
+from forms.periods import days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, UnitTag, User
@@ -62,7 +62,7 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
-from server.services import consolidation
+from server.services import targets
 from server.services.consolidation import Figures
 from server.services.errors import NotVisible
 from server.services.review import assignment_for
@@ -283,6 +283,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
         locale=locale, translate=remembered(translate), coverage=coverage_of(figures),
+        targets=targets.for_consolidation(session, figures, now=now),
     )
 
 
@@ -343,9 +344,10 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
     assignment, unit = _series_subject(session, user, assignment_key, unit_code)
     definition = assignment_service.version_for(assignment, assignment.last_period).definition
     if assignment_service.reports_for_unit(assignment, unit):
-        by_period = _own_reports(session, assignment, unit)
+        by_period = targets.own_reports(session, assignment, unit)
     else:
-        by_period = _consolidations(session, user, assignment, unit, now or utcnow())
+        by_period = targets.consolidated_reports(session, user, assignment, unit,
+                                                 targets.today(now))
     data = build_series(definition, unit_name=unit.name, reports=by_period, locale=locale,
                         translate=remembered(translate))
     if isinstance(output, str | os.PathLike):
@@ -365,28 +367,6 @@ def _series_subject(session: Session, user: User, assignment_key: str,
     if not low <= unit.path < high:
         raise NotVisible(what=unit_code)
     return assignment, unit
-
-
-def _own_reports(session: Session, assignment: Assignment,
-                 unit: Unit) -> dict[str, dict[str, Any]]:
-    versions = template_versions(session, assignment.template_key)
-    rows = session.execute(
-        select(Report.period, Report.values, Report.template_version_id)
-        .where(Report.assignment_id == assignment.id, Report.unit_id == unit.id,
-               sent_in_sql(Report.status)))
-    return {period: loads_values(versions[version_id].definition, values or {})
-            for period, values, version_id in rows}
-
-
-def _consolidations(session: Session, user: User, assignment: Assignment, unit: Unit,
-                    now: datetime) -> dict[str, dict[str, Any]]:
-    today = now.astimezone(SHANGHAI).date()
-    out = {}
-    for period in assignment_service.open_periods(assignment, today):
-        values = consolidation.figures(session, user, assignment.key, unit.code, period).values
-        if any(v is not None for v in values.values()):
-            out[period] = values
-    return out
 
 
 # -- file names ------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from forms.consolidation import ChildReport
 from forms.definition import Definition
 from forms.issues import Issue, has_errors
 from forms.periods import SHANGHAI, days_until, is_late
+from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
 from server.models import Role, Unit, User
@@ -231,7 +232,7 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
     and the submission all show where a figure differs from what they add up to.
     """
     previous, following = view.previous, view.following
-    return validate(
+    issues = validate(
         view.definition, view.values if values is None else values,
         previous=view.previous_values if previous else None,
         children=_children_reports(view),
@@ -244,6 +245,32 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
         # is not expected to reach the whole town's target on its own.
         check_targets=view.unit.id == view.assignment.consolidating_unit_id,
     )
+    if previous is None:  # the unit's first report: it fixes the starting figure of stocks
+        original = _first_handed_in(view)
+        if original is not None:
+            issues += baseline_changes(view.definition, view.values if values is None else values,
+                                       original)
+    return issues
+
+
+def _first_handed_in(view: ReportView) -> dict[str, Any] | None:
+    """The values of the report as first submitted (None if never submitted)."""
+    session = Session.object_session(view.assignment)
+    if session is None or view.report is None or not view.definition.target_fields():
+        return None
+    number = session.scalar(
+        select(ReportEvent.revision).where(ReportEvent.report_id == view.report.id,
+                                           ReportEvent.action == "submitted")
+        .order_by(ReportEvent.id).limit(1))
+    if number is None:
+        return None
+    found = session.execute(
+        select(Revision.values, Revision.template_version_id)
+        .where(Revision.report_id == view.report.id, Revision.number == number)).first()
+    if found is None:
+        return None
+    template = session.get(TemplateVersion, found.template_version_id)
+    return loads_values(template.definition, found.values or {})
 
 
 def _children_reports(view: ReportView) -> list[ChildReport] | None:

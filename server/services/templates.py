@@ -22,10 +22,10 @@ from forms.definition import Definition
 from forms.loader import (
     CATALOG_DIR,
     DefinitionError,
-    Problem,
     catalog_files,
     load_definition,
     parse_definition,
+    problem,
 )
 from server.models.templates import TemplateVersion
 from server.services.errors import NotVisible
@@ -106,7 +106,7 @@ def upload(session: Session, data: bytes, filename: str, user_id: int | None) ->
     """Publish an uploaded YAML or JSON definition; raises DefinitionError when invalid."""
     if len(data) > MAX_DEFINITION_BYTES:
         limit = MAX_DEFINITION_BYTES // (1024 * 1024)
-        raise DefinitionError(filename, [Problem("", f"the file is larger than {limit} MB")])
+        raise DefinitionError(filename, [problem("file_too_large", limit=limit)])
     return publish(session, parse_definition(data, filename), origin="upload", user_id=user_id)
 
 

@@ -117,3 +117,19 @@ def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, pa
     page.locator('details.cons-parts[data-field="i09_hazards_found"] summary').click()
     screenshot(page, "consolidation-figures-1280")
     assert fits_the_screen(page)
+
+
+def test_the_town_sees_its_targets_and_the_phase_on_a_phone(phone, quarter, screenshot):
+    """The plan's targets judged on the town's figures, readable on a 360 px screen."""
+    sign_in(phone)
+    phone.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
+    panel = phone.locator("section.targets")
+    expect(panel.locator("h2")).to_have_text("辖区目标")
+    checks = panel.locator('li[data-field="i09_principal_checks"]')
+    expect(checks).to_contain_text("每季度至少 1 次")
+    # Neither village reported a principal's check: a quarter went by without one.
+    expect(checks).to_have_attribute("data-status", "missed")
+    expect(checks.locator(".target-text")).to_contain_text("未完成")
+    expect(phone.locator(".current-phase")).to_contain_text("当前阶段")
+    screenshot(phone, "consolidation-targets-360")
+    assert fits_the_screen(phone), "the targets make the page scroll sideways"

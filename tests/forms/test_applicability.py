@@ -1,10 +1,12 @@
 """Applicability: what does not apply to a unit is skipped and never counted as zero."""
 
+import re
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from forms.applicability import applicability
 from forms.consolidation import ChildReport, consolidate
@@ -91,25 +93,34 @@ def test_rules_with_unit_has_are_judged_with_the_tags():
 
 
 @pytest.mark.parametrize(
-    ("where", "condition", "message"),
+    ("where", "condition", "code", "message"),
     [
-        ("section", "nope == true", "section chem: applies_when names unknown field nope"),
-        ("section", "chem_sites > 0", "depends on chem_sites, which it would hide"),
-        ("section", "found + 1", "applies_when must be a condition"),
-        ("section", "unit_has(危化)", "section chem: applies_when: Unexpected character"),
-        ("field", "level == 1", "compares level with 1, not one of its choices"),
-        ("field", "level == 'huge'", "compares level with huge, not one of its choices"),
-        ("field", "has_committee == 'yes'", "compares has_committee with yes, not true or false"),
+        ("section", "nope == true", "applies_unknown_fields",
+         "The condition names fields that do not exist: nope."),
+        ("section", "chem_sites > 0", "applies_hides_itself",
+         "depends on chem_sites, which it would hide"),
+        ("section", "found + 1", "applies_not_condition", "must be a condition"),
+        ("section", "unit_has(危化)", "rule_unexpected_character", "Unexpected character"),
+        ("field", "level == 1", "applies_choice_literal", "not one of its values"),
+        ("field", "level == 'huge'", "applies_choice_literal",
+         "compares the choice level with “huge”"),
+        ("field", "has_committee == 'yes'", "applies_yesno_literal",
+         "compare it with true or false"),
     ],
 )
-def test_conditions_are_checked_when_the_definition_is_read(where, condition, message):
+def test_conditions_are_checked_when_the_definition_is_read(where, condition, code, message):
     data = DEF.model_dump(exclude_none=True)
     if where == "section":
         data["sections"][1]["applies_when"] = condition
+        place = ("sections", 1, "applies_when")
     else:
         data["sections"][0]["items"][0]["fields"][0]["applies_when"] = condition
-    with pytest.raises(ValueError, match=message):
+        place = ("sections", 0, "items", 0, "fields", 0, "applies_when")
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
         Definition.model_validate(data)
+    error = caught.value.errors()[0]
+    assert error["type"] == code
+    assert error["ctx"]["at"] == place  # the problem points at the condition itself
 
 
 def test_consolidation_leaves_out_what_does_not_apply():

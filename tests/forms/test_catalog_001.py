@@ -151,7 +151,8 @@ def test_countable_duties_named_by_the_plan_are_indicators(definition):
 
 def test_targets_are_the_zones_own_numbers(definition):
     targets = {f.key: f.target for f in definition.fields() if f.target}
-    assert set(targets) == {"i10_rated", "i10_posts"}
+    assert set(targets) == {"i10_rated", "i10_posts", "i02_principals_trained",
+                            "i12_principal_checks", "i15_drills"}
     for key, printed in (("i10_rated", "不少于2家"), ("i10_posts", "不少于12个")):
         fld, target = definition.field(key), targets[key]
         phrase = f"不少于{target.value}{fld.unit}"

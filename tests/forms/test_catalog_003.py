@@ -140,7 +140,11 @@ def test_the_duties_the_plan_counts_are_indicators(progress):
 
 def test_dust_monitoring_hook_ups_follow_the_two_deadlines(progress):
     targets = {f.key: f.target for f in progress.fields() if f.target}
-    assert set(targets) == {"i12_powder_connected"}
+    assert {k for k, t in targets.items() if t.kind == "absolute"} == {"i12_powder_connected"}
+    # …and all of the 5+ staff firms by the end of 2025: a share of their number.
+    dust5 = targets["i12_dust5_connected"]
+    assert (dust5.kind, dust5.value, dust5.denominator, dust5.by) == (
+        "share", 100, "i12_dust5", date(2025, 12, 31))
     # 2024年底前实现2户涉粉作业（煤粉、糖粉）正常生产的企业接入系统
     assert "2024年底前实现2户涉粉作业" in PLAN
     target = targets["i12_powder_connected"]

@@ -167,13 +167,18 @@ def test_due_on_june_and_december_10th_within_each_half_year(definition):
 # -- indicators and rules ------------------------------------------------------------------
 
 
-def test_indicators_are_cumulative_with_a_basis_and_no_target(definition):
+def test_indicators_are_cumulative_with_a_basis_and_only_half_yearly_minimums(definition):
     numeric = definition.numeric_fields()
     assert len(numeric) >= 40
     for fld in numeric:
         assert fld.cumulative, fld.key
         assert fld.basis, fld.key
-        assert fld.target is None, fld.key  # the plan states deadlines, not figures
+        # The plan states deadlines, not figures; its only numbers are “每半年至少…一次”.
+        if fld.target is not None:
+            assert (fld.target.kind, fld.target.every, fld.target.value) == (
+                "recurring", "halfyear", 1), fld.key
+    assert {f.key for f in numeric if f.target} == {"g1_briefings", "g4_onsite_visits",
+                                                    "i17_drills"}
 
 
 def test_named_duties_have_their_indicator(definition):

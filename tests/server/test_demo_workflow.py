@@ -364,3 +364,32 @@ def test_one_office_figure_differs_from_its_children_and_is_flagged_above(demo, 
     assert office.status == Status.APPROVED and "重复统计" in office.report.remarks
     warnings = [(i.field, i.code) for i in reporting.issues_for(office)]
     assert warnings == [(OVERRIDE.field, "differs_from_children")]
+
+
+def test_the_demo_shows_targets_and_phases(demo, session):
+    """Chidian's office sees its targets judged on its figures in the campaign phase; a
+    Jicui unit's stock of old hazards goes down from its first report."""
+    from forms.targets import TargetStatus
+    from server.services import targets
+
+    admin = get_user(session, "admin")
+    found = consolidation.figures(session, admin, OVERRIDE.assignment, "CHIDIAN", "2024Q4")
+    judged = {p.field.key: p for p in targets.for_consolidation(session, found, now=NOW)}
+    assert {"i04_covered", "i06_drills", "i09_principal_checks", "i10_stock_rectified",
+            "i13_benchmarks"} <= set(judged)
+    assert all(p.status is not TargetStatus.NO_DATA for p in judged.values())
+    assert targets.phase_now(found.definition, NOW).name == "专项治理"
+
+    stock = session.scalars(
+        select(Report).join(Assignment).where(Assignment.template_key == "jicui-progress")
+        .order_by(Report.unit_id, Report.period)).all()
+    by_unit = defaultdict(list)
+    for report in stock:
+        if report.status in (Status.SUBMITTED, Status.APPROVED):
+            value = report.values.get("i07_2_stock")
+            if value is not None:
+                by_unit[report.unit_id].append(int(value))
+    assert by_unit
+    for series in by_unit.values():
+        assert series == sorted(series, reverse=True)
+    assert any(series[-1] < series[0] for series in by_unit.values())

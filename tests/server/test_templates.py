@@ -1,6 +1,7 @@
 """Publishing templates: the catalogue, new versions, uploads and the admin pages."""
 
 import io
+from html import unescape
 
 import pytest
 
@@ -71,8 +72,9 @@ def test_cli_load_and_list(app, tmp_path, monkeypatch):
         "kind: integer", "kind: number", 1), encoding="utf-8")
     failed = runner.invoke(cli, ["templates", "load", str(broken)])
     assert failed.exit_code == 1
-    assert "broken.yaml: sections[0].items[0].fields" in failed.output
-    assert "(line " in failed.output
+    assert "broken.yaml: section 1 “" in failed.output
+    assert "(sections[0].items[0].fields[0].kind, " in failed.output
+    assert "“number” is not allowed: use one of text (Text)" in failed.output
 
 
 def test_cli_list_when_empty(app, monkeypatch):
@@ -112,7 +114,8 @@ def test_upload_errors_name_the_place_and_change_nothing(browser, admin, session
     response = upload(browser, bad.encode("utf-8"), "bad.yaml")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "定义未发布" in page and "sections[0].items[0].fields" in page
+    assert "定义未发布" in page and "sections[0].items[0].fields[0].kind" in page
+    assert "不能填写「number」，必须是以下之一：text（文本）" in page
     wrong_type = upload(browser, b"PK\x03\x04", "x.xlsx")
     assert wrong_type.status_code == 400
     assert session.query(TemplateVersion).count() == 0
@@ -137,3 +140,15 @@ def test_retire_and_restore_from_the_page(browser, admin, session):
     assert template_service.get_version(session, "chidian-progress", 1).retired
     assert browser.get("/admin/templates/nope").status_code == 404
     assert browser.get("/admin/templates/chidian-progress/v9").status_code == 404
+
+
+def test_the_template_page_states_targets_and_phases(browser, admin, session):
+    with unit_of_work(session):
+        template_service.load_files(session, [CHIDIAN])
+    browser.login_ok(admin)
+    page = unescape(browser.get("/admin/templates/chidian-progress").get_data(as_text=True))
+    assert "目标：2024年底前 ≥ 100%（占2023年及以前排查发现的重大事故隐患存量）" in page
+    assert "目标：2026年底前每季度至少 1 次" in page
+    assert "目标：2025年底前 ≥ 1 家" in page
+    assert "动员部署 (2024年5月1日 – 2024年5月31日)" in page
+    assert "总结评估 (2026年10月1日 – 2026年12月31日)" in page

@@ -1,0 +1,132 @@
+"""Targets and phases as the pages, the API and the merged workbook show them.
+
+The judging itself is ``forms.targets``; this module only gathers the series of
+figures it is judged on:
+
+- a reporting unit's own reports as handed in (submitted or approved), with
+  the report being looked at in its current state; such a unit sees the targets
+  set for every unit (``scope: unit``) and, when it is the assignment's
+  consolidating unit, the jurisdiction's targets too;
+- an office's consolidated figures of every period that has begun, on which
+  the jurisdiction's targets are judged (``scope: jurisdiction``): a plan's
+  "2 enterprises in the county" is reached by the county, not by each firm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forms.definition import Definition, Phase, TargetScope
+from forms.periods import Period
+from forms.targets import Progress, progress_all, summary, today_in_shanghai
+from forms.values import loads_values
+from server.models import Unit, User
+from server.models.accounts import utcnow
+from server.models.reporting import Assignment, Report, sent_in_sql
+from server.services import assignments as assignment_service
+from server.services import consolidation
+from server.services import templates as template_service
+from server.services.reporting import ReportView
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One target as a page shows it: the judged progress and its sentence."""
+
+    progress: Progress
+    text: str
+
+    @property
+    def status(self) -> str:
+        return str(self.progress.status)
+
+
+def today(now: datetime | None = None) -> date:
+    return today_in_shanghai(now or utcnow())
+
+
+def own_reports(session: Session, assignment: Assignment,
+                unit: Unit) -> dict[str, dict[str, Any]]:
+    """The unit's handed-in reports by period, as typed values."""
+    versions = {v.id: v for v in template_service.versions(session, assignment.template_key)}
+    rows = session.execute(
+        select(Report.period, Report.values, Report.template_version_id)
+        .where(Report.assignment_id == assignment.id, Report.unit_id == unit.id,
+               sent_in_sql(Report.status)))
+    return {period: loads_values(versions[version_id].definition, values or {})
+            for period, values, version_id in rows}
+
+
+def consolidated_reports(session: Session, user: User, assignment: Assignment, unit: Unit,
+                         day: date) -> dict[str, dict[str, Any]]:
+    """The unit's consolidated figures of every period begun by *day*."""
+    out = {}
+    for period in assignment_service.open_periods(assignment, day):
+        values = consolidation.figures(session, user, assignment.key, unit.code, period).values
+        if any(v is not None for v in values.values()):
+            out[period] = values
+    return out
+
+
+def judge(definition: Definition, reports: Mapping[str, Mapping[str, Any]], day: date,
+          scopes=tuple(TargetScope), *, assignment: Assignment | None = None) -> list[Progress]:
+    """The progress of *definition*'s targets on the reports by period key.
+
+    An assignment that starts after the plan's first period is judged from its own
+    first day: the windows before it were never asked of its units.
+    """
+    series = [(Period.parse(key), values) for key, values in reports.items()]
+    opens = Period.parse(assignment.first_period).start if assignment is not None else None
+    if opens == date.min:  # a one-off report has no first day of its own
+        opens = None
+    return progress_all(definition, series, day, scopes=scopes, opens=opens)
+
+
+def shown(definition: Definition, items: list[Progress], locale: str,
+          translate=gettext) -> list[Shown]:
+    return [Shown(item, summary(item, translate, locale, definition)) for item in items]
+
+
+def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | None = None,
+               *, now: datetime | None = None) -> list[Progress]:
+    """A reporting unit's targets, with *values* (default: the view's) for its period."""
+    definition = view.definition
+    if not definition.target_fields():
+        return []
+    reports = own_reports(session, view.assignment, view.unit)
+    shown_values = view.values if values is None else values
+    if any(v not in (None, "", [], {}) for v in shown_values.values()):
+        reports[view.period] = dict(shown_values)
+    scopes = [TargetScope.UNIT]
+    if view.unit.id == view.assignment.consolidating_unit_id:
+        scopes.append(TargetScope.JURISDICTION)
+    return judge(definition, reports, today(now), scopes, assignment=view.assignment)
+
+
+def for_consolidation(session: Session, figures: consolidation.Figures, *,
+                      now: datetime | None = None) -> list[Progress]:
+    """An office's targets judged on its consolidated figures up to the figures' period."""
+    definition = figures.definition
+    if not definition.target_fields():
+        return []
+    day = today(now)
+    reports = {}
+    for period in assignment_service.open_periods(figures.assignment, day):
+        if period >= figures.period:
+            break
+        values = consolidation.figures_at(session, figures, period).values
+        if any(v is not None for v in values.values()):
+            reports[period] = values
+    reports[figures.period] = figures.values
+    return judge(definition, reports, day, assignment=figures.assignment)
+
+
+def phase_now(definition: Definition, now: datetime | None = None) -> Phase | None:
+    return definition.current_phase(today(now))
