@@ -46,6 +46,7 @@ from forms.definition import (
 )
 from forms.importers import KINDS as IMPORT_KINDS
 from forms.periods import Frequency
+from forms.tags import COMMON_TAGS, format_tags
 from server.choices import options
 from server.labels import FREQUENCY_LABELS, KIND_LABELS
 from server.services.designer import labelled_fields
@@ -161,6 +162,7 @@ class Attribute:
 
 F = frozenset({"field"})
 FC = frozenset({"field", "column"})
+SIF = frozenset({"section", "item", "field"})
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("number", _l("Number as printed"), "text", frozenset({"section", "item"}),
@@ -214,6 +216,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               NUMERIC_KINDS),
     Attribute("basis", _l("Basis in the plan"), "textarea", F,
               help=_l("The sentence of the plan that asks for this figure.")),
+    Attribute("applies_when", _l("Applies only when"), "text", SIF,
+              help=_l("Empty: always. For example unit_has('危化') for the units tagged 危化 "
+                      "(common tags: %(tags)s), or has_committee == true, level == 'major' "
+                      "on other answers (fields by key, as in rules).",
+                      tags=format_tags(COMMON_TAGS))),
+    Attribute("applies_basis", _l("Plan sentence that scopes it"), "textarea", SIF),
     Attribute("help", _l("Help for the person filling in"), "textarea", F),
     Attribute("help_en", _l("Help in English"), "textarea", F),
     Attribute("min_rows", _l("Fewest rows"), "integer", F, frozenset({FieldKind.TABLE})),

@@ -467,3 +467,36 @@ def test_a_rate_is_made_a_calculated_field_in_the_editor(browser, session, admin
     fields = stored["sections"][0]["items"][0]["fields"]
     assert [f["key"] for f in fields[:2]] == ["field_1", "field_2"]
     assert fields[2]["formula"] == "round(field_2 / field_1 * 100, 2)"
+
+
+def test_applicability_is_set_on_sections_items_and_fields(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    fields = "sections.0.items.0.fields"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit=sections.0", headers=EN))
+    assert "Applies only when" in page and "危化、粉尘涉爆" in page  # the tags offered
+    zh = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1"))
+    assert "适用条件" in zh
+    edit(browser, draft.id, "node", {"path": "sections.0", "a_title": "检查情况",
+                                     "a_number": "一", "a_applies_when": "unit_has('危化')",
+                                     "a_applies_basis": "危化企业每月报送"})
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": "field_1 > 0"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert checked.definition.sections[0].applies_when == "unit_has('危化')"
+    assert checked.definition.sections[0].applies_basis == "危化企业每月报送"
+    assert checked.definition.field("field_2").applies_when == "field_1 > 0"
+    # a condition on the field it would hide is a problem of the draft, shown on the page
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": "field_2 > 0"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "No problems" not in page
+    assert "sections[0].items[0].fields[1].applies_when" in page
+    # emptied, it applies always again
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": ""})
+    stored = json.loads(draft_row(session, draft.id).definition_json)
+    assert "applies_when" not in stored["sections"][0]["items"][0]["fields"][1]
