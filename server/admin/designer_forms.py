@@ -49,7 +49,7 @@ from forms.periods import Frequency
 from forms.tags import COMMON_TAGS, format_tags
 from server.choices import options
 from server.labels import FREQUENCY_LABELS, KIND_LABELS
-from server.services.designer import labelled_fields
+from server.services.designer import choice_line, labelled_fields
 
 ALL_KINDS = frozenset(FieldKind)
 COLUMN_KINDS = ALL_KINDS - {FieldKind.TABLE, FieldKind.ATTACHMENT}
@@ -137,7 +137,7 @@ class Attribute:
 
     *nodes* are the parts it belongs to; *kinds* (fields and table columns) the
     field kinds it applies to. Widgets: text, textarea, lines (one value a line),
-    choices (option labels, one a line; values are generated), integer, decimal,
+    choices (one option a line, ``value: label | English label``), integer, decimal,
     date, check and select (with *options* built from the node).
     """
 
@@ -184,7 +184,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("min", _l("Smallest value"), "decimal", FC, NUMERIC_KINDS),
     Attribute("max", _l("Largest value"), "decimal", FC, NUMERIC_KINDS),
     Attribute("max_length", _l("Longest text (characters)"), "integer", FC, TEXT_KINDS),
-    Attribute("choices", _l("Options, one a line"), "choices", FC, CHOICE_KINDS),
+    Attribute("choices", _l("Options, one a line"), "choices", FC, CHOICE_KINDS,
+              help=_l("Each line: code: label | English label. The code names the option in "
+                      "every report: keep it when you correct a label; a new line without "
+                      "one gets a new code.")),
     Attribute("cumulative", _l("Cumulative: may not go down from one period to the next"),
               "check", F, NUMERIC_KINDS),
     Attribute("cumulative_span", _l("Accumulates over"), "select", F, NUMERIC_KINDS,
@@ -396,7 +399,7 @@ def _initial(shown: list[Attribute], node: dict[str, Any]) -> dict[str, Any]:
     for attr in shown:
         value = _read(node, attr.name)
         if attr.widget == "choices":
-            value = "\n".join(c.get("label", "") for c in value or [])
+            value = "\n".join(choice_line(c) for c in value or [])
         elif attr.widget == "lines":
             value = "\n".join(value or [])
         elif attr.widget == "decimal" and value is not None:
@@ -433,7 +436,7 @@ def submitted_values(form: PathForm, shown: list[Attribute], node_type: str,
             if attr.widget == "choices":
                 choices = []
     if new_kind in CHOICE_KINDS and choices is None:
-        choices = [c.get("label", "") for c in node.get("choices") or []]
+        choices = [choice_line(c) for c in node.get("choices") or []]
     return values, choices
 
 

@@ -398,18 +398,51 @@ def remove(path: str) -> Callable:
     return operation
 
 
-def set_choices(path: str, labels: list[str]) -> Callable:
-    """The options of a choice field, one label each; a label kept keeps its value."""
+def set_choices(path: str, lines: list[str]) -> Callable:
+    """The options of a choice field, one line each: ``value: label | English label``.
+
+    The value (a generated key) names the option in every report, so a line that starts
+    with one of the field's values keeps it, whatever its label now says (a corrected
+    typo is the same option); a line without one keeps the value of an option with the
+    same label, or gets a new value.
+    """
     def operation(data: dict[str, Any], keys: KeyMaker) -> None:
         node = node_at(data, path)
-        existing = {c.get("label"): c for c in node.get("choices") or []}
+        old = node.get("choices") or []
+        by_value = {c.get("value"): c for c in old}
+        by_label = {c.get("label"): c for c in old}
+        used: set[str] = set()
         choices = []
-        for label in labels:
-            kept = existing.pop(label, None)
-            choices.append(kept if kept is not None else {"value": keys.new("opt"),
-                                                          "label": label})
+        for line in lines:
+            value, label, label_en = _choice_line(line, by_value)
+            if value is None or value in used:
+                kept = by_label.get(label)
+                value = kept["value"] if kept and kept["value"] not in used else keys.new("opt")
+            used.add(value)
+            choice = {"value": value, "label": label}
+            if label_en:
+                choice["label_en"] = label_en
+            choices.append(choice)
         _set(node, ["choices"], choices)
     return operation
+
+
+def choice_line(choice: dict[str, Any]) -> str:
+    """One option as the choice editor shows it (read back by :func:`set_choices`)."""
+    line = f"{choice.get('value', '')}: {choice.get('label', '')}"
+    return f"{line} | {choice['label_en']}" if choice.get("label_en") else line
+
+
+def _choice_line(line: str, values: dict[str, Any]) -> tuple[str | None, str, str | None]:
+    """The value (when the line starts with a known one), label and English label."""
+    value = None
+    head, colon, rest = line.partition(":")
+    if not colon:
+        head, colon, rest = line.partition("：")
+    if colon and head.strip() in values:
+        value, line = head.strip(), rest
+    label, _, label_en = line.partition("|")
+    return value, label.strip(), label_en.strip() or None
 
 
 # -- checking ---------------------------------------------------------------------------------

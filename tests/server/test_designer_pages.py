@@ -130,6 +130,16 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
                                      "a_kind": "choice", "a_choices": "是\n否\n"})
     choice = draft_row(session, draft_id).data["sections"][0]["items"][0]["fields"][2]
     assert "unit" not in choice and [c["label"] for c in choice["choices"]] == ["是", "否"]
+    # the editor shows each option's code; a label corrected under it keeps the option
+    yes, no = (c["value"] for c in choice["choices"])
+    editor = page_text(browser.get(f"/admin/designer/{draft_id}?edit={fields}.2", headers=EN))
+    assert f"{yes}: 是\n{no}: 否" in editor
+    edit(browser, draft_id, "node", {"path": f"{fields}.2", "a_label": "是否整改",
+                                     "a_kind": "choice",
+                                     "a_choices": f"{yes}: 已整改 | Yes\n{no}: 否 | No"})
+    choice = draft_row(session, draft_id).data["sections"][0]["items"][0]["fields"][2]
+    assert [(c["value"], c["label"], c["label_en"]) for c in choice["choices"]] == [
+        (yes, "已整改", "Yes"), (no, "否", "No")]
 
 
 def test_a_stale_revision_is_refused_and_changes_nothing(browser, session, admin):
