@@ -288,6 +288,10 @@ class NodeActionForm(PathForm):
     action = HiddenField(validators=[AnyOf(["up", "down", "delete"])])  # the button pressed
 
 
+class MoveItemForm(PathForm):
+    section = IntegerField(_l("Move to section"), validators=[InputRequired()])
+
+
 class AddForm(RevisionForm):
     parent = HiddenField()
     collection = HiddenField(validators=[DataRequired()])

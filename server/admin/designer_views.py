@@ -377,6 +377,21 @@ def designer_node_action(draft_id: int):
     return _changed(draft, "node-" + moved.replace(".", "-"))
 
 
+@bp.post("/designer/<int:draft_id>/move-item")
+@roles_required(Role.ADMIN)
+def designer_move_item(draft_id: int):
+    """Move an item into another section (a select and a button, with or without JS)."""
+    draft = _draft(draft_id)
+    form = df.MoveItemForm()
+    if not form.validate_on_submit():
+        return _edit_page(draft, Page(), 400)
+    on_refusal(_refused_page(draft, Page()))
+    moved = designer.change(db_session(), _user(), draft, form.revision_number(),
+                            designer.move_to_section(form.path.data, form.section.data))
+    flash(_("Moved."), "success")
+    return _changed(draft, "node-" + moved.replace(".", "-"))
+
+
 @bp.post("/designer/<int:draft_id>/delete")
 @roles_required(Role.ADMIN)
 def designer_discard(draft_id: int):

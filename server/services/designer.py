@@ -383,6 +383,23 @@ def move(path: str, delta: int) -> Callable:
     return operation
 
 
+def move_to_section(path: str, section: int) -> Callable:
+    """Move the item at *path* to the end of section number *section* (its key stays)."""
+    def operation(data: dict[str, Any], _keys: KeyMaker) -> str:
+        if node_type(path) != "item":
+            raise InvalidInput(_l("Only an item moves to another section."), field="path")
+        container, index = locate(data, path)
+        sections = data.get("sections") or []
+        if not 0 <= section < len(sections):
+            raise InvalidInput(_l("Choose the section to move the item to."), field="section")
+        target = sections[section].setdefault("items", [])
+        if target is container:
+            return path
+        target.append(container.pop(index))
+        return f"sections.{section}.items.{len(target) - 1}"
+    return operation
+
+
 def remove(path: str) -> Callable:
     """Delete the node at *path*; its key stays reserved by the published versions."""
     def operation(data: dict[str, Any], _keys: KeyMaker) -> None:

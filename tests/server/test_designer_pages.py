@@ -510,3 +510,28 @@ def test_applicability_is_set_on_sections_items_and_fields(browser, session, adm
                                      "a_kind": "integer", "a_applies_when": ""})
     stored = json.loads(draft_row(session, draft.id).definition_json)
     assert "applies_when" not in stored["sections"][0]["items"][0]["fields"][1]
+
+
+def test_an_item_moves_to_another_section_keeping_its_key(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    with unit_of_work(session):
+        section = designer.change(session, admin, draft, draft.revision,
+                                  designer.add(None, "sections"))
+        designer.change(session, admin, draft, draft.revision,
+                        designer.set_attributes(section, {"title": "整改情况", "number": "二"}))
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert 'id="move-sections-0-items-0"' in page and '<option value="1">二 整改情况</option>' \
+        in page and '<option value="0">' not in page  # only the other sections
+    key = draft_row(session, draft.id).data["sections"][0]["items"][0]["key"]
+    edit(browser, draft.id, "move-item", {"path": "sections.0.items.0", "section": "1"})
+    data = draft_row(session, draft.id).data
+    assert data["sections"][0]["items"] == [] and [
+        i["key"] for i in data["sections"][1]["items"]] == [key]
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Moved." in page
+    # a section that does not exist is refused and changes nothing
+    refused = edit(browser, draft.id, "move-item", {"path": "sections.1.items.0",
+                                                   "section": "7"}, expect=422)
+    assert "Choose the section to move the item to." in page_text(refused)
+    assert [i["key"] for i in draft_row(session, draft.id).data["sections"][1]["items"]] == [key]
