@@ -163,6 +163,7 @@ class Attribute:
 F = frozenset({"field"})
 FC = frozenset({"field", "column"})
 SIF = frozenset({"section", "item", "field"})
+PH = frozenset({"phase"})
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("number", _l("Number as printed"), "text", frozenset({"section", "item"}),
@@ -237,6 +238,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               options=_input_kinds),
     Attribute("input_required", _l("Required"), "check", frozenset({"table_column"})),
     Attribute("width", _l("Relative width"), "integer", frozenset({"table_column"})),
+    Attribute("name", _l("Name of the phase"), "text", PH,
+              help=_l("For example 动员部署, 排查整治 or 巩固提升.")),
+    Attribute("name_en", _l("Name in English"), "text", PH),
+    Attribute("start", _l("First day"), "date", PH),
+    Attribute("end", _l("Last day"), "date", PH,
+              help=_l("Phases follow each other: the next starts after this one ends.")),
+    Attribute("basis", _l("Plan sentence that sets it"), "textarea", PH),
     Attribute("expr", _l("Rule"), "textarea", frozenset({"rule"}),
               help=_l("For example: field_2 <= field_1. Pick fields by their label below.")),
     Attribute("severity", _l("When it fails"), "select", frozenset({"rule"}), options=_severities),
@@ -247,7 +255,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 
 def attribute_labels(names: Iterable[str]) -> str:
     """The labels of changed attributes, as the editor names them ("target" for its parts)."""
-    labels = {a.name.split(".")[0]: a.label for a in ATTRIBUTES if "." not in a.name}
+    labels: dict[str, Any] = {}
+    for attr in ATTRIBUTES:  # the first of a name (a field's basis before a phase's)
+        if "." not in attr.name:
+            labels.setdefault(attr.name, attr.label)
     labels["target"] = _l("Target")
     return ", ".join(str(labels.get(name, name)) for name in names)
 

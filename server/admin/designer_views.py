@@ -168,7 +168,7 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
 EDITOR_TITLES = {
     "section": _l("Section"), "item": _l("Item"), "field": _l("Field"),
     "column": _l("Column of the table"), "table_column": _l("Column of the printed table"),
-    "rule": _l("Rule"),
+    "rule": _l("Rule"), "phase": _l("Phase"),
 }
 
 

@@ -51,9 +51,10 @@ NODE_KINDS = {
     "fields": ("field", "field"),
     "header": ("field", "field"),
     "rules": ("rule", "rule"),
+    "phases": ("phase", "phase"),
     # "columns" is a table field's columns inside a field, the printed table's at the root.
 }
-MOVABLE = frozenset({"sections", "items", "fields", "header", "columns", "rules"})
+MOVABLE = frozenset({"sections", "items", "fields", "header", "columns", "rules", "phases"})
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -363,6 +364,8 @@ def _new_node(data, parent, collection, kind, keys: KeyMaker, *, root: bool) -> 
         return {"key": keys.new("col"), "label": "", "source": "input", "input_kind": "text"}
     if collection == "rules" and root:
         return {"key": keys.new("rule"), "expr": "", "severity": "error", "message": ""}
+    if collection == "phases" and root:  # its dates are the draft's problem until typed
+        return {"key": keys.new("phase"), "name": ""}
     raise InvalidInput(_l("That part of the draft does not exist."), field="path")
 
 

@@ -535,3 +535,35 @@ def test_an_item_moves_to_another_section_keeping_its_key(browser, session, admi
                                                    "section": "7"}, expect=422)
     assert "Choose the section to move the item to." in page_text(refused)
     assert [i["key"] for i in draft_row(session, draft.id).data["sections"][1]["items"]] == [key]
+
+
+def test_phases_are_listed_edited_and_must_not_overlap(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Phases of the plan" in page and "Add a phase" in page
+    for _ in range(2):
+        edit(browser, draft.id, "add", {"parent": "", "collection": "phases"})
+    edit(browser, draft.id, "node", {"path": "phases.0", "a_name": "动员部署",
+                                     "a_name_en": "Mobilisation", "a_start": "2024-05-01",
+                                     "a_end": "2024-06-30", "a_basis": "2024年6月底前"})
+    edit(browser, draft.id, "node", {"path": "phases.1", "a_name": "排查整治",
+                                     "a_start": "2024-06-15", "a_end": "2025-12-31"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "动员部署" in page and "2024-05-01 – 2024-06-30" in page
+    assert "No problems" not in page  # the overlap is the draft's problem, named
+    assert "The phase “排查整治” starts before the phase “动员部署” ends." in page
+    edit(browser, draft.id, "node", {"path": "phases.1", "a_name": "排查整治",
+                                     "a_start": "2024-07-01", "a_end": "2025-12-31"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert [(p.key, p.name, p.name_en, str(p.start), str(p.end), p.basis)
+            for p in checked.definition.phases] == [
+        ("phase_1", "动员部署", "Mobilisation", "2024-05-01", "2024-06-30", "2024年6月底前"),
+        ("phase_2", "排查整治", None, "2024-07-01", "2025-12-31", None)]
+    zh = page_text(browser.get(f"/admin/designer/{draft.id}?edit=phases.0"))
+    assert "阶段名称" in zh
+    edit(browser, draft.id, "node-action", {"path": "phases.0", "action": "delete"})
+    assert [p["name"] for p in draft_row(session, draft.id).data["phases"]] == ["排查整治"]
