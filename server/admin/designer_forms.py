@@ -340,9 +340,18 @@ class ScheduleForm(RevisionForm):
     day = IntegerField(_l("Day of the month"), default=5,
                        validators=[Optional(), NumberRange(1, 31)])
     fixed_date = DateField(_l("Fixed due date"), validators=[Optional()])
+    due_phase = SelectField(_l("Or due at the end of a phase"), validate_choice=False,
+                            choices=[], description=_l("One-off reports only: the due date is "
+                                                       "then the phase's last day."))
     first = StringField(_l("First period"), validators=[InputRequired()],
                         description=_l("For example 2024-05, 2024Q2, 2024H1, 2024, or once."))
     last = StringField(_l("Last period"), validators=[InputRequired()])
+
+
+def phase_options(data: dict[str, Any]) -> list[SelectChoice]:
+    """The draft's phases by name, for a one-off report due at the end of one."""
+    return options([("", "—")] + [(p["key"], p.get("name") or p["key"])
+                                  for p in data.get("phases") or [] if p.get("key")])
 
 
 class PublishForm(RevisionForm):

@@ -134,6 +134,7 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
     revision = str(draft.revision)
     meta = page.meta or df.MetaForm(formdata=None, data=_meta_data(data))
     schedule = page.schedule or df.ScheduleForm(formdata=None, data=_schedule_data(data))
+    schedule.due_phase.choices = df.phase_options(data)
     editing, node_form, attributes, node_type = page.editing, page.node, page.node_attributes, None
     if editing:
         try:
@@ -206,7 +207,8 @@ def _schedule_data(data: dict[str, Any]) -> dict[str, Any]:
     return {"frequency": schedule.get("frequency"), "due_rule": due.get("rule"),
             "months": due.get("months", 1), "month": due.get("month", 1),
             "day": due.get("day", 5), "fixed_date": _date(due.get("date")),
-            "first": schedule.get("first"), "last": schedule.get("last")}
+            "first": schedule.get("first"), "last": schedule.get("last"),
+            "due_phase": data.get("due_phase") or ""}
 
 
 @dataclass(frozen=True)
@@ -297,9 +299,17 @@ def designer_schedule(draft_id: int):
                else 1, "day": form.day.data or 5}
     first = _period_of(frequency, (form.first.data or "").strip(), start=True)
     last = _period_of(frequency, (form.last.data or "").strip(), start=False)
+    # Only a one-off report falls due with a phase; the phase's end is then its due date
+    # (the definition derives it, so the two never disagree).
+    due_phase = (form.due_phase.data or None) if rule == "fixed" else None
+    if due_phase:
+        phase = next((p for p in draft.data.get("phases") or [] if p.get("key") == due_phase),
+                     {})
+        due["date"] = phase.get("end") or due["date"]
     designer.change(db_session(), _user(), draft, form.revision_number(),
                     designer.set_attributes(None, {"schedule": {
-                        "frequency": frequency, "due": due, "first": first, "last": last}}))
+                        "frequency": frequency, "due": due, "first": first, "last": last},
+                        "due_phase": due_phase}))
     flash(_("Saved."), "success")
     return _changed(draft, "schedule")
 

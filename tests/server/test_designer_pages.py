@@ -567,3 +567,31 @@ def test_phases_are_listed_edited_and_must_not_overlap(browser, session, admin):
     assert "阶段名称" in zh
     edit(browser, draft.id, "node-action", {"path": "phases.0", "action": "delete"})
     assert [p["name"] for p in draft_row(session, draft.id).data["phases"]] == ["排查整治"]
+
+
+def test_a_one_off_report_falls_due_at_the_end_of_a_phase(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Or due at the end of a phase" not in page  # no phases, no choice
+    edit(browser, draft.id, "add", {"parent": "", "collection": "phases"})
+    edit(browser, draft.id, "node", {"path": "phases.0", "a_name": "集中攻坚",
+                                     "a_start": "2024-07-01", "a_end": "2025-06-30"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert '<option value="phase_1">集中攻坚</option>' in page
+    edit(browser, draft.id, "schedule", {"frequency": "once", "due_rule": "fixed",
+                                         "fixed_date": "", "due_phase": "phase_1",
+                                         "first": "once", "last": "once"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert checked.definition.due_phase == "phase_1"
+    assert str(checked.definition.schedule.due.date) == "2025-06-30"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert '<option selected value="phase_1">集中攻坚</option>' in page
+    # a monthly schedule has no due phase
+    edit(browser, draft.id, "schedule", {"frequency": "monthly", "due_rule": "after_end",
+                                         "months": "1", "day": "5", "due_phase": "phase_1",
+                                         "first": "2024-05", "last": "2026-12"})
+    assert "due_phase" not in draft_row(session, draft.id).data
