@@ -421,7 +421,8 @@ def designer_discard(draft_id: int):
 @bp.post("/designer/<int:draft_id>/check-rule")
 @roles_required(Role.ADMIN)
 def designer_check_rule(draft_id: int):
-    """JSON: is the rule well written, where is the mistake, which names are no field."""
+    """JSON: is the rule (or, with ``as``, the formula or applicability condition) well
+    written, where is the mistake, which names are no field."""
     draft = _draft(draft_id)
     form = df.RevisionForm()
     if not form.validate_on_submit():
@@ -438,7 +439,20 @@ def designer_check_rule(draft_id: int):
     if unknown:
         return jsonify(ok=False, column=None, unknown=unknown,
                        message=_("No field is called %(names)s.", names=", ".join(unknown)))
-    return jsonify(ok=True, message=_("The rule is well written."), column=None, unknown=[])
+    checked_as = request.form.get("as", "rule")
+    if checked_as == "formula" and (expr.kind not in ("number", "any") or expr.tags):
+        return jsonify(ok=False, column=None, unknown=[],
+                       message=_("A formula gives a number from other fields, not a yes/no."))
+    if checked_as == "condition" and expr.kind not in ("bool", "any"):
+        return jsonify(ok=False, column=None, unknown=[],
+                       message=_("A condition is true or false, not a number."))
+    return jsonify(ok=True, message=str(WELL_WRITTEN.get(checked_as, WELL_WRITTEN["rule"])),
+                   column=None, unknown=[])
+
+
+WELL_WRITTEN = {"rule": _l("The rule is well written."),
+                "formula": _l("The formula is well written."),
+                "condition": _l("The condition is well written.")}
 
 
 # -- preview ---------------------------------------------------------------------------------

@@ -186,6 +186,37 @@ def test_rules_are_checked_as_they_are_typed(browser, session, admin):
     assert check("field_2 <= ", "zh-CN")["message"] != wrong["message"]  # in Chinese
 
 
+def test_formulas_and_conditions_are_checked_as_they_are_typed(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    url = f"/admin/designer/{draft.id}/check-rule"
+
+    def check(expr, checked_as, lang="en"):
+        response = browser.post(url, {"revision": str(draft.revision), "expr": expr,
+                                      "as": checked_as},
+                                token_from=f"/admin/designer/{draft.id}",
+                                headers={"Accept-Language": lang})
+        assert response.status_code == 200
+        return response.get_json()
+
+    assert check("round(field_2 / field_1 * 100, 2)", "formula") == {
+        "ok": True, "message": "The formula is well written.", "column": None, "unknown": []}
+    assert check("field_2 <= field_1", "formula")["message"] == \
+        "A formula gives a number from other fields, not a yes/no."
+    assert check("unit_has('危化')", "condition")["message"] == "The condition is well written."
+    assert check("field_1 + 1", "condition") == {
+        "ok": False, "message": "A condition is true or false, not a number.", "column": None,
+        "unknown": []}
+    assert check("field_9 > 0", "condition")["unknown"] == ["field_9"]
+    in_chinese = check("field_1 + 1", "condition", "zh-CN")["message"]
+    assert in_chinese == "适用条件应为真或假，不能是数值。"
+    # the field editor checks both inputs and offers the field picker once
+    page = page_text(browser.get(
+        f"/admin/designer/{draft.id}?edit=sections.0.items.0.fields.1", headers=EN))
+    assert 'data-check-as="formula"' in page and 'data-check-as="condition"' in page
+    assert page.count('id="rule-field-picker"') == 1
+
+
 def test_the_rule_editor_picks_fields_by_label(browser, session, admin):
     draft = build_monthly_draft(session, admin)
     browser.login_ok("boss")
@@ -436,8 +467,10 @@ def test_targets_of_every_kind_are_set_in_the_field_editor(browser, session, adm
     browser.login_ok("boss")
     fields = "sections.0.items.0.fields"
     page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1", headers=EN))
-    assert '<option value="field_1">指标1</option>' in page  # a share of another field
-    assert '<option value="field_2">' not in page  # never of itself
+    denominators = re.search(r'<select[^>]*name="a_target__denominator".*?</select>', page,
+                             re.S)[0]
+    assert '<option value="field_1">指标1</option>' in denominators  # a share of another field
+    assert '<option value="field_2">' not in denominators  # never of itself
     edit(browser, draft.id, "node", {
         "path": f"{fields}.1", "a_label": "指标2", "a_kind": "integer",
         "a_target__kind": "share", "a_target__value": "100", "a_target__comparison": "",

@@ -1,13 +1,14 @@
-// The designer's rule editor: insert a field by its label, and check the rule while typing.
-// Everything here is optional: without scripts the rule is checked when it is saved.
+// The designer's expression inputs (a rule, a formula, an applicability condition): insert a
+// field by its label into the one last used, and check each while typing.
+// Everything here is optional: without scripts they are checked when saved.
 (function () {
   "use strict";
 
-  var input = document.querySelector(".rule-input");
-  if (!input) { return; }
+  var inputs = document.querySelectorAll(".rule-input");
+  if (!inputs.length) { return; }
+  var input = inputs[0];  // the input the picker inserts into: the one last focused
   var picker = document.getElementById("rule-field-picker");
   var insert = document.getElementById("rule-insert");
-  var status = document.getElementById("rule-check");
   var form = input.form;
 
   if (picker && insert) {
@@ -23,23 +24,25 @@
       var caret = (before + inserted).length;
       input.focus();
       input.setSelectionRange(caret, caret);
-      check();
+      check(input);
     });
   }
 
-  var timer = null;
-  var sent = 0;
-  function check() {
-    var number = ++sent;
+  var sent = {};
+  function check(input) {
+    var id = input.id;
+    var status = document.getElementById(input.getAttribute("aria-describedby"));
+    var number = sent[id] = (sent[id] || 0) + 1;
     var body = new FormData();
     body.append("csrf_token", form.querySelector("[name=csrf_token]").value);
     body.append("revision", form.querySelector("[name=revision]").value);
     body.append("expr", input.value);
+    body.append("as", input.getAttribute("data-check-as") || "rule");
     fetch(input.getAttribute("data-check-url"), {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) { return response.json(); }).then(function (answer) {
-      if (number !== sent) { return; }  // an older answer arriving late
+      if (number !== sent[id]) { return; }  // an older answer arriving late
       status.textContent = answer.message;
       status.classList.toggle("is-ok", answer.ok);
       status.classList.toggle("is-error", !answer.ok);
@@ -47,11 +50,15 @@
     }).catch(function () { /* offline: the rule is checked when saved */ });
   }
 
-  input.addEventListener("input", function () {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(check, 300);
+  Array.prototype.forEach.call(inputs, function (each) {
+    var timer = null;
+    each.addEventListener("focus", function () { input = each; });
+    each.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { check(each); }, 300);
+    });
+    if (each.value) { check(each); }
   });
-  if (input.value) { check(); }
 })();
 
 // The schedule form shows only the inputs of the chosen due-date rule; without scripts
