@@ -31,7 +31,7 @@
   var sent = {};
   function check(input) {
     var id = input.id;
-    var status = document.getElementById(input.getAttribute("aria-describedby"));
+    var status = document.getElementById(input.getAttribute("data-check-status"));
     var number = sent[id] = (sent[id] || 0) + 1;
     var body = new FormData();
     body.append("csrf_token", form.querySelector("[name=csrf_token]").value);
