@@ -265,7 +265,9 @@ class FieldDef(Column):
     help_en: str | None = None
     cumulative: bool = False
     cumulative_span: CumulativeSpan = CumulativeSpan.PLAN
-    cumulative_severity: Severity = Severity.ERROR
+    cumulative_severity: Severity = Severity.WARNING
+    outlier_k: Decimal | None = Field(default=None, ge=0)
+    outlier_jump: Decimal | None = Field(default=None, ge=0)
     aggregation: Aggregation | None = None
     target: Target | None = None
     basis: str | None = Field(default=None, description="The plan sentence that justifies it")

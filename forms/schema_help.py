@@ -170,7 +170,18 @@ DESCRIPTIONS: dict[str, str] = {
         "A running total that must never go down from one period to the next (numeric only)."
     ),
     "FieldDef.cumulative_span": N_("Over which span the total accumulates."),
-    "FieldDef.cumulative_severity": N_("Whether a total that went down blocks the submission."),
+    "FieldDef.cumulative_severity": N_(
+        "Whether a total that went down blocks the submission (error) or stands with an"
+        " explanation beside the figure (warning, the default)."
+    ),
+    "FieldDef.outlier_k": N_(
+        "How many MADs (median absolute deviations) a figure may lie from the median of the"
+        " unit's earlier figures before it needs an explanation; default 5, 0 turns it off."
+    ),
+    "FieldDef.outlier_jump": N_(
+        "A figure more than this many times the unit's last one needs an explanation;"
+        " default 10, 0 turns it off."
+    ),
     "FieldDef.aggregation": N_(
         "How the values of the units below combine in consolidation; by default sum for"
         " numbers, average for percentages and a list for texts."
