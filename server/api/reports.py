@@ -123,6 +123,7 @@ def put_report(assignment: str, unit: str, period: str):
         raise ApiError(400, "bad_request",
                        _("The body needs “values”: an object of values by field key."))
     remarks = _text(body, "remarks")
+    explanations = _explanations(body)
     expected = _if_match(required=True)
     raw, refused = _raw_values(view, values)
     if refused:
@@ -130,7 +131,8 @@ def put_report(assignment: str, unit: str, period: str):
     typed, coercion = coerce_values(view.definition, raw)
     try:
         reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
-                       expected_revision=expected, source=Source.API)
+                       explanations=explanations, expected_revision=expected,
+                       source=Source.API)
     except StaleRevision:
         if not _is_current(view, typed, remarks):
             raise
@@ -138,6 +140,18 @@ def put_report(assignment: str, unit: str, period: str):
         return _answer(view)
     warnings = [i for i in coercion if not i.is_error]
     return _answer(_reload(view), warnings)
+
+
+def _explanations(body: dict[str, Any]) -> dict[str, str] | None:
+    """The optional "explanations" member: strings (or null) by field key."""
+    value = body.get("explanations")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(v is None or isinstance(v, str)
+                                              for v in value.values()):
+        raise ApiError(400, "bad_request",
+                       _("“explanations” must be an object of texts by field key."))
+    return {k: v for k, v in value.items() if v is not None}
 
 
 def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None) -> bool:
@@ -200,8 +214,12 @@ def _decide(assignment: str, unit: str, period: str, decision: str, text_member:
     view = _view(assignment, unit, period)
     body = body_object(optional=True)
     text = _text(body, text_member) if text_member else None
+    acknowledged = body.get("acknowledged", False)
+    if not isinstance(acknowledged, bool):
+        raise ApiError(400, "bad_request", _("“acknowledged” must be true or false."))
     review_service.decide(db_session(), api_user(), view, decision, text or "",
-                          expected_revision=_if_match(required=False))
+                          expected_revision=_if_match(required=False),
+                          acknowledged=acknowledged)
     return _answer(_reload(view))
 
 
@@ -237,6 +255,7 @@ def report_history(assignment: str, unit: str, period: str):
             created_at=r.created_at,
             values=r.values,
             remarks=r.remarks,
+            explanations=dict(r.explanations or {}),
         ) for r in reversed(reporting.revisions(session, view.report))]
         events = [schemas.Event(
             action=e.action,

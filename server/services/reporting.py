@@ -502,10 +502,10 @@ def submit(session: Session, user: User, view: ReportView, *,
                                    view.report.remarks)
     if figures:
         raise InvalidReport(_l("Explain each marked figure in the note beside it before "
-                               "submitting."), figures)
+                               "submitting."), figures, field="explanations")
     if general:
         raise InvalidReport(_l("Explain the warnings in the remarks before submitting."),
-                            issues)
+                            issues, field="remarks")
     now = now or utcnow()
     report = view.report
     if report.submitted_at is None:
