@@ -134,7 +134,7 @@ def put_report(assignment: str, unit: str, period: str):
                        explanations=explanations, expected_revision=expected,
                        source=Source.API)
     except StaleRevision:
-        if not _is_current(view, typed, remarks):
+        if not _is_current(view, typed, remarks, explanations):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
@@ -154,11 +154,14 @@ def _explanations(body: dict[str, Any]) -> dict[str, str] | None:
     return {k: v for k, v in value.items() if v is not None}
 
 
-def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None) -> bool:
-    """Whether *typed* values and *remarks* are exactly the report's latest revision."""
+def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None,
+                explanations: dict[str, str] | None = None) -> bool:
+    """Whether *typed* values, *remarks* and *explanations* are exactly the latest revision."""
     report = view.report
     return (report is not None and jsonable(typed) == report.values
-            and (remarks is None or remarks.strip() == report.remarks))
+            and (remarks is None or remarks.strip() == report.remarks)
+            and (explanations is None or reporting.clean_explanations(
+                view.definition, explanations) == (report.explanations or {})))
 
 
 def _raw_values(view: ReportView, values: dict[str, Any]) -> tuple[dict[str, Any], list]:
