@@ -141,8 +141,15 @@ DESCRIPTIONS: dict[str, str] = {
     "Item.number": N_("The number as printed, e.g. 1 or (一)1; write it in quotes."),
     "Item.title": N_("The item's title, in Chinese."),
     "Item.title_en": N_("The item's title in English."),
-    "Item.texts": N_("The item's static texts, by the key of a column with source text."),
+    "Item.texts": N_(
+        "The item's static texts, by the key of a column with source text; under the key of"
+        " an input column, the plan's wording shown as guidance beside the unit's own entry."
+    ),
     "Item.plan_text": N_("The plan's own wording for this task."),
+    "Item.omit_columns": N_(
+        "Input columns this row does not ask for (a narrative row of a summary has no"
+        " measures of its own); their cells stay empty."
+    ),
     "Item.fields": N_("The item's inputs, after those its input columns give it."),
     "Item.note": N_("A note shown under the item."),
     # Column (and FieldDef, which extends it)
