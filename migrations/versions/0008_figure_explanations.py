@@ -18,13 +18,16 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(), 'postgresql')
 
 
 def upgrade() -> None:
+    # A plain ADD COLUMN on both databases: SQLite's batch mode would rebuild (drop)
+    # tables that other tables reference, which fails with data in them.
     for table in ('reports', 'revisions'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(sa.Column('explanations', JSON, nullable=False,
-                                          server_default=sa.text("'{}'")))
+        op.add_column(table, sa.Column('explanations', JSON, nullable=False,
+                                       server_default=sa.text("'{}'")))
 
 
 def downgrade() -> None:
     for table in ('revisions', 'reports'):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column('explanations')
+        if op.get_bind().dialect.name == 'sqlite':  # 3.35+ drops a column in place
+            op.execute(f'ALTER TABLE {table} DROP COLUMN explanations')
+        else:
+            op.drop_column(table, 'explanations')
