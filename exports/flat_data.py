@@ -26,7 +26,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from exports.cell_values import to_cell
+from exports.cell_values import choice_label, to_cell, yes_no_labels
+from forms.consolidation import UNANSWERED, TallyEntry
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.i18n import N_
 from forms.issues import Issue
@@ -184,6 +185,47 @@ def flat_rows(
     resolver = FieldResolver(definition, versions)
     for report in reports:
         yield from unit_rows(report, resolver, locale)
+
+
+NOT_ANSWERED = N_("Not answered")
+UNITS_COUNTED = N_("units")
+
+
+def tally_answer(fld: FieldDef, option: str, locale: str,
+                 translate: Callable[[str], str] = lambda s: s) -> str:
+    """One answer of a tally as shown: 是/否, a choice label, or "not answered"."""
+    if option == UNANSWERED:
+        return translate(NOT_ANSWERED)
+    if fld.kind is FieldKind.YESNO:
+        yes, no = yes_no_labels(locale)
+        return yes if option == "yes" else no
+    return choice_label(fld, option, locale)
+
+
+def tally_rows(
+    definition: Definition,
+    tallies: Mapping[str, Sequence[TallyEntry]],
+    *,
+    unit_code: str,
+    unit_name: str,
+    period: str,
+    locale: str = "zh_CN",
+    translate: Callable[[str], str] = lambda s: s,
+) -> Iterator[FlatRow]:
+    """The consolidating unit's tallies as flat rows (level 0): one per field and answer,
+    labelled "field：answer", the value being how many units gave it. Which units they
+    are is in their own rows of the same field key."""
+    separator = ": " if locale.startswith("en") else "："
+    resolver = FieldResolver(definition)
+    for fld in data_fields(definition):
+        for entry in tallies.get(fld.key, ()):
+            yield FlatRow(
+                unit_code, unit_name, "", 0, period, definition.version,
+                resolver.item_number(definition, fld.key), fld.key,
+                fld.text("label", locale) + separator
+                + tally_answer(fld, entry.option, locale, translate),
+                entry.count, None, translate(UNITS_COUNTED),
+            )
 
 
 def unit_of_measure(fld: FieldDef, locale: str) -> str:

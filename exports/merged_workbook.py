@@ -13,7 +13,14 @@ Sheets, in tab order:
 4. **Data** — one row per unit × field across all descendants, with an
    autofilter, ready for a pivot table (continued on "Data (2)"… past Excel's
    1,048,576 rows).
-5. One sheet per direct child, in the official layout with its report.
+5. **Answers counted** — when the form has yes/no or choice fields: for each
+   field and answer, how many children gave it and which ones (the tallies of
+   ``forms.consolidation``).
+6. One sheet per direct child, in the official layout with its report.
+
+Calculated fields (rates) are real formulas over the consolidated input cells
+in the summary (and over the child's cells in a child's sheet), with the
+server's value as the cached result: a rate is recomputed, never summed.
 
 **Constant memory.** The workbook is written in XlsxWriter's ``constant_memory``
 mode: each sheet keeps only its current row in memory and flushes the rows
@@ -56,10 +63,13 @@ from exports.flat_data import (
     FieldResolver,
     FlatRow,
     UnitReport,
+    data_fields,
+    tally_answer,
     unit_rows,
 )
 from exports.identity import Identity
 from exports.template_workbook import _FormWriter
+from forms.consolidation import TallyEntry
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
 from forms.periods import SHANGHAI
@@ -112,6 +122,14 @@ STATUS_LABELS: dict[str, str] = {
 SEVERITY_LABELS = {Severity.ERROR: N_("Error"), Severity.WARNING: N_("Warning")}
 YES, NO = N_("Yes"), N_("No")
 ONLY_IN_DATA = N_("in the data sheet only")
+TALLIES = N_("Answers counted")
+TALLY_HEADERS: tuple[str, ...] = (
+    N_("Field key"),
+    N_("Field"),
+    N_("Answer"),
+    N_("Units"),
+    N_("Which units"),
+)
 TARGETS = N_("Targets")
 TARGET_HEADERS: tuple[str, ...] = (
     N_("Item"),
@@ -140,6 +158,7 @@ class MergedWorkbook:
     data_sheets: list[str] = field(default_factory=list)
     completeness_sheet: str = ""
     issues_sheet: str = ""
+    tallies_sheet: str = ""
     targets_sheet: str = ""
     data_rows: int = 0
     units: int = 0
@@ -160,6 +179,7 @@ def write_merged_workbook(
     locale: str = "zh_CN",
     translate: Callable[[str], str] = _same,
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
+    tallies: Mapping[str, Sequence[TallyEntry]] | None = None,
     targets: Sequence[Progress] = (),
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
@@ -178,6 +198,7 @@ def write_merged_workbook(
         versions=versions, locale=locale, translate=translate,
         max_child_sheets=max_child_sheets,
     )
+    writer.tallies = tallies or {}
     writer.targets = list(targets)
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
@@ -207,6 +228,7 @@ class _MergedWriter:
         self.max_child_sheets = max(0, max_child_sheets)
         self.names = _SheetNames()
         self.formats: dict[tuple, Any] = {}
+        self.tallies: Mapping[str, Sequence[TallyEntry]] = {}
         self.targets: list[Progress] = []
 
     def write(
@@ -256,6 +278,8 @@ class _MergedWriter:
         data = self._table(DATA, FLAT_HEADERS, (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10))
         result.completeness_sheet, result.issues_sheet = completeness.name, issues.name
         result.data_sheets.append(data.name)
+        if any(self.tallies.values()):
+            result.tallies_sheet = self._tally_sheet()
 
         for report in reports:
             result.units += 1
@@ -272,6 +296,18 @@ class _MergedWriter:
         for table in (completeness, issues, data):
             table.finish()
         return result
+
+    def _tally_sheet(self) -> str:
+        table = self._table(TALLIES, TALLY_HEADERS, (18, 36, 14, 8, 70))
+        separator = ", " if self.locale.startswith("en") else "、"
+        for fld in data_fields(self.definition):
+            for entry in self.tallies.get(fld.key, ()):
+                table.add([fld.key, fld.text("label", self.locale),
+                           tally_answer(fld, entry.option, self.locale, self.t), entry.count,
+                           separator.join(p.unit_name or p.unit_code for p in entry.units)],
+                          self)
+        table.finish()
+        return table.name
 
     # -- official-layout sheets --------------------------------------------------
 
@@ -474,6 +510,7 @@ class _LayoutWriter(_FormWriter):
         real = book.add_worksheet(name)
         self.ws = _Recorder(real, comments=comments)
         self._write_form()
+        self._write_formulas()
         self.ws.replay()
         self.ws = real
 
@@ -501,7 +538,7 @@ class _LayoutWriter(_FormWriter):
 
 # Worksheet calls that concern one row (or a range of rows) and so must be replayed in order.
 _ROW_CALLS = frozenset({"write_string", "write_number", "write_blank", "write_datetime",
-                        "write", "set_row", "write_comment"})
+                        "write", "write_formula", "set_row", "write_comment"})
 # Calls a read-only report leaves out.
 _DROPPED_CALLS = frozenset({"protect", "data_validation"})
 

@@ -42,6 +42,7 @@ from exports.identity import (
     table_marker,
 )
 from exports.layout import Grid, build_grid
+from forms.calculated import calculate_field, excel_formula
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
 from forms.i18n import N_
 from forms.periods import Period
@@ -159,6 +160,7 @@ class _FormWriter:
         self.cells: dict[CellKey, str] = {}
         self.names: dict[str, str] = {}
         self.lists: dict[tuple[str, ...], str] = {}
+        self.formulas: list[tuple[int, int, FieldDef]] = []  # written once every cell is placed
         self._formats: dict[tuple, Any] = {}
         self.row = 0
 
@@ -178,6 +180,7 @@ class _FormWriter:
         self.ws.activate()
         self.ws.set_comments_author("Tianbao")
         self._write_form()
+        self._write_formulas()
         self._write_lists()
         self._write_identity()
         for name, ref in self.names.items():
@@ -578,8 +581,36 @@ class _FormWriter:
 
     # -- input cells -----------------------------------------------------------------------------
 
+    def _write_formulas(self) -> None:
+        """Calculated fields as real, locked Excel formulas over their input cells; the
+        server's value is the cached result, and the reader recomputes it anyway."""
+        def cell(key: str) -> str:
+            return self.cells[(key, None, None)]
+
+        def kind_of(key: str) -> FieldKind | None:
+            source = self.definition.field(key)
+            return source.kind if source else None
+
+        for row, col, field in self.formulas:
+            cached = calculate_field(field, self.values)
+            shown = to_cell(field, cached, self.locale)
+            self.ws.write_formula(row, col, excel_formula(field, cell, kind_of),
+                                  self.calculated_fmt(field.kind),
+                                  "" if shown is None else shown)
+            self.ws.write_comment(row, col, self.t(CALCULATED_NOTE),
+                                  {"x_scale": 2, "y_scale": 0.8})
+
+    def calculated_fmt(self, kind: FieldKind) -> Any:
+        return self.label_fmt(bg_color="#E2EFDA", num_format=self.input_fmt_num(kind))
+
     def _input(self, row: int, col: int, column: Column, value: Any, key: CellKey,
                *, validate: bool = True) -> None:
+        if isinstance(column, FieldDef) and column.is_calculated:
+            self.ws.write_blank(row, col, None, self.calculated_fmt(column.kind))
+            self.formulas.append((row, col, column))
+            self.cells[key] = xl_rowcol_to_cell(row, col)
+            self.names[f"tb_{key[0]}"] = xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+            return
         cell_format = self.input_fmt(column.kind)
         self._write_value(row, col, to_cell(column, value, self.locale), cell_format)
         ref = xl_rowcol_to_cell(row, col)
@@ -685,6 +716,9 @@ class _FormWriter:
             self._span(start, end, self.row, text, self.fmt(bold=True, align="left"))
         self.ws.set_row(self.row, 40)
         self.row += 1
+
+
+CALCULATED_NOTE = N_("Calculated from the other figures by a formula: nothing to fill in.")
 
 
 def _split(width: int, parts: int) -> list[tuple[int, int]]:

@@ -43,6 +43,7 @@ from exports.identity import (
 from exports.limits import DEFAULT_LIMITS, Limits, check_size, inspect_upload
 from exports.messages import CellIssue, file_error
 from exports.template_workbook import CellKey
+from forms.calculated import calculate
 from forms.definition import Definition, FieldDef, FieldKind, Severity
 from forms.issues import Issue
 from forms.periods import Period
@@ -334,6 +335,10 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
     for fdef in definition.fields():
         if fdef.kind is FieldKind.ATTACHMENT:
             continue
+        if fdef.is_calculated:  # recomputed below, whatever the cell holds
+            if fdef.key in found:
+                result.cells[(fdef.key, None, None)] = xl_rowcol_to_cell(*found[fdef.key])
+            continue
         if fdef.kind is FieldKind.TABLE:
             if fdef.key in tables:
                 _read_table(result, rows, fdef, tables[fdef.key])
@@ -351,6 +356,9 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
         result.issues.append(CellIssue(Severity.ERROR, "field_missing",
                                        _label_params(fdef), field=fdef.key, label=fdef.label,
                                        label_en=fdef.label_en))
+    calculated = calculate(definition, result.values)
+    for fdef in definition.calculated_fields():
+        result.values[fdef.key] = calculated[fdef.key]
 
 
 def _read_table(result: ReadResult, rows: list[list[Any]], fdef: FieldDef,

@@ -48,7 +48,7 @@ SURVEY_COLUMNS = (
     "type", "name", f"label::{LANGUAGE_ZH}", f"label::{LANGUAGE_EN}",
     f"hint::{LANGUAGE_ZH}", f"hint::{LANGUAGE_EN}", "required", "constraint",
     f"constraint_message::{LANGUAGE_ZH}", f"constraint_message::{LANGUAGE_EN}",
-    "appearance", KIND_COLUMN, RULES_COLUMN,
+    "calculation", "read_only", "appearance", KIND_COLUMN, RULES_COLUMN,
 )
 CHOICES_COLUMNS = ("list_name", "name", f"label::{LANGUAGE_ZH}", f"label::{LANGUAGE_EN}")
 SETTINGS_COLUMNS = ("form_title", "form_id", "version", "default_language")
@@ -157,6 +157,9 @@ class _Survey:
             return
         row = self._question(field, list_name=field.key)
         self._help(row, field)
+        if field.formula:  # a calculated field: XLSForm's calculation, read-only
+            row["calculation"] = to_xpath(parse(field.formula), lambda key: f"${{{key}}}")
+            row["read_only"] = "yes"
         rules = self.rules_at.get(field.key, [])
         errors = [r for r in rules if r.severity is Severity.ERROR]
         warnings = [r for r in rules if r.severity is Severity.WARNING]

@@ -7,6 +7,11 @@ part, so a consolidator can click a total and see its parts.
 
 Children may have reported under different versions of the template: values
 are matched by field key, which keeps its meaning across versions.
+
+Calculated fields (rates, totals) are never combined: they are recomputed from
+the consolidated inputs, so a rate of the town is the town's rectified over the
+town's found, not a sum or mean of the villages' rates. Yes/no and choice
+answers are tallied: how many units gave each answer, and which ones.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from forms.calculated import calculate
 from forms.definition import Aggregation, Definition, FieldDef, FieldKind
 from forms.values import coerce
 
@@ -43,6 +49,22 @@ class Part:
     revision: int | None = None
 
 
+UNANSWERED = ""  # the tally entry of the units that gave no answer
+
+
+@dataclass(frozen=True)
+class TallyEntry:
+    """How many units gave one answer (``option`` is a choice value, ``"yes"``/``"no"``
+    for a yes/no field, or :data:`UNANSWERED`), and which ones."""
+
+    option: str
+    units: tuple[Part, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.units)
+
+
 @dataclass
 class Consolidation:
     values: dict[str, Any] = field(default_factory=dict)
@@ -51,6 +73,9 @@ class Consolidation:
     lists: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     # Per field: codes of the children that gave no value for it.
     missing: dict[str, list[str]] = field(default_factory=dict)
+    # Per yes/no or choice field: one entry per option in definition order, then
+    # the unanswered; a multiple-choice unit counts under each option it chose.
+    tallies: dict[str, list[TallyEntry]] = field(default_factory=dict)
 
 
 def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Decimal | None:
@@ -101,8 +126,47 @@ def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Cons
                 parts.append(Part(child.unit_code, child.unit_name, value, child.revision))
         result.provenance[fld.key] = parts
         result.missing[fld.key] = missing
+        if rule is Aggregation.COUNT:
+            result.tallies[fld.key] = tally(fld, parts, children)
+            continue
         result.values[fld.key] = _combine(fld, rule, parts, result)
+    for fld in definition.calculated_fields():
+        result.values[fld.key] = None  # filled in below from the consolidated inputs
+    calculated = calculate(definition, result.values)
+    for fld in definition.calculated_fields():
+        if calculated[fld.key] is None:
+            del result.values[fld.key]
+        else:
+            result.values[fld.key] = calculated[fld.key]
     return result
+
+
+def tally_options(fld: FieldDef) -> list[str]:
+    """The answers a tally counts, in the order shown (the unanswered last)."""
+    if fld.kind is FieldKind.YESNO:
+        return ["yes", "no", UNANSWERED]
+    return [c.value for c in fld.choices] + [UNANSWERED]
+
+
+def tally(fld: FieldDef, parts: Sequence[Part], children: Sequence[ChildReport]
+          ) -> list[TallyEntry]:
+    """Count *parts* per answer of *fld*; the children without a part are the unanswered."""
+    by_option: dict[str, list[Part]] = {option: [] for option in tally_options(fld)}
+    answered = set()
+    for part in parts:
+        answered.add(part.unit_code)
+        if fld.kind is FieldKind.YESNO:
+            chosen = ["yes" if part.value else "no"]
+        elif fld.kind is FieldKind.MULTICHOICE:
+            chosen = list(dict.fromkeys(part.value))
+        else:
+            chosen = [part.value]
+        for option in chosen:
+            if option in by_option:
+                by_option[option].append(part)
+    by_option[UNANSWERED] = [Part(c.unit_code, c.unit_name, None, c.revision)
+                             for c in children if c.unit_code not in answered]
+    return [TallyEntry(option, tuple(units)) for option, units in by_option.items()]
 
 
 def _combine(fld: FieldDef, rule: Aggregation, parts: list[Part], out: Consolidation) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -58,6 +58,7 @@ class FieldKind(StrEnum):
 
 NUMERIC_KINDS = frozenset({FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT})
 TEXT_KINDS = frozenset({FieldKind.TEXT, FieldKind.LONGTEXT})
+TALLY_KINDS = frozenset({FieldKind.YESNO, FieldKind.CHOICE, FieldKind.MULTICHOICE})
 
 
 class Aggregation(StrEnum):
@@ -70,6 +71,7 @@ class Aggregation(StrEnum):
     LAST = "last"
     NONE = "none"
     LIST = "list"  # text: an ordered list headed by unit name
+    COUNT = "count"  # yes/no and choices: how many units gave each answer (a tally)
 
 
 class CumulativeSpan(StrEnum):
@@ -275,10 +277,17 @@ class FieldDef(Column):
     min_rows: int = Field(default=0, ge=0)
     max_rows: int | None = Field(default=None, gt=0)
     max_size_mb: Decimal | None = Field(default=None, gt=0, description="Attachments only")
+    # -- calculated fields (a rate, total or difference of other fields) --
+    formula: str | None = Field(
+        default=None,
+        description="Rule-language expression the field is calculated from, e.g. "
+                    "round(rectified / found * 100, 2); the field is then read-only",
+    )
 
     @model_validator(mode="after")
     def _check_kind(self) -> FieldDef:
         _check_common(self)
+        _check_formula(self)
         if self.kind is FieldKind.TABLE:
             if not self.columns:
                 raise DefinitionRuleError("table_needs_columns", at=("columns",))
@@ -301,6 +310,8 @@ class FieldDef(Column):
         """The declared aggregation, or the natural one for the kind."""
         if self.aggregation is not None:
             return self.aggregation
+        if self.formula is not None:
+            return Aggregation.NONE  # recomputed from the consolidated inputs instead
         if self.kind in (FieldKind.INTEGER, FieldKind.DECIMAL):
             return Aggregation.SUM
         if self.kind is FieldKind.PERCENT:
@@ -309,19 +320,46 @@ class FieldDef(Column):
             return Aggregation.LIST
         if self.kind is FieldKind.TABLE:
             return Aggregation.LIST
+        if self.kind in TALLY_KINDS:
+            return Aggregation.COUNT
         return Aggregation.NONE
 
     @property
     def is_numeric(self) -> bool:
         return self.kind in NUMERIC_KINDS
 
+    @property
+    def is_calculated(self) -> bool:
+        return self.formula is not None
+
 
 def allowed_aggregations(kind: FieldKind) -> frozenset[Aggregation]:
     if kind in NUMERIC_KINDS:
-        return frozenset(Aggregation) - {Aggregation.LIST}
+        return frozenset(Aggregation) - {Aggregation.LIST, Aggregation.COUNT}
     if kind in TEXT_KINDS or kind is FieldKind.TABLE:
         return frozenset({Aggregation.LIST, Aggregation.NONE, Aggregation.LAST})
+    if kind in TALLY_KINDS:
+        return frozenset({Aggregation.COUNT, Aggregation.NONE, Aggregation.LAST})
     return frozenset({Aggregation.NONE, Aggregation.LAST})
+
+
+def _check_formula(fld: FieldDef) -> None:
+    """A calculated field is a read-only number: its value always comes from its formula."""
+    if fld.formula is None:
+        return
+    if fld.kind not in NUMERIC_KINDS:
+        raise DefinitionRuleError("formula_not_numeric", at=("formula",), kind=Labelled(fld.kind))
+    if fld.required or fld.cumulative:
+        raise DefinitionRuleError("formula_typed", at=("formula",))
+    if fld.aggregation is not None:
+        raise DefinitionRuleError("formula_aggregation", at=("aggregation",))
+    try:
+        expr = parse(fld.formula)
+    except RuleSyntaxError as exc:
+        raise DefinitionRuleError(f"rule_{exc.code}", at=("formula",), msgid=exc.message,
+                                  **exc.params) from None
+    if expr.kind == "bool":
+        raise DefinitionRuleError("formula_condition", at=("formula",))
 
 
 def _check_common(col: Column) -> None:
@@ -516,6 +554,7 @@ class Definition(Localized):
                                           fields=", ".join(missing))
         self._check_targets()
         self._check_phases()
+        _check_formula_inputs(self)
         return self
 
     def _check_targets(self) -> None:
@@ -600,11 +639,19 @@ class Definition(Localized):
                 return item
         return None
 
+    def calculated_fields(self) -> list[FieldDef]:
+        """The calculated fields, each after every calculated field its formula reads."""
+        return list(self._calculated)
+
     def cumulative_fields(self) -> list[FieldDef]:
         return [f for f in self.fields() if f.cumulative]
 
     def numeric_fields(self) -> list[FieldDef]:
         return [f for f in self.fields() if f.is_numeric]
+
+    @cached_property
+    def _calculated(self) -> tuple[FieldDef, ...]:
+        return tuple(self._field_index[key] for key in _calculation_order(self))
 
     @cached_property
     def _field_index(self) -> dict[str, FieldDef]:
@@ -627,6 +674,68 @@ class Definition(Localized):
     @classmethod
     def from_json(cls, text: str | bytes) -> Definition:
         return cls.model_validate_json(text)
+
+
+FORMULA_INPUT_KINDS = NUMERIC_KINDS
+
+
+def _formula_inputs(fld: FieldDef) -> frozenset[str]:
+    return parse(fld.formula).fields if fld.formula else frozenset()
+
+
+def _formula_at(definition: Definition, key: str) -> tuple[Any, ...]:
+    """Where the formula of field *key* stands in the document."""
+    for n, fld in enumerate(definition.header):
+        if fld.key == key:
+            return ("header", n, "formula")
+    for s, section in enumerate(definition.sections):
+        for i, item in enumerate(section.items):
+            for f, fld in enumerate(item.fields):
+                if fld.key == key:
+                    return ("sections", s, "items", i, "fields", f, "formula")
+    return ()  # pragma: no cover - every field is in the header or an item
+
+
+def _check_formula_inputs(definition: Definition) -> None:
+    """Formulas read existing numeric fields and never depend on themselves."""
+    index = {f.key: f for f in definition.fields()}
+    for fld in index.values():
+        keys = sorted(_formula_inputs(fld))
+        missing = [key for key in keys if key not in index]
+        if missing:
+            raise DefinitionRuleError("formula_unknown_fields",
+                                      at=_formula_at(definition, fld.key),
+                                      fields=", ".join(missing))
+        for key in keys:
+            if index[key].kind not in FORMULA_INPUT_KINDS:
+                raise DefinitionRuleError("formula_input_not_numeric",
+                                          at=_formula_at(definition, fld.key), key=key,
+                                          kind=Labelled(index[key].kind))
+    _calculation_order(definition)
+
+
+def _calculation_order(definition: Definition) -> list[str]:
+    """Calculated field keys in dependency order; a cycle is a definition error."""
+    formulas = {f.key: _formula_inputs(f) for f in definition.fields() if f.formula}
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(key: str, path: list[str]) -> None:
+        if state.get(key) == "done":
+            return
+        if state.get(key) == "visiting":
+            cycle = path[path.index(key):] + [key]
+            raise DefinitionRuleError("formula_cycle", at=_formula_at(definition, key),
+                                      cycle=" -> ".join(cycle))
+        state[key] = "visiting"
+        for source in sorted(formulas[key] & formulas.keys()):
+            visit(source, path + [key])
+        state[key] = "done"
+        order.append(key)
+
+    for key in formulas:
+        visit(key, [])
+    return order
 
 
 def _unique(keys: list[str], code: str) -> None:

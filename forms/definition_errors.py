@@ -128,6 +128,21 @@ MESSAGES: dict[str, str] = {
     ),
     "duplicate_rule_key": N_("The rule key “%(key)s” is used twice."),
     "rule_unknown_fields": N_("The rule names fields that do not exist: %(fields)s."),
+    "formula_not_numeric": N_(
+        "Only numeric fields (integer, decimal, percent) can be calculated, not %(kind)s."
+    ),
+    "formula_typed": N_(
+        "A calculated field is never typed in: it cannot be required or cumulative."
+    ),
+    "formula_aggregation": N_(
+        "A calculated field has no aggregation: it is recomputed from the consolidated figures."
+    ),
+    "formula_condition": N_("A formula must give a number, not a condition."),
+    "formula_unknown_fields": N_("The formula names fields that do not exist: %(fields)s."),
+    "formula_input_not_numeric": N_(
+        "The formula reads “%(key)s”, a field of kind %(kind)s: formulas read numeric fields only."
+    ),
+    "formula_cycle": N_("Formulas depend on each other in a circle: %(cycle)s."),
     "share_of_itself": N_("A share target cannot divide a field by itself."),
     "target_needs_value": N_("A target of kind %(kind)s needs a value."),
     "target_denominator": N_(
@@ -195,6 +210,7 @@ VALUE_LABELS: dict[str, str] = {
     "last": N_("Latest value"),
     "none": N_("Not combined"),
     "list": N_("Listed by unit"),
+    "count": N_("Counted per answer"),
     # CumulativeSpan
     "plan": N_("Whole plan window"),
     "year": N_("Calendar year"),

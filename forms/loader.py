@@ -503,6 +503,12 @@ def _place(data: Any, loc: tuple[Any, ...]) -> tuple[PlacePart, ...]:
     return tuple(parts)
 
 
+def place_of(data: Any, loc: tuple[Any, ...]) -> tuple[PlacePart, ...]:
+    """The place *loc* points at in a definition's data (e.g. ``("sections", 0, "title")``),
+    named by its labels: for problems found outside the loader, such as the designer's."""
+    return _place(data, loc)
+
+
 def _entry(parent: Any, index: int, entry: Any) -> PlacePart:
     labels = entry if isinstance(entry, dict) else {}
     number = index + 1

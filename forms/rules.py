@@ -15,6 +15,13 @@ Grammar, loosest binding first::
     term        := unary (("*" | "/") unary)*
     unary       := ("-" | "+") unary | primary
     primary     := number | "true" | "false" | key | function "(" args ")" | "(" rule ")"
+    function    := sum | min | max | abs | filled | round | if
+
+``round(x, n)`` rounds half away from zero to *n* (a whole number from 0 to 10)
+decimal places, as Excel's ROUND does; ``if(condition, a, b)`` is *a* when the
+condition holds, *b* when it fails and unknown when it cannot be judged. With
+division, they let a calculated field state a rate such as
+``round(rectified / found * 100, 2)``.
 
 Chained comparisons read like mathematics: ``0 <= rate <= 100`` means
 ``0 <= rate and rate <= 100``. ``≤ ≥ ≠`` and full-width brackets and commas are
@@ -24,6 +31,10 @@ Evaluation uses ``Decimal`` and SQL-like three-valued logic: a missing or
 non-numeric value, or a division by zero, makes the affected part ``None``
 ("cannot judge") instead of raising, and ``and``/``or`` still decide when the
 other side settles the answer (``false and None`` is ``False``).
+
+A parsed expression can also be written out as an Excel formula
+(:meth:`Expr.to_excel`) and as a small JSON tree (:meth:`Expr.to_tree`) that the
+web form's script evaluates live, so there is one parser for every channel.
 """
 
 from __future__ import annotations
@@ -32,7 +43,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Literal
 
 from forms.i18n import N_
@@ -47,7 +58,8 @@ Value = bool | Decimal | None
 _DECIMAL = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 _KEYWORDS = {"and", "or", "not", "true", "false"}
-_FUNCTIONS = {"sum", "min", "max", "abs", "filled"}
+_FUNCTIONS = {"sum", "min", "max", "abs", "filled", "round", "if"}
+MAX_PLACES = 10
 _ALIASES = {"≤": "<=", "≥": ">=", "≠": "!=", "（": "(", "）": ")", "，": ","}
 _TOKEN = re.compile(
     r"""
@@ -143,6 +155,14 @@ class _Node:
     def fields(self) -> set[str]:
         return set()
 
+    def tree(self) -> list:
+        """The node as JSON for the web form's script: ``[operator, operands...]``."""
+        raise NotImplementedError
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        """The node as an Excel formula fragment; *ref* maps a field key to its cell."""
+        raise NotImplementedError
+
 
 @dataclass
 class _Number(_Node):
@@ -152,6 +172,12 @@ class _Number(_Node):
     def evaluate(self, values: Mapping[str, Any]) -> Value:
         return self.value
 
+    def tree(self) -> list:
+        return ["num", str(self.value)]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return format(self.value, "f")
+
 
 @dataclass
 class _Bool(_Node):
@@ -160,6 +186,12 @@ class _Bool(_Node):
 
     def evaluate(self, values: Mapping[str, Any]) -> Value:
         return self.value
+
+    def tree(self) -> list:
+        return ["bool", self.value]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return "TRUE" if self.value else "FALSE"
 
 
 @dataclass
@@ -172,6 +204,12 @@ class _Field(_Node):
 
     def fields(self) -> set[str]:
         return {self.key}
+
+    def tree(self) -> list:
+        return ["field", self.key]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return ref(self.key)
 
 
 @dataclass
@@ -192,6 +230,12 @@ class _Filled(_Node):
     def fields(self) -> set[str]:
         return {self.key}
 
+    def tree(self) -> list:
+        return ["filled", self.key]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return f'(LEN(TRIM({ref(self.key)}))>0)'
+
 
 @dataclass
 class _Negate(_Node):
@@ -205,6 +249,12 @@ class _Negate(_Node):
     def fields(self) -> set[str]:
         return self.operand.fields()
 
+    def tree(self) -> list:
+        return ["neg", self.operand.tree()]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return f"(-{self.operand.excel(ref)})"
+
 
 @dataclass
 class _Not(_Node):
@@ -217,6 +267,12 @@ class _Not(_Node):
 
     def fields(self) -> set[str]:
         return self.operand.fields()
+
+    def tree(self) -> list:
+        return ["not", self.operand.tree()]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return f"NOT({self.operand.excel(ref)})"
 
 
 _ARITH: dict[str, Callable[[Decimal, Decimal], Decimal]] = {
@@ -244,6 +300,15 @@ class _Arith(_Node):
 
     def fields(self) -> set[str]:
         return self.first.fields().union(*(node.fields() for _, node in self.rest))
+
+    def tree(self) -> list:
+        return ["arith", self.first.tree(), [[op, node.tree()] for op, node in self.rest]]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        text = self.first.excel(ref)
+        for operator, operand in self.rest:
+            text += operator + operand.excel(ref)
+        return f"({text})"
 
 
 _ORDER: dict[str, Callable[[Decimal, Decimal], bool]] = {
@@ -276,6 +341,18 @@ class _Compare(_Node):
     def fields(self) -> set[str]:
         return self.first.fields().union(*(node.fields() for _, node in self.rest))
 
+    def tree(self) -> list:
+        return ["cmp", self.first.tree(), [[op, node.tree()] for op, node in self.rest]]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        excel_ops = {"==": "=", "!=": "<>"}
+        pairs, left = [], self.first.excel(ref)
+        for operator, operand in self.rest:
+            right = operand.excel(ref)
+            pairs.append(f"{left}{excel_ops.get(operator, operator)}{right}")
+            left = right
+        return pairs[0] if len(pairs) == 1 else f"AND({','.join(pairs)})"
+
 
 @dataclass
 class _Logic(_Node):
@@ -299,6 +376,12 @@ class _Logic(_Node):
     def fields(self) -> set[str]:
         return set().union(*(node.fields() for node in self.operands))
 
+    def tree(self) -> list:
+        return [self.operator, [node.tree() for node in self.operands]]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return f"{self.operator.upper()}({','.join(n.excel(ref) for n in self.operands)})"
+
 
 @dataclass
 class _Call(_Node):
@@ -307,9 +390,16 @@ class _Call(_Node):
     kind: Kind = "number"
 
     def evaluate(self, values: Mapping[str, Any]) -> Value:
+        if self.name == "if":
+            condition = _truth(self.args[0].evaluate(values))
+            if condition is None:
+                return None
+            return _number(self.args[1 if condition else 2].evaluate(values))
         numbers = [_number(arg.evaluate(values)) for arg in self.args]
         if any(number is None for number in numbers):
             return None
+        if self.name == "round":
+            return round_half_up(numbers[0], int(numbers[1]))
         if self.name == "abs":
             return _arith(_DECIMAL.abs, numbers[0])
         if self.name == "min":
@@ -325,6 +415,12 @@ class _Call(_Node):
 
     def fields(self) -> set[str]:
         return set().union(*(arg.fields() for arg in self.args))
+
+    def tree(self) -> list:
+        return ["call", self.name, [arg.tree() for arg in self.args]]
+
+    def excel(self, ref: Callable[[str], str]) -> str:
+        return f"{self.name.upper()}({','.join(arg.excel(ref) for arg in self.args)})"
 
 
 # -- evaluation helpers ---------------------------------------------------------
@@ -354,6 +450,12 @@ def _normalise(value: Any) -> Value:
             return None
         return number if number.is_finite() else None
     return None
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal | None:
+    """*value* rounded half away from zero to *places* decimals, as Excel's ROUND does."""
+    return _arith(lambda v: v.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP,
+                                       context=_DECIMAL), value)
 
 
 def _number(value: Value) -> Decimal | None:
@@ -580,7 +682,8 @@ class _Parser:
             while True:
                 position = self.token.position
                 arg = self.parse_or()
-                self.expect_kind(arg, "number", name.text, position)
+                wanted: Kind = "bool" if name.text == "if" and not args else "number"
+                self.expect_kind(arg, wanted, name.text, position)
                 args.append(arg)
                 if not (self.at(",") and self.token.type == "op"):
                     break
@@ -593,6 +696,28 @@ class _Parser:
                 name.position,
                 "argument_count",
                 name=name.text,
+            )
+        if name.text == "if" and len(args) != 3:
+            raise RuleSyntaxError(
+                N_("if() at position %(position)s takes a condition and two values, "
+                   "e.g. if(found > 0, rectified / found, 0)"),
+                name.position,
+                "argument_count",
+                name=name.text,
+            )
+        if name.text == "round" and (
+            len(args) != 2
+            or not isinstance(args[1], _Number)
+            or args[1].value != args[1].value.to_integral_value()
+            or not 0 <= args[1].value <= MAX_PLACES
+        ):
+            raise RuleSyntaxError(
+                N_("round() at position %(position)s takes a value and a whole number of "
+                   "decimal places from 0 to %(limit)s, e.g. round(rate, 2)"),
+                name.position,
+                "argument_count",
+                name=name.text,
+                limit=MAX_PLACES,
             )
         if not args:
             raise RuleSyntaxError(
@@ -662,6 +787,16 @@ class Expr:
         """The rule's value over *values*; ``None`` when it cannot be judged because a
         value is missing or not a number, or a division by zero occurs. Never raises."""
         return self._root.evaluate(values)
+
+    def to_tree(self) -> list:
+        """The expression as nested JSON lists, evaluated by the web form's script."""
+        return self._root.tree()
+
+    def to_excel(self, ref: Callable[[str], str]) -> str:
+        """The expression as an Excel formula body (no leading ``=``); *ref* gives the
+        cell reference of a field key. Blank inputs and division by zero are the
+        caller's to guard (see :func:`forms.calculated.excel_formula`)."""
+        return self._root.excel(ref)
 
     def __str__(self) -> str:
         return self.source

@@ -191,7 +191,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "FieldDef.aggregation": N_(
         "How the values of the units below combine in consolidation; by default sum for"
-        " numbers, average for percentages and a list for texts."
+        " numbers, average for percentages, a list for texts and, for yes/no and choices,"
+        " how many units gave each answer and which."
     ),
     "FieldDef.target": N_("A value the plan asks to reach by a date (numeric only)."),
     "FieldDef.basis": N_("The plan sentence that justifies the indicator."),
@@ -199,6 +200,12 @@ DESCRIPTIONS: dict[str, str] = {
     "FieldDef.min_rows": N_("The fewest rows of a table field."),
     "FieldDef.max_rows": N_("The most rows of a table field."),
     "FieldDef.max_size_mb": N_("The largest attachment, in MB (attachments only)."),
+    "FieldDef.formula": N_(
+        "Makes the field calculated (numeric only): a rule-language expression over other"
+        " numeric fields, e.g. round(rectified / found * 100, 2). Never typed in: recomputed"
+        " on every save, upload and consolidation; empty while an input is empty or on a"
+        " division by zero."
+    ),
     # Target
     "Target.value": N_("The value to reach."),
     "Target.by": N_("The date by which it is to be reached."),
@@ -249,6 +256,8 @@ RULE_FUNCTIONS: dict[str, str] = {
     "max": N_("max(a, b, …): the largest of the values."),
     "abs": N_("abs(a): the value without its sign."),
     "filled": N_("filled(key): true when the field has a value."),
+    "round": N_("round(a, n): the value rounded half away from zero to n decimal places."),
+    "if": N_("if(condition, a, b): a when the condition holds, b when it fails."),
 }
 RULE_NOTES: tuple[str, ...] = (
     N_("A rule names fields by their keys; a key that no field has is refused on upload."),

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from forms.calculated import calculate
 from forms.definition import PHONE_RE, Column, Definition, FieldKind
 from forms.issues import Issue, error, warning
 
@@ -267,16 +268,22 @@ def _coerce_table(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
 
 
 def coerce_values(definition: Definition, raw: Mapping[str, Any]) -> tuple[dict, list[Issue]]:
-    """Coerce every field of *definition* found in *raw*; unknown keys are dropped."""
+    """Coerce every field of *definition* found in *raw*; unknown keys are dropped.
+
+    Calculated fields are never read from *raw*: every channel gets them
+    recomputed from the other values (:mod:`forms.calculated`).
+    """
     values: dict[str, Any] = {}
     issues: list[Issue] = []
     if not isinstance(raw, Mapping):
         return values, issues
     for field in definition.fields():
-        if field.key in raw:
+        if field.key in raw and field.formula is None:
             value, found = coerce(field, raw[field.key])
             values[field.key] = value
             issues.extend(found)
+    if definition.calculated_fields():
+        values = calculate(definition, values)
     return values, issues
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import lazy_gettext as _l
 
-from forms.definition import FieldKind
+from forms.consolidation import UNANSWERED
+from forms.definition import FieldDef, FieldKind
 from forms.definition_errors import VALUE_LABELS
 from forms.periods import Frequency, Period
 from server.locale import current_locale_code
@@ -90,3 +91,17 @@ def register_labels(app: Flask) -> None:
         role_label=role_label, unit_kind_label=unit_kind_label, column_label=column_label,
         period_label=period_label, frequency_label=frequency_label, kind_label=kind_label,
     )
+
+
+def tally_label(fld: FieldDef, option: str) -> str:
+    """An answer counted by a tally (forms.consolidation.tally): "yes"/"no", a choice value,
+    or "" for the units that gave no answer, in the reader's language."""
+    if option == UNANSWERED:
+        return str(_l("Not answered"))
+    if fld.kind is FieldKind.YESNO:
+        return str(_l("Yes") if option == "yes" else _l("No"))
+    locale = current_locale_code()
+    for choice in fld.choices:
+        if choice.value == option:
+            return choice.text("label", locale)
+    return option

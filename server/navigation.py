@@ -39,6 +39,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("review.matrix", _l("Review"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("consolidation.index", _l("Consolidation"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.templates", _l("Templates"), frozenset({ADMINISTRATOR})),
+    NavEntry("admin.designer", _l("Designer"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.assignments", _l("Assignments"), frozenset({ADMINISTRATOR})),
     # Consolidators may look up the units of their subtree (contacts for chasing reports).
     NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),

@@ -130,8 +130,9 @@ MESSAGES: dict[str, str] = {
     "xlsform_column_hint": N_("A table column cannot carry a help text: “%(text)s”."),
     "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s: Tianbao templates "
                            "cannot make questions conditional yet."),
-    "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s: Tianbao templates "
-                            "have no calculated fields yet."),
+    "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s, which is not a "
+                            "Tianbao formula (a number from other numeric fields with + - * /, "
+                            "round, if, min, max, abs)."),
     "xlsform_constraint": N_("The constraint %(expression)s cannot be written as a Tianbao "
                              "rule."),
     "xlsform_tianbao_rules": N_("This rule could not be read: %(text)s"),

@@ -71,8 +71,8 @@ _END = {"end group": "group", "end_group": "group",
 _TRUE = {"yes", "true", "true()", "1"}
 _FALSE = {"no", "false", "false()", "0", ""}
 _KNOWN_SURVEY = {"type", "name", "label", "hint", "required", "constraint",
-                 "constraint_message", "relevant", "calculation", "appearance",
-                 "tianbao_kind", "tianbao_rules"}
+                 "constraint_message", "relevant", "calculation", "read_only",
+                 "appearance", "tianbao_kind", "tianbao_rules"}
 _KNOWN_CHOICES = {"list_name", "name", "label"}
 _KNOWN_SETTINGS = {"form_title", "form_id", "version", "default_language"}
 _NUMBER_LABEL = re.compile(
@@ -132,6 +132,8 @@ class _Reader:
         self.lists = self._choice_lists()
         self.used_lists: set[str] = set()
         self.constraints: list[tuple[dict[str, Any], _Node, str]] = []
+        # Numeric questions with a calculation: formulas, read once every key is known.
+        self.calculations: list[tuple[dict[str, Any], _Node]] = []
 
     # -- the whole form ---------------------------------------------------------
 
@@ -161,6 +163,7 @@ class _Reader:
                 loose.append(node)
         self._flush(loose, sections)
         data["sections"] = sections
+        self._formulas()
         rules = self._rules()
         if rules:
             data["rules"] = rules
@@ -346,7 +349,7 @@ class _Reader:
                 made["help_en"] = hint_en
         elif hint:
             self.unplaced(ref, "xlsform_column_hint", text=_short(hint))
-        self._row_extras(node)
+        self._row_extras(node, made if not column else None)
         if not column:
             self.refs.setdefault(node.name, key)
             self.top_fields.add(key)
@@ -519,8 +522,21 @@ class _Reader:
             return True
         return False
 
-    def _translate(self, xpath: str, self_key: str) -> str | None:
-        """An XPath condition in the rule language, or None when it has no counterpart."""
+    def _formulas(self) -> None:
+        """A numeric question's calculation as its formula, when the rule language says it."""
+        for made, node in self.calculations:
+            calculation = node.row["calculation"].strip()
+            expr = self._translate(calculation, made["key"], number=True)
+            if expr is None or made["key"] in parse(expr).fields:
+                self.unplaced(self.ref(node.line, node.row), "xlsform_calculate",
+                              expression=calculation, name=node.name)
+                continue
+            made["formula"] = expr
+            made.pop("required", None)  # a calculated field is never typed in
+
+    def _translate(self, xpath: str, self_key: str, *, number: bool = False) -> str | None:
+        """An XPath condition (with *number*, an amount) in the rule language, or None when
+        it has no counterpart."""
         out: list[str] = []
         tokens = _tokens(xpath)
         index = 0
@@ -549,19 +565,19 @@ class _Reader:
                 out.append(token)
                 index += 3
                 continue
-            elif token in ("not", "abs", "min", "max") and following == "(":
+            elif token in ("not", "abs", "min", "max", "round", "if") and following == "(":
                 out.append(token)
             else:
                 return None
             index += 1
         expr = re.sub(r"\(\s+", "(", " ".join(out))
         expr = re.sub(r"\s+([),])", r"\1", expr)
-        expr = re.sub(r"\b(abs|min|max) \(", r"\1(", expr)
+        expr = re.sub(r"\b(abs|min|max|round|if) \(", r"\1(", expr)
         try:
             parsed = parse(expr)
         except RuleSyntaxError:
             return None
-        return expr if parsed.kind in ("bool", "any") else None
+        return expr if parsed.kind in (("number", "any") if number else ("bool", "any")) else None
 
     # -- choices ----------------------------------------------------------------------
 
@@ -626,15 +642,19 @@ class _Reader:
         keys.reserve(key)
         return key
 
-    def _row_extras(self, node: _Node) -> None:
-        """Report what a mapped row says beyond the form model: conditions, calculations,
-        columns Tianbao does not read."""
+    def _row_extras(self, node: _Node, made: dict[str, Any] | None = None) -> None:
+        """Report what a mapped row says beyond the form model: conditions, calculations
+        (but a numeric field's calculation may become its formula), columns Tianbao does
+        not read."""
         ref = self.ref(node.line, node.row)
         relevant = node.row.get("relevant", "").strip()
         if relevant:
             self.unplaced(ref, "xlsform_relevant", expression=relevant, name=node.name)
         calculation = node.row.get("calculation", "").strip()
-        if calculation:
+        if calculation and made is not None and made["kind"] in (
+                FieldKind.INTEGER.value, FieldKind.DECIMAL.value, FieldKind.PERCENT.value):
+            self.calculations.append((made, node))
+        elif calculation:
             self.unplaced(ref, "xlsform_calculate", expression=calculation, name=node.name)
         self._unknown_columns(SURVEY, node.row, node.line, _KNOWN_SURVEY)
 

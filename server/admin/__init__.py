@@ -5,7 +5,13 @@ subtree; everything that changes data is for administrators only.
 """
 
 # Importing the view modules registers their routes.
-from server.admin import assignments_views, templates_views, units_views, users_views  # noqa: F401
+from server.admin import (  # noqa: F401
+    assignments_views,
+    designer_views,
+    templates_views,
+    units_views,
+    users_views,
+)
 from server.admin.blueprint import bp
 
 __all__ = ["bp"]

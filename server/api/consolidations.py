@@ -15,6 +15,7 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 
+from forms.consolidation import Part
 from forms.values import jsonable
 from server.api import schemas, serializers
 from server.api.auth import check_role
@@ -22,6 +23,7 @@ from server.api.blueprint import bp
 from server.api.problems import ApiError
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
+from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
 from server.services import consolidation, merged, targets
@@ -77,15 +79,25 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             difference=_plain(m.difference),
             depth=m.depth,
         ) for m in figures.mismatches],
-        provenance={key: [schemas.Part(unit=part.unit_code, name=part.unit_name,
-                                       value=_plain(part.value), revision=part.revision)
-                          for part in parts]
-                    for key, parts in result.provenance.items()},
+        provenance={key: [_part(part) for part in parts]
+                    for key, parts in result.provenance.items()
+                    if key not in result.tallies},
+        calculated=[f.key for f in figures.definition.calculated_fields()],
+        tallies={key: [schemas.TallyCount(
+            option=entry.option, label=tally_label(figures.definition.field(key), entry.option),
+            count=entry.count, units=[_part(part) for part in entry.units])
+            for entry in entries]
+            for key, entries in result.tallies.items()},
         targets=serializers.target_list(
             figures.definition,
             targets.for_consolidation(db_session(), figures)),
         phase=serializers.phase(targets.phase_now(figures.definition)),
     )
+
+
+def _part(part: Part) -> schemas.Part:
+    return schemas.Part(unit=part.unit_code, name=part.unit_name, value=_plain(part.value),
+                        revision=part.revision)
 
 
 @bp.get(CONSOLIDATION)

@@ -237,6 +237,10 @@ class Report(BaseModel):
     submitted_at: Instant | None
     values: Values
     increments: Values = Field(description="本期新增 of the cumulative fields")
+    calculated: list[str] = Field(
+        default_factory=list,
+        description="Keys of the values calculated from the others by the field's formula: "
+                    "read-only, recomputed on every save; a posted value for them is ignored")
     issues: list[Issue]
     remarks: str
     explanations: dict[str, str] = Field(description=(
@@ -314,6 +318,15 @@ class Part(BaseModel):
     revision: int | None
 
 
+class TallyCount(BaseModel):
+    """How many counted units gave one answer of a yes/no or choice field, and which."""
+
+    option: str = Field(description='"yes"/"no", a choice value, or "" for no answer')
+    label: str
+    count: Count
+    units: list[Part]
+
+
 class Consolidation(BaseModel):
     assignment: str
     unit: UnitRef
@@ -330,6 +343,14 @@ class Consolidation(BaseModel):
     mismatches: list[Mismatch]
     provenance: dict[str, list[Part]] = Field(
         description="The parts of each figure, by field key.")
+    calculated: list[str] = Field(
+        default_factory=list,
+        description="Keys of the values recomputed from the consolidated values by the "
+                    "field's formula (a rate is never summed or averaged); they have no parts")
+    tallies: dict[str, list[TallyCount]] = Field(
+        default_factory=dict,
+        description="Yes/no and choice fields: the units counted under each answer, by field "
+                    "key (the unanswered last)")
     targets: list[TargetProgress] = Field(
         description="The jurisdiction's targets judged on the consolidated figures")
     phase: PlanPhase | None

@@ -86,6 +86,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         submitted_at=saved.submitted_at if saved else None,
         values=jsonable(view.values),
         increments=jsonable(view.increments),
+        calculated=[f.key for f in view.definition.calculated_fields()],
         issues=issues([*extra_issues, *stored]),
         remarks=saved.remarks if saved else "",
         explanations=dict(saved.explanations or {}) if saved else {},

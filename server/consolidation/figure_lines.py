@@ -4,11 +4,16 @@ value, the parts that make it up, last period's figure and this period's increme
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from forms.calculated import readable
+from forms.consolidation import Part
 from forms.definition import Aggregation, FieldDef, Item, Section
+from server.labels import tally_label
+from server.locale import current_locale_code
 from server.models import Status
 from server.reporting.display import column_inputs, indicators
 from server.services.consolidation import ChildState, Figures
@@ -36,6 +41,19 @@ class PartLine:
 
 
 @dataclass(frozen=True)
+class TallyLine:
+    """How many counted units gave one answer (``option`` "" for no answer), and which."""
+
+    option: str
+    label: str
+    parts: list[PartLine]
+
+    @property
+    def count(self) -> int:
+        return len(self.parts)
+
+
+@dataclass(frozen=True)
 class FieldLine:
     field: FieldDef
     value: Any
@@ -44,6 +62,8 @@ class FieldLine:
     without_value: list[str]  # names of included children that gave no value
     previous: Any
     increment: Any
+    tally: list[TallyLine] = dc_field(default_factory=list)  # yes/no and choice answers
+    formula: str = ""  # calculated fields: the formula with the fields' labels
 
     @property
     def rule_label(self) -> str:
@@ -68,10 +88,10 @@ class SectionLines:
     items: list[ItemLines]
 
 
-def part_lines(figures: Figures, key: str) -> list[PartLine]:
+def part_lines(figures: Figures, key: str, parts: list[Part] | None = None) -> list[PartLine]:
     children = {c.unit.code: c for c in figures.children}
     lines = []
-    for part in figures.result.provenance.get(key, []):
+    for part in figures.result.provenance.get(key, []) if parts is None else parts:
         child = children.get(part.unit_code)
         lines.append(PartLine(
             part.unit_code, part.unit_name, part.value, part.revision,
@@ -85,11 +105,26 @@ def _unapproved(child: ChildState) -> bool:
     return child.included and child.status != Status.APPROVED
 
 
+def tally_lines(figures: Figures, fld: FieldDef) -> list[TallyLine]:
+    return [TallyLine(entry.option, tally_label(fld, entry.option),
+                      part_lines(figures, fld.key, list(entry.units)))
+            for entry in figures.result.tallies.get(fld.key, [])]
+
+
 def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
     names = {c.unit.code: c.unit.name for c in figures.children}
     result = figures.result
     combined = fld.effective_aggregation is not Aggregation.NONE
     previous = figures.previous_values.get(fld.key) if figures.previous_period else None
+    formula = ""
+    if fld.is_calculated:
+        definition = figures.definition
+
+        def label(key: str) -> str | None:
+            source = definition.field(key)
+            return source.text("label", current_locale_code()) if source else None
+
+        formula = readable(fld, label, current_locale_code())
     return FieldLine(
         field=fld,
         value=result.values.get(fld.key),
@@ -98,6 +133,8 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         without_value=[names.get(code, code) for code in result.missing.get(fld.key, [])],
         previous=previous,
         increment=figures.increments.get(fld.key) if fld.cumulative else None,
+        tally=tally_lines(figures, fld) if fld.effective_aggregation is Aggregation.COUNT else [],
+        formula=formula,
     )
 
 

@@ -52,6 +52,11 @@ class Document:
     text: str
 
 
+def typed_numbers(definition: Definition) -> list[FieldDef]:
+    """The numeric fields a unit types in (rates and totals with a formula follow from them)."""
+    return [f for f in definition.numeric_fields() if not f.is_calculated]
+
+
 class Series:
     """A unit's values period after period; each call gives the next period.
 
@@ -73,7 +78,7 @@ class Series:
                          if active.get(self.items[f.key].key if f.key in self.items else "")
                          else 0.0,
                          base=_magnitude(f) * rng.uniform(1.0, 4.0))
-            for f in definition.numeric_fields()
+            for f in typed_numbers(definition)
         }
         self.rules = list(_comparisons(definition))
         # "其中已整改" and the like: a share of the figure a rule keeps it under.
@@ -105,7 +110,7 @@ class Series:
     def _numbers(self, period: Period) -> dict[str, Any]:
         numbers: dict[str, Any] = {}
         boost = self.boost.get(period.key, {})
-        for fld in self.definition.numeric_fields():
+        for fld in typed_numbers(self.definition):
             spec, before = self.specs[fld.key], self.state.get(fld.key)
             if fld.cumulative:
                 step = spec.rate * self.rng.uniform(0.3, 1.7) if self.rng.random() < 0.75 else 0

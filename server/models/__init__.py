@@ -3,6 +3,7 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
+from server.models.designer import TemplateDraft
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
@@ -18,5 +19,6 @@ from server.models.units import Unit
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
-    "Revision", "Role", "Source", "Status", "StoredFile", "TemplateVersion", "Unit", "User",
+    "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
+    "Unit", "User",
 ]

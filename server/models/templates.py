@@ -28,7 +28,7 @@ class TemplateVersion(Base):
     # SHA-256 of the definition without its version number: an unchanged file
     # loaded again is recognised and publishes nothing.
     checksum: Mapped[str] = mapped_column(String(64))
-    origin: Mapped[str] = mapped_column(String(16))  # "catalog" or "upload"
+    origin: Mapped[str] = mapped_column(String(16))  # "catalog", "upload" or "designer"
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)

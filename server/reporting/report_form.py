@@ -12,12 +12,14 @@ so no field key can clash with the attributes of a WTForms form.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -36,6 +38,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms.calculated import inputs, parse, places, readable
 from forms.definition import Column, Definition, FieldDef, FieldKind
 from forms.issues import Issue
 from forms.values import format_number, is_blank
@@ -197,9 +200,33 @@ class ReportForm(FlaskForm):
     )
 
 
+def _calculated(fld: FieldDef, definition: Definition, locale: str):
+    """A read-only number the browser's script recomputes as inputs change (the service
+    recomputes it anyway and ignores what is posted)."""
+    options = _common(fld, locale)
+
+    def label(key: str) -> str | None:
+        source = definition.field(key)
+        return source.text("label", locale) if source else None
+
+    help_text = options.pop("description", "")
+    options["description"] = " ".join(filter(None, [
+        gettext("Calculated: %(formula)s", formula=readable(fld, label, locale)), help_text]))
+    options["render_kw"].update({
+        "readonly": True,
+        "tabindex": "-1",
+        "inputmode": "decimal",
+        "data-formula": json.dumps(parse(fld.formula).to_tree(), ensure_ascii=False),
+        "data-inputs": " ".join(field_name(k) for k in inputs(fld)),
+        "data-places": str(places(fld)),
+    })
+    return NumberField(**options)
+
+
 def form_class(definition: Definition, locale: str) -> type[ReportForm]:
     """A form class with one field per field of *definition*, labelled in *locale*."""
-    attrs = {field_name(f.key): FIELD_FACTORIES[f.kind](f, locale)
+    attrs = {field_name(f.key): (_calculated(f, definition, locale) if f.formula
+                                 else FIELD_FACTORIES[f.kind](f, locale))
              for f in definition.fields()}
     return type(f"ReportForm_{definition.key.replace('-', '_')}", (ReportForm,), attrs)
 

@@ -33,6 +33,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime
+from itertools import chain
 from typing import IO, Any
 
 from flask_babel import force_locale, gettext
@@ -47,6 +48,7 @@ from exports.flat_data import (
     csv_cell,
     flat_rows,
     neutralise,
+    tally_rows,
 )
 from exports.merged_workbook import MergedWorkbook, write_merged_workbook
 from exports.series import build_series
@@ -277,7 +279,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_consolidated=figures.previous_values or None,
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
-        locale=locale, translate=remembered(translate),
+        locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
         targets=targets.for_consolidation(session, figures, now=now),
     )
 
@@ -306,7 +308,10 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
                      versions=version_definitions(session, figures.assignment.template_key),
                      locale=locale)
-    for row in rows:
+    tallies = tally_rows(figures.definition, figures.result.tallies,
+                         unit_code=figures.unit.code, unit_name=figures.unit.name,
+                         period=figures.period, locale=locale, translate=translate)
+    for row in chain(rows, tallies):
         writer.writerow([csv_cell(value) for value in row])
         count += 1
         if count % BATCH == 0:

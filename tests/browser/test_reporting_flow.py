@@ -1,8 +1,8 @@
 """A quarter's reporting in a real browser.
 
 On a desktop, the village fills the 21-item form, is stopped by a cumulative figure
-lower than last quarter (it would need a 说明), fixes it and submits; the town sees its completeness matrix
-change, reviews the report beside last quarter and approves it. On a phone, the other
+lower than last quarter (it would need a 说明), fixes it and submits; the town sees its
+completeness matrix change, reviews the report beside last quarter and approves it. On a phone, the other
 village sends last quarter's report late: it is accepted and flagged, and the town
 returns it with a comment.
 
@@ -175,3 +175,21 @@ def test_on_a_phone_a_late_report_is_accepted_flagged_and_returned(chromium, liv
         village.reload()
         expect(village.locator(".returned-comment")).to_contain_text(comment)
         expect(village.locator(".report-actions button[value=submit]")).to_be_visible()
+
+
+def test_the_rectification_rate_follows_the_figures_as_they_are_typed(chromium, live_server,
+                                                                      flow):
+    with person(chromium, live_server.url, OTHER_USER, PHONE) as village:
+        village.goto(form_path(OTHER, flow.current))
+        rate = village.locator("#f_i09_rectified_rate")
+        expect(rate).to_have_attribute("readonly", "")
+        expect(village.locator("#field-i09_rectified_rate")).to_contain_text(
+            "自动计算：round(「其中已整改」 / 「企业自查发现事故隐患」 * 100, 2)")
+        village.locator("#f_i09_hazards_found").fill("８")  # full-width, as phones type it
+        expect(rate).to_have_value("")  # nothing rectified typed yet: no rate
+        village.locator("#f_i09_hazards_rectified").fill("6")
+        expect(rate).to_have_value("75")
+        village.locator("#f_i09_hazards_rectified").fill("5")
+        expect(rate).to_have_value("62.5")
+        village.locator("#f_i09_hazards_found").fill("0")
+        expect(rate).to_have_value("")  # a division by zero leaves it empty

@@ -20,6 +20,7 @@ import pytest
 from exports.identity import Identity
 from exports.template_workbook import build_template
 from exports.workbook_reader import ReadResult, read_workbook
+from forms.calculated import calculate
 from forms.definition import Definition, FieldKind
 
 SECRET = b"test-secret-for-workbooks"
@@ -120,9 +121,9 @@ def sample_values(definition: Definition) -> dict[str, Any]:
             values[field.key] = [
                 {c.key: typed_value(c, n + r) for c in field.columns} for r in range(3)
             ]
-        else:
+        elif not field.is_calculated:
             values[field.key] = typed_value(field, n)
-    return values
+    return calculate(definition, values)  # rates and totals follow from the figures
 
 
 def typed_value(col: Any, n: int) -> Any:

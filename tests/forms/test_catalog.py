@@ -7,11 +7,13 @@ titles, numbers, sections, deadlines, targets and discrepancies live in
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from plan_text import PLANS_DIR, plan_file, plan_number, plan_text, squash
 
 from forms.definition import Definition
-from forms.loader import catalog_files, load_definition
+from forms.loader import catalog_files, load_catalog, load_definition
 from forms.rules import parse
 
 FILES = catalog_files()
@@ -90,3 +92,32 @@ def test_every_shown_text_has_english(template):
             assert column.label_en, f"{fld.key}.{column.key}"
             assert all(c.label_en for c in column.choices), f"{fld.key}.{column.key}"
     assert len(definition.notes_en) == len(definition.notes) >= 1
+
+
+def test_calculated_rates_read_their_figures_and_quote_the_plan(template):
+    """Every rate the catalogue calculates is a ratio of two typed figures of the same
+    item, a percentage rounded to two places, with the plan sentence behind it."""
+    _, definition, text = template
+    plan = squash(text)
+    for fld in definition.calculated_fields():
+        assert fld.kind == "percent" and fld.max == 100, fld.key
+        assert squash(fld.basis) in plan, fld.key
+        numerator, denominator = re.fullmatch(
+            r"round\((\w+) / (\w+) \* 100, 2\)", fld.formula).groups()
+        item = definition.item_of(fld.key)
+        assert {numerator, denominator} <= {f.key for f in item.fields}, fld.key
+        assert not definition.field(numerator).is_calculated
+
+
+def test_the_catalogue_calculates_the_rates_the_plans_report():
+    rates = {f.key: f.formula for d in load_catalog() for f in d.calculated_fields()}
+    assert rates == {
+        "i08_certified_rate": "round(i08_certified / i08_workers * 100, 2)",
+        "i09_rectified_rate": "round(i09_hazards_rectified / i09_hazards_found * 100, 2)",
+        "i02_3_rectified_rate": "round(i02_3_rectified / i02_3_found * 100, 2)",
+        "special_certified_rate": "round(special_certified / special_operators * 100, 2)",
+        "i07_rectified_rate": "round(i07_rectified / i07_found * 100, 2)",
+    }
+    # 各地工信部门也要成立相应工作专班: the city counts the counties that did.
+    siping = next(d for d in load_catalog() if d.field("g1_task_force"))
+    assert siping.field("g1_task_force").effective_aggregation == "count"

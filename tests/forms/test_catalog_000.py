@@ -204,9 +204,10 @@ def test_every_indicator_has_a_basis_and_targets_only_where_the_plan_sets_one(de
 
 def test_figures_are_cumulative_as_the_footer_says(definition):
     assert "相关数据均为累计" in definition.notes[0]
-    numeric = definition.numeric_fields()
-    # Only current head counts and the 2023 stock are states rather than running totals.
-    states = {f.key for f in numeric if not f.cumulative}
+    numeric = [f for f in definition.numeric_fields() if not f.is_calculated]  # typed
+    # Only current head counts and the 2023 stock are states rather than running totals
+    # (rates are calculated from the figures, never typed).
+    states = {f.key for f in numeric if not f.cumulative and not f.is_calculated}
     assert states == {"i04_principals", "i04_covered", "i08_workers", "i08_certified", "i10_stock"}
     yearly = {f.key for f in numeric if f.cumulative and f.cumulative_span == "year"}
     assert yearly == {"i06_observations"}  # 每年至少组织1次…观摩活动

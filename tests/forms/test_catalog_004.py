@@ -186,7 +186,7 @@ def test_due_on_june_and_december_10th_within_each_half_year(definition):
 
 
 def test_indicators_are_cumulative_with_a_basis_and_only_half_yearly_minimums(definition):
-    numeric = definition.numeric_fields()
+    numeric = [f for f in definition.numeric_fields() if not f.is_calculated]  # typed
     assert len(numeric) >= 40
     for fld in numeric:
         assert fld.cumulative, fld.key

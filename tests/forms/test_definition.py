@@ -32,7 +32,7 @@ def test_natural_aggregations(sample):
     assert sample.field("found").effective_aggregation is Aggregation.SUM
     assert sample.field("rate").effective_aggregation is Aggregation.MEAN
     assert sample.field("i01_progress").effective_aggregation is Aggregation.LIST
-    assert sample.field("level").effective_aggregation is Aggregation.NONE
+    assert sample.field("level").effective_aggregation is Aggregation.COUNT
     assert sample.field("phone").effective_aggregation is Aggregation.NONE
 
 

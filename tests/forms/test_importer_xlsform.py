@@ -330,3 +330,35 @@ def test_an_xlsform_is_recognised_by_its_survey_sheet_without_being_told():
     result = import_document(as_bytes[0], "form.xlsx")
     fields = [f for s in result.data["sections"] for i in s["items"] for f in i["fields"]]
     assert [f["label"] for f in fields] == ["排查隐患数"]
+
+
+def test_a_calculated_field_is_an_xlsform_calculation_and_comes_back_as_its_formula():
+    [chidian] = [d for d in load_catalog() if d.key == "chidian-progress"]
+    data = xlsform_bytes(chidian)
+    convert(data, file_type=".xlsx")  # pyxform takes the calculation
+    rate = rows_by_name(data)["i09_rectified_rate"]
+    assert rate["calculation"] == (
+        "round(${i09_hazards_rectified} div ${i09_hazards_found} * 100, 2)")
+    assert rate["read_only"] == "yes"
+    back = completed(read(data, "chidian.xlsx").data)
+    assert back.field("i09_rectified_rate").formula == chidian.field(
+        "i09_rectified_rate").formula
+
+
+def test_a_calculation_without_a_formula_counterpart_is_reported():
+    [chidian] = [d for d in load_catalog() if d.key == "chidian-progress"]
+    data = xlsform_bytes(chidian)
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["survey"]
+    headers = [c.value for c in sheet[1]]
+    column = headers.index("calculation") + 1
+    for row in sheet.iter_rows(min_row=2):
+        if row[headers.index("name")].value == "i09_rectified_rate":
+            sheet.cell(row[0].row, column).value = "concat(${i09_hazards_found}, '处')"
+    out = io.BytesIO()
+    book.save(out)
+    result = read(out.getvalue(), "chidian.xlsx")
+    assert [u.code for u in result.unplaced] == ["xlsform_calculate"]
+    back = completed(result.data)
+    assert back.field("i09_rectified_rate").formula is None  # a plain number to type
+    assert back.field("i08_certified_rate").formula is not None

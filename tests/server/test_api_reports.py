@@ -55,7 +55,7 @@ def test_a_report_not_started_answers_its_form_and_revision_0(api):
         "assignment": KEY, "unit": {"code": "VA1", "name": "Unit VA1"}, "period": PERIOD,
         "template": "hazards", "version": 1, "status": "not_started", "revision": 0,
         "due": "2024-10-05", "late": True, "submitted_at": None, "values": {},
-        "increments": {"found": None}, "issues": [], "remarks": "",
+        "increments": {"found": None}, "calculated": [], "issues": [], "remarks": "",
         "explanations": {}, "flagged": [], "targets": [], "phase": None,
     }
 

@@ -22,7 +22,7 @@ from form_reader import FormReader
 from forms.definition import Column, Definition, FieldKind
 from forms.loader import catalog_files, load_definition
 from forms.rules import parse
-from forms.values import format_number
+from forms.values import coerce_values, format_number
 from server.db import unit_of_work
 from server.models import Role
 from server.services.templates import get_version, load_files
@@ -83,8 +83,14 @@ def filled_inputs(definition: Definition) -> tuple[dict, dict]:
                 for number, col in enumerate(fld.columns):
                     inputs[f"{name}-{row}-f_{col.key}"] = typed_value(
                         col, index + row * 7 + number, bound)
-        else:
+        elif not fld.is_calculated:
             inputs[name] = typed_value(fld, index, bound)
+    # Calculated fields are read-only: the form shows what their formula gives.
+    typed, _ = coerce_values(definition, {f.key: inputs.get(f"f_{f.key}")
+                                          for f in definition.fields()})
+    for fld in definition.calculated_fields():
+        value = typed[fld.key]
+        inputs[f"f_{fld.key}"] = "" if value is None else format_number(value)
     return inputs, uploads
 
 
@@ -161,7 +167,8 @@ def test_every_catalogue_form_goes_round_the_web_and_excel(
     blank = browser.post(form, {"revision": seen, "action": "save"})
     assert blank.status_code == 302
     html = page(browser, form)
-    assert not any(value == inputs[name] for name, value in shown_inputs(html, inputs).items())
+    assert not any(value == inputs[name] for name, value in shown_inputs(html, inputs).items()
+                   if inputs[name] != "")  # a rate over nothing is empty either way
     revision = int(FormReader(html).fields["revision"])
 
     uploaded = browser.post(f"{form}/workbook",

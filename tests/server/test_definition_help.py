@@ -61,8 +61,9 @@ def test_the_walk_reaches_every_model_of_the_format():
 
 def test_every_function_of_the_rule_language_is_described():
     assert schema_help.rule_functions_documented()
+    calls = {"round": "round(found, 2)", "if": "if(found > 0, found, 0)"}
     for name in schema_help.RULE_FUNCTIONS:  # each one is a function the parser knows
-        assert parse(f"{name}(found)").fields == {"found"}
+        assert parse(calls.get(name, f"{name}(found)")).fields == {"found"}
 
 
 def test_the_page_lists_every_attribute_of_every_model_in_chinese(browser, admin):

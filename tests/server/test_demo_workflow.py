@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -364,6 +365,22 @@ def test_one_office_figure_differs_from_its_children_and_is_flagged_above(demo, 
     assert office.status == Status.APPROVED and "重复统计" in office.report.remarks
     warnings = [(i.field, i.code) for i in reporting.issues_for(office)]
     assert warnings == [(OVERRIDE.field, "differs_from_children")]
+
+
+def test_the_demo_shows_rates_and_tallies(demo, session):
+    """池店镇's rectification rate is recomputed from its rolled-up figures; 四平市工信局
+    sees how many county bureaus set up a task force, and which (every counted bureau
+    once)."""
+    admin = get_user(session, "admin")
+    town = consolidation.figures(session, admin, "chidian-progress", "CHIDIAN", "2024Q3")
+    found, rectified = town.values["i09_hazards_found"], town.values["i09_hazards_rectified"]
+    assert found > 0
+    assert town.values["i09_rectified_rate"] == round(Decimal(rectified) * 100 / found, 2)
+    city = consolidation.figures(session, admin, "siping-summary", "SIPING", "2024H2")
+    tally = {e.option: [p.unit_code for p in e.units]
+             for e in city.result.tallies["g1_task_force"]}
+    counted = [c.unit.code for c in city.included]
+    assert counted and sorted(tally["yes"] + tally["no"] + tally[""]) == sorted(counted)
 
 
 def test_the_demo_shows_targets_and_phases(demo, session):
