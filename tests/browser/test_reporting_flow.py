@@ -1,10 +1,10 @@
 """A quarter's reporting in a real browser.
 
 On a desktop, the village fills the 21-item form, is stopped by a cumulative figure
-lower than last quarter (it would need a 说明), fixes it and submits; the town sees its
-completeness matrix change, reviews the report beside last quarter and approves it. On a phone, the other
-village sends last quarter's report late: it is accepted and flagged, and the town
-returns it with a comment.
+lower than last quarter (it would need a 说明), fixes it and submits; the town sees
+its completeness matrix change, reviews the report beside last quarter and approves
+it. On a phone, the other village sends last quarter's report late: it is accepted
+and flagged, and the town returns it with a comment.
 
 Screenshots of my reports, the form, the matrix and the review page at 360 px and
 1280 px go to test-artifacts/screenshots/.
