@@ -217,3 +217,19 @@ def test_a_report_not_started_shows_whom_to_call(world, browser, session, tree):
     assert "has not started this report yet" in page
     assert 'href="tel:13900000000"' in page and "李四" in page
     assert "/approve" not in page
+
+
+def test_the_merged_workbook_lists_the_explanation_beside_the_flagged_figure(world, browser):
+    import io
+
+    import openpyxl
+
+    browser.login_ok("ta")
+    response = browser.get("/consolidation/hazards-ta/TA/2024Q3/merged.xlsx?submitted=1",
+                           headers=EN)
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    rows = list(book["Validation issues"].iter_rows(values_only=True))
+    assert rows[0][-1] == "The unit's explanation"
+    found = [r for r in rows[1:] if r[0] == "VA1" and r[3] == "found"]
+    assert [r[-1] for r in found] == ["上季度多报了一处"]
