@@ -64,6 +64,8 @@ def outliers(definition: Definition, values: Mapping[str, Any],
     typed, _ = coerce_values(definition, values)
     issues: list[Issue] = []
     for fld in definition.numeric_fields():
+        if fld.is_calculated:  # a rate follows its inputs: those are the figures to explain
+            continue
         value = child_value(fld, typed)
         if value is None:
             continue
