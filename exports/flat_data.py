@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from exports.cell_values import choice_label, to_cell, yes_no_labels
+from forms.applicability import Applicability, applicability
 from forms.consolidation import UNANSWERED, TallyEntry
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.i18n import N_
@@ -34,6 +35,8 @@ from forms.issues import Issue
 from forms.validation import increments
 from forms.values import format_number
 
+# The value of a field that does not apply to the unit (applies_when).
+NOT_APPLICABLE = N_("Not applicable")
 # The status of a unit with no report for the period (as the server names it).
 NOT_STARTED = "not_started"
 BOM = "\ufeff"
@@ -75,10 +78,15 @@ class UnitReport:
     included: bool = True
     # 说明 beside flagged figures (corrections, outliers), by field key
     explanations: Mapping[str, str] = field(default_factory=dict)
+    tags: frozenset[str] | None = None  # the unit's tags (None: not known)
 
     @property
     def has_report(self) -> bool:
         return self.status != NOT_STARTED
+
+    def applicability(self, definition: Definition) -> Applicability:
+        """What of *definition* applies to this unit, given its tags and answers."""
+        return applicability(definition, self.tags, self.values)
 
 
 class FlatRow(NamedTuple):
@@ -146,15 +154,20 @@ def data_fields(definition: Definition) -> list[FieldDef]:
     return [f for _, item in definition.items() for f in item.fields]
 
 
-def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str) -> Iterator[FlatRow]:
-    """The flat rows of one unit: one per field it gave a value for."""
+def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
+              translate: Callable[[str], str] = lambda s: s) -> Iterator[FlatRow]:
+    """The flat rows of one unit: one per field it gave a value for, and one saying
+    不适用 for each field that does not apply to it (distinct from an empty answer, and
+    never a number a pivot table would add)."""
     if not report.values:
         return
     own = resolver.for_version(report.version)
+    scope = report.applicability(own)
     grown = increments(own, report.values, report.previous, period=report.period,
                        previous_period=report.previous_period)
     for fld in data_fields(own):
-        value = report.values.get(fld.key)
+        applies = scope.applies(fld.key)
+        value = report.values.get(fld.key) if applies else translate(NOT_APPLICABLE)
         if value is None:
             continue
         named = resolver.label_field(fld.key, fld)
@@ -170,8 +183,8 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str) -> Itera
             or resolver.item_number(own, fld.key),
             fld.key,
             named.text("label", locale),
-            flat_value(fld, value, locale),
-            _number(increment),
+            flat_value(fld, value, locale) if applies else value,
+            _number(increment) if applies else None,
             unit_of_measure(named, locale),
         )
 
@@ -182,11 +195,12 @@ def flat_rows(
     *,
     versions: Mapping[int, Definition] | None = None,
     locale: str = "zh_CN",
+    translate: Callable[[str], str] = lambda s: s,
 ) -> Iterator[FlatRow]:
     """Every unit's flat rows, in the order of *reports*."""
     resolver = FieldResolver(definition, versions)
     for report in reports:
-        yield from unit_rows(report, resolver, locale)
+        yield from unit_rows(report, resolver, locale, translate)
 
 
 NOT_ANSWERED = N_("Not answered")
@@ -312,7 +326,8 @@ def flat_csv(
     writer.writerow([neutralise(translate(h)) for h in FLAT_HEADERS])
     yield BOM + _drain(buffer)
     pending = 0
-    for row in flat_rows(definition, reports, versions=versions, locale=locale):
+    for row in flat_rows(definition, reports, versions=versions, locale=locale,
+                         translate=translate):
         writer.writerow([csv_cell(v) for v in row])
         pending += 1
         if pending >= _CSV_BATCH:

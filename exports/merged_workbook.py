@@ -70,6 +70,7 @@ from exports.flat_data import (
 )
 from exports.identity import Identity
 from exports.template_workbook import _FormWriter
+from forms.applicability import Applicability
 from forms.consolidation import TallyEntry
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
@@ -85,6 +86,8 @@ DEFAULT_MAX_CHILD_SHEETS = 200
 _FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 SUMMARY = N_("Summary")
+# Beside a figure that does not apply to every unit below ("12 个单位适用，其中 10 个已报").
+COVERAGE = N_("Applies to %(applies)s units, %(reported)s of them reported.")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
@@ -183,8 +186,10 @@ def write_merged_workbook(
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
     tallies: Mapping[str, Sequence[TallyEntry]] | None = None,
     targets: Sequence[Progress] = (),
+    coverage: Mapping[str, tuple[int, int]] | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
+
 
     *consolidated* holds the consolidator's figures (typed values, e.g.
     ``forms.consolidation.consolidate(...).values`` or the office's edited
@@ -194,6 +199,9 @@ def write_merged_workbook(
     path or a binary file object (streaming needs a real file system for its
     temporary files; an in-memory workbook would defeat constant memory).
     *targets* is the progress of the plan's targets on the consolidated figures.
+    *coverage* gives, for the figures that do not apply to every unit below
+    (``applies_when``), how many units they apply to and how many of those
+    reported them; the summary notes it beside the figure.
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -202,6 +210,7 @@ def write_merged_workbook(
     )
     writer.tallies = tallies or {}
     writer.targets = list(targets)
+    writer.coverage = dict(coverage or {})
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -232,6 +241,7 @@ class _MergedWriter:
         self.formats: dict[tuple, Any] = {}
         self.tallies: Mapping[str, Sequence[TallyEntry]] = {}
         self.targets: list[Progress] = []
+        self.coverage: dict[str, tuple[int, int]] = {}
 
     def write(
         self,
@@ -260,9 +270,11 @@ class _MergedWriter:
         reports: Iterable[UnitReport],
     ) -> MergedWorkbook:
         summary_name = self.names.claim(self.t(SUMMARY))
+        notes = {key: self.t(COVERAGE) % {"applies": applies, "reported": reported}
+                 for key, (applies, reported) in self.coverage.items()}
         summary = self._layout_sheet(
             summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
-            previous_consolidated, previous_period, comments=True,
+            previous_consolidated, previous_period, comments=True, notes=notes,
         )
         summary.ws.activate()
         result = MergedWorkbook(summary_name, summary.field_cells())
@@ -288,7 +300,7 @@ class _MergedWriter:
             sheet = self._child_sheet(report, result)
             self._completeness_row(completeness, report, sheet)
             self._issue_rows(issues, report)
-            for row in unit_rows(report, self.resolver, self.locale):
+            for row in unit_rows(report, self.resolver, self.locale, self.t):
                 if data.full:
                     data.finish()
                     data = self._table(DATA, FLAT_HEADERS, data.widths)
@@ -314,12 +326,17 @@ class _MergedWriter:
     # -- official-layout sheets --------------------------------------------------
 
     def _layout_sheet(self, name, definition, code, unit_name, values, previous,
-                      previous_period, *, comments: bool) -> _LayoutWriter:
+                      previous_period, *, comments: bool,
+                      off: Applicability | None = None,
+                      notes: Mapping[str, str] | None = None) -> _LayoutWriter:
         layout = _LayoutWriter(
             definition, Identity(definition.key, definition.version, code, self.period, unit_name),
             secret=b"", locale=self.locale, translate=self.t, values=values or {},
             previous=previous or {}, previous_period=previous_period, table_rows=1,
         )
+        if off is not None:  # a unit's own sheet: what does not apply to it reads 不适用
+            layout.off, layout.on_answers = off, {}
+        layout.field_notes = dict(notes or {})
         layout.write_sheet(self.book, name, self.formats, comments=comments)
         return layout
 
@@ -330,10 +347,11 @@ class _MergedWriter:
         if len(result.child_sheets) >= self.max_child_sheets:
             return self.t(ONLY_IN_DATA)
         name = self.names.claim(report.unit_name or report.unit_code)
+        definition = self.resolver.for_version(report.version)
         layout = self._layout_sheet(
-            name, self.resolver.for_version(report.version), report.unit_code,
+            name, definition, report.unit_code,
             report.unit_name, report.values, report.previous, report.previous_period,
-            comments=False,
+            comments=False, off=report.applicability(definition),
         )
         result.child_sheets[report.unit_code] = name
         result.child_cells[report.unit_code] = layout.field_cells()

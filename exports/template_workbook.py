@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,6 +42,7 @@ from exports.identity import (
     table_marker,
 )
 from exports.layout import Grid, build_grid
+from forms.applicability import EVERYTHING, applies_by_tags, condition_parts, conditions
 from forms.calculated import calculate_field, excel_formula
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
 from forms.i18n import N_
@@ -57,6 +58,10 @@ _SHEET_FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 _LINE_HEIGHT = 15.0
 _MAX_ROW_HEIGHT = 409.0
 _BIG = 10**15
+
+
+_OFF_BG = "#D9D9D9"  # cells that do not apply to the unit
+_OFF_FONT = "#7F7F7F"
 
 
 def _same(text: str) -> str:
@@ -90,6 +95,7 @@ def render_template(
     previous: Mapping[str, Any] | None = None,
     previous_period: str | None = None,
     table_rows: int = DEFAULT_TABLE_ROWS,
+    tags: Collection[str] | None = None,
 ) -> RenderedTemplate:
     """The template workbook of *definition* for a unit and period, and where each input
     cell landed (for annotations and tests).
@@ -100,12 +106,16 @@ def render_template(
     headed by *previous_period* (default: the period before *period*).
     *translate* is the caller's gettext for *locale*; the form's own texts come
     from the definition (``*_en`` variants in English).
+
+    *tags* are the unit's tags: inputs that cannot apply to it (``applies_when``)
+    are locked, greyed and marked not applicable; those that depend on answers
+    carry a note saying when they apply (None: the unit is not known).
     """
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
         definition, identity, secret=secret, locale=locale, translate=translate,
         values=values or {}, previous=previous or {}, previous_period=previous_period,
-        table_rows=max(1, table_rows),
+        table_rows=max(1, table_rows), tags=tags,
     )
     return writer.write()
 
@@ -143,6 +153,7 @@ class _FormWriter:
         previous: Mapping[str, Any],
         previous_period: str | None,
         table_rows: int,
+        tags: Collection[str] | None = None,
     ):
         self.definition = definition
         self.identity = identity
@@ -163,6 +174,10 @@ class _FormWriter:
         self.formulas: list[tuple[int, int, FieldDef]] = []  # written once every cell is placed
         self._formats: dict[tuple, Any] = {}
         self.row = 0
+        # Applicability: what the unit's tags rule out, and what depends on answers.
+        self.off = applies_by_tags(definition, tags) if tags is not None else EVERYTHING
+        self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
+        self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
 
     # -- the workbook ---------------------------------------------------------------
 
@@ -377,9 +392,15 @@ class _FormWriter:
         number = section.number.strip()
         text = f"{number}{title}" if number[-1:] in "、.．）)" else f"{number} {title}".strip()
         row = self.row
-        self._merged_row(text, self.label_fmt(bold=True, bg_color="#EDEDED"))
-        if section.note:
-            self._comment(row, self.grid.sheet_col(0), section.note)
+        if not self.off.section_applies(section.key):
+            text += self._not_applicable_suffix()
+            self._merged_row(text, self.label_fmt(bold=True, bg_color=_OFF_BG,
+                                                  font_color=_OFF_FONT))
+        else:
+            self._merged_row(text, self.label_fmt(bold=True, bg_color="#EDEDED"))
+        notes = [n for n in (section.note, self._applies_note("section", section.key)) if n]
+        if notes:
+            self._comment(row, self.grid.sheet_col(0), "\n\n".join(notes))
 
     # -- items -----------------------------------------------------------------------------
 
@@ -442,6 +463,9 @@ class _FormWriter:
             parts.append(self.t(N_("Plan text:")) + "\n" + item.plan_text)
         if item.note:
             parts.append(item.note)
+        note = self._applies_note("item", item.key)
+        if note:
+            parts.append(note)
         if parts:
             title_col = next((i for i, c in enumerate(self.grid.columns) if c.role == "title"),
                              self.grid.label_start)
@@ -475,6 +499,8 @@ class _FormWriter:
             notes.append(self.t(N_("Basis in the plan:")) + "\n" + field.basis)
         if field.target is not None:
             notes.append(describe_target(field, self.t, self.locale, self.definition))
+        notes += [n for n in (self._applies_note("field", field.key),
+                              self.field_notes.get(field.key)) if n]
         if notes:
             ws.write_comment(row, grid.sheet_col(grid.label_start), "\n".join(notes),
                              {"x_scale": 2.5, "y_scale": 1.5})
@@ -605,6 +631,13 @@ class _FormWriter:
 
     def _input(self, row: int, col: int, column: Column, value: Any, key: CellKey,
                *, validate: bool = True) -> None:
+        if not self.off.applies(key[0]):
+            # Locked and greyed: the reader ignores it and the server never counts it.
+            self.ws.write_string(row, col, self.t(N_("Not applicable")),
+                                 self.label_fmt(bg_color=_OFF_BG, font_color=_OFF_FONT,
+                                                italic=True, align="center"))
+            self.cells[key] = xl_rowcol_to_cell(row, col)
+            return
         if isinstance(column, FieldDef) and column.is_calculated:
             self.ws.write_blank(row, col, None, self.calculated_fmt(column.kind))
             self.formulas.append((row, col, column))
@@ -621,6 +654,26 @@ class _FormWriter:
             options = self._validation(column)
             if options:
                 self.ws.data_validation(row, col, row, col, options)
+
+    # -- applicability ---------------------------------------------------------------------------
+
+    def _not_applicable_suffix(self) -> str:
+        return "（" + self.t(N_("Not applicable")) + "）"
+
+    def _applies_note(self, scope: str, key: str) -> str:
+        """When a part that depends on answers applies, for a cell comment."""
+        condition = self.on_answers.get((scope, key))
+        if condition is None:
+            return ""
+        yes, no = yes_no_labels(self.locale)
+        parts = [f"“{label}”：{(yes if answer else no) if isinstance(answer, bool) else answer}"
+                 for label, answer in condition_parts(self.definition, condition, self.locale)]
+        if not parts:
+            return self.t(N_("Fill in only when your other answers call for it; otherwise "
+                             "it is ignored."))
+        separator = "; " if self.locale.startswith("en") else "；"
+        return self.t(N_("Fill in only when %(condition)s; otherwise it is ignored.")) % {
+            "condition": separator.join(parts)}
 
     def _write_value(self, row: int, col: int, value: Any, cell_format: Any) -> None:
         ws = self.ws

@@ -26,6 +26,7 @@ from exports.limits import DEFAULT_LIMITS, check_size, inspect_upload
 from exports.messages import CellIssue
 from exports.workbook_reader import failure_issue
 from forms.i18n import N_
+from forms.tags import TagError, parse_tags
 
 MAX_ROWS = 200_000
 # A table of 200,000 units takes seconds to parse, far more than a filled form.
@@ -137,6 +138,7 @@ class UnitRow:
     contact_phone: str | None = None
     active: bool = True
     row: int = 0  # spreadsheet row it came from (0: not from a file)
+    tags: tuple[str, ...] = ()  # 危化、有限空间 ... (forms.tags)
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ UNIT_COLUMNS = (
     _Column("contact_name", ("contact", "contact_name", "联系人")),
     _Column("contact_phone", ("phone", "contact_phone", "联系电话", "电话", "手机", "手机号")),
     _Column("active", ("active", "启用", "状态", "是否启用")),
+    _Column("tags", ("tags", "标签", "单位标签")),
 )
 USER_COLUMNS = (
     _Column("username", ("username", "用户名", "账号", "帐号", "登录名"), required=True),
@@ -213,6 +216,7 @@ def read_units(data: bytes, filename: str, existing: Mapping[str, str | None]) -
         contact = check.text("contact_name", limit=MAX_CONTACT_LENGTH) or None
         phone = check.phone("contact_phone")
         active = check.flag("active")
+        tags = check.tags("tags")
         if code in first_row_of:
             check.fail(
                 "code",
@@ -225,7 +229,7 @@ def read_units(data: bytes, filename: str, existing: Mapping[str, str | None]) -
         if code:
             first_row_of[code] = number
             parsed.append(
-                (check, UnitRow(code, name, kind, parent, contact, phone, active, number))
+                (check, UnitRow(code, name, kind, parent, contact, phone, active, number, tags))
             )
     for check, row in parsed:
         if (
@@ -733,6 +737,13 @@ class _RowCheck:
                 value=value,
             )
         return value or None
+
+    def tags(self, key: str) -> tuple[str, ...]:
+        try:
+            return parse_tags(self.raw(key))
+        except TagError as problem:
+            self.fail(key, problem.code, problem.message, **problem.params)
+            return ()
 
     def flag(self, key: str) -> bool:
         value = _fold(self.raw(key))

@@ -93,6 +93,18 @@ class ReadResult:
     def warnings(self) -> list[CellIssue]:
         return [i for i in self.issues if not i.is_error]
 
+    def drop(self, keys: Iterable[str]) -> list[str]:
+        """Forget the fields *keys* (those that do not apply to the unit): their cells are
+        ignored, whatever they hold ("不适用", "/", 0). Returns those that held something."""
+        keys = set(keys)
+        held = [k for k in self.raw if k in keys and not is_blank(self.raw[k])
+                and self.raw[k] != []]
+        for key in keys:
+            self.values.pop(key, None)
+            self.raw.pop(key, None)
+        self.issues = [i for i in self.issues if i.field not in keys]
+        return held
+
     def cell_of(self, key: str, row: int | None = None, column: str | None = None) -> str | None:
         """The cell of a field (or of one cell of a repeating table)."""
         return self.cells.get((key, row, column)) or self.cells.get((key, None, None))

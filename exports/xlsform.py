@@ -109,6 +109,8 @@ class _Survey:
         self.rules_at: dict[str, list[Rule]] = {}
         order = {f.key: n for n, f in enumerate(definition.fields())}
         for rule in definition.rules:
+            if parse(rule.expr).tags:
+                continue  # unit_has(): the unit's tags are the server's, not the form's
             fields = parse(rule.expr).fields
             target = max(fields, key=order.__getitem__) if fields else next(iter(order))
             self.rules_at.setdefault(target, []).append(rule)

@@ -5,6 +5,11 @@ ordered list headed by unit name that the parent edits into its narrative.
 Every figure keeps its provenance: which child (and which revision) gave which
 part, so a consolidator can click a total and see its parts.
 
+A field that does not apply to a child (``applies_when``, by the child's unit
+tags or its answers) is left out: it is neither a part nor missing, so it is
+never counted as zero, and the coverage of a figure says how many children it
+applied to.
+
 Children may have reported under different versions of the template: values
 are matched by field key, which keeps its meaning across versions.
 
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from forms.applicability import Applicability, applicability
 from forms.calculated import calculate
 from forms.definition import Aggregation, Definition, FieldDef, FieldKind
 from forms.values import coerce
@@ -37,6 +43,11 @@ class ChildReport:
     values: Mapping[str, Any]
     revision: int | None = None
     version: int | None = None
+    # The unit's tags, for what applies to it; None when not known (tag conditions hold).
+    tags: frozenset[str] | None = None
+
+    def applicability(self, definition: Definition) -> Applicability:
+        return applicability(definition, self.tags, self.values)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,14 @@ class Consolidation:
     # Per yes/no or choice field: one entry per option in definition order, then
     # the unanswered; a multiple-choice unit counts under each option it chose.
     tallies: dict[str, list[TallyEntry]] = field(default_factory=dict)
+    # Per field: codes of the children it does not apply to (neither counted nor missing).
+    not_applicable: dict[str, list[str]] = field(default_factory=dict)
+
+    def coverage(self, key: str) -> tuple[int, int]:
+        """``(applies, reported)``: how many children the field applies to, and how
+        many of those gave a value ("12 个单位适用，其中 10 个已报")."""
+        reported = len(self.provenance.get(key, ()))
+        return reported + len(self.missing.get(key, ())), reported
 
 
 def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Decimal | None:
@@ -112,13 +131,18 @@ def format_list(entries: Iterable[tuple[str, str]]) -> str:
 def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Consolidation:
     """The parent's values computed from *children*, with provenance."""
     result = Consolidation()
+    scopes = [child.applicability(definition) for child in children]
     for fld in definition.fields():
         rule = fld.effective_aggregation
         if rule is Aggregation.NONE:
             continue
         parts: list[Part] = []
         missing: list[str] = []
-        for child in children:
+        result.not_applicable[fld.key] = off = []
+        for child, scope in zip(children, scopes, strict=True):
+            if not scope.applies(fld.key):
+                off.append(child.unit_code)  # never counted, not even as zero
+                continue
             value = child_value(fld, child.values)
             if value is None:
                 missing.append(child.unit_code)
@@ -127,7 +151,9 @@ def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Cons
         result.provenance[fld.key] = parts
         result.missing[fld.key] = missing
         if rule is Aggregation.COUNT:
-            result.tallies[fld.key] = tally(fld, parts, children)
+            counted = [c for c, scope in zip(children, scopes, strict=True)
+                       if scope.applies(fld.key)]  # "not applicable" is no answer to count
+            result.tallies[fld.key] = tally(fld, parts, counted)
             continue
         result.values[fld.key] = _combine(fld, rule, parts, result)
     for fld in definition.calculated_fields():

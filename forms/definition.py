@@ -38,6 +38,11 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
 TemplateKey = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 
+APPLIES_WHEN_HELP = (
+    "A condition in the rule language, e.g. unit_has('危化') or has_committee == true: "
+    "the part is asked only when it holds"
+)
+
 # Mobile numbers, and landlines with an area code and an optional extension.
 PHONE_RE = re.compile(r"^(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}(?:-\d{1,6})?)$")
 
@@ -283,6 +288,9 @@ class FieldDef(Column):
         description="Rule-language expression the field is calculated from, e.g. "
                     "round(rectified / found * 100, 2); the field is then read-only",
     )
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
     @model_validator(mode="after")
     def _check_kind(self) -> FieldDef:
@@ -428,6 +436,9 @@ class Item(Localized):
         default=(), description="Input columns this row does not ask for")
     fields: tuple[FieldDef, ...] = ()
     note: str | None = None
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
 
 class Section(Localized):
@@ -437,6 +448,9 @@ class Section(Localized):
     title_en: str | None = None
     items: tuple[Item, ...] = Field(min_length=1)
     note: str | None = None
+    # -- applicability (see forms/applicability.py)
+    applies_when: str | None = Field(default=None, description=APPLIES_WHEN_HELP)
+    applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
 
 class Rule(_Model):
@@ -555,6 +569,7 @@ class Definition(Localized):
         self._check_targets()
         self._check_phases()
         _check_formula_inputs(self)
+        self._check_conditions(known)
         return self
 
     def _check_targets(self) -> None:
@@ -603,6 +618,44 @@ class Definition(Localized):
 
     def target_fields(self) -> list[FieldDef]:
         return [f for f in self.fields() if f.target is not None]
+
+    def _check_conditions(self, known: set[str]) -> None:
+        """Every ``applies_when`` parses as a condition, names existing fields, compares
+        answers with values they can take, and never depends on a field it would hide
+        (that part could never be shown again)."""
+        scopes: list[tuple[tuple[str | int, ...], str, set[str]]] = []
+        for s_index, section in enumerate(self.sections):
+            if section.applies_when:
+                scopes.append((("sections", s_index), section.applies_when,
+                               {f.key for i in section.items for f in i.fields}))
+            for i_index, item in enumerate(section.items):
+                if item.applies_when:
+                    scopes.append((("sections", s_index, "items", i_index), item.applies_when,
+                                   {f.key for f in item.fields}))
+        for h_index, fld in enumerate(self.header):
+            if fld.applies_when:
+                scopes.append((("header", h_index), fld.applies_when, {fld.key}))
+        for place, fld in self._item_fields():
+            if fld.applies_when:
+                scopes.append((place, fld.applies_when, {fld.key}))
+        for place, text, hidden in scopes:
+            at = (*place, "applies_when")
+            try:
+                expr = parse(text)
+            except RuleSyntaxError as exc:
+                raise DefinitionRuleError(f"rule_{exc.code}", at=at, msgid=exc.message,
+                                          **exc.params) from None
+            if expr.kind not in ("bool", "any"):
+                raise DefinitionRuleError("applies_not_condition", at=at)
+            missing = sorted(expr.fields - known)
+            if missing:
+                raise DefinitionRuleError("applies_unknown_fields", at=at,
+                                          fields=", ".join(missing))
+            for key, literal in expr.comparisons():
+                _check_literal(at, self.field(key), literal)
+            own = sorted(expr.fields & hidden)
+            if own:
+                raise DefinitionRuleError("applies_hides_itself", at=at, fields=", ".join(own))
 
     # -- navigation ---------------------------------------------------------
 
@@ -736,6 +789,17 @@ def _calculation_order(definition: Definition) -> list[str]:
     for key in formulas:
         visit(key, [])
     return order
+def _check_literal(at: tuple[str | int, ...], fld: FieldDef | None, literal: object) -> None:
+    """A yes/no answer is compared with true/false, a choice with one of its values."""
+    if fld is None:
+        return
+    if fld.kind is FieldKind.YESNO and not isinstance(literal, bool):
+        raise DefinitionRuleError("applies_yesno_literal", at=at, field=fld.key,
+                                  value=str(literal))
+    if fld.kind is FieldKind.CHOICE and literal not in {c.value for c in fld.choices}:
+        raise DefinitionRuleError("applies_choice_literal", at=at, field=fld.key,
+                                  value=str(literal),
+                                  choices=", ".join(c.value for c in fld.choices))
 
 
 def _unique(keys: list[str], code: str) -> None:

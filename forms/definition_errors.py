@@ -143,6 +143,23 @@ MESSAGES: dict[str, str] = {
         "The formula reads “%(key)s”, a field of kind %(kind)s: formulas read numeric fields only."
     ),
     "formula_cycle": N_("Formulas depend on each other in a circle: %(cycle)s."),
+    # -- applicability (applies_when) -------------------------------------------
+    "applies_not_condition": N_(
+        "applies_when must be a condition that is true or false, not a number."
+    ),
+    "applies_unknown_fields": N_("The condition names fields that do not exist: %(fields)s."),
+    "applies_hides_itself": N_(
+        "The condition depends on %(fields)s, which it would hide: the part could never"
+        " be shown."
+    ),
+    "applies_yesno_literal": N_(
+        "The condition compares the yes/no answer %(field)s with “%(value)s”: compare it"
+        " with true or false."
+    ),
+    "applies_choice_literal": N_(
+        "The condition compares the choice %(field)s with “%(value)s”, which is not one of"
+        " its values (%(choices)s)."
+    ),
     "share_of_itself": N_("A share target cannot divide a field by itself."),
     "target_needs_value": N_("A target of kind %(kind)s needs a value."),
     "target_denominator": N_(

@@ -14,7 +14,8 @@ Grammar, loosest binding first::
     additive    := term (("+" | "-") term)*
     term        := unary (("*" | "/") unary)*
     unary       := ("-" | "+") unary | primary
-    primary     := number | "true" | "false" | key | function "(" args ")" | "(" rule ")"
+    primary     := number | string | "true" | "false" | key | function "(" args ")"
+                 | "unit_has" "(" string ")" | "(" rule ")"
     function    := sum | min | max | abs | filled | round | if
 
 ``round(x, n)`` rounds half away from zero to *n* (a whole number from 0 to 10)
@@ -26,6 +27,11 @@ division, they let a calculated field state a rate such as
 Chained comparisons read like mathematics: ``0 <= rate <= 100`` means
 ``0 <= rate and rate <= 100``. ``≤ ≥ ≠`` and full-width brackets and commas are
 accepted because people type them on Chinese keyboards.
+
+Strings in quotes (``'major'``, ``"危化"``) are compared with choice answers
+(``level == 'major'``); ``unit_has('危化')`` is true when the reporting unit carries
+that tag. Tags are given to :meth:`Expr.evaluate`; without them ``unit_has`` cannot
+judge (``None``).
 
 Evaluation uses ``Decimal`` and SQL-like three-valued logic: a missing or
 non-numeric value, or a division by zero, makes the affected part ``None``
@@ -41,7 +47,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any, Literal
@@ -51,14 +57,14 @@ from forms.i18n import N_
 MAX_LENGTH = 5000
 MAX_DEPTH = 40
 
-Kind = Literal["number", "bool", "any"]
-Value = bool | Decimal | None
+Kind = Literal["number", "bool", "text", "any"]
+Value = bool | Decimal | str | None
 
 # Traps make overflow and 0/0 raise so they can be turned into "cannot judge".
 _DECIMAL = Context(prec=34, traps=[InvalidOperation, DivisionByZero, Overflow])
 
 _KEYWORDS = {"and", "or", "not", "true", "false"}
-_FUNCTIONS = {"sum", "min", "max", "abs", "filled", "round", "if"}
+_FUNCTIONS = {"sum", "min", "max", "abs", "filled", "round", "if", "unit_has"}
 MAX_PLACES = 10
 _ALIASES = {"≤": "<=", "≥": ">=", "≠": "!=", "（": "(", "）": ")", "，": ","}
 _TOKEN = re.compile(
@@ -66,6 +72,7 @@ _TOKEN = re.compile(
     (?P<space>[ \t\r\n\u3000]+)
   | (?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<string>'[^'\r\n]*'|"[^"\r\n]*"|‘[^’\r\n]*’|“[^”\r\n]*”)
   | (?P<op><=|>=|==|!=|[-+*/()<>,=]|[≤≥≠（），])
     """,
     re.VERBOSE,
@@ -93,7 +100,7 @@ class RuleSyntaxError(ValueError):
 
 @dataclass(frozen=True)
 class _Token:
-    type: Literal["number", "name", "op", "end"]
+    type: Literal["number", "name", "op", "string", "end"]
     text: str
     position: int
 
@@ -134,7 +141,9 @@ def _tokenize(text: str) -> list[_Token]:
                 position,
                 "single_equals",
             )
-        if kind != "space":
+        if kind == "string":
+            tokens.append(_Token("string", value[1:-1].strip(), position))
+        elif kind != "space":
             tokens.append(_Token(kind, _ALIASES.get(value, value), position))  # type: ignore[arg-type]
         position = match.end()
     tokens.append(_Token("end", "", len(text)))
@@ -192,6 +201,27 @@ class _Bool(_Node):
 
     def excel(self, ref: Callable[[str], str]) -> str:
         return "TRUE" if self.value else "FALSE"
+
+
+@dataclass
+class _Text(_Node):
+    value: str
+    kind: Kind = "text"
+
+    def evaluate(self, values: Mapping[str, Any]) -> Value:
+        return self.value
+
+
+@dataclass
+class _UnitHas(_Node):
+    """``unit_has('危化')``: whether the reporting unit carries the tag."""
+
+    tag: str
+    kind: Kind = "bool"
+
+    def evaluate(self, values: Mapping[str, Any]) -> Value:
+        tags = getattr(values, "unit_tags", None)
+        return None if tags is None else self.tag in tags
 
 
 @dataclass
@@ -447,7 +477,8 @@ def _normalise(value: Any) -> Value:
         try:
             number = Decimal(value.strip().replace(",", ""))
         except (InvalidOperation, ValueError):
-            return None
+            # A choice answer such as "major": only ever compared for equality.
+            return value.strip() or None
         return number if number.is_finite() else None
     return None
 
@@ -474,6 +505,45 @@ def _arith(operation: Callable[..., Decimal], *operands: Decimal) -> Decimal | N
     return result if result.is_finite() else None
 
 
+def _sort(value: Value) -> type:
+    return bool if isinstance(value, bool) else str if isinstance(value, str) else Decimal
+
+
+def _tags(node: _Node) -> set[str]:
+    """The unit tags a tree names in ``unit_has(...)``."""
+    if isinstance(node, _UnitHas):
+        return {node.tag}
+    found: set[str] = set()
+    for child in (getattr(node, "operand", None), getattr(node, "first", None)):
+        if child is not None:
+            found |= _tags(child)
+    for _, child in getattr(node, "rest", ()):
+        found |= _tags(child)
+    for child in (*getattr(node, "operands", ()), *getattr(node, "args", ())):
+        found |= _tags(child)
+    return found
+
+
+class _Scope(Mapping):
+    """The answers, plus the unit's tags for ``unit_has``."""
+
+    def __init__(self, values: Mapping[str, Any], tags: Any) -> None:
+        self._values = values
+        self.unit_tags = tags
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._values.get(key, default)
+
+
 def _compare(operator: str, left: Value, right: Value) -> bool | None:
     if left is None or right is None:
         return None
@@ -481,8 +551,8 @@ def _compare(operator: str, left: Value, right: Value) -> bool | None:
         if isinstance(left, Decimal) and isinstance(right, Decimal):
             return _ORDER[operator](left, right)
         return None
-    if isinstance(left, bool) != isinstance(right, bool):
-        return None  # a yes/no answer is never equal or unequal to a number
+    if _sort(left) != _sort(right):
+        return None  # a yes/no answer or a choice is never equal or unequal to a number
     return (left == right) == (operator == "==")
 
 
@@ -588,6 +658,13 @@ class _Parser:
             if operator.text in _ORDER:
                 self.expect_kind(left, "number", operator.text, left_position)
                 self.expect_kind(right, "number", operator.text, right_position)
+            elif "text" in {left.kind, right.kind} and len({left.kind, right.kind} - {"any"}) > 1:
+                raise RuleSyntaxError(
+                    N_("Text in quotes can only be compared with an answer at position "
+                       "%(position)s"),
+                    operator.position,
+                    "mixed_comparison",
+                )
             elif {left.kind, right.kind} == {"number", "bool"}:
                 raise RuleSyntaxError(
                     N_("A number cannot be compared with a condition at position %(position)s"),
@@ -634,6 +711,9 @@ class _Parser:
         if token.type == "number":
             self.advance()
             return _Number(Decimal(token.text))
+        if token.type == "string":
+            self.advance()
+            return _Text(token.text)
         if token.type == "op" and token.text == "(":
             self.advance()
             self.nested(token.position)
@@ -677,6 +757,19 @@ class _Parser:
             self.close(opening)
             self.depth -= 1
             return _Filled(key.text)
+        if name.text == "unit_has":
+            tag = self.token
+            if tag.type != "string" or not tag.text or self.tokens[self.index + 1].text != ")":
+                raise RuleSyntaxError(
+                    N_("unit_has() at position %(position)s takes one tag in quotes, "
+                       "e.g. unit_has('危化')"),
+                    name.position,
+                    "unit_has_argument",
+                )
+            self.advance()
+            self.close(opening)
+            self.depth -= 1
+            return _UnitHas(tag.text)
         args: list[_Node] = []
         if not self.at(")"):
             while True:
@@ -746,6 +839,13 @@ class _Parser:
         are only known at evaluation time and are checked then."""
         if node.kind in (kind, "any"):
             return
+        if node.kind == "text":
+            raise RuleSyntaxError(
+                N_("Text in quotes can only be compared with an answer at position "
+                   "%(position)s"),
+                position,
+                "unexpected_text",
+            )
         if kind == "number":
             raise RuleSyntaxError(
                 N_(
@@ -783,10 +883,41 @@ class Expr:
     def kind(self) -> Kind:
         return self._root.kind
 
-    def evaluate(self, values: Mapping[str, Any]) -> bool | Decimal | None:
+    @property
+    def tags(self) -> frozenset[str]:
+        """The unit tags it names in ``unit_has(...)``."""
+        return frozenset(_tags(self._root))
+
+    def comparisons(self) -> list[tuple[str, bool | Decimal | str]]:
+        """``(field key, literal)`` for every ``key == literal`` or ``key != literal``,
+        so a definition can check that a choice is compared with one of its values."""
+        found: list[tuple[str, bool | Decimal | str]] = []
+
+        def walk(node: _Node) -> None:
+            if isinstance(node, _Compare):
+                chain = [node.first, *(operand for _, operand in node.rest)]
+                for (operator, _), left, right in zip(node.rest, chain, chain[1:], strict=False):
+                    if operator not in ("==", "!="):
+                        continue
+                    for one, other in ((left, right), (right, left)):
+                        if isinstance(one, _Field) and isinstance(other, _Number | _Bool | _Text):
+                            found.append((one.key, other.value))
+            for child in (getattr(node, "operand", None), getattr(node, "first", None),
+                          *(c for _, c in getattr(node, "rest", ())),
+                          *getattr(node, "operands", ()), *getattr(node, "args", ())):
+                if child is not None:
+                    walk(child)
+
+        walk(self._root)
+        return found
+
+    def evaluate(
+        self, values: Mapping[str, Any], *, tags: Collection[str] | None = None
+    ) -> bool | Decimal | str | None:
         """The rule's value over *values*; ``None`` when it cannot be judged because a
-        value is missing or not a number, or a division by zero occurs. Never raises."""
-        return self._root.evaluate(values)
+        value is missing or not a number, or a division by zero occurs, or the unit's
+        *tags* are needed and not given. Never raises."""
+        return self._root.evaluate(_Scope(values, tags) if tags is not None else values)
 
     def to_tree(self) -> list:
         """The expression as nested JSON lists, evaluated by the web form's script."""
@@ -834,7 +965,7 @@ def to_xpath(expr: Expr, ref: Callable[[str], str]) -> str:
 def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
     def wrapped(child: _Node) -> str:
         text = _xpath(child, ref)
-        plain = isinstance(child, _Number | _Bool | _Field | _Call | _Not)
+        plain = isinstance(child, _Number | _Bool | _Field | _Text | _Call | _Not)
         return text if plain else f"({text})"
 
     if isinstance(node, _Number):
@@ -843,6 +974,8 @@ def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
         return "true()" if node.value else "false()"
     if isinstance(node, _Field):
         return ref(node.key)
+    if isinstance(node, _Text):  # a choice value: XPath quotes it either way
+        return f'"{node.value}"' if "'" in node.value else f"'{node.value}'"
     if isinstance(node, _Filled):
         return f"{ref(node.key)} != ''"
     if isinstance(node, _Negate):
@@ -868,4 +1001,6 @@ def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
         if node.name == "sum":
             return "(" + " + ".join(wrapped(arg) for arg in node.args) + ")"
         return f"{node.name}({', '.join(args)})"
-    raise TypeError(f"no XPath for {type(node).__name__}")  # pragma: no cover - every node above
+    # unit_has() reads the unit's tags, which an XLSForm cannot know: callers leave out
+    # expressions that name tags (Expr.tags).
+    raise TypeError(f"no XPath for {type(node).__name__}")

@@ -136,6 +136,12 @@ DESCRIPTIONS: dict[str, str] = {
     "Section.title_en": N_("The section's title in English."),
     "Section.items": N_("The numbered items of the section, in order."),
     "Section.note": N_("A note shown under the section."),
+    "Section.applies_when": N_(
+        "A condition on the unit's tags or on answers, e.g. unit_has('危化'): the section is"
+        " asked only of the units it holds for; for the others it is hidden, skipped and"
+        " never counted, not even as zero."
+    ),
+    "Section.applies_basis": N_("The plan sentence that scopes the section to those units."),
     # Item
     "Item.key": N_("The item's key, unique in the template."),
     "Item.number": N_("The number as printed, e.g. 1 or (一)1; write it in quotes."),
@@ -152,6 +158,10 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "Item.fields": N_("The item's inputs, after those its input columns give it."),
     "Item.note": N_("A note shown under the item."),
+    "Item.applies_when": N_(
+        "A condition on the unit's tags or on answers: the item is asked only when it holds."
+    ),
+    "Item.applies_basis": N_("The plan sentence that scopes the item."),
     # Column (and FieldDef, which extends it)
     "Column.key": N_(
         "The key, unique in the template; it keeps its meaning and kind across versions."
@@ -206,6 +216,11 @@ DESCRIPTIONS: dict[str, str] = {
         " on every save, upload and consolidation; empty while an input is empty or on a"
         " division by zero."
     ),
+    "FieldDef.applies_when": N_(
+        "A condition on the unit's tags or on other answers, e.g. has_committee == true or"
+        " level == 'major': the field is asked only when it holds (details after a yes)."
+    ),
+    "FieldDef.applies_basis": N_("The plan sentence that scopes the field."),
     # Target
     "Target.value": N_("The value to reach."),
     "Target.by": N_("The date by which it is to be reached."),
@@ -258,6 +273,10 @@ RULE_FUNCTIONS: dict[str, str] = {
     "filled": N_("filled(key): true when the field has a value."),
     "round": N_("round(a, n): the value rounded half away from zero to n decimal places."),
     "if": N_("if(condition, a, b): a when the condition holds, b when it fails."),
+    "unit_has": N_(
+        "unit_has('危化'): true when the reporting unit carries the tag (tags are kept on"
+        " units); compare choices with their values in quotes, e.g. level == 'major'."
+    ),
 }
 RULE_NOTES: tuple[str, ...] = (
     N_("A rule names fields by their keys; a key that no field has is refused on upload."),

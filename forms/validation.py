@@ -10,10 +10,11 @@ a flagged figure its own 说明, any other warning the remarks.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport, aggregate, child_value
 from forms.definition import (
     Aggregation,
@@ -45,6 +46,7 @@ def validate(
     following: Values | None = None,
     following_period: str | Period | None = None,
     history: Sequence[Values] | None = None,
+    tags: Collection[str] | None = None,
 ) -> list[Issue]:
     """All issues of *values* (raw or typed) for *definition*.
 
@@ -61,16 +63,21 @@ def validate(
     it is the later report that may be wrong). *history* holds the unit's
     earlier sent reports, oldest first: a figure outside them is an outlier
     (``forms.outliers``), a warning that needs a 说明 beside the figure.
+
+    *tags* are the unit's tags: what does not apply to the unit (``applies_when``)
+    is skipped entirely, whatever was typed into it (None: tag conditions hold).
     """
     if not isinstance(values, Mapping):
         values = {}
-    typed, issues = coerce_values(definition, values)
+    scope = applicability(definition, tags, values)
+    typed, issues = coerce_values(definition, scope.prune(values))
     period = _as_period(period)
     previous_period = _as_period(previous_period)
     broken = {(i.field, i.row, i.column) for i in issues if i.is_error}
     if check_required:
-        issues += _required(definition, typed, broken)
-    issues += _rules(definition, typed)
+        issues += _required(definition, typed, broken, scope)
+    issues += _rules(definition, typed, scope, tags)
+    # The checks below read only *typed*, which holds no field that does not apply.
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)
     if history:
@@ -103,10 +110,14 @@ def _labels(fld: FieldDef) -> dict[str, Any]:
     return params
 
 
-def _required(definition: Definition, typed: Values, broken: set[tuple]) -> list[Issue]:
+def _required(
+    definition: Definition, typed: Values, broken: set[tuple], scope: Applicability
+) -> list[Issue]:
     """Missing values; a value that was given but could not be read is reported once."""
     issues: list[Issue] = []
     for fld in definition.fields():
+        if not scope.applies(fld.key):
+            continue
         value = typed.get(fld.key)
         if fld.required and value is None and (fld.key, None, None) not in broken:
             issues.append(error(fld.key, "required", **_labels(fld)))
@@ -128,11 +139,15 @@ def _required(definition: Definition, typed: Values, broken: set[tuple]) -> list
     return issues
 
 
-def _rules(definition: Definition, typed: Values) -> list[Issue]:
+def _rules(
+    definition: Definition, typed: Values, scope: Applicability, tags: Collection[str] | None
+) -> list[Issue]:
     issues: list[Issue] = []
     for rule in definition.rules:
         expr = parse(rule.expr)  # the definition was validated, so it parses
-        if expr.evaluate(typed) is False:
+        if expr.fields & scope.fields:
+            continue  # it reads a figure not asked of this unit
+        if expr.evaluate(typed, tags=tags) is False:
             # Point at the first field the rule names: for "rectified <= found"
             # the figure to correct is usually the one on the left.
             names = re.findall(r"[a-z][a-z0-9_]*", rule.expr)
@@ -264,14 +279,16 @@ def _targets(definition: Definition, typed: Values, period: Period) -> list[Issu
 def _children(
     definition: Definition, typed: Values, children: Sequence[ChildReport | Values]
 ) -> list[Issue]:
-    reports = [c.values if isinstance(c, ChildReport) else c for c in children]
+    reports = [c if isinstance(c, ChildReport) else ChildReport("", "", c) for c in children]
+    scopes = [c.applicability(definition) for c in reports]
     issues: list[Issue] = []
     for fld in definition.numeric_fields():
         rule = fld.effective_aggregation
         value = typed.get(fld.key)
         if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
             continue
-        numbers = [v for v in (child_value(fld, r) for r in reports) if v is not None]
+        counted = (r for r, s in zip(reports, scopes, strict=True) if s.applies(fld.key))
+        numbers = [v for v in (child_value(fld, r.values) for r in counted) if v is not None]
         expected = aggregate(rule, numbers)
         if expected is None:
             continue

@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from exports.unit_table import UNIT_KINDS, is_phone, read_units
+from forms.tags import COMMON_TAGS, parse_tags
 
 DEMO_FILE = Path(__file__).resolve().parents[1] / "server" / "demo" / "org_units.yaml"
-ALLOWED_KEYS = {"code", "name", "kind", "contact", "phone", "children"}
+ALLOWED_KEYS = {"code", "name", "kind", "contact", "phone", "children", "tags"}
 FICTITIOUS_CONTACTS = {"张三", "李四", "王五", "赵六", "钱七", "孙八", "周九", "吴十"}
 
 
@@ -148,3 +149,15 @@ def test_the_tree_passes_the_unit_importer(existing):
     result = read_units(buffer.getvalue().encode(), "demo.csv", existing)
     assert result.ok, result.errors
     assert len(result.rows) == len(UNITS)
+
+
+def test_companies_carry_tags_the_catalogue_scopes_duties_by():
+    """Tags say which duties apply (危化, 粉尘涉爆, 有限空间, 规模以上); the demo companies of
+    Cangyuan, whose plan scopes duties that way, carry them, and only companies do."""
+    tagged = {node["code"]: parse_tags(node["tags"]) for node, _ in UNITS if "tags" in node}
+    assert tagged and all(set(tags) <= set(COMMON_TAGS) for tags in tagged.values())
+    assert all(node["kind"] == "company" for node, _ in UNITS if "tags" in node)
+    cangyuan = {code: tags for code, tags in tagged.items() if code.startswith("CANGYUAN-E")}
+    assert any("粉尘涉爆" in tags for tags in cangyuan.values())
+    assert any("有限空间" in tags for tags in cangyuan.values())
+    assert any("粉尘涉爆" not in tags for tags in cangyuan.values())

@@ -447,6 +447,8 @@ def designer_preview(draft_id: int):
         "admin/designer/preview.html", draft=draft, checked=checked, definition=definition,
         d=definition, form=form, placed=placed, cumulative={}, lost_files={},
         attachment_limits={}, args={}, phone=phone,
+        # As a unit without tags sees it: parts that depend on answers carry their hint.
+        fa=rf.form_applicability(definition, None, {}, locale),
         view=PreviewView(_("Your unit")),
         **display.template_helpers(), field_name=rf.field_name,
         template_row=rf.template_row, cell_anchor=rf.cell_anchor,

@@ -50,3 +50,13 @@ class ImportForm(FlaskForm):
 
 class ActionForm(FlaskForm):
     """Empty: the CSRF token of a one-button action (enable, disable)."""
+
+
+class UnitTagsForm(FlaskForm):
+    """The tags of a unit (危化、有限空间), which scope the duties that apply to it."""
+
+    tags = StringField(
+        _l("Tags"), validators=[Length(max=500)],
+        description=_l("Separated by 、 , or ；, e.g. 危化、有限空间、规模以上. Parts of a "
+                       "report that apply only to some kinds of unit follow these tags."),
+    )

@@ -3,18 +3,21 @@ import (administrators)."""
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from forms.tags import format_tags
 from server.admin.blueprint import bp
+from server.admin.forms import UnitTagsForm
 from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role, User
 from server.pagination import paginate
+from server.refusals import on_refusal
 from server.scope import can_see, get_unit_or_404, scope_roots
 from server.services import units as unit_service
 
@@ -26,20 +29,22 @@ def units():
     session = db_session()
     user = current_user._get_current_object()
     search = request.args.get("q", "").strip()
-    if search:
-        found, page = paginate(session, unit_service.units_query(user, search=search))
+    tag = request.args.get("tag", "").strip()
+    if search or tag:
+        found, page = paginate(session, unit_service.units_query(user, search=search, tag=tag))
     else:
         found, page = list(scope_roots(session, user)), None
     return render_template(
-        "admin/units.html", unit=None, units=found, page=page, search=search, breadcrumbs=[],
-        counts=unit_service.count_descendants(session, found),
+        "admin/units.html", unit=None, units=found, page=page, search=search, tag=tag,
+        breadcrumbs=[], counts=unit_service.count_descendants(session, found),
     )
 
 
 @bp.get("/units/<path:code>")
 @roles_required(Role.ADMIN, Role.CONSOLIDATOR)
-def units_detail(code: str):
-    """One unit: its contacts, its children and (for administrators) its accounts."""
+def units_detail(code: str, tags_form: UnitTagsForm | None = None):
+    """One unit: its contacts, its tags, its children and (for administrators) its
+    accounts and a form to change its tags."""
     session = db_session()
     user = current_user._get_current_object()
     unit = get_unit_or_404(session, user, code)
@@ -54,7 +59,32 @@ def units_detail(code: str):
         "admin/units.html", unit=unit, units=below, page=page, search="",
         breadcrumbs=[a for a in unit_service.ancestors(session, unit) if can_see(user, a)],
         counts=unit_service.count_descendants(session, below), accounts=accounts,
+        tags_form=tags_form or (UnitTagsForm(tags=format_tags(unit.tag_list))
+                                if user.is_admin else None),
     )
+
+
+@bp.post("/units/<path:code>/tags")
+@roles_required(Role.ADMIN)
+def units_tags(code: str):
+    """Replace a unit's tags (administrators)."""
+    session = db_session()
+    unit = get_unit_or_404(session, current_user._get_current_object(), code)
+    form = UnitTagsForm()
+
+    def page(_refusal=None):
+        return units_detail(code, tags_form=form), 400
+
+    if not form.validate_on_submit():
+        return page()
+    on_refusal(page, form=form)
+    tags = unit_service.set_tags(session, unit, form.tags.data or "")
+    if tags:
+        flash(_("The tags of %(unit)s are now %(tags)s.", unit=unit.name,
+                tags=format_tags(tags)), "success")
+    else:
+        flash(_("%(unit)s has no tags now.", unit=unit.name), "success")
+    return redirect(url_for("admin.units_detail", code=unit.code))
 
 
 @bp.route("/units-import", methods=["GET", "POST"])

@@ -45,6 +45,7 @@ def unit_item(unit: Unit) -> schemas.Unit:
         contact_name=unit.contact_name,
         contact_phone=unit.contact_phone,
         active=unit.active,
+        tags=unit.tag_list,
     )
 
 
@@ -74,7 +75,8 @@ def units():
     session = db_session()
     code = request.args.get("under", "").strip()
     under = get_unit_or_404(session, user, code) if code else None
-    query = (unit_service.units_query(user, under=under).order_by(None)
+    tag = request.args.get("tag", "").strip() or None
+    query = (unit_service.units_query(user, under=under, tag=tag).order_by(None)
              .order_by(Unit.path).options(selectinload(Unit.parent)))
     return paginate_query(schemas.UnitPage, session, query, unit_item)
 

@@ -92,12 +92,19 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             figures.definition,
             targets.for_consolidation(db_session(), figures)),
         phase=serializers.phase(targets.phase_now(figures.definition)),
+        coverage={key: _coverage(figures, key) for key in result.provenance},
     )
 
 
 def _part(part: Part) -> schemas.Part:
     return schemas.Part(unit=part.unit_code, name=part.unit_name, value=_plain(part.value),
                         revision=part.revision)
+
+
+def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:
+    cov = figures.coverage(key)
+    return schemas.FigureCoverage(applies=cov.applies, reported=cov.reported,
+                                  not_applicable=[u.code for u in cov.not_applicable])
 
 
 @bp.get(CONSOLIDATION)

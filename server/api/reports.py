@@ -128,7 +128,8 @@ def put_report(assignment: str, unit: str, period: str):
     raw, refused = _raw_values(view, values)
     if refused:
         raise ApiError(422, "invalid", str(reporting.NOT_SAVED), issues=refused)
-    typed, coercion = coerce_values(view.definition, raw)
+    # What does not apply to the unit is left out by the save: no warnings about it either.
+    typed, coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
     try:
         reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
                        explanations=explanations, expected_revision=expected,
@@ -139,7 +140,9 @@ def put_report(assignment: str, unit: str, period: str):
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
     warnings = [i for i in coercion if not i.is_error]
-    return _answer(_reload(view), warnings)
+    saved = _reload(view)
+    saved.skipped = view.skipped
+    return _answer(saved, warnings)
 
 
 def _explanations(body: dict[str, Any]) -> dict[str, str] | None:

@@ -122,6 +122,8 @@ class Unit(BaseModel):
     contact_name: str | None
     contact_phone: str | None
     active: bool
+    tags: list[str] = Field(description="Tags that scope which parts of a report apply to the "
+                            "unit (applies_when: unit_has('危化')), in the order given")
 
 
 class Template(BaseModel):
@@ -253,6 +255,16 @@ class Report(BaseModel):
         "The unit's targets: every unit's own, and the jurisdiction's for the consolidating "
         "unit"))
     phase: PlanPhase | None = Field(description="The plan's phase today, if it names phases")
+    applies: dict[str, bool] = Field(
+        default_factory=dict,
+        description="For every field whose applicability depends on the unit's tags or on "
+                    "other answers (applies_when): whether it applies. A field that does not "
+                    "apply (false) has no value, is not validated and is never counted, not "
+                    "even as zero.")
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="Fields given a value in this save that were left out because they do "
+                    "not apply to the unit (answers to a save only).")
 
 
 class Revision(BaseModel):
@@ -325,6 +337,13 @@ class TallyCount(BaseModel):
     label: str
     count: Count
     units: list[Part]
+class FigureCoverage(BaseModel):
+    """How many children a figure applies to (applies_when), and how many gave it."""
+
+    applies: Count
+    reported: Count
+    not_applicable: list[str] = Field(description="codes of the children it does not apply "
+                                      "to: left out, never counted as zero")
 
 
 class Consolidation(BaseModel):
@@ -354,6 +373,9 @@ class Consolidation(BaseModel):
     targets: list[TargetProgress] = Field(
         description="The jurisdiction's targets judged on the consolidated figures")
     phase: PlanPhase | None
+    coverage: dict[str, FigureCoverage] = Field(
+        description="By field key, for every consolidated field: the children it applies to "
+                    "and how many of them reported it.")
 
 
 # -- pages --------------------------------------------------------------------------------

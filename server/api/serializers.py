@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from forms.applicability import conditions
 from forms.definition import Definition, Phase
 from forms.issues import flagged_figures
 from forms.periods import days_until
@@ -93,6 +94,8 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         flagged=flagged_figures(stored),
         targets=target_list(view.definition, targets.for_report(db_session(), view)),
         phase=phase(targets.phase_now(view.definition)),
+        applies=applies(view),
+        skipped=list(view.skipped),
     )
 
 
@@ -113,3 +116,12 @@ def phase(found: Phase | None) -> schemas.PlanPhase | None:
         return None
     return schemas.PlanPhase(key=found.key, name=found.text("name", current_locale_code()),
                          start=found.start, end=found.end)
+
+
+def applies(view: ReportView) -> dict[str, bool]:
+    """Whether each field with a condition applies to the unit, given its answers."""
+    governed = {key for c in conditions(view.definition) for key in c.governs}
+    if not governed:
+        return {}
+    scope = view.applicability()
+    return {f.key: scope.applies(f.key) for f in view.definition.fields() if f.key in governed}

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
+from forms.tags import format_tags
 from server.cli.common import Failure, group, import_file, require_migrated
 from server.db import db_session
 from server.models import Role
@@ -32,7 +33,7 @@ def units_import(file: Path) -> None:
 @units_group.command("list")
 @click.option("--under", "under_code", metavar="CODE", help="Only this unit and those below.")
 def units_list(under_code: str | None) -> None:
-    """List units as an indented tree: code, kind, name."""
+    """List units as an indented tree: code, kind, name and, when it has any, tags."""
     require_migrated()
     session = db_session()
     if under_code:
@@ -45,7 +46,8 @@ def units_list(under_code: str | None) -> None:
     base = found[0].depth if found else 0
     for unit in found:
         flag = "" if unit.active else " " + _("(inactive)")
-        click.echo(f"{'  ' * (unit.depth - base)}{unit.code}\t{unit.kind}\t{unit.name}{flag}")
+        tags = f"\t{format_tags(unit.tag_list)}" if unit.tag_list else ""
+        click.echo(f"{'  ' * (unit.depth - base)}{unit.code}\t{unit.kind}\t{unit.name}{flag}{tags}")
 
 
 class _SystemUser:

@@ -16,7 +16,7 @@ from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Status
 from server.reporting.display import column_inputs, indicators
-from server.services.consolidation import ChildState, Figures
+from server.services.consolidation import ChildState, Coverage, Figures
 
 # How a total was made, said beside it when it is not a plain sum.
 RULE_LABELS = {
@@ -64,6 +64,7 @@ class FieldLine:
     increment: Any
     tally: list[TallyLine] = dc_field(default_factory=list)  # yes/no and choice answers
     formula: str = ""  # calculated fields: the formula with the fields' labels
+    coverage: Coverage | None = None  # None for fields that are not consolidated
 
     @property
     def rule_label(self) -> str:
@@ -135,6 +136,7 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         increment=figures.increments.get(fld.key) if fld.cumulative else None,
         tally=tally_lines(figures, fld) if fld.effective_aggregation is Aggregation.COUNT else [],
         formula=formula,
+        coverage=figures.coverage(fld.key) if combined else None,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
+from forms.tags import parse_tags
 from server.db import unit_of_work
 from server.demo.workflow import WorkflowSummary, load_workflow
 from server.labels import role_label
@@ -85,6 +86,7 @@ def _flatten(nodes: list[dict], parent_code: str | None) -> Iterator[UnitRow]:
             code=code, name=str(node["name"]), kind=str(node.get("kind") or "unit"),
             parent_code=parent_code, contact_name=node.get("contact"),
             contact_phone=str(node["phone"]) if node.get("phone") else None,
+            tags=parse_tags(node.get("tags")),
         )
         yield from _flatten(node.get("children") or [], code)
 

@@ -15,10 +15,10 @@ from server.models.reporting import (
     StoredFile,
 )
 from server.models.templates import TemplateVersion
-from server.models.units import Unit
+from server.models.units import Unit, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
-    "Unit", "User",
+    "Unit", "UnitTag", "User",
 ]

@@ -37,11 +37,42 @@ class Unit(Base):
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.code")
+    # Loaded with the units in one extra query, since every report of a unit needs them.
+    tag_rows: Mapped[list[UnitTag]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="UnitTag.position",
+        passive_deletes=True,
+    )
 
     __table_args__ = (Index("ix_units_name", "name"),)
 
+    @property
+    def tags(self) -> frozenset[str]:
+        return frozenset(row.tag for row in self.tag_rows)
+
+    @property
+    def tag_list(self) -> list[str]:
+        """The tags in the order the administrator gave them."""
+        return [row.tag for row in self.tag_rows]
+
     def __repr__(self) -> str:
         return f"<Unit {self.code} {self.path}>"
+
+
+class UnitTag(Base):
+    """One tag of a unit (危化, 粉尘涉爆, ...): what duties of a plan apply to it.
+
+    A row per tag rather than a list in a column, so "the units tagged X" is an
+    indexed equality on SQLite and PostgreSQL alike.
+    """
+
+    __tablename__ = "unit_tags"
+
+    unit_id: Mapped[int] = mapped_column(
+        ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(20), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_unit_tags_tag", "tag"),)
 
 
 def child_path(parent_path: str | None, unit_id: int) -> str:

@@ -85,7 +85,7 @@ def _post(view: ReportView):
 
     raw = rf.raw_input(form, definition)
     upload_issues, chosen = _take_attachments(view, form, raw.values)
-    typed, coercion = coerce_values(definition, raw.values)
+    typed, coercion = coerce_values(definition, view.applicability(raw.values).prune(raw.values))
     on_refusal(lambda refusal: _refused(view, form, raw, typed, chosen, refusal))
     if upload_issues:
         raise InvalidReport(reporting.NOT_SAVED, upload_issues + coercion)
@@ -104,6 +104,10 @@ def _post(view: ReportView):
         except InvalidReport as exc:  # the draft stands: it is committed with the page
             return _submit_refused(view, form, raw, warnings + exc.issues, str(exc),
                                    remarks=exc.field == "remarks")
+        if view.skipped:
+            flash(_("Left out because they do not apply to %(unit)s: %(fields)s.",
+                    unit=view.unit.name,
+                    fields=skipped_labels(definition, view.skipped, locale)), "info")
         flash(_("The report was submitted to %(unit)s.",
                 unit=view.assignment.consolidating_unit.name), "success")
         if report.late:
@@ -113,6 +117,10 @@ def _post(view: ReportView):
 
     flash(_("Saved as a draft (revision %(number)s). It is not submitted yet.",
             number=report.revision), "success")
+    if view.skipped:
+        flash(_("Left out because they do not apply to %(unit)s: %(fields)s.",
+                unit=view.unit.name, fields=skipped_labels(definition, view.skipped, locale)),
+              "info")
     issues = warnings + draft_issues
     if issues:
         # Stay on the page: the warnings about what was typed ("12家") exist only now.
@@ -268,6 +276,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
         phase=targets.phase_now(definition),
+        fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 
 
@@ -277,6 +286,13 @@ def _explanations(view: ReportView) -> dict[str, str]:
     if request.method == "POST":
         return rf.posted_explanations(request.form, stored)
     return dict(stored or {})
+
+
+def skipped_labels(definition, keys: list[str], locale: str) -> str:
+    """The labels of fields left out, as a list people read."""
+    separator = ", " if locale.startswith("en") else "、"
+    labels = [fld.text("label", locale) for fld in map(definition.field, keys) if fld]
+    return separator.join(labels)
 
 
 def _attachment_limits(view: ReportView) -> dict[str, int | None]:

@@ -14,5 +14,7 @@ from server.reporting.loading import load_or_404, report_args
 @login_required
 def print_view(assignment: str, unit: str, period: str):
     view = load_or_404(assignment, unit, period)
+    scope = view.applicability()
     return render_template("reporting/print.html", view=view, definition=view.definition,
-                           args=report_args(view), progress=progress_column(view.definition))
+                           args=report_args(view), progress=progress_column(view.definition),
+                           off=scope.fields, off_sections=scope.sections)

@@ -13,7 +13,7 @@ so no field key can clash with the attributes of a WTForms form.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -38,6 +38,14 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms.applicability import (
+    Applicability,
+    Condition,
+    applicability,
+    condition_parts,
+    conditions,
+    live_conditions,
+)
 from forms.calculated import inputs, parse, places, readable
 from forms.definition import Column, Definition, FieldDef, FieldKind
 from forms.issues import Issue
@@ -477,3 +485,76 @@ def show_errors_on(form: ReportForm, definition: Definition, placed: IssueMap) -
         errors = placed.errors_at(fld.key)
         if errors and fld.kind not in (FieldKind.TABLE, FieldKind.ATTACHMENT):
             form[field_name(fld.key)].errors = errors
+
+
+# -- applicability on the page ---------------------------------------------------------------
+
+
+@dataclass
+class FormApplicability:
+    """What of the form applies to the unit, for the template and its script.
+
+    A part whose condition is on the unit's tags alone and does not hold is not
+    drawn at all. A part that depends on answers is drawn with a hint saying when
+    it applies; when it does not apply to the answers shown, it is marked
+    ``data-applies-off`` (hidden when scripts run, shown with its hint without them:
+    the server then leaves out its values on save and says so).
+    """
+
+    scope: Applicability
+    on_answers: dict[tuple[str, str], str]  # (scope, key) -> hint text
+    script: dict[str, Any]
+
+    def drawn(self, scope: str, key: str) -> bool:
+        return (scope, key) in self.on_answers or not self._off(scope, key)
+
+    def off(self, scope: str, key: str) -> bool:
+        return self._off(scope, key)
+
+    def hint(self, scope: str, key: str) -> str:
+        return self.on_answers.get((scope, key), "")
+
+    def _off(self, scope: str, key: str) -> bool:
+        if scope == "section":
+            return not self.scope.section_applies(key)
+        if scope == "item":
+            return not self.scope.item_applies(key)
+        return not self.scope.applies(key)
+
+
+def form_applicability(definition: Definition, tags: Collection[str] | None,
+                       values: Mapping[str, Any], locale: str) -> FormApplicability:
+    """The applicability of *definition* to a unit with *tags* that gave *values*."""
+    scope = applicability(definition, tags, values)
+    hints = {(c.scope, c.key): _hint(definition, c, locale)
+             for c in conditions(definition) if c.on_answers}
+    live = [
+        {"target": f"{lc.condition.scope}-{lc.condition.key}",
+         "inputs": [field_name(key) for key in lc.inputs],
+         "holds": sorted("|".join(_form_value(v) for v in combo) for combo in lc.holds)}
+        for lc in live_conditions(definition, tags)
+    ]
+    return FormApplicability(scope, hints, {"conditions": live})
+
+
+def _form_value(value: Any) -> str:
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    return "" if value is None else str(value)
+
+
+def _hint(definition: Definition, condition: Condition, locale: str) -> str:
+    """"Asked only when “是否成立安全生产委员会” is “是”…" from what a condition compares."""
+    parts = []
+    for label, answer in condition_parts(definition, condition, locale):
+        if isinstance(answer, bool):
+            answer = str(_l("Yes") if answer else _l("No"))
+        parts.append(str(_l("“%(label)s” is “%(value)s”", label=label, value=answer)))
+    if not parts:
+        return str(_l("Asked only when your other answers call for it; otherwise it is "
+                      "left out when saved."))
+    separator = "; " if locale.startswith("en") else "；"
+    return str(_l("Asked only when %(condition)s; otherwise it is left out when saved.",
+                  condition=separator.join(parts)))

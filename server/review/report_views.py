@@ -73,7 +73,7 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         flagged=flagged_figures(issues),
         explanations=(view.report.explanations or {}) if view.report is not None else {},
         events=history, last_returned=returned, event_label=event_label, Status=Status,
-        status_label=reporting.status_label,
+        status_label=reporting.status_label, off=view.applicability().fields,
         late=late_or_overdue(view.status, bool(view.report and view.report.late),
                              days_until(view.due, utcnow())),
         targets=targets.shown(view.definition, targets.for_report(session, view),

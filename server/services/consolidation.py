@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms.applicability import applicability, applies_by_tags
 from forms.consolidation import (
     Consolidation,
     Part,
@@ -56,7 +57,7 @@ from server.services.reporting import ReportView, Task
 from server.services.subtree import Tree, path_ids, reporting_tree
 
 __all__ = [
-    "ChildState", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
+    "ChildState", "Coverage", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
     "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
     "prefill_values", "refill", "refilled_values",
 ]
@@ -92,6 +93,15 @@ class Mismatch:
     computed: Any
     difference: Any  # reported - computed
     depth: int  # 0 for the consolidated unit itself, 1 for its children, ...
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """"12 个单位适用，其中 10 个已报": the children a figure applies to, and reported by."""
+
+    applies: int
+    reported: int
+    not_applicable: list[Unit]
 
 
 @dataclass
@@ -131,6 +141,22 @@ class Figures:
     @property
     def late_children(self) -> list[ChildState]:
         return [c for c in self.children if c.late]
+
+    def coverage(self, key: str) -> Coverage:
+        """How many children the field applies to and how many of those gave a value.
+
+        A counted child's report says what applies to it (tags and answers); for a
+        child not counted, its tags decide, and a part that depends on answers it
+        has not given counts as applying.
+        """
+        result, definition = self.result, self.definition
+        off = set(result.not_applicable.get(key, ()))
+        for child in self.children:
+            if not child.included and not applies_by_tags(definition, child.unit.tags).applies(key):
+                off.add(child.unit.code)
+        reported = len(result.provenance.get(key, ()))
+        return Coverage(len(self.children) - len(off), reported,
+                        [c.unit for c in self.children if c.unit.code in off])
 
 
 # -- the units that consolidate -------------------------------------------------------------
@@ -309,6 +335,7 @@ class _MismatchCheck:
         self.include_submitted, self.own_reports = include_submitted, own_reports
         self.offices: dict[int, tuple[Definition, dict[str, Any]]] = {}
         self.totals: dict[int, dict[str, Any]] = {}  # office id -> field -> aggregate so far
+        self.units = {unit.id: unit for unit in tree.below}
 
     def add(self, row: Any) -> None:
         top = row.unit_id == self.tree.top.id
@@ -324,8 +351,12 @@ class _MismatchCheck:
         if top or office is None:
             return
         totals = self.totals.setdefault(self.tree.parent[row.unit_id], {})
+        unit = self.units.get(row.unit_id)
+        scope = applicability(office[0], unit.tags if unit else None, values)
         for fld in office[0].numeric_fields():
             rule = fld.effective_aggregation
+            if not scope.applies(fld.key):
+                continue  # not the child's to report: never counted, not even as zero
             value = child_value(fld, values)
             if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
                 continue

@@ -57,7 +57,7 @@ from forms.issues import Issue, warning
 from forms.periods import days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
-from server.models import Unit, User
+from server.models import Unit, UnitTag, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
@@ -166,6 +166,9 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
     return (
         select(
             Unit.id, Unit.code, Unit.name, Unit.path, Unit.contact_name, Unit.contact_phone,
+            # The unit's tags in one text (tags never hold spaces): what applies to it.
+            select(func.aggregate_strings(UnitTag.tag, " ")).where(UnitTag.unit_id == Unit.id)
+            .scalar_subquery().label("tags"),
             cur.status, cur.revision, cur.values, cur.template_version_id, cur.submitted_at,
             cur.late, cur.explanations,
             prev.period.label("prev_period"), prev.values.label("prev_values"),
@@ -194,14 +197,15 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
                 period=period, template=template_key, late=late,
                 submitter=row.contact_name or "", phone=row.contact_phone or "")
     if status == NOT_STARTED:
-        return UnitReport(**base, included=False)
+        return UnitReport(**base, included=False, tags=frozenset((row.tags or "").split()))
     definition = template.definition
     values = loads_values(definition, row.values or {})
     previous = _decoded(versions, row.prev_version_id, row.prev_values)
     following = _decoded(versions, row.next_version_id, row.next_values)
+    tags = frozenset((row.tags or "").split())
     issues = validate(definition, values, previous, period=period,
                       previous_period=row.prev_period, following=following,
-                      following_period=row.next_period)
+                      following_period=row.next_period, tags=tags)
     base.update(
         submitter=str(values.get("reporter") or base["submitter"]),
         phone=str(values.get("phone") or base["phone"]),
@@ -219,6 +223,7 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
         issues=tuple(issues),
         included=included,
         explanations=dict(row.explanations or {}),
+        tags=tags,
     )
 
 
@@ -281,8 +286,19 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
         locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
+        coverage=coverage_of(figures),
         targets=targets.for_consolidation(session, figures, now=now),
     )
+
+
+def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
+    """(applies, reported) of the figures that do not apply to every unit below."""
+    found = {}
+    for key in figures.result.provenance:
+        cov = figures.coverage(key)
+        if cov.not_applicable:
+            found[key] = (cov.applies, cov.reported)
+    return found
 
 
 def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[str], *,
@@ -308,7 +324,7 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     writer.writerow([neutralise(translate(header)) for header in FLAT_HEADERS])
     rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
                      versions=version_definitions(session, figures.assignment.template_key),
-                     locale=locale)
+                     locale=locale, translate=translate)
     tallies = tally_rows(figures.definition, figures.result.tallies,
                          unit_code=figures.unit.code, unit_name=figures.unit.name,
                          period=figures.period, locale=locale, translate=translate)

@@ -35,6 +35,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport
 from forms.definition import Definition
 from forms.issues import Issue, flagged_figures, has_errors, unexplained
@@ -156,10 +157,17 @@ class ReportView:
     previous_values: dict[str, Any] = field(default_factory=dict)
     following: Report | None = None  # the unit's next later submitted/approved report
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
+    # Keys of fields the last save was given but left out because they do not apply.
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def definition(self) -> Definition:
         return self.template.definition
+
+    def applicability(self, values: Mapping[str, Any] | None = None) -> Applicability:
+        """What the report asks of this unit, given *values* (default: the stored ones)."""
+        return applicability(self.definition, self.unit.tags,
+                             self.values if values is None else values)
 
     @property
     def status(self) -> Status:
@@ -235,6 +243,7 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
         following_period=following.period if following else None,
         check_required=check_required,
         history=view.history,
+        tags=view.unit.tags,
         # A plan's targets are the jurisdiction's: a village rolling up its companies
         # is not expected to reach the whole town's target on its own.
         check_targets=view.unit.id == view.assignment.consolidating_unit_id,
@@ -303,7 +312,8 @@ class ReportValues:
     def child(self, report: Report) -> ChildReport:
         """The report as one child's part of a consolidation."""
         return ChildReport(report.unit.code, report.unit.name, self(report),
-                           revision=report.revision, version=report.template_version.version)
+                           revision=report.revision, version=report.template_version.version,
+                           tags=report.unit.tags)
 
 
 # -- permissions -------------------------------------------------------------------------
@@ -412,7 +422,11 @@ def save(
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
-    values, coercion = coerce_values(view.definition, raw_values)
+    # What does not apply to the unit is not stored (nor counted, ever), whatever was
+    # typed into it; the caller tells the user what was left out.
+    scope = view.applicability(raw_values)
+    skipped = scope.dropped(raw_values)
+    values, coercion = coerce_values(view.definition, scope.prune(raw_values))
     if has_errors(coercion):
         raise InvalidReport(NOT_SAVED, coercion)
     report = view.report
@@ -435,7 +449,7 @@ def save(
                          explanations=dict(report.explanations or {}), source=str(source),
                          file_id=file.id if file else None, author_id=user.id))
     _event(session, report, "saved", user)
-    view.report, view.values = report, values
+    view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=False)
 
 

@@ -12,11 +12,12 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, func, insert, literal, or_, select, update
+from sqlalchemy import Select, String, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
-from server.models import Unit, User
+from forms.tags import TagError, parse_tags
+from server.models import Unit, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
 from server.services.errors import InvalidInput
@@ -121,6 +122,9 @@ def apply_unit_rows(
     for level_rows in _levels(new_rows, placed):
         _insert_level(session, level_rows, placed)
         report.created.extend(row.code for row in level_rows)
+    # Tags: new units get theirs; existing ones only when the file has the column.
+    tagged = new_rows if columns is not None and "tags" not in columns else rows
+    _replace_tags(session, {placed[row.code][0]: row.tags for row in tagged})
 
     moves = [
         row for row in old_rows
@@ -133,6 +137,34 @@ def apply_unit_rows(
         report.moved.append(row.code)
     session.expire_all()
     return report
+
+
+def _replace_tags(session: Session, tags_by_unit: dict[int, tuple[str, ...]]) -> None:
+    """Set the tags of many units with one DELETE and one INSERT per chunk."""
+    ids = list(tags_by_unit)
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start:start + 5000]
+        session.execute(delete(UnitTag).where(UnitTag.unit_id.in_(chunk)))
+    rows = [{"unit_id": unit_id, "tag": tag, "position": position}
+            for unit_id, tags in tags_by_unit.items() for position, tag in enumerate(tags)]
+    if rows:
+        session.execute(insert(UnitTag), rows)
+
+
+def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, ...]:
+    """Replace the tags of *unit* with those in *text* (危化、有限空间); refuses bad ones."""
+    try:
+        tags = parse_tags(text)
+    except TagError as problem:
+        raise InvalidInput(_l(problem.message), field="tags", **problem.params) from None
+    unit.tag_rows = [UnitTag(tag=tag, position=index) for index, tag in enumerate(tags)]
+    session.flush()
+    return tags
+
+
+def units_with_tag(tag: str) -> Select:
+    """The units carrying *tag*: an indexed equality on ``unit_tags``."""
+    return select(Unit).join(UnitTag, UnitTag.unit_id == Unit.id).where(UnitTag.tag == tag)
 
 
 def _levels(new_rows: Sequence[UnitRow], placed: dict) -> list[list[UnitRow]]:
@@ -225,10 +257,14 @@ def subtree(session: Session, unit: Unit) -> Sequence[Unit]:
     ).all()
 
 
-def units_query(user: User, *, under: Unit | None = None, search: str | None = None) -> Select:
-    """Units visible to *user* by code, optionally below *under* and matching a
-    code/name search."""
+def units_query(user: User, *, under: Unit | None = None, search: str | None = None,
+                tag: str | None = None) -> Select:
+    """Units visible to *user* by code, optionally below *under*, matching a
+    code/name search and carrying *tag*."""
     query = select(Unit).where(unit_scope(user)).order_by(Unit.code)
+    if tag:
+        query = query.where(Unit.id.in_(
+            select(UnitTag.unit_id).where(UnitTag.tag == tag.strip())))
     if under is not None:
         low, high = subtree_bounds(under.path)
         query = query.where(Unit.path >= low, Unit.path < high)

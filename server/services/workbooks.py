@@ -111,7 +111,7 @@ def template_for(session: Session, user: User, view: ReportView, *,
         view.definition, unit_code=view.unit.code, unit_name=view.unit.name,
         period=view.period, secret=signing_key(), locale=locale, translate=gettext,
         values=values or None, previous=view.previous_values or None,
-        previous_period=previous.period if previous else None,
+        previous_period=previous.period if previous else None, tags=view.unit.tags,
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
 
@@ -297,6 +297,8 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
     if refusal is not None:
         return UploadOutcome(filename, REFUSED, view=view, refusal=refusal)
 
+    # What does not apply to the unit is ignored, whatever its cells hold.
+    result.drop(view.applicability({**view.values, **result.raw}).fields)
     # The workbook holds every field but attachments: those stay as they are.
     values = {**view.values, **result.values}
     issues = _merge(result.issues, result.locate(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -11,7 +12,7 @@ from pyxform.xls2xform import convert
 
 from exports.xlsform import xlsform_bytes
 from forms.definition import Definition
-from forms.loader import load_catalog, parse_definition
+from forms.loader import load_catalog, load_definition, parse_definition
 
 SAMPLE = """
 key: town-hazards
@@ -126,3 +127,21 @@ def test_user_text_is_never_written_as_a_formula(sample):
     sheet = openpyxl.load_workbook(io.BytesIO(data))["survey"]
     cells = [c for row in sheet.iter_rows() for c in row if c.value == "=1+1"]
     assert len(cells) == 1 and cells[0].data_type == "s"
+
+
+def test_choice_comparisons_export_and_unit_tag_rules_are_left_to_the_server():
+    applies = load_definition(Path(__file__).resolve().parents[1] / "forms" / "applies.yaml")
+    data = applies.model_dump(exclude_none=True)
+    data["rules"] = [
+        {"key": "r_level", "expr": "level != 'major' or found >= 1",
+         "message": "重大风险须有排查记录"},
+        {"key": "r_tag", "expr": "not unit_has('危化') or found >= 1",
+         "message": "危化企业须有排查记录"},
+    ]
+    definition = Definition.model_validate(data)
+    result = convert(xlsform_bytes(definition), file_type=".xlsx")
+    assert result.warnings == []
+    rows = sheet_rows(xlsform_bytes(definition), "survey")
+    constraints = "\n".join(row.get("constraint", "") for row in rows)
+    assert "(. != 'major') or (${found} >= 1)" in constraints  # on level, the later field
+    assert "unit_has" not in constraints and "危化" not in constraints

@@ -251,3 +251,17 @@ def test_a_field_can_opt_out_of_its_tally():
     assert "flag" not in consolidate(definition, [ChildReport("A", "甲", {"flag": True})]).tallies
     with pytest.raises(ValidationError, match="aggregation_mismatch"):
         with_fields({"key": "n", "kind": "integer", "label": "x", "aggregation": "count"})
+
+
+def test_a_unit_a_yes_no_question_does_not_apply_to_is_not_counted_as_unanswered():
+    """工作专班 asked only of chemical firms: a machine shop is neither yes, no nor 未填."""
+    definition = with_fields({"key": "chem_team", "kind": "yesno", "label": "危化专班",
+                              "applies_when": "unit_has('危化')"})
+    children = [
+        ChildReport("C1", "甲化工", {"chem_team": True}, tags=frozenset({"危化"})),
+        ChildReport("C2", "乙化工", {}, tags=frozenset({"危化"})),
+        ChildReport("M1", "丙机械", {"chem_team": False}, tags=frozenset()),  # typed anyway
+    ]
+    result = consolidate(definition, children)
+    assert tally_map(result, "chem_team") == {"yes": ["C1"], "no": [], UNANSWERED: ["C2"]}
+    assert result.not_applicable["chem_team"] == ["M1"]

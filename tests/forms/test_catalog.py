@@ -15,6 +15,7 @@ from plan_text import PLANS_DIR, plan_file, plan_number, plan_text, squash
 from forms.definition import Definition
 from forms.loader import catalog_files, load_catalog, load_definition
 from forms.rules import parse
+from forms.tags import COMMON_TAGS
 
 FILES = catalog_files()
 
@@ -121,3 +122,38 @@ def test_the_catalogue_calculates_the_rates_the_plans_report():
     # 各地工信部门也要成立相应工作专班: the city counts the counties that did.
     siping = next(d for d in load_catalog() if d.field("g1_task_force"))
     assert siping.field("g1_task_force").effective_aggregation == "count"
+
+
+def test_applicability_is_scoped_by_known_tags_and_quoted_from_the_plan(template):
+    """Where a plan scopes a duty to kinds of companies (危险化学品, 粉尘涉爆, 有限空间,
+    规模以上), the part says so with applies_when and quotes the sentence that scopes it."""
+    _, definition, text = template
+    plan = squash(text)
+    parts = [("section", s) for s in definition.sections]
+    parts += [("item", item) for _, item in definition.items()]
+    parts += [("field", f) for f in definition.fields()]
+    for where, part in parts:
+        if part.applies_when is None:
+            assert getattr(part, "applies_basis", None) is None, (where, part.key)
+            continue
+        assert part.applies_basis, (where, part.key)
+        assert squash(part.applies_basis) in plan, (where, part.key)
+        tags = parse(part.applies_when).tags
+        assert tags <= set(COMMON_TAGS), (where, part.key, tags)
+        for tag in tags:  # the tag is a word the plan itself uses
+            assert tag in part.applies_basis, (where, part.key, tag)
+
+
+def test_the_cangyuan_templates_scope_dust_and_confined_space_duties():
+    by_key = {d.key: d for d in map(load_definition, FILES)}
+    progress, plan = by_key["cangyuan-progress"], by_key["cangyuan-plan"]
+    scoped = {f.key: f.applies_when for f in progress.fields() if f.applies_when}
+    assert scoped == {
+        "i01_confined_spaces": "unit_has('有限空间')",
+        "i12_powder_connected": "unit_has('粉尘涉爆')",
+        "i12_dust5": "unit_has('粉尘涉爆')",
+        "i12_dust5_connected": "unit_has('粉尘涉爆')",
+        "i13_measures": "unit_has('粉尘涉爆') or unit_has('有限空间')",
+    }
+    assert {f.key for f in plan.fields() if f.applies_when} == {
+        "confined_spaces", "dust_workers", "dust_sites"}

@@ -12,6 +12,7 @@ from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Role
 from server.services import templates as template_service
+from server.services.units import set_tags
 
 
 @pytest.fixture
@@ -94,9 +95,21 @@ def test_unit_items_carry_parent_level_and_contacts(client, session, token, tree
     items = api_get(client, "/units", token["con"]).get_json()["items"]
     assert items[0] == {"code": "TA", "name": tree["TA"].name, "kind": "town", "parent": "CY",
                         "level": 1, "contact_name": None, "contact_phone": None,
-                        "active": True}
+                        "active": True, "tags": []}
     assert items[1]["parent"] == "TA" and items[1]["level"] == 2
     assert (items[1]["contact_name"], items[1]["contact_phone"]) == ("李四", "0571-1234567")
+
+
+def test_units_carry_their_tags_and_filter_by_one(client, session, token, tree):
+    set_tags(session, tree["VA1"], "有限空间、危化")
+    set_tags(session, tree["VA2"], "粉尘涉爆")
+    session.commit()
+    items = api_get(client, "/units", token["con"]).get_json()["items"]
+    assert {item["code"]: item["tags"] for item in items} == {
+        "TA": [], "VA1": ["有限空间", "危化"], "VA2": ["粉尘涉爆"]}
+    assert codes(api_get(client, "/units?tag=危化", token["admin"])) == ["VA1"]
+    assert codes(api_get(client, "/units?tag=危化", token["sub"])) == ["VA1"]
+    assert codes(api_get(client, "/units?tag=粉尘涉爆", token["sub"])) == []  # out of scope
 
 
 def test_units_under_a_unit_limit_the_list_to_its_subtree(client, token):

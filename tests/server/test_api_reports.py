@@ -56,7 +56,8 @@ def test_a_report_not_started_answers_its_form_and_revision_0(api):
         "template": "hazards", "version": 1, "status": "not_started", "revision": 0,
         "due": "2024-10-05", "late": True, "submitted_at": None, "values": {},
         "increments": {"found": None}, "calculated": [], "issues": [], "remarks": "",
-        "explanations": {}, "flagged": [], "targets": [], "phase": None,
+        "applies": {}, "skipped": [], "explanations": {}, "flagged": [],
+        "targets": [], "phase": None,
     }
 
 

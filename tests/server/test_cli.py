@@ -68,6 +68,19 @@ def test_units_import_and_list(run, tmp_path, session):
     assert "X\ttown\tElsewhere" in run("units", "list").output
 
 
+def test_units_import_reads_tags_and_list_shows_them(run, tmp_path, session):
+    table = tmp_path / "units.csv"
+    table.write_text("单位代码,单位名称,类型,上级单位代码,标签\nT,Town,town,,\n"
+                     "C1,Chem works,company,T,危化；有限空间\n", encoding="utf-8")
+    assert run("units", "import", str(table)).exit_code == 0
+    assert run("units", "list", "--under", "T").output.splitlines() == [
+        "T\ttown\tTown", "  C1\tcompany\tChem works\t危化、有限空间"]
+    table.write_text("单位代码,单位名称,类型,上级单位代码,标签\n"
+                     "C1,Chem works,company,T,\"危化(x)\"\n", encoding="utf-8")
+    refused = run("units", "import", str(table))
+    assert refused.exit_code == 1 and "危化(x)" in refused.output
+
+
 def test_bad_units_file_fails_with_row_errors(run, tmp_path, session):
     table = tmp_path / "units.csv"
     table.write_text("code,name,kind,parent_code\nV1,Village 1,village,NOPE\n", encoding="utf-8")

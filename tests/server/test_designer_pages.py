@@ -8,13 +8,13 @@ import json
 import re
 
 import pytest
+from designer_helpers import build_monthly_draft
 from openpyxl import load_workbook
 
 from server.db import unit_of_work
 from server.models import Role, TemplateDraft
 from server.services import designer, reporting
 from server.services import templates as template_service
-from tests.server.designer_helpers import build_monthly_draft
 
 EN = {"Accept-Language": "en"}
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from designer_helpers import build_monthly_draft
 
 from server.db import unit_of_work
 from server.locale import translate_issue
@@ -10,7 +11,6 @@ from server.models import Role, TemplateDraft
 from server.services import designer
 from server.services import templates as template_service
 from server.services.errors import InvalidInput, InvalidState, NotAllowed, NotVisible, StaleRevision
-from tests.server.designer_helpers import build_monthly_draft
 
 
 @pytest.fixture

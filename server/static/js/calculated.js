@@ -14,18 +14,7 @@
     return;
   }
 
-  function readNumber(text) {
-    var folded = (text || "").normalize("NFKC").replace(/\s+/g, "").replace(/\u2212/g, "-");
-    var parts = /^([+-]?[\d.,]+)[^\d.,+-]{0,6}$/.exec(folded);
-    if (!parts) {
-      return null;
-    }
-    var number = parts[1];
-    if (/^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$/.test(number)) {
-      number = number.replace(/,/g, "");
-    }
-    return /^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(number) ? Number(number) : null;
-  }
+  var readNumber = window.Tianbao.readNumber; // numbers.js
 
   function roundHalfUp(value, places) {
     var scale = Math.pow(10, places);
