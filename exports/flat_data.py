@@ -76,6 +76,8 @@ class UnitReport:
     previous_period: str | None = None
     issues: Sequence[Issue] = ()
     included: bool = True
+    # 说明 beside flagged figures (corrections, outliers), by field key
+    explanations: Mapping[str, str] = field(default_factory=dict)
     tags: frozenset[str] | None = None  # the unit's tags (None: not known)
 
     @property

@@ -90,7 +90,11 @@ def build_grid(definition: Definition) -> Grid:
     number = roles.index("number") if "number" in roles else None
     label_start = next(i for i, r in enumerate(roles) if r != "number")
 
-    value = next((i for i, r in enumerate(roles) if r == "input" and i > label_start), None)
+    progress = definition.progress_column()
+    value = next((i for i, (r, c) in enumerate(cols)
+                  if r == "input" and i > label_start and c is progress), None)
+    if value is None:
+        value = next((i for i, r in enumerate(roles) if r == "input" and i > label_start), None)
     if value is None:
         value = len(cols)
         cols.append(("value", None))

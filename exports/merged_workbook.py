@@ -9,7 +9,8 @@ Sheets, in tab order:
    the consolidated figures (``forms.targets``): target, deadline, value, status.
 2. **Completeness** — every unit of the subtree: status, whether it counts in
    the totals, submitted at, late, submitter, phone, revision, version.
-3. **Validation issues** — every unit's issues, rendered in the reader's language.
+3. **Validation issues** — every unit's issues, rendered in the reader's language, with
+   the unit's 说明 beside a corrected or unusual figure.
 4. **Data** — one row per unit × field across all descendants, with an
    autofilter, ready for a pivot table (continued on "Data (2)"… past Excel's
    1,048,576 rows).
@@ -114,6 +115,7 @@ ISSUE_HEADERS: tuple[str, ...] = (
     N_("Field"),
     N_("Table row"),
     N_("Message"),
+    N_("The unit's explanation"),
 )
 STATUS_LABELS: dict[str, str] = {
     "not_started": N_("Not reported"),
@@ -286,7 +288,7 @@ class _MergedWriter:
             result.targets_sheet = self._targets_sheet()
         completeness = self._table(COMPLETENESS, COMPLETENESS_HEADERS,
                                    (12, 24, 12, 6, 10, 10, 17, 6, 12, 15, 8, 8, 24))
-        issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70))
+        issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70, 40))
         data = self._table(DATA, FLAT_HEADERS, (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10))
         result.completeness_sheet, result.issues_sheet = completeness.name, issues.name
         result.data_sheets.append(data.name)
@@ -422,6 +424,7 @@ class _MergedWriter:
                 fld.text("label", self.locale) if fld is not None else "",
                 issue.row + 1 if issue.row is not None else None,
                 issue.render(self.t, self.locale),
+                report.explanations.get(issue.field, "") if issue.needs_figure_note else "",
             ], self)
 
     def _flat_row(self, table: _Table, row: FlatRow) -> None:

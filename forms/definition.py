@@ -272,7 +272,9 @@ class FieldDef(Column):
     help_en: str | None = None
     cumulative: bool = False
     cumulative_span: CumulativeSpan = CumulativeSpan.PLAN
-    cumulative_severity: Severity = Severity.ERROR
+    cumulative_severity: Severity = Severity.WARNING
+    outlier_k: Decimal | None = Field(default=None, ge=0)
+    outlier_jump: Decimal | None = Field(default=None, ge=0)
     aggregation: Aggregation | None = None
     target: Target | None = None
     basis: str | None = Field(default=None, description="The plan sentence that justifies it")
@@ -389,7 +391,10 @@ class TableColumn(Localized):
     ``source`` says what fills the column for each item: the printed number,
     the item title, one of the item's static texts (``texts[key]``), or an
     input: then every item gets a field ``<item key>_<column key>`` of
-    ``input_kind`` unless it declares that field itself.
+    ``input_kind`` unless it declares that field itself. An item's text under
+    an input column's key is the plan's wording, shown as guidance (the
+    field's hint) while the unit's own entry is what is saved: a county's
+    推进措施 is its own, the plan's measures only suggest it.
     """
 
     key: Key
@@ -410,6 +415,14 @@ class TableColumn(Localized):
         return self
 
 
+GUIDANCE_PREFIX = ("方案要求：", "The plan asks: ")
+
+
+def _guidance(text: str | None, english: bool = False) -> str | None:
+    """The plan's wording for an input column, as the hint under the unit's own entry."""
+    return f"{GUIDANCE_PREFIX[english]}{text}" if text else None
+
+
 class Item(Localized):
     """A numbered row of the official table, e.g. 1. 开展主要负责人安全生产教育培训."""
 
@@ -419,6 +432,8 @@ class Item(Localized):
     title_en: str | None = None
     texts: dict[Key, str] = Field(default_factory=dict, description="Static column texts")
     plan_text: str | None = Field(default=None, description="The plan's wording for this task")
+    omit_columns: tuple[Key, ...] = Field(
+        default=(), description="Input columns this row does not ask for")
     fields: tuple[FieldDef, ...] = ()
     note: str | None = None
     # -- applicability (see forms/applicability.py)
@@ -507,7 +522,7 @@ class Definition(Localized):
         # Give every item its per-column input fields, then check key uniqueness
         # and that every rule only names fields that exist.
         input_cols = [c for c in self.columns if c.source == "input"]
-        text_cols = {c.key for c in self.columns if c.source == "text"}
+        text_cols = {c.key for c in self.columns if c.source in ("text", "input")}
         sections = []
         for s_index, section in enumerate(self.sections):
             items = []
@@ -517,12 +532,20 @@ class Definition(Localized):
                     raise DefinitionRuleError(
                         "unknown_texts", at=("sections", s_index, "items", i_index, "texts"),
                         keys=", ".join(sorted(unknown)))
+                omitted = set(item.omit_columns) - {c.key for c in input_cols}
+                if omitted:
+                    raise DefinitionRuleError(
+                        "unknown_omitted_columns",
+                        at=("sections", s_index, "items", i_index, "omit_columns"),
+                        keys=", ".join(sorted(omitted)))
                 declared = {f.key for f in item.fields}
                 extra = tuple(
                     FieldDef(key=f"{item.key}_{c.key}", kind=c.input_kind, label=c.label,
-                             label_en=c.label_en, required=c.input_required)
+                             label_en=c.label_en, required=c.input_required,
+                             help=_guidance(item.texts.get(c.key)),
+                             help_en=_guidance(item.texts.get(c.key), english=True))
                     for c in input_cols
-                    if f"{item.key}_{c.key}" not in declared
+                    if f"{item.key}_{c.key}" not in declared and c.key not in item.omit_columns
                 )
                 items.append(item.model_copy(update={"fields": extra + item.fields}))
             sections.append(section.model_copy(update={"items": tuple(items)}))
@@ -640,6 +663,18 @@ class Definition(Localized):
         for section in self.sections:
             for item in section.items:
                 yield section, item
+
+    def progress_column(self) -> TableColumn | None:
+        """The printed column that lists the indicators: 推进情况 (or the first long input).
+
+        Other input columns (a county's own 推进措施, 责任部门) hold only their text.
+        """
+        inputs = [c for c in self.columns if c.source == "input"]
+        for column in inputs:
+            if column.key == "progress" or "情况" in column.label:
+                return column
+        longs = [c for c in inputs if c.input_kind is FieldKind.LONGTEXT]
+        return (longs or inputs or [None])[0]
 
     def fields(self) -> Iterator[FieldDef]:
         """Every field: the header first, then the items' fields in order."""

@@ -116,6 +116,8 @@ MESSAGES: dict[str, str] = {
     "input_kind_required": N_("An input column needs input_kind text or longtext."),
     "input_kind_not_allowed": N_("Only input columns (source: input) have an input_kind."),
     "unknown_texts": N_("The texts %(keys)s match no column with source text."),
+    "unknown_omitted_columns": N_(
+        "The omitted columns %(keys)s match no column with source input."),
     "duplicate_column_key": N_("The column key “%(key)s” is used twice."),
     "duplicate_choice_value": N_("The choice value “%(key)s” is used twice."),
     "duplicate_section_key": N_("The section key “%(key)s” is used twice."),

@@ -8,7 +8,7 @@ in the user's language by translating ``MESSAGES[code]`` and interpolating
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,12 +47,29 @@ MESSAGES: dict[str, str] = {
     "stock_baseline_changed": N_(
         "%(label)s is the starting figure its stock target is measured from: it was"
         " %(original)s when first handed in and is now %(value)s. Explain the correction"
-        " in the remarks."
+        " beside the figure."
+    ),
+    "outlier_jump": N_(
+        "%(label)s jumped from %(previous)s to %(value)s, more than %(factor)s times the last"
+        " figure: check it, or explain it beside the figure."
+    ),
+    "outlier_history": N_(
+        "%(label)s (%(value)s) is outside the range of this unit's %(count)s earlier figures"
+        " (%(low)s to %(high)s): check it, or explain it beside the figure."
     ),
     "differs_from_children": N_(
         "%(label)s is %(value)s but the units below add up to %(expected)s."
     ),
 }
+
+
+# Warnings about one figure that stand only with a 说明 (explanation) beside that
+# figure: a correction of a cumulative total, a figure outside the unit's history,
+# a changed starting figure of a stock. Every other warning is explained in the
+# report's remarks. Errors are never explained away.
+EXPLAINED_PER_FIGURE = frozenset({
+    "cumulative_decreased", "outlier_jump", "outlier_history", "stock_baseline_changed",
+})
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,12 @@ class Issue:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+    @property
+    def needs_figure_note(self) -> bool:
+        """Whether this warning needs a 说明 beside its figure (not just the remarks)."""
+        return (not self.is_error and self.field is not None and self.row is None
+                and self.code in EXPLAINED_PER_FIGURE)
 
     def at(self, **changes: Any) -> Issue:
         return replace(self, **changes)
@@ -128,3 +151,27 @@ def warning(field: str | None, code: str, **params: Any) -> Issue:
 
 def has_errors(issues: Iterable[Issue]) -> bool:
     return any(i.is_error for i in issues)
+
+
+def flagged_figures(issues: Iterable[Issue]) -> list[str]:
+    """The fields whose warnings need a 说明 beside the figure, in order, once each."""
+    return list(dict.fromkeys(i.field for i in issues if i.needs_figure_note))
+
+
+def unexplained(issues: Iterable[Issue], explanations: Mapping[str, str],
+                remarks: str) -> tuple[list[Issue], list[Issue]]:
+    """The warnings still lacking an explanation: (per figure, in the remarks).
+
+    The one rule for "warnings need an explanation": a flagged figure needs its
+    own non-blank note in *explanations*; any other warning needs the remarks.
+    """
+    figure, general = [], []
+    for issue in issues:
+        if issue.is_error:
+            continue
+        if issue.needs_figure_note:
+            if not (explanations.get(issue.field) or "").strip():
+                figure.append(issue)
+        elif not remarks.strip():
+            general.append(issue)
+    return figure, general

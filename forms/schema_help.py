@@ -147,8 +147,15 @@ DESCRIPTIONS: dict[str, str] = {
     "Item.number": N_("The number as printed, e.g. 1 or (一)1; write it in quotes."),
     "Item.title": N_("The item's title, in Chinese."),
     "Item.title_en": N_("The item's title in English."),
-    "Item.texts": N_("The item's static texts, by the key of a column with source text."),
+    "Item.texts": N_(
+        "The item's static texts, by the key of a column with source text; under the key of"
+        " an input column, the plan's wording shown as guidance beside the unit's own entry."
+    ),
     "Item.plan_text": N_("The plan's own wording for this task."),
+    "Item.omit_columns": N_(
+        "Input columns this row does not ask for (a narrative row of a summary has no"
+        " measures of its own); their cells stay empty."
+    ),
     "Item.fields": N_("The item's inputs, after those its input columns give it."),
     "Item.note": N_("A note shown under the item."),
     "Item.applies_when": N_(
@@ -180,7 +187,18 @@ DESCRIPTIONS: dict[str, str] = {
         "A running total that must never go down from one period to the next (numeric only)."
     ),
     "FieldDef.cumulative_span": N_("Over which span the total accumulates."),
-    "FieldDef.cumulative_severity": N_("Whether a total that went down blocks the submission."),
+    "FieldDef.cumulative_severity": N_(
+        "Whether a total that went down blocks the submission (error) or stands with an"
+        " explanation beside the figure (warning, the default)."
+    ),
+    "FieldDef.outlier_k": N_(
+        "How many MADs (median absolute deviations) a figure may lie from the median of the"
+        " unit's earlier figures before it needs an explanation; default 5, 0 turns it off."
+    ),
+    "FieldDef.outlier_jump": N_(
+        "A figure more than this many times the unit's last one needs an explanation;"
+        " default 10, 0 turns it off."
+    ),
     "FieldDef.aggregation": N_(
         "How the values of the units below combine in consolidation; by default sum for"
         " numbers, average for percentages, a list for texts and, for yes/no and choices,"

@@ -3,7 +3,8 @@
 ``validate`` returns issues and never raises on user input: kinds and bounds,
 required fields, the definition's rules, cumulative figures against the unit's
 previous period, targets, and a consolidated report against its children.
-Errors block submission; warnings need an explanation in the remarks.
+Errors block submission; warnings need an explanation (``forms.issues.unexplained``):
+a flagged figure its own 说明, any other warning the remarks.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from forms.definition import (
     TargetKind,
 )
 from forms.issues import Issue, error, warning
+from forms.outliers import outliers
 from forms.periods import Period
 from forms.rules import parse
 from forms.values import coerce, coerce_values, format_number
@@ -43,6 +45,7 @@ def validate(
     check_targets: bool | None = None,
     following: Values | None = None,
     following_period: str | Period | None = None,
+    history: Sequence[Values] | None = None,
     tags: Collection[str] | None = None,
 ) -> list[Issue]:
     """All issues of *values* (raw or typed) for *definition*.
@@ -57,7 +60,9 @@ def validate(
     ``check_required=False`` judges a draft. *following* is the unit's report
     of the next later period, if any: correcting an earlier period re-checks the
     later one, and a figure now above it is flagged (as a warning here, since
-    it is the later report that may be wrong).
+    it is the later report that may be wrong). *history* holds the unit's
+    earlier sent reports, oldest first: a figure outside them is an outlier
+    (``forms.outliers``), a warning that needs a 说明 beside the figure.
 
     *tags* are the unit's tags: what does not apply to the unit (``applies_when``)
     is skipped entirely, whatever was typed into it (None: tag conditions hold).
@@ -75,6 +80,9 @@ def validate(
     # The checks below read only *typed*, which holds no field that does not apply.
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)
+    if history:
+        flagged = {i.field for i in issues}
+        issues += [i for i in outliers(definition, typed, history) if i.field not in flagged]
     if following is not None:
         issues += _later(definition, typed, following, period, _as_period(following_period))
     if check_targets is None:

@@ -232,7 +232,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", R + "/return", "review", "Return a submitted report with a comment.",
               REPORT_BODY, ACTION, schemas.Comment, problems=(403, 404, 409, 422)),
     Operation("post", R + "/approve", "review", "Approve (and lock) a submitted report.",
-              REPORT_BODY, ACTION, problems=(403, 404, 409)),
+              REPORT_BODY, ACTION, schemas.Acknowledge, False, (403, 404, 409, 422)),
     Operation("post", R + "/unapprove", "review", "Withdraw an approval, with a reason.",
               REPORT_BODY, ACTION, schemas.Reason, problems=(403, 404, 409, 422)),
     Operation("get", R + "/history", "reports", "Every revision and every workflow event.",

@@ -123,6 +123,7 @@ def put_report(assignment: str, unit: str, period: str):
         raise ApiError(400, "bad_request",
                        _("The body needs “values”: an object of values by field key."))
     remarks = _text(body, "remarks")
+    explanations = _explanations(body)
     expected = _if_match(required=True)
     raw, refused = _raw_values(view, values)
     if refused:
@@ -131,9 +132,10 @@ def put_report(assignment: str, unit: str, period: str):
     typed, coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
     try:
         reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
-                       expected_revision=expected, source=Source.API)
+                       explanations=explanations, expected_revision=expected,
+                       source=Source.API)
     except StaleRevision:
-        if not _is_current(view, typed, remarks):
+        if not _is_current(view, typed, remarks, explanations):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
@@ -143,11 +145,26 @@ def put_report(assignment: str, unit: str, period: str):
     return _answer(saved, warnings)
 
 
-def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None) -> bool:
-    """Whether *typed* values and *remarks* are exactly the report's latest revision."""
+def _explanations(body: dict[str, Any]) -> dict[str, str] | None:
+    """The optional "explanations" member: strings (or null) by field key."""
+    value = body.get("explanations")
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(v is None or isinstance(v, str)
+                                              for v in value.values()):
+        raise ApiError(400, "bad_request",
+                       _("“explanations” must be an object of texts by field key."))
+    return {k: v for k, v in value.items() if v is not None}
+
+
+def _is_current(view: ReportView, typed: dict[str, Any], remarks: str | None,
+                explanations: dict[str, str] | None = None) -> bool:
+    """Whether *typed* values, *remarks* and *explanations* are exactly the latest revision."""
     report = view.report
     return (report is not None and jsonable(typed) == report.values
-            and (remarks is None or remarks.strip() == report.remarks))
+            and (remarks is None or remarks.strip() == report.remarks)
+            and (explanations is None or reporting.clean_explanations(
+                view.definition, explanations) == (report.explanations or {})))
 
 
 def _raw_values(view: ReportView, values: dict[str, Any]) -> tuple[dict[str, Any], list]:
@@ -203,8 +220,12 @@ def _decide(assignment: str, unit: str, period: str, decision: str, text_member:
     view = _view(assignment, unit, period)
     body = body_object(optional=True)
     text = _text(body, text_member) if text_member else None
+    acknowledged = body.get("acknowledged", False)
+    if not isinstance(acknowledged, bool):
+        raise ApiError(400, "bad_request", _("“acknowledged” must be true or false."))
     review_service.decide(db_session(), api_user(), view, decision, text or "",
-                          expected_revision=_if_match(required=False))
+                          expected_revision=_if_match(required=False),
+                          acknowledged=acknowledged)
     return _answer(_reload(view))
 
 
@@ -240,6 +261,7 @@ def report_history(assignment: str, unit: str, period: str):
             created_at=r.created_at,
             values=r.values,
             remarks=r.remarks,
+            explanations=dict(r.explanations or {}),
         ) for r in reversed(reporting.revisions(session, view.report))]
         events = [schemas.Event(
             action=e.action,

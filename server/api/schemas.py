@@ -245,6 +245,12 @@ class Report(BaseModel):
                     "read-only, recomputed on every save; a posted value for them is ignored")
     issues: list[Issue]
     remarks: str
+    explanations: dict[str, str] = Field(description=(
+        "说明 beside flagged figures, by field key: a correction of a cumulative figure, an "
+        "outlier, a changed starting figure"))
+    flagged: list[str] = Field(description=(
+        "Fields whose warnings need a 说明 in explanations before submitting, and the "
+        "reviewer's acknowledgement before approving"))
     targets: list[TargetProgress] = Field(description=(
         "The unit's targets: every unit's own, and the jurisdiction's for the consolidating "
         "unit"))
@@ -268,6 +274,7 @@ class Revision(BaseModel):
     created_at: Instant
     values: Values
     remarks: str
+    explanations: dict[str, str]
 
 
 class Event(BaseModel):
@@ -404,6 +411,14 @@ class TaskPage(Page[Task]):
 class SaveReport(BaseModel):
     values: Values
     remarks: str | None = absent()
+    explanations: dict[str, str | None] | None = absent(
+        "说明 by field key, replacing the stored ones; null or blank clears one")
+
+
+class Acknowledge(BaseModel):
+    acknowledged: bool = Field(default=False, description=(
+        "The reviewer read the explanations of the flagged figures; required to approve a "
+        "report that has any"))
 
 
 class Remarks(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 from forms.applicability import conditions
 from forms.definition import Definition, Phase
+from forms.issues import flagged_figures
 from forms.periods import days_until
 from forms.targets import Progress
 from forms.values import jsonable
@@ -89,6 +90,8 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         calculated=[f.key for f in view.definition.calculated_fields()],
         issues=issues([*extra_issues, *stored]),
         remarks=saved.remarks if saved else "",
+        explanations=dict(saved.explanations or {}) if saved else {},
+        flagged=flagged_figures(stored),
         targets=target_list(view.definition, targets.for_report(db_session(), view)),
         phase=phase(targets.phase_now(view.definition)),
         applies=applies(view),

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.definition import Definition
+from forms.issues import flagged_figures
 from forms.periods import SHANGHAI, Frequency, Period
 from forms.values import format_number
 from server.db import unit_of_work
@@ -512,7 +513,11 @@ class _Reports:
         session, unit = self.session, view.unit
         if action.kind == "save":
             values = {key: self._raw(unit, user, value) for key, value in action.values.items()}
-            reporting.save(session, actor, view, values, remarks=action.text)
+            # A demo unit explains every figure the form flags (a correction, a jump from a
+            # small first figure), as a real one must before submitting.
+            flagged = flagged_figures(reporting.issues_for(view, values))
+            reporting.save(session, actor, view, values, remarks=action.text,
+                           explanations={key: DEMO_NOTE for key in flagged})
             if view.report.revision == 1:
                 view.report.created_at = action.moment
             view.report.updated_at = action.moment
@@ -521,7 +526,7 @@ class _Reports:
         elif action.kind == "return":
             reporting.return_report(session, actor, view, action.text)
         else:
-            reporting.approve(session, actor, view)
+            reporting.approve(session, actor, view, acknowledged=True)
             view.report.approved_at = action.moment
 
     def _raw(self, unit: Unit, user: User, value: Any) -> Any:
@@ -621,4 +626,5 @@ RETURN_COMMENTS = (
     "请补充本期新增数据的来源说明，并核对各项累计数。",
     "报送人请填写具体经办人，并核对联系电话。",
 )
+DEMO_NOTE = "经复核，本期数字据实填报。"
 CATCH_UP_REMARKS = "本期为补报：经核对培训签到台账补录了参训人次，下一期报表将同步更正。"

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     or_,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -155,6 +156,9 @@ class Report(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)  # latest revision number
     values: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)  # of that revision
     remarks: Mapped[str] = mapped_column(Text, default="")
+    # 说明 beside flagged figures, by field key (of that revision)
+    explanations: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict,
+                                                         server_default=text("'{}'"))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -206,6 +210,8 @@ class Revision(Base):
     template_version_id: Mapped[int] = mapped_column(ForeignKey("template_versions.id"))
     values: Mapped[dict[str, Any]] = mapped_column(JsonType)
     remarks: Mapped[str] = mapped_column(Text, default="")
+    explanations: Mapped[dict[str, str]] = mapped_column(JsonType, default=dict,
+                                                         server_default=text("'{}'"))
     source: Mapped[str] = mapped_column(String(16))
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -80,13 +80,8 @@ def indicators(definition: Definition, item: Item) -> list[FieldDef]:
 
 
 def progress_column(definition: Definition) -> TableColumn | None:
-    """The printed column that lists the indicators: 推进情况 (or the first long input)."""
-    inputs = [c for c in definition.columns if c.source == "input"]
-    for column in inputs:
-        if column.key == "progress" or "情况" in column.label:
-            return column
-    longs = [c for c in inputs if c.input_kind is FieldKind.LONGTEXT]
-    return (longs or inputs or [None])[0]
+    """The printed column that lists the indicators (``Definition.progress_column``)."""
+    return definition.progress_column()
 
 
 @dataclass(frozen=True)

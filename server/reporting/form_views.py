@@ -89,8 +89,11 @@ def _post(view: ReportView):
     on_refusal(lambda refusal: _refused(view, form, raw, typed, chosen, refusal))
     if upload_issues:
         raise InvalidReport(reporting.NOT_SAVED, upload_issues + coercion)
+    explanations = rf.posted_explanations(
+        request.form, view.report.explanations if view.report else None)
     report, draft_issues = reporting.save(session, user, view, raw.values,
                                           remarks=form.remarks.data or "",
+                                          explanations=explanations,
                                           expected_revision=_revision_number(form.revision.data))
 
     form.revision.data = str(report.revision)
@@ -99,7 +102,8 @@ def _post(view: ReportView):
         try:
             reporting.submit(session, user, view, expected_revision=report.revision)
         except InvalidReport as exc:  # the draft stands: it is committed with the page
-            return _submit_refused(view, form, raw, warnings + exc.issues, str(exc))
+            return _submit_refused(view, form, raw, warnings + exc.issues, str(exc),
+                                   remarks=exc.field == "remarks")
         if view.skipped:
             flash(_("Left out because they do not apply to %(unit)s: %(fields)s.",
                     unit=view.unit.name,
@@ -135,11 +139,11 @@ def _refused(view, form, raw, typed, chosen, refusal: Refusal):
     return _page(view, form, status=403, lost_files=chosen)
 
 
-def _submit_refused(view, form, raw, issues, reason):
+def _submit_refused(view, form, raw, issues, reason, *, remarks: bool):
     """The draft was saved but not submitted: say so, and what blocks the submission."""
     message = _("Your changes were saved as a draft (revision %(number)s), but the report was "
                 "not submitted: %(reason)s", number=view.revision, reason=reason)
-    remarks_error = None if has_errors(issues) else reason
+    remarks_error = reason if remarks and not has_errors(issues) else None
     return _page(view, form, issues, rows=raw.rows, status=422, values=view.values,
                  alerts=[("error", message)], remarks_error=remarks_error)
 
@@ -265,6 +269,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         prefilled=prefilled,
         refill_form=RefillForm(formdata=None, revision=str(view.revision)) if refillable else None,
         stale=stale, alerts=alerts or [],
+        explanations=_explanations(view),
         lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),
@@ -273,6 +278,14 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         phase=targets.phase_now(definition),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
+
+
+def _explanations(view: ReportView) -> dict[str, str]:
+    """The 说明 to show in the note boxes: as sent, when the page comes back from a post."""
+    stored = view.report.explanations if view.report is not None else None
+    if request.method == "POST":
+        return rf.posted_explanations(request.form, stored)
+    return dict(stored or {})
 
 
 def skipped_labels(definition, keys: list[str], locale: str) -> str:

@@ -390,6 +390,14 @@ def cell_anchor(key: str, row: int, column: str) -> str:
 
 
 REMARKS_ANCHOR = "field-remarks"
+NOTE_PREFIX = "note-"
+
+
+def posted_explanations(formdata: Mapping[str, str], stored: Mapping[str, str] | None
+                        ) -> dict[str, str]:
+    """The stored 说明 with the note boxes the page sent (a box emptied clears its note)."""
+    sent = {k[len(NOTE_PREFIX):]: v for k, v in formdata.items() if k.startswith(NOTE_PREFIX)}
+    return {**(stored or {}), **sent}
 
 
 @dataclass
@@ -401,6 +409,7 @@ class IssueMap:
     rows: dict[tuple[str, int], list[ShownIssue]] = field(default_factory=dict)
     general: list[ShownIssue] = field(default_factory=list)
     summary: list[ShownIssue] = field(default_factory=list)
+    flagged: set[str] = field(default_factory=set)  # figures that need a 说明 beside them
 
     def at(self, key: str) -> list[ShownIssue]:
         return self.fields.get(key, [])
@@ -443,6 +452,8 @@ def place_issues(definition: Definition, issues: Iterable[Issue], translate: Cal
         if identity in seen:
             continue
         seen.add(identity)
+        if issue.needs_figure_note:
+            placed.flagged.add(issue.field)
         message = issue.render(translate, locale)
         fld = definition.field(issue.field) if issue.field else None
         label = fld.text("label", locale) if fld else ""

@@ -75,6 +75,9 @@ class ReturnForm(DecisionForm):
 
 class ApproveForm(DecisionForm):
     comment = HiddenField()
+    acknowledge = BooleanField(
+        _l("I have read the unit's explanations of the marked figures"),
+        description=_l("Corrected or unusual figures stand only with your acknowledgement."))
 
 
 class UnapproveForm(DecisionForm):

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from forms.issues import flagged_figures
 from forms.periods import days_until
 from server.auth.access import roles_required
 from server.db import db_session
@@ -69,6 +70,8 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         returned = next((e for e in history if e.action == "returned"), None)
     return render_template(
         "review/report.html", view=view, comparison=compare(view, issues), forms=forms,
+        flagged=flagged_figures(issues),
+        explanations=(view.report.explanations or {}) if view.report is not None else {},
         events=history, last_returned=returned, event_label=event_label, Status=Status,
         status_label=reporting.status_label, off=view.applicability().fields,
         late=late_or_overdue(view.status, bool(view.report and view.report.late),
@@ -95,8 +98,10 @@ def matrix_decide(assignment: str, unit: str, period: str, decision: str):
         return _page(view, {decision: form}, 400)
     on_refusal(lambda _refusal: _page(view, {decision: form}, 400), form=form,
                fields={"reason": "comment"})
+    acknowledged = bool(getattr(form, "acknowledge", None) and form.acknowledge.data)
     review_service.decide(db_session(), current_user._get_current_object(), view, decision,
-                          form.comment.data or "", expected_revision=form.expected_revision())
+                          form.comment.data or "", expected_revision=form.expected_revision(),
+                          acknowledged=acknowledged)
     flash(str(DONE_MESSAGES[decision]) % {"unit": view.unit.name}, "success")
     return redirect(url_for("review.matrix_report", assignment=assignment, unit=unit,
                             period=period))

@@ -170,7 +170,7 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
             select(func.aggregate_strings(UnitTag.tag, " ")).where(UnitTag.unit_id == Unit.id)
             .scalar_subquery().label("tags"),
             cur.status, cur.revision, cur.values, cur.template_version_id, cur.submitted_at,
-            cur.late,
+            cur.late, cur.explanations,
             prev.period.label("prev_period"), prev.values.label("prev_values"),
             prev.template_version_id.label("prev_version_id"),
             nxt.period.label("next_period"), nxt.values.label("next_values"),
@@ -222,6 +222,7 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
         previous_period=row.prev_period,
         issues=tuple(issues),
         included=included,
+        explanations=dict(row.explanations or {}),
         tags=tags,
     )
 

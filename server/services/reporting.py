@@ -38,7 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport
 from forms.definition import Definition
-from forms.issues import Issue, has_errors
+from forms.issues import Issue, flagged_figures, has_errors, unexplained
 from forms.periods import SHANGHAI, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
@@ -156,6 +156,7 @@ class ReportView:
     previous: Report | None = None
     previous_values: dict[str, Any] = field(default_factory=dict)
     following: Report | None = None  # the unit's next later submitted/approved report
+    history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
 
@@ -220,7 +221,8 @@ def build_view(
     previous = reports[earlier[-1]] if earlier else None
     following = reports[later[0]] if later else None
     return ReportView(assignment, unit, period, template, report, values_of(report),
-                      due_date(assignment, period), previous, values_of(previous), following)
+                      due_date(assignment, period), previous, values_of(previous), following,
+                      [values_of(reports[p]) for p in earlier])
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
@@ -240,6 +242,7 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
         following=following.values if following else None,
         following_period=following.period if following else None,
         check_required=check_required,
+        history=view.history,
         tags=view.unit.tags,
         # A plan's targets are the jurisdiction's: a village rolling up its companies
         # is not expected to reach the whole town's target on its own.
@@ -402,6 +405,7 @@ def save(
     raw_values: Mapping[str, Any],
     *,
     remarks: str | None = None,
+    explanations: Mapping[str, str] | None = None,
     expected_revision: int | None = None,
     source: str = Source.WEB,
     file: StoredFile | None = None,
@@ -413,7 +417,8 @@ def save(
     bounds, an unknown choice) refuse the save and change nothing; missing
     required values and failed rules are allowed in a draft and block only
     the submission. *on_behalf* lets a consolidator above the unit save a draft
-    the unit sent in (workbooks collected and uploaded in bulk).
+    the unit sent in (workbooks collected and uploaded in bulk). *explanations*
+    (说明 beside flagged figures, by field key) replace the stored ones when given.
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
@@ -435,10 +440,13 @@ def save(
     report.values = jsonable(values)
     if remarks is not None:
         report.remarks = remarks.strip()
+    if explanations is not None:
+        report.explanations = clean_explanations(view.definition, explanations)
     report.updated_at = utcnow()
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
-                         values=report.values, remarks=report.remarks, source=str(source),
+                         values=report.values, remarks=report.remarks,
+                         explanations=dict(report.explanations or {}), source=str(source),
                          file_id=file.id if file else None, author_id=user.id))
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
@@ -504,9 +512,14 @@ def submit(session: Session, user: User, view: ReportView, *,
     if has_errors(issues):
         raise InvalidReport(_l("The report cannot be submitted until the errors are "
                                "corrected."), issues)
-    if issues and not view.report.remarks.strip():
+    figures, general = unexplained(issues, view.report.explanations or {},
+                                   view.report.remarks)
+    if figures:
+        raise InvalidReport(_l("Explain each marked figure in the note beside it before "
+                               "submitting."), figures, field="explanations")
+    if general:
         raise InvalidReport(_l("Explain the warnings in the remarks before submitting."),
-                            issues)
+                            issues, field="remarks")
     now = now or utcnow()
     report = view.report
     if report.submitted_at is None:
@@ -526,12 +539,38 @@ def return_report(session: Session, user: User, view: ReportView, comment: str) 
     _event(session, report, "returned", user, comment.strip())
 
 
-def approve(session: Session, user: User, view: ReportView) -> None:
-    """Approve a submitted report, which locks it."""
+def approve(session: Session, user: User, view: ReportView, *,
+            acknowledged: bool = False) -> None:
+    """Approve a submitted report, which locks it.
+
+    Figures the unit explained (corrections, outliers) are approved only when the
+    reviewer *acknowledged* having read their explanations; the approval event
+    names the figures acknowledged, for the record.
+    """
     report = _reviewable(user, view, Status.SUBMITTED)
+    flagged = flagged_figures(issues_for(view))
+    if flagged and not acknowledged:
+        raise InvalidInput(_l("Acknowledge the explained figures before approving: read the "
+                              "unit's notes beside the marked figures."),
+                           field="acknowledge", issue="required")
     report.status, report.approved_at, report.approved_by_id = (
         Status.APPROVED, utcnow(), user.id)
-    _event(session, report, "approved", user)
+    comment = ""
+    if flagged:
+        labels = {f.key: f.label for f in view.definition.fields()}
+        comment = str(_l("Explained figures acknowledged: %(fields)s",
+                         fields="、".join(labels.get(k, k) for k in flagged)))
+    _event(session, report, "approved", user, comment)
+
+
+def clean_explanations(definition: Definition, explanations: Mapping[str, Any]) -> dict[str, str]:
+    """The non-blank notes of *explanations* for fields of *definition*, stripped."""
+    known = {f.key for f in definition.fields()}
+    return {k: str(v).strip()[:EXPLANATION_MAX] for k, v in explanations.items()
+            if k in known and v is not None and str(v).strip()}
+
+
+EXPLANATION_MAX = 500
 
 
 def unapprove(session: Session, user: User, view: ReportView, reason: str) -> None:

@@ -361,12 +361,13 @@ def chase_filename(assignment: Assignment, period: str) -> str:
 
 
 def decide(session: Session, user: User, view: ReportView, decision: str, text: str = "", *,
-           expected_revision: int | None = None) -> None:
+           expected_revision: int | None = None, acknowledged: bool = False) -> None:
     """Return (*text*: the comment), approve or unapprove (*text*: the reason) the report,
     as long as it is the revision reviewed.
 
     A reviewer decides on what they saw: if the report was resubmitted with
-    other values since the page was loaded, the decision is refused.
+    other values since the page was loaded, the decision is refused. An approval
+    of explained figures needs *acknowledged* (see ``reporting.approve``).
     """
     if not reporting.can_review(user, view):
         raise NotAllowed(reporting.REVIEWERS_ONLY)
@@ -377,7 +378,7 @@ def decide(session: Session, user: User, view: ReportView, decision: str, text: 
     if decision == "return":
         reporting.return_report(session, user, view, text)
     elif decision == "approve":
-        reporting.approve(session, user, view)
+        reporting.approve(session, user, view, acknowledged=acknowledged)
     elif decision == "unapprove":
         reporting.unapprove(session, user, view, text)
     else:

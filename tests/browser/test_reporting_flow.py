@@ -1,10 +1,10 @@
 """A quarter's reporting in a real browser.
 
 On a desktop, the village fills the 21-item form, is stopped by a cumulative figure
-lower than last quarter, fixes it and submits; the town sees its completeness matrix
-change, reviews the report beside last quarter and approves it. On a phone, the other
-village sends last quarter's report late: it is accepted and flagged, and the town
-returns it with a comment.
+lower than last quarter (it would need a 说明), fixes it and submits; the town sees
+its completeness matrix change, reviews the report beside last quarter and approves
+it. On a phone, the other village sends last quarter's report late: it is accepted
+and flagged, and the town returns it with a comment.
 
 Screenshots of my reports, the form, the matrix and the review page at 360 px and
 1280 px go to test-artifacts/screenshots/.
@@ -94,12 +94,12 @@ def test_the_village_fixes_a_lower_figure_and_the_town_approves(chromium, live_s
         flagged = village.locator("#field-i01_enterprises")
         message = f"为累计数，却从{last_quarter}的 12 降至 10。"
         expect(flagged).to_contain_text(message)
-        expect(enterprises).to_have_attribute("aria-invalid", "true")
         expect(village.locator(".issue-summary")).to_contain_text(message)
 
-        # Submitting is refused while the figure is wrong.
+        # Submitting is refused until the figure is corrected or explained beside it.
         village.locator(".report-actions button[value=submit]").click()
         expect(flagged).to_contain_text(message)
+        expect(village.locator("#note-i01_enterprises")).to_be_visible()
         expect(village.locator(".report-meta")).to_contain_text("草稿")
 
         # Corrected, it goes through.

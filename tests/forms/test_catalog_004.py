@@ -73,11 +73,29 @@ def test_columns_are_those_of_the_battle_map(definition):
     assert sources == {
         "序号": "number",
         "具体工作": "title",
-        "推进措施": "text",
+        "推进措施": "input",
         "进展情况": "input",
         "成果形式": "text",
-        "责任部门": "text",
+        "责任部门": "input",
     }
+
+
+def test_the_county_fills_its_own_measures_and_department_with_the_plan_as_guidance(definition):
+    # 三（二）: 各地工信部门要根据任务清单，制定本地区……作战图集 — the county's own entries.
+    assert "制定本地区工业行业《安全生产治本攻坚三年行动作战图集》" in PLAN
+    task = next(item for _, item in definition.items() if "measures" in item.texts)
+    measures = definition.field(f"{task.key}_measures")
+    department = definition.field(f"{task.key}_department")
+    assert (measures.kind, department.kind) == ("longtext", "text")
+    assert measures.help == "方案要求：" + task.texts["measures"]
+    assert measures.help_en.startswith("The plan asks: ")
+    assert department.help is None  # the plan names no department: nothing to suggest
+    keys = {f.key for _, item in definition.items() for f in item.fields}
+    for section, item in definition.items():
+        own = {f"{item.key}_measures", f"{item.key}_department"}
+        # The narrative rows of the summary have no measures or department of their own.
+        assert (own <= keys) is (section.key != "summary"), item.key
+        assert own & keys == (set() if section.key == "summary" else own)
     assert [f.label for f in definition.header] == ["报送人", "联系电话"]
 
 

@@ -63,11 +63,14 @@ def test_rule_cannot_judge_missing_values():
 
 
 def test_cumulative_going_down_is_flagged_with_the_previous_period():
+    # A correction is possible: by default a lower total is a warning that needs a
+    # 说明 beside the figure, not an error that blocks the report outright.
     issues = validate(DEF, {**COMPLETE, "found": 4}, previous={"found": 9},
                       period="2024Q4", previous_period="2024Q3")
     [issue] = issues
     assert (issue.field, issue.code, issue.severity) == ("found", "cumulative_decreased",
-                                                         Severity.ERROR)
+                                                         Severity.WARNING)
+    assert issue.needs_figure_note
     assert "2024年第三季度" in issue.render() and "9" in issue.render()
     assert "2024 Q3" in issue.render(locale="en")
 

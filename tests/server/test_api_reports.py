@@ -56,7 +56,7 @@ def test_a_report_not_started_answers_its_form_and_revision_0(api):
         "template": "hazards", "version": 1, "status": "not_started", "revision": 0,
         "due": "2024-10-05", "late": True, "submitted_at": None, "values": {},
         "increments": {"found": None}, "calculated": [], "issues": [], "remarks": "",
-        "applies": {}, "skipped": [],
+        "applies": {}, "skipped": [], "explanations": {}, "flagged": [],
         "targets": [], "phase": None,
     }
 
@@ -375,3 +375,58 @@ def test_every_report_endpoint_needs_a_token(client, world):
         response = client.open(path() + suffix, method=method, json={})
         body = problem(response, 401, "unauthorized")
         assert response.headers["WWW-Authenticate"].startswith("Bearer"), body
+
+
+# -- corrections and outliers: a 说明 beside the figure -----------------------------------
+
+
+def test_a_lower_figure_needs_its_explanation_and_the_reviewers_acknowledgement(api, session):
+    clerk, reviewer = api("va1"), api("ta-hz")
+    q2 = path(period="2024Q2")
+    ok(clerk.put(q2, revision=0, json={"values": {**COMPLETE, "found": 9}}))
+    ok(clerk.post(q2 + "/submit"))
+    ok(reviewer.post(q2 + "/approve"))  # nothing flagged: no acknowledgement needed
+
+    body = ok(save(clerk, {**COMPLETE, "found": 7}))
+    assert body["flagged"] == ["found"] and body["explanations"] == {}
+    assert ("found", "cumulative_decreased", "warning") in by_field(body["issues"])
+    refused = problem(clerk.post(path() + "/submit", json={"remarks": "见说明"}), 422,
+                      "invalid")
+    assert refused["detail"] == ("Explain each marked figure in the note beside it before "
+                                 "submitting.")
+    assert [i["field"] for i in refused["issues"]] == ["found"]
+    problem(clerk.put(path(), revision=1, json={"values": COMPLETE, "explanations": ["x"]}),
+            400, "bad_request")
+
+    body = ok(clerk.put(path(), revision=1, json={
+        "values": {**COMPLETE, "found": 7}, "explanations": {"found": " 二季度重复统计 2 处 "}}))
+    assert body["explanations"] == {"found": "二季度重复统计 2 处"}
+    ok(clerk.post(path() + "/submit"))
+
+    refused = problem(reviewer.post(path() + "/approve"), 422, "invalid")
+    assert refused["detail"].startswith("Acknowledge the explained figures before approving")
+    problem(reviewer.post(path() + "/approve", json={"acknowledged": "yes"}), 400, "bad_request")
+    body = ok(reviewer.post(path() + "/approve", json={"acknowledged": True}))
+    assert body["status"] == "approved" and body["explanations"]["found"] == "二季度重复统计 2 处"
+    history = ok(clerk.get(path() + "/history"))
+    assert history["revisions"][-1]["explanations"] == {"found": "二季度重复统计 2 处"}
+    assert history["events"][-1]["action"] == "approved"
+    assert history["events"][-1]["comment"] == "Explained figures acknowledged: 排查隐患"
+
+
+def test_a_tenfold_jump_is_flagged_like_a_correction(api, session):
+    clerk, reviewer = api("va1"), api("ta-hz")
+    q2 = path(period="2024Q2")
+    ok(clerk.put(q2, revision=0, json={"values": {**COMPLETE, "found": 3}}))
+    ok(clerk.post(q2 + "/submit"))
+    body = ok(save(clerk, {**COMPLETE, "found": 31}))
+    assert body["flagged"] == ["found"]
+    jump = next(i for i in body["issues"] if i["field"] == "found")
+    assert jump["code"] == "outlier_jump" and "10 times" in jump["message"]
+    problem(clerk.post(path() + "/submit"), 422, "invalid")
+    ok(clerk.put(path(), revision=1, json={"values": {**COMPLETE, "found": 31},
+                                           "explanations": {"found": "开展专项排查"}}))
+    ok(clerk.post(path() + "/submit"))
+    problem(reviewer.post(path() + "/approve"), 422, "invalid")
+    assert ok(reviewer.post(path() + "/approve", json={"acknowledged": True}))["status"] == \
+        "approved"

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forms.definition import CumulativeSpan
+from forms.issues import unexplained
 from forms.periods import Period, is_late
 from forms.validation import same_span
 from forms.values import loads_values
@@ -240,7 +241,9 @@ def test_submitted_reports_pass_the_checks_they_were_submitted_under(demo, sessi
             view = reporting.load(session, admin, key, report.unit.code, report.period)
             issues = reporting.issues_for(view)
             assert not [i for i in issues if i.is_error], (key, report.unit.code, issues)
-            assert not issues or report.remarks  # warnings are explained
+            # warnings are explained: a flagged figure beside it, any other in the remarks
+            assert unexplained(issues, report.explanations or {}, report.remarks) == ([], []), (
+                key, report.unit.code, report.period, issues)
 
 
 def test_moments_people_and_lateness_are_consistent(demo, session):

@@ -210,20 +210,31 @@ def test_a_cumulative_figure_lower_than_last_period_is_flagged_at_its_field(sign
     assert re.search(r'id="increment-found"[^>]*>\+1<', text(signed_in.get(Q3)))
 
 
-def test_warnings_need_an_explanation_in_the_remarks(signed_in, session):
+def test_a_corrected_figure_needs_a_note_beside_it_not_the_remarks(signed_in, session):
     submit_q2(signed_in, f_found="12", f_rectified="5")
-    # rectified is cumulative within the year, and a decrease is only a warning.
+    # rectified is cumulative within the year: a lower figure is a correction to explain.
     response = send(signed_in, Q3, "submit", f_found="12", f_rectified="4", **COMPLETE)
     assert response.status_code == 422
     html = text(response)
-    assert "整改隐患为累计数" in block(html, "field-rectified")
-    assert "报送前请在“说明”中对提示事项作出解释。" in block(html, "field-remarks")
+    rectified = block(html, "field-rectified")
+    assert "整改隐患为累计数" in rectified
+    assert 'name="note-rectified"' in rectified and "本项说明" in rectified
+    assert "请在每个标记数字旁的说明中作出解释" in html
+    assert 'name="note-found"' not in html  # only the flagged figure asks for a note
+
+    # The general remarks do not explain one figure.
+    response = send(signed_in, Q3, "submit", f_found="12", f_rectified="4",
+                    remarks="见说明。", **COMPLETE)
+    assert response.status_code == 422
 
     response = send(signed_in, Q3, "submit", f_found="12", f_rectified="4",
-                    remarks="上季度多报 1 处，已更正。", **COMPLETE)
+                    **{"note-rectified": "上季度多报 1 处，已更正。"}, **COMPLETE)
     assert response.status_code == 302
     session.expire_all()
-    assert session.scalar(select(Report.status).where(Report.period == "2024Q3")) == "submitted"
+    q3 = session.scalar(select(Report).where(Report.period == "2024Q3"))
+    assert q3.status == "submitted"
+    assert q3.explanations == {"rectified": "上季度多报 1 处，已更正。"}
+    assert "上季度多报 1 处，已更正。" in block(text(signed_in.get(Q3)), "field-rectified")
 
 
 def test_a_returned_report_shows_the_consolidators_comment(signed_in, session, tree, make_user,

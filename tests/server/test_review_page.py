@@ -51,7 +51,7 @@ def world(session, tree, make_user):
         reporting.submit(session, clerk, q2, now=ON_TIME)
         q3 = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
         reporting.save(session, clerk, q3, {**HEADER, "found": 4, "rectified": 3},
-                       remarks="上季度多报了一处")
+                       remarks="二季度数据已核实", explanations={"found": "上季度多报了一处"})
         reporting.submit(session, clerk, q3)
     return users
 
@@ -78,12 +78,14 @@ def test_review_page_shows_this_period_beside_the_previous_with_issues(world, br
     # This period, its issue at the field, the previous period, the increase.
     assert cells[0].startswith("4 处")
     assert "Hazards found is cumulative but went down from 5 in 2024 Q2 to 4." in cells[0]
+    # The unit's 说明 is beside the figure it explains.
+    assert "The unit's explanation: 上季度多报了一处" in cells[0]
     assert cells[1] == "5 处"
     assert cells[2] == "-1"
     assert 'class="has-warning"' in row
     rectified = re.search(r'<tr id="field-rectified".*?</tr>', page, re.S).group(0)
     assert "1</span>" in rectified  # rectified grew from 2 to 3
-    assert "Remarks from the unit" in page and "上季度多报了一处" in page
+    assert "Remarks from the unit" in page and "二季度数据已核实" in page
     assert "Validation finds errors: 0, warnings: 1." in page
 
 
@@ -108,9 +110,18 @@ def test_approve_locks_the_report(world, browser, session):
     page = browser.get(PAGE).get_data(as_text=True)
     seen = re.search(r'id="approve-revision" name="revision" type="hidden" value="(\d+)"',
                      page).group(1)
-    response = browser.post(PAGE + "/approve", {"revision": seen}, token_from=PAGE)
+    assert "I have read the unit's explanations of the marked figures" in text(
+        browser.get(PAGE, headers=EN))
+    # An approval that does not acknowledge the explained figure is refused.
+    refused = browser.post(PAGE + "/approve", {"revision": seen}, token_from=PAGE, headers=EN)
+    assert refused.status_code == 400
+    assert "Acknowledge the explained figures before approving" in text(refused)
+    assert report(session).status == Status.SUBMITTED
+    response = browser.post(PAGE + "/approve", {"revision": seen, "acknowledge": "y"},
+                            token_from=PAGE)
     assert response.status_code == 302
     assert report(session).status == Status.APPROVED
+    assert events(session)[-1] == ("approved", "ta", "已确认说明的数字：排查隐患")
     clerk = world["clerk"]
     view = reporting.load(session, clerk, "hazards-ta", "VA1", "2024Q3")
     with pytest.raises(ReportLocked, match="approved and locked"), unit_of_work(session):
@@ -120,7 +131,7 @@ def test_approve_locks_the_report(world, browser, session):
 
 def test_unapprove_needs_a_reason(world, browser, session):
     browser.login_ok("ta")
-    browser.post(PAGE + "/approve", {"revision": "1"}, token_from=PAGE)
+    browser.post(PAGE + "/approve", {"revision": "1", "acknowledge": "y"}, token_from=PAGE)
     refused = browser.post(PAGE + "/unapprove", {"comment": "", "revision": "1"},
                            token_from=PAGE, headers=EN)
     assert refused.status_code == 400
@@ -206,3 +217,19 @@ def test_a_report_not_started_shows_whom_to_call(world, browser, session, tree):
     assert "has not started this report yet" in page
     assert 'href="tel:13900000000"' in page and "李四" in page
     assert "/approve" not in page
+
+
+def test_the_merged_workbook_lists_the_explanation_beside_the_flagged_figure(world, browser):
+    import io
+
+    import openpyxl
+
+    browser.login_ok("ta")
+    response = browser.get("/consolidation/hazards-ta/TA/2024Q3/merged.xlsx?submitted=1",
+                           headers=EN)
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
+    rows = list(book["Validation issues"].iter_rows(values_only=True))
+    assert rows[0][-1] == "The unit's explanation"
+    found = [r for r in rows[1:] if r[0] == "VA1" and r[3] == "found"]
+    assert [r[-1] for r in found] == ["上季度多报了一处"]

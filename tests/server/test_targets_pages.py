@@ -207,7 +207,7 @@ def test_my_reports_names_the_current_phase(browser, world, clock):
 
 
 def test_changing_a_stocks_starting_figure_needs_a_correction_note(session, world, tree):
-    """VA1's first report fixed its stock at 10; returned and changed, it needs a remark."""
+    """VA1's first report fixed its stock at 10; returned and changed, it needs a note."""
     from server.models.reporting import ReportEvent, Revision
     from server.services import reporting
     from server.services.errors import InvalidReport
@@ -241,6 +241,15 @@ def test_changing_a_stocks_starting_figure_needs_a_correction_note(session, worl
     with unit_of_work(session):
         reporting.save(session, world["va1"], view, changed, expected_revision=2,
                        remarks="存量基数更正：复核发现漏报2项。")
+    view = reporting.load(session, world["va1"], KEY, "VA1", "2024Q2")
+    # The remarks alone do not explain the figure: the note beside it does.
+    with pytest.raises(InvalidReport, match="note beside it"), unit_of_work(session):
+        reporting.submit(session, world["va1"], view)
+    session.rollback()
+    view = reporting.load(session, world["va1"], KEY, "VA1", "2024Q2")
+    with unit_of_work(session):
+        reporting.save(session, world["va1"], view, changed, expected_revision=3,
+                       explanations={"stock": "存量基数更正：复核发现漏报2项。"})
         reporting.submit(session, world["va1"], reporting.load(session, world["va1"], KEY,
                                                                 "VA1", "2024Q2"))
     # Later progress is measured from the corrected starting figure.

@@ -413,7 +413,8 @@ def test_a_cumulative_figure_below_the_previous_submitted_period_is_flagged(sess
         _, issues = reporting.save(session, user, current,
                                    {**HEADER, "i01_enterprises": "10", "i15_fines": "2.75"})
     decreased = [i for i in issues if i.code == "cumulative_decreased"]
-    assert [(i.field, i.is_error) for i in decreased] == [("i01_enterprises", True)]
+    # A correction, not an error: it stands with a 说明 beside the figure.
+    assert [(i.field, i.is_error) for i in decreased] == [("i01_enterprises", False)]
     message = decreased[0].render(locale="zh_CN")
     assert "12" in message and "10" in message and "2024年第二季度" in message
     assert current.increments["i15_fines"] == Decimal("0.25")
@@ -421,6 +422,7 @@ def test_a_cumulative_figure_below_the_previous_submitted_period_is_flagged(sess
     with pytest.raises(InvalidReport) as refused, unit_of_work(session):
         reporting.submit(session, user, current, now=datetime(2024, 10, 1, tzinfo=UTC))
     assert ("i01_enterprises", "cumulative_decreased") in codes(refused.value.issues)
+    assert refused.value.field == "explanations"
 
     current = view(session, user, "2024Q3")
     with unit_of_work(session):

@@ -1,0 +1,92 @@
+"""Figures outside a unit's own history: pure detection, no Flask, no database.
+
+A figure is an outlier when it lies outside the median ± k·MAD of the unit's
+earlier figures for the same field (MAD: the median absolute deviation from
+the median), or when it jumps to more than *jump* times the last figure (13.41
+→ 1,234.5 万元). Outliers are warnings that need a 说明 beside the figure, never
+errors: a real leap in investment is possible, but it must be said so.
+
+With fewer than :data:`MIN_HISTORY` earlier figures, or a history whose MAD is
+zero (every figure the same), the MAD rule has nothing to judge by and only
+the jump rule applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from forms.consolidation import child_value
+from forms.definition import Definition, FieldDef
+from forms.issues import Issue, warning
+from forms.values import coerce_values, format_number
+
+MIN_HISTORY = 3
+DEFAULT_K = Decimal(5)
+DEFAULT_JUMP = Decimal(10)
+
+Number = int | Decimal
+
+
+def median(numbers: Sequence[Number]) -> Decimal:
+    """The median of a non-empty sequence, exactly (Decimal)."""
+    ordered = sorted(Decimal(n) for n in numbers)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def mad_bounds(history: Sequence[Number], k: Number) -> tuple[Decimal, Decimal] | None:
+    """(low, high) = median ± k·MAD of *history*, None when it cannot judge."""
+    if len(history) < MIN_HISTORY:
+        return None
+    centre = median(history)
+    mad = median([abs(Decimal(n) - centre) for n in history])
+    if mad == 0:
+        return None
+    return centre - Decimal(k) * mad, centre + Decimal(k) * mad
+
+
+def is_jump(value: Number, last: Number | None, factor: Number) -> bool:
+    """Whether *value* is more than *factor* times the last positive figure."""
+    return last is not None and last > 0 and Decimal(value) > Decimal(factor) * Decimal(last)
+
+
+def outliers(definition: Definition, values: Mapping[str, Any],
+             history: Sequence[Mapping[str, Any]]) -> list[Issue]:
+    """Warnings for the numeric figures of *values* outside the unit's *history*.
+
+    *history* holds the unit's earlier sent reports (typed values), oldest
+    first. A field opts out with ``outlier_k: 0`` and ``outlier_jump: 0``.
+    """
+    typed, _ = coerce_values(definition, values)
+    issues: list[Issue] = []
+    for fld in definition.numeric_fields():
+        if fld.is_calculated:  # a rate follows its inputs: those are the figures to explain
+            continue
+        value = child_value(fld, typed)
+        if value is None:
+            continue
+        earlier = [n for n in (child_value(fld, h) for h in history) if n is not None]
+        issue = _judge(fld, value, earlier)
+        if issue is not None:
+            issues.append(issue)
+    return issues
+
+
+def _judge(fld: FieldDef, value: Number, earlier: list[Number]) -> Issue | None:
+    labels = {"label": fld.label, "label_en": fld.label_en or fld.label}
+    shown = format_number(value)
+    jump = fld.outlier_jump if fld.outlier_jump is not None else DEFAULT_JUMP
+    if jump and earlier and is_jump(value, earlier[-1], jump):
+        return warning(fld.key, "outlier_jump", value=shown, previous=format_number(earlier[-1]),
+                       factor=format_number(jump), **labels)
+    k = fld.outlier_k if fld.outlier_k is not None else DEFAULT_K
+    bounds = mad_bounds(earlier, k) if k else None
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        low, high = (format_number(b.quantize(Decimal("0.01")).normalize()) for b in bounds)
+        return warning(fld.key, "outlier_history", value=shown, low=low, high=high,
+                       count=len(earlier), **labels)
+    return None

@@ -1,0 +1,118 @@
+"""Outliers: a figure outside the unit's own history needs a 说明, it is not an error."""
+
+from decimal import Decimal
+from pathlib import Path
+from statistics import median as plain_median
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from forms.definition import Severity
+from forms.issues import flagged_figures, unexplained
+from forms.loader import load_definition, parse_definition
+from forms.outliers import mad_bounds, median
+from forms.validation import validate
+
+DEF = load_definition(Path(__file__).with_name("sample.yaml"))
+COMPLETE = {"reporter": "张三", "phone": "13800000001", "done": "是"}
+
+
+def test_a_jump_of_more_than_ten_times_is_flagged_beside_the_figure():
+    history = [{"investment": Decimal("12.5")}, {"investment": Decimal("13.41")}]
+    [issue] = validate(DEF, {**COMPLETE, "investment": "1234.5"}, history=history)
+    assert (issue.field, issue.code, issue.severity) == ("investment", "outlier_jump",
+                                                         Severity.WARNING)
+    assert issue.needs_figure_note
+    assert "13.41" in issue.render() and "1234.5" in issue.render()
+
+
+def test_a_steady_figure_is_not_flagged():
+    history = [{"investment": Decimal(v)} for v in ("10", "12", "11", "13")]
+    assert validate(DEF, {**COMPLETE, "investment": "14"}, history=history) == []
+    assert validate(DEF, {**COMPLETE, "investment": "14"}, history=[]) == []
+
+
+def test_a_figure_far_outside_the_history_is_flagged_even_below_ten_times():
+    history = [{"investment": Decimal(v)} for v in ("10", "12", "11", "13")]
+    [issue] = validate(DEF, {**COMPLETE, "investment": "60"}, history=history)
+    assert issue.code == "outlier_history"
+    assert "4 earlier figures" in issue.render(locale="en")
+    # and a collapse as well as a leap
+    [low] = validate(DEF, {**COMPLETE, "investment": "0"}, history=history)
+    assert low.code == "outlier_history"
+
+
+def test_thresholds_come_from_the_definition_and_zero_turns_them_off():
+    text = Path(__file__).with_name("sample.yaml").read_text(encoding="utf-8")
+    relaxed = text.replace("{key: investment, kind: decimal, label: 投入资金, unit: 万元, min: 0}",
+                           "{key: investment, kind: decimal, label: 投入资金, unit: 万元, min: 0,"
+                           " outlier_k: 0, outlier_jump: 200}")
+    assert relaxed != text
+    definition = parse_definition(relaxed)
+    history = [{"investment": Decimal(v)} for v in ("10", "12", "11", "13")]
+    assert validate(definition, {**COMPLETE, "investment": "1234"}, history=history) == []
+    [issue] = validate(definition, {**COMPLETE, "investment": "2700"}, history=history)
+    assert issue.code == "outlier_jump" and "200" in issue.render()
+
+
+def test_a_decrease_is_flagged_once_as_a_correction_not_also_as_an_outlier():
+    history = [{"found": v} for v in (10, 11, 12, 130)]
+    issues = validate(DEF, {**COMPLETE, "found": 13}, previous={"found": 130}, history=history)
+    assert [(i.field, i.code) for i in issues] == [("found", "cumulative_decreased")]
+
+
+def test_one_rule_says_which_warnings_still_lack_an_explanation():
+    history = [{"investment": Decimal("13.41")}]
+    issues = validate(DEF, {**COMPLETE, "investment": "1234.5", "found": 4},
+                      previous={"found": 9}, history=history)
+    assert flagged_figures(issues) == ["found", "investment"]
+    figure, general = unexplained(issues, {}, "")
+    assert [i.field for i in figure] == ["found", "investment"] and general == []
+    # the remarks do not explain a flagged figure; a note beside it does
+    assert [i.field for i in unexplained(issues, {}, "见说明")[0]] == ["found", "investment"]
+    figure, _ = unexplained(issues, {"found": "上季度误报，已核实更正", "investment": "  "}, "")
+    assert [i.field for i in figure] == ["investment"]
+    # other warnings (a missed target) are still explained in the remarks
+    target = validate(DEF, {**COMPLETE, "posts": 3}, period="2026Q1", check_targets=True)
+    assert [i.code for i in target] == ["target_missed"]
+    assert unexplained(target, {}, "")[1] == target
+    assert unexplained(target, {}, "资金未到位") == ([], [])
+
+
+def test_hard_errors_stay_errors():
+    issues = validate(DEF, {**COMPLETE, "found": "很多", "rectified": 3},
+                      history=[{"found": 1}, {"found": 2}])
+    assert any(i.is_error and i.code == "not_a_number" for i in issues)
+    assert not any(i.needs_figure_note for i in issues if i.is_error)
+
+
+def _plain_bounds(history, k):
+    """The MAD rule recomputed with the standard library, on floats."""
+    centre = plain_median([float(h) for h in history])
+    mad = plain_median([abs(float(h) - centre) for h in history])
+    return centre - k * mad, centre + k * mad, mad
+
+
+numbers = st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False,
+                      allow_infinity=False)
+
+
+@given(st.lists(numbers, min_size=1, max_size=12))
+def test_median_matches_the_standard_library(history):
+    assert float(median(history)) == float(plain_median(history))
+
+
+@given(st.lists(numbers, min_size=3, max_size=12), st.integers(min_value=1, max_value=8))
+def test_mad_bounds_match_a_plain_recomputation(history, k):
+    low_high = mad_bounds(history, k)
+    low, high, mad = _plain_bounds(history, k)
+    if mad == 0:
+        assert low_high is None
+    else:
+        assert abs(float(low_high[0]) - low) < 1e-6 * max(1, abs(low))
+        assert abs(float(low_high[1]) - high) < 1e-6 * max(1, abs(high))
+
+
+@given(st.lists(numbers, min_size=0, max_size=2))
+def test_too_short_a_history_has_no_bounds(history):
+    assert mad_bounds(history, 5) is None
