@@ -628,3 +628,21 @@ def test_a_one_off_report_falls_due_at_the_end_of_a_phase(browser, session, admi
                                          "months": "1", "day": "5", "due_phase": "phase_1",
                                          "first": "2024-05", "last": "2026-12"})
     assert "due_phase" not in draft_row(session, draft.id).data
+
+
+def test_a_yes_no_field_is_tallied_when_its_editor_says_count(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    path = "sections.0.items.0.fields.1"
+    edit(browser, draft.id, "node", {"path": path, "a_label": "是否成立安委会",
+                                     "a_kind": "yesno"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={path}", headers=EN))
+    aggregations = re.search(r'<select[^>]*name="a_aggregation".*?</select>', page, re.S)[0]
+    assert '<option value="count">Count the units per answer</option>' in aggregations
+    assert 'value="sum"' not in aggregations  # a yes/no is never summed
+    edit(browser, draft.id, "node", {"path": path, "a_label": "是否成立安委会",
+                                     "a_kind": "yesno", "a_aggregation": "count"})
+    with browser.client.application.test_request_context():
+        checked = designer.validate(draft_row(session, draft.id))
+    assert checked.problems == []
+    assert checked.definition.field("field_2").aggregation == "count"
