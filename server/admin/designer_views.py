@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from forms.importers import MESSAGES as IMPORT_MESSAGES
 from forms.periods import Frequency, Period, Schedule
 from forms.rules import RuleSyntaxError, parse
+from forms.tags import COMMON_TAGS
 from server.admin import designer_forms as df
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
@@ -34,6 +35,7 @@ from server.models import Role, TemplateDraft
 from server.refusals import on_refusal
 from server.services import designer
 from server.services import templates as template_service
+from server.services import units as units_service
 from server.services.errors import InvalidInput
 
 PREVIEW_PERIODS = 36  # periods and due dates listed under the schedule
@@ -163,7 +165,14 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
         data_node=lambda path: designer.node_at(data, path),
         field_kinds=df.kind_options(), column_kinds=df.kind_options(df.COLUMN_KINDS),
         readable_rule=lambda expr: designer.readable_rule(expr, data),
+        unit_tags=_unit_tags() if any(a.name == "applies_when" for a in attributes or ()) else [],
     ), status
+
+
+def _unit_tags() -> list[str]:
+    """The tags units carry, then the common ones no unit carries yet."""
+    in_use = units_service.tags_in_use(db_session())
+    return in_use + [tag for tag in COMMON_TAGS if tag not in in_use]
 
 
 EDITOR_TITLES = {

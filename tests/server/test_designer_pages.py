@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from server.db import unit_of_work
 from server.models import Role, TemplateDraft
-from server.services import designer, reporting
+from server.services import designer, reporting, units
 from server.services import templates as template_service
 
 EN = {"Accept-Language": "en"}
@@ -512,12 +512,19 @@ def test_a_rate_is_made_a_calculated_field_in_the_editor(browser, session, admin
     assert fields[2]["formula"] == "round(field_2 / field_1 * 100, 2)"
 
 
-def test_applicability_is_set_on_sections_items_and_fields(browser, session, admin):
+def test_applicability_is_set_on_sections_items_and_fields(browser, session, admin,
+                                                          make_unit):
     draft = build_monthly_draft(session, admin)
+    plant = make_unit("chem1", kind="company", name="某化工厂")
+    with unit_of_work(session):
+        units.set_tags(session, session.merge(plant), "有限空间")
     browser.login_ok("boss")
     fields = "sections.0.items.0.fields"
     page = page_text(browser.get(f"/admin/designer/{draft.id}?edit=sections.0", headers=EN))
     assert "Applies only when" in page and "危化、粉尘涉爆" in page  # the tags offered
+    picker = re.search(r'<select id="tag-picker".*?</select>', page, re.S)[0]
+    assert picker.index("有限空间") < picker.index("危化")  # a tag units carry comes first
+    assert '<option value="unit_has(\'有限空间\')">有限空间</option>' in picker
     zh = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1"))
     assert "适用条件" in zh
     edit(browser, draft.id, "node", {"path": "sections.0", "a_title": "检查情况",

@@ -11,22 +11,28 @@
   var insert = document.getElementById("rule-insert");
   var form = input.form;
 
-  if (picker && insert) {
+  // *fixed*: the input a picker always inserts into (unit tags: the condition), else the last used
+  function offer(picker, insert, fixed) {
+    if (!picker || !insert) { return; }
     insert.addEventListener("click", function () {
+      var into = fixed || input;
       var key = picker.value;
-      var start = input.selectionStart || 0;
-      var end = input.selectionEnd || 0;
-      var before = input.value.slice(0, start);
-      var after = input.value.slice(end);
+      var start = into.selectionStart || 0;
+      var end = into.selectionEnd || 0;
+      var before = into.value.slice(0, start);
+      var after = into.value.slice(end);
       var pad = before && !/\s$/.test(before) ? " " : "";
       var inserted = pad + key + (/^\s/.test(after) ? "" : " ");
-      input.value = before + inserted + after;
+      into.value = before + inserted + after;
       var caret = (before + inserted).length;
-      input.focus();
-      input.setSelectionRange(caret, caret);
-      check(input);
+      into.focus();
+      into.setSelectionRange(caret, caret);
+      check(into);
     });
   }
+  offer(picker, insert);
+  offer(document.getElementById("tag-picker"), document.getElementById("tag-insert"),
+        document.querySelector(".rule-input[data-check-as=condition]"));
 
   var sent = {};
   function check(input) {
