@@ -100,6 +100,20 @@ def test_an_administrator_designs_publishes_and_assigns_and_a_village_submits(
     expect(page.locator("#rules")).to_contain_text("[已整改隐患数] <= [发现隐患数]")
     shown(page, screenshot, "editor")
 
+    # Applicability: a unit tag picked into the section's condition, checked while typing.
+    page.locator(".node-row", has_text="安全检查").get_by_role("link", name="编辑").click()
+    page.wait_for_load_state()
+    editor = page.locator("#editor")
+    page.locator("#tag-picker").select_option(label="危化")
+    editor.get_by_role("button", name="插入").last.click()
+    expect(editor.locator("input[data-check-as=condition]")).to_have_value(
+        re.compile(r"^unit_has\('危化'\) ?$"))
+    expect(page.locator("#check-a_applies_when")).to_have_text("适用条件书写正确。")
+    editor.locator("input[data-check-as=condition]").fill("field_1 + 1")
+    expect(page.locator("#check-a_applies_when")).to_have_text("适用条件应为真或假，不能是数值。")
+    editor.locator("input[data-check-as=condition]").fill("")
+    save_editor(page)
+
     # Reorder by keyboard: the long text moves up one place with the "up" button.
     text_row = page.locator(".node-row", has_text="工作开展情况")
     text_row.get_by_role("button", name="上移: 工作开展情况").focus()
