@@ -18,7 +18,12 @@ Sheets ``survey``, ``choices`` and ``settings``, as the XLSForm standard names t
   say: ``tianbao_kind`` (the field kind, e.g. ``percent`` or ``longtext`` where the
   XLSForm type is only ``decimal`` or ``text``) and ``tianbao_rules`` (rules of severity
   *warning*, which must not block a submission as a constraint would, as a JSON list of
-  ``{"key", "expr", "severity", "message", "message_en"}`` in Tianbao's rule language).
+  ``{"key", "expr", "severity", "message", "message_en"}`` in Tianbao's rule language);
+- applicability: a section's, item's or field's ``applies_when`` that only reads other
+  answers becomes XLSForm's ``relevant`` (in XPath, as constraints are written); one
+  that names the unit's tags (``unit_has(...)``), which a form cannot know, stays in
+  Tianbao's rule language in the column ``tianbao_applies_when``, and the plan
+  sentence behind either (``applies_basis``) goes into ``tianbao_applies_basis``.
 
 Strings are always written as strings, never as formulas.
 """
@@ -41,6 +46,8 @@ LANGUAGE_ZH = "中文 (zh)"
 LANGUAGE_EN = "English (en)"
 KIND_COLUMN = "tianbao_kind"
 RULES_COLUMN = "tianbao_rules"
+APPLIES_COLUMN = "tianbao_applies_when"
+APPLIES_BASIS_COLUMN = "tianbao_applies_basis"
 YESNO_LIST = "yesno"
 HEADER_GROUP = "header"
 
@@ -48,7 +55,8 @@ SURVEY_COLUMNS = (
     "type", "name", f"label::{LANGUAGE_ZH}", f"label::{LANGUAGE_EN}",
     f"hint::{LANGUAGE_ZH}", f"hint::{LANGUAGE_EN}", "required", "constraint",
     f"constraint_message::{LANGUAGE_ZH}", f"constraint_message::{LANGUAGE_EN}",
-    "calculation", "read_only", "appearance", KIND_COLUMN, RULES_COLUMN,
+    "relevant", "calculation", "read_only", "appearance", KIND_COLUMN, RULES_COLUMN,
+    APPLIES_COLUMN, APPLIES_BASIS_COLUMN,
 )
 CHOICES_COLUMNS = ("list_name", "name", f"label::{LANGUAGE_ZH}", f"label::{LANGUAGE_EN}")
 SETTINGS_COLUMNS = ("form_title", "form_id", "version", "default_language")
@@ -125,15 +133,19 @@ class _Survey:
                 self._field(header_field)
             self.rows.append({"type": "end group"})
         for section in d.sections:
-            self._begin("begin group", section.key, _numbered(section.number, section.title),
-                        _numbered(section.number, section.title_en))
+            row = self._begin("begin group", section.key,
+                              _numbered(section.number, section.title),
+                              _numbered(section.number, section.title_en))
+            _applies(row, section.applies_when, section.applies_basis)
             for item in section.items:
                 label = _numbered(item.number, item.title)
                 label_en = _numbered(item.number, item.title_en)
                 if not item.fields:
-                    self._begin("note", item.key, label, label_en)
+                    row = self._begin("note", item.key, label, label_en)
+                    _applies(row, item.applies_when, item.applies_basis)
                     continue
-                self._begin("begin group", item.key, label, label_en)
+                row = self._begin("begin group", item.key, label, label_en)
+                _applies(row, item.applies_when, item.applies_basis)
                 for item_field in item.fields:
                     self._field(item_field)
                 if item.note:
@@ -153,12 +165,14 @@ class _Survey:
             row = self._begin("begin repeat", field.key, field.label, field.label_en)
             row[KIND_COLUMN] = field.kind.value
             self._help(row, field)
+            _applies(row, field.applies_when, field.applies_basis)
             for column in field.columns:
                 self._question(column, list_name=f"{field.key}_{column.key}")
             self.rows.append({"type": "end repeat"})
             return
         row = self._question(field, list_name=field.key)
         self._help(row, field)
+        _applies(row, field.applies_when, field.applies_basis)
         if field.formula:  # a calculated field: XLSForm's calculation, read-only
             row["calculation"] = to_xpath(parse(field.formula), lambda key: f"${{{key}}}")
             row["read_only"] = "yes"
@@ -228,6 +242,18 @@ class _Survey:
             self.choices.append({"list_name": name, "name": value,
                                  f"label::{LANGUAGE_ZH}": label,
                                  f"label::{LANGUAGE_EN}": label_en or ""})
+
+
+def _applies(row: dict[str, str], when: str | None, basis: str | None) -> None:
+    """Write an applicability condition as ``relevant`` when XLSForm can say it."""
+    if when:
+        condition = parse(when)
+        if condition.tags:  # the unit's tags are the server's, not the form's
+            row[APPLIES_COLUMN] = when
+        else:
+            row["relevant"] = to_xpath(condition, lambda key: f"${{{key}}}")
+    if basis:
+        row[APPLIES_BASIS_COLUMN] = basis
 
 
 def _bounds(column: Column) -> list[str]:

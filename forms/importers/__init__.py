@@ -128,8 +128,9 @@ MESSAGES: dict[str, str] = {
     "xlsform_required_expression": N_("Required only when %(expression)s: Tianbao cannot make "
                                       "a field required on a condition."),
     "xlsform_column_hint": N_("A table column cannot carry a help text: “%(text)s”."),
-    "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s: Tianbao templates "
-                           "cannot make questions conditional yet."),
+    "xlsform_relevant": N_("“%(name)s” is shown only when %(expression)s, which is not a "
+                           "Tianbao condition (one on other answers, never on the part it "
+                           "would hide)."),
     "xlsform_calculate": N_("“%(name)s” is calculated as %(expression)s, which is not a "
                             "Tianbao formula (a number from other numeric fields with + - * /, "
                             "round, if, min, max, abs)."),

@@ -21,10 +21,14 @@ and cell values. Its rows are then mapped to Tianbao's form model:
   phone format, and the rest a rule in Tianbao's rule language with the
   ``constraint_message`` as its message; the ``tianbao_kind`` and
   ``tianbao_rules`` columns of Tianbao's own export are honoured;
+- ``relevant`` of a group, note or question mapped to a section, item or field
+  becomes its ``applies_when`` when the rule language says it, and so does Tianbao's
+  own ``tianbao_applies_when`` (conditions on the unit's tags, which XLSForm cannot
+  say); ``tianbao_applies_basis`` gives the ``applies_basis``;
 - ``settings``: ``form_title`` and ``form_id`` give the title and key.
 
-``relevant`` and ``calculation``, constraints XPath cannot share with the rule
-language, unknown types and columns, and choices no question uses are listed as
+Other ``relevant`` conditions and ``calculation``, constraints XPath cannot share with
+the rule language, unknown types and columns, and choices no question uses are listed as
 unplaced by sheet and row with their text, so nothing is dropped silently.
 """
 
@@ -72,7 +76,8 @@ _TRUE = {"yes", "true", "true()", "1"}
 _FALSE = {"no", "false", "false()", "0", ""}
 _KNOWN_SURVEY = {"type", "name", "label", "hint", "required", "constraint",
                  "constraint_message", "relevant", "calculation", "read_only",
-                 "appearance", "tianbao_kind", "tianbao_rules"}
+                 "appearance", "tianbao_kind", "tianbao_rules",
+                 "tianbao_applies_when", "tianbao_applies_basis"}
 _KNOWN_CHOICES = {"list_name", "name", "label"}
 _KNOWN_SETTINGS = {"form_title", "form_id", "version", "default_language"}
 _NUMBER_LABEL = re.compile(
@@ -134,6 +139,8 @@ class _Reader:
         self.constraints: list[tuple[dict[str, Any], _Node, str]] = []
         # Numeric questions with a calculation: formulas, read once every key is known.
         self.calculations: list[tuple[dict[str, Any], _Node]] = []
+        # Sections, items and fields with a condition, read once every key is known.
+        self.conditions: list[tuple[dict[str, Any], _Node]] = []
 
     # -- the whole form ---------------------------------------------------------
 
@@ -164,6 +171,7 @@ class _Reader:
         self._flush(loose, sections)
         data["sections"] = sections
         self._formulas()
+        self._conditions()
         rules = self._rules()
         if rules:
             data["rules"] = rules
@@ -227,12 +235,14 @@ class _Reader:
         number, title, title_en = self._numbered(node)
         items = self._items(node.children, path)
         if not items:
+            self._row_extras(node)
             self.unplaced(self.ref(node.line, node.row), "xlsform_empty_group")
             return None
-        section = {"key": self._key(self.section_keys, node.name, "s"), "number": number,
-                   "title": title, "items": items}
+        section: dict[str, Any] = {"key": self._key(self.section_keys, node.name, "s"),
+                                   "number": number, "title": title, "items": items}
         if title_en:
             section["title_en"] = title_en
+        self._row_extras(node, scope=section)
         self.result.proposals.append(Proposal(path, "section", self.ref(node.line, node.row)))
         return section
 
@@ -248,12 +258,16 @@ class _Reader:
             if node.kind == "group":
                 fields, notes = self._group_fields(node, item_path)
                 if not fields and not notes:
+                    self._row_extras(node)
                     self.unplaced(self.ref(node.line, node.row), "xlsform_empty_group")
                     continue
+                self._row_extras(node, scope=item)
                 item["fields"] = fields
                 if notes:
                     item["note"] = "\n".join(notes)
-            elif node.kind != "note":
+            elif node.kind == "note":
+                self._row_extras(node, scope=item)
+            else:
                 made = self._field(node, f"{item_path}.fields[0]")
                 if made is None:
                     continue
@@ -296,8 +310,6 @@ class _Reader:
             en = _NUMBER_LABEL.match(label_en)
             if en and en["number"] == number:
                 label_en = en["title"]
-        if node.kind in ("group", "note"):
-            self._row_extras(node)
         return number, title, label_en
 
     # -- fields -----------------------------------------------------------------
@@ -349,7 +361,8 @@ class _Reader:
                 made["help_en"] = hint_en
         elif hint:
             self.unplaced(ref, "xlsform_column_hint", text=_short(hint))
-        self._row_extras(node, made if not column else None)
+        self._row_extras(node, made if not column else None,
+                         scope=made if not column else None)
         if not column:
             self.refs.setdefault(node.name, key)
             self.top_fields.add(key)
@@ -534,6 +547,33 @@ class _Reader:
             made["formula"] = expr
             made.pop("required", None)  # a calculated field is never typed in
 
+    def _conditions(self) -> None:
+        """A row's ``relevant`` (in the rule language) and Tianbao's own condition, joined,
+        as the applicability of its section, item or field; what cannot be one is
+        reported, as is a condition on the answers it would hide."""
+        for scope, node in self.conditions:
+            ref = self.ref(node.line, node.row)
+            hidden = _field_keys(scope)
+            parts = []
+            relevant = node.row.get("relevant", "").strip()
+            if relevant:
+                expr = self._translate(relevant, "")
+                if expr is None or parse(expr).fields & hidden:
+                    self.unplaced(ref, "xlsform_relevant", expression=relevant, name=node.name)
+                else:
+                    parts.append(expr)
+            declared = node.row.get("tianbao_applies_when", "").strip()
+            if declared:
+                if self._known(declared) and not parse(declared).fields & hidden:
+                    parts.append(declared)
+                else:
+                    self.unplaced(ref, "xlsform_ignored_column", column="tianbao_applies_when",
+                                  value=_short(declared))
+            if len(parts) == 1:
+                scope["applies_when"] = parts[0]
+            elif parts:
+                scope["applies_when"] = " and ".join(f"({p})" for p in parts)
+
     def _translate(self, xpath: str, self_key: str, *, number: bool = False) -> str | None:
         """An XPath condition (with *number*, an amount) in the rule language, or None when
         it has no counterpart."""
@@ -555,6 +595,8 @@ class _Reader:
                 out.append(key)
             elif re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", token):
                 out.append(token)
+            elif re.fullmatch(r"'[^']*'|\"[^\"]*\"", token) and len(token) > 2:
+                out.append(token)  # a choice value
             elif token == "=":
                 out.append("==")
             elif token in ("!=", "<", "<=", ">", ">=", "+", "-", "*", "(", ")", ",", "and", "or"):
@@ -642,14 +684,29 @@ class _Reader:
         keys.reserve(key)
         return key
 
-    def _row_extras(self, node: _Node, made: dict[str, Any] | None = None) -> None:
-        """Report what a mapped row says beyond the form model: conditions, calculations
+    def _row_extras(self, node: _Node, made: dict[str, Any] | None = None, *,
+                    scope: dict[str, Any] | None = None) -> None:
+        """Report what a mapped row says beyond the form model: conditions (but those of
+        a section, item or field, *scope*, may become its applicability), calculations
         (but a numeric field's calculation may become its formula), columns Tianbao does
         not read."""
         ref = self.ref(node.line, node.row)
         relevant = node.row.get("relevant", "").strip()
-        if relevant:
+        declared = node.row.get("tianbao_applies_when", "").strip()
+        basis = node.row.get("tianbao_applies_basis", "").strip()
+        if scope is not None and (relevant or declared):
+            self.conditions.append((scope, node))
+        elif relevant:
             self.unplaced(ref, "xlsform_relevant", expression=relevant, name=node.name)
+        if scope is None:
+            for column, value in (("tianbao_applies_when", declared),
+                                  ("tianbao_applies_basis", basis)):
+                if value:
+                    self.unplaced(SourceRef(sheet=self.sheet_names[SURVEY], row=node.line,
+                                            text=_short(value)),
+                                  "xlsform_ignored_column", column=column, value=_short(value))
+        elif basis:
+            scope["applies_basis"] = basis
         calculation = node.row.get("calculation", "").strip()
         if calculation and made is not None and made["kind"] in (
                 FieldKind.INTEGER.value, FieldKind.DECIMAL.value, FieldKind.PERCENT.value):
@@ -684,6 +741,14 @@ class _Reader:
 
 
 # -- text helpers -------------------------------------------------------------------
+
+
+def _field_keys(scope: dict[str, Any]) -> set[str]:
+    """The keys of the fields a section, item or field (as read) holds."""
+    if "kind" in scope:
+        return {scope["key"]}
+    items = scope.get("items", [scope])
+    return {f["key"] for item in items for f in item.get("fields", [])}
 
 
 def _base(header: str) -> str:

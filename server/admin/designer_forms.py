@@ -46,9 +46,10 @@ from forms.definition import (
 )
 from forms.importers import KINDS as IMPORT_KINDS
 from forms.periods import Frequency
+from forms.tags import COMMON_TAGS, format_tags
 from server.choices import options
 from server.labels import FREQUENCY_LABELS, KIND_LABELS
-from server.services.designer import labelled_fields
+from server.services.designer import choice_line, labelled_fields
 
 ALL_KINDS = frozenset(FieldKind)
 COLUMN_KINDS = ALL_KINDS - {FieldKind.TABLE, FieldKind.ATTACHMENT}
@@ -136,7 +137,7 @@ class Attribute:
 
     *nodes* are the parts it belongs to; *kinds* (fields and table columns) the
     field kinds it applies to. Widgets: text, textarea, lines (one value a line),
-    choices (option labels, one a line; values are generated), integer, decimal,
+    choices (one option a line, ``value: label | English label``), integer, decimal,
     date, check and select (with *options* built from the node).
     """
 
@@ -161,6 +162,8 @@ class Attribute:
 
 F = frozenset({"field"})
 FC = frozenset({"field", "column"})
+SIF = frozenset({"section", "item", "field"})
+PH = frozenset({"phase"})
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("number", _l("Number as printed"), "text", frozenset({"section", "item"}),
@@ -182,7 +185,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("min", _l("Smallest value"), "decimal", FC, NUMERIC_KINDS),
     Attribute("max", _l("Largest value"), "decimal", FC, NUMERIC_KINDS),
     Attribute("max_length", _l("Longest text (characters)"), "integer", FC, TEXT_KINDS),
-    Attribute("choices", _l("Options, one a line"), "choices", FC, CHOICE_KINDS),
+    Attribute("choices", _l("Options, one a line"), "choices", FC, CHOICE_KINDS,
+              help=_l("Each line: code: label | English label. The code names the option in "
+                      "every report: keep it when you correct a label; a new line without "
+                      "one gets a new code.")),
     Attribute("cumulative", _l("Cumulative: may not go down from one period to the next"),
               "check", F, NUMERIC_KINDS),
     Attribute("cumulative_span", _l("Accumulates over"), "select", F, NUMERIC_KINDS,
@@ -214,6 +220,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               NUMERIC_KINDS),
     Attribute("basis", _l("Basis in the plan"), "textarea", F,
               help=_l("The sentence of the plan that asks for this figure.")),
+    Attribute("applies_when", _l("Applies only when"), "text", SIF,
+              help=_l("Empty: always. For example unit_has('危化') for the units tagged 危化 "
+                      "(common tags: %(tags)s), or has_committee == true, level == 'major' "
+                      "on other answers (fields by key, as in rules).",
+                      tags=format_tags(COMMON_TAGS))),
+    Attribute("applies_basis", _l("Plan sentence that scopes it"), "textarea", SIF),
     Attribute("help", _l("Help for the person filling in"), "textarea", F),
     Attribute("help_en", _l("Help in English"), "textarea", F),
     Attribute("min_rows", _l("Fewest rows"), "integer", F, frozenset({FieldKind.TABLE})),
@@ -226,6 +238,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               options=_input_kinds),
     Attribute("input_required", _l("Required"), "check", frozenset({"table_column"})),
     Attribute("width", _l("Relative width"), "integer", frozenset({"table_column"})),
+    Attribute("name", _l("Name of the phase"), "text", PH,
+              help=_l("For example 动员部署, 排查整治 or 巩固提升.")),
+    Attribute("name_en", _l("Name in English"), "text", PH),
+    Attribute("start", _l("First day"), "date", PH),
+    Attribute("end", _l("Last day"), "date", PH,
+              help=_l("Phases follow each other: the next starts after this one ends.")),
+    Attribute("basis", _l("Plan sentence that sets it"), "textarea", PH),
     Attribute("expr", _l("Rule"), "textarea", frozenset({"rule"}),
               help=_l("For example: field_2 <= field_1. Pick fields by their label below.")),
     Attribute("severity", _l("When it fails"), "select", frozenset({"rule"}), options=_severities),
@@ -236,7 +255,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 
 def attribute_labels(names: Iterable[str]) -> str:
     """The labels of changed attributes, as the editor names them ("target" for its parts)."""
-    labels = {a.name.split(".")[0]: a.label for a in ATTRIBUTES if "." not in a.name}
+    labels: dict[str, Any] = {}
+    for attr in ATTRIBUTES:  # the first of a name (a field's basis before a phase's)
+        if "." not in attr.name:
+            labels.setdefault(attr.name, attr.label)
     labels["target"] = _l("Target")
     return ", ".join(str(labels.get(name, name)) for name in names)
 
@@ -277,6 +299,10 @@ class NodeActionForm(PathForm):
     action = HiddenField(validators=[AnyOf(["up", "down", "delete"])])  # the button pressed
 
 
+class MoveItemForm(PathForm):
+    section = IntegerField(_l("Move to section"), validators=[InputRequired()])
+
+
 class AddForm(RevisionForm):
     parent = HiddenField()
     collection = HiddenField(validators=[DataRequired()])
@@ -314,9 +340,18 @@ class ScheduleForm(RevisionForm):
     day = IntegerField(_l("Day of the month"), default=5,
                        validators=[Optional(), NumberRange(1, 31)])
     fixed_date = DateField(_l("Fixed due date"), validators=[Optional()])
+    due_phase = SelectField(_l("Or due at the end of a phase"), validate_choice=False,
+                            choices=[], description=_l("One-off reports only: the due date is "
+                                                       "then the phase's last day."))
     first = StringField(_l("First period"), validators=[InputRequired()],
                         description=_l("For example 2024-05, 2024Q2, 2024H1, 2024, or once."))
     last = StringField(_l("Last period"), validators=[InputRequired()])
+
+
+def phase_options(data: dict[str, Any]) -> list[SelectChoice]:
+    """The draft's phases by name, for a one-off report due at the end of one."""
+    return options([("", "—")] + [(p["key"], p.get("name") or p["key"])
+                                  for p in data.get("phases") or [] if p.get("key")])
 
 
 class PublishForm(RevisionForm):
@@ -388,7 +423,7 @@ def _initial(shown: list[Attribute], node: dict[str, Any]) -> dict[str, Any]:
     for attr in shown:
         value = _read(node, attr.name)
         if attr.widget == "choices":
-            value = "\n".join(c.get("label", "") for c in value or [])
+            value = "\n".join(choice_line(c) for c in value or [])
         elif attr.widget == "lines":
             value = "\n".join(value or [])
         elif attr.widget == "decimal" and value is not None:
@@ -425,7 +460,7 @@ def submitted_values(form: PathForm, shown: list[Attribute], node_type: str,
             if attr.widget == "choices":
                 choices = []
     if new_kind in CHOICE_KINDS and choices is None:
-        choices = [c.get("label", "") for c in node.get("choices") or []]
+        choices = [choice_line(c) for c in node.get("choices") or []]
     return values, choices
 
 

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from forms.importers import MESSAGES as IMPORT_MESSAGES
 from forms.periods import Frequency, Period, Schedule
 from forms.rules import RuleSyntaxError, parse
+from forms.tags import COMMON_TAGS
 from server.admin import designer_forms as df
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
@@ -34,6 +35,7 @@ from server.models import Role, TemplateDraft
 from server.refusals import on_refusal
 from server.services import designer
 from server.services import templates as template_service
+from server.services import units as units_service
 from server.services.errors import InvalidInput
 
 PREVIEW_PERIODS = 36  # periods and due dates listed under the schedule
@@ -134,6 +136,7 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
     revision = str(draft.revision)
     meta = page.meta or df.MetaForm(formdata=None, data=_meta_data(data))
     schedule = page.schedule or df.ScheduleForm(formdata=None, data=_schedule_data(data))
+    schedule.due_phase.choices = df.phase_options(data)
     editing, node_form, attributes, node_type = page.editing, page.node, page.node_attributes, None
     if editing:
         try:
@@ -162,13 +165,20 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
         data_node=lambda path: designer.node_at(data, path),
         field_kinds=df.kind_options(), column_kinds=df.kind_options(df.COLUMN_KINDS),
         readable_rule=lambda expr: designer.readable_rule(expr, data),
+        unit_tags=_unit_tags() if any(a.name == "applies_when" for a in attributes or ()) else [],
     ), status
+
+
+def _unit_tags() -> list[str]:
+    """The tags units carry, then the common ones no unit carries yet."""
+    in_use = units_service.tags_in_use(db_session())
+    return in_use + [tag for tag in COMMON_TAGS if tag not in in_use]
 
 
 EDITOR_TITLES = {
     "section": _l("Section"), "item": _l("Item"), "field": _l("Field"),
     "column": _l("Column of the table"), "table_column": _l("Column of the printed table"),
-    "rule": _l("Rule"),
+    "rule": _l("Rule"), "phase": _l("Phase"),
 }
 
 
@@ -206,7 +216,8 @@ def _schedule_data(data: dict[str, Any]) -> dict[str, Any]:
     return {"frequency": schedule.get("frequency"), "due_rule": due.get("rule"),
             "months": due.get("months", 1), "month": due.get("month", 1),
             "day": due.get("day", 5), "fixed_date": _date(due.get("date")),
-            "first": schedule.get("first"), "last": schedule.get("last")}
+            "first": schedule.get("first"), "last": schedule.get("last"),
+            "due_phase": data.get("due_phase") or ""}
 
 
 @dataclass(frozen=True)
@@ -297,9 +308,17 @@ def designer_schedule(draft_id: int):
                else 1, "day": form.day.data or 5}
     first = _period_of(frequency, (form.first.data or "").strip(), start=True)
     last = _period_of(frequency, (form.last.data or "").strip(), start=False)
+    # Only a one-off report falls due with a phase; the phase's end is then its due date
+    # (the definition derives it, so the two never disagree).
+    due_phase = (form.due_phase.data or None) if rule == "fixed" else None
+    if due_phase:
+        phase = next((p for p in draft.data.get("phases") or [] if p.get("key") == due_phase),
+                     {})
+        due["date"] = phase.get("end") or due["date"]
     designer.change(db_session(), _user(), draft, form.revision_number(),
                     designer.set_attributes(None, {"schedule": {
-                        "frequency": frequency, "due": due, "first": first, "last": last}}))
+                        "frequency": frequency, "due": due, "first": first, "last": last},
+                        "due_phase": due_phase}))
     flash(_("Saved."), "success")
     return _changed(draft, "schedule")
 
@@ -377,6 +396,21 @@ def designer_node_action(draft_id: int):
     return _changed(draft, "node-" + moved.replace(".", "-"))
 
 
+@bp.post("/designer/<int:draft_id>/move-item")
+@roles_required(Role.ADMIN)
+def designer_move_item(draft_id: int):
+    """Move an item into another section (a select and a button, with or without JS)."""
+    draft = _draft(draft_id)
+    form = df.MoveItemForm()
+    if not form.validate_on_submit():
+        return _edit_page(draft, Page(), 400)
+    on_refusal(_refused_page(draft, Page()))
+    moved = designer.change(db_session(), _user(), draft, form.revision_number(),
+                            designer.move_to_section(form.path.data, form.section.data))
+    flash(_("Moved."), "success")
+    return _changed(draft, "node-" + moved.replace(".", "-"))
+
+
 @bp.post("/designer/<int:draft_id>/delete")
 @roles_required(Role.ADMIN)
 def designer_discard(draft_id: int):
@@ -396,7 +430,8 @@ def designer_discard(draft_id: int):
 @bp.post("/designer/<int:draft_id>/check-rule")
 @roles_required(Role.ADMIN)
 def designer_check_rule(draft_id: int):
-    """JSON: is the rule well written, where is the mistake, which names are no field."""
+    """JSON: is the rule (or, with ``as``, the formula or applicability condition) well
+    written, where is the mistake, which names are no field."""
     draft = _draft(draft_id)
     form = df.RevisionForm()
     if not form.validate_on_submit():
@@ -413,7 +448,20 @@ def designer_check_rule(draft_id: int):
     if unknown:
         return jsonify(ok=False, column=None, unknown=unknown,
                        message=_("No field is called %(names)s.", names=", ".join(unknown)))
-    return jsonify(ok=True, message=_("The rule is well written."), column=None, unknown=[])
+    checked_as = request.form.get("as", "rule")
+    if checked_as == "formula" and (expr.kind not in ("number", "any") or expr.tags):
+        return jsonify(ok=False, column=None, unknown=[],
+                       message=_("A formula gives a number from other fields, not a yes/no."))
+    if checked_as == "condition" and expr.kind not in ("bool", "any"):
+        return jsonify(ok=False, column=None, unknown=[],
+                       message=_("A condition is true or false, not a number."))
+    return jsonify(ok=True, message=str(WELL_WRITTEN.get(checked_as, WELL_WRITTEN["rule"])),
+                   column=None, unknown=[])
+
+
+WELL_WRITTEN = {"rule": _l("The rule is well written."),
+                "formula": _l("The formula is well written."),
+                "condition": _l("The condition is well written.")}
 
 
 # -- preview ---------------------------------------------------------------------------------

@@ -51,9 +51,10 @@ NODE_KINDS = {
     "fields": ("field", "field"),
     "header": ("field", "field"),
     "rules": ("rule", "rule"),
+    "phases": ("phase", "phase"),
     # "columns" is a table field's columns inside a field, the printed table's at the root.
 }
-MOVABLE = frozenset({"sections", "items", "fields", "header", "columns", "rules"})
+MOVABLE = frozenset({"sections", "items", "fields", "header", "columns", "rules", "phases"})
 
 
 # -- reading --------------------------------------------------------------------------------
@@ -363,6 +364,8 @@ def _new_node(data, parent, collection, kind, keys: KeyMaker, *, root: bool) -> 
         return {"key": keys.new("col"), "label": "", "source": "input", "input_kind": "text"}
     if collection == "rules" and root:
         return {"key": keys.new("rule"), "expr": "", "severity": "error", "message": ""}
+    if collection == "phases" and root:  # its dates are the draft's problem until typed
+        return {"key": keys.new("phase"), "name": ""}
     raise InvalidInput(_l("That part of the draft does not exist."), field="path")
 
 
@@ -383,6 +386,23 @@ def move(path: str, delta: int) -> Callable:
     return operation
 
 
+def move_to_section(path: str, section: int) -> Callable:
+    """Move the item at *path* to the end of section number *section* (its key stays)."""
+    def operation(data: dict[str, Any], _keys: KeyMaker) -> str:
+        if node_type(path) != "item":
+            raise InvalidInput(_l("Only an item moves to another section."), field="path")
+        container, index = locate(data, path)
+        sections = data.get("sections") or []
+        if not 0 <= section < len(sections):
+            raise InvalidInput(_l("Choose the section to move the item to."), field="section")
+        target = sections[section].setdefault("items", [])
+        if target is container:
+            return path
+        target.append(container.pop(index))
+        return f"sections.{section}.items.{len(target) - 1}"
+    return operation
+
+
 def remove(path: str) -> Callable:
     """Delete the node at *path*; its key stays reserved by the published versions."""
     def operation(data: dict[str, Any], _keys: KeyMaker) -> None:
@@ -398,18 +418,51 @@ def remove(path: str) -> Callable:
     return operation
 
 
-def set_choices(path: str, labels: list[str]) -> Callable:
-    """The options of a choice field, one label each; a label kept keeps its value."""
+def set_choices(path: str, lines: list[str]) -> Callable:
+    """The options of a choice field, one line each: ``value: label | English label``.
+
+    The value (a generated key) names the option in every report, so a line that starts
+    with one of the field's values keeps it, whatever its label now says (a corrected
+    typo is the same option); a line without one keeps the value of an option with the
+    same label, or gets a new value.
+    """
     def operation(data: dict[str, Any], keys: KeyMaker) -> None:
         node = node_at(data, path)
-        existing = {c.get("label"): c for c in node.get("choices") or []}
+        old = node.get("choices") or []
+        by_value = {c.get("value"): c for c in old}
+        by_label = {c.get("label"): c for c in old}
+        used: set[str] = set()
         choices = []
-        for label in labels:
-            kept = existing.pop(label, None)
-            choices.append(kept if kept is not None else {"value": keys.new("opt"),
-                                                          "label": label})
+        for line in lines:
+            value, label, label_en = _choice_line(line, by_value)
+            if value is None or value in used:
+                kept = by_label.get(label)
+                value = kept["value"] if kept and kept["value"] not in used else keys.new("opt")
+            used.add(value)
+            choice = {"value": value, "label": label}
+            if label_en:
+                choice["label_en"] = label_en
+            choices.append(choice)
         _set(node, ["choices"], choices)
     return operation
+
+
+def choice_line(choice: dict[str, Any]) -> str:
+    """One option as the choice editor shows it (read back by :func:`set_choices`)."""
+    line = f"{choice.get('value', '')}: {choice.get('label', '')}"
+    return f"{line} | {choice['label_en']}" if choice.get("label_en") else line
+
+
+def _choice_line(line: str, values: dict[str, Any]) -> tuple[str | None, str, str | None]:
+    """The value (when the line starts with a known one), label and English label."""
+    value = None
+    head, colon, rest = line.partition(":")
+    if not colon:
+        head, colon, rest = line.partition("：")
+    if colon and head.strip() in values:
+        value, line = head.strip(), rest
+    label, _, label_en = line.partition("|")
+    return value, label.strip(), label_en.strip() or None
 
 
 # -- checking ---------------------------------------------------------------------------------

@@ -162,6 +162,13 @@ def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, 
     return tags
 
 
+def tags_in_use(session: Session) -> list[str]:
+    """Every tag some unit carries, most used first (for pickers)."""
+    rows = session.execute(select(UnitTag.tag, func.count()).group_by(UnitTag.tag)
+                           .order_by(func.count().desc(), UnitTag.tag)).all()
+    return [tag for tag, _count in rows]
+
+
 def units_with_tag(tag: str) -> Select:
     """The units carrying *tag*: an indexed equality on ``unit_tags``."""
     return select(Unit).join(UnitTag, UnitTag.unit_id == Unit.id).where(UnitTag.tag == tag)

@@ -85,8 +85,8 @@ def test_an_administrator_designs_publishes_and_assigns_and_a_village_submits(
     editor = page.locator("#editor")
     rule = editor.locator("textarea.rule-input")
     rule.fill("field_3 <= ")
-    expect(page.locator("#rule-check")).not_to_have_text("规则书写正确。")
-    expect(page.locator("#rule-check")).not_to_be_empty()
+    expect(page.locator("#check-a_expr")).not_to_have_text("规则书写正确。")
+    expect(page.locator("#check-a_expr")).not_to_be_empty()
     rule.fill("")
     page.locator("#rule-field-picker").select_option(label="已整改隐患数")
     editor.get_by_role("button", name="插入").click()
@@ -94,11 +94,25 @@ def test_an_administrator_designs_publishes_and_assigns_and_a_village_submits(
     page.locator("#rule-field-picker").select_option(label="发现隐患数")
     editor.get_by_role("button", name="插入").click()
     expect(rule).to_have_value(re.compile(r"^field_\d+ <= field_\d+ $"))
-    expect(page.locator("#rule-check")).to_have_text("规则书写正确。")
+    expect(page.locator("#check-a_expr")).to_have_text("规则书写正确。")
     editor.get_by_label("不通过时显示的提示").fill("已整改隐患数不能大于发现隐患数")
     save_editor(page)
     expect(page.locator("#rules")).to_contain_text("[已整改隐患数] <= [发现隐患数]")
     shown(page, screenshot, "editor")
+
+    # Applicability: a unit tag picked into the section's condition, checked while typing.
+    page.locator(".node-row", has_text="安全检查").get_by_role("link", name="编辑").click()
+    page.wait_for_load_state()
+    editor = page.locator("#editor")
+    page.locator("#tag-picker").select_option(label="危化")
+    editor.get_by_role("button", name="插入").last.click()
+    expect(editor.locator("input[data-check-as=condition]")).to_have_value(
+        re.compile(r"^unit_has\('危化'\) ?$"))
+    expect(page.locator("#check-a_applies_when")).to_have_text("适用条件书写正确。")
+    editor.locator("input[data-check-as=condition]").fill("field_1 + 1")
+    expect(page.locator("#check-a_applies_when")).to_have_text("适用条件应为真或假，不能是数值。")
+    editor.locator("input[data-check-as=condition]").fill("")
+    save_editor(page)
 
     # Reorder by keyboard: the long text moves up one place with the "up" button.
     text_row = page.locator(".node-row", has_text="工作开展情况")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import zipfile
 from decimal import Decimal
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,7 +15,7 @@ from exports.xlsform import xlsform_bytes
 from forms.definition import Definition, FieldKind, Severity
 from forms.importers import MESSAGES, ImportRefused, import_document
 from forms.importers.xlsform import read
-from forms.loader import load_catalog
+from forms.loader import load_catalog, load_definition
 from forms.rules import parse, to_xpath
 
 ZH, EN = "label::Chinese (zh)", "label::English (en)"
@@ -139,7 +140,6 @@ def test_questions_outside_groups_make_a_section_of_their_own():
 def test_what_cannot_be_placed_is_reported_by_sheet_and_row():
     result = read(workbook(extra_sheet="notes"), "hazards.xlsx")
     found = unplaced(result)
-    assert ("survey", 11, "xlsform_relevant") in found  # closed: relevant
     assert ("survey", 14, "xlsform_calculate") in found  # share: calculate
     assert ("survey", 22, "xlsform_constraint") in found  # extra: regex
     assert ("survey", 22, "xlsform_ignored_column") in found  # extra: default
@@ -147,10 +147,11 @@ def test_what_cannot_be_placed_is_reported_by_sheet_and_row():
     assert ("choices", 8, "xlsform_unused_choice") in found  # list "spare"
     assert ("notes", None, "xlsform_ignored_sheet") in found
     by_code = {u.code: u.params for u in result.unplaced}
-    assert by_code["xlsform_relevant"] == {"expression": "${found} > 0", "name": "closed"}
     assert by_code["xlsform_calculate"]["expression"] == "${fixed} div ${found}"
     assert by_code["xlsform_unsupported_type"] == {"type": "geopoint"}
-    assert len(found) == 7
+    assert len(found) == 6
+    # closed: its relevant is a condition of the rule language, so it applies when
+    assert completed(result.data).field("closed").applies_when == "found > 0"
     for item in result.unplaced:  # every report reads as a sentence once translated
         assert "%(" not in MESSAGES[item.code] % item.params
     # Everything placed is a proposal pointing at its row.
@@ -235,19 +236,57 @@ def test_catalogue_round_trip_through_xlsform_keeps_the_form(definition):
     assert result.unplaced == []
     back = completed(result.data)
     assert back.key == definition.key and back.title == definition.title
-    # Not carried by XLSForm (yet): applicability (applies_when) is among them, since
-    # unit tags have no XLSForm counterpart and "relevant" is not mapped.
+    # Not carried by XLSForm (yet).
     kept_out = {"cumulative", "cumulative_span", "cumulative_severity", "aggregation",
-                "target", "basis", "unit", "unit_en", "min_rows", "max_rows", "max_size_mb",
-                "applies_when", "applies_basis"}
+                "target", "basis", "unit", "unit_en", "min_rows", "max_rows", "max_size_mb"}
     assert [f.model_dump(exclude=kept_out) for f in back.fields()] == [
         f.model_dump(exclude=kept_out) for f in definition.fields()]
-    assert [(s.key, s.number, s.title, [(i.key, i.number, i.title) for i in s.items])
+    assert [(s.key, s.number, s.title, s.applies_when, s.applies_basis,
+             [(i.key, i.number, i.title, i.applies_when, i.applies_basis) for i in s.items])
             for s in back.sections] == [
-        (s.key, s.number, s.title, [(i.key, i.number, i.title) for i in s.items])
+        (s.key, s.number, s.title, s.applies_when, s.applies_basis,
+         [(i.key, i.number, i.title, i.applies_when, i.applies_basis) for i in s.items])
         for s in definition.sections]
     assert sorted((xpath(r.expr), r.severity, r.message) for r in back.rules) == sorted(
         (xpath(r.expr), r.severity, r.message) for r in definition.rules)
+
+
+def test_applicability_survives_xlsform_and_back():
+    """Conditions on answers travel as XLSForm's relevant, unit tags in Tianbao's column."""
+    definition = load_definition(Path(__file__).with_name("applies.yaml"))
+    data = xlsform_bytes(definition)
+    convert(data, file_type=".xlsx")  # pyxform takes the relevant expressions
+    rows = rows_by_name(data)
+    assert rows["committee_members"]["relevant"] == "${has_committee} = true()"
+    assert rows["major_plan"]["relevant"] == "${level} = 'major'"
+    assert rows["chem"]["tianbao_applies_when"] == "unit_has('危化')"
+    assert "relevant" not in rows["chem"]
+    result = read(data, "applies.xlsx")
+    assert result.unplaced == []
+    back = completed(result.data)
+    assert back.field("committee_members").applies_when == "has_committee == true"
+    assert back.field("major_plan").applies_when == "level == 'major'"
+    assert back.sections[1].applies_when == "unit_has('危化')"
+    assert [f.applies_when for f in back.fields()] == [
+        f.applies_when for f in definition.fields()]
+
+
+def test_relevant_on_a_group_or_question_becomes_its_applicability():
+    survey = [SURVEY[0], ["begin group", "sec", "一 节", "", "", "", "", "", "", "",
+                          "", "", ""],
+              ["integer", "found", "排查"],
+              ["begin group", "more", "1 详情", "", "", "", "", "", "", "${found} > 0"],
+              ["text", "why", "原因", "", "", "", "", "", "", "${found} > 5 or ${found} < 1"],
+              ["text", "self", "自身", "", "", "", "", "", "", "${self} != ''"],
+              ["end group"], ["end group"]]
+    result = read(workbook(survey, CHOICES[:1], SETTINGS), "f.xlsx")
+    definition = completed(result.data)
+    assert definition.sections[0].items[1].applies_when == "found > 0"
+    assert definition.field("why").applies_when == "found > 5 or found < 1"
+    assert definition.field("self").applies_when is None  # would hide itself
+    assert [(u.source.row, u.code) for u in result.unplaced] == [(6, "xlsform_relevant")]
+    assert result.unplaced[0].params == {"expression": "${self} != ''", "name": "self"}
+    assert "%(" not in MESSAGES["xlsform_relevant"] % result.unplaced[0].params
 
 
 def rows_by_name(data: bytes) -> dict[str, dict[str, str]]:

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from server.db import unit_of_work
 from server.models import Role, TemplateDraft
-from server.services import designer, reporting
+from server.services import designer, reporting, units
 from server.services import templates as template_service
 
 EN = {"Accept-Language": "en"}
@@ -130,6 +130,16 @@ def test_an_administrator_builds_a_template_page_by_page(browser, session, admin
                                      "a_kind": "choice", "a_choices": "是\n否\n"})
     choice = draft_row(session, draft_id).data["sections"][0]["items"][0]["fields"][2]
     assert "unit" not in choice and [c["label"] for c in choice["choices"]] == ["是", "否"]
+    # the editor shows each option's code; a label corrected under it keeps the option
+    yes, no = (c["value"] for c in choice["choices"])
+    editor = page_text(browser.get(f"/admin/designer/{draft_id}?edit={fields}.2", headers=EN))
+    assert f"{yes}: 是\n{no}: 否" in editor
+    edit(browser, draft_id, "node", {"path": f"{fields}.2", "a_label": "是否整改",
+                                     "a_kind": "choice",
+                                     "a_choices": f"{yes}: 已整改 | Yes\n{no}: 否 | No"})
+    choice = draft_row(session, draft_id).data["sections"][0]["items"][0]["fields"][2]
+    assert [(c["value"], c["label"], c["label_en"]) for c in choice["choices"]] == [
+        (yes, "已整改", "Yes"), (no, "否", "No")]
 
 
 def test_a_stale_revision_is_refused_and_changes_nothing(browser, session, admin):
@@ -174,6 +184,37 @@ def test_rules_are_checked_as_they_are_typed(browser, session, admin):
     assert unknown["unknown"] == ["found", "rectified"]
     assert unknown["message"] == "No field is called found, rectified."
     assert check("field_2 <= ", "zh-CN")["message"] != wrong["message"]  # in Chinese
+
+
+def test_formulas_and_conditions_are_checked_as_they_are_typed(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    url = f"/admin/designer/{draft.id}/check-rule"
+
+    def check(expr, checked_as, lang="en"):
+        response = browser.post(url, {"revision": str(draft.revision), "expr": expr,
+                                      "as": checked_as},
+                                token_from=f"/admin/designer/{draft.id}",
+                                headers={"Accept-Language": lang})
+        assert response.status_code == 200
+        return response.get_json()
+
+    assert check("round(field_2 / field_1 * 100, 2)", "formula") == {
+        "ok": True, "message": "The formula is well written.", "column": None, "unknown": []}
+    assert check("field_2 <= field_1", "formula")["message"] == \
+        "A formula gives a number from other fields, not a yes/no."
+    assert check("unit_has('危化')", "condition")["message"] == "The condition is well written."
+    assert check("field_1 + 1", "condition") == {
+        "ok": False, "message": "A condition is true or false, not a number.", "column": None,
+        "unknown": []}
+    assert check("field_9 > 0", "condition")["unknown"] == ["field_9"]
+    in_chinese = check("field_1 + 1", "condition", "zh-CN")["message"]
+    assert in_chinese == "适用条件应为真或假，不能是数值。"
+    # the field editor checks both inputs and offers the field picker once
+    page = page_text(browser.get(
+        f"/admin/designer/{draft.id}?edit=sections.0.items.0.fields.1", headers=EN))
+    assert 'data-check-as="formula"' in page and 'data-check-as="condition"' in page
+    assert page.count('id="rule-field-picker"') == 1
 
 
 def test_the_rule_editor_picks_fields_by_label(browser, session, admin):
@@ -426,8 +467,10 @@ def test_targets_of_every_kind_are_set_in_the_field_editor(browser, session, adm
     browser.login_ok("boss")
     fields = "sections.0.items.0.fields"
     page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1", headers=EN))
-    assert '<option value="field_1">指标1</option>' in page  # a share of another field
-    assert '<option value="field_2">' not in page  # never of itself
+    denominators = re.search(r'<select[^>]*name="a_target__denominator".*?</select>', page,
+                             re.S)[0]
+    assert '<option value="field_1">指标1</option>' in denominators  # a share of another field
+    assert '<option value="field_2">' not in denominators  # never of itself
     edit(browser, draft.id, "node", {
         "path": f"{fields}.1", "a_label": "指标2", "a_kind": "integer",
         "a_target__kind": "share", "a_target__value": "100", "a_target__comparison": "",
@@ -467,3 +510,146 @@ def test_a_rate_is_made_a_calculated_field_in_the_editor(browser, session, admin
     fields = stored["sections"][0]["items"][0]["fields"]
     assert [f["key"] for f in fields[:2]] == ["field_1", "field_2"]
     assert fields[2]["formula"] == "round(field_2 / field_1 * 100, 2)"
+
+
+def test_applicability_is_set_on_sections_items_and_fields(browser, session, admin,
+                                                          make_unit):
+    draft = build_monthly_draft(session, admin)
+    plant = make_unit("chem1", kind="company", name="某化工厂")
+    with unit_of_work(session):
+        units.set_tags(session, session.merge(plant), "有限空间")
+    browser.login_ok("boss")
+    fields = "sections.0.items.0.fields"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit=sections.0", headers=EN))
+    assert "Applies only when" in page and "危化、粉尘涉爆" in page  # the tags offered
+    picker = re.search(r'<select id="tag-picker".*?</select>', page, re.S)[0]
+    assert picker.index("有限空间") < picker.index("危化")  # a tag units carry comes first
+    assert '<option value="unit_has(\'有限空间\')">有限空间</option>' in picker
+    zh = page_text(browser.get(f"/admin/designer/{draft.id}?edit={fields}.1"))
+    assert "适用条件" in zh
+    edit(browser, draft.id, "node", {"path": "sections.0", "a_title": "检查情况",
+                                     "a_number": "一", "a_applies_when": "unit_has('危化')",
+                                     "a_applies_basis": "危化企业每月报送"})
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": "field_1 > 0"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert checked.definition.sections[0].applies_when == "unit_has('危化')"
+    assert checked.definition.sections[0].applies_basis == "危化企业每月报送"
+    assert checked.definition.field("field_2").applies_when == "field_1 > 0"
+    # a condition on the field it would hide is a problem of the draft, shown on the page
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": "field_2 > 0"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "No problems" not in page
+    assert "sections[0].items[0].fields[1].applies_when" in page
+    # emptied, it applies always again
+    edit(browser, draft.id, "node", {"path": f"{fields}.1", "a_label": "指标2",
+                                     "a_kind": "integer", "a_applies_when": ""})
+    stored = json.loads(draft_row(session, draft.id).definition_json)
+    assert "applies_when" not in stored["sections"][0]["items"][0]["fields"][1]
+
+
+def test_an_item_moves_to_another_section_keeping_its_key(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    with unit_of_work(session):
+        section = designer.change(session, admin, draft, draft.revision,
+                                  designer.add(None, "sections"))
+        designer.change(session, admin, draft, draft.revision,
+                        designer.set_attributes(section, {"title": "整改情况", "number": "二"}))
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert 'id="move-sections-0-items-0"' in page and '<option value="1">二 整改情况</option>' \
+        in page and '<option value="0">' not in page  # only the other sections
+    key = draft_row(session, draft.id).data["sections"][0]["items"][0]["key"]
+    edit(browser, draft.id, "move-item", {"path": "sections.0.items.0", "section": "1"})
+    data = draft_row(session, draft.id).data
+    assert data["sections"][0]["items"] == [] and [
+        i["key"] for i in data["sections"][1]["items"]] == [key]
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Moved." in page
+    # a section that does not exist is refused and changes nothing
+    refused = edit(browser, draft.id, "move-item", {"path": "sections.1.items.0",
+                                                   "section": "7"}, expect=422)
+    assert "Choose the section to move the item to." in page_text(refused)
+    assert [i["key"] for i in draft_row(session, draft.id).data["sections"][1]["items"]] == [key]
+
+
+def test_phases_are_listed_edited_and_must_not_overlap(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Phases of the plan" in page and "Add a phase" in page
+    for _ in range(2):
+        edit(browser, draft.id, "add", {"parent": "", "collection": "phases"})
+    edit(browser, draft.id, "node", {"path": "phases.0", "a_name": "动员部署",
+                                     "a_name_en": "Mobilisation", "a_start": "2024-05-01",
+                                     "a_end": "2024-06-30", "a_basis": "2024年6月底前"})
+    edit(browser, draft.id, "node", {"path": "phases.1", "a_name": "排查整治",
+                                     "a_start": "2024-06-15", "a_end": "2025-12-31"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "动员部署" in page and "2024-05-01 – 2024-06-30" in page
+    assert "No problems" not in page  # the overlap is the draft's problem, named
+    assert "The phase “排查整治” starts before the phase “动员部署” ends." in page
+    edit(browser, draft.id, "node", {"path": "phases.1", "a_name": "排查整治",
+                                     "a_start": "2024-07-01", "a_end": "2025-12-31"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert [(p.key, p.name, p.name_en, str(p.start), str(p.end), p.basis)
+            for p in checked.definition.phases] == [
+        ("phase_1", "动员部署", "Mobilisation", "2024-05-01", "2024-06-30", "2024年6月底前"),
+        ("phase_2", "排查整治", None, "2024-07-01", "2025-12-31", None)]
+    zh = page_text(browser.get(f"/admin/designer/{draft.id}?edit=phases.0"))
+    assert "阶段名称" in zh
+    edit(browser, draft.id, "node-action", {"path": "phases.0", "action": "delete"})
+    assert [p["name"] for p in draft_row(session, draft.id).data["phases"]] == ["排查整治"]
+
+
+def test_a_one_off_report_falls_due_at_the_end_of_a_phase(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "Or due at the end of a phase" not in page  # no phases, no choice
+    edit(browser, draft.id, "add", {"parent": "", "collection": "phases"})
+    edit(browser, draft.id, "node", {"path": "phases.0", "a_name": "集中攻坚",
+                                     "a_start": "2024-07-01", "a_end": "2025-06-30"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert '<option value="phase_1">集中攻坚</option>' in page
+    edit(browser, draft.id, "schedule", {"frequency": "once", "due_rule": "fixed",
+                                         "fixed_date": "", "due_phase": "phase_1",
+                                         "first": "once", "last": "once"})
+    stored = draft_row(session, draft.id)
+    with browser.client.application.test_request_context():
+        checked = designer.validate(stored)
+    assert checked.problems == []
+    assert checked.definition.due_phase == "phase_1"
+    assert str(checked.definition.schedule.due.date) == "2025-06-30"
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert '<option selected value="phase_1">集中攻坚</option>' in page
+    # a monthly schedule has no due phase
+    edit(browser, draft.id, "schedule", {"frequency": "monthly", "due_rule": "after_end",
+                                         "months": "1", "day": "5", "due_phase": "phase_1",
+                                         "first": "2024-05", "last": "2026-12"})
+    assert "due_phase" not in draft_row(session, draft.id).data
+
+
+def test_a_yes_no_field_is_tallied_when_its_editor_says_count(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    path = "sections.0.items.0.fields.1"
+    edit(browser, draft.id, "node", {"path": path, "a_label": "是否成立安委会",
+                                     "a_kind": "yesno"})
+    page = page_text(browser.get(f"/admin/designer/{draft.id}?edit={path}", headers=EN))
+    aggregations = re.search(r'<select[^>]*name="a_aggregation".*?</select>', page, re.S)[0]
+    assert '<option value="count">Count the units per answer</option>' in aggregations
+    assert 'value="sum"' not in aggregations  # a yes/no is never summed
+    edit(browser, draft.id, "node", {"path": path, "a_label": "是否成立安委会",
+                                     "a_kind": "yesno", "a_aggregation": "count"})
+    with browser.client.application.test_request_context():
+        checked = designer.validate(draft_row(session, draft.id))
+    assert checked.problems == []
+    assert checked.definition.field("field_2").aggregation == "count"

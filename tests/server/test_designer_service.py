@@ -101,6 +101,25 @@ def test_choices_keep_their_values_when_labels_stay(app, session, admin):
     assert values["不适用"] not in (first[0]["value"], first[1]["value"])
 
 
+def test_a_corrected_choice_label_keeps_its_value_and_gets_english(app, session, admin):
+    draft = build_monthly_draft(session, admin)
+    with app.test_request_context(), unit_of_work(session):
+        path = designer.change(session, admin, draft, draft.revision,
+                               designer.add("sections.0.items.0", "fields", "choice"))
+        designer.change(session, admin, draft, draft.revision,
+                        designer.set_choices(path, ["重打", "一般"]))
+        first = designer.node_at(draft.data, path)["choices"]
+        major, general = first[0]["value"], first[1]["value"]
+        designer.change(session, admin, draft, draft.revision, designer.set_choices(path, [
+            f"{general}： 一般 | General", f"{major}: 重大 | Major", "较大 | Serious"]))
+    choices = designer.node_at(draft.data, path)["choices"]
+    assert [(c["value"], c["label"], c.get("label_en")) for c in choices[:2]] == [
+        (general, "一般", "General"), (major, "重大", "Major")]
+    assert choices[2]["label"] == "较大" and choices[2]["value"] not in (major, general)
+    assert [designer.choice_line(c) for c in choices[:2]] == [
+        f"{general}: 一般 | General", f"{major}: 重大 | Major"]
+
+
 def test_an_invalid_rule_is_a_problem_of_the_draft(app, session, admin):
     draft = build_monthly_draft(session, admin)
     with app.test_request_context(headers={"Accept-Language": "en"}), unit_of_work(session):

@@ -1,45 +1,54 @@
-// The designer's rule editor: insert a field by its label, and check the rule while typing.
-// Everything here is optional: without scripts the rule is checked when it is saved.
+// The designer's expression inputs (a rule, a formula, an applicability condition): insert a
+// field by its label into the one last used, and check each while typing.
+// Everything here is optional: without scripts they are checked when saved.
 (function () {
   "use strict";
 
-  var input = document.querySelector(".rule-input");
-  if (!input) { return; }
+  var inputs = document.querySelectorAll(".rule-input");
+  if (!inputs.length) { return; }
+  var input = inputs[0];  // the input the picker inserts into: the one last focused
   var picker = document.getElementById("rule-field-picker");
   var insert = document.getElementById("rule-insert");
-  var status = document.getElementById("rule-check");
   var form = input.form;
 
-  if (picker && insert) {
+  // *fixed*: the input a picker always inserts into (unit tags: the condition), else the last used
+  function offer(picker, insert, fixed) {
+    if (!picker || !insert) { return; }
     insert.addEventListener("click", function () {
+      var into = fixed || input;
       var key = picker.value;
-      var start = input.selectionStart || 0;
-      var end = input.selectionEnd || 0;
-      var before = input.value.slice(0, start);
-      var after = input.value.slice(end);
+      var start = into.selectionStart || 0;
+      var end = into.selectionEnd || 0;
+      var before = into.value.slice(0, start);
+      var after = into.value.slice(end);
       var pad = before && !/\s$/.test(before) ? " " : "";
       var inserted = pad + key + (/^\s/.test(after) ? "" : " ");
-      input.value = before + inserted + after;
+      into.value = before + inserted + after;
       var caret = (before + inserted).length;
-      input.focus();
-      input.setSelectionRange(caret, caret);
-      check();
+      into.focus();
+      into.setSelectionRange(caret, caret);
+      check(into);
     });
   }
+  offer(picker, insert);
+  offer(document.getElementById("tag-picker"), document.getElementById("tag-insert"),
+        document.querySelector(".rule-input[data-check-as=condition]"));
 
-  var timer = null;
-  var sent = 0;
-  function check() {
-    var number = ++sent;
+  var sent = {};
+  function check(input) {
+    var id = input.id;
+    var status = document.getElementById(input.getAttribute("data-check-status"));
+    var number = sent[id] = (sent[id] || 0) + 1;
     var body = new FormData();
     body.append("csrf_token", form.querySelector("[name=csrf_token]").value);
     body.append("revision", form.querySelector("[name=revision]").value);
     body.append("expr", input.value);
+    body.append("as", input.getAttribute("data-check-as") || "rule");
     fetch(input.getAttribute("data-check-url"), {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (response) { return response.json(); }).then(function (answer) {
-      if (number !== sent) { return; }  // an older answer arriving late
+      if (number !== sent[id]) { return; }  // an older answer arriving late
       status.textContent = answer.message;
       status.classList.toggle("is-ok", answer.ok);
       status.classList.toggle("is-error", !answer.ok);
@@ -47,11 +56,15 @@
     }).catch(function () { /* offline: the rule is checked when saved */ });
   }
 
-  input.addEventListener("input", function () {
-    window.clearTimeout(timer);
-    timer = window.setTimeout(check, 300);
+  Array.prototype.forEach.call(inputs, function (each) {
+    var timer = null;
+    each.addEventListener("focus", function () { input = each; });
+    each.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { check(each); }, 300);
+    });
+    if (each.value) { check(each); }
   });
-  if (input.value) { check(); }
 })();
 
 // The schedule form shows only the inputs of the chosen due-date rule; without scripts
