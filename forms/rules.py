@@ -988,10 +988,16 @@ def _xpath(node: _Node, ref: Callable[[str], str]) -> str:
             parts += ["div" if operator == "/" else operator, wrapped(operand)]
         return " ".join(parts)
     if isinstance(node, _Compare):
+        def side(operand: _Node) -> str:
+            # An XLSForm stores a yes/no answer as the choice 'yes' or 'no', not a boolean.
+            if isinstance(operand, _Bool):
+                return "'yes'" if operand.value else "'no'"
+            return wrapped(operand)
+
         pairs, left = [], node.first
         for operator, right in node.rest:
             xpath_operator = "=" if operator == "==" else operator
-            pairs.append(f"{wrapped(left)} {xpath_operator} {wrapped(right)}")
+            pairs.append(f"{side(left)} {xpath_operator} {side(right)}")
             left = right
         return pairs[0] if len(pairs) == 1 else " and ".join(f"({p})" for p in pairs)
     if isinstance(node, _Logic):

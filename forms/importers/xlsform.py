@@ -134,6 +134,7 @@ class _Reader:
         self.field_keys, self.rule_keys = KeyMaker(), KeyMaker()
         self.refs: dict[str, str] = {}  # XLSForm name -> field key, for ${name}
         self.top_fields: set[str] = set()
+        self.yes_no_fields: set[str] = set()  # compared with 'yes'/'no' in XPath
         self.lists = self._choice_lists()
         self.used_lists: set[str] = set()
         self.constraints: list[tuple[dict[str, Any], _Node, str]] = []
@@ -366,6 +367,8 @@ class _Reader:
         if not column:
             self.refs.setdefault(node.name, key)
             self.top_fields.add(key)
+            if made.get("kind") == FieldKind.YESNO:
+                self.yes_no_fields.add(key)
         if row.get("constraint", "").strip():
             self.constraints.append((made, node, "column" if column else "field"))
         if row.get("tianbao_rules", "").strip() and not column:
@@ -596,7 +599,11 @@ class _Reader:
             elif re.fullmatch(r"\d+(?:\.\d*)?|\.\d+", token):
                 out.append(token)
             elif re.fullmatch(r"'[^']*'|\"[^\"]*\"", token) and len(token) > 2:
-                out.append(token)  # a choice value
+                compared = out[-2] if len(out) >= 2 and out[-1] in ("==", "!=") else None
+                if compared in self.yes_no_fields and token[1:-1] in ("yes", "no"):
+                    out.append("true" if token[1:-1] == "yes" else "false")  # a yes/no answer
+                else:
+                    out.append(token)  # a choice value
             elif token == "=":
                 out.append("==")
             elif token in ("!=", "<", "<=", ">", ">=", "+", "-", "*", "(", ")", ",", "and", "or"):

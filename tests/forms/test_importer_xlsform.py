@@ -257,7 +257,7 @@ def test_applicability_survives_xlsform_and_back():
     data = xlsform_bytes(definition)
     convert(data, file_type=".xlsx")  # pyxform takes the relevant expressions
     rows = rows_by_name(data)
-    assert rows["committee_members"]["relevant"] == "${has_committee} = true()"
+    assert rows["committee_members"]["relevant"] == "${has_committee} = 'yes'"  # as ODK stores it
     assert rows["major_plan"]["relevant"] == "${level} = 'major'"
     assert rows["chem"]["tianbao_applies_when"] == "unit_has('危化')"
     assert "relevant" not in rows["chem"]
