@@ -26,6 +26,7 @@ from forms.tags import COMMON_TAGS
 from server.admin import designer_forms as df
 from server.admin.blueprint import bp
 from server.admin.forms import ActionForm
+from server.admin.templates_views import flash_published
 from server.auth.access import roles_required
 from server.choices import options
 from server.db import db_session
@@ -556,10 +557,5 @@ def designer_publish_post(draft_id: int):
     on_refusal(render, form=form)
     result = designer.publish(db_session(), _user(), draft, form.revision_number(),
                               confirmed=bool(form.confirm.data))
-    if result.status == "unchanged":
-        flash(_("%(key)s is unchanged: version %(version)s stays current.",
-                key=result.key, version=result.version), "info")
-    else:
-        flash(_("%(key)s version %(version)s is published.",
-                key=result.key, version=result.version), "success")
+    flash_published(result)
     return redirect(url_for("admin.template_detail", key=result.key), 303)

@@ -50,12 +50,7 @@ def templates():
         except DefinitionError as exc:
             problems = exc.problems
         else:
-            if result.status == "unchanged":
-                flash(_("%(key)s is unchanged: version %(version)s stays current.",
-                        key=result.key, version=result.version), "info")
-            else:
-                flash(_("%(key)s version %(version)s is published.",
-                        key=result.key, version=result.version), "success")
+            flash_published(result)
             return redirect(url_for("admin.template_detail", key=result.key))
     status = 400 if form.errors or problems else 200
     return render_template("admin/templates.html", rows=template_service.list_latest(session),
@@ -98,6 +93,16 @@ def _constraint_text(constraint) -> str:
     """A bound such as “at most 31”, translated."""
     msgid, params = constraint
     return _(msgid, **params)
+
+
+def flash_published(result: template_service.PublishResult) -> None:
+    """Say what publishing did: a new version, or nothing because nothing changed."""
+    if result.status == "unchanged":
+        flash(_("%(key)s is unchanged: version %(version)s stays current.",
+                key=result.key, version=result.version), "info")
+    else:
+        flash(_("%(key)s version %(version)s is published.",
+                key=result.key, version=result.version), "success")
 
 
 @bp.get("/templates/<key>")
