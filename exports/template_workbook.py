@@ -43,7 +43,7 @@ from exports.identity import (
 )
 from exports.layout import Grid, build_grid
 from forms.applicability import EVERYTHING, applies_by_tags, condition_parts, conditions
-from forms.calculated import calculate_field, excel_formula
+from forms.calculated import calculate_field, excel_formula, inputs
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
 from forms.i18n import N_
 from forms.periods import Period
@@ -631,14 +631,17 @@ class _FormWriter:
 
     def _input(self, row: int, col: int, column: Column, value: Any, key: CellKey,
                *, validate: bool = True) -> None:
-        if not self.off.applies(key[0]):
-            # Locked and greyed: the reader ignores it and the server never counts it.
+        calculated = isinstance(column, FieldDef) and column.is_calculated
+        if not self.off.applies(key[0]) or (
+                calculated and not all(self.off.applies(k) for k in inputs(column))):
+            # Locked and greyed: the reader ignores it and the server never counts it. A
+            # formula over an input that does not apply is empty on the server: so here.
             self.ws.write_string(row, col, self.t(N_("Not applicable")),
                                  self.label_fmt(bg_color=_OFF_BG, font_color=_OFF_FONT,
                                                 italic=True, align="center"))
             self.cells[key] = xl_rowcol_to_cell(row, col)
             return
-        if isinstance(column, FieldDef) and column.is_calculated:
+        if calculated:
             self.ws.write_blank(row, col, None, self.calculated_fmt(column.kind))
             self.formulas.append((row, col, column))
             self.cells[key] = xl_rowcol_to_cell(row, col)

@@ -70,3 +70,20 @@ def test_cells_that_do_not_apply_are_ignored_on_upload():
     held = result.drop({"chem_sites", "chem_rate"})
     assert sorted(held) == ["chem_rate", "chem_sites"]
     assert result.errors == [] and "chem_sites" not in result.values
+
+
+def test_a_formula_over_a_figure_that_does_not_apply_is_not_applicable_itself():
+    """A rate of chemical sites per hazard, asked of everyone: for a unit without 危化 its
+    input is 不适用, so the rate is too (the server's value is empty), never #VALUE!."""
+    data = DEF.model_dump(mode="json", exclude_none=True)
+    data["sections"][0]["items"][0]["fields"].append(
+        {"key": "chem_share", "kind": "percent", "label": "危化场所占比",
+         "formula": "round(chem_sites / found * 100, 2)"})
+    definition = type(DEF).model_validate(data)
+    without = form_sheet(template(definition, tags={"有限空间"}))
+    # The section's title and two inputs, as above, and now the rate.
+    assert len(cells_with(without, "Not applicable")) == 4
+    assert not [c for row in without.iter_rows() for c in row if c.data_type == "f"]
+    with_tag = form_sheet(template(definition, tags={"危化"}))
+    formulas = [c for row in with_tag.iter_rows() for c in row if c.data_type == "f"]
+    assert len(formulas) == 1 and not cells_with(with_tag, "Not applicable")
