@@ -19,13 +19,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms.applicability import applicability, applies_by_tags
+from forms.applicability import Applicability, applicability, applies_by_tags
 from forms.consolidation import (
     Consolidation,
     Part,
@@ -142,6 +143,12 @@ class Figures:
     def late_children(self) -> list[ChildState]:
         return [c for c in self.children if c.late]
 
+    @cached_property
+    def _uncounted_scopes(self) -> list[tuple[str, Applicability]]:
+        """What the tags of each child not counted rule out, worked out once for all fields."""
+        return [(c.unit.code, applies_by_tags(self.definition, c.unit.tags))
+                for c in self.children if not c.included]
+
     def coverage(self, key: str) -> Coverage:
         """How many children the field applies to and how many of those gave a value.
 
@@ -149,11 +156,9 @@ class Figures:
         child not counted, its tags decide, and a part that depends on answers it
         has not given counts as applying.
         """
-        result, definition = self.result, self.definition
+        result = self.result
         off = set(result.not_applicable.get(key, ()))
-        for child in self.children:
-            if not child.included and not applies_by_tags(definition, child.unit.tags).applies(key):
-                off.add(child.unit.code)
+        off.update(code for code, scope in self._uncounted_scopes if not scope.applies(key))
         reported = len(result.provenance.get(key, ()))
         return Coverage(len(self.children) - len(off), reported,
                         [c.unit for c in self.children if c.unit.code in off])
