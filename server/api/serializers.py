@@ -93,7 +93,8 @@ def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report
         explanations=dict(saved.explanations or {}) if saved else {},
         flagged=flagged_figures(stored),
         targets=target_list(view.definition, targets.for_report(db_session(), view)),
-        phase=phase(targets.phase_now(view.definition)),
+        phase=phase(targets.phase_now(view.definition, assignment=view.assignment)),
+        phases=[phase(p) for p in targets.phases(view.definition, view.assignment)],
         applies=applies(view),
         skipped=list(view.skipped),
     )

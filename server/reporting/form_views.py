@@ -275,7 +275,8 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
-        phase=targets.phase_now(definition),
+        phase=targets.phase_now(definition, assignment=view.assignment),
+        phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 

@@ -147,7 +147,7 @@ def test_increments_restart_with_a_yearly_span():
 
 # plain recomputation of the increment rule, on floats
 def _plain_flag(totals, value, k):
-    added = [b - a if b >= a else b for a, b in zip(totals, totals[1:])]
+    added = [b - a if b >= a else b for a, b in zip(totals, totals[1:], strict=False)]
     if len(added) < 3:
         return False
     centre = plain_median(added)
