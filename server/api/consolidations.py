@@ -61,6 +61,8 @@ def _child(state: ChildState) -> schemas.ConsolidationChild:
 
 def consolidation_of(figures: Figures) -> schemas.Consolidation:
     result = figures.result
+    notes = {c.unit.code: c.report.explanations or {} for c in figures.children
+             if c.report is not None}
     return schemas.Consolidation(
         assignment=figures.assignment.key,
         unit=serializers.unit_ref(figures.unit),
@@ -79,7 +81,8 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             difference=_plain(m.difference),
             depth=m.depth,
         ) for m in figures.mismatches],
-        provenance={key: [_part(part) for part in parts]
+        provenance={key: [_part(part, notes.get(part.unit_code, {}).get(key, ""))
+                          for part in parts]
                     for key, parts in result.provenance.items()
                     if key not in result.tallies},
         calculated=[f.key for f in figures.definition.calculated_fields()],
@@ -99,9 +102,9 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
     )
 
 
-def _part(part: Part) -> schemas.Part:
+def _part(part: Part, explanation: str = "") -> schemas.Part:
     return schemas.Part(unit=part.unit_code, name=part.unit_name, value=_plain(part.value),
-                        revision=part.revision)
+                        revision=part.revision, explanation=explanation)
 
 
 def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:

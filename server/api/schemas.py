@@ -333,6 +333,7 @@ class Part(BaseModel):
     name: str
     value: Any
     revision: int | None
+    explanation: str = Field(default="", description="The unit's 说明 beside this figure, if any")
 
 
 class TallyCount(BaseModel):

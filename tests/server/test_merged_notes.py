@@ -5,6 +5,7 @@ own sheet of the merged workbook and in a column of the data sheet and the CSV."
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime
 
 import test_merged_export as base
@@ -98,3 +99,26 @@ def test_the_chinese_workbook_names_the_sheet_说明(world, session, app, tmp_pa
     assert result.notes_sheet == "说明"
     header = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("说明").to_python()[0]
     assert header[6:] == ["提示原因", "单位说明", "确认人", "确认时间"]
+
+
+def test_the_consolidation_page_and_the_api_show_each_parts_note(world, session, browser,
+                                                                client):
+    from api_helpers import api_get, token_for
+    from pages import text
+    history(world, session, "VA2", [10, 12], [1, 2])
+    leap = base.report(world, session, "VA2", {"found": 3, "peak": 500})
+    leap.explanations = {"peak": "全镇集中培训在本村举办"}
+    base.report(world, session, "VB1", {"found": 3, "peak": 8})
+    session.commit()
+    base.roll_up(world, session, "TA")
+    base.roll_up(world, session, "TB")
+    page = browser.login_ok(world["admin"]).get("/consolidation/merge/TA/2024Q4")
+    shown = text(page)
+    assert "1 条说明" in shown
+    notes = [" ".join(re.sub(r"<[^>]+>", " ", n).split())
+             for n in re.findall(r'<p class="cons-part-note[^"]*">(.*?)</p>', shown, re.S)]
+    assert notes == ["说明 全镇集中培训在本村举办 （审核通过时已确认）"]
+    body = api_get(client, "/consolidations/merge/TA/2024Q4",
+                   token_for(session, world["admin"])).get_json()
+    assert {p["unit"]: p["explanation"] for p in body["provenance"]["peak"]} == {
+        "VA2": "全镇集中培训在本村举办"}
