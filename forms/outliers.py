@@ -94,6 +94,30 @@ def outliers(definition: Definition, values: Mapping[str, Any],
     return issues
 
 
+def quiet_range(fld: FieldDef, earlier: Sequence[Number]) -> tuple[Decimal | None, Decimal | None]:
+    """(low, high): the figures of *fld* that no outlier rule flags, given the *earlier*
+    ones (None: no bound). A figure below low or above high needs a 说明; the web form
+    uses this to open the note box as the figure is typed (the server still judges)."""
+    if fld.is_calculated or not earlier:
+        return None, None
+    low = high = None
+    jump = fld.outlier_jump if fld.outlier_jump is not None else DEFAULT_JUMP
+    if jump and earlier[-1] > 0:
+        high = Decimal(jump) * Decimal(earlier[-1])
+    k = fld.outlier_k if fld.outlier_k is not None else DEFAULT_K
+    bounds = mad_bounds(increments(earlier) if fld.cumulative else earlier, k) if k else None
+    if bounds is not None:
+        if fld.cumulative:  # the rule reads what was added: shift to the total typed
+            last = Decimal(earlier[-1])
+            # below the last total is a correction (or a new year), judged elsewhere
+            low = last + bounds[0] if bounds[0] > 0 else None
+            mad_high = last + bounds[1]
+        else:
+            low, mad_high = bounds
+        high = mad_high if high is None else min(high, mad_high)
+    return low, high
+
+
 def _judge(fld: FieldDef, value: Number, earlier: list[Number]) -> Issue | None:
     labels = {"label": fld.label, "label_en": fld.label_en or fld.label}
     shown = format_number(value)

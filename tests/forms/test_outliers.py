@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from forms.definition import Severity
 from forms.issues import flagged_figures, unexplained
 from forms.loader import load_definition, parse_definition
-from forms.outliers import mad_bounds, median
+from forms.outliers import mad_bounds, median, outliers
 from forms.validation import validate
 
 DEF = load_definition(Path(__file__).with_name("sample.yaml"))
@@ -186,3 +186,18 @@ def test_a_total_growing_by_about_the_same_each_period_is_never_flagged(start, s
                                   "cumulative: true, basis: 全面排查隐患, outlier_jump: 0"))
     assert validate(definition, {**COMPLETE, "found": value},
                     history=_found_history(totals)) == []
+
+
+@given(st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=8),
+       st.integers(min_value=0, max_value=5000), st.booleans())
+def test_the_quiet_range_is_exactly_what_the_rules_leave_unflagged(history, value, cumulative):
+    """What the web form opens the note box for agrees with the server's outlier rules."""
+    from forms.outliers import quiet_range
+    if cumulative:
+        history = sorted(history)
+        value = max(value, history[-1])  # a lower total is a correction, judged elsewhere
+    fld = next(f for f in DEF.fields() if f.key == ("found" if cumulative else "investment"))
+    issues = outliers(DEF, {fld.key: value}, [{fld.key: h} for h in history])
+    low, high = quiet_range(fld, history)
+    outside = (low is not None and value < low) or (high is not None and value > high)
+    assert bool(issues) == outside
