@@ -44,6 +44,9 @@ EXCLUDED: tuple[tuple[str | None, str, str], ...] = (
      "the authority's own database, not a figure a unit reports"),
     ("001", "2024年底前建立健全分区域、分行业重大事故隐患统计分析机制",
      "the authority's own mechanism, not a figure a unit reports"),
+    ("001", "高危行业领域每月至少1次",
+     "the form is reported quarterly: a monthly minimum cannot be judged on it (the "
+     "quarterly check of every unit is encoded)"),
     # -- 002 积翠镇 --------------------------------------------------------------------------
     ("002", "督促危化企业2024年底前建设完善安全生产电力监测分析系统",
      "the town's form is filled by villages and the town office, not by the 危化 "

@@ -27,9 +27,17 @@ PLANS = sorted(p.name.split("_", 1)[0] for p in PLANS_DIR.glob("*.txt"))
 
 
 def duty_clauses(text: str) -> list[str]:
-    """The clauses of *text* that state a duty, squashed (no spaces, no ``**``)."""
+    """The clauses of *text* that state a duty, squashed (no spaces, no ``**``).
+
+    A duty in brackets ("（高危行业领域每月至少1次）") is a clause of its own: quoting the
+    sentence around it does not encode it.
+    """
     found = []
     for sentence in re.split(r"[。；;]", squash(text)):
+        for aside in re.findall(r"（([^（）]*)）", sentence):
+            if DUTY.search(aside):
+                found.append(aside)
+                sentence = sentence.replace(f"（{aside}）", "")
         parts = [p for p in re.split(r"[，,]", sentence) if p]
         i = 0
         while i < len(parts):
@@ -111,3 +119,5 @@ def test_tag_conditions_scope_the_duties_of_some_enterprises():
     assert "unit_has('劳动密集型')" in scoped["i16_drills_half"]
     assert "unit_has('粉尘涉爆')" in scoped["i12_dust5_connected"]
     assert "unit_has('有限空间')" in scoped["i01_confined_spaces"]
+    xuefeng = next(d for d in CATALOG if d.key == "xuefeng-progress")
+    assert str(xuefeng.field("i15_drills_half").applies_when) == "unit_has('高危')"
