@@ -57,7 +57,7 @@ from forms.issues import Issue, warning
 from forms.periods import days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
-from server.models import Unit, UnitTag, User
+from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
@@ -67,6 +67,7 @@ from server.services import assignments as assignment_service
 from server.services import targets
 from server.services.consolidation import Figures
 from server.services.errors import NotVisible
+from server.services.owing import in_force, owing_units, period_day
 from server.services.review import assignment_for
 
 BATCH = 500  # rows fetched per round trip
@@ -141,16 +142,17 @@ def version_definitions(session: Session, template_key: str) -> dict[int, Defini
 
 
 def _subtree_statement(assignment: Assignment, under: Unit, period: str):
-    low, high = subtree_bounds(under.path)
-    in_subtree = (Unit.path >= low, Unit.path < high)
+    """The units that owe *period* below *under*, as the tree stood then, with their reports."""
+    units = owing_units(assignment, period, under)
+    owing_ids = units.with_only_columns(Unit.id).order_by(None)
 
     def neighbour(pick, later: bool):
         """Per unit, the nearest earlier (or later) period it handed a report in for."""
         return (
             select(Report.unit_id, pick(Report.period).label("period"))
-            .join(Unit, Unit.id == Report.unit_id)
             .where(Report.assignment_id == assignment.id, sent_in_sql(Report.status),
-                   Report.period > period if later else Report.period < period, *in_subtree)
+                   Report.period > period if later else Report.period < period,
+                   Report.unit_id.in_(owing_ids))
             .group_by(Report.unit_id)
             .subquery()
         )
@@ -162,10 +164,10 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
         return and_(alias.unit_id == Unit.id, alias.assignment_id == assignment.id,
                     alias.period == period_column)
 
-    units = assignment_service.reporting_units_query(assignment, under)
     return (
         select(
-            Unit.id, Unit.code, Unit.name, Unit.path, Unit.contact_name, Unit.contact_phone,
+            Unit.id, Unit.code, Unit.name, UnitPlacement.path, Unit.contact_name,
+            Unit.contact_phone,
             # The unit's tags in one text (tags never hold spaces): what applies to it.
             select(func.aggregate_strings(UnitTag.tag, " ")).where(UnitTag.unit_id == Unit.id)
             .scalar_subquery().label("tags"),
@@ -177,13 +179,15 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
             nxt.template_version_id.label("next_version_id"),
         )
         .select_from(Unit)
+        .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id,
+                                  in_force(UnitPlacement, period_day(assignment, period))))
         .outerjoin(cur, report_at(cur, period))
         .outerjoin(before, before.c.unit_id == Unit.id)
         .outerjoin(prev, report_at(prev, before.c.period))
         .outerjoin(after, after.c.unit_id == Unit.id)
         .outerjoin(nxt, report_at(nxt, after.c.period))
         .where(units.whereclause, Unit.id != under.id)
-        .order_by(Unit.path)
+        .order_by(UnitPlacement.path)
     )
 
 

@@ -62,7 +62,6 @@ from server.services.assignments import (
     assignment_periods,
     due_date,
     open_periods,
-    reports_for_unit,
     version_for,
 )
 from server.services.errors import (
@@ -75,6 +74,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
+from server.services.owing import owed_periods_query, owes
 from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -117,10 +117,21 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
     now = now or utcnow()
     today = now.astimezone(SHANGHAI).date()
-    assignments = [a for a in session.scalars(
+    candidates = session.scalars(
         select(Assignment).where(Assignment.active.is_(True))
         .options(joinedload(Assignment.root_unit))
-    ).unique() if reports_for_unit(a, unit)]
+    ).unique().all()
+    # The periods each assignment asks of the unit, with the tree and its reporting
+    # dates as they stood in each period: one query per assignment.
+    owed: dict[int, list[str]] = {}
+    for assignment in candidates:
+        query = owed_periods_query(assignment, unit.id, open_periods(assignment, today))
+        if query is not None:
+            periods = set(session.scalars(query))
+            if periods:
+                owed[assignment.id] = [p for p in open_periods(assignment, today)
+                                       if p in periods]
+    assignments = [a for a in candidates if a.id in owed]
     if not assignments:
         return []
     reports = {
@@ -130,7 +141,7 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     }
     tasks = []
     for assignment in assignments:
-        for period in open_periods(assignment, today):
+        for period in owed[assignment.id]:
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
@@ -189,9 +200,10 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
-    if assignment is None or unit is None or not reports_for_unit(assignment, unit):
+    if assignment is None or unit is None:
         raise NotVisible(what=assignment_key)
-    if period not in assignment_periods(assignment):
+    if period not in assignment_periods(assignment) or not owes(session, assignment, unit,
+                                                                 period):
         raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
