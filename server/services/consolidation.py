@@ -41,11 +41,11 @@ from forms.validation import increments as increments_of
 from forms.values import is_blank, loads_values
 from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Source, Status
+from server.models.reporting import Assignment, PeriodClosure, Report, Source, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services import reporting
+from server.services import closing, reporting
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -120,6 +120,7 @@ class Figures:
     increments: dict[str, Any]
     mismatches: list[Mismatch]
     own: ReportView | None
+    closure: PeriodClosure | None = None  # in force over the unit's figures of the period
 
     @property
     def definition(self) -> Definition:
@@ -301,7 +302,8 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
-                   previous_period, previous_values, grown, mismatches, own)
+                   previous_period, previous_values, grown, mismatches, own,
+                   closing.closure_of(session, assignment, unit, period))
 
 
 def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):

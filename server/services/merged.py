@@ -50,9 +50,16 @@ from exports.flat_data import (
     neutralise,
     tally_rows,
 )
-from exports.merged_workbook import MergedWorkbook, write_merged_workbook
+from exports.merged_workbook import (
+    CLOSED_NO,
+    CLOSED_YES,
+    ClosedPeriod,
+    MergedWorkbook,
+    write_merged_workbook,
+)
 from exports.series import build_series
 from forms.definition import Definition
+from forms.i18n import N_
 from forms.issues import Issue, warning
 from forms.periods import days_until
 from forms.validation import validate
@@ -64,7 +71,7 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
-from server.services import targets
+from server.services import closing, targets
 from server.services.consolidation import Figures
 from server.services.errors import NotVisible
 from server.services.owing import in_force, owing_units, period_day
@@ -292,7 +299,21 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
         coverage=coverage_of(figures),
         targets=targets.for_consolidation(session, figures, now=now),
+        closed=closed_period(figures),
     )
+
+
+def closed_period(figures: Figures) -> ClosedPeriod | None:
+    """The closing in force over the figures' period, as the exports state it."""
+    closure = figures.closure
+    if closure is None:
+        return None
+    return ClosedPeriod(closure.unit.name, closing.local_time(closure.closed_at),
+                        closure.closed_by.username if closure.closed_by else "—")
+
+
+# The CSV's last two columns: the same on every row, so a pivot of it still says it.
+CLOSED_HEADERS = (N_("Period closed"), N_("Closed at"))
 
 
 def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
@@ -325,7 +346,10 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
         output.write(text.encode("utf-8") if binary else text)
 
     buffer.write(BOM)
-    writer.writerow([neutralise(translate(header)) for header in FLAT_HEADERS])
+    writer.writerow([neutralise(translate(header)) for header in (*FLAT_HEADERS, *CLOSED_HEADERS)])
+    closed = closed_period(figures)
+    status = [translate(CLOSED_YES) if closed else translate(CLOSED_NO),
+              closed.closed_at if closed else ""]
     rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
                      versions=version_definitions(session, figures.assignment.template_key),
                      locale=locale, translate=translate)
@@ -333,7 +357,7 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
                          unit_code=figures.unit.code, unit_name=figures.unit.name,
                          period=figures.period, locale=locale, translate=translate)
     for row in chain(rows, tallies):
-        writer.writerow([csv_cell(value) for value in row])
+        writer.writerow([*(csv_cell(value) for value in row), *status])
         count += 1
         if count % BATCH == 0:
             flush()

@@ -58,6 +58,7 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
+from server.services import closing
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -170,6 +171,8 @@ class ReportView:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
+    # Why the period is closed over this report (server.services.closing), or None.
+    closed: Refusal | None = None
 
     @property
     def definition(self) -> Definition:
@@ -207,7 +210,10 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
         raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
-    return build_view(assignment, unit, period, {r.period: r for r in reports})
+    view = build_view(assignment, unit, period, {r.period: r for r in reports})
+    closure = closing.closure_of(session, assignment, unit, period)
+    view.closed = closing.refusal(closure) if closure is not None else None
+    return view
 
 
 def stored_values(report: Report | None) -> dict[str, Any]:
@@ -338,14 +344,14 @@ def fills_in(user: User, view: ReportView) -> bool:
 
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return fills_in(user, view)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
     """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return can_review(user, view)
 
@@ -364,8 +370,11 @@ def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Re
 
     First who the account is (NotAllowed), then the report's state: approved
     (ReportLocked) or submitted and waiting for review (InvalidState).
-    *on_behalf* counts a consolidator above the unit in (see :func:`save`).
+    *on_behalf* counts a consolidator above the unit in (see :func:`save`). A
+    closed period refuses everyone (PeriodClosed) until it is reopened.
     """
+    if view.closed is not None:
+        return view.closed
     if can_edit(user, view) or (on_behalf and can_file_for(user, view)):
         return None
     if not (fills_in(user, view) or (on_behalf and can_review(user, view))):
@@ -598,6 +607,8 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str) -> No
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
         raise NotAllowed(REVIEWERS_ONLY)
+    if view.closed is not None:
+        raise view.closed
     if view.report is None or view.report.status != expected:
         raise InvalidState(_l("This action is not possible while the report is %(status)s."),
                            state=str(view.status), status=status_label(view.status))
