@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import Length
 
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
 from server.consolidation.figures_views import figures_or_404, index_figures
+from server.consolidation.forms import CloseForm, ReopenForm
 from server.db import db_session
 from server.labels import period_label
 from server.models import Role
 from server.refusals import on_refusal
 from server.services import closing
-
-
-class CloseForm(FlaskForm):
-    """Closing needs nothing but the CSRF token: the page says what is closed."""
-
-
-class ReopenForm(FlaskForm):
-    reason = TextAreaField(_l("Why the period is reopened"),
-                           validators=[Length(max=closing.REASON_MAX)],
-                           description=_l("Recorded with your name and the time."))
 
 
 def _back(figures):

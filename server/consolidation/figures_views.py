@@ -15,6 +15,7 @@ from forms.periods import SHANGHAI, Period
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
 from server.consolidation.figure_lines import section_lines, unapproved_children
+from server.consolidation.forms import CloseForm, ReopenForm
 from server.db import db_session
 from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
@@ -92,8 +93,6 @@ def figures_or_404(assignment: str, unit: str, period: str):
 def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
     """A unit's consolidated figures: totals with their parts, who is missing, mismatches,
     and whether the period is closed (with the forms to close or reopen it)."""
-    from server.consolidation.closing_views import CloseForm, ReopenForm
-
     figures = figures_or_404(assignment, unit, period)
     found = figures.assignment
     today = _today()
