@@ -304,7 +304,6 @@ class _MergedWriter:
                                                  "valign": "top"})
         if self.targets:
             result.targets_sheet = self._targets_sheet()
-        result.status_sheet = self._status_sheet()
         completeness = self._table(COMPLETENESS, COMPLETENESS_HEADERS,
                                    (12, 24, 12, 6, 10, 10, 17, 6, 12, 15, 8, 8, 24))
         issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70, 40))
@@ -328,6 +327,7 @@ class _MergedWriter:
                 result.data_rows += 1
         for table in (completeness, issues, data):
             table.finish()
+        result.status_sheet = self._status_sheet()
         return result
 
     def _status_sheet(self) -> str:
