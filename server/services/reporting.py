@@ -47,6 +47,7 @@ from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
+    AssignmentVersion,
     Report,
     ReportEvent,
     Revision,
@@ -187,8 +188,17 @@ class ReportView:
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
-    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
-    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
+    # One statement each for the assignment (its root, its versions and their templates),
+    # the unit (with its tags) and the unit's reports: the whole read of a save.
+    assignment = session.scalars(
+        select(Assignment).where(Assignment.key == assignment_key)
+        .options(joinedload(Assignment.root_unit).lazyload(Unit.tag_rows),
+                 joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+    ).unique().first()
+    unit = session.scalars(
+        select(Unit).where(Unit.code == unit_code, unit_scope(user))
+        .options(joinedload(Unit.tag_rows))
+    ).unique().first()
     if assignment is None or unit is None or not reports_for_unit(assignment, unit):
         raise NotVisible(what=assignment_key)
     if period not in assignment_periods(assignment):
@@ -410,8 +420,13 @@ def save(
     source: str = Source.WEB,
     file: StoredFile | None = None,
     on_behalf: bool = False,
+    check_required: bool = False,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
+
+    The view is updated to the saved revision, so the caller answers from it
+    without reading the report again; *check_required* returns the issues a
+    submission would check instead of the draft's (what the API answers).
 
     Values that cannot be read at all (text in a number field, a number out of
     bounds, an unknown choice) refuse the save and change nothing; missing
@@ -436,13 +451,12 @@ def save(
             view.report = report
             _check_editable(user, view, on_behalf=on_behalf)
             check_revision(view, expected_revision)
-    _claim_next_revision(session, view, report)
-    report.values = jsonable(values)
+    changes: dict[str, Any] = {"values": jsonable(values), "updated_at": utcnow()}
     if remarks is not None:
-        report.remarks = remarks.strip()
+        changes["remarks"] = remarks.strip()
     if explanations is not None:
-        report.explanations = clean_explanations(view.definition, explanations)
-    report.updated_at = utcnow()
+        changes["explanations"] = clean_explanations(view.definition, explanations)
+    _claim_next_revision(session, view, report, changes)
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,
@@ -450,7 +464,7 @@ def save(
                          file_id=file.id if file else None, author_id=user.id))
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
-    return report, issues_for(view, check_required=False)
+    return report, issues_for(view, check_required=check_required)
 
 
 def _insert_report(session: Session, view: ReportView) -> Report:
@@ -477,27 +491,33 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     ).one()
 
 
-def _claim_next_revision(session: Session, view: ReportView, report: Report) -> None:
-    """Move *report* from the revision this request read to the next one, or refuse as stale.
+def _claim_next_revision(session: Session, view: ReportView, report: Report,
+                         changes: Mapping[str, Any]) -> None:
+    """Move *report* from the revision this request read to the next one with *changes*,
+    or refuse as stale.
 
     The report was read before this request wrote anything, so another request
-    may have saved since. A conditional update (compare and set) makes the check
-    and the increment one step on both databases: the loser of a race is told
-    the report changed, with the report as it now stands (a retry of a save
-    that did commit recognises its values), instead of failing on the revision's
-    unique key.
+    may have saved since. A conditional update (compare and set) makes the check,
+    the increment and the new values one statement on both databases: the loser
+    of a race is told the report changed, with the report as it now stands (a
+    retry of a save that did commit recognises its values), instead of failing
+    on the revision's unique key.
     """
     read = report.revision
     claimed = session.execute(
         update(Report)
         .where(Report.id == report.id, Report.revision == read)
-        .values(revision=read + 1)
+        .values(revision=read + 1, **changes)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:  # only an existing report, read from view.report, can lose the race
         session.refresh(report)
         check_revision(view, read)
+        # Not stale after all cannot happen: the row moved on, so its revision differs.
+        raise StaleRevision(current=report.revision)
     set_committed_value(report, "revision", read + 1)
+    for name, value in changes.items():
+        set_committed_value(report, name, value)
 
 
 def submit(session: Session, user: User, view: ReportView, *,
