@@ -19,6 +19,7 @@ from api_reports_world import DEFINITION, HEADER, api_fixture, path, world_fixtu
 from api_reports_world import KEY as ASSIGNMENT
 from sqlalchemy import event, func, select
 from test_api_workbook import download, fill
+from test_reporting_form import Q2, form_of, village  # noqa: F401
 
 from forms.definition import Definition
 from server.db import database, unit_of_work
@@ -192,3 +193,17 @@ def test_simultaneous_uploads_give_one_saved_draft_and_conflicts(api, session):
         content_type="multipart/form-data") for c, data in zip(clients, filled, strict=True)])
     assert sorted(codes) == [200] + [409] * 3, codes
     assert revisions(session) == [1, 2]
+
+
+def test_simultaneous_web_form_saves_give_one_success_and_conflicts(
+        app, browser, village, session):  # noqa: F811 (the fixture imported above)
+    browsers = [type(browser)(app.test_client()).login_ok(village) for _ in range(6)]
+    for round_ in range(3):
+        forms = [form_of(b, Q2) for b in browsers]
+        assert {f["revision"] for f in forms} == {str(round_)}
+        codes = race([lambda b=b, f=f, n=n: b.post(Q2, {**f, "f_found": str(10 + n),
+                                                        "action": "save"})
+                      for n, (b, f) in enumerate(zip(browsers, forms, strict=True))])
+        # The winner is redirected to the saved form; the others see it again with a 409.
+        assert sorted(codes) == [302] + [409] * 5, codes
+        assert revisions(session) == list(range(1, round_ + 2))
