@@ -160,6 +160,8 @@ class ReportView:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
+    # The unit's submitted and approved reports of the assignment by period, as read.
+    sent: dict[str, Report] | None = None
 
     @property
     def definition(self) -> Definition:
@@ -232,7 +234,8 @@ def build_view(
     following = reports[later[0]] if later else None
     return ReportView(assignment, unit, period, template, report, values_of(report),
                       due_date(assignment, period), previous, values_of(previous), following,
-                      [values_of(reports[p]) for p in earlier])
+                      [values_of(reports[p]) for p in earlier],
+                      sent={p: reports[p] for p in sent})
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
@@ -270,6 +273,8 @@ def _first_handed_in(view: ReportView) -> dict[str, Any] | None:
     """The values of the report as first submitted (None if never submitted)."""
     session = Session.object_session(view.assignment)
     if session is None or view.report is None or not view.definition.target_fields():
+        return None
+    if view.report.submitted_at is None:  # only submitting sets it: never handed in
         return None
     number = session.scalar(
         select(ReportEvent.revision).where(ReportEvent.report_id == view.report.id,

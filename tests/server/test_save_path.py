@@ -15,15 +15,19 @@ import json
 import threading
 from contextlib import contextmanager
 
+from api_helpers import token_for
 from api_reports_world import DEFINITION, HEADER, api_fixture, path, world_fixture  # noqa: F401
 from api_reports_world import KEY as ASSIGNMENT
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, update
 from test_api_workbook import download, fill
 from test_reporting_form import Q2, form_of, village  # noqa: F401
 
 from forms.definition import Definition
+from forms.loader import CATALOG_DIR
 from server.db import database, unit_of_work
 from server.models import Report, Revision
+from server.models.accounts import utcnow
+from server.models.reporting import Status
 from server.models.templates import DefinitionCache
 from server.services import assignments as assignment_service
 from server.services import reporting
@@ -76,6 +80,40 @@ def test_a_save_runs_a_bounded_number_of_statements_whatever_the_tree(app, api, 
         body = ok(put(client, 2, 7))
     assert body["revision"] == 3
     assert len(after) == len(before), "\n".join(after)
+
+
+def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
+        app, session, tree, make_user, make_unit):
+    """Targets and the starting figures read what the view holds, with no statement of
+    their own; the unit's earlier handed-in reports do not add any either."""
+    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
+    with unit_of_work(session):
+        template_service.load_files(session, [catalogue])
+        template = template_service.latest(session, "chidian-progress")
+        assert template.definition.target_fields()
+        assignment = assignment_service.create_assignment(session, key="progress",
+                                                          template=template, root=tree["TA"])
+        first, second = assignment_service.assignment_periods(assignment)[:2]
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
+
+    def put_reporter(period: str, revision: int, name: str):
+        return ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
+                             headers={"If-Match": f'"{revision}"'},
+                             json={"values": {"reporter": name}}))
+
+    put_reporter(first, 0, "张三")
+    with statements(app) as seen:
+        assert put_reporter(first, 1, "李四")["revision"] == 2
+    assert len(seen) <= MOST_STATEMENTS, "\n".join(seen)
+    with unit_of_work(session):  # handed in and approved: the baseline of the next period
+        session.execute(update(Report).where(Report.period == first)
+                        .values(status=Status.APPROVED, submitted_at=utcnow()))
+    put_reporter(second, 0, "张三")
+    with statements(app) as later:
+        assert put_reporter(second, 1, "李四")["revision"] == 2
+    assert len(later) <= MOST_STATEMENTS, "\n".join(later)
 
 
 def test_a_save_validates_once_and_answers_what_a_reload_would(api, monkeypatch):
