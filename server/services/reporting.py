@@ -43,7 +43,7 @@ from forms.periods import SHANGHAI, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
-from server.models import Role, Unit, User
+from server.models import Role, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
@@ -59,11 +59,11 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
+from server.services import closing
 from server.services.assignments import (
     assignment_periods,
     due_date,
     open_periods,
-    reports_for_unit,
     version_for,
 )
 from server.services.errors import (
@@ -76,6 +76,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
+from server.services.owing import owed_periods_query, owing_units
 from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -118,10 +119,21 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
     now = now or utcnow()
     today = now.astimezone(SHANGHAI).date()
-    assignments = [a for a in session.scalars(
+    candidates = session.scalars(
         select(Assignment).where(Assignment.active.is_(True))
         .options(joinedload(Assignment.root_unit))
-    ).unique() if reports_for_unit(a, unit)]
+    ).unique().all()
+    # The periods each assignment asks of the unit, with the tree and its reporting
+    # dates as they stood in each period: one query per assignment.
+    owed: dict[int, list[str]] = {}
+    for assignment in candidates:
+        query = owed_periods_query(assignment, unit.id, open_periods(assignment, today))
+        if query is not None:
+            periods = set(session.scalars(query))
+            if periods:
+                owed[assignment.id] = [p for p in open_periods(assignment, today)
+                                       if p in periods]
+    assignments = [a for a in candidates if a.id in owed]
     if not assignments:
         return []
     reports = {
@@ -131,7 +143,7 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     }
     tasks = []
     for assignment in assignments:
-        for period in open_periods(assignment, today):
+        for period in owed[assignment.id]:
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
@@ -162,6 +174,8 @@ class ReportView:
     skipped: list[str] = field(default_factory=list)
     # The unit's submitted and approved reports of the assignment by period, as read.
     sent: dict[str, Report] | None = None
+    # Why the period is closed over this report (server.services.closing), or None.
+    closed: Refusal | None = None
 
     @property
     def definition(self) -> Definition:
@@ -190,24 +204,35 @@ class ReportView:
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
-    # One statement each for the assignment (its root, its versions and their templates),
-    # the unit (with its tags) and the unit's reports: the whole read of a save.
+    # One statement each for the assignment (its versions and their templates), the unit
+    # (visible, owing the period, with its tags, its place then and whether the period is
+    # closed anywhere) and the unit's reports: the whole read of a save.
     assignment = session.scalars(
         select(Assignment).where(Assignment.key == assignment_key)
-        .options(joinedload(Assignment.root_unit).lazyload(Unit.tag_rows),
-                 joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+        .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
     ).unique().first()
-    unit = session.scalars(
-        select(Unit).where(Unit.code == unit_code, unit_scope(user))
-        .options(joinedload(Unit.tag_rows))
-    ).unique().first()
-    if assignment is None or unit is None or not reports_for_unit(assignment, unit):
+    if assignment is None:
         raise NotVisible(what=assignment_key)
-    if period not in assignment_periods(assignment):
-        raise NotVisible(what=period)
+    found = None
+    if period in assignment_periods(assignment):
+        found = session.execute(
+            owing_units(assignment, period).where(Unit.code == unit_code, unit_scope(user))
+            .add_columns(UnitPlacement.path, closing.any_closed(assignment, period))
+            .options(joinedload(Unit.tag_rows))
+        ).unique().first()
+    if found is None:  # which of the two the caller is told, as before: the unit first
+        visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
+                                                       unit_scope(user)))
+        raise NotVisible(what=assignment_key if visible is None else period)
+    unit, path, closed_somewhere = found
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
-    return build_view(assignment, unit, period, {r.period: r for r in reports})
+    view = build_view(assignment, unit, period, {r.period: r for r in reports})
+    # Only when some closure of the period is in force does it matter where.
+    closure = closing.closure_of(session, assignment, unit, period, path=path) \
+        if closed_somewhere else None
+    view.closed = closing.refusal(closure) if closure is not None else None
+    return view
 
 
 def stored_values(report: Report | None) -> dict[str, Any]:
@@ -341,14 +366,14 @@ def fills_in(user: User, view: ReportView) -> bool:
 
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return fills_in(user, view)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
     """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return can_review(user, view)
 
@@ -367,8 +392,11 @@ def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Re
 
     First who the account is (NotAllowed), then the report's state: approved
     (ReportLocked) or submitted and waiting for review (InvalidState).
-    *on_behalf* counts a consolidator above the unit in (see :func:`save`).
+    *on_behalf* counts a consolidator above the unit in (see :func:`save`). A
+    closed period refuses everyone (PeriodClosed) until it is reopened.
     """
+    if view.closed is not None:
+        return view.closed
     if can_edit(user, view) or (on_behalf and can_file_for(user, view)):
         return None
     if not (fills_in(user, view) or (on_behalf and can_review(user, view))):
@@ -611,6 +639,8 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str) -> No
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
         raise NotAllowed(REVIEWERS_ONLY)
+    if view.closed is not None:
+        raise view.closed
     if view.report is None or view.report.status != expected:
         raise InvalidState(_l("This action is not possible while the report is %(status)s."),
                            state=str(view.status), status=status_label(view.status))
