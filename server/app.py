@@ -18,6 +18,7 @@ from server.error_pages import register_error_pages
 from server.extensions import csrf, login_manager
 from server.home import register_home
 from server.i18n import init_i18n
+from server.jobs.runner import init_jobs
 from server.labels import register_labels
 from server.refusals import register_refusal_pages
 from server.reporting import bp as reporting_bp
@@ -49,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     init_db(app)
+    init_jobs(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     init_i18n(app)
