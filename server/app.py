@@ -20,6 +20,7 @@ from server.home import register_home
 from server.i18n import init_i18n
 from server.jobs.runner import init_jobs
 from server.labels import register_labels
+from server.notifications import bp as notifications_bp
 from server.refusals import register_refusal_pages
 from server.reporting import bp as reporting_bp
 from server.review import bp as review_bp
@@ -69,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(workbooks_bp)
     app.register_blueprint(consolidation_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(notifications_bp)
     register_home(app)
     register_labels(app)
 
