@@ -22,7 +22,7 @@ TIANBAO = [sys.executable, "-c", "from server.cli import main; main()"]
 def worker_command(threads: int) -> None:
     """Run queued jobs and the periodic ones (notifications) until stopped."""
     require_migrated()
-    storage = (_("Redis") if current_app.config.get("REDIS_URL")
+    storage = (_("the Redis server") if current_app.config.get("REDIS_URL")
                else _("an SQLite file in the instance folder"))
     click.echo(_("Worker started: queue in %(storage)s (press Ctrl+C to stop)",
                  storage=storage), err=True)
