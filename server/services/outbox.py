@@ -103,6 +103,14 @@ def _due(now: datetime):
 def claim(session: Session, policy: Policy, now: datetime | None = None) -> list[Notification]:
     """Claim up to ``policy.batch`` due rows for this worker (the caller commits at once)."""
     now = now or utcnow()
+    # A worker died during the last allowed attempt: no attempt is left to repeat it.
+    session.execute(
+        update(Notification)
+        .where(Notification.status == Delivery.SENDING, Notification.lease_until <= now,
+               Notification.attempts >= policy.max_attempts)
+        .values(status=Delivery.DEAD, lease_until=None,
+                last_error="the worker stopped during the last attempt")
+        .execution_options(synchronize_session=False))
     query = (select(Notification.id).where(_due(now), Notification.channel != Channel.APP)
              .order_by(Notification.next_try_at, Notification.id).limit(policy.batch))
     if session.get_bind().dialect.name == "postgresql":

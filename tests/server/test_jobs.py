@@ -6,13 +6,15 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 import pytest
 import redis
+from conftest import empty_all_tables
+from notify_receivers import HttpReceiver, Script, free_port, wait_until
 from sqlalchemy import select
 
-from notify_receivers import HttpReceiver, Script, wait_until
 from server.app import create_app
 from server.db import database, db_session, unit_of_work
 from server.jobs.runner import jobs_of, make_consumer
@@ -57,7 +59,6 @@ def job_app(request, migrated, tmp_path):
     yield application
     jobs_of(application).huey.flush()  # the queue of this test only (its own name)
     receiver.__exit__(None)
-    from conftest import empty_all_tables
     empty_all_tables(application)
     database(application).engine.dispose()
 
@@ -137,3 +138,56 @@ def test_a_worker_killed_during_a_send_loses_nothing_and_repeats_it_under_the_sa
     assert len(gateway.received) == 2
     assert {r.key for r in gateway.received} == {row.key}  # one message, de-duplicable
     assert session.scalar(select(Notification.id).where(Notification.id != row.id)) is None
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("no_worker", [False, True])
+def test_serve_runs_a_worker_beside_the_web_server_unless_told_not_to(app, session, no_worker):
+    app.config["JOBS_QUEUE_NAME"] = f"tianbao-test-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    with HttpReceiver() as gateway:
+        add_sms(session)
+        jobs_of(app).enqueue("deliver_notifications")
+        env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"], SECRET_KEY="test",
+                   TIANBAO_INSTANCE_PATH=app.config["INSTANCE_PATH"],
+                   TIANBAO_SMS_URL=gateway.url, TIANBAO_REDIS_URL="",
+                   TIANBAO_JOBS_QUEUE=app.config["JOBS_QUEUE_NAME"])
+        server = subprocess.Popen(
+            [*TIANBAO, "serve", "--port", str(port), "--workers", "1"]
+            + (["--no-worker"] if no_worker else []),
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if no_worker:
+                assert wait_until(lambda: _answers(port), timeout=30)
+                time.sleep(2)
+                assert the_row(session).status == Delivery.PENDING
+            else:
+                assert wait_until(lambda: the_row(session).status == Delivery.SENT, timeout=30)
+                assert len(gateway.accepted) == 1
+            children = _children(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    # Stopping serve stops its worker too: none of its children is left running.
+    assert all(not os.path.exists(f"/proc/{pid}") for pid in children)
+
+
+def _answers(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=2):
+            return True
+    except OSError:
+        return False

@@ -2,10 +2,10 @@
 language; the bell and the list in the app; the addresses on the account pages."""
 
 import pytest
+from notify_receivers import SmtpReceiver
 from sqlalchemy import select
 
 from forms.loader import CATALOG_DIR
-from notify_receivers import SmtpReceiver
 from server.channels.settings import senders
 from server.db import unit_of_work
 from server.models import Role, User

@@ -7,12 +7,12 @@ import urllib.parse
 from email.header import decode_header, make_header
 
 import pytest
+from notify_receivers import HttpReceiver, Script, SmtpReceiver, free_port
 
 from server.channels import IDEMPOTENCY_HEADER, Message, SendError
 from server.channels.email import SmtpSettings, message_id, send_email
 from server.channels.robots import RobotSettings, dingtalk_signed_url, send_dingtalk, send_wecom
 from server.channels.sms import SmsSettings, send_sms
-from notify_receivers import HttpReceiver, Script, SmtpReceiver, free_port
 
 MESSAGE = Message(recipient="", subject="已退回：安全生产进展, 2026年第二季度",
                   text="chidian-hz 退回了报告：第3项 \"数字\" 有误", url="http://tb.local/reports/x",
@@ -87,10 +87,10 @@ def test_dingtalk_signature_is_url_encoded():
 
 
 def test_a_robot_answering_an_error_code_is_a_failure():
-    with HttpReceiver(Script(answer={"errcode": 310000, "errmsg": "sign not match"})) as robot:
-        with pytest.raises(SendError):
-            send_dingtalk(RobotSettings(robot.url, secret="x", timeout=5),
-                          with_recipient("13800000001"))
+    refusing = HttpReceiver(Script(answer={"errcode": 310000, "errmsg": "sign not match"}))
+    with refusing as robot, pytest.raises(SendError):
+        send_dingtalk(RobotSettings(robot.url, secret="x", timeout=5),
+                      with_recipient("13800000001"))
 
 
 def test_sms_gateway_gets_the_filled_template_and_the_auth_header():
@@ -114,9 +114,8 @@ def test_sms_gateway_gets_the_filled_template_and_the_auth_header():
     (Script(failures=1, status=401), True),
 ])
 def test_http_errors_say_whether_to_try_again(script, permanent):
-    with HttpReceiver(script) as gateway:
-        with pytest.raises(SendError) as failure:
-            send_sms(SmsSettings(gateway.url, timeout=5), with_recipient("13800000001"))
+    with HttpReceiver(script) as gateway, pytest.raises(SendError) as failure:
+        send_sms(SmsSettings(gateway.url, timeout=5), with_recipient("13800000001"))
     assert failure.value.permanent is permanent
     assert gateway.accepted == []
 
@@ -126,7 +125,6 @@ def test_a_refused_connection_and_a_time_out_are_retryable():
         send_wecom(RobotSettings(f"http://127.0.0.1:{free_port()}/hook", timeout=2),
                    with_recipient("u"))
     assert not refused.value.permanent
-    with HttpReceiver(Script(delay=1.5)) as slow:
-        with pytest.raises(SendError) as timed_out:
-            send_wecom(RobotSettings(slow.url, timeout=0.3), with_recipient("u"))
+    with HttpReceiver(Script(delay=1.5)) as slow, pytest.raises(SendError) as timed_out:
+        send_wecom(RobotSettings(slow.url, timeout=0.3), with_recipient("u"))
     assert not timed_out.value.permanent

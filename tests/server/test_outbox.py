@@ -2,10 +2,10 @@
 
 from datetime import timedelta
 
+from notify_receivers import HttpReceiver, Script
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notify_receivers import HttpReceiver, Script
 from server.channels.robots import RobotSettings, send_wecom
 from server.channels.sms import SmsSettings, send_sms
 from server.db import database, unit_of_work
@@ -169,3 +169,17 @@ def test_messages_in_the_app_are_delivered_by_being_written(session):
             RobotSettings(robot.url), m)}, policy=FAST)
     [row] = rows(session)
     assert row.status == Delivery.SENT and summary.sent == 0 and robot.received == []
+
+
+def test_a_message_whose_worker_died_during_the_last_attempt_is_dead(session):
+    clock = Clock()
+    add_sms(session, now=clock.now)
+    policy = outbox.Policy(max_attempts=1, lease=timedelta(seconds=30))
+    with unit_of_work(session):
+        assert len(outbox.claim(session, policy, clock.now)) == 1
+    clock.advance(minutes=1)
+    with HttpReceiver() as gateway:
+        outbox.deliver_due(session, sms_sender(gateway.url), policy=policy, clock=clock)
+    [row] = rows(session)
+    assert row.status == Delivery.DEAD and "last attempt" in row.last_error
+    assert gateway.received == []
