@@ -83,13 +83,14 @@ def enqueue(session: Session, *, channel: str, recipient: str, subject: str, tex
     dialect = session.get_bind().dialect.name
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     added = session.execute(
-        insert_(Notification).values(
+        insert_(Notification.__table__).values(
             **values, key=idempotency_key(values), user_id=user_id, subject=subject[:300],
             text=text, link=link, status=Delivery.SENT if in_app else Delivery.PENDING,
             attempts=0, next_try_at=now, last_error="", created_at=now,
             sent_at=now if in_app else None)
         .on_conflict_do_nothing(index_elements=list(IDEMPOTENCY_COLUMNS))
-    ).rowcount
+        .returning(Notification.__table__.c.id)
+    ).first() is not None
     if added and not in_app:
         session.info["tianbao.outbox_pending"] = True  # the job runner is told after commit
     return bool(added)
