@@ -1,7 +1,7 @@
 """The notification outbox, and where notifications reach an account
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-06
 """
 
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0014'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@ from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    PeriodClosure,
     Report,
     ReportEvent,
     Revision,
@@ -16,11 +17,11 @@ from server.models.reporting import (
     StoredFile,
 )
 from server.models.templates import TemplateVersion
-from server.models.units import Unit, UnitTag
+from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
-    "Unit", "UnitTag", "User",
+    "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]
