@@ -1,5 +1,6 @@
 """The outbox: idempotent writes, atomic claims, retries with back-off, leases, fencing."""
 
+import threading
 from datetime import timedelta
 
 from notify_receivers import HttpReceiver, Script
@@ -183,3 +184,31 @@ def test_a_message_whose_worker_died_during_the_last_attempt_is_dead(session):
     [row] = rows(session)
     assert row.status == Delivery.DEAD and "last attempt" in row.last_error
     assert gateway.received == []
+
+
+def test_workers_claiming_at_the_same_time_share_the_messages_without_overlap(app, session):
+    for step in range(40):
+        add_sms(session, step=str(step))
+    policy = outbox.Policy(batch=5)
+    engine = database(app).engine
+    claimed: list[list[int]] = [[] for _ in range(4)]
+    start = threading.Barrier(4)
+
+    def worker(number: int) -> None:
+        with Session(engine) as own:
+            start.wait(10)
+            for _ in range(20):  # bounded
+                with unit_of_work(own):
+                    batch = [row.id for row in outbox.claim(own, policy)]
+                if not batch:
+                    return
+                claimed[number].extend(batch)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    everything = [row_id for ids in claimed for row_id in ids]
+    assert len(everything) == 40 and len(set(everything)) == 40
+    assert all(row.attempts == 1 for row in rows(session))
