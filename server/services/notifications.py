@@ -8,12 +8,15 @@ SMS, 企业微信 or 钉钉 when the server has that channel configured and the 
 
 Reports: a returned or approved report notifies its submitter; a submission
 notifies the reviewers above the unit who asked for it
-(``User.notify_on_submission``). The idempotency key's step is the report event,
-so each decision is one message however often the work is retried.
+(``User.notify_on_submission``). These messages are written in the same unit of
+work as their report event, so there is one per event; the step of their key is
+the report's revision and a token drawn for the event (the event has no id until
+the work is flushed, which the demo loader defers to back-date it).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 
 from flask import current_app, has_app_context
@@ -73,9 +76,10 @@ def send_to_user(session: Session, user: User, render: Callable[[str], tuple[str
 
 
 def report_event(session: Session, report: Report, event: ReportEvent, actor: User | None) -> int:
-    """Write the notifications of *event* on *report* (flushed, so it has its id)."""
+    """Write the notifications of *event* on *report*, just added to the session."""
     if event.action not in NOTIFIED_ACTIONS:
         return 0
+    step = f"{report.revision}.{secrets.token_hex(6)}"
     if event.action == "submitted":
         recipients = _reviewers_who_asked(session, report)
         link = f"/review/{report.assignment.key}/{report.unit.code}/{report.period}"
@@ -108,7 +112,7 @@ def report_event(session: Session, report: Report, event: ReportEvent, actor: Us
             continue  # nobody is told of what they did themselves
         added += send_to_user(session, user, render, kind=f"report-{event.action}", link=link,
                               assignment_key=report.assignment.key, unit_code=report.unit.code,
-                              period=report.period, step=str(event.id),
+                              period=report.period, step=step,
                               fallback_mobile=report.unit.contact_phone
                               if user.unit_id == report.unit_id else None)
     return added

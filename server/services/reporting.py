@@ -418,9 +418,7 @@ def _event(session: Session, report: Report, action: str, user: User | None,
     event = ReportEvent(report_id=report.id, action=action, revision=report.revision,
                         comment=comment, actor_id=user.id if user else None)
     session.add(event)
-    if action in notifications.NOTIFIED_ACTIONS:
-        session.flush()  # the event's id is the step of the notifications' key
-        notifications.report_event(session, report, event, user)
+    notifications.report_event(session, report, event, user)
 
 
 def save(
