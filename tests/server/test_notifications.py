@@ -195,3 +195,15 @@ def test_an_administrator_edits_an_accounts_addresses(app, session, world, make_
     user = session.get(User, world["va1"].id)
     assert (user.email, user.mobile, user.wecom_userid) == ("new@example.test", "13800000002",
                                                             None)
+
+
+def test_a_submitter_without_a_mobile_is_texted_at_the_units_contact_phone(app, session, world):
+    with unit_of_work(session):
+        contacts.update_contact(session, world["va1"], email=None, mobile=None,
+                                wecom_userid=None)
+        session.get(User, world["va1"].id).unit.contact_phone = "13700000007"
+    act(app, session, world["va1"], "save")
+    act(app, session, world["va1"], "submit")
+    act(app, session, world["ta-hz"], "return")
+    assert {(m.channel, m.recipient) for m in messages(session, "va1")} == {
+        ("app", str(world["va1"].id)), ("sms", "13700000007")}
