@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 
@@ -22,6 +23,9 @@ TIANBAO = [sys.executable, "-c", "from server.cli import main; main()"]
 def worker_command(threads: int) -> None:
     """Run queued jobs and the periodic ones (notifications) until stopped."""
     require_migrated()
+    # The consumer and the tasks say what they do through logging: to standard error.
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     storage = (_("the Redis server") if current_app.config.get("REDIS_URL")
                else _("an SQLite file in the instance folder"))
     click.echo(_("Worker started: queue in %(storage)s (press Ctrl+C to stop)",
