@@ -34,7 +34,7 @@ from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import report_form as rf
 from server.reporting.blueprint import bp
-from server.reporting.display import cumulative_figures
+from server.reporting.display import cumulative_figures, note_ranges
 from server.reporting.loading import load_or_404, report_args
 from server.services import consolidation, files, reporting, targets
 from server.services.consolidation import Prefill
@@ -262,6 +262,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     editable = reporting.can_edit(user, view)
     refillable = (editable and view.report is not None
                   and consolidation.consolidates(db_session(), view.assignment, view.unit))
+    cumulative = cumulative_figures(view, shown_values)
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
@@ -270,12 +271,14 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         refill_form=RefillForm(formdata=None, revision=str(view.revision)) if refillable else None,
         stale=stale, alerts=alerts or [],
         explanations=_explanations(view),
-        lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
+        lost_files=lost_files or {}, cumulative=cumulative,
+        note_ranges=note_ranges(view, cumulative) if editable else {},
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
-        phase=targets.phase_now(definition),
+        phase=targets.phase_now(definition, assignment=view.assignment),
+        phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 
