@@ -24,7 +24,7 @@ overwrite each other silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -65,6 +65,7 @@ from server.services.assignments import (
     reports_for_unit,
     version_for,
 )
+from server.services.carried import latest_approved_reports
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
@@ -75,7 +76,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
-from server.services.subtree import approved_child_reports
+from server.services.subtree import approved_child_reports, child_units
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -285,15 +286,28 @@ def _children_reports(view: ReportView) -> list[ChildReport] | None:
 
 
 def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
-    """The approved reports of the view's children (None when the unit consolidates nothing).
-
-    For checking a consolidated report against its children: one query.
+    """The children's reports that a consolidation of the view's period counts (None
+    when the unit consolidates nothing): approved ones, and for a child without one its
+    latest approved earlier report, carried forward (cumulative figures only, as the
+    consolidation does). For checking a consolidated report against its children.
     """
     reports = approved_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
+    approved = {r.unit_id: r for r in reports}
+    children = child_units(session, view.assignment, view.unit)
+    earlier = latest_approved_reports(session, view.assignment,
+                                      [c.id for c in children if c.id not in approved],
+                                      view.period)
     values = ReportValues()
-    return [values.child(report) for report in reports]
+    out = []
+    for child in children:
+        if child.id in approved:
+            out.append(values.child(approved[child.id]))
+        elif child.id in earlier:
+            report = earlier[child.id]
+            out.append(replace(values.child(report), carried_from=report.period))
+    return out
 
 
 class ReportValues:
