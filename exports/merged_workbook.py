@@ -86,8 +86,9 @@ DEFAULT_MAX_CHILD_SHEETS = 200
 _FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 SUMMARY = N_("Summary")
-# Beside a figure that does not apply to every unit below ("12 个单位适用，其中 10 个已报").
-COVERAGE = N_("Applies to %(applies)s units, %(reported)s of them reported.")
+# Under the summary's period: the units in its figures.
+COUNTED_UNITS = N_("Units counted: %(coverage)s")
+CARRIED_FROM = N_("Carried forward from %(period)s")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
@@ -186,7 +187,8 @@ def write_merged_workbook(
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
     tallies: Mapping[str, Sequence[TallyEntry]] | None = None,
     targets: Sequence[Progress] = (),
-    coverage: Mapping[str, tuple[int, int]] | None = None,
+    coverage: Mapping[str, str] | None = None,
+    coverage_overall: str = "",
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -199,9 +201,9 @@ def write_merged_workbook(
     path or a binary file object (streaming needs a real file system for its
     temporary files; an in-memory workbook would defeat constant memory).
     *targets* is the progress of the plan's targets on the consolidated figures.
-    *coverage* gives, for the figures that do not apply to every unit below
-    (``applies_when``), how many units they apply to and how many of those
-    reported them; the summary notes it beside the figure.
+    *coverage_overall* says which units are in the figures ("17 个单位：4 个本期已计入，
+    9 个沿用上期，4 个从未报送"), under the summary's period; *coverage* says it per
+    figure, for the figures where it differs, in a note beside the figure.
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -211,6 +213,7 @@ def write_merged_workbook(
     writer.tallies = tallies or {}
     writer.targets = list(targets)
     writer.coverage = dict(coverage or {})
+    writer.coverage_overall = coverage_overall
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -241,7 +244,8 @@ class _MergedWriter:
         self.formats: dict[tuple, Any] = {}
         self.tallies: Mapping[str, Sequence[TallyEntry]] = {}
         self.targets: list[Progress] = []
-        self.coverage: dict[str, tuple[int, int]] = {}
+        self.coverage: dict[str, str] = {}
+        self.coverage_overall = ""
 
     def write(
         self,
@@ -270,11 +274,12 @@ class _MergedWriter:
         reports: Iterable[UnitReport],
     ) -> MergedWorkbook:
         summary_name = self.names.claim(self.t(SUMMARY))
-        notes = {key: self.t(COVERAGE) % {"applies": applies, "reported": reported}
-                 for key, (applies, reported) in self.coverage.items()}
+        banner = (self.t(COUNTED_UNITS) % {"coverage": self.coverage_overall}
+                  if self.coverage_overall else "")
         summary = self._layout_sheet(
             summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
-            previous_consolidated, previous_period, comments=True, notes=notes,
+            previous_consolidated, previous_period, comments=True, notes=self.coverage,
+            banner=banner,
         )
         summary.ws.activate()
         result = MergedWorkbook(summary_name, summary.field_cells())
@@ -328,7 +333,8 @@ class _MergedWriter:
     def _layout_sheet(self, name, definition, code, unit_name, values, previous,
                       previous_period, *, comments: bool,
                       off: Applicability | None = None,
-                      notes: Mapping[str, str] | None = None) -> _LayoutWriter:
+                      notes: Mapping[str, str] | None = None,
+                      banner: str = "") -> _LayoutWriter:
         layout = _LayoutWriter(
             definition, Identity(definition.key, definition.version, code, self.period, unit_name),
             secret=b"", locale=self.locale, translate=self.t, values=values or {},
@@ -337,6 +343,7 @@ class _MergedWriter:
         if off is not None:  # a unit's own sheet: what does not apply to it reads 不适用
             layout.off, layout.on_answers = off, {}
         layout.field_notes = dict(notes or {})
+        layout.banner = banner
         layout.write_sheet(self.book, name, self.formats, comments=comments)
         return layout
 
@@ -388,6 +395,7 @@ class _MergedWriter:
         for col, header in enumerate(headers):
             ws.write_string(0, col, self.t(header), bold)
         ws.freeze_panes(1, 0)
+        print_setup(ws, self.t(title), self.t, wide=sum(widths) > 90)
         return _Table(ws, len(headers), widths)
 
     def _completeness_row(self, table: _Table, report: UnitReport, sheet: str | None) -> None:
@@ -400,7 +408,8 @@ class _MergedWriter:
             report.parent_code or "",
             report.depth,
             t(status) if status else report.status,
-            t(YES if report.included and report.has_report else NO),
+            (t(CARRIED_FROM) % {"period": report.carried_from} if report.carried_from
+             else t(YES if report.included and report.has_report else NO)),
             submitted,
             t(YES if report.late else NO),
             report.submitter,
@@ -473,6 +482,22 @@ class _Table:
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
+
+
+def print_setup(ws: Any, title: str, translate: Callable[[str], str], *, wide: bool) -> None:
+    """A data sheet that prints as a document: A4, landscape when wide, fit to the page
+    width, the header row on every page, the sheet's title above and page numbers below."""
+    ws.set_paper(9)  # A4
+    if wide:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
+    ws.set_header("&C&B" + title.replace("&", "&&"))
+    ws.set_footer("&C" + translate(PAGE_OF))
+
+
+PAGE_OF = N_("Page &P of &N")
 
 
 def clip_cell_text(value: Any) -> Any:

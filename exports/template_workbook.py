@@ -178,6 +178,7 @@ class _FormWriter:
         self.off = applies_by_tags(definition, tags) if tags is not None else EVERYTHING
         self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
         self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
+        self.banner = ""  # a line under the period (a merged summary: the units counted)
 
     # -- the workbook ---------------------------------------------------------------
 
@@ -283,6 +284,8 @@ class _FormWriter:
         title = self.definition.text("title", self.locale)
         self._merged_row(title, self.fmt(bold=True, font_size=16, align="center"), height=32)
         self._merged_row(self.period.label(self.locale), self.fmt(align="center"), height=20)
+        if self.banner:
+            self._merged_row(self.banner, self.fmt(align="center", text_wrap=True))
         self._write_header_fields()
         header_row = self._write_column_headers()
         for section in self.definition.sections:

@@ -49,6 +49,7 @@ from exports.flat_data import (
     flat_rows,
     neutralise,
     tally_rows,
+    total_rows,
 )
 from exports.merged_workbook import MergedWorkbook, write_merged_workbook
 from exports.series import build_series
@@ -84,6 +85,7 @@ def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
     the agreed signature: the reports carry data, the writers render it.
     """
     children = {state.unit.id: state for state in figures.children}
+    carried = _carried_values(figures)
     mismatches = _mismatches_by_unit(figures)
     for unit_id, report in subtree_reports(
         session, figures.assignment, figures.unit, figures.period,
@@ -93,6 +95,12 @@ def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
         changes: dict[str, Any] = {}
         if state is not None:
             changes["included"] = state.included and report.has_report
+            if state.carried_from and state.unit.code in carried:
+                # What the totals count for it: its cumulative figures carried forward.
+                values = carried[state.unit.code]
+                changes.update(carried_from=state.carried_from, values=values,
+                               previous=values, previous_period=state.carried_from,
+                               version=figures.template.version)
         extra = mismatches.get(unit_id)
         if extra:
             changes["issues"] = (*report.issues, *extra)
@@ -234,6 +242,16 @@ def _decoded(versions: Mapping[int, TemplateVersion], version_id: int | None,
     return loads_values(versions[version_id].definition, values or {})
 
 
+def _carried_values(figures: Figures) -> dict[str, dict[str, Any]]:
+    """Unit code -> the cumulative figures carried forward for it (the parts of the totals)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, parts in figures.result.provenance.items():
+        for part in parts:
+            if part.carried_from:
+                out.setdefault(part.unit_code, {})[key] = part.value
+    return out
+
+
 def _mismatches_by_unit(figures: Figures) -> dict[int, list[Issue]]:
     """The consolidation's mismatches below the unit, as warnings of the unit concerned."""
     out: dict[int, list[Issue]] = {}
@@ -286,18 +304,25 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
         locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
-        coverage=coverage_of(figures),
+        coverage=coverage_of(figures, translate, locale),
+        coverage_overall=figures.overall.sentence(translate, carrying=figures.carry_forward,
+                                                  locale=locale),  # the same as in coverage_of
         targets=targets.for_consolidation(session, figures, now=now),
     )
 
 
-def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
-    """(applies, reported) of the figures that do not apply to every unit below."""
+def coverage_of(figures: Figures, translate: Callable[[str], str],
+                locale: str) -> dict[str, str]:
+    """Who is in each figure, in words, where it differs from the units as a whole (a
+    figure that does not apply to every unit, one left blank, one carried forward or not)."""
+    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
     found = {}
     for key in figures.result.provenance:
-        cov = figures.coverage(key)
-        if cov.not_applicable:
-            found[key] = (cov.applies, cov.reported)
+        if key in figures.result.tallies:
+            continue
+        said = figures.coverage_sentence(key, translate, locale)
+        if said != banner:
+            found[key] = said
     return found
 
 
@@ -328,7 +353,11 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     tallies = tally_rows(figures.definition, figures.result.tallies,
                          unit_code=figures.unit.code, unit_name=figures.unit.name,
                          period=figures.period, locale=locale, translate=translate)
-    for row in chain(rows, tallies):
+    totals = total_rows(figures.definition, figures.values, figures.increments,
+                        {key: figures.coverage(key) for key in figures.result.provenance},
+                        unit_code=figures.unit.code, unit_name=figures.unit.name,
+                        period=figures.period, locale=locale)
+    for row in chain(rows, tallies, totals):
         writer.writerow([csv_cell(value) for value in row])
         count += 1
         if count % BATCH == 0:
