@@ -355,9 +355,12 @@ class _MergedWriter:
             return self.t(ONLY_IN_DATA)
         name = self.names.claim(report.unit_name or report.unit_code)
         definition = self.resolver.for_version(report.version)
+        # A report that does not count shows nothing; figures carried forward for it are
+        # another period's, listed in the data sheet with where they come from.
+        shown = {} if report.carried_from else report.values
         layout = self._layout_sheet(
             name, definition, report.unit_code,
-            report.unit_name, report.values, report.previous, report.previous_period,
+            report.unit_name, shown, report.previous, report.previous_period,
             comments=False, off=report.applicability(definition),
         )
         result.child_sheets[report.unit_code] = name
