@@ -69,9 +69,10 @@ from exports.flat_data import (
     unit_rows,
 )
 from exports.identity import Identity
+from exports.summary_sheets import Sheets, SummaryInput, print_setup
 from exports.template_workbook import _FormWriter
 from forms.applicability import Applicability
-from forms.consolidation import TallyEntry
+from forms.consolidation import Part, TallyEntry
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
 from forms.periods import SHANGHAI
@@ -166,6 +167,10 @@ class MergedWorkbook:
     issues_sheet: str = ""
     tallies_sheet: str = ""
     targets_sheet: str = ""
+    summary_table_sheet: str = ""  # the compact 汇总表, first in tab order
+    by_unit_sheet: str = ""
+    texts_sheet: str = ""
+    parts_sheet: str = ""
     data_rows: int = 0
     units: int = 0
 
@@ -189,6 +194,9 @@ def write_merged_workbook(
     targets: Sequence[Progress] = (),
     coverage: Mapping[str, str] | None = None,
     coverage_overall: str = "",
+    summary: SummaryInput | None = None,
+    lists: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    provenance: Mapping[str, Sequence[Part]] | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -203,7 +211,9 @@ def write_merged_workbook(
     *targets* is the progress of the plan's targets on the consolidated figures.
     *coverage_overall* says which units are in the figures ("17 个单位：4 个本期已计入，
     9 个沿用上期，4 个从未报送"), under the summary's period; *coverage* says it per
-    figure, for the figures where it differs, in a note beside the figure.
+    figure, for the figures where it differs, in a note beside the figure. With
+    *summary*, the reader's sheets of ``exports.summary_sheets`` come first (汇总表,
+    by unit) and the texts (*lists*) and the figures' parts (*provenance*) follow.
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -214,6 +224,7 @@ def write_merged_workbook(
     writer.targets = list(targets)
     writer.coverage = dict(coverage or {})
     writer.coverage_overall = coverage_overall
+    writer.summary, writer.lists, writer.provenance = summary, lists or {}, provenance or {}
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -246,6 +257,9 @@ class _MergedWriter:
         self.targets: list[Progress] = []
         self.coverage: dict[str, str] = {}
         self.coverage_overall = ""
+        self.summary: SummaryInput | None = None
+        self.lists: Mapping[str, Sequence[tuple[str, str]]] = {}
+        self.provenance: Mapping[str, Sequence[Part]] = {}
 
     def write(
         self,
@@ -273,6 +287,12 @@ class _MergedWriter:
         previous_period: str | None,
         reports: Iterable[UnitReport],
     ) -> MergedWorkbook:
+        reader = by_unit = None
+        table_name = ""
+        if self.summary is not None:
+            reader = Sheets(self.book, self.definition, locale=self.locale, translate=self.t,
+                            claim=self.names.claim)
+            table_name = reader.summary(self.summary)
         summary_name = self.names.claim(self.t(SUMMARY))
         banner = (self.t(COUNTED_UNITS) % {"coverage": self.coverage_overall}
                   if self.coverage_overall else "")
@@ -281,8 +301,14 @@ class _MergedWriter:
             previous_consolidated, previous_period, comments=True, notes=self.coverage,
             banner=banner,
         )
-        summary.ws.activate()
         result = MergedWorkbook(summary_name, summary.field_cells())
+        if reader is not None:
+            result.summary_table_sheet = table_name
+            by_unit = reader.by_unit()
+            result.by_unit_sheet = by_unit.name
+            result.texts_sheet = reader.texts(self.lists)
+            result.parts_sheet = reader.parts(self.provenance)
+        self.book.get_worksheet_by_name(table_name or summary_name).activate()
 
         self.text = self.book.add_format({"text_wrap": False, "valign": "top"})
         self.wrapped = self.book.add_format({"text_wrap": True, "valign": "top"})
@@ -302,6 +328,10 @@ class _MergedWriter:
 
         for report in reports:
             result.units += 1
+            if by_unit is not None and report.depth == 1:
+                by_unit.add(report.unit_code, report.unit_name, report.values,
+                            counted=report.included and report.has_report,
+                            carried_from=report.carried_from)
             sheet = self._child_sheet(report, result)
             self._completeness_row(completeness, report, sheet)
             self._issue_rows(issues, report)
@@ -314,6 +344,8 @@ class _MergedWriter:
                 result.data_rows += 1
         for table in (completeness, issues, data):
             table.finish()
+        if by_unit is not None:
+            by_unit.finish()
         return result
 
     def _tally_sheet(self) -> str:
@@ -485,22 +517,6 @@ class _Table:
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
-
-
-def print_setup(ws: Any, title: str, translate: Callable[[str], str], *, wide: bool) -> None:
-    """A data sheet that prints as a document: A4, landscape when wide, fit to the page
-    width, the header row on every page, the sheet's title above and page numbers below."""
-    ws.set_paper(9)  # A4
-    if wide:
-        ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
-    ws.set_margins(left=0.4, right=0.4, top=0.7, bottom=0.6)
-    ws.set_header("&C&B" + title.replace("&", "&&"))
-    ws.set_footer("&C" + translate(PAGE_OF))
-
-
-PAGE_OF = N_("Page &P of &N")
 
 
 def clip_cell_text(value: Any) -> Any:

@@ -32,7 +32,7 @@ import io
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, Any
 
@@ -53,9 +53,10 @@ from exports.flat_data import (
 )
 from exports.merged_workbook import MergedWorkbook, write_merged_workbook
 from exports.series import build_series
+from exports.summary_sheets import SummaryInput
 from forms.definition import Definition
 from forms.issues import Issue, warning
-from forms.periods import days_until
+from forms.periods import SHANGHAI, Period, days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, UnitTag, User
@@ -296,19 +297,44 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
     streams through once.
     """
     unit = figures.unit
+    translate = remembered(translate)
+    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    progress = targets.for_consolidation(session, figures, now=now)
+    signer = _signer(figures)
+    summary = SummaryInput(
+        unit_name=unit.name, period_label=Period.parse(figures.period).label(locale),
+        as_of=_local(now or utcnow()), coverage=banner, values=figures.values,
+        increments=figures.increments, previous=figures.previous_values,
+        coverage_by_field=coverage_of(figures, translate, locale), targets=progress,
+        preparer=signer.get("reporter", ""), phone=signer.get("phone", ""),
+        strict=not figures.carry_forward, include_submitted=figures.include_submitted)
     return write_merged_workbook(
         output, figures.definition, unit_code=unit.code, unit_name=unit.name,
-        period=figures.period, consolidated=figures.values,
+        period=figures.period, consolidated={**signer, **figures.values},
         reports=unit_reports(session, figures, locale=locale, now=now),
         previous_consolidated=figures.previous_values or None,
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
-        locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
-        coverage=coverage_of(figures, translate, locale),
-        coverage_overall=figures.overall.sentence(translate, carrying=figures.carry_forward,
-                                                  locale=locale),  # the same as in coverage_of
-        targets=targets.for_consolidation(session, figures, now=now),
+        locale=locale, translate=translate, tallies=figures.result.tallies,
+        coverage=summary.coverage_by_field, coverage_overall=banner, targets=progress,
+        summary=summary, lists=figures.result.lists, provenance=figures.result.provenance,
     )
+
+
+def _signer(figures: Figures) -> dict[str, str]:
+    """Who answers for the figures: the office's own report's contact, else the unit's, so
+    a generated form never shows an empty 报送人 box."""
+    own = figures.own.values if figures.own is not None else {}
+    unit = figures.unit
+    found = {"reporter": str(own.get("reporter") or unit.contact_name or ""),
+             "phone": str(own.get("phone") or unit.contact_phone or "")}
+    return {key: value for key, value in found.items() if value}
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).replace(tzinfo=None)
 
 
 def coverage_of(figures: Figures, translate: Callable[[str], str],
