@@ -82,6 +82,7 @@ class UnitReport:
     # Not counted this period: ``values`` are its cumulative figures carried forward
     # from its approved report of this period (they count in the totals, like for like).
     carried_from: str | None = None
+    carried_version: int | None = None  # the template version of the carried report
 
     @property
     def has_report(self) -> bool:
@@ -175,7 +176,8 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
     never a number a pivot table would add)."""
     if not report.values:
         return
-    own = resolver.for_version(report.version)
+    version = report.carried_version if report.carried_from else report.version
+    own = resolver.for_version(version)
     scope = report.applicability(own)
     grown = increments(own, report.values, report.previous, period=report.period,
                        previous_period=report.previous_period)
@@ -192,7 +194,7 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
             report.parent_code or "",
             report.depth,
             report.period,
-            report.version,
+            version,
             resolver.item_number(resolver.definition, fld.key)
             or resolver.item_number(own, fld.key),
             fld.key,

@@ -71,6 +71,7 @@ class Part:
     value: Any
     revision: int | None = None
     carried_from: str | None = None  # the period the value was carried forward from
+    version: int | None = None  # the template version it was reported under
 
 
 UNANSWERED = ""  # the tally entry of the units that gave no answer
@@ -229,7 +230,7 @@ def consolidate(definition: Definition, children: Sequence[ChildReport],
                     missing.append(child.unit_code)
             else:
                 parts.append(Part(child.unit_code, child.unit_name, value, child.revision,
-                                  child.carried_from))
+                                  child.carried_from, child.version))
         result.provenance[fld.key] = parts
         result.missing[fld.key] = missing
         if rule is Aggregation.COUNT:

@@ -98,10 +98,10 @@ def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
             changes["included"] = state.included and report.has_report
             if state.carried_from and state.unit.code in carried:
                 # What the totals count for it: its cumulative figures carried forward.
-                values = carried[state.unit.code]
+                values, version = carried[state.unit.code]
                 changes.update(carried_from=state.carried_from, values=values,
                                previous=values, previous_period=state.carried_from,
-                               version=figures.template.version)
+                               carried_version=version)
         extra = mismatches.get(unit_id)
         if extra:
             changes["issues"] = (*report.issues, *extra)
@@ -243,13 +243,14 @@ def _decoded(versions: Mapping[int, TemplateVersion], version_id: int | None,
     return loads_values(versions[version_id].definition, values or {})
 
 
-def _carried_values(figures: Figures) -> dict[str, dict[str, Any]]:
-    """Unit code -> the cumulative figures carried forward for it (the parts of the totals)."""
-    out: dict[str, dict[str, Any]] = {}
+def _carried_values(figures: Figures) -> dict[str, tuple[dict[str, Any], int | None]]:
+    """Unit code -> the cumulative figures carried forward for it (the parts of the totals)
+    and the template version they were reported under."""
+    out: dict[str, tuple[dict[str, Any], int | None]] = {}
     for key, parts in figures.result.provenance.items():
         for part in parts:
             if part.carried_from:
-                out.setdefault(part.unit_code, {})[key] = part.value
+                out.setdefault(part.unit_code, ({}, part.version))[0][key] = part.value
     return out
 
 

@@ -162,7 +162,7 @@ def test_csv_and_merged_workbook_say_not_applicable_apart_from_empty(client, ses
     book = openpyxl.load_workbook(io.BytesIO(data))
     cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert "不适用" in cells
-    summary = book.worksheets[0]
+    summary = book["汇总"]  # the official form, after the compact 汇总表
     assert 3 in [c.value for row in summary.iter_rows() for c in row]  # VA1's 3 sites, alone
     notes = [c.comment.text for row in summary.iter_rows() for c in row if c.comment]
     assert any("1 个单位：1 个本期已计入" in note for note in notes)

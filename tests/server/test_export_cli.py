@@ -79,7 +79,8 @@ def test_chinese_messages(run, filed, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == f"合并工作簿已写入 {target}：6 个单位，4 行明细数据。\n"
     book = CalamineWorkbook.from_path(str(target))
-    assert book.sheet_names[:4] == ["汇总", "报送情况", "校验问题", "明细数据"]
+    assert book.sheet_names[:8] == ["汇总表", "汇总", "分单位", "文字汇编", "数字组成",
+                                    "报送情况", "校验问题", "明细数据"]
 
     result = run(*MERGED, "--unit", "TB", "-o", str(target), "--as", "tb-hz", locale="zh_CN")
     assert result.exit_code == 0, result.output

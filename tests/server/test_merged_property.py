@@ -313,7 +313,8 @@ def flat_expectation(top: Node, period: str, include_submitted: bool,
             elif level == 1:
                 for key in CUMULATIVE:
                     if (found := carried(child, key, period, carry)) is not None:
-                        out[(child.code, key)] = (parent.code, level, 2, found[1], 0, found[0])
+                        # Earlier reports were made under version 1.
+                        out[(child.code, key)] = (parent.code, level, 1, found[1], 0, found[0])
             visit(child, child, level + 1)
 
     visit(top, top, 1)
