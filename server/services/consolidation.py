@@ -27,6 +27,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +52,7 @@ from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
 from forms.values import is_blank, loads_values
+from server.locale import current_locale_code
 from server.models import Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Source, Status
@@ -532,6 +534,7 @@ class Prefill:
     included: int  # children whose report was counted
     children: int
     carried: int = 0  # children whose cumulative figures were carried forward
+    coverage: str = ""  # the same in words ("17 个单位：4 个本期已计入，…")
 
 
 def prefill(session: Session, view: ReportView) -> Prefill | None:
@@ -540,7 +543,8 @@ def prefill(session: Session, view: ReportView) -> Prefill | None:
     if found is None:
         return None
     return Prefill(prefill_values(found), len(found.included), len(found.children),
-                   len(found.carried))
+                   len(found.carried), found.overall.sentence(
+                       gettext, carrying=found.carry_forward, locale=current_locale_code()))
 
 
 def refilled_values(definition: Definition, current: Mapping[str, Any],
