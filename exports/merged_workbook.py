@@ -2,6 +2,9 @@
 
 Sheets, in tab order:
 
+0. With a ``summary`` (the server always gives one): the reader's sheets of
+   ``exports.summary_sheets`` — the compact 汇总表 first, then (after the official
+   form below) by unit, texts and parts.
 1. **Summary** — the official form (the layout of ``exports.template_workbook``)
    filled with the consolidated values, the previous period's figures beside
    the cumulative ones, ready to print, sign and seal.
