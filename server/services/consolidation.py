@@ -403,12 +403,12 @@ class _MismatchCheck:
     """Offices' reported figures against what their own children's reports add up to.
 
     Fed the subtree's reports of the period in tree order, so an office's report
-    arrives before its children's; then each unit's latest approved earlier report,
+    arrives before its children's, then each unit's latest approved earlier report,
     carried into its office's cumulative totals when its report of the period does not
-    count: each counted child is folded into its office's
-    running aggregates at once, and memory grows with the number of offices, not
-    of units. Every consolidating unit whose report counts is checked, and the
-    top unit's own report whatever its status (it is the one being worked on).
+    count. Each child is folded into its office's running aggregates at once: memory
+    holds the offices' values and the ids of the units counted, never a unit's values.
+    Every consolidating unit whose report counts is checked, and the top unit's own
+    report whatever its status (it is the one being worked on).
     """
 
     def __init__(self, tree: Tree, versions: Mapping[int, Definition],
