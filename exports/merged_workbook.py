@@ -96,6 +96,10 @@ CARRIED_FROM = N_("Carried forward from %(period)s")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
+PERIOD_STATUS = N_("Period status")
+PERIOD_STATUS_HEADERS = (N_("Unit"), N_("Period"), N_("Closed"), N_("Closed at"),
+                         N_("Closed by"), N_("Closed for"))
+CLOSED_YES, CLOSED_NO = N_("Closed"), N_("Open, not closed")
 
 COMPLETENESS_HEADERS: tuple[str, ...] = (
     N_("Unit code"),
@@ -157,6 +161,15 @@ def _same(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class ClosedPeriod:
+    """A closing in force over the merged unit's period, as the workbook states it."""
+
+    unit_name: str  # the unit it was closed for (the merged one or one above)
+    closed_at: str  # local time, as shown to people
+    closed_by: str
+
+
 @dataclass
 class MergedWorkbook:
     """What was written: sheet names and where the summary's values are."""
@@ -174,6 +187,7 @@ class MergedWorkbook:
     by_unit_sheet: str = ""
     texts_sheet: str = ""
     parts_sheet: str = ""
+    status_sheet: str = ""
     data_rows: int = 0
     units: int = 0
 
@@ -200,6 +214,7 @@ def write_merged_workbook(
     summary: SummaryInput | None = None,
     lists: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     provenance: Mapping[str, Sequence[Part]] | None = None,
+    closed: ClosedPeriod | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -217,6 +232,8 @@ def write_merged_workbook(
     figure, for the figures where it differs, in a note beside the figure. With
     *summary*, the reader's sheets of ``exports.summary_sheets`` come first (汇总表,
     by unit) and the texts (*lists*) and the figures' parts (*provenance*) follow.
+    A *closed* period is stated on the period status sheet (an open one says it is
+    not closed).
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -228,6 +245,7 @@ def write_merged_workbook(
     writer.coverage = dict(coverage or {})
     writer.coverage_overall = coverage_overall
     writer.summary, writer.lists, writer.provenance = summary, lists or {}, provenance or {}
+    writer.closed = closed
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -263,6 +281,7 @@ class _MergedWriter:
         self.summary: SummaryInput | None = None
         self.lists: Mapping[str, Sequence[tuple[str, str]]] = {}
         self.provenance: Mapping[str, Sequence[Part]] = {}
+        self.closed: ClosedPeriod | None = None
 
     def write(
         self,
@@ -349,7 +368,19 @@ class _MergedWriter:
             table.finish()
         if by_unit is not None:
             by_unit.finish()
+        result.status_sheet = self._status_sheet()
         return result
+
+    def _status_sheet(self) -> str:
+        """Whether the period was closed, when, by whom and for which unit."""
+        table = self._table(PERIOD_STATUS, PERIOD_STATUS_HEADERS, (24, 12, 16, 18, 14, 24))
+        closed = self.closed
+        table.add([self.unit_name, self.period,
+                   self.t(CLOSED_YES) if closed else self.t(CLOSED_NO),
+                   closed.closed_at if closed else "", closed.closed_by if closed else "",
+                   closed.unit_name if closed else ""], self)
+        table.finish()
+        return table.name
 
     def _tally_sheet(self) -> str:
         table = self._table(TALLIES, TALLY_HEADERS, (18, 36, 14, 8, 70))

@@ -11,37 +11,27 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from server.models import Unit
 from server.models.reporting import Assignment, Report, Status
-from server.models.units import subtree_bounds
 
 IN_CHUNK = 5000  # ids per IN (...) list
 
 
-def latest_approved(assignment: Assignment, period: str, *where: Any):
-    """Per unit matching *where* (on ``Unit``), its latest approved report before *period*:
-    plain rows (id, unit id, period, values, template version id) in tree order."""
+def latest_approved(assignment: Assignment, period: str, unit_ids: Any):
+    """Per unit of *unit_ids* (ids, or a SELECT of them), its latest approved report
+    before *period*: plain rows (id, unit id, period, values, template version id)."""
     latest = (
         select(Report.unit_id, func.max(Report.period).label("period"))
-        .join(Unit, Unit.id == Report.unit_id)
         .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
-               Report.period < period, *where)
+               Report.period < period, Report.unit_id.in_(unit_ids))
         .group_by(Report.unit_id)
         .subquery()
     )
     return (
         select(Report.id, Report.unit_id, Report.period, Report.values,
                Report.template_version_id)
-        .join(Unit, Report.unit_id == Unit.id)
         .join(latest, (latest.c.unit_id == Report.unit_id) & (latest.c.period == Report.period))
         .where(Report.assignment_id == assignment.id)
-        .order_by(Unit.path)
     )
-
-
-def in_subtree(unit: Unit) -> tuple[Any, Any]:
-    low, high = subtree_bounds(unit.path)
-    return Unit.path >= low, Unit.path < high
 
 
 def latest_approved_reports(session: Session, assignment: Assignment, unit_ids: Sequence[int],
@@ -50,9 +40,8 @@ def latest_approved_reports(session: Session, assignment: Assignment, unit_ids: 
     ids = list(unit_ids)
     found: dict[int, Report] = {}
     for start in range(0, len(ids), IN_CHUNK):
-        chunk = ids[start:start + IN_CHUNK]
         report_ids = [row.id for row in session.execute(
-            latest_approved(assignment, period, Unit.id.in_(chunk)))]
+            latest_approved(assignment, period, ids[start:start + IN_CHUNK]))]
         if report_ids:
             found.update((r.unit_id, r) for r in session.scalars(
                 select(Report).where(Report.id.in_(report_ids))))

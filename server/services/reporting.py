@@ -58,11 +58,11 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
+from server.services import closing
 from server.services.assignments import (
     assignment_periods,
     due_date,
     open_periods,
-    reports_for_unit,
     version_for,
 )
 from server.services.carried import latest_approved_reports
@@ -76,6 +76,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
+from server.services.owing import owed_periods_query, owes
 from server.services.subtree import approved_child_reports, child_units
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -118,10 +119,21 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
     now = now or utcnow()
     today = now.astimezone(SHANGHAI).date()
-    assignments = [a for a in session.scalars(
+    candidates = session.scalars(
         select(Assignment).where(Assignment.active.is_(True))
         .options(joinedload(Assignment.root_unit))
-    ).unique() if reports_for_unit(a, unit)]
+    ).unique().all()
+    # The periods each assignment asks of the unit, with the tree and its reporting
+    # dates as they stood in each period: one query per assignment.
+    owed: dict[int, list[str]] = {}
+    for assignment in candidates:
+        query = owed_periods_query(assignment, unit.id, open_periods(assignment, today))
+        if query is not None:
+            periods = set(session.scalars(query))
+            if periods:
+                owed[assignment.id] = [p for p in open_periods(assignment, today)
+                                       if p in periods]
+    assignments = [a for a in candidates if a.id in owed]
     if not assignments:
         return []
     reports = {
@@ -131,7 +143,7 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     }
     tasks = []
     for assignment in assignments:
-        for period in open_periods(assignment, today):
+        for period in owed[assignment.id]:
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
@@ -160,6 +172,8 @@ class ReportView:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
+    # Why the period is closed over this report (server.services.closing), or None.
+    closed: Refusal | None = None
 
     @property
     def definition(self) -> Definition:
@@ -190,13 +204,17 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
-    if assignment is None or unit is None or not reports_for_unit(assignment, unit):
+    if assignment is None or unit is None:
         raise NotVisible(what=assignment_key)
-    if period not in assignment_periods(assignment):
+    if period not in assignment_periods(assignment) or not owes(session, assignment, unit,
+                                                                 period):
         raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
-    return build_view(assignment, unit, period, {r.period: r for r in reports})
+    view = build_view(assignment, unit, period, {r.period: r for r in reports})
+    closure = closing.closure_of(session, assignment, unit, period)
+    view.closed = closing.refusal(closure) if closure is not None else None
+    return view
 
 
 def stored_values(report: Report | None) -> dict[str, Any]:
@@ -295,7 +313,7 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     if reports is None:
         return None
     approved = {r.unit_id: r for r in reports}
-    children = child_units(session, view.assignment, view.unit)
+    children = child_units(session, view.assignment, view.unit, view.period)
     earlier = latest_approved_reports(session, view.assignment,
                                       [c.id for c in children if c.id not in approved],
                                       view.period)
@@ -340,14 +358,14 @@ def fills_in(user: User, view: ReportView) -> bool:
 
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return fills_in(user, view)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
     """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return can_review(user, view)
 
@@ -366,8 +384,11 @@ def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Re
 
     First who the account is (NotAllowed), then the report's state: approved
     (ReportLocked) or submitted and waiting for review (InvalidState).
-    *on_behalf* counts a consolidator above the unit in (see :func:`save`).
+    *on_behalf* counts a consolidator above the unit in (see :func:`save`). A
+    closed period refuses everyone (PeriodClosed) until it is reopened.
     """
+    if view.closed is not None:
+        return view.closed
     if can_edit(user, view) or (on_behalf and can_file_for(user, view)):
         return None
     if not (fills_in(user, view) or (on_behalf and can_review(user, view))):
@@ -600,6 +621,8 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str) -> No
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
         raise NotAllowed(REVIEWERS_ONLY)
+    if view.closed is not None:
+        raise view.closed
     if view.report is None or view.report.status != expected:
         raise InvalidState(_l("This action is not possible while the report is %(status)s."),
                            state=str(view.status), status=status_label(view.status))

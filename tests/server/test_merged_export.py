@@ -322,13 +322,13 @@ def test_csv_has_the_rows_of_the_data_sheet_in_binary_and_text(world, session, t
     binary = io.BytesIO()
     count = merged.write_flat_csv(session, figures, binary, locale="en")
     rows = csv_rows(binary.getvalue())
-    assert rows[0] == list(FLAT_HEADERS)
+    assert rows[0] == [*FLAT_HEADERS, *merged.CLOSED_HEADERS]  # and whether the period is closed
     assert count == len(rows) - 1
     totals = [r for r in rows[1:] if r[3] == "0"]  # the town's own figures, with coverage
     rows = [rows[0], *(r for r in rows[1:] if r[3] != "0")]
     assert len(rows) - 1 == result.data_rows == 4
     found = next(r for r in totals if r[7] == "found")
-    assert found[9] == "7" and found[13:] == ["2", "2", "0", "0"]
+    assert found[9] == "7" and found[13:17] == ["2", "2", "0", "0"]
     # Numbers as plain digits, text that could start a formula made inert.
     assert sorted((r[0], r[7], r[9], r[10]) for r in rows[1:]) == [
         ("VA1", "found", "3", "3"), ("VA1", "funding", "1.25", "1.25"),

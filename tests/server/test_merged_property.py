@@ -505,7 +505,7 @@ def check_csv(session, figures, want: Want, rows_wanted: dict) -> None:
     data = out.getvalue()
     assert data.startswith(BOM.encode("utf-8"))
     rows = list(csv.reader(io.StringIO(data.decode("utf-8")[1:], newline="")))
-    assert rows[0] == list(FLAT_HEADERS)
+    assert rows[0] == [*FLAT_HEADERS, *merged.CLOSED_HEADERS]
     assert count == len(rows) - 1
     totals = {row[7]: row for row in rows[1:] if row[3] == "0"}
     units = [row for row in rows[1:] if row[3] != "0"]
