@@ -12,9 +12,9 @@ from test_merged_export import (  # noqa: F401  (world is a fixture)
 )
 
 from exports.flat_data import FLAT_HEADERS
-from server.services.merged import CLOSED_HEADERS
 from server.cli import cli
 from server.models import Role, Status
+from server.services.merged import CLOSED_HEADERS
 
 MERGED = ("export", "merged", "--assignment", "merge", "--period", "2024Q4")
 
