@@ -5,15 +5,15 @@ check and an office's own validation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
+from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, Status
-
-IN_CHUNK = 5000  # ids per IN (...) list
+from server.services.owing import owing_units
+from server.services.subtree import link
 
 
 def latest_approved(assignment: Assignment, period: str, unit_ids: Any):
@@ -34,15 +34,34 @@ def latest_approved(assignment: Assignment, period: str, unit_ids: Any):
     )
 
 
-def latest_approved_reports(session: Session, assignment: Assignment, unit_ids: Sequence[int],
-                            period: str) -> dict[int, Report]:
-    """Unit id -> its latest approved report before *period*, for the given units."""
-    ids = list(unit_ids)
-    found: dict[int, Report] = {}
-    for start in range(0, len(ids), IN_CHUNK):
-        report_ids = [row.id for row in session.execute(
-            latest_approved(assignment, period, ids[start:start + IN_CHUNK]))]
-        if report_ids:
-            found.update((r.unit_id, r) for r in session.scalars(
-                select(Report).where(Report.id.in_(report_ids))))
-    return found
+def counted_child_reports(session: Session, assignment: Assignment, unit: Unit,
+                          period: str) -> list[Report] | None:
+    """What a consolidation of *period* counts of *unit*'s children, in tree order (one
+    query): each child's approved report of the period, else its latest approved earlier
+    one (a report of another period, whose cumulative figures are carried forward).
+
+    None when no unit below reports (the unit consolidates nothing).
+    """
+    earlier = aliased(Report)
+    latest = (
+        select(func.max(earlier.period))
+        .where(earlier.unit_id == Unit.id, earlier.assignment_id == assignment.id,
+               earlier.status == Status.APPROVED, earlier.period <= period)
+        .correlate(Unit)
+        .scalar_subquery()
+    )
+    query = (
+        owing_units(assignment, period, unit)
+        .where(Unit.id != unit.id)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == assignment.id,
+                                Report.period == latest))
+        .add_columns(UnitPlacement.path, Report)
+        .options(joinedload(Unit.tag_rows))  # a child's part depends on its tags
+    )
+    rows = session.execute(query).unique().all()
+    if not rows:
+        return None
+    tree = link(unit, [(below, path) for below, path, _report in rows])
+    found = {below.id: report for below, _path, report in rows if report is not None}
+    return [found[c.id] for c in tree.children_of(unit) if c.id in found]

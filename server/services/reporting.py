@@ -66,7 +66,7 @@ from server.services.assignments import (
     open_periods,
     version_for,
 )
-from server.services.carried import latest_approved_reports
+from server.services.carried import counted_child_reports
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
@@ -78,7 +78,6 @@ from server.services.errors import (
     StaleRevision,
 )
 from server.services.owing import owed_periods_query, owing_units
-from server.services.subtree import approved_child_reports, child_units
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -331,23 +330,12 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     latest approved earlier report, carried forward (cumulative figures only, as the
     consolidation does). For checking a consolidated report against its children.
     """
-    reports = approved_child_reports(session, view.assignment, view.unit, view.period)
+    reports = counted_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
-    approved = {r.unit_id: r for r in reports}
-    children = child_units(session, view.assignment, view.unit, view.period)
-    earlier = latest_approved_reports(session, view.assignment,
-                                      [c.id for c in children if c.id not in approved],
-                                      view.period)
     values = ReportValues()
-    out = []
-    for child in children:
-        if child.id in approved:
-            out.append(values.child(approved[child.id]))
-        elif child.id in earlier:
-            report = earlier[child.id]
-            out.append(replace(values.child(report), carried_from=report.period))
-    return out
+    return [values.child(r) if r.period == view.period
+            else replace(values.child(r), carried_from=r.period) for r in reports]
 
 
 class ReportValues:
