@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from exports.cell_values import choice_label, to_cell, yes_no_labels
 from forms.applicability import Applicability, applicability
-from forms.consolidation import UNANSWERED, TallyEntry
+from forms.consolidation import UNANSWERED, Counts, TallyEntry
 from forms.definition import Definition, FieldDef, FieldKind
 from forms.i18n import N_
 from forms.issues import Issue
@@ -82,6 +82,10 @@ class UnitReport:
     # Who approved the report, and so acknowledged its explained figures, and when.
     acknowledged_by: str = ""
     acknowledged_at: datetime | None = None
+    # Not counted this period: ``values`` are its cumulative figures carried forward
+    # from its approved report of this period (they count in the totals, like for like).
+    carried_from: str | None = None
+    carried_version: int | None = None  # the template version of the carried report
 
     @property
     def has_report(self) -> bool:
@@ -106,6 +110,12 @@ class FlatRow(NamedTuple):
     increment: int | float | None
     unit: str
     explanation: str = ""  # the unit's 说明 beside a flagged figure
+    carried_from: str = ""  # the period a carried-forward value comes from
+    # Level 0 rows of the consolidated figures: who is in each (forms.consolidation.Counts).
+    applies: int | None = None
+    counted: int | None = None
+    carried: int | None = None
+    never: int | None = None
 
 
 # Column headers of the flat data, in FlatRow order.
@@ -123,6 +133,11 @@ FLAT_HEADERS: tuple[str, ...] = (
     N_("New this period"),
     N_("Unit of measure"),
     N_("Explanation"),
+    N_("Carried forward from"),
+    N_("Units it applies to"),
+    N_("Counted this period"),
+    N_("Units carried forward"),
+    N_("Units never reported"),
 )
 
 
@@ -166,7 +181,8 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
     never a number a pivot table would add)."""
     if not report.values:
         return
-    own = resolver.for_version(report.version)
+    version = report.carried_version if report.carried_from else report.version
+    own = resolver.for_version(version)
     scope = report.applicability(own)
     grown = increments(own, report.values, report.previous, period=report.period,
                        previous_period=report.previous_period)
@@ -183,7 +199,7 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
             report.parent_code or "",
             report.depth,
             report.period,
-            report.version,
+            version,
             resolver.item_number(resolver.definition, fld.key)
             or resolver.item_number(own, fld.key),
             fld.key,
@@ -192,6 +208,7 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
             _number(increment) if applies else None,
             unit_of_measure(named, locale),
             str(report.explanations.get(fld.key) or "").strip() if applies else "",
+            report.carried_from or "",
         )
 
 
@@ -248,6 +265,35 @@ def tally_rows(
                 + tally_answer(fld, entry.option, locale, translate),
                 entry.count, None, translate(UNITS_COUNTED),
             )
+
+
+def total_rows(
+    definition: Definition,
+    values: Mapping[str, Any],
+    grown: Mapping[str, Any],
+    coverage: Mapping[str, Counts],
+    *,
+    unit_code: str,
+    unit_name: str,
+    period: str,
+    locale: str = "zh_CN",
+) -> Iterator[FlatRow]:
+    """The consolidating unit's numeric figures as flat rows (level 0), each with who is
+    in it: the units it applies to, counted this period, carried forward, never reported."""
+    resolver = FieldResolver(definition)
+    for fld in data_fields(definition):
+        counts = coverage.get(fld.key)
+        if counts is None or not fld.is_numeric:
+            continue
+        value = values.get(fld.key)
+        yield FlatRow(
+            unit_code, unit_name, "", 0, period, definition.version,
+            resolver.item_number(definition, fld.key), fld.key, fld.text("label", locale),
+            None if value is None else flat_value(fld, value, locale),
+            _number(grown.get(fld.key)) if fld.cumulative else None,
+            unit_of_measure(fld, locale), "", "",
+            counts.applies, counts.reported, counts.carried, counts.never,
+        )
 
 
 def unit_of_measure(fld: FieldDef, locale: str) -> str:

@@ -2,6 +2,9 @@
 
 Sheets, in tab order:
 
+0. With a ``summary`` (the server always gives one): the reader's sheets of
+   ``exports.summary_sheets`` — the compact 汇总表 first, then (after the official
+   form below) by unit, texts and parts.
 1. **Summary** — the official form (the layout of ``exports.template_workbook``)
    filled with the consolidated values, the previous period's figures beside
    the cumulative ones, ready to print, sign and seal.
@@ -70,9 +73,10 @@ from exports.flat_data import (
     unit_rows,
 )
 from exports.identity import Identity
+from exports.summary_sheets import Sheets, SummaryInput, print_setup
 from exports.template_workbook import _FormWriter
 from forms.applicability import Applicability
-from forms.consolidation import TallyEntry
+from forms.consolidation import Part, TallyEntry
 from forms.definition import Definition, FieldKind, Severity
 from forms.i18n import N_
 from forms.periods import SHANGHAI
@@ -87,8 +91,9 @@ DEFAULT_MAX_CHILD_SHEETS = 200
 _FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})
 
 SUMMARY = N_("Summary")
-# Beside a figure that does not apply to every unit below ("12 个单位适用，其中 10 个已报").
-COVERAGE = N_("Applies to %(applies)s units, %(reported)s of them reported.")
+# Under the summary's period: the units in its figures.
+COUNTED_UNITS = N_("Units counted: %(coverage)s")
+CARRIED_FROM = N_("Carried forward from %(period)s")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
@@ -140,7 +145,7 @@ TALLY_HEADERS: tuple[str, ...] = (
     N_("Units"),
     N_("Which units"),
 )
-DATA_WIDTHS = (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10, 40)
+DATA_WIDTHS = (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10, 40, 12, 10, 10, 10, 10)
 TARGETS = N_("Targets")
 TARGET_HEADERS: tuple[str, ...] = (
     N_("Item"),
@@ -181,6 +186,10 @@ class MergedWorkbook:
     notes_sheet: str = ""  # the 说明 beside flagged figures, with their acknowledgement
     tallies_sheet: str = ""
     targets_sheet: str = ""
+    summary_table_sheet: str = ""  # the compact 汇总表, first in tab order
+    by_unit_sheet: str = ""
+    texts_sheet: str = ""
+    parts_sheet: str = ""
     status_sheet: str = ""
     data_rows: int = 0
     units: int = 0
@@ -203,7 +212,11 @@ def write_merged_workbook(
     max_child_sheets: int = DEFAULT_MAX_CHILD_SHEETS,
     tallies: Mapping[str, Sequence[TallyEntry]] | None = None,
     targets: Sequence[Progress] = (),
-    coverage: Mapping[str, tuple[int, int]] | None = None,
+    coverage: Mapping[str, str] | None = None,
+    coverage_overall: str = "",
+    summary: SummaryInput | None = None,
+    lists: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    provenance: Mapping[str, Sequence[Part]] | None = None,
     closed: ClosedPeriod | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
@@ -217,10 +230,13 @@ def write_merged_workbook(
     path or a binary file object (streaming needs a real file system for its
     temporary files; an in-memory workbook would defeat constant memory).
     *targets* is the progress of the plan's targets on the consolidated figures.
-    *coverage* gives, for the figures that do not apply to every unit below
-    (``applies_when``), how many units they apply to and how many of those
-    reported them; the summary notes it beside the figure. A *closed* period is
-    stated on the period status sheet (an open one says it is not closed).
+    *coverage_overall* says which units are in the figures ("17 个单位：4 个本期已计入，
+    9 个沿用上期，4 个从未报送"), under the summary's period; *coverage* says it per
+    figure, for the figures where it differs, in a note beside the figure. With
+    *summary*, the reader's sheets of ``exports.summary_sheets`` come first (汇总表,
+    by unit) and the texts (*lists*) and the figures' parts (*provenance*) follow.
+    A *closed* period is stated on the period status sheet (an open one says it is
+    not closed).
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -230,6 +246,8 @@ def write_merged_workbook(
     writer.tallies = tallies or {}
     writer.targets = list(targets)
     writer.coverage = dict(coverage or {})
+    writer.coverage_overall = coverage_overall
+    writer.summary, writer.lists, writer.provenance = summary, lists or {}, provenance or {}
     writer.closed = closed
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
@@ -261,7 +279,11 @@ class _MergedWriter:
         self.formats: dict[tuple, Any] = {}
         self.tallies: Mapping[str, Sequence[TallyEntry]] = {}
         self.targets: list[Progress] = []
-        self.coverage: dict[str, tuple[int, int]] = {}
+        self.coverage: dict[str, str] = {}
+        self.coverage_overall = ""
+        self.summary: SummaryInput | None = None
+        self.lists: Mapping[str, Sequence[tuple[str, str]]] = {}
+        self.provenance: Mapping[str, Sequence[Part]] = {}
         self.closed: ClosedPeriod | None = None
 
     def write(
@@ -290,15 +312,28 @@ class _MergedWriter:
         previous_period: str | None,
         reports: Iterable[UnitReport],
     ) -> MergedWorkbook:
+        reader = by_unit = None
+        table_name = ""
+        if self.summary is not None:
+            reader = Sheets(self.book, self.definition, locale=self.locale, translate=self.t,
+                            claim=self.names.claim)
+            table_name = reader.summary(self.summary)
         summary_name = self.names.claim(self.t(SUMMARY))
-        notes = {key: self.t(COVERAGE) % {"applies": applies, "reported": reported}
-                 for key, (applies, reported) in self.coverage.items()}
+        banner = (self.t(COUNTED_UNITS) % {"coverage": self.coverage_overall}
+                  if self.coverage_overall else "")
         summary = self._layout_sheet(
             summary_name, self.definition, self.unit_code, self.unit_name, consolidated,
-            previous_consolidated, previous_period, comments=True, notes=notes,
+            previous_consolidated, previous_period, comments=True, notes=self.coverage,
+            banner=banner,
         )
-        summary.ws.activate()
         result = MergedWorkbook(summary_name, summary.field_cells())
+        if reader is not None:
+            result.summary_table_sheet = table_name
+            by_unit = reader.by_unit()
+            result.by_unit_sheet = by_unit.name
+            result.texts_sheet = reader.texts(self.lists)
+            result.parts_sheet = reader.parts(self.provenance)
+        self.book.get_worksheet_by_name(table_name or summary_name).activate()
 
         self.text = self.book.add_format({"text_wrap": False, "valign": "top"})
         self.wrapped = self.book.add_format({"text_wrap": True, "valign": "top"})
@@ -320,6 +355,10 @@ class _MergedWriter:
 
         for report in reports:
             result.units += 1
+            if by_unit is not None and report.depth == 1:
+                by_unit.add(report.unit_code, report.unit_name, report.values,
+                            counted=report.included and report.has_report,
+                            carried_from=report.carried_from)
             sheet = self._child_sheet(report, result)
             self._completeness_row(completeness, report, sheet)
             self._issue_rows(issues, report)
@@ -334,6 +373,8 @@ class _MergedWriter:
                 result.data_rows += 1
         for table in (completeness, issues, notes, data):
             table.finish()
+        if by_unit is not None:
+            by_unit.finish()
         result.status_sheet = self._status_sheet()
         return result
 
@@ -365,7 +406,8 @@ class _MergedWriter:
     def _layout_sheet(self, name, definition, code, unit_name, values, previous,
                       previous_period, *, comments: bool,
                       off: Applicability | None = None,
-                      notes: Mapping[str, str] | None = None) -> _LayoutWriter:
+                      notes: Mapping[str, str] | None = None,
+                      banner: str = "") -> _LayoutWriter:
         layout = _LayoutWriter(
             definition, Identity(definition.key, definition.version, code, self.period, unit_name),
             secret=b"", locale=self.locale, translate=self.t, values=values or {},
@@ -374,6 +416,7 @@ class _MergedWriter:
         if off is not None:  # a unit's own sheet: what does not apply to it reads 不适用
             layout.off, layout.on_answers = off, {}
         layout.field_notes = dict(notes or {})
+        layout.banner = banner
         layout.write_sheet(self.book, name, self.formats, comments=comments)
         return layout
 
@@ -385,9 +428,12 @@ class _MergedWriter:
             return self.t(ONLY_IN_DATA)
         name = self.names.claim(report.unit_name or report.unit_code)
         definition = self.resolver.for_version(report.version)
+        # A report that does not count shows nothing; figures carried forward for it are
+        # another period's, listed in the data sheet with where they come from.
+        shown = {} if report.carried_from else report.values
         layout = self._layout_sheet(
             name, definition, report.unit_code,
-            report.unit_name, report.values, report.previous, report.previous_period,
+            report.unit_name, shown, report.previous, report.previous_period,
             comments=False, off=report.applicability(definition),
         )
         result.child_sheets[report.unit_code] = name
@@ -425,6 +471,7 @@ class _MergedWriter:
         for col, header in enumerate(headers):
             ws.write_string(0, col, self.t(header), bold)
         ws.freeze_panes(1, 0)
+        print_setup(ws, self.t(title), self.t, wide=sum(widths) > 90)
         return _Table(ws, len(headers), widths)
 
     def _completeness_row(self, table: _Table, report: UnitReport, sheet: str | None) -> None:
@@ -437,7 +484,8 @@ class _MergedWriter:
             report.parent_code or "",
             report.depth,
             t(status) if status else report.status,
-            t(YES if report.included and report.has_report else NO),
+            (t(CARRIED_FROM) % {"period": report.carried_from} if report.carried_from
+             else t(YES if report.included and report.has_report else NO)),
             submitted,
             t(YES if report.late else NO),
             report.submitter,

@@ -185,6 +185,7 @@ class _FormWriter:
         self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
         self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
         self.explanations: dict[str, str] = {}  # the 说明 sheet's prefilled notes
+        self.banner = ""  # a line under the period (a merged summary: the units counted)
 
     # -- the workbook ---------------------------------------------------------------
 
@@ -291,6 +292,8 @@ class _FormWriter:
         title = self.definition.text("title", self.locale)
         self._merged_row(title, self.fmt(bold=True, font_size=16, align="center"), height=32)
         self._merged_row(self.period.label(self.locale), self.fmt(align="center"), height=20)
+        if self.banner:
+            self._merged_row(self.banner, self.fmt(align="center", text_wrap=True))
         self._write_header_fields()
         header_row = self._write_column_headers()
         for section in self.definition.sections:

@@ -10,6 +10,14 @@ tags or its answers) is left out: it is neither a part nor missing, so it is
 never counted as zero, and the coverage of a figure says how many children it
 applied to.
 
+A cumulative figure (排查隐患累计) rolls up like for like: a child that has not
+reported this period, or whose report is not counted yet, contributes its latest
+approved figure within the field's span, *carried forward* from its period and
+marked so in the provenance. Other figures are never carried: a count of this
+quarter's inspections from last quarter would be wrong. 本期新增 compares the
+same units in both periods (:func:`previous_like_for_like`), so a change in who
+reported never reads as a fall; a unit whose own figure fell is a :class:`Fall`.
+
 Children may have reported under different versions of the template: values
 are matched by field key, which keeps its meaning across versions.
 
@@ -28,7 +36,8 @@ from typing import Any
 
 from forms.applicability import Applicability, applicability
 from forms.calculated import calculate
-from forms.definition import Aggregation, Definition, FieldDef, FieldKind
+from forms.definition import Aggregation, Definition, FieldDef, FieldKind, same_span
+from forms.i18n import N_
 from forms.values import coerce
 
 MEAN_PLACES = Decimal("0.01")
@@ -45,6 +54,9 @@ class ChildReport:
     version: int | None = None
     # The unit's tags, for what applies to it; None when not known (tag conditions hold).
     tags: frozenset[str] | None = None
+    # The period of an earlier approved report standing in for a missing one (cumulative
+    # figures only); None for a report of the period consolidated.
+    carried_from: str | None = None
 
     def applicability(self, definition: Definition) -> Applicability:
         return applicability(definition, self.tags, self.values)
@@ -58,6 +70,8 @@ class Part:
     unit_name: str
     value: Any
     revision: int | None = None
+    carried_from: str | None = None  # the period the value was carried forward from
+    version: int | None = None  # the template version it was reported under
 
 
 UNANSWERED = ""  # the tally entry of the units that gave no answer
@@ -91,10 +105,70 @@ class Consolidation:
     not_applicable: dict[str, list[str]] = field(default_factory=dict)
 
     def coverage(self, key: str) -> tuple[int, int]:
-        """``(applies, reported)``: how many children the field applies to, and how
-        many of those gave a value ("12 个单位适用，其中 10 个已报")."""
-        reported = len(self.provenance.get(key, ()))
+        """``(applies, reported)``: how many children counted this period the field
+        applies to, and how many of those gave a value ("12 个单位适用，其中 10 个已报")."""
+        reported = len(self.provenance.get(key, ())) - self.carried(key)
         return reported + len(self.missing.get(key, ())), reported
+
+    def carried(self, key: str) -> int:
+        """How many parts of the figure were carried forward from an earlier period."""
+        return sum(1 for part in self.provenance.get(key, ()) if part.carried_from)
+
+
+# "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送" beside a total.
+COVERAGE_UNITS = N_("%(applies)s units:")
+COVERAGE_COUNTED = N_("%(count)s counted this period")
+COVERAGE_CARRIED = N_("%(count)s carried forward")
+COVERAGE_BLANK = N_("%(count)s left it blank")
+COVERAGE_NEVER = N_("%(count)s never reported")
+COVERAGE_NOT_COUNTED = N_("%(count)s not counted")
+COVERAGE_OFF = N_("does not apply to %(count)s")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Who is in a figure: of the children it applies to, how many are counted with this
+    period's report, carried forward from an earlier one, counted but left it blank,
+    and the rest (no report that counts). One definition for every channel."""
+
+    applies: int
+    reported: int  # counted with a report of this period
+    carried: int = 0
+    blank: int = 0
+    off: int = 0  # children it does not apply to
+
+    @property
+    def never(self) -> int:
+        return self.applies - self.reported - self.carried - self.blank
+
+    @property
+    def complete(self) -> bool:
+        return self.reported == self.applies
+
+    def sentence(self, translate: Any, *, carrying: bool, locale: str = "zh_CN") -> str:
+        """"17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送". *carrying*: the figure
+        carries values forward (a cumulative one in the like-for-like view), so the
+        units without any are those that never reported within its span."""
+        parts = [translate(COVERAGE_COUNTED) % {"count": self.reported}]
+        if carrying:
+            parts.append(translate(COVERAGE_CARRIED) % {"count": self.carried})
+        if self.blank:
+            parts.append(translate(COVERAGE_BLANK) % {"count": self.blank})
+        rest = COVERAGE_NEVER if carrying else COVERAGE_NOT_COUNTED
+        parts.append(translate(rest) % {"count": self.never})
+        if self.off:
+            parts.append(translate(COVERAGE_OFF) % {"count": self.off})
+        english = locale.startswith("en")
+        head = translate(COVERAGE_UNITS) % {"applies": self.applies}
+        return head + (" " if english else "") + (", " if english else "，").join(parts)
+
+
+def counts_for(fld: FieldDef, child: ChildReport, period: Any) -> bool:
+    """Whether *child*'s value of *fld* counts in a consolidation of *period*: a report
+    of the period always; one carried forward only for a cumulative figure, within its span."""
+    if child.carried_from is None:
+        return True
+    return fld.cumulative and same_span(fld, period, child.carried_from)
 
 
 def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Decimal | None:
@@ -128,8 +202,13 @@ def format_list(entries: Iterable[tuple[str, str]]) -> str:
     return "\n".join(f"{name}：{text}" for name, text in entries)
 
 
-def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Consolidation:
-    """The parent's values computed from *children*, with provenance."""
+def consolidate(definition: Definition, children: Sequence[ChildReport],
+                period: Any = None) -> Consolidation:
+    """The parent's values computed from *children*, with provenance.
+
+    Children carried forward (``carried_from``) give only the cumulative figures
+    within the span of *period*; for the others they are neither parts nor missing.
+    """
     result = Consolidation()
     scopes = [child.applicability(definition) for child in children]
     for fld in definition.fields():
@@ -140,19 +219,24 @@ def consolidate(definition: Definition, children: Sequence[ChildReport]) -> Cons
         missing: list[str] = []
         result.not_applicable[fld.key] = off = []
         for child, scope in zip(children, scopes, strict=True):
+            if not counts_for(fld, child, period):
+                continue
             if not scope.applies(fld.key):
                 off.append(child.unit_code)  # never counted, not even as zero
                 continue
             value = child_value(fld, child.values)
             if value is None:
-                missing.append(child.unit_code)
+                if child.carried_from is None:
+                    missing.append(child.unit_code)
             else:
-                parts.append(Part(child.unit_code, child.unit_name, value, child.revision))
+                parts.append(Part(child.unit_code, child.unit_name, value, child.revision,
+                                  child.carried_from, child.version))
         result.provenance[fld.key] = parts
         result.missing[fld.key] = missing
         if rule is Aggregation.COUNT:
+            # "not applicable" is no answer to count
             counted = [c for c, scope in zip(children, scopes, strict=True)
-                       if scope.applies(fld.key)]  # "not applicable" is no answer to count
+                       if scope.applies(fld.key) and counts_for(fld, c, period)]
             result.tallies[fld.key] = tally(fld, parts, counted)
             continue
         result.values[fld.key] = _combine(fld, rule, parts, result)
@@ -206,3 +290,70 @@ def _combine(fld: FieldDef, rule: Aggregation, parts: list[Part], out: Consolida
     entries = [(p.unit_name, str(p.value)) for p in parts]
     out.lists[fld.key] = entries
     return format_list(entries) or None
+
+
+# -- like for like ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fall:
+    """A unit's own cumulative figure lower than its previous one: a real fall (a
+    correction), not a change in who reported."""
+
+    unit_code: str
+    unit_name: str
+    field_key: str
+    value: Any
+    previous: Any
+    previous_period: str
+
+
+def _like_for_like_fields(definition: Definition) -> list[FieldDef]:
+    return [f for f in definition.cumulative_fields()
+            if f.effective_aggregation not in (Aggregation.NONE, Aggregation.COUNT)]
+
+
+def _before(fld: FieldDef, part: Part, prior: Mapping[str, ChildReport], period: Any) -> Any:
+    """The unit's figure before *period* within the span (None when it has none)."""
+    before = prior.get(part.unit_code)
+    if before is None or not same_span(fld, period, before.carried_from):
+        return None
+    return child_value(fld, before.values)
+
+
+def previous_like_for_like(definition: Definition, result: Consolidation,
+                           prior: Mapping[str, ChildReport], period: Any,
+                           previous_period: Any) -> dict[str, Any]:
+    """Each cumulative figure as the *same units* stood before *period*.
+
+    *prior* holds, by unit code, each child's latest approved report before
+    *period* (``carried_from`` its period). Only the units that make up this
+    period's figure count, each with its own earlier figure; a unit without one
+    adds nothing, so its whole figure is new. None across a span's start (a
+    yearly count in January), where the whole figure is new too.
+    """
+    out: dict[str, Any] = {}
+    for fld in _like_for_like_fields(definition):
+        if previous_period is None or not same_span(fld, period, previous_period):
+            out[fld.key] = None
+            continue
+        numbers = [value for value in (_before(fld, part, prior, period)
+                                       for part in result.provenance.get(fld.key, ()))
+                   if value is not None]
+        out[fld.key] = aggregate(fld.effective_aggregation, numbers)
+    return out
+
+
+def falls(definition: Definition, result: Consolidation, prior: Mapping[str, ChildReport],
+          period: Any) -> list[Fall]:
+    """The parts of this period lower than the same unit's figure before, by field."""
+    found = []
+    for fld in _like_for_like_fields(definition):
+        for part in result.provenance.get(fld.key, ()):
+            if part.carried_from is not None:
+                continue
+            before = _before(fld, part, prior, period)
+            if before is not None and part.value < before:
+                found.append(Fall(part.unit_code, part.unit_name, fld.key, part.value, before,
+                                  prior[part.unit_code].carried_from or ""))
+    return found

@@ -31,7 +31,7 @@ from pydantic import (
 )
 
 from forms.definition_errors import DefinitionRuleError, Labelled, labelled
-from forms.periods import FixedDate, Schedule
+from forms.periods import FixedDate, Period, Schedule
 from forms.rules import RuleSyntaxError, parse
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -823,3 +823,15 @@ def _unique(keys: list[str], code: str) -> None:
         if key in seen:
             raise DefinitionRuleError(code, key=key)
         seen.add(key)
+
+
+def same_span(fld: FieldDef, period: Period | str | None, other: Period | str | None) -> bool:
+    """Whether a cumulative figure of *other* counts toward the same total as *period*'s:
+    always for a plan-long figure, within one calendar year for a yearly one."""
+    if fld.cumulative_span is CumulativeSpan.YEAR and period and other:
+        return _year(period) == _year(other)
+    return True
+
+
+def _year(period: Period | str) -> int:
+    return (period if isinstance(period, Period) else Period.parse(period)).year

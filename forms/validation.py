@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from forms.applicability import Applicability, applicability
-from forms.consolidation import ChildReport, aggregate, child_value
-from forms.definition import (
+from forms.consolidation import ChildReport, aggregate, child_value, counts_for
+from forms.definition import (  # same_span: imported from here by the pages too
     Aggregation,
-    CumulativeSpan,
     Definition,
     FieldDef,
     FieldKind,
     TargetKind,
+    same_span,
 )
 from forms.issues import Issue, error, warning
 from forms.outliers import outliers
@@ -90,7 +90,7 @@ def validate(
     if period is not None and check_targets:
         issues += _targets(definition, typed, period)
     if children is not None:
-        issues += _children(definition, typed, children)
+        issues += _children(definition, typed, children, period)
     return issues
 
 
@@ -157,13 +157,6 @@ def _rules(
                 params["message_en"] = rule.message_en
             issues.append(Issue(rule.severity, where, "rule_failed", params))
     return issues
-
-
-def same_span(fld: FieldDef, period: Period | None, previous_period: Period | None) -> bool:
-    """Whether the previous period counts toward the same cumulative total."""
-    if fld.cumulative_span is CumulativeSpan.YEAR and period and previous_period:
-        return period.year == previous_period.year
-    return True
 
 
 def _cumulative(
@@ -277,7 +270,8 @@ def _targets(definition: Definition, typed: Values, period: Period) -> list[Issu
 
 
 def _children(
-    definition: Definition, typed: Values, children: Sequence[ChildReport | Values]
+    definition: Definition, typed: Values, children: Sequence[ChildReport | Values],
+    period: Period | None,
 ) -> list[Issue]:
     reports = [c if isinstance(c, ChildReport) else ChildReport("", "", c) for c in children]
     scopes = [c.applicability(definition) for c in reports]
@@ -287,7 +281,8 @@ def _children(
         value = typed.get(fld.key)
         if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
             continue
-        counted = (r for r, s in zip(reports, scopes, strict=True) if s.applies(fld.key))
+        counted = (r for r, s in zip(reports, scopes, strict=True)
+                   if s.applies(fld.key) and counts_for(fld, r, period))
         numbers = [v for v in (child_value(fld, r.values) for r in counted) if v is not None]
         expected = aggregate(rule, numbers)
         if expected is None:

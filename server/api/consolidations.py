@@ -15,7 +15,7 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 
-from forms.consolidation import Part
+from forms.consolidation import Counts, Part
 from forms.values import jsonable
 from server.api import schemas, serializers
 from server.api.auth import api_user, check_role
@@ -42,12 +42,24 @@ def _include_submitted() -> bool:
                    _("include_submitted must be true or false, not “%(value)s”.", value=raw))
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = request.args.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE or raw in FALSE:
+        return raw in TRUE
+    raise ApiError(400, "bad_request",
+                   _("%(name)s must be true or false, not “%(value)s”.", name=name, value=raw))
+
+
 def _figures(assignment: str, unit: str, period: str) -> Figures:
     user = check_role(Role.CONSOLIDATOR, Role.ADMIN)
     include_submitted = _include_submitted()
+    carry_forward = _flag("carry_forward", True)
     # NotVisible (also NotConsolidating: no children to consolidate) answers 404.
     return consolidation.figures(db_session(), user, assignment, unit, period,
-                                 include_submitted=include_submitted)
+                                 include_submitted=include_submitted,
+                                 carry_forward=carry_forward)
 
 
 def _plain(value: Any) -> Any:
@@ -57,7 +69,8 @@ def _plain(value: Any) -> Any:
 
 def _child(state: ChildState) -> schemas.ConsolidationChild:
     return schemas.ConsolidationChild(unit=serializers.unit_ref(state.unit), status=state.status,
-                                      included=state.included, late=state.late)
+                                      included=state.included, late=state.late,
+                                      carried_from=state.carried_from)
 
 
 def consolidation_of(figures: Figures) -> schemas.Consolidation:
@@ -71,8 +84,15 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
         template=figures.template.key,
         version=figures.template.version,
         include_submitted=figures.include_submitted,
+        carry_forward=figures.carry_forward,
         values=jsonable(figures.values),
         increments=jsonable(figures.increments),
+        previous_values=jsonable(figures.previous_values),
+        overall=_counts(figures.overall, figures.overall.sentence(
+            _, carrying=figures.carry_forward, locale=current_locale_code())),
+        falls=[schemas.Fall(unit=f.unit_code, name=f.unit_name, field=f.field_key,
+                            value=_plain(f.value), previous=_plain(f.previous),
+                            previous_period=f.previous_period) for f in figures.falls],
         previous_period=figures.previous_period,
         children=[_child(c) for c in figures.children],
         missing=[_child(c) for c in figures.missing],
@@ -114,13 +134,22 @@ def _closure(figures: Figures) -> schemas.Closure | None:
 
 def _part(part: Part, explanation: str = "") -> schemas.Part:
     return schemas.Part(unit=part.unit_code, name=part.unit_name, value=_plain(part.value),
-                        revision=part.revision, explanation=explanation)
+                        revision=part.revision, explanation=explanation,
+                        carried_from=part.carried_from)
+
+
+def _counts(counts: Counts, text: str, not_applicable: list[str] | None = None
+            ) -> schemas.FigureCoverage:
+    return schemas.FigureCoverage(applies=counts.applies, reported=counts.reported,
+                                  carried=counts.carried, blank=counts.blank,
+                                  never=counts.never, text=text,
+                                  not_applicable=not_applicable or [])
 
 
 def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:
     cov = figures.coverage(key)
-    return schemas.FigureCoverage(applies=cov.applies, reported=cov.reported,
-                                  not_applicable=[u.code for u in cov.not_applicable])
+    return _counts(cov, figures.coverage_sentence(key, _, current_locale_code()),
+                   [u.code for u in cov.not_applicable])
 
 
 @bp.get(CONSOLIDATION)

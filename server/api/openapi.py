@@ -90,6 +90,11 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "include_submitted": query_param(
         "include_submitted", "Count submitted reports too, not only approved ones.",
         {"type": "boolean", "default": False}),
+    "carry_forward": query_param(
+        "carry_forward", "Cumulative figures of a child whose report does not count carry "
+        "forward its latest approved figure within the field's span (the default); false is "
+        "the strict view, this period's reports only.",
+        {"type": "boolean", "default": True}),
     "If-Match": {"name": "If-Match", "in": "header", "required": True, "schema": STRING,
                  "description": "The revision the change starts from (ETag of the report; "
                                 "quotes optional). Missing: 428."},
@@ -247,7 +252,8 @@ OPERATIONS: tuple[Operation, ...] = (
               problems=(403, 404, 409, 413, 422, 423)),
     Operation("get", C, "consolidations",
               "The consolidated figures of a unit's children, with provenance.",
-              Body(schemas.Consolidation), (*REPORT, "include_submitted"), problems=(403, 404)),
+              Body(schemas.Consolidation), (*REPORT, "include_submitted", "carry_forward"),
+              problems=(403, 404)),
     Operation("post", C + "/close", "consolidations",
               "Close the period for the unit's subtree once every report owed is approved: "
               "until it is reopened, changes below answer 423.",
@@ -258,11 +264,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("get", C + "/merged.xlsx", "consolidations",
               "The merged workbook: totals, one sheet per unit, flat data, completeness.",
               Body(media=XLSX, description="The merged workbook"),
-              (*REPORT, "include_submitted"), problems=(403, 404)),
+              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
     Operation("get", C + "/flat.csv", "consolidations",
               "One row per unit and field, for pivot tables (UTF-8 with BOM).",
               Body(media="text/csv", description="The flat data"),
-              (*REPORT, "include_submitted"), problems=(403, 404)),
+              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
 )
 
 DESCRIPTION = """\

@@ -313,6 +313,9 @@ class ConsolidationChild(BaseModel):
     status: Status
     included: bool
     late: bool
+    carried_from: str | None = Field(
+        default=None, description="Not counted: its cumulative figures are carried forward "
+        "from its approved report of this period")
 
 
 class Mismatch(BaseModel):
@@ -334,6 +337,20 @@ class Part(BaseModel):
     value: Any
     revision: int | None
     explanation: str = Field(default="", description="The unit's 说明 beside this figure, if any")
+    carried_from: str | None = Field(
+        default=None, description="The period the value was carried forward from (a "
+        "cumulative figure of a unit whose report of this period does not count)")
+
+
+class Fall(BaseModel):
+    """A unit's own cumulative figure lower than its previous one: a real fall."""
+
+    unit: str
+    name: str
+    field: str
+    value: Any
+    previous: Any
+    previous_period: str
 
 
 class TallyCount(BaseModel):
@@ -344,10 +361,17 @@ class TallyCount(BaseModel):
     count: Count
     units: list[Part]
 class FigureCoverage(BaseModel):
-    """How many children a figure applies to (applies_when), and how many gave it."""
+    """Who is in a figure: the children it applies to (applies_when), counted with this
+    period's report, carried forward, blank, or never reported (applies = reported +
+    carried + blank + never)."""
 
     applies: Count
-    reported: Count
+    reported: Count = Field(description="counted with a report of this period")
+    carried: Count = Field(description="carried forward from an earlier approved report")
+    blank: Count = Field(description="counted, but left the figure blank")
+    never: Count = Field(description="no report that counts (none within the figure's span "
+                         "for a cumulative one carried forward)")
+    text: str = Field(description="the same, in words: “17 个单位：4 个本期已计入，…”")
     not_applicable: list[str] = Field(description="codes of the children it does not apply "
                                       "to: left out, never counted as zero")
 
@@ -367,8 +391,16 @@ class Consolidation(BaseModel):
     template: str
     version: int
     include_submitted: bool
+    carry_forward: bool = Field(description="False in the strict view: nothing carried forward")
     values: Values
-    increments: Values
+    increments: Values = Field(description="本期新增 of the cumulative figures, over the same "
+                               "units in both periods")
+    previous_values: Values = Field(default_factory=dict, description="The figures of the "
+                                    "period before; cumulative ones over the same units")
+    overall: FigureCoverage = Field(description="The children as a whole: counted, carried "
+                                    "forward, neither")
+    falls: list[Fall] = Field(default_factory=list, description="Units whose own cumulative "
+                              "figure is lower than their previous one")
     previous_period: str | None
     children: list[ConsolidationChild]
     missing: list[ConsolidationChild] = Field(

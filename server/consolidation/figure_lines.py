@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from forms.calculated import readable
-from forms.consolidation import Part
+from forms.consolidation import Fall, Part
 from forms.definition import Aggregation, FieldDef, Item, Section
 from server.labels import tally_label
 from server.locale import current_locale_code
@@ -39,6 +40,7 @@ class PartLine:
     consolidates: bool  # the child has children of its own: its figures page exists
     unapproved: bool  # counted only because the switch includes submitted reports
     note: str = ""  # the child's 说明 beside this figure (a correction, an outlier)
+    carried_from: str | None = None  # not counted this period: carried forward from then
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class FieldLine:
     tally: list[TallyLine] = dc_field(default_factory=list)  # yes/no and choice answers
     formula: str = ""  # calculated fields: the formula with the fields' labels
     coverage: Coverage | None = None  # None for fields that are not consolidated
+    coverage_text: str = ""  # "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送"
+    falls: list[Fall] = dc_field(default_factory=list)  # units whose own figure fell
 
     @property
     def rule_label(self) -> str:
@@ -80,6 +84,10 @@ class FieldLine:
     def notes(self) -> int:
         """How many parts carry a 说明 (the summary says so while the parts are closed)."""
         return sum(1 for p in self.parts if p.note)
+
+    @property
+    def carried(self) -> int:
+        return sum(1 for p in self.parts if p.carried_from)
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ def part_lines(figures: Figures, key: str, parts: list[Part] | None = None) -> l
             child.status if child else Status.NOT_STARTED,
             bool(child and child.consolidates), bool(child and _unapproved(child)),
             _note(child, key),
+            part.carried_from,
         ))
     return lines
 
@@ -150,6 +159,9 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         tally=tally_lines(figures, fld) if fld.effective_aggregation is Aggregation.COUNT else [],
         formula=formula,
         coverage=figures.coverage(fld.key) if combined else None,
+        coverage_text=(figures.coverage_sentence(fld.key, gettext, current_locale_code())
+                       if combined and not fld.is_calculated else ""),
+        falls=[f for f in figures.falls if f.field_key == fld.key],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from forms.periods import SHANGHAI, Period
@@ -26,6 +27,7 @@ from server.services import review as review_service
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
 SWITCH = "submitted"  # the query parameter that includes submitted, not yet approved reports
+STRICT = "strict"  # the query parameter of the strict view: nothing carried forward
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,18 @@ def _today():
 
 def include_submitted() -> bool:
     return request.args.get(SWITCH) == "1"
+
+
+def strict() -> bool:
+    return request.args.get(STRICT) == "1"
+
+
+def switch_args(submitted: bool | None = None, strict_view: bool | None = None
+                ) -> dict[str, str]:
+    """The query arguments of the two switches (by default as on this request)."""
+    submitted = include_submitted() if submitted is None else submitted
+    strict_view = strict() if strict_view is None else strict_view
+    return {**({SWITCH: "1"} if submitted else {}), **({STRICT: "1"} if strict_view else {})}
 
 
 def _title(assignment: Assignment, period: str | None = None) -> str:
@@ -77,15 +91,15 @@ def index_pick(assignment: str, unit: str):
     period = request.args.get("period", "")
     if not period:
         return redirect(url_for("consolidation.index"))
-    args = {SWITCH: "1"} if include_submitted() else {}
     return redirect(url_for("consolidation.index_figures", assignment=assignment, unit=unit,
-                            period=period, **args))
+                            period=period, **switch_args()))
 
 
 def figures_or_404(assignment: str, unit: str, period: str):
     """The figures; NotVisible (unknown, out of scope, nothing below) is answered 404."""
     return consolidation.figures(db_session(), _user(), assignment, unit, period,
-                                 include_submitted=include_submitted())
+                                 include_submitted=include_submitted(),
+                                 carry_forward=not strict())
 
 
 @bp.get("/<assignment>/<unit>/<period>")
@@ -110,7 +124,11 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         waiting=[c for c in reported if not c.included],
         periods=[(p, Period.parse(p).start <= today) for p in periods],
         neighbours=_neighbours(periods, figures.period),
-        switch_url=_figures_url(figures, not switch),
+        switch_url=_figures_url(figures, switch_args(submitted=not switch)),
+        strict=strict(), strict_url=_figures_url(figures, switch_args(strict_view=not strict())),
+        switch_args=switch_args(),
+        overall=figures.overall.sentence(gettext, carrying=figures.carry_forward,
+                                         locale=current_locale_code()),
         own_args=_own_args(figures),
         Status=Status, status_label=reporting.status_label,
         field_label=lambda key: _field_label(figures, key),
@@ -150,8 +168,7 @@ def _neighbours(periods: list[str], period: str) -> tuple[str | None, str | None
             periods[at + 1] if at + 1 < len(periods) else None)
 
 
-def _figures_url(figures, switch: bool) -> str:
-    args = {SWITCH: "1"} if switch else {}
+def _figures_url(figures, args: dict[str, str]) -> str:
     return url_for("consolidation.index_figures", assignment=figures.assignment.key,
                    unit=figures.unit.code, period=figures.period, **args)
 

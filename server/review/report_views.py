@@ -9,6 +9,7 @@ unit) answers 403: it exists for them, but reviewing is not theirs to do.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,7 +25,7 @@ from server.refusals import on_refusal
 from server.review.blueprint import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
-from server.services import reporting, targets
+from server.services import consolidation, reporting, targets
 from server.services import review as review_service
 from server.services.reporting import ReportView
 
@@ -68,8 +69,17 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
     if view.report is not None:
         history = reporting.events(session, view.report)
         returned = next((e for e in history if e.action == "returned"), None)
+    # An office's figures come from the units below it: who is in each one, as on the
+    # consolidation page (approved reports, cumulative figures carried forward).
+    below = consolidation.figures_for_view(session, view)
+    locale = current_locale_code()
     return render_template(
         "review/report.html", view=view, comparison=compare(view, issues), forms=forms,
+        coverage=({key: below.coverage_sentence(key, gettext, locale)
+                   for key in below.result.provenance if key not in below.result.tallies}
+                  if below is not None else {}),
+        overall=(below.overall.sentence(gettext, carrying=below.carry_forward, locale=locale)
+                 if below is not None else ""),
         flagged=flagged_figures(issues),
         explanations=(view.report.explanations or {}) if view.report is not None else {},
         events=history, last_returned=returned, event_label=event_label, Status=Status,

@@ -7,7 +7,11 @@ children, and submits it upward like any other: each level sums the reports of
 its children only, which are themselves roll-ups, so village → town → county →
 city works at any depth.
 
-Only approved reports count, unless the caller includes submitted ones too.
+Only approved reports count, unless the caller includes submitted ones too. A
+cumulative figure rolls up like for like (``forms.consolidation``): a child whose
+report does not count contributes its latest approved figure within the field's
+span, carried forward; ``carry_forward=False`` is the strict view, this period's
+reports only. The mismatch check below and an office's prefill follow the same rule.
 The subtree is read with one range query over the materialised paths for its
 units and one for its reports (the period and the one before), whatever its
 depth or size. Reports of different template versions merge by field key.
@@ -16,36 +20,46 @@ depth or size. Reports of different template versions merge by field key.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from forms.applicability import Applicability, applicability, applies_by_tags
+from forms.applicability import Applicability, applies_by_tags
+from forms.calculated import calculate
 from forms.consolidation import (
+    ChildReport,
     Consolidation,
+    Counts,
+    Fall,
     Part,
     aggregate,
     child_value,
     consolidate,
+    counts_for,
+    falls,
+    previous_like_for_like,
 )
 from forms.definition import Aggregation, Definition, FieldDef
 from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
 from forms.values import is_blank, loads_values
+from server.locale import current_locale_code
 from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, PeriodClosure, Report, Source, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services import closing, reporting
+from server.services import carried, closing, reporting
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -57,7 +71,7 @@ from server.services.reporting import ReportView, Task
 from server.services.subtree import Tree, path_ids, reporting_tree
 
 __all__ = [
-    "ChildState", "Coverage", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
+    "ChildState", "Coverage", "Fall", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
     "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
     "prefill_values", "refill", "refilled_values",
 ]
@@ -81,6 +95,8 @@ class ChildState:
     included: bool  # counted in the figures (approved; or submitted too with the switch)
     late: bool  # submitted late, or overdue and still not submitted
     consolidates: bool  # has children of its own under this assignment
+    # Not counted, but its cumulative figures are carried forward from this period.
+    carried_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,12 +112,11 @@ class Mismatch:
 
 
 @dataclass(frozen=True)
-class Coverage:
-    """"12 个单位适用，其中 10 个已报": the children a figure applies to, and reported by."""
+class Coverage(Counts):
+    """Who is in a figure (:class:`~forms.consolidation.Counts`), with the children it
+    does not apply to."""
 
-    applies: int
-    reported: int
-    not_applicable: list[Unit]
+    not_applicable: list[Unit] = dc_field(default_factory=list)
 
 
 @dataclass
@@ -121,6 +136,13 @@ class Figures:
     mismatches: list[Mismatch]
     own: ReportView | None
     closure: PeriodClosure | None = None  # in force over the unit's figures of the period
+    carry_forward: bool = True  # False: the strict view, this period's reports only
+    falls: list[Fall] = dc_field(default_factory=list)  # units whose own figure fell
+
+    @property
+    def carried(self) -> list[ChildState]:
+        """The children not counted whose cumulative figures are carried forward."""
+        return [c for c in self.children if c.carried_from]
 
     @property
     def definition(self) -> Definition:
@@ -150,18 +172,36 @@ class Figures:
                 for c in self.children if not c.included]
 
     def coverage(self, key: str) -> Coverage:
-        """How many children the field applies to and how many of those gave a value.
+        """Who is in the figure: the children it applies to, counted with this period's
+        report, carried forward, blank, or without any report that counts.
 
-        A counted child's report says what applies to it (tags and answers); for a
-        child not counted, its tags decide, and a part that depends on answers it
-        has not given counts as applying.
+        A counted (or carried) child's report says what applies to it (tags and
+        answers); for any other child its tags decide, and a part that depends on
+        answers it has not given counts as applying.
         """
         result = self.result
         off = set(result.not_applicable.get(key, ()))
         off.update(code for code, scope in self._uncounted_scopes if not scope.applies(key))
-        reported = len(result.provenance.get(key, ()))
-        return Coverage(len(self.children) - len(off), reported,
+        carried = result.carried(key)
+        reported = len(result.provenance.get(key, ())) - carried
+        return Coverage(len(self.children) - len(off), reported, carried,
+                        len(result.missing.get(key, ())), len(off),
                         [c.unit for c in self.children if c.unit.code in off])
+
+    def carries(self, key: str) -> bool:
+        """Whether the figure carries values forward: a cumulative one, like for like."""
+        fld = self.definition.field(key)
+        return self.carry_forward and fld is not None and fld.cumulative
+
+    def coverage_sentence(self, key: str, translate: Any, locale: str = "zh_CN") -> str:
+        return self.coverage(key).sentence(translate, carrying=self.carries(key), locale=locale)
+
+    @cached_property
+    def overall(self) -> Counts:
+        """The children as a whole: counted this period, carried forward, or neither."""
+        carried = len(self.carried)
+        counted = len(self.included)
+        return Counts(len(self.children), counted, carried)
 
 
 # -- the units that consolidate -------------------------------------------------------------
@@ -206,7 +246,8 @@ def _counts(report: Report | None, include_submitted: bool) -> bool:
 
 
 def figures(session: Session, user: User, assignment_key: str, unit_code: str, period: str,
-            *, include_submitted: bool = False, now: datetime | None = None) -> Figures:
+            *, include_submitted: bool = False, now: datetime | None = None,
+            carry_forward: bool = True) -> Figures:
     """The consolidation of *unit_code*'s subtree for *period*.
 
     Raises NotVisible for an unknown assignment, unit or period and for a unit
@@ -225,7 +266,8 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
         reports = session.scalars(select(Report).where(
             Report.assignment_id == assignment.id, Report.unit_id == unit.id))
         own = reporting.build_view(assignment, unit, period, {r.period: r for r in reports})
-    return _figures(session, assignment, unit, period, own, include_submitted, now, viewer=user)
+    return _figures(session, assignment, unit, period, own, include_submitted, now, viewer=user,
+                    carry_forward=carry_forward)
 
 
 def figures_for_view(session: Session, view: ReportView, *, include_submitted: bool = False,
@@ -244,12 +286,12 @@ def figures_for_view(session: Session, view: ReportView, *, include_submitted: b
 def figures_at(session: Session, figures: Figures, period: str) -> Figures:
     """The same unit's consolidation for another *period* (*figures* was scoped already)."""
     return _figures(session, figures.assignment, figures.unit, period, None,
-                    figures.include_submitted, None)
+                    figures.include_submitted, None, carry_forward=figures.carry_forward)
 
 
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
              own: ReportView | None, include_submitted: bool, now: datetime | None,
-             viewer: User | None = None) -> Figures:
+             viewer: User | None = None, carry_forward: bool = True) -> Figures:
     tree = reporting_tree(session, assignment, unit, period)
     children = tree.children_of(unit)
     if not children:
@@ -262,9 +304,11 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     # The subtree's reports stream through the mismatch check; only the children's
     # reports (the parts of the figures) are loaded as objects.
     check = _MismatchCheck(tree, _versions(session, assignment), include_submitted,
-                           own_reports=own is not None)
+                           own_reports=own is not None, period=period,
+                           carry_forward=carry_forward)
     child_ids = {c.id for c in children}
     wanted: list[int] = []
+    prior_ids: dict[int, int] = {}  # child id -> its latest approved report before the period
     for row in session.execute(
             _subtree_rows(assignment, unit, period, [p for p in (period, previous_period) if p]),
             execution_options={"yield_per": BATCH}):
@@ -272,38 +316,63 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
             check.add(row)
         if row.unit_id in child_ids:
             wanted.append(row.id)
+    # Then each unit's latest approved earlier report, for the cumulative figures of the
+    # units whose report of the period does not count (the check now knows which).
+    for row in session.execute(_prior_rows(assignment, unit, period),
+                               execution_options={"yield_per": BATCH}):
+        check.add_prior(row)
+        if row.unit_id in child_ids:
+            prior_ids[row.unit_id] = row.id
+    wanted += prior_ids.values()
     reports = [report for start in range(0, max(len(wanted), 1), IN_CHUNK)  # SQLite caps them
                for report in session.scalars(
                    select(Report).where(Report.id.in_(wanted[start:start + IN_CHUNK])))]
+    by_id = {r.id: r for r in reports}
     current = {r.unit_id: r for r in reports if r.period == period}
     before = {r.unit_id: r for r in reports if r.period == previous_period}
     template = version_for(assignment, period)
     definition = template.definition
     values = reporting.ReportValues()
+    prior = {by_id[report_id].unit.code: replace(values.child(by_id[report_id]),
+                                                 carried_from=by_id[report_id].period)
+             for report_id in prior_ids.values()}
 
     due = due_date(assignment, period)
     days_left = days_until(due, now or utcnow())
     states = []
+    parts: list[ChildReport] = []
     for child in children:
         report = current.get(child.id)
         task = Task(assignment, child, period, due, report, days_left)
-        states.append(ChildState(child, report, task.status,
-                                 _counts(report, include_submitted), task.late,
-                                 bool(tree.children_of(child))))
-    result = consolidate(definition, [values.child(s.report) for s in states if s.included])
+        included = _counts(report, include_submitted)
+        carried = None if included or not carry_forward else prior.get(child.code)
+        states.append(ChildState(child, report, task.status, included, task.late,
+                                 bool(tree.children_of(child)),
+                                 carried.carried_from if carried else None))
+        if included:
+            parts.append(values.child(report))
+        elif carried is not None:
+            parts.append(carried)
+    result = consolidate(definition, parts, period)
 
     previous_values: dict[str, Any] = {}
     if previous_period is not None:
         counted = [before[c.id] for c in children
                    if _counts(before.get(c.id), include_submitted)]
         previous_values = consolidate(definition, [values.child(r) for r in counted]).values
+    # Cumulative figures: the same units as they stood the period before, like for like.
+    previous_values.update(previous_like_for_like(definition, result, prior, period,
+                                                  previous_period))
+    previous_values = {k: v for k, v in calculate(definition, previous_values).items()
+                       if v is not None}
     grown = increments_of(definition, result.values, previous_values or None,
                           period=period, previous_period=previous_period)
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
                    previous_period, previous_values, grown, mismatches, own,
-                   closing.closure_of(session, assignment, unit, period))
+                   closing.closure_of(session, assignment, unit, period),
+                   carry_forward, falls(definition, result, prior, period))
 
 
 def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):
@@ -322,6 +391,17 @@ def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequ
     )
 
 
+def _prior_rows(assignment: Assignment, unit: Unit, period: str):
+    """Per unit of *unit*'s subtree as it stood in *period*, its latest approved report
+    before *period*: what a cumulative figure carries forward when the unit's report of
+    the period does not count."""
+    day = period_day(assignment, period)
+    placed = (select(UnitPlacement.unit_id)
+              .where(in_force(UnitPlacement, day),
+                     within(UnitPlacement.path, path_then(unit.id, day))))
+    return carried.latest_approved(assignment, period, placed)
+
+
 def _versions(session: Session, assignment: Assignment) -> dict[int, Definition]:
     return {v.id: v.definition for v in session.scalars(
         select(TemplateVersion).where(TemplateVersion.key == assignment.template_key))}
@@ -331,16 +411,21 @@ class _MismatchCheck:
     """Offices' reported figures against what their own children's reports add up to.
 
     Fed the subtree's reports of the period in tree order, so an office's report
-    arrives before its children's: each counted child is folded into its office's
-    running aggregates at once, and memory grows with the number of offices, not
-    of units. Every consolidating unit whose report counts is checked, and the
-    top unit's own report whatever its status (it is the one being worked on).
+    arrives before its children's, then each unit's latest approved earlier report,
+    carried into its office's cumulative totals when its report of the period does not
+    count. Each child is folded into its office's running aggregates at once: memory
+    holds the offices' values and the ids of the units counted, never a unit's values.
+    Every consolidating unit whose report counts is checked, and the top unit's own
+    report whatever its status (it is the one being worked on).
     """
 
     def __init__(self, tree: Tree, versions: Mapping[int, Definition],
-                 include_submitted: bool, *, own_reports: bool) -> None:
+                 include_submitted: bool, *, own_reports: bool, period: str,
+                 carry_forward: bool = True) -> None:
         self.tree, self.versions = tree, versions
         self.include_submitted, self.own_reports = include_submitted, own_reports
+        self.period, self.carry_forward = period, carry_forward
+        self.counted: set[int] = set()  # units whose report of the period counts
         self.offices: dict[int, tuple[Definition, dict[str, Any]]] = {}
         self.totals: dict[int, dict[str, Any]] = {}  # office id -> field -> aggregate so far
         self.units = {unit.id: unit for unit in tree.below}
@@ -351,19 +436,37 @@ class _MismatchCheck:
                                                     and row.status == Status.SUBMITTED)
         if not (counted or top) or (top and not self.own_reports):
             return
+        if counted:
+            self.counted.add(row.unit_id)
         definition = self.versions[row.template_version_id]
         values = loads_values(definition, row.values or {})
         if self.tree.children.get(row.unit_id):
             self.offices[row.unit_id] = (definition, values)
-        office = self.offices.get(self.tree.parent.get(row.unit_id))
-        if top or office is None:
+        if not top:
+            self._fold(row.unit_id, values, None)
+
+    def add_prior(self, row: Any) -> None:
+        """A unit's latest approved report before the period, after its report of the
+        period (if any): carried into its office's cumulative totals when that one does
+        not count."""
+        if (not self.carry_forward or row.unit_id == self.tree.top.id
+                or row.unit_id in self.counted):
             return
-        totals = self.totals.setdefault(self.tree.parent[row.unit_id], {})
-        unit = self.units.get(row.unit_id)
-        scope = applicability(office[0], unit.tags if unit else None, values)
+        values = loads_values(self.versions[row.template_version_id], row.values or {})
+        self._fold(row.unit_id, values, row.period)
+
+    def _fold(self, unit_id: int, values: Mapping[str, Any], carried_from: str | None) -> None:
+        office = self.offices.get(self.tree.parent.get(unit_id))
+        if office is None:
+            return
+        totals = self.totals.setdefault(self.tree.parent[unit_id], {})
+        unit = self.units.get(unit_id)
+        child = ChildReport("", "", values, tags=unit.tags if unit else None,
+                            carried_from=carried_from)
+        scope = child.applicability(office[0])
         for fld in office[0].numeric_fields():
             rule = fld.effective_aggregation
-            if not scope.applies(fld.key):
+            if not scope.applies(fld.key) or not counts_for(fld, child, self.period):
                 continue  # not the child's to report: never counted, not even as zero
             value = child_value(fld, values)
             if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
@@ -438,6 +541,8 @@ class Prefill:
     values: dict[str, Any]
     included: int  # children whose report was counted
     children: int
+    carried: int = 0  # children whose cumulative figures were carried forward
+    coverage: str = ""  # the same in words ("17 个单位：4 个本期已计入，…")
 
 
 def prefill(session: Session, view: ReportView) -> Prefill | None:
@@ -445,7 +550,9 @@ def prefill(session: Session, view: ReportView) -> Prefill | None:
     found = figures_for_view(session, view)
     if found is None:
         return None
-    return Prefill(prefill_values(found), len(found.included), len(found.children))
+    return Prefill(prefill_values(found), len(found.included), len(found.children),
+                   len(found.carried), found.overall.sentence(
+                       gettext, carrying=found.carry_forward, locale=current_locale_code()))
 
 
 def refilled_values(definition: Definition, current: Mapping[str, Any],

@@ -32,7 +32,7 @@ import io
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, Any
 
@@ -49,6 +49,7 @@ from exports.flat_data import (
     flat_rows,
     neutralise,
     tally_rows,
+    total_rows,
 )
 from exports.merged_workbook import (
     CLOSED_NO,
@@ -58,10 +59,11 @@ from exports.merged_workbook import (
     write_merged_workbook,
 )
 from exports.series import build_series
+from exports.summary_sheets import SummaryInput
 from forms.definition import Definition
 from forms.i18n import N_
 from forms.issues import Issue, warning
-from forms.periods import days_until
+from forms.periods import SHANGHAI, Period, days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, UnitPlacement, UnitTag, User
@@ -92,6 +94,7 @@ def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
     the agreed signature: the reports carry data, the writers render it.
     """
     children = {state.unit.id: state for state in figures.children}
+    carried = _carried_values(figures)
     mismatches = _mismatches_by_unit(figures)
     for unit_id, report in subtree_reports(
         session, figures.assignment, figures.unit, figures.period,
@@ -101,6 +104,12 @@ def unit_reports(session: Session, figures: Figures, *, locale: str = "zh_CN",
         changes: dict[str, Any] = {}
         if state is not None:
             changes["included"] = state.included and report.has_report
+            if state.carried_from and state.unit.code in carried:
+                # What the totals count for it: its cumulative figures carried forward.
+                values, version = carried[state.unit.code]
+                changes.update(carried_from=state.carried_from, values=values,
+                               previous=values, previous_period=state.carried_from,
+                               carried_version=version)
         extra = mismatches.get(unit_id)
         if extra:
             changes["issues"] = (*report.issues, *extra)
@@ -273,6 +282,17 @@ def _decoded(versions: Mapping[int, TemplateVersion], version_id: int | None,
     return loads_values(versions[version_id].definition, values or {})
 
 
+def _carried_values(figures: Figures) -> dict[str, tuple[dict[str, Any], int | None]]:
+    """Unit code -> the cumulative figures carried forward for it (the parts of the totals)
+    and the template version they were reported under."""
+    out: dict[str, tuple[dict[str, Any], int | None]] = {}
+    for key, parts in figures.result.provenance.items():
+        for part in parts:
+            if part.carried_from:
+                out.setdefault(part.unit_code, ({}, part.version))[0][key] = part.value
+    return out
+
+
 def _mismatches_by_unit(figures: Figures) -> dict[int, list[Issue]]:
     """The consolidation's mismatches below the unit, as warnings of the unit concerned."""
     out: dict[int, list[Issue]] = {}
@@ -317,16 +337,27 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
     streams through once.
     """
     unit = figures.unit
+    translate = remembered(translate)
+    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    progress = targets.for_consolidation(session, figures, now=now)
+    signer = _signer(figures)
+    summary = SummaryInput(
+        unit_name=unit.name, period_label=Period.parse(figures.period).label(locale),
+        as_of=_local(now or utcnow()), coverage=banner, values=figures.values,
+        increments=figures.increments, previous=figures.previous_values,
+        coverage_by_field=coverage_of(figures, translate, locale), targets=progress,
+        preparer=signer.get("reporter", ""), phone=signer.get("phone", ""),
+        strict=not figures.carry_forward, include_submitted=figures.include_submitted)
     return write_merged_workbook(
         output, figures.definition, unit_code=unit.code, unit_name=unit.name,
-        period=figures.period, consolidated=figures.values,
+        period=figures.period, consolidated={**signer, **figures.values},
         reports=unit_reports(session, figures, locale=locale, now=now),
         previous_consolidated=figures.previous_values or None,
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
-        locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
-        coverage=coverage_of(figures),
-        targets=targets.for_consolidation(session, figures, now=now),
+        locale=locale, translate=translate, tallies=figures.result.tallies,
+        coverage=summary.coverage_by_field, coverage_overall=banner, targets=progress,
+        summary=summary, lists=figures.result.lists, provenance=figures.result.provenance,
         closed=closed_period(figures),
     )
 
@@ -344,13 +375,34 @@ def closed_period(figures: Figures) -> ClosedPeriod | None:
 CLOSED_HEADERS = (N_("Period closed"), N_("Closed at"))
 
 
-def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
-    """(applies, reported) of the figures that do not apply to every unit below."""
+def _signer(figures: Figures) -> dict[str, str]:
+    """Who answers for the figures: the office's own report's contact, else the unit's, so
+    a generated form never shows an empty 报送人 box."""
+    own = figures.own.values if figures.own is not None else {}
+    unit = figures.unit
+    found = {"reporter": str(own.get("reporter") or unit.contact_name or ""),
+             "phone": str(own.get("phone") or unit.contact_phone or "")}
+    return {key: value for key, value in found.items() if value}
+
+
+def _local(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+def coverage_of(figures: Figures, translate: Callable[[str], str],
+                locale: str) -> dict[str, str]:
+    """Who is in each figure, in words, where it differs from the units as a whole (a
+    figure that does not apply to every unit, one left blank, one carried forward or not)."""
+    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
     found = {}
     for key in figures.result.provenance:
-        cov = figures.coverage(key)
-        if cov.not_applicable:
-            found[key] = (cov.applies, cov.reported)
+        if key in figures.result.tallies:
+            continue
+        said = figures.coverage_sentence(key, translate, locale)
+        if said != banner:
+            found[key] = said
     return found
 
 
@@ -384,7 +436,11 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     tallies = tally_rows(figures.definition, figures.result.tallies,
                          unit_code=figures.unit.code, unit_name=figures.unit.name,
                          period=figures.period, locale=locale, translate=translate)
-    for row in chain(rows, tallies):
+    totals = total_rows(figures.definition, figures.values, figures.increments,
+                        {key: figures.coverage(key) for key in figures.result.provenance},
+                        unit_code=figures.unit.code, unit_name=figures.unit.name,
+                        period=figures.period, locale=locale)
+    for row in chain(rows, tallies, totals):
         writer.writerow([*(csv_cell(value) for value in row), *status])
         count += 1
         if count % BATCH == 0:

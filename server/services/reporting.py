@@ -24,7 +24,7 @@ overwrite each other silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -66,6 +66,7 @@ from server.services.assignments import (
     open_periods,
     version_for,
 )
+from server.services.carried import counted_child_reports
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
@@ -77,7 +78,6 @@ from server.services.errors import (
     StaleRevision,
 )
 from server.services.owing import owed_periods_query, owing_units
-from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -325,15 +325,17 @@ def _children_reports(view: ReportView) -> list[ChildReport] | None:
 
 
 def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
-    """The approved reports of the view's children (None when the unit consolidates nothing).
-
-    For checking a consolidated report against its children: one query.
+    """The children's reports that a consolidation of the view's period counts (None
+    when the unit consolidates nothing): approved ones, and for a child without one its
+    latest approved earlier report, carried forward (cumulative figures only, as the
+    consolidation does). For checking a consolidated report against its children.
     """
-    reports = approved_child_reports(session, view.assignment, view.unit, view.period)
+    reports = counted_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
     values = ReportValues()
-    return [values.child(report) for report in reports]
+    return [values.child(r) if r.period == view.period
+            else replace(values.child(r), carried_from=r.period) for r in reports]
 
 
 class ReportValues:

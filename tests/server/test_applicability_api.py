@@ -79,6 +79,12 @@ def test_a_save_names_what_it_left_out(client, session, people):
     assert not [i for i in body["issues"] if i["field"] == "chem_sites"]
 
 
+def counts(coverage: dict) -> dict:
+    """The counts of a figure's coverage that this world decides (nothing carried here)."""
+    assert coverage["carried"] == coverage["blank"] == coverage["never"] == 0
+    return {key: coverage[key] for key in ("applies", "reported", "not_applicable")}
+
+
 def test_consolidation_never_counts_what_does_not_apply(client, session, people):
     token = token_for(session, people["ta-hz"])
     body = api_get(client, f"/consolidations/{KEY}/TA/2024Q2", token).get_json()
@@ -86,9 +92,11 @@ def test_consolidation_never_counts_what_does_not_apply(client, session, people)
     assert body["values"]["chem_sites"] == 3
     assert body["values"]["chem_rate"] == 90  # not (90 + 0) / 2: VA2's 0 is not counted
     assert body["values"]["committee_members"] == 4  # VA2 answered no: its 9 was dropped
-    assert body["coverage"]["chem_sites"] == {"applies": 1, "reported": 1,
-                                              "not_applicable": ["VA2"]}
-    assert body["coverage"]["found"] == {"applies": 2, "reported": 2, "not_applicable": []}
+    assert counts(body["coverage"]["chem_sites"]) == {"applies": 1, "reported": 1,
+                                                      "not_applicable": ["VA2"]}
+    assert counts(body["coverage"]["found"]) == {"applies": 2, "reported": 2,
+                                                 "not_applicable": []}
+    assert body["coverage"]["chem_sites"]["text"].startswith("1 个单位：1 个本期已计入")
     assert [p["unit"] for p in body["provenance"]["chem_rate"]] == ["VA1"]
 
 
@@ -97,7 +105,7 @@ def test_the_figures_page_says_how_many_units_a_figure_applies_to(browser, sessi
     page = browser.get(f"/consolidation/{KEY}/TA/2024Q2", headers={"Accept-Language": "zh-CN"})
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html[:500]
-    assert "1 个单位适用，其中 1 个已报" in html
+    assert "1 个单位：1 个本期已计入" in html
     assert "不适用：Unit VA2" in html
 
 
@@ -154,10 +162,10 @@ def test_csv_and_merged_workbook_say_not_applicable_apart_from_empty(client, ses
     book = openpyxl.load_workbook(io.BytesIO(data))
     cells = [c.value for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert "不适用" in cells
-    summary = book.worksheets[0]
+    summary = book["汇总"]  # the official form, after the compact 汇总表
     assert 3 in [c.value for row in summary.iter_rows() for c in row]  # VA1's 3 sites, alone
     notes = [c.comment.text for row in summary.iter_rows() for c in row if c.comment]
-    assert any("1 个单位适用，其中 1 个已报" in note for note in notes)
+    assert any("1 个单位：1 个本期已计入" in note for note in notes)
 
 
 def test_a_tag_taken_away_takes_the_figure_out_of_the_totals(client, session, people, tree):
@@ -168,8 +176,8 @@ def test_a_tag_taken_away_takes_the_figure_out_of_the_totals(client, session, pe
     token = token_for(session, people["ta-hz"])
     body = api_get(client, f"/consolidations/{KEY}/TA/2024Q2", token).get_json()
     assert body["values"]["chem_sites"] is None
-    assert body["coverage"]["chem_sites"] == {"applies": 0, "reported": 0,
-                                              "not_applicable": ["VA1", "VA2"]}
+    assert counts(body["coverage"]["chem_sites"]) == {"applies": 0, "reported": 0,
+                                                      "not_applicable": ["VA1", "VA2"]}
     assert body["values"]["found"] == 7
 
 

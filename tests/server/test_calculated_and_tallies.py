@@ -197,7 +197,7 @@ def test_the_merged_workbook_has_the_rate_as_a_formula_and_the_answers_counted(
     token = token_for(session, reported["ta"])
     data = api_get(client, API + "/merged.xlsx", token).get_data()
     book = openpyxl.load_workbook(io.BytesIO(data))
-    summary = book.worksheets[0]
+    summary = book["汇总"]  # the official form, after the compact 汇总表
     formulas = [c for row in summary.iter_rows() for c in row
                 if isinstance(c.value, str) and c.value.startswith("=")]
     [rate] = formulas
@@ -205,7 +205,7 @@ def test_the_merged_workbook_has_the_rate_as_a_formula_and_the_answers_counted(
              if c.value in (40, 10)}
     assert rate.value == (f'=IF(COUNT({cells[40]},{cells[10]})<2,"",'
                           f'IFERROR(ROUND(ROUND(({cells[10]}/{cells[40]}*100),2),2)/100,""))')
-    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True).worksheets[0]
+    cached = openpyxl.load_workbook(io.BytesIO(data), data_only=True)["汇总"]
     assert cached[rate.coordinate].value == pytest.approx(0.25)
     tallies = book["各选项单位数"]
     rows = [[c.value for c in row] for row in tallies.iter_rows(min_row=2)]

@@ -133,8 +133,14 @@ def test_the_switch_counts_submitted_reports_too(rolled, session):
     approved = figures_of(session, rolled, "t2-hz", "T2")
     assert [(c.unit.code, c.status, c.included) for c in approved.children] == [
         ("V3", Status.SUBMITTED, False)]
-    assert approved.values["found"] is None
+    # V3's cumulative figure is carried forward from its approved report of 2024Q2.
+    assert approved.values["found"] == 1
+    assert [(p.unit_code, p.value, p.carried_from) for p in
+            approved.result.provenance["found"]] == [("V3", 1, "2024Q2")]
+    assert [c.carried_from for c in approved.children] == ["2024Q2"]
     assert codes(c.unit for c in approved.missing) == ["V3"]
+    strict = figures_of(session, rolled, "t2-hz", "T2", carry_forward=False)
+    assert strict.values["found"] is None and strict.carried == []
     both = figures_of(session, rolled, "t2-hz", "T2", include_submitted=True)
     assert both.include_submitted
     assert both.values["found"] == 4 and both.values["posts"] == 1
@@ -160,10 +166,14 @@ def test_an_override_at_the_town_is_flagged_at_every_level_above(rolled, session
 
     assert flagged(figures_of(session, rolled, "t1-hz", "T1")) == [
         ("T1", "found", 10, 8, 2, 0)]
+    # T2 reported its village's figure still awaiting approval: what counts below it is
+    # V3's approved figure of 2024Q2, carried forward.
     assert flagged(figures_of(session, rolled, "co1-hz", "CO1")) == [
-        ("T1", "found", 10, 8, 2, 1)]
+        ("T1", "found", 10, 8, 2, 1), ("T2", "found", 4, 1, 3, 1)]
     assert flagged(figures_of(session, rolled, "city-hz", "CITY")) == [
-        ("T1", "found", 10, 8, 2, 2)]
+        ("T1", "found", 10, 8, 2, 2), ("T2", "found", 4, 1, 3, 2)]
+    assert flagged(figures_of(session, rolled, "co1-hz", "CO1", carry_forward=False)) == [
+        ("T1", "found", 10, 8, 2, 1)]
     # The district does not report: T1 is its child, one level down.
     assert flagged(figures_of(session, rolled, "d1-hz", "D1")) == [
         ("T1", "found", 10, 8, 2, 1)]
@@ -173,12 +183,16 @@ def test_an_office_report_is_checked_only_when_it_counts(rolled, session):
     send(session, rolled, "v4", "V4", "2024Q3", {"found": 2}, approve_by="t3-hz")
     send(session, rolled, "t3", "T3", "2024Q3", {"found": 7})  # submitted, not approved
     approved_only = figures_of(session, rolled, "city-hz", "CITY")
-    assert [m.unit.code for m in approved_only.mismatches] == ["T1"]
+    assert [m.unit.code for m in approved_only.mismatches] == ["T1", "T2"]
     counted = figures_of(session, rolled, "city-hz", "CITY", include_submitted=True)
     t3 = next(m for m in counted.mismatches if m.unit.code == "T3")
     assert (t3.field_key, t3.reported, t3.computed, t3.difference, t3.depth) == (
         "found", 7, 2, 5, 2)
     assert sorted(m.unit.code for m in counted.mismatches) == ["T1", "T3"]
+    assert sorted(m.unit.code for m in figures_of(session, rolled, "city-hz", "CITY",
+                                                  include_submitted=True,
+                                                  carry_forward=False).mismatches) == [
+        "T1", "T3"]
 
 
 def test_the_office_report_of_the_unit_itself_is_compared_even_as_a_draft(rolled, session):
@@ -188,7 +202,7 @@ def test_the_office_report_of_the_unit_itself_is_compared_even_as_a_draft(rolled
     city = figures_of(session, rolled, "city-hz", "CITY")
     assert city.own is not None and city.own.values["found"] == 20
     assert [(m.unit.code, m.difference, m.depth) for m in city.mismatches] == [
-        ("CITY", 6, 0), ("T1", 2, 2)]
+        ("CITY", 6, 0), ("T1", 2, 2), ("T2", 3, 2)]
 
 
 def test_scope_and_units_that_consolidate_nothing(rolled, session):
@@ -229,7 +243,9 @@ def test_children_of_a_view_are_the_approved_reports_just_below(rolled, session)
     assert [(c.unit_code, c.values["found"], c.version) for c in children] == [
         (code, found[code], 2) for code in ordered(rolled, "T1", "T2")]
     town = reporting.load(session, users["t2"], KEY, "T2", "2024Q3")
-    assert reporting.children_of_view(session, town) == []  # V3 is not approved
+    # V3 is not approved: its approved figure of 2024Q2 is carried forward.
+    assert [(c.unit_code, c.values["found"], c.carried_from)
+            for c in reporting.children_of_view(session, town)] == [("V3", 1, "2024Q2")]
     village = reporting.load(session, users["v1"], KEY, "V1", "2024Q3")
     assert reporting.children_of_view(session, village) is None
 

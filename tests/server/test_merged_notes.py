@@ -67,10 +67,11 @@ def test_history_outliers_and_corrections_are_listed_with_their_notes(
     issues = base.rows_of(book, result.issues_sheet)
     assert any(r[0] == "VA2" and r[3] == "peak" and r[7] == "全镇集中培训在本村举办"
                for r in issues[1:])
-    # The data sheet carries the note in its last column.
+    # The data sheet carries the note in its column, after the unit of measure.
     data = base.rows_of(book, result.data_sheets[0])
-    assert data[0][-1] == "Explanation"
-    assert [r[-1] for r in data[1:] if r[0] == "VA2" and r[7] == "peak"] == [
+    note = FLAT_HEADERS.index("Explanation")
+    assert data[0][note] == "Explanation"
+    assert [r[note] for r in data[1:] if r[0] == "VA2" and r[7] == "peak"] == [
         "全镇集中培训在本村举办"]
 
 
@@ -84,7 +85,7 @@ def test_the_csv_carries_the_note_beside_the_figure(world, session, app):
     with app.app_context(), force_locale("zh_CN"):
         merged.write_flat_csv(session, figures, out, locale="zh_CN", now=base.AFTER_DEADLINES)
     rows = base.csv_rows(out.getvalue())
-    note = len(FLAT_HEADERS) - 1  # the data's last column (the period's status follows)
+    note = FLAT_HEADERS.index("Explanation")
     assert rows[0][note] == "说明"
     peak = next(r for r in rows[1:] if r[0] == "VA2" and r[7] == "peak")
     assert peak[note] == "全镇集中培训在本村举办"

@@ -1,0 +1,67 @@
+"""What a unit's cumulative figures stand at when its report of a period does not count:
+its latest approved report before that period (``forms.consolidation`` carries it
+forward within each field's span). One query shape for the figures, the mismatch
+check and an office's own validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased, joinedload
+
+from server.models import Unit, UnitPlacement
+from server.models.reporting import Assignment, Report, Status
+from server.services.owing import owing_units
+from server.services.subtree import link
+
+
+def latest_approved(assignment: Assignment, period: str, unit_ids: Any):
+    """Per unit of *unit_ids* (ids, or a SELECT of them), its latest approved report
+    before *period*: plain rows (id, unit id, period, values, template version id)."""
+    latest = (
+        select(Report.unit_id, func.max(Report.period).label("period"))
+        .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+               Report.period < period, Report.unit_id.in_(unit_ids))
+        .group_by(Report.unit_id)
+        .subquery()
+    )
+    return (
+        select(Report.id, Report.unit_id, Report.period, Report.values,
+               Report.template_version_id)
+        .join(latest, (latest.c.unit_id == Report.unit_id) & (latest.c.period == Report.period))
+        .where(Report.assignment_id == assignment.id)
+    )
+
+
+def counted_child_reports(session: Session, assignment: Assignment, unit: Unit,
+                          period: str) -> list[Report] | None:
+    """What a consolidation of *period* counts of *unit*'s children, in tree order (one
+    query): each child's approved report of the period, else its latest approved earlier
+    one (a report of another period, whose cumulative figures are carried forward).
+
+    None when no unit below reports (the unit consolidates nothing).
+    """
+    earlier = aliased(Report)
+    latest = (
+        select(func.max(earlier.period))
+        .where(earlier.unit_id == Unit.id, earlier.assignment_id == assignment.id,
+               earlier.status == Status.APPROVED, earlier.period <= period)
+        .correlate(Unit)
+        .scalar_subquery()
+    )
+    query = (
+        owing_units(assignment, period, unit)
+        .where(Unit.id != unit.id)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == assignment.id,
+                                Report.period == latest))
+        .add_columns(UnitPlacement.path, Report)
+        .options(joinedload(Unit.tag_rows))  # a child's part depends on its tags
+    )
+    rows = session.execute(query).unique().all()
+    if not rows:
+        return None
+    tree = link(unit, [(below, path) for below, path, _report in rows])
+    found = {below.id: report for below, _path, report in rows if report is not None}
+    return [found[c.id] for c in tree.children_of(unit) if c.id in found]

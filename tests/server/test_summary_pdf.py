@@ -1,0 +1,104 @@
+"""The demo town's merged workbook prints as a document a leader reads: the compact
+汇总表 of the 21-item table in three A4 pages or fewer, the town's units side by side in
+four or fewer, converted to PDF by LibreOffice as an office would print it."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.app import create_app
+from server.db import Base, database
+from server.demo import load_demo, workflow
+from server.models import User
+from server.services import assignments as assignment_service
+from server.services import consolidation, merged
+from server.services.templates import load_files
+
+pytestmark = pytest.mark.slow  # builds the whole demo, then runs LibreOffice
+
+NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # the demo as test_demo_workflow builds it
+KEY, TOWN = "chidian-progress", "CHIDIAN"
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+
+
+@pytest.fixture(scope="module")
+def town_workbook(migrated, tmp_path_factory) -> Iterator[tuple[Path, merged.MergedWorkbook]]:
+    """The town's merged workbook of the latest period that has begun, in Chinese."""
+    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
+                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+                      "TESTING": True})
+    engine = database(app).engine
+    folder = tmp_path_factory.mktemp("summary-pdf")
+    try:
+        with (app.test_request_context(headers={"Accept-Language": "zh-CN"}),
+              Session(engine, expire_on_commit=False) as session,
+              pytest.MonkeyPatch.context() as patch):
+            patch.setattr(workflow, "utcnow", lambda: NOW)
+            load_files(session)
+            load_demo(session, "demo-pass-1")
+            admin = session.scalar(select(User).where(User.username == "admin"))
+            assignment = assignment_service.get_assignment(session, KEY)
+            latest = assignment_service.open_periods(assignment, NOW.date())[-1]
+            figures = consolidation.figures(session, admin, KEY, TOWN, latest, now=NOW)
+            path = folder / "town.xlsx"
+            result = merged.write_merged(session, figures, str(path), locale="zh_CN", now=NOW)
+            yield path, result
+    finally:
+        with engine.begin() as connection:  # leave the database empty for the next tests
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        engine.dispose()
+
+
+def pdf_pages(workbook: Path, sheet: str, folder: Path) -> int:
+    """Pages of *sheet* alone, printed to PDF by LibreOffice with the workbook's settings."""
+    book = openpyxl.load_workbook(workbook)
+    for name in list(book.sheetnames):
+        if name != sheet:
+            del book[name]
+    single = folder / f"{len(list(folder.iterdir()))}.xlsx"
+    book.save(single)
+    subprocess.run([SOFFICE, "--headless", "--norestore", "--convert-to", "pdf", "--outdir",
+                    str(folder), str(single)], check=True, capture_output=True, timeout=300)
+    data = single.with_suffix(".pdf").read_bytes()
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed: the "
+                    "workbook cannot be printed to PDF here")
+def test_the_town_summary_prints_in_three_pages_and_its_units_in_four(town_workbook,
+                                                                     tmp_path):
+    path, result = town_workbook
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[0] == result.summary_table_sheet == "汇总表"
+    table = book[result.summary_table_sheet]
+    cells = [str(c.value) for row in table.iter_rows() for c in row if c.value is not None]
+    # Every one of the 21 items is in the table, with the units counted above it.
+    numbers = {str(c.value) for c in table["A"] if c.value is not None}
+    assert {str(n) for n in range(1, 22)} <= numbers
+    assert any(text.startswith("计入单位：17 个单位：") for text in cells), cells[:5]
+    assert not any("*" in text for text in cells)  # no required box left empty
+    assert table.page_setup.orientation == "landscape" and table.page_setup.paperSize == 9
+    assert table.print_title_rows and "&P" in table.oddFooter.center.text
+    assert pdf_pages(path, result.summary_table_sheet, tmp_path) <= 3
+    by_unit = book[result.by_unit_sheet]
+    assert by_unit.max_row >= 17 + 1  # the town's 17 units below the header
+    assert pdf_pages(path, result.by_unit_sheet, tmp_path) <= 4
+
+
+def test_every_sheet_has_print_settings(town_workbook):
+    path, _result = town_workbook
+    for ws in openpyxl.load_workbook(path).worksheets:
+        assert ws.page_setup.paperSize == 9, ws.title  # A4
+        assert ws.page_setup.fitToWidth in (1, None) and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert "&P" in ws.oddFooter.center.text, ws.title
