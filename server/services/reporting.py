@@ -38,8 +38,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport
 from forms.definition import Definition
-from forms.issues import Issue, flagged_figures, has_errors, unexplained
-from forms.periods import SHANGHAI, days_until, is_late
+from forms.events import AT, EventInfo
+from forms.issues import Issue, error, flagged_figures, has_errors, unexplained
+from forms.periods import SHANGHAI, Period, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
@@ -61,6 +62,7 @@ from server.scope import can_see, unit_scope
 from server.services.assignments import (
     assignment_periods,
     due_date,
+    is_event,
     open_periods,
     reports_for_unit,
     version_for,
@@ -112,6 +114,11 @@ class Task:
     def open(self) -> bool:
         return self.status.is_open
 
+    @property
+    def is_event(self) -> bool:
+        """An event report: never due, so never late nor overdue."""
+        return Period.parse(self.period).is_event
+
 
 def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) -> list[Task]:
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
@@ -134,9 +141,45 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
+    # The events the unit has filed (none is ever owed: see event_assignments).
+    for (assignment_id, period), report in reports.items():
+        if Period.parse(period).is_event:
+            assignment = next(a for a in assignments if a.id == assignment_id)
+            due = due_date(assignment, period)
+            tasks.append(Task(assignment, unit, period, due, report, days_until(due, now)))
     # Open work first, soonest deadline first; finished work after, newest first.
     tasks.sort(key=lambda t: (0, t.due.toordinal()) if t.open else (1, -t.due.toordinal()))
     return tasks
+
+
+def event_assignments(session: Session, unit: Unit) -> list[Assignment]:
+    """The active event assignments *unit* files events under ("报告新事件")."""
+    return [a for a in session.scalars(
+        select(Assignment).where(Assignment.active.is_(True)).order_by(Assignment.key)
+        .options(joinedload(Assignment.root_unit))
+    ).unique() if reports_for_unit(a, unit) and is_event(a)]
+
+
+def next_event_key(session: Session, assignment: Assignment, unit: Unit) -> str:
+    """The key of the unit's next event under *assignment*: ``event-<highest + 1>``."""
+    numbers = [Period.parse(p).index for p in session.scalars(
+        select(Report.period).where(Report.assignment_id == assignment.id,
+                                    Report.unit_id == unit.id))]
+    return Period.event(max(numbers, default=0) + 1).key
+
+
+def _event_period_open(session: Session, assignment: Assignment, unit: Unit,
+                       period: str) -> bool:
+    """An event key names an event of the unit, or the next one (a new event)."""
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        return False
+    if not parsed.is_event or not parsed.index or parsed.key != period:
+        return False
+    return period == next_event_key(session, assignment, unit) or session.scalar(
+        select(Report.id).where(Report.assignment_id == assignment.id,
+                                Report.unit_id == unit.id, Report.period == period)) is not None
 
 
 # -- reading one report ------------------------------------------------------------------
@@ -191,7 +234,10 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
     if assignment is None or unit is None or not reports_for_unit(assignment, unit):
         raise NotVisible(what=assignment_key)
-    if period not in assignment_periods(assignment):
+    if is_event(assignment):
+        if not _event_period_open(session, assignment, unit, period):
+            raise NotVisible(what=period)
+    elif period not in assignment_periods(assignment):
         raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
@@ -287,8 +333,11 @@ def _children_reports(view: ReportView) -> list[ChildReport] | None:
 def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | None:
     """The approved reports of the view's children (None when the unit consolidates nothing).
 
-    For checking a consolidated report against its children: one query.
+    For checking a consolidated report against its children: one query. Events
+    stand alone: an office's event is never compared with its children's.
     """
+    if view.definition.is_event:
+        return None
     reports = approved_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
@@ -410,6 +459,7 @@ def save(
     source: str = Source.WEB,
     file: StoredFile | None = None,
     on_behalf: bool = False,
+    event: EventInfo | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -419,9 +469,14 @@ def save(
     the submission. *on_behalf* lets a consolidator above the unit save a draft
     the unit sent in (workbooks collected and uploaded in bulk). *explanations*
     (说明 beside flagged figures, by field key) replace the stored ones when given.
+    An event report's time, place and attachments are *event*; left out, the
+    stored ones stay (an event's first save needs them).
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
+    if view.definition.is_event and event is None and (
+            view.report is None or view.report.event is None):
+        raise InvalidReport(NOT_SAVED, [error(AT, "event_time_required")])
     # What does not apply to the unit is not stored (nor counted, ever), whatever was
     # typed into it; the caller tells the user what was left out.
     scope = view.applicability(raw_values)
@@ -442,12 +497,15 @@ def save(
         report.remarks = remarks.strip()
     if explanations is not None:
         report.explanations = clean_explanations(view.definition, explanations)
+    if event is not None:
+        report.event, report.event_at = event.to_json(), event.at
     report.updated_at = utcnow()
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,
                          explanations=dict(report.explanations or {}), source=str(source),
-                         file_id=file.id if file else None, author_id=user.id))
+                         file_id=file.id if file else None, author_id=user.id,
+                         event=dict(report.event) if report.event else None))
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=False)
