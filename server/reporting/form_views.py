@@ -32,10 +32,10 @@ from server.db import db_session
 from server.locale import current_locale_code
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
+from server.reporting import event_form
 from server.reporting import report_form as rf
 from server.reporting.blueprint import bp
 from server.reporting.display import cumulative_figures
-from server.reporting import event_form
 from server.reporting.loading import load_or_404, report_args
 from server.services import consolidation, events, files, reporting, targets
 from server.services.consolidation import Prefill

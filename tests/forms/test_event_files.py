@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from event_samples import jpeg, pdf, png
 
 from forms import event_files
 from forms.definition import EventRules
 from forms.events import attachment_limits, check_attachment_count, read_event
 from forms.periods import Frequency, Period, Schedule, days_until, is_late
-from event_samples import jpeg, pdf, png
 
 
 @pytest.mark.parametrize(("data", "name", "kind"), [

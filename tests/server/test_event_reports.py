@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
+from conftest import Browser
 from event_samples import jpeg, pdf, png
 from sqlalchemy import func, select
 
@@ -138,7 +139,7 @@ def test_attachments_are_served_only_within_scope(browser, other_browser, world,
     assert other_browser.get(link).status_code == 200
     for user in ("va2", "tb"):  # a sibling village, another town: as if it did not exist
         other = other_browser.client.application.test_client()
-        from conftest import Browser
+
         Browser(other).login_ok(world[user])
         assert other.get(link).status_code == 404
         assert other.get(f"/reports/accidents/VA2/event-1/files/{token}").status_code == 404
@@ -157,7 +158,7 @@ def test_the_town_sees_the_events_as_they_arrive(browser, other_browser, world, 
                     .get_data(as_text=True))
     assert "2024-07-01 09:30" in july and "2024-08-03" not in july
     tb = other_browser.client.application.test_client()
-    from conftest import Browser
+
     Browser(tb).login_ok(world["tb"])
     assert "VA1" not in unescape(tb.get("/review/events").get_data(as_text=True))
 
