@@ -9,11 +9,14 @@ scope, and an event's photos and documents are added and read one by one.
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask import current_app, request
+from flask_babel import gettext
 from flask_babel import gettext as _
 
+from exports import event_list
 from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
@@ -21,6 +24,8 @@ from server.api.event_input import save_event
 from server.api.problems import ApiError
 from server.api.reports import REPORT, _answer, _if_match, _reload, _view, body_object
 from server.db import db_session
+from server.downloads import CSV, XLSX, send_written
+from server.labels import period_label
 from server.locale import current_locale_code
 from server.models.reporting import Source
 from server.services import assignments as assignment_service
@@ -66,6 +71,32 @@ def _day(name: str) -> date | None:
     except ValueError:
         raise ApiError(400, "bad_request", _("“%(value)s” is not a date such as 2024-06-30.",
                                               value=text)) from None
+
+
+def _export(assignment: str) -> event_service.EventExport:
+    return event_service.export(db_session(), api_user(), assignment, since=_day("since"),
+                                until=_day("until"), locale=current_locale_code())
+
+
+@bp.get("/events/<assignment>/events.xlsx")
+def events_workbook(assignment: str):
+    found = _export(assignment)
+    locale = current_locale_code()
+    return send_written(
+        lambda out: event_list.write_workbook(out, found.definition, found.rows,
+                                              title=found.title, locale=locale,
+                                              translate=gettext, period_label=period_label),
+        XLSX, found.filename + ".xlsx")
+
+
+@bp.get("/events/<assignment>/events.csv")
+def events_csv(assignment: str):
+    found = _export(assignment)
+    text = io.StringIO()
+    event_list.write_csv(text, found.definition, found.rows, locale=current_locale_code(),
+                         translate=gettext, period_label=period_label)
+    return send_written(lambda out: out.write(text.getvalue().encode("utf-8")), CSV,
+                        found.filename + ".csv")
 
 
 @bp.post(REPORT + "/attachments")

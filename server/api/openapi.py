@@ -258,6 +258,15 @@ OPERATIONS: tuple[Operation, ...] = (
               "The events handed in by the units in the account's scope, newest arrival "
               "first.", Body(schemas.EventList), ("assignment_filter", "since", "until"),
               problems=()),
+    Operation("get", "/events/{assignment}/events.xlsx", "events",
+              "The events of an event assignment handed in within the account's scope: one "
+              "row each with its provenance, and the totals per month or quarter when the "
+              "template asks for them.", Body(media=XLSX, description="The workbook"),
+              ("assignment", "since", "until")),
+    Operation("get", "/events/{assignment}/events.csv", "events",
+              "The same rows as CSV (UTF-8 with BOM).",
+              Body(media="text/csv", description="The events"),
+              ("assignment", "since", "until")),
     Operation("post", R + "/attachments", "events",
               "Add a photo or document (JPEG, PNG or PDF, checked by content) to an event: a "
               "new revision.", REPORT_BODY, (*REPORT, "If-Match"), "multipart",

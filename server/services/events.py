@@ -19,7 +19,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from exports.event_list import EventRow
 from forms import event_files
+from forms.definition import Definition
 from forms.events import (
     ATTACHMENTS,
     EventInfo,
@@ -30,13 +32,14 @@ from forms.events import (
 )
 from forms.issues import Issue, error
 from forms.periods import SHANGHAI
+from forms.values import loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Source
 from server.scope import unit_scope
 from server.services import files, reporting
-from server.services.assignments import is_event
-from server.services.errors import InvalidReport
+from server.services.assignments import is_event, version_for
+from server.services.errors import InvalidReport, NotVisible
 from server.services.reporting import ReportView
 
 NOT_SAVED = _l("The event was not saved: correct the marked entries.")
@@ -174,6 +177,38 @@ def arrived(session: Session, user: User, *, assignment: str | None = None,
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+@dataclass(frozen=True)
+class EventExport:
+    """The events of one event assignment as the exports write them."""
+
+    definition: Definition
+    title: str
+    rows: list[EventRow]
+    filename: str
+
+
+def export(session: Session, user: User, assignment_key: str, *, since: date | None = None,
+           until: date | None = None, locale: str = "zh_CN") -> EventExport:
+    """The events of *assignment_key* handed in within *user*'s scope, oldest first;
+    NotVisible for an assignment that is not of events."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    if assignment is None or not is_event(assignment):
+        raise NotVisible(what=assignment_key)
+    found = arrived(session, user, assignment=assignment_key, since=since, until=until,
+                    locale=locale)
+    found.sort(key=lambda row: (row.info.at, row.report.id))
+    rows = [EventRow(unit_code=r.report.unit.code, unit_name=r.report.unit.name,
+                     key=r.report.period, status=reporting.status_label(r.report.status),
+                     status_code=r.report.status, revision=r.report.revision,
+                     received_at=r.report.submitted_at, info=r.info,
+                     values=loads_values(r.report.template_version.definition,
+                                         r.report.values or {}))
+            for r in found]
+    definition = version_for(assignment, assignment.first_period).definition
+    return EventExport(definition, definition.text("title", locale), rows,
+                       f"events-{assignment.key}")
 
 
 def event_assignments_in_scope(session: Session, user: User) -> list[Assignment]:
