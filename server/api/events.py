@@ -24,7 +24,7 @@ from server.api.event_input import save_event
 from server.api.problems import ApiError
 from server.api.reports import REPORT, _answer, _if_match, _reload, _view, body_object
 from server.db import db_session
-from server.downloads import CSV, XLSX, send_written
+from server.downloads import CSV, XLSX, content_disposition, send_written
 from server.labels import period_label
 from server.locale import current_locale_code
 from server.models.reporting import Source
@@ -123,5 +123,6 @@ def read_attachment(assignment: str, unit: str, period: str, token: str):
     if stored is None:
         raise NotVisible(what=token)
     response = current_app.response_class(stored.data, mimetype=stored.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
+    # Chinese names need RFC 6266's filename*: a raw one cannot be sent as a header.
+    response.headers["Content-Disposition"] = content_disposition(stored.filename)
     return response

@@ -29,6 +29,7 @@ from forms.definition import FieldKind
 from forms.issues import Issue, error, has_errors
 from forms.values import coerce_values, format_number
 from server.db import db_session
+from server.downloads import content_disposition
 from server.locale import current_locale_code
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
@@ -247,7 +248,8 @@ def attachment(assignment: str, unit: str, period: str, token: str):
     if stored is None:
         abort(404)
     response = current_app.response_class(stored.data, mimetype=stored.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
+    # Chinese names need RFC 6266's filename*: a raw one cannot be sent as a header.
+    response.headers["Content-Disposition"] = content_disposition(stored.filename)
     return response  # nosniff and no-store come with every answer (security_headers)
 
 
