@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import struct
 import zlib
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from io import BytesIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forms.periods import SHANGHAI
 from server.models import Role, User
-from server.models.reporting import Assignment
+from server.models.reporting import Assignment, ReportEvent, Revision, StoredFile
 from server.services import assignments as assignment_service
 from server.services import events, reporting
 
@@ -51,7 +52,8 @@ def demo_photo(width: int = 32, height: int = 24) -> bytes:
 
 
 def fill_events(session: Session, assignment: Assignment, now: datetime) -> list:
-    """File the demo events of *assignment* (one per unit, first units first)."""
+    """File the demo events of *assignment* (one per unit, first units first), each
+    received an hour after it happened; the first one approved the next morning."""
     planned = EVENTS.get(assignment.template_key, [])
     units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
     reviewer = session.scalar(select(User).where(User.role == Role.CONSOLIDATOR,
@@ -62,16 +64,32 @@ def fill_events(session: Session, assignment: Assignment, now: datetime) -> list
                                                       User.unit_id == unit.id))
         if submitter is None:
             continue
+        day = (now.astimezone(SHANGHAI) - timedelta(days=days)).date()
+        happened = datetime.combine(day, time.fromisoformat(clock), tzinfo=SHANGHAI)
+        received = min(happened + timedelta(hours=1), now)
         key = reporting.next_event_key(session, assignment, unit)
         view = reporting.load(session, submitter, assignment.key, unit.code, key)
-        day = (now - timedelta(days=days)).date().isoformat()
         raw = {"reporter": unit.contact_name or "值班员", "phone": unit.contact_phone or "",
                **values}
-        report, _issues = events.save_event(
-            session, submitter, view, raw, {"at": f"{day}T{clock}", "location": place},
-            uploads=[events.Upload(BytesIO(demo_photo()), "现场照片.png")], now=now)
-        reporting.submit(session, submitter, view, now=now)
+        with session.no_autoflush:  # the moments below are set before anything is written
+            report, _issues = events.save_event(
+                session, submitter, view, raw, {"at": happened.isoformat(), "location": place},
+                uploads=[events.Upload(BytesIO(demo_photo()), "现场照片.png")], now=received)
+            report.created_at = report.updated_at = received
+            reporting.submit(session, submitter, view, now=received)
+        _backdate(session, received)
         if reviewer is not None and not filed:
-            reporting.approve(session, reviewer, view)
+            approved = min(received + timedelta(hours=18), now)
+            with session.no_autoflush:
+                reporting.approve(session, reviewer, view)
+                report.approved_at = approved
+            _backdate(session, approved)
         filed.append(report)
     return filed
+
+
+def _backdate(session: Session, moment: datetime) -> None:
+    """The revisions, files and audit entries just made happened at *moment*."""
+    for pending in session.new:
+        if isinstance(pending, Revision | ReportEvent | StoredFile):
+            pending.created_at = pending.created_at or moment

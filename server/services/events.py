@@ -37,7 +37,7 @@ from server.models import Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Source
 from server.scope import unit_scope
-from server.services import files, reporting
+from server.services import files, reporting, review
 from server.services.assignments import is_event, version_for
 from server.services.errors import InvalidReport, NotVisible
 from server.services.reporting import ReportView
@@ -213,6 +213,4 @@ def export(session: Session, user: User, assignment_key: str, *, since: date | N
 
 def event_assignments_in_scope(session: Session, user: User) -> list[Assignment]:
     """The event assignments whose subtree *user* sees part of (for the list's filter)."""
-    found = session.scalars(select(Assignment).where(Assignment.active.is_(True))
-                            .order_by(Assignment.key)).all()
-    return [a for a in found if is_event(a)]
+    return [a for a in review.assignments_for(session, user) if is_event(a)]

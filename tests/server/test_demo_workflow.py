@@ -300,7 +300,7 @@ def test_the_summary_line_counts_what_was_made(demo, session):
                                     .where(Report.status == status)) for status in Status}
     late = session.scalar(select(func.count()).select_from(Report).where(Report.late))
     assert demo.reports.describe() == (
-        f"Demo reports: {demo.reports.reports} in 7 assignments: {count['draft']} drafts, "
+        f"Demo reports: {demo.reports.reports} in 9 assignments: {count['draft']} drafts, "
         f"{count['submitted']} submitted, {count['returned']} returned, "
         f"{count['approved']} approved; {late} submitted late.")
 
