@@ -21,6 +21,7 @@ from server.models import Role, Status
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
 from server.refusals import on_refusal
+from server.reporting import event_form
 from server.review.blueprint import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
@@ -79,6 +80,8 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         targets=targets.shown(view.definition, targets.for_report(session, view),
                               current_locale_code()),
         phase=targets.phase_now(view.definition),
+        event=event_form.shown_event(view, None, [], current_locale_code())
+        if view.definition.is_event else None,
     ), status
 
 

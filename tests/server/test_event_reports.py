@@ -236,3 +236,12 @@ def test_the_events_export_lists_each_event_with_its_provenance(browser, other_b
     Browser(other).login_ok(world["tb"])
     lines = other.get("/review/events/accidents/events.csv").data.decode("utf-8-sig")
     assert "VA1" not in lines
+
+
+def test_the_review_page_shows_the_event_and_its_attachments(browser, other_browser, world):
+    browser.login_ok(world["va1"])
+    post_event(browser, files=[("现场.png", png())])
+    other_browser.login_ok(world["ta"])
+    page = unescape(other_browser.get("/review/accidents/VA1/event-1").get_data(as_text=True))
+    assert "2024-07-01 09:30" in page and "勐董镇" in page and "现场.png" in page
+    assert "无：事件随时发生随时报告" in page
