@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
 from flask_babel import lazy_gettext as _l
@@ -176,7 +176,8 @@ def arrived(session: Session, user: User, *, assignment: str | None = None,
 
 
 def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+    """The first moment of *day* in Beijing, in UTC: SQLite keeps the UTC clock time only."""
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 @dataclass(frozen=True)
