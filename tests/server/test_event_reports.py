@@ -245,3 +245,14 @@ def test_the_review_page_shows_the_event_and_its_attachments(browser, other_brow
     page = unescape(other_browser.get("/review/accidents/VA1/event-1").get_data(as_text=True))
     assert "2024-07-01 09:30" in page and "勐董镇" in page and "现场.png" in page
     assert "无：事件随时发生随时报告" in page
+
+
+def test_administrators_pages_show_an_event_assignment(browser, world, make_user, session):
+    make_user("boss", role=Role.ADMIN)
+    browser.login_ok("boss")
+    for path in ("/admin/assignments", "/admin/assignments/accidents",
+                 "/admin/templates/cangyuan-accidents", "/admin/assignments/new",
+                 "/review/events", "/review/", "/consolidation/"):
+        assert browser.get(path).status_code == 200, path
+    detail = unescape(browser.get("/admin/assignments/accidents").get_data(as_text=True))
+    assert "随时报告" in detail
