@@ -168,7 +168,7 @@ def arrived(session: Session, user: User, *, assignment: str | None = None,
         query = query.where(Assignment.key == assignment)
     if since is not None:
         query = query.where(Report.event_at >= _start_of(since))
-    if until is not None:
+    if until is not None and until < date.max:
         query = query.where(Report.event_at < _start_of(until + timedelta(days=1)))
     return [ArrivedEvent(r, r.template_version.definition.text("title", locale),
                          EventInfo.from_json(r.event))
@@ -177,7 +177,10 @@ def arrived(session: Session, user: User, *, assignment: str | None = None,
 
 def _start_of(day: date) -> datetime:
     """The first moment of *day* in Beijing, in UTC: SQLite keeps the UTC clock time only."""
-    return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    try:
+        return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Beijing is before any UTC datetime
+        return datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,9 @@ def test_the_export_totals_per_month_of_the_event_time(session, world):
         ("2024-07", 1, 2), ("2024-08", 1, 2)]  # the returned one is not counted
     with pytest.raises(NotVisible):
         events.export(session, world["ta"], "nothing")
+
+
+def test_the_first_and_last_days_a_calendar_has_are_bounds_like_any(session, world):
+    file_event(session, world["va1"], "VA1", "2024-07-01T08:00")
+    found = events.arrived(session, world["ta"], since=date.min, until=date.max)
+    assert [r.report.period for r in found] == ["event-1"]
