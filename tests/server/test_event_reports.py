@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
-from conftest import Browser
 from event_samples import jpeg, pdf, png
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -142,7 +141,7 @@ def test_attachments_are_served_only_within_scope(browser, other_browser, world,
     for user in ("va2", "tb"):  # a sibling village, another town: as if it did not exist
         other = other_browser.client.application.test_client()
 
-        Browser(other).login_ok(world[user])
+        type(browser)(other).login_ok(world[user])
         assert other.get(link).status_code == 404
         assert other.get(f"/reports/accidents/VA2/event-1/files/{token}").status_code == 404
 
@@ -161,7 +160,7 @@ def test_the_town_sees_the_events_as_they_arrive(browser, other_browser, world, 
     assert "2024-07-01 09:30" in july and "2024-08-03" not in july
     tb = other_browser.client.application.test_client()
 
-    Browser(tb).login_ok(world["tb"])
+    type(browser)(tb).login_ok(world["tb"])
     assert "VA1" not in unescape(tb.get("/review/events").get_data(as_text=True))
 
 
@@ -233,7 +232,7 @@ def test_the_events_export_lists_each_event_with_its_provenance(browser, other_b
         == [("2024年7月", 2, 7)]
     # another town's consolidator sees no event of this town
     other = other_browser.client.application.test_client()
-    Browser(other).login_ok(world["tb"])
+    type(browser)(other).login_ok(world["tb"])
     lines = other.get("/review/events/accidents/events.csv").data.decode("utf-8-sig")
     assert "VA1" not in lines
 
