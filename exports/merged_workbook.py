@@ -91,6 +91,10 @@ COVERAGE = N_("Applies to %(applies)s units, %(reported)s of them reported.")
 COMPLETENESS = N_("Completeness")
 ISSUES = N_("Validation issues")
 DATA = N_("Data")
+PERIOD_STATUS = N_("Period status")
+PERIOD_STATUS_HEADERS = (N_("Unit"), N_("Period"), N_("Closed"), N_("Closed at"),
+                         N_("Closed by"), N_("Closed for"))
+CLOSED_YES, CLOSED_NO = N_("Closed"), N_("Open, not closed")
 
 COMPLETENESS_HEADERS: tuple[str, ...] = (
     N_("Unit code"),
@@ -152,6 +156,15 @@ def _same(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class ClosedPeriod:
+    """A closing in force over the merged unit's period, as the workbook states it."""
+
+    unit_name: str  # the unit it was closed for (the merged one or one above)
+    closed_at: str  # local time, as shown to people
+    closed_by: str
+
+
 @dataclass
 class MergedWorkbook:
     """What was written: sheet names and where the summary's values are."""
@@ -165,6 +178,7 @@ class MergedWorkbook:
     issues_sheet: str = ""
     tallies_sheet: str = ""
     targets_sheet: str = ""
+    status_sheet: str = ""
     data_rows: int = 0
     units: int = 0
 
@@ -187,6 +201,7 @@ def write_merged_workbook(
     tallies: Mapping[str, Sequence[TallyEntry]] | None = None,
     targets: Sequence[Progress] = (),
     coverage: Mapping[str, tuple[int, int]] | None = None,
+    closed: ClosedPeriod | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -201,7 +216,8 @@ def write_merged_workbook(
     *targets* is the progress of the plan's targets on the consolidated figures.
     *coverage* gives, for the figures that do not apply to every unit below
     (``applies_when``), how many units they apply to and how many of those
-    reported them; the summary notes it beside the figure.
+    reported them; the summary notes it beside the figure. A *closed* period is
+    stated on the period status sheet (an open one says it is not closed).
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -211,6 +227,7 @@ def write_merged_workbook(
     writer.tallies = tallies or {}
     writer.targets = list(targets)
     writer.coverage = dict(coverage or {})
+    writer.closed = closed
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -242,6 +259,7 @@ class _MergedWriter:
         self.tallies: Mapping[str, Sequence[TallyEntry]] = {}
         self.targets: list[Progress] = []
         self.coverage: dict[str, tuple[int, int]] = {}
+        self.closed: ClosedPeriod | None = None
 
     def write(
         self,
@@ -309,7 +327,19 @@ class _MergedWriter:
                 result.data_rows += 1
         for table in (completeness, issues, data):
             table.finish()
+        result.status_sheet = self._status_sheet()
         return result
+
+    def _status_sheet(self) -> str:
+        """Whether the period was closed, when, by whom and for which unit."""
+        table = self._table(PERIOD_STATUS, PERIOD_STATUS_HEADERS, (24, 12, 16, 18, 14, 24))
+        closed = self.closed
+        table.add([self.unit_name, self.period,
+                   self.t(CLOSED_YES) if closed else self.t(CLOSED_NO),
+                   closed.closed_at if closed else "", closed.closed_by if closed else "",
+                   closed.unit_name if closed else ""], self)
+        table.finish()
+        return table.name
 
     def _tally_sheet(self) -> str:
         table = self._table(TALLIES, TALLY_HEADERS, (18, 36, 14, 8, 70))

@@ -90,6 +90,9 @@ _FALSE = {
     "×",
 }
 
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]00:00(?::00)?)?"
+)
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 # Area code (3-4 digits starting with 0) and 7-8 digit number, optional extension;
@@ -139,6 +142,10 @@ class UnitRow:
     active: bool = True
     row: int = 0  # spreadsheet row it came from (0: not from a file)
     tags: tuple[str, ...] = ()  # 危化、有限空间 ... (forms.tags)
+    # Owes the periods that begin on or after reports_from and before stops_on
+    # (None: not given; the importer's default for a new unit is today).
+    reports_from: dt.date | None = None
+    stops_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +174,8 @@ UNIT_COLUMNS = (
     _Column("contact_phone", ("phone", "contact_phone", "联系电话", "电话", "手机", "手机号")),
     _Column("active", ("active", "启用", "状态", "是否启用")),
     _Column("tags", ("tags", "标签", "单位标签")),
+    _Column("reports_from", ("reports_from", "开始报送日期", "开始报送", "启用日期")),
+    _Column("stops_on", ("stops_on", "停止报送日期", "停止报送", "撤销日期")),
 )
 USER_COLUMNS = (
     _Column("username", ("username", "用户名", "账号", "帐号", "登录名"), required=True),
@@ -217,6 +226,16 @@ def read_units(data: bytes, filename: str, existing: Mapping[str, str | None]) -
         phone = check.phone("contact_phone")
         active = check.flag("active")
         tags = check.tags("tags")
+        reports_from = check.date("reports_from")
+        stops_on = check.date("stops_on")
+        if reports_from and stops_on and stops_on <= reports_from:
+            check.fail(
+                "stops_on",
+                "stops_before_start",
+                N_("The unit stops reporting on %(stops)s, not after it starts (%(starts)s)."),
+                stops=stops_on.isoformat(),
+                starts=reports_from.isoformat(),
+            )
         if code in first_row_of:
             check.fail(
                 "code",
@@ -229,7 +248,8 @@ def read_units(data: bytes, filename: str, existing: Mapping[str, str | None]) -
         if code:
             first_row_of[code] = number
             parsed.append(
-                (check, UnitRow(code, name, kind, parent, contact, phone, active, number, tags))
+                (check, UnitRow(code, name, kind, parent, contact, phone, active, number, tags,
+                                reports_from, stops_on))
             )
     for check, row in parsed:
         if (
@@ -744,6 +764,30 @@ class _RowCheck:
         except TagError as problem:
             self.fail(key, problem.code, problem.message, **problem.params)
             return ()
+
+    def date(self, key: str) -> dt.date | None:
+        """A date cell: an Excel date, or text such as 2025-01-01, 2025/1/1 or 2025年1月1日."""
+        value = self.table.cell(self.cells, key)
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        text = unicodedata.normalize("NFKC", clean_text(value))
+        if not text:
+            return None
+        match = _DATE.fullmatch(text)
+        if match:
+            try:
+                return dt.date(*(int(part) for part in match.groups()))
+            except ValueError:
+                pass
+        self.fail(
+            key,
+            "invalid_date",
+            N_("“%(value)s” is not a date such as 2025-01-01."),
+            value=text,
+        )
+        return None
 
     def flag(self, key: str) -> bool:
         value = _fold(self.raw(key))

@@ -65,3 +65,24 @@ def translate_place(problem) -> str:
 def translate_definition_error(error) -> str:
     """Every problem of a ``forms.loader.DefinitionError``, one per line, translated."""
     return error.describe(gettext, current_locale_code())
+
+
+def source_place(source) -> str:
+    """Where a piece of an imported file is, as a person finds it, translated.
+
+    *source* is a ``forms.importers.SourceRef`` or its dict form (as kept in a
+    designer draft): "sheet 表1, C7" in a workbook, "paragraph 12" in a document,
+    "paragraph 59, row 3, column C" in a table of a document; "—" when unknown.
+    """
+    get = source.get if isinstance(source, dict) else (lambda name: getattr(source, name, None))
+    sheet, paragraph, row, column = (get(name) for name in ("sheet", "paragraph", "row", "column"))
+    if sheet:
+        cell = f"{column or ''}{row or ''}"
+        return gettext("sheet %(sheet)s, %(cell)s", sheet=sheet, cell=cell) if cell \
+            else gettext("sheet %(sheet)s", sheet=sheet)
+    parts = [gettext("paragraph %(number)s", number=paragraph)] if paragraph else []
+    if row:
+        parts.append(gettext("row %(row)s", row=row))
+    if column:
+        parts.append(gettext("column %(column)s", column=column))
+    return gettext(", ").join(parts) if parts else "—"

@@ -31,6 +31,7 @@ HTTP_STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "locked": 409,
+    "period_closed": 423,
     "invalid_state": 409,
     "stale_revision": 409,
     "invalid": 422,

@@ -33,7 +33,7 @@ from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.refusals import on_refusal
-from server.services import accounts
+from server.services import accounts, owing
 from server.services import assignments as assignment_service
 from server.services.errors import Refusal
 
@@ -217,7 +217,7 @@ def assignments():
 
 
 def _reporting_count(session: Session, assignment: Assignment) -> int:
-    query = assignment_service.reporting_units_query(assignment).order_by(None)
+    query = owing.owing_today(assignment).order_by(None)
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 

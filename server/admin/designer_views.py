@@ -32,7 +32,7 @@ from server.auth.access import roles_required
 from server.choices import options
 from server.db import db_session
 from server.downloads import XLSX, send_written
-from server.locale import current_locale_code, translate_issue
+from server.locale import current_locale_code, source_place, translate_issue
 from server.models import Role, TemplateDraft
 from server.refusals import on_refusal
 from server.services import designer
@@ -162,7 +162,7 @@ def _edit_page(draft: TemplateDraft, page: Page, status: int = 200):
         delete_form=df.RevisionForm(formdata=None, revision=revision),
         schedule_preview=_schedule_preview(data.get("schedule")),
         fields=designer.labelled_fields(data), import_notes=_import_notes(draft),
-        display_path=designer.display_path, source_place=_source_place,
+        display_path=designer.display_path, source_place=source_place,
         editor_title=lambda kind: EDITOR_TITLES.get(kind, ""),
         data_node=lambda path: designer.node_at(data, path),
         field_kinds=df.kind_options(), column_kinds=df.kind_options(df.COLUMN_KINDS),
@@ -182,17 +182,6 @@ EDITOR_TITLES = {
     "column": _l("Column of the table"), "table_column": _l("Column of the printed table"),
     "rule": _l("Rule"), "phase": _l("Phase"),
 }
-
-
-def _source_place(source: dict[str, Any]) -> str:
-    """Where a piece of an imported file is, as a person would find it."""
-    if source.get("sheet"):
-        cell = f"{source.get('column') or ''}{source.get('row') or ''}"
-        return _("sheet %(sheet)s, %(cell)s", sheet=source["sheet"], cell=cell) if cell \
-            else _("sheet %(sheet)s", sheet=source["sheet"])
-    if source.get("paragraph"):
-        return _("paragraph %(number)s", number=source["paragraph"])
-    return "—"
 
 
 def _meta_data(data: dict[str, Any]) -> dict[str, Any]:

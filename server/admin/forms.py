@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import DateField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -60,3 +60,27 @@ class UnitTagsForm(FlaskForm):
         description=_l("Separated by 、 , or ；, e.g. 危化、有限空间、规模以上. Parts of a "
                        "report that apply only to some kinds of unit follow these tags."),
     )
+
+
+class UnitDatesForm(FlaskForm):
+    """The days a unit starts and stops reporting: it owes the periods that begin between."""
+
+    reports_from = DateField(
+        _l("Reports from"), validators=[Optional()],
+        description=_l("It owes the periods that begin on or after this day; empty: every "
+                       "period."))
+    stops_on = DateField(
+        _l("Stops reporting on"), validators=[Optional()],
+        description=_l("It owes no period that begins on or after this day; empty: it goes "
+                       "on reporting."))
+
+
+class UnitMoveForm(FlaskForm):
+    """Place a unit under another parent from a day on; earlier periods keep the old one."""
+
+    parent = StringField(_l("New parent unit code"), validators=[Length(max=64)],
+                         description=_l("Empty: the unit becomes a top unit."))
+    day = DateField(
+        _l("From"), validators=[Optional()],
+        description=_l("Periods that begin on or after this day count it under the new "
+                       "parent; earlier ones keep the old. Empty: today."))

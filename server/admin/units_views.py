@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from forms.tags import format_tags
 from server.admin.blueprint import bp
-from server.admin.forms import UnitTagsForm
+from server.admin.forms import UnitDatesForm, UnitMoveForm, UnitTagsForm
 from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
@@ -20,6 +21,8 @@ from server.pagination import paginate
 from server.refusals import on_refusal
 from server.scope import can_see, get_unit_or_404, scope_roots
 from server.services import units as unit_service
+from server.services.errors import InvalidInput
+from server.services.owing import today
 
 
 @bp.get("/units")
@@ -42,7 +45,9 @@ def units():
 
 @bp.get("/units/<path:code>")
 @roles_required(Role.ADMIN, Role.CONSOLIDATOR)
-def units_detail(code: str, tags_form: UnitTagsForm | None = None):
+def units_detail(code: str, tags_form: UnitTagsForm | None = None,
+                 dates_form: UnitDatesForm | None = None,
+                 move_form: UnitMoveForm | None = None):
     """One unit: its contacts, its tags, its children and (for administrators) its
     accounts and a form to change its tags."""
     session = db_session()
@@ -61,7 +66,59 @@ def units_detail(code: str, tags_form: UnitTagsForm | None = None):
         counts=unit_service.count_descendants(session, below), accounts=accounts,
         tags_form=tags_form or (UnitTagsForm(tags=format_tags(unit.tag_list))
                                 if user.is_admin else None),
+        dates_form=dates_form or (UnitDatesForm(reports_from=unit.reports_from,
+                                                stops_on=unit.stops_on)
+                                  if user.is_admin else None),
+        move_form=move_form or (UnitMoveForm() if user.is_admin else None),
     )
+
+
+@bp.post("/units/<path:code>/dates")
+@roles_required(Role.ADMIN)
+def units_dates(code: str):
+    """Set the days a unit starts and stops reporting (administrators)."""
+    session = db_session()
+    unit = get_unit_or_404(session, current_user._get_current_object(), code)
+    form = UnitDatesForm()
+
+    def page(_refusal=None):
+        return units_detail(code, dates_form=form), 400
+
+    if not form.validate_on_submit():
+        return page()
+    on_refusal(page, form=form)
+    unit_service.set_reporting_dates(session, unit, form.reports_from.data, form.stops_on.data)
+    flash(_("The reporting dates of %(unit)s are saved.", unit=unit.name), "success")
+    return redirect(url_for("admin.units_detail", code=unit.code))
+
+
+@bp.post("/units/<path:code>/move")
+@roles_required(Role.ADMIN)
+def units_move(code: str):
+    """Place a unit under another parent from a day on (administrators)."""
+    session = db_session()
+    user = current_user._get_current_object()
+    unit = get_unit_or_404(session, user, code)
+    form = UnitMoveForm()
+
+    def page(_refusal=None):
+        return units_detail(code, move_form=form), 400
+
+    if not form.validate_on_submit():
+        return page()
+    on_refusal(page, form=form)
+    parent = None
+    parent_code = (form.parent.data or "").strip()
+    if parent_code:
+        parent = unit_service.get_unit(session, parent_code)
+        if parent is None:
+            raise InvalidInput(_l("The unit code “%(code)s” does not exist."), field="parent",
+                               code=parent_code)
+    unit_service.move_unit(session, unit, parent, form.day.data)
+    flash(_("%(unit)s is placed under %(parent)s from %(day)s on.", unit=unit.name,
+            parent=parent.name if parent else "—",
+            day=(form.day.data or today()).isoformat()), "success")
+    return redirect(url_for("admin.units_detail", code=unit.code))
 
 
 @bp.post("/units/<path:code>/tags")

@@ -18,15 +18,16 @@ from flask_babel import gettext as _
 from forms.consolidation import Part
 from forms.values import jsonable
 from server.api import schemas, serializers
-from server.api.auth import check_role
+from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
 from server.api.problems import ApiError
+from server.api.reports import body_object
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
 from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import consolidation, merged, targets
+from server.services import closing, consolidation, merged, targets
 from server.services.consolidation import ChildState, Figures
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
@@ -93,7 +94,16 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             targets.for_consolidation(db_session(), figures)),
         phase=serializers.phase(targets.phase_now(figures.definition)),
         coverage={key: _coverage(figures, key) for key in result.provenance},
+        closed=_closure(figures),
     )
+
+
+def _closure(figures: Figures) -> schemas.Closure | None:
+    closure = figures.closure
+    if closure is None:
+        return None
+    return schemas.Closure(unit=serializers.unit_ref(closure.unit), closed_at=closure.closed_at,
+                           closed_by=closure.closed_by.username if closure.closed_by else None)
 
 
 def _part(part: Part) -> schemas.Part:
@@ -109,6 +119,26 @@ def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:
 
 @bp.get(CONSOLIDATION)
 def get_consolidation(assignment: str, unit: str, period: str):
+    return schemas.answer(consolidation_of(_figures(assignment, unit, period)))
+
+
+@bp.post(CONSOLIDATION + "/close")
+def close_period(assignment: str, unit: str, period: str):
+    """Close the period for the unit's subtree (every report owed must be approved)."""
+    figures = _figures(assignment, unit, period)
+    closing.close(db_session(), api_user(), figures.assignment, figures.unit, figures.period)
+    return schemas.answer(consolidation_of(_figures(assignment, unit, period)))
+
+
+@bp.post(CONSOLIDATION + "/reopen")
+def reopen_period(assignment: str, unit: str, period: str):
+    """Reopen the period with a reason (``{"reason": "..."}``), recorded with who and when."""
+    figures = _figures(assignment, unit, period)
+    reason = body_object().get("reason")
+    if not isinstance(reason, str):
+        raise ApiError(400, "bad_request", _("“%(name)s” must be a string.", name="reason"))
+    closing.reopen(db_session(), api_user(), figures.assignment, figures.unit, figures.period,
+                   reason)
     return schemas.answer(consolidation_of(_figures(assignment, unit, period)))
 
 

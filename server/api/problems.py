@@ -52,6 +52,9 @@ PROBLEMS: dict[str, tuple[Any, Any]] = {
                           "repeat your change.")),
     "locked": (_l("Report locked"),
                _l("The report is approved and can no longer be changed.")),
+    "period_closed": (_l("Period closed"),
+                      _l("The period is closed above this report and can no longer be "
+                         "changed until it is reopened.")),
     "invalid_state": (_l("Invalid state"),
                       _l("The report is not in a state that allows this action.")),
     "conflict": (_l("Conflict"), _l("The request conflicts with the current state.")),
@@ -76,7 +79,8 @@ OUTCOME_UNKNOWN = _l("The server failed while saving, so it cannot tell whether 
 STATUS_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large",
-    415: "unsupported_media_type", 422: "invalid", 428: "precondition_required",
+    415: "unsupported_media_type", 422: "invalid", 423: "period_closed",
+    428: "precondition_required",
     500: "server_error",
 }
 

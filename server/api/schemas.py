@@ -368,6 +368,14 @@ class FigureCoverage(BaseModel):
                                       "to: left out, never counted as zero")
 
 
+class Closure(BaseModel):
+    """A closing of the period over the consolidated unit (its own or one above)."""
+
+    unit: UnitRef = Field(description="The unit the period was closed for")
+    closed_at: datetime
+    closed_by: str | None
+
+
 class Consolidation(BaseModel):
     assignment: str
     unit: UnitRef
@@ -398,6 +406,10 @@ class Consolidation(BaseModel):
     coverage: dict[str, FigureCoverage] = Field(
         description="By field key, for every consolidated field: the children it applies to "
                     "and how many of them reported it.")
+    closed: Closure | None = Field(
+        default=None,
+        description="Set while the period is closed over this unit: no report of it below "
+                    "can change (423 period_closed) until it is reopened.")
 
 
 # -- pages --------------------------------------------------------------------------------

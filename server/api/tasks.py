@@ -33,6 +33,7 @@ from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import review as review_service
+from server.services.owing import owing_units
 
 STATUSES = tuple(str(s) for s in Status)
 
@@ -155,31 +156,32 @@ def overseen(session: Session, user: User, filters: Filters, offset: int, limit:
     return items, total
 
 
-def _units(user: User, assignment: Assignment):
-    return assignment_service.reporting_units_query(assignment).where(unit_scope(user))
+def _units(user: User, assignment: Assignment, period: str):
+    """The visible units that owe *period*, with the tree and reporting dates of then."""
+    return owing_units(assignment, period).where(unit_scope(user))
 
 
 def _block_sizes(session: Session, user: User, assignment: Assignment, periods: Sequence[str],
                  status: str) -> dict[str, int]:
     """How many units of each period match *status* (all of them without a status)."""
-    units = _units(user, assignment).with_only_columns(Unit.id).order_by(None)
-    total = session.scalar(select(func.count()).select_from(units.subquery())) or 0
-    if not status:
-        return dict.fromkeys(periods, total)
-    counted = dict(session.execute(
-        select(Report.period, func.count()).where(
-            Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
+    sizes = {}
+    for period in periods:
+        units = _units(user, assignment, period).with_only_columns(Unit.id).order_by(None)
+        total = session.scalar(select(func.count()).select_from(units.subquery())) or 0
+        if not status:
+            sizes[period] = total
+            continue
+        counted = session.scalar(select(func.count()).where(
+            Report.assignment_id == assignment.id, Report.period == period,
             Report.unit_id.in_(units),
-            *([Report.status == status] if status != Status.NOT_STARTED else []))
-        .group_by(Report.period)).all())
-    if status == Status.NOT_STARTED:
-        return {p: total - counted.get(p, 0) for p in periods}
-    return {p: counted.get(p, 0) for p in periods}
+            *([Report.status == status] if status != Status.NOT_STARTED else []))) or 0
+        sizes[period] = total - counted if status == Status.NOT_STARTED else counted
+    return sizes
 
 
 def _block_rows(session: Session, user: User, assignment: Assignment, period: str,
                 status: str, offset: int, limit: int) -> list[tuple[Unit, Report | None]]:
-    query = _units(user, assignment).outerjoin(Report, and_(
+    query = _units(user, assignment, period).outerjoin(Report, and_(
         Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
         Report.period == period)).add_columns(Report)
     if status == Status.NOT_STARTED:

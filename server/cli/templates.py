@@ -11,13 +11,13 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from exports.source_import import import_untrusted
-from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult, SourceRef
+from forms.importers import KINDS, MESSAGES, ImportRefused, ImportResult
 from forms.loader import DefinitionError, parse_definition
 from forms.periods import Schedule
 from server.cli.common import Failure, group, require_migrated
 from server.db import db_session, unit_of_work
 from server.labels import frequency_label, period_label
-from server.locale import translate_definition_error, translate_issue
+from server.locale import source_place, translate_definition_error, translate_issue
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
 
@@ -93,8 +93,8 @@ def _import_summary(result: ImportResult, text: str, name: str) -> list[str]:
         lines.append(_("Not placed (%(count)s):", count=len(result.unplaced)))
         for piece in result.unplaced:
             message = translate_issue(MESSAGES.get(piece.code, piece.code), piece.params)
-            where = _where(piece.source)
-            lines.append(f"  {where}: {message}" if where else f"  {message}")
+            where = source_place(piece.source)
+            lines.append(f"  {where}: {message}")
     try:
         parse_definition(text, name)
     except DefinitionError as exc:
@@ -118,20 +118,6 @@ def _schedule_line(data: dict | None) -> str:
              frequency=frequency_label(schedule.frequency), first=period_label(schedule.first),
              last=period_label(schedule.last), count=len(periods),
              due=format_date(schedule.due_date(periods[0])))
-
-
-def _where(ref: SourceRef) -> str:
-    """The place of a piece of the source as a person finds it."""
-    parts = []
-    if ref.sheet:
-        parts.append(_("sheet %(sheet)s", sheet=ref.sheet))
-    if ref.paragraph:
-        parts.append(_("paragraph %(paragraph)s", paragraph=ref.paragraph))
-    if ref.row:
-        parts.append(_("row %(row)s", row=ref.row))
-    if ref.column:
-        parts.append(_("column %(column)s", column=ref.column))
-    return ", ".join(parts)
 
 
 @templates_group.command("export")

@@ -15,12 +15,13 @@ from forms.periods import SHANGHAI, Period
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
 from server.consolidation.figure_lines import section_lines, unapproved_children
+from server.consolidation.forms import CloseForm, ReopenForm
 from server.db import db_session
 from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import consolidation, reporting, targets
+from server.services import closing, consolidation, reporting, targets
 from server.services import review as review_service
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
@@ -91,8 +92,9 @@ def figures_or_404(assignment: str, unit: str, period: str):
 
 @bp.get("/<assignment>/<unit>/<period>")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
-def index_figures(assignment: str, unit: str, period: str):
-    """A unit's consolidated figures: totals with their parts, who is missing, mismatches."""
+def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
+    """A unit's consolidated figures: totals with their parts, who is missing, mismatches,
+    and whether the period is closed (with the forms to close or reopen it)."""
     figures = figures_or_404(assignment, unit, period)
     found = figures.assignment
     today = _today()
@@ -119,7 +121,28 @@ def index_figures(assignment: str, unit: str, period: str):
                                current_locale_code())
                  if start <= today else []),
         phase=targets.phase_now(figures.definition),
+        closing=_closing_context(figures, reopen_form or ReopenForm(), CloseForm()),
     )
+
+
+def _closing_context(figures, reopen_form, close_form) -> dict:
+    """What the page says about closing the period, and the forms the account may use."""
+    session, user = db_session(), _user()
+    may = closing.may_close(user, figures.unit)
+    own = figures.closure is not None and figures.closure.unit_id == figures.unit.id
+    return {
+        "closure": figures.closure,
+        "closed_at": closing.local_time(figures.closure.closed_at) if figures.closure else "",
+        "own": own,
+        "readiness": closing.readiness(session, figures.assignment, figures.unit,
+                                       figures.period),
+        "history": closing.history(session, figures.assignment, figures.unit, figures.period),
+        "local_time": closing.local_time,
+        "may_close": may and figures.closure is None,
+        "may_reopen": may and own,
+        "close_form": close_form,
+        "reopen_form": reopen_form,
+    }
 
 
 def _neighbours(periods: list[str], period: str) -> tuple[str | None, str | None]:

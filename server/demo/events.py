@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from forms.periods import SHANGHAI
 from server.models import Role, User
 from server.models.reporting import Assignment, ReportEvent, Revision, StoredFile
-from server.services import assignments as assignment_service
 from server.services import events, reporting
+from server.services.owing import owing_today
 
 # Per template: (days before today, hour in Beijing time, place, values), one per unit.
 EVENTS = {
@@ -55,7 +55,7 @@ def fill_events(session: Session, assignment: Assignment, now: datetime) -> list
     """File the demo events of *assignment* (one per unit, first units first), each
     received an hour after it happened; the first one approved the next morning."""
     planned = EVENTS.get(assignment.template_key, [])
-    units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
+    units = session.scalars(owing_today(assignment)).all()
     reviewer = session.scalar(select(User).where(User.role == Role.CONSOLIDATOR,
                                                  User.unit_id == assignment.consolidating_unit_id))
     filed = []

@@ -42,7 +42,7 @@ from server.models import Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, ReportEvent, Revision, Status, StoredFile
 from server.services import assignments as assignment_service
-from server.services import consolidation, files, reporting, subtree
+from server.services import consolidation, files, owing, reporting, subtree
 from server.services.templates import latest
 
 SEED = 2024
@@ -206,7 +206,7 @@ class _Reports:
         self.session, self.assignment = session, assignment
         self.latest = now - timedelta(hours=1)  # actions end before the demo is loaded
         self.today = now.astimezone(SHANGHAI).date()
-        self.units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
+        self.units = session.scalars(owing.owing_today(assignment)).all()
         # The units each unit rolls up (none for most): their reports make its figures.
         self.below = {u.id: subtree.child_units(session, assignment, u)
                       for u in self.units}

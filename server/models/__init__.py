@@ -7,6 +7,7 @@ from server.models.designer import TemplateDraft
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    PeriodClosure,
     Report,
     ReportEvent,
     Revision,
@@ -15,10 +16,10 @@ from server.models.reporting import (
     StoredFile,
 )
 from server.models.templates import TemplateVersion
-from server.models.units import Unit, UnitTag
+from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "LoginAttempt", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
-    "Unit", "UnitTag", "User",
+    "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]

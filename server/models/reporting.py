@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -242,3 +243,38 @@ class ReportEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+
+
+class PeriodClosure(Base):
+    """A consolidator closed a period of an assignment for a unit's subtree.
+
+    While ``reopened_at`` is None, no report of that period below the unit (as the
+    tree stood then) may change. Reopening fills in who, when and why and keeps
+    the row, so the rows of a (assignment, unit, period) are its audit trail;
+    closing again adds a new row.
+    """
+
+    __tablename__ = "period_closures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    period: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reopen_reason: Mapped[str] = mapped_column(Text, default="")
+
+    unit: Mapped[Unit] = relationship()
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])
+
+    __table_args__ = (
+        Index("ix_period_closures_lookup", "assignment_id", "period", "unit_id"),
+    )
+
+    @property
+    def open(self) -> bool:
+        """Still in force (not reopened)."""
+        return self.reopened_at is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from datetime import date
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.db import Base
@@ -34,6 +36,11 @@ class Unit(Base):
     contact_name: Mapped[str | None] = mapped_column(String(100))
     contact_phone: Mapped[str | None] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The unit owes the periods that begin on or after ``reports_from`` and before
+    # ``stops_on`` (None: no bound), so a new unit owes nothing of the past and a
+    # closed one nothing after it closed (see server.services.owing).
+    reports_from: Mapped[date | None] = mapped_column(Date)
+    stops_on: Mapped[date | None] = mapped_column(Date)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.code")
@@ -73,6 +80,28 @@ class UnitTag(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (Index("ix_unit_tags_tag", "tag"),)
+
+
+class UnitPlacement(Base):
+    """Where a unit stood in the tree from ``valid_from`` until before ``valid_to``.
+
+    The history of ``Unit.parent_id``/``path``: a move closes the unit's current
+    placement (and those of its subtree, whose paths change too) and opens a new
+    one, so a past period is still read with the tree as it stood then. The open
+    placement (``valid_to`` None) always has the unit's current path. None for
+    ``valid_from`` means since the beginning. The subtree of a unit as of a day is
+    one range query over ``path`` like the current one.
+    """
+
+    __tablename__ = "unit_placements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    path: Mapped[str] = mapped_column(PathString, index=True)
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
 
 
 def child_path(parent_path: str | None, unit_id: int) -> str:

@@ -200,7 +200,11 @@ def due_date(assignment: Assignment, period: str) -> date:
 
 
 def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:
-    """Whether *unit* owes reports under *assignment*."""
+    """Whether *unit* stands in the assignment's subtree today as a unit of a kind it asks.
+
+    A cheap check on the current tree, for listing what a unit may be asked; whether
+    it owes a given period is :func:`server.services.owing.owes`.
+    """
     root = assignment.root_unit
     low, high = subtree_bounds(root.path)
     if not (low <= unit.path < high) or not unit.active:
@@ -208,21 +212,6 @@ def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:
     if unit.id == root.id and not assignment.include_root:
         return False
     return not assignment.kinds or unit.kind in assignment.kinds
-
-
-def reporting_units_query(assignment: Assignment, under: Unit | None = None):
-    """A select of the units that owe reports (optionally only those below *under*)."""
-    root = assignment.root_unit
-    low, high = subtree_bounds(root.path)
-    query = select(Unit).where(Unit.path >= low, Unit.path < high, Unit.active.is_(True))
-    if not assignment.include_root:
-        query = query.where(Unit.id != root.id)
-    if assignment.kinds:
-        query = query.where(Unit.kind.in_(assignment.kinds))
-    if under is not None:
-        sub_low, sub_high = subtree_bounds(under.path)
-        query = query.where(Unit.path >= sub_low, Unit.path < sub_high)
-    return query.order_by(Unit.path)
 
 
 def get_assignment(session: Session, key: str) -> Assignment:

@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from forms.applicability import Applicability, applicability, applies_by_tags
@@ -39,22 +39,21 @@ from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
 from forms.values import is_blank, loads_values
-from server.models import Unit, User
+from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Source, Status
+from server.models.reporting import Assignment, PeriodClosure, Report, Source, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services import reporting
+from server.services import closing, reporting
 from server.services.assignments import (
     assignment_periods,
     due_date,
     is_event,
-    reporting_units_query,
-    reports_for_unit,
     version_for,
 )
 from server.services.errors import InvalidState, NotVisible
+from server.services.owing import in_force, owes, owing_today, path_then, period_day, within
 from server.services.reporting import ReportView, Task
 from server.services.subtree import Tree, path_ids, reporting_tree
 
@@ -122,6 +121,7 @@ class Figures:
     increments: dict[str, Any]
     mismatches: list[Mismatch]
     own: ReportView | None
+    closure: PeriodClosure | None = None  # in force over the unit's figures of the period
 
     @property
     def definition(self) -> Definition:
@@ -175,7 +175,7 @@ def consolidates(session: Session, assignment: Assignment, unit: Unit) -> bool:
     """
     if is_event(assignment):
         return False
-    query = (reporting_units_query(assignment, unit)
+    query = (owing_today(assignment, unit)
              .where(Unit.id != unit.id).with_only_columns(Unit.id).order_by(None).limit(1))
     return session.scalar(query) is not None
 
@@ -187,7 +187,7 @@ def consolidating_units(session: Session, user: User, assignment: Assignment) ->
     subtree, plus its consolidating unit and the account's own unit when they
     lie above the root.
     """
-    paths = session.scalars(reporting_units_query(assignment).with_only_columns(Unit.path))
+    paths = session.scalars(owing_today(assignment).with_only_columns(UnitPlacement.path))
     above = {ancestor for path in paths for ancestor in path_ids(path)[:-1]}
     if not above:
         return []
@@ -227,7 +227,7 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
     if period not in assignment_periods(assignment):
         raise NotVisible(what=period)
     own = None
-    if reports_for_unit(assignment, unit):
+    if owes(session, assignment, unit, period):
         reports = session.scalars(select(Report).where(
             Report.assignment_id == assignment.id, Report.unit_id == unit.id))
         own = reporting.build_view(assignment, unit, period, {r.period: r for r in reports})
@@ -256,7 +256,7 @@ def figures_at(session: Session, figures: Figures, period: str) -> Figures:
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
              own: ReportView | None, include_submitted: bool, now: datetime | None,
              viewer: User | None = None) -> Figures:
-    tree = reporting_tree(session, assignment, unit)
+    tree = reporting_tree(session, assignment, unit, period)
     children = tree.children_of(unit)
     if not children:
         raise NotConsolidating(unit.code)
@@ -272,7 +272,7 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     child_ids = {c.id for c in children}
     wanted: list[int] = []
     for row in session.execute(
-            _subtree_rows(assignment, unit, [p for p in (period, previous_period) if p]),
+            _subtree_rows(assignment, unit, period, [p for p in (period, previous_period) if p]),
             execution_options={"yield_per": BATCH}):
         if row.period == period:
             check.add(row)
@@ -308,20 +308,23 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
-                   previous_period, previous_values, grown, mismatches, own)
+                   previous_period, previous_values, grown, mismatches, own,
+                   closing.closure_of(session, assignment, unit, period))
 
 
-def _subtree_rows(assignment: Assignment, unit: Unit, periods: Sequence[str]):
-    """The reports of *periods* of every unit in *unit*'s subtree (itself included), as plain
-    rows in tree order: a unit's report comes before those of the units below it."""
-    low, high = subtree_bounds(unit.path)
+def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):
+    """The reports of *periods* of every unit in *unit*'s subtree (itself included) as it
+    stood in *period*, as plain rows in tree order: a unit's report comes before those of
+    the units below it."""
+    day = period_day(assignment, period)
     return (
         select(Report.id, Report.unit_id, Report.period, Report.status, Report.values,
                Report.template_version_id)
-        .join(Unit, Report.unit_id == Unit.id)
+        .join(UnitPlacement, and_(UnitPlacement.unit_id == Report.unit_id,
+                                  in_force(UnitPlacement, day)))
         .where(Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
-               Unit.path >= low, Unit.path < high)
-        .order_by(Unit.path, Report.period)
+               within(UnitPlacement.path, path_then(unit.id, day)))
+        .order_by(UnitPlacement.path, Report.period)
     )
 
 

@@ -86,6 +86,15 @@ class ReportLocked(Refusal):
                          "withdraw the approval if it must change.")
 
 
+class PeriodClosed(Refusal):
+    """A consolidator above closed the report's period: nothing of it may change until
+    it is reopened. The parameters name who closed it, where and when."""
+
+    code = "period_closed"
+    default_message = _l("%(period)s was closed for %(unit)s on %(closed_at)s by %(closed_by)s: "
+                         "reports of that period below it cannot change until it is reopened.")
+
+
 class InvalidState(Refusal):
     """The action is not possible in the current state of the thing it acts on.
 

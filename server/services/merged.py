@@ -50,23 +50,31 @@ from exports.flat_data import (
     neutralise,
     tally_rows,
 )
-from exports.merged_workbook import MergedWorkbook, write_merged_workbook
+from exports.merged_workbook import (
+    CLOSED_NO,
+    CLOSED_YES,
+    ClosedPeriod,
+    MergedWorkbook,
+    write_merged_workbook,
+)
 from exports.series import build_series
 from forms.definition import Definition
+from forms.i18n import N_
 from forms.issues import Issue, warning
 from forms.periods import days_until
 from forms.validation import validate
 from forms.values import format_number, loads_values
-from server.models import Unit, UnitTag, User
+from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
-from server.services import targets
+from server.services import closing, targets
 from server.services.consolidation import Figures
 from server.services.errors import NotVisible
+from server.services.owing import in_force, owing_units, period_day
 from server.services.review import assignment_for
 
 BATCH = 500  # rows fetched per round trip
@@ -141,16 +149,17 @@ def version_definitions(session: Session, template_key: str) -> dict[int, Defini
 
 
 def _subtree_statement(assignment: Assignment, under: Unit, period: str):
-    low, high = subtree_bounds(under.path)
-    in_subtree = (Unit.path >= low, Unit.path < high)
+    """The units that owe *period* below *under*, as the tree stood then, with their reports."""
+    units = owing_units(assignment, period, under)
+    owing_ids = units.with_only_columns(Unit.id).order_by(None)
 
     def neighbour(pick, later: bool):
         """Per unit, the nearest earlier (or later) period it handed a report in for."""
         return (
             select(Report.unit_id, pick(Report.period).label("period"))
-            .join(Unit, Unit.id == Report.unit_id)
             .where(Report.assignment_id == assignment.id, sent_in_sql(Report.status),
-                   Report.period > period if later else Report.period < period, *in_subtree)
+                   Report.period > period if later else Report.period < period,
+                   Report.unit_id.in_(owing_ids))
             .group_by(Report.unit_id)
             .subquery()
         )
@@ -162,10 +171,10 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
         return and_(alias.unit_id == Unit.id, alias.assignment_id == assignment.id,
                     alias.period == period_column)
 
-    units = assignment_service.reporting_units_query(assignment, under)
     return (
         select(
-            Unit.id, Unit.code, Unit.name, Unit.path, Unit.contact_name, Unit.contact_phone,
+            Unit.id, Unit.code, Unit.name, UnitPlacement.path, Unit.contact_name,
+            Unit.contact_phone,
             # The unit's tags in one text (tags never hold spaces): what applies to it.
             select(func.aggregate_strings(UnitTag.tag, " ")).where(UnitTag.unit_id == Unit.id)
             .scalar_subquery().label("tags"),
@@ -177,13 +186,15 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
             nxt.template_version_id.label("next_version_id"),
         )
         .select_from(Unit)
+        .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id,
+                                  in_force(UnitPlacement, period_day(assignment, period))))
         .outerjoin(cur, report_at(cur, period))
         .outerjoin(before, before.c.unit_id == Unit.id)
         .outerjoin(prev, report_at(prev, before.c.period))
         .outerjoin(after, after.c.unit_id == Unit.id)
         .outerjoin(nxt, report_at(nxt, after.c.period))
         .where(units.whereclause, Unit.id != under.id)
-        .order_by(Unit.path)
+        .order_by(UnitPlacement.path)
     )
 
 
@@ -288,7 +299,21 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         locale=locale, translate=remembered(translate), tallies=figures.result.tallies,
         coverage=coverage_of(figures),
         targets=targets.for_consolidation(session, figures, now=now),
+        closed=closed_period(figures),
     )
+
+
+def closed_period(figures: Figures) -> ClosedPeriod | None:
+    """The closing in force over the figures' period, as the exports state it."""
+    closure = figures.closure
+    if closure is None:
+        return None
+    return ClosedPeriod(closure.unit.name, closing.local_time(closure.closed_at),
+                        closure.closed_by.username if closure.closed_by else "—")
+
+
+# The CSV's last two columns: the same on every row, so a pivot of it still says it.
+CLOSED_HEADERS = (N_("Period closed"), N_("Closed at"))
 
 
 def coverage_of(figures: Figures) -> dict[str, tuple[int, int]]:
@@ -321,7 +346,10 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
         output.write(text.encode("utf-8") if binary else text)
 
     buffer.write(BOM)
-    writer.writerow([neutralise(translate(header)) for header in FLAT_HEADERS])
+    writer.writerow([neutralise(translate(header)) for header in (*FLAT_HEADERS, *CLOSED_HEADERS)])
+    closed = closed_period(figures)
+    status = [translate(CLOSED_YES) if closed else translate(CLOSED_NO),
+              closed.closed_at if closed else ""]
     rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
                      versions=version_definitions(session, figures.assignment.template_key),
                      locale=locale, translate=translate)
@@ -329,7 +357,7 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
                          unit_code=figures.unit.code, unit_name=figures.unit.name,
                          period=figures.period, locale=locale, translate=translate)
     for row in chain(rows, tallies):
-        writer.writerow([csv_cell(value) for value in row])
+        writer.writerow([*(csv_cell(value) for value in row), *status])
         count += 1
         if count % BATCH == 0:
             flush()

@@ -59,12 +59,12 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
+from server.services import closing
 from server.services.assignments import (
     assignment_periods,
     due_date,
     is_event,
     open_periods,
-    reports_for_unit,
     version_for,
 )
 from server.services.errors import (
@@ -77,6 +77,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
+from server.services.owing import owed_periods_query, owes
 from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -124,10 +125,23 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
     now = now or utcnow()
     today = now.astimezone(SHANGHAI).date()
-    assignments = [a for a in session.scalars(
+    candidates = session.scalars(
         select(Assignment).where(Assignment.active.is_(True))
         .options(joinedload(Assignment.root_unit))
-    ).unique() if reports_for_unit(a, unit)]
+    ).unique().all()
+    # The periods each assignment asks of the unit, with the tree and its reporting
+    # dates as they stood in each period: one query per assignment.
+    owed: dict[int, list[str]] = {}
+    for assignment in candidates:
+        query = owed_periods_query(assignment, unit.id, open_periods(assignment, today))
+        if query is not None:
+            periods = set(session.scalars(query))
+            if periods:
+                owed[assignment.id] = [p for p in open_periods(assignment, today)
+                                       if p in periods]
+    # Event assignments owe nothing, but the events the unit filed are listed too.
+    filing = {a.id for a in candidates if is_event(a) and files_events(session, a, unit)}
+    assignments = [a for a in candidates if a.id in owed or a.id in filing]
     if not assignments:
         return []
     reports = {
@@ -137,7 +151,7 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     }
     tasks = []
     for assignment in assignments:
-        for period in open_periods(assignment, today):
+        for period in owed.get(assignment.id, ()):
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
@@ -157,7 +171,12 @@ def event_assignments(session: Session, unit: Unit) -> list[Assignment]:
     return [a for a in session.scalars(
         select(Assignment).where(Assignment.active.is_(True)).order_by(Assignment.key)
         .options(joinedload(Assignment.root_unit))
-    ).unique() if reports_for_unit(a, unit) and is_event(a)]
+    ).unique() if is_event(a) and files_events(session, a, unit)]
+
+
+def files_events(session: Session, assignment: Assignment, unit: Unit) -> bool:
+    """Whether *unit* files events under the event assignment, with today's tree."""
+    return owes(session, assignment, unit, Period.event().key)
 
 
 def next_event_key(session: Session, assignment: Assignment, unit: Unit) -> str:
@@ -202,6 +221,8 @@ class ReportView:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
+    # Why the period is closed over this report (server.services.closing), or None.
+    closed: Refusal | None = None
 
     @property
     def definition(self) -> Definition:
@@ -232,16 +253,21 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
-    if assignment is None or unit is None or not reports_for_unit(assignment, unit):
+    if assignment is None or unit is None:
         raise NotVisible(what=assignment_key)
     if is_event(assignment):
-        if not _event_period_open(session, assignment, unit, period):
+        if not (_event_period_open(session, assignment, unit, period)
+                and owes(session, assignment, unit, period)):
             raise NotVisible(what=period)
-    elif period not in assignment_periods(assignment):
+    elif period not in assignment_periods(assignment) or not owes(session, assignment, unit,
+                                                                   period):
         raise NotVisible(what=period)
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
-    return build_view(assignment, unit, period, {r.period: r for r in reports})
+    view = build_view(assignment, unit, period, {r.period: r for r in reports})
+    closure = closing.closure_of(session, assignment, unit, period)
+    view.closed = closing.refusal(closure) if closure is not None else None
+    return view
 
 
 def stored_values(report: Report | None) -> dict[str, Any]:
@@ -375,14 +401,14 @@ def fills_in(user: User, view: ReportView) -> bool:
 
 def can_edit(user: User, view: ReportView) -> bool:
     """Reporting is done by the unit's own accounts (a consolidator for their office)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return fills_in(user, view)
 
 
 def can_file_for(user: User, view: ReportView) -> bool:
     """A consolidator above the unit may save a draft the unit sent in (never submit it)."""
-    if not view.status.is_open:
+    if not view.status.is_open or view.closed is not None:
         return False
     return can_review(user, view)
 
@@ -401,8 +427,11 @@ def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Re
 
     First who the account is (NotAllowed), then the report's state: approved
     (ReportLocked) or submitted and waiting for review (InvalidState).
-    *on_behalf* counts a consolidator above the unit in (see :func:`save`).
+    *on_behalf* counts a consolidator above the unit in (see :func:`save`). A
+    closed period refuses everyone (PeriodClosed) until it is reopened.
     """
+    if view.closed is not None:
+        return view.closed
     if can_edit(user, view) or (on_behalf and can_file_for(user, view)):
         return None
     if not (fills_in(user, view) or (on_behalf and can_review(user, view))):
@@ -644,6 +673,8 @@ def unapprove(session: Session, user: User, view: ReportView, reason: str) -> No
 def _reviewable(user: User, view: ReportView, expected: Status) -> Report:
     if not can_review(user, view):
         raise NotAllowed(REVIEWERS_ONLY)
+    if view.closed is not None:
+        raise view.closed
     if view.report is None or view.report.status != expected:
         raise InvalidState(_l("This action is not possible while the report is %(status)s."),
                            state=str(view.status), status=status_label(view.status))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from exports.chase_list import ChaseRow, write_chase_list
 from forms.periods import SHANGHAI, Period, days_until
 from server.labels import period_label
-from server.models import Assignment, Report, Status, Unit, User
+from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import is_overdue, late_or_overdue, open_in_sql, sent_in_sql
 from server.models.units import subtree_bounds
@@ -35,6 +35,7 @@ from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.errors import NotAllowed, NotVisible, StaleRevision
+from server.services.owing import owing_today, owing_units
 from server.services.reporting import ReportView
 
 PERIODS_SHOWN = 6  # newest open periods in the matrix unless all are asked for
@@ -138,10 +139,11 @@ class MatrixFilters:
 class Cell:
     status: str
     late: bool
+    owed: bool = True  # False: the unit did not owe this period (not yet open, closed, elsewhere)
 
     def matches(self, filters: MatrixFilters) -> bool:
         """Whether the cell is one the status filters look for (to highlight it)."""
-        if filters.status and self.status != filters.status:
+        if not self.owed or (filters.status and self.status != filters.status):
             return False
         return self.late or not filters.late_only
 
@@ -182,16 +184,25 @@ def _today(now: datetime) -> date:
     return now.astimezone(SHANGHAI).date()
 
 
-def reporting_below(user: User, assignment: Assignment, under: Unit) -> Select:
-    """The units below *under* (not itself) that report under the assignment and are visible."""
-    return assignment_service.reporting_units_query(assignment, under).where(
-        unit_scope(user), Unit.id != under.id)
+def owing_below(assignment: Assignment, under: Unit, period: str,
+                filters: MatrixFilters | None = None) -> Select:
+    """The units below *under* (not itself) that owe *period*, with the tree of then.
+
+    *under* is visible to the account (the caller checked): the units that stood
+    below it in that period are its to follow for that period, wherever they stand now.
+    """
+    query = owing_units(assignment, period, under).where(Unit.id != under.id)
+    if filters is not None and filters.kind:
+        query = query.where(Unit.kind == filters.kind)
+    if filters is not None and filters.direct_only:
+        query = query.where(UnitPlacement.parent_id == under.id)
+    return query
 
 
 def completeness_kinds(session: Session, user: User, assignment: Assignment,
                        under: Unit) -> list[str]:
     """The unit kinds among the reporting units below *under* (the choices of the kind filter)."""
-    query = reporting_below(user, assignment, under)
+    query = owing_today(assignment, under).where(unit_scope(user), Unit.id != under.id)
     return sorted(session.scalars(query.with_only_columns(Unit.kind).distinct().order_by(None)))
 
 
@@ -243,13 +254,21 @@ def completeness(
     # The periods in which a unit that has not handed its report in is overdue.
     overdue = [p for p in periods if is_overdue(Status.NOT_STARTED, days_left[p])]
 
-    population = reporting_below(user, assignment, under)
-    if filters.kind:
-        population = population.where(Unit.kind == filters.kind)
-    if filters.direct_only:
-        population = population.where(Unit.parent_id == under.id)
-    population_ids = population.with_only_columns(Unit.id).order_by(None)
+    # Each period has its own population: the units that owed it, as the tree stood then.
+    owing = {p: owing_below(assignment, under, p, filters).with_only_columns(Unit.id)
+             .order_by(None) for p in periods}
+    if periods:
+        population_ids = owing[periods[0]].union(*(owing[p] for p in periods[1:]))
+    else:
+        population_ids = owing_today(assignment, under).where(Unit.id != under.id)
+        if filters.kind:
+            population_ids = population_ids.where(Unit.kind == filters.kind)
+        if filters.direct_only:
+            population_ids = population_ids.where(UnitPlacement.parent_id == under.id)
+        population_ids = population_ids.with_only_columns(Unit.id).order_by(None)
+    population_ids = select(population_ids.subquery().c[0])
     total_units = session.scalar(select(func.count()).select_from(population_ids.subquery()))
+    population = select(Unit).where(Unit.id.in_(population_ids)).order_by(Unit.path)
 
     shown = population
     if periods:
@@ -260,36 +279,44 @@ def completeness(
     pages = max(1, -(-total_rows // per_page))
     current = Page(number=min(max(page, 1), pages), per_page=per_page, total=total_rows)
     rows = list(session.scalars(shown.offset(current.offset).limit(per_page)).all())
+    row_ids = [u.id for u in rows]
 
+    owed = {p: set(session.scalars(owing[p].where(Unit.id.in_(row_ids)))) if row_ids else set()
+            for p in periods}
     cells: dict[tuple[int, str], Cell] = {
-        (unit.id, p): Cell(Status.NOT_STARTED, p in overdue) for unit in rows for p in periods
+        (unit.id, p): Cell(Status.NOT_STARTED, p in overdue) if unit.id in owed[p]
+        else Cell(Status.NOT_STARTED, False, owed=False)
+        for unit in rows for p in periods
     }
-    counts = {p: ColumnCounts(p, dues[p], p in overdue, {}, 0, total_units or 0)
+    totals = {p: session.scalar(select(func.count()).select_from(owing[p].subquery())) or 0
               for p in periods}
+    counts = {p: ColumnCounts(p, dues[p], p in overdue, {}, 0, totals[p]) for p in periods}
     if periods and rows:
         found = session.execute(select(Report.unit_id, Report.period, Report.status, Report.late)
                                 .where(Report.assignment_id == assignment.id,
                                        Report.period.in_(periods),
-                                       Report.unit_id.in_([u.id for u in rows])))
+                                       Report.unit_id.in_(row_ids)))
         for unit_id, period, status, late in found:
-            cells[(unit_id, period)] = Cell(status,
-                                            late_or_overdue(status, late, days_left[period]))
-    if periods and total_units:
+            if unit_id in owed[period]:
+                cells[(unit_id, period)] = Cell(
+                    status, late_or_overdue(status, late, days_left[period]))
+    for period in periods:
+        if not totals[period]:
+            continue
         grouped = session.execute(
-            select(Report.period, Report.status, Report.late, func.count())
-            .where(Report.assignment_id == assignment.id, Report.period.in_(periods),
-                   Report.unit_id.in_(population_ids))
-            .group_by(Report.period, Report.status, Report.late))
-        for period, status, late, number in grouped:
-            column = counts[period]
+            select(Report.status, Report.late, func.count())
+            .where(Report.assignment_id == assignment.id, Report.period == period,
+                   Report.unit_id.in_(owing[period]))
+            .group_by(Report.status, Report.late))
+        column = counts[period]
+        for status, late, number in grouped:
             column.by_status[status] = column.by_status.get(status, 0) + number
             if late_or_overdue(status, late, days_left[period]):
                 column.late += number
-        for column in counts.values():
-            started = sum(column.by_status.values())
-            column.by_status[Status.NOT_STARTED] = column.total - started
-            if column.overdue:
-                column.late += column.total - started
+        started = sum(column.by_status.values())
+        column.by_status[Status.NOT_STARTED] = column.total - started
+        if column.overdue:
+            column.late += column.total - started
     return Matrix(assignment, under, periods, len(all_periods) - len(periods), dues, rows,
                   cells, counts, current, total_units or 0)
 
@@ -321,7 +348,7 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
     due = assignment_service.due_date(assignment, period)
     days_overdue = max(0, -days_until(due, now))
     query = (
-        reporting_below(user, assignment, under)
+        owing_below(assignment, under, period)
         .outerjoin(Report, and_(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
                                 Report.period == period))
         .where(open_in_sql(Report.id, Report.status))

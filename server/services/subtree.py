@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
-from server.models import Unit
+from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, Status
-from server.services.assignments import reporting_units_query
+from server.services.owing import owing_today, owing_units
 
 
 def path_ids(path: str) -> list[int]:
@@ -35,19 +35,23 @@ class Tree:
     children: dict[int, list[Unit]] = field(default_factory=dict)
     depth: dict[int, int] = field(default_factory=dict)
     parent: dict[int, int] = field(default_factory=dict)  # unit id -> its parent's id
+    paths: dict[int, str] = field(default_factory=dict)  # unit id -> its path then
 
     def children_of(self, unit: Unit) -> list[Unit]:
         return self.children.get(unit.id, [])
 
 
-def link(top: Unit, units: Iterable[Unit]) -> Tree:
-    """Link reporting *units* (in tree order, all within *top*'s subtree) to their parents."""
-    tree = Tree(top, [u for u in units if u.id != top.id])
+def link(top: Unit, placed: Iterable[tuple[Unit, str]]) -> Tree:
+    """Link reporting units (``(unit, path)`` pairs in tree order, all within *top*'s
+    subtree, each with its path in the period read) to their parents."""
+    placed = [(u, path) for u, path in placed if u.id != top.id]
+    tree = Tree(top, [u for u, _path in placed])
+    tree.paths = {u.id: path for u, path in placed}
     reporting_ids = {u.id for u in tree.below}
     tree.depth[top.id] = 0
     for unit in tree.below:
         parent = top.id
-        for ancestor in reversed(path_ids(unit.path)[:-1]):
+        for ancestor in reversed(path_ids(tree.paths[unit.id])[:-1]):
             if ancestor == top.id:
                 break
             if ancestor in reporting_ids:
@@ -60,14 +64,20 @@ def link(top: Unit, units: Iterable[Unit]) -> Tree:
     return tree
 
 
-def reporting_tree(session: Session, assignment: Assignment, unit: Unit) -> Tree:
-    """The tree of the reporting units below *unit* under *assignment* (one query)."""
-    return link(unit, session.scalars(reporting_units_query(assignment, unit)))
+def reporting_tree(session: Session, assignment: Assignment, unit: Unit,
+                   period: str | None = None) -> Tree:
+    """The tree of the reporting units below *unit* that owe *period* (one query; no
+    period: today's tree)."""
+    owing = (owing_units(assignment, period, unit) if period is not None
+             else owing_today(assignment, unit))
+    query = owing.add_columns(UnitPlacement.path)
+    return link(unit, session.execute(query).all())
 
 
-def child_units(session: Session, assignment: Assignment, unit: Unit) -> list[Unit]:
-    """The nearest reporting units strictly below *unit*, in tree order."""
-    return reporting_tree(session, assignment, unit).children_of(unit)
+def child_units(session: Session, assignment: Assignment, unit: Unit,
+                period: str | None = None) -> list[Unit]:
+    """The nearest reporting units strictly below *unit* that owe *period*, in tree order."""
+    return reporting_tree(session, assignment, unit, period).children_of(unit)
 
 
 def approved_child_reports(session: Session, assignment: Assignment, unit: Unit,
@@ -78,17 +88,17 @@ def approved_child_reports(session: Session, assignment: Assignment, unit: Unit,
     nothing); an empty list when it has children but none of their reports is approved.
     """
     query = (
-        reporting_units_query(assignment, unit)
+        owing_units(assignment, period, unit)
         .where(Unit.id != unit.id)
         .outerjoin(Report, and_(Report.unit_id == Unit.id,
                                 Report.assignment_id == assignment.id,
                                 Report.period == period,
                                 Report.status == Status.APPROVED))
-        .add_columns(Report)
+        .add_columns(UnitPlacement.path, Report)
     )
     rows = session.execute(query).all()
     if not rows:
         return None
-    tree = link(unit, [below for below, _report in rows])
-    approved = {below.id: report for below, report in rows if report is not None}
+    tree = link(unit, [(below, path) for below, path, _report in rows])
+    approved = {below.id: report for below, _path, report in rows if report is not None}
     return [approved[c.id] for c in tree.children_of(unit) if c.id in approved]

@@ -1,8 +1,12 @@
 """The organisation tree: creating, importing and listing units.
 
-Paths are maintained here and only here. Bulk changes are done with set-based
-statements (one INSERT per tree level, one UPDATE per moved subtree), so an
-import of 100,000 units does not load them as ORM objects.
+Paths and their history (``unit_placements``) are maintained here and only
+here: every unit has one open placement with its current path, and a move,
+dated, closes the placements of the moved subtree and opens new ones, so past
+periods keep reading the tree as it stood (:mod:`server.services.owing`). Bulk
+changes are done with set-based statements (one INSERT per tree level, a few
+statements per moved subtree), so an import of 100,000 units does not load them
+as ORM objects.
 """
 
 from __future__ import annotations
@@ -10,17 +14,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, delete, func, insert, literal, or_, select, update
+from sqlalchemy import Date, Select, String, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from exports.unit_table import UnitRow
 from forms.tags import TagError, parse_tags
-from server.models import Unit, UnitTag, User
+from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
 from server.services.errors import InvalidInput
+from server.services.owing import today
 
 
 @dataclass
@@ -48,8 +54,14 @@ def create_unit(
     *,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    reports_from: date | None = None,
+    stops_on: date | None = None,
 ) -> Unit:
-    """Create one unit under *parent* (None: a root)."""
+    """Create one unit under *parent* (None: a root).
+
+    Without *reports_from* it owes every period (the callers that take input from
+    people, such as the import, default it to today).
+    """
     code = (code or "").strip()
     if not code or not (name or "").strip():
         raise InvalidInput(_l("A unit needs a code and a name."))
@@ -59,11 +71,57 @@ def create_unit(
         code=code, name=name.strip(), kind=kind, parent=parent, path="",
         depth=(parent.depth + 1) if parent else 0,
         contact_name=contact_name, contact_phone=contact_phone, active=True,
+        reports_from=reports_from, stops_on=stops_on,
     )
+    check_dates(reports_from, stops_on)
     session.add(unit)
     session.flush()  # the path is made of ids
     unit.path = child_path(parent.path if parent else None, unit.id)
+    session.add(UnitPlacement(unit_id=unit.id, parent_id=parent.id if parent else None,
+                              path=unit.path, depth=unit.depth))
+    session.flush()
     return unit
+
+
+def check_dates(reports_from: date | None, stops_on: date | None) -> None:
+    """Refuse (InvalidInput on ``stops_on``) a unit that would stop before it starts."""
+    if reports_from and stops_on and stops_on <= reports_from:
+        raise InvalidInput(_l("The unit stops reporting on %(stops)s, not after it starts "
+                              "(%(starts)s)."), field="stops_on",
+                           stops=stops_on.isoformat(), starts=reports_from.isoformat())
+
+
+def set_reporting_dates(session: Session, unit: Unit, reports_from: date | None,
+                        stops_on: date | None) -> None:
+    """Set the days *unit* starts and stops reporting (None: no bound)."""
+    check_dates(reports_from, stops_on)
+    unit.reports_from, unit.stops_on = reports_from, stops_on
+    session.flush()
+
+
+def move_unit(session: Session, unit: Unit, new_parent: Unit | None,
+              day: date | None = None) -> None:
+    """Place *unit* (and its subtree) under *new_parent* from *day* on (default: today).
+
+    Periods that begin before *day* keep counting it under its old parent. Refused
+    (InvalidInput on ``parent``) when it would make a loop, and (on ``day``) when
+    *day* comes before the unit's current placement began.
+    """
+    day = day or today()
+    if new_parent is not None and new_parent.path.startswith(unit.path):
+        raise InvalidInput(_l("A unit cannot be placed under itself or a unit below it."),
+                           field="parent")
+    if (new_parent.id if new_parent else None) == unit.parent_id:
+        return
+    since = session.scalar(select(UnitPlacement.valid_from).where(
+        UnitPlacement.unit_id == unit.id, UnitPlacement.valid_to.is_(None)))
+    if since is not None and day < since:
+        raise InvalidInput(_l("The unit was placed where it is on %(since)s; a move must be "
+                              "dated on or after that day."), field="day",
+                           since=since.isoformat())
+    session.flush()
+    _move(session, unit.code, new_parent.code if new_parent else None, day)
+    session.expire_all()
 
 
 def parent_codes(session: Session) -> dict[str, str | None]:
@@ -76,26 +134,38 @@ def parent_codes(session: Session) -> dict[str, str | None]:
 
 
 def import_units(session: Session, data: bytes, filename: str) -> UnitImportReport:
-    """Read a unit table and apply it in one transaction, or change nothing if it has errors."""
+    """Read a unit table and apply it in one transaction, or change nothing if it has errors.
+
+    A new unit without a start date starts today, so it owes periods from the next
+    one to open; a move takes effect today likewise.
+    """
+    from dataclasses import replace
+
     from exports.unit_table import read_units
 
-    result = read_units(data, filename, parent_codes(session))
+    existing = parent_codes(session)
+    result = read_units(data, filename, existing)
     if result.errors:
         return UnitImportReport(problems=list(result.errors))
-    return apply_unit_rows(session, result.rows, columns=result.columns)
+    day = today()
+    rows = [replace(row, reports_from=day) if row.code not in existing
+            and row.reports_from is None else row for row in result.rows]
+    return apply_unit_rows(session, rows, columns=result.columns, move_day=day)
 
 
-OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active")
+OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")
 
 
 def apply_unit_rows(
-    session: Session, rows: Sequence[UnitRow], *, columns: Collection[str] | None = None
+    session: Session, rows: Sequence[UnitRow], *, columns: Collection[str] | None = None,
+    move_day: date | None = None,
 ) -> UnitImportReport:
     """Create the new units of *rows* and update the existing ones (matched by code).
 
     *rows* are valid and in parent-before-child order (the reader guarantees both:
     no cycles, known parents). For existing units, only the *columns* the file has
     are changed (None: all), so a list without phones does not erase the phones.
+    Moves take effect on *move_day* (default: today).
     """
     session.flush()
     report = UnitImportReport()
@@ -133,7 +203,7 @@ def apply_unit_rows(
     final_parent = {code: code_of_id.get(values[1]) for code, values in current.items()}
     final_parent.update({row.code: row.parent_code for row in rows})
     for row in sorted(moves, key=lambda r: _depth_in(final_parent, r.code)):
-        _move(session, row.code, row.parent_code)
+        _move(session, row.code, row.parent_code, move_day or today())
         report.moved.append(row.code)
     session.expire_all()
     return report
@@ -195,7 +265,7 @@ def _insert_level(session: Session, rows: list[UnitRow], placed: dict) -> None:
             "parent_id": parent[0] if parent else None,
             "path": "", "depth": parent[2] + 1 if parent else 0,
             "contact_name": row.contact_name, "contact_phone": row.contact_phone,
-            "active": row.active,
+            "active": row.active, "reports_from": row.reports_from, "stops_on": row.stops_on,
         })
     returned = session.execute(
         insert(Unit).returning(Unit.id, Unit.code, sort_by_parameter_order=True), values
@@ -208,6 +278,10 @@ def _insert_level(session: Session, rows: list[UnitRow], placed: dict) -> None:
         placed[code] = (unit_id, path, row_values["depth"])
         paths.append({"id": unit_id, "path": path})
     session.execute(update(Unit), paths)
+    session.execute(insert(UnitPlacement), [
+        {"unit_id": item["id"], "parent_id": row_values["parent_id"], "path": item["path"],
+         "depth": row_values["depth"]}
+        for item, row_values in zip(paths, values, strict=True)])
 
 
 def _depth_in(parents: dict[str, str | None], code: str) -> int:
@@ -220,8 +294,9 @@ def _depth_in(parents: dict[str, str | None], code: str) -> int:
     return depth
 
 
-def _move(session: Session, code: str, new_parent_code: str | None) -> None:
-    """Re-parent the unit *code* and rewrite its subtree's paths with one UPDATE.
+def _move(session: Session, code: str, new_parent_code: str | None, day: date) -> None:
+    """Re-parent the unit *code* from *day* on and rewrite its subtree's paths with one
+    UPDATE; the subtree's placements are closed on *day* and new ones opened.
 
     Moves are applied in order of final depth, so the new parent's own position
     is already final and no intermediate state has a cycle.
@@ -237,6 +312,13 @@ def _move(session: Session, code: str, new_parent_code: str | None) -> None:
         ).one()
     new_path = child_path(parent_path, unit_id)
     low, high = subtree_bounds(old_path)
+    placements = (UnitPlacement.path >= low, UnitPlacement.path < high,
+                  UnitPlacement.valid_to.is_(None))
+    # A placement opened on *day* itself never held: it is replaced, not closed.
+    session.execute(delete(UnitPlacement).where(*placements, UnitPlacement.valid_from >= day)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(UnitPlacement).where(*placements).values(valid_to=day)
+                    .execution_options(synchronize_session=False))
     session.execute(
         update(Unit)
         .where(Unit.path >= low, Unit.path < high)
@@ -251,6 +333,11 @@ def _move(session: Session, code: str, new_parent_code: str | None) -> None:
         update(Unit).where(Unit.id == unit_id).values(parent_id=parent_id)
         .execution_options(synchronize_session=False)
     )
+    new_low, new_high = subtree_bounds(new_path)
+    session.execute(insert(UnitPlacement).from_select(
+        ["unit_id", "parent_id", "path", "depth", "valid_from"],
+        select(Unit.id, Unit.parent_id, Unit.path, Unit.depth, literal(day, Date))
+        .where(Unit.path >= new_low, Unit.path < new_high)))
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -56,6 +56,7 @@ from server.services.errors import (
     InvalidState,
     NotAllowed,
     NotVisible,
+    PeriodClosed,
     Refusal,
     ReportLocked,
 )
@@ -328,7 +329,7 @@ def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:
 def _upload_refusal(user: User, view: ReportView, filename: str) -> Refusal | None:
     """Why an upload cannot be saved in the report now (the workflow's rule), or None."""
     refusal = reporting.edit_refusal(user, view, on_behalf=True)
-    if refusal is None or isinstance(refusal, ReportLocked):
+    if refusal is None or isinstance(refusal, ReportLocked | PeriodClosed):
         return refusal
     if isinstance(refusal, InvalidState):
         return InvalidState(_l(

@@ -14,7 +14,7 @@ from forms.definition import Definition
 from server.db import unit_of_work
 from server.models import Assignment, Role
 from server.services import assignments as assignment_service
-from server.services import reporting
+from server.services import owing, reporting
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
 
@@ -82,7 +82,7 @@ def test_kinds_window_and_consolidating_unit(admin, session, tree, make_unit):
     assert created.kinds == ["company"] and created.include_root
     assert (created.first_period, created.last_period) == ("2024Q3", "2025Q1")
     assert created.consolidating_unit.code == "CY"
-    units = session.scalars(assignment_service.reporting_units_query(created)).all()
+    units = session.scalars(owing.owing_today(created)).all()
     assert [u.code for u in units] == ["CO1"]
 
 

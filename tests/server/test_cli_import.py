@@ -85,7 +85,7 @@ def test_unplaced_cell_is_shown_with_sheet_row_and_column(run, tmp_path):
     table.write_bytes(out.getvalue())
     result = run("templates", "import", str(table))
     assert result.exit_code == 0, result.output
-    assert ("sheet 表1, row 4, column B: The cell “多出来的一格” is neither a section, "
+    assert ("sheet 表1, B4: The cell “多出来的一格” is neither a section, "
             "an item nor a note.") in result.stderr
     assert "Schedule: Monthly, periods not found." in result.stderr
 

@@ -36,7 +36,7 @@ from server.models.reporting import (
     StoredFile,
 )
 from server.services import assignments as assignment_service
-from server.services import consolidation, reporting, subtree
+from server.services import consolidation, owing, reporting, subtree
 from server.services.accounts import get_user
 from server.services.templates import load_files
 
@@ -111,7 +111,7 @@ def row_counts(session) -> dict[str, int]:
 def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
     found = {
         a.key: (a.root_unit.code, a.consolidating_unit.code, a.kinds, a.include_root,
-                {u.kind for u in session.scalars(assignment_service.reporting_units_query(a))})
+                {u.kind for u in session.scalars(owing.owing_today(a))})
         for a in assignment_service.list_assignments(session)
     }
     assert found == {
@@ -127,14 +127,14 @@ def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
         "siping-important": ("SIPING", "SIPING", ["bureau"], False, {"bureau"}),
     }
     siping = assignment_service.get_assignment(session, "siping-summary")
-    assert [u.code for u in session.scalars(assignment_service.reporting_units_query(siping))] == [
+    assert [u.code for u in session.scalars(owing.owing_today(siping))] == [
         "SIPING", "SIPING-SHUANGLIAO", "SIPING-LISHU", "SIPING-YITONG", "SIPING-TIEXI",
         "SIPING-TIEDONG"]
 
 
 def test_the_latest_periods_hold_every_state(demo, session):
     chidian = assignment_service.get_assignment(session, "chidian-progress")
-    units = session.scalars(assignment_service.reporting_units_query(chidian)).all()
+    units = session.scalars(owing.owing_today(chidian)).all()
     reports = {(r.unit.code, r.period): r for r in reports_of(session, "chidian-progress")}
 
     latest = [reports.get((u.code, "2024Q4")) for u in units]
@@ -333,7 +333,7 @@ def test_offices_roll_up_the_units_below_them(demo, session):
     chains = 0
     for key, top in (("chidian-progress", "CHIDIAN"), ("siping-summary", "SIPING")):
         assignment = assignment_service.get_assignment(session, key)
-        offices = [u for u in session.scalars(assignment_service.reporting_units_query(assignment))
+        offices = [u for u in session.scalars(owing.owing_today(assignment))
                    if subtree.child_units(session, assignment, u)]
         assert top in [u.code for u in offices]
         settled = [r for r in reports_of(session, key)

@@ -14,6 +14,7 @@ from test_merged_export import (  # noqa: F401  (world is a fixture)
 from exports.flat_data import FLAT_HEADERS
 from server.cli import cli
 from server.models import Role, Status
+from server.services.merged import CLOSED_HEADERS
 
 MERGED = ("export", "merged", "--assignment", "merge", "--period", "2024Q4")
 
@@ -66,7 +67,8 @@ def test_csv_with_the_default_name(run, filed, tmp_path, monkeypatch):
     target = "data-merge-SP-2024Q4.csv"
     assert result.output == f"Flat data written to {target}: 4 rows.\n"
     rows = csv_rows((tmp_path / target).read_bytes())
-    assert rows[0] == list(FLAT_HEADERS)
+    assert rows[0] == [*FLAT_HEADERS, *CLOSED_HEADERS]
+    assert {tuple(r[-2:]) for r in rows[1:]} == {("Open, not closed", "")}
     assert {(r[0], r[7], r[9]) for r in rows[1:]} == {
         ("CO", "found", "5"), ("TA", "found", "7"), ("TA", "i01_progress", "'=1+1"),
         ("VA1", "found", "7"),

@@ -322,7 +322,7 @@ def test_csv_has_the_rows_of_the_data_sheet_in_binary_and_text(world, session, t
     binary = io.BytesIO()
     count = merged.write_flat_csv(session, figures, binary, locale="en")
     rows = csv_rows(binary.getvalue())
-    assert rows[0] == list(FLAT_HEADERS)
+    assert rows[0] == [*FLAT_HEADERS, *merged.CLOSED_HEADERS]  # and whether the period is closed
     assert count == len(rows) - 1 == result.data_rows == 4
     # Numbers as plain digits, text that could start a formula made inert.
     assert sorted((r[0], r[7], r[9], r[10]) for r in rows[1:]) == [

@@ -21,7 +21,7 @@ from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision, Status
 from server.services import assignments as assignment_service
-from server.services import reporting
+from server.services import owing, reporting
 from server.services.errors import (
     InvalidInput,
     InvalidReport,
@@ -118,7 +118,7 @@ def test_assignment_gives_each_village_of_the_town_its_quarterly_tasks(session, 
     # The town itself and the other town's village owe nothing.
     assert reporting.tasks_for_unit(session, tree["TA"], now=BEFORE_DUE) == []
     assert reporting.tasks_for_unit(session, tree["VB1"], now=BEFORE_DUE) == []
-    units = session.scalars(assignment_service.reporting_units_query(assignment)).all()
+    units = session.scalars(owing.owing_today(assignment)).all()
     assert [u.code for u in units] == ["VA1", "VA2"]
 
 

@@ -1,0 +1,140 @@
+"""Which units owe a period of an assignment, with the tree as it stood then.
+
+This is the one answer to "the units of this subtree that owe period P": the
+to-do lists, the report pages, completeness, chase lists, consolidation, the
+merged exports and the closing of periods all ask it here. A unit owes P when
+
+* it is active, and P begins within its reporting dates (``reports_from`` on or
+  before P's first day, ``stops_on`` after it): a unit added today owes nothing
+  of the past, a closed one nothing after it closed;
+* its placement in force on P's first day lies in the assignment's subtree (and
+  in the asked-for subtree), as that subtree stood on that day: a unit moved
+  today still counts under its old parent for the periods before the move;
+* it is of a kind the assignment asks (and not the root unless it reports too).
+
+The day a period is read at is its first day (a one-off period: its due date),
+so a change dated today takes effect from the next period to open. Each query
+is one range over the indexed ``unit_placements.path``, whatever the size of the
+tree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Select, String, and_, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from forms.periods import SHANGHAI, Frequency, Period
+from server.models import Unit, UnitPlacement
+from server.models.reporting import Assignment
+from server.models.units import PATH_SEPARATOR
+from server.services.assignments import due_date
+
+
+def period_day(assignment: Assignment, period: str) -> date:
+    """The day whose tree and reporting dates decide who owes *period*: its first day.
+
+    A one-off period has no first day; its due date stands in. An event has neither:
+    today's tree decides who files it.
+    """
+    parsed = Period.parse(period)
+    if parsed.frequency is Frequency.ONCE:
+        return due_date(assignment, period)
+    if parsed.frequency is Frequency.EVENT:  # filed by the units that report now
+        return today()
+    return parsed.start
+
+
+def in_force(placement, day: date) -> ColumnElement[bool]:
+    """SQL: *placement* (UnitPlacement or an alias) holds on *day*."""
+    return and_(or_(placement.valid_from.is_(None), placement.valid_from <= day),
+                or_(placement.valid_to.is_(None), placement.valid_to > day))
+
+
+def reporting_on(day: date) -> ColumnElement[bool]:
+    """SQL: the unit is active and *day* lies within its reporting dates."""
+    return and_(Unit.active.is_(True),
+                or_(Unit.reports_from.is_(None), Unit.reports_from <= day),
+                or_(Unit.stops_on.is_(None), Unit.stops_on > day))
+
+
+def path_then(unit_id: int, day: date):
+    """A scalar subquery: the path of unit *unit_id* on *day* (NULL if it was not placed)."""
+    placed = aliased(UnitPlacement)
+    return (select(placed.path).where(placed.unit_id == unit_id, in_force(placed, day))
+            .limit(1).scalar_subquery())
+
+
+def within(path_column, top_path) -> ColumnElement[bool]:
+    """SQL: *path_column* lies in the subtree whose path is *top_path* (a subquery).
+
+    The same half-open range as :func:`server.models.units.subtree_bounds`, built
+    in SQL so that it stays one indexed range whatever day it is read at.
+    """
+    high = func.substr(top_path, 1, func.length(top_path) - 1, type_=String).concat(
+        chr(ord(PATH_SEPARATOR) + 1))
+    return and_(path_column >= top_path, path_column < high)
+
+
+def owing_on(assignment: Assignment, day: date, under: Unit | None = None) -> Select:
+    """The units that owe reports under *assignment* on *day* (optionally only those in
+    *under*'s subtree as it stood then, *under* itself included when it reports), in
+    tree order as of that day. ``UnitPlacement`` is joined: its ``path`` and
+    ``parent_id`` are the unit's place on that day.
+    """
+    root = assignment.root_unit_id
+    query = (
+        select(Unit)
+        .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id, in_force(UnitPlacement, day)))
+        .where(reporting_on(day), within(UnitPlacement.path, path_then(root, day)))
+    )
+    if not assignment.include_root:
+        query = query.where(Unit.id != root)
+    if assignment.kinds:
+        query = query.where(Unit.kind.in_(assignment.kinds))
+    if under is not None and under.id != root:
+        query = query.where(within(UnitPlacement.path, path_then(under.id, day)))
+    return query.order_by(UnitPlacement.path)
+
+
+def owing_today(assignment: Assignment, under: Unit | None = None) -> Select:
+    """The units that owe reports under *assignment* with today's tree and dates: for
+    what is not about one period (who consolidates, which accounts to create)."""
+    return owing_on(assignment, today(), under)
+
+
+def owing_units(assignment: Assignment, period: str, under: Unit | None = None) -> Select:
+    """The units that owe *period* of *assignment* (see :func:`owing_on`)."""
+    return owing_on(assignment, period_day(assignment, period), under)
+
+
+def owes(session: Session, assignment: Assignment, unit: Unit, period: str) -> bool:
+    """Whether *unit* owes *period* of *assignment*."""
+    query = owing_units(assignment, period).where(Unit.id == unit.id)
+    return session.scalar(query.with_only_columns(Unit.id).order_by(None)) is not None
+
+
+def today() -> date:
+    """Today in Asia/Shanghai, the day the tree is read at when no period is named."""
+    return datetime.now(SHANGHAI).date()
+
+
+def owing_any(assignment: Assignment, periods: list[str], under: Unit | None = None) -> Select:
+    """The ids of the units that owe at least one of *periods* (for populations spanning
+    several periods, such as the rows of the completeness matrix)."""
+    days = sorted({period_day(assignment, p) for p in periods})
+    parts = [owing_on(assignment, day, under).with_only_columns(Unit.id).order_by(None)
+             for day in days]
+    if not parts:
+        return select(Unit.id).where(literal(False))
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def owed_periods_query(assignment: Assignment, unit_id: int, periods: list[str]) -> Select | None:
+    """A select of the keys among *periods* that unit *unit_id* owes (one round trip)."""
+    parts = [owing_units(assignment, p).with_only_columns(literal(p).label("period"))
+             .where(Unit.id == unit_id).order_by(None) for p in periods]
+    if not parts:
+        return None
+    return parts[0].union_all(*parts[1:]) if len(parts) > 1 else parts[0]

@@ -1,0 +1,268 @@
+"""A tree with history: reporting dates, dated moves, and closing a period (see rollup_tree).
+
+Past periods are read with the tree as it stood then: a unit added today owes
+nothing of the past and changes no past completeness or total; a village moved
+between towns keeps counting under its old town for the periods before the move.
+A closed period refuses every change below on the web, the API and Excel upload
+until it is reopened with a reason, which is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from api_helpers import api_request, make_token  # noqa: F401  (fixture)
+from rollup_tree import KEY, build, roll_up
+from sqlalchemy import select
+
+from server.db import unit_of_work
+from server.models import PeriodClosure
+from server.services import closing, consolidation, reporting, review, workbooks
+from server.services import units as unit_service
+from server.services.errors import InvalidInput, InvalidState, NotVisible, PeriodClosed
+
+AFTER_Q3_DEADLINE = datetime(2024, 11, 1, 2, tzinfo=UTC)
+IN_2025Q2 = datetime(2025, 5, 10, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def rolled(session, make_unit, make_user):
+    world = build(session, make_unit, make_user)
+    roll_up(session, world)
+    return world
+
+
+def figures_of(session, world, who: str, unit: str, period: str = "2024Q3"):
+    return consolidation.figures(session, world["users"][who], KEY, unit, period,
+                                 now=AFTER_Q3_DEADLINE)
+
+
+def counted(figures) -> dict[str, object]:
+    """What a consolidator reads first: who the children are, and the total found."""
+    return {"children": sorted(c.unit.code for c in figures.children),
+            "approved": sorted(c.unit.code for c in figures.included),
+            "found": figures.values.get("found")}
+
+
+def column(matrix, period: str) -> tuple[int, dict[str, int]]:
+    counts = matrix.counts[period]
+    return counts.total, dict(counts.by_status)
+
+
+def matrix_of(session, world, who: str, unit: str, now=AFTER_Q3_DEADLINE):
+    user = world["users"][who]
+    return review.completeness(session, user, world["assignment"], world["units"][unit],
+                               review.MatrixFilters(all_periods=True), now=now)
+
+
+# -- a unit added today --------------------------------------------------------------------
+
+
+def test_a_unit_added_today_owes_no_past_period_and_changes_no_past_figures(
+        rolled, session, make_user):
+    before_figures = counted(figures_of(session, rolled, "t1-hz", "T1"))
+    before_matrix = column(matrix_of(session, rolled, "t1-hz", "T1"), "2024Q3")
+    table = ("code,name,kind,parent,\n"
+             "V9,新村,village,T1\n").encode()
+    with unit_of_work(session):
+        report = unit_service.import_units(session, table, "units.csv")
+    assert report.ok and report.created == ["V9"]
+    new = unit_service.get_unit(session, "V9")
+    assert new.reports_from == datetime.now(UTC).astimezone(closing.SHANGHAI).date()
+    user = make_user("v9", unit=new)
+
+    # Its to-do list has none of the assignment's periods (all of them began before today).
+    assert reporting.tasks_for_unit(session, new) == []
+    with pytest.raises(NotVisible):
+        reporting.load(session, user, KEY, "V9", "2024Q3")
+    # The town's past is untouched: the same children, total and completeness.
+    assert counted(figures_of(session, rolled, "t1-hz", "T1")) == before_figures
+    matrix = matrix_of(session, rolled, "t1-hz", "T1")
+    assert column(matrix, "2024Q3") == before_matrix
+    assert "V9" not in [u.code for u in matrix.rows]
+
+
+def test_a_unit_owes_the_periods_that_begin_within_its_reporting_dates(
+        rolled, session, make_unit, make_user):
+    town = rolled["units"]["T1"]
+    new = make_unit("V8", town, reports_from=date(2024, 7, 1), stops_on=date(2025, 1, 1))
+    make_user("v8", unit=new)
+    tasks = reporting.tasks_for_unit(session, new, now=IN_2025Q2)
+    assert sorted(t.period for t in tasks) == ["2024Q3", "2024Q4"]
+    overdue = [t for t in tasks if t.overdue]
+    assert len(overdue) == 2  # it did owe those two, and has not reported them
+    q2 = counted(figures_of(session, rolled, "t1-hz", "T1", "2024Q2"))
+    assert "V8" not in q2["children"]
+    q3 = counted(figures_of(session, rolled, "t1-hz", "T1", "2024Q3"))
+    assert "V8" in q3["children"] and "V8" not in q3["approved"]
+    q1_2025 = counted(figures_of(session, rolled, "t1-hz", "T1", "2025Q1"))
+    assert "V8" not in q1_2025["children"]
+    matrix = matrix_of(session, rolled, "t1-hz", "T1", now=IN_2025Q2)
+    assert matrix.cell(new, "2024Q3").owed and not matrix.cell(new, "2024Q2").owed
+    assert not matrix.cell(new, "2025Q1").owed
+
+
+def test_a_unit_cannot_stop_before_it_starts(rolled, session):
+    with pytest.raises(InvalidInput) as refused:
+        unit_service.set_reporting_dates(session, rolled["units"]["V1"], date(2025, 1, 1),
+                                         date(2024, 1, 1))
+    assert refused.value.field == "stops_on"
+
+
+# -- a dated move --------------------------------------------------------------------------
+
+
+def test_a_village_moved_between_towns_keeps_both_towns_past_totals(rolled, session):
+    units = rolled["units"]
+    before = {town: counted(figures_of(session, rolled, "co1-hz", town)) for town in ("T1", "T2")}
+    assert before["T1"]["found"] == 8 and before["T2"]["found"] is None  # V3 is not approved
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 10, 1))
+    session.expire_all()
+    assert units["V1"].parent_id == units["T2"].id  # today's tree has it under T2
+    after = {town: counted(figures_of(session, rolled, "co1-hz", town)) for town in ("T1", "T2")}
+    assert after == before
+    # From the move on, it counts under its new town.
+    q4 = {town: counted(figures_of(session, rolled, "co1-hz", town, "2024Q4"))
+          for town in ("T1", "T2")}
+    assert q4["T1"]["children"] == ["V2"]
+    assert q4["T2"]["children"] == ["V1", "V3"]
+    with unit_of_work(session):
+        reporting.save(session, rolled["users"]["v1"],
+                       reporting.load(session, rolled["users"]["v1"], KEY, "V1", "2024Q4"),
+                       {"reporter": "王五", "phone": "13800000000", "found": 7})
+    assert "V1" in counted(figures_of(session, rolled, "co1-hz", "T2", "2024Q4"))["children"]
+
+
+def test_a_move_today_leaves_every_past_period_alone(rolled, session):
+    units = rolled["units"]
+    periods = ("2024Q2", "2024Q3", "2024Q4", "2025Q4")
+    before = {(town, p): counted(figures_of(session, rolled, "co1-hz", town, p))
+              for town in ("T1", "T2") for p in periods}
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"])  # today: after the plan
+    after = {(town, p): counted(figures_of(session, rolled, "co1-hz", town, p))
+             for town in ("T1", "T2") for p in periods}
+    assert after == before
+
+
+def test_a_move_before_the_current_placement_began_is_refused(rolled, session):
+    units = rolled["units"]
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2025, 1, 1))
+    with pytest.raises(InvalidInput) as refused:
+        unit_service.move_unit(session, units["V1"], units["T1"], date(2024, 12, 1))
+    assert refused.value.field == "day"
+
+
+# -- closing a period ----------------------------------------------------------------------
+
+
+def _upload(app, session, world, who: str, unit: str, period: str):
+    user = world["users"][who]
+    with app.test_request_context():
+        view = reporting.load(session, user, KEY, unit, period)
+        blank = workbooks.template_for(session, user, view, locale="zh_CN")
+        with unit_of_work(session):
+            return workbooks.import_upload(session, user, view, blank.data, blank.filename)
+
+
+def test_a_period_closes_only_once_every_report_owed_is_approved(rolled, session):
+    users = rolled["users"]
+    t2 = rolled["units"]["T2"]
+    with pytest.raises(InvalidState) as refused:
+        closing.close(session, users["t2-hz"], rolled["assignment"], t2, "2024Q3")
+    assert "1" in str(refused.value) and "2" in str(refused.value)  # 1 of 2 approved
+    with pytest.raises(closing.NotAllowed):
+        closing.close(session, users["t2-hz"], rolled["assignment"], rolled["units"]["T1"],
+                      "2024Q3")
+
+
+def test_a_closed_period_refuses_changes_everywhere_until_reopened(
+        rolled, session, app, client, browser, make_token):  # noqa: F811
+    users, units = rolled["users"], rolled["units"]
+    with unit_of_work(session):
+        closing.close(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3")
+
+    # The service: the consolidator above cannot withdraw an approval below.
+    view = reporting.load(session, users["co1-hz"], KEY, "T1", "2024Q3")
+    with pytest.raises(PeriodClosed):
+        reporting.unapprove(session, users["co1-hz"], view, "数字有误")
+    # Excel upload: refused with the closing named, nothing saved.
+    outcome = _upload(app, session, rolled, "v1", "V1", "2024Q3")
+    assert isinstance(outcome.refusal, PeriodClosed)
+    assert "t1-hz" in str(outcome.refusal)
+    # The API: 423 with a problem document.
+    token = make_token(users["co1-hz"])
+    answer = api_request(client, "POST", f"/reports/{KEY}/T1/2024Q3/unapprove", token,
+                         json={"reason": "数字有误"})
+    assert answer.status_code == 423
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert answer.get_json()["code"] == "period_closed"
+    # The web: the review page says why, in Chinese by default.
+    browser.login_ok("co1-hz")
+    page = browser.post(f"/review/{KEY}/T1/2024Q3/unapprove", {"comment": "数字有误"},
+                        token_from=f"/review/{KEY}/T1/2024Q3")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "由 t1-hz 关闭：重新开放之前，其下该期报表不能修改" in text
+    # The consolidation page, the API and the exports say it is closed, and when.
+    figures = figures_of(session, rolled, "co1-hz", "T1")
+    assert figures.closure is not None and figures.closure.closed_by.username == "t1-hz"
+    state = api_request(client, "GET", f"/consolidations/{KEY}/T1/2024Q3", token).get_json()
+    assert state["closed"]["closed_by"] == "t1-hz" and state["closed"]["unit"]["code"] == "T1"
+    csv = api_request(client, "GET", f"/consolidations/{KEY}/T1/2024Q3/flat.csv", token)
+    first, second = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()[:2]
+    assert first.endswith("期间已关闭,关闭时间")
+    assert ",已关闭," in second + "," and closing.local_time(figures.closure.closed_at) in second
+
+    # Reopening needs a reason; it is recorded with who and when.
+    with pytest.raises(InvalidInput):
+        closing.reopen(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3",
+                       "  ")
+    with unit_of_work(session):
+        closing.reopen(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3",
+                       "村里更正了隐患数")
+    row = session.scalar(select(PeriodClosure))
+    assert (row.reopened_by.username, row.reopen_reason) == ("t1-hz", "村里更正了隐患数")
+    assert row.reopened_at is not None
+    history = closing.history(session, rolled["assignment"], units["T1"], "2024Q3")
+    assert [h.open for h in history] == [False]
+    # Changes are allowed again, on the API too.
+    answer = api_request(client, "POST", f"/reports/{KEY}/T1/2024Q3/unapprove", token,
+                         json={"reason": "数字有误"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["status"] == "submitted"
+
+
+def test_closing_and_reopening_on_the_consolidation_page(rolled, session, browser):
+    browser.login_ok("t1-hz")
+    address = f"/consolidation/{KEY}/T1/2024Q3"
+    page = browser.get(address).get_data(as_text=True)
+    assert 'data-closed="no"' in page
+    done = browser.post(address + "/close", {}, token_from=address)
+    assert done.status_code == 302
+    page = browser.get(address).get_data(as_text=True)
+    assert 'data-closed="yes"' in page and "t1-hz" in page
+    refused = browser.post(address + "/reopen", {"reason": ""}, token_from=address)
+    assert refused.status_code == 400
+    assert session.scalar(select(PeriodClosure)).reopened_at is None
+    done = browser.post(address + "/reopen", {"reason": "更正"}, token_from=address)
+    assert done.status_code == 302
+    page = browser.get(address).get_data(as_text=True)
+    assert 'data-closed="no"' in page and "更正" in page
+
+
+def test_unit_import_reads_reporting_dates(rolled, session):
+    table = ("单位代码,单位名称,类型,上级单位代码,开始报送日期,停止报送日期\n"
+             "V7,七村,village,T2,2024/7/1,2025年1月1日\n"
+             "V1,Unit V1,village,T1,,\n").encode()
+    with unit_of_work(session):
+        report = unit_service.import_units(session, table, "units.csv")
+    assert report.ok, report.problems
+    seven = unit_service.get_unit(session, "V7")
+    assert (seven.reports_from, seven.stops_on) == (date(2024, 7, 1), date(2025, 1, 1))
+    bad = "code,name,kind,parent,reports_from\nV6,六村,village,T2,明年\n".encode()
+    refused = unit_service.import_units(session, bad, "units.csv")
+    assert [p.code for p in refused.problems] == ["invalid_date"]
