@@ -18,7 +18,9 @@ from server.error_pages import register_error_pages
 from server.extensions import csrf, login_manager
 from server.home import register_home
 from server.i18n import init_i18n
+from server.jobs.runner import init_jobs
 from server.labels import register_labels
+from server.notifications import bp as notifications_bp
 from server.refusals import register_refusal_pages
 from server.reporting import bp as reporting_bp
 from server.review import bp as review_bp
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     init_db(app)
+    init_jobs(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     init_i18n(app)
@@ -67,6 +70,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(workbooks_bp)
     app.register_blueprint(consolidation_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(notifications_bp)
     register_home(app)
     register_labels(app)
 

@@ -107,6 +107,38 @@ def from_environment() -> dict:
         "LOGIN_THROTTLE_MAX_ADDRESS_FAILURES": 20,
         "LOGIN_THROTTLE_WINDOW": timedelta(minutes=15),
         "PASSWORD_MIN_LENGTH": 8,
+        **jobs_from_environment(),
+    }
+
+
+def _str_env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def jobs_from_environment() -> dict:
+    """The job runner's storage and the notification channels (see the README)."""
+    return {
+        # Empty: huey keeps its queue in an SQLite file in the instance folder.
+        "REDIS_URL": _str_env("TIANBAO_REDIS_URL"),
+        "JOBS_QUEUE_NAME": _str_env("TIANBAO_JOBS_QUEUE", "tianbao"),
+        # Where links in e-mails, robot messages and SMS point.
+        "BASE_URL": _str_env("TIANBAO_BASE_URL", "http://127.0.0.1:5000"),
+        "SMTP_HOST": _str_env("TIANBAO_SMTP_HOST"),
+        "SMTP_PORT": _int_env("TIANBAO_SMTP_PORT", 25),
+        "SMTP_USER": _str_env("TIANBAO_SMTP_USER"),
+        "SMTP_PASSWORD": os.environ.get("TIANBAO_SMTP_PASSWORD", ""),
+        "SMTP_FROM": _str_env("TIANBAO_SMTP_FROM", "tianbao@localhost"),
+        "SMTP_TLS": _str_env("TIANBAO_SMTP_TLS", "none"),  # none, starttls or ssl
+        "WECOM_WEBHOOK": _str_env("TIANBAO_WECOM_WEBHOOK"),
+        "DINGTALK_WEBHOOK": _str_env("TIANBAO_DINGTALK_WEBHOOK"),
+        "DINGTALK_SECRET": _str_env("TIANBAO_DINGTALK_SECRET"),
+        "SMS_URL": _str_env("TIANBAO_SMS_URL"),
+        "SMS_BODY": _str_env("TIANBAO_SMS_BODY"),
+        "SMS_AUTH_HEADER": _str_env("TIANBAO_SMS_AUTH_HEADER"),
+        "NOTIFY_TIMEOUT": _int_env("TIANBAO_NOTIFY_TIMEOUT", 10),
+        "NOTIFY_MAX_ATTEMPTS": _int_env("TIANBAO_NOTIFY_MAX_ATTEMPTS", 8),
+        "NOTIFY_RETRY_SECONDS": _int_env("TIANBAO_NOTIFY_RETRY_SECONDS", 60),
+        "NOTIFY_LEASE_SECONDS": _int_env("TIANBAO_NOTIFY_LEASE_SECONDS", 120),
     }
 
 

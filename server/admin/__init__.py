@@ -10,6 +10,7 @@ from server.admin import (  # noqa: F401
     designer_views,
     templates_views,
     units_views,
+    user_contact_views,
     users_views,
 )
 from server.admin.blueprint import bp

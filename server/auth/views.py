@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from server.auth.blueprint import bp
+from server.auth.contact_form import ContactForm
 from server.auth.forms import (
     LoginForm,
     LogoutForm,
@@ -26,7 +27,7 @@ from server.auth.forms import (
 from server.db import db_session, unit_of_work
 from server.i18n import safe_next
 from server.refusals import on_refusal
-from server.services import accounts, tokens
+from server.services import accounts, contacts, tokens
 from server.services.accounts import LoginStatus
 
 
@@ -88,11 +89,28 @@ def account():
     return _account_page(form=form), 400 if form.is_submitted() else 200
 
 
+@bp.post("/account/contact")
+@login_required
+def contact():
+    """The account's own addresses for notifications and whether it hears of submissions."""
+    form = ContactForm()
+    if form.validate_on_submit():
+        on_refusal(lambda _refusal: (_account_page(contact_form=form), 400), form=form)
+        contacts.update_contact(db_session(), current_user._get_current_object(),
+                                email=form.email.data, mobile=form.mobile.data,
+                                wecom_userid=form.wecom_userid.data,
+                                notify_on_submission=form.notify_on_submission.data)
+        flash(_("Your notification settings have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    return _account_page(contact_form=form), 400
+
+
 def _account_page(**forms):
     """The account page; *forms* replaces the blank forms (to show errors or a new secret)."""
     user = current_user._get_current_object()
     context = {
         "form": PasswordChangeForm(formdata=None),
+        "contact_form": ContactForm(formdata=None, obj=user),
         "token_form": TokenCreateForm(formdata=None),
         "revoke_form": TokenRevokeForm(),
         "api_tokens": tokens.for_user(db_session(), user),

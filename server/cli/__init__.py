@@ -1,9 +1,9 @@
 """The ``tianbao`` command line. Commands are thin: they call services and print.
 
 Each command group lives in a module of its own (``instance`` for ``init``,
-``serve`` and ``db``; ``units``, ``users``, ``templates``, ``workbook``, ``export``,
-``tokens``; ``backup`` for ``backup`` and ``restore``), built with the helpers of
-:mod:`server.cli.common`; this module gathers them into ``tianbao``.
+``serve`` and ``db``; ``worker`` for the job runner; ``units``, ``users``, ``templates``,
+``workbook``, ``export``, ``tokens``; ``backup`` for ``backup`` and ``restore``), built
+with the helpers of :mod:`server.cli.common`; this module gathers them into ``tianbao``.
 
 Messages are translated into the locale taken from ``TIANBAO_LOCALE`` or the
 usual ``LC_ALL``/``LC_MESSAGES``/``LANG`` variables (zh_CN unless they ask for English).
@@ -30,7 +30,17 @@ from __future__ import annotations
 from flask.cli import FlaskGroup
 
 from server.app import create_app
-from server.cli import backup, export, instance, templates, tokens, units, users, workbook
+from server.cli import (
+    backup,
+    export,
+    instance,
+    templates,
+    tokens,
+    units,
+    users,
+    workbook,
+    worker,
+)
 
 cli = FlaskGroup(
     create_app=create_app,
@@ -42,7 +52,7 @@ cli = FlaskGroup(
 for command in (instance.init_command, instance.serve_command, instance.db_group,
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
-                backup.backup_command, backup.restore_command):
+                backup.backup_command, backup.restore_command, worker.worker_command):
     cli.add_command(command)
 
 

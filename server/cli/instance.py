@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from forms.loader import DefinitionError
 from server import migrate
 from server.cli.common import Failure, command, engine, group, require_migrated
+from server.cli.worker import start_worker_process, stop_worker_process
 from server.db import db_session, unit_of_work
 from server.demo import demo_password, load_demo
 from server.locale import translate_definition_error
@@ -45,12 +46,19 @@ def init_command(demo: bool) -> None:
               help="Number of worker processes.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
               help="Threads per worker process.")
-def serve_command(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve the application with gunicorn (production WSGI server)."""
+@click.option("--no-worker", is_flag=True,
+              help="Do not start a job worker (run “tianbao worker” elsewhere).")
+def serve_command(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
+    """Serve the application with gunicorn (production WSGI server) and one job worker."""
     require_migrated()
     click.echo(_("Serving on http://%(host)s:%(port)s/ (press Ctrl+C to stop)",
                  host=host, port=port))
-    serve(host=host, port=port, workers=workers, threads=threads)
+    job_worker = None if no_worker else start_worker_process()
+    try:
+        serve(host=host, port=port, workers=workers, threads=threads)
+    finally:
+        if job_worker is not None:
+            stop_worker_process(job_worker)
 
 
 @group("db")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -57,6 +58,13 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Where notifications reach the person, each optional (see services.notifications).
+    email: Mapped[str | None] = mapped_column(String(254))
+    mobile: Mapped[str | None] = mapped_column(String(32))
+    wecom_userid: Mapped[str | None] = mapped_column(String(64))
+    # A reviewer hears of each submission below them only when they ask for it.
+    notify_on_submission: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())
 
     unit: Mapped[Unit | None] = relationship()
 

@@ -59,7 +59,7 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
-from server.services import closing
+from server.services import closing, notifications
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -472,8 +472,10 @@ def _last_author(view: ReportView) -> str:
 
 def _event(session: Session, report: Report, action: str, user: User | None,
            comment: str = "") -> None:
-    session.add(ReportEvent(report_id=report.id, action=action, revision=report.revision,
-                            comment=comment, actor_id=user.id if user else None))
+    event = ReportEvent(report_id=report.id, action=action, revision=report.revision,
+                        comment=comment, actor_id=user.id if user else None)
+    session.add(event)
+    notifications.report_event(session, report, event, user)
 
 
 def save(
