@@ -33,6 +33,11 @@ Usage::
     python bench/load.py [--savers 8] [--workers 2] [--threads 4] [--seconds 10]
         [--database-url postgresql://postgres@127.0.0.1:5432/test] [--shared K]
         [--kill-worker-every S] [--kill-master-at S] [--kill-pg-backends-every S]
+        [--bare | --against-bare]
+
+``--bare`` serves ``bench/bare_app.py`` instead, the floor: a Flask endpoint doing
+one insert per PUT under the same gunicorn settings; ``--against-bare`` runs both,
+the bare one first, and prints the application's share of the bare throughput.
 """
 
 from __future__ import annotations
@@ -189,8 +194,10 @@ def alive(pid: int) -> bool:
 class Server:
     """gunicorn serving the application on 127.0.0.1, as ``tianbao serve`` configures it."""
 
-    def __init__(self, env: dict, port: int, workers: int, threads: int, log: Path) -> None:
+    def __init__(self, env: dict, port: int, workers: int, threads: int, log: Path,
+                 app_spec: str = "server.wsgi:app") -> None:
         self.env, self.port, self.workers, self.threads = env, port, workers, threads
+        self.app_spec = app_spec
         self.log = log.open("ab")
         self.process: subprocess.Popen | None = None
         self.groups: list[int] = []
@@ -200,7 +207,7 @@ class Server:
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--threads", str(self.threads),
              "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
-             "server.wsgi:app"],
+             self.app_spec],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.groups.append(self.process.pid)
@@ -452,8 +459,15 @@ def run(args) -> dict:
             period, targets = set_up(db.url, folder, args.savers, reports)
             env = dict(os.environ, DATABASE_URL=db.url, SECRET_KEY="load-bench",
                        TIANBAO_INSTANCE_PATH=str(folder), PYTHONPATH=str(ROOT))
+            app_spec = "server.wsgi:app"
+            if args.bare:
+                from bare_app import create_table
+
+                create_table(db.url)
+                env.update(TIANBAO_BARE="1", PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'bench'}")
+                app_spec = "bare_app:app"
             server = Server(env, free_port(), args.workers, args.threads,
-                            Path(args.log) if args.log else folder / "gunicorn.log")
+                            Path(args.log) if args.log else folder / "gunicorn.log", app_spec)
             server.start()
 
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
@@ -494,7 +508,9 @@ def run(args) -> dict:
         "examples": {"lost": found.lost[:5], "duplicated": found.duplicated[:5],
                      "misplaced": found.misplaced[:5]},
         "saves_per_second": round(len(tally.acknowledged) / elapsed, 1),
+        "served": "bare" if args.bare else "app",
         "p50_ms": round(percentile(tally.latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(tally.latencies, 0.95) * 1000, 1),
         "p99_ms": round(percentile(tally.latencies, 0.99) * 1000, 1),
         "errors": dict(sorted(tally.errors.items())),
     }
@@ -503,7 +519,8 @@ def run(args) -> dict:
 def describe(result: dict) -> str:
     faults_done = result["faults"]
     lines = [
-        f"{result['database']}: {result['savers']} savers on {result['reports']} reports, "
+        f"{result['served']}, {result['database']}: {result['savers']} savers on "
+        f"{result['reports']} reports, "
         f"{result['workers']} workers × {result['threads']} threads, {result['seconds']} s",
         f"faults: {faults_done['workers_killed']} workers killed, "
         f"{faults_done['master_killed']} master killed and restarted, "
@@ -512,7 +529,8 @@ def describe(result: dict) -> str:
         f"lost {result['lost']}, duplicated {result['duplicated']}, "
         f"misplaced {result['misplaced']} ({result['revisions']} revisions in the history)",
         f"throughput {result['saves_per_second']} acknowledged saves/s, "
-        f"latency p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms",
+        f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
+        f"p99 {result['p99_ms']} ms",
         "errors: " + (", ".join(f"{kind} × {n}" for kind, n in result["errors"].items())
                       or "none"),
     ]
@@ -538,6 +556,10 @@ def parse(argv: list[str]):
                         help="SIGKILL the gunicorn master after S seconds and restart it")
     parser.add_argument("--kill-pg-backends-every", type=float, metavar="S",
                         help="terminate the run's PostgreSQL connections every S seconds")
+    parser.add_argument("--bare", action="store_true",
+                        help="serve bench/bare_app.py (one insert per PUT) instead of the app")
+    parser.add_argument("--against-bare", action="store_true",
+                        help="run the bare app first, then the app, and print the ratio")
     parser.add_argument("--log", metavar="FILE", help="keep gunicorn's output in FILE")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
@@ -549,10 +571,20 @@ def parse(argv: list[str]):
 
 
 def main(argv: list[str]) -> int:
-    result = run(parse(argv))
-    print(json.dumps(result, ensure_ascii=False) if "--json" in argv else describe(result))
-    failed = result["lost"] or result["duplicated"] or result["misplaced"]
-    return 1 if failed or not result["acknowledged"] else 0
+    args = parse(argv)
+    results = [run(argparse.Namespace(**{**vars(args), "bare": True}))] \
+        if args.against_bare else []
+    results.append(run(args))
+    for result in results:
+        print(json.dumps(result, ensure_ascii=False) if args.json else describe(result))
+    if args.against_bare:
+        bare, ours = results
+        ratio = ours["saves_per_second"] / bare["saves_per_second"] \
+            if bare["saves_per_second"] else 0.0
+        print(f"app / bare throughput: {ratio:.0%}")
+    failed = any(r["lost"] or r["duplicated"] or r["misplaced"] or not r["acknowledged"]
+                 for r in results)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

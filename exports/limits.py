@@ -205,7 +205,7 @@ def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
     names = _xlsx_sheet_names(parts)
     for entry, raw in parts:
         content = _as_utf8(raw)
-        tag = _SST_TAG.search(content)
+        tag = _SST_TAG.search(content) if b"sst" in content else None
         for count in _COUNT_ATTR.findall(tag.group(0) if tag else b""):
             if int(count) > limits.max_cells:  # buffers are sized from these counts
                 return file_error("corrupt_file", filename=filename)
@@ -250,19 +250,29 @@ def _column_number(letters: bytes | str) -> int:
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell (or declared dimension).
 
-    The matches are walked one by one, so a huge sheet costs no list of them.
+    The matches are walked one by one, so a huge sheet costs no list of them;
+    per match only the distinct references are collected (folded into the
+    maximum whenever there are many), and numbers are made of them once.
     """
     rows = cols = cell_refs = row_refs = 0
+    letters: set[bytes] = set()
+    numbers: set[bytes] = set()
     for match in _CELL_REF.finditer(xml):
         cell_refs += 1
-        rows = max(rows, int(match.group(2)))
-        cols = max(cols, _column_number(match.group(1)))
+        column, row = match.groups()
+        letters.add(column)
+        numbers.add(row)
+        if len(numbers) > _FOLD or len(letters) > _FOLD:
+            rows, cols = _fold(rows, numbers, cols, letters)
     for match in _ROW_REF.finditer(xml):
         row_refs += 1
-        rows = max(rows, int(match.group(1)))
+        numbers.add(match.group(1))
+        if len(numbers) > _FOLD:
+            rows, cols = _fold(rows, numbers, cols, letters)
+    rows, cols = _fold(rows, numbers, cols, letters)
     # Cells and rows may omit their reference and follow the previous one.
-    cols += sum(1 for _ in _CELL_OPEN.finditer(xml)) - cell_refs
-    rows += sum(1 for _ in _ROW_OPEN.finditer(xml)) - row_refs
+    cols += _count_tags(xml, b"c", _CELL_OPEN) - cell_refs
+    rows += _count_tags(xml, b"row", _ROW_OPEN) - row_refs
     dimension = _DIMENSION.search(xml)
     if dimension:
         last = _REF.search(dimension.group(1).decode("ascii", "replace"))
@@ -270,6 +280,35 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
             rows = max(rows, int(last.group(2)))
             cols = max(cols, _column_number(last.group(1)))
     return rows, cols
+
+
+_FOLD = 4096  # distinct references held before they are folded into the maxima
+
+
+def _fold(rows: int, numbers: set[bytes], cols: int, letters: set[bytes]) -> tuple[int, int]:
+    """The maxima with the collected references in; empties the sets."""
+    if numbers:
+        rows = max(rows, max(map(int, numbers)))
+        numbers.clear()
+    if letters:
+        cols = max(cols, max(map(_column_number, letters)))
+        letters.clear()
+    return rows, cols
+
+
+_TAG_ENDS = (b" ", b"\t", b"\n", b"\r", b"\f", b"\v", b"/", b">")
+_PREFIXED = re.compile(rb"<\w+:")
+
+
+def _count_tags(xml: bytes, name: bytes, pattern: re.Pattern[bytes]) -> int:
+    """How many times *pattern* (``<name`` then a space, ``/`` or ``>``, any prefix) occurs.
+
+    Without namespace prefixes in the part, counting the byte strings gives the
+    same number as the pattern, much faster.
+    """
+    if _PREFIXED.search(xml) is None:
+        return sum(xml.count(b"<" + name + end) for end in _TAG_ENDS)
+    return sum(1 for _ in pattern.finditer(xml))
 
 
 def _xlsx_sheet_names(parts: list[tuple[str, bytes]]) -> dict[str, str]:

@@ -69,8 +69,8 @@ def body_object(*, optional: bool = False) -> dict[str, Any]:
     return data
 
 
-def _answer(view: ReportView, extra_issues=(), status: int = 200):
-    response = schemas.answer(serializers.report(view, extra_issues))
+def _answer(view: ReportView, extra_issues=(), status: int = 200, stored=None):
+    response = schemas.answer(serializers.report(view, extra_issues, stored))
     return response, status, {"ETag": f'"{view.revision}"'}
 
 
@@ -136,18 +136,18 @@ def put_report(assignment: str, unit: str, period: str):
     # What does not apply to the unit is left out by the save: no warnings about it either.
     typed, coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
     try:
-        reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
-                       explanations=explanations, expected_revision=expected,
-                       source=Source.API)
+        # The save leaves the view at the new revision with the issues a submission would
+        # check: the answer needs neither another read nor another validation.
+        _report, stored = reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
+                                         explanations=explanations, expected_revision=expected,
+                                         source=Source.API, check_required=True)
     except StaleRevision:
         if not _is_current(view, typed, remarks, explanations):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
     warnings = [i for i in coercion if not i.is_error]
-    saved = _reload(view)
-    saved.skipped = view.skipped
-    return _answer(saved, warnings)
+    return _answer(view, warnings, stored=stored)
 
 
 def _explanations(body: dict[str, Any]) -> dict[str, str] | None:
@@ -300,6 +300,10 @@ def upload_workbook(assignment: str, unit: str, period: str):
     user = api_user()
     outcome = workbook_service.import_upload(db_session(), user, view, upload.read(),
                                              upload.filename)
+    if isinstance(outcome.refusal, StaleRevision):
+        # Another save of the report won the race since this request read it: a conflict,
+        # as for a PUT, and nothing of this upload is kept.
+        raise outcome.refusal
     found = serializers.issues(outcome.issues)
     if outcome.refusal is not None:
         found.insert(0, serializers.message_issue(None, "refused", str(outcome.refusal)))

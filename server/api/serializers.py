@@ -67,13 +67,16 @@ def is_late(view: ReportView, now: datetime | None = None) -> bool:
                            days_until(view.due, now or utcnow()))
 
 
-def report(view: ReportView, extra_issues: Iterable[Any] = ()) -> schemas.Report:
+def report(view: ReportView, extra_issues: Iterable[Any] = (),
+           stored: list[Any] | None = None) -> schemas.Report:
     """The report as GET /reports/… answers it.
 
     ``issues`` is what a submission would check now (nothing for a report not
     started), after *extra_issues* (e.g. the warnings about what was just typed).
+    *stored* are those issues when the caller has just computed them (a save).
     """
-    stored = reporting.issues_for(view) if view.report is not None else []
+    if stored is None:
+        stored = reporting.issues_for(view) if view.report is not None else []
     saved = view.report
     return schemas.Report(
         assignment=view.assignment.key,

@@ -32,10 +32,12 @@ REASON_MAX = 1000
 
 
 def closures_over(session: Session, assignment: Assignment, unit: Unit,
-                  period: str) -> list[PeriodClosure]:
+                  period: str, *, path: str | None = None) -> list[PeriodClosure]:
     """The closures in force over *unit*'s report of *period*: on the unit or any unit above
-    it, as the tree stood in that period. Highest first."""
-    path = session.scalar(select(path_then(unit.id, period_day(assignment, period))))
+    it, as the tree stood in that period. Highest first. *path* is the unit's path in that
+    period when the caller has read it already."""
+    if path is None:
+        path = session.scalar(select(path_then(unit.id, period_day(assignment, period))))
     ids = path_ids(path) if path else [unit.id]
     found = session.scalars(
         select(PeriodClosure).where(
@@ -46,10 +48,22 @@ def closures_over(session: Session, assignment: Assignment, unit: Unit,
 
 
 def closure_of(session: Session, assignment: Assignment, unit: Unit,
-               period: str) -> PeriodClosure | None:
+               period: str, *, path: str | None = None) -> PeriodClosure | None:
     """The closure in force over *unit*'s figures of *period* (its own or one above), if any."""
-    found = closures_over(session, assignment, unit, period)
+    found = closures_over(session, assignment, unit, period, path=path)
     return found[0] if found else None
+
+
+def any_closed(assignment: Assignment, period: str):
+    """SQL: whether any closure of *period* is in force anywhere under *assignment*.
+
+    Cheap to add to another query: when it is false no report of the period can be
+    closed, and :func:`closure_of` need not be asked.
+    """
+    return (select(PeriodClosure.id)
+            .where(PeriodClosure.assignment_id == assignment.id, PeriodClosure.period == period,
+                   PeriodClosure.reopened_at.is_(None))
+            .exists())
 
 
 def history(session: Session, assignment: Assignment, unit: Unit,

@@ -44,10 +44,11 @@ from forms.periods import SHANGHAI, Period, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
-from server.models import Role, Unit, User
+from server.models import Role, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
+    AssignmentVersion,
     Report,
     ReportEvent,
     Revision,
@@ -77,7 +78,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
-from server.services.owing import owed_periods_query, owes
+from server.services.owing import owed_periods_query, owes, owing_units
 from server.services.subtree import approved_child_reports
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -187,14 +188,20 @@ def next_event_key(session: Session, assignment: Assignment, unit: Unit) -> str:
     return Period.event(max(numbers, default=0) + 1).key
 
 
-def _event_period_open(session: Session, assignment: Assignment, unit: Unit,
-                       period: str) -> bool:
-    """An event key names an event of the unit, or the next one (a new event)."""
+def _event_key(period: str) -> bool:
+    """Whether *period* is written as an event's key (``event-3``, not ``event`` or
+    ``event-03``)."""
     try:
         parsed = Period.parse(period)
     except ValueError:
         return False
-    if not parsed.is_event or not parsed.index or parsed.key != period:
+    return parsed.is_event and bool(parsed.index) and parsed.key == period
+
+
+def _event_period_open(session: Session, assignment: Assignment, unit: Unit,
+                       period: str) -> bool:
+    """An event key names an event of the unit, or the next one (a new event)."""
+    if not _event_key(period):
         return False
     return period == next_event_key(session, assignment, unit) or session.scalar(
         select(Report.id).where(Report.assignment_id == assignment.id,
@@ -221,6 +228,8 @@ class ReportView:
     history: list[dict[str, Any]] = field(default_factory=list)  # earlier sent, oldest first
     # Keys of fields the last save was given but left out because they do not apply.
     skipped: list[str] = field(default_factory=list)
+    # The unit's submitted and approved reports of the assignment by period, as read.
+    sent: dict[str, Report] | None = None
     # Why the period is closed over this report (server.services.closing), or None.
     closed: Refusal | None = None
 
@@ -251,21 +260,36 @@ class ReportView:
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
-    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
-    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
-    if assignment is None or unit is None:
+    # One statement each for the assignment (its versions and their templates), the unit
+    # (visible, owing the period, with its tags, its place then and whether the period is
+    # closed anywhere) and the unit's reports: the whole read of a save.
+    assignment = session.scalars(
+        select(Assignment).where(Assignment.key == assignment_key)
+        .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+    ).unique().first()
+    if assignment is None:
         raise NotVisible(what=assignment_key)
-    if is_event(assignment):
-        if not (_event_period_open(session, assignment, unit, period)
-                and owes(session, assignment, unit, period)):
-            raise NotVisible(what=period)
-    elif period not in assignment_periods(assignment) or not owes(session, assignment, unit,
-                                                                   period):
-        raise NotVisible(what=period)
+    found = None
+    event = is_event(assignment)
+    if (_event_key(period) if event else period in assignment_periods(assignment)):
+        found = session.execute(
+            owing_units(assignment, period).where(Unit.code == unit_code, unit_scope(user))
+            .add_columns(UnitPlacement.path, closing.any_closed(assignment, period))
+            .options(joinedload(Unit.tag_rows))
+        ).unique().first()
+    if found is None:  # which of the two the caller is told, as before: the unit first
+        visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
+                                                       unit_scope(user)))
+        raise NotVisible(what=assignment_key if visible is None else period)
+    unit, path, closed_somewhere = found
+    if event and not _event_period_open(session, assignment, unit, period):
+        raise NotVisible(what=period)  # only the unit's events and its next one
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
     view = build_view(assignment, unit, period, {r.period: r for r in reports})
-    closure = closing.closure_of(session, assignment, unit, period)
+    # Only when some closure of the period is in force does it matter where.
+    closure = closing.closure_of(session, assignment, unit, period, path=path) \
+        if closed_somewhere else None
     view.closed = closing.refusal(closure) if closure is not None else None
     return view
 
@@ -294,7 +318,8 @@ def build_view(
     following = reports[later[0]] if later else None
     return ReportView(assignment, unit, period, template, report, values_of(report),
                       due_date(assignment, period), previous, values_of(previous), following,
-                      [values_of(reports[p]) for p in earlier])
+                      [values_of(reports[p]) for p in earlier],
+                      sent={p: reports[p] for p in sent})
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
@@ -332,6 +357,8 @@ def _first_handed_in(view: ReportView) -> dict[str, Any] | None:
     """The values of the report as first submitted (None if never submitted)."""
     session = Session.object_session(view.assignment)
     if session is None or view.report is None or not view.definition.target_fields():
+        return None
+    if view.report.submitted_at is None:  # only submitting sets it: never handed in
         return None
     number = session.scalar(
         select(ReportEvent.revision).where(ReportEvent.report_id == view.report.id,
@@ -490,9 +517,14 @@ def save(
     source: str = Source.WEB,
     file: StoredFile | None = None,
     on_behalf: bool = False,
+    check_required: bool = False,
     event: EventInfo | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
+
+    The view is updated to the saved revision, so the caller answers from it
+    without reading the report again; *check_required* returns the issues a
+    submission would check instead of the draft's (what the API answers).
 
     Values that cannot be read at all (text in a number field, a number out of
     bounds, an unknown choice) refuse the save and change nothing; missing
@@ -522,15 +554,14 @@ def save(
             view.report = report
             _check_editable(user, view, on_behalf=on_behalf)
             check_revision(view, expected_revision)
-    _claim_next_revision(session, view, report)
-    report.values = jsonable(values)
+    changes: dict[str, Any] = {"values": jsonable(values), "updated_at": utcnow()}
     if remarks is not None:
-        report.remarks = remarks.strip()
+        changes["remarks"] = remarks.strip()
     if explanations is not None:
-        report.explanations = clean_explanations(view.definition, explanations)
+        changes["explanations"] = clean_explanations(view.definition, explanations)
     if event is not None:
-        report.event, report.event_at = event.to_json(), event.at
-    report.updated_at = utcnow()
+        changes["event"], changes["event_at"] = event.to_json(), event.at
+    _claim_next_revision(session, view, report, changes)
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,
@@ -539,7 +570,7 @@ def save(
                          event=dict(report.event) if report.event else None))
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
-    return report, issues_for(view, check_required=False)
+    return report, issues_for(view, check_required=check_required)
 
 
 def _insert_report(session: Session, view: ReportView) -> Report:
@@ -566,27 +597,33 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     ).one()
 
 
-def _claim_next_revision(session: Session, view: ReportView, report: Report) -> None:
-    """Move *report* from the revision this request read to the next one, or refuse as stale.
+def _claim_next_revision(session: Session, view: ReportView, report: Report,
+                         changes: Mapping[str, Any]) -> None:
+    """Move *report* from the revision this request read to the next one with *changes*,
+    or refuse as stale.
 
     The report was read before this request wrote anything, so another request
-    may have saved since. A conditional update (compare and set) makes the check
-    and the increment one step on both databases: the loser of a race is told
-    the report changed, with the report as it now stands (a retry of a save
-    that did commit recognises its values), instead of failing on the revision's
-    unique key.
+    may have saved since. A conditional update (compare and set) makes the check,
+    the increment and the new values one statement on both databases: the loser
+    of a race is told the report changed, with the report as it now stands (a
+    retry of a save that did commit recognises its values), instead of failing
+    on the revision's unique key.
     """
     read = report.revision
     claimed = session.execute(
         update(Report)
         .where(Report.id == report.id, Report.revision == read)
-        .values(revision=read + 1)
+        .values(revision=read + 1, **changes)
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:  # only an existing report, read from view.report, can lose the race
         session.refresh(report)
         check_revision(view, read)
+        # Not stale after all cannot happen: the row moved on, so its revision differs.
+        raise StaleRevision(current=report.revision)
     set_committed_value(report, "revision", read + 1)
+    for name, value in changes.items():
+        set_committed_value(report, name, value)
 
 
 def submit(session: Session, user: User, view: ReportView, *,

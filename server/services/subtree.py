@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, Status
@@ -95,8 +95,11 @@ def approved_child_reports(session: Session, assignment: Assignment, unit: Unit,
                                 Report.period == period,
                                 Report.status == Status.APPROVED))
         .add_columns(UnitPlacement.path, Report)
+        # The units' tags in the same statement (a child's part depends on them): selectin
+        # loading would add a statement per 500 units of the subtree.
+        .options(joinedload(Unit.tag_rows))
     )
-    rows = session.execute(query).all()
+    rows = session.execute(query).unique().all()
     if not rows:
         return None
     tree = link(unit, [(below, path) for below, path, _report in rows])

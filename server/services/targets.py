@@ -33,7 +33,7 @@ from server.models.reporting import Assignment, Report, sent_in_sql
 from server.services import assignments as assignment_service
 from server.services import consolidation
 from server.services import templates as template_service
-from server.services.reporting import ReportView
+from server.services.reporting import ReportView, stored_values
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,10 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
     definition = view.definition
     if not definition.target_fields():
         return []
-    reports = own_reports(session, view.assignment, view.unit)
+    if view.sent is not None:  # the view read them already
+        reports = {period: stored_values(report) for period, report in view.sent.items()}
+    else:
+        reports = own_reports(session, view.assignment, view.unit)
     shown_values = view.values if values is None else values
     if any(v not in (None, "", [], {}) for v in shown_values.values()):
         reports[view.period] = dict(shown_values)

@@ -1,0 +1,247 @@
+"""One API save is one read path, and concurrent saves from one revision never fail.
+
+A save is counted in SQL statements (a listener on the engine): the bound is
+what the save needs (the token, the assignment, the unit, its reports, the
+conditional update, the revision, the event, the children) and must not grow
+with the tree. The issues of a save are computed once, the definition of a
+template version is parsed once per process, and simultaneous saves from the
+same revision, in real threads, give one success and conflicts, never a 500.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from contextlib import contextmanager
+
+from api_helpers import token_for
+from api_reports_world import DEFINITION, HEADER, api_fixture, path, world_fixture  # noqa: F401
+from api_reports_world import KEY as ASSIGNMENT
+from sqlalchemy import event, func, select, update
+from test_api_workbook import download, fill
+from test_reporting_form import Q2, form_of, village  # noqa: F401
+
+from forms.definition import Definition
+from forms.loader import CATALOG_DIR
+from server.db import database, unit_of_work
+from server.models import Report, Revision
+from server.models.accounts import utcnow
+from server.models.reporting import Status
+from server.models.templates import DefinitionCache
+from server.services import assignments as assignment_service
+from server.services import reporting
+from server.services import templates as template_service
+
+COMPLETE = {**HEADER, "found": 5, "rectified": 2}
+MOST_STATEMENTS = 8
+
+
+@contextmanager
+def statements(app):
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement)
+
+    engine = database(app).engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def put(client, revision: int, found: int, unit: str = "VA1"):
+    return client.put(path(unit), revision=revision,
+                      json={"values": {**COMPLETE, "found": found}})
+
+
+# -- statements and work of one save ------------------------------------------------------
+
+
+def test_a_save_runs_a_bounded_number_of_statements_whatever_the_tree(app, api, make_unit,
+                                                                     tree):
+    client = api("va1")
+    ok(put(client, 0, 5))
+    with statements(app) as before:
+        body = ok(put(client, 1, 6))
+    assert body["revision"] == 2 and body["values"]["found"] == 6
+    assert len(before) <= MOST_STATEMENTS, "\n".join(before)
+    # Units below the village: its report is now checked against theirs, in the same query.
+    for n in range(12):
+        make_unit(f"C{n}", tree["VA1"], kind="company")
+    with statements(app) as after:
+        body = ok(put(client, 2, 7))
+    assert body["revision"] == 3
+    assert len(after) == len(before), "\n".join(after)
+
+
+def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
+        app, session, tree, make_user, make_unit):
+    """Targets and the starting figures read what the view holds, with no statement of
+    their own; the unit's earlier handed-in reports do not add any either."""
+    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
+    with unit_of_work(session):
+        template_service.load_files(session, [catalogue])
+        template = template_service.latest(session, "chidian-progress")
+        assert template.definition.target_fields()
+        assignment = assignment_service.create_assignment(session, key="progress",
+                                                          template=template, root=tree["TA"])
+        first, second = assignment_service.assignment_periods(assignment)[:2]
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
+
+    def put_reporter(period: str, revision: int, name: str):
+        return ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
+                             headers={"If-Match": f'"{revision}"'},
+                             json={"values": {"reporter": name}}))
+
+    put_reporter(first, 0, "张三")
+    with statements(app) as seen:
+        assert put_reporter(first, 1, "李四")["revision"] == 2
+    assert len(seen) <= MOST_STATEMENTS, "\n".join(seen)
+    with unit_of_work(session):  # handed in and approved: the baseline of the next period
+        session.execute(update(Report).where(Report.period == first)
+                        .values(status=Status.APPROVED, submitted_at=utcnow()))
+    put_reporter(second, 0, "张三")
+    with statements(app) as later:
+        assert put_reporter(second, 1, "李四")["revision"] == 2
+    assert len(later) <= MOST_STATEMENTS, "\n".join(later)
+
+
+def test_a_save_validates_once_and_answers_what_a_reload_would(api, monkeypatch):
+    client = api("va1")
+    ok(put(client, 0, 5))
+    calls = []
+    real = reporting.validate
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("check_required", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reporting, "validate", counting)
+    saved = ok(client.put(path(), revision=1,
+                          json={"values": {**HEADER, "found": 2, "rectified": 3}}))
+    assert calls == [True]  # what a submission would check, computed once
+    monkeypatch.setattr(reporting, "validate", real)
+    assert saved == ok(client.get(path()))
+    assert any(i["severity"] == "error" for i in saved["issues"]), saved["issues"]
+
+
+def test_a_template_version_is_parsed_once_per_process(api, monkeypatch):
+    client = api("va1")
+    ok(client.get(path()))  # parsed here at the latest
+    parsed = []
+    real = Definition.from_json
+
+    def counting(text):
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(Definition, "from_json", staticmethod(counting))
+    ok(put(client, 0, 5))
+    ok(put(client, 1, 6))
+    ok(client.get(path()))
+    assert parsed == []
+
+
+def test_the_cache_parses_a_changed_text_again():
+    cache = DefinitionCache(size=2)
+    text = Definition.model_validate(DEFINITION).to_json()
+    assert cache.get(7, text) is cache.get(7, text)
+    renamed = text.replace("整改隐患", "已整改隐患")
+    assert renamed != text
+    # Same id, other text (a restored backup): the new text, never the old definition.
+    assert cache.get(7, renamed).field("rectified").label == "已整改隐患"
+    assert cache.get(7, text).field("rectified").label == "整改隐患"
+    assert cache.get(8, text) is not cache.get(7, text)  # a third entry evicts the oldest
+
+
+def test_a_version_published_later_is_what_its_reports_use(api, session, world):
+    client = api("va1")
+    ok(put(client, 0, 5))  # version 1 parsed and cached
+    with unit_of_work(session):
+        text = json.dumps(DEFINITION, ensure_ascii=False)
+        data = json.loads(text.replace('"整治方案"', '"修订后的整治方案"'))
+        template_service.publish(session, Definition.model_validate(data), origin="upload")
+        assignment_service.replace_version(
+            session, assignment_service.get_assignment(session, ASSIGNMENT),
+            template_service.get_version(session, "hazards", 2), "2024Q4")
+    # The web form keeps attachments to itself: the refusal names the field by its label.
+    refused = client.put(path(period="2024Q4"), revision=0, headers={"Accept-Language": "zh"},
+                         json={"values": {**COMPLETE, "plan_file": {"id": 1}}})
+    assert refused.status_code == 422
+    assert "修订后的整治方案" in str(refused.get_json()["issues"])
+    assert ok(put(client, 1, 6))["version"] == 1
+    assert ok(client.put(path(period="2024Q4"), revision=0,
+                         json={"values": COMPLETE}))["version"] == 2
+
+
+# -- concurrent saves from one revision ---------------------------------------------------
+
+
+def race(calls: list) -> list[int]:
+    """Run *calls* at the same moment in threads; their status codes."""
+    start = threading.Barrier(len(calls))
+    codes: list[int] = [0] * len(calls)
+
+    def run(n: int) -> None:
+        start.wait(timeout=30)
+        codes[n] = calls[n]().status_code
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return codes
+
+
+def revisions(session) -> list[int]:
+    session.expire_all()
+    return list(session.scalars(select(Revision.number).order_by(Revision.number)))
+
+
+def test_simultaneous_puts_from_one_revision_give_one_success_and_conflicts(api, session):
+    clients = [api("va1") for _ in range(8)]
+    for round_ in range(4):
+        # Round 0 creates the report: the first revision has its own race (the insert).
+        codes = race([lambda c=c, n=n, r=round_: put(c, r, 100 * r + n)
+                      for n, c in enumerate(clients)])
+        assert sorted(codes) == [200] + [409] * 7, codes
+        assert revisions(session) == list(range(1, round_ + 2))
+    assert session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_simultaneous_uploads_give_one_saved_draft_and_conflicts(api, session):
+    client = api("va1")
+    ok(put(client, 0, 1))
+    filled = [fill(download(client), {"found": 10 + n, "rectified": 1}) for n in range(4)]
+    clients = [api("va1") for _ in filled]
+    codes = race([lambda c=c, data=data: c.post(
+        path() + "/workbook", data={"file": (io.BytesIO(data), "filled.xlsx")},
+        content_type="multipart/form-data") for c, data in zip(clients, filled, strict=True)])
+    assert sorted(codes) == [200] + [409] * 3, codes
+    assert revisions(session) == [1, 2]
+
+
+def test_simultaneous_web_form_saves_give_one_success_and_conflicts(
+        app, browser, village, session):  # noqa: F811 (the fixture imported above)
+    browsers = [type(browser)(app.test_client()).login_ok(village) for _ in range(6)]
+    for round_ in range(3):
+        forms = [form_of(b, Q2) for b in browsers]
+        assert {f["revision"] for f in forms} == {str(round_)}
+        codes = race([lambda b=b, f=f, n=n: b.post(Q2, {**f, "f_found": str(10 + n),
+                                                        "action": "save"})
+                      for n, (b, f) in enumerate(zip(browsers, forms, strict=True))])
+        # The winner is redirected to the saved form; the others see it again with a 409.
+        assert sorted(codes) == [302] + [409] * 5, codes
+        assert revisions(session) == list(range(1, round_ + 2))
