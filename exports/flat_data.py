@@ -79,6 +79,9 @@ class UnitReport:
     # 说明 beside flagged figures (corrections, outliers), by field key
     explanations: Mapping[str, str] = field(default_factory=dict)
     tags: frozenset[str] | None = None  # the unit's tags (None: not known)
+    # Who approved the report, and so acknowledged its explained figures, and when.
+    acknowledged_by: str = ""
+    acknowledged_at: datetime | None = None
 
     @property
     def has_report(self) -> bool:
@@ -102,6 +105,7 @@ class FlatRow(NamedTuple):
     value: Any  # str, int, float or date: what goes into the cell
     increment: int | float | None
     unit: str
+    explanation: str = ""  # the unit's 说明 beside a flagged figure
 
 
 # Column headers of the flat data, in FlatRow order.
@@ -118,6 +122,7 @@ FLAT_HEADERS: tuple[str, ...] = (
     N_("Value"),
     N_("New this period"),
     N_("Unit of measure"),
+    N_("Explanation"),
 )
 
 
@@ -186,6 +191,7 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
             flat_value(fld, value, locale) if applies else value,
             _number(increment) if applies else None,
             unit_of_measure(named, locale),
+            str(report.explanations.get(fld.key) or "").strip() if applies else "",
         )
 
 

@@ -19,6 +19,8 @@ coordinates:
 * A hidden row marked ``tb:cols`` holds the slot id of every column
   (``c1``, ``c2``, …), so even a column inserted after unprotecting the sheet
   does not shift the inputs.
+* On the 说明 sheet, ``tb:n found`` marks the row where the unit explains its
+  figure of field ``found`` (see ``exports.notes_sheet``).
 * A row whose marker is empty was inserted by the user. Right after (or
   inside) a table block it is another data row of that table; elsewhere its
   content is reported as ignored.
@@ -134,6 +136,11 @@ def field_marker(slots: Mapping[str, str]) -> str:
     return "tb:f " + " ".join(f"{key}={slot}" for key, slot in slots.items())
 
 
+def note_marker(key: str) -> str:
+    """``tb:n key`` for a row of the 说明 sheet that explains the figure of field *key*."""
+    return f"tb:n {key}"
+
+
 def table_marker(table: str, slots: Mapping[str, str]) -> str:
     """``tb:t table col=slot …`` for a data row of a repeating table."""
     return f"tb:t {table} " + " ".join(f"{key}={slot}" for key, slot in slots.items())
@@ -143,9 +150,10 @@ def table_marker(table: str, slots: Mapping[str, str]) -> str:
 class Marker:
     """A parsed row marker."""
 
-    kind: str  # "cols", "f" (fields), "t" (table row), "other", "" (inserted row)
+    kind: str  # "cols", "f" (fields), "t" (table row), "n" (a note), "other", "" (inserted)
     table: str | None = None
     slots: tuple[tuple[str, str], ...] = ()
+    field: str | None = None  # the field a note ("n") row explains
 
 
 _INSERTED = Marker("")
@@ -165,6 +173,8 @@ def parse_marker(value: Any) -> Marker:
         return Marker("f", slots=_slots(parts[1:]))
     if head == "tb:t" and len(parts) >= 2:
         return Marker("t", table=parts[1], slots=_slots(parts[2:]))
+    if head == "tb:n" and len(parts) == 2:
+        return Marker("n", field=parts[1])
     return _OTHER
 
 

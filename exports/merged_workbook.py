@@ -59,6 +59,7 @@ from typing import IO, Any
 
 import xlsxwriter
 
+from exports.figure_notes import NOTE_HEADERS, NOTES, note_rows
 from exports.flat_data import (
     FLAT_HEADERS,
     FieldResolver,
@@ -139,6 +140,7 @@ TALLY_HEADERS: tuple[str, ...] = (
     N_("Units"),
     N_("Which units"),
 )
+DATA_WIDTHS = (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10, 40)
 TARGETS = N_("Targets")
 TARGET_HEADERS: tuple[str, ...] = (
     N_("Item"),
@@ -176,6 +178,7 @@ class MergedWorkbook:
     data_sheets: list[str] = field(default_factory=list)
     completeness_sheet: str = ""
     issues_sheet: str = ""
+    notes_sheet: str = ""  # the 说明 beside flagged figures, with their acknowledgement
     tallies_sheet: str = ""
     targets_sheet: str = ""
     status_sheet: str = ""
@@ -307,8 +310,10 @@ class _MergedWriter:
         completeness = self._table(COMPLETENESS, COMPLETENESS_HEADERS,
                                    (12, 24, 12, 6, 10, 10, 17, 6, 12, 15, 8, 8, 24))
         issues = self._table(ISSUES, ISSUE_HEADERS, (12, 24, 8, 18, 30, 8, 70, 40))
-        data = self._table(DATA, FLAT_HEADERS, (12, 24, 12, 6, 9, 8, 6, 18, 36, 16, 12, 10))
+        data = self._table(DATA, FLAT_HEADERS, DATA_WIDTHS)
+        notes = self._table(NOTES, NOTE_HEADERS, (12, 24, 6, 18, 30, 12, 60, 50, 14, 17))
         result.completeness_sheet, result.issues_sheet = completeness.name, issues.name
+        result.notes_sheet = notes.name
         result.data_sheets.append(data.name)
         if any(self.tallies.values()):
             result.tallies_sheet = self._tally_sheet()
@@ -318,6 +323,8 @@ class _MergedWriter:
             sheet = self._child_sheet(report, result)
             self._completeness_row(completeness, report, sheet)
             self._issue_rows(issues, report)
+            for note in note_rows(report, self.resolver, self.locale, self.t):
+                notes.add([*note[:-1], _local_time(note.acknowledged_at)], self)
             for row in unit_rows(report, self.resolver, self.locale, self.t):
                 if data.full:
                     data.finish()
@@ -325,7 +332,7 @@ class _MergedWriter:
                     result.data_sheets.append(data.name)
                 self._flat_row(data, row)
                 result.data_rows += 1
-        for table in (completeness, issues, data):
+        for table in (completeness, issues, notes, data):
             table.finish()
         result.status_sheet = self._status_sheet()
         return result

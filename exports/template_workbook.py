@@ -42,6 +42,7 @@ from exports.identity import (
     table_marker,
 )
 from exports.layout import Grid, build_grid
+from exports.notes_sheet import write_notes_sheet
 from forms.applicability import EVERYTHING, applies_by_tags, condition_parts, conditions
 from forms.calculated import calculate_field, excel_formula, inputs
 from forms.definition import Column, Definition, FieldDef, FieldKind, Item
@@ -96,6 +97,7 @@ def render_template(
     previous_period: str | None = None,
     table_rows: int = DEFAULT_TABLE_ROWS,
     tags: Collection[str] | None = None,
+    explanations: Mapping[str, str] | None = None,
 ) -> RenderedTemplate:
     """The template workbook of *definition* for a unit and period, and where each input
     cell landed (for annotations and tests).
@@ -110,6 +112,9 @@ def render_template(
     *tags* are the unit's tags: inputs that cannot apply to it (``applies_when``)
     are locked, greyed and marked not applicable; those that depend on answers
     carry a note saying when they apply (None: the unit is not known).
+
+    *explanations* prefill the 说明 sheet (``exports.notes_sheet``): the notes the
+    unit already gave beside flagged figures, by field key.
     """
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
@@ -117,6 +122,7 @@ def render_template(
         values=values or {}, previous=previous or {}, previous_period=previous_period,
         table_rows=max(1, table_rows), tags=tags,
     )
+    writer.explanations = dict(explanations or {})
     return writer.write()
 
 
@@ -178,6 +184,7 @@ class _FormWriter:
         self.off = applies_by_tags(definition, tags) if tags is not None else EVERYTHING
         self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
         self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
+        self.explanations: dict[str, str] = {}  # the 说明 sheet's prefilled notes
 
     # -- the workbook ---------------------------------------------------------------
 
@@ -196,6 +203,7 @@ class _FormWriter:
         self.ws.set_comments_author("Tianbao")
         self._write_form()
         self._write_formulas()
+        write_notes_sheet(self, self.explanations)
         self._write_lists()
         self._write_identity()
         for name, ref in self.names.items():

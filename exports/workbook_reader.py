@@ -42,6 +42,7 @@ from exports.identity import (
 )
 from exports.limits import DEFAULT_LIMITS, Limits, check_size, inspect_upload
 from exports.messages import CellIssue, file_error
+from exports.notes_sheet import read_notes
 from exports.template_workbook import CellKey
 from forms.calculated import calculate
 from forms.definition import Definition, FieldDef, FieldKind, Severity
@@ -74,6 +75,8 @@ class ReadResult:
     raw: dict[str, Any] = field(default_factory=dict)
     issues: list[CellIssue] = field(default_factory=list)
     cells: dict[CellKey, str] = field(default_factory=dict)
+    # The 说明 sheet's notes by field key; None when the workbook has no such sheet.
+    explanations: dict[str, str] | None = None
 
     @property
     def ok(self) -> bool:
@@ -265,6 +268,8 @@ def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
         if slots:
             result.identity, result.definition, result.sheet = identity, definition, name
             _read_form(result, rows, slots, definition)
+            result.explanations = read_notes(
+                (book.rows[n] for n in names if n not in (name, IDENTITY_SHEET)), definition)
             return None
     return _refuse(result, file_error("no_form_sheet", filename=filename))
 

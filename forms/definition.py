@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
@@ -229,6 +229,21 @@ def check_phases(phases: tuple[Phase, ...]) -> None:
     for before, after in zip(phases, phases[1:], strict=False):
         if after.start <= before.end:
             raise DefinitionRuleError("phases_overlap", after=after.name, before=before.name)
+
+
+def merge_phases(own: Sequence[Phase], overrides: Sequence[Phase]) -> tuple[Phase, ...]:
+    """A template's phases as an assignment adjusts them, in date order and checked.
+
+    An assignment's phase with the key of a template's phase replaces it (other
+    dates for the same stage); any other is added. Raises DefinitionRuleError
+    when the result overlaps.
+    """
+    by_key = {p.key: p for p in own}
+    _unique([p.key for p in overrides], "duplicate_phase_key")
+    by_key.update((p.key, p) for p in overrides)
+    merged = tuple(sorted(by_key.values(), key=lambda p: p.start))
+    check_phases(merged)
+    return merged
 
 
 def current_phase(phases: tuple[Phase, ...], today: dt.date) -> Phase | None:

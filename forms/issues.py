@@ -57,6 +57,11 @@ MESSAGES: dict[str, str] = {
         "%(label)s (%(value)s) is outside the range of this unit's %(count)s earlier figures"
         " (%(low)s to %(high)s): check it, or explain it beside the figure."
     ),
+    "outlier_increment": N_(
+        "%(label)s grew by %(value)s this period, outside the range of what this unit added"
+        " in its %(count)s earlier periods (%(low)s to %(high)s): check it, or explain it"
+        " beside the figure."
+    ),
     "differs_from_children": N_(
         "%(label)s is %(value)s but the units below add up to %(expected)s."
     ),
@@ -90,7 +95,8 @@ MESSAGES: dict[str, str] = {
 # a changed starting figure of a stock. Every other warning is explained in the
 # report's remarks. Errors are never explained away.
 EXPLAINED_PER_FIGURE = frozenset({
-    "cumulative_decreased", "outlier_jump", "outlier_history", "stock_baseline_changed",
+    "cumulative_decreased", "outlier_jump", "outlier_history", "outlier_increment",
+    "stock_baseline_changed",
 })
 
 

@@ -217,7 +217,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "FieldDef.outlier_k": N_(
         "How many MADs (median absolute deviations) a figure may lie from the median of the"
-        " unit's earlier figures before it needs an explanation; default 5, 0 turns it off."
+        " unit's earlier figures before it needs an explanation (for a cumulative field: of what"
+        " it added in each earlier period); default 5, 0 turns it off."
     ),
     "FieldDef.outlier_jump": N_(
         "A figure more than this many times the unit's last one needs an explanation;"

@@ -20,7 +20,8 @@ SEPARATORS = re.compile(r"[、,，;；\s\u3000]+")
 _FORBIDDEN = re.compile(r"[\"'‘’“”()（）]")
 
 # The tags the built-in catalogue scopes duties by, offered as suggestions.
-COMMON_TAGS = ("危化", "粉尘涉爆", "有限空间", "规模以上", "涉氨制冷", "民爆", "特种设备")
+COMMON_TAGS = ("危化", "粉尘涉爆", "有限空间", "规模以上", "高危", "劳动密集型", "涉氨制冷",
+               "民爆", "特种设备")
 
 
 class TagError(ValueError):

@@ -1,7 +1,7 @@
 """Event reports: the time, place and attachments of each event, on reports and revisions
 
 Revision ID: 0009
-Revises: 0014
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0009'
-down_revision = '0014'  # chained after main's 0014 when merged
+down_revision = '0010'  # chained after main's latest (0010) when merged
 branch_labels = None
 depends_on = None
 

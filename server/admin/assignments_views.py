@@ -20,11 +20,11 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms.definition import Definition
+from forms.definition import Definition, Phase
 from forms.periods import Period
 from server.admin.blueprint import bp
 from server.auth.access import roles_required
@@ -49,7 +49,22 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class AssignmentForm(FlaskForm):
+class PhasesForm(FlaskForm):
+    """The assignment's own phases on top of the template's (the service reads the text)."""
+
+    phases = TextAreaField(
+        _l("Phases of this assignment"), validators=[Length(max=4000)],
+        description=_l("One per line: key | name | start | end, e.g. gongjian | 集中攻坚 | "
+                       "2024-06-01 | 2025-12-31. A key of the template's phases dates that "
+                       "phase otherwise; another key adds a phase. Empty: the template's phases."),
+        render_kw={"rows": 4, "autocapitalize": "none"})
+    due_phase = StringField(
+        _l("One-off report due at the end of phase"), validators=[Length(max=64)],
+        description=_l("The key of a phase; empty: the template's due date."),
+        render_kw={"autocapitalize": "none", "autocomplete": "off"})
+
+
+class AssignmentForm(PhasesForm):
     key = StringField(
         _l("Key"), validators=[DataRequired(), Length(max=64)],
         description=_l("Lower-case letters, digits, - and _; it appears in addresses, "
@@ -95,6 +110,7 @@ class Chosen:
     consolidating: Unit
     first: str
     last: str
+    phases: list[Phase]
 
 
 def _version_label(row: TemplateVersion) -> str:
@@ -189,9 +205,18 @@ def _chosen(session: Session, form: AssignmentForm) -> Chosen | None:
                              or definition.schedule.last, definition)
         if first is not None and last is not None and last < first:
             _add_error(form.last, _("The last period comes before the first."))
-    if form.errors or None in (template, root, consolidating, first, last):
+    phases = _phases_of(form)
+    if form.errors or None in (template, root, consolidating, first, last, phases):
         return None
-    return Chosen(key, template, root, consolidating, first.key, last.key)
+    return Chosen(key, template, root, consolidating, first.key, last.key, phases)
+
+
+def _phases_of(form: PhasesForm) -> list[Phase] | None:
+    try:
+        return assignment_service.parse_phases(form.phases.data or "")
+    except Refusal as error:
+        _add_error(form.phases, str(error))
+        return None
 
 
 def _create_form(session: Session) -> AssignmentForm:
@@ -244,7 +269,8 @@ def assignments_new():
                 consolidating_unit=chosen.consolidating, kinds=form.kinds.data or (),
                 first=chosen.first, last=chosen.last,
                 include_root=bool(form.include_root.data),
-                user=current_user._get_current_object())
+                user=current_user._get_current_object(),
+                phases=chosen.phases, due_phase=form.due_phase.data)
             flash(_("The assignment %(key)s is created: %(count)s units report under it.",
                     key=created.key, count=_reporting_count(session, created)), "success")
             return redirect(url_for("admin.assignments_detail", key=created.key))
@@ -272,12 +298,20 @@ def _periods_of(session: Session, assignment: Assignment) -> list[WindowPeriod]:
             for p in assignment_service.assignment_periods(assignment)]
 
 
+def _phases_form(assignment: Assignment, formdata=None) -> PhasesForm:
+    own = [Phase.model_validate(p) for p in assignment.phases or ()]
+    return PhasesForm(formdata=formdata, phases=assignment_service.format_phases(own),
+                      due_phase=assignment.due_phase or "")
+
+
 def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionForm,
-                 status: int = 200):
+                 status: int = 200, phases_form: PhasesForm | None = None):
     return render_template(
         "admin/assignments_detail.html", assignment=assignment, form=form,
         periods=_periods_of(session, assignment), size=_reporting_count(session, assignment),
         unit_kind_label=unit_kind_label,
+        phases=assignment_service.phases_of(assignment),
+        phases_form=phases_form or _phases_form(assignment, formdata=None),
     ), status
 
 
@@ -321,5 +355,26 @@ def assignments_replace_version(key: str):
                 raise
             flash(_("From %(period)s on, new reports use version %(version)s.",
                     period=form.from_period.data, version=row.version), "success")
+            return redirect(url_for("admin.assignments_detail", key=key))
+    return page()
+
+
+@bp.post("/assignments/<key>/phases")
+@roles_required(Role.ADMIN)
+def assignments_phases(key: str):
+    """Date the template's phases otherwise for this assignment, or add phases of its own."""
+    session = db_session()
+    assignment = assignment_service.get_assignment(session, key)
+    form = _phases_form(assignment, formdata=request.form)
+
+    def page(_refusal=None):
+        return _detail_page(session, assignment, _detail_form(session, assignment), 400, form)
+
+    if form.validate_on_submit():
+        phases = _phases_of(form)
+        if phases is not None:
+            on_refusal(page, form=form)
+            assignment_service.set_phases(assignment, phases, form.due_phase.data)
+            flash(_("The phases of %(key)s are saved.", key=key), "success")
             return redirect(url_for("admin.assignments_detail", key=key))
     return page()

@@ -62,6 +62,8 @@ def _child(state: ChildState) -> schemas.ConsolidationChild:
 
 def consolidation_of(figures: Figures) -> schemas.Consolidation:
     result = figures.result
+    notes = {c.unit.code: c.report.explanations or {} for c in figures.children
+             if c.report is not None}
     return schemas.Consolidation(
         assignment=figures.assignment.key,
         unit=serializers.unit_ref(figures.unit),
@@ -80,7 +82,8 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
             difference=_plain(m.difference),
             depth=m.depth,
         ) for m in figures.mismatches],
-        provenance={key: [_part(part) for part in parts]
+        provenance={key: [_part(part, notes.get(part.unit_code, {}).get(key, ""))
+                          for part in parts]
                     for key, parts in result.provenance.items()
                     if key not in result.tallies},
         calculated=[f.key for f in figures.definition.calculated_fields()],
@@ -92,7 +95,10 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
         targets=serializers.target_list(
             figures.definition,
             targets.for_consolidation(db_session(), figures)),
-        phase=serializers.phase(targets.phase_now(figures.definition)),
+        phase=serializers.phase(targets.phase_now(figures.definition,
+                                                  assignment=figures.assignment)),
+        phases=[serializers.phase(p) for p in targets.phases(figures.definition,
+                                                             figures.assignment)],
         coverage={key: _coverage(figures, key) for key in result.provenance},
         closed=_closure(figures),
     )
@@ -106,9 +112,9 @@ def _closure(figures: Figures) -> schemas.Closure | None:
                            closed_by=closure.closed_by.username if closure.closed_by else None)
 
 
-def _part(part: Part) -> schemas.Part:
+def _part(part: Part, explanation: str = "") -> schemas.Part:
     return schemas.Part(unit=part.unit_code, name=part.unit_name, value=_plain(part.value),
-                        revision=part.revision)
+                        revision=part.revision, explanation=explanation)
 
 
 def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:

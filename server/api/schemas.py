@@ -166,6 +166,8 @@ class Task(BaseModel):
     overdue: bool
     revision: Count
     links: TaskLinks
+    phase: PlanPhase | None = Field(
+        default=None, description="The assignment's phase today, if its plan names phases")
 
 
 # -- targets and phases (issue #14) ----------------------------------------------------
@@ -274,6 +276,9 @@ class Report(BaseModel):
         "The unit's targets: every unit's own, and the jurisdiction's for the consolidating "
         "unit"))
     phase: PlanPhase | None = Field(description="The plan's phase today, if it names phases")
+    phases: list[PlanPhase] = Field(
+        default_factory=list,
+        description="Every phase of the assignment: the template's, as the assignment dates them")
     applies: dict[str, bool] = Field(
         default_factory=dict,
         description="For every field whose applicability depends on the unit's tags or on "
@@ -350,6 +355,7 @@ class Part(BaseModel):
     name: str
     value: Any
     revision: int | None
+    explanation: str = Field(default="", description="The unit's 说明 beside this figure, if any")
 
 
 class TallyCount(BaseModel):
@@ -403,6 +409,7 @@ class Consolidation(BaseModel):
     targets: list[TargetProgress] = Field(
         description="The jurisdiction's targets judged on the consolidated figures")
     phase: PlanPhase | None
+    phases: list[PlanPhase] = Field(default_factory=list)
     coverage: dict[str, FigureCoverage] = Field(
         description="By field key, for every consolidated field: the children it applies to "
                     "and how many of them reported it.")

@@ -31,7 +31,7 @@ from server.models.accounts import utcnow
 from server.models.reporting import is_overdue
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
-from server.services import reporting
+from server.services import reporting, targets
 from server.services import review as review_service
 from server.services.owing import owing_units
 
@@ -75,7 +75,13 @@ class TaskItem:
             links=schemas.TaskLinks(report=url_for(
                 "api.get_report", assignment=self.assignment.key, unit=self.unit.code,
                 period=self.period)),
+            phase=serializers.phase(self.phase()),
         )
+
+    def phase(self):
+        version = (self.report.template_version if self.report
+                   else assignment_service.version_for(self.assignment, self.period))
+        return targets.phase_now(version.definition, self.now, assignment=self.assignment)
 
 
 def _filters() -> Filters:

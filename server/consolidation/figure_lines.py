@@ -38,6 +38,7 @@ class PartLine:
     status: str
     consolidates: bool  # the child has children of its own: its figures page exists
     unapproved: bool  # counted only because the switch includes submitted reports
+    note: str = ""  # the child's 说明 beside this figure (a correction, an outlier)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,11 @@ class FieldLine:
     def has_unapproved(self) -> bool:
         return any(p.unapproved for p in self.parts)
 
+    @property
+    def notes(self) -> int:
+        """How many parts carry a 说明 (the summary says so while the parts are closed)."""
+        return sum(1 for p in self.parts if p.note)
+
 
 @dataclass(frozen=True)
 class ItemLines:
@@ -98,8 +104,15 @@ def part_lines(figures: Figures, key: str, parts: list[Part] | None = None) -> l
             part.unit_code, part.unit_name, part.value, part.revision,
             child.status if child else Status.NOT_STARTED,
             bool(child and child.consolidates), bool(child and _unapproved(child)),
+            _note(child, key),
         ))
     return lines
+
+
+def _note(child: ChildState | None, key: str) -> str:
+    if child is None or child.report is None:
+        return ""
+    return str((child.report.explanations or {}).get(key) or "").strip()
 
 
 def _unapproved(child: ChildState) -> bool:

@@ -120,7 +120,8 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
                                targets.for_consolidation(db_session(), figures),
                                current_locale_code())
                  if start <= today else []),
-        phase=targets.phase_now(figures.definition),
+        phase=targets.phase_now(figures.definition, assignment=figures.assignment),
+        phases=targets.phases(figures.definition, figures.assignment),
         closing=_closing_context(figures, reopen_form or ReopenForm(), CloseForm()),
     )
 

@@ -112,6 +112,11 @@ class Assignment(Base):
     first_period: Mapped[str] = mapped_column(String(16))
     last_period: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Phases of this assignment on top of the template's (same key: other dates), as
+    # Phase dicts; and a one-off report's due phase when it differs from the template's.
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list,
+                                                         server_default=text("'[]'"))
+    due_phase: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

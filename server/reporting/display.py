@@ -12,7 +12,9 @@ from babel.numbers import format_decimal
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
-from forms.definition import Column, Definition, FieldDef, FieldKind, Item, TableColumn
+from forms.consolidation import child_value
+from forms.definition import Column, Definition, FieldDef, FieldKind, Item, Severity, TableColumn
+from forms.outliers import quiet_range
 from forms.periods import Period
 from forms.validation import increments, same_span
 from server.locale import current_locale_code
@@ -125,3 +127,24 @@ def template_helpers() -> dict[str, Any]:
         "unit_text": unit_text,
         "item_columns": item_columns,
     }
+
+
+def note_ranges(view: ReportView,
+                cumulative: Mapping[str, Cumulative]) -> dict[str, tuple[str, str]]:
+    """For each number the unit types, the figures that need no 说明: ("low", "high") as
+    text ("" for no bound). The form opens the note box live outside them; the server
+    still judges on saving (``forms.outliers``, ``forms.validation``)."""
+    ranges = {}
+    for fld in view.definition.numeric_fields():
+        if fld.is_calculated:
+            continue
+        earlier = [n for n in (child_value(fld, h) for h in view.history) if n is not None]
+        low, high = quiet_range(fld, earlier)
+        info = cumulative.get(fld.key)
+        if (fld.cumulative and info and info.counts and info.previous is not None
+                and fld.cumulative_severity is Severity.WARNING):  # a correction needs one
+            previous = Decimal(info.previous)
+            low = previous if low is None else max(low, previous)
+        if low is not None or high is not None:
+            ranges[fld.key] = ("" if low is None else str(low), "" if high is None else str(high))
+    return ranges

@@ -36,7 +36,7 @@ from server.refusals import on_refusal
 from server.reporting import event_form
 from server.reporting import report_form as rf
 from server.reporting.blueprint import bp
-from server.reporting.display import cumulative_figures
+from server.reporting.display import cumulative_figures, note_ranges
 from server.reporting.loading import load_or_404, report_args
 from server.services import consolidation, events, files, reporting, targets
 from server.services.consolidation import Prefill
@@ -274,6 +274,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     editable = reporting.can_edit(user, view)
     refillable = (editable and view.report is not None
                   and consolidation.consolidates(db_session(), view.assignment, view.unit))
+    cumulative = cumulative_figures(view, shown_values)
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
@@ -282,14 +283,16 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         refill_form=RefillForm(formdata=None, revision=str(view.revision)) if refillable else None,
         stale=stale, alerts=alerts or [],
         explanations=_explanations(view),
-        lost_files=lost_files or {}, cumulative=cumulative_figures(view, shown_values),
+        lost_files=lost_files or {}, cumulative=cumulative,
+        note_ranges=note_ranges(view, cumulative) if editable else {},
         returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
         event=event_form.shown_event(view, request.form if request.method == "POST" else None,
                                      issues or [], locale) if definition.is_event else None,
-        phase=targets.phase_now(definition),
+        phase=targets.phase_now(definition, assignment=view.assignment),
+        phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
 

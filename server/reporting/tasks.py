@@ -51,7 +51,7 @@ def task_rows(tasks: list[Task]) -> list[TaskRow]:
         template = (task.report.template_version if task.report
                     else assignment_service.version_for(task.assignment, task.period))
         definition = template.definition
-        phase = targets.phase_now(definition)
+        phase = targets.phase_now(definition, assignment=task.assignment)
         rows.append(TaskRow(task, definition.text("title", locale), deadline_text(task),
                             phase.text("name", locale) if phase else ""))
     return rows

@@ -79,7 +79,8 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
                              days_until(view.due, utcnow())),
         targets=targets.shown(view.definition, targets.for_report(session, view),
                               current_locale_code()),
-        phase=targets.phase_now(view.definition),
+        phase=targets.phase_now(view.definition, assignment=view.assignment),
+        phases=targets.phases(view.definition, view.assignment),
         event=event_form.shown_event(view, None, [], current_locale_code())
         if view.definition.is_event else None,
     ), status

@@ -19,12 +19,15 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from forms.definition import Definition
-from forms.periods import Period
+from forms.definition import Definition, Phase, merge_phases
+from forms.definition_errors import MESSAGES, DefinitionRuleError
+from forms.periods import Frequency, Period
 from server.models import Unit, User
 from server.models.reporting import Assignment, AssignmentVersion
 from server.models.templates import TemplateVersion
@@ -121,6 +124,8 @@ def create_assignment(
     last: str | None = None,
     include_root: bool = False,
     user: User | None = None,
+    phases: Sequence[Phase] = (),
+    due_phase: str | None = None,
 ) -> Assignment:
     """Assign a published template version to the subtree below *root*.
 
@@ -145,6 +150,7 @@ def create_assignment(
         created_by_id=user.id if user else None,
     )
     assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
+    set_phases(assignment, phases, due_phase, template.definition)
     session.add(assignment)
     session.flush()
     return assignment
@@ -195,8 +201,104 @@ def open_periods(assignment: Assignment, today: date) -> list[str]:
 
 
 def due_date(assignment: Assignment, period: str) -> date:
+    """The day *period*'s report is due: the template's rule, or for a one-off report
+    tied to a phase, the last day of that phase as the assignment dates it."""
     definition = version_for(assignment, period).definition
+    if assignment.phases or assignment.due_phase:
+        phase = due_phase(assignment, definition)
+        if phase is not None:
+            return phase.end
     return definition.schedule.due_date(Period.parse(period))
+
+
+# -- phases ------------------------------------------------------------------------------
+# A template names the phases of its plan (动员部署, 集中攻坚, 总结评估); an assignment may
+# date them otherwise for its part of the tree (a phase with the same key) or add its own.
+
+
+def phases_of(assignment: Assignment, definition: Definition | None = None) -> tuple[Phase, ...]:
+    """The phases that hold for *assignment*: the template's, as the assignment adjusts them."""
+    definition = definition or version_for(assignment, assignment.first_period).definition
+    own = [Phase.model_validate(p) for p in assignment.phases or ()]
+    if not own:
+        return definition.phases
+    try:
+        return merge_phases(definition.phases, own)
+    except DefinitionRuleError:  # a later template version redated a phase: the assignment's win
+        return tuple(sorted(own, key=lambda p: p.start))
+
+
+def due_phase(assignment: Assignment, definition: Definition) -> Phase | None:
+    """The phase whose end a one-off report of *assignment* falls due on, if any."""
+    key = assignment.due_phase or definition.due_phase
+    if key is None or definition.schedule.frequency is not Frequency.ONCE:
+        return None
+    return next((p for p in phases_of(assignment, definition) if p.key == key), None)
+
+
+def parse_phases(text: str) -> list[Phase]:
+    """Phases typed one per line as ``key | name | start | end`` (optionally ``| English name``).
+
+    Dates are ISO (2024-06-30). Refused (InvalidInput on ``phases``) with the line number.
+    """
+    phases = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.replace("｜", "|").split("|")]
+        if len(parts) not in (4, 5) or not all(parts[:4]):
+            raise InvalidInput(_l("Line %(line)s: write a phase as key | name | start | end, "
+                                  "e.g. gongjian | 集中攻坚 | 2024-06-01 | 2025-12-31."),
+                               field="phases", line=number)
+        data = dict(zip(("key", "name", "start", "end", "name_en"), parts, strict=False))
+        try:
+            phases.append(Phase.model_validate({k: v for k, v in data.items() if v}))
+        except ValidationError as error:
+            first = error.errors()[0]
+            if first["type"] in MESSAGES:
+                raise InvalidInput(_l("Line %(line)s: %(problem)s"), field="phases", line=number,
+                                   problem=_rule_problem(first["type"], first.get("ctx"))
+                                   ) from None
+            raise InvalidInput(_l("Line %(line)s: the key must be letters, digits and _, and the "
+                                  "dates like 2024-06-30."), field="phases", line=number) from None
+    return phases
+
+
+def format_phases(phases: Sequence[Phase]) -> str:
+    """Phases as :func:`parse_phases` reads them, for an edit box."""
+    return "\n".join(" | ".join([p.key, p.name, p.start.isoformat(), p.end.isoformat()]
+                                + ([p.name_en] if p.name_en else [])) for p in phases)
+
+
+def set_phases(assignment: Assignment, phases: Sequence[Phase], due: str | None,
+               definition: Definition | None = None) -> None:
+    """Give *assignment* its own phases (and due phase), checked against the template's.
+
+    Refused (InvalidInput on ``phases`` or ``due_phase``) when they overlap the
+    template's, or when the due phase names no phase or the report is not one-off.
+    """
+    definition = definition or version_for(assignment, assignment.first_period).definition
+    try:
+        merged = merge_phases(definition.phases, phases)
+    except DefinitionRuleError as error:
+        raise InvalidInput(_l("%(problem)s"), field="phases",
+                           problem=_rule_problem(error.type, error.context)) from None
+    due = (due or "").strip() or None
+    if due is not None:
+        if definition.schedule.frequency is not Frequency.ONCE:
+            raise InvalidInput(MESSAGES["due_phase_not_once"], field="due_phase")
+        if due not in {p.key for p in merged}:
+            raise InvalidInput(_l("“%(key)s” names no phase of this assignment."),
+                               field="due_phase", key=due)
+    assignment.phases = [p.model_dump(mode="json", exclude_none=True) for p in phases]
+    assignment.due_phase = due
+
+
+def _rule_problem(code: str, context: dict | None) -> str:
+    """A phase rule's message (forms.definition_errors) in the reader's language."""
+    params = {k: v for k, v in (context or {}).items() if k not in ("at", "msgid")}
+    text = gettext(MESSAGES[code])
+    return text % params if params else text
 
 
 def reports_for_unit(assignment: Assignment, unit: Unit) -> bool:

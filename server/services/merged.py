@@ -125,16 +125,38 @@ def subtree_reports(
     current_version = assignment_service.version_for(assignment, period)
     days_left = days_until(assignment_service.due_date(assignment, period), now)
     ancestors: list[tuple[str, str]] = []  # (path, code) of the reporting units above the row
-    rows = session.execute(_subtree_statement(assignment, under, period),
-                           execution_options={"yield_per": BATCH})
+    result = session.execute(_subtree_statement(assignment, under, period),
+                             execution_options={"yield_per": BATCH})
+    for rows in result.partitions():
+        histories = _histories(session, assignment, period, versions,
+                               [row.id for row in rows])
+        for row in rows:
+            while ancestors and not row.path.startswith(ancestors[-1][0]):
+                ancestors.pop()
+            parent_code = ancestors[-1][1] if ancestors else under.code
+            depth = len(ancestors) + 1
+            ancestors.append((row.path, row.code))
+            yield row.id, _unit_report(row, period, assignment.template_key, parent_code, depth,
+                                       versions, current_version, days_left, include_submitted,
+                                       histories.get(row.id, []))
+
+
+def _histories(session: Session, assignment: Assignment, period: str,
+               versions: Mapping[int, TemplateVersion],
+               unit_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each unit's reports handed in before *period*, oldest first (typed values): the
+    history its figures are judged against for outliers, as on the review page."""
+    found: dict[int, list[dict[str, Any]]] = {}
+    rows = session.execute(
+        select(Report.unit_id, Report.values, Report.template_version_id)
+        .where(Report.assignment_id == assignment.id, Report.unit_id.in_(unit_ids),
+               Report.period < period, sent_in_sql(Report.status))
+        .order_by(Report.unit_id, Report.period))
     for row in rows:
-        while ancestors and not row.path.startswith(ancestors[-1][0]):
-            ancestors.pop()
-        parent_code = ancestors[-1][1] if ancestors else under.code
-        depth = len(ancestors) + 1
-        ancestors.append((row.path, row.code))
-        yield row.id, _unit_report(row, period, assignment.template_key, parent_code, depth,
-                                   versions, current_version, days_left, include_submitted)
+        values = _decoded(versions, row.template_version_id, row.values)
+        if values is not None:
+            found.setdefault(row.unit_id, []).append(values)
+    return found
 
 
 def template_versions(session: Session, template_key: str) -> dict[int, TemplateVersion]:
@@ -166,6 +188,7 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
 
     before, after = neighbour(func.max, False), neighbour(func.min, True)
     cur, prev, nxt = aliased(Report), aliased(Report), aliased(Report)
+    approver = aliased(User)
 
     def report_at(alias, period_column):
         return and_(alias.unit_id == Unit.id, alias.assignment_id == assignment.id,
@@ -179,7 +202,8 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
             select(func.aggregate_strings(UnitTag.tag, " ")).where(UnitTag.unit_id == Unit.id)
             .scalar_subquery().label("tags"),
             cur.status, cur.revision, cur.values, cur.template_version_id, cur.submitted_at,
-            cur.late, cur.explanations,
+            cur.late, cur.explanations, cur.approved_at,
+            approver.username.label("approved_by"),
             prev.period.label("prev_period"), prev.values.label("prev_values"),
             prev.template_version_id.label("prev_version_id"),
             nxt.period.label("next_period"), nxt.values.label("next_values"),
@@ -189,6 +213,7 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
         .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id,
                                   in_force(UnitPlacement, period_day(assignment, period))))
         .outerjoin(cur, report_at(cur, period))
+        .outerjoin(approver, approver.id == cur.approved_by_id)
         .outerjoin(before, before.c.unit_id == Unit.id)
         .outerjoin(prev, report_at(prev, before.c.period))
         .outerjoin(after, after.c.unit_id == Unit.id)
@@ -200,7 +225,8 @@ def _subtree_statement(assignment: Assignment, under: Unit, period: str):
 
 def _unit_report(row: Any, period: str, template_key: str, parent_code: str, depth: int,
                  versions: Mapping[int, TemplateVersion], current: TemplateVersion,
-                 days_left: int, include_submitted: bool) -> UnitReport:
+                 days_left: int, include_submitted: bool,
+                 history: list[dict[str, Any]]) -> UnitReport:
     status = row.status or NOT_STARTED
     template = versions.get(row.template_version_id, current)
     late = late_or_overdue(status, row.late, days_left)
@@ -216,7 +242,7 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
     tags = frozenset((row.tags or "").split())
     issues = validate(definition, values, previous, period=period,
                       previous_period=row.prev_period, following=following,
-                      following_period=row.next_period, tags=tags)
+                      following_period=row.next_period, tags=tags, history=history)
     base.update(
         submitter=str(values.get("reporter") or base["submitter"]),
         phone=str(values.get("phone") or base["phone"]),
@@ -235,6 +261,8 @@ def _unit_report(row: Any, period: str, template_key: str, parent_code: str, dep
         included=included,
         explanations=dict(row.explanations or {}),
         tags=tags,
+        acknowledged_by=(row.approved_by or "") if status == Status.APPROVED else "",
+        acknowledged_at=row.approved_at if status == Status.APPROVED else None,
     )
 
 

@@ -23,7 +23,7 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forms.definition import Definition, Phase, TargetScope
+from forms.definition import Definition, Phase, TargetScope, current_phase
 from forms.periods import Period
 from forms.targets import Progress, progress_all, summary, today_in_shanghai
 from forms.values import loads_values
@@ -131,5 +131,13 @@ def for_consolidation(session: Session, figures: consolidation.Figures, *,
     return judge(definition, reports, day, assignment=figures.assignment)
 
 
-def phase_now(definition: Definition, now: datetime | None = None) -> Phase | None:
-    return definition.current_phase(today(now))
+def phase_now(definition: Definition, now: datetime | None = None, *,
+              assignment: Assignment | None = None) -> Phase | None:
+    """The phase today falls in, of the assignment's phases (else the template's)."""
+    return current_phase(phases(definition, assignment), today(now))
+
+
+def phases(definition: Definition, assignment: Assignment | None = None) -> tuple[Phase, ...]:
+    if assignment is None:
+        return definition.phases
+    return assignment_service.phases_of(assignment, definition)

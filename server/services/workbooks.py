@@ -113,6 +113,7 @@ def template_for(session: Session, user: User, view: ReportView, *,
         period=view.period, secret=signing_key(), locale=locale, translate=gettext,
         values=values or None, previous=view.previous_values or None,
         previous_period=previous.period if previous else None, tags=view.unit.tags,
+        explanations=view.report.explanations if view.report is not None else None,
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
 
@@ -312,8 +313,11 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
                            CONTENT_TYPES.get(result.format or ""), unit=view.unit, user=user,
                            limit=None)
     try:
+        # The 说明 sheet's notes replace the stored ones (it was prefilled with them);
+        # a workbook without that sheet leaves them as they are.
         report, _draft = reporting.save(session, user, view, values, source=Source.EXCEL,
-                                        file=original, on_behalf=True)
+                                        file=original, on_behalf=True,
+                                        explanations=result.explanations)
     except Refusal as exc:  # values the form would not take: nothing of this upload is kept
         session.delete(original)  # the other uploads of a bulk import stand
         return UploadOutcome(filename, REFUSED, view=view, refusal=exc)

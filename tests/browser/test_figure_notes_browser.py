@@ -1,7 +1,8 @@
 """A correction explained, not blocked, in a real browser.
 
-The village enters a cumulative figure lower than last quarter's: the form asks
-for a 说明 beside it, refuses the submission without one and takes it with one.
+The village enters a cumulative figure lower than last quarter's: the form opens
+the 说明 box beside it as the figure is typed, refuses the submission without one
+and takes it with one.
 The town sees the note beside the figure on the review page, acknowledges it and
 approves.
 """
@@ -69,7 +70,16 @@ def test_a_lower_figure_with_a_note_is_submitted_and_the_town_acknowledges_it(
     with (person(chromium, live_server.url, VILLAGE_USER, 1280) as village,
           person(chromium, live_server.url, TOWN_USER, 1280) as town):
         village.goto(form)
+        box = village.locator("#note-box-i01_enterprises")
+        expect(box).to_be_hidden()
+        # The note box opens as the lower figure is typed, before anything is saved,
+        # and closes again for a figure that needs no note.
         village.locator("#f_i01_enterprises").fill("10")
+        expect(box).to_be_visible()
+        village.locator("#f_i01_enterprises").fill("14")
+        expect(box).to_be_hidden()
+        village.locator("#f_i01_enterprises").fill("10")
+        expect(box).to_be_visible()
         village.locator("#f_i05_trainees").fill("180")
         village.locator("#f_i01_progress").fill("核减已关停企业。")
         village.locator(".report-actions button[value=submit]").click()

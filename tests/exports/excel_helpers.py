@@ -130,7 +130,7 @@ def typed_value(col: Any, n: int) -> Any:
     kind = col.kind
     low = int(col.min) if col.min is not None else 0
     if kind is FieldKind.INTEGER:
-        return low + n * 7
+        return low + n * 7 if col.max is None else min(low + n * 7, int(col.max))
     if kind is FieldKind.DECIMAL:
         return Decimal(low) + Decimal(n) + Decimal("0.25")
     if kind is FieldKind.PERCENT:

@@ -53,19 +53,19 @@ def test_formulas_are_neutralised_but_numbers_are_not():
     assert by_key["i01_progress"][9] == "'-1+1"
     assert by_key["i02_progress"][9] == "'\t=1"
     # A figure that went down has a negative increment: a number, left as it is.
-    assert by_key["found"][9:] == ["3", "-2", "处"]
+    assert by_key["found"][9:] == ["3", "-2", "处", ""]
 
 
 def test_chinese_labels_by_default_english_on_request():
     report = UnitReport("A", "甲村", "ROOT", 1, "2024Q4", "merge-test", 2, "approved",
                         values={"rate": Decimal("85.5"), "funding": Decimal("12.30")})
     zh = {row[7]: row for row in _parse(flat_csv(V2, [report]))[1:]}
-    assert zh["rate"][8:] == ["培训覆盖率", "85.5", "", "%"]
-    assert zh["funding"][8:] == ["安全投入", "12.3", "12.3", "万元"]
+    assert zh["rate"][8:] == ["培训覆盖率", "85.5", "", "%", ""]
+    assert zh["funding"][8:] == ["安全投入", "12.3", "12.3", "万元", ""]
     en_rows = _parse(flat_csv(V2, [report], locale="en", translate=str.upper))
     assert en_rows[0][:2] == ["UNIT CODE", "UNIT"]
     en = {row[7]: row for row in en_rows[1:]}
-    assert en["funding"][8:] == ["Funding", "12.3", "12.3", "10k yuan"]
+    assert en["funding"][8:] == ["Funding", "12.3", "12.3", "10k yuan", ""]
 
 
 def test_csv_streams_in_chunks():

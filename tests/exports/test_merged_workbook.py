@@ -203,7 +203,7 @@ def test_every_total_and_every_flat_value_matches_a_recomputation(tmp_path_facto
     assert data[0] == list(FLAT_HEADERS)
     seen = {}
     for row in data[1:]:
-        code, _, parent, level, got_period, version, _, key, _, value, grown, _ = row
+        code, _, parent, level, got_period, version, _, key, _, value, grown, _, _ = row
         node = next(n for n in units if n.code == code)
         assert (parent, int(level), got_period) == (node.parent.code, node.depth, period)
         assert int(version) == node.version
@@ -341,7 +341,7 @@ def test_text_is_never_a_formula_and_labels_follow_the_locale(tmp_path):
     summary = book[result.summary_sheet]
     assert summary[result.summary_cells["i01_progress"]].value == '=HYPERLINK("x")：=1+1'
     assert summary[result.summary_cells["i01_progress"]].data_type == "s"
-    assert data.auto_filter.ref == "A1:L3"
+    assert data.auto_filter.ref == "A1:M3"
 
 
 def test_official_layout_keeps_merged_item_numbers(tmp_path):

@@ -154,6 +154,8 @@ def test_the_cangyuan_templates_scope_dust_and_confined_space_duties():
         "i12_dust5": "unit_has('粉尘涉爆')",
         "i12_dust5_connected": "unit_has('粉尘涉爆')",
         "i13_measures": "unit_has('粉尘涉爆') or unit_has('有限空间')",
+        "i09_registered": "unit_has('规模以上')",
+        "i16_drills_half": "unit_has('劳动密集型')",
     }
     assert {f.key for f in plan.fields() if f.applies_when} == {
         "confined_spaces", "dust_workers", "dust_sites"}

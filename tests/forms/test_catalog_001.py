@@ -152,7 +152,7 @@ def test_countable_duties_named_by_the_plan_are_indicators(definition):
 def test_targets_are_the_zones_own_numbers(definition):
     targets = {f.key: f.target for f in definition.fields() if f.target}
     assert set(targets) == {"i10_rated", "i10_posts", "i02_principals_trained",
-                            "i12_principal_checks", "i15_drills"}
+                            "i12_principal_checks", "i15_drills", "i15_drills_half"}
     for key, printed in (("i10_rated", "不少于2家"), ("i10_posts", "不少于12个")):
         fld, target = definition.field(key), targets[key]
         phrase = f"不少于{target.value}{fld.unit}"
@@ -168,7 +168,8 @@ def test_targets_are_the_zones_own_numbers(definition):
 def test_running_totals_restart_yearly_only_where_the_plan_counts_per_year(definition):
     fields = definition.numeric_fields()
     yearly = {f.key for f in fields if f.cumulative and f.cumulative_span == "year"}
-    assert yearly == {"i01_trainings", "i01_trainees", "i15_drills", "i15_drill_participants"}
+    assert yearly == {"i01_trainings", "i01_trainees", "i15_drills", "i15_drill_participants",
+                      "i15_drills_half"}
     for key in yearly:
         assert "每年" in definition.item_of(key).plan_text
         assert "当年累计" in definition.field(key).help

@@ -140,7 +140,8 @@ def test_the_duties_the_plan_counts_are_indicators(progress):
 
 def test_dust_monitoring_hook_ups_follow_the_two_deadlines(progress):
     targets = {f.key: f.target for f in progress.fields() if f.target}
-    assert {k for k, t in targets.items() if t.kind == "absolute"} == {"i12_powder_connected"}
+    assert {k for k, t in targets.items() if t.kind == "absolute"} == {
+        "i12_powder_connected", "i09_registered"}  # and each 规模以上 firm in 码上查 by 2024
     # …and all of the 5+ staff firms by the end of 2025: a share of their number.
     dust5 = targets["i12_dust5_connected"]
     assert (dust5.kind, dust5.value, dust5.denominator, dust5.by) == (
@@ -161,7 +162,8 @@ def test_dust_monitoring_hook_ups_follow_the_two_deadlines(progress):
 def test_running_totals_restart_yearly_only_for_the_yearly_drills(progress):
     fields = progress.numeric_fields()
     yearly = {f.key for f in fields if f.cumulative and f.cumulative_span == "year"}
-    assert yearly == {"i16_drills", "i16_drill_participants", "i16_observations"}
+    assert yearly == {"i16_drills", "i16_drill_participants", "i16_observations",
+                      "i16_drills_half"}
     assert "每年至少组织1次工贸重点行业领域疏散逃生演练现场观摩活动" in PLAN
     for key in yearly:
         assert "当年累计" in progress.field(key).help
@@ -171,7 +173,10 @@ def test_running_totals_restart_yearly_only_for_the_yearly_drills(progress):
         "i05_stock",
         "i09_risk_points",
         "i09_in_system",
+        "i09_registered",
         "i12_dust5",
+        "i15_principals",
+        "i15_principals_covered",
         "i17_special",
         "i17_certified",
         "i22_outsourced",
@@ -179,8 +184,8 @@ def test_running_totals_restart_yearly_only_for_the_yearly_drills(progress):
     }
 
 
-def test_eleven_rules_check_the_figures(progress):
-    assert len(progress.rules) == 11
+def test_twelve_rules_check_the_figures(progress):
+    assert len(progress.rules) == 12
 
 
 @pytest.mark.parametrize(
@@ -190,6 +195,7 @@ def test_eleven_rules_check_the_figures(progress):
         ("i04_major_found", "i04_major_ledgered"),
         ("i05_stock", "i05_stock_cleared"),
         ("i09_risk_points", "i09_in_system"),
+        ("i15_principals", "i15_principals_covered"),
         ("i17_special", "i17_certified"),
         ("i22_outsourced", "i22_checked"),
         ("i25_reports", "i25_rewarded"),

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from forms.definition import Severity
 from forms.issues import flagged_figures, unexplained
 from forms.loader import load_definition, parse_definition
-from forms.outliers import mad_bounds, median
+from forms.outliers import mad_bounds, median, outliers
 from forms.validation import validate
 
 DEF = load_definition(Path(__file__).with_name("sample.yaml"))
@@ -116,3 +116,88 @@ def test_mad_bounds_match_a_plain_recomputation(history, k):
 @given(st.lists(numbers, min_size=0, max_size=2))
 def test_too_short_a_history_has_no_bounds(history):
     assert mad_bounds(history, 5) is None
+
+
+# -- cumulative fields: the MAD rule judges what each period added ------------------------
+
+def _found_history(totals):
+    return [{"found": t} for t in totals]
+
+
+def test_a_steadily_growing_total_is_not_an_outlier():
+    totals = [10, 21, 33, 41, 52, 61]
+    assert validate(DEF, {**COMPLETE, "found": 72}, previous={"found": 61},
+                    history=_found_history(totals)) == []
+
+
+def test_a_sudden_addition_to_a_cumulative_total_is_flagged_as_an_increment():
+    totals = [10, 21, 33, 41, 52, 61]
+    [issue] = validate(DEF, {**COMPLETE, "found": 161}, previous={"found": 61},
+                       history=_found_history(totals))
+    assert (issue.code, issue.field) == ("outlier_increment", "found")
+    assert issue.needs_figure_note
+    text = issue.render(locale="en")
+    assert "grew by 100" in text and "5 earlier periods" in text
+
+
+def test_increments_restart_with_a_yearly_span():
+    from forms.outliers import increments
+    assert increments([5, 9, 2, 6]) == [4, 2, 4]
+
+
+# plain recomputation of the increment rule, on floats
+def _plain_flag(totals, value, k):
+    added = [b - a if b >= a else b for a, b in zip(totals, totals[1:], strict=False)]
+    if len(added) < 3:
+        return False
+    centre = plain_median(added)
+    mad = plain_median([abs(x - centre) for x in added])
+    if mad == 0:
+        return False
+    step = value - totals[-1]
+    return not centre - k * mad <= step <= centre + k * mad
+
+
+steps = st.lists(st.integers(min_value=0, max_value=500), min_size=1, max_size=10)
+
+
+@given(st.integers(min_value=0, max_value=1000), steps, st.integers(min_value=0, max_value=5000))
+def test_the_cumulative_rule_agrees_with_a_plain_recomputation_on_increments(start, added, step):
+    totals = [start]
+    for a in added:
+        totals.append(totals[-1] + a)
+    value = totals[-1] + step
+    definition = parse_definition(Path(__file__).with_name("sample.yaml").read_text(
+        encoding="utf-8").replace("cumulative: true, basis: 全面排查隐患",
+                                  "cumulative: true, basis: 全面排查隐患, outlier_jump: 0"))
+    issues = validate(definition, {**COMPLETE, "found": value}, history=_found_history(totals))
+    assert [i.code for i in issues] == (["outlier_increment"] if _plain_flag(totals, value, 5)
+                                        else [])
+
+
+@given(st.integers(min_value=0, max_value=1000), st.integers(min_value=1, max_value=500),
+       st.integers(min_value=3, max_value=10), st.integers(min_value=-3, max_value=3))
+def test_a_total_growing_by_about_the_same_each_period_is_never_flagged(start, step, n, wobble):
+    totals = [start + i * step for i in range(n)]
+    totals[-1] += wobble if totals[-1] + wobble >= totals[-2] else 0
+    value = totals[-1] + step
+    definition = parse_definition(Path(__file__).with_name("sample.yaml").read_text(
+        encoding="utf-8").replace("cumulative: true, basis: 全面排查隐患",
+                                  "cumulative: true, basis: 全面排查隐患, outlier_jump: 0"))
+    assert validate(definition, {**COMPLETE, "found": value},
+                    history=_found_history(totals)) == []
+
+
+@given(st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=8),
+       st.integers(min_value=0, max_value=5000), st.booleans())
+def test_the_quiet_range_is_exactly_what_the_rules_leave_unflagged(history, value, cumulative):
+    """What the web form opens the note box for agrees with the server's outlier rules."""
+    from forms.outliers import quiet_range
+    if cumulative:
+        history = sorted(history)
+        value = max(value, history[-1])  # a lower total is a correction, judged elsewhere
+    fld = next(f for f in DEF.fields() if f.key == ("found" if cumulative else "investment"))
+    issues = outliers(DEF, {fld.key: value}, [{fld.key: h} for h in history])
+    low, high = quiet_range(fld, history)
+    outside = (low is not None and value < low) or (high is not None and value > high)
+    assert bool(issues) == outside

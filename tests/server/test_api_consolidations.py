@@ -94,7 +94,7 @@ def test_figures_count_approved_children_with_their_parts(as_user):
     assert body["include_submitted"] is False
     assert body["values"]["found"] == 4  # VA2 is submitted, not yet approved
     assert body["provenance"]["found"] == [
-        {"unit": "VA1", "name": "Unit VA1", "value": 4, "revision": 1}]
+        {"unit": "VA1", "name": "Unit VA1", "value": 4, "revision": 1, "explanation": ""}]
     children = {c["unit"]["code"]: c for c in body["children"]}
     assert set(children) == {"VA1", "VA2"}
     assert (children["VA1"]["status"], children["VA1"]["included"]) == ("approved", True)

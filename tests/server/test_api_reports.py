@@ -57,7 +57,7 @@ def test_a_report_not_started_answers_its_form_and_revision_0(api):
         "due": "2024-10-05", "late": True, "submitted_at": None, "values": {},
         "increments": {"found": None}, "calculated": [], "issues": [], "remarks": "",
         "applies": {}, "skipped": [], "explanations": {}, "flagged": [],
-        "targets": [], "phase": None,
+        "targets": [], "phase": None, "phases": [],
     }
 
 

@@ -86,7 +86,7 @@ def test_a_submitter_gets_what_the_unit_owes_most_urgent_first(tasks):
     assert draft == {
         "assignment": KEY, "unit": {"code": "VA1", "name": "Unit VA1"}, "period": "2024Q3",
         "due": DUE["2024Q3"], "status": "draft", "late": True, "overdue": True,
-        "revision": 1, "links": {"report": f"/api/v1/reports/{KEY}/VA1/2024Q3"},
+        "revision": 1, "links": {"report": f"/api/v1/reports/{KEY}/VA1/2024Q3"}, "phase": None,
     }
     assert (not_started["revision"], not_started["overdue"]) == (0, True)
     # Submitted on time: neither late nor overdue.

@@ -220,7 +220,9 @@ def test_a_corrected_figure_needs_a_note_beside_it_not_the_remarks(signed_in, se
     assert "整改隐患为累计数" in rectified
     assert 'name="note-rectified"' in rectified and "本项说明" in rectified
     assert "请在每个标记数字旁的说明中作出解释" in html
-    assert 'name="note-found"' not in html  # only the flagged figure asks for a note
+    # only the flagged figure asks for a note: found's box waits, hidden, for a lower figure
+    assert re.search(r'id="note-box-found"[^>]*\shidden>', html)
+    assert not re.search(r'id="note-box-rectified"[^>]*\shidden>', html)
 
     # The general remarks do not explain one figure.
     response = send(signed_in, Q3, "submit", f_found="12", f_rectified="4",

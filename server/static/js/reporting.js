@@ -40,6 +40,31 @@
     input.addEventListener("input", function () { showIncrement(input); });
   });
 
+  // -- 说明: open the note box as soon as a figure needs one ---------------------------------
+  // The server gives each number the range that needs no note (lower than last period's
+  // total, or far outside the unit's history opens the box); it still judges on saving.
+
+  function showNoteBox(input) {
+    var box = document.getElementById(input.getAttribute("data-note-box"));
+    if (!box) {
+      return;
+    }
+    var note = box.querySelector("textarea");
+    var value = readNumber(input.value);
+    var low = input.getAttribute("data-note-low");
+    var high = input.getAttribute("data-note-high");
+    var outside = value !== null && ((low !== "" && value < Number(low)) ||
+                                     (high !== "" && value > Number(high)));
+    var keep = box.hasAttribute("data-flagged") || (note && note.value.trim() !== "");
+    box.hidden = !(outside || keep);
+    box.classList.toggle("is-live", outside && !box.hasAttribute("data-flagged"));
+  }
+
+  form.querySelectorAll("input[data-note-box]").forEach(function (input) {
+    input.addEventListener("input", function () { showNoteBox(input); });
+    showNoteBox(input);
+  });
+
   // -- repeating tables: add and remove rows in place --------------------------------------
 
   function renumber(table) {
