@@ -23,7 +23,12 @@ Sheets ``survey``, ``choices`` and ``settings``, as the XLSForm standard names t
   answers becomes XLSForm's ``relevant`` (in XPath, as constraints are written); one
   that names the unit's tags (``unit_has(...)``), which a form cannot know, stays in
   Tianbao's rule language in the column ``tianbao_applies_when``, and the plan
-  sentence behind either (``applies_basis``) goes into ``tianbao_applies_basis``.
+  sentence behind either (``applies_basis``) goes into ``tianbao_applies_basis``;
+- an event report (``frequency: event``) starts with a group ``event`` (``tianbao_kind``
+  ``event``, its settings as JSON in ``tianbao_rules``): the time of the event as a
+  ``dateTime`` not after ``now()``, the place as text and ``geopoint``, and a repeat of
+  ``file`` questions for photos and documents. XLSForm cannot say which file types or
+  sizes are accepted: the server checks them.
 
 Strings are always written as strings, never as formulas.
 """
@@ -50,6 +55,7 @@ APPLIES_COLUMN = "tianbao_applies_when"
 APPLIES_BASIS_COLUMN = "tianbao_applies_basis"
 YESNO_LIST = "yesno"
 HEADER_GROUP = "header"
+EVENT_GROUP = "event"  # event reports: time, place and attachments (tianbao_kind "event")
 
 SURVEY_COLUMNS = (
     "type", "name", f"label::{LANGUAGE_ZH}", f"label::{LANGUAGE_EN}",
@@ -132,6 +138,8 @@ class _Survey:
             for header_field in d.header:
                 self._field(header_field)
             self.rows.append({"type": "end group"})
+        if d.is_event:
+            self._event()
         for section in d.sections:
             row = self._begin("begin group", section.key,
                               _numbered(section.number, section.title),
@@ -153,6 +161,29 @@ class _Survey:
                 self.rows.append({"type": "end group"})
             self.rows.append({"type": "end group"})
         return self.rows, self.choices
+
+    def _event(self) -> None:
+        """What every event carries: its time (not in the future), where it happened and
+        its photos and documents; the template's event settings ride along as JSON."""
+        rules = self.definition.event_rules
+        row = self._begin("begin group", EVENT_GROUP, "事件", "The event")
+        row[KIND_COLUMN] = "event"
+        row[RULES_COLUMN] = rules.model_dump_json(exclude_defaults=True)
+        at = self._begin("dateTime", "event_at", "事件发生时间（北京时间）",
+                         "Time of the event (Beijing time)")
+        at.update({"required": "yes", "constraint": ". <= now()",
+                   f"constraint_message::{LANGUAGE_ZH}": "事件发生时间不能晚于现在",
+                   f"constraint_message::{LANGUAGE_EN}": "The time cannot be in the future"})
+        if rules.location:
+            self._begin("text", "event_location", "地点", "Location")
+            self._begin("geopoint", "event_coordinates", "坐标", "Coordinates")
+        if rules.max_files:
+            self._begin("begin repeat", "event_attachments", "照片和文件",
+                        "Photos and documents")
+            self._begin("file", "event_file", "照片或文件（JPEG、PNG、PDF）",
+                        "Photo or document (JPEG, PNG, PDF)")
+            self.rows.append({"type": "end repeat"})
+        self.rows.append({"type": "end group"})
 
     def _begin(self, kind: str, name: str, label: str, label_en: str | None) -> dict[str, str]:
         row = {"type": kind, "name": name, f"label::{LANGUAGE_ZH}": label,

@@ -481,6 +481,39 @@ class Rule(_Model):
         return self.message_en if locale.startswith("en") and self.message_en else self.message
 
 
+# -- event reports (issue #14) -----------------------------------------------------------
+
+
+class EventTotals(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class EventRules(_Model):
+    """What an event report carries besides its fields, and how much it may attach.
+
+    Every event has its time (required, not in the future, Asia/Shanghai) and
+    may have a location and photos or documents (JPEG, PNG, PDF; checked by
+    content in ``forms.event_files``).
+    """
+
+    location: bool = Field(default=True, description="Ask for an optional location")
+    max_files: int = Field(default=5, ge=0, le=20, description="Attachments per event")
+    max_file_mb: Decimal = Field(default=Decimal(10), gt=0, le=100,
+                                 description="Largest attachment, in MB")
+    max_total_mb: Decimal = Field(default=Decimal(30), gt=0, le=500,
+                                  description="All attachments of one event, in MB")
+    totals: EventTotals | None = Field(
+        default=None, description="Total the numbers of the events per month or quarter "
+                                  "of the event time in the merged workbook")
+
+    @model_validator(mode="after")
+    def _check_sizes(self) -> EventRules:
+        if self.max_total_mb < self.max_file_mb:
+            raise DefinitionRuleError("event_total_below_file", at=("max_total_mb",))
+        return self
+
+
 def _default_header() -> tuple[FieldDef, ...]:
     return (
         FieldDef(key="reporter", kind=FieldKind.TEXT, label="报送人", label_en="Reported by",
@@ -510,6 +543,18 @@ class Definition(Localized):
     phases: tuple[Phase, ...] = ()
     due_phase: Key | None = Field(
         default=None, description="One-off reports: due at the end of this phase")
+    event: EventRules | None = Field(
+        default=None, description="Event reports (schedule frequency event): time, location, "
+                                  "attachments")
+
+    @property
+    def is_event(self) -> bool:
+        return self.schedule.is_event
+
+    @property
+    def event_rules(self) -> EventRules:
+        """The event settings (the defaults when an event template leaves them out)."""
+        return self.event or EventRules()
 
     @model_validator(mode="before")
     @classmethod
@@ -583,6 +628,7 @@ class Definition(Localized):
                                           fields=", ".join(missing))
         self._check_targets()
         self._check_phases()
+        self._check_event()
         _check_formula_inputs(self)
         self._check_conditions(known)
         return self
@@ -627,6 +673,19 @@ class Definition(Localized):
             schedule = self.schedule.model_copy(
                 update={"due": FixedDate(date=phase.end)})
             object.__setattr__(self, "schedule", schedule)
+
+    def _check_event(self) -> None:
+        """Events stand alone: nothing accumulates across them and nothing is due."""
+        if not self.is_event:
+            if self.event is not None:
+                raise DefinitionRuleError("event_rules_not_event", at=("event",))
+            return
+        if self.due_phase is not None:
+            raise DefinitionRuleError("event_due_phase", at=("due_phase",))
+        for at, fld in self._item_fields():
+            if fld.cumulative or fld.target or fld.outlier_k is not None \
+                    or fld.outlier_jump is not None:
+                raise DefinitionRuleError("event_not_cumulative", at=at, key=fld.key)
 
     def current_phase(self, today: dt.date) -> Phase | None:
         return current_phase(self.phases, today)

@@ -198,6 +198,22 @@ MESSAGES: dict[str, str] = {
     "fixed_needs_once": N_(
         "A fixed due date only suits a one-off schedule: use after_end or in_period."
     ),
+    "event_needs_no_deadline": N_(
+        "An event schedule has no deadline: leave “due” out (or write rule: never)."
+    ),
+    "deadline_needed": N_("Only an event schedule goes without a deadline (rule: never)."),
+    "event_window": N_("An event schedule has no periods: leave “first” and “last” out."),
+    "event_rules_not_event": N_(
+        "“event” settings only suit an event schedule (frequency: event)."
+    ),
+    "event_due_phase": N_("An event report cannot be due at the end of a phase."),
+    "event_not_cumulative": N_(
+        "The field “%(key)s” of an event report cannot be cumulative, have a target or an"
+        " outlier check: each event stands alone."
+    ),
+    "event_total_below_file": N_(
+        "max_total_mb cannot be smaller than max_file_mb."
+    ),
     "month_out_of_period": N_(
         "Month %(month)s of the period does not exist: a period of this schedule has"
         " %(months)s month(s)."
@@ -240,10 +256,12 @@ VALUE_LABELS: dict[str, str] = {
     "halfyearly": N_("Half-yearly"),
     "yearly": N_("Yearly"),
     "once": N_("One-off"),
+    "event": N_("Whenever it happens (event)"),
     # Due rules
     "after_end": N_("After the period ends"),
     "in_period": N_("A day within the period"),
     "fixed": N_("A fixed date"),
+    "never": N_("No deadline (events)"),
     # TableColumn.source
     "number": N_("Printed number"),
     "title": N_("Item title"),

@@ -65,6 +65,28 @@ MESSAGES: dict[str, str] = {
     "differs_from_children": N_(
         "%(label)s is %(value)s but the units below add up to %(expected)s."
     ),
+    # -- event reports (forms.events, forms.event_files)
+    "event_time_required": N_("The time of the event is required."),
+    "event_time_bad": N_(
+        "The time of the event must be a date and time such as 2024-06-30 14:30, not"
+        " “%(value)s”."
+    ),
+    "event_time_future": N_("The time of the event (%(value)s) is in the future."),
+    "location_too_long": N_("The location is too long: at most %(max)s characters."),
+    "coordinates_bad": N_(
+        "Give both coordinates, a latitude from -90 to 90 and a longitude from -180 to 180,"
+        " or neither."
+    ),
+    "attachment_type": N_("%(name)s: only JPEG, PNG and PDF files are accepted."),
+    "attachment_damaged": N_("%(name)s is not a complete JPEG, PNG or PDF file."),
+    "attachment_extension": N_(
+        "%(name)s: the file's name does not say what it holds (%(kind)s); rename it and"
+        " upload it again."
+    ),
+    "attachment_empty": N_("%(name)s is empty."),
+    "attachment_file_too_large": N_("%(name)s is larger than %(max)s MB."),
+    "attachments_too_large": N_("The attachments of one event together may not exceed %(max)s MB."),
+    "too_many_attachments": N_("An event carries at most %(max)s attachments."),
 }
 
 

@@ -3,7 +3,9 @@
 A period is identified by a key that sorts correctly as a plain string within
 its frequency: ``2024-05`` (monthly), ``2024Q2`` (quarterly), ``2024H1``
 (half-yearly), ``2024`` (yearly) and ``once`` (one-off). Years are kept to four
-digits so that string order and chronological order agree.
+digits so that string order and chronological order agree. Event reports are
+numbered per unit instead: ``event-1``, ``event-2``… (``event`` alone names the
+open-ended window of an event schedule).
 
 Deadlines are calendar days in China: a submission is late when, in
 Asia/Shanghai time, it arrives after the end of the due day.
@@ -36,6 +38,7 @@ class Frequency(StrEnum):
     HALFYEARLY = "halfyearly"
     YEARLY = "yearly"
     ONCE = "once"
+    EVENT = "event"  # filed whenever something happens: never due, never late
 
 
 # How many periods of each frequency fit in a year, and how many months each lasts.
@@ -53,6 +56,7 @@ _KEY_PATTERNS = (
     (Frequency.HALFYEARLY, re.compile(r"([0-9]{4})[Hh]([0-9])")),
     (Frequency.YEARLY, re.compile(r"([0-9]{4})()")),
 )
+_EVENT_KEY = re.compile(r"event(?:-([1-9][0-9]{0,9}))?")
 
 _ZH_QUARTERS = ("第一季度", "第二季度", "第三季度", "第四季度")
 _ZH_HALVES = ("上半年", "下半年")
@@ -101,6 +105,10 @@ class Period:
     index: int
 
     def __post_init__(self) -> None:
+        if self.frequency is Frequency.EVENT:
+            if self.year != 0 or self.index < 0:
+                raise ValueError("An event is numbered from 1 and has no year")
+            return
         if self.frequency is Frequency.ONCE:
             if (self.year, self.index) != (0, 0):
                 raise ValueError("A one-off period has no year or index")
@@ -120,6 +128,15 @@ class Period:
         return cls(Frequency.ONCE, 0, 0)
 
     @classmethod
+    def event(cls, number: int = 0) -> Period:
+        """Event *number* of a unit (0: the open-ended window of an event schedule)."""
+        return cls(Frequency.EVENT, 0, number)
+
+    @property
+    def is_event(self) -> bool:
+        return self.frequency is Frequency.EVENT
+
+    @classmethod
     def parse(cls, key: str) -> Period:
         """Parse a period key such as ``2024-05``, ``2024Q2``, ``2024H1``, ``2024`` or ``once``.
 
@@ -131,6 +148,9 @@ class Period:
         text = key.strip()
         if text.lower() == "once":
             return cls.once()
+        event = _EVENT_KEY.fullmatch(text.lower())
+        if event:
+            return cls.event(int(event.group(1) or 0))
         for frequency, pattern in _KEY_PATTERNS:
             match = pattern.fullmatch(text)
             if match:
@@ -149,11 +169,15 @@ class Period:
         frequency = Frequency(frequency)
         if frequency is Frequency.ONCE:
             return cls.once()
+        if frequency is Frequency.EVENT:
+            raise ValueError("Events are numbered, not found by date")
         return cls(frequency, day.year, (day.month - 1) // _MONTHS[frequency] + 1)
 
     @classmethod
     def first_of_year(cls, frequency: Frequency | str, year: int) -> Period:
         frequency = Frequency(frequency)
+        if frequency is Frequency.EVENT:
+            return cls.event()
         return cls.once() if frequency is Frequency.ONCE else cls(frequency, year, 1)
 
     # -- properties -----------------------------------------------------------
@@ -169,12 +193,14 @@ class Period:
                 return f"{self.year:04d}H{self.index}"
             case Frequency.YEARLY:
                 return f"{self.year:04d}"
+            case Frequency.EVENT:
+                return f"event-{self.index}" if self.index else "event"
         return "once"
 
     @property
     def first_month(self) -> int:
-        """Calendar month in which the period starts (1 for one-off)."""
-        if self.frequency is Frequency.ONCE:
+        """Calendar month in which the period starts (1 for one-off and events)."""
+        if self.frequency in _UNBOUNDED:
             return 1
         return (self.index - 1) * _MONTHS[self.frequency] + 1
 
@@ -185,22 +211,22 @@ class Period:
 
     @property
     def start(self) -> date:
-        """First day of the period; a one-off period is unbounded (``date.min``)."""
-        if self.frequency is Frequency.ONCE:
+        """First day of the period; one-off periods and events are unbounded (``date.min``)."""
+        if self.frequency in _UNBOUNDED:
             return date.min
         return date(self.year, self.first_month, 1)
 
     @property
     def end(self) -> date:
-        """Last day of the period (inclusive); a one-off period is unbounded (``date.max``)."""
-        if self.frequency is Frequency.ONCE:
+        """Last day of the period (inclusive); one-off periods and events are unbounded."""
+        if self.frequency in _UNBOUNDED:
             return date.max
         last_month = self.first_month + self.months - 1
         return _clamped(self.year, last_month, 31)
 
     def next(self) -> Period | None:
-        """The following period; None for one-off and past year 9999."""
-        if self.frequency is Frequency.ONCE:
+        """The following period; None for one-off, events and past year 9999."""
+        if self.frequency in _UNBOUNDED:
             return None
         if self.index < _PER_YEAR[self.frequency]:
             return Period(self.frequency, self.year, self.index + 1)
@@ -209,8 +235,8 @@ class Period:
         return Period(self.frequency, self.year + 1, 1)
 
     def previous(self) -> Period | None:
-        """The preceding period; None for one-off and before year 1000."""
-        if self.frequency is Frequency.ONCE:
+        """The preceding period; None for one-off, events and before year 1000."""
+        if self.frequency in _UNBOUNDED:
             return None
         if self.index > 1:
             return Period(self.frequency, self.year, self.index - 1)
@@ -240,6 +266,10 @@ class Period:
                 )
             case Frequency.YEARLY:
                 return f"{self.year}年度" if zh else str(self.year)
+            case Frequency.EVENT:
+                if not self.index:
+                    return "随时报告" if zh else "Whenever it happens"
+                return f"第{self.index}号事件" if zh else f"Event {self.index}"
         return "一次性" if zh else "One-off"
 
     def __str__(self) -> str:
@@ -254,6 +284,10 @@ class Period:
                 f"{other.frequency.value} one"
             )
         return (self.year, self.index) < (other.year, other.index)
+
+
+# Periods without dates: their start and end are unbounded, they have no neighbours.
+_UNBOUNDED = frozenset({Frequency.ONCE, Frequency.EVENT})
 
 
 # -- due-date rules -----------------------------------------------------------
@@ -301,7 +335,18 @@ class FixedDate(_Rule):
         return self.date
 
 
-DueRule = Annotated[AfterEnd | InPeriod | FixedDate, Field(discriminator="rule")]
+class NoDeadline(_Rule):
+    """Event reports: filed whenever something happens, so never due and never late."""
+
+    rule: Literal["never"] = "never"
+
+    def due_date(self, period: Period) -> date:
+        return NEVER_DUE
+
+
+NEVER_DUE = date.max
+
+DueRule = Annotated[AfterEnd | InPeriod | FixedDate | NoDeadline, Field(discriminator="rule")]
 
 
 class Schedule(BaseModel):
@@ -314,6 +359,14 @@ class Schedule(BaseModel):
     first: str
     last: str
 
+    @model_validator(mode="before")
+    @classmethod
+    def _event_defaults(cls, data):
+        """An event schedule needs no window nor due rule: ``frequency: event`` says it all."""
+        if isinstance(data, dict) and data.get("frequency") == Frequency.EVENT:
+            data = {"due": {"rule": "never"}, "first": "event", "last": "event", **data}
+        return data
+
     @model_validator(mode="after")
     def _check_window(self) -> Schedule:
         first = self._window_period("first", self.first)
@@ -323,6 +376,14 @@ class Schedule(BaseModel):
                                       last=self.last)
         # Store canonical keys so that equal schedules compare and serialise equally.
         self.first, self.last = first.key, last.key
+        event = self.frequency is Frequency.EVENT
+        if event != isinstance(self.due, NoDeadline):
+            raise DefinitionRuleError("event_needs_no_deadline" if event else "deadline_needed",
+                                      at=("due", "rule"))
+        if event:
+            if first.index or last.index:
+                raise DefinitionRuleError("event_window", at=("first",))
+            return self
         once = self.frequency is Frequency.ONCE
         if once != isinstance(self.due, FixedDate):
             raise DefinitionRuleError(
@@ -351,8 +412,14 @@ class Schedule(BaseModel):
     def last_period(self) -> Period:
         return Period.parse(self.last)
 
+    @property
+    def is_event(self) -> bool:
+        return self.frequency is Frequency.EVENT
+
     def periods(self) -> list[Period]:
-        """Every period of the window, in order."""
+        """Every period of the window, in order (none for events: nothing is ever owed)."""
+        if self.is_event:
+            return []
         result: list[Period] = []
         period: Period | None = self.first_period
         last = self.last_period
@@ -370,6 +437,8 @@ class Schedule(BaseModel):
         return self.due.due_date(period)
 
     def contains(self, period: Period) -> bool:
+        if self.is_event:
+            return period.frequency is Frequency.EVENT
         return (
             period.frequency is self.frequency and self.first_period <= period <= self.last_period
         )
@@ -387,8 +456,10 @@ def _in_shanghai(moment: datetime) -> datetime:
 def is_late(due: date, submitted_at: datetime) -> bool:
     """Whether *submitted_at* falls after the end of the due day in Asia/Shanghai.
 
-    Naive datetimes are taken as UTC (the database stores UTC).
+    Naive datetimes are taken as UTC (the database stores UTC). Events are never late.
     """
+    if due >= NEVER_DUE:
+        return False
     start_of_next_day = datetime.combine(due + timedelta(days=1), time.min, tzinfo=SHANGHAI)
     return _in_shanghai(submitted_at) >= start_of_next_day
 

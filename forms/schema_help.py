@@ -48,6 +48,14 @@ MODEL_DESCRIPTIONS: dict[str, str] = {
         " for half-years."
     ),
     "FixedDate": N_("Due rule “fixed”: one calendar date, for one-off reports."),
+    "NoDeadline": N_(
+        "Due rule “never”: event reports are filed whenever something happens and are never"
+        " late; an event schedule (frequency: event) takes it without being told."
+    ),
+    "EventRules": N_(
+        "Event reports: every event carries its time (required, not in the future, Beijing"
+        " time), an optional location and photos or documents (JPEG, PNG, PDF)."
+    ),
     "TableColumn": N_(
         "A column of the printed table (序号, 项目名称, 推进情况 …) and what fills it for each"
         " item."
@@ -97,6 +105,10 @@ DESCRIPTIONS: dict[str, str] = {
     "Definition.due_phase": N_(
         "One-off reports: the key of the phase whose last day is the due date."
     ),
+    "Definition.event": N_(
+        "Event reports only (schedule frequency event): location, attachment limits and"
+        " totals; the defaults apply when it is left out."
+    ),
     # SourcePlan
     "SourcePlan.issuer": N_("Who issued the plan, e.g. 某镇人民政府."),
     "SourcePlan.title": N_("The plan's title, e.g. 《…三年行动实施方案》."),
@@ -107,7 +119,8 @@ DESCRIPTIONS: dict[str, str] = {
     "Schedule.frequency": N_("How often a report is due."),
     "Schedule.due": N_("The deadline of each period; “rule” chooses how it is computed."),
     "Schedule.first": N_(
-        "The first period to report, as a period key: 2024-05, 2024Q2, 2024H1, 2024 or once."
+        "The first period to report, as a period key: 2024-05, 2024Q2, 2024H1, 2024 or once"
+        " (left out for events)."
     ),
     "Schedule.last": N_("The last period to report, as a period key."),
     "AfterEnd.rule": N_("Chooses this rule."),
@@ -117,6 +130,17 @@ DESCRIPTIONS: dict[str, str] = {
     "InPeriod.month": N_("Which month of the period (1: its first month)."),
     "InPeriod.day": N_("The day of that month."),
     "FixedDate.rule": N_("Chooses this rule."),
+    "NoDeadline.rule": N_("Chooses this rule."),
+    # EventRules
+    "EventRules.location": N_("Whether the form asks for a location (address and/or"
+                              " coordinates, always optional)."),
+    "EventRules.max_files": N_("How many photos or documents one event may carry (0: none)."),
+    "EventRules.max_file_mb": N_("The largest photo or document accepted, in MB."),
+    "EventRules.max_total_mb": N_("All the attachments of one event together, in MB."),
+    "EventRules.totals": N_(
+        "month or quarter: the merged workbook also totals the events' numbers per month or"
+        " quarter of the event time."
+    ),
     "FixedDate.date": N_("The due date."),
     # TableColumn
     "TableColumn.key": N_("The column's key, unique among the columns."),

@@ -25,7 +25,10 @@ and cell values. Its rows are then mapped to Tianbao's form model:
   becomes its ``applies_when`` when the rule language says it, and so does Tianbao's
   own ``tianbao_applies_when`` (conditions on the unit's tags, which XLSForm cannot
   say); ``tianbao_applies_basis`` gives the ``applies_basis``;
-- ``settings``: ``form_title`` and ``form_id`` give the title and key.
+- ``settings``: ``form_title`` and ``form_id`` give the title and key;
+- the group ``event`` of Tianbao's own export (``tianbao_kind`` ``event``) makes the
+  draft an event report with the settings in its ``tianbao_rules``; its questions
+  (time, place, files) are what every event carries, not fields.
 
 Other ``relevant`` conditions and ``calculation``, constraints XPath cannot share with
 the rule language, unknown types and columns, and choices no question uses are listed as
@@ -156,6 +159,10 @@ class _Reader:
         sections: list[dict[str, Any]] = []
         loose: list[_Node] = []
         for node in root.children:
+            if node.kind == "group" and node.name == "event" \
+                    and node.row.get("tianbao_kind", "").strip() == "event":
+                self._event(node)
+                continue
             if node.kind == "group" and node.name == "header" and all(
                     c.kind == "question" for c in node.children) and node.children:
                 self._row_extras(node)
@@ -178,6 +185,17 @@ class _Reader:
             data["rules"] = rules
         self._unused_choices()
         return self.result
+
+    def _event(self, node: _Node) -> None:
+        """Tianbao's own event group: the draft is an event report, with its settings."""
+        data = self.result.data
+        data["schedule"] = {"frequency": "event"}
+        try:
+            settings = json.loads(node.row.get("tianbao_rules") or "{}")
+        except ValueError:
+            settings = None
+        if isinstance(settings, dict) and settings:
+            data["event"] = settings
 
     def _settings(self) -> None:
         stem = PurePath(self.filename).stem

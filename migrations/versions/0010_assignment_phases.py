@@ -1,7 +1,7 @@
 """Phases on assignments: the template's phases adjusted or extended per assignment
 
 Revision ID: 0010
-Revises: 0014
+Revises: 0009
 Create Date: 2026-12-06
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0010'
-down_revision = '0014'  # chained after main's latest when merging main
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 

@@ -283,6 +283,8 @@ def _detail_form(session: Session, assignment: Assignment) -> ReplaceVersionForm
         (str(row.version), _version_label(row))
         for row in _assignable_versions(session, assignment.template_key))
     periods = assignment_service.assignment_periods(assignment)
+    if assignment_service.is_event(assignment):  # one open window: a new version replaces it
+        periods = [assignment.first_period]
     form.from_period.choices = options((p, period_label(p)) for p in periods)
     return form
 

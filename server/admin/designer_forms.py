@@ -344,8 +344,21 @@ class ScheduleForm(RevisionForm):
                             choices=[], description=_l("One-off reports only: the due date is "
                                                        "then the phase's last day."))
     first = StringField(_l("First period"), validators=[InputRequired()],
-                        description=_l("For example 2024-05, 2024Q2, 2024H1, 2024, or once."))
+                        description=_l("For example 2024-05, 2024Q2, 2024H1, 2024, or once "
+                                       "(event for event reports)."))
     last = StringField(_l("Last period"), validators=[InputRequired()])
+    # -- event reports only (frequency "event"): see forms.definition.EventRules
+    event_location = BooleanField(_l("Events: ask for a location"), default=True)
+    event_max_files = IntegerField(_l("Events: attachments per event"), default=5,
+                                   validators=[Optional(), NumberRange(0, 20)])
+    event_max_file_mb = DecimalField(_l("Events: largest attachment (MB)"), default=10,
+                                     validators=[Optional(), NumberRange(0.1, 100)])
+    event_max_total_mb = DecimalField(_l("Events: all attachments of an event (MB)"),
+                                      default=30, validators=[Optional(), NumberRange(0.1, 500)])
+    event_totals = SelectField(_l("Events: totals in the merged workbook"),
+                               validate_choice=False, choices=lambda: [
+        ("", _l("None")), ("month", _l("Per month of the event time")),
+        ("quarter", _l("Per quarter of the event time"))])
 
 
 def phase_options(data: dict[str, Any]) -> list[SelectChoice]:

@@ -10,6 +10,7 @@ exists) changes nothing and shows the page with the reason.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -203,7 +204,13 @@ def _date(text):
 def _schedule_data(data: dict[str, Any]) -> dict[str, Any]:
     schedule = data.get("schedule") or {}
     due = schedule.get("due") or {}
+    event = data.get("event") or {}
     return {"frequency": schedule.get("frequency"), "due_rule": due.get("rule"),
+            "event_location": event.get("location", True),
+            "event_max_files": event.get("max_files", 5),
+            "event_max_file_mb": Decimal(str(event.get("max_file_mb", 10))),
+            "event_max_total_mb": Decimal(str(event.get("max_total_mb", 30))),
+            "event_totals": event.get("totals") or "",
             "months": due.get("months", 1), "month": due.get("month", 1),
             "day": due.get("day", 5), "fixed_date": _date(due.get("date")),
             "first": schedule.get("first"), "last": schedule.get("last"),
@@ -287,6 +294,13 @@ def designer_schedule(draft_id: int):
         return _edit_page(draft, Page(schedule=form), 400)
     on_refusal(_refused_page(draft, Page(schedule=form)))
     frequency = form.frequency.data
+    if frequency == Frequency.EVENT:  # no periods, no deadline: only what events carry
+        designer.change(db_session(), _user(), draft, form.revision_number(),
+                        designer.set_attributes(None, {"schedule": {"frequency": frequency},
+                                                       "due_phase": None,
+                                                       "event": _event_rules(form)}))
+        flash(_("Saved."), "success")
+        return _changed(draft, "schedule")
     rule = "fixed" if frequency == Frequency.ONCE else form.due_rule.data
     if rule == "fixed":
         due = {"rule": "fixed", "date": form.fixed_date.data.isoformat()
@@ -308,9 +322,21 @@ def designer_schedule(draft_id: int):
     designer.change(db_session(), _user(), draft, form.revision_number(),
                     designer.set_attributes(None, {"schedule": {
                         "frequency": frequency, "due": due, "first": first, "last": last},
-                        "due_phase": due_phase}))
+                        "due_phase": due_phase, "event": None}))
     flash(_("Saved."), "success")
     return _changed(draft, "schedule")
+
+
+def _event_rules(form: df.ScheduleForm) -> dict[str, Any]:
+    """The event settings as the definition writes them (defaults where left empty)."""
+    rules: dict[str, Any] = {"location": bool(form.event_location.data)}
+    for name in ("max_files", "max_file_mb", "max_total_mb"):
+        value = getattr(form, f"event_{name}").data
+        if value is not None:
+            rules[name] = int(value) if name == "max_files" else str(value)
+    if form.event_totals.data in ("month", "quarter"):
+        rules["totals"] = form.event_totals.data
+    return rules
 
 
 def _period_of(frequency: str, key: str, *, start: bool) -> str:

@@ -10,6 +10,7 @@ from server.api import (  # noqa: F401
     account,
     auth,
     consolidations,
+    events,
     openapi,
     problems,
     refusals,

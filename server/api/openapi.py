@@ -74,7 +74,13 @@ def query_param(name: str, description: str, schema: dict) -> dict[str, Any]:
 PARAMETERS: dict[str, dict[str, Any]] = {
     "assignment": path_param("assignment", "Assignment key, e.g. chidian-progress."),
     "unit": path_param("unit", "Unit code, e.g. CHIDIAN-V01."),
-    "period": path_param("period", "Period key: 2024Q2, 2024H1, 2024-05, 2024 or once."),
+    "period": path_param("period", "Period key: 2024Q2, 2024H1, 2024-05, 2024 or once; an "
+                                   "event's key: event-1, event-2…"),
+    "token": path_param("token", "The attachment's id."),
+    "since": query_param("since", "Only events that happened on or after this day "
+                                  "(Beijing time).", {"type": "string", "format": "date"}),
+    "until": query_param("until", "Only events that happened on or before this day "
+                                  "(Beijing time).", {"type": "string", "format": "date"}),
     "key": path_param("key", "Template key."),
     "n": path_param("n", "Template version number.", {"type": "integer", "minimum": 1}),
     "page": query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
@@ -174,6 +180,7 @@ class Operation:
     body_required: bool = True
     problems: tuple[int, ...] = (404,)
     public: bool = False
+    status: str = "200"
 
     @property
     def operation_id(self) -> str:
@@ -202,7 +209,7 @@ class Operation:
             out["security"] = []
         else:
             problems.add(401)
-        out["responses"] = {"200": self.ok.response(),
+        out["responses"] = {self.status: self.ok.response(),
                             **{str(s): problem_response(s) for s in sorted(problems)}}
         return out
 
@@ -250,6 +257,31 @@ OPERATIONS: tuple[Operation, ...] = (
               "Upload a filled workbook; saved as a draft revision unless it has errors.",
               Body(schemas.WorkbookResult), REPORT, "multipart",
               problems=(403, 404, 409, 413, 422, 423)),
+    Operation("post", "/events/{assignment}", "events",
+              "File a new event of the account's unit (its next key, event-N) as a draft; "
+              "the event member is required.", REPORT_BODY, ("assignment",), schemas.SaveReport,
+              problems=(403, 404, 409, 422, 423), status="201"),
+    Operation("get", "/events", "events",
+              "The events handed in by the units in the account's scope, newest arrival "
+              "first.", Body(schemas.EventList), ("assignment_filter", "since", "until"),
+              problems=()),
+    Operation("get", "/events/{assignment}/events.xlsx", "events",
+              "The events of an event assignment handed in within the account's scope: one "
+              "row each with its provenance, and the totals per month or quarter when the "
+              "template asks for them.", Body(media=XLSX, description="The workbook"),
+              ("assignment", "since", "until")),
+    Operation("get", "/events/{assignment}/events.csv", "events",
+              "The same rows as CSV (UTF-8 with BOM).",
+              Body(media="text/csv", description="The events"),
+              ("assignment", "since", "until")),
+    Operation("post", R + "/attachments", "events",
+              "Add a photo or document (JPEG, PNG or PDF, checked by content) to an event: a "
+              "new revision.", REPORT_BODY, (*REPORT, "If-Match"), "multipart",
+              problems=(403, 404, 409, 413, 422, 423, 428)),
+    Operation("get", R + "/attachments/{token}", "events",
+              "One attachment of a report, as stored.",
+              Body(media="application/octet-stream", description="The file"),
+              (*REPORT, "token")),
     Operation("get", C, "consolidations",
               "The consolidated figures of a unit's children, with provenance.",
               Body(schemas.Consolidation), (*REPORT, "include_submitted", "carry_forward"),

@@ -13,7 +13,8 @@ details by ``server.api.problems``:
 * 422 ``invalid`` — values or a submission with errors, with ``issues``;
 * 428 ``precondition_required`` — a save without ``If-Match``.
 
-``PUT`` replaces the report's values with the body's ``values`` (a field left
+An event report's ``PUT`` also carries its time and place (``event``), see
+``server.api.events``. ``PUT`` replaces the report's values with the body's ``values`` (a field left
 out is empty), except attachments: they are uploaded on the web form, so an
 attachment left out keeps its file, ``null`` removes it, and the stored object
 may be sent back unchanged. A ``PUT`` whose values and remarks are already the
@@ -35,6 +36,7 @@ from forms.values import coerce_values, jsonable
 from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
+from server.api.event_input import save_event
 from server.api.problems import ApiError
 from server.db import db_session
 from server.locale import current_locale_code
@@ -118,6 +120,9 @@ def get_report(assignment: str, unit: str, period: str):
 def put_report(assignment: str, unit: str, period: str):
     view = _view(assignment, unit, period)
     body = body_object()
+    if view.definition.is_event:
+        save_event(view, body, _if_match(required=True))
+        return _answer(_reload(view))
     values = body.get("values")
     if not isinstance(values, dict):
         raise ApiError(400, "bad_request",

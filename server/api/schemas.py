@@ -228,6 +228,25 @@ class PlanPhase(BaseModel):
     end: date
 
 
+class Attachment(BaseModel):
+    """A photo or document of an event (JPEG, PNG or PDF), read at ``…/attachments/{id}``."""
+
+    id: str
+    name: str
+    size: Count
+    content_type: str
+
+
+class EventDetails(BaseModel):
+    """What every event report carries besides its fields."""
+
+    at: Instant = Field(description="When the event happened")
+    location: str = Field(description="Address, or empty")
+    latitude: str | None = Field(description="Decimal degrees, with longitude, or null")
+    longitude: str | None
+    attachments: list[Attachment]
+
+
 class Report(BaseModel):
     assignment: str
     unit: UnitRef
@@ -270,6 +289,9 @@ class Report(BaseModel):
         default_factory=list,
         description="Fields given a value in this save that were left out because they do "
                     "not apply to the unit (answers to a save only).")
+    event: EventDetails | None = absent(
+        "Event reports only: the time, place and attachments of the event; an event is "
+        "never due (due is 9999-12-31) and never late")
 
 
 class Revision(BaseModel):
@@ -459,11 +481,43 @@ class TaskPage(Page[Task]):
 # -- request bodies -----------------------------------------------------------------------
 
 
+class EventInput(BaseModel):
+    """The time and place of an event as sent: a time without offset is Beijing time."""
+
+    at: str = Field(min_length=1, description="e.g. 2024-06-30T14:30 (Beijing time) or an "
+                                              "ISO time with offset; not in the future")
+    location: str | None = absent("Address (at most 200 characters)")
+    latitude: str | float | None = absent("Decimal degrees -90 to 90, with longitude")
+    longitude: str | float | None = absent("Decimal degrees -180 to 180, with latitude")
+    attachments: list[str] | None = absent(
+        "Ids of the stored attachments to keep (left out: all are kept)")
+
+
 class SaveReport(BaseModel):
     values: Values
     remarks: str | None = absent()
     explanations: dict[str, str | None] | None = absent(
         "说明 by field key, replacing the stored ones; null or blank clears one")
+    event: EventInput | None = absent(
+        "Event reports: the time and place (required in an event's first save; left out "
+        "later, the stored ones stay)")
+
+
+class ArrivedEvent(BaseModel):
+    """One event handed in by a unit in the account's scope."""
+
+    assignment: str
+    unit: UnitRef
+    period: str = Field(description="The event's key, e.g. event-3")
+    title: str
+    status: Status
+    revision: Count
+    received_at: Instant
+    event: EventDetails
+
+
+class EventList(BaseModel):
+    events: list[ArrivedEvent] = Field(description="Newest arrival first")
 
 
 class Acknowledge(BaseModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 from forms.applicability import conditions
 from forms.definition import Definition, Phase
+from forms.events import EventInfo
 from forms.issues import flagged_figures
 from forms.periods import days_until
 from forms.targets import Progress
@@ -100,7 +101,17 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         phases=[phase(p) for p in targets.phases(view.definition, view.assignment)],
         applies=applies(view),
         skipped=list(view.skipped),
+        event=event_details(saved.event) if saved is not None and saved.event else None,
     )
+
+
+def event_details(stored: dict[str, Any]) -> schemas.EventDetails:
+    info = EventInfo.from_json(stored)
+    return schemas.EventDetails(
+        at=info.at, location=info.location,
+        latitude=None if info.latitude is None else str(info.latitude),
+        longitude=None if info.longitude is None else str(info.longitude),
+        attachments=[schemas.Attachment.model_validate(a) for a in info.attachments])
 
 
 def target_list(definition: Definition, found: Iterable[Progress]) -> list[schemas.TargetProgress]:

@@ -76,6 +76,8 @@ def index():
     session, user, today = db_session(), _user(), _today()
     overseen = []
     for assignment in review_service.assignments_for(session, user):
+        if assignment_service.is_event(assignment):
+            continue  # events are listed as they arrive (review.events), not per period
         units = consolidation.consolidating_units(session, user, assignment)
         if units:
             periods = list(reversed(assignment_service.open_periods(assignment, today)))

@@ -36,6 +36,7 @@ from forms.issues import flagged_figures
 from forms.periods import SHANGHAI, Frequency, Period
 from forms.values import format_number
 from server.db import unit_of_work
+from server.demo.events import fill_events
 from server.demo.figures import Document, Series
 from server.models import Role, Unit, User
 from server.models.accounts import utcnow
@@ -70,6 +71,10 @@ PLANS = (
     Plan("cangyuan-plan", "CANGYUAN", kinds=("company",)),
     # The county-level bureaus report; 四平市工信局 rolls their reports up into its own.
     Plan("siping-summary", "SIPING", kinds=("bureau",), include_root=True),
+    # Event reports (server.demo.events): accidents of Cangyuan's companies, important
+    # situations of Siping's county bureaus.
+    Plan("cangyuan-accidents", "CANGYUAN", kinds=("company",)),
+    Plan("siping-important", "SIPING", kinds=("bureau",)),
 )
 
 
@@ -141,6 +146,10 @@ def load_workflow(session: Session, now: datetime | None = None) -> WorkflowSumm
             if assignment is None:
                 continue
             summary.assignments += 1
+            if assignment_service.is_event(assignment):
+                for report in fill_events(session, assignment, now):
+                    summary.statuses[report.status] += 1
+                continue
             for report in _Reports(session, assignment, admin, now).fill():
                 summary.statuses[report.status] += 1
                 summary.late += report.late

@@ -171,6 +171,10 @@ class Report(Base):
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Event reports only: when it happened (for lists and filters) and the latest
+    # revision's time, place and attachments (forms.events.EventInfo.to_json).
+    event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    event: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
 
     assignment: Mapped[Assignment] = relationship()
     unit: Mapped[Unit] = relationship()
@@ -222,6 +226,7 @@ class Revision(Base):
     file_id: Mapped[int | None] = mapped_column(ForeignKey("stored_files.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    event: Mapped[dict[str, Any] | None] = mapped_column(JsonType)  # event reports: see Report
 
     author: Mapped[User | None] = relationship()
     file: Mapped[StoredFile | None] = relationship()

@@ -29,14 +29,16 @@ from forms.definition import FieldKind
 from forms.issues import Issue, error, has_errors
 from forms.values import coerce_values, format_number
 from server.db import db_session
+from server.downloads import content_disposition
 from server.locale import current_locale_code
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
+from server.reporting import event_form
 from server.reporting import report_form as rf
 from server.reporting.blueprint import bp
 from server.reporting.display import cumulative_figures, note_ranges
 from server.reporting.loading import load_or_404, report_args
-from server.services import consolidation, files, reporting, targets
+from server.services import consolidation, events, files, reporting, targets
 from server.services.consolidation import Prefill
 from server.services.errors import InvalidReport, Refusal, StaleRevision
 from server.services.reporting import ReportView
@@ -86,15 +88,24 @@ def _post(view: ReportView):
     raw = rf.raw_input(form, definition)
     upload_issues, chosen = _take_attachments(view, form, raw.values)
     typed, coercion = coerce_values(definition, view.applicability(raw.values).prune(raw.values))
+    if definition.is_event:
+        chosen.update(event_form.chosen_files(request.files))
     on_refusal(lambda refusal: _refused(view, form, raw, typed, chosen, refusal))
     if upload_issues:
         raise InvalidReport(reporting.NOT_SAVED, upload_issues + coercion)
     explanations = rf.posted_explanations(
         request.form, view.report.explanations if view.report else None)
-    report, draft_issues = reporting.save(session, user, view, raw.values,
-                                          remarks=form.remarks.data or "",
-                                          explanations=explanations,
-                                          expected_revision=_revision_number(form.revision.data))
+    if definition.is_event:
+        report, draft_issues = events.save_event(
+            session, user, view, raw.values, event_form.posted_event(request.form),
+            uploads=event_form.uploads(request.files), keep=request.form.getlist("event_keep"),
+            app_limit=current_app.config.get("MAX_CONTENT_LENGTH"),
+            remarks=form.remarks.data or "", explanations=explanations,
+            expected_revision=_revision_number(form.revision.data))
+    else:
+        report, draft_issues = reporting.save(
+            session, user, view, raw.values, remarks=form.remarks.data or "",
+            explanations=explanations, expected_revision=_revision_number(form.revision.data))
 
     form.revision.data = str(report.revision)
     warnings = [i for i in coercion if not i.is_error]
@@ -237,7 +248,8 @@ def attachment(assignment: str, unit: str, period: str, token: str):
     if stored is None:
         abort(404)
     response = current_app.response_class(stored.data, mimetype=stored.content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=stored.filename)
+    # Chinese names need RFC 6266's filename*: a raw one cannot be sent as a header.
+    response.headers["Content-Disposition"] = content_disposition(stored.filename)
     return response  # nosniff and no-store come with every answer (security_headers)
 
 
@@ -277,6 +289,8 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
+        event=event_form.shown_event(view, request.form if request.method == "POST" else None,
+                                     issues or [], locale) if definition.is_event else None,
         phase=targets.phase_now(definition, assignment=view.assignment),
         phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),

@@ -33,7 +33,7 @@ class TaskRow:
 
 def deadline_text(task: Task) -> str:
     days = task.days_left
-    if not task.open:
+    if not task.open or task.is_event:
         return ""
     if days < 0:
         return ngettext("%(num)s day late", "%(num)s days late", -days)
@@ -67,4 +67,21 @@ def my_reports():
     return render_template(
         "reporting/my_reports.html", unit=unit,
         open_rows=[r for r in rows if r.task.open], done_rows=[r for r in rows if not r.task.open],
+        new_events=new_event_links(unit) if unit is not None else [],
     )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A "report a new event" button: the assignment, its title and the next event's key."""
+
+    assignment: str
+    title: str
+    period: str
+
+
+def new_event_links(unit) -> list[NewEvent]:
+    session, locale = db_session(), current_locale_code()
+    return [NewEvent(a.key, assignment_service.version_for(a, a.first_period).definition
+                     .text("title", locale), reporting.next_event_key(session, a, unit))
+            for a in reporting.event_assignments(session, unit)]

@@ -32,7 +32,9 @@ def matrix():
     """Units below × open periods, each cell a status; counts, filters, links to review."""
     session = db_session()
     user = current_user._get_current_object()
-    assignments = review_service.assignments_for(session, user)
+    # Events are never owed: they have their own list (events_views), not a matrix.
+    assignments = [a for a in review_service.assignments_for(session, user)
+                   if not assignment_service.is_event(a)]
     form = MatrixFilterForm(request.args)
     if not assignments:
         return render_template("review/matrix.html", form=None, matrix=None, assignment=None)

@@ -22,6 +22,7 @@ from server.models import Role, Status
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
 from server.refusals import on_refusal
+from server.reporting import event_form
 from server.review.blueprint import bp
 from server.review.comparison import compare
 from server.review.forms import ApproveForm, ReturnForm, UnapproveForm
@@ -90,6 +91,8 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
                               current_locale_code()),
         phase=targets.phase_now(view.definition, assignment=view.assignment),
         phases=targets.phases(view.definition, view.assignment),
+        event=event_form.shown_event(view, None, [], current_locale_code())
+        if view.definition.is_event else None,
     ), status
 
 

@@ -91,7 +91,10 @@ def parse_period(definition: Definition, text: str, *, field: str) -> Period:
 
 
 def period_keys(definition: Definition, first: str, last: str) -> list[str]:
-    """The period keys from *first* to *last* of the definition's frequency."""
+    """The period keys from *first* to *last* of the definition's frequency (none for
+    events: they are numbered as they happen, never owed)."""
+    if definition.is_event:
+        return []
     try:
         start, end = Period.parse(first), Period.parse(last)
     except ValueError:
@@ -138,7 +141,8 @@ def create_assignment(
     last = last or schedule.last
     parse_period(template.definition, first, field="first_period")
     parse_period(template.definition, last, field="last_period")
-    period_keys(template.definition, first, last)  # and the order of the two
+    if not template.definition.is_event:
+        period_keys(template.definition, first, last)  # and the order of the two
     assignment = Assignment(
         key=key, template_key=template.key, root_unit=root,
         consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),
@@ -160,6 +164,8 @@ def replace_version(
         raise InvalidInput(_l("The new version must be of the same template."))
     check_assignable(template)
     keys = period_keys(template.definition, assignment.first_period, assignment.last_period)
+    if template.definition.is_event:
+        keys = [assignment.first_period]  # events have one window: a new version replaces it
     if from_period not in keys:
         raise InvalidInput(_l("%(period)s is not a period of this assignment."), period=from_period)
     existing = next((v for v in assignment.versions if v.from_period == from_period), None)
@@ -182,6 +188,11 @@ def version_for(assignment: Assignment, period: str) -> TemplateVersion:
 def assignment_periods(assignment: Assignment) -> list[str]:
     definition = version_for(assignment, assignment.first_period).definition
     return period_keys(definition, assignment.first_period, assignment.last_period)
+
+
+def is_event(assignment: Assignment) -> bool:
+    """Whether the assignment is of event reports (filed whenever something happens)."""
+    return version_for(assignment, assignment.first_period).definition.is_event
 
 
 def open_periods(assignment: Assignment, today: date) -> list[str]:

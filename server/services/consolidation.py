@@ -63,6 +63,7 @@ from server.services import carried, closing, reporting
 from server.services.assignments import (
     assignment_periods,
     due_date,
+    is_event,
     version_for,
 )
 from server.services.errors import InvalidState, NotVisible
@@ -208,7 +209,12 @@ class Figures:
 
 
 def consolidates(session: Session, assignment: Assignment, unit: Unit) -> bool:
-    """Whether *unit* has a child: any reporting unit below it makes the nearest one a child."""
+    """Whether *unit* has a child: any reporting unit below it makes the nearest one a child.
+
+    Events never consolidate into an office's own event: each stands alone.
+    """
+    if is_event(assignment):
+        return False
     query = (owing_today(assignment, unit)
              .where(Unit.id != unit.id).with_only_columns(Unit.id).order_by(None).limit(1))
     return session.scalar(query) is not None
@@ -547,6 +553,8 @@ class Prefill:
 
 def prefill(session: Session, view: ReportView) -> Prefill | None:
     """The prefill of the view's report from its approved children; None when it has none."""
+    if view.definition.is_event:
+        return None
     found = figures_for_view(session, view)
     if found is None:
         return None

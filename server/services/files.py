@@ -75,6 +75,12 @@ def store(session: Session, stream: IO[bytes], filename: str | None, content_typ
         return RefusedFile("too_large", limit)
     if not data:
         return RefusedFile("empty")
+    return store_bytes(session, data, filename, content_type, unit=unit, user=user)
+
+
+def store_bytes(session: Session, data: bytes, filename: str | None, content_type: str | None,
+                *, unit: Unit | None, user: User | None) -> StoredFile:
+    """Keep *data*, already read and checked (added to *session* and flushed)."""
     name = clean_filename(filename)
     guessed = mimetypes.guess_type(name)[0]
     stored = StoredFile(
@@ -117,9 +123,16 @@ def report_file(session: Session, report: Report | None, definition: Definition,
         StoredFile.token == token, StoredFile.unit_id == report.unit_id))
     if stored is None:
         return None
-    rows = session.execute(select(Revision.values, Revision.file_id)
+    rows = session.execute(select(Revision.values, Revision.file_id, Revision.event)
                            .where(Revision.report_id == report.id))
-    for values, file_id in rows:
-        if file_id == stored.id or token in attachment_tokens(definition, values or {}):
+    for values, file_id, event in rows:
+        if file_id == stored.id or token in attachment_tokens(definition, values or {}) \
+                or token in event_tokens(event):
             return stored
     return None
+
+
+def event_tokens(event: dict[str, Any] | None) -> set[str]:
+    """The tokens of an event's attachments (see ``forms.events.EventInfo``)."""
+    return {str(a.get("id")) for a in (event or {}).get("attachments") or ()
+            if isinstance(a, dict) and a.get("id")}

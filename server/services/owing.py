@@ -35,11 +35,14 @@ from server.services.assignments import due_date
 def period_day(assignment: Assignment, period: str) -> date:
     """The day whose tree and reporting dates decide who owes *period*: its first day.
 
-    A one-off period has no first day; its due date stands in.
+    A one-off period has no first day; its due date stands in. An event has neither:
+    today's tree decides who files it.
     """
     parsed = Period.parse(period)
     if parsed.frequency is Frequency.ONCE:
         return due_date(assignment, period)
+    if parsed.frequency is Frequency.EVENT:  # filed by the units that report now
+        return today()
     return parsed.start
 
 

@@ -38,8 +38,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from forms.applicability import Applicability, applicability
 from forms.consolidation import ChildReport
 from forms.definition import Definition
-from forms.issues import Issue, flagged_figures, has_errors, unexplained
-from forms.periods import SHANGHAI, days_until, is_late
+from forms.events import AT, EventInfo
+from forms.issues import Issue, error, flagged_figures, has_errors, unexplained
+from forms.periods import SHANGHAI, Period, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
@@ -63,6 +64,7 @@ from server.services import closing, notifications
 from server.services.assignments import (
     assignment_periods,
     due_date,
+    is_event,
     open_periods,
     version_for,
 )
@@ -77,7 +79,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
-from server.services.owing import owed_periods_query, owing_units
+from server.services.owing import owed_periods_query, owes, owing_units
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -114,6 +116,11 @@ class Task:
     def open(self) -> bool:
         return self.status.is_open
 
+    @property
+    def is_event(self) -> bool:
+        """An event report: never due, so never late nor overdue."""
+        return Period.parse(self.period).is_event
+
 
 def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) -> list[Task]:
     """Every report *unit* owes, most urgent first (open ones by due date, then the rest)."""
@@ -133,7 +140,9 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
             if periods:
                 owed[assignment.id] = [p for p in open_periods(assignment, today)
                                        if p in periods]
-    assignments = [a for a in candidates if a.id in owed]
+    # Event assignments owe nothing, but the events the unit filed are listed too.
+    filing = {a.id for a in candidates if is_event(a) and files_events(session, a, unit)}
+    assignments = [a for a in candidates if a.id in owed or a.id in filing]
     if not assignments:
         return []
     reports = {
@@ -143,13 +152,60 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     }
     tasks = []
     for assignment in assignments:
-        for period in owed[assignment.id]:
+        for period in owed.get(assignment.id, ()):
             due = due_date(assignment, period)
             tasks.append(Task(assignment, unit, period, due,
                               reports.get((assignment.id, period)), days_until(due, now)))
+    # The events the unit has filed (none is ever owed: see event_assignments).
+    for (assignment_id, period), report in reports.items():
+        if Period.parse(period).is_event:
+            assignment = next(a for a in assignments if a.id == assignment_id)
+            due = due_date(assignment, period)
+            tasks.append(Task(assignment, unit, period, due, report, days_until(due, now)))
     # Open work first, soonest deadline first; finished work after, newest first.
     tasks.sort(key=lambda t: (0, t.due.toordinal()) if t.open else (1, -t.due.toordinal()))
     return tasks
+
+
+def event_assignments(session: Session, unit: Unit) -> list[Assignment]:
+    """The active event assignments *unit* files events under ("报告新事件")."""
+    return [a for a in session.scalars(
+        select(Assignment).where(Assignment.active.is_(True)).order_by(Assignment.key)
+        .options(joinedload(Assignment.root_unit))
+    ).unique() if is_event(a) and files_events(session, a, unit)]
+
+
+def files_events(session: Session, assignment: Assignment, unit: Unit) -> bool:
+    """Whether *unit* files events under the event assignment, with today's tree."""
+    return owes(session, assignment, unit, Period.event().key)
+
+
+def next_event_key(session: Session, assignment: Assignment, unit: Unit) -> str:
+    """The key of the unit's next event under *assignment*: ``event-<highest + 1>``."""
+    numbers = [Period.parse(p).index for p in session.scalars(
+        select(Report.period).where(Report.assignment_id == assignment.id,
+                                    Report.unit_id == unit.id))]
+    return Period.event(max(numbers, default=0) + 1).key
+
+
+def _event_key(period: str) -> bool:
+    """Whether *period* is written as an event's key (``event-3``, not ``event`` or
+    ``event-03``)."""
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        return False
+    return parsed.is_event and bool(parsed.index) and parsed.key == period
+
+
+def _event_period_open(session: Session, assignment: Assignment, unit: Unit,
+                       period: str) -> bool:
+    """An event key names an event of the unit, or the next one (a new event)."""
+    if not _event_key(period):
+        return False
+    return period == next_event_key(session, assignment, unit) or session.scalar(
+        select(Report.id).where(Report.assignment_id == assignment.id,
+                                Report.unit_id == unit.id, Report.period == period)) is not None
 
 
 # -- reading one report ------------------------------------------------------------------
@@ -214,7 +270,8 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     if assignment is None:
         raise NotVisible(what=assignment_key)
     found = None
-    if period in assignment_periods(assignment):
+    event = is_event(assignment)
+    if (_event_key(period) if event else period in assignment_periods(assignment)):
         found = session.execute(
             owing_units(assignment, period).where(Unit.code == unit_code, unit_scope(user))
             .add_columns(UnitPlacement.path, closing.any_closed(assignment, period))
@@ -225,6 +282,8 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
                                                        unit_scope(user)))
         raise NotVisible(what=assignment_key if visible is None else period)
     unit, path, closed_somewhere = found
+    if event and not _event_period_open(session, assignment, unit, period):
+        raise NotVisible(what=period)  # only the unit's events and its next one
     reports = session.scalars(select(Report).where(
         Report.assignment_id == assignment.id, Report.unit_id == unit.id))
     view = build_view(assignment, unit, period, {r.period: r for r in reports})
@@ -329,7 +388,10 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     when the unit consolidates nothing): approved ones, and for a child without one its
     latest approved earlier report, carried forward (cumulative figures only, as the
     consolidation does). For checking a consolidated report against its children.
+    Events stand alone: an office's event is never compared with its children's.
     """
+    if view.definition.is_event:
+        return None
     reports = counted_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
@@ -458,6 +520,7 @@ def save(
     file: StoredFile | None = None,
     on_behalf: bool = False,
     check_required: bool = False,
+    event: EventInfo | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -471,9 +534,14 @@ def save(
     the submission. *on_behalf* lets a consolidator above the unit save a draft
     the unit sent in (workbooks collected and uploaded in bulk). *explanations*
     (说明 beside flagged figures, by field key) replace the stored ones when given.
+    An event report's time, place and attachments are *event*; left out, the
+    stored ones stay (an event's first save needs them).
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
+    if view.definition.is_event and event is None and (
+            view.report is None or view.report.event is None):
+        raise InvalidReport(NOT_SAVED, [error(AT, "event_time_required")])
     # What does not apply to the unit is not stored (nor counted, ever), whatever was
     # typed into it; the caller tells the user what was left out.
     scope = view.applicability(raw_values)
@@ -493,12 +561,15 @@ def save(
         changes["remarks"] = remarks.strip()
     if explanations is not None:
         changes["explanations"] = clean_explanations(view.definition, explanations)
+    if event is not None:
+        changes["event"], changes["event_at"] = event.to_json(), event.at
     _claim_next_revision(session, view, report, changes)
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,
                          explanations=dict(report.explanations or {}), source=str(source),
-                         file_id=file.id if file else None, author_id=user.id))
+                         file_id=file.id if file else None, author_id=user.id,
+                         event=dict(report.event) if report.event else None))
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=check_required)

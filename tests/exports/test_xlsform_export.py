@@ -145,3 +145,15 @@ def test_choice_comparisons_export_and_unit_tag_rules_are_left_to_the_server():
     constraints = "\n".join(row.get("constraint", "") for row in rows)
     assert "(. != 'major') or (${found} >= 1)" in constraints  # on level, the later field
     assert "unit_has" not in constraints and "危化" not in constraints
+
+
+def test_an_event_report_asks_when_where_and_for_files():
+    [accidents] = [d for d in load_catalog() if d.key == "cangyuan-accidents"]
+    survey = {r.get("name"): r for r in sheet_rows(xlsform_bytes(accidents), "survey")}
+    assert survey["event"]["tianbao_kind"] == "event"
+    assert json.loads(survey["event"]["tianbao_rules"]) == {"totals": "month"}
+    assert (survey["event_at"]["type"], survey["event_at"]["required"],
+            survey["event_at"]["constraint"]) == ("dateTime", "yes", ". <= now()")
+    assert survey["event_coordinates"]["type"] == "geopoint"
+    assert survey["event_attachments"]["type"] == "begin repeat"
+    assert survey["event_file"]["type"] == "file"

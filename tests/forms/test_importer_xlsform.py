@@ -80,10 +80,10 @@ def workbook(survey=SURVEY, choices=CHOICES, settings=SETTINGS, extra_sheet=None
 def completed(data: dict) -> Definition:
     """The draft with what an XLSForm never says (source plan, schedule) filled in."""
     return Definition.model_validate({
-        **data, "source": {"issuer": "某镇人民政府", "title": "《方案》"},
         "schedule": {"frequency": "quarterly", "due": {"rule": "after_end", "months": 1,
                                                        "day": 5},
-                     "first": "2024Q2", "last": "2026Q4"}})
+                     "first": "2024Q2", "last": "2026Q4"},
+        **data, "source": {"issuer": "某镇人民政府", "title": "《方案》"}})
 
 
 def unplaced(result) -> list[tuple[str, int | None, str]]:
@@ -249,6 +249,8 @@ def test_catalogue_round_trip_through_xlsform_keeps_the_form(definition):
         for s in definition.sections]
     assert sorted((xpath(r.expr), r.severity, r.message) for r in back.rules) == sorted(
         (xpath(r.expr), r.severity, r.message) for r in definition.rules)
+    assert back.is_event == definition.is_event  # an event report stays one
+    assert back.event_rules == definition.event_rules
 
 
 def test_applicability_survives_xlsform_and_back():

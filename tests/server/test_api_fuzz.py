@@ -9,8 +9,11 @@ approved), so the fuzzing reaches the workflow and not only 404s.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import schemathesis
+from event_samples import png
 from hazards import FOUND, hazards_definition
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,11 +28,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from forms.definition import Definition
+from forms.loader import CATALOG_DIR
 from server.api import openapi
 from server.db import unit_of_work
 from server.models import Role
 from server.services import assignments as assignment_service
-from server.services import reporting, tokens
+from server.services import events, reporting, tokens
 from server.services import templates as template_service
 
 pytestmark = pytest.mark.slow  # a minute or two: `make test-fast` leaves it out
@@ -49,13 +53,26 @@ DEFINITION = {
 }
 # Real path parameters, used instead of generated ones for most requests: reports in
 # every state, a consolidating town, a unit out of the assignment, the template.
+EVENTS = "accidents-fuzz"
+NO_FILE = "0" * 32
 REAL = [
-    {"assignment": KEY, "unit": "VA1", "period": "2024Q2", "key": "hazards", "n": 1},
-    {"assignment": KEY, "unit": "VA1", "period": "2024Q3", "key": "hazards", "n": 1},
-    {"assignment": KEY, "unit": "VA2", "period": "2024Q2", "key": "hazards", "n": 2},
-    {"assignment": KEY, "unit": "VA2", "period": "2024Q4", "key": "hazards", "n": 1},
-    {"assignment": KEY, "unit": "TA", "period": "2024Q2", "key": "nothing", "n": 1},
-    {"assignment": KEY, "unit": "VB1", "period": "2024Q2", "key": "hazards", "n": 1},
+    {"assignment": KEY, "unit": "VA1", "period": "2024Q2", "key": "hazards", "n": 1,
+     "token": NO_FILE},
+    {"assignment": KEY, "unit": "VA1", "period": "2024Q3", "key": "hazards", "n": 1,
+     "token": NO_FILE},
+    {"assignment": KEY, "unit": "VA2", "period": "2024Q2", "key": "hazards", "n": 2,
+     "token": NO_FILE},
+    {"assignment": KEY, "unit": "VA2", "period": "2024Q4", "key": "hazards", "n": 1,
+     "token": NO_FILE},
+    {"assignment": KEY, "unit": "TA", "period": "2024Q2", "key": "nothing", "n": 1,
+     "token": NO_FILE},
+    {"assignment": KEY, "unit": "VB1", "period": "2024Q2", "key": "hazards", "n": 1,
+     "token": NO_FILE},
+    # An event report of VA1 (with a photo) and the next, not yet filed, one.
+    {"assignment": EVENTS, "unit": "VA1", "period": "event-1", "key": "cangyuan-accidents",
+     "n": 1, "token": NO_FILE},
+    {"assignment": EVENTS, "unit": "VA1", "period": "event-2", "key": "cangyuan-accidents",
+     "n": 1, "token": NO_FILE},
 ]
 
 
@@ -83,6 +100,17 @@ def fuzz_tokens(app, session, tree, make_user) -> dict[str, str]:
                 reporting.submit(session, user, view)
         va1 = reporting.load(session, people["consolidator"], KEY, "VA1", "2024Q2")
         reporting.approve(session, people["consolidator"], va1)
+    with unit_of_work(session):
+        template_service.load_files(session, [CATALOG_DIR / "003_cangyuan_accidents.yaml"])
+        assignment_service.create_assignment(
+            session, key=EVENTS, template=template_service.get_version(
+                session, "cangyuan-accidents", 1), root=tree["TA"])
+        user = people["submitter"]
+        view = reporting.load(session, user, EVENTS, "VA1", "event-1")
+        events.save_event(session, user, view, {**HEADER, "kind": "fire", "deaths": 0,
+                                                 "injured": 1, "description": "起火"},
+                          {"at": "2024-07-01T08:00"},
+                          uploads=[events.Upload(io.BytesIO(png()), "现场.png")])
     with unit_of_work(session):
         return {role: tokens.create(session, people[role], "fuzz")[1]
                 for role in ("consolidator", "submitter")}

@@ -135,6 +135,9 @@ def test_every_catalogue_form_goes_round_the_web_and_excel(
         # every input goes round; tests/server/test_applicability_* cover the others.
         set_tags(session, tree["VA1"], list(COMMON_TAGS))
     key, period = definition.key, definition.schedule.first
+    event = {}
+    if definition.is_event:  # the unit's first event, with its time (not an input of the form)
+        period, event = "event-1", {"event_at": "2024-07-01T09:30"}
     make_assignment(key, get_version(session, key, definition.version), tree["TA"])
     village = make_user("va1", unit=tree["VA1"])
     town = make_user("ta", role=Role.CONSOLIDATOR, unit=tree["TA"])
@@ -147,7 +150,7 @@ def test_every_catalogue_form_goes_round_the_web_and_excel(
     assert form in page(browser, "/reports/")
     assert status_shown(page(browser, form)) == "未填报"
 
-    assert post_form(browser, form, inputs, uploads, "save").status_code == 302
+    assert post_form(browser, form, {**inputs, **event}, uploads, "save").status_code == 302
     html = page(browser, form)
     assert status_shown(html) == "草稿"
     assert shown_inputs(html, inputs) == inputs
@@ -169,7 +172,7 @@ def test_every_catalogue_form_goes_round_the_web_and_excel(
     assert status_shown(page(browser, form)) == "已退回"
 
     # A blank draft, so that every value shown after the upload comes from the workbook.
-    blank = browser.post(form, {"revision": seen, "action": "save"})
+    blank = browser.post(form, {"revision": seen, "action": "save", **event})
     assert blank.status_code == 302
     html = page(browser, form)
     assert not any(value == inputs[name] for name, value in shown_inputs(html, inputs).items()

@@ -41,7 +41,7 @@ def test_help_lists_every_command_with_a_description(run):
 def test_init_is_safe_to_run_twice(run):
     first = run("init")
     assert first.exit_code == 0, first.output
-    assert "Built-in templates: 7 new or changed." in first.output
+    assert "Built-in templates: 9 new or changed." in first.output
     second = run("init")
     assert second.exit_code == 0, second.output
     assert migrate.head_revision() in second.output

@@ -56,7 +56,7 @@ def test_the_walk_reaches_every_model_of_the_format():
     names = {m.__name__ for m in schema_help.models()}
     assert names == {"Definition", "SourcePlan", "Schedule", "AfterEnd", "InPeriod",
                      "FixedDate", "FieldDef", "Column", "TableColumn", "Choice", "Target",
-                     "Item", "Section", "Rule", "Phase"}
+                     "Item", "Section", "Rule", "Phase", "NoDeadline", "EventRules"}
 
 
 def test_every_function_of_the_rule_language_is_described():

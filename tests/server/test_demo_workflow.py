@@ -123,6 +123,8 @@ def test_every_template_goes_to_its_plans_jurisdiction(demo, session):
         "cangyuan-progress": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
         "cangyuan-plan": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
         "siping-summary": ("SIPING", "SIPING", ["bureau"], True, {"bureau"}),
+        "cangyuan-accidents": ("CANGYUAN", "CANGYUAN", ["company"], False, {"company"}),
+        "siping-important": ("SIPING", "SIPING", ["bureau"], False, {"bureau"}),
     }
     siping = assignment_service.get_assignment(session, "siping-summary")
     assert [u.code for u in session.scalars(owing.owing_today(siping))] == [
@@ -286,8 +288,8 @@ def test_texts_figures_and_documents_read_like_real_reports(demo, session):
 
 def test_loading_again_adds_nothing(demo, session):
     counts = row_counts(session)
-    assert counts["Assignment"] == 7 and counts["Report"] > 300
-    assert demo.reports.assignments == 7 and demo.reports.reports == counts["Report"]
+    assert counts["Assignment"] == 9 and counts["Report"] > 300
+    assert demo.reports.assignments == 9 and demo.reports.reports == counts["Report"]
     again = load_demo(session, "demo-pass-1")
     assert row_counts(session) == counts
     assert again.reports.describe() == "Demo reports: nothing to add."
@@ -298,7 +300,7 @@ def test_the_summary_line_counts_what_was_made(demo, session):
                                     .where(Report.status == status)) for status in Status}
     late = session.scalar(select(func.count()).select_from(Report).where(Report.late))
     assert demo.reports.describe() == (
-        f"Demo reports: {demo.reports.reports} in 7 assignments: {count['draft']} drafts, "
+        f"Demo reports: {demo.reports.reports} in 9 assignments: {count['draft']} drafts, "
         f"{count['submitted']} submitted, {count['returned']} returned, "
         f"{count['approved']} approved; {late} submitted late.")
 
@@ -413,3 +415,13 @@ def test_the_demo_shows_targets_and_phases(demo, session):
     for series in by_unit.values():
         assert series == sorted(series, reverse=True)
     assert any(series[-1] < series[0] for series in by_unit.values())
+
+
+def test_the_demo_shows_events_as_they_arrived(demo, session):
+    accidents = reports_of(session, "cangyuan-accidents")
+    assert len(accidents) == 2 and {r.period for r in accidents} == {"event-1"}
+    assert sorted(r.status for r in accidents) == [Status.APPROVED, Status.SUBMITTED]
+    assert all(r.event["attachments"][0]["content_type"] == "image/png" and not r.late
+               for r in accidents)
+    important = reports_of(session, "siping-important")
+    assert [r.status for r in important] == [Status.APPROVED]

@@ -653,3 +653,27 @@ def test_a_yes_no_field_is_tallied_when_its_editor_says_count(browser, session, 
         checked = designer.validate(draft_row(session, draft.id))
     assert checked.problems == []
     assert checked.definition.field("field_2").aggregation == "count"
+
+
+def test_a_template_becomes_an_event_report_in_the_designer(browser, session, admin):
+    draft = build_monthly_draft(session, admin)
+    browser.login_ok("boss")
+    edit(browser, draft.id, "schedule", {"frequency": "event", "due_rule": "after_end",
+                                         "first": "2024-01", "last": "2024-12",
+                                         "event_location": "y", "event_max_files": "3",
+                                         "event_max_file_mb": "2", "event_max_total_mb": "5",
+                                         "event_totals": "quarter"})
+    data = draft_row(session, draft.id).data
+    assert data["schedule"] == {"frequency": "event"}
+    assert data["event"] == {"location": True, "max_files": 3, "max_file_mb": "2",
+                             "max_total_mb": "5", "totals": "quarter"}
+    page = page_text(browser.get(f"/admin/designer/{draft.id}", headers=EN))
+    assert "never due and never late" in page
+    assert "No problems: the draft can be published." in page
+    definition = designer.validate(draft_row(session, draft.id)).definition
+    assert definition.is_event and definition.event_rules.max_files == 3
+    # and back to a monthly report: the event settings go
+    edit(browser, draft.id, "schedule", {"frequency": "monthly", "due_rule": "after_end",
+                                         "months": "1", "day": "5", "first": "2024-01",
+                                         "last": "2024-12"})
+    assert "event" not in draft_row(session, draft.id).data

@@ -18,11 +18,11 @@ def test_loading_the_catalogue_twice_changes_nothing(session):
     with unit_of_work(session):
         first = template_service.load_files(session)
     assert {r.status for r in first} == {"created"}
-    assert len(first) == len(catalog_files()) == 7
+    assert len(first) == len(catalog_files()) == 9
     with unit_of_work(session):
         again = template_service.load_files(session)
     assert {r.status for r in again} == {"unchanged"}
-    assert session.query(TemplateVersion).count() == 7
+    assert session.query(TemplateVersion).count() == 9
 
 
 def test_a_changed_file_becomes_the_next_version(session, tmp_path):

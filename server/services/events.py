@@ -1,0 +1,220 @@
+"""Event reports (事故信息, 重要情况随时报告): filed whenever something happens.
+
+An event is a report of an event assignment with its own key (``event-1``,
+``event-2``… per unit), so it is saved, submitted, returned and approved like
+any report, every save a new revision. Besides its fields it carries the time
+and place of the event and its photos and documents (``forms.events``), kept
+on the report and on each revision. Nothing is ever due: consolidators above
+see the events as they arrive (:func:`arrived`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import IO, Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from exports.event_list import EventRow
+from forms import event_files
+from forms.definition import Definition
+from forms.events import (
+    ATTACHMENTS,
+    EventInfo,
+    attachment_limits,
+    check_attachment_count,
+    mb_text,
+    read_event,
+)
+from forms.issues import Issue, error
+from forms.periods import SHANGHAI
+from forms.values import loads_values
+from server.models import Unit, User
+from server.models.accounts import utcnow
+from server.models.reporting import Assignment, Report, Source
+from server.scope import unit_scope
+from server.services import files, reporting, review
+from server.services.assignments import is_event, version_for
+from server.services.errors import InvalidReport, NotVisible
+from server.services.reporting import ReportView
+
+NOT_SAVED = _l("The event was not saved: correct the marked entries.")
+KIND_NAMES = {event_files.JPEG: "JPEG", event_files.PNG: "PNG", event_files.PDF: "PDF"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file sent with an event: its stream and the name the sender gave it."""
+
+    stream: IO[bytes]
+    filename: str
+
+
+def stored_event(view: ReportView) -> EventInfo | None:
+    """The event's time, place and attachments as last saved (None before the first save)."""
+    if view.report is None or not view.report.event:
+        return None
+    return EventInfo.from_json(view.report.event)
+
+
+def save_event(session: Session, user: User, view: ReportView, raw_values: Mapping[str, Any],
+               raw_event: Mapping[str, Any] | None, *, uploads: Sequence[Upload] = (),
+               keep: Sequence[str] | None = None, app_limit: int | None = None,
+               remarks: str | None = None, explanations: Mapping[str, str] | None = None,
+               expected_revision: int | None = None, source: str = Source.WEB,
+               now: datetime | None = None) -> tuple[Report, list[Issue]]:
+    """Save an event: its fields (*raw_values*), its time and place (*raw_event*, or the
+    stored ones when None) and its attachments: the stored ones named in *keep* (all
+    when None) and the new *uploads*. Any refused upload or entry refuses the whole
+    save (InvalidReport), so nothing changes."""
+    refusal = reporting.edit_refusal(user, view)  # before any file is stored
+    if refusal is not None:
+        raise refusal
+    reporting.check_revision(view, expected_revision)
+    now = now or utcnow()
+    rules = view.definition.event_rules
+    current = stored_event(view)
+    kept = [a for a in (current.attachments if current else ())
+            if keep is None or a.get("id") in keep]
+    new, issues = _store_uploads(session, user, view, uploads, app_limit)
+    attachments = kept + new
+    issues += check_attachment_count(rules, [int(a.get("size") or 0) for a in attachments],
+                                     app_limit)
+    if raw_event is None:
+        if current is None:
+            raw_event = {}
+        else:
+            raw_event = {"at": current.at.isoformat(), "location": current.location,
+                         "latitude": current.latitude, "longitude": current.longitude}
+    info, event_issues = read_event(raw_event, now, attachments)
+    issues += event_issues
+    if issues:
+        raise InvalidReport(NOT_SAVED, issues)
+    return reporting.save(session, user, view, raw_values, remarks=remarks,
+                          explanations=explanations, expected_revision=expected_revision,
+                          source=source, event=info)
+
+
+def _store_uploads(session: Session, user: User, view: ReportView, uploads: Sequence[Upload],
+                   app_limit: int | None) -> tuple[list[dict[str, Any]], list[Issue]]:
+    """Keep each upload that is a whole JPEG, PNG or PDF within the size limit."""
+    per_file, _total = attachment_limits(view.definition.event_rules, app_limit)
+    stored, issues = [], []
+    for upload in uploads:
+        name = files.clean_filename(upload.filename)
+        data = files.read_limited(upload.stream, per_file)
+        if data is None:
+            issues.append(error(ATTACHMENTS, "attachment_file_too_large", name=name,
+                                max=mb_text(per_file)))
+            continue
+        if not data:
+            issues.append(error(ATTACHMENTS, "attachment_empty", name=name))
+            continue
+        checked = event_files.check(data, name)
+        if checked.problem is not None:
+            kind = KIND_NAMES.get(_sniffed(data), "")
+            issues.append(error(ATTACHMENTS, f"attachment_{checked.problem}", name=name,
+                                kind=kind))
+            continue
+        kept = files.store_bytes(session, data, name, checked.content_type, unit=view.unit,
+                                 user=user)
+        stored.append(files.attachment_value(kept))
+    return stored, issues
+
+
+def _sniffed(data: bytes) -> str | None:
+    """The format the first bytes announce, to name it when the extension disagrees."""
+    for content_type, signature in ((event_files.PNG, b"\x89PNG"), (event_files.JPEG, b"\xff\xd8"),
+                                    (event_files.PDF, b"%PDF-")):
+        if data.startswith(signature):
+            return content_type
+    return None
+
+
+# -- the consolidators' list ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArrivedEvent:
+    """One event in the list of the events that arrived from below."""
+
+    report: Report
+    title: str
+    info: EventInfo
+
+    @property
+    def attachments(self) -> int:
+        return len(self.info.attachments)
+
+
+def arrived(session: Session, user: User, *, assignment: str | None = None,
+            since: date | None = None, until: date | None = None,
+            locale: str = "zh_CN") -> list[ArrivedEvent]:
+    """The events handed in by units *user* may see (a consolidator: their subtree, their
+    own office's included), newest arrival first; *since*/*until* bound the event time
+    (days in Beijing time, inclusive)."""
+    query = (select(Report).join(Unit, Report.unit_id == Unit.id)
+             .join(Assignment, Report.assignment_id == Assignment.id)
+             .where(unit_scope(user), Report.event_at.is_not(None),
+                    Report.submitted_at.is_not(None))
+             .options(joinedload(Report.unit), joinedload(Report.assignment),
+                      joinedload(Report.template_version))
+             .order_by(Report.submitted_at.desc(), Report.id.desc()))
+    if assignment:
+        query = query.where(Assignment.key == assignment)
+    if since is not None:
+        query = query.where(Report.event_at >= _start_of(since))
+    if until is not None and until < date.max:
+        query = query.where(Report.event_at < _start_of(until + timedelta(days=1)))
+    return [ArrivedEvent(r, r.template_version.definition.text("title", locale),
+                         EventInfo.from_json(r.event))
+            for r in session.scalars(query).unique() if r.event]
+
+
+def _start_of(day: date) -> datetime:
+    """The first moment of *day* in Beijing, in UTC: SQLite keeps the UTC clock time only."""
+    try:
+        return datetime.combine(day, time.min, tzinfo=SHANGHAI).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 in Beijing is before any UTC datetime
+        return datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class EventExport:
+    """The events of one event assignment as the exports write them."""
+
+    definition: Definition
+    title: str
+    rows: list[EventRow]
+    filename: str
+
+
+def export(session: Session, user: User, assignment_key: str, *, since: date | None = None,
+           until: date | None = None, locale: str = "zh_CN") -> EventExport:
+    """The events of *assignment_key* handed in within *user*'s scope, oldest first;
+    NotVisible for an assignment that is not of events."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    if assignment is None or not is_event(assignment):
+        raise NotVisible(what=assignment_key)
+    found = arrived(session, user, assignment=assignment_key, since=since, until=until,
+                    locale=locale)
+    found.sort(key=lambda row: (row.info.at, row.report.id))
+    rows = [EventRow(unit_code=r.report.unit.code, unit_name=r.report.unit.name,
+                     key=r.report.period, status=reporting.status_label(r.report.status),
+                     status_code=r.report.status, revision=r.report.revision,
+                     received_at=r.report.submitted_at, info=r.info,
+                     values=loads_values(r.report.template_version.definition,
+                                         r.report.values or {}))
+            for r in found]
+    definition = version_for(assignment, assignment.first_period).definition
+    return EventExport(definition, definition.text("title", locale), rows,
+                       f"events-{assignment.key}")
+
+
+def event_assignments_in_scope(session: Session, user: User) -> list[Assignment]:
+    """The event assignments whose subtree *user* sees part of (for the list's filter)."""
+    return [a for a in review.assignments_for(session, user) if is_event(a)]

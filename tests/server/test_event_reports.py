@@ -1,0 +1,257 @@
+"""Event reports on the web: filed from the task list, with content-checked attachments,
+listed for the consolidators above, never owed nor late."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from html import unescape
+
+import pytest
+from event_samples import jpeg, pdf, png
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from forms.loader import CATALOG_DIR
+from server.db import unit_of_work
+from server.models import Role
+from server.models.reporting import Report, Revision, StoredFile
+from server.services import assignments as assignment_service
+from server.services import events as event_service
+from server.services import reporting
+from server.services.templates import get_version, load_files
+
+ACCIDENTS = CATALOG_DIR / "003_cangyuan_accidents.yaml"
+NEW = "/reports/accidents/VA1/event-1"
+FIELDS = {"f_reporter": "李四", "f_phone": "13800000000", "f_kind": "fire", "f_deaths": "0",
+          "f_injured": "2", "f_description": "仓库起火，已扑灭"}
+
+
+@pytest.fixture
+def world(session, tree, make_user):
+    with unit_of_work(session):
+        load_files(session, [ACCIDENTS])
+        assignment_service.create_assignment(
+            session, key="accidents", template=get_version(session, "cangyuan-accidents", 1),
+            root=tree["TA"])
+    return {"va1": make_user("va1", unit=tree["VA1"]), "va2": make_user("va2", unit=tree["VA2"]),
+            "ta": make_user("ta-hz", role=Role.CONSOLIDATOR, unit=tree["TA"]),
+            "tb": make_user("tb-hz", role=Role.CONSOLIDATOR, unit=tree["TB"])}
+
+
+def post_event(browser, path=NEW, *, files=(), revision="0", action="submit", **fields):
+    data = {"revision": revision, "action": action, "event_at": "2024-07-01T09:30",
+            "event_location": "勐董镇", **FIELDS, **fields}
+    if files:
+        data["event_files"] = [(io.BytesIO(content), name) for name, content in files]
+    return browser.post(path, data, token_from=path, content_type="multipart/form-data")
+
+
+def stored(session, period="event-1") -> Report | None:
+    session.expire_all()
+    return session.scalar(select(Report).where(Report.period == period))
+
+
+def count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_a_village_files_an_event_from_its_task_list(browser, world, session):
+    browser.login_ok(world["va1"])
+    page = unescape(browser.get("/reports/").get_data(as_text=True))
+    assert "报告新事件" in page and f'href="{NEW}"' in page
+    form = browser.get(NEW).get_data(as_text=True)
+    assert 'name="event_at"' in form and 'name="event_files"' in form
+    response = post_event(browser, files=[("现场.jpg", jpeg()), ("通报.pdf", pdf())])
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    report = stored(session)
+    assert report.status == "submitted" and not report.late
+    assert report.event_at.astimezone(UTC) == datetime(2024, 7, 1, 1, 30, tzinfo=UTC)
+    assert [a["name"] for a in report.event["attachments"]] == ["现场.jpg", "通报.pdf"]
+    assert report.event["attachments"][0]["content_type"] == "image/jpeg"
+    assert report.event["location"] == "勐董镇" and report.values["injured"] == 2
+    # the next event gets the next number; the first one is listed as handed in
+    page = unescape(browser.get("/reports/").get_data(as_text=True))
+    assert 'href="/reports/accidents/VA1/event-2"' in page and "第1号事件" in page
+    assert "天" not in re.sub(r"\s+", "", page.split("第1号事件", 1)[1].split("</tr>", 1)[0])
+
+
+def test_every_save_is_a_revision_and_the_files_follow(browser, world, session):
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save", files=[("a.png", png())]).status_code == 302
+    token = stored(session).event["attachments"][0]["id"]
+    # saved again without the file box: the attachment is kept only when ticked
+    response = post_event(browser, revision="1", action="save", event_keep=token,
+                          f_injured="3")
+    assert response.status_code == 302
+    assert stored(session).event["attachments"][0]["id"] == token
+    assert post_event(browser, revision="2", action="save").status_code == 302
+    report = stored(session)
+    assert report.event["attachments"] == [] and report.revision == 3
+    revisions = session.scalars(select(Revision).order_by(Revision.number)).all()
+    assert [len(r.event["attachments"]) for r in revisions] == [1, 1, 0]
+    # the file of an earlier revision can still be read through the report
+    assert browser.get(f"{NEW}/files/{token}").status_code == 200
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("病毒.exe", b"MZ\x90\x00binary", "只接受 JPEG、PNG 和 PDF 文件"),
+    ("现场.pdf", png(), "文件名与内容不符"),  # a PNG renamed .pdf
+    ("半张.png", png()[:40], "不是完整的"),
+])
+def test_refused_files_change_nothing(browser, world, session, name, content, message):
+    browser.login_ok(world["va1"])
+    before = count(session, StoredFile)
+    response = post_event(browser, files=[(name, content)])
+    assert response.status_code == 422
+    assert message in unescape(response.get_data(as_text=True))
+    assert stored(session) is None and count(session, StoredFile) == before
+
+
+def test_too_big_too_many_and_no_time_are_refused(app, browser, world, session):
+    browser.login_ok(world["va1"])
+    big = png() + b"\x00" * (11 * 1024 * 1024)
+    response = post_event(browser, files=[("big.png", big)])
+    assert response.status_code == 422 and "大于 10 MB" in unescape(response.get_data(as_text=True))
+    six = [(f"p{n}.png", png()) for n in range(6)]
+    response = post_event(browser, files=six)
+    assert response.status_code == 422 and "最多 5 个附件" in unescape(
+        response.get_data(as_text=True))
+    response = post_event(browser, event_at="")
+    assert response.status_code == 422 and "须填写事件发生时间" in unescape(
+        response.get_data(as_text=True))
+    response = post_event(browser, event_at="2999-01-01T00:00")
+    assert response.status_code == 422 and "晚于现在" in unescape(response.get_data(as_text=True))
+    assert stored(session) is None and count(session, StoredFile) == 0
+
+
+def test_attachments_are_served_only_within_scope(browser, other_browser, world, session):
+    browser.login_ok(world["va1"])
+    post_event(browser, files=[("现场.png", png())])
+    token = stored(session).event["attachments"][0]["id"]
+    link = f"{NEW}/files/{token}"
+    download = browser.get(link)
+    assert download.status_code == 200 and download.data == png()
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    other_browser.login_ok(world["ta"])  # the town above sees it
+    assert other_browser.get(link).status_code == 200
+    for user in ("va2", "tb"):  # a sibling village, another town: as if it did not exist
+        other = other_browser.client.application.test_client()
+
+        type(browser)(other).login_ok(world[user])
+        assert other.get(link).status_code == 404
+        assert other.get(f"/reports/accidents/VA2/event-1/files/{token}").status_code == 404
+
+
+def test_the_town_sees_the_events_as_they_arrive(browser, other_browser, world, session):
+    browser.login_ok(world["va1"])
+    post_event(browser, files=[("现场.png", png())])
+    post_event(browser, "/reports/accidents/VA1/event-2", event_at="2024-08-03T20:00")
+    post_event(browser, "/reports/accidents/VA1/event-3", action="save")  # a draft: not arrived
+    other_browser.login_ok(world["ta"])
+    page = unescape(other_browser.get("/review/events").get_data(as_text=True))
+    assert page.index("2024-08-03 20:00") < page.index("2024-07-01 09:30")  # newest first
+    assert "第3号事件" not in page and "VA1" in page
+    july = unescape(other_browser.get("/review/events?since=2024-07-01&until=2024-07-31")
+                    .get_data(as_text=True))
+    assert "2024-07-01 09:30" in july and "2024-08-03" not in july
+    tb = other_browser.client.application.test_client()
+
+    type(browser)(tb).login_ok(world["tb"])
+    assert "VA1" not in unescape(tb.get("/review/events").get_data(as_text=True))
+
+
+def test_an_event_is_never_owed_nor_late(session, world, tree, monkeypatch):
+    monkeypatch.setattr(reporting, "utcnow", lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    assert reporting.tasks_for_unit(session, tree["VA1"]) == []
+    assignment = assignment_service.get_assignment(session, "accidents")
+    assert assignment_service.assignment_periods(assignment) == []
+    assert [a.key for a in reporting.event_assignments(session, tree["VA1"])] == ["accidents"]
+    assert reporting.next_event_key(session, assignment, tree["VA1"]) == "event-1"
+
+
+def test_review_return_and_approve_work_as_for_any_report(browser, other_browser, world,
+                                                          session):
+    browser.login_ok(world["va1"])
+    post_event(browser)
+    other_browser.login_ok(world["ta"])
+    view = reporting.load(session, world["ta"], "accidents", "VA1", "event-1")
+    with unit_of_work(session):
+        reporting.return_report(session, world["ta"], view, "补充事故经过")
+    view = reporting.load(session, world["va1"], "accidents", "VA1", "event-1")
+    with unit_of_work(session):
+        event_service.save_event(session, world["va1"], view, dict(view.values), None,
+                                 expected_revision=1)
+        reporting.submit(session, world["va1"], view)
+    view = reporting.load(session, world["ta"], "accidents", "VA1", "event-1")
+    with unit_of_work(session):
+        reporting.approve(session, world["ta"], view)
+    report = stored(session)
+    assert report.status == "approved" and report.revision == 2
+    assert report.event_at is not None  # the time stayed when the fields alone were saved
+
+
+def test_only_the_next_event_number_can_be_opened(browser, world):
+    browser.login_ok(world["va1"])
+    assert browser.get(NEW).status_code == 200
+    for key in ("event-2", "event-0", "event", "2024Q1"):
+        assert browser.get(f"/reports/accidents/VA1/{key}").status_code == 404, key
+
+
+def test_the_events_export_lists_each_event_with_its_provenance(browser, other_browser, world,
+                                                                 session):
+    browser.login_ok(world["va1"])
+    post_event(browser, files=[("现场.png", png())], f_deaths="1", f_injured="2")
+    post_event(browser, "/reports/accidents/VA1/event-2", event_at="2024-07-20T08:00",
+               f_injured="5")
+    post_event(browser, "/reports/accidents/VA1/event-3", event_at="2024-08-02T08:00",
+               f_injured="1")
+    other_browser.login_ok(world["ta"])
+    page = other_browser.get("/review/events").get_data(as_text=True)
+    assert "/review/events/accidents/events.xlsx" in page
+    response = other_browser.get("/review/events/accidents/events.csv")
+    assert response.status_code == 200
+    lines = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+    assert lines[0][:4] == ["单位代码", "单位", "事件", "事件发生时间"] and "受伤人数" in lines[0]
+    assert [(r[0], r[2], r[3], r[6]) for r in lines[1:]] == [
+        ("VA1", "第1号事件", "2024-07-01 09:30", "1"),
+        ("VA1", "第2号事件", "2024-07-20 08:00", "1"),
+        ("VA1", "第3号事件", "2024-08-02 08:00", "1")]
+    assert lines[1][10] == "1"  # one attachment
+    book = load_workbook(io.BytesIO(other_browser.get(
+        "/review/events/accidents/events.xlsx?since=2024-07-01&until=2024-07-31").data))
+    listed = [row for row in book.worksheets[0].iter_rows(min_row=4, values_only=True)]
+    assert [row[2] for row in listed] == ["第1号事件", "第2号事件"]
+    totals = book["合计"]  # the template totals per month of the event time
+    header = [c.value for c in totals[3]]
+    injured = header.index("受伤人数")
+    assert [(r[0], r[1], r[injured]) for r in totals.iter_rows(min_row=4, values_only=True)] \
+        == [("2024年7月", 2, 7)]
+    # another town's consolidator sees no event of this town
+    other = other_browser.client.application.test_client()
+    type(browser)(other).login_ok(world["tb"])
+    lines = other.get("/review/events/accidents/events.csv").data.decode("utf-8-sig")
+    assert "VA1" not in lines
+
+
+def test_the_review_page_shows_the_event_and_its_attachments(browser, other_browser, world):
+    browser.login_ok(world["va1"])
+    post_event(browser, files=[("现场.png", png())])
+    other_browser.login_ok(world["ta"])
+    page = unescape(other_browser.get("/review/accidents/VA1/event-1").get_data(as_text=True))
+    assert "2024-07-01 09:30" in page and "勐董镇" in page and "现场.png" in page
+    assert "无：事件随时发生随时报告" in page
+
+
+def test_administrators_pages_show_an_event_assignment(browser, world, make_user, session):
+    make_user("boss", role=Role.ADMIN)
+    browser.login_ok("boss")
+    for path in ("/admin/assignments", "/admin/assignments/accidents",
+                 "/admin/templates/cangyuan-accidents", "/admin/assignments/new",
+                 "/review/events", "/review/", "/consolidation/"):
+        assert browser.get(path).status_code == 200, path
+    detail = unescape(browser.get("/admin/assignments/accidents").get_data(as_text=True))
+    assert "随时报告" in detail
