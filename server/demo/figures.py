@@ -136,6 +136,11 @@ class Series:
                 part = max(part, self.state[key])
             numbers[key] = part
         _meet_rules(self.definition, self.rules, numbers)
+        # Within the field's own bounds (a 0/1 answer stays 0 or 1), as the form requires.
+        for fld in typed_numbers(self.definition):
+            value = numbers.get(fld.key)
+            if value is not None and fld.max is not None and value > fld.max:
+                numbers[fld.key] = _number(fld, fld.max)
         return numbers
 
     def _other(self, fld: FieldDef, period: Period, numbers: dict[str, Any]) -> Any:

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forms.definition import Definition
-from forms.issues import flagged_figures
+from forms.issues import flagged_figures, unexplained
 from forms.periods import SHANGHAI, Frequency, Period
 from forms.values import format_number
 from server.db import unit_of_work
@@ -524,9 +524,12 @@ class _Reports:
             values = {key: self._raw(unit, user, value) for key, value in action.values.items()}
             # A demo unit explains every figure the form flags (a correction, a jump from a
             # small first figure), as a real one must before submitting.
-            flagged = flagged_figures(reporting.issues_for(view, values))
-            reporting.save(session, actor, view, values, remarks=action.text,
-                           explanations={key: DEMO_NOTE for key in flagged})
+            # Other warnings (a target missed) are explained in the remarks.
+            issues = reporting.issues_for(view, values)
+            notes = {key: DEMO_NOTE for key in flagged_figures(issues)}
+            _, general = unexplained(issues, notes, action.text)
+            reporting.save(session, actor, view, values, explanations=notes,
+                           remarks=action.text or (DEMO_REMARK if general else ""))
             if view.report.revision == 1:
                 view.report.created_at = action.moment
             view.report.updated_at = action.moment
@@ -636,4 +639,5 @@ RETURN_COMMENTS = (
     "报送人请填写具体经办人，并核对联系电话。",
 )
 DEMO_NOTE = "经复核，本期数字据实填报。"
+DEMO_REMARK = "未达目标的事项已列入下阶段整改计划，按期推进。"
 CATCH_UP_REMARKS = "本期为补报：经核对培训签到台账补录了参训人次，下一期报表将同步更正。"
