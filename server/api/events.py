@@ -9,14 +9,12 @@ scope, and an event's photos and documents are added and read one by one.
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from flask import current_app, request
-from flask_babel import gettext
 from flask_babel import gettext as _
 
-from exports import event_list
+from server import event_downloads
 from server.api import schemas, serializers
 from server.api.auth import api_user
 from server.api.blueprint import bp
@@ -24,8 +22,7 @@ from server.api.event_input import save_event
 from server.api.problems import ApiError
 from server.api.reports import REPORT, _answer, _if_match, _reload, _view, body_object
 from server.db import db_session
-from server.downloads import CSV, XLSX, content_disposition, send_written
-from server.labels import period_label
+from server.downloads import content_disposition
 from server.locale import current_locale_code
 from server.models.reporting import Source
 from server.services import assignments as assignment_service
@@ -80,23 +77,12 @@ def _export(assignment: str) -> event_service.EventExport:
 
 @bp.get("/events/<assignment>/events.xlsx")
 def events_workbook(assignment: str):
-    found = _export(assignment)
-    locale = current_locale_code()
-    return send_written(
-        lambda out: event_list.write_workbook(out, found.definition, found.rows,
-                                              title=found.title, locale=locale,
-                                              translate=gettext, period_label=period_label),
-        XLSX, found.filename + ".xlsx")
+    return event_downloads.workbook_response(_export(assignment))
 
 
 @bp.get("/events/<assignment>/events.csv")
 def events_csv(assignment: str):
-    found = _export(assignment)
-    text = io.StringIO()
-    event_list.write_csv(text, found.definition, found.rows, locale=current_locale_code(),
-                         translate=gettext, period_label=period_label)
-    return send_written(lambda out: out.write(text.getvalue().encode("utf-8")), CSV,
-                        found.filename + ".csv")
+    return event_downloads.csv_response(_export(assignment))
 
 
 @bp.post(REPORT + "/attachments")

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date
 
 from flask import render_template, request
-from flask_babel import gettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from exports import event_list
+from server import event_downloads
 from server.auth.access import roles_required
 from server.db import db_session
-from server.downloads import CSV, XLSX, send_written
-from server.labels import period_label
 from server.locale import current_locale_code
 from server.models import Role
 from server.review.blueprint import bp
@@ -59,25 +55,10 @@ def _export(assignment: str):
 @bp.get("/events/<assignment>/events.xlsx")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def events_workbook(assignment: str):
-    found = _export(assignment)
-    locale = current_locale_code()
-    return send_written(
-        lambda out: event_list.write_workbook(out, found.definition, found.rows,
-                                              title=found.title, locale=locale,
-                                              translate=gettext, period_label=period_label),
-        XLSX, found.filename + ".xlsx")
+    return event_downloads.workbook_response(_export(assignment))
 
 
 @bp.get("/events/<assignment>/events.csv")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def events_csv(assignment: str):
-    found = _export(assignment)
-    locale = current_locale_code()
-
-    def write(out):
-        text = io.StringIO()
-        event_list.write_csv(text, found.definition, found.rows, locale=locale,
-                             translate=gettext, period_label=period_label)
-        out.write(text.getvalue().encode("utf-8"))
-
-    return send_written(write, CSV, found.filename + ".csv")
+    return event_downloads.csv_response(_export(assignment))
