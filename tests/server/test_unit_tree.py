@@ -6,6 +6,7 @@ from sqlalchemy import delete, select
 
 from exports.unit_table import UnitRow
 from server.models import Unit
+from server.models.units import UnitPlacement
 from server.services import units as unit_service
 
 
@@ -48,7 +49,8 @@ forests = st.integers(min_value=1, max_value=14).flatmap(
 @given(forests)
 def test_paths_follow_the_parents_through_imports_and_moves(app, session, forest):
     parents, moves = forest
-    session.execute(delete(Unit))  # hypothesis runs many examples in one test
+    session.execute(delete(UnitPlacement))  # hypothesis runs many examples in one test
+    session.execute(delete(Unit))
     rows = [UnitRow(f"U{i}", f"Unit {i}", "town", f"U{p}" if p is not None else None)
             for i, p in enumerate(parents)]
     unit_service.apply_unit_rows(session, rows)
