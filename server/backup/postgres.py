@@ -1,4 +1,4 @@
-"""PostgreSQL: ``pg_dump --format=custom`` and ``pg_restore`` in one transaction.
+"""PostgreSQL: ``pg_dump --format=custom``, restored with ``pg_restore`` and ``psql`` at once.
 
 The tools get the connection parameters of the configured URL as options and the
 password in ``PGPASSWORD``, never on the command line (where ``ps`` would show it).
@@ -50,22 +50,42 @@ def dump(url: URL, target: Path) -> str | None:
     return schema
 
 
+# Tables of a newer schema than the backup's (a table a later migration added that
+# references an older one) would stop ``--clean`` from dropping the older tables, so
+# every table of the schema goes first, in the same transaction as the restore.
+DROP_TABLES = """DO $$ DECLARE t record; BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = {schema} LOOP
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', {schema}, t.tablename);
+  END LOOP;
+END $$;
+"""
+
+
 def restore(url: URL, source: Path) -> None:
-    """Replace what the dump holds by its content, all or nothing."""
-    _run("pg_restore", url, ["--clean", "--if-exists", "--no-owner", "--no-privileges",
-                             "--single-transaction", "--exit-on-error", str(source)])
+    """Replace the schema's tables by the dump's content, all or nothing.
+
+    pg_restore writes the dump as SQL; psql runs it after dropping the schema's
+    tables, in one transaction that stops at the first error.
+    """
+    script = _run("pg_restore", None, ["--clean", "--if-exists", "--no-owner",
+                                       "--no-privileges", "--file=-", str(source)])
+    schema = "'" + (schema_of(url) or "public").replace("'", "''") + "'"
+    _run("psql", url, ["--single-transaction", "--quiet", "--set=ON_ERROR_STOP=1",
+                       "--file=-"], stdin=DROP_TABLES.format(schema=schema) + script)
 
 
-def _run(tool: str, url: URL, options: list[str]) -> None:
+def _run(tool: str, url: URL | None, options: list[str], stdin: str | None = None) -> str:
+    """Run a client program (against *url*, if given) and return what it printed."""
     program = shutil.which(tool)
     if program is None:
         raise BackupRefused(MISSING_TOOL, tool=tool)
-    command = [program, *options, *_connection(url)]
-    result = subprocess.run(command, env=_environment(url), capture_output=True, text=True,
-                            check=False)
+    command = [program, *options, *(_connection(url) if url is not None else [])]
+    result = subprocess.run(command, env=_environment(url) if url is not None else None,
+                            capture_output=True, text=True, check=False, input=stdin)
     if result.returncode != 0:
         detail = " ".join(result.stderr.strip().splitlines()[-3:]) or str(result.returncode)
         raise BackupRefused(TOOL_FAILED, tool=tool, detail=detail)
+    return result.stdout
 
 
 def _connection(url: URL) -> list[str]:
