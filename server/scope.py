@@ -62,6 +62,8 @@ def visible_units(session: Session, user: User | None) -> Sequence[Unit]:
 
 def get_unit_or_404(session: Session, user: User | None, code: str) -> Unit:
     """The unit with *code* if *user* may see it; otherwise abort with 404."""
+    if "\x00" in code:  # no code holds one, and PostgreSQL refuses it in a query
+        abort(404)
     unit = session.scalar(select(Unit).where(Unit.code == code, unit_scope(user)))
     if unit is None:
         abort(404)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 from flask import request
+from sqlalchemy import false
 from sqlalchemy.orm import selectinload
 
 from server.api import schemas, serializers
@@ -76,7 +77,10 @@ def units():
     code = request.args.get("under", "").strip()
     under = get_unit_or_404(session, user, code) if code else None
     tag = request.args.get("tag", "").strip() or None
-    query = (unit_service.units_query(user, under=under, tag=tag).order_by(None)
+    query = unit_service.units_query(user, under=under, tag=tag)
+    if tag and "\x00" in tag:  # no tag holds one, and PostgreSQL refuses it in a query
+        query = query.where(false())
+    query = (query.order_by(None)
              .order_by(Unit.path).options(selectinload(Unit.parent)))
     return paginate_query(schemas.UnitPage, session, query, unit_item)
 

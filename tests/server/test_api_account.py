@@ -88,6 +88,12 @@ def test_units_are_those_in_scope_in_tree_order(client, token):
         == ["CY", "TA", "VA1", "VA2", "TB", "VB1"]
 
 
+def test_a_nul_character_in_a_filter_matches_no_unit_rather_than_failing(client, token):
+    # PostgreSQL refuses NUL in text: the answer must still be the documented one.
+    assert codes(api_get(client, "/units?tag=%00", token["admin"])) == []
+    assert api_get(client, "/units?under=TA%00", token["admin"]).status_code == 404
+
+
 def test_unit_items_carry_parent_level_and_contacts(client, session, token, tree):
     tree["VA1"].contact_name = "李四"
     tree["VA1"].contact_phone = "0571-1234567"
