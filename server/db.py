@@ -21,6 +21,8 @@ from typing import TypeVar
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -150,3 +152,12 @@ def commit_attempted() -> bool:
     have been saved, and an error answer must not claim otherwise.
     """
     return bool(g.get("commit_attempted"))
+
+
+def insert_or_ignore(session: Session, table, conflict_columns):
+    """An INSERT into *table* that skips a row whose *conflict_columns* (a unique key)
+    already exist, on SQLite and PostgreSQL alike: what two concurrent first writes
+    need so that the second goes on instead of failing on the key."""
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_(table).on_conflict_do_nothing(index_elements=list(conflict_columns))

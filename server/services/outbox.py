@@ -33,12 +33,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from server.channels import Message, SendError
-from server.db import unit_of_work
+from server.db import insert_or_ignore, unit_of_work
 from server.models.accounts import utcnow
 from server.models.notifications import Channel, Delivery, Notification
 
@@ -80,15 +78,12 @@ def enqueue(session: Session, *, channel: str, recipient: str, subject: str, tex
     values = {"channel": str(channel), "recipient": recipient, "assignment_key": assignment_key,
               "unit_code": unit_code, "period": period, "kind": kind, "step": str(step)}
     in_app = channel == Channel.APP
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     added = session.execute(
-        insert_(Notification.__table__).values(
+        insert_or_ignore(session, Notification.__table__, IDEMPOTENCY_COLUMNS).values(
             **values, key=idempotency_key(values), user_id=user_id, subject=subject[:300],
             text=text, link=link, status=Delivery.SENT if in_app else Delivery.PENDING,
             attempts=0, next_try_at=now, last_error="", created_at=now,
             sent_at=now if in_app else None)
-        .on_conflict_do_nothing(index_elements=list(IDEMPOTENCY_COLUMNS))
         .returning(Notification.__table__.c.id)
     ).first() is not None
     if added and not in_app:

@@ -30,8 +30,6 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -44,6 +42,7 @@ from forms.periods import SHANGHAI, Period, days_until, is_late
 from forms.targets import baseline_changes
 from forms.validation import increments, validate
 from forms.values import coerce_values, jsonable, loads_values
+from server.db import insert_or_ignore
 from server.models import Role, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
@@ -583,14 +582,11 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     one wrote (PostgreSQL waits for that transaction, SQLite's write lock
     serialises them) instead of failing on the unique key with a server error.
     """
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert_(Report)
+        insert_or_ignore(session, Report, ["assignment_id", "unit_id", "period"])
         .values(assignment_id=view.assignment.id, unit_id=view.unit.id, period=view.period,
                 template_version_id=view.template.id, status=Status.DRAFT, revision=0,
                 values={}, remarks="")
-        .on_conflict_do_nothing(index_elements=["assignment_id", "unit_id", "period"])
     )
     return session.scalars(
         select(Report).where(Report.assignment_id == view.assignment.id,
