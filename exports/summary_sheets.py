@@ -276,14 +276,20 @@ class Sheets:
 
     # -- texts and parts ----------------------------------------------------------------
 
+    def _list_sheet(self, title: str, headers: Sequence[str], widths: Sequence[float]
+                    ) -> tuple[str, Any]:
+        """A new sheet of one row per entry: its column widths and translated headers."""
+        name = self.claim(self.t(title))
+        ws = self.book.add_worksheet(name)
+        for col, w in enumerate(widths):
+            ws.set_column(col, col, w)
+        for col, header in enumerate(headers):
+            ws.write_string(0, col, self.t(header), self.f_head)
+        return name, ws
+
     def texts(self, lists: Mapping[str, Sequence[tuple[str, str]]]) -> str:
         t, locale = self.t, self.locale
-        name = self.claim(t(TEXTS))
-        ws = self.book.add_worksheet(name)
-        for col, w in enumerate(TEXT_WIDTHS):
-            ws.set_column(col, col, w)
-        for col, header in enumerate(TEXT_HEADERS):
-            ws.write_string(0, col, t(header), self.f_head)
+        name, ws = self._list_sheet(TEXTS, TEXT_HEADERS, TEXT_WIDTHS)
         row = 1
         for _, item in self.definition.items():
             for fld in item.fields:
@@ -299,12 +305,7 @@ class Sheets:
 
     def parts(self, provenance: Mapping[str, Sequence[Part]]) -> str:
         t, locale = self.t, self.locale
-        name = self.claim(t(PARTS))
-        ws = self.book.add_worksheet(name)
-        for col, w in enumerate(PART_WIDTHS):
-            ws.set_column(col, col, w)
-        for col, header in enumerate(PART_HEADERS):
-            ws.write_string(0, col, t(header), self.f_head)
+        name, ws = self._list_sheet(PARTS, PART_HEADERS, PART_WIDTHS)
         row = 1
         for fld in self.definition.numeric_fields():
             for part in provenance.get(fld.key, ()):

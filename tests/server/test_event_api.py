@@ -6,30 +6,20 @@ import io
 
 import pytest
 from api_helpers import api_get, api_request, problem, token_for
+from event_helpers import assign_accidents, event_people
 from event_samples import pdf, png
 from sqlalchemy import func, select
 
-from forms.loader import CATALOG_DIR
-from server.db import unit_of_work
-from server.models import Role
 from server.models.reporting import StoredFile
-from server.services import assignments as assignment_service
-from server.services.templates import get_version, load_files
 
-ACCIDENTS = CATALOG_DIR / "003_cangyuan_accidents.yaml"
 VALUES = {"reporter": "李四", "phone": "13800000000", "kind": "explosion", "deaths": 0,
           "injured": 1, "description": "粉尘爆炸"}
 
 
 @pytest.fixture
 def tokens(session, tree, make_user):
-    with unit_of_work(session):
-        load_files(session, [ACCIDENTS])
-        assignment_service.create_assignment(
-            session, key="accidents", template=get_version(session, "cangyuan-accidents", 1),
-            root=tree["TA"])
-    users = {"va1": make_user("va1", unit=tree["VA1"]), "va2": make_user("va2", unit=tree["VA2"]),
-             "ta": make_user("ta-hz", role=Role.CONSOLIDATOR, unit=tree["TA"])}
+    assign_accidents(session, tree["TA"])
+    users = event_people(make_user, tree)
     return {name: token_for(session, user) for name, user in users.items()}
 
 

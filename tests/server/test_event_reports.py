@@ -10,20 +10,18 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
+from event_helpers import assign_accidents, event_people
 from event_samples import jpeg, pdf, png
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from forms.loader import CATALOG_DIR
 from server.db import unit_of_work
 from server.models import Role
 from server.models.reporting import Report, Revision, StoredFile
 from server.services import assignments as assignment_service
 from server.services import events as event_service
 from server.services import reporting
-from server.services.templates import get_version, load_files
 
-ACCIDENTS = CATALOG_DIR / "003_cangyuan_accidents.yaml"
 NEW = "/reports/accidents/VA1/event-1"
 FIELDS = {"f_reporter": "李四", "f_phone": "13800000000", "f_kind": "fire", "f_deaths": "0",
           "f_injured": "2", "f_description": "仓库起火，已扑灭"}
@@ -31,13 +29,8 @@ FIELDS = {"f_reporter": "李四", "f_phone": "13800000000", "f_kind": "fire", "f
 
 @pytest.fixture
 def world(session, tree, make_user):
-    with unit_of_work(session):
-        load_files(session, [ACCIDENTS])
-        assignment_service.create_assignment(
-            session, key="accidents", template=get_version(session, "cangyuan-accidents", 1),
-            root=tree["TA"])
-    return {"va1": make_user("va1", unit=tree["VA1"]), "va2": make_user("va2", unit=tree["VA2"]),
-            "ta": make_user("ta-hz", role=Role.CONSOLIDATOR, unit=tree["TA"]),
+    assign_accidents(session, tree["TA"])
+    return {**event_people(make_user, tree),
             "tb": make_user("tb-hz", role=Role.CONSOLIDATOR, unit=tree["TB"])}
 
 

@@ -7,20 +7,17 @@ import io
 from datetime import UTC, date, datetime
 
 import pytest
+from event_helpers import assign_accidents, event_people
 from event_samples import jpeg, png
 from sqlalchemy import func, select
 
 from exports import event_list
-from forms.loader import CATALOG_DIR
 from server.db import unit_of_work
-from server.models import Role
 from server.models.reporting import Report, Revision, StoredFile
 from server.services import assignments as assignment_service
 from server.services import events, reporting
 from server.services.errors import InvalidReport, NotAllowed, NotVisible
-from server.services.templates import get_version, load_files
 
-ACCIDENTS = CATALOG_DIR / "003_cangyuan_accidents.yaml"
 NOW = datetime(2024, 8, 10, 4, tzinfo=UTC)
 VALUES = {"reporter": "李四", "phone": "13800000000", "kind": "fire", "deaths": "0",
           "injured": "2", "description": "起火"}
@@ -28,13 +25,8 @@ VALUES = {"reporter": "李四", "phone": "13800000000", "kind": "fire", "deaths"
 
 @pytest.fixture
 def world(session, tree, make_user):
-    with unit_of_work(session):
-        load_files(session, [ACCIDENTS])
-        assignment_service.create_assignment(
-            session, key="accidents", template=get_version(session, "cangyuan-accidents", 1),
-            root=tree["TA"])
-    return {"va1": make_user("va1", unit=tree["VA1"]), "va2": make_user("va2", unit=tree["VA2"]),
-            "ta": make_user("ta-hz", role=Role.CONSOLIDATOR, unit=tree["TA"])}
+    assign_accidents(session, tree["TA"])
+    return event_people(make_user, tree)
 
 
 def file_event(session, user, unit: str, at: str, *, uploads=(), submit=True):
