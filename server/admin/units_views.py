@@ -1,9 +1,10 @@
-"""The organisation tree pages: browse and search (administrators and consolidators),
-import (administrators)."""
+"""The organisation tree pages: browse and search (administrators and consolidators);
+add, edit, move, close and import units (administrators); the unit picker's
+suggestions (a small JSON list for the ``<datalist>`` of a picker field)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,7 +13,14 @@ from sqlalchemy.orm import selectinload
 
 from forms.tags import format_tags
 from server.admin.blueprint import bp
-from server.admin.forms import UnitDatesForm, UnitMoveForm, UnitTagsForm
+from server.admin.forms import (
+    UnitCreateForm,
+    UnitDatesForm,
+    UnitEditForm,
+    UnitMoveForm,
+    UnitTagsForm,
+    kind_choices,
+)
 from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
@@ -47,7 +55,8 @@ def units():
 @roles_required(Role.ADMIN, Role.CONSOLIDATOR)
 def units_detail(code: str, tags_form: UnitTagsForm | None = None,
                  dates_form: UnitDatesForm | None = None,
-                 move_form: UnitMoveForm | None = None):
+                 move_form: UnitMoveForm | None = None,
+                 edit_form: UnitEditForm | None = None):
     """One unit: its contacts, its tags, its children and (for administrators) its
     accounts and a form to change its tags."""
     session = db_session()
@@ -70,7 +79,73 @@ def units_detail(code: str, tags_form: UnitTagsForm | None = None,
                                                 stops_on=unit.stops_on)
                                   if user.is_admin else None),
         move_form=move_form or (UnitMoveForm() if user.is_admin else None),
+        edit_form=edit_form or (_edit_form(unit, formdata=None) if user.is_admin else None),
     )
+
+
+def _edit_form(unit, **kwargs) -> UnitEditForm:
+    form = UnitEditForm(obj=unit, **kwargs)
+    form.kind.choices = kind_choices(unit.kind)
+    return form
+
+
+@bp.get("/unit-picker")
+@roles_required(Role.ADMIN, Role.CONSOLIDATOR)
+def unit_picker():
+    """Up to ten visible units whose code, name or pinyin initials contain ``q``."""
+    found = unit_service.pick(db_session(), current_user._get_current_object(),
+                              request.args.get("q", "")[:200])
+    return jsonify([{"code": unit.code, "name": unit.name, "initials": unit.initials}
+                    for unit in found])
+
+
+@bp.route("/units-new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def units_new():
+    """Add a unit under a parent chosen with the picker (administrators)."""
+    session = db_session()
+    user = current_user._get_current_object()
+    form = UnitCreateForm(parent=request.args.get("parent", ""))
+
+    def page(_refusal=None):
+        status = 400 if form.is_submitted() else 200
+        return render_template("admin/unit_new.html", form=form), status
+
+    if not form.validate_on_submit():
+        return page()
+    on_refusal(page, form=form, fields={"day": "reports_from"})
+    parent = unit_service.resolve_unit(session, user, form.parent.data, field="parent")
+    unit = unit_service.create_unit(
+        session, form.code.data, form.name.data, form.kind.data, parent,
+        contact_name=(form.contact_name.data or "").strip() or None,
+        contact_phone=(form.contact_phone.data or "").strip() or None,
+        reports_from=form.reports_from.data or today())
+    flash(_("%(unit)s (%(code)s) is added.", unit=unit.name, code=unit.code), "success")
+    return redirect(url_for("admin.units_detail", code=unit.code))
+
+
+@bp.post("/units/<path:code>/edit")
+@roles_required(Role.ADMIN)
+def units_edit(code: str):
+    """Change a unit's name, kind and contacts (administrators)."""
+    session = db_session()
+    unit = get_unit_or_404(session, current_user._get_current_object(), code)
+    form = _edit_form(unit)
+
+    def page(_refusal=None):
+        return units_detail(code, edit_form=form), 400
+
+    if not form.validate_on_submit():
+        return page()
+    on_refusal(page, form=form)
+    changes = unit_service.update_unit(
+        session, unit, name=form.name.data, kind=form.kind.data,
+        contact_name=form.contact_name.data, contact_phone=form.contact_phone.data)
+    if changes:
+        flash(_("The changes to %(unit)s are saved.", unit=unit.name), "success")
+    else:
+        flash(_("Nothing was changed."), "info")
+    return redirect(url_for("admin.units_detail", code=unit.code))
 
 
 @bp.post("/units/<path:code>/dates")
@@ -107,13 +182,7 @@ def units_move(code: str):
     if not form.validate_on_submit():
         return page()
     on_refusal(page, form=form)
-    parent = None
-    parent_code = (form.parent.data or "").strip()
-    if parent_code:
-        parent = unit_service.get_unit(session, parent_code)
-        if parent is None:
-            raise InvalidInput(_l("The unit code “%(code)s” does not exist."), field="parent",
-                               code=parent_code)
+    parent = unit_service.resolve_unit(session, user, form.parent.data, field="parent")
     unit_service.move_unit(session, unit, parent, form.day.data)
     flash(_("%(unit)s is placed under %(parent)s from %(day)s on.", unit=unit.name,
             parent=parent.name if parent else "—",
