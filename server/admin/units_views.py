@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -29,7 +28,6 @@ from server.pagination import paginate
 from server.refusals import on_refusal
 from server.scope import can_see, get_unit_or_404, scope_roots
 from server.services import units as unit_service
-from server.services.errors import InvalidInput
 from server.services.owing import today
 
 

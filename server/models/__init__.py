@@ -21,7 +21,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
+    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
+    "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
