@@ -4,12 +4,13 @@ suggestions (a small JSON list for the ``<datalist>`` of a picker field)."""
 
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from exports import import_samples
 from forms.tags import format_tags
 from server.admin.blueprint import bp
 from server.admin.forms import (
@@ -23,6 +24,7 @@ from server.admin.forms import (
 from server.admin.imports import import_page
 from server.auth.access import roles_required
 from server.db import db_session
+from server.downloads import CSV, XLSX, send_written
 from server.models import Role, User
 from server.pagination import paginate
 from server.refusals import on_refusal
@@ -222,3 +224,17 @@ def units_import():
         ),
         "admin.units",
     )
+
+
+@bp.get("/import-samples/<kind>.<ending>")
+@roles_required(Role.ADMIN)
+def import_sample(kind: str, ending: str):
+    """A sample file of an import (``units`` or ``users``): headers and two example rows."""
+    if kind not in import_samples.SAMPLES or ending not in ("csv", "xlsx"):
+        abort(404)
+    name = f"{kind}-sample.{ending}"
+    if ending == "csv":
+        data = import_samples.sample_csv(kind)
+        return send_written(lambda out: out.write(data), CSV, name)
+    data = import_samples.sample_xlsx(kind)
+    return send_written(lambda out: out.write(data), XLSX, name)

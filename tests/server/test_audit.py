@@ -124,7 +124,7 @@ def user_disabled(w: World):
 
 def users_imported(w: World):
     w.browser.login_ok("boss")
-    data = "username,role,unit,password\nva2-clerk,submitter,VA2,long-enough-1\n".encode()
+    data = b"username,role,unit,password\nva2-clerk,submitter,VA2,long-enough-1\n"
     assert upload(w.browser, "/admin/users/import", "users.csv", data).status_code == 302
 
 
@@ -223,9 +223,8 @@ def test_a_failed_sign_in_never_stores_the_password(world):
 
 def test_the_designer_publish_names_its_author(app, world):
     draft = build_monthly_draft(world.session, world.admin)
-    with app.test_request_context():
-        with unit_of_work(world.session):
-            designer.publish(world.session, world.admin, draft, draft.revision)
+    with app.test_request_context(), unit_of_work(world.session):
+        designer.publish(world.session, world.admin, draft, draft.revision)
     published = events(world.session, "template_published")
     assert [(e.actor.username, e.details["origin"]) for e in published] == [("boss", "designer")]
 
@@ -247,11 +246,11 @@ def test_closing_and_reopening_a_period_are_audited(session, make_unit, make_use
 
 def test_record_is_the_one_function_for_other_sites(app, session, world):
     """A withdrawal (another feature) records through audit.record, passwords dropped."""
-    with app.test_request_context(environ_base={"REMOTE_ADDR": "10.0.0.9"}):
-        with unit_of_work(session):
-            audit.record(session, audit.Kind.REPORT_WITHDRAWN, actor=world.clerk,
-                         unit=world.tree["VA1"], target="chidian-progress 2026Q3",
-                         details={"comment": "wrong figure", "password": "x"})
+    with (app.test_request_context(environ_base={"REMOTE_ADDR": "10.0.0.9"}),
+          unit_of_work(session)):
+        audit.record(session, audit.Kind.REPORT_WITHDRAWN, actor=world.clerk,
+                     unit=world.tree["VA1"], target="chidian-progress 2026Q3",
+                     details={"comment": "wrong figure", "password": "x"})
     [event] = events(session, "report_withdrawn")
     assert (event.actor.username, event.unit.code, event.ip) == ("clerk", "VA1", "10.0.0.9")
     assert event.details == {"comment": "wrong figure"}

@@ -171,3 +171,40 @@ def test_unit_forms_are_for_administrators(browser, make_user, villages):
     assert browser.get("/admin/units-new").status_code == 403
     page = browser.get("/admin/units/CHIDIAN-V13").get_data(as_text=True)
     assert "/edit" not in page
+
+
+@pytest.mark.parametrize("ending", ["csv", "xlsx"])
+def test_each_import_page_links_samples_that_import_as_they_are(browser, session, admin,
+                                                                ending):
+    browser.login_ok(admin)
+    for kind, page_path in (("units", "/admin/units-import"), ("users", "/admin/users/import")):
+        page = browser.get(page_path).get_data(as_text=True)
+        link = f"/admin/import-samples/{kind}.{ending}"
+        assert f'href="{link}"' in page
+        sample = browser.get(link)
+        assert sample.status_code == 200
+        rows = sample_rows(sample.data, ending)
+        assert len(rows) == 3 and all(rows[0]) and all(row[0] for row in rows[1:])
+        imported = browser.post(page_path, {"file": (io.BytesIO(sample.data), f"s.{ending}")},
+                                content_type="multipart/form-data")
+        assert imported.status_code == 302, imported.get_data(as_text=True)
+    session.expire_all()
+    assert unit_service.get_unit(session, "SAMPLE-V01").parent.code == "SAMPLE-TOWN"
+    assert accounts.get_user(session, "sample-v01").unit.code == "SAMPLE-V01"
+    assert browser.get("/admin/import-samples/secrets.csv").status_code == 404
+
+
+def sample_rows(data: bytes, ending: str) -> list[list[str]]:
+    if ending == "csv":
+        return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
+
+
+def test_a_template_version_names_who_published_it(browser, admin):
+    browser.login_ok(admin)
+    data = (CATALOG_DIR / "000_chidian_progress.yaml").read_bytes()
+    browser.post("/admin/templates", {"file": (io.BytesIO(data), "c.yaml")},
+                 content_type="multipart/form-data")
+    page = browser.get("/admin/templates/chidian-progress/v1", headers=EN).get_data(as_text=True)
+    assert "uploaded by boss" in page
