@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import DateField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -74,6 +74,8 @@ class UnitDatesForm(FlaskForm):
         _l("Stops reporting on"), validators=[Optional()],
         description=_l("It owes no period that begins on or after this day; empty: it goes "
                        "on reporting."))
+    confirm_past = BooleanField(_l("Save all the same: the unit gets work that is already "
+                                   "past due"))
 
 
 class UnitMoveForm(FlaskForm):
@@ -119,6 +121,8 @@ class UnitCreateForm(UnitEditForm):
     reports_from = DateField(
         _l("Reports from"), validators=[Optional()],
         description=_l("It owes the periods that begin on or after this day; empty: today."))
+    confirm_past = BooleanField(_l("Save all the same: the unit gets work that is already "
+                                   "past due"))
 
 
 class AuditFilterForm(FlaskForm):

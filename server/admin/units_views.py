@@ -53,7 +53,7 @@ def units():
 
 @bp.get("/units/<path:code>")
 @roles_required(Role.ADMIN, Role.CONSOLIDATOR)
-def units_detail(code: str, tags_form: UnitTagsForm | None = None,
+def units_detail(code: str, tags_form: UnitTagsForm | None = None, past_due: bool = False,
                  dates_form: UnitDatesForm | None = None,
                  move_form: UnitMoveForm | None = None,
                  edit_form: UnitEditForm | None = None):
@@ -80,7 +80,18 @@ def units_detail(code: str, tags_form: UnitTagsForm | None = None,
                                   if user.is_admin else None),
         move_form=move_form or (UnitMoveForm() if user.is_admin else None),
         edit_form=edit_form or (_edit_form(unit, formdata=None) if user.is_admin else None),
+        past_due=past_due,
     )
+
+
+def _needs_confirmation(form, before) -> bool:
+    """Whether the reporting start in *form* reaches back before today (and before
+    *before*, the unit's start until now) without the administrator having confirmed:
+    the unit would owe periods at once that may already be past due."""
+    start = form.reports_from.data
+    if start is None or start >= today() or form.confirm_past.data:
+        return False
+    return before is None or start < before
 
 
 def _edit_form(unit, **kwargs) -> UnitEditForm:
@@ -115,6 +126,8 @@ def units_new():
         return page()
     on_refusal(page, form=form, fields={"day": "reports_from"})
     parent = unit_service.resolve_unit(session, user, form.parent.data, field="parent")
+    if _needs_confirmation(form, None):
+        return render_template("admin/unit_new.html", form=form, past_due=True), 200
     unit = unit_service.create_unit(
         session, form.code.data, form.name.data, form.kind.data, parent,
         contact_name=(form.contact_name.data or "").strip() or None,
@@ -162,6 +175,8 @@ def units_dates(code: str):
     if not form.validate_on_submit():
         return page()
     on_refusal(page, form=form)
+    if _needs_confirmation(form, unit.reports_from):
+        return units_detail(code, dates_form=form, past_due=True), 200
     unit_service.set_reporting_dates(session, unit, form.reports_from.data, form.stops_on.data)
     flash(_("The reporting dates of %(unit)s are saved.", unit=unit.name), "success")
     return redirect(url_for("admin.units_detail", code=unit.code))

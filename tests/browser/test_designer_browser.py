@@ -150,7 +150,7 @@ def test_an_administrator_designs_publishes_and_assigns_and_a_village_submits(
     page.goto("/admin/assignments/new")
     page.get_by_label("标识").fill("designer-monthly")
     page.get_by_label("模板版本").select_option(f"{key}:1")
-    page.get_by_label("根单位代码").fill("T01")
+    page.get_by_label("根单位", exact=True).fill("T01")
     page.get_by_role("button", name="创建任务").click()
     page.wait_for_load_state()
     assert "/admin/assignments/designer-monthly" in page.url, page.content()[:3000]

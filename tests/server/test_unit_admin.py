@@ -208,3 +208,33 @@ def test_a_template_version_names_who_published_it(browser, admin):
                  content_type="multipart/form-data")
     page = browser.get("/admin/templates/chidian-progress/v1", headers=EN).get_data(as_text=True)
     assert "uploaded by boss" in page
+
+
+def test_a_start_in_the_past_is_saved_only_once_confirmed(browser, session, admin, villages,
+                                                           monkeypatch):
+    from datetime import date
+
+    from server.admin import units_views
+    monkeypatch.setattr(units_views, "today", lambda: date(2026, 12, 6))
+    browser.login_ok(admin)
+    new = {"parent": "CHIDIAN", "code": "LATE-1", "name": "晚到村", "kind": "village",
+           "reports_from": "2026-01-01"}
+    warned = browser.post("/admin/units-new", new, headers=EN)
+    assert warned.status_code == 200 and unit_service.get_unit(session, "LATE-1") is None
+    assert "Nothing is saved yet: from 2026-01-01 on" in warned.get_data(as_text=True)
+    assert browser.post("/admin/units-new", {**new, "confirm_past": "y"}).status_code == 302
+    assert unit_service.get_unit(session, "LATE-1").reports_from == date(2026, 1, 1)
+
+    path = "/admin/units/CHIDIAN-V13"
+    earlier = {"reports_from": "2025-06-01", "stops_on": ""}
+    warned = browser.post(f"{path}/dates", earlier, token_from=path, headers=EN)
+    assert warned.status_code == 200 and "Nothing is saved yet" in warned.get_data(as_text=True)
+    session.expire_all()
+    assert unit_service.get_unit(session, "CHIDIAN-V13").reports_from is None
+    saved = browser.post(f"{path}/dates", {**earlier, "confirm_past": "y"}, token_from=path)
+    assert saved.status_code == 302
+    # A later start, or one in the future, needs no confirmation.
+    later = browser.post(f"{path}/dates", {"reports_from": "2025-09-01"}, token_from=path)
+    assert later.status_code == 302
+    session.expire_all()
+    assert unit_service.get_unit(session, "CHIDIAN-V13").reports_from == date(2025, 9, 1)
