@@ -138,5 +138,5 @@ class AuditFilterForm(FlaskForm):
                        description=_l("This unit and the units below it: code, name or "
                                       "pinyin initials."))
     kind = SelectField(_l("Kind of event"), validators=[Optional()])
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("Until"), validators=[Optional()])
+    since = DateField(_l("First day"), validators=[Optional()])
+    until = DateField(_l("Last day"), validators=[Optional()])

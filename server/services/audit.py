@@ -211,7 +211,21 @@ def describe_details(details: Mapping[str, Any] | None) -> str:
         return ""
     parts = []
     for key, value in details.items():
-        if isinstance(value, list | tuple):
+        if value is None or value == [] or value == "":
+            continue
+        if isinstance(value, list | tuple) and len(value) == 2 and key not in LISTS:
+            value = f"{_shown(value[0])} → {_shown(value[1])}"  # before → after
+        elif isinstance(value, list | tuple):
             value = ", ".join(str(item) for item in value)
         parts.append(f"{key}: {value}")
     return "; ".join(parts)
+
+
+# Details that are lists of names, not a change from one value to another.
+LISTS = frozenset({"created", "updated", "moved"})
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "—"
+    return "—" if value is None or value == "" else str(value)

@@ -392,3 +392,9 @@ def test_sign_in_outcomes_through_the_service(session, world):
         accounts.authenticate(session, "clerk", PASSWORD, "1.2.3.4")
     [event] = events(session, "sign_in")
     assert (event.actor.username, event.ip) == ("clerk", "1.2.3.4")
+
+
+def test_details_read_as_one_line():
+    assert audit.describe_details({"parent": "T01", "stops_on": None, "tags": [[], ["危化"]],
+                                   "name": ["旧村", "新村"], "created": ["A", "B"]}) == (
+        "parent: T01; tags: — → 危化; name: 旧村 → 新村; created: A, B")
