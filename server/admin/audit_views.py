@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func, select
 
 from exports.audit_list import AuditRow, write_audit_list
 from server.admin.blueprint import bp
@@ -15,7 +16,8 @@ from server.choices import options
 from server.db import db_session
 from server.downloads import XLSX, send_written
 from server.models import Role
-from server.pagination import paginate
+from server.navigation import Page
+from server.pagination import PER_PAGE
 from server.services import audit
 from server.services import units as unit_service
 from server.services.errors import Refusal
@@ -26,9 +28,7 @@ EXPORT_LIMIT = 100_000
 def _filters() -> tuple[AuditFilterForm, audit.AuditFilter | None]:
     """The filter form from the query string, and what it asks for (None: a bad filter)."""
     form = AuditFilterForm(request.args)
-    form.kind.choices = options([("", _("All kinds")),
-                                 *((kind.value, label) for kind, label in
-                                   audit.KIND_LABELS.items())])
+    form.kind.choices = options([("", _("All kinds")), *audit.kind_choices()])
     if not form.validate():
         return form, None
     unit = None
@@ -57,7 +57,11 @@ def audit_log():
     form, wanted = _filters()
     events, page = [], None
     if wanted is not None:
-        events, page = paginate(db_session(), audit.events_query(user, wanted))
+        session = db_session()
+        query = audit.entries_query(user, wanted)
+        total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        page = Page.from_request(total or 0, PER_PAGE)
+        events = audit.entries(session, query, offset=page.offset, limit=PER_PAGE)
     return render_template("admin/audit.html", form=form, events=events, page=page,
                            kind_label=audit.kind_label, describe=audit.describe_details,
                            local_time=audit.local_time), 200 if wanted is not None else 400
@@ -70,7 +74,7 @@ def audit_export():
     _form, wanted = _filters()
     if wanted is None:
         abort(400)
-    events = db_session().scalars(audit.events_query(user, wanted).limit(EXPORT_LIMIT))
+    events = audit.entries(db_session(), audit.entries_query(user, wanted), limit=EXPORT_LIMIT)
     rows = [AuditRow(time=audit.local_time(event.at),
                      person=event.actor.username if event.actor else "",
                      kind=audit.kind_label(event.kind),

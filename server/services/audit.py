@@ -21,11 +21,12 @@ from typing import Any
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from forms.periods import SHANGHAI
-from server.models import AuditEvent, Role, Unit, User
+from server.labels import period_label
+from server.models import AuditEvent, Report, ReportEvent, Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.units import subtree_bounds
 
@@ -82,16 +83,34 @@ KIND_LABELS: dict[Kind, Any] = {
     Kind.REPORT_WITHDRAWN: _l("Report withdrawn"),
 }
 
+# The workflow of reports is audited in their own history (report_events); the audit page
+# lists these actions from there, read through a query, not stored twice.
+REPORT_KINDS: dict[str, tuple[str, Any]] = {
+    "report_submitted": ("submitted", _l("Report submitted")),
+    "report_returned": ("returned", _l("Report returned")),
+    "report_approved": ("approved", _l("Report approved")),
+    "report_unapproved": ("unapproved", _l("Approval withdrawn")),
+}
+REPORT_ACTIONS = {action: kind for kind, (action, _label) in REPORT_KINDS.items()}
+
 # Never stored in details, whatever a caller passes.
 SECRET_KEYS = frozenset({"password", "new_password", "current_password", "secret", "token"})
 
 
 def kind_label(kind: str) -> str:
     """The translated label of *kind* (an unknown one is shown as stored)."""
+    if kind in REPORT_KINDS:
+        return str(REPORT_KINDS[kind][1])
     try:
         return str(KIND_LABELS[Kind(kind)])
     except ValueError:
         return kind
+
+
+def kind_choices() -> list[tuple[str, Any]]:
+    """Every kind the audit page lists, with its label: the log's, then the reports'."""
+    return [*((kind.value, label) for kind, label in KIND_LABELS.items()),
+            *((kind, label) for kind, (_action, label) in REPORT_KINDS.items())]
 
 
 class _Current:
@@ -229,3 +248,99 @@ def _shown(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "—"
     return "—" if value is None or value == "" else str(value)
+
+
+# --- the log and the reports' history, as one list ------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the audit page: an event of the log or an action on a report."""
+
+    at: datetime
+    kind: str
+    actor: User | None
+    unit: Unit | None
+    target: str
+    details: Mapping[str, Any]
+    ip: str
+
+
+def _report_query(user: User | None, wanted: AuditFilter) -> Select | None:
+    """The ids and times of the report actions *user* may see matching *wanted*."""
+    if wanted.kind and wanted.kind not in REPORT_KINDS:
+        return None
+    actions = ([REPORT_KINDS[wanted.kind][0]] if wanted.kind
+               else [action for action, _label in REPORT_KINDS.values()])
+    query = (select(literal("report").label("source"), ReportEvent.id.label("id"),
+                    ReportEvent.created_at.label("at"))
+             .join(Report, Report.id == ReportEvent.report_id)
+             .join(Unit, Unit.id == Report.unit_id)
+             .where(ReportEvent.action.in_(actions)))
+    if not may_read(user):
+        return None
+    if user.role != Role.ADMIN:
+        low, high = subtree_bounds(user.unit.path)
+        query = query.where(Unit.path >= low, Unit.path < high)
+    person = (wanted.person or "").strip().lower()
+    if person:
+        query = query.where(ReportEvent.actor_id.in_(
+            select(User.id).where(User.username == person)))
+    if wanted.unit is not None:
+        low, high = subtree_bounds(wanted.unit.path)
+        query = query.where(Unit.path >= low, Unit.path < high)
+    if wanted.since is not None:
+        query = query.where(ReportEvent.created_at >= local_start(wanted.since))
+    if wanted.until is not None:
+        query = query.where(ReportEvent.created_at < local_start(wanted.until
+                                                                 + timedelta(days=1)))
+    return query
+
+
+def entries_query(user: User | None, wanted: AuditFilter) -> Select:
+    """(source, id, at) of the log's events and the report actions that match, newest first."""
+    parts = []
+    if not wanted.kind or wanted.kind not in REPORT_KINDS:
+        log = events_query(user, wanted).with_only_columns(
+            literal("audit").label("source"), AuditEvent.id.label("id"),
+            AuditEvent.at.label("at")).order_by(None)
+        parts.append(log)
+    reports = _report_query(user, wanted)
+    if reports is not None:
+        parts.append(reports)
+    both = union_all(*parts).subquery()
+    return select(both.c.source, both.c.id, both.c.at).order_by(both.c.at.desc(),
+                                                                both.c.id.desc())
+
+
+def entries(session: Session, query: Select, *, offset: int = 0,
+            limit: int | None = None) -> list[Entry]:
+    """The entries of one page of :func:`entries_query`, each loaded whole."""
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    audit_ids = [row.id for row in rows if row.source == "audit"]
+    report_ids = [row.id for row in rows if row.source == "report"]
+    logged = {event.id: event for event in session.scalars(
+        select(AuditEvent).where(AuditEvent.id.in_(audit_ids))
+        .options(selectinload(AuditEvent.actor), selectinload(AuditEvent.unit)))} \
+        if audit_ids else {}
+    actions = {event.id: event for event in session.scalars(
+        select(ReportEvent).where(ReportEvent.id.in_(report_ids))
+        .options(selectinload(ReportEvent.actor)))} if report_ids else {}
+    reports = {report.id: report for report in session.scalars(
+        select(Report).where(Report.id.in_({event.report_id for event in actions.values()}))
+        .options(selectinload(Report.unit), selectinload(Report.assignment)))} \
+        if actions else {}
+    found = []
+    for row in rows:
+        if row.source == "audit":
+            event = logged[row.id]
+            found.append(Entry(event.at, event.kind, event.actor, event.unit, event.target,
+                               event.details or {}, event.ip))
+        else:
+            action = actions[row.id]
+            report = reports[action.report_id]
+            found.append(Entry(
+                action.created_at, REPORT_ACTIONS[action.action], action.actor, report.unit,
+                f"{report.assignment.key} {period_label(report.period)}",
+                {"revision": action.revision, "comment": action.comment}, ""))
+    return found

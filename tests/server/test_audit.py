@@ -398,3 +398,51 @@ def test_details_read_as_one_line():
     assert audit.describe_details({"parent": "T01", "stops_on": None, "tags": [[], ["危化"]],
                                    "name": ["旧村", "新村"], "created": ["A", "B"]}) == (
         "parent: T01; tags: — → 危化; name: 旧村 → 新村; created: A, B")
+
+
+# --- the reports' own history, listed with the log ------------------------------------------
+
+
+def test_report_actions_are_listed_from_the_reports_history(world, make_user, session, app):
+    from hazards import hazards_definition
+
+    from forms.definition import Definition
+    from server.models import ReportEvent
+    from server.services import assignments as assignment_service
+    from server.services import reporting
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(hazards_definition()),
+                                 origin="upload")
+        template = template_service.get_version(session, "hazards", 1)
+        assignment_service.create_assignment(session, key="hazards-cy", template=template,
+                                             root=world.tree["CY"])
+    ta = make_user("ta-hz", Role.CONSOLIDATOR, world.tree["TA"])
+    make_user("tb-hz", Role.CONSOLIDATOR, world.tree["TB"])
+    with app.test_request_context(), unit_of_work(session):
+        view = reporting.load(session, world.clerk, "hazards-cy", "VA1", "2024Q3")
+        reporting.save(session, world.clerk, view, {"reporter": "张三", "phone": "13800000000",
+                                                    "found": 3})
+        reporting.submit(session, world.clerk, view)
+    with app.test_request_context(), unit_of_work(session):
+        view = reporting.load(session, ta, "hazards-cy", "VA1", "2024Q3")
+        reporting.return_report(session, ta, view, "请核实")
+    stored = session.scalar(select(ReportEvent.id).where(ReportEvent.action == "returned"))
+    assert stored is not None and events(session, "report_returned") == []  # not copied
+
+    world.browser.login_ok("boss")
+    both = world.browser.get("/admin/audit?unit=VA1", headers=EN).get_data(as_text=True)
+    assert "Report returned" in both and "Report submitted" in both
+    assert "hazards-cy 2024 Q3" in both and "comment: 请核实" in both
+    only = listed(world.browser.get("/admin/audit?kind=report_returned"))
+    assert only == ["hazards-cy 2024年第三季度"]
+    by_person = listed(world.browser.get("/admin/audit?person=ta-hz&kind=report_returned"))
+    assert by_person == ["hazards-cy 2024年第三季度"]
+    assert listed(world.browser.get("/admin/audit?person=boss&kind=report_returned")) == []
+    xlsx = world.browser.get("/admin/audit.xlsx?kind=report_submitted", headers=EN)
+    rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(
+        min_row=3, values_only=True))
+    assert [(row[1], row[2], row[3]) for row in rows] == [("clerk", "Report submitted", "VA1")]
+
+    other = Browser(app.test_client())
+    other.login_ok("tb-hz")
+    assert listed(other.get("/admin/audit?kind=report_submitted")) == []
