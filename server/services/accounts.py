@@ -355,5 +355,5 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             tokens.revoke_all(session, user)
     session.flush()
     audit.record(session, audit.Kind.USERS_IMPORTED, target=filename,
-                 details={"created": report.created, "updated": report.updated})
+                 details=audit.import_details(created=report.created, updated=report.updated))
     return report

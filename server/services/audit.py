@@ -21,7 +21,17 @@ from typing import Any
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, false, literal, or_, select, true, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    false,
+    literal_column,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from forms.periods import SHANGHAI
@@ -242,6 +252,18 @@ def describe_details(details: Mapping[str, Any] | None) -> str:
 
 # Details that are lists of names, not a change from one value to another.
 LISTS = frozenset({"created", "updated", "moved"})
+# An import lists at most this many of the codes or names it created, updated or moved
+# (with the full counts): an import of 100,000 units is one event, not a megabyte of JSON.
+LISTED = 50
+
+
+def import_details(**lists: list[str]) -> dict[str, Any]:
+    """The details of an import: how many were created, updated, moved, and the first few."""
+    details: dict[str, Any] = {}
+    for key, names in lists.items():
+        details[f"{key}_count"] = len(names)
+        details[key] = names[:LISTED]
+    return details
 
 
 def _shown(value: Any) -> str:
@@ -272,7 +294,7 @@ def _report_query(user: User | None, wanted: AuditFilter) -> Select | None:
         return None
     actions = ([REPORT_KINDS[wanted.kind][0]] if wanted.kind
                else [action for action, _label in REPORT_KINDS.values()])
-    query = (select(literal("report").label("source"), ReportEvent.id.label("id"),
+    query = (select(literal_column("'report'", String).label("source"), ReportEvent.id.label("id"),
                     ReportEvent.created_at.label("at"))
              .join(Report, Report.id == ReportEvent.report_id)
              .join(Unit, Unit.id == Report.unit_id)
@@ -302,7 +324,7 @@ def entries_query(user: User | None, wanted: AuditFilter) -> Select:
     parts = []
     if not wanted.kind or wanted.kind not in REPORT_KINDS:
         log = events_query(user, wanted).with_only_columns(
-            literal("audit").label("source"), AuditEvent.id.label("id"),
+            literal_column("'audit'", String).label("source"), AuditEvent.id.label("id"),
             AuditEvent.at.label("at")).order_by(None)
         parts.append(log)
     reports = _report_query(user, wanted)

@@ -209,8 +209,8 @@ def import_units(session: Session, data: bytes, filename: str) -> UnitImportRepo
             and row.reports_from is None else row for row in result.rows]
     report = apply_unit_rows(session, rows, columns=result.columns, move_day=day)
     audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename,
-                 details={"created": report.created, "updated": report.updated,
-                          "moved": report.moved})
+                 details=audit.import_details(created=report.created, updated=report.updated,
+                                              moved=report.moved))
     return report
 
 

@@ -446,3 +446,15 @@ def test_report_actions_are_listed_from_the_reports_history(world, make_user, se
     other = Browser(app.test_client())
     other.login_ok("tb-hz")
     assert listed(other.get("/admin/audit?kind=report_submitted")) == []
+
+
+def test_a_large_import_is_one_event_with_counts_and_the_first_codes(world, app, session):
+    rows = "\n".join(f"BIG{number:04d},村{number},village,TB" for number in range(120))
+    with app.test_request_context(), unit_of_work(session):
+        from server.services import units as unit_service
+        report = unit_service.import_units(session, f"code,name,kind,parent\n{rows}\n".encode(),
+                                           "big.csv")
+    assert report.ok
+    [event] = events(session, "units_imported")
+    assert event.details["created_count"] == 120 and event.details["updated_count"] == 0
+    assert event.details["created"] == [f"BIG{number:04d}" for number in range(50)]
