@@ -31,6 +31,9 @@ def _filters() -> tuple[AuditFilterForm, audit.AuditFilter | None]:
     form.kind.choices = options([("", _("All kinds")), *audit.kind_choices()])
     if not form.validate():
         return form, None
+    if "\x00" in (form.person.data or ""):  # no username holds one; PostgreSQL refuses it
+        form.person.errors = [*form.person.errors, _("No account has this username.")]
+        return form, None
     unit = None
     try:
         unit = unit_service.resolve_unit(db_session(), current_user._get_current_object(),

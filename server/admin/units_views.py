@@ -104,8 +104,10 @@ def _edit_form(unit, **kwargs) -> UnitEditForm:
 @roles_required(Role.ADMIN, Role.CONSOLIDATOR)
 def unit_picker():
     """Up to ten visible units whose code, name or pinyin initials contain ``q``."""
-    found = unit_service.pick(db_session(), current_user._get_current_object(),
-                              request.args.get("q", "")[:200])
+    text = request.args.get("q", "")[:200]
+    if "\x00" in text:  # no unit holds one, and PostgreSQL refuses it in a query
+        return jsonify([])
+    found = unit_service.pick(db_session(), current_user._get_current_object(), text)
     return jsonify([{"code": unit.code, "name": unit.name, "initials": unit.initials}
                     for unit in found])
 

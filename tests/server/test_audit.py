@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
-from conftest import PASSWORD, Browser
 from designer_helpers import build_monthly_draft
 from rollup_tree import build, roll_up
 from sqlalchemy import select
@@ -31,13 +30,18 @@ class World:
     admin: object
     clerk: object
     tree: dict
+    password: str
+
+    def another_browser(self):
+        """A second person with a cookie jar of their own."""
+        return type(self.browser)(self.browser.client.application.test_client())
 
 
 @pytest.fixture
-def world(browser, session, make_user, tree) -> World:
+def world(browser, session, make_user, tree, password) -> World:
     admin = make_user("boss", Role.ADMIN)
     clerk = make_user("clerk", Role.SUBMITTER, tree["VA1"])
-    return World(browser, session, admin, clerk, tree)
+    return World(browser, session, admin, clerk, tree, password)
 
 
 def events(session, kind: str | None = None) -> list[AuditEvent]:
@@ -139,7 +143,7 @@ def sign_in_failed(w: World):
 def password_changed(w: World):
     w.browser.login_ok("clerk")
     response = w.browser.post("/auth/account", {
-        "current_password": PASSWORD, "new_password": "new-secret-pass-1",
+        "current_password": w.password, "new_password": "new-secret-pass-1",
         "confirm": "new-secret-pass-1"})
     assert response.status_code == 302, response.get_data(as_text=True)
 
@@ -295,7 +299,7 @@ def test_administrators_see_everything_consolidators_their_subtree_units_nothing
     everything = listed(world.browser.get("/admin/audit"))
     assert {"changed CY", "changed TA", "changed VA1", "changed TB", "tpl"} <= set(everything)
 
-    other = Browser(world.browser.client.application.test_client())
+    other = world.another_browser()
     other.login_ok("ta-hz")
     page = other.get("/admin/audit")
     assert page.status_code == 200
@@ -310,7 +314,7 @@ def test_administrators_see_everything_consolidators_their_subtree_units_nothing
     assert outside.status_code == 400 and listed(outside) == []
     assert other.get("/admin/audit.xlsx?unit=CY").status_code == 400
 
-    unit_account = Browser(world.browser.client.application.test_client())
+    unit_account = world.another_browser()
     unit_account.login_ok("clerk")
     assert unit_account.get("/admin/audit").status_code == 403
     assert unit_account.get("/admin/audit.xlsx").status_code == 403
@@ -332,7 +336,7 @@ def test_filters_by_person_unit_kind_and_days(world, app):
     assert listed(get("/admin/audit?kind=unit_changed&since=2026-03-02")) == []
     assert listed(get("/admin/audit?kind=unit_changed&until=2026-02-28")) == []
     # The failed sign-ins of a name are found by that name.
-    Browser(app.test_client()).login("clerk", "wrong-password-1")
+    world.another_browser().login("clerk", "wrong-password-1")
     assert listed(get("/admin/audit?person=CLERK")) == ["clerk"]
     failed = get("/admin/audit?person=clerk&kind=sign_in_failed").get_data(as_text=True)
     assert "Sign-in failed" in get("/admin/audit?person=clerk&kind=sign_in_failed",
@@ -389,7 +393,7 @@ def test_nothing_deletes_audit_events():
 
 def test_sign_in_outcomes_through_the_service(session, world):
     with unit_of_work(session):
-        accounts.authenticate(session, "clerk", PASSWORD, "1.2.3.4")
+        accounts.authenticate(session, "clerk", world.password, "1.2.3.4")
     [event] = events(session, "sign_in")
     assert (event.actor.username, event.ip) == ("clerk", "1.2.3.4")
 
@@ -443,7 +447,7 @@ def test_report_actions_are_listed_from_the_reports_history(world, make_user, se
         min_row=3, values_only=True))
     assert [(row[1], row[2], row[3]) for row in rows] == [("clerk", "Report submitted", "VA1")]
 
-    other = Browser(app.test_client())
+    other = world.another_browser()
     other.login_ok("tb-hz")
     assert listed(other.get("/admin/audit?kind=report_submitted")) == []
 
@@ -458,3 +462,10 @@ def test_a_large_import_is_one_event_with_counts_and_the_first_codes(world, app,
     [event] = events(session, "units_imported")
     assert event.details["created_count"] == 120 and event.details["updated_count"] == 0
     assert event.details["created"] == [f"BIG{number:04d}" for number in range(50)]
+
+
+def test_a_nul_character_in_a_filter_finds_nothing_and_breaks_nothing(world):
+    world.browser.login_ok("boss")
+    assert world.browser.get("/admin/audit?person=a%00b").status_code == 400
+    assert world.browser.get("/admin/audit?unit=a%00b").status_code == 400
+    assert world.browser.get("/admin/unit-picker?q=a%00b").get_json() == []
