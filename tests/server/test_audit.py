@@ -126,6 +126,15 @@ def user_disabled(w: World):
                           token_from="/admin/users").status_code == 302
 
 
+def contact_changed(w: World):
+    w.browser.login_ok("boss")
+    response = w.browser.post(f"/admin/users/{w.clerk.id}/contact", {
+        "email": "clerk@example.gov.cn", "mobile": "", "wecom_userid": ""})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    [event] = events(w.session, "user_changed")
+    assert event.details == {"email": [None, "clerk@example.gov.cn"]}
+
+
 def users_imported(w: World):
     w.browser.login_ok("boss")
     data = b"username,role,unit,password\nva2-clerk,submitter,VA2,long-enough-1\n"
@@ -192,6 +201,7 @@ CASES = [
     Case("units_imported", units_imported, "boss", None, "units.csv"),
     Case("user_created", user_created, "boss", "VA2", "newbie"),
     Case("user_changed", user_disabled, "boss", "VA1", "clerk"),
+    Case("user_changed", contact_changed, "boss", "VA1", "clerk"),
     Case("users_imported", users_imported, "boss", None, "users.csv"),
     Case("sign_in", signed_in, "clerk", "VA1", "clerk"),
     Case("sign_in_failed", sign_in_failed, None, "VA1", "clerk"),
@@ -202,7 +212,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.kind for case in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[case.act.__name__ for case in CASES])
 def test_each_recording_site_writes_one_event(world, case):
     before = {event.id for event in events(world.session, case.kind)}
     case.act(world)
