@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
@@ -30,7 +30,7 @@ from forms.issues import Issue, error, has_errors
 from forms.values import coerce_values, format_number
 from server.db import db_session
 from server.downloads import content_disposition
-from server.locale import current_locale_code
+from server.locale import current_locale_code, format_date
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import event_form

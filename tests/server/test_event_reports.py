@@ -248,3 +248,24 @@ def test_administrators_pages_show_an_event_assignment(browser, world, make_user
         assert browser.get(path).status_code == 200, path
     detail = unescape(browser.get("/admin/assignments/accidents").get_data(as_text=True))
     assert "随时报告" in detail
+
+
+def test_no_page_shows_a_due_date_for_an_event(browser, other_browser, world, make_user):
+    """An event is never due: every page that shows a due date says 随时报告, never 9999-12-31."""
+    make_user("boss", role=Role.ADMIN)
+    admin = type(browser)(browser.client.application.test_client()).login_ok("boss")
+    for path in ("/admin/templates/cangyuan-accidents", "/admin/assignments/accidents"):
+        page = unescape(admin.get(path).get_data(as_text=True))
+        assert "随时报告" in page and "9999" not in page, path
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save").status_code == 302
+    tasks = unescape(browser.get("/reports/").get_data(as_text=True))
+    row = tasks.split("第1号事件", 1)[1].split("</tr>", 1)[0]
+    assert "随时报告" in row and "9999" not in tasks
+    for path in (NEW, "/reports/accidents/VA1/event-2"):
+        assert "9999" not in browser.get(path).get_data(as_text=True), path
+    other_browser.login_ok(world["ta"])
+    assert "9999" not in other_browser.get("/review/accidents/VA1/event-1").get_data(as_text=True)
+    browser.post("/language", {"locale": "en", "next": "/reports/"}, token_from="/reports/")
+    english = unescape(browser.get("/reports/").get_data(as_text=True))
+    assert "Reported as events occur" in english.split("Event 1", 1)[1].split("</tr>", 1)[0]
