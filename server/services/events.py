@@ -31,7 +31,7 @@ from forms.events import (
     read_event,
 )
 from forms.issues import Issue, error
-from forms.periods import SHANGHAI
+from forms.periods import SHANGHAI, Period
 from forms.values import loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
@@ -213,6 +213,36 @@ def export(session: Session, user: User, assignment_key: str, *, since: date | N
     definition = version_for(assignment, assignment.first_period).definition
     return EventExport(definition, definition.text("title", locale), rows,
                        f"events-{assignment.key}")
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """The events export that stands for a period of an event assignment: the days of the
+    period (both None for the whole open-ended window of ``event`` or ``event-N``)."""
+
+    assignment: str
+    since: date | None
+    until: date | None
+
+
+def period_window(session: Session, user: User, assignment_key: str, unit_code: str,
+                  period: str) -> EventWindow | None:
+    """Where a per-period consolidation of an event assignment is found instead: its
+    events, within the days of *period* (a month, quarter, year… read as Beijing days).
+    None when the assignment is not of events, so the caller consolidates as usual;
+    NotVisible for a unit outside *user*'s scope or a period that names no days."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    if assignment is None or not is_event(assignment):
+        return None
+    if session.scalar(select(Unit.id).where(Unit.code == unit_code, unit_scope(user))) is None:
+        raise NotVisible(what=unit_code)
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        raise NotVisible(what=period) from None
+    if parsed.start == date.min:  # event-N, event, once: no days of their own
+        return EventWindow(assignment.key, None, None)
+    return EventWindow(assignment.key, parsed.start, parsed.end)
 
 
 def event_assignments_in_scope(session: Session, user: User) -> list[Assignment]:

@@ -269,3 +269,30 @@ def test_no_page_shows_a_due_date_for_an_event(browser, other_browser, world, ma
     browser.post("/language", {"locale": "en", "next": "/reports/"}, token_from="/reports/")
     english = unescape(browser.get("/reports/").get_data(as_text=True))
     assert "Reported as events occur" in english.split("Event 1", 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_period_of_an_event_assignment_leads_to_its_events(browser, other_browser, world):
+    """The per-period consolidation links of an event assignment answer with its events for
+    the period's days, never 404; still within the consolidator's scope."""
+    browser.login_ok(world["va1"])
+    post_event(browser)
+    post_event(browser, "/reports/accidents/VA1/event-2", event_at="2024-08-02T08:00")
+    other_browser.login_ok(world["ta"])
+    base = "/consolidation/accidents/TA"
+    merged = other_browser.get(base + "/2024-07/merged.xlsx")
+    assert merged.status_code == 302
+    assert merged.location.endswith(
+        "/review/events/accidents/events.xlsx?since=2024-07-01&until=2024-07-31")
+    book = load_workbook(io.BytesIO(other_browser.get(merged.location).data))
+    assert [row[2] for row in book.worksheets[0].iter_rows(min_row=4, values_only=True)] \
+        == ["第1号事件"]
+    flat = other_browser.get(base + "/2024Q3/data.csv", follow_redirects=True)
+    lines = list(csv.reader(io.StringIO(flat.data.decode("utf-8-sig"))))
+    assert [r[2] for r in lines[1:]] == ["第1号事件", "第2号事件"]
+    page = other_browser.get(base + "/event", follow_redirects=True)
+    assert page.status_code == 200 and "第2号事件" in unescape(page.get_data(as_text=True))
+    assert other_browser.get(base + "/2024-08").location.endswith(
+        "/review/events?assignment=accidents&since=2024-08-01&until=2024-08-31")
+    assert other_browser.get(base + "/not-a-period/merged.xlsx").status_code == 404
+    other = type(browser)(other_browser.client.application.test_client()).login_ok(world["tb"])
+    assert other.get(base + "/2024-07/merged.xlsx").status_code == 404
