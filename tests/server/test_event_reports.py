@@ -296,3 +296,90 @@ def test_a_period_of_an_event_assignment_leads_to_its_events(browser, other_brow
     assert other_browser.get(base + "/not-a-period/merged.xlsx").status_code == 404
     other = type(browser)(other_browser.client.application.test_client()).login_ok(world["tb"])
     assert other.get(base + "/2024-07/merged.xlsx").status_code == 404
+
+
+# -- the official workbook of an event ------------------------------------------------------
+
+
+def event_sheet(data: bytes) -> dict:
+    """The event sheet's entries by marker, and the attachments it lists."""
+    import openpyxl
+
+    from exports.identity import parse_marker
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["事件"]
+    rows = list(sheet.iter_rows(values_only=True))
+    entries = {parse_marker(r[0]).field: r[2] for r in rows if parse_marker(r[0]).kind == "e"}
+    return {"entries": entries, "rows": rows, "sheet": sheet, "book": book}
+
+
+def filled_event(data: bytes, **entries) -> bytes:
+    import openpyxl
+
+    from exports.identity import parse_marker
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    for row in book["事件"].iter_rows():
+        key = parse_marker(row[0].value).field
+        if parse_marker(row[0].value).kind == "e" and key in entries:
+            row[2].value = entries[key]
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload_workbook(browser, path: str, data: bytes):
+    return browser.post(path + "/workbook", {"workbook": (io.BytesIO(data), "event.xlsx")},
+                        token_from=path, content_type="multipart/form-data")
+
+
+def test_the_workbook_of_an_event_carries_its_time_place_and_files(browser, world, session):
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save", files=[("现场.png", png())]).status_code == 302
+    download = browser.get(NEW + "/workbook.xlsx")
+    assert download.status_code == 200
+    found = event_sheet(download.data)
+    assert found["entries"] == {"at": "2024-07-01 09:30", "location": "勐董镇",
+                                "latitude": None, "longitude": None}
+    listed = [r for r in found["rows"] if r[1] == "现场.png"]
+    assert listed and listed[0][3] == "PNG" and listed[0][2].endswith("MB")
+    assert any("网页" in str(cell) for row in found["rows"] for cell in row if cell)
+    sheet = found["sheet"]
+    assert sheet.protection.sheet and not sheet["C2"].protection.locked
+    # filled in Excel and uploaded: the time (Beijing) and place are stored, the file stays
+    response = upload_workbook(browser, NEW, filled_event(
+        download.data, at="2024-06-30 18:05", location="芒卡镇", latitude="23.1",
+        longitude="99.2"))
+    assert response.status_code == 200, unescape(response.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert report.revision == 2
+    assert report.event_at.astimezone(UTC) == datetime(2024, 6, 30, 10, 5, tzinfo=UTC)
+    assert report.event["location"] == "芒卡镇" and report.event["latitude"] == "23.1"
+    assert [a["name"] for a in report.event["attachments"]] == ["现场.png"]
+    assert event_sheet(browser.get(NEW + "/workbook.xlsx").data)["entries"]["at"] \
+        == "2024-06-30 18:05"
+
+
+def test_a_bad_time_in_the_workbook_changes_nothing(browser, world, session):
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save").status_code == 302
+    data = browser.get(NEW + "/workbook.xlsx").data
+    for at, message in (("昨天下午", "“昨天下午”"), ("", "须填写事件发生时间"),
+                        ("2099-01-01 08:00", "晚于现在")):
+        response = upload_workbook(browser, NEW, filled_event(data, at=at, location="芒卡镇"))
+        page = unescape(response.get_data(as_text=True))
+        assert response.status_code == 422, at
+        assert "事件发生时间" in page and message in page, (at, page[:3000])
+        report = stored(session)
+        assert report.revision == 1 and report.event["location"] == "勐董镇"
+
+
+def test_a_new_event_can_be_filed_from_its_workbook(browser, world, session):
+    browser.login_ok(world["va1"])
+    data = browser.get(NEW + "/workbook.xlsx").data
+    assert event_sheet(data)["entries"]["at"] is None
+    filled = filled_event(data, at=datetime(2024, 7, 3, 16, 45))  # typed as an Excel date
+    response = upload_workbook(browser, NEW, filled)
+    assert response.status_code == 200, unescape(response.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert report.event_at.astimezone(UTC) == datetime(2024, 7, 3, 8, 45, tzinfo=UTC)
+    assert report.event["attachments"] == []
