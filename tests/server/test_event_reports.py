@@ -383,3 +383,62 @@ def test_a_new_event_can_be_filed_from_its_workbook(browser, world, session):
     report = stored(session)
     assert report.event_at.astimezone(UTC) == datetime(2024, 7, 3, 8, 45, tzinfo=UTC)
     assert report.event["attachments"] == []
+
+
+# -- files chosen for a refused event are kept ----------------------------------------------
+
+
+def pending_values(page: str) -> list[str]:
+    return re.findall(r'name="event_pending" value="([^"]+)"', page)
+
+
+def test_a_refused_event_keeps_the_chosen_photo_for_the_next_save(browser, world, session):
+    browser.login_ok(world["va1"])
+    refused = post_event(browser, event_at="", files=[("现场.png", png()), ("病毒.exe", b"MZ")])
+    page = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and stored(session) is None
+    assert "现场.png" in page and "已附上" in page and "病毒.exe" not in page.split(
+        'class="event-attachments event-pending"', 1)[1].split("</ul>", 1)[0]
+    kept = pending_values(page)
+    assert len(kept) == 1
+    # refused once more without choosing the file again: still kept, once
+    again = unescape(post_event(browser, event_at="明天", event_pending=kept)
+                     .get_data(as_text=True))
+    assert pending_values(again) == kept
+    fixed = post_event(browser, event_pending=kept)
+    assert fixed.status_code == 302, unescape(fixed.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert [a["name"] for a in report.event["attachments"]] == ["现场.png"]
+    attachment = report.event["attachments"][0]
+    assert attachment["size"] == len(png()) and attachment["content_type"] == "image/png"
+    assert browser.get(f"{NEW}/files/{attachment['id']}").data == png()
+
+
+def test_a_pending_file_cannot_be_claimed_elsewhere(browser, other_browser, world, session):
+    browser.login_ok(world["va1"])
+    kept = pending_values(unescape(post_event(browser, event_at="", files=[("现场.png", png())])
+                                   .get_data(as_text=True)))
+    assert len(kept) == 1
+    # another unit sends the signed token with its own event: nothing is attached
+    other_browser.login_ok(world["va2"])
+    response = post_event(other_browser, "/reports/accidents/VA2/event-1", event_pending=kept)
+    assert response.status_code == 302
+    assert stored(session).event["attachments"] == []
+    # the same token for another event of the same unit is not accepted either
+    assert post_event(browser, event_pending=kept).status_code == 302  # event-1 gets it
+    assert post_event(browser, "/reports/accidents/VA1/event-2", event_pending=kept,
+                      ).status_code == 302
+    session.expire_all()
+    second = session.scalar(select(Report).where(Report.period == "event-2",
+                                                 Report.unit_id == world["va1"].unit_id))
+    assert second.event["attachments"] == []
+    # and a pending file expires
+    with browser.client.application.test_request_context():
+        view = reporting.load(session, world["va1"], "accidents", "VA1", "event-3")
+        token = kept[0].split(".", 1)[0]
+        re_signed = event_service.pending_token(view, token)
+        later = datetime.now(UTC) + event_service.PENDING_FOR + event_service.PENDING_FOR
+        assert event_service.claim_pending(session, world["va1"], view, [re_signed]) != []
+        assert event_service.claim_pending(session, world["va1"], view, [re_signed],
+                                           now=later) == []
+        assert event_service.claim_pending(session, world["va2"], view, [re_signed]) == []
