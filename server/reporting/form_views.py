@@ -290,6 +290,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     refillable = (editable and view.report is not None
                   and consolidation.consolidates(db_session(), view.assignment, view.unit))
     cumulative = cumulative_figures(view, shown_values)
+    returned = _latest(view, "returned") if view.status == Status.RETURNED else None
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
@@ -300,7 +301,10 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         explanations=_explanations(view),
         lost_files=lost_files or {}, cumulative=cumulative,
         note_ranges=note_ranges(view, cumulative) if editable else {},
-        returned=_latest(view, "returned") if view.status == Status.RETURNED else None,
+        returned=returned,
+        # The reviewer's comments on single fields, shown at those fields until resubmitted.
+        field_comments={c.field_key: c.comment for c in returned.field_comments}
+        if returned is not None else {},
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),

@@ -14,7 +14,7 @@ lateness is computed in Asia/Shanghai time, never typed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -388,13 +388,15 @@ def chase_filename(assignment: Assignment, period: str) -> str:
 
 
 def decide(session: Session, user: User, view: ReportView, decision: str, text: str = "", *,
-           expected_revision: int | None = None, acknowledged: bool = False) -> None:
+           expected_revision: int | None = None, acknowledged: bool = False,
+           field_comments: Mapping[str, str] | None = None) -> None:
     """Return (*text*: the comment), approve or unapprove (*text*: the reason) the report,
     as long as it is the revision reviewed.
 
     A reviewer decides on what they saw: if the report was resubmitted with
     other values since the page was loaded, the decision is refused. An approval
-    of explained figures needs *acknowledged* (see ``reporting.approve``).
+    of explained figures needs *acknowledged* (see ``reporting.approve``); a return may
+    carry *field_comments*, comments on single fields by field key.
     """
     if not reporting.can_review(user, view):
         raise NotAllowed(reporting.REVIEWERS_ONLY)
@@ -403,7 +405,7 @@ def decide(session: Session, user: User, view: ReportView, decision: str, text: 
             _l("This report changed since you opened it (now revision %(current)s). Look at "
                "it again before deciding."), current=view.revision)
     if decision == "return":
-        reporting.return_report(session, user, view, text)
+        reporting.return_report(session, user, view, text, field_comments)
     elif decision == "approve":
         reporting.approve(session, user, view, acknowledged=acknowledged)
     elif decision == "unapprove":
