@@ -14,7 +14,7 @@ from server.downloads import XLSX
 from server.locale import current_locale_code
 from server.models import Role, Status
 from server.review.blueprint import bp
-from server.review.forms import MatrixFilterForm
+from server.review.forms import BatchApproveForm, MatrixFilterForm
 from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services.errors import NotVisible
@@ -54,12 +54,40 @@ def matrix():
     filters = form.filters()
     result = review_service.completeness(
         session, user, chosen, under, filters, page=request.args.get("page", 1, type=int))
+    submitted = [(unit, period) for unit in result.rows for period in result.periods
+                 if result.cell(unit, period).owed
+                 and result.cell(unit, period).status == Status.SUBMITTED]
     return render_template(
         "review/matrix.html", form=form, matrix=result, assignment=chosen, filters=filters,
         statuses=review_service.COUNTED, Status=Status,
+        approvable=review_service.approvable(session, user, chosen, submitted),
+        batch_form=BatchApproveForm(formdata=None),
         all_periods_url=_matrix_url(all_periods="1"),
         latest_periods_url=_matrix_url(all_periods=None),
     )
+
+
+@bp.post("/<assignment>/batch-approve")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_batch_approve(assignment: str):
+    """Approve the chosen submitted reports (or every one the matrix offered as approvable)
+    in one go; each is checked and audited on its own, and those that do not qualify are
+    listed with the reason."""
+    form = BatchApproveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session, user = db_session(), current_user._get_current_object()
+    found = review_service.assignment_for(session, user, assignment)  # NotVisible: 404
+    names = "approvable" if request.form.get("every") else "report"
+    chosen = [tuple(value.split("|", 1)) for value in request.form.getlist(names)
+              if value.count("|") == 1][:BATCH_MAX]
+    outcomes = review_service.batch_approve(session, user, found.key, chosen)
+    return render_template("review/batch_result.html", assignment=found, outcomes=outcomes,
+                           approved=[o for o in outcomes if o.approved],
+                           refused=[o for o in outcomes if not o.approved])
+
+
+BATCH_MAX = 500  # reports approved in one request
 
 
 def _matrix_url(**changes) -> str:

@@ -131,3 +131,13 @@ def test_the_english_page_has_the_same_desk(world, browser):
     page = unescape(text(browser.get(PAGE, headers=EN)))
     assert "Comment on this field" in page and "Return for correction" in page
     assert re.search(r'class="review-actions', page)
+
+
+def test_a_report_with_explained_figures_is_left_out_of_a_batch_approval(world, session):
+    """Its 说明 need the reviewer's acknowledgement on the report's own page."""
+    with unit_of_work(session):
+        outcomes = review_service.batch_approve(session, world["ta"], "hazards-ta",
+                                                [("VA1", "2024Q3")])
+    assert [(o.unit, o.approved) for o in outcomes] == [("VA1", False)]
+    assert "说明" in outcomes[0].reason or "explained" in outcomes[0].reason
+    assert base.report(session).status == Status.SUBMITTED
