@@ -287,8 +287,10 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
                                             str(form.remarks.label.text)))
     shown_values = view.values if values is None else values
     editable = reporting.can_edit(user, view)
+    # Offered only when the units below give something the draft does not have yet.
     refillable = (editable and view.report is not None
-                  and consolidation.consolidates(db_session(), view.assignment, view.unit))
+                  and consolidation.consolidates(db_session(), view.assignment, view.unit)
+                  and consolidation.refill_offered(db_session(), view))
     cumulative = cumulative_figures(view, shown_values)
     returned = _latest(view, "returned") if view.status == Status.RETURNED else None
     return render_template(
