@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from flask import abort, render_template, request, send_file, url_for
+from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -39,11 +40,20 @@ def matrix():
     if not assignments:
         return render_template("review/matrix.html", form=None, matrix=None, assignment=None)
     wanted = request.args.get("assignment")
-    chosen = next((a for a in assignments if a.key == wanted), None if wanted else assignments[0])
+    last = _last_choice(user)
+    if wanted:
+        chosen = next((a for a in assignments if a.key == wanted), None)
+    else:  # what the account chose last, while it is still theirs; else the first
+        chosen = next((a for a in assignments if a.key == last.get("assignment")),
+                      assignments[0])
     if chosen is None:
         abort(404)
     form.assignment.data = chosen.key
+    if not wanted and not form.unit.data and last.get("assignment") == chosen.key:
+        form.unit.data = last.get("unit")
     under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
+    if under is not None:
+        _remember_choice(user, chosen.key, under.code)
     units = review_service.review_units(session, user, chosen)
     if under is None:
         form.set_choices([(a, _assignment_label(a)) for a in assignments], units, [])
@@ -88,6 +98,22 @@ def matrix_batch_approve(assignment: str):
 
 
 BATCH_MAX = 500  # reports approved in one request
+
+
+LAST_CHOICE = "review.last"  # session key: {account id: {"assignment": …, "unit": …}}
+
+
+def _last_choice(user) -> dict[str, str]:
+    """The assignment and unit the account last looked at in the matrix (this session)."""
+    return dict((web_session.get(LAST_CHOICE) or {}).get(str(user.id)) or {})
+
+
+def _remember_choice(user, assignment: str, unit: str) -> None:
+    """Keep the matrix on what the account chose, even when new assignments are added."""
+    choices = dict(web_session.get(LAST_CHOICE) or {})
+    if choices.get(str(user.id)) != {"assignment": assignment, "unit": unit}:
+        choices[str(user.id)] = {"assignment": assignment, "unit": unit}
+        web_session[LAST_CHOICE] = choices
 
 
 def _matrix_url(**changes) -> str:

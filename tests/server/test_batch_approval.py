@@ -4,6 +4,7 @@ others are refused with a reason per report; closed periods are refused."""
 
 from __future__ import annotations
 
+import re
 from html import unescape
 
 import test_review_matrix as matrix_base
@@ -11,8 +12,10 @@ from sqlalchemy import select
 
 from server.db import unit_of_work
 from server.models import PeriodClosure, Report, ReportEvent, Status
+from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services import review as review_service
+from server.services import templates as template_service
 
 world = matrix_base.world
 MATRIX = "/review/?assignment=hazards-cy&unit=TA&all_periods=y"
@@ -97,3 +100,30 @@ def test_a_closed_period_is_refused(world, session):
     assert [(o.unit, o.approved) for o in outcomes] == [("VA2", False)]
     assert outcomes[0].reason
     assert status(session, "VA2") == Status.SUBMITTED
+
+
+def chosen_assignment(page: str) -> str:
+    """The assignment the matrix shows (its chase links name it)."""
+    return re.search(r'href="/review/([^/"]+)/[^/"]+/chase', page).group(1)
+
+
+def test_the_matrix_stays_on_what_the_account_chose_last(world, browser, session):
+    """Adding an assignment (whose key sorts first) does not move the consolidator's view."""
+    browser.login_ok("ta")
+    first = unescape(browser.get("/review/").get_data(as_text=True))
+    assert chosen_assignment(first) == "hazards-cy"
+    browser.get("/review/?assignment=hazards-cy&unit=TA")
+    with unit_of_work(session):
+        template = template_service.get_version(session, "hazards", 1)
+        assignment_service.create_assignment(session, key="aaa-new", template=template,
+                                             root=world["units"]["TA"])
+    page = unescape(browser.get("/review/").get_data(as_text=True))
+    assert chosen_assignment(page) == "hazards-cy"
+    # choosing the new one is remembered in turn
+    browser.get("/review/?assignment=aaa-new")
+    assert chosen_assignment(unescape(browser.get("/review/").get_data(as_text=True))) \
+        == "aaa-new"
+    # another account starts from the first, as before
+    other = type(browser)(browser.client.application.test_client()).login_ok("cy")
+    assert chosen_assignment(unescape(other.get("/review/").get_data(as_text=True))) \
+        == "aaa-new"
