@@ -300,10 +300,9 @@ class Report(BaseModel):
     event: EventDetails | None = absent(
         "Event reports only: the time, place and attachments of the event; an event is "
         "never due (due is 9999-12-31) and never late")
-    field_comments: list[FieldComment] = Field(
-        default_factory=list,
-        description="A returned report: the reviewer's comments on single fields, in the "
-                    "form's order (empty otherwise); the form shows each at its field")
+    field_comments: list[FieldComment] | None = absent(
+        "A returned report whose return named single fields: the reviewer's comments on "
+        "them, in the form's order (left out otherwise); the form shows each at its field")
 
 
 class Revision(BaseModel):
@@ -322,8 +321,8 @@ class Event(BaseModel):
     revision: int
     comment: str
     created_at: Instant
-    field_comments: list[FieldComment] = Field(
-        default_factory=list, description="A return's comments on single fields")
+    field_comments: list[FieldComment] | None = absent(
+        "A return's comments on single fields (left out when it has none)")
 
 
 class History(BaseModel):

@@ -107,10 +107,10 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
     )
 
 
-def field_comments(definition: Definition, event: Any) -> list[schemas.FieldComment]:
-    """The comments on single fields of a return (none without one)."""
-    if event is None:
-        return []
+def field_comments(definition: Definition, event: Any) -> list[schemas.FieldComment] | None:
+    """The comments on single fields of a return (None without any)."""
+    if event is None or not event.field_comments:
+        return None
     locale = current_locale_code()
     found = []
     for comment in event.field_comments:

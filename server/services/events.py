@@ -147,12 +147,14 @@ def keep_pending(session: Session, user: User, view: ReportView, uploads: Sequen
     """Store the acceptable *uploads* of a refused save as pending files, after the
     *claimed* ones already pending, within the template's number of files; returns them
     (attachment values with their signed ``pending`` token). The caller commits."""
-    for upload in uploads:
+    readable = []
+    for upload in uploads:  # read once already by the refused save
         try:
             upload.stream.seek(0)
         except (AttributeError, OSError, ValueError):
-            return list(claimed)
-    stored, _issues = _store_uploads(session, user, view, uploads, app_limit)
+            continue
+        readable.append(upload)
+    stored, _issues = _store_uploads(session, user, view, readable, app_limit)
     room = max(view.definition.event_rules.max_files - len(claimed), 0)
     kept = [*claimed, *stored[:room]]
     for attachment in stored[room:]:  # more than the event may carry: not kept
