@@ -9,6 +9,7 @@ from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    FieldComment,
     PeriodClosure,
     Report,
     ReportEvent,
@@ -22,6 +23,7 @@ from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
+    "FieldComment",
     "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
