@@ -3,6 +3,7 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
+from server.models.audit import AuditEvent
 from server.models.designer import TemplateDraft
 from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
@@ -21,7 +22,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "FieldComment",
+    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
+    "FieldComment",
     "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
