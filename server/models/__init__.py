@@ -11,6 +11,7 @@ from server.models.reporting import (
     PeriodClosure,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -21,7 +22,7 @@ from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
-    "Notification", "Report", "ReportEvent",
+    "Notification", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]
