@@ -211,7 +211,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     prior = aliased(ReportValue)
     carried: dict[str, _Sums] = {}
     carried_units = 0
-    if carry_forward and cumulative and uncounted:
+    if carry_forward and cumulative:  # even with none uncounted: as many statements
         carried_where = [rv.assignment_id == assignment.id,
                          rv.field_key.in_([f.key for f in cumulative]),
                          ids_in(session, rv.unit_id, uncounted),
@@ -235,9 +235,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     for fld in fields:
         now, kept = current.get(fld.key, _Sums()), carried.get(fld.key, _Sums())
         merged = now.merge(kept) if fld.cumulative else now
-        value = _value(fld, merged)
-        if value is not None:
-            result.values[fld.key] = value
+        result.values[fld.key] = _value(fld, merged)  # None: nothing counted
         off = now.off + off_by_tags.get(fld.key, 0)
         result.counts[fld.key] = Counts(len(children) - off, now.parts, kept.parts,
                                         now.blank, off)
@@ -291,7 +289,7 @@ def _lasts(session: Session, into: dict[str, _Sums], query: Any, order: dict[int
 
 def _calculated(definition: Definition, values: dict[str, Any]) -> dict[str, Any]:
     """*values* with each calculated field recomputed from them (dropped when it has none)."""
-    out = {k: v for k, v in values.items() if v is not None}
+    out = dict(values)
     computed = calculate(definition, {**out, **{f.key: None
                                                for f in definition.calculated_fields()}})
     for fld in definition.calculated_fields():
@@ -306,8 +304,6 @@ def _off_by_tags(session: Session, definition: Definition, fields: Sequence[Fiel
     ones are read (one query) and grouped by their set of tags."""
     from forms.applicability import applies_by_tags
 
-    if not uncounted:
-        return {}
     tags: dict[int, set[str]] = {}
     for unit_id, tag in session.execute(select(UnitTag.unit_id, UnitTag.tag).where(
             ids_in(session, UnitTag.unit_id, uncounted))):
