@@ -26,7 +26,7 @@ from forms.values import loads_values
 from server.db import upsert
 from server.models.reporting import Report, ReportValue
 from server.models.templates import TemplateVersion
-from server.models.units import UnitTag
+from server.models.units import Unit, UnitTag
 
 SCALE = 10**6
 ONE_MICRO = Decimal(1) / SCALE
@@ -66,14 +66,16 @@ def rows(report: Any, definition: Definition, values: Mapping[str, Any],
             for fld in stored_fields(definition)]
 
 
-def write(session: Session, new_rows: Iterable[dict[str, Any]]) -> None:
+def write(session: Session, new_rows: Iterable[dict[str, Any]],
+          connection: Connection | None = None) -> None:
     """Insert or replace rows (one statement): a report keeps its template version, so
     its set of fields never changes and an upsert replaces every row it had."""
     new_rows = list(new_rows)
     if not new_rows:
         return
-    session.execute(upsert(session, ReportValue.__table__, ["report_id", "field_key"],
-                           ["status", "applies", "micros"]), new_rows)
+    statement = upsert(session, ReportValue.__table__, ["report_id", "field_key"],
+                       ["status", "applies", "micros"])
+    (connection or session).execute(statement, new_rows)
 
 
 def save(session: Session, report: Report, definition: Definition,
@@ -82,14 +84,25 @@ def save(session: Session, report: Report, definition: Definition,
     write(session, rows(report, definition, values, scope))
 
 
-@event.listens_for(Session, "before_flush")
-def _status_follows(session: Session, _context: Any, _instances: Any) -> None:
-    """A report whose status changed moves its rows' status in the same flush."""
-    for obj in session.dirty:
+@event.listens_for(Session, "after_flush")
+def _follow_reports(session: Session, _context: Any) -> None:
+    """Reports written through the ORM keep their rows in step in the same flush: a new
+    report or new values rewrite its rows, a new status moves theirs. (A save writes its
+    values with a conditional UPDATE and calls :func:`save` itself.)"""
+    for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Report):
             continue
-        history = attributes.get_history(obj, "status")
-        if history.added and history.deleted:
+        if obj in session.new or attributes.get_history(obj, "values").has_changes():
+            version = session.get(TemplateVersion, obj.template_version_id)
+            unit = session.get(Unit, obj.unit_id)
+            if version is None or unit is None:
+                continue
+            definition = version.definition
+            values = loads_values(definition, obj.values or {})
+            write(session, rows(obj, definition, values,
+                                applicability(definition, unit.tags, values)),
+                  connection=session.connection())
+        elif attributes.get_history(obj, "status").has_changes():
             session.connection().execute(
                 update(ReportValue.__table__)
                 .where(ReportValue.__table__.c.report_id == obj.id)
