@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('report_id', 'field_key', name=op.f('pk_report_values')),
     )
     op.create_index('ix_report_values_rollup', 'report_values',
-                    ['assignment_id', 'period', 'unit_id', 'status', 'field_key', 'applies',
+                    ['assignment_id', 'period', 'unit_id', 'field_key', 'status', 'applies',
                      'micros'], unique=False)
     # The stored reports' figures, read once from their JSON documents (the record).
     from server.services.report_values import backfill

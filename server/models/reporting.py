@@ -219,8 +219,8 @@ class ReportValue(Base):
 
     __table_args__ = (
         # The roll-up: one assignment's period, the units of a subtree, covering the value.
-        Index("ix_report_values_rollup", "assignment_id", "period", "unit_id", "status",
-              "field_key", "applies", "micros"),
+        Index("ix_report_values_rollup", "assignment_id", "period", "unit_id", "field_key",
+              "status", "applies", "micros"),
     )
 
 

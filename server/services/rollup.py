@@ -11,7 +11,8 @@ province's figures never bring its reports into Python:
   never counted, not even as zero;
 * a cumulative figure of a child whose report does not count is carried forward
   from its latest approved report within the field's span (like for like);
-* 本期新增 compares the same units in both periods; a unit's own fall is listed;
+* 本期新增 compares the same units in both periods; the units whose own figure fell
+  are fetched on demand (:func:`unit_falls`);
 * calculated fields are recomputed from the consolidated inputs.
 
 The number of statements depends on the template, never on the subtree. Yes/no
@@ -71,7 +72,6 @@ class Rollup:
     counts: dict[str, Counts] = field(default_factory=dict)  # who is in each total
     previous_values: dict[str, Any] = field(default_factory=dict)
     increments: dict[str, Any] = field(default_factory=dict)
-    falls: list[UnitFall] = field(default_factory=list)
 
 
 @dataclass
@@ -268,7 +268,6 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                 sums = same.get(fld.key, _Sums()).merge(carried.get(fld.key, _Sums()))
                 previous[fld.key] = _value(fld, sums) if fld.effective_aggregation \
                     is not Aggregation.LAST else None
-            result.falls = _falls(session, assignment, period, like, statuses, mine, latest)
         result.previous_values = {k: v for k, v in
                                   _calculated(definition, previous).items() if v is not None}
     result.increments = increments_of(definition, result.values,
@@ -322,10 +321,23 @@ def _off_by_tags(session: Session, definition: Definition, fields: Sequence[Fiel
     return off
 
 
-def _falls(session: Session, assignment: Assignment, period: str, like: Sequence[FieldDef],
-           statuses: Sequence[str], mine: Any, latest: Any) -> list[UnitFall]:
-    """The counted children whose own cumulative figure is lower than their latest before."""
+def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str, *,
+               include_submitted: bool = False, children: Sequence[int] | None = None
+               ) -> list[UnitFall]:
+    """The counted children whose own cumulative figure is lower than their latest approved
+    one before *period* (within its span): fetched when asked for, not with the totals."""
+    definition = version_for(assignment, period).definition
+    like = [f for f in stored_fields(definition)
+            if f.cumulative and f.effective_aggregation in AGGREGATED]
+    if children is None:
+        children = child_ids(session, assignment, unit, period)
+    statuses = _counted_statuses(include_submitted)
     rv, prior = ReportValue, aliased(ReportValue)
+    mine = ids_in(session, rv.unit_id, children)
+    latest = (select(Report.unit_id, func.max(Report.period).label("period"))
+              .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+                     Report.period < period, ids_in(session, Report.unit_id, children))
+              .group_by(Report.unit_id).subquery())
     query = (select(rv.unit_id, rv.field_key, rv.micros, prior.micros, prior.period)
              .join(latest, latest.c.unit_id == rv.unit_id)
              .join(prior, and_(prior.unit_id == rv.unit_id, prior.period == latest.c.period,

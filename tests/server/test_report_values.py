@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from rollup_tree import HEADER, KEY, build, definition, roll_up, save, send
+from rollup_tree import HEADER, KEY, Q2_ON_TIME, Q3_ON_TIME, build, definition, roll_up, save, send
 from sqlalchemy import delete, event, select, text
 from sqlalchemy.orm import Session
 
@@ -211,7 +211,20 @@ def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session
     from forms.consolidation import consolidate
 
     roll_up(session, world)
-    for code, who in (("T1", "t1-hz"), ("T2", "t2-hz"), ("CO1", "co1-hz"),
+    # V4's own figure falls from 5 to 2: a fall the town's figures list.
+    send(session, world, "v4", "V4", "2024Q2", {"found": 5}, approve_by="t3-hz", at=Q2_ON_TIME)
+    village, town = world["users"]["v4"], world["users"]["t3-hz"]
+    view = reporting.load(session, village, KEY, "V4", "2024Q3")
+    with unit_of_work(session):
+        reporting.save(session, village, view, {**HEADER, "found": 2}, remarks="已核实",
+                       explanations={"found": "上期多报，已更正"})
+        reporting.submit(session, village, view, now=Q3_ON_TIME)
+    with unit_of_work(session):
+        reporting.approve(session, town, reporting.load(session, town, KEY, "V4", "2024Q3"),
+                          acknowledged=True)
+    codes = {u.id: u.code for u in world["units"].values()}
+    seen_falls = []
+    for code, who in (("T1", "t1-hz"), ("T2", "t2-hz"), ("T3", "t3-hz"), ("CO1", "co1-hz"),
                       ("CITY", "city-hz")):
         for carry in (True, False):
             found = consolidation.figures(session, world["users"][who], KEY, code, "2024Q3",
@@ -224,10 +237,18 @@ def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session
             numeric = {f.key for f in found.definition.numeric_fields()}
             assert {k: v for k, v in python.items() if k in numeric} == \
                 {k: v for k, v in db.values.items() if k in numeric}, (code, carry)
+            falls = rollup.unit_falls(session, found.assignment, found.unit, "2024Q3",
+                                      include_submitted=code == "T2")
+            assert sorted((codes[f.unit_id], f.field_key, f.value, f.previous, f.previous_period)
+                          for f in falls) == sorted(
+                (f.unit_code, f.field_key, f.value, f.previous, f.previous_period)
+                for f in found.falls), code
+            seen_falls += falls
             for key in ("found", "rectified"):
                 python_counts, db_counts = found.coverage(key), db.counts[key]
                 assert [getattr(db_counts, n) for n in COUNTS] == \
                     [getattr(python_counts, n) for n in COUNTS], (code, carry, key)
+    assert {codes[f.unit_id] for f in seen_falls} == {"V4"}
 
 
 COUNTS = ("applies", "reported", "carried", "blank", "off")
