@@ -84,6 +84,29 @@ def save(session: Session, report: Report, definition: Definition,
     write(session, rows(report, definition, values, scope))
 
 
+def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
+    """Whether each field applies follows the units' tags: after their tags changed, the
+    rows of every report of *unit_ids* are worked out again (tags change rarely; a roll-up
+    reads the rows, never the documents)."""
+    ids = list(unit_ids)
+    for start in range(0, len(ids), chunk):
+        part = ids[start:start + chunk]
+        tags: dict[int, set[str]] = {}
+        for unit_id, tag in session.execute(
+                select(UnitTag.unit_id, UnitTag.tag).where(UnitTag.unit_id.in_(part))):
+            tags.setdefault(unit_id, set()).add(tag)
+        new_rows: list[dict[str, Any]] = []
+        for report in session.execute(
+                select(Report.id, Report.assignment_id, Report.unit_id, Report.period,
+                       Report.status, Report.values.label("document"),
+                       Report.template_version_id).where(Report.unit_id.in_(part))):
+            definition = session.get(TemplateVersion, report.template_version_id).definition
+            values = loads_values(definition, report.document or {})
+            scope = applicability(definition, frozenset(tags.get(report.unit_id, ())), values)
+            new_rows += rows(report, definition, values, scope)
+        write(session, new_rows)
+
+
 @event.listens_for(Session, "after_flush")
 def _follow_reports(session: Session, _context: Any) -> None:
     """Reports written through the ORM keep their rows in step in the same flush: a new

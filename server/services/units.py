@@ -25,6 +25,7 @@ from forms.tags import TagError, parse_tags
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
+from server.services import report_values
 from server.services.errors import InvalidInput
 from server.services.owing import today
 
@@ -219,6 +220,7 @@ def _replace_tags(session: Session, tags_by_unit: dict[int, tuple[str, ...]]) ->
             for unit_id, tags in tags_by_unit.items() for position, tag in enumerate(tags)]
     if rows:
         session.execute(insert(UnitTag), rows)
+    report_values.retag(session, ids)  # what applies to their reports follows their tags
 
 
 def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, ...]:
@@ -229,6 +231,7 @@ def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, 
         raise InvalidInput(_l(problem.message), field="tags", **problem.params) from None
     unit.tag_rows = [UnitTag(tag=tag, position=index) for index, tag in enumerate(tags)]
     session.flush()
+    report_values.retag(session, [unit.id])  # what applies to its reports follows its tags
     return tags
 
 
