@@ -15,6 +15,10 @@ reports only. The mismatch check below and an office's prefill follow the same r
 The subtree is read with one range query over the materialised paths for its
 units and one for its reports (the period and the one before), whatever its
 depth or size. Reports of different template versions merge by field key.
+
+The numeric figures (totals, previous values, 本期新增, calculated fields) are the
+database roll-up's (:mod:`server.services.rollup`, over ``report_values``); the
+provenance, texts, tallies and the mismatch check still read the reports here.
 """
 
 from __future__ import annotations
