@@ -27,7 +27,7 @@ from server.models import (
     TemplateVersion,
     Unit,
 )
-from server.services import consolidation, reporting, rollup
+from server.services import consolidation, parts, reporting, rollup
 from server.services.report_values import backfill, from_micros, to_micros
 
 AFTER_Q3_DEADLINE = datetime(2024, 11, 1, 2, tzinfo=UTC)
@@ -245,6 +245,18 @@ def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session
                 for f in found.falls), code
             seen_falls += falls
             for key in ("found", "rectified"):
+                # The parts behind the total, one a page, as the consolidation lists them.
+                paged, offset = [], 0
+                while offset is not None:
+                    page = parts.parts_page(session, found.assignment, found.unit, "2024Q3", key,
+                                            include_submitted=code == "T2",
+                                            carry_forward=carry, offset=offset, limit=1)
+                    paged += [(r.unit_code, r.value, r.revision, r.carried_from)
+                              for r in page.rows]
+                    offset = page.next_offset
+                assert paged == [(p.unit_code, p.value, p.revision, p.carried_from)
+                                 for p in found.result.provenance[key]], (code, carry, key)
+                assert page.total == len(paged)
                 python_counts, db_counts = found.coverage(key), db.counts[key]
                 assert [getattr(db_counts, n) for n in COUNTS] == \
                     [getattr(python_counts, n) for n in COUNTS], (code, carry, key)
