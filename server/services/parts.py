@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session
 
 from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, ReportValue, Status
-from server.services.assignments import version_for
+from server.scope import can_see, unit_scope
+from server.services.assignments import assignment_periods, is_event, version_for
+from server.services.consolidation import NotConsolidating
+from server.services.errors import NotVisible
 from server.services.owing import in_force, period_day
 from server.services.report_values import from_micros
 from server.services.rollup import _counted_statuses, _in_span, child_ids, ids_in
@@ -49,12 +52,15 @@ class PartsPage:
 
 def parts_page(session: Session, assignment: Assignment, unit: Unit, period: str,
                field_key: str, *, include_submitted: bool = False, carry_forward: bool = True,
-               offset: int = 0, limit: int = PAGE) -> PartsPage:
+               offset: int = 0, limit: int | None = None,
+               children: list[int] | None = None) -> PartsPage:
     """One page of the parts of *field_key*'s figure of *unit*'s subtree (scope checked by
     the caller); None-valued and not-applying children are not parts."""
+    limit = PAGE if limit is None else limit
     definition = version_for(assignment, period).definition
     fld = definition.field(field_key)
-    children = child_ids(session, assignment, unit, period)
+    if children is None:
+        children = child_ids(session, assignment, unit, period)
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
     counted = (select(rv.unit_id, rv.micros, rv.report_id, literal(None).label("carried"))
@@ -89,3 +95,25 @@ def parts_page(session: Session, assignment: Assignment, unit: Unit, period: str
     rows = [PartRow(code, name, from_micros(fld, micros) if fld else None, revision, carried)
             for code, name, micros, revision, carried in session.execute(query)]
     return PartsPage(rows, total, offset, limit)
+
+
+def parts_for(session: Session, user: Any, assignment_key: str, unit_code: str, period: str,
+              field_key: str, **options: Any) -> tuple[Assignment, Unit, PartsPage]:
+    """:func:`parts_page` within *user*'s scope, with the checks of the figures themselves:
+    an unknown assignment, unit, period or field, a unit outside the scope, or one whose
+    children the account may not see raises NotVisible; NotConsolidating without children."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
+    if assignment is None or unit is None:
+        raise NotVisible(what=assignment_key if assignment is None else unit_code)
+    if period not in assignment_periods(assignment) or is_event(assignment):
+        raise NotVisible(what=period)
+    if version_for(assignment, period).definition.field(field_key) is None:
+        raise NotVisible(what=field_key)
+    children = child_ids(session, assignment, unit, period)
+    if not children:
+        raise NotConsolidating(unit.code)
+    if not can_see(user, session.get(Unit, children[0])):
+        raise NotVisible(what=unit.code)
+    return assignment, unit, parts_page(session, assignment, unit, period, field_key,
+                                        children=children, **options)
