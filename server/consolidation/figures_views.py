@@ -141,6 +141,7 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         phase=targets.phase_now(figures.definition, assignment=figures.assignment),
         phases=targets.phases(figures.definition, figures.assignment),
         closing=_closing_context(figures, reopen_form or ReopenForm(), CloseForm()),
+        parts_inline=parts.PAGE,
     )
 
 

@@ -404,11 +404,19 @@ def test_more_parts_than_a_page_link_to_the_next_page(reported, browser, session
         first = browser.get(url + "?fragment=1", headers=EN).get_data(as_text=True)
         more = re.search(r'class="cons-parts-more" href="([^"]+)"', first).group(1)
         second = browser.get(more.replace("&amp;", "&"), headers=EN).get_data(as_text=True)
+        # The figures page lists none of the four inline: the total opens onto them.
+        page = browser.get(TA_PAGE, headers=EN).get_data(as_text=True)
     finally:
         parts_service.PAGE = original
     assert 'data-total="4"' in first and "2 of 4" in first
-    assert {**parts(first), **parts(second)} == {"VA1": "5 处", "VX0": "1 处", "VX1": "2 处", "VX2": "3 处"}
+    assert {**parts(first), **parts(second)} == {"VA1": "5 处", "VX0": "1 处", "VX1": "2 处",
+                                                 "VX2": "3 处"}
     assert "cons-parts-more" not in second
+    block = field_block(page, "found")
+    assert parts(block) == {} and f'data-parts-url="{url}"' in block
+    assert total(block) == "11 处"
+    # A small total still lists its parts inline.
+    assert parts(browser.get(TA_PAGE, headers=EN).get_data(as_text=True)) != {}
 
 
 def test_the_parts_follow_the_scope_of_the_figures(reported, browser, other_browser):
