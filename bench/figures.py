@@ -18,7 +18,8 @@ of its own (so its peak memory is its own):
 interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
 peak resident memory (``ru_maxrss``, the interpreter and the app included).
 
-Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]``;
+Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
+[--no-sqlite]``;
 ``URL`` is a PostgreSQL server database to create the bench databases on
 (``postgresql://postgres@127.0.0.1:5432/postgres`` by default).
 """
@@ -208,6 +209,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--units", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--measure")
     args = parser.parse_args(argv)
     if args.measure:
@@ -215,7 +217,8 @@ def main(argv: list[str]) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.units:
-            targets = [("SQLite", f"sqlite:///{Path(tmp) / f'figures-{size}.db'}")]
+            targets = [] if args.no_sqlite else [
+                ("SQLite", f"sqlite:///{Path(tmp) / f'figures-{size}.db'}")]
             if not args.no_pg:
                 targets.append(("PostgreSQL", pg_database(args.pg, f"bench_figures_{size}")))
             for name, url in targets:
