@@ -1,7 +1,7 @@
 """One audit log, and the pinyin initials of unit names for the unit picker
 
 Revision ID: 0021
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-06
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0021'
-down_revision = '0015'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

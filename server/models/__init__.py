@@ -13,6 +13,7 @@ from server.models.reporting import (
     PeriodClosure,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -25,7 +26,7 @@ __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
     "FieldComment",
     "LoginAttempt",
-    "Notification", "Report", "ReportEvent",
+    "Notification", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]

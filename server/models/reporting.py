@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -190,6 +191,37 @@ class Report(Base):
     @property
     def locked(self) -> bool:
         return self.status == Status.APPROVED
+
+
+class ReportValue(Base):
+    """One numeric figure of a report's latest revision, as data the database adds up.
+
+    The report's JSON document stays the record of what was submitted; this narrow
+    copy is rewritten in the same transaction as every save (``server.services.
+    report_values``) and carries the report's status, kept in step on every workflow
+    change, so a roll-up is one set-based query over the subtree. A row exists for
+    each numeric input field of its template version: ``applies`` whether the field
+    applied to the unit when it saved (one that did not is never counted, not even as
+    zero), ``micros`` the value times 10**6 (exact to six decimal places), NULL when blank.
+    """
+
+    __tablename__ = "report_values"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    field_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    applies: Mapped[bool] = mapped_column(Boolean)
+    micros: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # The roll-up: one assignment's period, the units of a subtree, covering the value.
+        Index("ix_report_values_rollup", "assignment_id", "period", "unit_id", "field_key",
+              "status", "applies", "micros"),
+    )
 
 
 class StoredFile(Base):

@@ -15,6 +15,10 @@ reports only. The mismatch check below and an office's prefill follow the same r
 The subtree is read with one range query over the materialised paths for its
 units and one for its reports (the period and the one before), whatever its
 depth or size. Reports of different template versions merge by field key.
+
+The numeric figures (totals, previous values, 本期新增, calculated fields) are the
+database roll-up's (:mod:`server.services.rollup`, over ``report_values``); the
+provenance, texts, tallies and the mismatch check still read the reports here.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ from server.models.reporting import Assignment, PeriodClosure, Report, Source, S
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services import carried, closing, reporting
+from server.services import carried, closing, reporting, rollup
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -373,12 +377,29 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
                        if v is not None}
     grown = increments_of(definition, result.values, previous_values or None,
                           period=period, previous_period=previous_period)
+    # The numbers come from the database roll-up (report_values), the one definition
+    # of every numeric figure; texts, tables and tallies from the reports above.
+    summed = rollup.rollup(session, assignment, unit, period,
+                           include_submitted=include_submitted, carry_forward=carry_forward,
+                           children=[c.id for c in children])
+    result.values = _with_numbers(definition, result.values, summed.values)
+    previous_values = _with_numbers(definition, previous_values, summed.previous_values)
+    grown = summed.increments
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
                    previous_period, previous_values, grown, mismatches, own,
                    closing.closure_of(session, assignment, unit, period),
                    carry_forward, falls(definition, result, prior, period))
+
+
+def _with_numbers(definition: Definition, values: Mapping[str, Any],
+                  numbers: Mapping[str, Any]) -> dict[str, Any]:
+    """*values* with every numeric figure taken from *numbers* (absent there: none)."""
+    numeric = {f.key for f in definition.numeric_fields()}
+    out = {k: v for k, v in values.items() if k not in numeric}
+    out.update((k, v) for k, v in numbers.items() if k in numeric)
+    return out
 
 
 def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):

@@ -60,7 +60,7 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
-from server.services import closing, notifications
+from server.services import closing, notifications, report_values
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -568,6 +568,7 @@ def save(
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
     _claim_next_revision(session, view, report, changes)
+    report_values.save(session, report, view.definition, values, scope)
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,

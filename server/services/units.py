@@ -28,7 +28,7 @@ from forms.tags import TagError, parse_tags
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
-from server.services import audit
+from server.services import audit, report_values
 from server.services.errors import InvalidInput
 from server.services.owing import today
 
@@ -281,6 +281,7 @@ def _replace_tags(session: Session, tags_by_unit: dict[int, tuple[str, ...]]) ->
             for unit_id, tags in tags_by_unit.items() for position, tag in enumerate(tags)]
     if rows:
         session.execute(insert(UnitTag), rows)
+    report_values.retag(session, ids)  # what applies to their reports follows their tags
 
 
 def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, ...]:
@@ -295,6 +296,7 @@ def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, 
     if list(tags) != before:
         audit.record(session, audit.Kind.UNIT_CHANGED, unit=unit,
                      target=f"{unit.code} {unit.name}", details={"tags": [before, list(tags)]})
+    report_values.retag(session, [unit.id])  # what applies to its reports follows its tags
     return tags
 
 
