@@ -1,0 +1,336 @@
+"""The dashboard of an assignment below a unit, and the figures of its 晾晒通报.
+
+Who owes a period is :mod:`server.services.owing`'s answer, never worked out here.
+Over the owed (period, unit) pairs of a period range, one grouped query gives
+every figure of the timeliness chart *and* of the ranking of the children: the
+owed pairs are tagged with the child of *under* they stood below on the
+period's first day (one range over the materialised paths), outer-joined to
+their report and to the count of times it was returned, and grouped by period,
+child, status and lateness. The units that never reported are a second query,
+the list of units behind any number a third (paged).
+
+Every unit-period owed is in exactly one of four states:
+
+* ``on_time``: handed in (submitted or approved) by its due date;
+* ``late``: handed in after it;
+* ``missing``: still owed (not started, draft, returned) after the due date;
+* ``pending``: still owed, the due date not yet passed.
+
+``approved`` and ``returned`` count the owed reports that stand approved, or
+that were returned at least once, across those states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from forms.periods import SHANGHAI, days_until
+from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
+from server.models.accounts import utcnow
+from server.models.reporting import ReportEvent, is_overdue, sent_in_sql
+from server.services import assignments as assignment_service
+from server.services import review as review_service
+from server.services.errors import NotVisible
+from server.services.owing import in_force, owing_any, owing_units, period_day, within
+
+ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
+APPROVED, RETURNED = "approved", "returned"
+STATES = (ON_TIME, LATE, MISSING, PENDING)
+MEASURES = (*STATES, APPROVED, RETURNED)
+DEFAULT_PERIODS = 12  # newest begun periods shown unless a range is asked for
+
+
+def state_of(status: str | None, late: bool | None, overdue: bool) -> str:
+    """The state of one owed unit-period: its report's *status* (None: no report),
+    whether it was handed in late, and whether the due date has passed."""
+    if status is not None and Status(status) not in (Status.DRAFT, Status.RETURNED):
+        return LATE if late else ON_TIME
+    return MISSING if overdue else PENDING
+
+
+@dataclass
+class Tally:
+    """How many owed unit-periods are in each state (and approved, returned)."""
+
+    owed: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+
+    def add(self, state: str, number: int, *, approved: int = 0, returned: int = 0) -> None:
+        self.owed += number
+        self.counts[state] += number
+        self.counts[APPROVED] += approved
+        self.counts[RETURNED] += returned
+
+    def merge(self, other: Tally) -> None:
+        self.owed += other.owed
+        for key, value in other.counts.items():
+            self.counts[key] += value
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+    @property
+    def handed_in(self) -> int:
+        return self.counts[ON_TIME] + self.counts[LATE]
+
+    def share(self, numerator: int) -> float | None:
+        return numerator / self.owed if self.owed else None
+
+    @property
+    def completion(self) -> float | None:
+        """Handed in, of those owed."""
+        return self.share(self.handed_in)
+
+    @property
+    def timeliness(self) -> float | None:
+        """Handed in on time, of those owed."""
+        return self.share(self.counts[ON_TIME])
+
+
+@dataclass
+class ChildRow:
+    """A child of the dashboard's unit over the period range, for the ranking."""
+
+    unit: Unit
+    total: Tally
+    rank: int = 0
+
+
+@dataclass
+class Dashboard:
+    assignment: Assignment
+    under: Unit
+    kind: str  # "" for every kind (level) of unit
+    periods: list[str]  # oldest first
+    dues: dict[str, date]
+    overdue: dict[str, bool]
+    by_period: dict[str, Tally]
+    children: list[ChildRow]  # ranked: completion, then timeliness, fewer returns, name
+    never_reported: int
+    total: Tally
+
+    @property
+    def latest(self) -> str | None:
+        return self.periods[-1] if self.periods else None
+
+    @property
+    def lagging(self) -> list[ChildRow]:
+        """Children with reports missing in the range, most missing first (to 点名)."""
+        rows = [row for row in self.children if row.total[MISSING]]
+        return sorted(rows, key=lambda r: (-r.total[MISSING], r.unit.path))
+
+
+def today() -> date:
+    """Today in Asia/Shanghai by the clock of this module (tests set it)."""
+    return utcnow().astimezone(SHANGHAI).date()
+
+
+# -- which periods -------------------------------------------------------------------------
+
+
+def begun_periods(assignment: Assignment, today: date) -> list[str]:
+    """The periods of the assignment that have begun by *today*, oldest first."""
+    return assignment_service.open_periods(assignment, today)
+
+
+def choose_periods(assignment: Assignment, today: date, first: str | None = None,
+                   last: str | None = None) -> list[str]:
+    """The begun periods between *first* and *last* (both optional, inclusive); by
+    default the newest :data:`DEFAULT_PERIODS`. Unknown keys are ignored."""
+    begun = begun_periods(assignment, today)
+    if first not in begun:
+        first = None
+    if last not in begun:
+        last = None
+    if first is None and last is None:
+        return begun[-DEFAULT_PERIODS:]
+    low = begun.index(first) if first else 0
+    high = begun.index(last) + 1 if last else len(begun)
+    return begun[low:high]
+
+
+# -- the grouped query ---------------------------------------------------------------------
+
+
+def _owed_pairs(assignment: Assignment, under: Unit, periods: Sequence[str], kind: str):
+    """A subquery of (period, unit_id, child_id): every unit-period owed below *under*,
+    with the child of *under* it stood below on the period's first day."""
+    parts = []
+    for period in periods:
+        day = period_day(assignment, period)
+        child = aliased(UnitPlacement)
+        query = (owing_units(assignment, period, under).where(Unit.id != under.id)
+                 .join(child, and_(child.parent_id == under.id, in_force(child, day),
+                                   within(UnitPlacement.path, child.path))))
+        if kind:
+            query = query.where(Unit.kind == kind)
+        parts.append(query.with_only_columns(
+            literal(period).label("period"), Unit.id.label("unit_id"),
+            child.unit_id.label("child_id")).order_by(None))
+    return (parts[0].union_all(*parts[1:]) if len(parts) > 1 else parts[0]).subquery()
+
+
+def _returns(assignment: Assignment):
+    """A subquery: how many times each report of *assignment* was returned."""
+    return (select(ReportEvent.report_id, func.count().label("times"))
+            .join(Report, Report.id == ReportEvent.report_id)
+            .where(Report.assignment_id == assignment.id, ReportEvent.action == "returned")
+            .group_by(ReportEvent.report_id).subquery())
+
+
+def grouped_query(assignment: Assignment, under: Unit, periods: Sequence[str],
+                  kind: str = "") -> Select:
+    """(period, child_id, status, late, units, approved, returned) over the owed pairs."""
+    owed = _owed_pairs(assignment, under, periods, kind)
+    returns = _returns(assignment)
+    return (
+        select(owed.c.period, owed.c.child_id, Report.status, Report.late,
+               func.count().label("units"),
+               func.sum(case((Report.status == Status.APPROVED, 1), else_=0)).label("approved"),
+               func.sum(case((returns.c.times > 0, 1), else_=0)).label("returned"))
+        .select_from(owed)
+        .outerjoin(Report, and_(Report.assignment_id == assignment.id,
+                                Report.unit_id == owed.c.unit_id,
+                                Report.period == owed.c.period))
+        .outerjoin(returns, returns.c.report_id == Report.id)
+        .group_by(owed.c.period, owed.c.child_id, Report.status, Report.late)
+    )
+
+
+def never_reported_query(assignment: Assignment, under: Unit, periods: Sequence[str],
+                         kind: str = "") -> Select:
+    """The units below *under* that owed some of *periods* and never handed in any
+    report of the assignment, in tree order."""
+    owed_ids = owing_any(assignment, list(periods), under).subquery()
+    query = select(Unit).where(
+        Unit.id.in_(select(owed_ids.c[0])), Unit.id != under.id,
+        ~exists().where(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
+                        sent_in_sql(Report.status)))
+    if kind:
+        query = query.where(Unit.kind == kind)
+    return query.order_by(Unit.path)
+
+
+def build(session: Session, assignment: Assignment, under: Unit, periods: Sequence[str], *,
+          kind: str = "", now: datetime | None = None) -> Dashboard:
+    """The dashboard of *assignment* below *under* (the caller checked the scope)."""
+    now = now or utcnow()
+    periods = list(periods)
+    dues = {p: assignment_service.due_date(assignment, p) for p in periods}
+    overdue = {p: is_overdue(Status.NOT_STARTED, days_until(dues[p], now)) for p in periods}
+    by_period = {p: Tally() for p in periods}
+    by_child: dict[int, Tally] = {}
+    never = 0
+    if periods:
+        rows = session.execute(grouped_query(assignment, under, periods, kind))
+        for period, child_id, status, late, units, approved, returned in rows:
+            state = state_of(status, late, overdue[period])
+            extra = {"approved": int(approved or 0), "returned": int(returned or 0)}
+            by_period[period].add(state, units, **extra)
+            by_child.setdefault(child_id, Tally()).add(state, units, **extra)
+        counted = never_reported_query(assignment, under, periods, kind)
+        never = session.scalar(select(func.count()).select_from(
+            counted.with_only_columns(Unit.id).order_by(None).subquery())) or 0
+    names = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(by_child))))}
+    children = [ChildRow(names[cid], tally) for cid, tally in by_child.items()]
+    rank_children(children)
+    total = Tally()
+    for tally in by_period.values():
+        total.merge(tally)
+    return Dashboard(assignment, under, kind, periods, dues, overdue, by_period, children,
+                     never, total)
+
+
+def rank_children(children: list[ChildRow]) -> None:
+    """Sort by completion, then timeliness (both descending), then fewer returns, then
+    tree order; equal keys share a rank (1, 2, 2, 4)."""
+    def key(row: ChildRow):
+        return (-(row.total.completion or 0), -(row.total.timeliness or 0),
+                row.total[RETURNED])
+    children.sort(key=lambda r: (*key(r), r.unit.path))
+    for index, row in enumerate(children):
+        same = index and key(children[index - 1]) == key(row)
+        row.rank = children[index - 1].rank if same else index + 1
+
+
+# -- the units behind a number -------------------------------------------------------------
+
+
+def units_behind(assignment: Assignment, under: Unit, period: str, measure: str, *,
+                 child: Unit | None = None, kind: str = "",
+                 now: datetime | None = None) -> Select:
+    """The units behind one number of the dashboard: those below *under* (or below its
+    child *child*) owing *period* whose report is in *measure*, in tree order."""
+    now = now or utcnow()
+    overdue = is_overdue(Status.NOT_STARTED,
+                         days_until(assignment_service.due_date(assignment, period), now))
+    scope = child if child is not None else under
+    query = owing_units(assignment, period, scope).where(Unit.id != under.id).outerjoin(
+        Report, and_(Report.assignment_id == assignment.id, Report.unit_id == Unit.id,
+                     Report.period == period))
+    if kind:
+        query = query.where(Unit.kind == kind)
+    is_open = or_(Report.id.is_(None), Report.status.in_([Status.DRAFT, Status.RETURNED]))
+    if measure in (ON_TIME, LATE):
+        query = query.where(~is_open, Report.late.is_(measure == LATE))
+    elif measure in (MISSING, PENDING):
+        if overdue != (measure == MISSING):
+            return query.where(literal(False))
+        query = query.where(is_open)
+    elif measure == APPROVED:
+        query = query.where(Report.status == Status.APPROVED)
+    elif measure == RETURNED:
+        query = query.where(exists().where(ReportEvent.report_id == Report.id,
+                                           ReportEvent.action == "returned"))
+    elif measure != "owed":
+        raise NotVisible(what=measure)
+    return query
+
+
+def child_of(session: Session, under: Unit, code: str | None) -> Unit | None:
+    """The child *code* of *under* (today's tree); NotVisible for any other unit."""
+    if not code:
+        return None
+    found = session.scalar(select(Unit).where(Unit.code == code))
+    if found is None or not found.path.startswith(under.path) or found.id == under.id:
+        raise NotVisible(what=code)
+    return found
+
+
+# -- the overview across assignments -------------------------------------------------------
+
+
+@dataclass
+class OverviewRow:
+    assignment: Assignment
+    under: Unit
+    period: str
+    tally: Tally
+    worst: list[ChildRow]  # the children with the most missing, at most three
+
+
+def overview(session: Session, user: User, *, now: datetime | None = None) -> list[OverviewRow]:
+    """For each reviewed assignment, its latest period whose due date has passed, below
+    the account's natural unit: how it stands and which children lag most; laggards first."""
+    now = now or utcnow()
+    today = now.astimezone(SHANGHAI).date()
+    rows = []
+    for assignment in review_service.assignments_for(session, user):
+        if assignment_service.is_event(assignment):
+            continue
+        under = review_service.reviewed_unit(session, user, assignment, None)
+        begun = begun_periods(assignment, today)
+        due = [p for p in begun
+               if days_until(assignment_service.due_date(assignment, p), now) < 0]
+        if under is None or not due:
+            continue
+        board = build(session, assignment, under, due[-1:], now=now)
+        rows.append(OverviewRow(assignment, under, due[-1], board.total, board.lagging[:3]))
+    rows.sort(key=lambda r: (r.tally.completion if r.tally.owed else 1, r.assignment.key))
+    return rows
+
