@@ -48,20 +48,20 @@ def headline(board: Dashboard, period: str) -> list[str]:
     if not tally.owed:
         return [_("No unit owed the report of %(period)s.", period=label)]
     sentences = [ngettext(
-        "%(num)d unit owed the report of %(period)s.",
-        "%(num)d units owed the report of %(period)s.", tally.owed, period=label)]
+        "%(num)s unit owed the report of %(period)s.",
+        "%(num)s units owed the report of %(period)s.", tally.owed, period=label)]
     if tally[ON_TIME] == tally.owed:
         sentences.append(_("Every unit handed it in on time."))
     else:
         sentences.append(_(
-            "On time: %(on_time)d; late: %(late)d; missing: %(missing)d; not yet due: "
-            "%(pending)d. Completion %(completion)s, on time %(timeliness)s.",
+            "On time: %(on_time)s; late: %(late)s; missing: %(missing)s; not yet due: "
+            "%(pending)s. Completion %(completion)s, on time %(timeliness)s.",
             on_time=tally[ON_TIME], late=tally[LATE], missing=tally[MISSING],
             pending=tally[PENDING], completion=percent(tally.completion),
             timeliness=percent(tally.timeliness)))
     if tally["returned"]:
-        sentences.append(ngettext("%(num)d report was returned for correction.",
-                                  "%(num)d reports were returned for correction.",
+        sentences.append(ngettext("%(num)s report was returned for correction.",
+                                  "%(num)s reports were returned for correction.",
                                   tally["returned"]))
     return sentences
 
@@ -73,10 +73,10 @@ def ranking_text(board: Dashboard) -> str:
     full = sum(1 for row in board.children if row.total.owed and
                row.total[ON_TIME] == row.total.owed)
     if full == count:
-        return ngettext("The only unit below handed in on time.",
-                        "All %(num)d units below handed in on time.", count)
-    return ngettext("%(num)d of %(total)d units below handed in everything on time.",
-                    "%(num)d of %(total)d units below handed in everything on time.",
+        return ngettext("The %(num)s unit below handed in on time.",
+                        "All %(num)s units below handed in on time.", count)
+    return ngettext("%(num)s of %(total)s units below handed in everything on time.",
+                    "%(num)s of %(total)s units below handed in everything on time.",
                     full, total=count)
 
 
@@ -85,10 +85,10 @@ def call_out(board: Dashboard) -> tuple[str, list[str]]:
     lagging = board.lagging
     if not lagging:
         return "", []
-    heading = ngettext("One unit named for missing reports",
-                       "%(num)d units named for missing reports", len(lagging))
+    heading = ngettext("%(num)s unit named for missing reports",
+                       "%(num)s units named for missing reports", len(lagging))
     names = _(", ").join(
-        ngettext("%(unit)s (%(num)d missing)", "%(unit)s (%(num)d missing)", row.total[MISSING],
+        ngettext("%(unit)s (%(num)s missing)", "%(unit)s (%(num)s missing)", row.total[MISSING],
                  unit=row.unit.name) for row in lagging)
     sentences = [names]
     late = [row for row in board.children if row.total[LATE]]

@@ -251,7 +251,7 @@ def test_the_page_shows_the_numbers_and_links_to_the_units(browser, pages_world)
     assert "<svg" in page and "<title" in page
 
 
-def test_scope_a_consolidator_sees_only_their_subtree(browser, pages_world):
+def test_scope_a_consolidator_sees_only_their_subtree(browser, other_browser, pages_world):
     root, units, assignment, outcomes, town, users = pages_world
     browser.login_ok(users["town"])
     page = browser.get(f"/review/dashboard?assignment={assignment.key}").get_data(as_text=True)
@@ -268,9 +268,12 @@ def test_scope_a_consolidator_sees_only_their_subtree(browser, pages_world):
         assert response.status_code == 404
     assert browser.get(f"/review/dashboard?assignment={assignment.key}&unit={root.code}"
                        ).status_code == 404
-    browser.login_ok(users["else"])
-    assert browser.get(f"/review/dashboard?assignment={assignment.key}").status_code == 404
-    assert browser.get("/review/overview").status_code == 403
+    other_browser.login_ok(users["else"])
+    assert other_browser.get(f"/review/dashboard?assignment={assignment.key}"
+                             ).status_code == 404
+    assert other_browser.get(f"/review/dashboard/briefing.xlsx?assignment={assignment.key}"
+                             f"&unit={root.code}").status_code == 404
+    assert other_browser.get("/review/overview").status_code == 403
 
 
 def test_the_overview_lists_assignments_laggards_first(browser, pages_world):
