@@ -137,7 +137,8 @@ def dashboard_units():
     if measure == "never":
         periods = dashboard_service.choose_periods(
             chosen, dashboard_service.today(), form.first.data, form.last.data)
-        query = dashboard_service.never_reported_query(chosen, child or under, periods, kind)
+        query = dashboard_service.never_reported_query(
+            chosen, child or under, dashboard_service.segments(session, chosen, periods), kind)
     else:
         if period not in dashboard_service.begun_periods(chosen, dashboard_service.today()):
             abort(404)

@@ -1,13 +1,15 @@
 """The dashboard of an assignment below a unit, and the figures of its 晾晒通报.
 
 Who owes a period is :mod:`server.services.owing`'s answer, never worked out here.
-Over the owed (period, unit) pairs of a period range, one grouped query gives
-every figure of the timeliness chart *and* of the ranking of the children: the
-owed pairs are tagged with the child of *under* they stood below on the
-period's first day (one range over the materialised paths), outer-joined to
-their report and to the count of times it was returned, and grouped by period,
-child, status and lateness. The units that never reported are a second query,
-the list of units behind any number a third (paged).
+The periods shown are cut into segments over which nobody moved, started or
+stopped reporting (usually one); per segment, the owing units are read once, each
+tagged with the child of *under* it stood below (a substring of its materialised
+path), and joined to their reports in the segment's periods. One grouped query
+(a UNION ALL over the segments) gives every figure of the timeliness chart *and*
+of the ranking of the children: owed units per child, and reports per period,
+child, status and lateness, with how many are approved and were returned; owed
+unit-periods without a report row are not started. The units that never
+reported are a second query, the list of units behind any number a third (paged).
 
 Every unit-period owed is in exactly one of four states:
 
@@ -26,17 +28,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from forms.periods import SHANGHAI, days_until
 from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import ReportEvent, is_overdue, sent_in_sql
+from server.models.units import PATH_SEPARATOR
 from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services.errors import NotVisible
-from server.services.owing import in_force, owing_any, owing_units, period_day, within
+from server.services.owing import owing_any, owing_on, owing_units, path_then, period_day
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
 APPROVED, RETURNED = "approved", "returned"
@@ -157,22 +174,68 @@ def choose_periods(assignment: Assignment, today: date, first: str | None = None
 # -- the grouped query ---------------------------------------------------------------------
 
 
-def _owed_pairs(assignment: Assignment, under: Unit, periods: Sequence[str], kind: str):
-    """A subquery of (period, unit_id, child_id): every unit-period owed below *under*,
-    with the child of *under* it stood below on the period's first day."""
-    parts = []
-    for period in periods:
-        day = period_day(assignment, period)
-        child = aliased(UnitPlacement)
-        query = (owing_units(assignment, period, under).where(Unit.id != under.id)
-                 .join(child, and_(child.parent_id == under.id, in_force(child, day),
-                                   within(UnitPlacement.path, child.path))))
-        if kind:
-            query = query.where(Unit.kind == kind)
-        parts.append(query.with_only_columns(
-            literal(period).label("period"), Unit.id.label("unit_id"),
-            child.unit_id.label("child_id")).order_by(None))
-    return (parts[0].union_all(*parts[1:]) if len(parts) > 1 else parts[0]).subquery()
+class position(FunctionElement):
+    """SQL: the 1-based position of the second argument in the first (0: absent)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(position)
+def _position_sqlite(element, compiler, **kw):
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(position, "postgresql")
+def _position_postgresql(element, compiler, **kw):
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Periods over which who owes what, and where each unit stands, does not change:
+    no placement, reporting start or stop is dated after the first one's day and on or
+    before the last one's. Owing is read once per segment, on *day*."""
+
+    day: date
+    periods: tuple[str, ...]
+
+
+def segments(session: Session, assignment: Assignment, periods: Sequence[str]) -> list[Segment]:
+    """The periods cut where the tree or a unit's reporting dates changed (one query)."""
+    days = sorted((period_day(assignment, p), p) for p in periods)
+    if not days:
+        return []
+    low, high = days[0][0], days[-1][0]
+    columns = (UnitPlacement.valid_from, UnitPlacement.valid_to, Unit.reports_from,
+               Unit.stops_on)
+    parts = [select(column.label("day")).where(column > low, column <= high)
+             for column in columns]
+    changes = sorted(set(session.scalars(parts[0].union(*parts[1:]))))
+    out: list[Segment] = []
+    current_day, current = days[0][0], [days[0][1]]
+    for day, period in days[1:]:
+        if day == current_day or not any(current_day < c <= day for c in changes):
+            current.append(period)
+            continue
+        out.append(Segment(current_day, tuple(current)))
+        current_day, current = day, [period]
+    out.append(Segment(current_day, tuple(current)))
+    return out
+
+
+def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str):
+    """A subquery of (unit_id, child_id): the units below *under* owing the segment's
+    periods, with the id (as text) of the child of *under* each stood below, read from
+    its materialised path: the segment after *under*'s path of that day."""
+    rest = func.substr(UnitPlacement.path, func.length(path_then(under.id, segment.day)) + 1,
+                       type_=String)
+    child = func.substr(rest, 1, position(rest, PATH_SEPARATOR) - 1, type_=String)
+    query = owing_on(assignment, segment.day, under).where(Unit.id != under.id)
+    if kind:
+        query = query.where(Unit.kind == kind)
+    return query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
+                                   ).order_by(None).subquery()
 
 
 def _returns(assignment: Assignment):
@@ -183,30 +246,42 @@ def _returns(assignment: Assignment):
             .group_by(ReportEvent.report_id).subquery())
 
 
-def grouped_query(assignment: Assignment, under: Unit, periods: Sequence[str],
-                  kind: str = "") -> Select:
-    """(period, child_id, status, late, units, approved, returned) over the owed pairs."""
-    owed = _owed_pairs(assignment, under, periods, kind)
+def grouped_query(assignment: Assignment, under: Unit, parts: Sequence[Segment],
+                  kind: str = ""):
+    """Per segment: (segment, NULL period, child, NULL, NULL, owed units, 0, 0) and the
+    stored reports of those units as (segment, period, child, status, late, reports,
+    approved, returned). A unit-period without a report row is owed and not started."""
+    selects = []
     returns = _returns(assignment)
-    return (
-        select(owed.c.period, owed.c.child_id, Report.status, Report.late,
-               func.count().label("units"),
-               func.sum(case((Report.status == Status.APPROVED, 1), else_=0)).label("approved"),
-               func.sum(case((returns.c.times > 0, 1), else_=0)).label("returned"))
-        .select_from(owed)
-        .outerjoin(Report, and_(Report.assignment_id == assignment.id,
-                                Report.unit_id == owed.c.unit_id,
-                                Report.period == owed.c.period))
-        .outerjoin(returns, returns.c.report_id == Report.id)
-        .group_by(owed.c.period, owed.c.child_id, Report.status, Report.late)
-    )
+    for index, segment in enumerate(parts):
+        owed = _owed_units(assignment, under, segment, kind)
+        selects.append(select(
+            literal(index).label("segment"), literal(None, String).label("period"),
+            owed.c.child_id, literal(None, String).label("status"),
+            literal(None, Boolean).label("late"), func.count().label("units"),
+            literal(0).label("approved"), literal(0).label("returned"))
+            .group_by(owed.c.child_id))
+        owed = _owed_units(assignment, under, segment, kind)
+        selects.append(
+            select(literal(index), Report.period, owed.c.child_id, Report.status, Report.late,
+                   func.count(),
+                   func.sum(case((Report.status == Status.APPROVED, 1), else_=0)),
+                   func.sum(case((returns.c.times > 0, 1), else_=0)))
+            .select_from(owed)
+            .join(Report, and_(Report.assignment_id == assignment.id,
+                               Report.unit_id == owed.c.unit_id,
+                               Report.period.in_(segment.periods)))
+            .outerjoin(returns, returns.c.report_id == Report.id)
+            .group_by(Report.period, owed.c.child_id, Report.status, Report.late))
+    return selects[0].union_all(*selects[1:])
 
 
-def never_reported_query(assignment: Assignment, under: Unit, periods: Sequence[str],
+def never_reported_query(assignment: Assignment, under: Unit, parts: Sequence[Segment],
                          kind: str = "") -> Select:
-    """The units below *under* that owed some of *periods* and never handed in any
+    """The units below *under* that owed some period of *parts* and never handed in any
     report of the assignment, in tree order."""
-    owed_ids = owing_any(assignment, list(periods), under).subquery()
+    owed_ids = owing_any(assignment, [segment.periods[0] for segment in parts],
+                         under).subquery()
     query = select(Unit).where(
         Unit.id.in_(select(owed_ids.c[0])), Unit.id != under.id,
         ~exists().where(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
@@ -227,13 +302,26 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     by_child: dict[int, Tally] = {}
     never = 0
     if periods:
-        rows = session.execute(grouped_query(assignment, under, periods, kind))
-        for period, child_id, status, late, units, approved, returned in rows:
+        parts = segments(session, assignment, periods)
+        owed: dict[tuple[str, int], int] = {}  # (period, child) → owed, less reports seen
+        for index, period, child_id, status, late, units, approved, returned in (
+                session.execute(grouped_query(assignment, under, parts, kind))):
+            child = int(child_id)
+            if period is None:  # the owed units of a segment
+                for owed_period in parts[index].periods:
+                    owed[(owed_period, child)] = owed.get((owed_period, child), 0) + units
+                continue
+            owed[(period, child)] = owed.get((period, child), 0) - units
             state = state_of(status, late, overdue[period])
             extra = {"approved": int(approved or 0), "returned": int(returned or 0)}
             by_period[period].add(state, units, **extra)
-            by_child.setdefault(child_id, Tally()).add(state, units, **extra)
-        counted = never_reported_query(assignment, under, periods, kind)
+            by_child.setdefault(child, Tally()).add(state, units, **extra)
+        for (period, child), units in owed.items():  # owed without a report: not started
+            if units:
+                state = state_of(None, None, overdue[period])
+                by_period[period].add(state, units)
+                by_child.setdefault(child, Tally()).add(state, units)
+        counted = never_reported_query(assignment, under, parts, kind)
         never = session.scalar(select(func.count()).select_from(
             counted.with_only_columns(Unit.id).order_by(None).subquery())) or 0
     names = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(list(by_child))))}

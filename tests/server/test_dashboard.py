@@ -12,7 +12,7 @@ import io
 import random
 import re
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import openpyxl
 import pytest
@@ -20,6 +20,7 @@ from hazards import hazards_definition
 from sqlalchemy import select
 
 from forms.definition import Definition
+from forms.periods import Period
 from server.db import unit_of_work
 from server.models import Report, Role, Status
 from server.models.reporting import ReportEvent
@@ -27,6 +28,7 @@ from server.services import assignments as assignment_service
 from server.services import briefing as briefing_service
 from server.services import dashboard as dashboard_service
 from server.services import templates as template_service
+from server.services import units as unit_service
 
 NOW = datetime(2025, 1, 3, 2, tzinfo=UTC)  # 2024Q2–Q3 are past due, 2024Q4 and 2025Q1 not
 PERIODS = ["2024Q2", "2024Q3", "2024Q4", "2025Q1"]
@@ -91,23 +93,55 @@ def build_world(session, make_unit, seed: int):
                     session.add(ReportEvent(report_id=report.id, action="returned",
                                             revision=0, comment="补充"))
                     outcomes[(unit.id, period, "returned")] = True
-    return root, units, assignment, outcomes
+    # Dated changes inside the range: a unit starts reporting, one stops, a village moves
+    # to another town; the periods before the day keep the old tree and dates.
+    towns = [u for u in units if u.kind == "town"]
+    leaves = [u for u in units if u.kind in ("village", "company") and u.parent.kind == "town"]
+    rng.shuffle(leaves)
+    changes = {}
+    with unit_of_work(session):
+        if len(leaves) >= 1:
+            unit_service.set_reporting_dates(session, leaves[0], CHANGE_DAY, None)
+        if len(leaves) >= 2:
+            unit_service.set_reporting_dates(session, leaves[1], None, CHANGE_DAY)
+        if len(leaves) >= 3:
+            mover = leaves[2]
+            target = next(t for t in towns if t.id != mover.parent_id)
+            changes[mover.id] = mover.parent_id
+            unit_service.move_unit(session, mover, target, CHANGE_DAY)
+    for unit in units:
+        session.refresh(unit)
+    return root, units, assignment, outcomes, changes
 
 
-def child_of(root, unit, units):
-    """The child of *root* above *unit* (plain path reading)."""
+CHANGE_DAY = date(2024, 10, 1)  # the first day of 2024Q4
+
+
+def owes(unit, period) -> bool:
+    start = Period.parse(period).start
+    return ((unit.reports_from is None or unit.reports_from <= start)
+            and (unit.stops_on is None or unit.stops_on > start))
+
+
+def child_of(root, unit, units, period=None, changes=None):
+    """The child of *root* above *unit* (plain path reading), in *period*'s tree."""
+    if period is not None and changes and unit.id in changes and (
+            Period.parse(period).start < CHANGE_DAY):
+        return next(u for u in units if u.id == changes[unit.id])
     first = unit.path[len(root.path):].split("/")[0]
     return next(u for u in units if str(u.id) == first)
 
 
-def recompute(root, units, outcomes, periods, kind=""):
+def recompute(root, units, outcomes, periods, kind="", changes=None):
     by_period = {p: Counter() for p in periods}
     by_child = defaultdict(Counter)
     for unit in units:
         if kind and unit.kind != kind:
             continue
-        child = child_of(root, unit, units)
         for p in periods:
+            if not owes(unit, p):
+                continue
+            child = child_of(root, unit, units, p, changes)
             state = expected_state(outcomes[(unit.id, p)], p)
             approved = outcomes[(unit.id, p)].startswith("approved")
             returned = outcomes.get((unit.id, p, "returned"), False)
@@ -116,8 +150,9 @@ def recompute(root, units, outcomes, periods, kind=""):
                 counter[state] += 1
                 counter["approved"] += approved
                 counter["returned"] += returned
-    never = {u.code for u in units if (not kind or u.kind == kind) and all(
-        outcomes[(u.id, p)] in ("none", "draft", "returned") for p in PERIODS)}
+    never = {u.code for u in units if (not kind or u.kind == kind)
+             and any(owes(u, p) for p in periods) and all(
+                 outcomes[(u.id, p)] in ("none", "draft", "returned") for p in PERIODS)}
     return by_period, by_child, never
 
 
@@ -128,17 +163,18 @@ def tally_dict(tally) -> Counter:
 @pytest.mark.parametrize("seed", range(6))
 def test_every_figure_matches_a_recomputation_from_the_reports(session, make_unit, clock,
                                                                seed):
-    root, units, assignment, outcomes = build_world(session, make_unit, seed)
+    root, units, assignment, outcomes, changes = build_world(session, make_unit, seed)
     kind = "village" if seed % 2 else ""
     board = dashboard_service.build(session, assignment, root, PERIODS, kind=kind, now=NOW)
-    by_period, by_child, never = recompute(root, units, outcomes, PERIODS, kind)
+    by_period, by_child, never = recompute(root, units, outcomes, PERIODS, kind, changes)
     for p in PERIODS:
         assert tally_dict(board.by_period[p]) == +by_period[p], p
     assert {row.unit.code: tally_dict(row.total) for row in board.children} == {
         code: +counter for code, counter in by_child.items()}
     assert board.never_reported == len(never)
     listed = session.scalars(dashboard_service.never_reported_query(
-        assignment, root, PERIODS, kind)).all()
+        assignment, root, dashboard_service.segments(session, assignment, PERIODS),
+        kind)).all()
     assert {u.code for u in listed} == never
     # The ranking: completion, then timeliness, descending; returns ascending.
     keys = [(-(r.total.completion or 0), -(r.total.timeliness or 0), r.total["returned"])
@@ -152,8 +188,9 @@ def test_every_figure_matches_a_recomputation_from_the_reports(session, make_uni
             for child in [None, *(r.unit for r in board.children[:2])]:
                 behind = session.scalars(dashboard_service.units_behind(
                     assignment, root, p, measure, child=child, kind=kind, now=NOW)).all()
-                expected = [u for u in units if (not kind or u.kind == kind)
-                            and (child is None or child_of(root, u, units).id == child.id)
+                expected = [u for u in units if (not kind or u.kind == kind) and owes(u, p)
+                            and (child is None
+                                 or child_of(root, u, units, p, changes).id == child.id)
                             and matches(outcomes, u, p, measure)]
                 assert {u.code for u in behind} == {u.code for u in expected}, (p, measure)
 
@@ -170,11 +207,11 @@ def matches(outcomes, unit, period, measure) -> bool:
 
 
 def test_the_briefing_ranks_and_names_as_the_reports_say(app, session, make_unit, clock):
-    root, units, assignment, outcomes = build_world(session, make_unit, 11)
+    root, units, assignment, outcomes, changes = build_world(session, make_unit, 11)
     with app.test_request_context(headers={"Accept-Language": "en"}):
         brief = briefing_service.build(session, assignment, root, "2024Q3", now=NOW)
         data = briefing_service.workbook(brief)
-    _, by_child, _ = recompute(root, units, outcomes, ["2024Q3"])
+    _, by_child, _ = recompute(root, units, outcomes, ["2024Q3"], changes=changes)
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     rows = {}
     for line in sheet.iter_rows(values_only=True):
@@ -200,7 +237,7 @@ def test_the_briefing_ranks_and_names_as_the_reports_say(app, session, make_unit
 
 
 def test_the_briefing_without_laggards_names_nobody(app, session, make_unit, clock):
-    root, units, assignment, outcomes = build_world(session, make_unit, 3)
+    root, units, assignment, outcomes, changes = build_world(session, make_unit, 3)
     version = assignment.versions[0].template_version_id
     with unit_of_work(session):
         stored = {r.unit_id: r for r in session.scalars(select(Report).where(
@@ -224,21 +261,21 @@ def test_the_briefing_without_laggards_names_nobody(app, session, make_unit, clo
 
 @pytest.fixture
 def pages_world(session, make_unit, make_user, clock):
-    root, units, assignment, outcomes = build_world(session, make_unit, 5)
+    root, units, assignment, outcomes, changes = build_world(session, make_unit, 5)
     other = make_unit("ELSE", kind="county", name="别县")
     town = next(u for u in units if u.kind == "town")
     users = {"town": make_user("town-hz", Role.CONSOLIDATOR, town),
              "county": make_user("county-hz", Role.CONSOLIDATOR, root),
              "else": make_user("else-hz", Role.CONSOLIDATOR, other),
              "boss": make_user("boss", Role.ADMIN)}
-    return root, units, assignment, outcomes, town, users
+    return root, units, assignment, outcomes, changes, town, users
 
 
 def test_the_page_shows_the_numbers_and_links_to_the_units(browser, pages_world):
-    root, units, assignment, outcomes, town, users = pages_world
+    root, units, assignment, outcomes, changes, town, users = pages_world
     browser.login_ok(users["county"])
     page = browser.get(f"/review/dashboard?assignment={assignment.key}").get_data(as_text=True)
-    by_period, _, _ = recompute(root, units, outcomes, PERIODS)
+    by_period, _, _ = recompute(root, units, outcomes, PERIODS, changes=changes)
     for p in PERIODS:
         row = re.search(rf'<tr data-period="{p}">(.*?)</tr>', page, re.S).group(1)
         for measure in ("owed", "on_time", "late", "missing"):
@@ -247,12 +284,13 @@ def test_the_page_shows_the_numbers_and_links_to_the_units(browser, pages_world)
         link = re.search(r'data-measure="missing"><a href="([^"]+)"', row).group(1)
         listed = browser.get(link.replace("&amp;", "&")).get_data(as_text=True)
         codes = set(re.findall(r'<tr data-unit="([^"]+)"', listed))
-        assert codes == {u.code for u in units if matches(outcomes, u, p, "missing")}
+        assert codes == {u.code for u in units
+                         if owes(u, p) and matches(outcomes, u, p, "missing")}
     assert "<svg" in page and "<title" in page
 
 
 def test_scope_a_consolidator_sees_only_their_subtree(browser, other_browser, pages_world):
-    root, units, assignment, outcomes, town, users = pages_world
+    root, units, assignment, outcomes, changes, town, users = pages_world
     browser.login_ok(users["town"])
     page = browser.get(f"/review/dashboard?assignment={assignment.key}").get_data(as_text=True)
     assert town.name in page
@@ -277,10 +315,10 @@ def test_scope_a_consolidator_sees_only_their_subtree(browser, other_browser, pa
 
 
 def test_the_overview_lists_assignments_laggards_first(browser, pages_world):
-    root, units, assignment, outcomes, town, users = pages_world
+    root, units, assignment, outcomes, changes, town, users = pages_world
     browser.login_ok(users["boss"])
     page = browser.get("/review/overview").get_data(as_text=True)
-    by_period, _, _ = recompute(root, units, outcomes, ["2024Q3"])
+    by_period, _, _ = recompute(root, units, outcomes, ["2024Q3"], changes=changes)
     row = re.search(rf'<tr data-assignment="{assignment.key}">(.*?)</tr>', page, re.S).group(1)
     assert f'data-measure="missing">{by_period["2024Q3"]["missing"]}<' in row
     xlsx = browser.get(f"/review/dashboard/briefing.xlsx?assignment={assignment.key}"
