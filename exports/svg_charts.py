@@ -28,7 +28,7 @@ def _open(width: int, height: int, title: str, description: str, ident: str) -> 
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
         f'width="100%" role="img" aria-labelledby="{ident}-t {ident}-d" class="chart" '
-        f'preserveAspectRatio="xMinYMin meet" style="max-width:{width}px">',
+        f'preserveAspectRatio="xMinYMin meet" data-width="{width}">',
         f'<title id="{ident}-t">{escape(title)}</title>',
         f'<desc id="{ident}-d">{escape(description)}</desc>',
     ]
