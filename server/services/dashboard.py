@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import (
-    Boolean,
     Integer,
     Select,
     String,
@@ -248,31 +247,37 @@ def _returns(assignment: Assignment):
 
 def grouped_query(assignment: Assignment, under: Unit, parts: Sequence[Segment],
                   kind: str = ""):
-    """Per segment: (segment, NULL period, child, NULL, NULL, owed units, 0, 0) and the
-    stored reports of those units as (segment, period, child, status, late, reports,
-    approved, returned). A unit-period without a report row is owed and not started."""
+    """Per segment: (segment, NULL, child, owed units, 0, 0, 0, 0), and per period and
+    child of the segment (segment, period, child, reports, handed in on time, late,
+    approved, returned at least once). Owed unit-periods not handed in (no report row,
+    a draft, a returned report) are the owed less those on time and late."""
     selects = []
     returns = _returns(assignment)
+    sent = sent_in_sql(Report.status)
+
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+
     for index, segment in enumerate(parts):
         owed = _owed_units(assignment, under, segment, kind)
+        zero = literal(0)
         selects.append(select(
             literal(index).label("segment"), literal(None, String).label("period"),
-            owed.c.child_id, literal(None, String).label("status"),
-            literal(None, Boolean).label("late"), func.count().label("units"),
-            literal(0).label("approved"), literal(0).label("returned"))
+            owed.c.child_id, func.count().label("units"), zero.label("on_time"),
+            zero.label("late"), zero.label("approved"), zero.label("returned"))
             .group_by(owed.c.child_id))
         owed = _owed_units(assignment, under, segment, kind)
         selects.append(
-            select(literal(index), Report.period, owed.c.child_id, Report.status, Report.late,
-                   func.count(),
-                   func.sum(case((Report.status == Status.APPROVED, 1), else_=0)),
-                   func.sum(case((returns.c.times > 0, 1), else_=0)))
+            select(literal(index), Report.period, owed.c.child_id, func.count(),
+                   counted(and_(sent, Report.late.is_(False))),
+                   counted(and_(sent, Report.late.is_(True))),
+                   counted(Report.status == Status.APPROVED), counted(returns.c.times > 0))
             .select_from(owed)
             .join(Report, and_(Report.assignment_id == assignment.id,
                                Report.unit_id == owed.c.unit_id,
                                Report.period.in_(segment.periods)))
             .outerjoin(returns, returns.c.report_id == Report.id)
-            .group_by(Report.period, owed.c.child_id, Report.status, Report.late))
+            .group_by(Report.period, owed.c.child_id))
     return selects[0].union_all(*selects[1:])
 
 
@@ -303,24 +308,23 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     never = 0
     if periods:
         parts = segments(session, assignment, periods)
-        owed: dict[tuple[str, int], int] = {}  # (period, child) → owed, less reports seen
-        for index, period, child_id, status, late, units, approved, returned in (
+        owed: dict[tuple[str, int], int] = {}  # (period, child) → owed units
+        sums: dict[tuple[str, int], tuple[int, ...]] = {}
+        for index, period, child_id, units, on_time, late, approved, returned in (
                 session.execute(grouped_query(assignment, under, parts, kind))):
-            child = int(child_id)
-            if period is None:  # the owed units of a segment
+            if period is None:  # the owed units of a segment, in each of its periods
                 for owed_period in parts[index].periods:
-                    owed[(owed_period, child)] = owed.get((owed_period, child), 0) + units
-                continue
-            owed[(period, child)] = owed.get((period, child), 0) - units
-            state = state_of(status, late, overdue[period])
-            extra = {"approved": int(approved or 0), "returned": int(returned or 0)}
-            by_period[period].add(state, units, **extra)
-            by_child.setdefault(child, Tally()).add(state, units, **extra)
-        for (period, child), units in owed.items():  # owed without a report: not started
-            if units:
-                state = state_of(None, None, overdue[period])
-                by_period[period].add(state, units)
-                by_child.setdefault(child, Tally()).add(state, units)
+                    owed[(owed_period, int(child_id))] = units
+            else:
+                sums[(period, int(child_id))] = (on_time, late, approved, returned)
+        for (period, child), units in owed.items():
+            on_time, late, approved, returned = (int(n or 0) for n in
+                                                 sums.get((period, child), (0, 0, 0, 0)))
+            tally = by_child.setdefault(child, Tally())
+            for target in (by_period[period], tally):
+                target.add(ON_TIME, on_time, approved=approved, returned=returned)
+                target.add(LATE, late)
+                target.add(state_of(None, None, overdue[period]), units - on_time - late)
         counted = never_reported_query(assignment, under, parts, kind)
         never = session.scalar(select(func.count()).select_from(
             counted.with_only_columns(Unit.id).order_by(None).subquery())) or 0
