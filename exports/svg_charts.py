@@ -40,6 +40,21 @@ def _text(x: float, y: float, text: str, *, anchor: str = "start", size: int = 1
             f'font-family="sans-serif" fill="#333"{extra}>{escape(text)}</text>')
 
 
+def _axis_label(x: float, y: float, label: str, crowded: bool) -> str:
+    """A category label under the axis, slanted when the labels would overlap."""
+    if not crowded:
+        return _text(x, y, label, anchor="middle", size=10)
+    return _text(x, y, label, anchor="end", size=10,
+                 extra=f' transform="rotate(-40 {x:.1f} {y:.1f})"')
+
+
+def _crowded(labels: Sequence[str], room: float) -> bool:
+    """Whether *labels* side by side over *room* units would run into each other."""
+    widest = max((sum(2 if ord(ch) > 0x2E80 else 1 for ch in label) for label in labels),
+                 default=0)
+    return widest * 5.5 > room / max(len(labels), 1)
+
+
 def _legend(series: Sequence[Series], y: float, width: int) -> list[str]:
     parts, x = [], 8.0
     for index, item in enumerate(series):
@@ -59,6 +74,9 @@ def stacked_columns(labels: Sequence[str], series: Sequence[Series], *, title: s
                     height: int = 260) -> str:
     """Columns per label, the series stacked (counts); the height scales to the tallest."""
     top, bottom, left = 34, 44, 36
+    crowded = _crowded(labels, width - left - 8)
+    if crowded:
+        bottom, height = 84, height + 40
     plot = height - top - bottom
     totals = [sum(s.values[i] for s in series) for i in range(len(labels))]
     peak = max(totals, default=0) or 1
@@ -84,7 +102,7 @@ def stacked_columns(labels: Sequence[str], series: Sequence[Series], *, title: s
             parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                          f'fill="{colour}" class="series-{index}">'
                          f'<title>{escape(f"{label} {item.name}: {value:g}")}</title></rect>')
-        parts.append(_text(x + bar / 2, top + plot + 14, label, anchor="middle", size=10))
+        parts.append(_axis_label(x + bar / 2, top + plot + 14, label, crowded))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -94,6 +112,9 @@ def lines(labels: Sequence[str], series: Sequence[Series], *, title: str, descri
           width: int = 640, height: int = 240, percent: bool = False) -> str:
     """Lines over the labels (None: a gap), with an optional dashed target line."""
     top, bottom, left = 34, 30, 40
+    crowded = _crowded(labels, width - left - 16)
+    if crowded:  # room below and on the left for the slanted labels
+        bottom, height, left = 70, height + 40, 64
     plot = height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
     peak = max([*values, target or 0, 1.0 if percent else 0]) or 1
@@ -134,7 +155,7 @@ def lines(labels: Sequence[str], series: Sequence[Series], *, title: str, descri
             parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{colour}" '
                          'stroke-width="2"/>')
     for i, label in enumerate(labels):
-        parts.append(_text(point(i, 0)[0], top + plot + 14, label, anchor="middle", size=10))
+        parts.append(_axis_label(point(i, 0)[0], top + plot + 14, label, crowded))
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -58,3 +58,13 @@ def test_ranking_bars_are_proportional_and_mark_nothing_owed():
     widths = [float(r.get("width")) for r in root.findall("svg:rect", NS)]
     assert len(widths) == 2 and abs(widths[0] / widths[1] - 4) < 0.01
     assert "–" in [t.text for t in root.findall("svg:text", NS)]
+
+
+def test_crowded_labels_are_slanted_and_sparse_ones_are_not():
+    few = parse(stacked_columns(["一月", "二月"], [Series("按时", [1, 2])], title="t",
+                                description="d"))
+    many = parse(stacked_columns([f"2025年第{i}季度" for i in range(12)],
+                                 [Series("按时", [1] * 12)], title="t", description="d"))
+    assert not [t for t in few.findall("svg:text", NS) if t.get("transform")]
+    slanted = [t for t in many.findall("svg:text", NS) if t.get("transform")]
+    assert len(slanted) == 12
