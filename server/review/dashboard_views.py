@@ -4,6 +4,7 @@ administrators' overview and the 晾晒通报 downloads."""
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 from flask import abort, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -110,13 +111,17 @@ def dashboard():
 
 
 def _units_link(board):
+    """A function (period, measure, child) → the URL of the units behind that number;
+    the common part is built once (a page has hundreds of these links)."""
+    base = url_for("review.dashboard_units", assignment=board.assignment.key,
+                   unit=board.under.code, kind=board.kind or None,
+                   first=board.periods[0] if board.periods else None,
+                   last=board.periods[-1] if board.periods else None)
+
     def link(period: str | None, measure: str, child: Unit | None = None) -> str:
-        return url_for("review.dashboard_units", assignment=board.assignment.key,
-                       unit=board.under.code, period=period, measure=measure,
-                       child=child.code if child is not None else None,
-                       kind=board.kind or None,
-                       first=board.periods[0] if board.periods else None,
-                       last=board.periods[-1] if board.periods else None)
+        extra = {"period": period, "measure": measure,
+                 "child": child.code if child is not None else None}
+        return base + "&" + urlencode({k: v for k, v in extra.items() if v is not None})
     return link
 
 

@@ -129,6 +129,7 @@ class Dashboard:
     children: list[ChildRow]  # ranked: completion, then timeliness, fewer returns, name
     never_reported: int
     total: Tally
+    cells: dict[tuple[str, int], Tally] = field(default_factory=dict)  # (period, child id)
 
     @property
     def latest(self) -> str | None:
@@ -305,6 +306,7 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     overdue = {p: is_overdue(Status.NOT_STARTED, days_until(dues[p], now)) for p in periods}
     by_period = {p: Tally() for p in periods}
     by_child: dict[int, Tally] = {}
+    cells: dict[tuple[str, int], Tally] = {}
     never = 0
     if periods:
         parts = segments(session, assignment, periods)
@@ -321,7 +323,8 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
             on_time, late, approved, returned = (int(n or 0) for n in
                                                  sums.get((period, child), (0, 0, 0, 0)))
             tally = by_child.setdefault(child, Tally())
-            for target in (by_period[period], tally):
+            cells[(period, child)] = Tally()
+            for target in (by_period[period], tally, cells[(period, child)]):
                 target.add(ON_TIME, on_time, approved=approved, returned=returned)
                 target.add(LATE, late)
                 target.add(state_of(None, None, overdue[period]), units - on_time - late)
@@ -335,7 +338,7 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     for tally in by_period.values():
         total.merge(tally)
     return Dashboard(assignment, under, kind, periods, dues, overdue, by_period, children,
-                     never, total)
+                     never, total, cells)
 
 
 def rank_children(children: list[ChildRow]) -> None:

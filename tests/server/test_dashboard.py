@@ -171,6 +171,13 @@ def test_every_figure_matches_a_recomputation_from_the_reports(session, make_uni
         assert tally_dict(board.by_period[p]) == +by_period[p], p
     assert {row.unit.code: tally_dict(row.total) for row in board.children} == {
         code: +counter for code, counter in by_child.items()}
+    # Each child's figures of each period (the table under the ranking).
+    codes = {u.id: u.code for u in units}
+    for (p, child_id), tally in board.cells.items():
+        _, one, _ = recompute(root, units, outcomes, [p], kind, changes)
+        assert tally_dict(tally) == +one[codes[child_id]], (p, codes[child_id])
+    assert {p for p, _ in board.cells} <= set(PERIODS)
+    assert sum(t.owed for t in board.cells.values()) == sum(c["owed"] for c in by_period.values())
     assert board.never_reported == len(never)
     listed = session.scalars(dashboard_service.never_reported_query(
         assignment, root, dashboard_service.segments(session, assignment, PERIODS),
