@@ -7,6 +7,7 @@ import io
 from urllib.parse import urlencode
 
 from flask import abort, render_template, request, send_file, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -16,6 +17,7 @@ from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import XLSX
 from server.labels import period_label
+from server.locale import current_locale_code
 from server.models import Role, Unit
 from server.pagination import paginate
 from server.review.blueprint import bp
@@ -123,6 +125,34 @@ def _units_link(board):
                  "child": child.code if child is not None else None}
         return base + "&" + urlencode({k: v for k, v in extra.items() if v is not None})
     return link
+
+
+@bp.get("/dashboard/targets")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def dashboard_targets():
+    """The key indicators over the periods shown, each against its target line."""
+    session, user, form, chosen, under = _context()
+    if chosen is None or under is None:
+        abort(404)
+    periods = dashboard_service.choose_periods(
+        chosen, dashboard_service.today(), form.first.data, form.last.data)
+    found = dashboard_service.indicators(session, user, chosen, under, periods,
+                                         current_locale_code())
+    charts = []
+    for index, item in enumerate(found):
+        name = item.shown.progress.field.text("label", current_locale_code())
+        target = (f"{item.target:.0%}" if item.percent else f"{item.target:g}")
+        charts.append(Markup(svg_charts.lines(  # noqa: S704  (escaped by svg_charts)
+            [period_label(key) for key in item.labels], [svg_charts.Series(name, item.values)],
+            title=name, description=item.shown.text, percent=item.percent,
+            target=item.target, target_label=_("Target %(target)s by %(date)s", target=target,
+                                               date=format_date(item.deadline)),
+            ident=f"chart-target-{index}")))
+    return render_template("review/dashboard_targets.html", assignment=chosen, under=under,
+                           indicators=list(zip(found, charts, strict=True)),
+                           back=url_for("review.dashboard", **{
+                               k: v for k, v in request.args.items()
+                               if k in ("assignment", "unit", "kind", "first", "last")}))
 
 
 @bp.get("/dashboard/units")

@@ -51,6 +51,7 @@ from server.models.reporting import ReportEvent, is_overdue, sent_in_sql
 from server.models.units import PATH_SEPARATOR
 from server.services import assignments as assignment_service
 from server.services import review as review_service
+from server.services import targets as targets_service
 from server.services.errors import NotVisible
 from server.services.owing import owing_any, owing_on, owing_units, path_then, period_day
 
@@ -429,3 +430,59 @@ def overview(session: Session, user: User, *, now: datetime | None = None) -> li
     rows.sort(key=lambda r: (r.tally.completion if r.tally.owed else 1, r.assignment.key))
     return rows
 
+
+
+# -- key indicators against their targets --------------------------------------------------
+
+
+@dataclass
+class Indicator:
+    """One target of the template: its sentence, and the figure over the periods shown
+    (the office's consolidated figures; a share as a fraction; a recurring minimum per
+    window) against the target's line."""
+
+    shown: targets_service.Shown
+    labels: list[str]  # period or window keys
+    values: list[float | None]
+    target: float
+    deadline: date
+    percent: bool = False
+
+
+def _figure(values: dict | None, progress) -> float | None:
+    if not values:
+        return None
+    value = values.get(progress.field.key)
+    if value is None:
+        return None
+    if progress.is_share:
+        denominator = values.get(progress.target.denominator)
+        return float(value) / float(denominator) if denominator else None
+    return float(value)
+
+
+def indicators(session: Session, user: User, assignment: Assignment, under: Unit,
+               periods: Sequence[str], locale: str) -> list[Indicator]:
+    """The template's targets judged on *under*'s consolidated figures, each with its
+    series over *periods* (consolidates every begun period: not for the fast page)."""
+    if not periods:
+        return []
+    definition = assignment_service.version_for(assignment, periods[-1]).definition
+    if not definition.target_fields():
+        return []
+    day = today()
+    reports = targets_service.consolidated_reports(session, user, assignment, under, day)
+    items = targets_service.judge(definition, reports, day, assignment=assignment)
+    out = []
+    for shown in targets_service.shown(definition, items, locale):
+        progress = shown.progress
+        if progress.windows:
+            labels = [w.key for w in progress.windows]
+            values = [float(w.count) for w in progress.windows]
+        else:
+            labels = list(periods)
+            values = [_figure(reports.get(p), progress) for p in periods]
+        target = float(progress.target.value) / (100 if progress.is_share else 1)
+        out.append(Indicator(shown, labels, values, target, progress.deadline,
+                             percent=progress.is_share))
+    return out
