@@ -22,7 +22,7 @@ from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import closing, consolidation, reporting, targets
+from server.services import closing, consolidation, events, reporting, targets
 from server.services import review as review_service
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
@@ -97,6 +97,22 @@ def index_pick(assignment: str, unit: str):
                             period=period, **switch_args()))
 
 
+def event_export(endpoint: str, assignment: str, unit: str, period: str):
+    """For an event assignment, the redirect to its events export for *period*'s days
+    (events are not consolidated per period); None for any other assignment."""
+    window = events.period_window(db_session(), current_user._get_current_object(),
+                                  assignment, unit, period)  # NotVisible: 404
+    if window is None:
+        return None
+    return redirect(url_for(endpoint, assignment=window.assignment, **window_args(window)))
+
+
+def window_args(window: events.EventWindow) -> dict[str, str]:
+    """The query string of the events page and exports for *window*."""
+    return {name: day.isoformat() for name, day in (("since", window.since),
+                                                     ("until", window.until)) if day}
+
+
 def figures_or_404(assignment: str, unit: str, period: str):
     """The figures; NotVisible (unknown, out of scope, nothing below) is answered 404."""
     return consolidation.figures(db_session(), _user(), assignment, unit, period,
@@ -108,7 +124,11 @@ def figures_or_404(assignment: str, unit: str, period: str):
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
     """A unit's consolidated figures: totals with their parts, who is missing, mismatches,
-    and whether the period is closed (with the forms to close or reopen it)."""
+    and whether the period is closed (with the forms to close or reopen it). An event
+    assignment's period leads to its events, listed for the period's days."""
+    moved = event_export("review.events", assignment, unit, period)
+    if moved is not None:
+        return moved
     figures = figures_or_404(assignment, unit, period)
     found = figures.assignment
     today = _today()

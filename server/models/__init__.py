@@ -8,6 +8,7 @@ from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    FieldComment,
     PeriodClosure,
     Report,
     ReportEvent,
@@ -20,7 +21,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
+    "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "FieldComment",
+    "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",

@@ -248,6 +248,23 @@ class ReportEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+    # A return's comments on single fields, in the order the form shows the fields.
+    field_comments: Mapped[list[FieldComment]] = relationship(
+        order_by="FieldComment.id", cascade="all, delete-orphan", lazy="selectin")
+
+
+class FieldComment(Base):
+    """A reviewer's comment on one field of a report, given when returning it: the unit
+    sees it at that field of its form. Read only through its report (same scope)."""
+
+    __tablename__ = "field_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"),
+                                          index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    field_key: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text)
 
 
 class PeriodClosure(Base):

@@ -109,3 +109,8 @@ class DashboardForm(Form):
     def chosen_kind(self) -> str:
         kinds = {choice.value for choice in self.kind.choices if choice.value}
         return self.kind.data if self.kind.data in kinds else ""
+
+
+class BatchApproveForm(FlaskForm):
+    """The matrix's batch approval: its checkboxes are read from the request as they are
+    (``report`` values ``<unit code>|<period>``); this form carries the CSRF token."""

@@ -51,7 +51,7 @@ from forms.definition import Aggregation, Definition, FieldDef
 from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
-from forms.values import is_blank, loads_values
+from forms.values import is_blank, jsonable, loads_values
 from server.locale import current_locale_code
 from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
@@ -74,7 +74,7 @@ from server.services.subtree import Tree, path_ids, reporting_tree
 __all__ = [
     "ChildState", "Coverage", "Fall", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
     "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
-    "prefill_values", "refill", "refilled_values",
+    "prefill_values", "refill", "refill_offered", "refilled_values",
 ]
 
 BATCH = 500  # subtree rows fetched per round trip
@@ -579,11 +579,22 @@ def refilled_values(definition: Definition, current: Mapping[str, Any],
     return out
 
 
+def refill_offered(session: Session, view: ReportView) -> bool:
+    """Whether filling the draft in again from below would change it: some child's report
+    counts (approved, or carried forward) and its figures differ from the draft's."""
+    found = figures_for_view(session, view)
+    if found is None or not (found.included or found.carried):
+        return False
+    values = refilled_values(view.definition, view.values, prefill_values(found))
+    return jsonable(values) != jsonable(view.values)
+
+
 def refill(session: Session, user: User, view: ReportView,
            expected_revision: int | None) -> tuple[Report, list[Issue], Figures]:
     """Fill the office's draft in again from its approved children, as a new revision.
 
-    Refused (InvalidState) when the unit consolidates nothing; otherwise the
+    Refused (InvalidState) when the unit consolidates nothing, when no child's report
+    counts yet, and when it would change nothing (no empty revision); otherwise the
     workflow's save rules apply (only the unit's own accounts, draft or
     returned, not stale).
     """
@@ -591,7 +602,13 @@ def refill(session: Session, user: User, view: ReportView,
     if found is None:
         raise InvalidState(_l("No unit below reports under this assignment: there is nothing to "
                               "fill in from."))
+    if not found.included and not found.carried:
+        raise InvalidState(_l("No unit below has an approved report or a figure carried "
+                              "forward yet: there is nothing to fill in from."))
     values = refilled_values(view.definition, view.values, prefill_values(found))
+    if jsonable(values) == jsonable(view.values):
+        raise InvalidState(_l("The figures of the units below are already in this draft: "
+                              "filling it in again would change nothing."))
     report, issues = reporting.save(session, user, view, values,
                                     expected_revision=expected_revision,
                                     source=Source.CONSOLIDATION)
