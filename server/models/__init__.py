@@ -4,7 +4,7 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
 from server.models.designer import TemplateDraft
-from server.models.notifications import Channel, Delivery, Notification
+from server.models.notifications import Channel, Delivery, Notification, ReminderChase
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
@@ -21,7 +21,7 @@ from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
     "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
-    "Notification", "Report", "ReportEvent",
+    "Notification", "ReminderChase", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]

@@ -84,3 +84,7 @@ class UnapproveForm(DecisionForm):
     comment = TextAreaField(
         _l("Reason for withdrawing the approval"), validators=[Length(max=MAX_COMMENT)],
         description=_l("Kept in the audit trail of the report."))
+
+
+class ChaseForm(FlaskForm):
+    """一键催报: the units to remind now (codes; all the listed ones are ticked at first)."""
