@@ -111,8 +111,7 @@ class ReminderPolicyForm(FlaskForm):
     quiet_start = StringField(_l("Quiet hours from (Asia/Shanghai)"),
                               validators=[InputRequired(), Length(max=5)])
     quiet_end = StringField(_l("Quiet hours until"), validators=[InputRequired(), Length(max=5)])
-    channels = MultiCheckboxField(_l("Channels"),
-                                  choices=[(c, CHANNEL_LABELS[c]) for c in reminders.ALL_CHANNELS])
+    channels = MultiCheckboxField(_l("Channels"))
 
 
 class ReplaceVersionForm(FlaskForm):
@@ -334,7 +333,9 @@ def _phases_form(assignment: Assignment, formdata=None) -> PhasesForm:
 
 def _reminders_form(assignment: Assignment, formdata=None) -> ReminderPolicyForm:
     values = reminders.policy_of(assignment).as_dict()
-    return ReminderPolicyForm(formdata=formdata, data=values)
+    form = ReminderPolicyForm(formdata=formdata, data=values)
+    form.channels.choices = options((c, CHANNEL_LABELS[c]) for c in reminders.ALL_CHANNELS)
+    return form
 
 
 def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionForm,

@@ -112,8 +112,8 @@ def test_reminders_are_written_in_the_recipient_language_with_date_and_days(
         session.get(User, world["va2"].id).locale = "en"
     run_at(app, session, at(date(2026, 7, 8)))
     [chinese] = rows(session, user_id=world["va1"].id, channel="app")
-    assert chinese.subject == "催报提醒：池店镇安全生产治本攻坚三年行动进度表，2026年第二季度，" \
-        "截止日期 2026年7月5日"
+    assert chinese.subject == ("催报提醒：池店镇工贸行业安全生产治本攻坚三年行动21项重点工作推进"
+                               "情况表，2026年第二季度，截止日期 2026年7月5日")
     assert "已逾期 3 天" in chinese.text and chinese.link == "/reports/cd/VA1/2026Q2"
     [english] = rows(session, user_id=world["va2"].id, channel="app")
     assert "due July 5, 2026" in english.subject and "3 days overdue" in english.text
@@ -214,12 +214,158 @@ def test_a_missed_day_is_caught_up_within_the_grace_but_old_periods_are_left_alo
 
 
 def test_the_cli_runs_the_scheduler_at_a_given_time(app, session, world):
+    from server.cli import cli
+
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["reminders", "run", "--now", "2026-07-02T10:00+08:00"])
+    result = runner.invoke(cli, ["reminders", "run", "--now", "2026-07-02T10:00+08:00"])
     assert result.exit_code == 0, result.output
     assert "2 个单位" in result.output
     assert {r.unit_code for r in rows(session, kind="reminder")} == {"VA1", "VA2"}
-    again = runner.invoke(args=["reminders", "run", "--now", "2026-07-02T11:00+08:00"])
+    again = runner.invoke(cli, ["reminders", "run", "--now", "2026-07-02T11:00+08:00"])
     assert "0 条" in again.output
-    bad = runner.invoke(args=["reminders", "run", "--now", "yesterday"])
+    bad = runner.invoke(cli, ["reminders", "run", "--now", "yesterday"])
     assert bad.exit_code == 1 and "yesterday" in bad.output
+
+
+# -- 一键催报 -----------------------------------------------------------------------------------
+
+CHASE = "/review/cd/2026Q2/chase?unit=TA"
+EN = {"Accept-Language": "en"}
+
+
+def test_chase_now_reminds_the_ticked_units_once_in_the_interval_and_records_it(
+        app, session, world, browser):
+    with time_machine.travel(at(date(2026, 7, 7), 9), tick=False):
+        browser.login_ok("ta-hz")
+        page = browser.get(CHASE).get_data(as_text=True)
+        assert page.count('name="units"') == 2 and page.count("checked") == 2
+        assert 'data-copy="chase-text"' in page
+        assert "2 个单位尚未报送" in page
+        assert "请登录系统填报：https://tb.example/reports/cd" in page
+        sent = browser.post(CHASE, {"units": ["VA2"]}, token_from=CHASE)
+        assert sent.status_code == 302
+    to_va2 = rows(session, kind="reminder-chase")
+    assert {(r.channel, r.recipient) for r in to_va2} == {
+        ("app", str(world["va2"].id)), ("email", "va2@example.test"), ("sms", "13900000002")}
+    assert all(r.unit_code == "VA2" and "已逾期 2 天" in r.text for r in to_va2)
+    [robot] = rows(session, kind="chase-group")
+    assert "Unit VA2" in robot.text and "Unit VA1" not in robot.text
+    # Within the interval (4 hours): refused, with a message naming the unit; nothing sent.
+    with time_machine.travel(at(date(2026, 7, 7), 12, 59), tick=False):
+        refused = browser.post(CHASE, {"units": ["VA1", "VA2"]}, token_from=CHASE)
+        assert refused.status_code == 400
+        text = refused.get_data(as_text=True)
+        assert "4 小时内已催报过：Unit VA2" in text
+    assert len(rows(session, kind="reminder-chase")) == len(to_va2)
+    with time_machine.travel(at(date(2026, 7, 7), 13, 1), tick=False):
+        assert browser.post(CHASE, {"units": ["VA1", "VA2"]}, token_from=CHASE).status_code == 302
+        page = browser.get(CHASE).get_data(as_text=True)
+    assert len({r.step for r in rows(session, kind="reminder-chase", channel="app")}) == 3
+    # The audit: who, when, which units; newest first.
+    assert "2026/7/7 13:01，ta-hz：Unit VA1、Unit VA2" in page
+    assert "2026/7/7 09:00，ta-hz：Unit VA2" in page
+    assert page.index("13:01，ta-hz") < page.index("09:00，ta-hz")
+
+
+def test_chase_refuses_units_not_on_the_list_and_other_consolidators(
+        app, session, world, browser, make_user, tree):
+    submit(app, session, world["va1"], at(date(2026, 7, 1)))
+    browser.login_ok("ta-hz")
+    refused = browser.post(CHASE, {"units": ["VA1"]}, token_from=CHASE)  # VA1 submitted
+    assert refused.status_code == 400 and "不在催报名单中：VA1" in refused.get_data(as_text=True)
+    assert rows(session, kind="reminder-chase") == []
+    make_user("tb-hz", Role.CONSOLIDATOR, tree["TB"])
+    browser.client.post("/auth/logout", data={"csrf_token": browser.csrf_token("/")})
+    browser.login_ok("tb-hz")
+    assert browser.get(CHASE).status_code == 404
+
+
+def test_the_chase_api_lists_sends_and_rate_limits(app, session, world, client):
+    from api_helpers import api_get, api_post, problem, token_for
+
+    token = token_for(session, world["ta-hz"])
+    path = "/consolidations/cd/TA/2026Q2/chase"
+    with time_machine.travel(at(date(2026, 7, 6), 9), tick=False):
+        listed = api_get(client, path, token).get_json()
+        assert [u["unit"]["code"] for u in listed["units"]] == ["VA1", "VA2"]
+        assert listed["due"] == "2026-07-05" and listed["units"][0]["days_overdue"] == 1
+        assert listed["text"].startswith("【尚未报送：") and listed["interval_hours"] == 4
+        sent = api_post(client, path, token, json={})
+        assert sent.status_code == 200, sent.get_json()
+        assert [u["code"] for u in sent.get_json()["reminded"]] == ["VA1", "VA2"]
+        body = problem(api_post(client, path, token, json={"units": ["VA1"]}), 429, "too_soon")
+        assert "Unit VA1" in body["detail"]
+        problem(api_post(client, path, token, json={"units": ["NOPE"]}), 422, "invalid")
+        again = api_get(client, path, token).get_json()
+        assert all(u["last_reminded_at"].startswith("2026-07-06T01:00:00")
+                   for u in again["units"])
+    submitter = token_for(session, world["va1"])
+    problem(api_post(client, path, submitter, json={}), 403, "forbidden")
+
+
+def test_the_notifications_api_pages_counts_and_marks_read(app, session, world, client):
+    from api_helpers import api_get, api_post, problem, token_for
+
+    for day in (2, 5, 8):
+        run_at(app, session, at(date(2026, 7, day)))
+    token = token_for(session, world["va1"])
+    assert api_get(client, "/notifications/unread-count", token).get_json() == {"unread": 3}
+    page = api_get(client, "/notifications?per_page=2", token)
+    body = page.get_json()
+    assert body["total"] == 3 and len(body["items"]) == 2 and 'rel="next"' in page.headers["Link"]
+    newest = body["items"][0]
+    assert newest["kind"] == "reminder" and newest["link"] == "/reports/cd/VA1/2026Q2"
+    assert newest["read_at"] is None
+    read = api_post(client, f"/notifications/{newest['id']}/read", token).get_json()
+    assert read["read_at"] is not None
+    assert api_get(client, "/notifications/unread-count", token).get_json() == {"unread": 2}
+    other = token_for(session, world["va2"])
+    problem(api_post(client, f"/notifications/{newest['id']}/read", other), 404, "not_found")
+    assert api_post(client, "/notifications/read", token).get_json() == {"changed": 2}
+    assert api_get(client, "/notifications/unread-count", token).get_json() == {"unread": 0}
+
+
+def test_administrators_change_the_policy_on_the_page_and_over_the_api(
+        app, session, world, browser, client, make_user):
+    from api_helpers import api_get, api_put, problem, token_for
+
+    make_user("admin", Role.ADMIN)
+    browser.login_ok("admin")
+    page = browser.get("/admin/assignments/cd").get_data(as_text=True)
+    assert "此任务使用默认的催报设置" in page
+    form = {"days_before": "5", "on_due_day": "y", "overdue_every": "2", "overdue_max": "4",
+            "escalate_after": "10", "quiet_start": "22:00", "quiet_end": "07:30",
+            "channels": ["app", "sms"]}
+    saved = browser.post("/admin/assignments/cd/reminders", form,
+                         token_from="/admin/assignments/cd")
+    assert saved.status_code == 302
+    token = token_for(session, session.scalar(select(User).where(User.username == "admin")))
+    settings = api_get(client, "/assignments/cd/reminders", token).get_json()
+    assert settings == {"days_before": 5, "on_due_day": True, "overdue_every": 2,
+                        "overdue_max": 4, "escalate_after": 10, "quiet_start": "22:00",
+                        "quiet_end": "07:30", "channels": ["app", "sms"], "defaults": False}
+    bad = browser.post("/admin/assignments/cd/reminders", {**form, "quiet_end": "7h"},
+                       token_from="/admin/assignments/cd")
+    assert bad.status_code == 400 and "请输入时间，例如 21:00。" in bad.get_data(as_text=True)
+    changed = api_put(client, "/assignments/cd/reminders", token, json={"days_before": 1})
+    assert changed.get_json()["days_before"] == 1 and changed.get_json()["overdue_max"] == 4
+    problem(api_put(client, "/assignments/cd/reminders", token, json={"overdue_every": 0}),
+            422, "invalid")
+    reset = api_put(client, "/assignments/cd/reminders", token, json={"defaults": True})
+    assert reset.get_json() == {**reminders.DEFAULT_POLICY.as_dict(), "defaults": True}
+    consolidator = token_for(session, world["ta-hz"])
+    problem(api_get(client, "/assignments/cd/reminders", consolidator), 403, "forbidden")
+
+
+def test_an_account_opts_out_on_its_settings_page(app, session, world, browser):
+    browser.login_ok("va2")
+    page = browser.get("/auth/account").get_data(as_text=True)
+    assert 'name="reminders_opt_out"' in page
+    saved = browser.post("/auth/account/contact", {"email": "va2@example.test",
+                                                   "reminders_opt_out": "y"},
+                         token_from="/auth/account")
+    assert saved.status_code == 302
+    session.expire_all()
+    assert session.get(User, world["va2"].id).reminders_opt_out is True
+    run_at(app, session, at(DUE))
+    assert rows(session, user_id=world["va2"].id) == []
