@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from server.auth.access import roles_required
@@ -14,6 +14,7 @@ from server.db import db_session
 from server.downloads import XLSX
 from server.locale import current_locale_code
 from server.models import Role, Status
+from server.models.accounts import utcnow
 from server.refusals import on_refusal
 from server.review.blueprint import bp
 from server.review.forms import ChaseForm, MatrixFilterForm
@@ -122,11 +123,15 @@ def matrix_chase_send(assignment: str, period: str):
         flash(_("The form has expired. Please try again."), "error")
         return _chase_page(found, under, period, entries, form, 400)
     on_refusal(lambda _refusal: _chase_page(found, under, period, entries, form, 400))
+    now = utcnow()
     outcome = reminders.chase_now(db_session(), current_user._get_current_object(), found,
                                   under, period, [e.unit for e in entries],
-                                  request.form.getlist("units"))
+                                  request.form.getlist("units"), now=now)
     flash(ngettext("Reminded %(num)s unit now.", "Reminded %(num)s units now.",
                    len(outcome.sent)), "success")
+    if outcome.send_at > now:
+        flash(_("It is within the quiet hours: the messages go out at %(time)s.",
+                time=format_datetime(outcome.send_at, "short")), "info")
     return redirect(url_for("review.matrix_chase", assignment=assignment, period=period,
                             unit=under.code))
 

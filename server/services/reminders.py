@@ -42,7 +42,7 @@ from forms.periods import SHANGHAI, Period
 from server.locale import DEFAULT_LOCALE
 from server.models import Role, Unit, UnitPlacement, User
 from server.models.accounts import as_utc, utcnow
-from server.models.notifications import Channel, ReminderChase
+from server.models.notifications import Channel, Notification, ReminderChase
 from server.models.reporting import Assignment
 from server.services import assignments as assignment_service
 from server.services import notifications, outbox
@@ -343,6 +343,14 @@ def tell_robots(session: Session, assignment: Assignment, period: str, due: date
                for robot in robots)
 
 
+def _reminded(session: Session, assignment: Assignment, period: str, step: str) -> set[str]:
+    """The codes of the units already sent the reminder *step* of *period*."""
+    return set(session.scalars(
+        select(Notification.unit_code).distinct()
+        .where(Notification.assignment_key == assignment.key, Notification.period == period,
+               Notification.kind == "reminder", Notification.step == step)))
+
+
 def _consolidators_above(session: Session, paths: Mapping[int, str]
                          ) -> dict[int, tuple[Unit, list[User]]]:
     """For each unit id of *paths* (its path then): the nearest unit above with active
@@ -412,8 +420,13 @@ def _run_period(session: Session, assignment: Assignment, period: str, due: date
     days_left = (due - shanghai_today(now)).days
     units = [row[0] for row in rows]
     if step is not None:
-        accounts = _accounts(session, [u.id for u in units])
+        # The hourly runs of the step's days after the first find them all written: skip
+        # those units instead of trying every insert again.
+        done = _reminded(session, assignment, period, step.key)
+        accounts = _accounts(session, [u.id for u in units if u.code not in done])
         for unit in units:
+            if unit.code in done:
+                continue
             added = remind_unit(session, assignment, unit, period, due, days_left,
                                 kind="reminder", step=step.key, users=accounts.get(unit.id, []),
                                 channels=channels, not_before=not_before)
@@ -457,6 +470,7 @@ def _run_period(session: Session, assignment: Assignment, period: str, due: date
 class ChaseOutcome:
     sent: list[Unit]
     messages: int
+    send_at: datetime  # now, or the end of the quiet hours it falls in
 
 
 def chase_interval() -> timedelta:
@@ -508,6 +522,7 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
                       time=format_retry(retry))
     policy = policy_of(assignment)
     channels = _channels(policy)
+    not_before = send_at(policy, now)  # the quiet hours hold for 一键催报 too
     due = assignment_service.due_date(assignment, period)
     days_left = (due - shanghai_today(now)).days
     accounts = _accounts(session, [u.id for u in units])
@@ -520,11 +535,11 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
         messages += remind_unit(session, assignment, unit, period, due, days_left,
                                 kind="reminder-chase", step=f"chase-{record.id}",
                                 users=accounts.get(unit.id, []), channels=channels,
-                                not_before=now)
+                                not_before=not_before)
     messages += tell_robots(session, assignment, period, due, days_left, under, units,
                             kind="chase-group", step=f"chase-{record.id}", channels=channels,
-                            not_before=now)
-    return ChaseOutcome(units, messages)
+                            not_before=not_before)
+    return ChaseOutcome(units, messages, not_before)
 
 
 def format_retry(moment: datetime) -> str:

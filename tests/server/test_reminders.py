@@ -267,6 +267,17 @@ def test_chase_now_reminds_the_ticked_units_once_in_the_interval_and_records_it(
     assert page.index("13:01，ta-hz") < page.index("09:00，ta-hz")
 
 
+def test_a_chase_in_the_quiet_hours_goes_out_at_their_end(app, session, world, browser):
+    with time_machine.travel(at(date(2026, 7, 7), 22), tick=False):
+        browser.login_ok("ta-hz")
+        sent = browser.post(CHASE, {"units": ["VA1"]}, token_from=CHASE, follow_redirects=True)
+        assert "免打扰时段" in sent.get_data(as_text=True)
+        assert "2026/7/8 08:00" in sent.get_data(as_text=True)
+    email = rows(session, kind="reminder-chase", channel="email")[0]
+    assert email.next_try_at.replace(tzinfo=email.next_try_at.tzinfo or UTC) == at(
+        date(2026, 7, 8), 8)
+
+
 def test_chase_refuses_units_not_on_the_list_and_other_consolidators(
         app, session, world, browser, make_user, tree):
     submit(app, session, world["va1"], at(date(2026, 7, 1)))
