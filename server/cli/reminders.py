@@ -37,7 +37,7 @@ def reminders_run(now_text: str) -> None:
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
     with unit_of_work(db_session()) as session:
-        summary = reminders.run(session, now)
+        summary = reminders.run(session, now, checkpoint=session.commit)
     click.echo(_("Reminders: %(reminders)s messages to %(units)s units, %(escalations)s "
                  "escalations, %(group)s group messages.", reminders=summary.reminders,
                  units=len(summary.units), escalations=summary.escalations,

@@ -40,7 +40,7 @@ def write_reminders() -> reminders.RunSummary:
     """Write the reminders due now (the outbox's keys make a repeated run add nothing)."""
     session = db_session()
     with unit_of_work(session):
-        summary = reminders.run(session)
+        summary = reminders.run(session, checkpoint=session.commit)
     if summary.reminders or summary.escalations or summary.group:
         log.info("reminders: %s messages to %s units, %s escalations, %s group messages",
                  summary.reminders, len(summary.units), summary.escalations, summary.group)

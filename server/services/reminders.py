@@ -27,7 +27,7 @@ does not stop them).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -385,8 +385,18 @@ class RunSummary:
     units: set[tuple[str, str, str]] = field(default_factory=set)  # (assignment, unit, period)
 
 
-def run(session: Session, now: datetime | None = None) -> RunSummary:
-    """Write today's reminders and escalations of every open period (idempotent)."""
+CHUNK = 200  # units between checkpoints
+
+
+def run(session: Session, now: datetime | None = None,
+        checkpoint: Callable[[], None] | None = None) -> RunSummary:
+    """Write today's reminders and escalations of every open period (idempotent).
+
+    *checkpoint* is called after every :data:`CHUNK` units reminded: the worker
+    commits there, so a run over thousands of units does not hold one long write
+    transaction (on SQLite, that would make every page that saves wait). A run cut
+    short is completed by the next one: what was written is not written again.
+    """
     now = now or utcnow()
     today = shanghai_today(now)
     summary = RunSummary()
@@ -404,13 +414,13 @@ def run(session: Session, now: datetime | None = None) -> RunSummary:
                 continue
             summary.periods += 1
             _run_period(session, assignment, period, due, policy, step, escalation, now,
-                        summary)
+                        summary, checkpoint or (lambda: None))
     return summary
 
 
 def _run_period(session: Session, assignment: Assignment, period: str, due: date,
                 policy: ReminderPolicy, step: Step | None, escalation: Step | None,
-                now: datetime, summary: RunSummary) -> None:
+                now: datetime, summary: RunSummary, checkpoint: Callable[[], None]) -> None:
     rows = session.execute(still_owing(assignment, period)
                            .add_columns(UnitPlacement.path, UnitPlacement.parent_id)).all()
     if not rows:
@@ -424,7 +434,9 @@ def _run_period(session: Session, assignment: Assignment, period: str, due: date
         # those units instead of trying every insert again.
         done = _reminded(session, assignment, period, step.key)
         accounts = _accounts(session, [u.id for u in units if u.code not in done])
-        for unit in units:
+        for number, unit in enumerate(units, 1):
+            if number % CHUNK == 0:
+                checkpoint()
             if unit.code in done:
                 continue
             added = remind_unit(session, assignment, unit, period, due, days_left,
