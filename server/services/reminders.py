@@ -276,10 +276,6 @@ def missing_text(assignment: Assignment, period: str, due: date, days_left: int,
     return subject, "\n".join(lines)
 
 
-def _locale_of(user: User | None) -> str:
-    return (user.locale if user is not None and user.locale else DEFAULT_LOCALE)
-
-
 # -- recipients -------------------------------------------------------------------------------
 
 
@@ -300,13 +296,14 @@ def _accounts(session: Session, unit_ids: Iterable[int]) -> dict[int, list[User]
 
 def remind_unit(session: Session, assignment: Assignment, unit: Unit, period: str, due: date,
                 days_left: int, *, kind: str, step: str, users: Sequence[User],
-                channels: set[str], not_before: datetime, respect_opt_out: bool = True) -> int:
-    """Write one reminder to each account of *unit* and to its contact phone; rows added."""
+                channels: set[str], not_before: datetime) -> int:
+    """Write one reminder to each account of *unit* that did not opt out and to the unit's
+    contact phone (unless it is the mobile of an account that opted out); rows added."""
     link = report_link(assignment, unit, period)
     added = 0
     opted_out_mobiles = set()
     for user in users:
-        if respect_opt_out and user.reminders_opt_out:
+        if user.reminders_opt_out:
             opted_out_mobiles.add(user.mobile)
             continue
         added += notifications.send_to_user(
