@@ -1,7 +1,7 @@
 """Reminder policies on assignments, opting out of reminders, and the 一键催报 audit
 
 Revision ID: 0018
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0018'
-down_revision = '0014'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

@@ -45,7 +45,7 @@ from server.models.accounts import as_utc, utcnow
 from server.models.notifications import Channel, Notification, ReminderChase
 from server.models.reporting import Assignment
 from server.services import assignments as assignment_service
-from server.services import notifications, outbox
+from server.services import audit, notifications, outbox
 from server.services.errors import InvalidInput, TooSoon
 from server.services.owing import still_owing
 
@@ -545,6 +545,11 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
                                 kind="reminder-chase", step=f"chase-{record.id}",
                                 users=accounts.get(unit.id, []), channels=channels,
                                 not_before=not_before)
+    audit.record(session, audit.Kind.UNITS_REMINDED, actor=user, unit=under,
+                 target=f"{assignment.key} {Period.parse(period).label(DEFAULT_LOCALE)} "
+                        f"{under.name}",
+                 details={"assignment": assignment.key, "period": period,
+                          "units": [unit.code for unit in units]})
     messages += tell_robots(session, assignment, period, due, days_left, under, units,
                             kind="chase-group", step=f"chase-{record.id}", channels=channels,
                             not_before=not_before)

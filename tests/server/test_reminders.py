@@ -380,3 +380,18 @@ def test_an_account_opts_out_on_its_settings_page(app, session, world, browser):
     assert session.get(User, world["va2"].id).reminders_opt_out is True
     run_at(app, session, at(DUE))
     assert rows(session, user_id=world["va2"].id) == []
+
+
+def test_a_chase_is_in_the_audit_log(app, session, world):
+    from server.models import AuditEvent
+    from server.services import review as review_service
+
+    with app.app_context(), unit_of_work(session):
+        user = session.get(User, world["ta-hz"].id)
+        assignment = assignment_service.get_assignment(session, "cd")
+        entries = review_service.chase_list(session, user, assignment, user.unit, "2026Q2")
+        reminders.chase_now(session, user, assignment, user.unit, "2026Q2",
+                            [e.unit for e in entries], ["VA2"])
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "units_reminded"))
+    assert event.actor_id == world["ta-hz"].id and event.details["units"] == ["VA2"]
+    assert event.details["period"] == "2026Q2"
