@@ -139,6 +139,8 @@ def jobs_from_environment() -> dict:
         "NOTIFY_MAX_ATTEMPTS": _int_env("TIANBAO_NOTIFY_MAX_ATTEMPTS", 8),
         "NOTIFY_RETRY_SECONDS": _int_env("TIANBAO_NOTIFY_RETRY_SECONDS", 60),
         "NOTIFY_LEASE_SECONDS": _int_env("TIANBAO_NOTIFY_LEASE_SECONDS", 120),
+        # 一键催报: a unit is chased at most once per period in this many hours.
+        "CHASE_INTERVAL_HOURS": _int_env("TIANBAO_CHASE_INTERVAL_HOURS", 4),
     }
 
 

@@ -35,6 +35,7 @@ HTTP_STATUS = {
     "invalid_state": 409,
     "stale_revision": 409,
     "invalid": 422,
+    "too_soon": 429,
 }
 
 

@@ -20,8 +20,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.definition import Definition, Phase
@@ -34,7 +41,7 @@ from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.refusals import on_refusal
 from server.services import assignments as assignment_service
-from server.services import owing
+from server.services import owing, reminders
 from server.services import units as unit_service
 from server.services.errors import Refusal
 
@@ -93,6 +100,26 @@ class AssignmentForm(PhasesForm):
                        render_kw={"list": "period-options", "autocomplete": "off"})
     confirm_overdue = BooleanField(
         _l("Create it all the same: the units get work that is already past due"))
+
+
+CHANNEL_LABELS = {"app": _l("In the app"), "email": _l("E-mail"), "sms": _l("SMS"),
+                  "wecom": _l("WeCom group robot"), "dingtalk": _l("DingTalk group robot")}
+
+
+class ReminderPolicyForm(FlaskForm):
+    days_before = IntegerField(_l("Remind this many days before the due date (0: not)"),
+                               validators=[InputRequired()])
+    on_due_day = BooleanField(_l("Remind on the due date"))
+    overdue_every = IntegerField(_l("When overdue, remind every this many days"),
+                                 validators=[InputRequired()])
+    overdue_max = IntegerField(_l("…at most this many times (0: not)"),
+                               validators=[InputRequired()])
+    escalate_after = IntegerField(_l("Tell the consolidators above after this many overdue "
+                                     "days (0: never)"), validators=[InputRequired()])
+    quiet_start = StringField(_l("Quiet hours from (Asia/Shanghai)"),
+                              validators=[InputRequired(), Length(max=5)])
+    quiet_end = StringField(_l("Quiet hours until"), validators=[InputRequired(), Length(max=5)])
+    channels = MultiCheckboxField(_l("Channels"))
 
 
 class ReplaceVersionForm(FlaskForm):
@@ -340,14 +367,24 @@ def _phases_form(assignment: Assignment, formdata=None) -> PhasesForm:
                       due_phase=assignment.due_phase or "")
 
 
+def _reminders_form(assignment: Assignment, formdata=None) -> ReminderPolicyForm:
+    values = reminders.policy_of(assignment).as_dict()
+    form = ReminderPolicyForm(formdata=formdata, data=values)
+    form.channels.choices = options((c, CHANNEL_LABELS[c]) for c in reminders.ALL_CHANNELS)
+    return form
+
+
 def _detail_page(session: Session, assignment: Assignment, form: ReplaceVersionForm,
-                 status: int = 200, phases_form: PhasesForm | None = None):
+                 status: int = 200, phases_form: PhasesForm | None = None,
+                 reminders_form: ReminderPolicyForm | None = None):
     return render_template(
         "admin/assignments_detail.html", assignment=assignment, form=form,
         periods=_periods_of(session, assignment), size=_reporting_count(session, assignment),
         unit_kind_label=unit_kind_label,
         phases=assignment_service.phases_of(assignment),
         phases_form=phases_form or _phases_form(assignment, formdata=None),
+        reminders_form=reminders_form or _reminders_form(assignment),
+        reminders_changed=bool(assignment.reminder_policy),
     ), status
 
 
@@ -413,4 +450,29 @@ def assignments_phases(key: str):
             assignment_service.set_phases(assignment, phases, form.due_phase.data)
             flash(_("The phases of %(key)s are saved.", key=key), "success")
             return redirect(url_for("admin.assignments_detail", key=key))
+    return page()
+
+
+@bp.post("/assignments/<key>/reminders")
+@roles_required(Role.ADMIN)
+def assignments_reminders(key: str):
+    """Change when and how the units of this assignment are reminded."""
+    session = db_session()
+    assignment = assignment_service.get_assignment(session, key)
+    form = _reminders_form(assignment, formdata=request.form)
+
+    def page(_refusal=None):
+        return _detail_page(session, assignment, _detail_form(session, assignment), 400,
+                            reminders_form=form)
+
+    if form.validate_on_submit():
+        on_refusal(page, form=form)
+        if request.form.get("reset"):
+            assignment.reminder_policy = None
+        else:
+            reminders.set_policy(assignment, {name: form[name].data for name in (
+                "days_before", "on_due_day", "overdue_every", "overdue_max", "escalate_after",
+                "quiet_start", "quiet_end", "channels")})
+        flash(_("The reminders of %(key)s are saved.", key=key), "success")
+        return redirect(url_for("admin.assignments_detail", key=key))
     return page()

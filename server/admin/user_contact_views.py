@@ -30,7 +30,8 @@ def users_contact(user_id: int):
         on_refusal(page, form=form)
         contacts.update_contact(db_session(), user, email=form.email.data,
                                 mobile=form.mobile.data, wecom_userid=form.wecom_userid.data,
-                                notify_on_submission=form.notify_on_submission.data)
+                                notify_on_submission=form.notify_on_submission.data,
+                                reminders_opt_out=form.reminders_opt_out.data)
         flash(_("The notification settings of %(username)s have been saved.",
                 username=user.username), "success")
         return redirect(url_for("admin.users"))

@@ -11,9 +11,11 @@ from server.api import (  # noqa: F401
     auth,
     consolidations,
     events,
+    notifications,
     openapi,
     problems,
     refusals,
+    reminders,
     reports,
     tasks,
 )

@@ -82,6 +82,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "until": query_param("until", "Only events that happened on or before this day "
                                   "(Beijing time).", {"type": "string", "format": "date"}),
     "key": path_param("key", "Template key."),
+    "notification_id": path_param("notification_id", "The message's id.",
+                                  {"type": "integer", "minimum": 1}),
     "n": path_param("n", "Template version number.", {"type": "integer", "minimum": 1}),
     "page": query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
                                                          "default": 1}),
@@ -128,6 +130,8 @@ PROBLEMS: dict[int, str] = {
     423: "The period is closed over this report by a consolidator above (period_closed): "
          "nothing of it may change until the period is reopened.",
     428: "If-Match is missing (precondition_required).",
+    429: "Done too recently (too_soon): e.g. a unit was reminded of this period within the "
+         "configured hours.",
 }
 
 
@@ -304,6 +308,33 @@ OPERATIONS: tuple[Operation, ...] = (
               "assignment: its events CSV, limited to the period's days.",
               Body(media="text/csv", description="The flat data"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
+    Operation("get", C + "/chase", "reminders",
+              "The units below the unit still to report the period (not started, draft or "
+              "returned), when each was last reminded, and the reminder as text for a group "
+              "chat.", Body(schemas.ChaseList), REPORT, problems=(403, 404)),
+    Operation("post", C + "/chase", "reminders",
+              "一键催报: remind the chosen units (all on the list when left out) now on every "
+              "channel; recorded with who and when; a unit reminded of the period within the "
+              "configured hours answers 429.", Body(schemas.ChaseResult), REPORT,
+              schemas.ChaseRequest, False, (403, 404, 422, 429)),
+    Operation("get", "/assignments/{assignment}/reminders", "reminders",
+              "An assignment's reminder settings (administrators).",
+              Body(schemas.ReminderSettings), ("assignment",), problems=(403, 404)),
+    Operation("put", "/assignments/{assignment}/reminders", "reminders",
+              "Change an assignment's reminder settings (those left out stay; defaults: true "
+              "goes back to the defaults).", Body(schemas.ReminderSettings), ("assignment",),
+              schemas.ReminderSettingsInput, problems=(403, 404, 422)),
+    Operation("get", "/notifications", "notifications",
+              "The account's messages in the app, newest first.",
+              Body(schemas.NotificationPage, headers=LINK), PAGED, problems=()),
+    Operation("get", "/notifications/unread-count", "notifications",
+              "How many of the account's messages are unread.", Body(schemas.UnreadCount),
+              problems=()),
+    Operation("post", "/notifications/{notification_id}/read", "notifications",
+              "Mark one message read.", Body(schemas.NotificationItem), ("notification_id",)),
+    Operation("post", "/notifications/read", "notifications",
+              "Mark every message of the account read.", Body(schemas.MarkedRead),
+              problems=()),
 )
 
 DESCRIPTION = """\

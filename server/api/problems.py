@@ -65,6 +65,8 @@ PROBLEMS: dict[str, tuple[Any, Any]] = {
                                   "not accept.")),
     "invalid": (_l("Invalid content"),
                 _l("The content has errors; see the issues.")),
+    "too_soon": (_l("Too soon"),
+                 _l("The same request was made too recently; try again later.")),
     "precondition_required": (_l("Precondition required"),
                               _l("Send the revision you read in the If-Match header.")),
     "server_error": (_l("Server error"),
@@ -80,7 +82,7 @@ STATUS_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "too_large",
     415: "unsupported_media_type", 422: "invalid", 423: "period_closed",
-    428: "precondition_required",
+    428: "precondition_required", 429: "too_soon",
     500: "server_error",
 }
 

@@ -491,6 +491,79 @@ class TaskPage(Page[Task]):
     """Tasks, most urgent (submitter) or newest period (consolidator) first."""
 
 
+# -- notifications and reminders (issue #17) ----------------------------------------------
+
+
+class NotificationItem(BaseModel):
+    """One of the account's messages in the app (the bell)."""
+
+    id: int
+    kind: str = Field(description="report-submitted, report-returned, report-approved, "
+                                  "reminder, reminder-chase, reminder-escalation")
+    subject: str
+    text: str
+    link: str = Field(description="Path of the page it is about on this server, or empty")
+    created_at: Instant
+    read_at: Instant | None
+
+
+class NotificationPage(Page[NotificationItem]):
+    """The account's messages in the app, newest first."""
+
+
+class UnreadCount(BaseModel):
+    unread: Count
+
+
+class MarkedRead(BaseModel):
+    changed: Count = Field(description="How many messages were unread and are now read")
+
+
+class ChaseUnit(BaseModel):
+    unit: UnitRef
+    parent: str = Field(description="The parent unit's name")
+    status: Status
+    days_overdue: Count
+    contact_name: str | None
+    contact_phone: str | None
+    last_reminded_at: Instant | None = Field(description="The last 一键催报 of this period")
+
+
+class ChaseList(BaseModel):
+    """The units below a unit still to report a period (not started, draft or returned),
+    and the reminder as text for a WeChat group."""
+
+    assignment: str
+    unit: UnitRef
+    period: str
+    due: date
+    units: list[ChaseUnit]
+    text: str = Field(description="The reminder as plain text, to paste into a group chat")
+    interval_hours: Count = Field(description="A unit is reminded at most once in this "
+                                              "many hours per period")
+
+
+class ChaseResult(BaseModel):
+    reminded: list[UnitRef]
+    messages: Count = Field(description="Messages written to the outbox")
+
+
+class ReminderSettings(BaseModel):
+    """When and how the units of an assignment are reminded."""
+
+    days_before: int = Field(ge=0, le=60, description="Days before the due date; 0: none")
+    on_due_day: bool
+    overdue_every: int = Field(ge=1, le=60, description="Days between reminders once overdue")
+    overdue_max: int = Field(ge=0, le=20, description="Reminders once overdue, at most")
+    escalate_after: int = Field(ge=0, le=120, description=(
+        "Overdue days after which the consolidators above are told, once; 0: never"))
+    quiet_start: str = Field(description="No messages from this time (HH:MM, Beijing time)")
+    quiet_end: str = Field(description="…until this time; equal to quiet_start: none")
+    channels: list[str] = Field(description="app, email, wecom, dingtalk, sms (those the "
+                                            "server has configured are used)")
+    defaults: bool = Field(description="Whether the assignment uses the default settings")
+
+
 # -- request bodies -----------------------------------------------------------------------
 
 
@@ -552,3 +625,22 @@ class Comment(BaseModel):
 
 class Reason(BaseModel):
     reason: str = Field(min_length=1)
+
+
+class ChaseRequest(BaseModel):
+    units: list[str] | None = absent("Codes of the units to remind (left out: every unit "
+                                     "on the list)")
+
+
+class ReminderSettingsInput(BaseModel):
+    """The settings to change; those left out stay as they are."""
+
+    days_before: int | None = absent()
+    on_due_day: bool | None = absent()
+    overdue_every: int | None = absent()
+    overdue_max: int | None = absent()
+    escalate_after: int | None = absent()
+    quiet_start: str | None = absent("HH:MM")
+    quiet_end: str | None = absent("HH:MM")
+    channels: list[str] | None = absent()
+    defaults: bool | None = absent("true: go back to the default settings")

@@ -17,3 +17,7 @@ class ContactForm(FlaskForm):
                                               "robot's messages."),
                                render_kw={"autocomplete": "off"})
     notify_on_submission = BooleanField(_l("Tell me when a unit below submits a report"))
+    reminders_opt_out = BooleanField(
+        _l("Send me no reminders of reports due or overdue"),
+        description=_l("Reminders to a consolidator of units that are long overdue are sent "
+                       "all the same."))

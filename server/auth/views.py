@@ -99,7 +99,8 @@ def contact():
         contacts.update_contact(db_session(), current_user._get_current_object(),
                                 email=form.email.data, mobile=form.mobile.data,
                                 wecom_userid=form.wecom_userid.data,
-                                notify_on_submission=form.notify_on_submission.data)
+                                notify_on_submission=form.notify_on_submission.data,
+                                reminders_opt_out=form.reminders_opt_out.data)
         flash(_("Your notification settings have been saved."), "success")
         return redirect(url_for("auth.account"))
     return _account_page(contact_form=form), 400

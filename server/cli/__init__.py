@@ -1,9 +1,10 @@
 """The ``tianbao`` command line. Commands are thin: they call services and print.
 
 Each command group lives in a module of its own (``instance`` for ``init``,
-``serve`` and ``db``; ``worker`` for the job runner; ``units``, ``users``, ``templates``,
-``workbook``, ``export``, ``tokens``; ``backup`` for ``backup`` and ``restore``), built
-with the helpers of :mod:`server.cli.common`; this module gathers them into ``tianbao``.
+``serve`` and ``db``; ``worker`` for the job runner; ``reminders``; ``units``, ``users``,
+``templates``, ``workbook``, ``export``, ``tokens``; ``backup`` for ``backup`` and
+``restore``), built with the helpers of :mod:`server.cli.common`; this module gathers
+them into ``tianbao``.
 
 Messages are translated into the locale taken from ``TIANBAO_LOCALE`` or the
 usual ``LC_ALL``/``LC_MESSAGES``/``LANG`` variables (zh_CN unless they ask for English).
@@ -34,6 +35,7 @@ from server.cli import (
     backup,
     export,
     instance,
+    reminders,
     templates,
     tokens,
     units,
@@ -52,7 +54,8 @@ cli = FlaskGroup(
 for command in (instance.init_command, instance.serve_command, instance.db_group,
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
-                backup.backup_command, backup.restore_command, worker.worker_command):
+                backup.backup_command, backup.restore_command, worker.worker_command,
+                reminders.reminders_group):
     cli.add_command(command)
 
 

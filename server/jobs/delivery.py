@@ -1,4 +1,4 @@
-"""The notification tasks' work: deliver what is due from the outbox."""
+"""The notification tasks' work: deliver what is due from the outbox, write reminders."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import timedelta
 from flask import current_app
 
 from server.channels.settings import senders
-from server.db import db_session
-from server.services import outbox
+from server.db import db_session, unit_of_work
+from server.services import outbox, reminders
 
 log = logging.getLogger(__name__)
 
@@ -33,4 +33,15 @@ def deliver() -> outbox.Summary:
                  summary.retried, summary.failed, summary.dead)
         for error in summary.errors:
             log.warning("notification not delivered: %s", error)
+    return summary
+
+
+def write_reminders() -> reminders.RunSummary:
+    """Write the reminders due now (the outbox's keys make a repeated run add nothing)."""
+    session = db_session()
+    with unit_of_work(session):
+        summary = reminders.run(session, checkpoint=session.commit)
+    if summary.reminders or summary.escalations or summary.group:
+        log.info("reminders: %s messages to %s units, %s escalations, %s group messages",
+                 summary.reminders, len(summary.units), summary.escalations, summary.group)
     return summary

@@ -75,7 +75,12 @@ def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
     # every minute even when nothing new is queued.
     huey.periodic_task(crontab(minute="*"), name="deliver_notifications_every_minute")(
         _in_app(app, delivery.deliver))
-    return {"deliver_notifications": deliver}
+    # Reminders: every hour (each is written once, whatever the number of runs).
+    huey.periodic_task(crontab(minute="5"), name="write_reminders_every_hour")(
+        _in_app(app, delivery.write_reminders))
+    return {"deliver_notifications": deliver,
+            "write_reminders": huey.task(name="write_reminders")(
+                _in_app(app, delivery.write_reminders))}
 
 
 def init_jobs(app: Flask) -> Jobs:

@@ -5,7 +5,7 @@ from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
 from server.models.audit import AuditEvent
 from server.models.designer import TemplateDraft
-from server.models.notifications import Channel, Delivery, Notification
+from server.models.notifications import Channel, Delivery, Notification, ReminderChase
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
@@ -26,7 +26,7 @@ __all__ = [
     "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
     "FieldComment",
     "LoginAttempt",
-    "Notification", "Report", "ReportEvent", "ReportValue",
+    "Notification", "ReminderChase", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]

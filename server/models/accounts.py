@@ -65,6 +65,9 @@ class User(Base):
     # A reviewer hears of each submission below them only when they ask for it.
     notify_on_submission: Mapped[bool] = mapped_column(Boolean, default=False,
                                                        server_default=false())
+    # Scheduled reminders are not sent to this account (escalations still are).
+    reminders_opt_out: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                    server_default=false())
 
     unit: Mapped[Unit | None] = relationship()
 

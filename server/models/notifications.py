@@ -89,3 +89,23 @@ class Notification(Base):
 
     def __repr__(self) -> str:
         return f"<Notification {self.id} {self.channel} {self.status} {self.key}>"
+
+
+class ReminderChase(Base):
+    """A consolidator's 一键催报 of one unit for one period: the audit trail and the rate
+    limit (a unit is chased at most once per period in a configured number of hours)."""
+
+    __tablename__ = "reminder_chases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"))
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        Index("ix_reminder_chases_lookup", "assignment_id", "period", "unit_id", "at"),
+    )

@@ -118,6 +118,9 @@ class Assignment(Base):
     phases: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list,
                                                          server_default=text("'[]'"))
     due_phase: Mapped[str | None] = mapped_column(String(64))
+    # Reminder settings that differ from the defaults (server.services.reminders); None:
+    # the defaults as they stand.
+    reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

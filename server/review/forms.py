@@ -114,3 +114,7 @@ class DashboardForm(Form):
 class BatchApproveForm(FlaskForm):
     """The matrix's batch approval: its checkboxes are read from the request as they are
     (``report`` values ``<unit code>|<period>``); this form carries the CSRF token."""
+
+
+class ChaseForm(FlaskForm):
+    """一键催报: the units to remind now (codes; all the listed ones are ticked at first)."""

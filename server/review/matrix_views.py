@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask import session as web_session
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,9 +15,12 @@ from server.db import db_session
 from server.downloads import XLSX
 from server.locale import current_locale_code
 from server.models import Role, Status
+from server.models.accounts import utcnow
+from server.refusals import on_refusal
 from server.review.blueprint import bp
-from server.review.forms import BatchApproveForm, MatrixFilterForm
+from server.review.forms import BatchApproveForm, ChaseForm, MatrixFilterForm
 from server.services import assignments as assignment_service
+from server.services import reminders
 from server.services import review as review_service
 from server.services.errors import NotVisible
 
@@ -138,16 +142,52 @@ def _chase_context(assignment_key: str, period: str):
     return assignment, under, entries
 
 
-@bp.get("/<assignment>/<period>/chase")
-@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
-def matrix_chase(assignment: str, period: str):
-    """The units still owing the period's report, with whom to call."""
-    found, under, entries = _chase_context(assignment, period)
+def _chase_page(found, under, period: str, entries, form: ChaseForm | None = None,
+                status: int = 200):
+    session = db_session()
+    units = [entry.unit for entry in entries]
     return render_template(
         "review/chase.html", assignment=found, under=under, period=period, entries=entries,
         due=assignment_service.due_date(found, period),
         title=review_service.chase_title(found, under, period, current_locale_code()),
-    )
+        form=form or ChaseForm(),
+        copy_text=reminders.copy_text(found, period, units, locale=current_locale_code())
+        if units else "",
+        last_chased=reminders.last_chased(session, found, period, [u.id for u in units]),
+        history=reminders.chase_history(session, found, period, [u.id for u in units]),
+        interval_hours=int(reminders.chase_interval().total_seconds() // 3600),
+    ), status
+
+
+@bp.get("/<assignment>/<period>/chase")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_chase(assignment: str, period: str):
+    """The units still owing the period's report, with whom to call, and 一键催报."""
+    found, under, entries = _chase_context(assignment, period)
+    return _chase_page(found, under, period, entries)
+
+
+@bp.post("/<assignment>/<period>/chase")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_chase_send(assignment: str, period: str):
+    """一键催报: remind the ticked units now (rate-limited per unit and period, audited)."""
+    found, under, entries = _chase_context(assignment, period)
+    form = ChaseForm()
+    if not form.validate_on_submit():
+        flash(_("The form has expired. Please try again."), "error")
+        return _chase_page(found, under, period, entries, form, 400)
+    on_refusal(lambda _refusal: _chase_page(found, under, period, entries, form, 400))
+    now = utcnow()
+    outcome = reminders.chase_now(db_session(), current_user._get_current_object(), found,
+                                  under, period, [e.unit for e in entries],
+                                  request.form.getlist("units"), now=now)
+    flash(ngettext("Reminded %(num)s unit now.", "Reminded %(num)s units now.",
+                   len(outcome.sent)), "success")
+    if outcome.send_at > now:
+        flash(_("It is within the quiet hours: the messages go out at %(time)s.",
+                time=format_datetime(outcome.send_at, "short")), "info")
+    return redirect(url_for("review.matrix_chase", assignment=assignment, period=period,
+                            unit=under.code))
 
 
 @bp.get("/<assignment>/<period>/chase.xlsx")

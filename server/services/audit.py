@@ -67,6 +67,7 @@ class Kind(enum.StrEnum):
     PERIOD_CLOSED = "period_closed"
     PERIOD_REOPENED = "period_reopened"
     REPORT_WITHDRAWN = "report_withdrawn"
+    UNITS_REMINDED = "units_reminded"  # 一键催报
 
 
 KIND_LABELS: dict[Kind, Any] = {
@@ -91,6 +92,7 @@ KIND_LABELS: dict[Kind, Any] = {
     Kind.PERIOD_CLOSED: _l("Period closed"),
     Kind.PERIOD_REOPENED: _l("Period reopened"),
     Kind.REPORT_WITHDRAWN: _l("Report withdrawn"),
+    Kind.UNITS_REMINDED: _l("Units reminded (一键催报)"),
 }
 
 # The workflow of reports is audited in their own history (report_events); the audit page

@@ -22,8 +22,10 @@ def _clean(value: str | None) -> str | None:
 
 
 def update_contact(session: Session, user: User, *, email: str | None, mobile: str | None,
-                   wecom_userid: str | None, notify_on_submission: bool = False) -> None:
-    """Set *user*'s addresses (each optional; blank removes it) and notification preference.
+                   wecom_userid: str | None, notify_on_submission: bool = False,
+                   reminders_opt_out: bool | None = None) -> None:
+    """Set *user*'s addresses (each optional; blank removes it) and notification preferences
+    (*reminders_opt_out*: no scheduled reminders; None leaves it as it is).
 
     Only reviewers (consolidators, administrators) hear of submissions: for a
     submitter the preference is always off.
@@ -45,6 +47,10 @@ def update_contact(session: Session, user: User, *, email: str | None, mobile: s
              "notify_on_submission": notify}
     user.email, user.mobile, user.wecom_userid = email, mobile, wecom_userid
     user.notify_on_submission = notify
+    if reminders_opt_out is not None:
+        before["reminders_opt_out"] = user.reminders_opt_out
+        after["reminders_opt_out"] = bool(reminders_opt_out)
+        user.reminders_opt_out = bool(reminders_opt_out)
     session.flush()
     changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
     if changed:

@@ -109,6 +109,13 @@ class InvalidState(Refusal):
         self.state = state
 
 
+class TooSoon(Refusal):
+    """The same thing was done too recently: it may be repeated from *retry_at* on."""
+
+    code = "too_soon"
+    default_message = _l("This was done too recently. Try again later.")
+
+
 class StaleRevision(Refusal):
     """The caller started from an older revision than the latest: nothing was changed.
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale, gettext
@@ -36,7 +37,8 @@ from server.services import outbox
 NOTIFIED_ACTIONS = frozenset({"submitted", "returned", "approved"})
 
 
-def _channels() -> set[str]:
+def configured() -> set[str]:
+    """The channels this server can send on (the app always)."""
     return configured_channels(current_app.config) if has_app_context() else {Channel.APP}
 
 
@@ -50,25 +52,34 @@ def addresses(user: User, channels: Iterable[str], fallback_mobile: str | None =
     return {channel: known[channel] for channel in channels if known.get(channel)}
 
 
+def rendered(locale: str, render: Callable[[str], tuple[str, str]]) -> tuple[str, str]:
+    """*render*'s (subject, text) in *locale*."""
+    locale = locale if locale in LANGUAGES else DEFAULT_LOCALE
+    if has_app_context():
+        with force_locale(locale):
+            return render(locale)
+    return render(locale)
+
+
 def send_to_user(session: Session, user: User, render: Callable[[str], tuple[str, str]], *,
                  kind: str, link: str, assignment_key: str = "", unit_code: str = "",
-                 period: str = "", step: str = "", fallback_mobile: str | None = None) -> int:
+                 period: str = "", step: str = "", fallback_mobile: str | None = None,
+                 channels: Iterable[str] | None = None,
+                 not_before: datetime | None = None) -> int:
     """Write *user*'s message on every channel that reaches them; the number of rows added.
 
     *render* gives (subject, text) in the locale it is called in: the recipient's.
+    *channels*: only those of them the server has (default: all it has). *not_before*:
+    when the message may be sent (and shown in the app), e.g. after quiet hours.
     """
-    locale = user.locale if user.locale in LANGUAGES else DEFAULT_LOCALE
-    if has_app_context():
-        with force_locale(locale):
-            subject, text = render(locale)
-    else:
-        subject, text = render(locale)
+    subject, text = rendered(user.locale or DEFAULT_LOCALE, render)
+    usable = configured() if channels is None else set(channels) & configured()
     added = 0
-    for channel, recipient in addresses(user, _channels(), fallback_mobile).items():
+    for channel, recipient in addresses(user, usable, fallback_mobile).items():
         added += outbox.enqueue(session, channel=channel, recipient=recipient, subject=subject,
                                 text=text, kind=kind, link=link, user_id=user.id,
                                 assignment_key=assignment_key, unit_code=unit_code,
-                                period=period, step=step)
+                                period=period, step=step, now=not_before)
     return added
 
 
@@ -142,7 +153,9 @@ def _reviewers_who_asked(session: Session, report: Report) -> list[User]:
 
 
 def _in_app(user: User):
-    return (Notification.user_id == user.id) & (Notification.channel == Channel.APP)
+    """*user*'s messages in the app that are due (one written in quiet hours waits)."""
+    return ((Notification.user_id == user.id) & (Notification.channel == Channel.APP)
+            & (Notification.created_at <= utcnow()))
 
 
 def unread_count(session: Session, user: User) -> int:

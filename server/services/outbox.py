@@ -78,17 +78,28 @@ def enqueue(session: Session, *, channel: str, recipient: str, subject: str, tex
     values = {"channel": str(channel), "recipient": recipient, "assignment_key": assignment_key,
               "unit_code": unit_code, "period": period, "kind": kind, "step": str(step)}
     in_app = channel == Channel.APP
-    added = session.execute(
-        insert_or_ignore(session, Notification.__table__, IDEMPOTENCY_COLUMNS).values(
-            **values, key=idempotency_key(values), user_id=user_id, subject=subject[:300],
-            text=text, link=link, status=Delivery.SENT if in_app else Delivery.PENDING,
-            attempts=0, next_try_at=now, last_error="", created_at=now,
-            sent_at=now if in_app else None)
-        .returning(Notification.__table__.c.id)
-    ).first() is not None
+    added = session.execute(_insert_statement(session), {
+        **values, "key": idempotency_key(values), "user_id": user_id, "subject": subject[:300],
+        "text": text, "link": link, "status": Delivery.SENT if in_app else Delivery.PENDING,
+        "attempts": 0, "next_try_at": now, "last_error": "", "created_at": now,
+        "sent_at": now if in_app else None}).first() is not None
     if added and not in_app:
         session.info["tianbao.outbox_pending"] = True  # the job runner is told after commit
     return bool(added)
+
+
+_STATEMENTS: dict[str, object] = {}
+
+
+def _insert_statement(session: Session):
+    """The insert-or-ignore of one row, built once per dialect (the scheduler writes
+    thousands of rows in a run: only their parameters change)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _STATEMENTS:
+        _STATEMENTS[dialect] = insert_or_ignore(
+            session, Notification.__table__, IDEMPOTENCY_COLUMNS).returning(
+            Notification.__table__.c.id)
+    return _STATEMENTS[dialect]
 
 
 def _due(now: datetime):

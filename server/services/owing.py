@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 
 from forms.periods import SHANGHAI, Frequency, Period
 from server.models import Unit, UnitPlacement
-from server.models.reporting import Assignment
+from server.models.reporting import Assignment, Report, open_in_sql
 from server.models.units import PATH_SEPARATOR
 from server.services.assignments import due_date
 
@@ -138,3 +138,14 @@ def owed_periods_query(assignment: Assignment, unit_id: int, periods: list[str])
     if not parts:
         return None
     return parts[0].union_all(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def still_owing(assignment: Assignment, period: str, under: Unit | None = None) -> Select:
+    """The units that owe *period* (see :func:`owing_units`) and have not handed it in:
+    no report, a draft or a returned one. ``Report`` is outer-joined (its ``status``
+    is NULL where nothing was started). Submitted and approved reports are in."""
+    return (owing_units(assignment, period, under)
+            .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                    Report.assignment_id == assignment.id,
+                                    Report.period == period))
+            .where(open_in_sql(Report.id, Report.status)))

@@ -29,14 +29,14 @@ from forms.periods import SHANGHAI, Period, days_until
 from server.labels import period_label
 from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
-from server.models.reporting import is_overdue, late_or_overdue, open_in_sql, sent_in_sql
+from server.models.reporting import is_overdue, late_or_overdue, sent_in_sql
 from server.models.units import subtree_bounds
 from server.navigation import Page
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.errors import NotAllowed, NotVisible, Refusal, StaleRevision
-from server.services.owing import owing_today, owing_units
+from server.services.owing import owing_today, owing_units, still_owing
 from server.services.reporting import ReportView
 
 PERIODS_SHOWN = 6  # newest open periods in the matrix unless all are asked for
@@ -349,10 +349,7 @@ def chase_list(session: Session, user: User, assignment: Assignment, under: Unit
     due = assignment_service.due_date(assignment, period)
     days_overdue = max(0, -days_until(due, now))
     query = (
-        owing_below(assignment, under, period)
-        .outerjoin(Report, and_(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
-                                Report.period == period))
-        .where(open_in_sql(Report.id, Report.status))
+        still_owing(assignment, period, under).where(Unit.id != under.id)
         .add_columns(Report.status)
         .options(joinedload(Unit.parent))
     )

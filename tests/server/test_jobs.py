@@ -8,17 +8,23 @@ import sys
 import time
 import urllib.request
 import uuid
+from datetime import datetime
 
 import pytest
 import redis
+import time_machine
 from notify_receivers import HttpReceiver, Script, free_port, wait_until
 from sqlalchemy import select
 
+from forms.loader import CATALOG_DIR
+from forms.periods import SHANGHAI
 from server.app import create_app
 from server.db import Base, database, db_session, unit_of_work
 from server.jobs.runner import jobs_of, make_consumer
 from server.models.notifications import Delivery, Notification
+from server.services import assignments as assignment_service
 from server.services import outbox
+from server.services.templates import get_version, load_files
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TIANBAO = [sys.executable, "-c", "from server.cli import main; main()"]
@@ -87,12 +93,14 @@ def test_the_consumer_delivers_queued_notifications(job_app, session):
     consumer.start()
     try:
         assert wait_until(lambda: the_row(session).status == Delivery.SENT, timeout=15)
+        # The scheduler also queues the every-minute delivery when it starts: the queue is
+        # drained once the consumer has taken that one too.
+        assert wait_until(lambda: jobs_of(job_app).huey.pending_count() == 0, timeout=15)
     finally:
         consumer.stop(graceful=True)
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
     assert [r.body["mobile"] for r in job_app.receiver.accepted] == ["13800000001"]
-    assert jobs_of(job_app).huey.pending_count() == 0
 
 
 def _worker(app, receiver_url: str) -> subprocess.Popen:
@@ -192,3 +200,37 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_the_worker_writes_the_reminders_due_now(job_app, session, tree, make_user):
+    """The reminder task runs on the consumer (SQLite storage and Redis alike) with the
+    clock of the test, and the hourly run is one of the worker's periodic tasks."""
+    with unit_of_work(session):
+        load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+        assignment_service.create_assignment(
+            session, key="cd", template=get_version(session, "chidian-progress", 1),
+            root=tree["TA"])
+    make_user("va1", unit=tree["VA1"])
+    jobs = jobs_of(job_app)
+    periodic = {task.name for task in jobs.huey._registry.periodic_tasks}
+    assert "write_reminders_every_hour" in periodic
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM,
+                                                        signal.SIGHUP)}
+    with time_machine.travel(datetime(2026, 7, 5, 10, tzinfo=SHANGHAI)):
+        jobs.enqueue("write_reminders")
+        consumer = make_consumer(job_app, workers=1)
+        consumer.start()
+        try:
+            assert wait_until(lambda: _reminders(session), timeout=15)
+        finally:
+            consumer.stop(graceful=True)
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+    # VA1's account in the app (VA2 has no account and no contact phone).
+    assert [(r.unit_code, r.step, r.channel) for r in _reminders(session)] == [
+        ("VA1", "due", "app")]
+
+
+def _reminders(session) -> list[Notification]:
+    session.expire_all()
+    return list(session.scalars(select(Notification).where(Notification.kind == "reminder")))

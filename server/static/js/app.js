@@ -33,4 +33,28 @@
   document.querySelectorAll("[data-print]").forEach(function (button) {
     button.addEventListener("click", function () { window.print(); });
   });
+
+  // A copy button: <button type="button" data-copy="id-of-a-textarea" data-copied="Copied">.
+  // Without JavaScript (or clipboard access) the text stays selectable in its textarea.
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.getAttribute("data-copy"));
+      if (!source) { return; }
+      source.select();
+      var done = function () {
+        var status = document.getElementById(button.getAttribute("data-copy") + "-status");
+        if (status) { status.textContent = button.getAttribute("data-copied") || ""; }
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(source.value).then(done, function () {
+          document.execCommand("copy");
+          done();
+        });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
 })();
