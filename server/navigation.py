@@ -42,6 +42,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("admin.templates", _l("Templates"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.designer", _l("Designer"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.assignments", _l("Assignments"), frozenset({ADMINISTRATOR})),
+    NavEntry("admin.calendar", _l("Calendar"), frozenset({ADMINISTRATOR})),
     # Consolidators may look up the units of their subtree (contacts for chasing reports).
     NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.users", _l("Accounts"), frozenset({ADMINISTRATOR})),

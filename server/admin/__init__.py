@@ -7,6 +7,7 @@ subtree; everything that changes data is for administrators only.
 # Importing the view modules registers their routes.
 from server.admin import (  # noqa: F401
     assignments_views,
+    calendar_views,
     designer_views,
     templates_views,
     units_views,

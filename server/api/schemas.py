@@ -161,6 +161,11 @@ class Task(BaseModel):
     unit: UnitRef
     period: str
     due: date
+    due_moved_from: date | None = Field(
+        default=None, description="The template's due date, when the assignment moved it off a "
+        "weekend or public holiday to `due`")
+    due_note: str = Field(default="", description="Why the due date moved, in the account's "
+                          "language (10月5日为国庆节假期，顺延至10月8日。)")
     status: Status
     late: bool
     overdue: bool
@@ -256,6 +261,11 @@ class Report(BaseModel):
     status: Status
     revision: Count
     due: date
+    due_moved_from: date | None = Field(
+        default=None, description="The template's due date, when the assignment moved it off a "
+        "weekend or public holiday to `due`")
+    due_note: str = Field(default="", description="Why the due date moved, in the account's "
+                          "language (10月5日为国庆节假期，顺延至10月8日。)")
     late: bool
     submitted_at: Instant | None
     values: Values

@@ -32,6 +32,7 @@ from flask.cli import FlaskGroup
 from server.app import create_app
 from server.cli import (
     backup,
+    calendar,
     export,
     instance,
     templates,
@@ -52,7 +53,8 @@ cli = FlaskGroup(
 for command in (instance.init_command, instance.serve_command, instance.db_group,
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
-                backup.backup_command, backup.restore_command, worker.worker_command):
+                backup.backup_command, backup.restore_command, worker.worker_command,
+                calendar.calendar_group):
     cli.add_command(command)
 
 

@@ -4,6 +4,7 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
 from server.models.designer import TemplateDraft
+from server.models.jobs import CalendarEntry, Job, JobStatus
 from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
@@ -20,7 +21,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
+    "ApiToken", "Assignment", "AssignmentVersion", "Base", "CalendarEntry", "Channel",
+    "Delivery", "Job", "JobStatus", "LoginAttempt",
     "Notification", "Report", "ReportEvent",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",

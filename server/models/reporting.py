@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     or_,
     text,
 )
@@ -117,6 +118,9 @@ class Assignment(Base):
     phases: Mapped[list[dict[str, Any]]] = mapped_column(JsonType, default=list,
                                                          server_default=text("'[]'"))
     due_phase: Mapped[str | None] = mapped_column(String(64))
+    # Due dates on a weekend or public holiday move to the next working day.
+    shift_to_workday: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
