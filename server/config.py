@@ -139,6 +139,10 @@ def jobs_from_environment() -> dict:
         "NOTIFY_MAX_ATTEMPTS": _int_env("TIANBAO_NOTIFY_MAX_ATTEMPTS", 8),
         "NOTIFY_RETRY_SECONDS": _int_env("TIANBAO_NOTIFY_RETRY_SECONDS", 60),
         "NOTIFY_LEASE_SECONDS": _int_env("TIANBAO_NOTIFY_LEASE_SECONDS", 120),
+        # Merged exports of more units than this run in the background, with progress.
+        "BACKGROUND_UNITS": _int_env("TIANBAO_BACKGROUND_UNITS", 2000),
+        # How long the file of a background job stays downloadable.
+        "JOB_FILES_HOURS": _int_env("TIANBAO_JOB_FILES_HOURS", 24),
     }
 
 

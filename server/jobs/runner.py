@@ -23,6 +23,7 @@ from sqlalchemy import event
 from server.db import database
 
 EXTENSION_KEY = "tianbao.jobs"
+JOBS_PENDING = "tianbao.jobs_pending"  # ids of background jobs added by a session
 SQLITE_QUEUE_FILE = "jobs.sqlite3"
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,18 @@ def _in_app(app: Flask, work: Callable) -> Callable:
 
 
 def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
-    from server.jobs import delivery  # the tasks' work; imported here to keep start-up light
+    # The tasks' work; imported here to keep start-up light.
+    from server.jobs import background, delivery
 
     deliver = huey.task(name="deliver_notifications")(_in_app(app, delivery.deliver))
     # Retries whose back-off has run out and leases of workers that died are picked up
     # every minute even when nothing new is queued.
     huey.periodic_task(crontab(minute="*"), name="deliver_notifications_every_minute")(
         _in_app(app, delivery.deliver))
-    return {"deliver_notifications": deliver}
+    run_job = huey.task(name="run_job")(_in_app(app, background.run_job))
+    huey.periodic_task(crontab(minute="17"), name="clean_up_jobs_every_hour")(
+        _in_app(app, background.clean_up))
+    return {"deliver_notifications": deliver, "run_job": run_job}
 
 
 def init_jobs(app: Flask) -> Jobs:
@@ -91,6 +96,11 @@ def init_jobs(app: Flask) -> Jobs:
                 jobs.enqueue("deliver_notifications")
             except Exception:  # noqa: BLE001 - the periodic task delivers it within a minute
                 log.exception("could not queue the delivery of notifications")
+        for job_id in session.info.pop(JOBS_PENDING, ()):
+            try:
+                jobs.enqueue("run_job", job_id)
+            except Exception:  # noqa: BLE001 - the job stays queued; its page says so
+                log.exception("could not queue background job %s", job_id)
 
     return jobs
 

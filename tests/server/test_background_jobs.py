@@ -1,0 +1,180 @@
+"""Long work in the background: a merged export of more units than the threshold runs as a
+job on a worker (huey on SQLite storage and on Redis), with real progress, a page and a
+JSON to poll, "my downloads", a notification when ready, a file kept for a while, and
+nobody else's job visible."""
+
+from __future__ import annotations
+
+import io
+import signal
+from datetime import timedelta
+
+import openpyxl
+import pytest
+import test_jobs
+from conftest import Browser
+from hazards import hazards_definition
+from notify_receivers import wait_until
+from sqlalchemy import select
+
+from forms.definition import Definition
+from forms.values import jsonable
+from server.db import unit_of_work
+from server.jobs.runner import jobs_of, make_consumer
+from server.models import Job, JobStatus, Notification, Role, Status
+from server.models.accounts import utcnow
+from server.models.reporting import Report
+from server.services import accounts, jobs
+from server.services import assignments as assignment_service
+from server.services import templates as template_service
+from server.services import units as unit_service
+
+job_app = test_jobs.job_app  # the app with its queue on SQLite storage, then on Redis
+PERIOD = "2024Q3"
+FOUND = {"VA1": 7, "VA2": 5, "VB1": 11}
+
+
+@pytest.fixture
+def world(session):
+    """County CY: towns TA (VA1, VA2) and TB (VB1); villages report, all three approved."""
+    with unit_of_work(session):
+        county = unit_service.create_unit(session, "CY", "沧源县", "county", None)
+        towns = {code: unit_service.create_unit(session, code, f"镇{code}", "town", county)
+                 for code in ("TA", "TB")}
+        villages = {code: unit_service.create_unit(session, code, f"村{code}", "village",
+                                                   towns["T" + code[1]])
+                    for code in FOUND}
+        template_service.publish(session, Definition.model_validate(hazards_definition()),
+                                 origin="upload")
+    template = template_service.get_version(session, "hazards", 1)
+    with unit_of_work(session):
+        assignment = assignment_service.create_assignment(
+            session, key="hz", template=template, root=county, kinds=["village"])
+        for code, value in FOUND.items():
+            session.add(Report(assignment_id=assignment.id, unit_id=villages[code].id,
+                               period=PERIOD, template_version_id=template.id,
+                               status=Status.APPROVED, revision=1,
+                               values=jsonable({"found": value}), submitted_at=utcnow()))
+        accounts.create_user(session, "county", "secret-password-1", Role.CONSOLIDATOR, county)
+        accounts.create_user(session, "other", "secret-password-1", Role.CONSOLIDATOR, county)
+    return county
+
+
+def login(app, username: str) -> Browser:
+    return Browser(app.test_client()).login_ok(username, "secret-password-1")
+
+
+class Worker:
+    """A real huey consumer (threads) of the test's own queue, stopped at the end."""
+
+    def __init__(self, app) -> None:
+        self.handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM,
+                                                            signal.SIGHUP)}
+        self.consumer = make_consumer(app, workers=1)
+
+    def __enter__(self):
+        self.consumer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.consumer.stop(graceful=True)
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+
+
+def the_job(session) -> Job:
+    session.expire_all()
+    return session.scalars(select(Job)).one()
+
+
+MERGED = f"/consolidation/hz/CY/{PERIOD}/merged.xlsx"
+
+
+def test_a_small_export_stays_immediate(job_app, session, world):
+    job_app.config["BACKGROUND_UNITS"] = 3  # the subtree has 3 reporting units: not above
+    response = login(job_app, "county").get(MERGED)
+    assert response.status_code == 200
+    assert response.mimetype.endswith("spreadsheetml.sheet")
+    assert session.scalar(select(Job.id)) is None
+
+
+def test_a_large_export_runs_on_a_worker_with_progress_and_a_notification(
+        job_app, session, world, monkeypatch):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    seen: list[int] = []
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0)  # write every unit's progress
+    write = jobs.Progress.__call__
+    monkeypatch.setattr(jobs.Progress, "__call__",
+                        lambda self, done, force=False: (seen.append(done),
+                                                         write(self, done, force))[1])
+    county = login(job_app, "county")
+    offer = county.get(MERGED)  # a GET changes nothing: it offers to prepare the file
+    assert offer.status_code == 200 and "涉及3个单位" in offer.get_data(as_text=True)
+    assert session.scalar(select(Job.id)) is None
+    response = county.post(MERGED)
+    assert response.status_code == 302, response.headers.get("Location")
+    job = the_job(session)
+    assert response.headers["Location"] == f"/jobs/{job.id}"
+    assert (job.status, job.done, job.total, job.kind) == (JobStatus.QUEUED, 0, 3, "merged")
+    assert jobs_of(job_app).huey.pending_count() == 1  # queued by the commit
+    assert county.post(MERGED).headers["Location"] == f"/jobs/{job.id}"  # not a second one
+    assert jobs_of(job_app).huey.pending_count() == 1
+    page = county.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' in page and "<progress" in page  # refreshes without JS
+
+    with Worker(job_app):
+        assert wait_until(lambda: the_job(session).status == JobStatus.DONE, timeout=30)
+    assert seen[:3] == [1, 2, 3]  # the writer reported each unit as it wrote it
+    status = county.get(f"/jobs/{job.id}.json").get_json()
+    assert (status["status"], status["done"], status["total"], status["percent"]) == (
+        "done", 3, 3, 100)
+    assert status["download"] == f"/jobs/{job.id}/file"
+    file = county.get(status["download"])
+    assert file.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(file.get_data()), read_only=True)
+    data = book["明细数据"]
+    rows = [r for r in data.iter_rows(values_only=True)]
+    header = list(rows[0])
+    by_unit = {r[0]: r[header.index("数值")] for r in rows[1:] if r[7] == "found"}
+    assert by_unit == FOUND
+
+    bell = session.scalars(select(Notification).where(
+        Notification.user_id == job.user_id)).one()
+    assert bell.link == f"/jobs/{job.id}" and "已准备好" in bell.subject
+    listing = county.get("/jobs/").get_data(as_text=True)
+    assert f'href="/jobs/{job.id}/file"' in listing
+
+    other = login(job_app, "other")  # same office, another account: not theirs
+    for path in (f"/jobs/{job.id}", f"/jobs/{job.id}.json", f"/jobs/{job.id}/file"):
+        assert other.get(path).status_code == 404
+    assert f"/jobs/{job.id}" not in other.get("/jobs/").get_data(as_text=True)
+
+
+def test_a_failed_job_says_so_in_the_readers_language(job_app, session, world):
+    with unit_of_work(session):
+        user = accounts.get_user(session, "county")
+        session.add(Job(user_id=user.id, kind="merged", status=JobStatus.QUEUED, total=3,
+                        params={"assignment": "gone", "unit": "CY", "period": PERIOD},
+                        file_name="x.xlsx", title="t", stored_as="", error=""))
+    job = the_job(session)
+    with job_app.app_context():
+        assert jobs.run(session, job.id) == JobStatus.FAILED
+    county = login(job_app, "county")
+    page = county.get(f"/jobs/{job.id}", headers={"Accept-Language": "zh-CN"})
+    assert "导出未能完成" in page.get_data(as_text=True)
+    assert county.get(f"/jobs/{job.id}/file").status_code == 404
+    assert "failed" in session.scalars(select(Notification.kind)).one()
+
+
+def test_expired_files_are_cleaned_up(job_app, session, world):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    login(job_app, "county").post(MERGED)
+    job = the_job(session)
+    with job_app.app_context():
+        jobs.run(session, job.id)
+        path = jobs.folder() / the_job(session).stored_as
+        assert path.is_file()
+        assert jobs.clean_up(session, utcnow() + timedelta(hours=23)) == 0
+        assert jobs.clean_up(session, utcnow() + timedelta(hours=25)) == 1
+    assert not path.exists()
+    assert session.scalar(select(Job.id)) is None
