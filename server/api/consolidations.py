@@ -20,6 +20,7 @@ from forms.values import jsonable
 from server.api import schemas, serializers
 from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
+from server.api.jobs import accepted_if_large
 from server.api.problems import ApiError
 from server.api.reports import body_object
 from server.db import db_session
@@ -27,7 +28,7 @@ from server.downloads import CSV, XLSX, send_written
 from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import closing, consolidation, merged, targets
+from server.services import closing, consolidation, jobs, merged, targets
 from server.services.consolidation import ChildState, Figures
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
@@ -180,6 +181,9 @@ def reopen_period(assignment: str, unit: str, period: str):
 @bp.get(CONSOLIDATION + "/merged.xlsx")
 def get_merged_workbook(assignment: str, unit: str, period: str):
     figures = _figures(assignment, unit, period)
+    accepted = accepted_if_large(figures, jobs.MERGED)
+    if accepted is not None:
+        return accepted
     locale = current_locale_code()
     return send_written(lambda output: merged.write_merged(db_session(), figures, output,
                                                     locale=locale, translate=_),
@@ -189,6 +193,9 @@ def get_merged_workbook(assignment: str, unit: str, period: str):
 @bp.get(CONSOLIDATION + "/flat.csv")
 def get_flat_csv(assignment: str, unit: str, period: str):
     figures = _figures(assignment, unit, period)
+    accepted = accepted_if_large(figures, jobs.FLAT_CSV)
+    if accepted is not None:
+        return accepted
     locale = current_locale_code()
     return send_written(lambda output: merged.write_flat_csv(db_session(), figures, output,
                                                       locale=locale, translate=_),

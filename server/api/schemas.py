@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
@@ -148,6 +148,29 @@ class TemplateVersion(BaseModel):
 
 
 # -- reports ------------------------------------------------------------------------------
+
+
+class JobLinks(BaseModel):
+    job: str = Field(description="The path of this job resource (poll it)")
+    download: str | None = Field(default=None, description="The path of the file, once ready")
+
+
+class Job(BaseModel):
+    """A merged export of a large subtree, prepared in the background."""
+
+    id: int
+    kind: Literal["merged", "csv"]
+    status: Literal["queued", "running", "done", "failed"]
+    done: Count = Field(description="Units processed so far")
+    total: Count = Field(description="Units to process")
+    percent: int = Field(ge=0, le=100)
+    file_name: str
+    created_at: Instant
+    finished_at: Instant | None = None
+    expires_at: Instant | None = Field(default=None,
+                                       description="Until when the file can be downloaded")
+    error: str = Field(default="", description="Why it failed, in the account's language")
+    links: JobLinks
 
 
 class TaskLinks(BaseModel):

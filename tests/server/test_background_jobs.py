@@ -178,3 +178,28 @@ def test_expired_files_are_cleaned_up(job_app, session, world):
         assert jobs.clean_up(session, utcnow() + timedelta(hours=25)) == 1
     assert not path.exists()
     assert session.scalar(select(Job.id)) is None
+
+
+def test_the_api_answers_202_with_a_job_to_poll_and_its_file_when_done(job_app, session, world):
+    from api_helpers import api_get, token_for
+
+    job_app.config["BACKGROUND_UNITS"] = 2
+    client = job_app.test_client()
+    county, other = (token_for(session, accounts.get_user(session, name))
+                     for name in ("county", "other"))
+    path = f"/api/v1/consolidations/hz/CY/{PERIOD}/merged.xlsx"
+    response = api_get(client, path, county)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert response.headers["Location"] == body["links"]["job"] == f"/api/v1/jobs/{body['id']}"
+    assert (body["status"], body["done"], body["total"], body["links"]["download"]) == (
+        "queued", 0, 3, None)
+    assert api_get(client, path, county).get_json()["id"] == body["id"]  # the same job
+    assert api_get(client, body["links"]["job"], other).status_code == 404
+    with job_app.app_context():
+        assert jobs.run(session, body["id"]) == JobStatus.DONE
+    done = api_get(client, body["links"]["job"], county).get_json()
+    assert (done["status"], done["done"], done["percent"]) == ("done", 3, 100)
+    file = api_get(client, done["links"]["download"], county)
+    assert file.status_code == 200 and file.data[:2] == b"PK"
+    assert api_get(client, done["links"]["download"], other).status_code == 404
