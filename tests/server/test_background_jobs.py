@@ -203,3 +203,46 @@ def test_the_api_answers_202_with_a_job_to_poll_and_its_file_when_done(job_app, 
     file = api_get(client, done["links"]["download"], county)
     assert file.status_code == 200 and file.data[:2] == b"PK"
     assert api_get(client, done["links"]["download"], other).status_code == 404
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_cli_progress_bar_appears_after_a_second_and_only_on_a_terminal():
+    from server.cli.common import TerminalProgress
+
+    now = [0.0]
+    piped = io.StringIO()
+    with TerminalProgress(3, "Units", stream=piped, clock=lambda: now[0]) as progress:
+        now[0] = 5.0
+        for done in (1, 2, 3):
+            progress(done)
+    assert piped.getvalue() == ""  # redirected: the output stays what it was
+
+    now[0] = 0.0
+    terminal = Terminal()
+    with TerminalProgress(3, "Units", stream=terminal, clock=lambda: now[0]) as progress:
+        progress(1)
+        assert terminal.getvalue() == ""  # quick work shows no bar
+        now[0] = 1.5
+        progress(2)
+        progress(3)
+    shown = terminal.getvalue()
+    assert "Units" in shown and "3/3" in shown
+
+
+def test_cli_export_output_stays_parseable_when_not_a_terminal(job_app, session, world,
+                                                               tmp_path, monkeypatch):
+    from server.cli import cli
+
+    monkeypatch.setenv("TIANBAO_LOCALE", "en")
+    target = tmp_path / "merged.xlsx"
+    result = job_app.test_cli_runner().invoke(cli, [
+        "export", "merged", "--assignment", "hz", "--unit", "CY", "--period", PERIOD,
+        "-o", str(target), "--as", "county"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    assert result.stdout.splitlines() == [
+        f"Merged workbook written to {target}: 3 units, 3 data rows."]
