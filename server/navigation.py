@@ -46,6 +46,7 @@ NAVIGATION: tuple[NavEntry, ...] = (
     # Consolidators may look up the units of their subtree (contacts for chasing reports).
     NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.users", _l("Accounts"), frozenset({ADMINISTRATOR})),
+    NavEntry("jobs.index", _l("My downloads"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
 )
 
 ACCOUNT_ENDPOINT = "auth.account"

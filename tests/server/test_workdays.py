@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import api_get, token_for
+from conftest import Browser
 from pages import EN, text
 
 from forms.loader import CATALOG_DIR, load_definition
@@ -154,7 +155,6 @@ def test_tasks_page_and_api_show_the_moved_date_and_why(
     assert item["due"] == "2026-10-08"
     assert item["due_moved_from"] == "2026-10-05"
     assert item["due_note"] == "10月5日为国庆节假期，顺延至10月8日。"
-    from conftest import Browser
     Browser(client).login_ok("va1")
     page = text(client.get("/reports/"))
     assert "10月5日为国庆节假期，顺延至10月8日。" in page
@@ -178,3 +178,16 @@ def test_the_cli_imports_days_from_csv_and_lists_them(app, tmp_path, monkeypatch
     refused = runner.invoke(cli, ["calendar", "import", str(file)])
     assert refused.exit_code == 1
     assert "Line 1: the second column is holiday" in refused.output
+
+
+def test_the_report_form_and_the_assignment_page_say_why_the_date_moved(
+        browser, session, tree, quarterly, make_user):
+    quarterly("cd-moved", shift=True)
+    make_user("boss", Role.ADMIN)
+    make_user("va1", Role.SUBMITTER, tree["VA1"])
+    admin = Browser(browser.client.application.test_client()).login_ok("boss")
+    detail = text(admin.get("/admin/assignments/cd-moved"))
+    assert "10月5日为国庆节假期，顺延至10月8日。" in detail
+    browser.login_ok("va1")
+    form = text(browser.get("/reports/cd-moved/VA1/2026Q3"))
+    assert "2026年10月8日" in form and "10月5日为国庆节假期，顺延至10月8日。" in form
