@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column('file_name', sa.String(length=300), nullable=False),
         sa.Column('stored_as', sa.String(length=100), nullable=False),
         sa.Column('error', sa.Text(), nullable=False),
+        sa.Column('summary', sa.Text(), nullable=False),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),

@@ -30,7 +30,8 @@ def status_json(job: Job) -> dict:
              "created_at": job.created_at.isoformat(),
              "finished_at": job.finished_at.isoformat() if job.finished_at else None,
              "expires_at": job.expires_at.isoformat() if job.expires_at else None,
-             "error": jobs.error_text(job), "download": None}
+             "error": jobs.error_text(job), "summary": jobs.import_summary(job),
+             "download": None}
     if jobs.file_path(job) is not None:
         found["download"] = url_for("jobs.download", job_id=job.id)
     return found
@@ -42,7 +43,7 @@ def index():
     """My downloads: the account's background jobs, newest first, with their files."""
     found = jobs.mine(db_session(), current_user._get_current_object())
     return render_template("jobs/index.html", jobs=found, file_path=jobs.file_path,
-                           error_text=jobs.error_text)
+                           error_text=jobs.error_text, import_summary=jobs.import_summary)
 
 
 @bp.get("/<int:job_id>")
@@ -52,7 +53,7 @@ def detail(job_id: int):
     running = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
     return render_template("jobs/detail.html", job=job, running=running,
                            refresh=REFRESH_SECONDS, ready=jobs.file_path(job) is not None,
-                           error=jobs.error_text(job))
+                           error=jobs.error_text(job), summary=jobs.import_summary(job))
 
 
 @bp.get("/<int:job_id>.json")

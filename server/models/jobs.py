@@ -51,6 +51,7 @@ class Job(Base):
     file_name: Mapped[str] = mapped_column(String(300), default="")  # shown to the user
     stored_as: Mapped[str] = mapped_column(String(100), default="")  # in the jobs folder
     error: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Text, default="")  # what an import did, or why not
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

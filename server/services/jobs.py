@@ -15,6 +15,7 @@ Only the owner sees a job: anyone else is answered NotVisible (404).
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -37,15 +38,16 @@ from server.models.accounts import utcnow
 from server.models.jobs import Job, JobStatus
 from server.models.notifications import Channel
 from server.services import merged, outbox
+from server.services import units as unit_service
 from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidation_figures
-from server.services.errors import NotVisible
+from server.services.errors import NotVisible, problem_text
 
 log = logging.getLogger(__name__)
 
 PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commits (runner)
 FOLDER = "jobs"
-MERGED, FLAT_CSV = "merged", "csv"
+MERGED, FLAT_CSV, UNITS_IMPORT = "merged", "csv", "units-import"
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
@@ -114,6 +116,22 @@ def start_export(session: Session, user: User, kind: str, figures: Figures,
     return job
 
 
+def start_units_import(session: Session, user: User, data: bytes, filename: str,
+                       total: int) -> Job:
+    """Add the job that applies an already checked unit table of *total* rows; the upload
+    waits in the jobs folder until the worker has applied it."""
+    stored = f"upload-{secrets.token_hex(8)}{Path(filename).suffix.lower()[:8]}"
+    (folder() / stored).write_bytes(data)
+    job = Job(user_id=user.id, kind=UNITS_IMPORT, params={"upload": stored,
+                                                          "filename": filename},
+              status=JobStatus.QUEUED, done=0, total=total, file_name=filename,
+              title=filename, stored_as="", error="", summary="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
 def _title(figures: Figures, locale: str) -> str:
     return f"{figures.unit.name} · {Period.parse(figures.period).label(locale)}"
 
@@ -144,7 +162,11 @@ def file_path(job: Job) -> Path | None:
 
 def error_text(job: Job) -> str:
     """The failed job's message in the current language (empty unless it failed)."""
-    return str(FAILED_MESSAGE) if job.status == JobStatus.FAILED else ""
+    if job.status != JobStatus.FAILED:
+        return ""
+    if job.error == "import_refused":
+        return import_summary(job)
+    return str(FAILED_MESSAGE)
 
 
 # -- the worker's side ---------------------------------------------------------------------
@@ -177,6 +199,8 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
         user, params, kind = job.user, dict(job.params), job.kind
     engine = session.get_bind()
     progress = Progress(engine, job_id, interval)
+    if kind == UNITS_IMPORT:
+        return _run_units_import(session, job_id, params, progress)
     stored_as = f"{job_id}-{secrets.token_hex(8)}.{'xlsx' if kind == MERGED else 'csv'}"
     target = folder() / stored_as
     try:
@@ -205,14 +229,63 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     return session.get(Job, job_id).status
 
 
+def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
+                      progress: Progress) -> str:
+    """Apply the uploaded unit table in one transaction; all or nothing, as on the page."""
+    upload = folder() / params["upload"]
+    summary, error = "", ""
+    # The import writes in one transaction. PostgreSQL lets the progress be written beside
+    # it; SQLite has one writer at a time, so there the count appears when it is done.
+    live = session.get_bind().dialect.name != "sqlite"
+    try:
+        with unit_of_work(session):
+            report = unit_service.import_units(
+                session, upload.read_bytes(), params.get("filename") or upload.name,
+                progress=(lambda done, _total: progress(done)) if live else None)
+            if not report.ok:
+                raise _Refused(report)
+        progress(len(report.created) + len(report.updated), force=True)
+        summary = json.dumps({"created": len(report.created), "updated": len(report.updated),
+                              "moved": len(report.moved)})
+        status = JobStatus.DONE
+    except _Refused as refused:  # the table changed since it was checked: nothing applied
+        summary = json.dumps({"problems": [problem_text(p) for p in refused.report.problems]},
+                             ensure_ascii=False)
+        status, error = JobStatus.FAILED, "import_refused"
+    except Exception:
+        log.exception("background job %s failed", job_id)
+        status, error = JobStatus.FAILED, "import_failed"
+    finally:
+        upload.unlink(missing_ok=True)
+    _finish(session, job_id, status, error=error, summary=summary)
+    return status
+
+
+class _Refused(Exception):
+    def __init__(self, report) -> None:
+        super().__init__("refused")
+        self.report = report
+
+
+def import_summary(job: Job) -> str:
+    """What a units import did ("3 units created, …"), in the current language."""
+    if job.kind != UNITS_IMPORT or not job.summary:
+        return ""
+    found = json.loads(job.summary)
+    if "problems" in found:
+        return " ".join(found["problems"])
+    return gettext("%(created)s units created, %(updated)s updated, %(moved)s moved.",
+                   **found)
+
+
 def _finish(session: Session, job_id: int, status: str, *, stored_as: str = "",
-            error: str = "") -> None:
+            error: str = "", summary: str = "") -> None:
     now = utcnow()
     with unit_of_work(session):
         job = session.get(Job, job_id)
         session.refresh(job)
         job.status, job.finished_at, job.error = status, now, error
-        job.stored_as = stored_as
+        job.stored_as, job.summary = stored_as, summary
         job.expires_at = now + keep_for()
         if status == JobStatus.DONE:
             job.done = max(job.done, job.total) if job.total else job.done
@@ -224,7 +297,12 @@ def _notify(session: Session, job: Job) -> None:
     user = job.user
     locale = user.locale if user.locale in LANGUAGES else DEFAULT_LOCALE
     with force_locale(locale):
-        if job.status == JobStatus.DONE:
+        if job.kind == UNITS_IMPORT:
+            subject = (gettext("Import finished: %(name)s", name=job.file_name)
+                       if job.status == JobStatus.DONE
+                       else gettext("Import refused: %(name)s", name=job.file_name))
+            text = import_summary(job) or str(FAILED_MESSAGE)
+        elif job.status == JobStatus.DONE:
             subject = gettext("Your download is ready: %(name)s", name=job.file_name)
             text = gettext("%(title)s: the file %(name)s is ready to download until "
                            "%(until)s.", title=job.title, name=job.file_name,

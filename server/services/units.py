@@ -156,6 +156,14 @@ def import_units(session: Session, data: bytes, filename: str,
                            progress=progress)
 
 
+def rows_to_import(session: Session, data: bytes, filename: str) -> int | None:
+    """How many rows a correct unit table would apply; None when it has problems."""
+    from exports.unit_table import read_units
+
+    result = read_units(data, filename, parent_codes(session))
+    return None if result.errors else len(result.rows)
+
+
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")
 
 

@@ -246,3 +246,51 @@ def test_cli_export_output_stays_parseable_when_not_a_terminal(job_app, session,
     assert result.stderr == ""
     assert result.stdout.splitlines() == [
         f"Merged workbook written to {target}: 3 units, 3 data rows."]
+
+
+UNITS_CSV = """code,name,kind,parent_code
+CD,池店镇,town,
+CD-01,池店村,village,CD
+CD-02,溜石村,village,CD
+"""
+
+
+def upload_units(browser, content: str):
+    return browser.post("/admin/units-import",
+                        {"file": (io.BytesIO(content.encode("utf-8")), "units.csv")},
+                        content_type="multipart/form-data")
+
+
+def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(job_app, session):
+    from sqlalchemy import func
+
+    from server.models import Unit
+
+    with unit_of_work(session):
+        accounts.create_user(session, "boss", "secret-password-1", Role.ADMIN, None)
+    job_app.config["BACKGROUND_UNITS"] = 3
+    admin = login(job_app, "boss")
+    small = upload_units(admin, UNITS_CSV)  # 3 rows: not above the threshold, done at once
+    assert small.status_code == 302 and small.headers["Location"] == "/admin/units"
+    assert session.scalar(select(func.count()).select_from(Unit)) == 3
+
+    wrong = upload_units(admin, UNITS_CSV + "X,,village,NOPE\n" * 2)  # problems: at once
+    assert wrong.status_code == 400 and session.scalar(select(Job.id)) is None
+
+    bigger = UNITS_CSV + "CD-03,前埔村,village,CD\nCD-04,后埔村,village,CD\n"
+    response = upload_units(admin, bigger)
+    job = the_job(session)
+    assert response.headers["Location"] == f"/jobs/{job.id}"
+    assert (job.kind, job.status, job.total) == ("units-import", JobStatus.QUEUED, 5)
+    assert session.scalar(select(func.count()).select_from(Unit)) == 3  # not yet applied
+    with Worker(job_app):
+        assert wait_until(lambda: the_job(session).status == JobStatus.DONE, timeout=30)
+    job = the_job(session)
+    assert (job.done, job.total) == (5, 5)
+    assert session.scalar(select(func.count()).select_from(Unit)) == 5
+    page = admin.get(f"/jobs/{job.id}", headers={"Accept-Language": "en"})
+    assert "2 units created, 3 updated, 0 moved." in page.get_data(as_text=True)
+    assert not list(jobs.folder(job_app).glob("upload-*"))  # the upload is not kept
+    bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
+                           ).one()
+    assert bell.link == f"/jobs/{job.id}"
