@@ -192,10 +192,15 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     """Run the job *job_id* (in a worker); its final status."""
     interval = PROGRESS_INTERVAL if interval is None else interval
     with unit_of_work(session):
+        # Claimed by one conditional UPDATE: a job queued twice runs once.
+        won = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
         job = session.get(Job, job_id)
-        if job is None or job.status != JobStatus.QUEUED:
+        if job is None or not won:
             return job.status if job is not None else "gone"
-        job.status, job.started_at = JobStatus.RUNNING, utcnow()
+        session.refresh(job)
         user, params, kind = job.user, dict(job.params), job.kind
     engine = session.get_bind()
     progress = Progress(engine, job_id, interval)

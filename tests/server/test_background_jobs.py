@@ -12,7 +12,6 @@ from datetime import timedelta
 import openpyxl
 import pytest
 import test_jobs
-from conftest import Browser
 from hazards import hazards_definition
 from notify_receivers import wait_until
 from sqlalchemy import select
@@ -60,8 +59,10 @@ def world(session):
     return county
 
 
-def login(app, username: str) -> Browser:
-    return Browser(app.test_client()).login_ok(username, "secret-password-1")
+@pytest.fixture
+def login(browser_of):
+    """Sign *username* in on *app* in a browser of its own."""
+    return lambda app, username: browser_of(app).login_ok(username, "secret-password-1")
 
 
 class Worker:
@@ -90,7 +91,7 @@ def the_job(session) -> Job:
 MERGED = f"/consolidation/hz/CY/{PERIOD}/merged.xlsx"
 
 
-def test_a_small_export_stays_immediate(job_app, session, world):
+def test_a_small_export_stays_immediate(login, job_app, session, world):
     job_app.config["BACKGROUND_UNITS"] = 3  # the subtree has 3 reporting units: not above
     response = login(job_app, "county").get(MERGED)
     assert response.status_code == 200
@@ -99,7 +100,7 @@ def test_a_small_export_stays_immediate(job_app, session, world):
 
 
 def test_a_large_export_runs_on_a_worker_with_progress_and_a_notification(
-        job_app, session, world, monkeypatch):
+        login, job_app, session, world, monkeypatch):
     job_app.config["BACKGROUND_UNITS"] = 2
     seen: list[int] = []
     monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0)  # write every unit's progress
@@ -150,7 +151,7 @@ def test_a_large_export_runs_on_a_worker_with_progress_and_a_notification(
     assert f"/jobs/{job.id}" not in other.get("/jobs/").get_data(as_text=True)
 
 
-def test_a_failed_job_says_so_in_the_readers_language(job_app, session, world):
+def test_a_failed_job_says_so_in_the_readers_language(login, job_app, session, world):
     with unit_of_work(session):
         user = accounts.get_user(session, "county")
         session.add(Job(user_id=user.id, kind="merged", status=JobStatus.QUEUED, total=3,
@@ -166,13 +167,16 @@ def test_a_failed_job_says_so_in_the_readers_language(job_app, session, world):
     assert "failed" in session.scalars(select(Notification.kind)).one()
 
 
-def test_expired_files_are_cleaned_up(job_app, session, world):
+def test_expired_files_are_cleaned_up(login, job_app, session, world):
     job_app.config["BACKGROUND_UNITS"] = 2
     login(job_app, "county").post(MERGED)
     job = the_job(session)
     with job_app.app_context():
-        jobs.run(session, job.id)
-        path = jobs.folder() / the_job(session).stored_as
+        assert jobs.run(session, job.id) == JobStatus.DONE
+        stored = the_job(session).stored_as
+        assert jobs.run(session, job.id) == JobStatus.DONE  # queued twice: runs once
+        assert the_job(session).stored_as == stored
+        path = jobs.folder() / stored
         assert path.is_file()
         assert jobs.clean_up(session, utcnow() + timedelta(hours=23)) == 0
         assert jobs.clean_up(session, utcnow() + timedelta(hours=25)) == 1
@@ -261,7 +265,7 @@ def upload_units(browser, content: str):
                         content_type="multipart/form-data")
 
 
-def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(job_app, session):
+def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(login, job_app, session):
     from sqlalchemy import func
 
     from server.models import Unit

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import api_get, token_for
-from conftest import Browser
 from pages import EN, text
 
 from forms.loader import CATALOG_DIR, load_definition
@@ -141,7 +140,7 @@ def test_an_administrator_manages_the_calendar_on_its_page_and_by_csv(
 
 
 def test_tasks_page_and_api_show_the_moved_date_and_why(
-        client, session, tree, quarterly, make_user, monkeypatch):
+        client, browser, session, tree, quarterly, make_user, monkeypatch):
     from server.api import tasks as api_tasks
 
     quarterly("cd-moved", shift=True)
@@ -155,8 +154,8 @@ def test_tasks_page_and_api_show_the_moved_date_and_why(
     assert item["due"] == "2026-10-08"
     assert item["due_moved_from"] == "2026-10-05"
     assert item["due_note"] == "10月5日为国庆节假期，顺延至10月8日。"
-    Browser(client).login_ok("va1")
-    page = text(client.get("/reports/"))
+    browser.login_ok("va1")
+    page = text(browser.get("/reports/"))
     assert "10月5日为国庆节假期，顺延至10月8日。" in page
 
 
@@ -181,11 +180,11 @@ def test_the_cli_imports_days_from_csv_and_lists_them(app, tmp_path, monkeypatch
 
 
 def test_the_report_form_and_the_assignment_page_say_why_the_date_moved(
-        browser, session, tree, quarterly, make_user):
+        browser, other_browser, session, tree, quarterly, make_user):
     quarterly("cd-moved", shift=True)
     make_user("boss", Role.ADMIN)
     make_user("va1", Role.SUBMITTER, tree["VA1"])
-    admin = Browser(browser.client.application.test_client()).login_ok("boss")
+    admin = other_browser.login_ok("boss")
     detail = text(admin.get("/admin/assignments/cd-moved"))
     assert "10月5日为国庆节假期，顺延至10月8日。" in detail
     browser.login_ok("va1")
