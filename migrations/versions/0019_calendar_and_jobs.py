@@ -2,7 +2,7 @@
 the table of background jobs
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0021
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0019'
-down_revision = '0014'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

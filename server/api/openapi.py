@@ -302,13 +302,16 @@ OPERATIONS: tuple[Operation, ...] = (
               Body(schemas.Consolidation), REPORT, schemas.Reason, problems=(403, 404, 409, 422)),
     Operation("get", C + "/merged.xlsx", "consolidations",
               "The merged workbook: totals, one sheet per unit, flat data, completeness. "
-              "A subtree above the server's threshold answers 202 with a job to poll.",
+              "A subtree above the server's threshold answers 202 with a job to poll. "
+              "For an event assignment: its events workbook, limited to the period's days "
+              "(all events for the period key event).",
               Body(media=XLSX, description="The merged workbook"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404),
               also=(("202", JOB_ACCEPTED),)),
     Operation("get", C + "/flat.csv", "consolidations",
               "One row per unit and field, for pivot tables (UTF-8 with BOM). A subtree "
-              "above the server's threshold answers 202 with a job to poll.",
+              "above the server's threshold answers 202 with a job to poll. For an event "
+              "assignment: its events CSV, limited to the period's days.",
               Body(media="text/csv", description="The flat data"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404),
               also=(("202", JOB_ACCEPTED),)),

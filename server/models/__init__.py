@@ -3,15 +3,18 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
+from server.models.audit import AuditEvent
 from server.models.designer import TemplateDraft
 from server.models.jobs import CalendarEntry, Job, JobStatus
 from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    FieldComment,
     PeriodClosure,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -21,9 +24,9 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentVersion", "Base", "CalendarEntry", "Channel",
-    "Delivery", "Job", "JobStatus", "LoginAttempt",
-    "Notification", "Report", "ReportEvent",
+    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "CalendarEntry",
+    "Channel", "Delivery", "FieldComment", "Job", "JobStatus", "LoginAttempt",
+    "Notification", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]
