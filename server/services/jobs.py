@@ -205,7 +205,7 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     engine = session.get_bind()
     progress = Progress(engine, job_id, interval)
     if kind == UNITS_IMPORT:
-        return _run_units_import(session, job_id, params, progress)
+        return _run_units_import(session, job_id, params, progress, user)
     stored_as = f"{job_id}-{secrets.token_hex(8)}.{'xlsx' if kind == MERGED else 'csv'}"
     target = folder() / stored_as
     try:
@@ -235,7 +235,7 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
 
 
 def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
-                      progress: Progress) -> str:
+                      progress: Progress, user: User) -> str:
     """Apply the uploaded unit table in one transaction; all or nothing, as on the page."""
     upload = folder() / params["upload"]
     summary, error = "", ""
@@ -246,7 +246,8 @@ def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
         with unit_of_work(session):
             report = unit_service.import_units(
                 session, upload.read_bytes(), params.get("filename") or upload.name,
-                progress=(lambda done, _total: progress(done)) if live else None)
+                progress=(lambda done, _total: progress(done)) if live else None,
+                actor=user)  # the audit log names who uploaded it, not the worker
             if not report.ok:
                 raise _Refused(report)
         progress(len(report.created) + len(report.updated), force=True)

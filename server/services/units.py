@@ -191,7 +191,8 @@ def parent_codes(session: Session) -> dict[str, str | None]:
 
 
 def import_units(session: Session, data: bytes, filename: str,
-                 progress: Callable[[int, int], None] | None = None) -> UnitImportReport:
+                 progress: Callable[[int, int], None] | None = None,
+                 actor: User | None | object = audit.CURRENT) -> UnitImportReport:
     """Read a unit table and apply it in one transaction, or change nothing if it has errors.
 
     A new unit without a start date starts today, so it owes periods from the next
@@ -211,7 +212,7 @@ def import_units(session: Session, data: bytes, filename: str,
             and row.reports_from is None else row for row in result.rows]
     report = apply_unit_rows(session, rows, columns=result.columns, move_day=day,
                              progress=progress)
-    audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename,
+    audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename, actor=actor,
                  details=audit.import_details(created=report.created, updated=report.updated,
                                               moved=report.moved))
     return report

@@ -295,6 +295,12 @@ def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(login, job_
     page = admin.get(f"/jobs/{job.id}", headers={"Accept-Language": "en"})
     assert "2 units created, 3 updated, 0 moved." in page.get_data(as_text=True)
     assert not list(jobs.folder(job_app).glob("upload-*"))  # the upload is not kept
+    from server.models import AuditEvent
+    from server.services import audit
+
+    imported = session.scalars(select(AuditEvent).where(
+        AuditEvent.kind == audit.Kind.UNITS_IMPORTED.value).order_by(AuditEvent.id)).all()
+    assert [e.actor_id for e in imported] == [job.user_id, job.user_id]  # not the worker
     bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
                            ).one()
     assert bell.link == f"/jobs/{job.id}"
