@@ -218,6 +218,7 @@ def write_merged_workbook(
     lists: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     provenance: Mapping[str, Sequence[Part]] | None = None,
     closed: ClosedPeriod | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -236,7 +237,8 @@ def write_merged_workbook(
     *summary*, the reader's sheets of ``exports.summary_sheets`` come first (汇总表,
     by unit) and the texts (*lists*) and the figures' parts (*provenance*) follow.
     A *closed* period is stated on the period status sheet (an open one says it is
-    not closed).
+    not closed). *progress* is called with the number of units written so far after
+    each unit (a background job shows it as a progress bar).
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -249,6 +251,7 @@ def write_merged_workbook(
     writer.coverage_overall = coverage_overall
     writer.summary, writer.lists, writer.provenance = summary, lists or {}, provenance or {}
     writer.closed = closed
+    writer.progress = progress
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -285,6 +288,7 @@ class _MergedWriter:
         self.lists: Mapping[str, Sequence[tuple[str, str]]] = {}
         self.provenance: Mapping[str, Sequence[Part]] = {}
         self.closed: ClosedPeriod | None = None
+        self.progress: Callable[[int], None] | None = None
 
     def write(
         self,
@@ -355,6 +359,8 @@ class _MergedWriter:
 
         for report in reports:
             result.units += 1
+            if self.progress is not None:
+                self.progress(result.units)
             if by_unit is not None and report.depth == 1:
                 by_unit.add(report.unit_code, report.unit_name, report.values,
                             counted=report.included and report.has_report,

@@ -18,6 +18,7 @@ from server.error_pages import register_error_pages
 from server.extensions import csrf, login_manager
 from server.home import register_home
 from server.i18n import init_i18n
+from server.jobs.pages import bp as jobs_bp
 from server.jobs.runner import init_jobs
 from server.labels import register_labels
 from server.notifications import bp as notifications_bp
@@ -71,6 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consolidation_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(jobs_bp)
     register_home(app)
     register_labels(app)
 

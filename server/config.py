@@ -141,6 +141,10 @@ def jobs_from_environment() -> dict:
         "NOTIFY_LEASE_SECONDS": _int_env("TIANBAO_NOTIFY_LEASE_SECONDS", 120),
         # 一键催报: a unit is chased at most once per period in this many hours.
         "CHASE_INTERVAL_HOURS": _int_env("TIANBAO_CHASE_INTERVAL_HOURS", 4),
+        # Merged exports of more units than this run in the background, with progress.
+        "BACKGROUND_UNITS": _int_env("TIANBAO_BACKGROUND_UNITS", 2000),
+        # How long the file of a background job stays downloadable.
+        "JOB_FILES_HOURS": _int_env("TIANBAO_JOB_FILES_HOURS", 24),
     }
 
 

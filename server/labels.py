@@ -11,6 +11,7 @@ from forms.definition import FieldDef, FieldKind
 from forms.definition_errors import VALUE_LABELS
 from forms.periods import Frequency, Period
 from server.locale import current_locale_code
+from server.services import assignments as assignment_service
 
 ROLE_LABELS = {
     "submitter": _l("Submitter"),
@@ -90,7 +91,13 @@ def register_labels(app: Flask) -> None:
     app.jinja_env.globals.update(
         role_label=role_label, unit_kind_label=unit_kind_label, column_label=column_label,
         period_label=period_label, frequency_label=frequency_label, kind_label=kind_label,
+        due_note=due_note,
     )
+
+
+def due_note(assignment, period: str) -> str:
+    """Why *period*'s due date moved to a working day, in the reader's language ("" if not)."""
+    return assignment_service.due(assignment, period).reason(current_locale_code())
 
 
 def tally_label(fld: FieldDef, option: str) -> str:

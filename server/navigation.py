@@ -44,11 +44,13 @@ NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("admin.templates", _l("Templates"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.designer", _l("Designer"), frozenset({ADMINISTRATOR})),
     NavEntry("admin.assignments", _l("Assignments"), frozenset({ADMINISTRATOR})),
+    NavEntry("admin.calendar", _l("Calendar"), frozenset({ADMINISTRATOR})),
     # Consolidators may look up the units of their subtree (contacts for chasing reports).
     NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.users", _l("Accounts"), frozenset({ADMINISTRATOR})),
     # Consolidators see the events of their subtree (server.services.audit).
     NavEntry("admin.audit", _l("Audit log"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
+    NavEntry("jobs.index", _l("My downloads"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
 )
 
 ACCOUNT_ENDPOINT = "auth.account"

@@ -240,6 +240,12 @@ def browser(client: FlaskClient) -> Browser:
 
 
 @pytest.fixture
+def browser_of() -> Callable[[Flask], Browser]:
+    """A new Browser (cookies of its own) on any application, e.g. a test's own."""
+    return lambda application: Browser(application.test_client())
+
+
+@pytest.fixture
 def other_browser(app: Flask) -> Browser:
     """A second person with a separate cookie jar."""
     return Browser(app.test_client())

@@ -8,6 +8,7 @@ subtree; everything that changes data is for administrators only.
 from server.admin import (  # noqa: F401
     assignments_views,
     audit_views,
+    calendar_views,
     designer_views,
     templates_views,
     units_views,

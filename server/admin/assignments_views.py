@@ -38,6 +38,7 @@ from server.auth.access import roles_required
 from server.choices import options
 from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
+from server.locale import current_locale_code
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.refusals import on_refusal
 from server.services import assignments as assignment_service
@@ -70,6 +71,10 @@ class PhasesForm(FlaskForm):
         _l("One-off report due at the end of phase"), validators=[Length(max=64)],
         description=_l("The key of a phase; empty: the template's due date."),
         render_kw={"autocapitalize": "none", "autocomplete": "off"})
+    shift_to_workday = BooleanField(
+        _l("Move due dates off weekends and public holidays"),
+        description=_l("A due date on a weekend, a public holiday or a day off in the "
+                       "calendar moves to the next working day (调休 working days count)."))
 
 
 class AssignmentForm(PhasesForm):
@@ -133,6 +138,7 @@ class WindowPeriod:
     due: date
     version: int | None = None  # template version used for new reports of the period
     started: int = 0  # reports already started (they keep their own version)
+    moved: str = ""  # why the due date moved to a working day
 
 
 @dataclass
@@ -333,7 +339,8 @@ def assignments_new():
                 first=chosen.first, last=chosen.last,
                 include_root=bool(form.include_root.data),
                 user=current_user._get_current_object(),
-                phases=chosen.phases, due_phase=form.due_phase.data)
+                phases=chosen.phases, due_phase=form.due_phase.data,
+                shift_to_workday=bool(form.shift_to_workday.data))
             flash(_("The assignment %(key)s is created: %(count)s units report under it.",
                     key=created.key, count=_reporting_count(session, created)), "success")
             return redirect(url_for("admin.assignments_detail", key=created.key))
@@ -356,15 +363,20 @@ def _periods_of(session: Session, assignment: Assignment) -> list[WindowPeriod]:
     started = dict(session.execute(
         select(Report.period, func.count()).where(Report.assignment_id == assignment.id)
         .group_by(Report.period)).all())
-    return [WindowPeriod(p, assignment_service.due_date(assignment, p),
-                         assignment_service.version_for(assignment, p).version, started.get(p, 0))
-            for p in assignment_service.assignment_periods(assignment)]
+    locale = current_locale_code()
+    found = []
+    for p in assignment_service.assignment_periods(assignment):
+        due = assignment_service.due(assignment, p)
+        version = assignment_service.version_for(assignment, p).version
+        found.append(WindowPeriod(p, due.date, version, started.get(p, 0), due.reason(locale)))
+    return found
 
 
 def _phases_form(assignment: Assignment, formdata=None) -> PhasesForm:
     own = [Phase.model_validate(p) for p in assignment.phases or ()]
     return PhasesForm(formdata=formdata, phases=assignment_service.format_phases(own),
-                      due_phase=assignment.due_phase or "")
+                      due_phase=assignment.due_phase or "",
+                      shift_to_workday=assignment.shift_to_workday)
 
 
 def _reminders_form(assignment: Assignment, formdata=None) -> ReminderPolicyForm:
@@ -448,6 +460,7 @@ def assignments_phases(key: str):
         if phases is not None:
             on_refusal(page, form=form)
             assignment_service.set_phases(assignment, phases, form.due_phase.data)
+            assignment.shift_to_workday = bool(form.shift_to_workday.data)
             flash(_("The phases of %(key)s are saved.", key=key), "success")
             return redirect(url_for("admin.assignments_detail", key=key))
     return page()

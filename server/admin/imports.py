@@ -8,7 +8,7 @@ and updated.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import flash, redirect, render_template, url_for
 from sqlalchemy.orm import Session
@@ -32,17 +32,24 @@ def import_page(
     run_import: Callable[[Session, bytes, str], ImportOutcome],
     finished: Callable[[int, int], str],
     done_endpoint: str,
+    background: Callable[[Session, bytes, str], Any] | None = None,
 ):
     """Show the upload form of *kind* (``units`` or ``users``) and run the import.
 
     On success, flash ``finished(created, updated)`` and go to *done_endpoint*;
     otherwise show the form again with the file's problems, with status 400.
+    *background* may take a large file over instead (its answer is the page's), or
+    decline with None (it then lists the file's problems, or it is small).
     """
     form = ImportForm()
     report = None
     if form.validate_on_submit():
         upload = form.file.data
-        report = run_import(db_session(), upload.read(), upload.filename or "")
+        data, name = upload.read(), upload.filename or ""
+        handed = background(db_session(), data, name) if background is not None else None
+        if handed is not None:
+            return handed
+        report = run_import(db_session(), data, name)
         if report.ok:
             flash(finished(len(report.created), len(report.updated)), "success")
             return redirect(url_for(done_endpoint))

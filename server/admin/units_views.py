@@ -29,6 +29,7 @@ from server.models import Role, User
 from server.pagination import paginate
 from server.refusals import on_refusal
 from server.scope import can_see, get_unit_or_404, scope_roots
+from server.services import jobs
 from server.services import units as unit_service
 from server.services.owing import today
 
@@ -240,7 +241,19 @@ def units_import():
             created=created, updated=updated,
         ),
         "admin.units",
+        background=_units_in_background,
     )
+
+
+def _units_in_background(session, data: bytes, filename: str):
+    """A correct table of more rows than the threshold is applied by a worker: the answer
+    is the job's page. None for a small table or one with problems (shown at once)."""
+    size = unit_service.rows_to_import(session, data, filename)
+    if size is None or size <= jobs.threshold():
+        return None
+    job = jobs.start_units_import(session, current_user._get_current_object(), data,
+                                  filename, size)
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.get("/import-samples/<kind>.<ending>")

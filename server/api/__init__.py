@@ -11,6 +11,7 @@ from server.api import (  # noqa: F401
     auth,
     consolidations,
     events,
+    jobs,
     notifications,
     openapi,
     problems,

@@ -21,6 +21,7 @@ from server import event_downloads
 from server.api import schemas, serializers
 from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
+from server.api.jobs import accepted_if_large
 from server.api.problems import ApiError
 from server.api.reports import body_object
 from server.db import db_session
@@ -28,7 +29,7 @@ from server.downloads import CSV, XLSX, send_written
 from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import closing, consolidation, merged, targets
+from server.services import closing, consolidation, jobs, merged, targets
 from server.services import events as event_service
 from server.services.consolidation import ChildState, Figures
 
@@ -196,6 +197,9 @@ def get_merged_workbook(assignment: str, unit: str, period: str):
     if found is not None:
         return event_downloads.workbook_response(found)
     figures = _figures(assignment, unit, period)
+    accepted = accepted_if_large(figures, jobs.MERGED)
+    if accepted is not None:
+        return accepted
     locale = current_locale_code()
     return send_written(lambda output: merged.write_merged(db_session(), figures, output,
                                                     locale=locale, translate=_),
@@ -208,6 +212,9 @@ def get_flat_csv(assignment: str, unit: str, period: str):
     if found is not None:
         return event_downloads.csv_response(found)
     figures = _figures(assignment, unit, period)
+    accepted = accepted_if_large(figures, jobs.FLAT_CSV)
+    if accepted is not None:
+        return accepted
     locale = current_locale_code()
     return send_written(lambda output: merged.write_flat_csv(db_session(), figures, output,
                                                       locale=locale, translate=_),

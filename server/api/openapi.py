@@ -77,6 +77,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "period": path_param("period", "Period key: 2024Q2, 2024H1, 2024-05, 2024 or once; an "
                                    "event's key: event-1, event-2…"),
     "token": path_param("token", "The attachment's id."),
+    "job_id": path_param("job_id", "The job's id.", {"type": "integer", "minimum": 0,
+                                                      "maximum": 2147483647}),
     "since": query_param("since", "Only events that happened on or after this day "
                                   "(Beijing time).", {"type": "string", "format": "date"}),
     "until": query_param("until", "Only events that happened on or before this day "
@@ -170,6 +172,9 @@ class Body:
 
 
 REPORT_BODY = Body(schemas.Report, headers=ETAG)
+JOB_ACCEPTED = Body(schemas.Job, description="Accepted: prepared in the background",
+                    headers={"Location": {"schema": STRING, "required": True,
+                                          "description": "The job resource to poll."}})
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,7 @@ class Operation:
     problems: tuple[int, ...] = (404,)
     public: bool = False
     status: str = "200"
+    also: tuple[tuple[str, Body], ...] = ()  # other success answers (status, body)
 
     @property
     def operation_id(self) -> str:
@@ -214,6 +220,7 @@ class Operation:
         else:
             problems.add(401)
         out["responses"] = {self.status: self.ok.response(),
+                            **{status: body.response() for status, body in self.also},
                             **{str(s): problem_response(s) for s in sorted(problems)}}
         return out
 
@@ -299,15 +306,19 @@ OPERATIONS: tuple[Operation, ...] = (
               Body(schemas.Consolidation), REPORT, schemas.Reason, problems=(403, 404, 409, 422)),
     Operation("get", C + "/merged.xlsx", "consolidations",
               "The merged workbook: totals, one sheet per unit, flat data, completeness. "
+              "A subtree above the server's threshold answers 202 with a job to poll. "
               "For an event assignment: its events workbook, limited to the period's days "
               "(all events for the period key event).",
               Body(media=XLSX, description="The merged workbook"),
-              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
+              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404),
+              also=(("202", JOB_ACCEPTED),)),
     Operation("get", C + "/flat.csv", "consolidations",
-              "One row per unit and field, for pivot tables (UTF-8 with BOM). For an event "
+              "One row per unit and field, for pivot tables (UTF-8 with BOM). A subtree "
+              "above the server's threshold answers 202 with a job to poll. For an event "
               "assignment: its events CSV, limited to the period's days.",
               Body(media="text/csv", description="The flat data"),
-              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
+              (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404),
+              also=(("202", JOB_ACCEPTED),)),
     Operation("get", C + "/chase", "reminders",
               "The units below the unit still to report the period (not started, draft or "
               "returned), when each was last reminded, and the reminder as text for a group "
@@ -335,6 +346,14 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("post", "/notifications/read", "notifications",
               "Mark every message of the account read.", Body(schemas.MarkedRead),
               problems=()),
+    Operation("get", "/jobs/{job_id}", "jobs",
+              "A background export: status, units processed of total, and the download "
+              "link once the file is ready. Only the account's own jobs.",
+              Body(schemas.Job), ("job_id",)),
+    Operation("get", "/jobs/{job_id}/file", "jobs",
+              "The file of a finished background export (404 before it is ready, after "
+              "it expired, or for another account's job).",
+              Body(media="application/octet-stream", description="The file"), ("job_id",)),
 )
 
 DESCRIPTION = """\

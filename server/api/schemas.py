@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
@@ -150,6 +150,29 @@ class TemplateVersion(BaseModel):
 # -- reports ------------------------------------------------------------------------------
 
 
+class JobLinks(BaseModel):
+    job: str = Field(description="The path of this job resource (poll it)")
+    download: str | None = Field(default=None, description="The path of the file, once ready")
+
+
+class Job(BaseModel):
+    """A merged export of a large subtree, prepared in the background."""
+
+    id: int
+    kind: Literal["merged", "csv"]
+    status: Literal["queued", "running", "done", "failed"]
+    done: Count = Field(description="Units processed so far")
+    total: Count = Field(description="Units to process")
+    percent: int = Field(ge=0, le=100)
+    file_name: str
+    created_at: Instant
+    finished_at: Instant | None = None
+    expires_at: Instant | None = Field(default=None,
+                                       description="Until when the file can be downloaded")
+    error: str = Field(default="", description="Why it failed, in the account's language")
+    links: JobLinks
+
+
 class TaskLinks(BaseModel):
     report: str = Field(description="The path of the report")
 
@@ -161,6 +184,11 @@ class Task(BaseModel):
     unit: UnitRef
     period: str
     due: date
+    due_moved_from: date | None = Field(
+        default=None, description="The template's due date, when the assignment moved it off a "
+        "weekend or public holiday to `due`")
+    due_note: str = Field(default="", description="Why the due date moved, in the account's "
+                          "language (10月5日为国庆节假期，顺延至10月8日。)")
     status: Status
     late: bool
     overdue: bool
@@ -264,6 +292,11 @@ class Report(BaseModel):
     status: Status
     revision: Count
     due: date
+    due_moved_from: date | None = Field(
+        default=None, description="The template's due date, when the assignment moved it off a "
+        "weekend or public holiday to `due`")
+    due_note: str = Field(default="", description="Why the due date moved, in the account's "
+                          "language (10月5日为国庆节假期，顺延至10月8日。)")
     late: bool
     submitted_at: Instant | None
     values: Values

@@ -25,6 +25,7 @@ from server.locale import current_locale_code, translate_issue
 from server.models import Unit
 from server.models.accounts import utcnow
 from server.models.reporting import late_or_overdue
+from server.services import assignments as assignment_service
 from server.services import reporting, targets
 from server.services.reporting import ReportView
 
@@ -61,6 +62,15 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, int | float | str | bool | type(None)) else str(value)
 
 
+def due_moved(assignment, period: str) -> dict[str, Any]:
+    """``due_moved_from`` and ``due_note`` when the assignment moved the due date."""
+    found = assignment_service.due(assignment, period)
+    if found.shift is None:
+        return {}
+    return {"due_moved_from": found.shift.original,
+            "due_note": found.reason(current_locale_code())}
+
+
 def is_late(view: ReportView, now: datetime | None = None) -> bool:
     """Submitted after the deadline, or still open after it."""
     return late_or_overdue(view.status, bool(view.report and view.report.late),
@@ -87,6 +97,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         status=view.status,
         revision=view.revision,
         due=view.due,
+        **due_moved(view.assignment, view.period),
         late=is_late(view),
         submitted_at=saved.submitted_at if saved else None,
         values=jsonable(view.values),

@@ -68,6 +68,7 @@ class TaskItem:
             unit=serializers.unit_ref(self.unit),
             period=self.period,
             due=self.due,
+            **serializers.due_moved(self.assignment, self.period),
             status=self.status,
             late=bool(self.report and self.report.late) or self.overdue,
             overdue=self.overdue,

@@ -33,6 +33,7 @@ from flask.cli import FlaskGroup
 from server.app import create_app
 from server.cli import (
     backup,
+    calendar,
     export,
     instance,
     reminders,
@@ -55,7 +56,7 @@ for command in (instance.init_command, instance.serve_command, instance.db_group
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
                 backup.backup_command, backup.restore_command, worker.worker_command,
-                reminders.reminders_group):
+                reminders.reminders_group, calendar.calendar_group):
     cli.add_command(command)
 
 

@@ -9,6 +9,9 @@ becomes its translated message on standard error and exit status 1.
 from __future__ import annotations
 
 import os
+import sys
+import time
+from collections.abc import Callable
 from functools import wraps
 
 import click
@@ -141,3 +144,45 @@ def problems_text(problems) -> str:
         text = problem_text(problem)
         lines.append(f"  {', '.join(where)}: {text}" if where else f"  {text}")
     return "\n".join(lines)
+
+
+class TerminalProgress:
+    """A progress bar on stderr for work that takes more than a second, only on a terminal:
+    piped or redirected output stays exactly what it was (parseable). Call it with the
+    number of units done; use it as a context manager so the bar ends its line."""
+
+    DELAY = 1.0  # seconds before a bar appears: quick work shows none
+
+    def __init__(self, total: int, label: str, stream=None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.label, self.clock = total, label, clock
+        self.stream = stream if stream is not None else sys.stderr
+        self.started = clock()
+        self.bar = None
+        self.shown = 0
+
+    @property
+    def on_terminal(self) -> bool:
+        isatty = getattr(self.stream, "isatty", None)
+        return bool(isatty and isatty())
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        if total is not None and self.bar is None:
+            self.total = total
+        if self.bar is None:
+            if not self.on_terminal or self.total <= 0 or self.clock() - self.started < self.DELAY:
+                return
+            self.bar = click.progressbar(length=self.total, label=self.label, file=self.stream,
+                                         show_pos=True)
+            self.bar.__enter__()
+        step = min(done, self.total) - self.shown
+        if step > 0:
+            self.bar.update(step)
+            self.shown += step
+
+    def __enter__(self) -> TerminalProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)

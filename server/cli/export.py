@@ -7,7 +7,14 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
-from server.cli.common import Failure, acting_account, cli_locale, group, require_migrated
+from server.cli.common import (
+    Failure,
+    TerminalProgress,
+    acting_account,
+    cli_locale,
+    group,
+    require_migrated,
+)
 from server.db import db_session
 from server.services import assignments as assignment_service
 from server.services import consolidation, merged
@@ -74,15 +81,16 @@ def export_merged(assignment_key: str, unit_code: str, period: str, output: Path
                         assignment=assignment_key, unit=unit_code, period=period,
                         username=user.username)) from None
     locale = cli_locale()
+    progress = TerminalProgress(merged.subtree_size(session, figures), _("Units"))
     if as_csv:
         target = output or Path(merged.csv_filename(figures, locale))
         rows = 0
 
         def write_csv(path: Path) -> None:
             nonlocal rows
-            with path.open("wb") as file:
+            with path.open("wb") as file, progress:
                 rows = merged.write_flat_csv(session, figures, file, locale=locale,
-                                             translate=_)
+                                             translate=_, progress=progress)
 
         _written(target, write_csv)
         click.echo(_("Flat data written to %(path)s: %(rows)s rows.", path=target, rows=rows))
@@ -92,7 +100,9 @@ def export_merged(assignment_key: str, unit_code: str, period: str, output: Path
 
     def write_workbook(path: Path) -> None:
         nonlocal result
-        result = merged.write_merged(session, figures, str(path), locale=locale, translate=_)
+        with progress:
+            result = merged.write_merged(session, figures, str(path), locale=locale,
+                                         translate=_, progress=progress)
 
     _written(target, write_workbook)
     click.echo(_("Merged workbook written to %(path)s: %(units)s units, %(rows)s data rows.",

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import click
 from flask_babel import gettext as _
 
 from forms.tags import format_tags
-from server.cli.common import Failure, group, import_file, require_migrated
+from server.cli.common import Failure, TerminalProgress, group, import_file, require_migrated
 from server.db import db_session
 from server.models import Role
 from server.scope import visible_units
@@ -24,7 +25,9 @@ def units_group() -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def units_import(file: Path) -> None:
     """Import units from an .xlsx or .csv file (all or nothing)."""
-    report = import_file(unit_service.import_units, file)
+    with TerminalProgress(0, _("Units")) as progress:
+        report = import_file(functools.partial(unit_service.import_units, progress=progress),
+                             file)
     click.echo(_("%(created)s units created, %(updated)s updated, %(moved)s moved.",
                  created=len(report.created), updated=len(report.updated),
                  moved=len(report.moved)))

@@ -9,8 +9,10 @@ file names follow the reader's language; ``send_file`` adds the RFC 5987
 
 from __future__ import annotations
 
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
@@ -19,19 +21,25 @@ from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
 from server.locale import current_locale_code
 from server.models import Role
-from server.services import merged
+from server.services import jobs, merged
 
 
 @bp.get("/<assignment>/<unit>/<period>/merged.xlsx")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_merged(assignment: str, unit: str, period: str):
     """The merged workbook: summary, completeness, issues, data and one sheet per child.
-    An event assignment's period answers with its events workbook for the period's days."""
+
+    Above the background threshold it is prepared by a worker: the answer is the job's
+    progress page. An event assignment's period answers with its events workbook for the
+    period's days."""
     moved = event_export("review.events_workbook", assignment, unit, period)
     if moved is not None:
         return moved
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
+    size = jobs.in_background(db_session(), figures)
+    if size is not None:
+        return _start_page(figures, jobs.MERGED, size)
     return send_written(
         lambda out: merged.write_merged(db_session(), figures, out, locale=locale,
                                         translate=gettext),
@@ -48,10 +56,50 @@ def index_csv(assignment: str, unit: str, period: str):
         return moved
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
+    size = jobs.in_background(db_session(), figures)
+    if size is not None:
+        return _start_page(figures, jobs.FLAT_CSV, size)
     return send_written(
         lambda out: merged.write_flat_csv(db_session(), figures, out, locale=locale,
                                           translate=gettext),
         CSV, merged.csv_filename(figures, locale))
+
+
+class StartForm(FlaskForm):
+    """Empty: carries the CSRF token of the "prepare the file" button."""
+
+
+def _start_page(figures, kind: str, size: int):
+    """A large export is prepared in the background: a page with the button that starts it
+    (a GET never changes anything)."""
+    return render_template("jobs/start.html", figures=figures, kind=kind, size=size,
+                           form=StartForm(), action=request.full_path.rstrip("?"))
+
+
+@bp.post("/<assignment>/<unit>/<period>/merged.xlsx")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def start_merged(assignment: str, unit: str, period: str):
+    return _start(jobs.MERGED, assignment, unit, period)
+
+
+@bp.post("/<assignment>/<unit>/<period>/data.csv")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def start_csv(assignment: str, unit: str, period: str):
+    return _start(jobs.FLAT_CSV, assignment, unit, period)
+
+
+def _start(kind: str, assignment: str, unit: str, period: str):
+    """Start the background export (the same one again while it runs) and show its page."""
+    figures = figures_or_404(assignment, unit, period)
+    if not StartForm().validate_on_submit():
+        abort(400)
+    session = db_session()
+    job = jobs.start_export(session, current_user._get_current_object(), kind, figures,
+                            jobs.ExportRequest(figures.assignment.key, figures.unit.code,
+                                               figures.period, figures.include_submitted,
+                                               figures.carry_forward, current_locale_code()),
+                            merged.subtree_size(session, figures))
+    return redirect(url_for("jobs.detail", job_id=job.id))
 
 
 @bp.get("/<assignment>/<unit>/series.xlsx")

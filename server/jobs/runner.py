@@ -23,6 +23,7 @@ from sqlalchemy import event
 from server.db import database
 
 EXTENSION_KEY = "tianbao.jobs"
+JOBS_PENDING = "tianbao.jobs_pending"  # ids of background jobs added by a session
 SQLITE_QUEUE_FILE = "jobs.sqlite3"
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def _in_app(app: Flask, work: Callable) -> Callable:
 
 
 def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
-    from server.jobs import delivery  # the tasks' work; imported here to keep start-up light
+    # The tasks' work; imported here to keep start-up light.
+    from server.jobs import background, delivery
 
     deliver = huey.task(name="deliver_notifications")(_in_app(app, delivery.deliver))
     # Retries whose back-off has run out and leases of workers that died are picked up
@@ -78,7 +80,10 @@ def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
     # Reminders: every hour (each is written once, whatever the number of runs).
     huey.periodic_task(crontab(minute="5"), name="write_reminders_every_hour")(
         _in_app(app, delivery.write_reminders))
-    return {"deliver_notifications": deliver,
+    run_job = huey.task(name="run_job")(_in_app(app, background.run_job))
+    huey.periodic_task(crontab(minute="17"), name="clean_up_jobs_every_hour")(
+        _in_app(app, background.clean_up))
+    return {"deliver_notifications": deliver, "run_job": run_job,
             "write_reminders": huey.task(name="write_reminders")(
                 _in_app(app, delivery.write_reminders))}
 
@@ -96,6 +101,11 @@ def init_jobs(app: Flask) -> Jobs:
                 jobs.enqueue("deliver_notifications")
             except Exception:  # noqa: BLE001 - the periodic task delivers it within a minute
                 log.exception("could not queue the delivery of notifications")
+        for job_id in session.info.pop(JOBS_PENDING, ()):
+            try:
+                jobs.enqueue("run_job", job_id)
+            except Exception:  # noqa: BLE001 - the job stays queued; its page says so
+                log.exception("could not queue background job %s", job_id)
 
     return jobs
 

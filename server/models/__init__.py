@@ -5,6 +5,7 @@ from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
 from server.models.audit import AuditEvent
 from server.models.designer import TemplateDraft
+from server.models.jobs import CalendarEntry, Job, JobStatus
 from server.models.notifications import Channel, Delivery, Notification, ReminderChase
 from server.models.reporting import (
     Assignment,
@@ -23,9 +24,8 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
-    "FieldComment",
-    "LoginAttempt",
+    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "CalendarEntry",
+    "Channel", "Delivery", "FieldComment", "Job", "JobStatus", "LoginAttempt",
     "Notification", "ReminderChase", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",

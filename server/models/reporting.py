@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     or_,
     text,
 )
@@ -121,6 +122,9 @@ class Assignment(Base):
     # Reminder settings that differ from the defaults (server.services.reminders); None:
     # the defaults as they stand.
     reminder_policy: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # Due dates on a weekend or public holiday move to the next working day.
+    shift_to_workday: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

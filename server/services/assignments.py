@@ -17,21 +17,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from forms.definition import Definition, Phase, merge_phases
 from forms.definition_errors import MESSAGES, DefinitionRuleError
-from forms.periods import Frequency, Period, parse_typed_period
+from forms.periods import NEVER_DUE, Frequency, Period, parse_typed_period
+from forms.workdays import Shift, next_working_day
 from server.models import Unit, User
 from server.models.reporting import Assignment, AssignmentVersion
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
+from server.services import workdays
 from server.services.errors import InvalidInput, NotVisible
 
 # Keys appear in addresses and file names.
@@ -128,8 +131,11 @@ def create_assignment(
     user: User | None = None,
     phases: Sequence[Phase] = (),
     due_phase: str | None = None,
+    shift_to_workday: bool = False,
 ) -> Assignment:
     """Assign a published template version to the subtree below *root*.
+
+    *shift_to_workday*: due dates on a weekend or holiday move to the next working day.
 
     Flushed, so the assignment has its id; the caller's unit of work commits it.
     """
@@ -149,7 +155,7 @@ def create_assignment(
         key=key, template_key=template.key, root_unit=root,
         consolidating_unit=consolidating_unit or root, unit_kinds=",".join(kinds),
         include_root=include_root, first_period=first, last_period=last,
-        created_by_id=user.id if user else None,
+        created_by_id=user.id if user else None, shift_to_workday=bool(shift_to_workday),
     )
     assignment.versions.append(AssignmentVersion(template_version=template, from_period=first))
     set_phases(assignment, phases, due_phase, template.definition)
@@ -202,15 +208,40 @@ def open_periods(assignment: Assignment, today: date) -> list[str]:
     return [p for p in assignment_periods(assignment) if Period.parse(p).start <= today]
 
 
-def due_date(assignment: Assignment, period: str) -> date:
-    """The day *period*'s report is due: the template's rule, or for a one-off report
-    tied to a phase, the last day of that phase as the assignment dates it."""
+@dataclass(frozen=True)
+class Due:
+    """When *period* is due, and the shift that moved it off a day off (None if none)."""
+
+    date: date
+    shift: Shift | None = None
+
+    def reason(self, locale: str) -> str:
+        """Why the date moved ("10月5日为国庆节假期，顺延至10月9日。"); empty if it did not."""
+        return workdays.shift_reason(self.shift, locale) if self.shift else ""
+
+
+def due(assignment: Assignment, period: str) -> Due:
+    """The one answer to "when is *period* of *assignment* due": the template's rule, or
+    for a one-off report tied to a phase, the last day of that phase as the assignment
+    dates it; moved to the next working day when the assignment says so and that day is
+    a weekend, a public holiday or a day off an administrator declared."""
     definition = version_for(assignment, period).definition
+    day = None
     if assignment.phases or assignment.due_phase:
         phase = due_phase(assignment, definition)
         if phase is not None:
-            return phase.end
-    return definition.schedule.due_date(Period.parse(period))
+            day = phase.end
+    if day is None:
+        day = definition.schedule.due_date(Period.parse(period))
+    if not assignment.shift_to_workday or day >= NEVER_DUE:
+        return Due(day)
+    shift = next_working_day(day, workdays.calendar_of(object_session(assignment)))
+    return Due(shift.moved, shift) if shift else Due(day)
+
+
+def due_date(assignment: Assignment, period: str) -> date:
+    """The date of :func:`due` (what most callers need)."""
+    return due(assignment, period).date
 
 
 # -- phases ------------------------------------------------------------------------------

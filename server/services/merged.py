@@ -329,23 +329,24 @@ def remembered(translate: Callable[[str], str]) -> Callable[[str], str]:
 
 def write_merged(session: Session, figures: Figures, output: str | os.PathLike[str] | IO[bytes],
                  *, locale: str = "zh_CN", translate: Callable[[str], str] = gettext,
-                 now: datetime | None = None) -> MergedWorkbook:
+                 now: datetime | None = None,
+                 progress: Callable[[int], None] | None = None) -> MergedWorkbook:
     """The merged workbook of the figures' unit and period, written to *output*.
 
     The summary holds the consolidated values with the previous period's
     consolidation beside the cumulative ones (its 本期新增); every report below
-    streams through once.
+    streams through once. *progress* hears the number of units written after each.
     """
     unit = figures.unit
     translate = remembered(translate)
     banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
-    progress = targets.for_consolidation(session, figures, now=now)
+    goals = targets.for_consolidation(session, figures, now=now)
     signer = _signer(figures)
     summary = SummaryInput(
         unit_name=unit.name, period_label=Period.parse(figures.period).label(locale),
         as_of=_local(now or utcnow()), coverage=banner, values=figures.values,
         increments=figures.increments, previous=figures.previous_values,
-        coverage_by_field=coverage_of(figures, translate, locale), targets=progress,
+        coverage_by_field=coverage_of(figures, translate, locale), targets=goals,
         preparer=signer.get("reporter", ""), phone=signer.get("phone", ""),
         strict=not figures.carry_forward, include_submitted=figures.include_submitted)
     return write_merged_workbook(
@@ -356,10 +357,18 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         previous_period=figures.previous_period,
         versions=version_definitions(session, figures.assignment.template_key),
         locale=locale, translate=translate, tallies=figures.result.tallies,
-        coverage=summary.coverage_by_field, coverage_overall=banner, targets=progress,
+        coverage=summary.coverage_by_field, coverage_overall=banner, targets=goals,
         summary=summary, lists=figures.result.lists, provenance=figures.result.provenance,
-        closed=closed_period(figures),
+        closed=closed_period(figures), progress=progress,
     )
+
+
+def subtree_size(session: Session, figures: Figures) -> int:
+    """How many reporting units a merged export of *figures* writes (its progress total)."""
+    units = owing_units(figures.assignment, figures.period, figures.unit)
+    return session.scalar(select(func.count()).select_from(
+        units.with_only_columns(Unit.id).where(Unit.id != figures.unit.id).order_by(None)
+        .subquery())) or 0
 
 
 def closed_period(figures: Figures) -> ClosedPeriod | None:
@@ -408,10 +417,12 @@ def coverage_of(figures: Figures, translate: Callable[[str], str],
 
 def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[str], *,
                    locale: str = "zh_CN", translate: Callable[[str], str] = gettext,
-                   now: datetime | None = None) -> int:
+                   now: datetime | None = None,
+                   progress: Callable[[int], None] | None = None) -> int:
     """The flat data (unit × field) as CSV, UTF-8 with a byte-order mark; returns the rows.
 
     *output* is a binary file (encoded here) or a text stream (written as is).
+    *progress* hears the number of units read so far after each.
     """
     binary = not isinstance(output, io.TextIOBase) and "b" in getattr(output, "mode", "b")
     translate = remembered(translate)
@@ -430,7 +441,10 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
     closed = closed_period(figures)
     status = [translate(CLOSED_YES) if closed else translate(CLOSED_NO),
               closed.closed_at if closed else ""]
-    rows = flat_rows(figures.definition, unit_reports(session, figures, locale=locale, now=now),
+    reports = unit_reports(session, figures, locale=locale, now=now)
+    if progress is not None:
+        reports = _counted(reports, progress)
+    rows = flat_rows(figures.definition, reports,
                      versions=version_definitions(session, figures.assignment.template_key),
                      locale=locale, translate=translate)
     tallies = tally_rows(figures.definition, figures.result.tallies,
@@ -447,6 +461,13 @@ def write_flat_csv(session: Session, figures: Figures, output: IO[bytes] | IO[st
             flush()
     flush()
     return count
+
+
+def _counted(reports: Iterator[UnitReport], progress: Callable[[int], None]
+             ) -> Iterator[UnitReport]:
+    for number, report in enumerate(reports, start=1):
+        yield report
+        progress(number)
 
 
 def write_series(session: Session, user: User, assignment_key: str, unit_code: str,

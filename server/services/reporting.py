@@ -60,8 +60,10 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
+from server.services import assignments as assignment_service
 from server.services import closing, notifications, report_values
 from server.services.assignments import (
+    Due,
     assignment_periods,
     due_date,
     is_event,
@@ -98,6 +100,7 @@ class Task:
     due: date
     report: Report | None
     days_left: int  # negative when overdue
+    moved: Due | None = None  # set when the due date moved to a working day
 
     @property
     def status(self) -> Status:
@@ -153,9 +156,10 @@ def tasks_for_unit(session: Session, unit: Unit, now: datetime | None = None) ->
     tasks = []
     for assignment in assignments:
         for period in owed.get(assignment.id, ()):
-            due = due_date(assignment, period)
-            tasks.append(Task(assignment, unit, period, due,
-                              reports.get((assignment.id, period)), days_until(due, now)))
+            found = assignment_service.due(assignment, period)
+            tasks.append(Task(assignment, unit, period, found.date,
+                              reports.get((assignment.id, period)),
+                              days_until(found.date, now), found if found.shift else None))
     # The events the unit has filed (none is ever owed: see event_assignments).
     for (assignment_id, period), report in reports.items():
         if Period.parse(period).is_event:

@@ -12,7 +12,7 @@ as ORM objects.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -190,11 +190,14 @@ def parent_codes(session: Session) -> dict[str, str | None]:
     return dict(rows.all())
 
 
-def import_units(session: Session, data: bytes, filename: str) -> UnitImportReport:
+def import_units(session: Session, data: bytes, filename: str,
+                 progress: Callable[[int, int], None] | None = None,
+                 actor: User | None | object = audit.CURRENT) -> UnitImportReport:
     """Read a unit table and apply it in one transaction, or change nothing if it has errors.
 
     A new unit without a start date starts today, so it owes periods from the next
-    one to open; a move takes effect today likewise.
+    one to open; a move takes effect today likewise. *progress* hears (rows applied,
+    rows in all) as the work goes.
     """
     from dataclasses import replace
 
@@ -207,11 +210,20 @@ def import_units(session: Session, data: bytes, filename: str) -> UnitImportRepo
     day = today()
     rows = [replace(row, reports_from=day) if row.code not in existing
             and row.reports_from is None else row for row in result.rows]
-    report = apply_unit_rows(session, rows, columns=result.columns, move_day=day)
-    audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename,
+    report = apply_unit_rows(session, rows, columns=result.columns, move_day=day,
+                             progress=progress)
+    audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename, actor=actor,
                  details=audit.import_details(created=report.created, updated=report.updated,
                                               moved=report.moved))
     return report
+
+
+def rows_to_import(session: Session, data: bytes, filename: str) -> int | None:
+    """How many rows a correct unit table would apply; None when it has problems."""
+    from exports.unit_table import read_units
+
+    result = read_units(data, filename, parent_codes(session))
+    return None if result.errors else len(result.rows)
 
 
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")
@@ -219,7 +231,7 @@ OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "
 
 def apply_unit_rows(
     session: Session, rows: Sequence[UnitRow], *, columns: Collection[str] | None = None,
-    move_day: date | None = None,
+    move_day: date | None = None, progress: Callable[[int, int], None] | None = None,
 ) -> UnitImportReport:
     """Create the new units of *rows* and update the existing ones (matched by code).
 
@@ -250,10 +262,16 @@ def apply_unit_rows(
         ])
         report.updated = [row.code for row in old_rows]
 
+    def applied() -> None:
+        if progress is not None:
+            progress(len(report.updated) + len(report.created), len(rows))
+
+    applied()
     placed = {code: (values[0], values[2], values[3]) for code, values in current.items()}
     for level_rows in _levels(new_rows, placed):
         _insert_level(session, level_rows, placed)
         report.created.extend(row.code for row in level_rows)
+        applied()
     # Tags: new units get theirs; existing ones only when the file has the column.
     tagged = new_rows if columns is not None and "tags" not in columns else rows
     _replace_tags(session, {placed[row.code][0]: row.tags for row in tagged})

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from live import LiveServer, new_page
 
 from server import migrate
 from server.app import create_app
@@ -29,21 +28,6 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "browser-test-42"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.app = app
-        self._server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(timeout=10)
 
 
 def _seed(app) -> None:
@@ -127,13 +111,7 @@ def _no_policy_violations(chromium):
     assert found == [], "blocked by the Content-Security-Policy: " + " | ".join(found)
 
 
-def _new_page(chromium, live_server, width: int, locale: str):
-    context = chromium.new_context(
-        base_url=live_server.url, locale=locale,
-        viewport={"width": width, "height": 800 if width > 600 else 740},
-    )
-    context.set_default_timeout(10_000)
-    return context, context.new_page()
+_new_page = new_page
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def test_a_report_not_started_answers_its_form_and_revision_0(api):
     assert body == {
         "assignment": KEY, "unit": {"code": "VA1", "name": "Unit VA1"}, "period": PERIOD,
         "template": "hazards", "version": 1, "status": "not_started", "revision": 0,
-        "due": "2024-10-05", "late": True, "submitted_at": None, "values": {},
+        "due": "2024-10-05", "due_moved_from": None, "due_note": "",
+        "late": True, "submitted_at": None, "values": {},
         "increments": {"found": None}, "calculated": [], "issues": [], "remarks": "",
         "applies": {}, "skipped": [], "explanations": {}, "flagged": [],
         "targets": [], "phase": None, "phases": [],

@@ -85,7 +85,8 @@ def test_a_submitter_gets_what_the_unit_owes_most_urgent_first(tasks):
     draft, not_started, submitted = body["items"]
     assert draft == {
         "assignment": KEY, "unit": {"code": "VA1", "name": "Unit VA1"}, "period": "2024Q3",
-        "due": DUE["2024Q3"], "status": "draft", "late": True, "overdue": True,
+        "due": DUE["2024Q3"], "due_moved_from": None, "due_note": "",
+        "status": "draft", "late": True, "overdue": True,
         "revision": 1, "links": {"report": f"/api/v1/reports/{KEY}/VA1/2024Q3"}, "phase": None,
     }
     assert (not_started["revision"], not_started["overdue"]) == (0, True)

@@ -94,7 +94,8 @@ def test_every_documented_operation_really_asks_for_a_token(client):
     for (method, path), operation in documented(document).items():
         if operation.get("security") == []:
             continue
-        numbered = path.replace("{n}", "1").replace("{notification_id}", "1")
+        numbered = (path.replace("{n}", "1").replace("{notification_id}", "1")
+                    .replace("{job_id}", "1"))
         concrete = re.sub(r"\{\w+\}", "x", numbered)
         response = client.open(PREFIX + concrete, method=method.upper())
         assert response.status_code == 401, (method, path)

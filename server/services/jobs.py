@@ -1,0 +1,343 @@
+"""Long work in the background: a merged export of a large subtree runs as a job.
+
+A job is a row first (:class:`~server.models.jobs.Job`: owner, kind, parameters,
+status, units done of total), written in the caller's unit of work; the job
+runner is told after the commit, as for the outbox. A worker runs it
+(:func:`run`): the export reports each unit it writes, and the progress is
+written on a connection of its own at most a few times a second, so the page's
+progress bar advances while the export's own transaction reads on. The file is
+kept in the instance folder's ``jobs`` directory until ``expires_at``; the
+periodic :func:`clean_up` removes it and the row after that. When the file is
+ready (or the work failed) its owner gets a notification in the app.
+
+Only the owner sees a job: anyone else is answered NotVisible (404).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from forms.periods import SHANGHAI, Period
+from server.db import unit_of_work
+from server.locale import DEFAULT_LOCALE, LANGUAGES
+from server.models import User
+from server.models.accounts import utcnow
+from server.models.jobs import Job, JobStatus
+from server.models.notifications import Channel
+from server.services import merged, outbox
+from server.services import units as unit_service
+from server.services.consolidation import Figures
+from server.services.consolidation import figures as consolidation_figures
+from server.services.errors import NotVisible, problem_text
+
+log = logging.getLogger(__name__)
+
+PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commits (runner)
+FOLDER = "jobs"
+MERGED, FLAT_CSV, UNITS_IMPORT = "merged", "csv", "units-import"
+KINDS = (MERGED, FLAT_CSV)
+PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
+FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
+                    "administrator the time it failed at.")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What a merged export is asked for, as the page or the API passes it."""
+
+    assignment: str
+    unit: str
+    period: str
+    include_submitted: bool = False
+    carry_forward: bool = True
+    locale: str = DEFAULT_LOCALE
+
+    def params(self) -> dict[str, Any]:
+        return {"assignment": self.assignment, "unit": self.unit, "period": self.period,
+                "include_submitted": self.include_submitted,
+                "carry_forward": self.carry_forward, "locale": self.locale}
+
+
+def threshold() -> int:
+    return int(current_app.config.get("BACKGROUND_UNITS", 2000))
+
+
+def keep_for() -> timedelta:
+    return timedelta(hours=int(current_app.config.get("JOB_FILES_HOURS", 24)))
+
+
+def folder(app=None) -> Path:
+    path = Path((app or current_app).config["INSTANCE_PATH"]) / FOLDER
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def in_background(session: Session, figures: Figures) -> int | None:
+    """The number of units a merged export of *figures* writes when that is above the
+    threshold (it should run as a job), else None (write it now)."""
+    size = merged.subtree_size(session, figures)
+    return size if size > threshold() else None
+
+
+def start_export(session: Session, user: User, kind: str, figures: Figures,
+                 request: ExportRequest, total: int) -> Job:
+    """Add the job of a merged export (workbook or CSV) of *figures* for *user*; queued
+    for a worker when the caller's unit of work commits. The same export asked for again
+    while it is queued or running is that job (no second one)."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown export kind {kind!r}")
+    params = request.params()
+    for running in session.scalars(select(Job).where(
+            Job.user_id == user.id, Job.kind == kind,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))):
+        if running.params == params:
+            return running
+    name = (merged.merged_filename(figures, request.locale) if kind == MERGED
+            else merged.csv_filename(figures, request.locale))
+    job = Job(user_id=user.id, kind=kind, params=params, status=JobStatus.QUEUED,
+              done=0, total=total, file_name=name, title=_title(figures, request.locale),
+              stored_as="", error="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+def start_units_import(session: Session, user: User, data: bytes, filename: str,
+                       total: int) -> Job:
+    """Add the job that applies an already checked unit table of *total* rows; the upload
+    waits in the jobs folder until the worker has applied it."""
+    stored = f"upload-{secrets.token_hex(8)}{Path(filename).suffix.lower()[:8]}"
+    (folder() / stored).write_bytes(data)
+    job = Job(user_id=user.id, kind=UNITS_IMPORT, params={"upload": stored,
+                                                          "filename": filename},
+              status=JobStatus.QUEUED, done=0, total=total, file_name=filename,
+              title=filename, stored_as="", error="", summary="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+def _title(figures: Figures, locale: str) -> str:
+    return f"{figures.unit.name} · {Period.parse(figures.period).label(locale)}"
+
+
+def get_for(session: Session, user: User, job_id: int) -> Job:
+    """*user*'s job *job_id*; NotVisible (404) for anyone else's or an unknown one."""
+    job = session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotVisible(what=str(job_id))
+    return job
+
+
+def mine(session: Session, user: User, limit: int = 50) -> list[Job]:
+    """*user*'s jobs whose files are not cleaned up yet, newest first."""
+    return list(session.scalars(select(Job).where(Job.user_id == user.id)
+                                .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)))
+
+
+def file_path(job: Job) -> Path | None:
+    """Where the finished job's file lies, or None (not done, expired, removed)."""
+    if job.status != JobStatus.DONE or not job.stored_as:
+        return None
+    if job.expires_at is not None and _aware(job.expires_at) <= utcnow():
+        return None
+    path = folder() / job.stored_as
+    return path if path.is_file() else None
+
+
+def error_text(job: Job) -> str:
+    """The failed job's message in the current language (empty unless it failed)."""
+    if job.status != JobStatus.FAILED:
+        return ""
+    if job.error == "import_refused":
+        return import_summary(job)
+    return str(FAILED_MESSAGE)
+
+
+# -- the worker's side ---------------------------------------------------------------------
+
+
+class Progress:
+    """Writes ``done`` of a job on a connection of its own, at most every interval."""
+
+    def __init__(self, engine, job_id: int, interval: float = PROGRESS_INTERVAL) -> None:
+        self.engine, self.job_id, self.interval = engine, job_id, interval
+        self.last = 0.0
+
+    def __call__(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < self.interval:
+            return
+        self.last = now
+        with self.engine.begin() as connection:
+            connection.execute(update(Job).where(Job.id == self.job_id).values(done=done))
+
+
+def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
+    """Run the job *job_id* (in a worker); its final status."""
+    interval = PROGRESS_INTERVAL if interval is None else interval
+    with unit_of_work(session):
+        # Claimed by one conditional UPDATE: a job queued twice runs once.
+        won = session.execute(
+            update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+            .values(status=JobStatus.RUNNING, started_at=utcnow())
+            .execution_options(synchronize_session=False)).rowcount
+        job = session.get(Job, job_id)
+        if job is None or not won:
+            return job.status if job is not None else "gone"
+        session.refresh(job)
+        user, params, kind = job.user, dict(job.params), job.kind
+    engine = session.get_bind()
+    progress = Progress(engine, job_id, interval)
+    if kind == UNITS_IMPORT:
+        return _run_units_import(session, job_id, params, progress, user)
+    stored_as = f"{job_id}-{secrets.token_hex(8)}.{'xlsx' if kind == MERGED else 'csv'}"
+    target = folder() / stored_as
+    try:
+        with force_locale(params.get("locale") or DEFAULT_LOCALE):
+            figures = consolidation_figures(
+                session, user, params["assignment"], params["unit"], params["period"],
+                include_submitted=bool(params.get("include_submitted")),
+                carry_forward=bool(params.get("carry_forward", True)))
+            locale = params.get("locale") or DEFAULT_LOCALE
+            with open(target, "wb") as output:
+                if kind == MERGED:
+                    written = merged.write_merged(session, figures, output, locale=locale,
+                                                  translate=gettext, progress=progress)
+                    done = written.units
+                else:
+                    done = merged.write_flat_csv(session, figures, output, locale=locale,
+                                                 translate=gettext, progress=progress)
+        session.rollback()  # the export's reading transaction
+        progress(done, force=True)
+        _finish(session, job_id, JobStatus.DONE, stored_as=stored_as)
+    except Exception:
+        log.exception("background job %s failed", job_id)
+        session.rollback()
+        target.unlink(missing_ok=True)
+        _finish(session, job_id, JobStatus.FAILED, error="export_failed")
+    return session.get(Job, job_id).status
+
+
+def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
+                      progress: Progress, user: User) -> str:
+    """Apply the uploaded unit table in one transaction; all or nothing, as on the page."""
+    upload = folder() / params["upload"]
+    summary, error = "", ""
+    # The import writes in one transaction. PostgreSQL lets the progress be written beside
+    # it; SQLite has one writer at a time, so there the count appears when it is done.
+    live = session.get_bind().dialect.name != "sqlite"
+    try:
+        with unit_of_work(session):
+            report = unit_service.import_units(
+                session, upload.read_bytes(), params.get("filename") or upload.name,
+                progress=(lambda done, _total: progress(done)) if live else None,
+                actor=user)  # the audit log names who uploaded it, not the worker
+            if not report.ok:
+                raise _Refused(report)
+        progress(len(report.created) + len(report.updated), force=True)
+        summary = json.dumps({"created": len(report.created), "updated": len(report.updated),
+                              "moved": len(report.moved)})
+        status = JobStatus.DONE
+    except _Refused as refused:  # the table changed since it was checked: nothing applied
+        summary = json.dumps({"problems": [problem_text(p) for p in refused.report.problems]},
+                             ensure_ascii=False)
+        status, error = JobStatus.FAILED, "import_refused"
+    except Exception:
+        log.exception("background job %s failed", job_id)
+        status, error = JobStatus.FAILED, "import_failed"
+    finally:
+        upload.unlink(missing_ok=True)
+    _finish(session, job_id, status, error=error, summary=summary)
+    return status
+
+
+class _Refused(Exception):
+    def __init__(self, report) -> None:
+        super().__init__("refused")
+        self.report = report
+
+
+def import_summary(job: Job) -> str:
+    """What a units import did ("3 units created, …"), in the current language."""
+    if job.kind != UNITS_IMPORT or not job.summary:
+        return ""
+    found = json.loads(job.summary)
+    if "problems" in found:
+        return " ".join(found["problems"])
+    return gettext("%(created)s units created, %(updated)s updated, %(moved)s moved.",
+                   **found)
+
+
+def _finish(session: Session, job_id: int, status: str, *, stored_as: str = "",
+            error: str = "", summary: str = "") -> None:
+    now = utcnow()
+    with unit_of_work(session):
+        job = session.get(Job, job_id)
+        session.refresh(job)
+        job.status, job.finished_at, job.error = status, now, error
+        job.stored_as, job.summary = stored_as, summary
+        job.expires_at = now + keep_for()
+        if status == JobStatus.DONE:
+            job.done = max(job.done, job.total) if job.total else job.done
+        _notify(session, job)
+
+
+def _notify(session: Session, job: Job) -> None:
+    """The owner's bell: the file is ready (with the link to it), or the work failed."""
+    user = job.user
+    locale = user.locale if user.locale in LANGUAGES else DEFAULT_LOCALE
+    with force_locale(locale):
+        if job.kind == UNITS_IMPORT:
+            subject = (gettext("Import finished: %(name)s", name=job.file_name)
+                       if job.status == JobStatus.DONE
+                       else gettext("Import refused: %(name)s", name=job.file_name))
+            text = import_summary(job) or str(FAILED_MESSAGE)
+        elif job.status == JobStatus.DONE:
+            subject = gettext("Your download is ready: %(name)s", name=job.file_name)
+            text = gettext("%(title)s: the file %(name)s is ready to download until "
+                           "%(until)s.", title=job.title, name=job.file_name,
+                           until=_local(job.expires_at))
+        else:
+            subject = gettext("Your download failed: %(name)s", name=job.file_name)
+            text = str(FAILED_MESSAGE)
+    outbox.enqueue(session, channel=Channel.APP, recipient=str(user.id), subject=subject,
+                   text=text, kind=f"job-{job.status}", link=f"/jobs/{job.id}",
+                   user_id=user.id, step=str(job.id))
+
+
+def _local(moment: datetime) -> str:
+    return _aware(moment).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def clean_up(session: Session, now: datetime | None = None) -> int:
+    """Remove the files and rows of jobs past their time; the number removed."""
+    now = now or utcnow()
+    with unit_of_work(session):
+        expired = list(session.scalars(select(Job).where(Job.expires_at <= now)))
+        for job in expired:
+            if job.stored_as:
+                (folder() / job.stored_as).unlink(missing_ok=True)
+        if expired:
+            session.execute(delete(Job).where(Job.id.in_([j.id for j in expired])))
+    return len(expired)
+

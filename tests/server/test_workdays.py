@@ -1,0 +1,192 @@
+"""Due dates that know the calendar: an assignment may move a due date that falls on a
+weekend or public holiday to the next working day, from the chinese-calendar package's
+days plus the days administrators add (holidays and 调休 working days, with reasons)."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, date, datetime
+
+import pytest
+from api_helpers import api_get, token_for
+from pages import EN, text
+
+from forms.loader import CATALOG_DIR, load_definition
+from forms.workdays import OFFICIAL_YEARS, WorkCalendar, next_working_day
+from server.db import unit_of_work
+from server.models import Role
+from server.services import assignments as assignment_service
+from server.services import reporting, workdays
+from server.services import templates as template_service
+from server.services.errors import InvalidInput
+
+QUARTERLY = CATALOG_DIR / "000_chidian_progress.yaml"  # due the 5th after the quarter
+HALF_YEARLY = CATALOG_DIR / "004_siping_summary.yaml"  # due 6月10日 / 12月10日
+
+
+def published(session, path):
+    definition = load_definition(path)
+    with unit_of_work(session):
+        result = template_service.publish(session, definition, origin="catalog")
+    return template_service.get_version(session, result.key, result.version)
+
+
+@pytest.fixture
+def quarterly(session, tree, make_assignment):
+    template = published(session, QUARTERLY)
+
+    def make(key: str, shift: bool):
+        return make_assignment(key, template, tree["TA"], shift_to_workday=shift)
+
+    return make
+
+
+def test_the_package_knows_2026_national_day_and_its_working_days():
+    """What the pinned chinese-calendar says (1.11.0 has 2026): 10月1日–7日 off, the 8th
+    (a Thursday) a working day, and Saturday 10月10日 a 调休 working day."""
+    assert 2026 in OFFICIAL_YEARS
+    calendar = WorkCalendar()
+    off = [calendar.day(date(2026, 10, d)) for d in range(1, 8)]
+    assert {(d.workday, d.reason) for d in off} == {(False, "国庆节")}
+    assert calendar.is_working_day(date(2026, 10, 8))
+    assert calendar.day(date(2026, 10, 10)).workday  # a Saturday worked for 国庆
+    assert calendar.day(date(2026, 10, 10)).source == "official"
+
+
+def test_2026q3_moves_to_the_next_working_day_only_when_the_assignment_says_so(
+        app, session, quarterly):
+    moved = quarterly("cd-moved", shift=True)
+    kept = quarterly("cd-kept", shift=False)
+    assert assignment_service.due_date(kept, "2026Q3") == date(2026, 10, 5)
+    assert assignment_service.due(kept, "2026Q3").shift is None
+    found = assignment_service.due(moved, "2026Q3")
+    assert found.date == date(2026, 10, 8)
+    assert found.shift.original == date(2026, 10, 5)
+    with app.test_request_context():
+        assert found.reason("zh_CN") == "10月5日为国庆节假期，顺延至10月8日。"
+        assert found.reason("en") == ("Oct 5 falls in the National Day holiday; the due date "
+                                      "moves to Oct 8.")
+    # 2026Q1 is due 4月5日, a Sunday inside 清明 (4月4日–6日): the 7th.
+    assert assignment_service.due_date(moved, "2026Q1") == date(2026, 4, 7)
+    # 2024Q2 is due 7月5日 2024, a Friday: it stays.
+    assert assignment_service.due(moved, "2024Q2").shift is None
+
+
+def test_a_working_day_due_date_stays(session, tree, make_assignment):
+    template = published(session, HALF_YEARLY)
+    assignment = make_assignment("sp", template, tree["TA"], shift_to_workday=True)
+    assert assignment_service.due(assignment, "2025H1") == assignment_service.Due(
+        date(2025, 6, 10))  # a Tuesday
+
+
+def test_a_holiday_an_administrator_adds_in_a_year_the_package_does_not_know_moves_a_date(
+        app, session, quarterly, make_user):
+    """2030 is beyond the package; 10月5日 2030 is a Saturday, so the weekend rule alone
+    moves it to Monday the 7th. The administrator's 国庆 (1日–7日) moves it to the 8th."""
+    assert 2030 not in OFFICIAL_YEARS
+    admin = make_user("boss", Role.ADMIN)
+    moved = quarterly("cd-moved", shift=True)  # due() reads any period of the frequency
+    assert assignment_service.due(moved, "2030Q3").date == date(2030, 10, 7)
+    with unit_of_work(session):
+        for day in range(1, 8):
+            workdays.set_day(session, date(2030, 10, day), workday=False, reason="国庆节",
+                             reason_en="National Day", user=admin)
+    found = assignment_service.due(moved, "2030Q3")
+    assert found.date == date(2030, 10, 8)
+    assert found.shift.because.source == "admin"
+    with app.test_request_context():
+        assert found.reason("zh_CN") == "10月5日为国庆节假期，顺延至10月8日。"
+
+
+def test_a_tiaoxiu_working_saturday_is_a_working_day(session, quarterly):
+    """Beyond the package, an administrator declares Saturday 2030-01-05 a 调休 working
+    day: the 2029Q4 due date (1月5日 2030) stays on it instead of moving to Monday."""
+    moved = quarterly("cd-moved", shift=True)
+    assert date(2030, 1, 5).weekday() == 5
+    assert assignment_service.due_date(moved, "2029Q4") == date(2030, 1, 7)
+    with unit_of_work(session):
+        workdays.set_day(session, date(2030, 1, 5), workday=True, reason="元旦调休上班")
+    assert assignment_service.due(moved, "2029Q4") == assignment_service.Due(date(2030, 1, 5))
+    # The package's own 调休: Saturday 2026-10-10 is worked.
+    assert next_working_day(date(2026, 10, 10), workdays.calendar_of(session)) is None
+
+
+def test_an_administrator_manages_the_calendar_on_its_page_and_by_csv(
+        browser, make_user, session):
+    make_user("boss", Role.ADMIN)
+    browser.login_ok("boss")
+    response = browser.post("/admin/calendar", {"day": "2031-10-03", "kind": "holiday",
+                                                "reason": "国庆节", "reason_en": "National Day"})
+    assert response.status_code == 302
+    page = text(browser.get("/admin/calendar?year=2031"))
+    assert "2031-10-03" in page and "国庆节" in page
+    refused = browser.post("/admin/calendar", {"day": "2031-10-04", "kind": "holiday",
+                                               "reason": ""}, headers=EN)
+    assert refused.status_code == 400
+    assert "Say why" in html.unescape(refused.get_data(as_text=True))
+    with unit_of_work(session):
+        result = workdays.import_csv(session, "日期,类型,原因\n2031-10-11,班,国庆节调休上班\n"
+                                              "2031-10-06,休,国庆节\n")
+    assert result.added == 2
+    assert [(e.day, e.workday) for e in workdays.entries(session, 2031)] == [
+        (date(2031, 10, 3), False), (date(2031, 10, 6), False), (date(2031, 10, 11), True)]
+    with pytest.raises(InvalidInput):
+        workdays.import_csv(session, "2031-10-12,maybe,x\n")
+    response = browser.post("/admin/calendar/remove", {"day": "2031-10-03"},
+                            token_from="/admin/calendar")
+    assert response.status_code == 302
+    session.expire_all()
+    assert date(2031, 10, 3) not in {e.day for e in workdays.entries(session)}
+
+
+def test_tasks_page_and_api_show_the_moved_date_and_why(
+        client, browser, session, tree, quarterly, make_user, monkeypatch):
+    from server.api import tasks as api_tasks
+
+    quarterly("cd-moved", shift=True)
+    village = make_user("va1", Role.SUBMITTER, tree["VA1"])
+    now = datetime(2026, 10, 2, 2, tzinfo=UTC)
+    monkeypatch.setattr(reporting, "utcnow", lambda: now)
+    monkeypatch.setattr(api_tasks, "utcnow", lambda: now)
+    token = token_for(session, village)
+    found = api_get(client, "/api/v1/tasks?period=2026Q3", token).get_json()
+    item = next(t for t in found["items"] if t["period"] == "2026Q3")
+    assert item["due"] == "2026-10-08"
+    assert item["due_moved_from"] == "2026-10-05"
+    assert item["due_note"] == "10月5日为国庆节假期，顺延至10月8日。"
+    browser.login_ok("va1")
+    page = text(browser.get("/reports/"))
+    assert "10月5日为国庆节假期，顺延至10月8日。" in page
+
+
+def test_the_cli_imports_days_from_csv_and_lists_them(app, tmp_path, monkeypatch, session):
+    from server.cli import cli
+
+    monkeypatch.setenv("TIANBAO_LOCALE", "en")
+    file = tmp_path / "2032.csv"
+    file.write_text("date,kind,reason,reason_en\n2032-10-01,holiday,国庆节,National Day\n"
+                    "2032-10-09,workday,国庆节调休上班,\n", encoding="utf-8-sig")
+    runner = app.test_cli_runner()
+    result = runner.invoke(cli, ["calendar", "import", str(file)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2 days saved in the calendar."
+    listed = runner.invoke(cli, ["calendar", "list", "--year", "2032"]).output.splitlines()
+    assert listed == ["2032-10-01\tholiday\t国庆节\tNational Day",
+                      "2032-10-09\tworkday\t国庆节调休上班"]
+    file.write_text("2032-10-02,someday,x\n", encoding="utf-8")
+    refused = runner.invoke(cli, ["calendar", "import", str(file)])
+    assert refused.exit_code == 1
+    assert "Line 1: the second column is holiday" in refused.output
+
+
+def test_the_report_form_and_the_assignment_page_say_why_the_date_moved(
+        browser, other_browser, session, tree, quarterly, make_user):
+    quarterly("cd-moved", shift=True)
+    make_user("boss", Role.ADMIN)
+    make_user("va1", Role.SUBMITTER, tree["VA1"])
+    admin = other_browser.login_ok("boss")
+    detail = text(admin.get("/admin/assignments/cd-moved"))
+    assert "10月5日为国庆节假期，顺延至10月8日。" in detail
+    browser.login_ok("va1")
+    form = text(browser.get("/reports/cd-moved/VA1/2026Q3"))
+    assert "2026年10月8日" in form and "10月5日为国庆节假期，顺延至10月8日。" in form
