@@ -37,7 +37,7 @@ from typing import Any
 from forms.applicability import Applicability, applicability
 from forms.calculated import calculate
 from forms.definition import Aggregation, Definition, FieldDef, FieldKind, same_span
-from forms.i18n import N_
+from forms.i18n import NP_
 from forms.values import coerce
 
 MEAN_PLACES = Decimal("0.01")
@@ -115,14 +115,15 @@ class Consolidation:
         return sum(1 for part in self.provenance.get(key, ()) if part.carried_from)
 
 
-# "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送" beside a total.
-COVERAGE_UNITS = N_("%(applies)s units:")
-COVERAGE_COUNTED = N_("%(count)s counted this period")
-COVERAGE_CARRIED = N_("%(count)s carried forward")
-COVERAGE_BLANK = N_("%(count)s left it blank")
-COVERAGE_NEVER = N_("%(count)s never reported")
-COVERAGE_NOT_COUNTED = N_("%(count)s not counted")
-COVERAGE_OFF = N_("does not apply to %(count)s")
+# "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送" beside a total. Every count is
+# shown with ngettext: "1 unit:", "2 units:".
+COVERAGE_UNITS = NP_("%(num)s unit:", "%(num)s units:")
+COVERAGE_COUNTED = NP_("%(num)s counted this period", "%(num)s counted this period")
+COVERAGE_CARRIED = NP_("%(num)s carried forward", "%(num)s carried forward")
+COVERAGE_BLANK = NP_("%(num)s left it blank", "%(num)s left it blank")
+COVERAGE_NEVER = NP_("%(num)s never reported", "%(num)s never reported")
+COVERAGE_NOT_COUNTED = NP_("%(num)s not counted", "%(num)s not counted")
+COVERAGE_OFF = NP_("does not apply to %(num)s", "does not apply to %(num)s")
 
 
 @dataclass(frozen=True)
@@ -145,21 +146,24 @@ class Counts:
     def complete(self) -> bool:
         return self.reported == self.applies
 
-    def sentence(self, translate: Any, *, carrying: bool, locale: str = "zh_CN") -> str:
+    def sentence(self, ngettext: Any, *, carrying: bool, locale: str = "zh_CN") -> str:
         """"17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送". *carrying*: the figure
         carries values forward (a cumulative one in the like-for-like view), so the
-        units without any are those that never reported within its span."""
-        parts = [translate(COVERAGE_COUNTED) % {"count": self.reported}]
+        units without any are those that never reported within its span. *ngettext*
+        is ``ngettext(singular, plural, num)`` filling in ``num`` (Flask-Babel's)."""
+        def say(message: tuple[str, str], count: int) -> str:
+            return ngettext(message[0], message[1], count)
+
+        parts = [say(COVERAGE_COUNTED, self.reported)]
         if carrying:
-            parts.append(translate(COVERAGE_CARRIED) % {"count": self.carried})
+            parts.append(say(COVERAGE_CARRIED, self.carried))
         if self.blank:
-            parts.append(translate(COVERAGE_BLANK) % {"count": self.blank})
-        rest = COVERAGE_NEVER if carrying else COVERAGE_NOT_COUNTED
-        parts.append(translate(rest) % {"count": self.never})
+            parts.append(say(COVERAGE_BLANK, self.blank))
+        parts.append(say(COVERAGE_NEVER if carrying else COVERAGE_NOT_COUNTED, self.never))
         if self.off:
-            parts.append(translate(COVERAGE_OFF) % {"count": self.off})
+            parts.append(say(COVERAGE_OFF, self.off))
         english = locale.startswith("en")
-        head = translate(COVERAGE_UNITS) % {"applies": self.applies}
+        head = say(COVERAGE_UNITS, self.applies)
         return head + (" " if english else "") + (", " if english else "，").join(parts)
 
 

@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -338,7 +338,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
     """
     unit = figures.unit
     translate = remembered(translate)
-    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    banner = figures.overall.sentence(ngettext, carrying=figures.carry_forward, locale=locale)
     progress = targets.for_consolidation(session, figures, now=now)
     signer = _signer(figures)
     summary = SummaryInput(
@@ -395,12 +395,12 @@ def coverage_of(figures: Figures, translate: Callable[[str], str],
                 locale: str) -> dict[str, str]:
     """Who is in each figure, in words, where it differs from the units as a whole (a
     figure that does not apply to every unit, one left blank, one carried forward or not)."""
-    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    banner = figures.overall.sentence(ngettext, carrying=figures.carry_forward, locale=locale)
     found = {}
     for key in figures.result.provenance:
         if key in figures.result.tallies:
             continue
-        said = figures.coverage_sentence(key, translate, locale)
+        said = figures.coverage_sentence(key, ngettext, locale)
         if said != banner:
             found[key] = said
     return found

@@ -9,11 +9,12 @@ until it is reopened with a reason, which is recorded.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import api_request, make_token  # noqa: F401  (fixture)
-from rollup_tree import KEY, build, roll_up
+from rollup_tree import KEY, build, roll_up, send
 from sqlalchemy import select
 
 from server.db import unit_of_work
@@ -267,3 +268,99 @@ def test_unit_import_reads_reporting_dates(rolled, session):
     bad = "code,name,kind,parent,reports_from\nV6,六村,village,T2,明年\n".encode()
     refused = unit_service.import_units(session, bad, "units.csv")
     assert [p.code for p in refused.problems] == ["invalid_date"]
+
+
+# -- who may read a moved unit's reports ----------------------------------------------------
+
+
+def test_a_moved_village_stays_readable_by_its_old_town_for_the_periods_it_was_theirs(
+        rolled, session, client, browser, make_token):  # noqa: F811
+    users, units = rolled["users"], rolled["units"]
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 10, 1))
+    session.expire_all()
+    old, new = users["t1-hz"], users["t2-hz"]
+
+    # The service: the old town reads 2024Q3 (before the move), the new town from 2024Q4.
+    view = reporting.load(session, old, KEY, "V1", "2024Q3")
+    assert view.values["found"] == 5
+    with pytest.raises(NotVisible):
+        reporting.load(session, old, KEY, "V1", "2024Q4")
+    with pytest.raises(NotVisible):
+        reporting.load(session, new, KEY, "V1", "2024Q3")
+    assert reporting.load(session, new, KEY, "V1", "2024Q4").unit.code == "V1"
+    # Reading is not changing: the old town cannot withdraw the approval it gave.
+    assert not reporting.can_review(old, view)
+    with pytest.raises(closing.NotAllowed):
+        review.decide(session, old, view, "unapprove", "数字有误")
+    # Its consolidation of 2024Q3 still shows the village among its parts.
+    parts = figures_of(session, rolled, "t1-hz", "T1")
+    assert "V1" in [c.unit.code for c in parts.children]
+
+    # The web: report page, history, print view, workbook download and the review page.
+    pages = (f"/reports/{KEY}/V1/2024Q3", f"/reports/{KEY}/V1/2024Q3/history",
+             f"/reports/{KEY}/V1/2024Q3/print", f"/reports/{KEY}/V1/2024Q3/workbook.xlsx",
+             f"/review/{KEY}/V1/2024Q3", f"/consolidation/{KEY}/T1/2024Q3")
+    browser.login_ok("t1-hz")
+    assert {p: browser.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
+    assert browser.get(f"/reports/{KEY}/V1/2024Q4").status_code == 404
+    refused = browser.post(f"/review/{KEY}/V1/2024Q3/unapprove", {"comment": "数字有误"},
+                           token_from=f"/review/{KEY}/V1/2024Q3")
+    assert refused.status_code == 403
+    page = browser.get(f"/review/{KEY}/V1/2024Q3").get_data(as_text=True)
+    assert "data-read-only" in page and "/unapprove" not in page
+    browser.post("/auth/logout", token_from="/")
+    browser.login_ok("t2-hz")
+    assert browser.get(f"/reports/{KEY}/V1/2024Q3").status_code == 404
+    assert browser.get(f"/reports/{KEY}/V1/2024Q4").status_code == 200
+
+    # The API: the report, its history and its workbook; a decision is refused.
+    token = make_token(old)
+    for tail in ("", "/history", "/workbook.xlsx"):
+        answer = api_request(client, "GET", f"/reports/{KEY}/V1/2024Q3{tail}", token)
+        assert answer.status_code == 200, (tail, answer.get_data(as_text=True)[:200])
+    assert api_request(client, "GET", f"/reports/{KEY}/V1/2024Q4", token).status_code == 404
+    answer = api_request(client, "POST", f"/reports/{KEY}/V1/2024Q3/unapprove", token,
+                         json={"reason": "数字有误"})
+    assert answer.status_code == 403
+    assert api_request(client, "GET", f"/reports/{KEY}/V1/2024Q3",
+                       make_token(new)).status_code == 404
+
+
+# -- the completeness matrix: periods a unit did not owe -------------------------------------
+
+
+def test_the_matrix_shows_periods_not_owed_as_such_and_never_as_not_started_or_late(
+        rolled, session, make_unit, make_user, browser, monkeypatch):
+    town = rolled["units"]["T1"]
+    new = make_unit("V8", town, reports_from=date(2024, 10, 1))
+    rolled["users"]["v8"] = make_user("v8", unit=new)
+    # It owes 2024Q4 only, and has handed that in; 2024Q2 and 2024Q3 were not its.
+    send(session, rolled, "v8", "V8", "2024Q4", {"found": 1}, at=AFTER_Q3_DEADLINE)
+    user, assignment = rolled["users"]["t1-hz"], rolled["assignment"]
+
+    def rows(**filters) -> list[str]:
+        matrix = review.completeness(session, user, assignment, town,
+                                     review.MatrixFilters(all_periods=True, **filters),
+                                     now=AFTER_Q3_DEADLINE)
+        return [u.code for u in matrix.rows]
+
+    matrix = matrix_of(session, rolled, "t1-hz", "T1")
+    assert matrix.periods[:3] == ["2024Q4", "2024Q3", "2024Q2"]
+    assert [matrix.cell(new, p).owed for p in ("2024Q4", "2024Q3", "2024Q2")] == [
+        True, False, False]
+    assert matrix.cell(new, "2024Q4").status == "submitted"
+    # Not started: nothing of V8 (V1 and V2 have all their reports in).
+    assert "V8" not in rows(status="not_started")
+    assert "V8" not in rows(late_only=True)
+    assert "V8" in rows(status="submitted")
+    # Counts: 2024Q3's columns count V1 and V2 only.
+    assert column(matrix, "2024Q3")[0] == 2 and column(matrix, "2024Q4")[0] == 3
+
+    browser.login_ok("t1-hz")
+    monkeypatch.setattr(review, "utcnow", lambda: AFTER_Q3_DEADLINE)
+    page = browser.get(f"/review/?assignment={KEY}&unit=T1&all_periods=y")
+    text = page.get_data(as_text=True)
+    cell = re.search(r'<td[^>]*data-unit="V8" data-period="2024Q3"[^>]*>(.*?)</td>', text, re.S)
+    assert cell is not None and 'data-status="not_owed"' in cell.group(0)
+    assert "无需报送" in cell.group(1)
