@@ -364,3 +364,61 @@ def test_the_matrix_shows_periods_not_owed_as_such_and_never_as_not_started_or_l
     cell = re.search(r'<td[^>]*data-unit="V8" data-period="2024Q3"[^>]*>(.*?)</td>', text, re.S)
     assert cell is not None and 'data-status="not_owed"' in cell.group(0)
     assert "无需报送" in cell.group(1)
+
+
+# -- a move or new dates that would alter a closed period -------------------------------------
+
+
+def test_a_move_or_date_change_that_would_alter_a_closed_period_is_refused_until_reopened(
+        rolled, session, browser, make_user):
+    users, units = rolled["users"], rolled["units"]
+    with unit_of_work(session):
+        closing.close(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3")
+
+    # The service: a move read by 2024Q3 (dated on or before its first day) is refused,
+    # naming the period, the closed unit and who closed it; a later one is not.
+    with pytest.raises(PeriodClosed) as refused:
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 7, 1))
+    text = str(refused.value)
+    assert "2024年第三季度" in text and "t1-hz" in text and units["T1"].name in text
+    assert refused.value.field == "day"
+    # Moving a village *into* the closed town is refused as well.
+    with pytest.raises(PeriodClosed):
+        unit_service.move_unit(session, units["V3"], units["T1"], date(2024, 6, 1))
+    # Dates: stopping V2 on 2024-07-01 would take 2024Q3 from it; stopping later would not.
+    with pytest.raises(PeriodClosed) as refused:
+        unit_service.set_reporting_dates(session, units["V2"], None, date(2024, 7, 1))
+    assert refused.value.field == "reports_from"
+    with unit_of_work(session):
+        unit_service.set_reporting_dates(session, units["V2"], None, date(2024, 10, 1))
+    # Nothing of the refused changes happened.
+    session.expire_all()
+    assert units["V1"].parent_id == units["T1"].id and units["V3"].parent_id == units["T2"].id
+
+    # The import refuses the row, with nothing saved.
+    table = "code,name,kind,parent,停止报送日期\nV2,{},village,T1,2024-07-01\n".format(
+        units["V2"].name).encode()
+    with unit_of_work(session):
+        report = unit_service.import_units(session, table, "units.csv")
+    assert not report.ok and [p.code for p in report.problems] == ["period_closed"]
+    assert report.problems[0].row == 2 and report.problems[0].params["closed_by"] == "t1-hz"
+    session.expire_all()
+    assert units["V2"].stops_on == date(2024, 10, 1)
+
+    # The web form: a 400 page with the message, in Chinese.
+    make_user("root-admin", role="admin")
+    browser.login_ok("root-admin")
+    address = f"/admin/units/{units['V1'].code}"
+    page = browser.post(address + "/move", {"parent": "T2", "day": "2024-07-01"},
+                        token_from=address)
+    assert page.status_code == 400
+    assert "由 t1-hz 关闭" in page.get_data(as_text=True)
+
+    # Reopened, the same move is allowed.
+    with unit_of_work(session):
+        closing.reopen(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3",
+                       "村划归他镇")
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 7, 1))
+    session.expire_all()
+    assert units["V1"].parent_id == units["T2"].id
