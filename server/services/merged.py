@@ -68,7 +68,14 @@ from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
+from server.models.reporting import (
+    Assignment,
+    Report,
+    ReportEvent,
+    Status,
+    late_or_overdue,
+    sent_in_sql,
+)
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
@@ -346,7 +353,8 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         as_of=_local(now or utcnow()), coverage=banner, values=figures.values,
         increments=figures.increments, previous=figures.previous_values,
         coverage_by_field=coverage_of(figures, translate, locale), targets=progress,
-        preparer=signer.get("reporter", ""), phone=signer.get("phone", ""),
+        preparer=_submitter(session, figures) or signer.get("reporter", ""),
+        phone=signer.get("phone", ""), **_reviewer(figures),
         strict=not figures.carry_forward, include_submitted=figures.include_submitted)
     return write_merged_workbook(
         output, figures.definition, unit_code=unit.code, unit_name=unit.name,
@@ -383,6 +391,31 @@ def _signer(figures: Figures) -> dict[str, str]:
     found = {"reporter": str(own.get("reporter") or unit.contact_name or ""),
              "phone": str(own.get("phone") or unit.contact_phone or "")}
     return {key: value for key, value in found.items() if value}
+
+
+def _submitter(session: Session, figures: Figures) -> str:
+    """The account that last submitted the office's own report of the period ("" if none)."""
+    report = figures.own.report if figures.own is not None else None
+    if report is None or report.submitted_at is None:
+        return ""
+    return session.scalar(
+        select(User.username).join(ReportEvent, ReportEvent.actor_id == User.id)
+        .where(ReportEvent.report_id == report.id, ReportEvent.action == "submitted")
+        .order_by(ReportEvent.id.desc()).limit(1)) or ""
+
+
+def _reviewer(figures: Figures) -> dict[str, Any]:
+    """审核人: who closed the period for the unit (and when), else who approved the office's
+    own report; nothing when neither happened (the summary leaves a line to sign)."""
+    closure = figures.closure
+    if closure is not None and closure.closed_by is not None:
+        return {"reviewer": closure.closed_by.username, "reviewer_closed": True,
+                "reviewed_on": _local(closure.closed_at).date()}
+    report = figures.own.report if figures.own is not None else None
+    if report is not None and report.status == Status.APPROVED and report.approved_by:
+        return {"reviewer": report.approved_by.username,
+                "reviewed_on": _local(report.approved_at).date() if report.approved_at else None}
+    return {}
 
 
 def _local(moment: datetime) -> datetime:

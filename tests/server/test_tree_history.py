@@ -422,3 +422,41 @@ def test_a_move_or_date_change_that_would_alter_a_closed_period_is_refused_until
         unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 7, 1))
     session.expire_all()
     assert units["V1"].parent_id == units["T2"].id
+
+
+# -- the leader's summary: who prepared and who reviewed -----------------------------------
+
+
+def _signature_line(session, world, period: str) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    from server.services import merged
+
+    figures = figures_of(session, world, "t1-hz", "T1", period)
+    data = io.BytesIO()
+    merged.write_merged(session, figures, data, locale="zh_CN", now=AFTER_Q3_DEADLINE)
+    sheet = load_workbook(io.BytesIO(data.getvalue())).worksheets[0]
+    found = [c.value for row in sheet.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("填表人")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_leaders_summary_names_who_prepared_and_who_reviewed(rolled, session, app):
+    users, units = rolled["users"], rolled["units"]
+    today = datetime.now(UTC).astimezone(closing.SHANGHAI).date().isoformat()
+    with app.test_request_context():
+        # T1's own report of 2024Q3 was submitted by t1 and approved by co1-hz.
+        line = _signature_line(session, rolled, "2024Q3")
+        assert line.startswith("填表人：t1 ")
+        assert f"审核人：co1-hz（{today} 审核通过）" in line
+        # Closed, the reviewer is who closed it, and when.
+        with unit_of_work(session):
+            closing.close(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3")
+        line = _signature_line(session, rolled, "2024Q3")
+        assert f"审核人：t1-hz（{today} 关闭本期）" in line
+        # Nobody approved nor closed 2024Q4: a line to sign by hand.
+        line = _signature_line(session, rolled, "2024Q4")
+        assert "审核人：______________" in line and "（盖章）" in line
