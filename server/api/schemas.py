@@ -534,5 +534,13 @@ class Comment(BaseModel):
     comment: str = Field(min_length=1)
 
 
+class MoveUnit(BaseModel):
+    parent: str | None = Field(default=None, description="the new parent's code; null: a top "
+                               "unit")
+    on: date | None = Field(default=None, description="the day the move takes effect "
+                            "(default: today); periods that begin before it keep the old "
+                            "parent")
+
+
 class Reason(BaseModel):
     reason: str = Field(min_length=1)

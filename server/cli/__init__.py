@@ -34,6 +34,7 @@ from server.cli import (
     backup,
     export,
     instance,
+    periods,
     templates,
     tokens,
     units,
@@ -52,6 +53,7 @@ cli = FlaskGroup(
 for command in (instance.init_command, instance.serve_command, instance.db_group,
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
+                periods.periods_group,
                 backup.backup_command, backup.restore_command, worker.worker_command):
     cli.add_command(command)
 
