@@ -90,14 +90,14 @@ def units():
     return paginate_query(schemas.UnitPage, session, query, unit_item)
 
 
-@bp.post("/units/<code>/move")
-def move_unit(code: str):
+@bp.post("/units/<unit>/move")
+def move_unit(unit: str):
     """Place a unit (and its subtree) under another parent from a day on (administrators):
     ``{"parent": "T2", "on": "2024-10-01"}``; ``parent`` null makes it a top unit, ``on``
     defaults to today. A move that would alter a closed period answers 423."""
     user = check_role(Role.ADMIN)
     session = db_session()
-    unit = get_unit_or_404(session, user, code)
+    moved = get_unit_or_404(session, user, unit)
     body = body_object()
     parent_code, on = body.get("parent"), body.get("on")
     if parent_code is not None and not isinstance(parent_code, str):
@@ -118,8 +118,8 @@ def move_unit(code: str):
         if parent is None:
             raise InvalidInput(_l("The unit code “%(code)s” does not exist."), field="parent",
                                code=parent_code)
-    unit_service.move_unit(session, unit, parent, day)
-    return schemas.answer(unit_item(unit_service.get_unit(session, unit.code)))
+    unit_service.move_unit(session, moved, parent, day)
+    return schemas.answer(unit_item(unit_service.get_unit(session, moved.code)))
 
 
 @bp.get("/templates")

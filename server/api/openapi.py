@@ -82,7 +82,6 @@ PARAMETERS: dict[str, dict[str, Any]] = {
     "until": query_param("until", "Only events that happened on or before this day "
                                   "(Beijing time).", {"type": "string", "format": "date"}),
     "key": path_param("key", "Template key."),
-    "code": path_param("code", "Unit code, e.g. CHIDIAN-V01."),
     "n": path_param("n", "Template version number.", {"type": "integer", "minimum": 1}),
     "page": query_param("page", "Page number, from 1.", {"type": "integer", "minimum": 1,
                                                          "default": 1}),
@@ -226,11 +225,11 @@ OPERATIONS: tuple[Operation, ...] = (
               problems=()),
     Operation("get", "/units", "units", "Units in the account's scope, in tree order.",
               Body(schemas.UnitPage, headers=LINK), ("under", "tag", *PAGED)),
-    Operation("post", "/units/{code}/move", "units",
+    Operation("post", "/units/{unit}/move", "units",
               "Place a unit and its subtree under another parent from a day on "
               "(administrators). Periods that begin before that day keep the old parent; a "
               "move that would alter a closed period answers 423.",
-              Body(schemas.Unit), ("code",), schemas.MoveUnit, problems=(403, 404, 422, 423)),
+              Body(schemas.Unit), ("unit",), schemas.MoveUnit, problems=(403, 404, 422, 423)),
     Operation("get", "/templates", "templates", "The latest version of each template.",
               Body(schemas.TemplatePage, headers=LINK), PAGED, problems=()),
     Operation("get", "/templates/{key}", "templates",

@@ -160,7 +160,7 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         formula=formula,
         coverage=figures.coverage(fld.key) if combined else None,
         coverage_text=(figures.coverage_sentence(fld.key, ngettext, current_locale_code())
-                       if combined and not fld.is_calculated else ""),
+                       if combined or fld.key in result.calculated_over else ""),
         falls=[f for f in figures.falls if f.field_key == fld.key],
     )
 

@@ -195,7 +195,20 @@ class Figures:
         return self.carry_forward and fld is not None and fld.cumulative
 
     def coverage_sentence(self, key: str, ngettext: Any, locale: str = "zh_CN") -> str:
+        if key in self.result.calculated_over:
+            return self.calculated_sentence(key, ngettext, locale)
         return self.coverage(key).sentence(ngettext, carrying=self.carries(key), locale=locale)
+
+    def calculated_sentence(self, key: str, ngettext: Any, locale: str = "zh_CN") -> str:
+        """Which units a calculated figure (a rate) is computed over: those that gave every
+        input, so numerator and denominator count the same units."""
+        codes = self.result.calculated_over.get(key, [])
+        names = {c.unit.code: c.unit.name for c in self.children}
+        listed = ("、" if not locale.startswith("en") else ", ").join(
+            names.get(code, code) for code in codes)
+        return ngettext("Computed over %(num)s unit that gave every input: %(units)s",
+                        "Computed over %(num)s units that gave every input: %(units)s",
+                        len(codes), units=listed or "—")
 
     @cached_property
     def overall(self) -> Counts:

@@ -436,6 +436,10 @@ def coverage_of(figures: Figures, translate: Callable[[str], str],
         said = figures.coverage_sentence(key, ngettext, locale)
         if said != banner:
             found[key] = said
+    counted = [c.unit.code for c in figures.included]
+    for key, codes in figures.result.calculated_over.items():  # a rate over fewer units
+        if codes != counted:
+            found[key] = figures.calculated_sentence(key, ngettext, locale)
     return found
 
 
