@@ -413,8 +413,12 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
 
 def _with_numbers(definition: Definition, values: Mapping[str, Any],
                   numbers: Mapping[str, Any]) -> dict[str, Any]:
-    """*values* with every numeric figure taken from *numbers* (absent there: none)."""
-    numeric = {f.key for f in definition.numeric_fields()}
+    """*values* with every entered numeric figure taken from *numbers* (absent there: none).
+
+    Calculated figures (rates) stay as :func:`forms.consolidation.consolidate` made them:
+    over the same units for every input (``calculated_over``), which totals alone cannot
+    tell."""
+    numeric = {f.key for f in definition.numeric_fields() if not f.is_calculated}
     out = {k: v for k, v in values.items() if k not in numeric}
     out.update((k, v) for k, v in numbers.items() if k in numeric)
     return out
