@@ -49,8 +49,12 @@ HEAD_STRICT = N_("Strict view: only this period's reports are in the figures.")
 HEAD_SUBMITTED = N_("Submitted reports not yet approved are counted too.")
 TEXTS_ELSEWHERE = N_("Each unit's texts are on the sheet “%(sheet)s”; each figure's parts "
                      "on the sheet “%(parts)s”.")
-SIGNED = N_("Prepared by: %(preparer)s    Phone: %(phone)s    Reviewed by:              "
+SIGNED = N_("Prepared by: %(preparer)s    Phone: %(phone)s    Reviewed by: %(reviewer)s    "
             "(seal)")
+# Who reviewed: whoever closed the period for the unit, else the approver of its own report.
+REVIEWED_CLOSED = N_("%(name)s (closed the period on %(date)s)")
+REVIEWED_APPROVED = N_("%(name)s (approved on %(date)s)")
+SIGNATURE_LINE = "______________"  # to sign by hand: nobody closed nor approved yet
 CARRIED_LEGEND = N_("Grey italics: a figure carried forward from the unit's latest approved "
                     "report (its period in the “Counted” column).")
 
@@ -118,8 +122,22 @@ class SummaryInput:
     targets: Sequence[Progress] = ()
     preparer: str = ""
     phone: str = ""
+    # Who reviewed, the day, and whether by closing the period (else by approving).
+    reviewer: str = ""
+    reviewed_on: Any = None  # a date
+    reviewer_closed: bool = False
     strict: bool = False
     include_submitted: bool = False
+
+
+def reviewed_by(data: SummaryInput, t: Callable[[str], str]) -> str:
+    """The 审核人 of the summary: who closed the period or approved the office's report,
+    and when; a line to sign by hand when nobody has."""
+    if not data.reviewer:
+        return SIGNATURE_LINE
+    day = data.reviewed_on.isoformat() if data.reviewed_on is not None else "—"
+    message = REVIEWED_CLOSED if data.reviewer_closed else REVIEWED_APPROVED
+    return t(message) % {"name": data.reviewer, "date": day}
 
 
 class Sheets:
@@ -187,7 +205,8 @@ class Sheets:
                 row = self._item_rows(ws, row, item, data, targets)
         row += 1
         for text in (t(TEXTS_ELSEWHERE) % {"sheet": t(TEXTS), "parts": t(PARTS)},
-                     t(SIGNED) % {"preparer": data.preparer or "—", "phone": data.phone or "—"}):
+                     t(SIGNED) % {"preparer": data.preparer or "—", "phone": data.phone or "—",
+                                  "reviewer": reviewed_by(data, t)}):
             ws.set_row(row, height(text, width))
             ws.merge_range(row, 0, row, last, text, self.f_line)
             row += 1

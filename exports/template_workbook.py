@@ -638,6 +638,16 @@ class _FormWriter:
 
         for row, col, field in self.formulas:
             cached = calculate_field(field, self.values)
+            given = self.values.get(field.key, cached)
+            if given != cached:
+                # A consolidated rate over the units that gave every input, not a formula
+                # of the totals (which may hold more units): the value as computed.
+                shown = to_cell(field, given, self.locale)
+                self.ws.write(row, col, "" if shown is None else shown,
+                              self.calculated_fmt(field.kind))
+                self.ws.write_comment(row, col, self.t(CALCULATED_OVER_NOTE),
+                                      {"x_scale": 2, "y_scale": 0.8})
+                continue
             shown = to_cell(field, cached, self.locale)
             self.ws.write_formula(row, col, excel_formula(field, cell, kind_of),
                                   self.calculated_fmt(field.kind),
@@ -794,6 +804,8 @@ class _FormWriter:
 
 
 CALCULATED_NOTE = N_("Calculated from the other figures by a formula: nothing to fill in.")
+CALCULATED_OVER_NOTE = N_("Computed over the units that gave every input of this figure (see "
+                          "who is in it), so not a formula of the totals shown.")
 
 
 def _split(width: int, parts: int) -> list[tuple[int, int]]:

@@ -35,9 +35,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from forms.applicability import Applicability, applicability
-from forms.calculated import calculate
+from forms.calculated import calculate, inputs
 from forms.definition import Aggregation, Definition, FieldDef, FieldKind, same_span
-from forms.i18n import N_
+from forms.i18n import NP_
 from forms.values import coerce
 
 MEAN_PLACES = Decimal("0.01")
@@ -103,6 +103,9 @@ class Consolidation:
     tallies: dict[str, list[TallyEntry]] = field(default_factory=dict)
     # Per field: codes of the children it does not apply to (neither counted nor missing).
     not_applicable: dict[str, list[str]] = field(default_factory=dict)
+    # Per calculated field: codes of the children it is computed over (those that gave
+    # every input), in children order.
+    calculated_over: dict[str, list[str]] = field(default_factory=dict)
 
     def coverage(self, key: str) -> tuple[int, int]:
         """``(applies, reported)``: how many children counted this period the field
@@ -115,14 +118,15 @@ class Consolidation:
         return sum(1 for part in self.provenance.get(key, ()) if part.carried_from)
 
 
-# "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送" beside a total.
-COVERAGE_UNITS = N_("%(applies)s units:")
-COVERAGE_COUNTED = N_("%(count)s counted this period")
-COVERAGE_CARRIED = N_("%(count)s carried forward")
-COVERAGE_BLANK = N_("%(count)s left it blank")
-COVERAGE_NEVER = N_("%(count)s never reported")
-COVERAGE_NOT_COUNTED = N_("%(count)s not counted")
-COVERAGE_OFF = N_("does not apply to %(count)s")
+# "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送" beside a total. Every count is
+# shown with ngettext: "1 unit:", "2 units:".
+COVERAGE_UNITS = NP_("%(num)s unit:", "%(num)s units:")
+COVERAGE_COUNTED = NP_("%(num)s counted this period", "%(num)s counted this period")
+COVERAGE_CARRIED = NP_("%(num)s carried forward", "%(num)s carried forward")
+COVERAGE_BLANK = NP_("%(num)s left it blank", "%(num)s left it blank")
+COVERAGE_NEVER = NP_("%(num)s never reported", "%(num)s never reported")
+COVERAGE_NOT_COUNTED = NP_("%(num)s not counted", "%(num)s not counted")
+COVERAGE_OFF = NP_("does not apply to %(num)s", "does not apply to %(num)s")
 
 
 @dataclass(frozen=True)
@@ -145,21 +149,24 @@ class Counts:
     def complete(self) -> bool:
         return self.reported == self.applies
 
-    def sentence(self, translate: Any, *, carrying: bool, locale: str = "zh_CN") -> str:
+    def sentence(self, ngettext: Any, *, carrying: bool, locale: str = "zh_CN") -> str:
         """"17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送". *carrying*: the figure
         carries values forward (a cumulative one in the like-for-like view), so the
-        units without any are those that never reported within its span."""
-        parts = [translate(COVERAGE_COUNTED) % {"count": self.reported}]
+        units without any are those that never reported within its span. *ngettext*
+        is ``ngettext(singular, plural, num)`` filling in ``num`` (Flask-Babel's)."""
+        def say(message: tuple[str, str], count: int) -> str:
+            return ngettext(message[0], message[1], count)
+
+        parts = [say(COVERAGE_COUNTED, self.reported)]
         if carrying:
-            parts.append(translate(COVERAGE_CARRIED) % {"count": self.carried})
+            parts.append(say(COVERAGE_CARRIED, self.carried))
         if self.blank:
-            parts.append(translate(COVERAGE_BLANK) % {"count": self.blank})
-        rest = COVERAGE_NEVER if carrying else COVERAGE_NOT_COUNTED
-        parts.append(translate(rest) % {"count": self.never})
+            parts.append(say(COVERAGE_BLANK, self.blank))
+        parts.append(say(COVERAGE_NEVER if carrying else COVERAGE_NOT_COUNTED, self.never))
         if self.off:
-            parts.append(translate(COVERAGE_OFF) % {"count": self.off})
+            parts.append(say(COVERAGE_OFF, self.off))
         english = locale.startswith("en")
-        head = translate(COVERAGE_UNITS) % {"applies": self.applies}
+        head = say(COVERAGE_UNITS, self.applies)
         return head + (" " if english else "") + (", " if english else "，").join(parts)
 
 
@@ -240,15 +247,54 @@ def consolidate(definition: Definition, children: Sequence[ChildReport],
             result.tallies[fld.key] = tally(fld, parts, counted)
             continue
         result.values[fld.key] = _combine(fld, rule, parts, result)
+    _calculate_like_for_like(definition, result, [c.unit_code for c in children])
+    return result
+
+
+def raw_inputs(definition: Definition, fld: FieldDef) -> list[str]:
+    """The entered (not calculated) fields *fld*'s formula reads, through calculated ones."""
+    found: list[str] = []
+    for key in inputs(fld):
+        source = definition.field(key)
+        if source is not None and source.is_calculated:
+            found += [k for k in raw_inputs(definition, source) if k not in found]
+        elif key not in found:
+            found.append(key)
+    return found
+
+
+def _calculate_like_for_like(definition: Definition, result: Consolidation,
+                             order: Sequence[str]) -> None:
+    """Calculated fields (rates) from the consolidated inputs of the *same* units.
+
+    Only cumulative figures carry forward and a unit may leave an input blank, so the
+    inputs of a rate can hold different units (the town's found with a village carried
+    forward, its rectified without it). A rate is then computed over the units that
+    gave every input, each input re-aggregated over them; ``calculated_over`` names
+    those units for the coverage. When every input holds the same units, that is just
+    the rate of the consolidated inputs.
+    """
     for fld in definition.calculated_fields():
-        result.values[fld.key] = None  # filled in below from the consolidated inputs
-    calculated = calculate(definition, result.values)
+        result.values[fld.key] = None  # filled in below
+    plain = calculate(definition, result.values)
     for fld in definition.calculated_fields():
-        if calculated[fld.key] is None:
+        keys = [k for k in raw_inputs(definition, fld) if k in result.provenance]
+        units = [{p.unit_code for p in result.provenance[k]} for k in keys]
+        common = set.intersection(*units) if units else set()
+        value = plain[fld.key]
+        if units and any(u != common for u in units):
+            values = dict(result.values)
+            for key in keys:
+                source = definition.field(key)
+                numbers = [p.value for p in result.provenance[key] if p.unit_code in common]
+                values[key] = aggregate(source.effective_aggregation, numbers) \
+                    if source is not None and source.is_numeric else None
+            value = calculate(definition, values)[fld.key]
+        result.calculated_over[fld.key] = [code for code in order if code in common]
+        if value is None:
             del result.values[fld.key]
         else:
-            result.values[fld.key] = calculated[fld.key]
-    return result
+            result.values[fld.key] = value
 
 
 def tally_options(fld: FieldDef) -> list[str]:

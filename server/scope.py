@@ -8,19 +8,28 @@ Every query for unit-owned data filters with :func:`unit_scope` (joined to
 * an administrator sees everything,
 * anybody else (signed out, disabled, no unit) sees nothing.
 
+What belongs to one period (a report, its history and files, a consolidation of
+the period) is read with the tree as it stood for that period
+(:func:`unit_scope_on`, the placement rule of ``server.services.owing``): a
+village moved to another town stays readable by its old town's consolidator for
+the periods it reported there, and its new town sees it from the move on. Who may
+*change* anything (review, file on behalf) follows today's tree (:func:`can_see`).
+
 Anything outside the scope is answered with 404, exactly as if it did not exist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from flask import abort
 from sqlalchemy import ColumnElement, false, select, true
 from sqlalchemy.orm import Session
 
-from server.models import Role, Unit, User
+from server.models import Role, Unit, UnitPlacement, User
 from server.models.units import subtree_bounds
+from server.services.owing import in_force, path_then, within
 
 
 def unit_scope(user: User | None, unit=Unit) -> ColumnElement[bool]:
@@ -38,6 +47,38 @@ def unit_scope(user: User | None, unit=Unit) -> ColumnElement[bool]:
     if user.role == Role.SUBMITTER:
         return unit.id == own.id
     return false()
+
+
+def unit_scope_on(user: User | None, day: date, placement=UnitPlacement) -> ColumnElement[bool]:
+    """:func:`unit_scope` with the tree as it stood on *day*.
+
+    *placement* (``UnitPlacement`` or an alias) is the unit's placement in force on
+    *day*, joined by the caller (``owing_on`` does). A consolidator sees the units
+    whose place then lay in its own unit's subtree as that stood then.
+    """
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return false()
+    if user.role == Role.ADMIN:
+        return true()
+    own = user.unit
+    if own is None:
+        return false()
+    if user.role == Role.CONSOLIDATOR:
+        return within(placement.path, path_then(own.id, day))
+    if user.role == Role.SUBMITTER:
+        return placement.unit_id == own.id
+    return false()
+
+
+def placed_on(day: date, placement=UnitPlacement):
+    """A select of ``Unit`` joined to its *placement* in force on *day* (none: no row)."""
+    return select(Unit).join(placement, (placement.unit_id == Unit.id) & in_force(placement, day))
+
+
+def can_see_on(session: Session, user: User | None, unit: Unit, day: date) -> bool:
+    """The rule of :func:`unit_scope_on` for a unit already loaded."""
+    query = placed_on(day).where(Unit.id == unit.id, unit_scope_on(user, day))
+    return session.scalar(query.with_only_columns(Unit.id)) is not None
 
 
 def can_see(user: User | None, unit: Unit) -> bool:

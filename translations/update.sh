@@ -11,7 +11,7 @@ if [ -x .venv/bin/pybabel ] && [ "$PYBABEL" = pybabel ]; then
     PYBABEL=.venv/bin/pybabel
 fi
 "$PYBABEL" extract -F babel.cfg \
-    -k _l -k N_ -k lazy_gettext -k lazy_ngettext:1,2 \
+    -k _l -k N_ -k NP_:1,2 -k lazy_gettext -k lazy_ngettext:1,2 \
     --no-location --sort-output --omit-header --width 100 \
     -o translations/messages.pot .
 "$PYBABEL" update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete --width 100

@@ -7,22 +7,27 @@ is 404 as if it did not exist. Templates are the same for every account.
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import false
 from sqlalchemy.orm import selectinload
 
 from server.api import schemas, serializers
-from server.api.auth import api_user
+from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
 from server.api.pagination import paginate_query, paginated
 from server.api.problems import ApiError
+from server.api.reports import body_object
 from server.db import db_session
 from server.locale import DEFAULT_LOCALE
-from server.models import TemplateVersion, Unit, User
+from server.models import Role, TemplateVersion, Unit, User
 from server.scope import get_unit_or_404
 from server.services import templates as template_service
 from server.services import units as unit_service
+from server.services.errors import InvalidInput
 
 
 def me_json(user: User) -> dict:
@@ -83,6 +88,38 @@ def units():
     query = (query.order_by(None)
              .order_by(Unit.path).options(selectinload(Unit.parent)))
     return paginate_query(schemas.UnitPage, session, query, unit_item)
+
+
+@bp.post("/units/<unit>/move")
+def move_unit(unit: str):
+    """Place a unit (and its subtree) under another parent from a day on (administrators):
+    ``{"parent": "T2", "on": "2024-10-01"}``; ``parent`` null makes it a top unit, ``on``
+    defaults to today. A move that would alter a closed period answers 423."""
+    user = check_role(Role.ADMIN)
+    session = db_session()
+    moved = get_unit_or_404(session, user, unit)
+    body = body_object()
+    parent_code, on = body.get("parent"), body.get("on")
+    if parent_code is not None and not isinstance(parent_code, str):
+        raise ApiError(400, "bad_request", _("“%(name)s” must be a string.", name="parent"))
+    day = None
+    if on is not None:
+        try:
+            day = date.fromisoformat(on) if isinstance(on, str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise ApiError(400, "bad_request",
+                           _("“%(name)s” must be a date (YYYY-MM-DD).", name="on"))
+    parent = None
+    if parent_code:
+        # No code holds a NUL character, and PostgreSQL refuses one in a query.
+        parent = None if "\x00" in parent_code else unit_service.get_unit(session, parent_code)
+        if parent is None:
+            raise InvalidInput(_l("The unit code “%(code)s” does not exist."), field="parent",
+                               code=parent_code)
+    unit_service.move_unit(session, moved, parent, day)
+    return schemas.answer(unit_item(unit_service.get_unit(session, moved.code)))
 
 
 @bp.get("/templates")

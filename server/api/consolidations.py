@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from forms.consolidation import Counts, Part
 from forms.values import jsonable
@@ -92,7 +93,7 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
         increments=jsonable(figures.increments),
         previous_values=jsonable(figures.previous_values),
         overall=_counts(figures.overall, figures.overall.sentence(
-            _, carrying=figures.carry_forward, locale=current_locale_code())),
+            ngettext, carrying=figures.carry_forward, locale=current_locale_code())),
         falls=[schemas.Fall(unit=f.unit_code, name=f.unit_name, field=f.field_key,
                             value=_plain(f.value), previous=_plain(f.previous),
                             previous_period=f.previous_period) for f in figures.falls],
@@ -151,7 +152,7 @@ def _counts(counts: Counts, text: str, not_applicable: list[str] | None = None
 
 def _coverage(figures: Figures, key: str) -> schemas.FigureCoverage:
     cov = figures.coverage(key)
-    return _counts(cov, figures.coverage_sentence(key, _, current_locale_code()),
+    return _counts(cov, figures.coverage_sentence(key, ngettext, current_locale_code()),
                    [u.code for u in cov.not_applicable])
 
 

@@ -236,6 +236,11 @@ OPERATIONS: tuple[Operation, ...] = (
               problems=()),
     Operation("get", "/units", "units", "Units in the account's scope, in tree order.",
               Body(schemas.UnitPage, headers=LINK), ("under", "tag", *PAGED)),
+    Operation("post", "/units/{unit}/move", "units",
+              "Place a unit and its subtree under another parent from a day on "
+              "(administrators). Periods that begin before that day keep the old parent; a "
+              "move that would alter a closed period answers 423.",
+              Body(schemas.Unit), ("unit",), schemas.MoveUnit, problems=(403, 404, 422, 423)),
     Operation("get", "/templates", "templates", "The latest version of each template.",
               Body(schemas.TemplatePage, headers=LINK), PAGED, problems=()),
     Operation("get", "/templates/{key}", "templates",

@@ -656,6 +656,14 @@ class Comment(BaseModel):
         "Comments on single fields by field key, shown to the unit at those fields")
 
 
+class MoveUnit(BaseModel):
+    parent: str | None = Field(default=None, description="the new parent's code; null: a top "
+                               "unit")
+    on: date | None = Field(default=None, description="the day the move takes effect "
+                            "(default: today); periods that begin before it keep the old "
+                            "parent")
+
+
 class Reason(BaseModel):
     reason: str = Field(min_length=1)
 

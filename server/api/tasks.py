@@ -29,11 +29,11 @@ from server.db import db_session
 from server.models import Assignment, Report, Role, Status, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import is_overdue
-from server.scope import unit_scope
+from server.scope import unit_scope_on
 from server.services import assignments as assignment_service
 from server.services import reporting, targets
 from server.services import review as review_service
-from server.services.owing import owing_units
+from server.services.owing import owing_units, period_day
 
 STATUSES = tuple(str(s) for s in Status)
 
@@ -164,8 +164,10 @@ def overseen(session: Session, user: User, filters: Filters, offset: int, limit:
 
 
 def _units(user: User, assignment: Assignment, period: str):
-    """The visible units that owe *period*, with the tree and reporting dates of then."""
-    return owing_units(assignment, period).where(unit_scope(user))
+    """The visible units that owe *period*, with the tree and reporting dates of then (and
+    visible with the tree of then: see ``server.scope.unit_scope_on``)."""
+    return owing_units(assignment, period).where(
+        unit_scope_on(user, period_day(assignment, period)))
 
 
 def _block_sizes(session: Session, user: User, assignment: Assignment, periods: Sequence[str],

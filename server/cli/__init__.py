@@ -36,6 +36,7 @@ from server.cli import (
     calendar,
     export,
     instance,
+    periods,
     reminders,
     templates,
     tokens,
@@ -55,6 +56,7 @@ cli = FlaskGroup(
 for command in (instance.init_command, instance.serve_command, instance.db_group,
                 units.units_group, users.users_group, templates.templates_group,
                 workbook.workbook_group, export.export_group, tokens.tokens_group,
+                periods.periods_group,
                 backup.backup_command, backup.restore_command, worker.worker_command,
                 reminders.reminders_group, calendar.calendar_group):
     cli.add_command(command)

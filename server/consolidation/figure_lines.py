@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from forms.calculated import readable
 from forms.consolidation import Fall, Part
@@ -159,8 +159,8 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         tally=tally_lines(figures, fld) if fld.effective_aggregation is Aggregation.COUNT else [],
         formula=formula,
         coverage=figures.coverage(fld.key) if combined else None,
-        coverage_text=(figures.coverage_sentence(fld.key, gettext, current_locale_code())
-                       if combined and not fld.is_calculated else ""),
+        coverage_text=(figures.coverage_sentence(fld.key, ngettext, current_locale_code())
+                       if combined or fld.key in result.calculated_over else ""),
         falls=[f for f in figures.falls if f.field_key == fld.key],
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import redirect, render_template, request, url_for
-from flask_babel import gettext
+from flask_babel import ngettext
 from flask_login import current_user
 
 from forms.periods import SHANGHAI, Period
@@ -149,7 +149,7 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         switch_url=_figures_url(figures, switch_args(submitted=not switch)),
         strict=strict(), strict_url=_figures_url(figures, switch_args(strict_view=not strict())),
         switch_args=switch_args(),
-        overall=figures.overall.sentence(gettext, carrying=figures.carry_forward,
+        overall=figures.overall.sentence(ngettext, carrying=figures.carry_forward,
                                          locale=current_locale_code()),
         own_args=_own_args(figures),
         Status=Status, status_label=reporting.status_label,

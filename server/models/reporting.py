@@ -327,6 +327,7 @@ class PeriodClosure(Base):
     reopened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reopen_reason: Mapped[str] = mapped_column(Text, default="")
 
+    assignment: Mapped[Assignment] = relationship()
     unit: Mapped[Unit] = relationship()
     closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
     reopened_by: Mapped[User | None] = relationship(foreign_keys=[reopened_by_id])

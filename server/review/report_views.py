@@ -9,8 +9,8 @@ unit) answers 403: it exists for them, but reviewing is not theirs to do.
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from forms.issues import flagged_figures
@@ -50,11 +50,17 @@ def event_label(action: str) -> str:
     return str(EVENT_LABELS.get(action, action))
 
 
-def _view_or_abort(assignment: str, unit: str, period: str) -> ReportView:
-    """The report if the account reviews it: 404 out of scope (NotVisible), else 403."""
+def _view_or_abort(assignment: str, unit: str, period: str, *,
+                   reading: bool = False) -> ReportView:
+    """The report if the account reviews it: 404 out of scope (NotVisible), else 403.
+
+    *reading*: the page itself, which a consolidator above the unit as the tree stood
+    in that period may read (a village moved away since); deciding follows today's tree.
+    """
     user = current_user._get_current_object()
     view = reporting.load(db_session(), user, assignment, unit, period)
-    if not reporting.can_review(user, view):
+    if not (reporting.can_review(user, view)
+            or (reading and reporting.reads_from_above(user, view))):
         abort(403)
     return view
 
@@ -76,15 +82,16 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
     locale = current_locale_code()
     return render_template(
         "review/report.html", view=view, comparison=compare(view, issues), forms=forms,
-        coverage=({key: below.coverage_sentence(key, gettext, locale)
+        coverage=({key: below.coverage_sentence(key, ngettext, locale)
                    for key in below.result.provenance if key not in below.result.tallies}
                   if below is not None else {}),
-        overall=(below.overall.sentence(gettext, carrying=below.carry_forward, locale=locale)
+        overall=(below.overall.sentence(ngettext, carrying=below.carry_forward, locale=locale)
                  if below is not None else ""),
         flagged=flagged_figures(issues),
         explanations=(view.report.explanations or {}) if view.report is not None else {},
         events=history, last_returned=returned, event_label=event_label, Status=Status,
         status_label=reporting.status_label, off=view.applicability().fields,
+        decides=reporting.can_review(current_user._get_current_object(), view),
         late=late_or_overdue(view.status, bool(view.report and view.report.late),
                              days_until(view.due, utcnow())),
         targets=targets.shown(view.definition, targets.for_report(session, view),
@@ -115,7 +122,7 @@ def posted_field_comments() -> dict[str, str]:
 @bp.get("/<assignment>/<unit>/<period>")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def matrix_report(assignment: str, unit: str, period: str):
-    return _page(_view_or_abort(assignment, unit, period))
+    return _page(_view_or_abort(assignment, unit, period, reading=True))
 
 
 @bp.post("/<assignment>/<unit>/<period>/<any(return, approve, unapprove):decision>")

@@ -14,12 +14,13 @@ where they are listed with every other administrative event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from forms.i18n import N_
 from forms.periods import SHANGHAI
 from server.labels import period_label
 from server.models import Report, Role, Unit, User
@@ -172,3 +173,80 @@ def reopen(session: Session, user: User, assignment: Assignment, unit: Unit, per
                  details={"assignment": assignment.key, "period": period, "unit": unit.code,
                           "reason": closure.reopen_reason})
     return closure
+
+
+# -- changes of the tree that would alter a closed period ------------------------------------
+
+# A move or new reporting dates that would change who owes a closed period, or where.
+TREE_CHANGE_REFUSED = N_(
+    "%(period)s was closed for %(unit)s on %(closed_at)s by %(closed_by)s: this change to "
+    "%(changed)s would alter who counted in it. Reopen the period first.")
+
+
+def any_open(session: Session) -> bool:
+    """Whether any closure is in force anywhere."""
+    return session.scalar(select(PeriodClosure.id).where(PeriodClosure.reopened_at.is_(None))
+                          .limit(1)) is not None
+
+
+def _open_closures(session: Session) -> list[PeriodClosure]:
+    return list(session.scalars(
+        select(PeriodClosure).where(PeriodClosure.reopened_at.is_(None))
+        .options(joinedload(PeriodClosure.unit), joinedload(PeriodClosure.closed_by),
+                 joinedload(PeriodClosure.assignment))
+        .order_by(PeriodClosure.period, PeriodClosure.id)))
+
+
+def _lies_in(session: Session, unit_id: int | None, top_id: int, day: date) -> bool:
+    """Whether unit *unit_id* stood in unit *top_id*'s subtree on *day*."""
+    if unit_id is None:
+        return False
+    path, top = session.execute(select(path_then(unit_id, day), path_then(top_id, day))).one()
+    return bool(path and top and path.startswith(top))
+
+
+def closure_altered_by_move(session: Session, unit: Unit, new_parent: Unit | None,
+                            day: date) -> PeriodClosure | None:
+    """The first closure in force that placing *unit* under *new_parent* from *day* on
+    would alter: a closed period read on or after *day* (see ``owing.period_day``) whose
+    closed subtree held the unit, or would hold it, then."""
+    for closure in _open_closures(session):
+        then = period_day(closure.assignment, closure.period)
+        if then < day:
+            continue
+        if (_lies_in(session, unit.id, closure.unit_id, then)
+                or _lies_in(session, new_parent.id if new_parent else None,
+                            closure.unit_id, then)):
+            return closure
+    return None
+
+
+def _within_dates(reports_from: date | None, stops_on: date | None, day: date) -> bool:
+    return (reports_from is None or reports_from <= day) and (stops_on is None or stops_on > day)
+
+
+def closure_altered_by_dates(session: Session, unit: Unit, reports_from: date | None,
+                             stops_on: date | None) -> PeriodClosure | None:
+    """The first closure in force over a period that new reporting dates of *unit* would
+    add to or take from what it owes (the rule of ``owing.reporting_on``)."""
+    for closure in _open_closures(session):
+        then = period_day(closure.assignment, closure.period)
+        if (_within_dates(unit.reports_from, unit.stops_on, then)
+                == _within_dates(reports_from, stops_on, then)):
+            continue
+        if _lies_in(session, unit.id, closure.unit_id, then):
+            return closure
+    return None
+
+
+def tree_change_params(closure: PeriodClosure, changed: Unit) -> dict[str, str]:
+    """The parameters of :data:`TREE_CHANGE_REFUSED`."""
+    return {"period": str(period_label(closure.period)), "unit": closure.unit.name,
+            "closed_at": local_time(closure.closed_at),
+            "closed_by": closure.closed_by.username if closure.closed_by else "—",
+            "changed": changed.name}
+
+
+def tree_change_refusal(closure: PeriodClosure, changed: Unit, field: str) -> PeriodClosed:
+    """The refusal of a move or date change of *changed* under *closure* (423 on the API)."""
+    return PeriodClosed(TREE_CHANGE_REFUSED, field=field, **tree_change_params(closure, changed))

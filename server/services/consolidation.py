@@ -31,8 +31,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
@@ -62,7 +62,7 @@ from server.models.accounts import utcnow
 from server.models.reporting import Assignment, PeriodClosure, Report, Source, Status
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
-from server.scope import can_see, unit_scope
+from server.scope import can_see_on, placed_on, unit_scope, unit_scope_on
 from server.services import carried, closing, reporting, rollup
 from server.services.assignments import (
     assignment_periods,
@@ -198,8 +198,21 @@ class Figures:
         fld = self.definition.field(key)
         return self.carry_forward and fld is not None and fld.cumulative
 
-    def coverage_sentence(self, key: str, translate: Any, locale: str = "zh_CN") -> str:
-        return self.coverage(key).sentence(translate, carrying=self.carries(key), locale=locale)
+    def coverage_sentence(self, key: str, ngettext: Any, locale: str = "zh_CN") -> str:
+        if key in self.result.calculated_over:
+            return self.calculated_sentence(key, ngettext, locale)
+        return self.coverage(key).sentence(ngettext, carrying=self.carries(key), locale=locale)
+
+    def calculated_sentence(self, key: str, ngettext: Any, locale: str = "zh_CN") -> str:
+        """Which units a calculated figure (a rate) is computed over: those that gave every
+        input, so numerator and denominator count the same units."""
+        codes = self.result.calculated_over.get(key, [])
+        names = {c.unit.code: c.unit.name for c in self.children}
+        listed = ("、" if not locale.startswith("en") else ", ").join(
+            names.get(code, code) for code in codes)
+        return ngettext("Computed over %(num)s unit that gave every input: %(units)s",
+                        "Computed over %(num)s units that gave every input: %(units)s",
+                        len(codes), units=listed or "—")
 
     @cached_property
     def overall(self) -> Counts:
@@ -266,11 +279,15 @@ def figures(session: Session, user: User, assignment_key: str, unit_code: str, p
     it); NotConsolidating when the unit has no child.
     """
     assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
-    unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
-    if assignment is None or unit is None:
-        raise NotVisible(what=assignment_key if assignment is None else unit_code)
+    if assignment is None:
+        raise NotVisible(what=assignment_key)
     if period not in assignment_periods(assignment):
         raise NotVisible(what=period)
+    # The subtree of a period is read with the tree as it stood then, and so is who sees it.
+    day = period_day(assignment, period)
+    unit = session.scalar(placed_on(day).where(Unit.code == unit_code, unit_scope_on(user, day)))
+    if unit is None:
+        raise NotVisible(what=unit_code)
     own = None
     if owes(session, assignment, unit, period):
         reports = session.scalars(select(Report).where(
@@ -306,7 +323,8 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     children = tree.children_of(unit)
     if not children:
         raise NotConsolidating(unit.code)
-    if viewer is not None and not can_see(viewer, children[0]):
+    if viewer is not None and not can_see_on(session, viewer, children[0],
+                                             period_day(assignment, period)):
         raise NotVisible(what=unit.code)
     periods = assignment_periods(assignment)
     at = periods.index(period)
@@ -395,8 +413,12 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
 
 def _with_numbers(definition: Definition, values: Mapping[str, Any],
                   numbers: Mapping[str, Any]) -> dict[str, Any]:
-    """*values* with every numeric figure taken from *numbers* (absent there: none)."""
-    numeric = {f.key for f in definition.numeric_fields()}
+    """*values* with every entered numeric figure taken from *numbers* (absent there: none).
+
+    Calculated figures (rates) stay as :func:`forms.consolidation.consolidate` made them:
+    over the same units for every input (``calculated_over``), which totals alone cannot
+    tell."""
+    numeric = {f.key for f in definition.numeric_fields() if not f.is_calculated}
     out = {k: v for k, v in values.items() if k not in numeric}
     out.update((k, v) for k, v in numbers.items() if k in numeric)
     return out
@@ -581,7 +603,7 @@ def prefill(session: Session, view: ReportView) -> Prefill | None:
         return None
     return Prefill(prefill_values(found), len(found.included), len(found.children),
                    len(found.carried), found.overall.sentence(
-                       gettext, carrying=found.carry_forward, locale=current_locale_code()))
+                       ngettext, carrying=found.carry_forward, locale=current_locale_code()))
 
 
 def refilled_values(definition: Definition, current: Mapping[str, Any],

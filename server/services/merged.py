@@ -36,7 +36,7 @@ from datetime import UTC, datetime
 from itertools import chain
 from typing import IO, Any
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -68,7 +68,14 @@ from forms.validation import validate
 from forms.values import format_number, loads_values
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Status, late_or_overdue, sent_in_sql
+from server.models.reporting import (
+    Assignment,
+    Report,
+    ReportEvent,
+    Status,
+    late_or_overdue,
+    sent_in_sql,
+)
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import unit_scope
@@ -339,7 +346,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
     """
     unit = figures.unit
     translate = remembered(translate)
-    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    banner = figures.overall.sentence(ngettext, carrying=figures.carry_forward, locale=locale)
     goals = targets.for_consolidation(session, figures, now=now)
     signer = _signer(figures)
     summary = SummaryInput(
@@ -347,7 +354,8 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
         as_of=_local(now or utcnow()), coverage=banner, values=figures.values,
         increments=figures.increments, previous=figures.previous_values,
         coverage_by_field=coverage_of(figures, translate, locale), targets=goals,
-        preparer=signer.get("reporter", ""), phone=signer.get("phone", ""),
+        preparer=_submitter(session, figures) or signer.get("reporter", ""),
+        phone=signer.get("phone", ""), **_reviewer(figures),
         strict=not figures.carry_forward, include_submitted=figures.include_submitted)
     return write_merged_workbook(
         output, figures.definition, unit_code=unit.code, unit_name=unit.name,
@@ -394,6 +402,31 @@ def _signer(figures: Figures) -> dict[str, str]:
     return {key: value for key, value in found.items() if value}
 
 
+def _submitter(session: Session, figures: Figures) -> str:
+    """The account that last submitted the office's own report of the period ("" if none)."""
+    report = figures.own.report if figures.own is not None else None
+    if report is None or report.submitted_at is None:
+        return ""
+    return session.scalar(
+        select(User.username).join(ReportEvent, ReportEvent.actor_id == User.id)
+        .where(ReportEvent.report_id == report.id, ReportEvent.action == "submitted")
+        .order_by(ReportEvent.id.desc()).limit(1)) or ""
+
+
+def _reviewer(figures: Figures) -> dict[str, Any]:
+    """审核人: who closed the period for the unit (and when), else who approved the office's
+    own report; nothing when neither happened (the summary leaves a line to sign)."""
+    closure = figures.closure
+    if closure is not None and closure.closed_by is not None:
+        return {"reviewer": closure.closed_by.username, "reviewer_closed": True,
+                "reviewed_on": _local(closure.closed_at).date()}
+    report = figures.own.report if figures.own is not None else None
+    if report is not None and report.status == Status.APPROVED and report.approved_by:
+        return {"reviewer": report.approved_by.username,
+                "reviewed_on": _local(report.approved_at).date() if report.approved_at else None}
+    return {}
+
+
 def _local(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -404,14 +437,18 @@ def coverage_of(figures: Figures, translate: Callable[[str], str],
                 locale: str) -> dict[str, str]:
     """Who is in each figure, in words, where it differs from the units as a whole (a
     figure that does not apply to every unit, one left blank, one carried forward or not)."""
-    banner = figures.overall.sentence(translate, carrying=figures.carry_forward, locale=locale)
+    banner = figures.overall.sentence(ngettext, carrying=figures.carry_forward, locale=locale)
     found = {}
     for key in figures.result.provenance:
         if key in figures.result.tallies:
             continue
-        said = figures.coverage_sentence(key, translate, locale)
+        said = figures.coverage_sentence(key, ngettext, locale)
         if said != banner:
             found[key] = said
+    counted = [c.unit.code for c in figures.included]
+    for key, codes in figures.result.calculated_over.items():  # a rate over fewer units
+        if codes != counted:
+            found[key] = figures.calculated_sentence(key, ngettext, locale)
     return found
 
 

@@ -59,7 +59,7 @@ from server.models.reporting import (
     late_or_overdue,
 )
 from server.models.templates import TemplateVersion
-from server.scope import can_see, unit_scope
+from server.scope import can_see, unit_scope, unit_scope_on
 from server.services import assignments as assignment_service
 from server.services import closing, notifications, report_values
 from server.services.assignments import (
@@ -81,7 +81,7 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
-from server.services.owing import owed_periods_query, owes, owing_units
+from server.services.owing import owed_periods_query, owes, owing_units, period_day
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -277,7 +277,9 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     event = is_event(assignment)
     if (_event_key(period) if event else period in assignment_periods(assignment)):
         found = session.execute(
-            owing_units(assignment, period).where(Unit.code == unit_code, unit_scope(user))
+            # Read with the tree as it stood for the period (who may change it: can_review).
+            owing_units(assignment, period).where(
+                Unit.code == unit_code, unit_scope_on(user, period_day(assignment, period)))
             .add_columns(UnitPlacement.path, closing.any_closed(assignment, period))
             .options(joinedload(Unit.tag_rows))
         ).unique().first()
@@ -453,6 +455,13 @@ def can_review(user: User, view: ReportView) -> bool:
     if user.role != Role.CONSOLIDATOR or user.unit is None or user.unit_id == view.unit.id:
         return False
     return can_see(user, view.unit)
+
+
+def reads_from_above(user: User, view: ReportView) -> bool:
+    """Whether a consolidator reads the report from above: *view* was loaded in the
+    account's scope (as the tree stood in its period), and the unit is not its own.
+    Deciding on it is :func:`can_review` (today's tree)."""
+    return user.role == Role.CONSOLIDATOR and user.unit_id != view.unit.id
 
 
 def edit_refusal(user: User, view: ReportView, *, on_behalf: bool = False) -> Refusal | None:

@@ -212,26 +212,29 @@ def _report_of_unit(assignment: Assignment, periods: Sequence[str]) -> list[Colu
             Report.period.in_(list(periods))]
 
 
-def _reports_counted(assignment: Assignment, periods: Sequence[str], *conditions):
-    return (select(func.count(Report.id))
-            .where(*_report_of_unit(assignment, periods), *conditions).scalar_subquery())
-
-
 def _row_filter(assignment: Assignment, periods: Sequence[str], overdue: Sequence[str],
-                filters: MatrixFilters) -> list[ColumnElement]:
-    """SQL conditions on ``Unit``: some shown cell of the row has the wanted state."""
+                filters: MatrixFilters, owing: Mapping[str, Select]) -> list[ColumnElement]:
+    """SQL conditions on ``Unit``: some shown cell of the row has the wanted state.
+
+    Only cells of periods the unit owed count (*owing*: each period's owing units):
+    a period before its start, after its stop or under another parent is "not
+    owed", never "not started" nor late.
+    """
+    def report(period: str, *conditions) -> ColumnElement[bool]:
+        return exists().where(*_report_of_unit(assignment, [period]), *conditions)
+
+    def some(cell) -> ColumnElement[bool]:
+        return or_(*(and_(Unit.id.in_(owing[p]), cell(p)) for p in periods))
+
     conditions: list[ColumnElement] = []
     if filters.status == Status.NOT_STARTED:
-        conditions.append(_reports_counted(assignment, periods) < len(periods))
+        conditions.append(some(lambda p: ~report(p)))
     elif filters.status:
-        conditions.append(exists().where(*_report_of_unit(assignment, periods),
-                                         Report.status == filters.status))
+        conditions.append(some(lambda p: report(p, Report.status == filters.status)))
     if filters.late_only:
-        late = [exists().where(*_report_of_unit(assignment, periods), Report.late.is_(True))]
-        if overdue:
-            done = _reports_counted(assignment, overdue, sent_in_sql(Report.status))
-            late.append(done < len(overdue))
-        conditions.append(or_(*late))
+        conditions.append(some(lambda p: or_(
+            report(p, Report.late.is_(True)),
+            *([~report(p, sent_in_sql(Report.status))] if p in overdue else []))))
     return conditions
 
 
@@ -273,7 +276,7 @@ def completeness(
 
     shown = population
     if periods:
-        shown = shown.where(*_row_filter(assignment, periods, overdue, filters))
+        shown = shown.where(*_row_filter(assignment, periods, overdue, filters, owing))
     total_rows = session.scalar(
         select(func.count()).select_from(shown.with_only_columns(Unit.id).order_by(None)
                                           .subquery()))

@@ -12,7 +12,7 @@ as ORM objects.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -23,12 +23,12 @@ from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Date, Select, String, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from exports.unit_table import UnitRow
+from exports.unit_table import RowError, UnitRow
 from forms.tags import TagError, parse_tags
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
-from server.services import audit, report_values
+from server.services import audit, closing, report_values
 from server.services.errors import InvalidInput
 from server.services.owing import today
 
@@ -140,6 +140,9 @@ def set_reporting_dates(session: Session, unit: Unit, reports_from: date | None,
                         stops_on: date | None) -> None:
     """Set the days *unit* starts and stops reporting (None: no bound)."""
     check_dates(reports_from, stops_on)
+    closure = closing.closure_altered_by_dates(session, unit, reports_from, stops_on)
+    if closure is not None:
+        raise closing.tree_change_refusal(closure, unit, "reports_from")
     before = (unit.reports_from, unit.stops_on)
     unit.reports_from, unit.stops_on = reports_from, stops_on
     session.flush()
@@ -172,6 +175,9 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit | None,
         raise InvalidInput(_l("The unit was placed where it is on %(since)s; a move must be "
                               "dated on or after that day."), field="day",
                            since=since.isoformat())
+    closure = closing.closure_altered_by_move(session, unit, new_parent, day)
+    if closure is not None:
+        raise closing.tree_change_refusal(closure, unit, "day")
     session.flush()
     old_parent = unit.parent.code if unit.parent else None
     _move(session, unit.code, new_parent.code if new_parent else None, day)
@@ -210,6 +216,9 @@ def import_units(session: Session, data: bytes, filename: str,
     day = today()
     rows = [replace(row, reports_from=day) if row.code not in existing
             and row.reports_from is None else row for row in result.rows]
+    problems = _closed_period_problems(session, rows, existing, result.columns, day)
+    if problems:
+        return UnitImportReport(problems=problems)
     report = apply_unit_rows(session, rows, columns=result.columns, move_day=day,
                              progress=progress)
     audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename, actor=actor,
@@ -224,6 +233,37 @@ def rows_to_import(session: Session, data: bytes, filename: str) -> int | None:
 
     result = read_units(data, filename, parent_codes(session))
     return None if result.errors else len(result.rows)
+
+
+def _closed_period_problems(session: Session, rows: Sequence[UnitRow],
+                            existing: Mapping[str, str | None],
+                            columns: Collection[str] | None, day: date) -> list[RowError]:
+    """One problem per row that would move a unit or change its reporting dates in a way
+    that alters a closed period (as :func:`move_unit` and :func:`set_reporting_dates`)."""
+    if not closing.any_open(session):  # the usual case: nothing to check, no query per row
+        return []
+    problems = []
+    dated = columns is None or "reports_from" in columns or "stops_on" in columns
+    for row in rows:
+        if row.code not in existing:
+            continue
+        unit = get_unit(session, row.code)
+        closure, column = None, None
+        if row.parent_code != existing[row.code]:
+            parent = get_unit(session, row.parent_code) if row.parent_code else None
+            closure, column = closing.closure_altered_by_move(session, unit, parent, day), "parent"
+        if closure is None and dated:
+            starts = row.reports_from if columns is None or "reports_from" in columns \
+                else unit.reports_from
+            stops = row.stops_on if columns is None or "stops_on" in columns else unit.stops_on
+            if (starts, stops) != (unit.reports_from, unit.stops_on):
+                closure = closing.closure_altered_by_dates(session, unit, starts, stops)
+                column = "reports_from" if starts != unit.reports_from else "stops_on"
+        if closure is not None:
+            problems.append(RowError(row.row or None, column, "period_closed",
+                                     closing.TREE_CHANGE_REFUSED,
+                                     closing.tree_change_params(closure, unit)))
+    return problems
 
 
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")

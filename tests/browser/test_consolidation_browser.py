@@ -95,17 +95,21 @@ def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, pa
 
     found.locator("summary").click()
     expect(parts).to_have_count(2)
-    expect(parts.nth(0)).to_be_visible()
-    expect(parts.nth(0)).to_contain_text("溜石村")
-    expect(parts.nth(0).locator("[data-value]")).to_have_text("8 处")
-    expect(parts.nth(1)).to_contain_text("浯潭村")
-    expect(parts.nth(1).locator("[data-value]")).to_have_text("5 处")
+    # Parts come in tree order, which follows the units' ids (whatever other tests made
+    # before): each village's part is found by its unit, not by its place in the list.
+    first, second = (found.locator(f'.cons-part-list li[data-unit="{code}"]')
+                     for code in VILLAGES)
+    expect(first).to_be_visible()
+    expect(first).to_contain_text("溜石村")
+    expect(first.locator("[data-value]")).to_have_text("8 处")
+    expect(second).to_contain_text("浯潭村")
+    expect(second.locator("[data-value]")).to_have_text("5 处")
     # Text fields list each village's words.
     expect(phone.locator('[data-field="i01_progress"] li')).to_have_count(2)
     screenshot(phone, "consolidation-figures-open-360")
     assert fits_the_screen(phone), "an open total makes the page scroll sideways"
 
-    parts.nth(1).get_by_role("link", name="浯潭村").click()
+    second.get_by_role("link", name="浯潭村").click()
     expect(phone).to_have_url(re.compile(
         re.escape(f"/review/{ASSIGNMENT}/CT-V2/{quarter}") + "$"))
     expect(phone.locator("#field-i09_hazards_found")).to_contain_text("5")

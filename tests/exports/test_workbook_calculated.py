@@ -81,6 +81,20 @@ def test_calculated_cells_are_locked_formulas_over_the_input_cells(calc_def):
         "Calculated from the other figures by a formula: nothing to fill in.")
 
 
+def test_a_consolidated_rate_over_fewer_units_is_its_value_not_a_formula_of_the_totals(
+        calc_def):
+    """Totals of 10 found and 5 rectified, but the rate counts only the units that gave
+    both (5 of 5): the cell holds 100 %, said so, rather than =5/10."""
+    values = {**calculate(calc_def, {"found": 10, "rectified": 5}),
+              "rect_rate": Decimal("100.00"), "still_open": 0}
+    data = template(calc_def, values=values)
+    ws = form_sheet(data)
+    cell = ref_of(data, "rect_rate")
+    assert ws[cell].value == 1  # a number (a fraction: 100 %), not a formula
+    assert "units that gave every input" in ws[cell].comment.text
+    assert str(formulas(data)["per_rate"][1]).startswith("=")  # the same values: a formula
+
+
 def test_the_cached_result_is_the_servers_value(calc_def):
     values = {"found": 8, "rectified": 6, "rate": Decimal("87.5"), "investment": Decimal("2")}
     data = template(calc_def, values=calculate(calc_def, values))

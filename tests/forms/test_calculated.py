@@ -186,10 +186,19 @@ trees = st.recursive(leaves(None), lambda sub: st.lists(sub, min_size=1, max_siz
                      max_leaves=25)
 
 
+def percent(numerator, denominator):
+    return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"),
+                                                                      "ROUND_HALF_UP")
+
+
 @settings(max_examples=150, deadline=None)
 @given(trees)
 def test_property_consolidated_rate_equals_rate_of_consolidated_inputs(tree):
-    top = consolidate_tree(DEF, tree if isinstance(tree, list) else [tree])
+    """Each level files its totals; the top's rate is over the units that gave both."""
+    nodes = tree if isinstance(tree, list) else [tree]
+    filed = [consolidate_tree(DEF, node) for node in nodes]
+    top = consolidate(DEF, [ChildReport(f"U{n}", f"单位{n}", values)
+                            for n, values in enumerate(filed)]).values
 
     def total(node, key):
         if isinstance(node, list):
@@ -198,16 +207,50 @@ def test_property_consolidated_rate_equals_rate_of_consolidated_inputs(tree):
             return sum(numbers) if numbers else None
         return node.get(key)
 
-    found, rectified = total(tree, "found"), total(tree, "rectified")
-    assert top.get("found") == found and top.get("rectified") == rectified
-    if found and rectified is not None:
-        expected = (Decimal(rectified) * 100 / Decimal(found)).quantize(Decimal("0.01"),
-                                                                        "ROUND_HALF_UP")
-        assert top["rect_rate"] == expected
-    else:
-        assert top.get("rect_rate") is None
-    assert top.get("still_open") == (found - rectified if None not in (found, rectified)
-                                     else None)
+    below = [{key: total(node, key) for key in ("found", "rectified")} for node in nodes]
+    assert top.get("found") == total(nodes, "found")
+    assert top.get("rectified") == total(nodes, "rectified")
+    both = [b for b in below if None not in (b["found"], b["rectified"])]
+    found = sum(b["found"] for b in both)
+    rectified = sum(b["rectified"] for b in both)
+    assert top.get("rect_rate") == (percent(rectified, found) if both and found else None)
+    assert top.get("still_open") == (found - rectified if both else None)
+
+
+@st.composite
+def counted_children(draw):
+    """Children of one period: some report, some are carried forward (cumulative figures
+    only, within their span), some leave an input blank."""
+    children = []
+    for n in range(draw(st.integers(min_value=0, max_value=10))):
+        values = draw(st.fixed_dictionaries({}, optional={
+            "found": st.integers(min_value=0, max_value=10**5),
+            "rectified": st.integers(min_value=0, max_value=10**5),
+            "posts": st.integers(min_value=0, max_value=100)}))
+        carried = draw(st.sampled_from([None, "2024Q2", "2023Q4"]))
+        children.append(ChildReport(f"U{n}", f"单位{n}", values, carried_from=carried))
+    return children
+
+
+@settings(max_examples=200, deadline=None)
+@given(counted_children())
+def test_property_a_consolidated_rate_counts_the_same_units_in_both_inputs(children):
+    """The rate equals the rate recomputed from the inputs of exactly the units it says
+    it covers, and those are the units whose report counts for every input."""
+    result = consolidate(DEF, children, period="2024Q3")
+
+    def counts(child, key):  # rectified's span is the year: 2023Q4 does not carry into 2024
+        if child.carried_from is None:
+            return True
+        return key == "found" or (key == "rectified" and child.carried_from.startswith("2024"))
+
+    both = [c for c in children
+            if all(counts(c, k) and c.values.get(k) is not None for k in ("found", "rectified"))]
+    assert result.calculated_over["rect_rate"] == [c.unit_code for c in both]
+    found = sum(c.values["found"] for c in both)
+    rectified = sum(c.values["rectified"] for c in both)
+    assert result.values.get("rect_rate") == (percent(rectified, found) if found else None)
+    assert result.values.get("still_open") == (found - rectified if both else None)
 
 
 # -- tallies -----------------------------------------------------------------------------------

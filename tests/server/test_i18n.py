@@ -18,7 +18,8 @@ from babel.messages.pofile import read_po
 ROOT = Path(__file__).resolve().parents[2]
 LOCALES = ("zh_CN", "en")
 # The keywords given to `pybabel extract` in translations/update.sh, on top of Babel's defaults.
-EXTRA_KEYWORDS = {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2), "N_": None}
+EXTRA_KEYWORDS = {"_l": None, "lazy_gettext": None, "lazy_ngettext": (1, 2), "N_": None,
+                  "NP_": (1, 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdfr]|%[sdfr]")
 
 

@@ -32,6 +32,11 @@ def town(session, make_unit, make_user):
     return world
 
 
+def plain_ngettext(singular: str, plural: str, num: int) -> str:
+    """An untranslated ngettext: the msgids themselves, singular for one."""
+    return (singular if num == 1 else plural) % {"num": num}
+
+
 def figures(session, world, **options):
     options.setdefault("now", AFTER_Q3_DEADLINE)
     return consolidation.figures(session, world["users"]["t1-hz"], KEY, "T1", "2024Q3",
@@ -50,7 +55,7 @@ def test_a_missing_village_is_carried_forward_and_the_increment_is_like_for_like
     assert both.previous_values["found"] == 12 and both.increments["found"] == 1
     cov = both.coverage("found")
     assert (cov.applies, cov.reported, cov.carried, cov.blank, cov.never) == (2, 1, 1, 0, 0)
-    assert both.coverage_sentence("found", str) == (
+    assert both.coverage_sentence("found", plain_ngettext) == (
         "2 units:1 counted this period，1 carried forward，0 never reported")
     assert both.falls == []
 
@@ -58,7 +63,8 @@ def test_a_missing_village_is_carried_forward_and_the_increment_is_like_for_like
     assert strict.values["found"] == 3
     # The same village both times: V1 went from 2 to 3, not the town from 12 to 3.
     assert strict.previous_values["found"] == 2 and strict.increments["found"] == 1
-    assert strict.coverage_sentence("found", str) == "2 units:1 counted this period，1 not counted"
+    assert strict.coverage_sentence("found", plain_ngettext) == (
+        "2 units:1 counted this period，1 not counted")
 
 
 def test_a_real_fall_is_flagged_as_one(town, session):
@@ -115,3 +121,22 @@ def test_the_review_page_and_the_api_say_who_is_in_each_figure(town, session, br
     strict = api_get(client, base + "?carry_forward=false", token).get_json()
     assert strict["carry_forward"] is False and strict["values"]["found"] == 3
     assert api_get(client, base + "?carry_forward=maybe", token).status_code == 400
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en", "1 unit: 1 counted this period, 0 carried forward, 0 never reported, "
+           "does not apply to 1"),
+    ("zh_CN", "1 个单位：1 个本期已计入，0 个沿用上期，0 个从未报送，1 个不适用"),
+])
+def test_coverage_counts_one_unit_in_the_singular(app, locale, expected):
+    from flask_babel import force_locale, ngettext
+
+    from forms.consolidation import Counts
+
+    with app.test_request_context(), force_locale(locale):
+        one = Counts(applies=1, reported=1, off=1).sentence(ngettext, carrying=True,
+                                                             locale=locale)
+        two = Counts(applies=2, reported=2).sentence(ngettext, carrying=False, locale=locale)
+    assert one == expected
+    assert two == ("2 units: 2 counted this period, 0 not counted" if locale == "en"
+                   else "2 个单位：2 个本期已计入，0 个未计入")

@@ -9,11 +9,12 @@ until it is reopened with a reason, which is recorded.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import api_request, make_token  # noqa: F401  (fixture)
-from rollup_tree import KEY, build, roll_up
+from rollup_tree import KEY, build, roll_up, send
 from sqlalchemy import select
 
 from server.db import unit_of_work
@@ -267,3 +268,195 @@ def test_unit_import_reads_reporting_dates(rolled, session):
     bad = "code,name,kind,parent,reports_from\nV6,六村,village,T2,明年\n".encode()
     refused = unit_service.import_units(session, bad, "units.csv")
     assert [p.code for p in refused.problems] == ["invalid_date"]
+
+
+# -- who may read a moved unit's reports ----------------------------------------------------
+
+
+def test_a_moved_village_stays_readable_by_its_old_town_for_the_periods_it_was_theirs(
+        rolled, session, client, browser, make_token):  # noqa: F811
+    users, units = rolled["users"], rolled["units"]
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 10, 1))
+    session.expire_all()
+    old, new = users["t1-hz"], users["t2-hz"]
+
+    # The service: the old town reads 2024Q3 (before the move), the new town from 2024Q4.
+    view = reporting.load(session, old, KEY, "V1", "2024Q3")
+    assert view.values["found"] == 5
+    with pytest.raises(NotVisible):
+        reporting.load(session, old, KEY, "V1", "2024Q4")
+    with pytest.raises(NotVisible):
+        reporting.load(session, new, KEY, "V1", "2024Q3")
+    assert reporting.load(session, new, KEY, "V1", "2024Q4").unit.code == "V1"
+    # Reading is not changing: the old town cannot withdraw the approval it gave.
+    assert not reporting.can_review(old, view)
+    with pytest.raises(closing.NotAllowed):
+        review.decide(session, old, view, "unapprove", "数字有误")
+    # Its consolidation of 2024Q3 still shows the village among its parts.
+    parts = figures_of(session, rolled, "t1-hz", "T1")
+    assert "V1" in [c.unit.code for c in parts.children]
+
+    # The web: report page, history, print view, workbook download and the review page.
+    pages = (f"/reports/{KEY}/V1/2024Q3", f"/reports/{KEY}/V1/2024Q3/history",
+             f"/reports/{KEY}/V1/2024Q3/print", f"/reports/{KEY}/V1/2024Q3/workbook.xlsx",
+             f"/review/{KEY}/V1/2024Q3", f"/consolidation/{KEY}/T1/2024Q3")
+    browser.login_ok("t1-hz")
+    assert {p: browser.get(p).status_code for p in pages} == dict.fromkeys(pages, 200)
+    assert browser.get(f"/reports/{KEY}/V1/2024Q4").status_code == 404
+    refused = browser.post(f"/review/{KEY}/V1/2024Q3/unapprove", {"comment": "数字有误"},
+                           token_from=f"/review/{KEY}/V1/2024Q3")
+    assert refused.status_code == 403
+    page = browser.get(f"/review/{KEY}/V1/2024Q3").get_data(as_text=True)
+    assert "data-read-only" in page and "/unapprove" not in page
+    browser.post("/auth/logout", token_from="/")
+    browser.login_ok("t2-hz")
+    assert browser.get(f"/reports/{KEY}/V1/2024Q3").status_code == 404
+    assert browser.get(f"/reports/{KEY}/V1/2024Q4").status_code == 200
+
+    # The API: the report, its history and its workbook; a decision is refused.
+    token = make_token(old)
+    for tail in ("", "/history", "/workbook.xlsx"):
+        answer = api_request(client, "GET", f"/reports/{KEY}/V1/2024Q3{tail}", token)
+        assert answer.status_code == 200, (tail, answer.get_data(as_text=True)[:200])
+    assert api_request(client, "GET", f"/reports/{KEY}/V1/2024Q4", token).status_code == 404
+    answer = api_request(client, "POST", f"/reports/{KEY}/V1/2024Q3/unapprove", token,
+                         json={"reason": "数字有误"})
+    assert answer.status_code == 403
+    assert api_request(client, "GET", f"/reports/{KEY}/V1/2024Q3",
+                       make_token(new)).status_code == 404
+
+
+# -- the completeness matrix: periods a unit did not owe -------------------------------------
+
+
+def test_the_matrix_shows_periods_not_owed_as_such_and_never_as_not_started_or_late(
+        rolled, session, make_unit, make_user, browser, monkeypatch):
+    town = rolled["units"]["T1"]
+    new = make_unit("V8", town, reports_from=date(2024, 10, 1))
+    rolled["users"]["v8"] = make_user("v8", unit=new)
+    # It owes 2024Q4 only, and has handed that in; 2024Q2 and 2024Q3 were not its.
+    send(session, rolled, "v8", "V8", "2024Q4", {"found": 1}, at=AFTER_Q3_DEADLINE)
+    user, assignment = rolled["users"]["t1-hz"], rolled["assignment"]
+
+    def rows(**filters) -> list[str]:
+        matrix = review.completeness(session, user, assignment, town,
+                                     review.MatrixFilters(all_periods=True, **filters),
+                                     now=AFTER_Q3_DEADLINE)
+        return [u.code for u in matrix.rows]
+
+    matrix = matrix_of(session, rolled, "t1-hz", "T1")
+    assert matrix.periods[:3] == ["2024Q4", "2024Q3", "2024Q2"]
+    assert [matrix.cell(new, p).owed for p in ("2024Q4", "2024Q3", "2024Q2")] == [
+        True, False, False]
+    assert matrix.cell(new, "2024Q4").status == "submitted"
+    # Not started: nothing of V8 (V1 and V2 have all their reports in).
+    assert "V8" not in rows(status="not_started")
+    assert "V8" not in rows(late_only=True)
+    assert "V8" in rows(status="submitted")
+    # Counts: 2024Q3's columns count V1 and V2 only.
+    assert column(matrix, "2024Q3")[0] == 2 and column(matrix, "2024Q4")[0] == 3
+
+    browser.login_ok("t1-hz")
+    monkeypatch.setattr(review, "utcnow", lambda: AFTER_Q3_DEADLINE)
+    page = browser.get(f"/review/?assignment={KEY}&unit=T1&all_periods=y")
+    text = page.get_data(as_text=True)
+    cell = re.search(r'<td[^>]*data-unit="V8" data-period="2024Q3"[^>]*>(.*?)</td>', text, re.S)
+    assert cell is not None and 'data-status="not_owed"' in cell.group(0)
+    assert "无需报送" in cell.group(1)
+
+
+# -- a move or new dates that would alter a closed period -------------------------------------
+
+
+def test_a_move_or_date_change_that_would_alter_a_closed_period_is_refused_until_reopened(
+        rolled, session, browser, make_user):
+    users, units = rolled["users"], rolled["units"]
+    with unit_of_work(session):
+        closing.close(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3")
+
+    # The service: a move read by 2024Q3 (dated on or before its first day) is refused,
+    # naming the period, the closed unit and who closed it; a later one is not.
+    with pytest.raises(PeriodClosed) as refused:
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 7, 1))
+    text = str(refused.value)
+    assert "2024年第三季度" in text and "t1-hz" in text and units["T1"].name in text
+    assert refused.value.field == "day"
+    # Moving a village *into* the closed town is refused as well.
+    with pytest.raises(PeriodClosed):
+        unit_service.move_unit(session, units["V3"], units["T1"], date(2024, 6, 1))
+    # Dates: stopping V2 on 2024-07-01 would take 2024Q3 from it; stopping later would not.
+    with pytest.raises(PeriodClosed) as refused:
+        unit_service.set_reporting_dates(session, units["V2"], None, date(2024, 7, 1))
+    assert refused.value.field == "reports_from"
+    with unit_of_work(session):
+        unit_service.set_reporting_dates(session, units["V2"], None, date(2024, 10, 1))
+    # Nothing of the refused changes happened.
+    session.expire_all()
+    assert units["V1"].parent_id == units["T1"].id and units["V3"].parent_id == units["T2"].id
+
+    # The import refuses the row, with nothing saved.
+    table = "code,name,kind,parent,停止报送日期\nV2,{},village,T1,2024-07-01\n".format(
+        units["V2"].name).encode()
+    with unit_of_work(session):
+        report = unit_service.import_units(session, table, "units.csv")
+    assert not report.ok and [p.code for p in report.problems] == ["period_closed"]
+    assert report.problems[0].row == 2 and report.problems[0].params["closed_by"] == "t1-hz"
+    session.expire_all()
+    assert units["V2"].stops_on == date(2024, 10, 1)
+
+    # The web form: a 400 page with the message, in Chinese.
+    make_user("root-admin", role="admin")
+    browser.login_ok("root-admin")
+    address = f"/admin/units/{units['V1'].code}"
+    page = browser.post(address + "/move", {"parent": "T2", "day": "2024-07-01"},
+                        token_from=address)
+    assert page.status_code == 400
+    assert "由 t1-hz 关闭" in page.get_data(as_text=True)
+
+    # Reopened, the same move is allowed.
+    with unit_of_work(session):
+        closing.reopen(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3",
+                       "村划归他镇")
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V1"], units["T2"], date(2024, 7, 1))
+    session.expire_all()
+    assert units["V1"].parent_id == units["T2"].id
+
+
+# -- the leader's summary: who prepared and who reviewed -----------------------------------
+
+
+def _signature_line(session, world, period: str) -> str:
+    import io
+
+    from openpyxl import load_workbook
+
+    from server.services import merged
+
+    figures = figures_of(session, world, "t1-hz", "T1", period)
+    data = io.BytesIO()
+    merged.write_merged(session, figures, data, locale="zh_CN", now=AFTER_Q3_DEADLINE)
+    sheet = load_workbook(io.BytesIO(data.getvalue())).worksheets[0]
+    found = [c.value for row in sheet.iter_rows() for c in row
+             if isinstance(c.value, str) and c.value.startswith("填表人")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_the_leaders_summary_names_who_prepared_and_who_reviewed(rolled, session, app):
+    users, units = rolled["users"], rolled["units"]
+    today = datetime.now(UTC).astimezone(closing.SHANGHAI).date().isoformat()
+    with app.test_request_context():
+        # T1's own report of 2024Q3 was submitted by t1 and approved by co1-hz.
+        line = _signature_line(session, rolled, "2024Q3")
+        assert line.startswith("填表人：t1 ")
+        assert f"审核人：co1-hz（{today} 审核通过）" in line
+        # Closed, the reviewer is who closed it, and when.
+        with unit_of_work(session):
+            closing.close(session, users["t1-hz"], rolled["assignment"], units["T1"], "2024Q3")
+        line = _signature_line(session, rolled, "2024Q3")
+        assert f"审核人：t1-hz（{today} 关闭本期）" in line
+        # Nobody approved nor closed 2024Q4: a line to sign by hand.
+        line = _signature_line(session, rolled, "2024Q4")
+        assert "审核人：______________" in line and "（盖章）" in line
