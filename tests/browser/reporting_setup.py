@@ -95,3 +95,13 @@ def fits_the_screen(page) -> bool:
     """Whether the page does not scroll sideways (wide tables scroll inside their frame)."""
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def submit(page) -> None:
+    """Press 提交… and confirm on the page that asks (with the warnings still open)."""
+    with page.expect_navigation():
+        page.locator(".report-actions button[value=confirm]").click()
+    confirm = page.locator(".confirm-submit button[type=submit]")
+    if confirm.count():
+        with page.expect_navigation():
+            confirm.click()

@@ -8,20 +8,11 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+import test_reporting_form as form_tests
 from api_helpers import api_get, api_post, problem, token_for
-from form_reader import FormReader
 from pages import text
 from sqlalchemy import func, select
-from test_reporting_form import (  # noqa: F401  (fixtures)
-    COMPLETE,
-    Q2,
-    Q3,
-    form_of,
-    send,
-    signed_in,
-    stored,
-    village,
-)
+from test_reporting_form import COMPLETE, Q2, Q3, form_of, send, stored
 
 from server.db import unit_of_work
 from server.models import Role
@@ -29,6 +20,8 @@ from server.models.reporting import Report, ReportEvent, Revision, Source, Statu
 from server.services import reporting
 
 ZH = {"Accept-Language": "zh-CN"}
+# The village VA1 owing the sample report to town TA, and its signed-in browser.
+village, signed_in = form_tests.village, form_tests.signed_in
 
 
 def revisions(session) -> list[Revision]:
