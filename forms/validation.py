@@ -74,10 +74,10 @@ def validate(
     period = _as_period(period)
     previous_period = _as_period(previous_period)
     broken = {(i.field, i.row, i.column) for i in issues if i.is_error}
+    unread = {field for field, row, _column in broken if row is None}  # typed, not readable
     if check_required:
         issues += _required(definition, typed, broken, scope)
-    issues += _rules(definition, typed, scope, tags, unread={i.field for i in issues
-                                                              if i.is_error and i.row is None})
+    issues += _rules(definition, typed, scope, tags, unread=unread)
     # The checks below read only *typed*, which holds no field that does not apply.
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)

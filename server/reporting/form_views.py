@@ -35,6 +35,7 @@ from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import event_form
 from server.reporting import report_form as rf
+from server.reporting.action_forms import SubmitForm, WithdrawForm
 from server.reporting.blueprint import bp
 from server.reporting.display import cumulative_figures, note_ranges
 from server.reporting.loading import load_or_404, report_args
@@ -157,8 +158,6 @@ def confirm_page(view: ReportView, form, raw, issues: list[Issue]):
                     "cannot be submitted until the errors are corrected.", number=view.revision)
         return _page(view, form, issues, rows=raw.rows, status=422, values=view.values,
                      alerts=[("error", message)])
-    from server.reporting.submit_views import SubmitForm  # the confirmation's own form
-
     locale = current_locale_code()
     placed = rf.place_issues(view.definition, issues, _, locale, raw.rows)
     report = view.report
@@ -306,8 +305,6 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     refillable = (editable and view.report is not None
                   and consolidation.consolidates(db_session(), view.assignment, view.unit))
     cumulative = cumulative_figures(view, shown_values)
-    from server.reporting.submit_views import WithdrawForm
-
     withdrawable = view.report is not None and reporting.withdraw_refusal(user, view) is None
     return render_template(
         "reporting/form.html",

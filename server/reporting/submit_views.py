@@ -13,8 +13,6 @@ from flask import flash, jsonify, redirect, request, url_for
 from flask_babel import format_time
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import HiddenField
 
 from forms.definition import FieldKind
 from server.db import db_session
@@ -22,22 +20,11 @@ from server.locale import current_locale_code
 from server.refusals import http_status, on_refusal
 from server.reporting import form_views
 from server.reporting import report_form as rf
+from server.reporting.action_forms import SubmitForm, WithdrawForm
 from server.reporting.blueprint import bp
 from server.reporting.loading import load_or_404, report_args
 from server.services import reporting
 from server.services.errors import InvalidReport
-
-
-class SubmitForm(FlaskForm):
-    """The confirmation of a submission: the revision the person saw."""
-
-    revision = HiddenField()
-
-
-class WithdrawForm(FlaskForm):
-    """The 撤回 button of a submitted report."""
-
-    revision = HiddenField()
 
 
 @bp.post("/<assignment>/<unit>/<period>/submit")
