@@ -148,3 +148,22 @@ def test_a_one_off_summary_falls_due_at_the_end_of_the_assignments_phase(
     with pytest.raises(InvalidInput) as refused:
         make_assignment("summary-cy", version, tree["CY"], due_phase="nowhere")
     assert refused.value.field == "due_phase"
+
+
+def test_a_one_off_assignment_lists_its_version_without_a_starting_period(
+        session, tree, make_assignment, admin):
+    item = {"key": "i1", "number": "1", "title": "总结",
+            "fields": [{"key": "summary", "kind": "text", "label": "工作总结"}]}
+    summary = {**DEFINITION, "key": "summary", "title": "总结评估报告",
+               "sections": [{"key": "s", "title": "一", "items": [item]}],
+               "schedule": {"frequency": "once", "due": {"rule": "fixed", "date": "2026-12-31"},
+                            "first": "once", "last": "once"}}
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(summary), origin="upload")
+    make_assignment("summary-ta", template_service.get_version(session, "summary", 1),
+                    tree["TA"])
+    page = admin.get("/admin/assignments", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True)
+    row = page[page.index("summary-ta"):]
+    row = row[:row.index("</tr>")]
+    assert "第 1 版" in row and "（自 一次性 起）" not in row and "一次性 起" not in row
