@@ -5,10 +5,14 @@ the user's language, and a first sheet lists every problem with a link to its
 cell, so the user can fix the file and upload it again.
 
 An .xlsx upload is annotated as it is (openpyxl keeps the user's rows,
-formatting, the hidden identity and the markers). An .xls, .ods or .xlsb
-upload, or an .xlsx openpyxl cannot load, is rewritten as a fresh template
-holding the user's entries (what the cells held, not only what could be
-read), and that is annotated instead.
+formatting, the hidden identity and the markers). Loading it means parsing an
+untrusted file, so that happens in the sandbox (:mod:`exports.sandbox`) like
+every other parse of an upload, with the messages translated beforehand (a
+translation function does not cross a process boundary). An .xls, .ods or
+.xlsb upload, or an .xlsx the sandbox cannot load within its budget, is
+rewritten as a fresh template holding the user's entries (what the cells
+held, not only what could be read), and that is annotated instead: a file
+Tianbao wrote itself.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
-from exports.messages import CellIssue
+from exports import sandbox
+from exports.messages import TABLE_ROW, CellIssue
 from exports.template_workbook import render_template
 from exports.workbook_reader import ReadResult
 from forms.i18n import N_
@@ -35,6 +40,29 @@ WARNING_FILL = PatternFill(fill_type="solid", fgColor="FFEB9C")
 
 def _same(text: str) -> str:
     return text
+
+
+# What annotating an upload may cost: openpyxl holds the whole workbook in memory.
+BUDGET = sandbox.Budget(memory_bytes=1024 * sandbox.MB, cpu_seconds=8, wall_seconds=10.0)
+
+HEADERS = (N_("Cell"), N_("Item"), N_("Problem"), N_("Severity"))
+SEVERITIES = (N_("Error"), N_("Warning"))
+PROBLEMS_TITLE = N_("Problems")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A translation function that crosses a process boundary: msgid → text, else the msgid."""
+
+    texts: dict[str, str]
+
+    def __call__(self, msgid: str) -> str:
+        return self.texts.get(msgid, msgid)
+
+
+def _translated(translate: Callable[[str], str], issues: Sequence[CellIssue]) -> _Table:
+    msgids = {*HEADERS, *SEVERITIES, PROBLEMS_TITLE, TABLE_ROW, *(i.message for i in issues)}
+    return _Table({msgid: translate(msgid) for msgid in msgids})
 
 
 @dataclass(frozen=True)
@@ -65,15 +93,12 @@ def annotate_workbook(
         "name": PurePath(result.filename or "workbook").stem
     } + ".xlsx"
     if result.format == "xlsx":
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data))
-            sheet = book[result.sheet]
-        except Exception:  # a file openpyxl cannot load is rebuilt below
-            pass
-        else:
-            placed = [(i, i.cell if i.sheet == result.sheet else None) for i in issues]
-            return AnnotatedWorkbook(_annotate(book, sheet, placed, translate, locale), name,
-                                     regenerated=False)
+        placed = [(i, i.cell if i.sheet == result.sheet else None) for i in issues]
+        marked = sandbox.run(_annotate_upload, data, result.sheet, placed,
+                             _translated(translate, issues), locale, budget=BUDGET)
+        if isinstance(marked, bytes):
+            return AnnotatedWorkbook(marked, name, regenerated=False)
+        # None (openpyxl cannot load it) or a Failure (over budget): rebuilt below
 
     identity = result.identity
     rendered = render_template(
@@ -86,6 +111,17 @@ def annotate_workbook(
               for i in issues]
     return AnnotatedWorkbook(_annotate(book, book[rendered.sheet], placed, translate, locale),
                              name, regenerated=True)
+
+
+def _annotate_upload(data: bytes, sheet_name: str, placed: list[tuple[CellIssue, str | None]],
+                     translate: _Table, locale: str) -> bytes | None:
+    """In the sandbox: the uploaded .xlsx with its problems marked, or None if it cannot load."""
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data))
+        sheet = book[sheet_name]
+    except Exception:  # any file openpyxl cannot load is rebuilt from the template instead
+        return None
+    return _annotate(book, sheet, placed, translate, locale)
 
 
 def _annotate(book, sheet, placed: list[tuple[CellIssue, str | None]],
@@ -111,12 +147,11 @@ def _annotate(book, sheet, placed: list[tuple[CellIssue, str | None]],
 
 def _problem_sheet(book, form_title: str, placed: list[tuple[CellIssue, str | None]],
                    translate: Callable[[str], str], locale: str) -> None:
-    headers = [translate(N_("Cell")), translate(N_("Item")), translate(N_("Problem")),
-               translate(N_("Severity"))]
+    headers = [translate(msgid) for msgid in HEADERS]
     for old in list(book.worksheets):  # the list of an earlier round of annotations
         if [old.cell(1, c).value for c in range(1, 5)] == headers:
             book.remove(old)
-    title = _unique_title(book, translate(N_("Problems")))
+    title = _unique_title(book, translate(PROBLEMS_TITLE))
     ws = book.create_sheet(title, 0)
     for other in book.worksheets:
         other.sheet_view.tabSelected = False
@@ -124,7 +159,7 @@ def _problem_sheet(book, form_title: str, placed: list[tuple[CellIssue, str | No
     ws.sheet_view.tabSelected = True
     for c, text in enumerate(headers, start=1):
         _text(ws.cell(1, c), text).font = Font(bold=True)
-    severity = {True: translate(N_("Error")), False: translate(N_("Warning"))}
+    severity = {True: translate(SEVERITIES[0]), False: translate(SEVERITIES[1])}
     quoted = "'" + form_title.replace("'", "''") + "'"
     for r, (issue, ref) in enumerate(placed, start=2):
         where = ws.cell(r, 1)

@@ -34,7 +34,7 @@ MB = 1024 * 1024
 
 # Modules the forkserver imports once, so that children start with them loaded.
 PRELOAD = ["__main__", "exports.workbook_reader", "exports.unit_table", "forms.loader",
-           "forms.importers"]
+           "forms.importers", "exports.annotate"]
 
 CRASHED, OVER_LIMIT = "crashed", "over_limit"
 

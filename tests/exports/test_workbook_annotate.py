@@ -152,3 +152,36 @@ def test_annotating_again_replaces_the_earlier_problem_list(every_kind):
     names = openpyxl.load_workbook(io.BytesIO(second)).sheetnames
     assert names.count("问题清单") == 1
     assert len(names) == len(openpyxl.load_workbook(io.BytesIO(first)).sheetnames)
+
+
+def test_the_upload_is_loaded_in_the_sandbox_and_rebuilt_when_over_its_budget(
+        every_kind, monkeypatch):
+    import exports.annotate as annotate
+    from exports import sandbox
+
+    data, cells = upload_with_problems(every_kind)
+    result = read(data, every_kind)
+    loads_here = []
+    monkeypatch.setattr(annotate.openpyxl, "load_workbook", _counting(loads_here))
+    # Too little memory for openpyxl to open anything: the child fails, the parent goes on.
+    monkeypatch.setattr(annotate, "BUDGET", sandbox.Budget(memory_bytes=1, cpu_seconds=2,
+                                                           wall_seconds=4.0))
+
+    annotated = annotate_workbook(data, result, secret=SECRET, translate=translate)
+
+    assert annotated.regenerated
+    # Only Tianbao's own fresh template was opened in this process, never the upload.
+    assert loads_here and all(d != data for d in loads_here)
+    book = openpyxl.load_workbook(io.BytesIO(annotated.data))
+    assert book.sheetnames[0] == "问题清单"
+    assert cells["found"] in marked_cells(book[result.sheet])
+
+
+def _counting(seen: list):
+    real = openpyxl.load_workbook
+
+    def load(source, *args, **kwargs):
+        seen.append(source.getvalue() if hasattr(source, "getvalue") else source)
+        return real(source, *args, **kwargs)
+
+    return load
