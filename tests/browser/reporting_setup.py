@@ -98,9 +98,11 @@ def fits_the_screen(page) -> bool:
 
 
 def submit(page) -> None:
-    """Press 提交… and confirm on the page that asks (with the warnings still open)."""
+    """Press 提交… and confirm on the page that asks (with the warnings still open); an
+    event report's 提交 sends it at once."""
     with page.expect_navigation():
-        page.locator(".report-actions button[value=confirm]").click()
+        page.locator(".report-actions button[value=confirm], "
+                     ".report-actions button[value=submit]").click()
     confirm = page.locator(".confirm-submit button[type=submit]")
     if confirm.count():
         with page.expect_navigation():
