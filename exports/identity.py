@@ -20,7 +20,8 @@ coordinates:
   (``c1``, ``c2``, …), so even a column inserted after unprotecting the sheet
   does not shift the inputs.
 * On the 说明 sheet, ``tb:n found`` marks the row where the unit explains its
-  figure of field ``found`` (see ``exports.notes_sheet``).
+  figure of field ``found`` (see ``exports.notes_sheet``); on an event report's
+  event sheet, ``tb:e at`` marks the row of the event's time (``exports.event_sheet``).
 * A row whose marker is empty was inserted by the user. Right after (or
   inside) a table block it is another data row of that table; elsewhere its
   content is reported as ignored.
@@ -141,6 +142,11 @@ def note_marker(key: str) -> str:
     return f"tb:n {key}"
 
 
+def event_marker(entry: str) -> str:
+    """``tb:e entry`` for a row of an event report's event sheet (``at``, ``location``…)."""
+    return f"tb:e {entry}"
+
+
 def table_marker(table: str, slots: Mapping[str, str]) -> str:
     """``tb:t table col=slot …`` for a data row of a repeating table."""
     return f"tb:t {table} " + " ".join(f"{key}={slot}" for key, slot in slots.items())
@@ -150,10 +156,11 @@ def table_marker(table: str, slots: Mapping[str, str]) -> str:
 class Marker:
     """A parsed row marker."""
 
-    kind: str  # "cols", "f" (fields), "t" (table row), "n" (a note), "other", "" (inserted)
+    kind: str  # "cols", "f" (fields), "t" (table row), "n" (a note), "e" (an event entry),
+    # "other", "" (inserted)
     table: str | None = None
     slots: tuple[tuple[str, str], ...] = ()
-    field: str | None = None  # the field a note ("n") row explains
+    field: str | None = None  # the field a note ("n") row explains, the entry of an "e" row
 
 
 _INSERTED = Marker("")
@@ -175,6 +182,8 @@ def parse_marker(value: Any) -> Marker:
         return Marker("t", table=parts[1], slots=_slots(parts[2:]))
     if head == "tb:n" and len(parts) == 2:
         return Marker("n", field=parts[1])
+    if head == "tb:e" and len(parts) == 2:
+        return Marker("e", field=parts[1])
     return _OTHER
 
 

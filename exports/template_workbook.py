@@ -31,6 +31,7 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_rowcol_to_cell
 
 from exports.cell_values import MULTI_SEPARATOR, choice_label, to_cell, yes_no_labels
+from exports.event_sheet import write_event_sheet
 from exports.identity import (
     COLUMNS_MARKER,
     IDENTITY_SHEET,
@@ -98,6 +99,7 @@ def render_template(
     table_rows: int = DEFAULT_TABLE_ROWS,
     tags: Collection[str] | None = None,
     explanations: Mapping[str, str] | None = None,
+    event: Mapping[str, Any] | None = None,
 ) -> RenderedTemplate:
     """The template workbook of *definition* for a unit and period, and where each input
     cell landed (for annotations and tests).
@@ -114,7 +116,9 @@ def render_template(
     carry a note saying when they apply (None: the unit is not known).
 
     *explanations* prefill the 说明 sheet (``exports.notes_sheet``): the notes the
-    unit already gave beside flagged figures, by field key.
+    unit already gave beside flagged figures, by field key. An event report's
+    workbook has an event sheet (``exports.event_sheet``) prefilled with *event*, its
+    stored time, place and attachments (``EventInfo.to_json``; None: a new event).
     """
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
@@ -123,6 +127,7 @@ def render_template(
         table_rows=max(1, table_rows), tags=tags,
     )
     writer.explanations = dict(explanations or {})
+    writer.event = event
     return writer.write()
 
 
@@ -185,6 +190,7 @@ class _FormWriter:
         self.on_answers = {(c.scope, c.key): c for c in conditions(definition) if c.on_answers}
         self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
         self.explanations: dict[str, str] = {}  # the 说明 sheet's prefilled notes
+        self.event: Mapping[str, Any] | None = None  # an event report's stored event
         self.banner = ""  # a line under the period (a merged summary: the units counted)
 
     # -- the workbook ---------------------------------------------------------------
@@ -205,6 +211,8 @@ class _FormWriter:
         self._write_form()
         self._write_formulas()
         write_notes_sheet(self, self.explanations)
+        if self.definition.is_event:
+            write_event_sheet(self, self.event)
         self._write_lists()
         self._write_identity()
         for name, ref in self.names.items():

@@ -30,6 +30,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from exports import sandbox
 from exports.cell_values import from_cell
+from exports.event_sheet import EventEntries, read_event_sheet
 from exports.identity import (
     IDENTITY_SHEET,
     LISTS_SHEET,
@@ -77,6 +78,8 @@ class ReadResult:
     cells: dict[CellKey, str] = field(default_factory=dict)
     # The 说明 sheet's notes by field key; None when the workbook has no such sheet.
     explanations: dict[str, str] | None = None
+    # An event report's time and place as typed on the event sheet; None without one.
+    event: EventEntries | None = None
 
     @property
     def ok(self) -> bool:
@@ -270,6 +273,9 @@ def _read(result: ReadResult, data: bytes, *, secret: bytes, resolve: Resolve,
             _read_form(result, rows, slots, definition)
             result.explanations = read_notes(
                 (book.rows[n] for n in names if n not in (name, IDENTITY_SHEET)), definition)
+            if definition.is_event:
+                result.event = read_event_sheet(
+                    (n, book.rows[n]) for n in names if n not in (name, IDENTITY_SHEET))
             return None
     return _refuse(result, file_error("no_form_sheet", filename=filename))
 

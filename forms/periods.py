@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -498,3 +499,59 @@ def cumulative_span_start(
     if span != "year":
         raise ValueError(f"Unknown cumulative span {span!r}: expected 'plan' or 'year'")
     return max(Period.first_of_year(period.frequency, period.year), first)
+
+
+# -- periods as people type them ----------------------------------------------------------
+
+_ZH_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_TYPED_PATTERNS = (
+    # 2026年11月, 2026年11月份, 2026/11, 2026.11, 2026-1, 2026年1月
+    (Frequency.MONTHLY, re.compile(r"(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*(?:月份?)?")),
+    # 2026年第三季度, 2026年三季度, 2026年第3季度, 2026 Q3, 2026-Q3, 2026Q3
+    (Frequency.QUARTERLY, re.compile(r"(\d{4})\s*年?\s*第?\s*([一二三四1-4])\s*季度?")),
+    (Frequency.QUARTERLY, re.compile(r"(\d{4})\s*[-/ ]?\s*q\s*([1-4])")),
+    # 2026年上半年, 2026年下半年, 2026 H1, 2026H2
+    (Frequency.HALFYEARLY, re.compile(r"(\d{4})\s*年?\s*([上下])半年")),
+    (Frequency.HALFYEARLY, re.compile(r"(\d{4})\s*[-/ ]?\s*h\s*([12])")),
+    # 2026年度, 2026年, 2026
+    (Frequency.YEARLY, re.compile(r"(\d{4})\s*(?:年度?)?()")),
+)
+_EN_MONTH_NAMES = {name.lower(): index for index, name in enumerate(_EN_MONTHS, start=1)}
+_EN_MONTH_NAMES.update({name[:3].lower(): index for index, name in enumerate(_EN_MONTHS, 1)})
+_EN_MONTH_TYPED = re.compile(r"([a-z]+)\.?\s*,?\s*(\d{4})")
+
+
+def parse_typed_period(text: str) -> Period:
+    """The period someone typed, as a key (``2026-11``, ``2026Q3``), a label in either
+    language (``2026年11月``, ``2026年第三季度``, ``November 2026``, ``2026 Q3``,
+    ``2026年上半年``, ``2026年度``) or a near spelling (``2026/11``, ``2026年三季度``);
+    full-width digits and any case are accepted. Raises ``ValueError`` otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"A period must be text, not {type(text).__name__}")
+    cleaned = unicodedata.normalize("NFKC", text).strip().lower()
+    try:
+        return Period.parse(cleaned)
+    except ValueError:
+        pass
+    if cleaned in ("一次性", "one-off"):
+        return Period.once()
+    for frequency, pattern in _TYPED_PATTERNS:
+        match = pattern.fullmatch(cleaned)
+        if match is None:
+            continue
+        year, part = int(match.group(1)), match.group(2)
+        if frequency is Frequency.HALFYEARLY and part in ("上", "下"):
+            index = 1 if part == "上" else 2
+        elif frequency is Frequency.QUARTERLY:
+            index = _ZH_NUMERALS[part]
+        else:
+            index = int(part or 1)
+        try:
+            return Period(frequency, year, index)
+        except ValueError as exc:
+            raise ValueError(f"Invalid period {text!r}: {exc}") from None
+    match = _EN_MONTH_TYPED.fullmatch(cleaned)
+    if match and match.group(1) in _EN_MONTH_NAMES:
+        return Period(Frequency.MONTHLY, int(match.group(2)), _EN_MONTH_NAMES[match.group(1)])
+    raise ValueError(f"Invalid period {text!r}: expected e.g. 2026年11月, 2026-11, 2026Q3, "
+                     "2026年第三季度, 2026年上半年 or 2026年度")

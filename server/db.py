@@ -161,3 +161,14 @@ def insert_or_ignore(session: Session, table, conflict_columns):
     dialect = session.get_bind().dialect.name
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return insert_(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+def upsert(session: Session, table, conflict_columns, update_columns):
+    """An INSERT into *table* that replaces *update_columns* of a row whose
+    *conflict_columns* (a unique key) already exist, on SQLite and PostgreSQL alike."""
+    dialect = session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(table)
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict_columns),
+        set_={name: statement.excluded[name] for name in update_columns})

@@ -27,7 +27,6 @@ from flask import (
 from flask_babel import (
     Babel,
     Domain,
-    format_date,
     format_datetime,
     format_decimal,
     format_percent,
@@ -46,6 +45,8 @@ from server.locale import (
     DEFAULT_LOCALE,
     LANGUAGES,
     current_locale_code,
+    format_date,
+    is_never_due,
     translate_issue,
     translate_place,
 )
@@ -75,6 +76,7 @@ def init_i18n(app: Flask) -> None:
     }
     # Usable both ways: {{ format_date(day) }} and {{ day|format_date }}.
     app.jinja_env.filters.update(formatters)
+    app.jinja_env.tests["never_due"] = is_never_due
     app.jinja_env.globals.update(
         formatters,
         translate_issue=translate_issue,

@@ -7,10 +7,14 @@ importing the web layer.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cache
 
 from babel import Locale
+from flask_babel import format_date as _babel_format_date
 from flask_babel import get_locale, gettext
+
+from forms.periods import NEVER_DUE
 
 DEFAULT_LOCALE = "zh_CN"
 # Each language is named in itself, so anyone can find their own in the switch.
@@ -30,6 +34,19 @@ def current_locale_code() -> str:
         if parsed == locale:
             return code
     return DEFAULT_LOCALE
+
+
+def is_never_due(day) -> bool:
+    """True for the due date of an event report, which is never due (9999-12-31)."""
+    return isinstance(day, date) and not isinstance(day, datetime) and day == NEVER_DUE
+
+
+def format_date(day=None, format=None, rebase=True) -> str:  # noqa: A002 - Flask-Babel's name
+    """Flask-Babel's ``format_date``, except that an event's due date (never due) reads
+    "reported as events occur" instead of 9999-12-31, wherever a due date is shown."""
+    if is_never_due(day):
+        return gettext("Reported as events occur")
+    return _babel_format_date(day, format, rebase)
 
 
 @cache

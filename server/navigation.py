@@ -45,6 +45,8 @@ NAVIGATION: tuple[NavEntry, ...] = (
     # Consolidators may look up the units of their subtree (contacts for chasing reports).
     NavEntry("admin.units", _l("Units"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.users", _l("Accounts"), frozenset({ADMINISTRATOR})),
+    # Consolidators see the events of their subtree (server.services.audit).
+    NavEntry("admin.audit", _l("Audit log"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
 )
 
 ACCOUNT_ENDPOINT = "auth.account"

@@ -1,4 +1,4 @@
-"""Administration: accounts, the organisation tree and bulk imports.
+"""Administration: accounts, the organisation tree, bulk imports and the audit log.
 
 The units pages are also open to consolidators, read-only and limited to their
 subtree; everything that changes data is for administrators only.
@@ -7,6 +7,7 @@ subtree; everything that changes data is for administrators only.
 # Importing the view modules registers their routes.
 from server.admin import (  # noqa: F401
     assignments_views,
+    audit_views,
     designer_views,
     templates_views,
     units_views,

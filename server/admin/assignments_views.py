@@ -33,8 +33,9 @@ from server.db import db_session
 from server.labels import UNIT_KIND_LABELS, period_label, unit_kind_label
 from server.models import Assignment, Report, Role, TemplateVersion, Unit
 from server.refusals import on_refusal
-from server.services import accounts, owing
 from server.services import assignments as assignment_service
+from server.services import owing
+from server.services import units as unit_service
 from server.services.errors import Refusal
 
 # The service's names of the inputs its refusals concern -> this form's fields, where they differ.
@@ -72,19 +73,26 @@ class AssignmentForm(PhasesForm):
         render_kw={"autocapitalize": "none", "autocomplete": "off"})
     template = SelectField(_l("Template version"), validate_choice=False)
     root_code = StringField(
-        _l("Root unit code"), validators=[DataRequired(), Length(max=64)],
-        description=_l("The units below it report; the root itself only if ticked below."))
+        _l("Root unit"), validators=[DataRequired(), Length(max=200)],
+        description=_l("Its code, name or pinyin initials. The units below it report; the "
+                       "root itself only if ticked below."))
     include_root = BooleanField(_l("The root unit reports too"))
     kinds = MultiCheckboxField(
         _l("Only units of these kinds"),
         description=_l("Tick none and every unit below the root reports."))
     consolidating_code = StringField(
-        _l("Consolidating unit code"), validators=[Length(max=64)],
+        _l("Consolidating unit"), validators=[Length(max=200)],
         description=_l("The office that reviews and consolidates; empty: the root unit."))
-    first = StringField(_l("First period"), validators=[Length(max=16)],
-                        description=_l("Empty: the start of the template's window."))
-    last = StringField(_l("Last period"), validators=[Length(max=16)],
-                       description=_l("Empty: the end of the template's window."))
+    first = StringField(_l("First period"), validators=[Length(max=32)],
+                        description=_l("Choose or type a month, quarter, half-year or year, "
+                                       "e.g. 2026年11月 or 2026年第三季度. Empty: the start of "
+                                       "the template's window."),
+                        render_kw={"list": "period-options", "autocomplete": "off"})
+    last = StringField(_l("Last period"), validators=[Length(max=32)],
+                       description=_l("Empty: the end of the template's window."),
+                       render_kw={"list": "period-options", "autocomplete": "off"})
+    confirm_overdue = BooleanField(
+        _l("Create it all the same: the units get work that is already past due"))
 
 
 class ReplaceVersionForm(FlaskForm):
@@ -177,7 +185,8 @@ def _template_of(session: Session, field) -> TemplateVersion | None:
 
 def _unit_of(session: Session, field) -> Unit | None:
     try:
-        return accounts.find_unit(session, field.data)
+        return unit_service.resolve_unit(session, current_user._get_current_object(),
+                                         field.data, field=field.name)
     except Refusal as error:
         _add_error(field, str(error))
         return None
@@ -227,6 +236,26 @@ def _create_form(session: Session) -> AssignmentForm:
     return form
 
 
+def _period_choices(session: Session) -> list[str]:
+    """The periods of every assignable template's window, as labels in the reader's
+    language (which the form reads back), for the period fields' suggestions."""
+    seen: dict[str, Period] = {}
+    for row in _assignable_versions(session):
+        schedule = row.definition.schedule
+        if schedule.is_event:
+            continue
+        for period in schedule.periods():
+            seen.setdefault(period.key, period)
+    ordered = sorted(seen.values(), key=lambda p: (p.start, p.months))
+    return [period_label(period.key) for period in ordered]
+
+
+def _overdue(window: list[WindowPeriod]) -> list[WindowPeriod]:
+    """The periods of *window* whose due date has passed already."""
+    day = owing.today()
+    return [period for period in window if period.due < day]
+
+
 # -- pages -----------------------------------------------------------------------------------
 
 
@@ -253,15 +282,22 @@ def assignments_new():
     session = db_session()
     form = _create_form(session)
     preview = None
+    overdue: list[WindowPeriod] = []
 
     def page(_refusal=None):
         status = 400 if form.errors else 200
-        return render_template("admin/assignments_new.html", form=form, preview=preview), status
+        return render_template("admin/assignments_new.html", form=form, preview=preview,
+                               overdue=overdue, period_choices=_period_choices(session)), status
 
     if form.validate_on_submit():
         chosen = _chosen(session, form)
+        window = (_window(chosen.template.definition, chosen.first, chosen.last)
+                  if chosen is not None else [])
+        overdue = _overdue(window)
         if chosen is not None and "preview" in request.form:
-            preview = _window(chosen.template.definition, chosen.first, chosen.last)
+            preview = window
+        elif chosen is not None and overdue and not form.confirm_overdue.data:
+            preview = window  # the warning, before anything is saved: confirm, or change
         elif chosen is not None:
             on_refusal(page, form=form, fields=FORM_FIELDS)
             created = assignment_service.create_assignment(

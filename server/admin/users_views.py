@@ -15,6 +15,7 @@ from server.models import Role, User
 from server.pagination import paginate
 from server.refusals import on_refusal
 from server.services import accounts
+from server.services import units as unit_service
 
 
 @bp.get("/users")
@@ -37,7 +38,8 @@ def users_new():
     if form.validate_on_submit():
         session = db_session()
         on_refusal(page, form=form, fields={"unit": "unit_code"})
-        unit = accounts.find_unit(session, form.unit_code.data)
+        unit = unit_service.resolve_unit(session, current_user._get_current_object(),
+                                         form.unit_code.data, field="unit")
         user = accounts.create_user(session, form.username.data, form.password.data,
                                     form.role.data, unit)
         flash(_("The account %(username)s has been created.", username=user.username),

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 
 from forms.consolidation import Counts, Part
 from forms.values import jsonable
+from server import event_downloads
 from server.api import schemas, serializers
 from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
@@ -28,6 +29,7 @@ from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Role
 from server.services import closing, consolidation, merged, targets
+from server.services import events as event_service
 from server.services.consolidation import ChildState, Figures
 
 CONSOLIDATION = "/consolidations/<assignment>/<unit>/<period>"
@@ -177,8 +179,22 @@ def reopen_period(assignment: str, unit: str, period: str):
     return schemas.answer(consolidation_of(_figures(assignment, unit, period)))
 
 
+def _events(assignment: str, unit: str, period: str) -> event_service.EventExport | None:
+    """An event assignment is not consolidated per period: its events within the period's
+    days stand for the merged workbook and the flat data (None for other assignments)."""
+    user = check_role(Role.CONSOLIDATOR, Role.ADMIN)
+    window = event_service.period_window(db_session(), user, assignment, unit, period)
+    if window is None:
+        return None
+    return event_service.export(db_session(), user, window.assignment, since=window.since,
+                                until=window.until, locale=current_locale_code())
+
+
 @bp.get(CONSOLIDATION + "/merged.xlsx")
 def get_merged_workbook(assignment: str, unit: str, period: str):
+    found = _events(assignment, unit, period)
+    if found is not None:
+        return event_downloads.workbook_response(found)
     figures = _figures(assignment, unit, period)
     locale = current_locale_code()
     return send_written(lambda output: merged.write_merged(db_session(), figures, output,
@@ -188,6 +204,9 @@ def get_merged_workbook(assignment: str, unit: str, period: str):
 
 @bp.get(CONSOLIDATION + "/flat.csv")
 def get_flat_csv(assignment: str, unit: str, period: str):
+    found = _events(assignment, unit, period)
+    if found is not None:
+        return event_downloads.csv_response(found)
     figures = _figures(assignment, unit, period)
     locale = current_locale_code()
     return send_written(lambda output: merged.write_flat_csv(db_session(), figures, output,

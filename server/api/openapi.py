@@ -298,11 +298,14 @@ OPERATIONS: tuple[Operation, ...] = (
               "Reopen a closed period with a reason; who, when and why are recorded.",
               Body(schemas.Consolidation), REPORT, schemas.Reason, problems=(403, 404, 409, 422)),
     Operation("get", C + "/merged.xlsx", "consolidations",
-              "The merged workbook: totals, one sheet per unit, flat data, completeness.",
+              "The merged workbook: totals, one sheet per unit, flat data, completeness. "
+              "For an event assignment: its events workbook, limited to the period's days "
+              "(all events for the period key event).",
               Body(media=XLSX, description="The merged workbook"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
     Operation("get", C + "/flat.csv", "consolidations",
-              "One row per unit and field, for pivot tables (UTF-8 with BOM).",
+              "One row per unit and field, for pivot tables (UTF-8 with BOM). For an event "
+              "assignment: its events CSV, limited to the period's days.",
               Body(media="text/csv", description="The flat data"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404)),
 )

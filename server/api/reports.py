@@ -236,9 +236,14 @@ def _decide(assignment: str, unit: str, period: str, decision: str, text_member:
     acknowledged = body.get("acknowledged", False)
     if not isinstance(acknowledged, bool):
         raise ApiError(400, "bad_request", _("“acknowledged” must be true or false."))
+    on_fields = body.get("field_comments") if decision == "return" else None
+    if on_fields is not None and not (isinstance(on_fields, dict) and all(
+            isinstance(v, str) for v in on_fields.values())):
+        raise ApiError(400, "bad_request",
+                       _("“%(name)s” must be an object of strings.", name="field_comments"))
     review_service.decide(db_session(), api_user(), view, decision, text or "",
                           expected_revision=_if_match(required=False),
-                          acknowledged=acknowledged)
+                          acknowledged=acknowledged, field_comments=on_fields)
     return _answer(_reload(view))
 
 
@@ -282,6 +287,7 @@ def report_history(assignment: str, unit: str, period: str):
             revision=e.revision,
             comment=e.comment,
             created_at=e.created_at,
+            field_comments=serializers.field_comments(view.definition, e),
         ) for e in reversed(reporting.events(session, view.report))]
     return schemas.answer(schemas.History(revisions=revisions, events=events))
 

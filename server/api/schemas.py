@@ -247,6 +247,14 @@ class EventDetails(BaseModel):
     attachments: list[Attachment]
 
 
+class FieldComment(BaseModel):
+    """A reviewer's comment on one field, given when returning the report."""
+
+    field: str = Field(description="The field's key")
+    label: str = Field(description="The field's label, in the reader's language")
+    comment: str
+
+
 class Report(BaseModel):
     assignment: str
     unit: UnitRef
@@ -292,6 +300,9 @@ class Report(BaseModel):
     event: EventDetails | None = absent(
         "Event reports only: the time, place and attachments of the event; an event is "
         "never due (due is 9999-12-31) and never late")
+    field_comments: list[FieldComment] | None = absent(
+        "A returned report whose return named single fields: the reviewer's comments on "
+        "them, in the form's order (left out otherwise); the form shows each at its field")
 
 
 class Revision(BaseModel):
@@ -310,6 +321,8 @@ class Event(BaseModel):
     revision: int
     comment: str
     created_at: Instant
+    field_comments: list[FieldComment] | None = absent(
+        "A return's comments on single fields (left out when it has none)")
 
 
 class History(BaseModel):
@@ -531,7 +544,10 @@ class Remarks(BaseModel):
 
 
 class Comment(BaseModel):
-    comment: str = Field(min_length=1)
+    comment: str = Field(default="", description=(
+        "What needs to be corrected; may be left out when field_comments names the fields"))
+    field_comments: dict[str, str] | None = absent(
+        "Comments on single fields by field key, shown to the unit at those fields")
 
 
 class Reason(BaseModel):

@@ -102,7 +102,23 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         applies=applies(view),
         skipped=list(view.skipped),
         event=event_details(saved.event) if saved is not None and saved.event else None,
+        field_comments=field_comments(
+            view.definition, reporting.returned_comments(db_session(), saved)),
     )
+
+
+def field_comments(definition: Definition, event: Any) -> list[schemas.FieldComment] | None:
+    """The comments on single fields of a return (None without any)."""
+    if event is None or not event.field_comments:
+        return None
+    locale = current_locale_code()
+    found = []
+    for comment in event.field_comments:
+        fld = definition.field(comment.field_key)
+        found.append(schemas.FieldComment(
+            field=comment.field_key, label=fld.text("label", locale) if fld else "",
+            comment=comment.comment))
+    return found
 
 
 def event_details(stored: dict[str, Any]) -> schemas.EventDetails:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 import yaml
-from flask_babel import format_date
 from flask_babel import gettext as _
 
 from exports.source_import import import_untrusted
@@ -17,7 +16,7 @@ from forms.periods import Schedule
 from server.cli.common import Failure, group, require_migrated
 from server.db import db_session, unit_of_work
 from server.labels import frequency_label, period_label
-from server.locale import source_place, translate_definition_error, translate_issue
+from server.locale import format_date, source_place, translate_definition_error, translate_issue
 from server.services import templates as template_service
 from server.services.errors import InvalidInput
 

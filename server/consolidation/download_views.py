@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
-from server.consolidation.figures_views import figures_or_404
+from server.consolidation.figures_views import event_export, figures_or_404
 from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
 from server.locale import current_locale_code
@@ -25,7 +25,11 @@ from server.services import merged
 @bp.get("/<assignment>/<unit>/<period>/merged.xlsx")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_merged(assignment: str, unit: str, period: str):
-    """The merged workbook: summary, completeness, issues, data and one sheet per child."""
+    """The merged workbook: summary, completeness, issues, data and one sheet per child.
+    An event assignment's period answers with its events workbook for the period's days."""
+    moved = event_export("review.events_workbook", assignment, unit, period)
+    if moved is not None:
+        return moved
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
     return send_written(
@@ -37,7 +41,11 @@ def index_merged(assignment: str, unit: str, period: str):
 @bp.get("/<assignment>/<unit>/<period>/data.csv")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_csv(assignment: str, unit: str, period: str):
-    """The flat data (unit × field) of the subtree, UTF-8 with a byte-order mark."""
+    """The flat data (unit × field) of the subtree, UTF-8 with a byte-order mark; for an
+    event assignment, its events CSV for the period's days."""
+    moved = event_export("review.events_csv", assignment, unit, period)
+    if moved is not None:
+        return moved
     figures = figures_or_404(assignment, unit, period)
     locale = current_locale_code()
     return send_written(

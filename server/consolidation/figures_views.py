@@ -22,7 +22,7 @@ from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import closing, consolidation, reporting, targets
+from server.services import closing, consolidation, events, parts, reporting, targets
 from server.services import review as review_service
 
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
@@ -97,6 +97,22 @@ def index_pick(assignment: str, unit: str):
                             period=period, **switch_args()))
 
 
+def event_export(endpoint: str, assignment: str, unit: str, period: str):
+    """For an event assignment, the redirect to its events export for *period*'s days
+    (events are not consolidated per period); None for any other assignment."""
+    window = events.period_window(db_session(), current_user._get_current_object(),
+                                  assignment, unit, period)  # NotVisible: 404
+    if window is None:
+        return None
+    return redirect(url_for(endpoint, assignment=window.assignment, **window_args(window)))
+
+
+def window_args(window: events.EventWindow) -> dict[str, str]:
+    """The query string of the events page and exports for *window*."""
+    return {name: day.isoformat() for name, day in (("since", window.since),
+                                                     ("until", window.until)) if day}
+
+
 def figures_or_404(assignment: str, unit: str, period: str):
     """The figures; NotVisible (unknown, out of scope, nothing below) is answered 404."""
     return consolidation.figures(db_session(), _user(), assignment, unit, period,
@@ -108,7 +124,11 @@ def figures_or_404(assignment: str, unit: str, period: str):
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
     """A unit's consolidated figures: totals with their parts, who is missing, mismatches,
-    and whether the period is closed (with the forms to close or reopen it)."""
+    and whether the period is closed (with the forms to close or reopen it). An event
+    assignment's period leads to its events, listed for the period's days."""
+    moved = event_export("review.events", assignment, unit, period)
+    if moved is not None:
+        return moved
     figures = figures_or_404(assignment, unit, period)
     found = figures.assignment
     today = _today()
@@ -141,7 +161,34 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         phase=targets.phase_now(figures.definition, assignment=figures.assignment),
         phases=targets.phases(figures.definition, figures.assignment),
         closing=_closing_context(figures, reopen_form or ReopenForm(), CloseForm()),
+        parts_inline=parts.PAGE,
     )
+
+
+@bp.get("/<assignment>/<unit>/<period>/parts/<field>")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def figure_parts(assignment: str, unit: str, period: str, field: str):
+    """The units behind one total, a page at a time: a fragment for the figures page
+    (``?fragment=1``), or a page of its own without JavaScript."""
+    offset = request.args.get("offset", "0")
+    offset = int(offset) if offset.isdigit() else 0
+    found, where, page = parts.parts_for(db_session(), _user(), assignment, unit, period,
+                                         field, include_submitted=include_submitted(),
+                                         carry_forward=not strict(), offset=offset)
+    fld = assignment_service.version_for(found, period).definition.field(field)
+    fragment = request.args.get("fragment") == "1"
+    more = None
+    if page.next_offset is not None:
+        more = url_for("consolidation.figure_parts", assignment=assignment, unit=unit,
+                       period=period, field=field, offset=page.next_offset,
+                       **({"fragment": "1"} if fragment else {}), **switch_args())
+    return render_template(
+        "consolidation/_parts.html" if fragment else "consolidation/parts.html",
+        page=page, field=fld, unit=where, assignment_key=assignment,
+        title=_title(found, period), period=period, more=more,
+        label=fld.text("label", current_locale_code()),
+        back=url_for("consolidation.index_figures", assignment=assignment, unit=unit,
+                     period=period, **switch_args()))
 
 
 def _closing_context(figures, reopen_form, close_form) -> dict:

@@ -3,14 +3,17 @@ for Alembic, the test fixtures and anything else that walks ``Base.metadata``.""
 
 from server.db import Base
 from server.models.accounts import ApiToken, LoginAttempt, Role, User
+from server.models.audit import AuditEvent
 from server.models.designer import TemplateDraft
 from server.models.notifications import Channel, Delivery, Notification
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    FieldComment,
     PeriodClosure,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -20,8 +23,10 @@ from server.models.templates import TemplateVersion
 from server.models.units import Unit, UnitPlacement, UnitTag
 
 __all__ = [
-    "ApiToken", "Assignment", "AssignmentVersion", "Base", "Channel", "Delivery", "LoginAttempt",
-    "Notification", "Report", "ReportEvent",
+    "ApiToken", "Assignment", "AuditEvent", "AssignmentVersion", "Base", "Channel", "Delivery",
+    "FieldComment",
+    "LoginAttempt",
+    "Notification", "Report", "ReportEvent", "ReportValue",
     "Revision", "Role", "Source", "Status", "StoredFile", "TemplateDraft", "TemplateVersion",
     "Unit", "UnitPlacement", "UnitTag", "User", "PeriodClosure",
 ]

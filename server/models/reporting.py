@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -193,6 +194,37 @@ class Report(Base):
         return self.status == Status.APPROVED
 
 
+class ReportValue(Base):
+    """One numeric figure of a report's latest revision, as data the database adds up.
+
+    The report's JSON document stays the record of what was submitted; this narrow
+    copy is rewritten in the same transaction as every save (``server.services.
+    report_values``) and carries the report's status, kept in step on every workflow
+    change, so a roll-up is one set-based query over the subtree. A row exists for
+    each numeric input field of its template version: ``applies`` whether the field
+    applied to the unit when it saved (one that did not is never counted, not even as
+    zero), ``micros`` the value times 10**6 (exact to six decimal places), NULL when blank.
+    """
+
+    __tablename__ = "report_values"
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    field_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    applies: Mapped[bool] = mapped_column(Boolean)
+    micros: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        # The roll-up: one assignment's period, the units of a subtree, covering the value.
+        Index("ix_report_values_rollup", "assignment_id", "period", "unit_id", "field_key",
+              "status", "applies", "micros"),
+    )
+
+
 class StoredFile(Base):
     """An uploaded file (Excel upload or attachment), kept in the database."""
 
@@ -249,6 +281,23 @@ class ReportEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     actor: Mapped[User | None] = relationship()
+    # A return's comments on single fields, in the order the form shows the fields.
+    field_comments: Mapped[list[FieldComment]] = relationship(
+        order_by="FieldComment.id", cascade="all, delete-orphan", lazy="selectin")
+
+
+class FieldComment(Base):
+    """A reviewer's comment on one field of a report, given when returning it: the unit
+    sees it at that field of its form. Read only through its report (same scope)."""
+
+    __tablename__ = "field_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("report_events.id", ondelete="CASCADE"),
+                                          index=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    field_key: Mapped[str] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text)
 
 
 class PeriodClosure(Base):

@@ -13,11 +13,11 @@ from collections import OrderedDict
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forms.definition import Definition
 from server.db import Base
-from server.models.accounts import utcnow
+from server.models.accounts import User, utcnow
 
 
 class TemplateVersion(Base):
@@ -35,6 +35,9 @@ class TemplateVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Who published it (None: the catalogue, loaded from the command line).
+    created_by: Mapped[User | None] = relationship()
 
     __table_args__ = (UniqueConstraint("key", "version"),)
 

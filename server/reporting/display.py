@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from babel.numbers import format_decimal
-from flask_babel import format_date, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from forms.consolidation import child_value
@@ -17,7 +17,7 @@ from forms.definition import Column, Definition, FieldDef, FieldKind, Item, Seve
 from forms.outliers import quiet_range
 from forms.periods import Period
 from forms.validation import increments, same_span
-from server.locale import current_locale_code
+from server.locale import current_locale_code, format_date
 from server.services.reporting import ReportView
 
 

@@ -52,6 +52,8 @@ class ShownEvent:
     longitude: str = ""
     stored: EventInfo | None = None
     keep: set[str] = field(default_factory=set)
+    # Files chosen for a refused save, kept on the server until the next save attaches them.
+    pending: list[dict[str, Any]] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     ask_location: bool = True
     max_files: int = 0
@@ -60,11 +62,12 @@ class ShownEvent:
 
 
 def shown_event(view: ReportView, posted: Mapping[str, Any] | None, issues: list[Issue],
-                locale: str) -> ShownEvent:
+                locale: str, pending: list[dict[str, Any]] | None = None) -> ShownEvent:
     stored = events.stored_event(view)
     rules = view.definition.event_rules
     per_file, total = attachment_limits(rules, current_app.config.get("MAX_CONTENT_LENGTH"))
     shown = ShownEvent(stored=stored, ask_location=rules.location, max_files=rules.max_files,
+                       pending=list(pending or ()),
                        limits=_("JPEG, PNG or PDF; at most %(count)s files, %(file)s MB each, "
                                 "%(total)s MB together.", count=rules.max_files,
                                 file=mb_text(per_file), total=mb_text(total)))

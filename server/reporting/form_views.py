@@ -18,8 +18,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
@@ -28,9 +28,9 @@ from wtforms import HiddenField
 from forms.definition import FieldKind
 from forms.issues import Issue, error, has_errors, unexplained
 from forms.values import coerce_values, format_number
-from server.db import db_session
+from server.db import db_session, unit_of_work
 from server.downloads import content_disposition
-from server.locale import current_locale_code
+from server.locale import current_locale_code, format_date
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import event_form
@@ -101,6 +101,7 @@ def _post(view: ReportView):
         report, draft_issues = events.save_event(
             session, user, view, raw.values, event_form.posted_event(request.form),
             uploads=event_form.uploads(request.files), keep=request.form.getlist("event_keep"),
+            pending=request.form.getlist("event_pending"),
             app_limit=current_app.config.get("MAX_CONTENT_LENGTH"),
             remarks=form.remarks.data or "", explanations=explanations,
             expected_revision=_revision_number(form.revision.data))
@@ -171,12 +172,26 @@ def confirm_page(view: ReportView, form, raw, issues: list[Issue]):
 def _refused(view, form, raw, typed, chosen, refusal: Refusal):
     """Nothing was saved: the page again with what the person typed, every problem at its
     field (the refusal's message is flashed above)."""
+    pending = None
+    if view.definition.is_event and isinstance(refusal, InvalidReport | StaleRevision):
+        pending = _keep_pending(view)
     if isinstance(refusal, InvalidReport):
         return _page(view, form, refusal.issues, rows=raw.rows, status=422, values=typed,
-                     lost_files=chosen)
+                     lost_files=chosen, pending=pending)
     if isinstance(refusal, StaleRevision):
-        return _page(view, form, status=409, stale=True, lost_files=chosen, values=typed)
+        return _page(view, form, status=409, stale=True, lost_files=chosen, values=typed,
+                     pending=pending)
     return _page(view, form, status=403, lost_files=chosen)
+
+
+def _keep_pending(view: ReportView) -> list[dict]:
+    """The files chosen for a refused event, kept (committed on their own: the refused save
+    was rolled back) so the form can show them as attached and the next save attach them."""
+    session, user = db_session(), current_user._get_current_object()
+    with unit_of_work(session):
+        claimed = events.claim_pending(session, user, view, request.form.getlist("event_pending"))
+        return events.keep_pending(session, user, view, event_form.uploads(request.files),
+                                   claimed, current_app.config.get("MAX_CONTENT_LENGTH"))
 
 
 def _submit_refused(view, form, raw, issues, reason, *, remarks: bool):
@@ -289,7 +304,7 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
           rows: dict[str, list[int]] | None = None, alerts: list[tuple[str, str]] | None = None,
           status: int = 200, stale: bool = False, lost_files: dict[str, str] | None = None,
           remarks_error: str | None = None, values: dict[str, Any] | None = None,
-          prefilled: Prefill | None = None):
+          prefilled: Prefill | None = None, pending: list[dict] | None = None):
     user = current_user._get_current_object()
     locale = current_locale_code()
     definition = view.definition
@@ -302,8 +317,10 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
     shown_values = view.values if values is None else values
     returned = _latest(view, "returned") if view.status == Status.RETURNED else None
     editable = reporting.can_edit(user, view)
+    # Offered only when the units below give something the draft does not have yet.
     refillable = (editable and view.report is not None
-                  and consolidation.consolidates(db_session(), view.assignment, view.unit))
+                  and consolidation.consolidates(db_session(), view.assignment, view.unit)
+                  and consolidation.refill_offered(db_session(), view))
     cumulative = cumulative_figures(view, shown_values)
     withdrawable = view.report is not None and reporting.withdraw_refusal(user, view) is None
     return render_template(
@@ -320,11 +337,15 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         returned_fields=_named_fields(definition, returned.comment if returned else "", locale),
         withdraw_form=WithdrawForm(formdata=None, revision=str(view.revision))
         if withdrawable else None,
+        # The reviewer's comments on single fields, shown at those fields until resubmitted.
+        field_comments={c.field_key: c.comment for c in returned.field_comments}
+        if returned is not None else {},
         args=report_args(view), attachment_limits=_attachment_limits(view),
         targets=targets.shown(definition, targets.for_report(db_session(), view, shown_values),
                               locale),
         event=event_form.shown_event(view, request.form if request.method == "POST" else None,
-                                     issues or [], locale) if definition.is_event else None,
+                                     issues or [], locale, pending=pending)
+        if definition.is_event else None,
         phase=targets.phase_now(definition, assignment=view.assignment),
         phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),

@@ -84,3 +84,8 @@ class UnapproveForm(DecisionForm):
     comment = TextAreaField(
         _l("Reason for withdrawing the approval"), validators=[Length(max=MAX_COMMENT)],
         description=_l("Kept in the audit trail of the report."))
+
+
+class BatchApproveForm(FlaskForm):
+    """The matrix's batch approval: its checkboxes are read from the request as they are
+    (``report`` values ``<unit code>|<period>``); this form carries the CSRF token."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from flask import abort, render_template, request, send_file, url_for
+from flask import session as web_session
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -14,7 +15,7 @@ from server.downloads import XLSX
 from server.locale import current_locale_code
 from server.models import Role, Status
 from server.review.blueprint import bp
-from server.review.forms import MatrixFilterForm
+from server.review.forms import BatchApproveForm, MatrixFilterForm
 from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services.errors import NotVisible
@@ -39,11 +40,20 @@ def matrix():
     if not assignments:
         return render_template("review/matrix.html", form=None, matrix=None, assignment=None)
     wanted = request.args.get("assignment")
-    chosen = next((a for a in assignments if a.key == wanted), None if wanted else assignments[0])
+    last = _last_choice(user)
+    if wanted:
+        chosen = next((a for a in assignments if a.key == wanted), None)
+    else:  # what the account chose last, while it is still theirs; else the first
+        chosen = next((a for a in assignments if a.key == last.get("assignment")),
+                      assignments[0])
     if chosen is None:
         abort(404)
     form.assignment.data = chosen.key
+    if not wanted and not form.unit.data and last.get("assignment") == chosen.key:
+        form.unit.data = last.get("unit")
     under = review_service.reviewed_unit(session, user, chosen, form.unit.data)
+    if under is not None:
+        _remember_choice(user, chosen.key, under.code)
     units = review_service.review_units(session, user, chosen)
     if under is None:
         form.set_choices([(a, _assignment_label(a)) for a in assignments], units, [])
@@ -54,12 +64,56 @@ def matrix():
     filters = form.filters()
     result = review_service.completeness(
         session, user, chosen, under, filters, page=request.args.get("page", 1, type=int))
+    submitted = [(unit, period) for unit in result.rows for period in result.periods
+                 if result.cell(unit, period).owed
+                 and result.cell(unit, period).status == Status.SUBMITTED]
     return render_template(
         "review/matrix.html", form=form, matrix=result, assignment=chosen, filters=filters,
         statuses=review_service.COUNTED, Status=Status,
+        approvable=review_service.approvable(session, user, chosen, submitted),
+        batch_form=BatchApproveForm(formdata=None),
         all_periods_url=_matrix_url(all_periods="1"),
         latest_periods_url=_matrix_url(all_periods=None),
     )
+
+
+@bp.post("/<assignment>/batch-approve")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def matrix_batch_approve(assignment: str):
+    """Approve the chosen submitted reports (or every one the matrix offered as approvable)
+    in one go; each is checked and audited on its own, and those that do not qualify are
+    listed with the reason."""
+    form = BatchApproveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    session, user = db_session(), current_user._get_current_object()
+    found = review_service.assignment_for(session, user, assignment)  # NotVisible: 404
+    names = "approvable" if request.form.get("every") else "report"
+    chosen = [tuple(value.split("|", 1)) for value in request.form.getlist(names)
+              if value.count("|") == 1][:BATCH_MAX]
+    outcomes = review_service.batch_approve(session, user, found.key, chosen)
+    return render_template("review/batch_result.html", assignment=found, outcomes=outcomes,
+                           approved=[o for o in outcomes if o.approved],
+                           refused=[o for o in outcomes if not o.approved])
+
+
+BATCH_MAX = 500  # reports approved in one request
+
+
+LAST_CHOICE = "review.last"  # session key: {account id: {"assignment": …, "unit": …}}
+
+
+def _last_choice(user) -> dict[str, str]:
+    """The assignment and unit the account last looked at in the matrix (this session)."""
+    return dict((web_session.get(LAST_CHOICE) or {}).get(str(user.id)) or {})
+
+
+def _remember_choice(user, assignment: str, unit: str) -> None:
+    """Keep the matrix on what the account chose, even when new assignments are added."""
+    choices = dict(web_session.get(LAST_CHOICE) or {})
+    if choices.get(str(user.id)) != {"assignment": assignment, "unit": unit}:
+        choices[str(user.id)] = {"assignment": assignment, "unit": unit}
+        web_session[LAST_CHOICE] = choices
 
 
 def _matrix_url(**changes) -> str:

@@ -8,7 +8,7 @@ unit) answers 403: it exists for them, but reviewing is not theirs to do.
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -94,7 +94,23 @@ def _page(view: ReportView, forms: dict | None = None, status: int = 200):
         phases=targets.phases(view.definition, view.assignment),
         event=event_form.shown_event(view, None, [], current_locale_code())
         if view.definition.is_event else None,
+        posted_comments=posted_field_comments() if request.method == "POST" else {},
+        returned_on=field_comments_of(reporting.returned_comments(session, view.report)),
     ), status
+
+
+def field_comments_of(event) -> dict[str, str]:
+    """A return's comments on single fields, by field key ({} without one)."""
+    return {c.field_key: c.comment for c in event.field_comments} if event is not None else {}
+
+
+FIELD_COMMENT_PREFIX = "field_comment-"
+
+
+def posted_field_comments() -> dict[str, str]:
+    """The return form's comments on single fields (``field_comment-<field key>``)."""
+    return {name.removeprefix(FIELD_COMMENT_PREFIX): value
+            for name, value in request.form.items() if name.startswith(FIELD_COMMENT_PREFIX)}
 
 
 @bp.get("/<assignment>/<unit>/<period>")
@@ -116,7 +132,8 @@ def matrix_decide(assignment: str, unit: str, period: str, decision: str):
     acknowledged = bool(getattr(form, "acknowledge", None) and form.acknowledge.data)
     review_service.decide(db_session(), current_user._get_current_object(), view, decision,
                           form.comment.data or "", expected_revision=form.expected_revision(),
-                          acknowledged=acknowledged)
+                          acknowledged=acknowledged,
+                          field_comments=posted_field_comments() if decision == "return" else None)
     flash(str(DONE_MESSAGES[decision]) % {"unit": view.unit.name}, "success")
     return redirect(url_for("review.matrix_report", assignment=assignment, unit=unit,
                             period=period))

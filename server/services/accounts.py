@@ -16,7 +16,7 @@ from forms.i18n import N_
 from server.models import LoginAttempt, Role, Unit, User
 from server.models.accounts import new_session_token, utcnow
 from server.models.units import subtree_bounds
-from server.services import passwords, tokens
+from server.services import audit, passwords, tokens
 from server.services.errors import InvalidInput, NotAllowed, RowProblem
 from server.services.units import contains_pattern
 
@@ -90,6 +90,8 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    audit.record(session, audit.Kind.USER_CREATED, unit=unit, target=user.username,
+                 details={"role": role, "unit": unit.code if unit else None})
     return user
 
 
@@ -97,6 +99,9 @@ def set_active(session: Session, user: User, active: bool, *, acting: User | Non
     """Enable or disable *user*. Administrators cannot disable themselves (lock-out)."""
     if not active and acting is not None and acting.id == user.id:
         raise NotAllowed(_l("You cannot disable your own account."))
+    if user.active != active:
+        audit.record(session, audit.Kind.USER_CHANGED, actor=acting if acting else audit.CURRENT,
+                     unit=user.unit, target=user.username, details={"active": active})
     user.active = active
     if not active:
         end_sessions(user)
@@ -122,6 +127,7 @@ def _set_password(session: Session, user: User, new_password: str) -> None:
 def reset_password(session: Session, user: User, new_password: str) -> None:
     """Set a new password chosen by an administrator; sessions and tokens end."""
     _set_password(session, user, new_password)
+    audit.record(session, audit.Kind.PASSWORD_RESET, unit=user.unit, target=user.username)
 
 
 def change_password(session: Session, user: User, current: str, new_password: str) -> None:
@@ -132,6 +138,8 @@ def change_password(session: Session, user: User, current: str, new_password: st
         raise InvalidInput(_l("The new password must differ from the current one."),
                         field="password")
     _set_password(session, user, new_password)
+    audit.record(session, audit.Kind.PASSWORD_CHANGED, actor=user, unit=user.unit,
+                 target=user.username)
 
 
 def users_query(search: str | None = None) -> Select:
@@ -202,22 +210,34 @@ def authenticate(
                             max_failures, since, window, now)
              or _retry_minutes(session, (LoginAttempt.ip == ip,),
                                max_address_failures, since, window, now))
+    user = get_user(session, name) if name else None
     if retry:
+        _failed(session, name, user, ip, LoginStatus.THROTTLED)
         return LoginOutcome(LoginStatus.THROTTLED, retry_minutes=retry)
 
-    user = get_user(session, name) if name else None
     right = passwords.verify_password(user.password_hash if user else None, password)
     if not right or not user.active:
         session.add(LoginAttempt(username=name, ip=ip, at=now))
         # Old attempts are useless once out of the window; dropping them keeps the table small.
         session.execute(delete(LoginAttempt).where(LoginAttempt.at <= since))
-        return LoginOutcome(LoginStatus.DISABLED if user and not user.active
-                            else LoginStatus.INVALID)
+        status = LoginStatus.DISABLED if user and not user.active else LoginStatus.INVALID
+        _failed(session, name, user, ip, status)
+        return LoginOutcome(status)
     session.execute(
         delete(LoginAttempt).where(LoginAttempt.username == name, LoginAttempt.ip == ip)
     )
     user.last_login_at = now
+    audit.record(session, audit.Kind.SIGN_IN, actor=user, unit=user.unit, target=user.username,
+                 ip=ip)
     return LoginOutcome(LoginStatus.OK, user=user)
+
+
+def _failed(session: Session, name: str, user: User | None, ip: str,
+            status: LoginStatus) -> None:
+    """Audit a refused sign-in: the name tried and why, never the password."""
+    audit.record(session, audit.Kind.SIGN_IN_FAILED, actor=None,
+                 unit=user.unit if user is not None else None, target=name, ip=ip,
+                 details={"reason": status.value, "known_account": user is not None})
 
 
 def _retry_minutes(session: Session, criteria: tuple, limit: int, since: datetime,
@@ -333,4 +353,7 @@ def import_users(session: Session, data: bytes, filename: str) -> ImportReport:
             user.password_changed_at = utcnow()
             end_sessions(user)
             tokens.revoke_all(session, user)
+    session.flush()
+    audit.record(session, audit.Kind.USERS_IMPORTED, target=filename,
+                 details=audit.import_details(created=report.created, updated=report.updated))
     return report

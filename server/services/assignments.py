@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from forms.definition import Definition, Phase, merge_phases
 from forms.definition_errors import MESSAGES, DefinitionRuleError
-from forms.periods import Frequency, Period
+from forms.periods import Frequency, Period, parse_typed_period
 from server.models import Unit, User
 from server.models.reporting import Assignment, AssignmentVersion
 from server.models.templates import TemplateVersion
@@ -68,14 +68,16 @@ def check_assignable(template: TemplateVersion) -> None:
 
 
 def parse_period(definition: Definition, text: str, *, field: str) -> Period:
-    """The period *text* names: of the template's frequency and inside its window.
+    """The period *text* names (a key such as 2026-11 or a label such as 2026年11月, see
+    :func:`forms.periods.parse_typed_period`): of the template's frequency and inside
+    its window.
 
     Refused (InvalidInput on *field*) otherwise, with an example of a valid key.
     """
     schedule = definition.schedule
     example = schedule.first
     try:
-        period = Period.parse(text)
+        period = parse_typed_period(text)
     except ValueError:
         raise InvalidInput(_l("“%(value)s” is not a period such as %(example)s."), field=field,
                            value=text, example=example) from None

@@ -6,7 +6,9 @@ administrator) may close the period for it. Until it is reopened, with a
 reason, no report of that period in the subtree as it stood then may change:
 the workflow refuses every save, submission, review action and upload with
 :class:`PeriodClosed` (423 on the API). Each closing is a row, and reopening
-fills in who, when and why, so the rows are the audit trail.
+fills in who, when and why: the rows are the state the workflow checks. Closing
+and reopening are also events of the one audit log (:mod:`server.services.audit`),
+where they are listed with every other administrative event.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from server.models import Report, Role, Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, PeriodClosure, Status
 from server.scope import can_see
+from server.services import audit
 from server.services.errors import InvalidInput, InvalidState, NotAllowed, PeriodClosed
 from server.services.owing import owing_units, path_then, period_day
 from server.services.subtree import path_ids
@@ -139,6 +142,9 @@ def close(session: Session, user: User, assignment: Assignment, unit: Unit,
                             closed_at=utcnow(), closed_by_id=user.id, reopen_reason="")
     session.add(closure)
     session.flush()
+    audit.record(session, audit.Kind.PERIOD_CLOSED, actor=user, unit=unit,
+                 target=f"{assignment.key} {period_label(period)} {unit.name}",
+                 details={"assignment": assignment.key, "period": period, "unit": unit.code})
     return closure
 
 
@@ -161,4 +167,8 @@ def reopen(session: Session, user: User, assignment: Assignment, unit: Unit, per
     closure.reopened_at, closure.reopened_by_id = utcnow(), user.id
     closure.reopen_reason = reason[:REASON_MAX]
     session.flush()
+    audit.record(session, audit.Kind.PERIOD_REOPENED, actor=user, unit=unit,
+                 target=f"{assignment.key} {period_label(period)} {unit.name}",
+                 details={"assignment": assignment.key, "period": period, "unit": unit.code,
+                          "reason": closure.reopen_reason})
     return closure

@@ -15,6 +15,10 @@ reports only. The mismatch check below and an office's prefill follow the same r
 The subtree is read with one range query over the materialised paths for its
 units and one for its reports (the period and the one before), whatever its
 depth or size. Reports of different template versions merge by field key.
+
+The numeric figures (totals, previous values, 本期新增, calculated fields) are the
+database roll-up's (:mod:`server.services.rollup`, over ``report_values``); the
+provenance, texts, tallies and the mismatch check still read the reports here.
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from forms.definition import Aggregation, Definition, FieldDef
 from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
-from forms.values import is_blank, loads_values
+from forms.values import is_blank, jsonable, loads_values
 from server.locale import current_locale_code
 from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
@@ -59,7 +63,7 @@ from server.models.reporting import Assignment, PeriodClosure, Report, Source, S
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see, unit_scope
-from server.services import carried, closing, reporting
+from server.services import carried, closing, reporting, rollup
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -74,7 +78,7 @@ from server.services.subtree import Tree, path_ids, reporting_tree
 __all__ = [
     "ChildState", "Coverage", "Fall", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
     "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
-    "prefill_values", "refill", "refilled_values",
+    "prefill_values", "refill", "refill_offered", "refilled_values",
 ]
 
 BATCH = 500  # subtree rows fetched per round trip
@@ -373,12 +377,29 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
                        if v is not None}
     grown = increments_of(definition, result.values, previous_values or None,
                           period=period, previous_period=previous_period)
+    # The numbers come from the database roll-up (report_values), the one definition
+    # of every numeric figure; texts, tables and tallies from the reports above.
+    summed = rollup.rollup(session, assignment, unit, period,
+                           include_submitted=include_submitted, carry_forward=carry_forward,
+                           children=[c.id for c in children])
+    result.values = _with_numbers(definition, result.values, summed.values)
+    previous_values = _with_numbers(definition, previous_values, summed.previous_values)
+    grown = summed.increments
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,
                    previous_period, previous_values, grown, mismatches, own,
                    closing.closure_of(session, assignment, unit, period),
                    carry_forward, falls(definition, result, prior, period))
+
+
+def _with_numbers(definition: Definition, values: Mapping[str, Any],
+                  numbers: Mapping[str, Any]) -> dict[str, Any]:
+    """*values* with every numeric figure taken from *numbers* (absent there: none)."""
+    numeric = {f.key for f in definition.numeric_fields()}
+    out = {k: v for k, v in values.items() if k not in numeric}
+    out.update((k, v) for k, v in numbers.items() if k in numeric)
+    return out
 
 
 def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):
@@ -579,11 +600,22 @@ def refilled_values(definition: Definition, current: Mapping[str, Any],
     return out
 
 
+def refill_offered(session: Session, view: ReportView) -> bool:
+    """Whether filling the draft in again from below would change it: some child's report
+    counts (approved, or carried forward) and its figures differ from the draft's."""
+    found = figures_for_view(session, view)
+    if found is None or not (found.included or found.carried):
+        return False
+    values = refilled_values(view.definition, view.values, prefill_values(found))
+    return jsonable(values) != jsonable(view.values)
+
+
 def refill(session: Session, user: User, view: ReportView,
            expected_revision: int | None) -> tuple[Report, list[Issue], Figures]:
     """Fill the office's draft in again from its approved children, as a new revision.
 
-    Refused (InvalidState) when the unit consolidates nothing; otherwise the
+    Refused (InvalidState) when the unit consolidates nothing, when no child's report
+    counts yet, and when it would change nothing (no empty revision); otherwise the
     workflow's save rules apply (only the unit's own accounts, draft or
     returned, not stale).
     """
@@ -591,7 +623,13 @@ def refill(session: Session, user: User, view: ReportView,
     if found is None:
         raise InvalidState(_l("No unit below reports under this assignment: there is nothing to "
                               "fill in from."))
+    if not found.included and not found.carried:
+        raise InvalidState(_l("No unit below has an approved report or a figure carried "
+                              "forward yet: there is nothing to fill in from."))
     values = refilled_values(view.definition, view.values, prefill_values(found))
+    if jsonable(values) == jsonable(view.values):
+        raise InvalidState(_l("The figures of the units below are already in this draft: "
+                              "filling it in again would change nothing."))
     report, issues = reporting.save(session, user, view, values,
                                     expected_revision=expected_revision,
                                     source=Source.CONSOLIDATION)

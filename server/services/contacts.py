@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from server.models import Role, User
+from server.services import audit
 from server.services.errors import InvalidInput
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -37,6 +38,15 @@ def update_contact(session: Session, user: User, *, email: str | None, mobile: s
     if wecom_userid and not WECOM_USERID.match(wecom_userid):
         raise InvalidInput(_l("A WeCom user id has letters, digits and _ . @ - only "
                               "(at most 64)."), field="wecom_userid")
+    notify = bool(notify_on_submission) and user.role != Role.SUBMITTER
+    before = {"email": user.email, "mobile": user.mobile, "wecom_userid": user.wecom_userid,
+              "notify_on_submission": user.notify_on_submission}
+    after = {"email": email, "mobile": mobile, "wecom_userid": wecom_userid,
+             "notify_on_submission": notify}
     user.email, user.mobile, user.wecom_userid = email, mobile, wecom_userid
-    user.notify_on_submission = bool(notify_on_submission) and user.role != Role.SUBMITTER
+    user.notify_on_submission = notify
     session.flush()
+    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if changed:
+        audit.record(session, audit.Kind.USER_CHANGED, unit=user.unit, target=user.username,
+                     details=changed)

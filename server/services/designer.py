@@ -39,6 +39,7 @@ from forms.loader import DefinitionError, Problem, parse_definition, place_of
 from server.models import Assignment, Report, Role, TemplateDraft, User
 from server.models.accounts import utcnow
 from server.models.templates import TemplateVersion
+from server.services import audit
 from server.services import templates as template_service
 from server.services.errors import InvalidInput, InvalidState, NotAllowed, NotVisible, StaleRevision
 
@@ -160,6 +161,9 @@ def _add(session: Session, user: User, key: str, base: int | None, origin: str,
                           created_by_id=user.id, updated_by_id=user.id)
     session.add(draft)
     session.flush()
+    audit.record(session, audit.Kind.TEMPLATE_DRAFT_CREATED, actor=user,
+                 target=f"{key} ({origin})", details={"key": key, "origin": origin,
+                                                      "base_version": base})
     return draft
 
 

@@ -10,13 +10,16 @@ see the events as they arrive (:func:`arrived`).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, joinedload
 
 from exports.event_list import EventRow
@@ -31,11 +34,11 @@ from forms.events import (
     read_event,
 )
 from forms.issues import Issue, error
-from forms.periods import SHANGHAI
+from forms.periods import SHANGHAI, Period
 from forms.values import loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Source
+from server.models.reporting import Assignment, Report, Source, StoredFile
 from server.scope import unit_scope
 from server.services import files, reporting, review
 from server.services.assignments import is_event, version_for
@@ -63,7 +66,8 @@ def stored_event(view: ReportView) -> EventInfo | None:
 
 def save_event(session: Session, user: User, view: ReportView, raw_values: Mapping[str, Any],
                raw_event: Mapping[str, Any] | None, *, uploads: Sequence[Upload] = (),
-               keep: Sequence[str] | None = None, app_limit: int | None = None,
+               keep: Sequence[str] | None = None, pending: Sequence[str] = (),
+               app_limit: int | None = None,
                remarks: str | None = None, explanations: Mapping[str, str] | None = None,
                expected_revision: int | None = None, source: str = Source.WEB,
                now: datetime | None = None) -> tuple[Report, list[Issue]]:
@@ -80,8 +84,9 @@ def save_event(session: Session, user: User, view: ReportView, raw_values: Mappi
     current = stored_event(view)
     kept = [a for a in (current.attachments if current else ())
             if keep is None or a.get("id") in keep]
+    claimed = claim_pending(session, user, view, pending, now)
     new, issues = _store_uploads(session, user, view, uploads, app_limit)
-    attachments = kept + new
+    attachments = kept + [a for a in claimed if a["id"] not in {k.get("id") for k in kept}] + new
     issues += check_attachment_count(rules, [int(a.get("size") or 0) for a in attachments],
                                      app_limit)
     if raw_event is None:
@@ -124,6 +129,72 @@ def _store_uploads(session: Session, user: User, view: ReportView, uploads: Sequ
                                  user=user)
         stored.append(files.attachment_value(kept))
     return stored, issues
+
+
+# -- files kept from a refused try -----------------------------------------------------------
+# A refused event form keeps nothing of its save, but the person chose photos and documents:
+# those that pass the checks are kept as *pending* files of the event, named on the form
+# again by a token signed for this event (assignment, unit, key), and attached by the next
+# save that sends them back. Only the account that chose a file, for the same unit and
+# event, can claim it, and only within PENDING_FOR.
+
+PENDING_FOR = timedelta(hours=24)
+_PENDING_LABEL = b"tianbao event pending file"
+
+
+def keep_pending(session: Session, user: User, view: ReportView, uploads: Sequence[Upload],
+                 claimed: Sequence[Mapping[str, Any]], app_limit: int | None) -> list[dict]:
+    """Store the acceptable *uploads* of a refused save as pending files, after the
+    *claimed* ones already pending, within the template's number of files; returns them
+    (attachment values with their signed ``pending`` token). The caller commits."""
+    readable = []
+    for upload in uploads:  # read once already by the refused save
+        try:
+            upload.stream.seek(0)
+        except (AttributeError, OSError, ValueError):
+            continue
+        readable.append(upload)
+    stored, _issues = _store_uploads(session, user, view, readable, app_limit)
+    room = max(view.definition.event_rules.max_files - len(claimed), 0)
+    kept = [*claimed, *stored[:room]]
+    for attachment in stored[room:]:  # more than the event may carry: not kept
+        session.execute(delete(StoredFile).where(StoredFile.token == attachment["id"]))
+    return [{**a, "pending": pending_token(view, a["id"])} for a in kept]
+
+
+def claim_pending(session: Session, user: User, view: ReportView, signed: Sequence[str],
+                  now: datetime | None = None) -> list[dict]:
+    """The pending files *signed* names that *user* chose for this very event, within
+    PENDING_FOR (anything else named is ignored), as attachment values."""
+    tokens = [token for token in (_verified(view, s) for s in signed) if token]
+    if not tokens:
+        return []
+    since = (now or utcnow()) - PENDING_FOR
+    found = session.scalars(select(StoredFile).where(
+        StoredFile.token.in_(tokens), StoredFile.created_by_id == user.id,
+        StoredFile.unit_id == view.unit.id, StoredFile.created_at >= since)).all()
+    by_token = {f.token: f for f in found}
+    return [files.attachment_value(by_token[t]) for t in dict.fromkeys(tokens) if t in by_token]
+
+
+def pending_token(view: ReportView, token: str) -> str:
+    """*token* signed for the event of *view*: ``<token>.<signature>``."""
+    return f"{token}.{_signature(view, token)}"
+
+
+def _verified(view: ReportView, signed: str) -> str | None:
+    token, _dot, signature = str(signed).partition(".")
+    if not token or not hmac.compare_digest(signature, _signature(view, token)):
+        return None
+    return token
+
+
+def _signature(view: ReportView, token: str) -> str:
+    secret = current_app.config["SECRET_KEY"]
+    key = hmac.new(secret.encode("utf-8") if isinstance(secret, str) else secret,
+                   _PENDING_LABEL, hashlib.sha256).digest()
+    scope = "\x1f".join((view.assignment.key, view.unit.code, view.period, token))
+    return hmac.new(key, scope.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def _sniffed(data: bytes) -> str | None:
@@ -213,6 +284,36 @@ def export(session: Session, user: User, assignment_key: str, *, since: date | N
     definition = version_for(assignment, assignment.first_period).definition
     return EventExport(definition, definition.text("title", locale), rows,
                        f"events-{assignment.key}")
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """The events export that stands for a period of an event assignment: the days of the
+    period (both None for the whole open-ended window of ``event`` or ``event-N``)."""
+
+    assignment: str
+    since: date | None
+    until: date | None
+
+
+def period_window(session: Session, user: User, assignment_key: str, unit_code: str,
+                  period: str) -> EventWindow | None:
+    """Where a per-period consolidation of an event assignment is found instead: its
+    events, within the days of *period* (a month, quarter, year… read as Beijing days).
+    None when the assignment is not of events, so the caller consolidates as usual;
+    NotVisible for a unit outside *user*'s scope or a period that names no days."""
+    assignment = session.scalar(select(Assignment).where(Assignment.key == assignment_key))
+    if assignment is None or not is_event(assignment):
+        return None
+    if session.scalar(select(Unit.id).where(Unit.code == unit_code, unit_scope(user))) is None:
+        raise NotVisible(what=unit_code)
+    try:
+        parsed = Period.parse(period)
+    except ValueError:
+        raise NotVisible(what=period) from None
+    if parsed.start == date.min:  # event-N, event, once: no days of their own
+        return EventWindow(assignment.key, None, None)
+    return EventWindow(assignment.key, parsed.start, parsed.end)
 
 
 def event_assignments_in_scope(session: Session, user: User) -> list[Assignment]:

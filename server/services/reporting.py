@@ -48,6 +48,7 @@ from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
     AssignmentVersion,
+    FieldComment,
     Report,
     ReportEvent,
     Revision,
@@ -59,7 +60,7 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.scope import can_see, unit_scope
-from server.services import closing, notifications
+from server.services import closing, notifications, report_values
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -499,11 +500,15 @@ def _last_author(view: ReportView) -> str:
 
 
 def _event(session: Session, report: Report, action: str, user: User | None,
-           comment: str = "") -> None:
+           comment: str = "", field_comments: Mapping[str, str] | None = None) -> ReportEvent:
     event = ReportEvent(report_id=report.id, action=action, revision=report.revision,
                         comment=comment, actor_id=user.id if user else None)
+    for key, text in (field_comments or {}).items():
+        event.field_comments.append(FieldComment(report_id=report.id, field_key=key,
+                                                 comment=text))
     session.add(event)
     notifications.report_event(session, report, event, user)
+    return event
 
 
 def save(
@@ -563,6 +568,7 @@ def save(
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
     _claim_next_revision(session, view, report, changes)
+    report_values.save(session, report, view.definition, values, scope)
     session.add(Revision(report_id=report.id, number=report.revision,
                          template_version_id=report.template_version_id,
                          values=report.values, remarks=report.remarks,
@@ -768,14 +774,46 @@ def withdraw(session: Session, user: User, view: ReportView, *,
     _event(session, view.report, "withdrawn", user)
 
 
-def return_report(session: Session, user: User, view: ReportView, comment: str) -> None:
-    """Send a submitted report back to the unit with a comment saying what to fix."""
+def return_report(session: Session, user: User, view: ReportView, comment: str,
+                  field_comments: Mapping[str, str] | None = None) -> None:
+    """Send a submitted report back to the unit with a comment saying what to fix, and
+    *field_comments* on single fields (by field key; blank ones are left out). One of
+    them is needed."""
     report = _reviewable(user, view, Status.SUBMITTED)
-    if not (comment or "").strip():
+    on_fields = clean_field_comments(view.definition, field_comments or {})
+    if not (comment or "").strip() and not on_fields:
         raise InvalidInput(_l("Say what needs to be corrected: a comment is required."),
                            field="comment", issue="required")
     report.status = Status.RETURNED
-    _event(session, report, "returned", user, comment.strip())
+    _event(session, report, "returned", user, (comment or "").strip(), on_fields)
+
+
+FIELD_COMMENT_MAX = 1000
+
+
+def clean_field_comments(definition: Definition,
+                         comments: Mapping[str, Any]) -> dict[str, str]:
+    """The non-blank comments of *comments* on fields of *definition*, in the form's order;
+    a comment on a field the form does not have is refused."""
+    unknown = [k for k, v in comments.items()
+               if definition.field(k) is None and v is not None and str(v).strip()]
+    if unknown:
+        raise InvalidInput(_l("There is no field %(key)s in this form."),
+                           field="field_comments", key=unknown[0][:100])
+    order = {f.key: n for n, f in enumerate(definition.fields())}
+    kept = {k: str(v).strip()[:FIELD_COMMENT_MAX] for k, v in comments.items()
+            if v is not None and str(v).strip()}
+    return dict(sorted(kept.items(), key=lambda pair: order[pair[0]]))
+
+
+def returned_comments(session: Session, report: Report | None) -> ReportEvent | None:
+    """The return the report is in (its latest event is a return), with its field comments;
+    None when the report is not returned."""
+    if report is None or report.status != Status.RETURNED:
+        return None
+    return session.scalar(select(ReportEvent).where(
+        ReportEvent.report_id == report.id, ReportEvent.action == "returned")
+        .order_by(ReportEvent.id.desc()).limit(1))
 
 
 def approve(session: Session, user: User, view: ReportView, *,

@@ -14,7 +14,7 @@ lateness is computed in Asia/Shanghai time, never typed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from exports.chase_list import ChaseRow, write_chase_list
+from forms.issues import flagged_figures
 from forms.periods import SHANGHAI, Period, days_until
 from server.labels import period_label
 from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
@@ -34,7 +35,7 @@ from server.navigation import Page
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services import reporting
-from server.services.errors import NotAllowed, NotVisible, StaleRevision
+from server.services.errors import NotAllowed, NotVisible, Refusal, StaleRevision
 from server.services.owing import owing_today, owing_units
 from server.services.reporting import ReportView
 
@@ -388,13 +389,15 @@ def chase_filename(assignment: Assignment, period: str) -> str:
 
 
 def decide(session: Session, user: User, view: ReportView, decision: str, text: str = "", *,
-           expected_revision: int | None = None, acknowledged: bool = False) -> None:
+           expected_revision: int | None = None, acknowledged: bool = False,
+           field_comments: Mapping[str, str] | None = None) -> None:
     """Return (*text*: the comment), approve or unapprove (*text*: the reason) the report,
     as long as it is the revision reviewed.
 
     A reviewer decides on what they saw: if the report was resubmitted with
     other values since the page was loaded, the decision is refused. An approval
-    of explained figures needs *acknowledged* (see ``reporting.approve``).
+    of explained figures needs *acknowledged* (see ``reporting.approve``); a return may
+    carry *field_comments*, comments on single fields by field key.
     """
     if not reporting.can_review(user, view):
         raise NotAllowed(reporting.REVIEWERS_ONLY)
@@ -403,10 +406,85 @@ def decide(session: Session, user: User, view: ReportView, decision: str, text: 
             _l("This report changed since you opened it (now revision %(current)s). Look at "
                "it again before deciding."), current=view.revision)
     if decision == "return":
-        reporting.return_report(session, user, view, text)
+        reporting.return_report(session, user, view, text, field_comments)
     elif decision == "approve":
         reporting.approve(session, user, view, acknowledged=acknowledged)
     elif decision == "unapprove":
         reporting.unapprove(session, user, view, text)
     else:
         raise ValueError(decision)
+
+
+# -- approving many reports at once ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of one report of a batch approval: approved, or why not."""
+
+    unit: str
+    period: str
+    unit_name: str
+    approved: bool
+    reason: str = ""
+
+
+def batch_refusal(view: ReportView) -> str | None:
+    """Why the report cannot be approved with others, unseen (None: it can): it must be
+    submitted, in an open period, without errors, and without figures whose 说明 the
+    reviewer has to acknowledge on the report's own page."""
+    if view.report is None or view.status != Status.SUBMITTED:
+        return gettext("It is %(status)s, not submitted.",
+                       status=reporting.status_label(view.status))
+    if view.closed is not None:
+        return str(view.closed)
+    issues = reporting.issues_for(view)
+    errors = sum(1 for issue in issues if issue.is_error)
+    if errors:
+        return gettext("Validation finds %(count)s errors: return it or look at it first.",
+                       count=errors)
+    if flagged_figures(issues):
+        return gettext("The unit explained some figures: approve it on its own page, after "
+                       "reading the notes.")
+    return None
+
+
+def approvable(session: Session, user: User, assignment: Assignment,
+               cells: Sequence[tuple[Unit, str]]) -> set[tuple[str, str]]:
+    """The (unit code, period) of *cells* whose reports a batch approval would approve."""
+    found = set()
+    for unit, period in cells:
+        try:
+            view = reporting.load(session, user, assignment.key, unit.code, period)
+        except NotVisible:
+            continue
+        if reporting.can_review(user, view) and batch_refusal(view) is None:
+            found.add((unit.code, period))
+    return found
+
+
+def batch_approve(session: Session, user: User, assignment_key: str,
+                  chosen: Sequence[tuple[str, str]]) -> list[BatchOutcome]:
+    """Approve each chosen (unit code, period) report that qualifies (``batch_refusal``),
+    each checked in scope and audited like a single approval; the others are left as they
+    are, with the reason. A report out of *user*'s scope is named as not found."""
+    outcomes = []
+    for unit_code, period in dict.fromkeys(chosen):
+        try:
+            view = reporting.load(session, user, assignment_key, unit_code, period)
+        except NotVisible:
+            outcomes.append(BatchOutcome(unit_code, period, unit_code, False,
+                                         gettext("No such report within your reach.")))
+            continue
+        if not reporting.can_review(user, view):
+            reason = str(reporting.REVIEWERS_ONLY)
+        else:
+            reason = batch_refusal(view)
+        if reason is None:
+            try:
+                reporting.approve(session, user, view)
+            except Refusal as refusal:  # a state changed since: said, and left as it is
+                reason = str(refusal)
+        outcomes.append(BatchOutcome(unit_code, period, view.unit.name, reason is None,
+                                     reason or ""))
+    return outcomes

@@ -27,7 +27,9 @@ from forms.loader import (
     parse_definition,
     problem,
 )
+from server.models import User
 from server.models.templates import TemplateVersion
+from server.services import audit
 from server.services.errors import NotVisible
 
 MAX_DEFINITION_BYTES = 2 * 1024 * 1024
@@ -88,6 +90,10 @@ def publish(
         definition_json=stored.to_json(), checksum=digest, origin=origin,
         created_by_id=user_id,
     ))
+    audit.record(session, audit.Kind.TEMPLATE_PUBLISHED,
+                 actor=session.get(User, user_id) if user_id is not None else None,
+                 target=f"{stored.key} v{version} {stored.title}",
+                 details={"key": stored.key, "version": version, "origin": origin})
     return PublishResult(stored.key, version, "created" if current is None else "updated",
                          stored.title)
 
@@ -134,6 +140,11 @@ def versions(session: Session, key: str) -> list[TemplateVersion]:
 
 
 def set_retired(session: Session, row: TemplateVersion, retired: bool) -> None:
+    if row.retired != retired:
+        audit.record(session, audit.Kind.TEMPLATE_RETIRED if retired
+                     else audit.Kind.TEMPLATE_RESTORED,
+                     target=f"{row.key} v{row.version} {row.title}",
+                     details={"key": row.key, "version": row.version})
     row.retired = retired
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.models import ApiToken, Unit, User
 from server.models.accounts import as_utc, utcnow
+from server.services import audit
 from server.services.errors import InvalidInput
 
 SECRET_MARK = "tb_"
@@ -58,6 +59,9 @@ def create(session: Session, user: User, name: str = "", *,
                      expires_at=now + timedelta(days=days))
     session.add(token)
     session.flush()
+    audit.record(session, audit.Kind.TOKEN_CREATED, unit=user.unit,
+                 target=f"{user.username}: {token.prefix}… {name}".strip(),
+                 details={"prefix": token.prefix, "name": name, "days": days})
     return token, secret
 
 
@@ -108,6 +112,9 @@ def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) ->
     """Stop *token* from working; revoking twice keeps the first time."""
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+        audit.record(session, audit.Kind.TOKEN_REVOKED, unit=token.user.unit,
+                     target=f"{token.user.username}: {token.prefix}…",
+                     details={"prefix": token.prefix, "name": token.name})
 
 
 def revoke_all(session: Session, user: User, *, now: datetime | None = None) -> None:

@@ -15,8 +15,11 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from pypinyin import Style, lazy_pinyin
 from sqlalchemy import Date, Select, String, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -25,6 +28,7 @@ from forms.tags import TagError, parse_tags
 from server.models import Unit, UnitPlacement, UnitTag, User
 from server.models.units import child_path, subtree_bounds
 from server.scope import unit_scope
+from server.services import audit, report_values
 from server.services.errors import InvalidInput
 from server.services.owing import today
 
@@ -43,6 +47,15 @@ class UnitImportReport:
 
 def get_unit(session: Session, code: str) -> Unit | None:
     return session.scalar(select(Unit).where(Unit.code == code))
+
+
+@lru_cache(maxsize=4096)
+def name_initials(name: str) -> str:
+    """The pinyin initials of *name*, lower case: 赤甸村 → ``cdc``; Latin letters and
+    digits are kept (ABC化工厂 → ``abchgc``), other characters dropped."""
+    letters = lazy_pinyin(name or "", style=Style.FIRST_LETTER,
+                          errors=lambda text: list(text))
+    return "".join(part[:1] for part in letters if part[:1].isalnum()).lower()[:200]
 
 
 def create_unit(
@@ -68,7 +81,8 @@ def create_unit(
     if get_unit(session, code) is not None:
         raise InvalidInput(_l("The unit code “%(code)s” is already used."), code=code)
     unit = Unit(
-        code=code, name=name.strip(), kind=kind, parent=parent, path="",
+        code=code, name=name.strip(), initials=name_initials(name.strip()), kind=kind,
+        parent=parent, path="",
         depth=(parent.depth + 1) if parent else 0,
         contact_name=contact_name, contact_phone=contact_phone, active=True,
         reports_from=reports_from, stops_on=stops_on,
@@ -80,7 +94,38 @@ def create_unit(
     session.add(UnitPlacement(unit_id=unit.id, parent_id=parent.id if parent else None,
                               path=unit.path, depth=unit.depth))
     session.flush()
+    audit.record(session, audit.Kind.UNIT_CREATED, unit=unit, target=f"{unit.code} {unit.name}",
+                 details={"parent": parent.code if parent else None, "kind": kind,
+                          "reports_from": _day(reports_from), "stops_on": _day(stops_on)})
     return unit
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+EDITABLE = ("name", "kind", "contact_name", "contact_phone")
+
+
+def update_unit(session: Session, unit: Unit, **values: str | None) -> dict[str, list]:
+    """Change the name, kind and contacts of *unit*; returns (and audits) what changed."""
+    changes = {}
+    for key, value in values.items():
+        if key not in EDITABLE:
+            raise TypeError(f"not an editable unit attribute: {key}")
+        value = (value or "").strip() or None
+        if key in ("name", "kind") and not value:
+            raise InvalidInput(_l("A unit needs a code and a name."), field=key)
+        if getattr(unit, key) != value:
+            changes[key] = [getattr(unit, key), value]
+            setattr(unit, key, value)
+    if "name" in changes:
+        unit.initials = name_initials(unit.name)
+    session.flush()
+    if changes:
+        audit.record(session, audit.Kind.UNIT_CHANGED, unit=unit,
+                     target=f"{unit.code} {unit.name}", details=changes)
+    return changes
 
 
 def check_dates(reports_from: date | None, stops_on: date | None) -> None:
@@ -95,8 +140,16 @@ def set_reporting_dates(session: Session, unit: Unit, reports_from: date | None,
                         stops_on: date | None) -> None:
     """Set the days *unit* starts and stops reporting (None: no bound)."""
     check_dates(reports_from, stops_on)
+    before = (unit.reports_from, unit.stops_on)
     unit.reports_from, unit.stops_on = reports_from, stops_on
     session.flush()
+    if before == (reports_from, stops_on):
+        return
+    closed = stops_on is not None and stops_on != before[1]
+    audit.record(session, audit.Kind.UNIT_CLOSED if closed else audit.Kind.UNIT_CHANGED,
+                 unit=unit, target=f"{unit.code} {unit.name}",
+                 details={"reports_from": [_day(before[0]), _day(reports_from)],
+                          "stops_on": [_day(before[1]), _day(stops_on)]})
 
 
 def move_unit(session: Session, unit: Unit, new_parent: Unit | None,
@@ -120,8 +173,12 @@ def move_unit(session: Session, unit: Unit, new_parent: Unit | None,
                               "dated on or after that day."), field="day",
                            since=since.isoformat())
     session.flush()
+    old_parent = unit.parent.code if unit.parent else None
     _move(session, unit.code, new_parent.code if new_parent else None, day)
     session.expire_all()
+    audit.record(session, audit.Kind.UNIT_MOVED, unit=unit, target=f"{unit.code} {unit.name}",
+                 details={"from": old_parent, "to": new_parent.code if new_parent else None,
+                          "day": day.isoformat()})
 
 
 def parent_codes(session: Session) -> dict[str, str | None]:
@@ -150,7 +207,11 @@ def import_units(session: Session, data: bytes, filename: str) -> UnitImportRepo
     day = today()
     rows = [replace(row, reports_from=day) if row.code not in existing
             and row.reports_from is None else row for row in result.rows]
-    return apply_unit_rows(session, rows, columns=result.columns, move_day=day)
+    report = apply_unit_rows(session, rows, columns=result.columns, move_day=day)
+    audit.record(session, audit.Kind.UNITS_IMPORTED, target=filename,
+                 details=audit.import_details(created=report.created, updated=report.updated,
+                                              moved=report.moved))
+    return report
 
 
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")
@@ -182,7 +243,8 @@ def apply_unit_rows(
     if old_rows:
         given = [key for key in OPTIONAL_COLUMNS if columns is None or key in columns]
         session.execute(update(Unit), [
-            {"id": current[row.code][0], "name": row.name, "kind": row.kind,
+            {"id": current[row.code][0], "name": row.name,
+             "initials": name_initials(row.name), "kind": row.kind,
              **{key: getattr(row, key) for key in given}}
             for row in old_rows
         ])
@@ -219,6 +281,7 @@ def _replace_tags(session: Session, tags_by_unit: dict[int, tuple[str, ...]]) ->
             for unit_id, tags in tags_by_unit.items() for position, tag in enumerate(tags)]
     if rows:
         session.execute(insert(UnitTag), rows)
+    report_values.retag(session, ids)  # what applies to their reports follows their tags
 
 
 def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, ...]:
@@ -227,8 +290,13 @@ def set_tags(session: Session, unit: Unit, text: str | list[str]) -> tuple[str, 
         tags = parse_tags(text)
     except TagError as problem:
         raise InvalidInput(_l(problem.message), field="tags", **problem.params) from None
+    before = unit.tag_list
     unit.tag_rows = [UnitTag(tag=tag, position=index) for index, tag in enumerate(tags)]
     session.flush()
+    if list(tags) != before:
+        audit.record(session, audit.Kind.UNIT_CHANGED, unit=unit,
+                     target=f"{unit.code} {unit.name}", details={"tags": [before, list(tags)]})
+    report_values.retag(session, [unit.id])  # what applies to its reports follows its tags
     return tags
 
 
@@ -261,8 +329,8 @@ def _insert_level(session: Session, rows: list[UnitRow], placed: dict) -> None:
     for row in rows:
         parent = placed.get(row.parent_code) if row.parent_code else None
         values.append({
-            "code": row.code, "name": row.name, "kind": row.kind,
-            "parent_id": parent[0] if parent else None,
+            "code": row.code, "name": row.name, "initials": name_initials(row.name),
+            "kind": row.kind, "parent_id": parent[0] if parent else None,
             "path": "", "depth": parent[2] + 1 if parent else 0,
             "contact_name": row.contact_name, "contact_phone": row.contact_phone,
             "active": row.active, "reports_from": row.reports_from, "stops_on": row.stops_on,
@@ -401,3 +469,70 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern matching *text* anywhere, with ``\\`` escaping its wildcards."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+# --- the unit picker -------------------------------------------------------------------
+
+PICK_LIMIT = 10
+SUGGESTIONS = 5
+
+
+def pick_query(user: User, text: str) -> Select:
+    """Visible units whose code, name or pinyin initials contain *text*, any case;
+    exact code matches first, then by code."""
+    text = (text or "").strip()
+    query = select(Unit).where(unit_scope(user))
+    if text:
+        pattern = contains_pattern(text.lower())
+        query = query.where(or_(
+            func.lower(Unit.code).like(pattern, escape="\\"),
+            func.lower(Unit.name).like(pattern, escape="\\"),
+            Unit.initials.like(pattern, escape="\\"),
+        ))
+    exact = func.lower(Unit.code) == text.lower()
+    return query.order_by(exact.desc(), Unit.code)
+
+
+def pick(session: Session, user: User, text: str, limit: int = PICK_LIMIT) -> Sequence[Unit]:
+    """The first *limit* units of :func:`pick_query`."""
+    return session.scalars(pick_query(user, text).limit(limit)).all()
+
+
+def resolve_unit(session: Session, user: User, text: str | None, *,
+                 field: str = "unit") -> Unit | None:
+    """The one visible unit meant by *text*: its code in any case, else its exact name or
+    pinyin initials, else the only unit whose code, name or initials contain *text*.
+
+    None for an empty *text*. Refused (InvalidInput on *field*) when nothing or several
+    units fit, naming up to five of them ("did you mean …").
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    if "\x00" in text:
+        raise InvalidInput(_l("There is no unit “%(text)s”."), field=field, text="")
+    lowered = text.lower()
+    visible = select(Unit).where(unit_scope(user))
+    for condition in (func.lower(Unit.code) == lowered, func.lower(Unit.name) == lowered,
+                      Unit.initials == lowered):
+        found = session.scalars(visible.where(condition).order_by(Unit.code)
+                                .limit(SUGGESTIONS + 1)).all()
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise _ambiguous(text, found, field)
+    found = pick(session, user, text, SUGGESTIONS + 1)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise _ambiguous(text, found, field)
+    raise InvalidInput(_l("There is no unit “%(text)s”: type its code, name or the pinyin "
+                          "initials of its name."), field=field, text=text)
+
+
+def _ambiguous(text: str, found: Sequence[Unit], field: str) -> InvalidInput:
+    # Translated here: the name and code in brackets, and the list separator, follow the language.
+    names = gettext("; ").join(gettext("%(name)s (%(code)s)", name=unit.name, code=unit.code)
+                               for unit in found[:SUGGESTIONS])
+    return InvalidInput(_l("“%(text)s” fits several units. Did you mean %(choices)s? Type the "
+                           "code to choose one."), field=field, text=text, choices=names)

@@ -43,13 +43,15 @@ from exports.messages import CellIssue
 from exports.template_workbook import build_template
 from exports.workbook_reader import ReadResult, read_workbook
 from forms.definition import Definition
+from forms.events import EventInfo, read_event
 from forms.periods import Period
 from server.locale import current_locale_code
 from server.models import Unit, User
+from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Source, StoredFile
 from server.scope import can_see, unit_scope
 from server.services import assignments as assignment_service
-from server.services import files, reporting
+from server.services import events, files, reporting
 from server.services import templates as template_service
 from server.services.errors import (
     InvalidInput,
@@ -114,6 +116,7 @@ def template_for(session: Session, user: User, view: ReportView, *,
         values=values or None, previous=view.previous_values or None,
         previous_period=previous.period if previous else None, tags=view.unit.tags,
         explanations=view.report.explanations if view.report is not None else None,
+        event=view.report.event if view.report is not None else None,
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
 
@@ -305,6 +308,9 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
     values = {**view.values, **result.values}
     issues = _merge(result.issues, result.locate(
         reporting.issues_for(view, values, check_required=False)))
+    # An event's time and place as the web form would refuse them keep the upload out too.
+    event, event_issues = _read_event(view, result)
+    issues = event_issues + issues
     if any(issue.is_error for issue in issues):
         annotated = _keep_annotated(session, user, view, result, data, issues)
         return UploadOutcome(filename, NOT_SAVED, issues, view=view, annotated=annotated)
@@ -317,11 +323,30 @@ def _import_read(session: Session, user: User, view: ReportView, result: ReadRes
         # a workbook without that sheet leaves them as they are.
         report, _draft = reporting.save(session, user, view, values, source=Source.EXCEL,
                                         file=original, on_behalf=True,
-                                        explanations=result.explanations)
+                                        explanations=result.explanations, event=event)
     except Refusal as exc:  # values the form would not take: nothing of this upload is kept
         session.delete(original)  # the other uploads of a bulk import stand
         return UploadOutcome(filename, REFUSED, view=view, refusal=exc)
     return UploadOutcome(filename, SAVED, issues, view=view, revision=report.revision)
+
+
+def _read_event(view: ReportView, result: ReadResult) -> tuple[EventInfo | None,
+                                                                 list[CellIssue]]:
+    """An event report's time and place from the workbook's event sheet, checked as the web
+    form checks them, with the stored attachments (files are added on the web only).
+    (None, []) for other reports; a workbook without the sheet keeps the stored event."""
+    if not view.definition.is_event or result.event is None:
+        return None, []
+    stored = events.stored_event(view)
+    raw = {"at": "", "location": "", "latitude": "", "longitude": ""}
+    if stored is not None:  # entries the sheet leaves out (no location asked) stay
+        raw.update(location=stored.location, latitude=stored.latitude,
+                   longitude=stored.longitude)
+    raw.update(result.event.raw)
+    info, issues = read_event(raw, utcnow(), stored.attachments if stored else ())
+    return info, [CellIssue(i.severity, i.code, dict(i.params), field=i.field,
+                            sheet=result.event.sheet, cell=result.event.cell_of(i.field))
+                  for i in issues]
 
 
 def _merge(first: list[CellIssue], second: list[CellIssue]) -> list[CellIssue]:

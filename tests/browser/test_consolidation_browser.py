@@ -133,3 +133,23 @@ def test_the_town_sees_its_targets_and_the_phase_on_a_phone(phone, quarter, scre
     expect(phone.locator(".current-phase")).to_contain_text("当前阶段")
     screenshot(phone, "consolidation-targets-360")
     assert fits_the_screen(phone), "the targets make the page scroll sideways"
+
+
+def test_a_large_total_fetches_its_parts_a_page_at_a_time(page, quarter, monkeypatch):
+    """With more parts than a page, opening a total fetches them, then the next page."""
+    from server.services import parts as parts_service
+
+    monkeypatch.setattr(parts_service, "PAGE", 1)
+    sign_in(page)
+    page.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
+    found = page.locator('details.cons-parts[data-field="i09_hazards_found"]')
+    expect(found.locator("[data-parts-url]")).to_have_count(1)
+    parts = found.locator(".cons-part-list li")
+    expect(parts).to_have_count(0)
+    found.locator("summary").click()
+    expect(parts).to_have_count(1)
+    expect(parts.nth(0)).to_contain_text("溜石村")
+    found.locator("a.cons-parts-more").click()
+    expect(parts).to_have_count(2)
+    expect(parts.nth(1).locator("[data-value]")).to_have_text("5 处")
+    expect(found.locator("a.cons-parts-more")).to_have_count(0)

@@ -18,6 +18,7 @@ from forms.periods import (
     current_period,
     days_until,
     is_late,
+    parse_typed_period,
 )
 
 P = Period.parse
@@ -398,3 +399,33 @@ def test_cumulative_span_start():
     assert cumulative_span_start(P("2024Q4"), "year", QUARTERLY_000) == P("2024Q2")
     assert cumulative_span_start(P("2026H2"), "year", HALFYEARLY_004) == P("2026H1")
     assert cumulative_span_start(Period.once(), "year", ONE_OFF_003) == Period.once()
+
+
+# -- periods as people type them ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("typed", "key"), [
+    ("2026年11月", "2026-11"), ("2026-11", "2026-11"), ("2026年1月份", "2026-01"),
+    ("2026/3", "2026-03"), ("２０２６年１１月", "2026-11"), ("November 2026", "2026-11"),
+    ("nov 2026", "2026-11"), ("2026Q3", "2026Q3"), ("2026q3", "2026Q3"),
+    ("2026 Q3", "2026Q3"), ("2026年第三季度", "2026Q3"), ("2026年三季度", "2026Q3"),
+    ("2026年第3季度", "2026Q3"), ("2026年上半年", "2026H1"), ("2026 H2", "2026H2"),
+    ("2026年下半年", "2026H2"), ("2026年度", "2026"), ("2026年", "2026"), (" 2026 ", "2026"),
+    ("一次性", "once"), ("once", "once"),
+])
+def test_typed_periods_are_read_as_keys(typed, key):
+    assert parse_typed_period(typed).key == key
+
+
+@pytest.mark.parametrize("locale", ["zh_CN", "en"])
+def test_every_label_reads_back_as_its_period(locale):
+    for period in (Period.parse("2026-11"), Period.parse("2026Q3"), Period.parse("2026H1"),
+                   Period.parse("2026"), Period.once()):
+        assert parse_typed_period(period.label(locale)) == period
+
+
+@pytest.mark.parametrize("typed", ["2026年13月", "2026年第五季度", "2026-00", "11月", "20263",
+                                   "2026年中", "", "Smarch 2026"])
+def test_what_is_not_a_period_is_refused(typed):
+    with pytest.raises(ValueError):
+        parse_typed_period(typed)

@@ -32,7 +32,8 @@ def test_account_form_shows_problems_beside_the_inputs(browser, make_user, tree)
         "username": "x1", "role": "consolidator", "unit_code": "NOPE",
         "password": "long-enough-1"}, headers={"Accept-Language": "en"})
     assert response.status_code == 400
-    assert "There is no unit with code “NOPE”." in response.get_data(as_text=True)
+    assert ("There is no unit “NOPE”: type its code, name or the pinyin initials of its name."
+            in response.get_data(as_text=True))
     taken = browser.post("/admin/users/new", {
         "username": "boss", "role": "admin", "unit_code": "", "password": "long-enough-1"},
         headers={"Accept-Language": "en"})

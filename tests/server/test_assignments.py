@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 import pytest
 from hazards import hazards_definition
@@ -35,8 +36,9 @@ def admin(browser, make_user, tree):
 
 
 def form(**changes) -> dict:
+    # The window lies in the past: confirmed, as after the warning about past-due work.
     data = {"key": "hazards-ta", "template": "hazards:1", "root_code": "TA",
-            "consolidating_code": "", "first": "", "last": ""}
+            "consolidating_code": "", "first": "", "last": "", "confirm_overdue": "y"}
     data.update(changes)
     return data
 
@@ -90,7 +92,7 @@ def test_preview_shows_the_periods_and_saves_nothing(admin, session, tree):
     publish(session)
     response = admin.post("/admin/assignments/new", form(preview="1", first="2025Q1"),
                           token_from="/admin/assignments/new", headers=EN)
-    page = response.get_data(as_text=True)
+    page = response.get_data(as_text=True).split('id="preview-title"')[1]  # the preview
     assert response.status_code == 200
     assert "Periods and due dates" in page
     assert "2025 Q1" in page and "Apr 5, 2025" in page and "2024 Q4" not in page
@@ -99,7 +101,8 @@ def test_preview_shows_the_periods_and_saves_nothing(admin, session, tree):
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"template": "hazards:2"}, "template", "A retired template version cannot be assigned."),
-    ({"root_code": "NOPE"}, "root_code", "There is no unit with code “NOPE”."),
+    ({"root_code": "NOPE"}, "root_code", "There is no unit “NOPE”: type its code, name or the "
+     "pinyin initials of its name."),
     ({"consolidating_code": "TB"}, "consolidating_code",
      "The consolidating unit must be the root unit or a unit above it."),
     ({"first": "2025Q2", "last": "2024Q3"}, "last", "The last period comes before the first."),
@@ -236,3 +239,45 @@ def test_only_administrators_manage_assignments(browser, make_user, tree):
 def test_empty_list_tells_what_to_do(admin):
     page = admin.get("/admin/assignments", headers=EN).get_data(as_text=True)
     assert "No assignments yet" in page and 'href="/admin/assignments/new"' in page
+
+
+def test_a_window_already_past_due_is_created_only_once_confirmed(
+        admin, session, tree, monkeypatch):
+    monkeypatch.setattr(owing, "today", lambda: date(2025, 1, 10))
+    publish(session)
+    unconfirmed = form(create="1", confirm_overdue="", root_code="ta", first="2024年第三季度")
+    response = admin.post("/admin/assignments/new", unconfirmed,
+                          token_from="/admin/assignments/new", headers=EN)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and count(session) == 0
+    assert ("Nothing is saved yet: 2 periods are already past their due dates (the first, "
+            "2024 Q3, was due on Oct 5, 2024).") in page
+    assert 'name="confirm_overdue"' in page
+    confirmed = admin.post("/admin/assignments/new", {**unconfirmed, "confirm_overdue": "y"},
+                           token_from="/admin/assignments/new")
+    assert confirmed.status_code == 302
+    created = assignment_service.get_assignment(session, "hazards-ta")
+    assert (created.first_period, created.root_unit.code) == ("2024Q3", "TA")
+
+
+def test_periods_are_offered_and_read_as_labels(admin, session, tree):
+    publish(session)
+    page = admin.get("/admin/assignments/new").get_data(as_text=True)
+    assert '<option value="2024年第二季度"></option>' in page
+    assert 'list="period-options"' in page
+    english = admin.get("/admin/assignments/new", headers=EN).get_data(as_text=True)
+    assert '<option value="2025 Q2"></option>' in english
+    response = admin.post("/admin/assignments/new", form(create="1", first="2024 Q4",
+                                                         last="2025年第一季度"),
+                          token_from="/admin/assignments/new")
+    assert response.status_code == 302
+    created = assignment_service.get_assignment(session, "hazards-ta")
+    assert (created.first_period, created.last_period) == ("2024Q4", "2025Q1")
+
+
+def test_a_window_in_the_future_needs_no_confirmation(admin, session, tree, monkeypatch):
+    monkeypatch.setattr(owing, "today", lambda: date(2024, 4, 1))
+    publish(session)
+    response = admin.post("/admin/assignments/new", form(create="1", confirm_overdue=""),
+                          token_from="/admin/assignments/new")
+    assert response.status_code == 302 and count(session) == 1

@@ -368,3 +368,62 @@ def test_the_series_workbook_has_a_column_per_period(reported, browser):
     cells = [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row
              if c is not None]
     assert "2024 Q3" in cells and "2027 Q4" in cells
+
+
+# -- the parts behind a total, on demand ----------------------------------------------------
+
+
+def test_the_parts_of_a_total_load_a_page_at_a_time(reported, browser, session, make_user):
+    browser.login_ok("ta")
+    url = f"/consolidation/{KEY}/TA/2024Q3/parts/found"
+    fragment = browser.get(url + "?fragment=1", headers=EN).get_data(as_text=True)
+    assert "<html" not in fragment and parts(fragment) == {"VA1": "5 处"}
+    assert 'data-total="1"' in fragment
+    # With the switch, the submitted report of VA2 is a part too.
+    both = browser.get(url + "?fragment=1&submitted=1", headers=EN).get_data(as_text=True)
+    assert parts(both) == {"VA1": "5 处", "VA2": "3 处"}
+    # Without JavaScript: a page of its own, with a way back to the figures.
+    page = browser.get(url, headers=EN).get_data(as_text=True)
+    assert "<html" in page and "Units behind" in page and parts(page) == {"VA1": "5 处"}
+
+
+def test_more_parts_than_a_page_link_to_the_next_page(reported, browser, session, tree,
+                                                      make_unit, make_user):
+    from server.services import parts as parts_service
+
+    for n in range(3):
+        village = make_unit(f"VX{n}", tree["TA"], kind="village")
+        make_user(f"vx{n}", Role.SUBMITTER, village)
+        reported["users"][f"vx{n}"] = session.scalar(select(User).where(User.username == f"vx{n}"))
+        send(session, reported, f"vx{n}", f"VX{n}", "2024Q3", {"found": n + 1}, approve_by="ta")
+    browser.login_ok("ta")
+    url = f"/consolidation/{KEY}/TA/2024Q3/parts/found"
+    original = parts_service.PAGE
+    parts_service.PAGE = 2
+    try:
+        first = browser.get(url + "?fragment=1", headers=EN).get_data(as_text=True)
+        more = re.search(r'class="cons-parts-more" href="([^"]+)"', first).group(1)
+        second = browser.get(more.replace("&amp;", "&"), headers=EN).get_data(as_text=True)
+        # The figures page lists none of the four inline: the total opens onto them.
+        page = browser.get(TA_PAGE, headers=EN).get_data(as_text=True)
+    finally:
+        parts_service.PAGE = original
+    assert 'data-total="4"' in first and "2 of 4" in first
+    assert {**parts(first), **parts(second)} == {"VA1": "5 处", "VX0": "1 处", "VX1": "2 处",
+                                                 "VX2": "3 处"}
+    assert "cons-parts-more" not in second
+    block = field_block(page, "found")
+    assert parts(block) == {} and f'data-parts-url="{url}"' in block
+    assert total(block) == "11 处"
+    # A small total still lists its parts inline.
+    assert parts(browser.get(TA_PAGE, headers=EN).get_data(as_text=True)) != {}
+
+
+def test_the_parts_follow_the_scope_of_the_figures(reported, browser, other_browser):
+    other_browser.login_ok("tb")  # TB's consolidator may not see TA's villages
+    assert other_browser.get(f"/consolidation/{KEY}/TA/2024Q3/parts/found").status_code == 404
+    browser.login_ok("ta")
+    for url in (f"/consolidation/{KEY}/TA/2024Q3/parts/nothing",
+                f"/consolidation/{KEY}/TA/1999Q1/parts/found",
+                f"/consolidation/{KEY}/VA1/2024Q3/parts/found"):
+        assert browser.get(url).status_code == 404, url

@@ -107,3 +107,21 @@ def test_refusals(client, tokens):
     problem(api_request(client, "POST", "/events/nothing", tokens["va1"], json={}), 404,
             "not_found")
     problem(api_get(client, "/events?since=yesterday", tokens["ta"]), 400, "bad_request")
+
+
+def test_the_consolidation_downloads_of_an_event_period_are_its_events(client, tokens):
+    create(client, tokens["va1"])
+    create(client, tokens["va1"], at="2024-08-03T10:00")
+    for key in ("event-1", "event-2"):
+        assert api_request(client, "POST", f"/reports/accidents/VA1/{key}/submit",
+                           tokens["va1"]).status_code == 200
+    flat = api_get(client, "/consolidations/accidents/TA/2024-08/flat.csv", tokens["ta"])
+    assert flat.status_code == 200 and flat.mimetype == "text/csv"
+    rows = flat.data.decode("utf-8-sig").splitlines()[1:]
+    assert len(rows) == 1 and "2024-08-03 10:00" in rows[0]
+    book = api_get(client, "/consolidations/accidents/TA/event/merged.xlsx", tokens["ta"])
+    assert book.status_code == 200 and book.data[:2] == b"PK"
+    problem(api_get(client, "/consolidations/accidents/TA/2024-08/merged.xlsx", tokens["va1"]),
+            403, "forbidden")
+    problem(api_get(client, "/consolidations/accidents/TB/2024-08/flat.csv", tokens["ta"]),
+            404, "not_found")

@@ -117,7 +117,9 @@ def test_too_big_too_many_and_no_time_are_refused(app, browser, world, session):
         response.get_data(as_text=True))
     response = post_event(browser, event_at="2999-01-01T00:00")
     assert response.status_code == 422 and "晚于现在" in unescape(response.get_data(as_text=True))
-    assert stored(session) is None and count(session, StoredFile) == 0
+    # no event; of the files only the acceptable ones within the count are kept, pending
+    # for the next save (the one too large never is)
+    assert stored(session) is None and count(session, StoredFile) == 5
 
 
 def test_attachments_are_served_only_within_scope(browser, other_browser, world, session):
@@ -248,3 +250,197 @@ def test_administrators_pages_show_an_event_assignment(browser, world, make_user
         assert browser.get(path).status_code == 200, path
     detail = unescape(browser.get("/admin/assignments/accidents").get_data(as_text=True))
     assert "随时报告" in detail
+
+
+def test_no_page_shows_a_due_date_for_an_event(browser, other_browser, world, make_user):
+    """An event is never due: every page that shows a due date says 随时报告, never 9999-12-31."""
+    make_user("boss", role=Role.ADMIN)
+    admin = type(browser)(browser.client.application.test_client()).login_ok("boss")
+    for path in ("/admin/templates/cangyuan-accidents", "/admin/assignments/accidents"):
+        page = unescape(admin.get(path).get_data(as_text=True))
+        assert "随时报告" in page and "9999" not in page, path
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save").status_code == 302
+    tasks = unescape(browser.get("/reports/").get_data(as_text=True))
+    row = tasks.split("第1号事件", 1)[1].split("</tr>", 1)[0]
+    assert "随时报告" in row and "9999" not in tasks
+    for path in (NEW, "/reports/accidents/VA1/event-2"):
+        assert "9999" not in browser.get(path).get_data(as_text=True), path
+    other_browser.login_ok(world["ta"])
+    assert "9999" not in other_browser.get("/review/accidents/VA1/event-1").get_data(as_text=True)
+    browser.post("/language", {"locale": "en", "next": "/reports/"}, token_from="/reports/")
+    english = unescape(browser.get("/reports/").get_data(as_text=True))
+    assert "Reported as events occur" in english.split("Event 1", 1)[1].split("</tr>", 1)[0]
+
+
+def test_a_period_of_an_event_assignment_leads_to_its_events(browser, other_browser, world):
+    """The per-period consolidation links of an event assignment answer with its events for
+    the period's days, never 404; still within the consolidator's scope."""
+    browser.login_ok(world["va1"])
+    post_event(browser)
+    post_event(browser, "/reports/accidents/VA1/event-2", event_at="2024-08-02T08:00")
+    other_browser.login_ok(world["ta"])
+    base = "/consolidation/accidents/TA"
+    merged = other_browser.get(base + "/2024-07/merged.xlsx")
+    assert merged.status_code == 302
+    assert merged.location.endswith(
+        "/review/events/accidents/events.xlsx?since=2024-07-01&until=2024-07-31")
+    book = load_workbook(io.BytesIO(other_browser.get(merged.location).data))
+    assert [row[2] for row in book.worksheets[0].iter_rows(min_row=4, values_only=True)] \
+        == ["第1号事件"]
+    flat = other_browser.get(base + "/2024Q3/data.csv", follow_redirects=True)
+    lines = list(csv.reader(io.StringIO(flat.data.decode("utf-8-sig"))))
+    assert [r[2] for r in lines[1:]] == ["第1号事件", "第2号事件"]
+    page = other_browser.get(base + "/event", follow_redirects=True)
+    assert page.status_code == 200 and "第2号事件" in unescape(page.get_data(as_text=True))
+    assert other_browser.get(base + "/2024-08").location.endswith(
+        "/review/events?assignment=accidents&since=2024-08-01&until=2024-08-31")
+    assert other_browser.get(base + "/not-a-period/merged.xlsx").status_code == 404
+    other = type(browser)(other_browser.client.application.test_client()).login_ok(world["tb"])
+    assert other.get(base + "/2024-07/merged.xlsx").status_code == 404
+
+
+# -- the official workbook of an event ------------------------------------------------------
+
+
+def event_sheet(data: bytes) -> dict:
+    """The event sheet's entries by marker, and the attachments it lists."""
+    import openpyxl
+
+    from exports.identity import parse_marker
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    sheet = book["事件"]
+    rows = list(sheet.iter_rows(values_only=True))
+    entries = {parse_marker(r[0]).field: r[2] for r in rows if parse_marker(r[0]).kind == "e"}
+    return {"entries": entries, "rows": rows, "sheet": sheet, "book": book}
+
+
+def filled_event(data: bytes, **entries) -> bytes:
+    import openpyxl
+
+    from exports.identity import parse_marker
+    book = openpyxl.load_workbook(io.BytesIO(data))
+    for row in book["事件"].iter_rows():
+        key = parse_marker(row[0].value).field
+        if parse_marker(row[0].value).kind == "e" and key in entries:
+            row[2].value = entries[key]
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def upload_workbook(browser, path: str, data: bytes):
+    return browser.post(path + "/workbook", {"workbook": (io.BytesIO(data), "event.xlsx")},
+                        token_from=path, content_type="multipart/form-data")
+
+
+def test_the_workbook_of_an_event_carries_its_time_place_and_files(browser, world, session):
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save", files=[("现场.png", png())]).status_code == 302
+    download = browser.get(NEW + "/workbook.xlsx")
+    assert download.status_code == 200
+    found = event_sheet(download.data)
+    assert found["entries"] == {"at": "2024-07-01 09:30", "location": "勐董镇",
+                                "latitude": None, "longitude": None}
+    listed = [r for r in found["rows"] if r[1] == "现场.png"]
+    assert listed and listed[0][3] == "PNG" and listed[0][2].endswith("MB")
+    assert any("网页" in str(cell) for row in found["rows"] for cell in row if cell)
+    sheet = found["sheet"]
+    assert sheet.protection.sheet and not sheet["C2"].protection.locked
+    # filled in Excel and uploaded: the time (Beijing) and place are stored, the file stays
+    response = upload_workbook(browser, NEW, filled_event(
+        download.data, at="2024-06-30 18:05", location="芒卡镇", latitude="23.1",
+        longitude="99.2"))
+    assert response.status_code == 200, unescape(response.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert report.revision == 2
+    assert report.event_at.astimezone(UTC) == datetime(2024, 6, 30, 10, 5, tzinfo=UTC)
+    assert report.event["location"] == "芒卡镇" and report.event["latitude"] == "23.1"
+    assert [a["name"] for a in report.event["attachments"]] == ["现场.png"]
+    assert event_sheet(browser.get(NEW + "/workbook.xlsx").data)["entries"]["at"] \
+        == "2024-06-30 18:05"
+
+
+def test_a_bad_time_in_the_workbook_changes_nothing(browser, world, session):
+    browser.login_ok(world["va1"])
+    assert post_event(browser, action="save").status_code == 302
+    data = browser.get(NEW + "/workbook.xlsx").data
+    for at, message in (("昨天下午", "“昨天下午”"), ("", "须填写事件发生时间"),
+                        ("2099-01-01 08:00", "晚于现在")):
+        response = upload_workbook(browser, NEW, filled_event(data, at=at, location="芒卡镇"))
+        page = unescape(response.get_data(as_text=True))
+        assert response.status_code == 422, at
+        assert "事件发生时间" in page and message in page, (at, page[:3000])
+        report = stored(session)
+        assert report.revision == 1 and report.event["location"] == "勐董镇"
+
+
+def test_a_new_event_can_be_filed_from_its_workbook(browser, world, session):
+    browser.login_ok(world["va1"])
+    data = browser.get(NEW + "/workbook.xlsx").data
+    assert event_sheet(data)["entries"]["at"] is None
+    filled = filled_event(data, at=datetime(2024, 7, 3, 16, 45))  # typed as an Excel date
+    response = upload_workbook(browser, NEW, filled)
+    assert response.status_code == 200, unescape(response.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert report.event_at.astimezone(UTC) == datetime(2024, 7, 3, 8, 45, tzinfo=UTC)
+    assert report.event["attachments"] == []
+
+
+# -- files chosen for a refused event are kept ----------------------------------------------
+
+
+def pending_values(page: str) -> list[str]:
+    return re.findall(r'name="event_pending" value="([^"]+)"', page)
+
+
+def test_a_refused_event_keeps_the_chosen_photo_for_the_next_save(browser, world, session):
+    browser.login_ok(world["va1"])
+    refused = post_event(browser, event_at="", files=[("现场.png", png()), ("病毒.exe", b"MZ")])
+    page = unescape(refused.get_data(as_text=True))
+    assert refused.status_code == 422 and stored(session) is None
+    assert "现场.png" in page and "已附上" in page and "病毒.exe" not in page.split(
+        'class="event-attachments event-pending"', 1)[1].split("</ul>", 1)[0]
+    kept = pending_values(page)
+    assert len(kept) == 1
+    # refused once more without choosing the file again: still kept, once
+    again = unescape(post_event(browser, event_at="明天", event_pending=kept)
+                     .get_data(as_text=True))
+    assert pending_values(again) == kept
+    fixed = post_event(browser, event_pending=kept)
+    assert fixed.status_code == 302, unescape(fixed.get_data(as_text=True))[:3000]
+    report = stored(session)
+    assert [a["name"] for a in report.event["attachments"]] == ["现场.png"]
+    attachment = report.event["attachments"][0]
+    assert attachment["size"] == len(png()) and attachment["content_type"] == "image/png"
+    assert browser.get(f"{NEW}/files/{attachment['id']}").data == png()
+
+
+def test_a_pending_file_cannot_be_claimed_elsewhere(browser, other_browser, world, session):
+    browser.login_ok(world["va1"])
+    kept = pending_values(unescape(post_event(browser, event_at="", files=[("现场.png", png())])
+                                   .get_data(as_text=True)))
+    assert len(kept) == 1
+    # another unit sends the signed token with its own event: nothing is attached
+    other_browser.login_ok(world["va2"])
+    response = post_event(other_browser, "/reports/accidents/VA2/event-1", event_pending=kept)
+    assert response.status_code == 302
+    assert stored(session).event["attachments"] == []
+    # the same token for another event of the same unit is not accepted either
+    assert post_event(browser, event_pending=kept).status_code == 302  # event-1 gets it
+    assert post_event(browser, "/reports/accidents/VA1/event-2", event_pending=kept,
+                      ).status_code == 302
+    session.expire_all()
+    second = session.scalar(select(Report).where(Report.period == "event-2",
+                                                 Report.unit_id == world["va1"].unit_id))
+    assert second.event["attachments"] == []
+    # and a pending file expires
+    with browser.client.application.test_request_context():
+        view = reporting.load(session, world["va1"], "accidents", "VA1", "event-3")
+        token = kept[0].split(".", 1)[0]
+        re_signed = event_service.pending_token(view, token)
+        later = datetime.now(UTC) + event_service.PENDING_FOR + event_service.PENDING_FOR
+        assert event_service.claim_pending(session, world["va1"], view, [re_signed]) != []
+        assert event_service.claim_pending(session, world["va1"], view, [re_signed],
+                                           now=later) == []
+        assert event_service.claim_pending(session, world["va2"], view, [re_signed]) == []

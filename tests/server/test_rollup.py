@@ -144,7 +144,8 @@ def test_saving_the_prefilled_form_keeps_the_edited_narrative(villages, browser,
     assert view.values["measures"] == "全镇夜查两次，整改消防通道一处。"
     page = page_of(browser, "T1")
     assert "prefill-banner" not in page
-    assert 'id="refill"' in page
+    # the draft holds the children's figures already: filling in again would change nothing
+    assert 'id="refill"' not in page
     assert "differs_from_children" not in page and "add up to" not in page
 
 
@@ -279,3 +280,31 @@ def test_village_town_county_city_roll_up_through_the_forms(villages, session, a
     # holds the town's, which lists the villages'.
     assert city_report.values["measures"] == f"Unit CO1：Unit T1：{village_texts(villages)}"
 
+
+
+def test_refill_is_offered_only_when_there_is_something_to_refill_from(world, browser,
+                                                                        session):
+    """With no approved report below (V3 only submitted), nothing is offered and a refill
+    sent anyway makes no revision; once the children's figures are in, neither."""
+    send(session, world, "v3", "V3", "2024Q3", {"found": 4})
+    save(session, world, "t1", "T1", "2024Q3", {"found": 6})
+    browser.login_ok("t1")
+    assert 'id="refill"' not in page_of(browser, "T1")
+    browser.post(f"/reports/{KEY}/T1/2024Q3/refill", {"revision": "1"},
+                 token_from=f"/reports/{KEY}/T1/2024Q3", headers=EN)
+    assert "nothing to fill in from" in page_of(browser, "T1")
+    view = reporting.load(session, world["users"]["t1"], KEY, "T1", "2024Q3")
+    assert view.revision == 1 and view.values["found"] == 6
+    # one approved child: offered; filled in once, it is not offered again and refused
+    send(session, world, "v1", "V1", "2024Q3", {"found": 5, "rectified": 2},
+         approve_by="t1-hz")
+    assert 'id="refill"' in page_of(browser, "T1")
+    assert browser.post(f"/reports/{KEY}/T1/2024Q3/refill", {"revision": "1"},
+                        token_from=f"/reports/{KEY}/T1/2024Q3").status_code == 302
+    assert 'id="refill"' not in page_of(browser, "T1")
+    browser.post(f"/reports/{KEY}/T1/2024Q3/refill", {"revision": "2"},
+                 token_from=f"/reports/{KEY}/T1/2024Q3", headers=EN)
+    assert "would change nothing" in page_of(browser, "T1")
+    session.expire_all()
+    view = reporting.load(session, world["users"]["t1"], KEY, "T1", "2024Q3")
+    assert view.revision == 2 and view.values["found"] == 5

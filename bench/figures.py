@@ -1,0 +1,237 @@
+"""The consolidated figures of a province-sized subtree, from the database, against a floor.
+
+Builds a five-level tree (province → prefectures → counties → towns → villages,
+the same fan-out at each office level, the villages filling the rest) of 1,000,
+10,000 and 100,000 units, bulk-inserted with the 21-item quarterly table
+(``chidian-progress``, 52 numeric inputs): every village reports 2024Q3 and
+2024Q4, approved, except one in ten whose 2024Q4 report is only submitted (its
+cumulative figures are carried forward from 2024Q3). Offices do not report, so
+the root's children are all the villages. Then, per database, in a child process
+of its own (so its peak memory is its own):
+
+* **figures**: ``server.services.rollup.rollup`` of the root for 2024Q4, what the
+  consolidation page shows: totals, coverage, carried-forward figures, 本期新增
+  like for like, falls, calculated rates;
+* **floor**: one ``SELECT field_key, SUM(micros) … GROUP BY field_key`` over the
+  same numbers (the period's rows of the assignment, no tree, no rules);
+
+interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
+peak resident memory (``ru_maxrss``, the interpreter and the app included).
+
+Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
+[--no-sqlite]``;
+``URL`` is a PostgreSQL server database to create the bench databases on
+(``postgresql://postgres@127.0.0.1:5432/postgres`` by default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from forms.definition import FieldKind  # noqa: E402
+from forms.values import jsonable  # noqa: E402
+from server import migrate  # noqa: E402
+from server.db import make_engine, unit_of_work  # noqa: E402
+from server.models import Assignment, Unit, UnitPlacement  # noqa: E402
+from server.models.reporting import Report, ReportValue  # noqa: E402
+from server.services import assignments as assignment_service  # noqa: E402
+from server.services import rollup  # noqa: E402
+from server.services import templates as template_service  # noqa: E402
+from server.services.report_values import stored_fields, to_micros  # noqa: E402
+
+TEMPLATE = "chidian-progress"
+PERIODS = ("2024Q3", "2024Q4")
+PERIOD = PERIODS[-1]
+BATCH = 20_000
+
+
+def shape(size: int) -> list[int]:
+    """Units per level: the same fan-out for the four office levels, villages the rest."""
+    fan = 2
+    while 1 + fan + fan**2 + fan**3 + fan**3 * 2 <= size and fan**4 < size:
+        fan += 1
+    fan -= 1
+    offices = [1, fan, fan**2, fan**3]
+    return [*offices, size - sum(offices)]
+
+
+def values_of(fields, rng: random.Random, before: dict | None) -> dict:
+    out = {}
+    for fld in fields:
+        if fld.kind is FieldKind.INTEGER:
+            value = rng.randint(0, 40)
+        else:
+            value = Decimal(rng.randint(0, 4000)) / 100
+        if fld.cumulative and before is not None and before.get(fld.key) is not None:
+            value = before[fld.key] + value  # a running total grows
+        out[fld.key] = value
+    return out
+
+
+def build(url: str, size: int) -> None:
+    """The tree, the assignment and the reports with their rows, bulk-inserted."""
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    rng = random.Random(size)
+    with Session(engine, expire_on_commit=False) as session, unit_of_work(session):
+        template_service.load_files(session)
+        template = template_service.latest(session, TEMPLATE)
+        definition = template.definition
+        fields = stored_fields(definition)
+        levels = shape(size)
+        kinds = ("province", "prefecture", "county", "town", "village")
+        units, placements, by_level = [], [], [[(1, "/1/")]]
+        next_id = 2
+        for depth, count in enumerate(levels[1:], start=1):
+            parents = by_level[depth - 1]
+            here = []
+            for n in range(count):
+                parent_id, parent_path = parents[n % len(parents)]
+                path = f"{parent_path}{next_id}/"
+                here.append((next_id, path))
+                next_id += 1
+            by_level.append(here)
+        for depth, level in enumerate(by_level):
+            for unit_id, path in level:
+                parent = int(path.strip("/").split("/")[-2]) if depth else None
+                units.append(dict(id=unit_id, code=f"U{unit_id:06d}", name=f"单位{unit_id}",
+                                  kind=kinds[depth], parent_id=parent, path=path, depth=depth,
+                                  active=True))
+                placements.append(dict(unit_id=unit_id, parent_id=parent, path=path,
+                                       depth=depth))
+        for start in range(0, len(units), BATCH):
+            session.execute(insert(Unit), units[start:start + BATCH])
+            session.execute(insert(UnitPlacement), placements[start:start + BATCH])
+        assignment = assignment_service.create_assignment(
+            session, key="bench", template=template, root=session.get(Unit, 1),
+            kinds=["village"])
+        session.flush()
+        moment = datetime(2025, 1, 3, 2, 0, tzinfo=UTC)
+        report_id = 0
+        reports, rows = [], []
+
+        def flush() -> None:
+            session.execute(insert(Report.__table__), reports)
+            session.execute(insert(ReportValue.__table__), rows)
+            reports.clear()
+            rows.clear()
+
+        for unit_id, _path in by_level[-1]:
+            before = None
+            for period in PERIODS:
+                values = values_of(fields, rng, before)
+                before = values
+                report_id += 1
+                status = ("submitted" if period == PERIOD and unit_id % 10 == 0
+                          else "approved")
+                reports.append(dict(id=report_id, assignment_id=assignment.id,
+                                    unit_id=unit_id, period=period,
+                                    template_version_id=template.id, status=status,
+                                    revision=1, values=jsonable(values), remarks="",
+                                    explanations={}, submitted_at=moment, late=False))
+                rows += [dict(report_id=report_id, field_key=f.key,
+                              assignment_id=assignment.id, unit_id=unit_id, period=period,
+                              status=status, applies=True, micros=to_micros(values[f.key]))
+                         for f in fields]
+            if len(reports) >= BATCH // 20:
+                flush()
+        if reports:
+            flush()
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE"))
+        else:
+            connection.execute(text("ANALYZE"))
+    engine.dispose()
+
+
+def measure(url: str) -> dict:
+    """In a child process: floor and figures interleaved, medians of 3, peak memory."""
+    engine = make_engine(url)
+    floor_times, figure_times = [], []
+    with Session(engine) as session:
+        assignment = session.scalar(select(Assignment).where(Assignment.key == "bench"))
+        root = session.get(Unit, 1)
+        floor = (select(ReportValue.field_key, func.sum(ReportValue.micros))
+                 .where(ReportValue.assignment_id == assignment.id,
+                        ReportValue.period == PERIOD)
+                 .group_by(ReportValue.field_key))
+        for _ in range(3):
+            start = time.perf_counter()
+            sums = session.execute(floor).all()
+            floor_times.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            found = rollup.rollup(session, assignment, root, PERIOD)
+            figure_times.append(time.perf_counter() - start)
+            session.expire_all()
+    engine.dispose()
+    return dict(floor=statistics.median(floor_times), figures=statistics.median(figure_times),
+                sums=len(sums), children=found.children, counted=found.counted,
+                carried=found.carried_units,
+                rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+def child(url: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", url], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def pg_database(server: str, name: str) -> str:
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--measure")
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in args.units:
+            targets = [] if args.no_sqlite else [
+                ("SQLite", f"sqlite:///{Path(tmp) / f'figures-{size}.db'}")]
+            if not args.no_pg:
+                targets.append(("PostgreSQL", pg_database(args.pg, f"bench_figures_{size}")))
+            for name, url in targets:
+                start = time.perf_counter()
+                build(url, size)
+                built = time.perf_counter() - start
+                m = child(url)
+                print(f"{size:>7,} units ({shape(size)}), {name:<10}: figures "
+                      f"{m['figures']:.3f} s, floor {m['floor']:.3f} s "
+                      f"= {m['figures'] / m['floor']:.2f}× the floor; peak {m['rss'] / 2**20:.0f}"
+                      f" MB; {m['children']:,} children, {m['counted']:,} counted, "
+                      f"{m['carried']:,} carried (built in {built:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,354 @@
+"""The consolidated numeric figures of a subtree, added up by the database.
+
+The same rules as :mod:`forms.consolidation` (one definition: the property tests
+compare both), computed with set-based SQL over ``report_values`` so that a
+province's figures never bring its reports into Python:
+
+* the children of the unit are the nearest reporting units below it (one query of
+  ids and paths; the ids go back to the database as one array parameter);
+* a total aggregates the children's counted reports (approved, or submitted too
+  with the switch) by each field's rule; a field that did not apply to a child is
+  never counted, not even as zero;
+* a cumulative figure of a child whose report does not count is carried forward
+  from its latest approved report within the field's span (like for like);
+* 本期新增 compares the same units in both periods; the units whose own figure fell
+  are fetched on demand (:func:`unit_falls`);
+* calculated fields are recomputed from the consolidated inputs.
+
+The number of statements depends on the template, never on the subtree. Yes/no
+and choice tallies and text lists are not numbers: they stay with
+:mod:`forms.consolidation`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session, aliased
+
+from forms.calculated import calculate
+from forms.consolidation import MEAN_PLACES, Counts
+from forms.definition import Aggregation, CumulativeSpan, Definition, FieldDef, same_span
+from forms.periods import Period
+from forms.validation import increments as increments_of
+from server.models import Unit, UnitPlacement, UnitTag
+from server.models.reporting import Assignment, Report, ReportValue, Status
+from server.services.assignments import assignment_periods, version_for
+from server.services.owing import owing_units
+from server.services.report_values import SCALE, from_micros, stored_fields
+from server.services.subtree import path_ids
+
+AGGREGATED = (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX, Aggregation.MEAN,
+              Aggregation.LAST)
+
+
+@dataclass(frozen=True)
+class UnitFall:
+    """A child's own cumulative figure lower than its latest approved one before."""
+
+    unit_id: int
+    field_key: str
+    value: Any
+    previous: Any
+    previous_period: str
+
+
+@dataclass
+class Rollup:
+    """The numeric figures of one unit's subtree for one period."""
+
+    period: str
+    previous_period: str | None
+    children: int  # the nearest reporting units below
+    counted: int  # of which counted with a report of the period
+    carried_units: int  # of which not counted but carrying cumulative figures forward
+    values: dict[str, Any] = field(default_factory=dict)  # totals and calculated fields
+    counts: dict[str, Counts] = field(default_factory=dict)  # who is in each total
+    previous_values: dict[str, Any] = field(default_factory=dict)
+    increments: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Sums:
+    """Per field: the aggregates of one query's rows, in millionths."""
+
+    total: int = 0
+    least: int | None = None
+    most: int | None = None
+    parts: int = 0
+    blank: int = 0
+    off: int = 0
+    last: tuple[int, int] | None = None  # (position in tree order, micros)
+
+    def merge(self, other: _Sums) -> _Sums:
+        least = [v for v in (self.least, other.least) if v is not None]
+        most = [v for v in (self.most, other.most) if v is not None]
+        lasts = [v for v in (self.last, other.last) if v is not None]
+        return _Sums(self.total + other.total, min(least) if least else None,
+                     max(most) if most else None, self.parts + other.parts,
+                     self.blank + other.blank, self.off + other.off,
+                     max(lasts) if lasts else None)
+
+
+def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """*column* IN *ids*, as one bound parameter whatever their number (a PostgreSQL
+    array, a JSON array read by SQLite's json_each): one statement, any subtree."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == func.any(literal(list(ids), type_=ARRAY(Integer)))
+    listed = func.json_each(json.dumps(list(ids))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
+    """The ids of the nearest reporting units below *unit* owing *period*, in tree order
+    (one query of ids and paths, no objects)."""
+    rows = session.execute(owing_units(assignment, period, unit)
+                           .with_only_columns(Unit.id, UnitPlacement.path)).all()
+    owing = {unit_id for unit_id, _path in rows}
+    found = []
+    for unit_id, path in rows:
+        if unit_id == unit.id:
+            continue
+        ancestors = path_ids(path)[:-1]
+        below = ancestors[ancestors.index(unit.id) + 1:] if unit.id in ancestors else ancestors
+        if not any(a in owing for a in below):
+            found.append(unit_id)
+    return found
+
+
+def _counted_statuses(include_submitted: bool) -> list[str]:
+    return [Status.APPROVED, Status.SUBMITTED] if include_submitted else [Status.APPROVED]
+
+
+def _in_span(fields: Iterable[FieldDef], period: str, column: Any, key_column: Any
+             ) -> ColumnElement[bool]:
+    """SQL: the row's period (*column*) is within its field's span as seen from *period*
+    (a year-span field: the same calendar year; period keys start with the year)."""
+    yearly = [f.key for f in fields if f.cumulative_span is CumulativeSpan.YEAR]
+    if not yearly:
+        return literal(True)
+    year = f"{Period.parse(period).year:04d}"
+    return or_(key_column.not_in(yearly),
+               and_(column >= year, column < f"{int(year) + 1:04d}"))
+
+
+def _sums_query(rv: Any, where: Sequence[ColumnElement[bool]], value: Any = None):
+    micros = value if value is not None else rv.micros
+    counted = case((rv.applies, micros))
+    return (select(rv.field_key, func.sum(counted), func.min(counted), func.max(counted),
+                   func.count(counted),
+                   func.sum(case((and_(rv.applies, micros.is_(None)), 1), else_=0)),
+                   func.sum(case((rv.applies, 0), else_=1)))
+            .where(*where).group_by(rv.field_key))
+
+
+def _read_sums(session: Session, query: Any) -> dict[str, _Sums]:
+    return {key: _Sums(int(total or 0), None if least is None else int(least),
+                       None if most is None else int(most), int(parts or 0), int(blank or 0),
+                       int(off or 0))
+            for key, total, least, most, parts, blank, off in session.execute(query)}
+
+
+def _value(fld: FieldDef, sums: _Sums | None) -> Any:
+    """The figure of *fld* from its aggregates (None when nothing was counted)."""
+    if sums is None or not sums.parts:
+        return None
+    rule = fld.effective_aggregation
+    if rule is Aggregation.SUM:
+        micros: Any = sums.total
+    elif rule is Aggregation.MIN:
+        micros = sums.least
+    elif rule is Aggregation.MAX:
+        micros = sums.most
+    elif rule is Aggregation.LAST:
+        micros = sums.last[1] if sums.last else None
+    else:  # the mean, rounded as forms.consolidation.aggregate rounds it
+        mean = Decimal(sums.total) / SCALE / sums.parts
+        return mean.quantize(MEAN_PLACES, rounding=ROUND_HALF_UP)
+    return from_micros(fld, micros)
+
+
+def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
+           include_submitted: bool = False, carry_forward: bool = True,
+           children: Sequence[int] | None = None) -> Rollup:
+    """The numeric figures of *unit*'s subtree for *period* (the caller checked scope)."""
+    periods = assignment_periods(assignment)
+    at = periods.index(period)
+    previous_period = periods[at - 1] if at > 0 else None
+    definition = version_for(assignment, period).definition
+    if children is None:
+        children = child_ids(session, assignment, unit, period)
+    fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED]
+    keys = [f.key for f in fields]
+    cumulative = [f for f in fields if f.cumulative]
+    statuses = _counted_statuses(include_submitted)
+    rv = ReportValue
+    mine = ids_in(session, rv.unit_id, children)
+
+    counted_ids = set(session.scalars(
+        select(Report.unit_id).where(Report.assignment_id == assignment.id,
+                                     Report.period == period, Report.status.in_(statuses),
+                                     ids_in(session, Report.unit_id, children))))
+    uncounted = [c for c in children if c not in counted_ids]
+    base = [rv.assignment_id == assignment.id, rv.field_key.in_(keys)]
+    current = _read_sums(session, _sums_query(rv, [*base, rv.period == period,
+                                                   rv.status.in_(statuses), mine]))
+    order = {unit_id: position for position, unit_id in enumerate(children)}
+    lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
+
+    # Each child's latest approved report before the period: what a cumulative figure of
+    # a child not counted carries forward, and the like-for-like figure before.
+    latest = (select(Report.unit_id, func.max(Report.period).label("period"))
+              .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+                     Report.period < period, ids_in(session, Report.unit_id, children))
+              .group_by(Report.unit_id).subquery())
+    prior = aliased(ReportValue)
+    carried: dict[str, _Sums] = {}
+    carried_units = 0
+    if carry_forward and cumulative:  # even with none uncounted: as many statements
+        carried_where = [rv.assignment_id == assignment.id,
+                         rv.field_key.in_([f.key for f in cumulative]),
+                         ids_in(session, rv.unit_id, uncounted),
+                         _in_span(cumulative, period, rv.period, rv.field_key)]
+        carried = _read_sums(session, _sums_query(rv, carried_where).join(
+            latest, and_(latest.c.unit_id == rv.unit_id, latest.c.period == rv.period)))
+        carried_units = session.scalar(
+            select(func.count()).select_from(latest)
+            .where(ids_in(session, latest.c.unit_id, uncounted))) or 0
+        if lasts:
+            _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros).join(
+                latest, and_(latest.c.unit_id == rv.unit_id, latest.c.period == rv.period))
+                .where(*carried_where, rv.field_key.in_(lasts)), order)
+    if lasts:
+        _lasts(session, current, select(rv.unit_id, rv.field_key, rv.micros).where(
+            *base, rv.period == period, rv.status.in_(statuses), mine,
+            rv.field_key.in_(lasts)), order)
+
+    result = Rollup(period, previous_period, len(children), len(counted_ids), 0)
+    off_by_tags = _off_by_tags(session, definition, fields, uncounted)
+    for fld in fields:
+        now, kept = current.get(fld.key, _Sums()), carried.get(fld.key, _Sums())
+        merged = now.merge(kept) if fld.cumulative else now
+        result.values[fld.key] = _value(fld, merged)  # None: nothing counted
+        off = now.off + off_by_tags.get(fld.key, 0)
+        result.counts[fld.key] = Counts(len(children) - off, now.parts, kept.parts,
+                                        now.blank, off)
+    result.carried_units = carried_units if carried else 0
+    result.values.update({k: v for k, v in _calculated(definition, result.values).items()})
+
+    # The period before: the counted children's reports, and like for like for cumulative
+    # figures (each unit in this period's figure with its own latest figure before).
+    if previous_period is not None:
+        before = _read_sums(session, _sums_query(rv, [*base, rv.period == previous_period,
+                                                      rv.status.in_(statuses), mine]))
+        previous = {f.key: _value(f, before.get(f.key)) for f in fields
+                    if not f.cumulative}
+        like = [f for f in cumulative if same_span(f, period, previous_period)]
+        if like:
+            same = _read_sums(session, select(
+                prior.field_key, func.sum(prior.micros), func.min(prior.micros),
+                func.max(prior.micros), func.count(prior.micros), literal(0), literal(0))
+                .select_from(rv)
+                .join(latest, latest.c.unit_id == rv.unit_id)
+                .join(prior, and_(prior.unit_id == rv.unit_id, prior.period == latest.c.period,
+                                  prior.assignment_id == rv.assignment_id,
+                                  prior.field_key == rv.field_key))
+                .where(rv.assignment_id == assignment.id, rv.period == period,
+                       rv.status.in_(statuses), mine, rv.applies, rv.micros.is_not(None),
+                       rv.field_key.in_([f.key for f in like]), prior.micros.is_not(None),
+                       _in_span(like, period, prior.period, prior.field_key))
+                .group_by(prior.field_key))
+            for fld in like:
+                sums = same.get(fld.key, _Sums()).merge(carried.get(fld.key, _Sums()))
+                previous[fld.key] = _value(fld, sums) if fld.effective_aggregation \
+                    is not Aggregation.LAST else None
+        result.previous_values = {k: v for k, v in
+                                  _calculated(definition, previous).items() if v is not None}
+    result.increments = increments_of(definition, result.values,
+                                      result.previous_values or None, period=period,
+                                      previous_period=previous_period)
+    return result
+
+
+def _lasts(session: Session, into: dict[str, _Sums], query: Any, order: dict[int, int]) -> None:
+    for unit_id, key, micros in session.execute(query):
+        if micros is None:
+            continue
+        sums = into.setdefault(key, _Sums())
+        here = (order.get(unit_id, -1), int(micros))
+        if sums.last is None or here > sums.last:
+            sums.last = here
+
+
+def _calculated(definition: Definition, values: dict[str, Any]) -> dict[str, Any]:
+    """*values* with each calculated field recomputed from them (dropped when it has none)."""
+    out = dict(values)
+    computed = calculate(definition, {**out, **{f.key: None
+                                               for f in definition.calculated_fields()}})
+    for fld in definition.calculated_fields():
+        if computed.get(fld.key) is not None:
+            out[fld.key] = computed[fld.key]
+    return out
+
+
+def _off_by_tags(session: Session, definition: Definition, fields: Sequence[FieldDef],
+                 uncounted: Sequence[int]) -> dict[str, int]:
+    """Per field, how many children not counted its tag conditions rule out: the tagged
+    ones are read (one query) and grouped by their set of tags."""
+    from forms.applicability import applies_by_tags
+
+    tags: dict[int, set[str]] = {}
+    for unit_id, tag in session.execute(select(UnitTag.unit_id, UnitTag.tag).where(
+            ids_in(session, UnitTag.unit_id, uncounted))):
+        tags.setdefault(unit_id, set()).add(tag)
+    by_set: dict[frozenset[str], int] = {frozenset(): len(uncounted) - len(tags)}
+    for found in tags.values():
+        by_set[frozenset(found)] = by_set.get(frozenset(found), 0) + 1
+    off: dict[str, int] = {}
+    for tag_set, count in by_set.items():
+        if not count:
+            continue
+        scope = applies_by_tags(definition, tag_set)
+        for fld in fields:
+            if not scope.applies(fld.key):
+                off[fld.key] = off.get(fld.key, 0) + count
+    return off
+
+
+def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str, *,
+               include_submitted: bool = False, children: Sequence[int] | None = None
+               ) -> list[UnitFall]:
+    """The counted children whose own cumulative figure is lower than their latest approved
+    one before *period* (within its span): fetched when asked for, not with the totals."""
+    definition = version_for(assignment, period).definition
+    like = [f for f in stored_fields(definition)
+            if f.cumulative and f.effective_aggregation in AGGREGATED]
+    if children is None:
+        children = child_ids(session, assignment, unit, period)
+    statuses = _counted_statuses(include_submitted)
+    rv, prior = ReportValue, aliased(ReportValue)
+    mine = ids_in(session, rv.unit_id, children)
+    latest = (select(Report.unit_id, func.max(Report.period).label("period"))
+              .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+                     Report.period < period, ids_in(session, Report.unit_id, children))
+              .group_by(Report.unit_id).subquery())
+    query = (select(rv.unit_id, rv.field_key, rv.micros, prior.micros, prior.period)
+             .join(latest, latest.c.unit_id == rv.unit_id)
+             .join(prior, and_(prior.unit_id == rv.unit_id, prior.period == latest.c.period,
+                               prior.assignment_id == rv.assignment_id,
+                               prior.field_key == rv.field_key))
+             .where(rv.assignment_id == assignment.id, rv.period == period,
+                    rv.status.in_(statuses), mine, rv.applies,
+                    rv.field_key.in_([f.key for f in like]),
+                    rv.micros < prior.micros,
+                    _in_span(like, period, prior.period, prior.field_key)))
+    by_key = {f.key: f for f in like}
+    return [UnitFall(unit_id, key, from_micros(by_key[key], now), from_micros(by_key[key], then),
+                     then_period)
+            for unit_id, key, now, then, then_period in session.execute(query)]

@@ -1,0 +1,294 @@
+"""Reports' figures as rows the database adds up (report_values), and the roll-up over them.
+
+The rows follow every save and every workflow change in the same transaction; the
+migration that creates them fills them from the stored reports; the database
+roll-up gives the figures the consolidation shows in a number of statements that
+does not depend on the size of the subtree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from rollup_tree import HEADER, KEY, Q2_ON_TIME, Q3_ON_TIME, build, definition, roll_up, save, send
+from sqlalchemy import delete, event, select, text
+from sqlalchemy.orm import Session
+
+from server import migrate
+from server.db import unit_of_work
+from server.models import (
+    Assignment,
+    Report,
+    ReportEvent,
+    ReportValue,
+    Revision,
+    Status,
+    TemplateVersion,
+    Unit,
+)
+from server.services import consolidation, parts, reporting, rollup
+from server.services.report_values import backfill, from_micros, to_micros
+
+AFTER_Q3_DEADLINE = datetime(2024, 11, 1, 2, tzinfo=UTC)
+
+
+@pytest.fixture
+def world(session, make_unit, make_user):
+    return build(session, make_unit, make_user)
+
+
+def stored(session, unit: Unit, period: str) -> dict[str, tuple[str, bool, int | None]]:
+    """The unit's rows of *period*: field -> (status, applies, micros)."""
+    report = session.scalar(select(Report).where(Report.unit_id == unit.id,
+                                                 Report.period == period))
+    return {row.field_key: (row.status, row.applies, row.micros) for row in session.scalars(
+        select(ReportValue).where(ReportValue.report_id == report.id))}
+
+
+def test_a_save_stores_each_number_and_the_workflow_moves_its_status(world, session):
+    units = world["units"]
+    save(session, world, "v1", "V1", "2024Q3", {"found": 5})
+    assert stored(session, units["V1"], "2024Q3") == {
+        "found": ("draft", True, 5_000_000), "rectified": ("draft", True, None)}
+    send(session, world, "v1", "V1", "2024Q3", {"found": 6, "rectified": 2})
+    assert stored(session, units["V1"], "2024Q3") == {
+        "found": ("submitted", True, 6_000_000), "rectified": ("submitted", True, 2_000_000)}
+    town = world["users"]["t1-hz"]
+    with unit_of_work(session):
+        reporting.approve(session, town, reporting.load(session, town, KEY, "V1", "2024Q3"))
+    assert {s for s, _a, _m in stored(session, units["V1"], "2024Q3").values()} == {"approved"}
+    with unit_of_work(session):
+        reporting.unapprove(session, town, reporting.load(session, town, KEY, "V1", "2024Q3"),
+                            "数字有误")
+    report = session.scalar(select(Report).where(Report.unit_id == units["V1"].id,
+                                                 Report.period == "2024Q3"))
+    assert report.status != Status.APPROVED
+    assert {s for s, _a, _m in stored(session, units["V1"], "2024Q3").values()} == {
+        report.status}
+
+
+def test_a_save_that_fails_leaves_the_rows_as_they_were(world, session):
+    save(session, world, "v1", "V1", "2024Q3", {"found": 5})
+    user = world["users"]["v1"]
+    view = reporting.load(session, user, KEY, "V1", "2024Q3")
+    with pytest.raises(reporting.StaleRevision), unit_of_work(session):
+        reporting.save(session, user, view, {**HEADER, "found": 9}, expected_revision=0)
+    session.expire_all()
+    assert stored(session, world["units"]["V1"], "2024Q3")["found"][2] == 5_000_000
+
+
+def test_deleting_a_report_deletes_its_rows(world, session):
+    save(session, world, "v1", "V1", "2024Q3", {"found": 5})
+    with unit_of_work(session):
+        session.execute(delete(Revision))
+        session.execute(delete(ReportEvent))
+        session.execute(delete(Report))
+    assert session.scalar(select(ReportValue).limit(1)) is None
+
+
+def test_numbers_round_trip_through_millionths():
+    fld = definition().field("found")
+    assert to_micros(7) == 7_000_000 and from_micros(fld, 7_000_000) == 7
+    assert to_micros(None) is None and from_micros(fld, None) is None
+    from decimal import Decimal
+    assert to_micros(Decimal("2.125")) == 2_125_000
+    assert to_micros(Decimal("0.0000005")) == 1  # beyond six places: rounded half up
+
+
+def test_the_backfill_writes_the_rows_a_save_writes(world, session):
+    roll_up(session, world)
+    saved = {(r.report_id, r.field_key): (r.status, r.applies, r.micros)
+             for r in session.scalars(select(ReportValue))}
+    assert len(saved) > 20
+    with unit_of_work(session):
+        session.execute(delete(ReportValue))
+        backfill(session.connection())
+    again = {(r.report_id, r.field_key): (r.status, r.applies, r.micros)
+             for r in session.scalars(select(ReportValue))}
+    assert again == saved
+
+
+def test_the_migration_fills_the_rows_from_stored_reports(empty_engine):
+    """Reports stored before the table existed (at 0014) have their rows after 0017."""
+    migrate.upgrade(empty_engine, "0014")
+    with Session(empty_engine) as session, session.begin():
+        unit = Unit(code="V", name="村", kind="village", path="/1/", depth=0)
+        session.add(unit)
+        session.flush()
+        version = TemplateVersion(key="hazards", version=1, title="隐患",
+                                  definition_json=definition().model_dump_json(),
+                                  checksum="x", origin="upload")
+        session.add(version)
+        session.flush()
+        assignment = Assignment(key="a", template_key="hazards", root_unit_id=unit.id,
+                                consolidating_unit_id=unit.id, first_period="2024Q2",
+                                last_period="2025Q4")
+        session.add(assignment)
+        session.flush()
+        session.execute(Report.__table__.insert(), [
+            {"assignment_id": assignment.id, "unit_id": unit.id, "period": "2024Q2",
+             "template_version_id": version.id, "status": "approved", "revision": 1,
+             "values": {"found": 3, "rectified": None}, "remarks": "", "late": False,
+             "explanations": {}},
+            {"assignment_id": assignment.id, "unit_id": unit.id, "period": "2024Q3",
+             "template_version_id": version.id, "status": "draft", "revision": 1,
+             "values": {"found": "4"}, "remarks": "", "late": False, "explanations": {}}])
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT period, field_key, status, applies, micros FROM report_values "
+            "ORDER BY period, field_key")).all()
+    assert [tuple(r) for r in rows] == [
+        ("2024Q2", "found", "approved", True, 3_000_000),
+        ("2024Q2", "rectified", "approved", True, None),
+        ("2024Q3", "found", "draft", True, 4_000_000),
+        ("2024Q3", "rectified", "draft", True, None)]
+
+
+# -- the roll-up ------------------------------------------------------------------------
+
+
+def count_statements(session, call) -> int:
+    fresh = Session(session.get_bind(), expire_on_commit=False)
+    seen: list[str] = []
+
+    def record(*args):
+        seen.append(args[2])
+
+    event.listen(fresh.get_bind(), "before_cursor_execute", record)
+    try:
+        call(fresh)
+    finally:
+        event.remove(fresh.get_bind(), "before_cursor_execute", record)
+        fresh.close()
+    return len(seen)
+
+
+def add_villages(session, world, town: str, count: int, start: int = 0) -> None:
+    """*count* villages below *town*, each with an approved 2024Q3 report written directly
+    (rows included, as a save writes them)."""
+    from forms.applicability import applicability
+    from server.services import report_values
+    from server.services import units as unit_service
+
+    assignment = world["assignment"]
+    version = session.scalar(select(TemplateVersion).where(TemplateVersion.key == "hazards"))
+    with unit_of_work(session):
+        for n in range(start, start + count):
+            village = unit_service.create_unit(session, f"X{n}", f"村{n}", "village",
+                                               world["units"][town])
+            values = {"found": n, "rectified": n // 2}
+            report = Report(assignment_id=assignment.id, unit_id=village.id, period="2024Q3",
+                            template_version_id=version.id, status=Status.APPROVED,
+                            revision=1, values=values)
+            session.add(report)
+            session.flush()
+            report_values.save(session, report, version.definition, values,
+                               applicability(version.definition, frozenset(), values))
+
+
+def test_the_roll_up_runs_as_many_statements_for_10_units_as_for_200(world, session):
+    assignment, town = world["assignment"], world["units"]["T3"]
+
+    def figures(fresh):
+        rolled = rollup.rollup(fresh, fresh.get(Assignment, assignment.id),
+                               fresh.get(Unit, town.id), "2024Q3")
+        totals.append(rolled.values["found"])
+
+    totals: list[int] = []
+    add_villages(session, world, "T3", 10)
+    small = count_statements(session, figures)
+    add_villages(session, world, "T3", 190, start=10)
+    large = count_statements(session, figures)
+    assert totals == [sum(range(10)), sum(range(200))]
+    assert large == small
+
+
+def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session):
+    """Every level of the rolled-up tree: the database's figures equal what adding up the
+    children's typed report values gives (forms.consolidation, over the same reports)."""
+    from forms.consolidation import consolidate
+
+    roll_up(session, world)
+    # V4's own figure falls from 5 to 2: a fall the town's figures list.
+    send(session, world, "v4", "V4", "2024Q2", {"found": 5}, approve_by="t3-hz", at=Q2_ON_TIME)
+    village, town = world["users"]["v4"], world["users"]["t3-hz"]
+    view = reporting.load(session, village, KEY, "V4", "2024Q3")
+    with unit_of_work(session):
+        reporting.save(session, village, view, {**HEADER, "found": 2}, remarks="已核实",
+                       explanations={"found": "上期多报，已更正"})
+        reporting.submit(session, village, view, now=Q3_ON_TIME)
+    with unit_of_work(session):
+        reporting.approve(session, town, reporting.load(session, town, KEY, "V4", "2024Q3"),
+                          acknowledged=True)
+    codes = {u.id: u.code for u in world["units"].values()}
+    seen_falls = []
+    for code, who in (("T1", "t1-hz"), ("T2", "t2-hz"), ("T3", "t3-hz"), ("CO1", "co1-hz"),
+                      ("CITY", "city-hz")):
+        for carry in (True, False):
+            found = consolidation.figures(session, world["users"][who], KEY, code, "2024Q3",
+                                          now=AFTER_Q3_DEADLINE, carry_forward=carry,
+                                          include_submitted=code == "T2")
+            # The Python consolidation of the same parts (the provenance's reports).
+            python = consolidate(found.definition, _parts(found), "2024Q3").values
+            db = rollup.rollup(session, found.assignment, found.unit, "2024Q3",
+                               carry_forward=carry, include_submitted=code == "T2")
+            numeric = {f.key for f in found.definition.numeric_fields()}
+            assert {k: v for k, v in python.items() if k in numeric} == \
+                {k: v for k, v in db.values.items() if k in numeric}, (code, carry)
+            falls = rollup.unit_falls(session, found.assignment, found.unit, "2024Q3",
+                                      include_submitted=code == "T2")
+            assert sorted((codes[f.unit_id], f.field_key, f.value, f.previous, f.previous_period)
+                          for f in falls) == sorted(
+                (f.unit_code, f.field_key, f.value, f.previous, f.previous_period)
+                for f in found.falls), code
+            seen_falls += falls
+            for key in ("found", "rectified"):
+                # The parts behind the total, one a page, as the consolidation lists them.
+                paged, offset = [], 0
+                while offset is not None:
+                    page = parts.parts_page(session, found.assignment, found.unit, "2024Q3", key,
+                                            include_submitted=code == "T2",
+                                            carry_forward=carry, offset=offset, limit=1)
+                    paged += [(r.unit_code, r.value, r.revision, r.carried_from)
+                              for r in page.rows]
+                    offset = page.next_offset
+                assert paged == [(p.unit_code, p.value, p.revision, p.carried_from)
+                                 for p in found.result.provenance[key]], (code, carry, key)
+                assert page.total == len(paged)
+                python_counts, db_counts = found.coverage(key), db.counts[key]
+                assert [getattr(db_counts, n) for n in COUNTS] == \
+                    [getattr(python_counts, n) for n in COUNTS], (code, carry, key)
+    assert {codes[f.unit_id] for f in seen_falls} == {"V4"}
+
+
+COUNTS = ("applies", "reported", "carried", "blank", "off")
+
+
+def _parts(found):
+    """The children's reports behind *found* as forms.consolidation.ChildReport values."""
+    from dataclasses import replace
+
+    from forms.consolidation import ChildReport
+
+    out = []
+    for state in found.children:
+        report = state.report
+        if state.included:
+            out.append(ChildReport(state.unit.code, state.unit.name, report.values,
+                                   tags=state.unit.tags))
+        elif state.carried_from:
+            earlier = reporting_report(found, state.unit, state.carried_from)
+            out.append(replace(ChildReport(state.unit.code, state.unit.name, earlier.values,
+                                           tags=state.unit.tags),
+                               carried_from=state.carried_from))
+    return out
+
+
+def reporting_report(found, unit, period):
+    from sqlalchemy.orm import object_session
+
+    return object_session(unit).scalar(select(Report).where(
+        Report.unit_id == unit.id, Report.period == period,
+        Report.assignment_id == found.assignment.id))
