@@ -51,6 +51,7 @@ from server.models.reporting import (
     FieldComment,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -635,6 +636,7 @@ def autosave(session: Session, user: User, view: ReportView, raw_values: Mapping
         check_revision(view, latest.number)
     for name, value in {**changes, "updated_at": now}.items():
         set_committed_value(report, name, value)
+    report_values.save(session, report, view.definition, values, scope)  # the stored figures
     latest.values, latest.remarks = report.values, report.remarks
     latest.explanations = dict(report.explanations or {})
     latest.created_at = now
@@ -771,6 +773,11 @@ def withdraw(session: Session, user: User, view: ReportView, *,
                               "withdrawn (it is %(status)s)."),
                            state=str(view.status), status=status_label(view.status))
     set_committed_value(view.report, "status", Status.DRAFT)
+    # The stored figures carry the status (a roll-up counts sent reports): the listener
+    # that follows ORM changes does not see this conditional UPDATE.
+    session.execute(update(ReportValue).where(ReportValue.report_id == view.report.id)
+                    .values(status=str(Status.DRAFT))
+                    .execution_options(synchronize_session=False))
     _event(session, view.report, "withdrawn", user)
 
 

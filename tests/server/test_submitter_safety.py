@@ -16,7 +16,7 @@ from test_reporting_form import COMPLETE, Q2, Q3, form_of, send, stored
 
 from server.db import unit_of_work
 from server.models import Role
-from server.models.reporting import Report, ReportEvent, Revision, Source, Status
+from server.models.reporting import Report, ReportEvent, ReportValue, Revision, Source, Status
 from server.services import reporting
 
 ZH = {"Accept-Language": "zh-CN"}
@@ -272,3 +272,19 @@ def test_a_returned_report_opens_with_the_comment_and_the_fields_it_names(signed
     named = html[comment:html.index("</div>", comment)]
     assert '<a href="#field-rectified">整改隐患</a>' in named
     assert 'href="#field-found"' not in named
+
+
+def figures(session) -> dict[str, tuple[str, int | None]]:
+    """The stored figures of the report (status, value times 10**6) by field."""
+    session.expire_all()
+    return {v.field_key: (v.status, v.micros) for v in session.scalars(select(ReportValue))}
+
+
+def test_the_stored_figures_follow_autosaves_and_a_withdrawal(signed_in, session):
+    autosave(signed_in, f_found="4")
+    autosave(signed_in, f_found="5")  # the same autosave revision, brought up to date
+    assert figures(session)["found"] == ("draft", 5_000_000)
+    send(signed_in, Q2, "submit", f_found="5", f_rectified="2", **COMPLETE)
+    assert figures(session)["found"] == ("submitted", 5_000_000)
+    signed_in.post(Q2 + "/withdraw", withdraw_form(signed_in), token_from=Q2)
+    assert figures(session)["found"] == ("draft", 5_000_000)
