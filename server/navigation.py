@@ -37,6 +37,8 @@ class NavEntry:
 NAVIGATION: tuple[NavEntry, ...] = (
     NavEntry("reporting.my_reports", _l("My reports"), frozenset({SUBMITTER, CONSOLIDATOR})),
     NavEntry("review.matrix", _l("Review"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
+    NavEntry("review.dashboard", _l("Dashboard"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
+    NavEntry("review.overview", _l("Overview"), frozenset({ADMINISTRATOR})),
     NavEntry("review.events", _l("Events"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("consolidation.index", _l("Consolidation"), frozenset({CONSOLIDATOR, ADMINISTRATOR})),
     NavEntry("admin.templates", _l("Templates"), frozenset({ADMINISTRATOR})),

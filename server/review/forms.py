@@ -8,7 +8,7 @@ from wtforms import BooleanField, Form, HiddenField, SelectField, TextAreaField
 from wtforms.validators import Length
 
 from server.choices import options
-from server.labels import unit_kind_label
+from server.labels import period_label, unit_kind_label
 from server.models import Status
 from server.services.review import MatrixFilters
 
@@ -84,6 +84,31 @@ class UnapproveForm(DecisionForm):
     comment = TextAreaField(
         _l("Reason for withdrawing the approval"), validators=[Length(max=MAX_COMMENT)],
         description=_l("Kept in the audit trail of the report."))
+
+
+class DashboardForm(Form):
+    """The dashboard's filters, read from the query string (GET): unknown values fall back."""
+
+    assignment = SelectField(_l("Assignment"), validate_choice=False)
+    unit = SelectField(_l("Units below"), validate_choice=False)
+    kind = SelectField(_l("Level"), validate_choice=False)
+    first = SelectField(_l("From period"), validate_choice=False)
+    last = SelectField(_l("To period"), validate_choice=False)
+
+    def set_choices(self, assignments, units, kinds, periods) -> None:
+        self.assignment.choices = options((a.key, label) for a, label in assignments)
+        self.unit.choices = options((u.code, "\u3000" * (u.depth - units[0].depth) + u.name)
+                                    for u in units) if units else []
+        self.kind.choices = options([("", _l("Every level")),
+                                     *((k, unit_kind_label(k)) for k in kinds)])
+        self.first.choices = options([("", _l("Earliest shown")),
+                                      *((p, period_label(p)) for p in periods)])
+        self.last.choices = options([("", _l("Latest")),
+                                     *((p, period_label(p)) for p in periods)])
+
+    def chosen_kind(self) -> str:
+        kinds = {choice.value for choice in self.kind.choices if choice.value}
+        return self.kind.data if self.kind.data in kinds else ""
 
 
 class BatchApproveForm(FlaskForm):

@@ -178,3 +178,46 @@ def log_in():
         assert "/auth/login" not in page.url, f"{username} could not sign in"
 
     return sign_in
+
+
+DEMO_PASSWORD = "dashboard-demo-9"
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A second live server with the whole demo loaded on today's date (as ``make run``
+    loads it), on a database of its own; every demo account has DEMO_PASSWORD."""
+    from server.demo import load_demo
+    from server.services.templates import load_files
+
+    folder = tmp_path_factory.mktemp("demo-live")
+    app = create_app({"SECRET_KEY": "browser-demo", "INSTANCE_PATH": str(folder),
+                      "DATABASE_URL": f"sqlite:///{folder / 'demo.db'}"})
+    with app.app_context():
+        migrate.upgrade(database().engine)
+        session = db_session()
+        load_files(session)
+        load_demo(session, DEMO_PASSWORD)
+        session.commit()
+    server = LiveServer(app)
+    server.password = DEMO_PASSWORD
+    server.start()
+    yield server
+    server.stop()
+    with app.app_context():
+        database().engine.dispose()
+
+
+@pytest.fixture
+def demo_page(chromium, demo_server):
+    """Pages on the demo server: ``demo_page(width)``, in a Chinese-speaking browser."""
+    contexts = []
+
+    def open_page(width: int):
+        context, page = _new_page(chromium, demo_server, width, "zh-CN")
+        contexts.append(context)
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
