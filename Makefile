@@ -93,14 +93,20 @@ test-pg: $(TEST_STAMP) translations
 		{ echo "PostgreSQL not reachable at $(TEST_DATABASE_URL)"; exit 1; }
 	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest
 
+## axe-core for the browser tests' accessibility scan, at the version package-lock.json pins.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
 ## End-to-end tests in headless Chromium (Debian's /usr/bin/chromium).
-test-browser: $(TEST_STAMP) translations
+test-browser: $(TEST_STAMP) translations $(AXE)
 	env -u DATABASE_URL $(BIN)/pytest -m browser
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(LATEST_VENV) instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) $(LATEST_VENV) node_modules instance .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find translations -name '*.mo' -delete

@@ -41,6 +41,7 @@ MESSAGES: dict[str, str] = {
         " %(later_period)s; a cumulative figure cannot go down, so check both reports."
     ),
     "rule_failed": N_("%(message)s"),
+    "rule_not_checked": N_("Not checked: %(label)s, because %(fields)s could not be read."),
     "target_missed": N_(
         "%(label)s: the plan's target of %(target)s by %(by)s is not reached (%(value)s)."
     ),

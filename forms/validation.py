@@ -74,9 +74,10 @@ def validate(
     period = _as_period(period)
     previous_period = _as_period(previous_period)
     broken = {(i.field, i.row, i.column) for i in issues if i.is_error}
+    unread = {field for field, row, _column in broken if row is None}  # typed, not readable
     if check_required:
         issues += _required(definition, typed, broken, scope)
-    issues += _rules(definition, typed, scope, tags)
+    issues += _rules(definition, typed, scope, tags, unread=unread)
     # The checks below read only *typed*, which holds no field that does not apply.
     if previous is not None:
         issues += _cumulative(definition, typed, previous, period, previous_period)
@@ -140,18 +141,34 @@ def _required(
 
 
 def _rules(
-    definition: Definition, typed: Values, scope: Applicability, tags: Collection[str] | None
+    definition: Definition, typed: Values, scope: Applicability, tags: Collection[str] | None,
+    unread: Collection[str | None] = (),
 ) -> list[Issue]:
+    """The rules that fail; a rule that reads a figure that could not be read (*unread*)
+    is not judged, and says so, so every problem of a save is listed in one round."""
     issues: list[Issue] = []
     for rule in definition.rules:
         expr = parse(rule.expr)  # the definition was validated, so it parses
         if expr.fields & scope.fields:
             continue  # it reads a figure not asked of this unit
+        # Point at the first field the rule names: for "rectified <= found"
+        # the figure to correct is usually the one on the left.
+        names = re.findall(r"[a-z][a-z0-9_]*", rule.expr)
+        where = next((k for k in names if k in expr.fields), None)
+        blocked = [k for k in names if k in expr.fields and k in unread]
+        if blocked:
+            fields = [definition.field(k) for k in dict.fromkeys(blocked)]
+            target = definition.field(where) if where else None
+            params: dict[str, Any] = {
+                "label": target.label if target else rule.key,
+                "fields": "、".join(f.label for f in fields if f),
+                "fields_en": ", ".join((f.label_en or f.label) for f in fields if f),
+            }
+            if target is not None and target.label_en:
+                params["label_en"] = target.label_en
+            issues.append(warning(where, "rule_not_checked", **params))
+            continue
         if expr.evaluate(typed, tags=tags) is False:
-            # Point at the first field the rule names: for "rectified <= found"
-            # the figure to correct is usually the one on the left.
-            names = re.findall(r"[a-z][a-z0-9_]*", rule.expr)
-            where = next((k for k in names if k in expr.fields), None)
             params = {"message": rule.message, "rule": rule.key}
             if rule.message_en:
                 params["message_en"] = rule.message_en

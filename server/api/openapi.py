@@ -259,6 +259,10 @@ OPERATIONS: tuple[Operation, ...] = (
               (*REPORT, "If-Match"), schemas.SaveReport, problems=(403, 404, 409, 422, 423, 428)),
     Operation("post", R + "/submit", "reports", "Submit the latest revision.", REPORT_BODY,
               ACTION, schemas.Remarks, False, (403, 404, 409, 422, 423)),
+    Operation("post", R + "/withdraw", "reports",
+              "Withdraw a submitted report that no reviewer has acted on yet: it becomes a "
+              "draft again (recorded in its history).", REPORT_BODY, ACTION,
+              problems=(403, 404, 409, 423)),
     Operation("post", R + "/return", "review", "Return a submitted report with a comment.",
               REPORT_BODY, ACTION, schemas.Comment, problems=(403, 404, 409, 422, 423)),
     Operation("post", R + "/approve", "review", "Approve (and lock) a submitted report.",

@@ -221,6 +221,14 @@ def submit_report(assignment: str, unit: str, period: str):
     return _answer(_reload(view))
 
 
+@bp.post(REPORT + "/withdraw")
+def withdraw_report(assignment: str, unit: str, period: str):
+    """撤回: a submitted report back to a draft, until a reviewer acts on it."""
+    view = _view(assignment, unit, period)
+    reporting.withdraw(db_session(), api_user(), view, expected_revision=_if_match(required=False))
+    return _answer(_reload(view))
+
+
 def _decide(assignment: str, unit: str, period: str, decision: str, text_member: str | None):
     view = _view(assignment, unit, period)
     body = body_object(optional=True)

@@ -96,6 +96,7 @@ class Source(enum.StrEnum):
     EXCEL = "excel"
     API = "api"
     CONSOLIDATION = "consolidation"
+    AUTOSAVE = "autosave"  # the web form saving a draft by itself while the unit types
 
 
 class Assignment(Base):

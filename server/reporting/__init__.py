@@ -4,6 +4,7 @@ from server.reporting import (  # noqa: F401  (registers routes)
     form_views,
     history_views,
     print_views,
+    submit_views,
     tasks,
 )
 from server.reporting.blueprint import bp

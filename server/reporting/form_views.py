@@ -26,7 +26,7 @@ from werkzeug.datastructures import FileStorage
 from wtforms import HiddenField
 
 from forms.definition import FieldKind
-from forms.issues import Issue, error, has_errors
+from forms.issues import Issue, error, has_errors, unexplained
 from forms.values import coerce_values, format_number
 from server.db import db_session, unit_of_work
 from server.downloads import content_disposition
@@ -35,6 +35,7 @@ from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
 from server.reporting import event_form
 from server.reporting import report_form as rf
+from server.reporting.action_forms import SubmitForm, WithdrawForm
 from server.reporting.blueprint import bp
 from server.reporting.display import cumulative_figures, note_ranges
 from server.reporting.loading import load_or_404, report_args
@@ -91,8 +92,9 @@ def _post(view: ReportView):
     if definition.is_event:
         chosen.update(event_form.chosen_files(request.files))
     on_refusal(lambda refusal: _refused(view, form, raw, typed, chosen, refusal))
-    if upload_issues:
-        raise InvalidReport(reporting.NOT_SAVED, upload_issues + coercion)
+    if upload_issues:  # with every other problem of the values, in one round
+        raise InvalidReport(reporting.NOT_SAVED, upload_issues + reporting.refusal_issues(
+            view, raw.values))
     explanations = rf.posted_explanations(
         request.form, view.report.explanations if view.report else None)
     if definition.is_event:
@@ -104,12 +106,16 @@ def _post(view: ReportView):
             remarks=form.remarks.data or "", explanations=explanations,
             expected_revision=_revision_number(form.revision.data))
     else:
+        # Before a submission, every problem at once, missing values included.
         report, draft_issues = reporting.save(
             session, user, view, raw.values, remarks=form.remarks.data or "",
-            explanations=explanations, expected_revision=_revision_number(form.revision.data))
+            explanations=explanations, expected_revision=_revision_number(form.revision.data),
+            check_required=action in ("confirm", "submit"))
 
     form.revision.data = str(report.revision)
     warnings = [i for i in coercion if not i.is_error]
+    if action == "confirm":  # the page's 提交 button: saved, then asked to confirm
+        return confirm_page(view, form, raw, warnings + draft_issues)
     if action == "submit":
         try:
             reporting.submit(session, user, view, expected_revision=report.revision)
@@ -120,12 +126,7 @@ def _post(view: ReportView):
             flash(_("Left out because they do not apply to %(unit)s: %(fields)s.",
                     unit=view.unit.name,
                     fields=skipped_labels(definition, view.skipped, locale)), "info")
-        flash(_("The report was submitted to %(unit)s.",
-                unit=view.assignment.consolidating_unit.name), "success")
-        if report.late:
-            flash(_("It arrived after the due date (%(due)s) and is marked late.",
-                    due=format_date(view.due, "long")), "warning")
-        return redirect(url_for("reporting.report_form", **report_args(view)))
+        return submitted(view)
 
     flash(_("Saved as a draft (revision %(number)s). It is not submitted yet.",
             number=report.revision), "success")
@@ -138,6 +139,34 @@ def _post(view: ReportView):
         # Stay on the page: the warnings about what was typed ("12家") exist only now.
         return _page(view, form, issues, rows=raw.rows, values=typed)
     return redirect(url_for("reporting.report_form", **report_args(view)))
+
+
+def submitted(view: ReportView):
+    """After a submission: say where it went (and that it is late), back to the report."""
+    flash(_("The report was submitted to %(unit)s.",
+            unit=view.assignment.consolidating_unit.name), "success")
+    if view.report.late:
+        flash(_("It arrived after the due date (%(due)s) and is marked late.",
+                due=format_date(view.due, "long")), "warning")
+    return redirect(url_for("reporting.report_form", **report_args(view)))
+
+
+def confirm_page(view: ReportView, form, raw, issues: list[Issue]):
+    """The draft is saved; before it is sent, the person confirms, seeing the warnings still
+    open. With errors there is nothing to confirm: the form again with every problem."""
+    if has_errors(issues):
+        message = _("Your changes were saved as a draft (revision %(number)s), but the report "
+                    "cannot be submitted until the errors are corrected.", number=view.revision)
+        return _page(view, form, issues, rows=raw.rows, status=422, values=view.values,
+                     alerts=[("error", message)])
+    locale = current_locale_code()
+    placed = rf.place_issues(view.definition, issues, _, locale, raw.rows)
+    report = view.report
+    figures, general = unexplained(issues, report.explanations or {}, report.remarks)
+    return render_template(
+        "reporting/confirm.html", view=view, definition=view.definition, placed=placed,
+        unexplained=bool(figures or general), args=report_args(view),
+        submit_form=SubmitForm(formdata=None, revision=str(view.revision)))
 
 
 def _refused(view, form, raw, typed, chosen, refusal: Refusal):
@@ -286,13 +315,14 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         placed.summary.append(rf.ShownIssue(rf.REMARKS_ANCHOR, remarks_error, True,
                                             str(form.remarks.label.text)))
     shown_values = view.values if values is None else values
+    returned = _latest(view, "returned") if view.status == Status.RETURNED else None
     editable = reporting.can_edit(user, view)
     # Offered only when the units below give something the draft does not have yet.
     refillable = (editable and view.report is not None
                   and consolidation.consolidates(db_session(), view.assignment, view.unit)
                   and consolidation.refill_offered(db_session(), view))
     cumulative = cumulative_figures(view, shown_values)
-    returned = _latest(view, "returned") if view.status == Status.RETURNED else None
+    withdrawable = view.report is not None and reporting.withdraw_refusal(user, view) is None
     return render_template(
         "reporting/form.html",
         view=view, definition=definition, form=form, placed=placed,
@@ -304,6 +334,9 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         lost_files=lost_files or {}, cumulative=cumulative,
         note_ranges=note_ranges(view, cumulative) if editable else {},
         returned=returned,
+        returned_fields=_named_fields(definition, returned.comment if returned else "", locale),
+        withdraw_form=WithdrawForm(formdata=None, revision=str(view.revision))
+        if withdrawable else None,
         # The reviewer's comments on single fields, shown at those fields until resubmitted.
         field_comments={c.field_key: c.comment for c in returned.field_comments}
         if returned is not None else {},
@@ -317,6 +350,25 @@ def _page(view: ReportView, form: rf.ReportForm, issues: list[Issue] | None = No
         phases=targets.phases(definition, view.assignment),
         fa=rf.form_applicability(definition, view.unit.tags, shown_values, locale),
     ), status
+
+
+def _named_fields(definition, comment: str, locale: str) -> list:
+    """The fields a return comment names by their label, in the form's order, to link
+    them at the top of a returned report (the longest label wins: 已整改隐患数, not 隐患数)."""
+    if not comment:
+        return []
+    found, taken = [], []
+    candidates = sorted(definition.fields(), key=lambda f: -len(f.text("label", locale)))
+    for fld in candidates:
+        label = fld.text("label", locale)
+        if len(label) < 2 or label not in comment:
+            continue
+        if any(label in longer for longer in taken):
+            continue
+        taken.append(label)
+        found.append(fld)
+    order = {f.key: n for n, f in enumerate(definition.fields())}
+    return sorted(found, key=lambda f: order[f.key])
 
 
 def _explanations(view: ReportView) -> dict[str, str]:

@@ -23,6 +23,7 @@ SOURCE_LABELS = {
     "excel": _l("Excel upload"),
     "api": _l("API"),
     "consolidation": _l("Consolidation"),
+    "autosave": _l("Saved automatically"),
 }
 
 EVENT_LABELS = {
@@ -31,6 +32,7 @@ EVENT_LABELS = {
     "returned": _l("Returned"),
     "approved": _l("Approved"),
     "unapproved": _l("Approval withdrawn"),
+    "withdrawn": _l("Withdrawn by the unit"),
 }
 
 

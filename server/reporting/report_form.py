@@ -379,6 +379,12 @@ class ShownIssue:
     message: str
     is_error: bool
     label: str = ""
+    # The message as the summary lists it: "第3项 排查隐患数：…" (item, field, row, column).
+    located: str = ""
+
+    @property
+    def summary_text(self) -> str:
+        return self.located or self.message
 
 
 def field_anchor(key: str) -> str:
@@ -465,18 +471,45 @@ def place_issues(definition: Definition, issues: Iterable[Issue], translate: Cal
         row = issue.row
         if row is not None and rows and fld.key in rows and row < len(rows[fld.key]):
             row = rows[fld.key][row]
+        located = located_message(definition, fld, message, locale, row, issue.column)
         if row is not None and issue.column:
             shown = ShownIssue(cell_anchor(fld.key, row, issue.column), message,
-                               issue.is_error, label)
+                               issue.is_error, label, located)
             placed.cells.setdefault((fld.key, row, issue.column), []).append(shown)
         elif row is not None:
-            shown = ShownIssue(field_anchor(fld.key), message, issue.is_error, label)
+            shown = ShownIssue(field_anchor(fld.key), message, issue.is_error, label, located)
             placed.rows.setdefault((fld.key, row), []).append(shown)
         else:
-            shown = ShownIssue(field_anchor(fld.key), message, issue.is_error, label)
+            shown = ShownIssue(field_anchor(fld.key), message, issue.is_error, label, located)
             placed.fields.setdefault(fld.key, []).append(shown)
         placed.summary.append(shown)
     return placed
+
+
+def issue_place(definition: Definition, fld: FieldDef, locale: str, row: int | None = None,
+                column: str | None = None) -> str:
+    """Where a problem is, as a person finds it on the printed form: "第3项 排查隐患数",
+    with the row and column of a table ("第3项 隐患清单 第 2 行 整改期限")."""
+    parts = []
+    item = definition.item_of(fld.key)
+    if item is not None and item.number:
+        number = item.number.strip()
+        parts.append(gettext("Item %(number)s", number=number) if number.isdigit()
+                     else number)
+    parts.append(fld.text("label", locale))
+    if row is not None:
+        parts.append(gettext("row %(number)s", number=row + 1))
+        col = next((c for c in fld.columns if c.key == column), None) if column else None
+        if col is not None:
+            parts.append(col.text("label", locale))
+    return " ".join(parts)
+
+
+def located_message(definition: Definition, fld: FieldDef, message: str, locale: str,
+                    row: int | None = None, column: str | None = None) -> str:
+    """The message headed by its place: "第3项 排查隐患数：排查隐患数为必填项。"."""
+    place = issue_place(definition, fld, locale, row, column)
+    return gettext("%(place)s: %(message)s", place=place, message=message)
 
 
 def show_errors_on(form: ReportForm, definition: Definition, placed: IssueMap) -> None:

@@ -36,6 +36,7 @@ EVENT_LABELS = {
     "returned": _l("Returned"),
     "approved": _l("Approved"),
     "unapproved": _l("Approval withdrawn"),
+    "withdrawn": _l("Withdrawn by the unit"),
 }
 
 DECISION_FORMS = {"return": ReturnForm, "approve": ApproveForm, "unapprove": UnapproveForm}

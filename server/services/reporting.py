@@ -51,6 +51,7 @@ from server.models.reporting import (
     FieldComment,
     Report,
     ReportEvent,
+    ReportValue,
     Revision,
     Source,
     Status,
@@ -565,7 +566,7 @@ def save(
     skipped = scope.dropped(raw_values)
     values, coercion = coerce_values(view.definition, scope.prune(raw_values))
     if has_errors(coercion):
-        raise InvalidReport(NOT_SAVED, coercion)
+        raise InvalidReport(NOT_SAVED, refusal_issues(view, raw_values))
     report = view.report
     if report is None:
         report = _insert_report(session, view)
@@ -591,6 +592,79 @@ def save(
     _event(session, report, "saved", user)
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=check_required)
+
+
+@dataclass
+class Autosaved:
+    """What an autosave did: the report, and whether anything was written."""
+
+    report: Report
+    changed: bool
+    at: datetime
+
+
+def autosave(session: Session, user: User, view: ReportView, raw_values: Mapping[str, Any], *,
+             remarks: str | None = None, explanations: Mapping[str, str] | None = None,
+             expected_revision: int | None = None) -> Autosaved:
+    """Keep a draft the unit is typing, a few seconds after each change (the web form).
+
+    Nothing is written when the values, remarks and notes are those of the latest
+    revision. Otherwise, while the latest revision is itself this person's autosave,
+    it is brought up to date in place (same number, compare and set on it), so typing
+    for a minute does not leave thirty revisions; after any other save (an explicit
+    save, an upload, another person) the autosave appends a revision of its own,
+    marked ``autosave`` in the history. Values that cannot be read are refused like
+    any save (InvalidReport), and nothing is kept.
+    """
+    _check_editable(user, view)
+    check_revision(view, expected_revision)
+    scope = view.applicability(raw_values)
+    values, coercion = coerce_values(view.definition, scope.prune(raw_values))
+    if has_errors(coercion):
+        raise InvalidReport(NOT_SAVED, coercion)
+    report = view.report
+    changes: dict[str, Any] = {"values": jsonable(values)}
+    if remarks is not None:
+        changes["remarks"] = remarks.strip()
+    if explanations is not None:
+        changes["explanations"] = clean_explanations(view.definition, explanations)
+    now = utcnow()
+    if report is not None and all(getattr(report, k) == v for k, v in changes.items()):
+        return Autosaved(report, False, report.updated_at or now)
+    latest = None
+    if report is not None and report.revision:
+        latest = session.scalar(select(Revision).where(Revision.report_id == report.id,
+                                                       Revision.number == report.revision))
+    if latest is None or latest.source != Source.AUTOSAVE or latest.author_id != user.id:
+        report, _issues = save(session, user, view, raw_values, remarks=remarks,
+                               explanations=explanations, expected_revision=expected_revision,
+                               source=Source.AUTOSAVE)
+        return Autosaved(report, True, report.updated_at or now)
+    claimed = session.execute(
+        update(Report).where(Report.id == report.id, Report.revision == report.revision)
+        .values(updated_at=now, **changes).execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        session.refresh(report)
+        check_revision(view, latest.number)
+    for name, value in {**changes, "updated_at": now}.items():
+        set_committed_value(report, name, value)
+    report_values.save(session, report, view.definition, values, scope)  # the stored figures
+    latest.values, latest.remarks = report.values, report.remarks
+    latest.explanations = dict(report.explanations or {})
+    latest.created_at = now
+    view.values = values
+    return Autosaved(report, True, now)
+
+
+def refusal_issues(view: ReportView, raw_values: Mapping[str, Any]) -> list[Issue]:
+    """Every problem of values a save refuses, in one round: what cannot be read, and
+    with it the missing values, the rules (a rule that needs an
+    unreadable figure says it was not checked) and the cumulative figures, so the
+    person corrects everything at once instead of finding the next problems only
+    after the first are fixed. Web form, workbook upload and API share it."""
+    pruned = view.applicability(raw_values).prune(raw_values)
+    return issues_for(view, pruned)
 
 
 def _insert_report(session: Session, view: ReportView) -> Report:
@@ -670,6 +744,54 @@ def submit(session: Session, user: User, view: ReportView, *,
     report.status, report.submitted_at = Status.SUBMITTED, now
     _event(session, report, "submitted", user)
     return issues
+
+
+def withdraw_refusal(user: User, view: ReportView) -> Refusal | None:
+    """Why *user* may not withdraw (撤回) the submitted report now; None when they may."""
+    if not fills_in(user, view):
+        return NotAllowed(_l("Only the unit's own accounts can withdraw its report."))
+    if view.closed is not None:
+        return view.closed
+    if view.report is None or view.report.status != Status.SUBMITTED:
+        if view.status == Status.APPROVED:
+            return ReportLocked()
+        return InvalidState(_l("Only a submitted report that is not reviewed yet can be "
+                               "withdrawn (it is %(status)s)."),
+                            state=str(view.status), status=status_label(view.status))
+    return None
+
+
+def withdraw(session: Session, user: User, view: ReportView, *,
+             expected_revision: int | None = None) -> None:
+    """Take a submitted report back into a draft before a reviewer acts on it.
+
+    Refused once it is approved or returned (the reviewer acted), when the period is
+    closed, or for anyone but the unit's own accounts. The history records who withdrew
+    it and when (a ``withdrawn`` event); reviewers are not notified, since nothing is
+    asked of them any more.
+    """
+    refusal = withdraw_refusal(user, view)
+    if refusal is not None:
+        raise refusal
+    check_revision(view, expected_revision)
+    # Compare and set on the status: a reviewer approving or returning it at the same
+    # moment wins, and the withdrawal is refused instead of undoing their decision.
+    moved = session.execute(
+        update(Report).where(Report.id == view.report.id, Report.status == Status.SUBMITTED)
+        .values(status=Status.DRAFT, updated_at=utcnow())
+        .execution_options(synchronize_session=False)).rowcount
+    if not moved:
+        session.refresh(view.report)
+        raise InvalidState(_l("Only a submitted report that is not reviewed yet can be "
+                              "withdrawn (it is %(status)s)."),
+                           state=str(view.status), status=status_label(view.status))
+    set_committed_value(view.report, "status", Status.DRAFT)
+    # The stored figures carry the status (a roll-up counts sent reports): the listener
+    # that follows ORM changes does not see this conditional UPDATE.
+    session.execute(update(ReportValue).where(ReportValue.report_id == view.report.id)
+                    .values(status=str(Status.DRAFT))
+                    .execution_options(synchronize_session=False))
+    _event(session, view.report, "withdrawn", user)
 
 
 def return_report(session: Session, user: User, view: ReportView, comment: str,

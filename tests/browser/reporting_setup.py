@@ -95,3 +95,15 @@ def fits_the_screen(page) -> bool:
     """Whether the page does not scroll sideways (wide tables scroll inside their frame)."""
     return page.evaluate(
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def submit(page) -> None:
+    """Press 提交… and confirm on the page that asks (with the warnings still open); an
+    event report's 提交 sends it at once."""
+    with page.expect_navigation():
+        page.locator(".report-actions button[value=confirm], "
+                     ".report-actions button[value=submit]").click()
+    confirm = page.locator(".confirm-submit button[type=submit]")
+    if confirm.count():
+        with page.expect_navigation():
+            confirm.click()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from event_samples import png
 from playwright.sync_api import expect
-from reporting_setup import PASSWORD, person
+from reporting_setup import PASSWORD, person, submit
 
 from forms.loader import CATALOG_DIR
 from server.db import db_session, unit_of_work
@@ -54,7 +54,7 @@ def test_a_village_files_an_event_with_a_photo_and_the_town_sees_it(
         village.locator("#f_deaths").fill("0")
         village.locator("#f_injured").fill("1")
         village.locator("#f_description").fill("揉捻机卷手，一人轻伤。")
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
         expect(village.locator(".alert-success").first).to_contain_text("报表已提交至勐董镇")
         expect(village.locator(".event-attachments")).to_contain_text("现场照片.png")
 

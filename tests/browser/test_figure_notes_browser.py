@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
-from reporting_setup import LAST_QUARTER, PASSWORD, person
+from reporting_setup import LAST_QUARTER, PASSWORD, person, submit
 
 from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
@@ -82,7 +82,7 @@ def test_a_lower_figure_with_a_note_is_submitted_and_the_town_acknowledges_it(
         expect(box).to_be_visible()
         village.locator("#f_i05_trainees").fill("180")
         village.locator("#f_i01_progress").fill("核减已关停企业。")
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
 
         # Refused: the form asks for a 说明 beside the flagged figure.
         flagged = village.locator("#field-i01_enterprises")
@@ -94,7 +94,7 @@ def test_a_lower_figure_with_a_note_is_submitted_and_the_town_acknowledges_it(
         expect(village.locator("body")).to_contain_text("请在每个标记数字旁的说明中作出解释")
 
         note.fill(NOTE)
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
         expect(village.locator(".report-meta")).to_contain_text("已报送")
         expect(village.locator("#field-i01_enterprises")).to_contain_text(NOTE)
 

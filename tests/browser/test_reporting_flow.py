@@ -27,6 +27,7 @@ from reporting_setup import (
     fits_the_screen,
     person,
     prepare,
+    submit,
 )
 
 from forms.periods import Period
@@ -97,7 +98,7 @@ def test_the_village_fixes_a_lower_figure_and_the_town_approves(chromium, live_s
         expect(village.locator(".issue-summary")).to_contain_text(message)
 
         # Submitting is refused until the figure is corrected or explained beside it.
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
         expect(flagged).to_contain_text(message)
         expect(village.locator("#note-i01_enterprises")).to_be_visible()
         expect(village.locator(".report-meta")).to_contain_text("草稿")
@@ -106,7 +107,7 @@ def test_the_village_fixes_a_lower_figure_and_the_town_approves(chromium, live_s
         enterprises.fill("15")
         expect(village.locator("#increment-i01_enterprises")).to_have_text("+3")
         shown(village, screenshot, "reporting-form", DESKTOP)
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
         expect(village.locator(".readonly-banner")).to_be_visible()
         expect(village.locator(".report-meta")).to_contain_text("已报送")
         expect(village.locator("#field-i01_enterprises")).not_to_contain_text("降至")
@@ -156,7 +157,7 @@ def test_on_a_phone_a_late_report_is_accepted_flagged_and_returned(chromium, liv
         expect(village.locator("#increment-i01_enterprises")).to_have_text("+4")
         village.locator("#f_i01_progress").fill("已督促4家企业开展自查。")
         shown(village, screenshot, "reporting-form", PHONE)
-        village.locator(".report-actions button[value=submit]").click()
+        submit(village)
         expect(village.locator(".report-meta")).to_contain_text("已报送")
         expect(village.locator(".report-meta .badge-late")).to_be_visible()
 
@@ -174,7 +175,7 @@ def test_on_a_phone_a_late_report_is_accepted_flagged_and_returned(chromium, liv
 
         village.reload()
         expect(village.locator(".returned-comment")).to_contain_text(comment)
-        expect(village.locator(".report-actions button[value=submit]")).to_be_visible()
+        expect(village.locator(".report-actions button[value=confirm]")).to_be_visible()
 
 
 def test_the_rectification_rate_follows_the_figures_as_they_are_typed(chromium, live_server,

@@ -63,8 +63,10 @@ def test_validation_skips_what_does_not_apply():
     # required, and the rule reading it is not judged.
     values = {**BASE, "chem_sites": "不涉及", "chem_rate": "不涉及"}
     assert validate(DEF, values, tags={"有限空间"}) == []
+    # Where it applies, both are unreadable, and the rule reading them says it was not judged.
     assert codes(validate(DEF, values, tags={"危化"})) == [
-        ("chem_rate", "not_a_number"), ("chem_sites", "not_a_number")]
+        ("chem_rate", "not_a_number"), ("chem_sites", "not_a_number"),
+        ("chem_sites", "rule_not_checked")]
     assert codes(validate(DEF, BASE, tags={"危化"})) == [("chem_sites", "required")]
     # A cumulative figure of a section that no longer applies is not compared.
     assert validate(DEF, BASE, previous={**BASE, "chem_sites": 9}, tags=set()) == []

@@ -153,3 +153,20 @@ def test_a_cumulative_series_that_goes_down_is_always_flagged(series):
         for prev, cur in zip(series, series[1:], strict=False)
     ]
     assert flagged == [cur < prev for prev, cur in zip(series, series[1:], strict=False)]
+
+
+def test_a_rule_needing_an_unreadable_figure_is_not_judged_and_says_why():
+    # One round: the unreadable figure, the missing answer and the skipped rule together.
+    issues = validate(DEF, {"found": "很多", "rectified": 5})
+    found = {(i.field, i.code): i for i in issues}
+    assert found[("found", "not_a_number")].is_error
+    assert ("done", "required") in found
+    skipped = found[("rectified", "rule_not_checked")]
+    assert skipped.severity is Severity.WARNING
+    assert skipped.render() == "Not checked: 整改隐患, because 排查隐患 could not be read."
+    assert skipped.render(locale="en") == ("Not checked: Hazards rectified, because Hazards "
+                                           "found could not be read.")
+    # Readable figures are judged as before.
+    judged = {(i.field, i.code) for i in validate(DEF, {"found": 3, "rectified": 5})}
+    assert ("rectified", "rule_failed") in judged
+    assert ("rectified", "rule_not_checked") not in judged

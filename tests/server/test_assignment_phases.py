@@ -58,18 +58,18 @@ def test_an_administrator_redates_and_adds_phases_on_the_assignment(
         ("consolidate", "巩固提升", date(2025, 1, 1), date(2026, 9, 30)),
         ("review", "总结评估", date(2026, 10, 1), date(2026, 12, 31))]
     detail = html.unescape(admin.get(f"/admin/assignments/{KEY}").get_data(as_text=True))
-    assert "巩固提升 (2025年1月1日 – 2026年9月30日)" in detail
+    assert "巩固提升（2025年1月1日 – 2026年9月30日）" in detail
     assert "consolidate | 巩固提升 | 2025-01-01 | 2026-09-30" in detail  # the box to edit
 
     # 23:59 on 31 December in Shanghai: still the town's 专项治理; a minute later 巩固提升.
     village = other_browser.login_ok(world["va1"])
     assert "当前阶段：专项治理" in text(village.get("/reports/"))
     form = text(village.get(f"/reports/{KEY}/VA1/2024Q4"))
-    assert "专项治理 (2024年6月1日 – 2024年12月31日)" in form
+    assert "专项治理（2024年6月1日 – 2024年12月31日）" in form
     clock(NEXT_DAY)
     assert "当前阶段：巩固提升" in text(village.get("/reports/"))
     form = text(village.get(f"/reports/{KEY}/VA1/2024Q4"))
-    assert "巩固提升 (2025年1月1日 – 2026年9月30日)" in form
+    assert "巩固提升（2025年1月1日 – 2026年9月30日）" in form
 
 
 def test_the_review_and_consolidation_pages_and_the_api_show_the_assignments_phases(
@@ -79,7 +79,7 @@ def test_the_review_and_consolidation_pages_and_the_api_show_the_assignments_pha
     office = other_browser.login_ok(world["ta"])
     for path in (f"/review/{KEY}/VA1/2024Q4", f"/consolidation/{KEY}/TA/2024Q4"):
         page = text(office.get(path))
-        assert "巩固提升 (2025年1月1日 – 2026年9月30日)" in page, path
+        assert "巩固提升（2025年1月1日 – 2026年9月30日）" in page, path
         assert "全部阶段" in page  # and the whole list of them
 
     token = token_for(session, world["va1"])
@@ -148,3 +148,22 @@ def test_a_one_off_summary_falls_due_at_the_end_of_the_assignments_phase(
     with pytest.raises(InvalidInput) as refused:
         make_assignment("summary-cy", version, tree["CY"], due_phase="nowhere")
     assert refused.value.field == "due_phase"
+
+
+def test_a_one_off_assignment_lists_its_version_without_a_starting_period(
+        session, tree, make_assignment, admin):
+    item = {"key": "i1", "number": "1", "title": "总结",
+            "fields": [{"key": "summary", "kind": "text", "label": "工作总结"}]}
+    summary = {**DEFINITION, "key": "summary", "title": "总结评估报告",
+               "sections": [{"key": "s", "title": "一", "items": [item]}],
+               "schedule": {"frequency": "once", "due": {"rule": "fixed", "date": "2026-12-31"},
+                            "first": "once", "last": "once"}}
+    with unit_of_work(session):
+        template_service.publish(session, Definition.model_validate(summary), origin="upload")
+    make_assignment("summary-ta", template_service.get_version(session, "summary", 1),
+                    tree["TA"])
+    page = admin.get("/admin/assignments", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True)
+    row = page[page.index("summary-ta"):]
+    row = row[:row.index("</tr>")]
+    assert "第 1 版" in row and "（自 一次性 起）" not in row and "一次性 起" not in row

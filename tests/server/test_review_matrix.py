@@ -222,6 +222,17 @@ def test_chase_page_lists_contacts_with_phone_links(world, browser):
     assert "Village VA3" in page and "Unit VA1" not in page and "Unit VA2" not in page
 
 
+def test_chase_page_facts_read_as_chinese(world, browser):
+    # Not "截止 2024年7月5日. 逾期天数：5 列出…": each fact on its own, no ASCII full stop.
+    browser.login_ok("ta")
+    page = browser.get("/review/hazards-cy/2024Q2/chase",
+                       headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    block = re.search(r'class="cluster chase-facts">(.*?)</p>', page, re.S).group(1)
+    facts = [f.strip() for f in re.split(r"<[^>]+>", block) if f.strip()]
+    assert facts[0] == "截止 2024年7月5日" and re.fullmatch(r"逾期天数：\d+", facts[1])
+    assert "日." not in page
+
+
 def test_chase_download_reads_back_with_the_same_rows(world, browser):
     browser.login_ok("ta")
     response = browser.get("/review/hazards-cy/2024Q2/chase.xlsx")

@@ -150,5 +150,5 @@ def test_the_template_page_states_targets_and_phases(browser, admin, session):
     assert "目标：2024年底前 ≥ 100%（占2023年及以前排查发现的重大事故隐患存量）" in page
     assert "目标：2026年底前每季度至少 1 次" in page
     assert "目标：2025年底前 ≥ 1 家" in page
-    assert "动员部署 (2024年5月1日 – 2024年5月31日)" in page
-    assert "总结评估 (2026年10月1日 – 2026年12月31日)" in page
+    assert "动员部署（2024年5月1日 – 2024年5月31日）" in page
+    assert "总结评估（2026年10月1日 – 2026年12月31日）" in page

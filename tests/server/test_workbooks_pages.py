@@ -7,6 +7,7 @@ cells (found here through the template's ``tb_<field>`` defined names).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import openpyxl
@@ -350,6 +351,9 @@ def test_bulk_lists_bad_files_beside_good_ones(admin, browser, people, session):
     assert "1 saved, 1 not saved because of errors, 1 refused." in body
     assert "/workbooks/annotated/" in body
     assert "“scan.pdf” is not a spreadsheet" in body
+    # Each outcome is said once ("Not saved: …"), not after a badge saying it again.
+    assert "Not saved Not saved" not in re.sub(r"<[^>]+>|\s+", " ", body).replace("  ", " ")
+    assert body.count("Not saved: 1 error") == 1 and ">Not saved<" not in body
     assert [r.unit.code for r in session.scalars(select(Report))] == ["VA1"]
 
 

@@ -3,6 +3,14 @@
 (function () {
   "use strict";
 
+  // After a failed save the list of problems is where the eye and the keyboard go. Without
+  // scripts the form's address ends in #issues, so the browser opens the page there.
+  var summary = document.getElementById("issues");
+  if (summary && (summary.hasAttribute("data-focus") || window.location.hash === "#issues")) {
+    summary.scrollIntoView({ block: "start" });
+    summary.focus({ preventScroll: true });
+  }
+
   var form = document.querySelector(".report-form");
   var changed = false; // typed since the page was loaded or saved
   if (!form) {
@@ -157,6 +165,157 @@
       }
     });
   });
+
+  // -- drafts that save themselves -----------------------------------------------------------
+  // A few seconds after a change the whole form (without files) is posted to the autosave
+  // address. Until the server answers, it is also kept in this browser (localStorage), so a
+  // lost connection loses nothing: it is sent when the browser is back online, or when the
+  // page is opened again.
+
+  var status = document.getElementById("autosave-status");
+  var autosaveUrl = status && status.getAttribute("data-url");
+  var storageKey = autosaveUrl ? "tianbao-draft:" + autosaveUrl : null;
+  var timer = null;
+  var sending = false;
+  var DELAY = 3000;
+
+  function say(text) {
+    if (status) {
+      status.textContent = text;
+    }
+  }
+
+  function formPairs() {
+    var pairs = [];
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string") { // files are sent with the buttons only
+        pairs.push([name, value]);
+      }
+    });
+    return pairs;
+  }
+
+  function keep(pairs) {
+    try {
+      window.localStorage.setItem(storageKey, JSON.stringify({ pairs: pairs, at: Date.now() }));
+    } catch (ignored) { /* private mode or full: the server copy still follows */ }
+  }
+
+  function kept() {
+    try {
+      var text = window.localStorage.getItem(storageKey);
+      return text ? JSON.parse(text) : null;
+    } catch (ignored) {
+      return null;
+    }
+  }
+
+  function forget() {
+    try {
+      window.localStorage.removeItem(storageKey);
+    } catch (ignored) { /* nothing kept */ }
+  }
+
+  function send(pairs) {
+    if (sending) {
+      return;
+    }
+    sending = true;
+    var body = new FormData();
+    pairs.forEach(function (pair) { body.append(pair[0], pair[1]); });
+    fetch(autosaveUrl, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "Accept": "application/json" }
+    }).then(function (response) {
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+    }).then(function (answer) {
+      sending = false;
+      forget();
+      if (answer.ok) {
+        var revision = form.querySelector("input[name=revision]");
+        if (revision && answer.data.revision) {
+          revision.value = String(answer.data.revision);
+        }
+        changed = false;
+        say(status.getAttribute("data-saved").replace("{time}", answer.data.time));
+      } else if (answer.data.code === "invalid") {
+        say(status.getAttribute("data-unreadable"));
+      } else {
+        say(answer.data.error || "");
+      }
+    }).catch(function () { // offline: kept in this browser, sent when the connection is back
+      sending = false;
+      say(status.getAttribute("data-pending"));
+    });
+  }
+
+  function autosaveNow() {
+    timer = null;
+    var pairs = formPairs();
+    keep(pairs);
+    if (navigator.onLine === false) {
+      say(status.getAttribute("data-pending"));
+      return;
+    }
+    send(pairs);
+  }
+
+  function restore(pairs) {
+    var seen = {};
+    pairs.forEach(function (pair) {
+      var name = pair[0];
+      if (name === "csrf_token" || name === "revision") {
+        return;
+      }
+      var fields = form.querySelectorAll("[name=\"" + name.replace(/"/g, "") + "\"]");
+      fields.forEach(function (field) {
+        if (field.type === "checkbox" || field.type === "radio") {
+          if (!seen[name]) {
+            fields.forEach(function (other) { other.checked = false; });
+            seen[name] = true;
+          }
+          if (field.value === pair[1]) {
+            field.checked = true;
+          }
+        } else if (field.type !== "file") {
+          field.value = pair[1];
+        }
+      });
+    });
+  }
+
+  if (autosaveUrl && window.fetch && window.FormData) {
+    var schedule = function () {
+      if (timer) {
+        window.clearTimeout(timer);
+      }
+      timer = window.setTimeout(autosaveNow, DELAY);
+    };
+    form.addEventListener("input", schedule);
+    form.addEventListener("change", schedule);
+    form.addEventListener("submit", function () {
+      if (timer) {
+        window.clearTimeout(timer);
+        timer = null;
+      }
+      forget(); // the button sends everything
+    });
+    window.addEventListener("online", function () {
+      var draft = kept();
+      if (draft) {
+        send(draft.pairs);
+      }
+    });
+    var left = kept();
+    if (left) { // typed while offline, the page closed before it could be sent
+      restore(left.pairs);
+      if (navigator.onLine !== false) {
+        send(left.pairs);
+      } else {
+        say(status.getAttribute("data-pending"));
+      }
+    }
+  }
 
   // -- do not lose typed work by leaving the page -------------------------------------------
 
