@@ -1,8 +1,10 @@
 """One audit log of administrative and security events.
 
 :func:`record` is the one way to write to it: every recording site (templates,
-units, accounts, sign-ins, passwords, tokens, closing periods, withdrawing a
-report) calls it with a kind from :class:`Kind`. The log is kept indefinitely:
+units, accounts, sign-ins, passwords, tokens, closing periods, 一键催报) calls it
+with a kind from :class:`Kind`. A report's workflow (submitted, withdrawn,
+returned, approved, unapproved) is already in its history and is listed from
+there (:data:`REPORT_KINDS`). The log is kept indefinitely:
 nothing here, or anywhere else, updates or deletes its rows.
 
 Who may read it: administrators everything, a consolidator the events about its
@@ -66,7 +68,6 @@ class Kind(enum.StrEnum):
     TOKEN_REVOKED = "token_revoked"
     PERIOD_CLOSED = "period_closed"
     PERIOD_REOPENED = "period_reopened"
-    REPORT_WITHDRAWN = "report_withdrawn"
     UNITS_REMINDED = "units_reminded"  # 一键催报
 
 
@@ -91,7 +92,6 @@ KIND_LABELS: dict[Kind, Any] = {
     Kind.TOKEN_REVOKED: _l("API token revoked"),
     Kind.PERIOD_CLOSED: _l("Period closed"),
     Kind.PERIOD_REOPENED: _l("Period reopened"),
-    Kind.REPORT_WITHDRAWN: _l("Report withdrawn"),
     Kind.UNITS_REMINDED: _l("Units reminded (一键催报)"),
 }
 
@@ -102,6 +102,7 @@ REPORT_KINDS: dict[str, tuple[str, Any]] = {
     "report_returned": ("returned", _l("Report returned")),
     "report_approved": ("approved", _l("Report approved")),
     "report_unapproved": ("unapproved", _l("Approval withdrawn")),
+    "report_withdrawn": ("withdrawn", _l("Report withdrawn")),
 }
 REPORT_ACTIONS = {action: kind for kind, (action, _label) in REPORT_KINDS.items()}
 

@@ -259,17 +259,15 @@ def test_closing_and_reopening_a_period_are_audited(session, make_unit, make_use
 
 
 def test_record_is_the_one_function_for_other_sites(app, session, world):
-    """A withdrawal (another feature) records through audit.record, passwords dropped."""
+    """A site outside this module records through audit.record, passwords dropped."""
     with (app.test_request_context(environ_base={"REMOTE_ADDR": "10.0.0.9"}),
           unit_of_work(session)):
-        audit.record(session, audit.Kind.REPORT_WITHDRAWN, actor=world.clerk,
+        audit.record(session, audit.Kind.UNITS_REMINDED, actor=world.clerk,
                      unit=world.tree["VA1"], target="chidian-progress 2026Q3",
                      details={"comment": "wrong figure", "password": "x"})
-    [event] = events(session, "report_withdrawn")
+    [event] = events(session, "units_reminded")
     assert (event.actor.username, event.unit.code, event.ip) == ("clerk", "VA1", "10.0.0.9")
     assert event.details == {"comment": "wrong figure"}
-    with app.test_request_context(headers=EN):
-        assert audit.kind_label("report_withdrawn") == "Report withdrawn"
 
 
 def test_every_kind_has_a_label_in_both_languages(app):
@@ -438,6 +436,12 @@ def test_report_actions_are_listed_from_the_reports_history(world, make_user, se
                                                     "found": 3})
         reporting.submit(session, world.clerk, view)
     with app.test_request_context(), unit_of_work(session):
+        view = reporting.load(session, world.clerk, "hazards-cy", "VA1", "2024Q3")
+        reporting.withdraw(session, world.clerk, view)
+    with app.test_request_context(), unit_of_work(session):
+        view = reporting.load(session, world.clerk, "hazards-cy", "VA1", "2024Q3")
+        reporting.submit(session, world.clerk, view)
+    with app.test_request_context(), unit_of_work(session):
         view = reporting.load(session, ta, "hazards-cy", "VA1", "2024Q3")
         reporting.return_report(session, ta, view, "请核实")
     stored = session.scalar(select(ReportEvent.id).where(ReportEvent.action == "returned"))
@@ -446,6 +450,9 @@ def test_report_actions_are_listed_from_the_reports_history(world, make_user, se
     world.browser.login_ok("boss")
     both = world.browser.get("/admin/audit?unit=VA1", headers=EN).get_data(as_text=True)
     assert "Report returned" in both and "Report submitted" in both
+    assert "Report withdrawn" in both
+    withdrawn = listed(world.browser.get("/admin/audit?kind=report_withdrawn"))
+    assert withdrawn == ["hazards-cy 2024年第三季度"]
     assert "hazards-cy 2024 Q3" in both and "comment: 请核实" in both
     only = listed(world.browser.get("/admin/audit?kind=report_returned"))
     assert only == ["hazards-cy 2024年第三季度"]
@@ -455,7 +462,7 @@ def test_report_actions_are_listed_from_the_reports_history(world, make_user, se
     xlsx = world.browser.get("/admin/audit.xlsx?kind=report_submitted", headers=EN)
     rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(
         min_row=3, values_only=True))
-    assert [(row[1], row[2], row[3]) for row in rows] == [("clerk", "Report submitted", "VA1")]
+    assert [(row[1], row[2], row[3]) for row in rows] == [("clerk", "Report submitted", "VA1")] * 2
 
     other = world.another_browser()
     other.login_ok("tb-hz")
