@@ -393,8 +393,6 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
                                                   previous_period))
     previous_values = {k: v for k, v in calculate(definition, previous_values).items()
                        if v is not None}
-    grown = increments_of(definition, result.values, previous_values or None,
-                          period=period, previous_period=previous_period)
     # The numbers come from the database roll-up (report_values), the one definition
     # of every numeric figure; texts, tables and tallies from the reports above.
     summed = rollup.rollup(session, assignment, unit, period,
@@ -402,7 +400,9 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
                            children=[c.id for c in children])
     result.values = _with_numbers(definition, result.values, summed.values)
     previous_values = _with_numbers(definition, previous_values, summed.previous_values)
-    grown = summed.increments
+    # 本期新增 of exactly the figures shown, calculated ones included.
+    grown = increments_of(definition, result.values, previous_values or None,
+                          period=period, previous_period=previous_period)
 
     mismatches = check.mismatches()
     return Figures(assignment, unit, period, template, include_submitted, states, result,

@@ -240,6 +240,11 @@ def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session
             numeric = {f.key for f in found.definition.numeric_fields()}
             assert {k: v for k, v in python.items() if k in numeric} == \
                 {k: v for k, v in db.values.items() if k in numeric}, (code, carry)
+            # 本期新增 is the figure shown less the like-for-like figure before it.
+            for key, grown in found.increments.items():
+                if grown is not None:
+                    assert grown == found.values[key] - found.previous_values.get(key, 0), \
+                        (code, key)
             falls = rollup.unit_falls(session, found.assignment, found.unit, "2024Q3",
                                       include_submitted=code == "T2")
             assert sorted((codes[f.unit_id], f.field_key, f.value, f.previous, f.previous_period)
