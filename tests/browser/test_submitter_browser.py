@@ -221,6 +221,21 @@ def test_the_submitters_pages_have_no_serious_accessibility_violations(
         context.close()
 
 
+def keep_draft(page, base: int, enterprises: str) -> None:
+    """Leave a draft of the form in the browser as if typed on revision *base*."""
+    page.evaluate("""([base, value]) => {
+        const url = document.getElementById('autosave-status').dataset.url;
+        const pairs = [];
+        new FormData(document.querySelector('form.report-form')).forEach((v, name) => {
+            if (typeof v === 'string') {
+                pairs.push([name, name === 'f_i01_enterprises' ? value : v]);
+            }
+        });
+        localStorage.setItem('tianbao-draft:' + url,
+                             JSON.stringify({pairs: pairs, base: base, at: Date.now()}));
+    }""", [base, enterprises])
+
+
 def test_a_kept_draft_older_than_the_server_is_not_put_into_the_form_unasked(
         chromium, live_server, current, screenshot):
     code, username = DRAFTS
@@ -273,11 +288,7 @@ def test_a_kept_draft_older_than_the_server_is_not_put_into_the_form_unasked(
         assert page.evaluate(KEPT_DRAFTS) == 0
 
         # 放弃: an older draft is dropped and the saved version stays.
-        page.evaluate("""(value) => {
-            const url = document.getElementById('autosave-status').dataset.url;
-            localStorage.setItem('tianbao-draft:' + url, JSON.stringify(
-                {pairs: [['i01_enterprises', value]], base: 2, at: Date.now()}));
-        }""", "99")
+        keep_draft(page, 2, "99")
         page.reload()
         expect(notice).to_be_visible()
         notice.get_by_role("button", name="放弃").click()
@@ -288,11 +299,7 @@ def test_a_kept_draft_older_than_the_server_is_not_put_into_the_form_unasked(
         expect(notice).to_be_hidden()
 
         # A draft of the revision shown is restored and sent as before.
-        page.evaluate("""(value) => {
-            const url = document.getElementById('autosave-status').dataset.url;
-            localStorage.setItem('tianbao-draft:' + url, JSON.stringify(
-                {pairs: [['i01_enterprises', value]], base: 3, at: Date.now()}));
-        }""", "18")
+        keep_draft(page, 3, "18")
         page.reload()
         expect(page.locator(enterprises)).to_have_value("18")
         expect(page.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15_000)
