@@ -6,16 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+import time_machine
 from event_helpers import ACCIDENTS, assign_accidents, event_people
 from event_samples import jpeg, pdf, png
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from server.db import unit_of_work
+from server.jobs import background
+from server.jobs.runner import jobs_of
 from server.models import Role
 from server.models.reporting import Report, Revision, StoredFile
 from server.services import assignments as assignment_service
@@ -485,3 +488,35 @@ def test_an_event_with_an_open_warning_is_confirmed_first(browser, session, tree
     confirmed = browser.post(second + "/submit", {"revision": "1"}, token_from=second)
     assert confirmed.status_code == 302
     assert stored(session, "event-2").status == "submitted"
+
+
+def test_pending_files_that_expired_unclaimed_are_deleted_by_the_hourly_clean_up(
+        app, browser, world, session):
+    browser.login_ok(world["va1"])
+    claimed = pending_values(unescape(post_event(browser, event_at="", files=[
+        ("现场.png", png())]).get_data(as_text=True)))
+    assert post_event(browser, event_pending=claimed).status_code == 302  # event-1 attaches it
+    second = "/reports/accidents/VA1/event-2"
+    forgotten = pending_values(unescape(post_event(browser, second, event_at="", files=[
+        ("通报.pdf", pdf())]).get_data(as_text=True)))
+    assert len(claimed) == len(forgotten) == 1
+    kept = claimed[0].split(".", 1)[0]
+    assert count(session, StoredFile) == 2
+    # The clean-up is one of the worker's periodic tasks.
+    periodic = {task.name for task in jobs_of(app).huey._registry.periodic_tasks}
+    assert "clean_up_pending_files_every_hour" in periodic
+
+    start = datetime.now(UTC)
+    with app.app_context():
+        with time_machine.travel(start + event_service.PENDING_FOR - timedelta(hours=1)):
+            assert background.clean_up_pending_files() == 0  # still claimable
+        with time_machine.travel(start + event_service.PENDING_FOR + timedelta(hours=1)):
+            assert background.clean_up_pending_files() == 1
+    session.expire_all()
+    assert session.scalars(select(StoredFile.token)).all() == [kept]  # row and bytes gone
+    attachment = stored(session).event["attachments"][0]
+    assert attachment["id"] == kept
+    assert browser.get(f"{NEW}/files/{kept}").data == png()  # the attached one stays
+    # Once expired, the forgotten file's token attaches nothing.
+    assert post_event(browser, second, event_pending=forgotten).status_code == 302
+    assert stored(session, "event-2").event["attachments"] == []
