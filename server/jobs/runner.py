@@ -83,6 +83,8 @@ def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
     run_job = huey.task(name="run_job")(_in_app(app, background.run_job))
     huey.periodic_task(crontab(minute="17"), name="clean_up_jobs_every_hour")(
         _in_app(app, background.clean_up))
+    huey.periodic_task(crontab(minute="41"), name="clean_up_pending_files_every_hour")(
+        _in_app(app, background.clean_up_pending_files))
     return {"deliver_notifications": deliver, "run_job": run_job,
             "write_reminders": huey.task(name="write_reminders")(
                 _in_app(app, delivery.write_reminders))}

@@ -116,6 +116,12 @@ def _post(view: ReportView):
     warnings = [i for i in coercion if not i.is_error]
     if action == "confirm":  # the page's 提交 button: saved, then asked to confirm
         return confirm_page(view, form, raw, warnings + draft_issues)
+    if action == "submit" and definition.is_event:
+        # An event is sent at once, unless warnings are still open: then it is confirmed
+        # like any report (errors are left to the submission, which lists them).
+        still_open = warnings + reporting.issues_for(view)
+        if still_open and not has_errors(still_open):
+            return confirm_page(view, form, raw, still_open)
     if action == "submit":
         try:
             reporting.submit(session, user, view, expected_revision=report.revision)

@@ -38,7 +38,7 @@ from forms.periods import SHANGHAI, Period
 from forms.values import loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, Report, Source, StoredFile
+from server.models.reporting import Assignment, Report, Revision, Source, StoredFile
 from server.scope import unit_scope
 from server.services import files, reporting, review
 from server.services.assignments import is_event, version_for
@@ -175,6 +175,49 @@ def claim_pending(session: Session, user: User, view: ReportView, signed: Sequen
         StoredFile.unit_id == view.unit.id, StoredFile.created_at >= since)).all()
     by_token = {f.token: f for f in found}
     return [files.attachment_value(by_token[t]) for t in dict.fromkeys(tokens) if t in by_token]
+
+
+def clean_up_pending(session: Session, now: datetime | None = None) -> int:
+    """Delete the pending files no save claimed within PENDING_FOR (rows and their bytes,
+    which live in the row); the number deleted. The caller commits.
+
+    A pending file is an event attachment (JPEG, PNG or PDF) kept for its unit that no
+    revision of the unit's reports refers to: a claimed one is in the revision that
+    attached it, and files are never detached from history.
+    """
+    since = (now or utcnow()) - PENDING_FOR
+    candidates = {token: unit_id for token, unit_id in session.execute(
+        select(StoredFile.token, StoredFile.unit_id).where(
+            StoredFile.created_at < since, StoredFile.unit_id.is_not(None),
+            StoredFile.content_type.in_(tuple(event_files.EXTENSIONS))))}
+    if not candidates:
+        return 0
+    referenced: set[str] = set()
+    rows = session.execute(
+        select(Revision.values, Revision.event, StoredFile.token)
+        .join(Report, Report.id == Revision.report_id)
+        .outerjoin(StoredFile, StoredFile.id == Revision.file_id)
+        .where(Report.unit_id.in_(set(candidates.values()))))
+    for values, event, upload in rows:
+        referenced |= _file_ids(values) | _file_ids(event)
+        if upload:
+            referenced.add(upload)
+    unclaimed = [token for token in candidates if token not in referenced]
+    if unclaimed:
+        session.execute(delete(StoredFile).where(StoredFile.token.in_(unclaimed)))
+    return len(unclaimed)
+
+
+def _file_ids(value: Any) -> set[str]:
+    """The ``id`` of every attachment value found in *value* (fields, tables, events)."""
+    if isinstance(value, dict):
+        found = {str(value["id"])} if isinstance(value.get("id"), str) else set()
+        for inner in value.values():
+            found |= _file_ids(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_file_ids(inner) for inner in value))
+    return set()
 
 
 def pending_token(view: ReportView, token: str) -> str:

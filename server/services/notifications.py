@@ -8,7 +8,9 @@ SMS, 企业微信 or 钉钉 when the server has that channel configured and the 
 
 Reports: a returned or approved report notifies its submitter; a submission
 notifies the reviewers above the unit who asked for it
-(``User.notify_on_submission``). These messages are written in the same unit of
+(``User.notify_on_submission``); a withdrawal (撤回) notifies the reviewers who
+were notified of that submission, so nobody opens a report that is no longer
+waiting for them. These messages are written in the same unit of
 work as their report event, so there is one per event; the step of their key is
 the report's revision and a token drawn for the event (the event has no id until
 the work is flushed, which the demo loader defers to back-date it).
@@ -34,7 +36,7 @@ from server.models.reporting import Report, ReportEvent
 from server.models.templates import TemplateVersion
 from server.services import outbox
 
-NOTIFIED_ACTIONS = frozenset({"submitted", "returned", "approved"})
+NOTIFIED_ACTIONS = frozenset({"submitted", "returned", "approved", "withdrawn"})
 
 
 def configured() -> set[str]:
@@ -94,6 +96,9 @@ def report_event(session: Session, report: Report, event: ReportEvent, actor: Us
     if event.action == "submitted":
         recipients = _reviewers_who_asked(session, report)
         link = f"/review/{report.assignment.key}/{report.unit.code}/{report.period}"
+    elif event.action == "withdrawn":
+        recipients = _notified_of_submission(session, report)
+        link = f"/reports/{report.assignment.key}/{report.unit.code}/{report.period}"
     else:
         submitter = _submitter(session, report)
         recipients = [submitter] if submitter is not None else []
@@ -109,6 +114,12 @@ def report_event(session: Session, report: Report, event: ReportEvent, actor: Us
             return (gettext("Submitted for review: %(unit)s, %(title)s, %(period)s", **names),
                     gettext("%(actor)s submitted the report of %(unit)s for %(period)s "
                             "(%(title)s). It awaits your review.", **names))
+        if event.action == "withdrawn":
+            return (gettext("Withdrawn before review: %(unit)s, %(title)s, %(period)s", **names),
+                    gettext("%(actor)s withdrew the report of %(unit)s for %(period)s "
+                            "(%(title)s) before it was reviewed. It is a draft again; "
+                            "nothing is waiting for your review until it is submitted "
+                            "again.", **names))
         if event.action == "returned":
             return (gettext("Returned for correction: %(title)s, %(period)s", **names),
                     gettext("%(actor)s returned the report of %(unit)s for %(period)s "
@@ -136,6 +147,20 @@ def _submitter(session: Session, report: Report) -> User | None:
         .where(ReportEvent.report_id == report.id, ReportEvent.action == "submitted",
                User.active.is_(True))
         .order_by(ReportEvent.id.desc()).limit(1))
+
+
+def _notified_of_submission(session: Session, report: Report) -> list[User]:
+    """The active accounts told of the report's submission of its current revision (a
+    withdrawal keeps the revision it was submitted with)."""
+    told = (select(Notification.user_id)
+            .where(Notification.kind == "report-submitted",
+                   Notification.assignment_key == report.assignment.key,
+                   Notification.unit_code == report.unit.code,
+                   Notification.period == report.period,
+                   Notification.step.like(f"{report.revision}.%"))
+            .distinct())
+    return list(session.scalars(
+        select(User).where(User.id.in_(told), User.active.is_(True)).order_by(User.id)))
 
 
 def _reviewers_who_asked(session: Session, report: Report) -> list[User]:

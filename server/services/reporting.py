@@ -767,8 +767,8 @@ def withdraw(session: Session, user: User, view: ReportView, *,
 
     Refused once it is approved or returned (the reviewer acted), when the period is
     closed, or for anyone but the unit's own accounts. The history records who withdrew
-    it and when (a ``withdrawn`` event); reviewers are not notified, since nothing is
-    asked of them any more.
+    it and when (a ``withdrawn`` event); the reviewers who were notified of the
+    submission are told it no longer waits for them.
     """
     refusal = withdraw_refusal(user, view)
     if refusal is not None:

@@ -54,6 +54,21 @@ def test_admin_adds_a_unit_with_the_picker_and_sees_it_audited(
     expect(newest).to_contain_text("admin")
     expect(newest.locator("td").nth(6)).to_have_text("127.0.0.1")
     screenshot(page, f"admin-audit-{width}")
+    # Nothing scrolls sideways: neither the page nor the table's frame.
+    assert page.evaluate("""() => {
+        const root = document.documentElement, wrap = document.querySelector('.table-wrap');
+        return root.scrollWidth <= root.clientWidth && wrap.scrollWidth <= wrap.clientWidth;
+    }"""), "the audit page scrolls sideways"
+    header = page.locator("table.audit-table thead")
+    if width == 360:  # on a phone each event is a card, every value named
+        expect(header).to_be_hidden()
+        box = newest.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        ip = newest.locator("td").nth(6)
+        assert page.evaluate("(cell) => getComputedStyle(cell, '::before').content",
+                             ip.element_handle()) == '"IP 地址："'
+    else:
+        expect(header).to_be_visible()
 
     # The filter by unit takes the picker too: the new unit's subtree, found by its code.
     unit_filter = page.get_by_label("单位", exact=True)

@@ -20,7 +20,7 @@ from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
-from server.models.accounts import utcnow
+from server.models.accounts import User, utcnow
 from server.models.reporting import Report
 from server.services import assignments as assignment_service
 from server.services import reporting
@@ -33,6 +33,7 @@ AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.m
 ASSIGNMENT, TOWN = "su-chidian", "SU"
 KEPT_DRAFTS = "Object.keys(localStorage).filter(k => k.startsWith('tianbao-draft:')).length"
 VILLAGES = {360: ("SU-V1", "su-phone"), 1280: ("SU-V2", "su-desktop")}
+DRAFTS = ("SU-V3", "su-drafts")  # a village of its own for the kept-draft conflict
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +50,14 @@ def current(live_server) -> str:
             begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
             villages = []
-            for code, username in VILLAGES.values():
+            for code, username in (*VILLAGES.values(), DRAFTS):
                 unit = create_unit_with_contact(session, code, f"{code}村", town)
                 villages.append((code, create_user(session, username, PASSWORD,
                                                    Role.SUBMITTER, unit)))
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
             due = assignment_service.due_date(assignment, previous)
-            for code, reporter in villages:
+            for code, reporter in villages[:len(VILLAGES)]:
                 view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
                 reporting.save(session, reporter, view,
                                {"reporter": "周九", "phone": "13800000037", **LAST_QUARTER})
@@ -218,3 +219,89 @@ def test_the_submitters_pages_have_no_serious_accessibility_violations(
         assert not found, "\n".join(f"{path}: {v}" for path, vs in found.items() for v in vs)
     finally:
         context.close()
+
+
+def keep_draft(page, base: int, enterprises: str) -> None:
+    """Leave a draft of the form in the browser as if typed on revision *base*."""
+    page.evaluate("""([base, value]) => {
+        const url = document.getElementById('autosave-status').dataset.url;
+        const pairs = [];
+        new FormData(document.querySelector('form.report-form')).forEach((v, name) => {
+            if (typeof v === 'string') {
+                pairs.push([name, name === 'f_i01_enterprises' ? value : v]);
+            }
+        });
+        localStorage.setItem('tianbao-draft:' + url,
+                             JSON.stringify({pairs: pairs, base: base, at: Date.now()}));
+    }""", [base, enterprises])
+
+
+def test_a_kept_draft_older_than_the_server_is_not_put_into_the_form_unasked(
+        chromium, live_server, current, screenshot):
+    code, username = DRAFTS
+    form = f"/reports/{ASSIGNMENT}/{code}/{current}"
+    enterprises = "#f_i01_enterprises"
+    with person(chromium, live_server.url, username, 360) as village:
+        context = village.context
+        village.goto(form)
+        village.locator(enterprises).fill("14")
+        status = village.locator("#autosave-status")
+        expect(status).to_have_text(re.compile(r"^已自动保存"), timeout=15_000)
+        assert stored(live_server, code, current).revision == 1
+
+        # Typed offline on revision 1, the page closed before it could be sent ...
+        context.set_offline(True)
+        village.locator(enterprises).fill("16")
+        expect(status).to_contain_text("尚未保存", timeout=15_000)
+        village.close()
+        context.set_offline(False)
+        # ... while the report was saved elsewhere: revision 2.
+        with live_server.app.app_context():
+            session = db_session()
+            with unit_of_work(session):
+                user = session.query(User).filter_by(username=username).one()
+                view = reporting.load(session, user, ASSIGNMENT, code, current)
+                reporting.save(session, user, view, {"reporter": "周九", "phone": "13800000037",
+                                                    "i01_enterprises": "20"},
+                               expected_revision=1)
+
+        # Reopened: the saved version is shown, and the device's draft is offered.
+        page = context.new_page()
+        page.goto(form)
+        notice = page.locator("#draft-conflict")
+        expect(notice).to_be_visible()
+        expect(page.locator(enterprises)).to_have_value("20")
+        screenshot(page, "submitter-draft-conflict-360")
+        assert fits_the_screen(page)
+        page.wait_for_timeout(500)  # nothing is sent behind the unit's back
+        assert stored(live_server, code, current).values["i01_enterprises"] == 20
+        assert page.evaluate(KEPT_DRAFTS) == 1
+
+        # 恢复本机草稿: the draft's values come back; saving applies the usual revision check.
+        notice.get_by_role("button", name="恢复本机草稿").click()
+        expect(notice).to_be_hidden()
+        expect(page.locator(enterprises)).to_have_value("16")
+        with page.expect_navigation():
+            page.locator(".report-actions button[value=save]").click()
+        report = stored(live_server, code, current)
+        assert report.values["i01_enterprises"] == 16 and report.revision == 3
+        assert page.evaluate(KEPT_DRAFTS) == 0
+
+        # 放弃: an older draft is dropped and the saved version stays.
+        keep_draft(page, 2, "99")
+        page.reload()
+        expect(notice).to_be_visible()
+        notice.get_by_role("button", name="放弃").click()
+        expect(notice).to_be_hidden()
+        expect(page.locator(enterprises)).to_have_value("16")
+        assert page.evaluate(KEPT_DRAFTS) == 0
+        page.reload()
+        expect(notice).to_be_hidden()
+
+        # A draft of the revision shown is restored and sent as before.
+        keep_draft(page, 3, "18")
+        page.reload()
+        expect(page.locator(enterprises)).to_have_value("18")
+        expect(page.locator("#autosave-status")).to_contain_text("已自动保存", timeout=15_000)
+        expect(notice).to_be_hidden()
+        assert stored(live_server, code, current).values["i01_enterprises"] == 18

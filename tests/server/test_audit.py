@@ -296,7 +296,8 @@ def seed(session, tree, admin, clerk, at: datetime | None = None) -> None:
 
 def listed(response) -> list[str]:
     import re
-    return re.findall(r'<td class="audit-target">([^<]*)</td>', response.get_data(as_text=True))
+    return re.findall(r'<td class="audit-target"[^>]*>([^<]*)</td>',
+                      response.get_data(as_text=True))
 
 
 def test_administrators_see_everything_consolidators_their_subtree_units_nothing(

@@ -6,21 +6,25 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
-from event_helpers import assign_accidents, event_people
+import time_machine
+from event_helpers import ACCIDENTS, assign_accidents, event_people
 from event_samples import jpeg, pdf, png
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from server.db import unit_of_work
+from server.jobs import background
+from server.jobs.runner import jobs_of
 from server.models import Role
 from server.models.reporting import Report, Revision, StoredFile
 from server.services import assignments as assignment_service
 from server.services import events as event_service
 from server.services import reporting
+from server.services.templates import get_version, load_files
 
 NEW = "/reports/accidents/VA1/event-1"
 FIELDS = {"f_reporter": "李四", "f_phone": "13800000000", "f_kind": "fire", "f_deaths": "0",
@@ -444,3 +448,75 @@ def test_a_pending_file_cannot_be_claimed_elsewhere(browser, other_browser, worl
         assert event_service.claim_pending(session, world["va1"], view, [re_signed],
                                            now=later) == []
         assert event_service.claim_pending(session, world["va2"], view, [re_signed]) == []
+
+
+DEATHS_WARNING = """
+rules:
+- key: r_deaths
+  expr: deaths <= 0
+  severity: warning
+  message: 有人员死亡，请在备注中说明善后情况
+  message_en: People died; say in the remarks what was done
+"""
+
+
+def test_an_event_with_an_open_warning_is_confirmed_first(browser, session, tree, make_user,
+                                                           tmp_path):
+    """Sent at once without warnings; with one still open, the same confirmation page as a
+    periodic report, then sent from it."""
+    template = tmp_path / "accidents.yaml"
+    template.write_text(ACCIDENTS.read_text(encoding="utf-8") + DEATHS_WARNING, encoding="utf-8")
+    with unit_of_work(session):
+        load_files(session, [template])
+        assignment_service.create_assignment(
+            session, key="accidents", template=get_version(session, "cangyuan-accidents", 1),
+            root=tree["TA"])
+    browser.login_ok(make_user("va1", unit=tree["VA1"]))
+
+    plain = post_event(browser)
+    assert plain.status_code == 302 and stored(session).status == "submitted"
+
+    second = "/reports/accidents/VA1/event-2"
+    asked = post_event(browser, second, f_deaths="1", remarks="一人送医后不治，已通知家属。")
+    assert asked.status_code == 200, asked.get_data(as_text=True)[:2000]
+    html = unescape(asked.get_data(as_text=True))
+    assert "确认提交报表？" in html and 'class="card confirm-submit"' in html
+    assert "有人员死亡，请在备注中说明善后情况" in html.split('class="confirm-warnings"', 1)[1]
+    report = stored(session, "event-2")
+    assert (report.status, report.revision) == ("draft", 1)  # saved, not sent
+
+    confirmed = browser.post(second + "/submit", {"revision": "1"}, token_from=second)
+    assert confirmed.status_code == 302
+    assert stored(session, "event-2").status == "submitted"
+
+
+def test_pending_files_that_expired_unclaimed_are_deleted_by_the_hourly_clean_up(
+        app, browser, world, session):
+    browser.login_ok(world["va1"])
+    claimed = pending_values(unescape(post_event(browser, event_at="", files=[
+        ("现场.png", png())]).get_data(as_text=True)))
+    assert post_event(browser, event_pending=claimed).status_code == 302  # event-1 attaches it
+    second = "/reports/accidents/VA1/event-2"
+    forgotten = pending_values(unescape(post_event(browser, second, event_at="", files=[
+        ("通报.pdf", pdf())]).get_data(as_text=True)))
+    assert len(claimed) == len(forgotten) == 1
+    kept = claimed[0].split(".", 1)[0]
+    assert count(session, StoredFile) == 2
+    # The clean-up is one of the worker's periodic tasks.
+    periodic = {task.name for task in jobs_of(app).huey._registry.periodic_tasks}
+    assert "clean_up_pending_files_every_hour" in periodic
+
+    start = datetime.now(UTC)
+    with app.app_context():
+        with time_machine.travel(start + event_service.PENDING_FOR - timedelta(hours=1)):
+            assert background.clean_up_pending_files() == 0  # still claimable
+        with time_machine.travel(start + event_service.PENDING_FOR + timedelta(hours=1)):
+            assert background.clean_up_pending_files() == 1
+    session.expire_all()
+    assert session.scalars(select(StoredFile.token)).all() == [kept]  # row and bytes gone
+    attachment = stored(session).event["attachments"][0]
+    assert attachment["id"] == kept
+    assert browser.get(f"{NEW}/files/{kept}").data == png()  # the attached one stays
+    # Once expired, the forgotten file's token attaches nothing.
+    assert post_event(browser, second, event_pending=forgotten).status_code == 302
+    assert stored(session, "event-2").event["attachments"] == []

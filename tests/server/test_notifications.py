@@ -52,6 +52,8 @@ def act(app, session, user, action, **options):
             reporting.return_report(session, user, view, "第1项有误")
         elif action == "approve":
             reporting.approve(session, user, view, acknowledged=True)
+        elif action == "withdraw":
+            reporting.withdraw(session, user, view)
 
 
 def messages(session, username=None) -> list[Notification]:
@@ -94,6 +96,32 @@ def test_returned_and_approved_reports_notify_their_submitter_on_every_channel(a
     assert {m.channel for m in approved} == {"app", "email", "sms"}
     # Two submissions, two messages to the reviewer (each event is its own step).
     assert len([m for m in messages(session, "ta-hz") if m.channel == "app"]) == 2
+
+
+def test_a_withdrawal_notifies_the_reviewers_who_were_notified_of_the_submission(
+        app, session, world):
+    act(app, session, world["va1"], "save")
+    act(app, session, world["va1"], "submit")
+    # After the submission: ta-hz (told of it) stops asking, cy-hz (not told) starts.
+    with unit_of_work(session):
+        for name, asks in (("ta-hz", False), ("cy-hz", True)):
+            session.get(User, world[name].id).notify_on_submission = asks
+    act(app, session, world["va1"], "withdraw")
+    withdrawn = [m for m in messages(session) if m.kind == "report-withdrawn"]
+    assert {(m.user.username, m.channel) for m in withdrawn} == {
+        ("ta-hz", "app"), ("ta-hz", "email")}
+    app_message = next(m for m in withdrawn if m.channel == "app")
+    assert app_message.subject.startswith("已撤回：Unit VA1，池店镇")
+    assert "va1 在审核前撤回了" in app_message.text and "2026年第二季度" in app_message.text
+    assert app_message.link == "/reports/cd/VA1/2026Q2"
+    # Submitted again unchanged: whoever was told of a submission of this revision hears of
+    # its withdrawal (cy-hz asks now; ta-hz was told of the first one).
+    seen = {m.id for m in messages(session)}
+    act(app, session, world["va1"], "submit")
+    act(app, session, world["va1"], "withdraw")
+    again = [m.user.username for m in messages(session) if m.id not in seen
+             and m.kind == "report-withdrawn" and m.channel == "app"]
+    assert sorted(again) == ["cy-hz", "ta-hz"]
 
 
 def test_messages_are_written_in_the_recipient_language(app, session, world):

@@ -195,9 +195,31 @@
     return pairs;
   }
 
+  // The revision the page was showing when the draft was typed: a draft of an older
+  // revision than the server's is never put into the form without asking.
+  function currentRevision() {
+    var field = form.querySelector("input[name=revision]");
+    return Number(field && field.value ? field.value : "0") || 0;
+  }
+
+  function baseOf(draft) {
+    if (typeof draft.base === "number") {
+      return draft.base;
+    }
+    var base = 0; // drafts kept before the base was stored: the form's own revision field
+    (draft.pairs || []).forEach(function (pair) {
+      if (pair[0] === "revision") {
+        base = Number(pair[1]) || 0;
+      }
+    });
+    return base;
+  }
+
   function keep(pairs) {
     try {
-      window.localStorage.setItem(storageKey, JSON.stringify({ pairs: pairs, at: Date.now() }));
+      window.localStorage.setItem(storageKey, JSON.stringify({
+        pairs: pairs, base: currentRevision(), at: Date.now()
+      }));
     } catch (ignored) { /* private mode or full: the server copy still follows */ }
   }
 
@@ -230,8 +252,9 @@
       return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (answer) {
       sending = false;
-      forget();
+      // Refused (stale, unreadable, expired), the draft stays on this device.
       if (answer.ok) {
+        forget();
         var revision = form.querySelector("input[name=revision]");
         if (revision && answer.data.revision) {
           revision.value = String(answer.data.revision);
@@ -302,18 +325,38 @@
     });
     window.addEventListener("online", function () {
       var draft = kept();
-      if (draft) {
+      if (draft && baseOf(draft) >= currentRevision()) { // an older one waits for the unit's choice
         send(draft.pairs);
       }
     });
-    var left = kept();
-    if (left) { // typed while offline, the page closed before it could be sent
-      restore(left.pairs);
+    var resume = function (pairs) {
       if (navigator.onLine !== false) {
-        send(left.pairs);
+        send(pairs);
       } else {
         say(status.getAttribute("data-pending"));
       }
+    };
+    var left = kept();
+    var conflict = document.getElementById("draft-conflict");
+    if (left && baseOf(left) < currentRevision() && conflict) {
+      // Typed on an older version than the one saved since: the saved version stays in
+      // the form unless the unit asks for this device's draft. Restored, it is saved like
+      // any change, against the revision shown now (the server refuses it if that is stale).
+      conflict.hidden = false;
+      conflict.querySelector("[data-draft-restore]").addEventListener("click", function () {
+        restore(left.pairs);
+        conflict.hidden = true;
+        changed = true;
+        keep(formPairs()); // now based on the revision shown; sent when saved
+        say(status.getAttribute("data-restored"));
+      });
+      conflict.querySelector("[data-draft-discard]").addEventListener("click", function () {
+        forget();
+        conflict.hidden = true;
+      });
+    } else if (left) { // typed while offline, the page closed before it could be sent
+      restore(left.pairs);
+      resume(left.pairs);
     }
   }
 
