@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commits (runner)
 FOLDER = "jobs"
-MERGED, FLAT_CSV, UNITS_IMPORT = "merged", "csv", "units-import"
+MERGED, FLAT_CSV, SERIES, UNITS_IMPORT = "merged", "csv", "series", "units-import"
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
@@ -114,6 +114,41 @@ def start_export(session: Session, user: User, kind: str, figures: Figures,
     session.flush()
     session.info.setdefault(PENDING_KEY, []).append(job.id)
     return job
+
+
+def series_in_background(session: Session, user: User, assignment_key: str,
+                         unit_code: str) -> int | None:
+    """The work (units × periods) of the series of *unit_code* when its subtree is above the
+    threshold (it should run as a job), else None (write it now). NotVisible passes."""
+    units, periods = merged.series_size(session, user, assignment_key, unit_code)
+    return units * periods if units > threshold() else None
+
+
+def start_series(session: Session, user: User, assignment_key: str, unit_code: str,
+                 locale: str, total: int) -> Job:
+    """Add the job of one unit's series across the periods (the same one again while it is
+    queued or running); queued when the caller's unit of work commits."""
+    params = {"assignment": assignment_key, "unit": unit_code, "locale": locale}
+    for running in session.scalars(select(Job).where(
+            Job.user_id == user.id, Job.kind == SERIES,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))):
+        if running.params == params:
+            return running
+    assignment, unit = merged.series_subject(session, user, assignment_key, unit_code)
+    job = Job(user_id=user.id, kind=SERIES, params=params, status=JobStatus.QUEUED,
+              done=0, total=total,
+              file_name=merged.series_filename(session, user, assignment_key, unit_code,
+                                               locale),
+              title=f"{unit.name} · {assignment.key}", stored_as="", error="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+def is_workbook(job: Job) -> bool:
+    """Whether the job's file is a workbook (else CSV)."""
+    return job.kind != FLAT_CSV
 
 
 def start_units_import(session: Session, user: User, data: bytes, filename: str,
@@ -206,10 +241,16 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     progress = Progress(engine, job_id, interval)
     if kind == UNITS_IMPORT:
         return _run_units_import(session, job_id, params, progress, user)
-    stored_as = f"{job_id}-{secrets.token_hex(8)}.{'xlsx' if kind == MERGED else 'csv'}"
+    stored_as = f"{job_id}-{secrets.token_hex(8)}.{'csv' if kind == FLAT_CSV else 'xlsx'}"
     target = folder() / stored_as
     try:
         with force_locale(params.get("locale") or DEFAULT_LOCALE):
+            if kind == SERIES:
+                _write_series(session, user, params, target, progress)
+                session.rollback()
+                progress(session.get(Job, job_id).total, force=True)
+                _finish(session, job_id, JobStatus.DONE, stored_as=stored_as)
+                return session.get(Job, job_id).status
             figures = consolidation_figures(
                 session, user, params["assignment"], params["unit"], params["period"],
                 include_submitted=bool(params.get("include_submitted")),
@@ -232,6 +273,13 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
         target.unlink(missing_ok=True)
         _finish(session, job_id, JobStatus.FAILED, error="export_failed")
     return session.get(Job, job_id).status
+
+
+def _write_series(session: Session, user: User, params: dict[str, Any], target: Path,
+                  progress: Progress) -> None:
+    merged.write_series(session, user, params["assignment"], params["unit"], target,
+                        locale=params.get("locale") or DEFAULT_LOCALE, translate=gettext,
+                        progress=progress)
 
 
 def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
