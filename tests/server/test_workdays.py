@@ -190,3 +190,51 @@ def test_the_report_form_and_the_assignment_page_say_why_the_date_moved(
     browser.login_ok("va1")
     form = text(browser.get("/reports/cd-moved/VA1/2026Q3"))
     assert "2026年10月8日" in form and "10月5日为国庆节假期，顺延至10月8日。" in form
+
+
+def test_the_official_workbook_and_the_reminders_say_why_the_date_moved(
+        app, browser, session, tree, quarterly, make_user):
+    import io
+
+    import openpyxl
+    from sqlalchemy import select
+
+    from forms.periods import SHANGHAI
+    from server.models import Notification
+    from server.services import reminders
+
+    moved = quarterly("cd-moved", shift=True)
+    kept = quarterly("cd-kept", shift=False)
+    make_user("va1", Role.SUBMITTER, tree["VA1"])
+    browser.login_ok("va1")
+
+    def lines(path: str) -> list[str]:
+        response = browser.get(path)
+        assert response.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+        return [c for row in sheet.iter_rows(values_only=True) for c in row
+                if isinstance(c, str) and c.startswith("截止")]
+
+    assert lines("/reports/cd-moved/VA1/2026Q3/workbook.xlsx") == [
+        "截止 2026年10月8日（10月5日为国庆节假期，顺延至10月8日）"]
+    assert lines("/reports/cd-kept/VA1/2026Q3/workbook.xlsx") == ["截止 2026年10月5日"]
+
+    # 3 days before the moved date (the 8th) is the 5th: the reminder says why.
+    with app.app_context(), unit_of_work(session):
+        reminders.run(session, now=datetime(2026, 10, 5, 10, tzinfo=SHANGHAI))
+    found = {n.assignment_key: n for n in session.scalars(
+        select(Notification).where(Notification.channel == "app",
+                                   Notification.unit_code == "VA1",
+                                   Notification.period == "2026Q3"))}
+    assert "截止日期 2026年10月8日" in found["cd-moved"].subject
+    assert "10月5日为国庆节假期，顺延至10月8日。" in found["cd-moved"].text
+    assert found["cd-moved"].step == "before-3"
+    kept_text = found["cd-kept"]  # due that very day, and not moved
+    assert kept_text.step == "due" and "顺延" not in kept_text.text
+    with app.test_request_context():
+        chase = reminders.copy_text(moved, "2026Q3", [tree["VA1"]],
+                                    now=datetime(2026, 10, 9, 2, tzinfo=UTC))
+        plain = reminders.copy_text(kept, "2026Q3", [tree["VA1"]],
+                                    now=datetime(2026, 10, 9, 2, tzinfo=UTC))
+    assert "截止日期 2026年10月8日）。 10月5日为国庆节假期，顺延至10月8日。 已逾期 1 天" in chase
+    assert "顺延" not in plain
