@@ -143,6 +143,26 @@ def set_policy(assignment: Assignment, values: Mapping[str, Any]) -> ReminderPol
     return policy
 
 
+def change_policy(session: Session, assignment: Assignment, values: Mapping[str, Any], *,
+                  reset: bool = False) -> ReminderPolicy:
+    """Change the assignment's policy (back to the defaults first when *reset*) and record
+    in the audit log what it was and what it is, if anything changed; the web page and the
+    API both come here."""
+    before = policy_of(assignment).as_dict()
+    if reset:
+        assignment.reminder_policy = None
+    policy = set_policy(assignment, values)
+    after = policy.as_dict()
+    if after != before:
+        changed = sorted(name for name in after if after[name] != before.get(name))
+        audit.record(session, audit.Kind.REMINDERS_CHANGED, unit=assignment.root_unit,
+                     target=assignment.key,
+                     details={"assignment": assignment.key, "changed": changed,
+                              "before": {name: before.get(name) for name in changed},
+                              "after": {name: after[name] for name in changed}})
+    return policy
+
+
 # -- the days ---------------------------------------------------------------------------------
 
 
