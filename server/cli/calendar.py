@@ -24,7 +24,7 @@ def calendar_import(file: Path) -> None:
     holiday (休) or workday (班); all or nothing."""
     require_migrated()
     with unit_of_work(db_session()) as session:
-        result = workdays.import_csv(session, file.read_text(encoding="utf-8-sig"))
+        result = workdays.import_csv(session, workdays.csv_text(file.read_bytes()))
     click.echo(_("%(count)s days saved in the calendar.", count=result.added))
 
 

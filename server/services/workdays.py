@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 from forms.workdays import CalendarDay, Shift, WorkCalendar
 from server.models import User
 from server.models.jobs import CalendarEntry
+from server.services import audit
 from server.services.errors import InvalidInput
 
 CACHE_KEY = "tianbao.work_calendar"
 REASON_MAX = 100
 CSV_MAX_ROWS = 2000
+CSV_MAX_BYTES = 256 * 1024  # 2000 rows of date, kind and two reasons fit well inside
 
 
 def calendar_of(session: Session | None) -> WorkCalendar:
@@ -120,7 +122,27 @@ def import_csv(session: Session, text: str, user: User | None = None) -> ImportR
         parsed.append((day, kind in WORKDAY_WORDS, reason, cells[3] if len(cells) > 3 else ""))
     for day, workday, reason, reason_en in parsed:
         set_day(session, day, workday=workday, reason=reason, reason_en=reason_en, user=user)
+    if parsed:
+        days = sorted(day.isoformat() for day, *_rest in parsed)
+        audit.record(session, audit.Kind.CALENDAR_IMPORTED,
+                     **({"actor": user} if user is not None else {}),
+                     target=f"{days[0]} – {days[-1]}" if len(days) > 1 else days[0],
+                     details={"count": len(days), "days": days[:100]})
     return ImportResult(len(parsed))
+
+
+def csv_text(data: bytes) -> str:
+    """The text of an uploaded calendar CSV: at most :data:`CSV_MAX_BYTES`, UTF-8 (with or
+    without its byte-order mark) or GB18030 as Excel saves it on a Chinese Windows."""
+    if len(data) > CSV_MAX_BYTES:
+        raise InvalidInput(_l("The file is larger than %(size)s KB; a calendar CSV is much "
+                              "smaller."), size=CSV_MAX_BYTES // 1024)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(_l("The file is not a CSV text file (UTF-8 or GB18030)."))
 
 
 # -- saying why a date moved ---------------------------------------------------------------

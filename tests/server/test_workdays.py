@@ -238,3 +238,53 @@ def test_the_official_workbook_and_the_reminders_say_why_the_date_moved(
                                     now=datetime(2026, 10, 9, 2, tzinfo=UTC))
     assert "截止日期 2026年10月8日）。 10月5日为国庆节假期，顺延至10月8日。 已逾期 1 天" in chase
     assert "顺延" not in plain
+
+
+def test_an_administrator_uploads_days_as_csv_on_the_calendar_page(
+        browser, other_browser, make_user, session, tree):
+    import io
+
+    from sqlalchemy import select
+
+    from server.models import AuditEvent
+
+    make_user("boss", Role.ADMIN)
+    make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"])
+    browser.login_ok("boss")
+    assert 'action="/admin/calendar/import"' in browser.get("/admin/calendar").get_data(
+        as_text=True)
+
+    def upload(data: bytes, name: str = "2033.csv", by=browser, **headers):
+        return by.post("/admin/calendar/import", {"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", headers=headers,
+                       token_from="/reports/")
+
+    # GB18030, as Excel saves a CSV on a Chinese Windows; with a header row.
+    saved = upload("日期,类型,原因\n2033-10-03,休,国庆节\n2033-10-08,班,国庆节调休上班\n"
+                   .encode("gb18030"))
+    assert saved.status_code == 302
+    assert "已保存2天到日历。" in text(browser.get(saved.headers["Location"]))
+    assert [(e.day, e.workday, e.reason) for e in workdays.entries(session, 2033)] == [
+        (date(2033, 10, 3), False, "国庆节"), (date(2033, 10, 8), True, "国庆节调休上班")]
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "calendar_imported"))
+    assert event.actor_id is not None and event.details["days"] == ["2033-10-03",
+                                                                     "2033-10-08"]
+
+    wrong = upload(b"2033-10-04,holiday,x\n2033-10-05,maybe,x\n")  # all or nothing
+    assert wrong.status_code == 400
+    assert "第2行：第二列应为 holiday（休）或 workday（班）。" in text(wrong)
+    refused = upload(b"2033-10-04,holiday,x\n2033-10-05,maybe,x\n", **EN)
+    assert "Line 2: the second column is holiday" in html.unescape(text(refused))
+    big = upload(b"2033-10-04,holiday,x\n" * 20000, **EN)
+    assert big.status_code == 400 and "larger than 256 KB" in html.unescape(text(big))
+    binary = upload(b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "x.csv", **EN)
+    assert binary.status_code == 400
+    assert "not a CSV text file" in html.unescape(text(binary))
+    other = upload(b"2033-10-04,holiday,x\n", "days.xlsx", **EN)
+    assert other.status_code == 400 and "Only .csv files" in html.unescape(text(other))
+    assert len(workdays.entries(session, 2033)) == 2
+    assert session.scalar(select(AuditEvent.id).where(
+        AuditEvent.kind == "calendar_imported", AuditEvent.id != event.id)) is None
+
+    other_browser.login_ok("ta-hz")
+    assert upload(b"2033-10-04,holiday,x\n", by=other_browser).status_code == 403
