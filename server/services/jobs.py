@@ -50,6 +50,10 @@ FOLDER = "jobs"
 MERGED, FLAT_CSV, SERIES, UNITS_IMPORT = "merged", "csv", "series", "units-import"
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
+STALE = "stale"  # the error of a job no worker took in time
+STALE_MESSAGE = _l("No worker took this job in time, so it was stopped. Start it again; if "
+                   "it stops again, tell the administrator that the background worker seems "
+                   "not to be running.")
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
                     "administrator the time it failed at.")
 
@@ -73,6 +77,10 @@ class ExportRequest:
 
 def threshold() -> int:
     return int(current_app.config.get("BACKGROUND_UNITS", 2000))
+
+
+def queued_for_at_most() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("JOB_QUEUED_MINUTES", 60)))
 
 
 def keep_for() -> timedelta:
@@ -201,7 +209,36 @@ def error_text(job: Job) -> str:
         return ""
     if job.error == "import_refused":
         return import_summary(job)
+    if job.error == STALE:
+        return str(STALE_MESSAGE)
     return str(FAILED_MESSAGE)
+
+
+def fail_stale(session: Session, now: datetime | None = None) -> list[int]:
+    """Mark failed, with their owner told, the jobs still queued ``JOB_QUEUED_MINUTES``
+    after they were created (their enqueue failed, or the queue was lost with its
+    worker): their pages stop waiting and say to start again. A worker that takes such a
+    job later finds it no longer queued and leaves it. The ids marked."""
+    now = now or utcnow()
+    before = now - queued_for_at_most()
+    stale = list(session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED,
+                                                      Job.created_at <= before)))
+    session.rollback()
+    marked = []
+    for job_id in stale:
+        with unit_of_work(session):
+            # Conditional, as the worker's claim is: a job a worker took meanwhile stays.
+            won = session.execute(
+                update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.FAILED, error=STALE)
+                .execution_options(synchronize_session=False)).rowcount
+            if won:
+                _finished(session, job_id, JobStatus.FAILED, error=STALE)
+                marked.append(job_id)
+                job = session.get(Job, job_id)
+                if job.kind == UNITS_IMPORT and job.params.get("upload"):
+                    (folder() / job.params["upload"]).unlink(missing_ok=True)
+    return marked
 
 
 # -- the worker's side ---------------------------------------------------------------------
@@ -334,16 +371,22 @@ def import_summary(job: Job) -> str:
 
 def _finish(session: Session, job_id: int, status: str, *, stored_as: str = "",
             error: str = "", summary: str = "") -> None:
-    now = utcnow()
     with unit_of_work(session):
-        job = session.get(Job, job_id)
-        session.refresh(job)
-        job.status, job.finished_at, job.error = status, now, error
-        job.stored_as, job.summary = stored_as, summary
-        job.expires_at = now + keep_for()
-        if status == JobStatus.DONE:
-            job.done = max(job.done, job.total) if job.total else job.done
-        _notify(session, job)
+        _finished(session, job_id, status, stored_as=stored_as, error=error, summary=summary)
+
+
+def _finished(session: Session, job_id: int, status: str, *, stored_as: str = "",
+              error: str = "", summary: str = "") -> None:
+    """Record the outcome and tell the owner, in the caller's unit of work."""
+    now = utcnow()
+    job = session.get(Job, job_id)
+    session.refresh(job)
+    job.status, job.finished_at, job.error = status, now, error
+    job.stored_as, job.summary = stored_as, summary
+    job.expires_at = now + keep_for()
+    if status == JobStatus.DONE:
+        job.done = max(job.done, job.total) if job.total else job.done
+    _notify(session, job)
 
 
 def _notify(session: Session, job: Job) -> None:
@@ -355,7 +398,7 @@ def _notify(session: Session, job: Job) -> None:
             subject = (gettext("Import finished: %(name)s", name=job.file_name)
                        if job.status == JobStatus.DONE
                        else gettext("Import refused: %(name)s", name=job.file_name))
-            text = import_summary(job) or str(FAILED_MESSAGE)
+            text = import_summary(job) or error_text(job)
         elif job.status == JobStatus.DONE:
             subject = gettext("Your download is ready: %(name)s", name=job.file_name)
             text = gettext("%(title)s: the file %(name)s is ready to download until "
@@ -363,7 +406,7 @@ def _notify(session: Session, job: Job) -> None:
                            until=_local(job.expires_at))
         else:
             subject = gettext("Your download failed: %(name)s", name=job.file_name)
-            text = str(FAILED_MESSAGE)
+            text = error_text(job)
     outbox.enqueue(session, channel=Channel.APP, recipient=str(user.id), subject=subject,
                    text=text, kind=f"job-{job.status}", link=f"/jobs/{job.id}",
                    user_id=user.id, step=str(job.id))
@@ -378,8 +421,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 def clean_up(session: Session, now: datetime | None = None) -> int:
-    """Remove the files and rows of jobs past their time; the number removed."""
+    """Mark failed the jobs queued for longer than ``JOB_QUEUED_MINUTES`` (see
+    :func:`fail_stale`), then remove the files and rows of jobs past their time; the number
+    removed."""
     now = now or utcnow()
+    fail_stale(session, now)
     with unit_of_work(session):
         expired = list(session.scalars(select(Job).where(Job.expires_at <= now)))
         for job in expired:

@@ -378,3 +378,34 @@ def test_the_api_answers_202_for_a_large_series(job_app, session, world):
     file = api_get(client, done["links"]["download"], county)
     assert file.status_code == 200 and series_cells(file.data) == series_cells(now.data)
     assert api_get(client, done["links"]["download"], other).status_code == 404
+
+
+def test_a_job_left_queued_too_long_is_marked_failed_and_its_page_stops_waiting(
+        login, job_app, session, world):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    county = login(job_app, "county")
+    county.post(MERGED)  # queued, but no worker ever takes it
+    job = the_job(session)
+    assert job.status == JobStatus.QUEUED
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(
+        tzinfo=utcnow().tzinfo)
+    with job_app.app_context():
+        assert jobs.clean_up(session, created + timedelta(minutes=59)) == 0
+        assert the_job(session).status == JobStatus.QUEUED  # within the hour: it waits
+        job_app.config["JOB_QUEUED_MINUTES"] = 30
+        jobs.clean_up(session, created + timedelta(minutes=31))
+    stale = the_job(session)
+    assert (stale.status, stale.error) == (JobStatus.FAILED, jobs.STALE)
+    page = county.get(f"/jobs/{job.id}", headers={"Accept-Language": "zh-CN"})
+    shown = page.get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in shown and "没有后台进程及时处理" in shown
+    english = county.get(f"/jobs/{job.id}.json", headers={"Accept-Language": "en"}).get_json()
+    assert english["status"] == "failed" and "No worker took this job" in english["error"]
+    bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
+                           ).one()
+    assert "没有后台进程及时处理" in bell.text and bell.link == f"/jobs/{job.id}"
+    with job_app.app_context():
+        assert jobs.run(session, job.id) == JobStatus.FAILED  # a late worker leaves it
+        assert jobs.clean_up(session, created + timedelta(minutes=40)) == 0  # once only
+    assert session.scalars(select(Notification)).all() == [bell]
+    assert county.post(MERGED).headers["Location"] != f"/jobs/{job.id}"  # a new one starts
