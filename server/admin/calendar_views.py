@@ -19,7 +19,7 @@ from server.choices import options
 from server.db import db_session
 from server.models import Role
 from server.refusals import on_refusal
-from server.services import workdays
+from server.services import calendar_imports, workdays
 
 HOLIDAY, WORKDAY = "holiday", "workday"
 
@@ -89,8 +89,9 @@ def calendar_import():
     on_refusal(lambda _r=None: _page(CalendarDayForm(formdata=None), 400, form),
                form=form)
     session = db_session()
-    text = workdays.csv_text(form.file.data.read(workdays.CSV_MAX_BYTES + 1))
-    result = workdays.import_csv(session, text, user=current_user._get_current_object())
+    result = calendar_imports.import_file(session,
+                                          form.file.data.read(workdays.CSV_MAX_BYTES + 1),
+                                          user=current_user._get_current_object())
     flash(_("%(count)s days saved in the calendar.", count=result.added), "success")
     return redirect(url_for("admin.calendar"))
 

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from forms.workdays import CalendarDay, Shift, WorkCalendar
 from server.models import User
 from server.models.jobs import CalendarEntry
-from server.services import audit
 from server.services.errors import InvalidInput
 
 CACHE_KEY = "tianbao.work_calendar"
@@ -88,6 +87,7 @@ def remove_day(session: Session, day: date) -> bool:
 @dataclass(frozen=True)
 class ImportResult:
     added: int
+    days: tuple[date, ...] = ()
 
 
 HOLIDAY_WORDS = {"holiday", "off", "休", "假", "休息", "节假日", "放假"}
@@ -122,13 +122,7 @@ def import_csv(session: Session, text: str, user: User | None = None) -> ImportR
         parsed.append((day, kind in WORKDAY_WORDS, reason, cells[3] if len(cells) > 3 else ""))
     for day, workday, reason, reason_en in parsed:
         set_day(session, day, workday=workday, reason=reason, reason_en=reason_en, user=user)
-    if parsed:
-        days = sorted(day.isoformat() for day, *_rest in parsed)
-        audit.record(session, audit.Kind.CALENDAR_IMPORTED,
-                     **({"actor": user} if user is not None else {}),
-                     target=f"{days[0]} – {days[-1]}" if len(days) > 1 else days[0],
-                     details={"count": len(days), "days": days[:100]})
-    return ImportResult(len(parsed))
+    return ImportResult(len(parsed), tuple(sorted(day for day, *_rest in parsed)))
 
 
 def csv_text(data: bytes) -> str:
