@@ -100,6 +100,7 @@ def render_template(
     tags: Collection[str] | None = None,
     explanations: Mapping[str, str] | None = None,
     event: Mapping[str, Any] | None = None,
+    banner: str = "",
 ) -> RenderedTemplate:
     """The template workbook of *definition* for a unit and period, and where each input
     cell landed (for annotations and tests).
@@ -119,6 +120,7 @@ def render_template(
     unit already gave beside flagged figures, by field key. An event report's
     workbook has an event sheet (``exports.event_sheet``) prefilled with *event*, its
     stored time, place and attachments (``EventInfo.to_json``; None: a new event).
+    *banner* is a line under the period (the due date, and why it moved if it did).
     """
     identity = Identity(definition.key, definition.version, unit_code, period, unit_name)
     writer = _FormWriter(
@@ -128,6 +130,7 @@ def render_template(
     )
     writer.explanations = dict(explanations or {})
     writer.event = event
+    writer.banner = banner
     return writer.write()
 
 
@@ -191,7 +194,8 @@ class _FormWriter:
         self.field_notes: dict[str, str] = {}  # more notes by field key (e.g. coverage)
         self.explanations: dict[str, str] = {}  # the 说明 sheet's prefilled notes
         self.event: Mapping[str, Any] | None = None  # an event report's stored event
-        self.banner = ""  # a line under the period (a merged summary: the units counted)
+        self.banner = ""  # a line under the period (a merged summary: the units counted;
+        # a report's form: its due date)
 
     # -- the workbook ---------------------------------------------------------------
 

@@ -145,6 +145,9 @@ def jobs_from_environment() -> dict:
         "BACKGROUND_UNITS": _int_env("TIANBAO_BACKGROUND_UNITS", 2000),
         # How long the file of a background job stays downloadable.
         "JOB_FILES_HOURS": _int_env("TIANBAO_JOB_FILES_HOURS", 24),
+        # A job still queued after this many minutes (its enqueue failed, no worker took it)
+        # is marked failed by the clean-up, so its page stops waiting.
+        "JOB_QUEUED_MINUTES": _int_env("TIANBAO_JOB_QUEUED_MINUTES", 60),
     }
 
 

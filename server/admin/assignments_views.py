@@ -481,9 +481,9 @@ def assignments_reminders(key: str):
     if form.validate_on_submit():
         on_refusal(page, form=form)
         if request.form.get("reset"):
-            assignment.reminder_policy = None
+            reminders.change_policy(session, assignment, {}, reset=True)
         else:
-            reminders.set_policy(assignment, {name: form[name].data for name in (
+            reminders.change_policy(session, assignment, {name: form[name].data for name in (
                 "days_before", "on_due_day", "overdue_every", "overdue_max", "escalate_after",
                 "quiet_start", "quiet_end", "channels")})
         flash(_("The reminders of %(key)s are saved.", key=key), "success")

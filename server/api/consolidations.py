@@ -22,7 +22,7 @@ from server import event_downloads
 from server.api import schemas, serializers
 from server.api.auth import api_user, check_role
 from server.api.blueprint import bp
-from server.api.jobs import accepted_if_large
+from server.api.jobs import accepted_if_large, series_accepted_if_large
 from server.api.problems import ApiError
 from server.api.reports import body_object
 from server.db import db_session
@@ -205,6 +205,21 @@ def get_merged_workbook(assignment: str, unit: str, period: str):
     return send_written(lambda output: merged.write_merged(db_session(), figures, output,
                                                     locale=locale, translate=_),
                  XLSX, merged.merged_filename(figures, locale))
+
+
+@bp.get("/consolidations/<assignment>/<unit>/series.xlsx")
+def get_series_workbook(assignment: str, unit: str):
+    """One unit's cumulative indicators across the periods; 202 with a job when large."""
+    user = check_role(Role.CONSOLIDATOR, Role.ADMIN)
+    locale = current_locale_code()
+    name = merged.series_filename(db_session(), user, assignment, unit, locale)  # else 404
+    accepted = series_accepted_if_large(user, assignment, unit)
+    if accepted is not None:
+        return accepted
+    return send_written(lambda output: merged.write_series(db_session(), user, assignment,
+                                                           unit, output, locale=locale,
+                                                           translate=_),
+                        XLSX, name)
 
 
 @bp.get(CONSOLIDATION + "/flat.csv")

@@ -44,6 +44,19 @@ def accepted_if_large(figures: Figures, kind: str):
     return schemas.answer(job_resource(job)), 202, {"Location": location}
 
 
+def series_accepted_if_large(user, assignment: str, unit: str):
+    """``202 Accepted`` with the series job when the unit's subtree is above the threshold;
+    None to answer with the file now."""
+    session = db_session()
+    total = jobs.series_in_background(session, user, assignment, unit)
+    if total is None:
+        return None
+    with unit_of_work(session):
+        job = jobs.start_series(session, user, assignment, unit, current_locale_code(), total)
+    return (schemas.answer(job_resource(job)), 202,
+            {"Location": url_for("api.get_job", job_id=job.id)})
+
+
 @bp.get("/jobs/<int(max=2147483647):job_id>")
 def get_job(job_id: int):
     """The job: status, units done of total, the download link once ready (404 if not
@@ -57,7 +70,7 @@ def get_job_file(job_id: int):
     path = jobs.file_path(job)
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=XLSX if job.kind == jobs.MERGED else CSV,
+    response = send_file(path, mimetype=XLSX if jobs.is_workbook(job) else CSV,
                          as_attachment=True, download_name=job.file_name, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(job.file_name)
     return response

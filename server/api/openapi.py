@@ -321,6 +321,12 @@ OPERATIONS: tuple[Operation, ...] = (
               Body(media=XLSX, description="The merged workbook"),
               (*REPORT, "include_submitted", "carry_forward"), problems=(403, 404),
               also=(("202", JOB_ACCEPTED),)),
+    Operation("get", "/consolidations/{assignment}/{unit}/series.xlsx", "consolidations",
+              "One unit's cumulative indicators across the periods of the plan, with "
+              "increments. A subtree above the server's threshold answers 202 with a job "
+              "to poll.",
+              Body(media=XLSX, description="The series workbook"), ("assignment", "unit"),
+              problems=(403, 404), also=(("202", JOB_ACCEPTED),)),
     Operation("get", C + "/flat.csv", "consolidations",
               "One row per unit and field, for pivot tables (UTF-8 with BOM). A subtree "
               "above the server's threshold answers 202 with a job to poll. For an event "

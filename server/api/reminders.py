@@ -91,8 +91,8 @@ def put_reminder_settings(assignment: str):
     check_role(Role.ADMIN)
     found = assignment_service.get_assignment(db_session(), assignment)
     changes = body_object()
-    if changes.pop("defaults", None) is True:
-        found.reminder_policy = None
-    reminders.set_policy(found, changes)  # each setting checked; InvalidInput: 422
+    reset = changes.pop("defaults", None) is True
+    # Each setting checked (InvalidInput: 422); a change is in the audit log.
+    reminders.change_policy(db_session(), found, changes, reset=reset)
     db_session().flush()
     return schemas.answer(_settings(found))

@@ -159,9 +159,9 @@ class Job(BaseModel):
     """A merged export of a large subtree, prepared in the background."""
 
     id: int
-    kind: Literal["merged", "csv"]
+    kind: Literal["merged", "csv", "series"]
     status: Literal["queued", "running", "done", "failed"]
-    done: Count = Field(description="Units processed so far")
+    done: Count = Field(description="Units processed so far (for a series: units × periods)")
     total: Count = Field(description="Units to process")
     percent: int = Field(ge=0, le=100)
     file_name: str

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from server.cli.common import group, require_migrated
 from server.db import db_session, unit_of_work
-from server.services import workdays
+from server.services import calendar_imports, workdays
 
 
 @group("calendar")
@@ -24,7 +24,7 @@ def calendar_import(file: Path) -> None:
     holiday (休) or workday (班); all or nothing."""
     require_migrated()
     with unit_of_work(db_session()) as session:
-        result = workdays.import_csv(session, file.read_text(encoding="utf-8-sig"))
+        result = calendar_imports.import_file(session, file.read_bytes())
     click.echo(_("%(count)s days saved in the calendar.", count=result.added))
 
 

@@ -72,7 +72,7 @@ class StartForm(FlaskForm):
 def _start_page(figures, kind: str, size: int):
     """A large export is prepared in the background: a page with the button that starts it
     (a GET never changes anything)."""
-    return render_template("jobs/start.html", figures=figures, kind=kind, size=size,
+    return render_template("jobs/start.html", unit_name=figures.unit.name, size=size,
                            form=StartForm(), action=request.full_path.rstrip("?"))
 
 
@@ -105,11 +105,33 @@ def _start(kind: str, assignment: str, unit: str, period: str):
 @bp.get("/<assignment>/<unit>/series.xlsx")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_series(assignment: str, unit: str):
-    """One unit's cumulative indicators across all periods of the plan, with increments."""
+    """One unit's cumulative indicators across all periods of the plan, with increments.
+
+    Above the background threshold (the subtree's reporting units) it is prepared by a
+    worker, as the merged workbook is."""
     session, user = db_session(), current_user._get_current_object()
     locale = current_locale_code()
     name = merged.series_filename(session, user, assignment, unit, locale)  # NotVisible: 404
+    if jobs.series_in_background(session, user, assignment, unit) is not None:
+        units, _periods = merged.series_size(session, user, assignment, unit)
+        _assignment, subject = merged.series_subject(session, user, assignment, unit)
+        return render_template("jobs/start.html", unit_name=subject.name, size=units,
+                               form=StartForm(), action=request.full_path.rstrip("?"))
     return send_written(
         lambda out: merged.write_series(session, user, assignment, unit, out,
                                         locale=locale, translate=gettext),
         XLSX, name)
+
+
+@bp.post("/<assignment>/<unit>/series.xlsx")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def start_series(assignment: str, unit: str):
+    """Start the background series (the same one again while it runs) and show its page."""
+    session, user = db_session(), current_user._get_current_object()
+    merged.series_subject(session, user, assignment, unit)  # NotVisible: 404
+    if not StartForm().validate_on_submit():
+        abort(400)
+    units, periods = merged.series_size(session, user, assignment, unit)
+    job = jobs.start_series(session, user, assignment, unit, current_locale_code(),
+                            units * periods)
+    return redirect(url_for("jobs.detail", job_id=job.id))

@@ -71,7 +71,7 @@ def download(job_id: int):
     path = jobs.file_path(job)
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=XLSX if job.kind == jobs.MERGED else CSV,
+    response = send_file(path, mimetype=XLSX if jobs.is_workbook(job) else CSV,
                          as_attachment=True, download_name=job.file_name, max_age=0)
     response.headers["Content-Disposition"] = content_disposition(job.file_name)
     return response

@@ -81,7 +81,8 @@ def _register_tasks(huey: Huey, app: Flask) -> dict[str, Callable]:
     huey.periodic_task(crontab(minute="5"), name="write_reminders_every_hour")(
         _in_app(app, delivery.write_reminders))
     run_job = huey.task(name="run_job")(_in_app(app, background.run_job))
-    huey.periodic_task(crontab(minute="17"), name="clean_up_jobs_every_hour")(
+    # Expired files, and jobs left queued too long: every ten minutes (a small query).
+    huey.periodic_task(crontab(minute="*/10"), name="clean_up_jobs")(
         _in_app(app, background.clean_up))
     huey.periodic_task(crontab(minute="41"), name="clean_up_pending_files_every_hour")(
         _in_app(app, background.clean_up_pending_files))

@@ -69,6 +69,8 @@ class Kind(enum.StrEnum):
     PERIOD_CLOSED = "period_closed"
     PERIOD_REOPENED = "period_reopened"
     UNITS_REMINDED = "units_reminded"  # 一键催报
+    REMINDERS_CHANGED = "reminders_changed"  # an assignment's reminder policy
+    CALENDAR_IMPORTED = "calendar_imported"  # days of the work calendar from a CSV
 
 
 KIND_LABELS: dict[Kind, Any] = {
@@ -93,6 +95,8 @@ KIND_LABELS: dict[Kind, Any] = {
     Kind.PERIOD_CLOSED: _l("Period closed"),
     Kind.PERIOD_REOPENED: _l("Period reopened"),
     Kind.UNITS_REMINDED: _l("Units reminded (一键催报)"),
+    Kind.REMINDERS_CHANGED: _l("Reminder settings changed"),
+    Kind.CALENDAR_IMPORTED: _l("Calendar days imported"),
 }
 
 # The workflow of reports is audited in their own history (report_events); the audit page

@@ -47,9 +47,13 @@ log = logging.getLogger(__name__)
 
 PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commits (runner)
 FOLDER = "jobs"
-MERGED, FLAT_CSV, UNITS_IMPORT = "merged", "csv", "units-import"
+MERGED, FLAT_CSV, SERIES, UNITS_IMPORT = "merged", "csv", "series", "units-import"
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
+STALE = "stale"  # the error of a job no worker took in time
+STALE_MESSAGE = _l("No worker took this job in time, so it was stopped. Start it again; if "
+                   "it stops again, tell the administrator that the background worker seems "
+                   "not to be running.")
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
                     "administrator the time it failed at.")
 
@@ -73,6 +77,10 @@ class ExportRequest:
 
 def threshold() -> int:
     return int(current_app.config.get("BACKGROUND_UNITS", 2000))
+
+
+def queued_for_at_most() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("JOB_QUEUED_MINUTES", 60)))
 
 
 def keep_for() -> timedelta:
@@ -114,6 +122,41 @@ def start_export(session: Session, user: User, kind: str, figures: Figures,
     session.flush()
     session.info.setdefault(PENDING_KEY, []).append(job.id)
     return job
+
+
+def series_in_background(session: Session, user: User, assignment_key: str,
+                         unit_code: str) -> int | None:
+    """The work (units × periods) of the series of *unit_code* when its subtree is above the
+    threshold (it should run as a job), else None (write it now). NotVisible passes."""
+    units, periods = merged.series_size(session, user, assignment_key, unit_code)
+    return units * periods if units > threshold() else None
+
+
+def start_series(session: Session, user: User, assignment_key: str, unit_code: str,
+                 locale: str, total: int) -> Job:
+    """Add the job of one unit's series across the periods (the same one again while it is
+    queued or running); queued when the caller's unit of work commits."""
+    params = {"assignment": assignment_key, "unit": unit_code, "locale": locale}
+    for running in session.scalars(select(Job).where(
+            Job.user_id == user.id, Job.kind == SERIES,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING)))):
+        if running.params == params:
+            return running
+    assignment, unit = merged.series_subject(session, user, assignment_key, unit_code)
+    job = Job(user_id=user.id, kind=SERIES, params=params, status=JobStatus.QUEUED,
+              done=0, total=total,
+              file_name=merged.series_filename(session, user, assignment_key, unit_code,
+                                               locale),
+              title=f"{unit.name} · {assignment.key}", stored_as="", error="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
+def is_workbook(job: Job) -> bool:
+    """Whether the job's file is a workbook (else CSV)."""
+    return job.kind != FLAT_CSV
 
 
 def start_units_import(session: Session, user: User, data: bytes, filename: str,
@@ -166,7 +209,36 @@ def error_text(job: Job) -> str:
         return ""
     if job.error == "import_refused":
         return import_summary(job)
+    if job.error == STALE:
+        return str(STALE_MESSAGE)
     return str(FAILED_MESSAGE)
+
+
+def fail_stale(session: Session, now: datetime | None = None) -> list[int]:
+    """Mark failed, with their owner told, the jobs still queued ``JOB_QUEUED_MINUTES``
+    after they were created (their enqueue failed, or the queue was lost with its
+    worker): their pages stop waiting and say to start again. A worker that takes such a
+    job later finds it no longer queued and leaves it. The ids marked."""
+    now = now or utcnow()
+    before = now - queued_for_at_most()
+    stale = list(session.scalars(select(Job.id).where(Job.status == JobStatus.QUEUED,
+                                                      Job.created_at <= before)))
+    session.rollback()
+    marked = []
+    for job_id in stale:
+        with unit_of_work(session):
+            # Conditional, as the worker's claim is: a job a worker took meanwhile stays.
+            won = session.execute(
+                update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+                .values(status=JobStatus.FAILED, error=STALE)
+                .execution_options(synchronize_session=False)).rowcount
+            if won:
+                _finished(session, job_id, JobStatus.FAILED, error=STALE)
+                marked.append(job_id)
+                job = session.get(Job, job_id)
+                if job.kind == UNITS_IMPORT and job.params.get("upload"):
+                    (folder() / job.params["upload"]).unlink(missing_ok=True)
+    return marked
 
 
 # -- the worker's side ---------------------------------------------------------------------
@@ -206,10 +278,16 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     progress = Progress(engine, job_id, interval)
     if kind == UNITS_IMPORT:
         return _run_units_import(session, job_id, params, progress, user)
-    stored_as = f"{job_id}-{secrets.token_hex(8)}.{'xlsx' if kind == MERGED else 'csv'}"
+    stored_as = f"{job_id}-{secrets.token_hex(8)}.{'csv' if kind == FLAT_CSV else 'xlsx'}"
     target = folder() / stored_as
     try:
         with force_locale(params.get("locale") or DEFAULT_LOCALE):
+            if kind == SERIES:
+                _write_series(session, user, params, target, progress)
+                session.rollback()
+                progress(session.get(Job, job_id).total, force=True)
+                _finish(session, job_id, JobStatus.DONE, stored_as=stored_as)
+                return session.get(Job, job_id).status
             figures = consolidation_figures(
                 session, user, params["assignment"], params["unit"], params["period"],
                 include_submitted=bool(params.get("include_submitted")),
@@ -232,6 +310,13 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
         target.unlink(missing_ok=True)
         _finish(session, job_id, JobStatus.FAILED, error="export_failed")
     return session.get(Job, job_id).status
+
+
+def _write_series(session: Session, user: User, params: dict[str, Any], target: Path,
+                  progress: Progress) -> None:
+    merged.write_series(session, user, params["assignment"], params["unit"], target,
+                        locale=params.get("locale") or DEFAULT_LOCALE, translate=gettext,
+                        progress=progress)
 
 
 def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
@@ -286,16 +371,22 @@ def import_summary(job: Job) -> str:
 
 def _finish(session: Session, job_id: int, status: str, *, stored_as: str = "",
             error: str = "", summary: str = "") -> None:
-    now = utcnow()
     with unit_of_work(session):
-        job = session.get(Job, job_id)
-        session.refresh(job)
-        job.status, job.finished_at, job.error = status, now, error
-        job.stored_as, job.summary = stored_as, summary
-        job.expires_at = now + keep_for()
-        if status == JobStatus.DONE:
-            job.done = max(job.done, job.total) if job.total else job.done
-        _notify(session, job)
+        _finished(session, job_id, status, stored_as=stored_as, error=error, summary=summary)
+
+
+def _finished(session: Session, job_id: int, status: str, *, stored_as: str = "",
+              error: str = "", summary: str = "") -> None:
+    """Record the outcome and tell the owner, in the caller's unit of work."""
+    now = utcnow()
+    job = session.get(Job, job_id)
+    session.refresh(job)
+    job.status, job.finished_at, job.error = status, now, error
+    job.stored_as, job.summary = stored_as, summary
+    job.expires_at = now + keep_for()
+    if status == JobStatus.DONE:
+        job.done = max(job.done, job.total) if job.total else job.done
+    _notify(session, job)
 
 
 def _notify(session: Session, job: Job) -> None:
@@ -307,7 +398,7 @@ def _notify(session: Session, job: Job) -> None:
             subject = (gettext("Import finished: %(name)s", name=job.file_name)
                        if job.status == JobStatus.DONE
                        else gettext("Import refused: %(name)s", name=job.file_name))
-            text = import_summary(job) or str(FAILED_MESSAGE)
+            text = import_summary(job) or error_text(job)
         elif job.status == JobStatus.DONE:
             subject = gettext("Your download is ready: %(name)s", name=job.file_name)
             text = gettext("%(title)s: the file %(name)s is ready to download until "
@@ -315,7 +406,7 @@ def _notify(session: Session, job: Job) -> None:
                            until=_local(job.expires_at))
         else:
             subject = gettext("Your download failed: %(name)s", name=job.file_name)
-            text = str(FAILED_MESSAGE)
+            text = error_text(job)
     outbox.enqueue(session, channel=Channel.APP, recipient=str(user.id), subject=subject,
                    text=text, kind=f"job-{job.status}", link=f"/jobs/{job.id}",
                    user_id=user.id, step=str(job.id))
@@ -330,8 +421,11 @@ def _aware(moment: datetime) -> datetime:
 
 
 def clean_up(session: Session, now: datetime | None = None) -> int:
-    """Remove the files and rows of jobs past their time; the number removed."""
+    """Mark failed the jobs queued for longer than ``JOB_QUEUED_MINUTES`` (see
+    :func:`fail_stale`), then remove the files and rows of jobs past their time; the number
+    removed."""
     now = now or utcnow()
+    fail_stale(session, now)
     with unit_of_work(session):
         expired = list(session.scalars(select(Job).where(Job.expires_at <= now)))
         for job in expired:

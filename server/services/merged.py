@@ -373,10 +373,7 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
 
 def subtree_size(session: Session, figures: Figures) -> int:
     """How many reporting units a merged export of *figures* writes (its progress total)."""
-    units = owing_units(figures.assignment, figures.period, figures.unit)
-    return session.scalar(select(func.count()).select_from(
-        units.with_only_columns(Unit.id).where(Unit.id != figures.unit.id).order_by(None)
-        .subquery())) or 0
+    return _owing_count(session, figures.assignment, figures.period, figures.unit)
 
 
 def closed_period(figures: Figures) -> ClosedPeriod | None:
@@ -509,7 +506,8 @@ def _counted(reports: Iterator[UnitReport], progress: Callable[[int], None]
 
 def write_series(session: Session, user: User, assignment_key: str, unit_code: str,
                  output: str | os.PathLike[str] | IO[bytes], *, locale: str = "zh_CN",
-                 translate: Callable[[str], str] = gettext, now: datetime | None = None) -> None:
+                 translate: Callable[[str], str] = gettext, now: datetime | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
     """One unit's cumulative indicators across every period of the plan window.
 
     A unit that reports under the assignment shows its own reports as handed in
@@ -518,13 +516,15 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
     for an assignment, or a unit, the account cannot see or that neither
     reports nor consolidates.
     """
-    assignment, unit = _series_subject(session, user, assignment_key, unit_code)
+    assignment, unit = series_subject(session, user, assignment_key, unit_code)
     definition = assignment_service.version_for(assignment, assignment.last_period).definition
     if assignment_service.reports_for_unit(assignment, unit):
         by_period = targets.own_reports(session, assignment, unit)
     else:
-        by_period = targets.consolidated_reports(session, user, assignment, unit,
-                                                 targets.today(now))
+        units = _owing_count(session, assignment, assignment.last_period, unit)
+        by_period = targets.consolidated_reports(
+            session, user, assignment, unit, targets.today(now),
+            progress=(lambda periods: progress(periods * units)) if progress else None)
     data = build_series(definition, unit_name=unit.name, reports=by_period, locale=locale,
                         translate=remembered(translate))
     if isinstance(output, str | os.PathLike):
@@ -534,7 +534,27 @@ def write_series(session: Session, user: User, assignment_key: str, unit_code: s
         output.write(data)
 
 
-def _series_subject(session: Session, user: User, assignment_key: str,
+def series_size(session: Session, user: User, assignment_key: str, unit_code: str,
+                now: datetime | None = None) -> tuple[int, int]:
+    """How much work the series of *unit_code* is: its reporting units below (0 for a unit
+    that reports itself: its own reports are read at once) and the periods consolidated.
+    The progress of a background series counts units × periods. NotVisible like
+    :func:`write_series`."""
+    assignment, unit = series_subject(session, user, assignment_key, unit_code)
+    if assignment_service.reports_for_unit(assignment, unit):
+        return 0, 0
+    periods = len(assignment_service.open_periods(assignment, targets.today(now)))
+    return _owing_count(session, assignment, assignment.last_period, unit), periods
+
+
+def _owing_count(session: Session, assignment: Assignment, period: str, unit: Unit) -> int:
+    units = owing_units(assignment, period, unit)
+    return session.scalar(select(func.count()).select_from(
+        units.with_only_columns(Unit.id).where(Unit.id != unit.id).order_by(None)
+        .subquery())) or 0
+
+
+def series_subject(session: Session, user: User, assignment_key: str,
                     unit_code: str) -> tuple[Assignment, Unit]:
     assignment = assignment_for(session, user, assignment_key)
     unit = session.scalar(select(Unit).where(Unit.code == unit_code, unit_scope(user)))
@@ -564,7 +584,7 @@ def csv_filename(figures: Figures, locale: str = "zh_CN") -> str:
 def series_filename(session: Session, user: User, assignment_key: str, unit_code: str,
                     locale: str = "zh_CN") -> str:
     """The across-periods file name; NotVisible like :func:`write_series`."""
-    assignment, unit = _series_subject(session, user, assignment_key, unit_code)
+    assignment, unit = series_subject(session, user, assignment_key, unit_code)
     with force_locale(locale):
         return gettext("series-%(assignment)s-%(unit)s.xlsx",
                        **_name_parts(assignment.key, unit.code, ""))

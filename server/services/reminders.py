@@ -46,6 +46,7 @@ from server.models.notifications import Channel, Notification, ReminderChase
 from server.models.reporting import Assignment
 from server.services import assignments as assignment_service
 from server.services import audit, notifications, outbox
+from server.services.assignments import Due
 from server.services.errors import InvalidInput, TooSoon
 from server.services.owing import still_owing
 
@@ -142,6 +143,26 @@ def set_policy(assignment: Assignment, values: Mapping[str, Any]) -> ReminderPol
     return policy
 
 
+def change_policy(session: Session, assignment: Assignment, values: Mapping[str, Any], *,
+                  reset: bool = False) -> ReminderPolicy:
+    """Change the assignment's policy (back to the defaults first when *reset*) and record
+    in the audit log what it was and what it is, if anything changed; the web page and the
+    API both come here."""
+    before = policy_of(assignment).as_dict()
+    if reset:
+        assignment.reminder_policy = None
+    policy = set_policy(assignment, values)
+    after = policy.as_dict()
+    if after != before:
+        changed = sorted(name for name in after if after[name] != before.get(name))
+        audit.record(session, audit.Kind.REMINDERS_CHANGED, unit=assignment.root_unit,
+                     target=assignment.key,
+                     details={"assignment": assignment.key, "changed": changed,
+                              "before": {name: before.get(name) for name in changed},
+                              "after": {name: after[name] for name in changed}})
+    return policy
+
+
 # -- the days ---------------------------------------------------------------------------------
 
 
@@ -227,11 +248,17 @@ def _absolute(link: str) -> str:
     return f"{base.rstrip('/')}{link}" if base else link
 
 
-def _names(assignment: Assignment, period: str, due: date, locale: str) -> dict[str, str]:
+def _names(assignment: Assignment, period: str, due: Due, locale: str) -> dict[str, str]:
     definition = assignment_service.version_for(assignment, period).definition
     return {"title": definition.text("title", locale),
             "period": Period.parse(period).label(locale),
-            "date": format_date(due, format="long")}
+            "date": format_date(due.date, format="long")}
+
+
+def _moved(due: Due, locale: str) -> str:
+    """Why the due date moved (after the due sentence, with its space); empty if it did not."""
+    reason = due.reason(locale)
+    return f" {reason}" if reason else ""
 
 
 def _when(days_left: int) -> str:
@@ -242,17 +269,17 @@ def _when(days_left: int) -> str:
     return ngettext("It is %(num)s day overdue.", "It is %(num)s days overdue.", -days_left)
 
 
-def reminder_text(assignment: Assignment, unit: Unit, period: str, due: date, days_left: int,
+def reminder_text(assignment: Assignment, unit: Unit, period: str, due: Due, days_left: int,
                   locale: str) -> tuple[str, str]:
     """(subject, text) of a reminder to *unit*, in the current locale (*locale*'s)."""
     names = {**_names(assignment, period, due, locale), "unit": unit.name}
     subject = gettext("Reminder: %(title)s, %(period)s, due %(date)s", **names)
     text = gettext("The report of %(unit)s for %(period)s (%(title)s) is due on %(date)s.",
                    **names)
-    return subject, f"{text} {_when(days_left)}"
+    return subject, f"{text}{_moved(due, locale)} {_when(days_left)}"
 
 
-def missing_text(assignment: Assignment, period: str, due: date, days_left: int,
+def missing_text(assignment: Assignment, period: str, due: Due, days_left: int,
                  units: Sequence[Unit], locale: str, *, above: Unit | None = None,
                  links: bool = True) -> tuple[str, str]:
     """(subject, text) listing *units* still missing: for group robots, escalations and
@@ -266,7 +293,7 @@ def missing_text(assignment: Assignment, period: str, due: date, days_left: int,
     head = ngettext("%(num)s unit has not submitted %(title)s for %(period)s (due %(date)s).",
                     "%(num)s units have not submitted %(title)s for %(period)s "
                     "(due %(date)s).", len(units), **names)
-    lines = [f"{head} {_when(days_left)}", ""]
+    lines = [f"{head}{_moved(due, locale)} {_when(days_left)}", ""]
     for unit in units:
         link = _absolute(report_link(assignment, unit, period))
         lines.append(f"- [{unit.name}]({link})" if links else f"- {unit.name}")
@@ -294,7 +321,7 @@ def _accounts(session: Session, unit_ids: Iterable[int]) -> dict[int, list[User]
     return found
 
 
-def remind_unit(session: Session, assignment: Assignment, unit: Unit, period: str, due: date,
+def remind_unit(session: Session, assignment: Assignment, unit: Unit, period: str, due: Due,
                 days_left: int, *, kind: str, step: str, users: Sequence[User],
                 channels: set[str], not_before: datetime) -> int:
     """Write one reminder to each account of *unit* that did not opt out and to the unit's
@@ -323,7 +350,7 @@ def remind_unit(session: Session, assignment: Assignment, unit: Unit, period: st
     return added
 
 
-def tell_robots(session: Session, assignment: Assignment, period: str, due: date,
+def tell_robots(session: Session, assignment: Assignment, period: str, due: Due,
                 days_left: int, above: Unit, units: Sequence[Unit], *, kind: str, step: str,
                 channels: set[str], not_before: datetime) -> int:
     """One markdown message per group robot listing *units* (below *above*) still missing."""
@@ -404,9 +431,9 @@ def run(session: Session, now: datetime | None = None,
             continue  # never due
         policy = policy_of(assignment)
         for period in assignment_service.assignment_periods(assignment):
-            due = assignment_service.due_date(assignment, period)
-            step = step_for(policy, due, today)
-            escalation = escalation_for(policy, due, today)
+            due = assignment_service.due(assignment, period)
+            step = step_for(policy, due.date, today)
+            escalation = escalation_for(policy, due.date, today)
             if step is None and escalation is None:
                 continue
             summary.periods += 1
@@ -415,7 +442,7 @@ def run(session: Session, now: datetime | None = None,
     return summary
 
 
-def _run_period(session: Session, assignment: Assignment, period: str, due: date,
+def _run_period(session: Session, assignment: Assignment, period: str, due: Due,
                 policy: ReminderPolicy, step: Step | None, escalation: Step | None,
                 now: datetime, summary: RunSummary, checkpoint: Callable[[], None]) -> None:
     rows = session.execute(still_owing(assignment, period)
@@ -424,7 +451,7 @@ def _run_period(session: Session, assignment: Assignment, period: str, due: date
         return
     channels = _channels(policy)
     not_before = send_at(policy, now)
-    days_left = (due - shanghai_today(now)).days
+    days_left = (due.date - shanghai_today(now)).days
     units = [row[0] for row in rows]
     if step is not None:
         # The hourly runs of the step's days after the first find them all written: skip
@@ -532,8 +559,8 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
     policy = policy_of(assignment)
     channels = _channels(policy)
     not_before = send_at(policy, now)  # the quiet hours hold for 一键催报 too
-    due = assignment_service.due_date(assignment, period)
-    days_left = (due - shanghai_today(now)).days
+    due = assignment_service.due(assignment, period)
+    days_left = (due.date - shanghai_today(now)).days
     accounts = _accounts(session, [u.id for u in units])
     messages = 0
     for unit in units:
@@ -589,7 +616,7 @@ def chase_history(session: Session, assignment: Assignment, period: str,
 def copy_text(assignment: Assignment, period: str, units: Sequence[Unit],
               now: datetime | None = None, locale: str = DEFAULT_LOCALE) -> str:
     """The chase message as plain text to paste into a WeChat group."""
-    due = assignment_service.due_date(assignment, period)
-    days_left = (due - shanghai_today(now or utcnow())).days
+    due = assignment_service.due(assignment, period)
+    days_left = (due.date - shanghai_today(now or utcnow())).days
     subject, text = missing_text(assignment, period, due, days_left, units, locale, links=False)
     return f"【{subject}】\n{text}"

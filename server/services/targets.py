@@ -14,7 +14,7 @@ figures it is judged on:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -65,13 +65,17 @@ def own_reports(session: Session, assignment: Assignment,
 
 
 def consolidated_reports(session: Session, user: User, assignment: Assignment, unit: Unit,
-                         day: date) -> dict[str, dict[str, Any]]:
-    """The unit's consolidated figures of every period begun by *day*."""
+                         day: date, progress: Callable[[int], None] | None = None
+                         ) -> dict[str, dict[str, Any]]:
+    """The unit's consolidated figures of every period begun by *day*; *progress* is told
+    the number of periods consolidated so far."""
     out = {}
-    for period in assignment_service.open_periods(assignment, day):
+    for number, period in enumerate(assignment_service.open_periods(assignment, day), 1):
         values = consolidation.figures(session, user, assignment.key, unit.code, period).values
         if any(v is not None for v in values.values()):
             out[period] = values
+        if progress is not None:
+            progress(number)
     return out
 
 

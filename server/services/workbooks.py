@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext, ngettext
+from flask_babel import force_locale, format_date, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,7 +44,7 @@ from exports.template_workbook import build_template
 from exports.workbook_reader import ReadResult, read_workbook
 from forms.definition import Definition
 from forms.events import EventInfo, read_event
-from forms.periods import Period
+from forms.periods import NEVER_DUE, Period
 from server.locale import current_locale_code
 from server.models import Unit, User
 from server.models.accounts import utcnow
@@ -117,8 +117,23 @@ def template_for(session: Session, user: User, view: ReportView, *,
         previous_period=previous.period if previous else None, tags=view.unit.tags,
         explanations=view.report.explanations if view.report is not None else None,
         event=view.report.event if view.report is not None else None,
+        banner=due_line(view, locale),
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
+
+
+def due_line(view: ReportView, locale: str) -> str:
+    """"截止 2026年10月8日（10月5日为国庆节假期，顺延至10月8日）" under the period of the
+    official form; empty for a report that is never due (events)."""
+    due = assignment_service.due(view.assignment, view.period)
+    if due.date >= NEVER_DUE:
+        return ""
+    with force_locale(locale):
+        day = format_date(due.date, format="long")
+        reason = due.reason(locale).rstrip("。.")
+        if not reason:
+            return gettext("Due %(date)s", date=day)
+        return gettext("Due %(date)s (%(reason)s)", date=day, reason=reason)
 
 
 def workbook_filename(view: ReportView, locale: str) -> str:

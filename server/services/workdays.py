@@ -28,6 +28,7 @@ from server.services.errors import InvalidInput
 CACHE_KEY = "tianbao.work_calendar"
 REASON_MAX = 100
 CSV_MAX_ROWS = 2000
+CSV_MAX_BYTES = 256 * 1024  # 2000 rows of date, kind and two reasons fit well inside
 
 
 def calendar_of(session: Session | None) -> WorkCalendar:
@@ -86,6 +87,7 @@ def remove_day(session: Session, day: date) -> bool:
 @dataclass(frozen=True)
 class ImportResult:
     added: int
+    days: tuple[date, ...] = ()
 
 
 HOLIDAY_WORDS = {"holiday", "off", "休", "假", "休息", "节假日", "放假"}
@@ -120,7 +122,21 @@ def import_csv(session: Session, text: str, user: User | None = None) -> ImportR
         parsed.append((day, kind in WORKDAY_WORDS, reason, cells[3] if len(cells) > 3 else ""))
     for day, workday, reason, reason_en in parsed:
         set_day(session, day, workday=workday, reason=reason, reason_en=reason_en, user=user)
-    return ImportResult(len(parsed))
+    return ImportResult(len(parsed), tuple(sorted(day for day, *_rest in parsed)))
+
+
+def csv_text(data: bytes) -> str:
+    """The text of an uploaded calendar CSV: at most :data:`CSV_MAX_BYTES`, UTF-8 (with or
+    without its byte-order mark) or GB18030 as Excel saves it on a Chinese Windows."""
+    if len(data) > CSV_MAX_BYTES:
+        raise InvalidInput(_l("The file is larger than %(size)s KB; a calendar CSV is much "
+                              "smaller."), size=CSV_MAX_BYTES // 1024)
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(_l("The file is not a CSV text file (UTF-8 or GB18030)."))
 
 
 # -- saying why a date moved ---------------------------------------------------------------

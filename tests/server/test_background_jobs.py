@@ -304,3 +304,108 @@ def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(login, job_
     bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
                            ).one()
     assert bell.link == f"/jobs/{job.id}"
+
+
+SERIES = "/consolidation/hz/CY/series.xlsx"
+
+
+def series_cells(data: bytes) -> list:
+    book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    return [c for row in book.worksheets[0].iter_rows(values_only=True) for c in row]
+
+
+def test_a_large_series_runs_on_a_worker_with_progress_like_the_merged_export(
+        login, job_app, session, world, monkeypatch):
+    county = login(job_app, "county")
+    job_app.config["BACKGROUND_UNITS"] = 3  # 3 reporting units below: written at once
+    immediate = county.get(SERIES)
+    assert immediate.status_code == 200 and session.scalar(select(Job.id)) is None
+    job_app.config["BACKGROUND_UNITS"] = 2
+    seen: list[int] = []
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0)
+    write = jobs.Progress.__call__
+    monkeypatch.setattr(jobs.Progress, "__call__",
+                        lambda self, done, force=False: (seen.append(done),
+                                                         write(self, done, force))[1])
+    offer = county.get(SERIES)
+    assert offer.status_code == 200 and "涉及3个单位" in offer.get_data(as_text=True)
+    assert session.scalar(select(Job.id)) is None  # a GET only offers
+    response = county.post(SERIES)
+    job = the_job(session)
+    assert response.headers["Location"] == f"/jobs/{job.id}"
+    assert (job.kind, job.status, job.done) == ("series", JobStatus.QUEUED, 0)
+    periods = job.total // 3
+    assert job.total == 3 * periods and periods > 1  # units × periods consolidated
+    assert county.post(SERIES).headers["Location"] == f"/jobs/{job.id}"  # not a second one
+    assert jobs_of(job_app).huey.pending_count() == 1
+
+    with Worker(job_app):
+        assert wait_until(lambda: the_job(session).status == JobStatus.DONE, timeout=30)
+    assert seen[:3] == [3, 6, 9]  # each period's consolidation of the 3 units
+    status = county.get(f"/jobs/{job.id}.json").get_json()
+    assert (status["done"], status["percent"]) == (job.total, 100)
+    file = county.get(status["download"])
+    assert file.status_code == 200 and file.mimetype.endswith("spreadsheetml.sheet")
+    cells = series_cells(file.get_data())
+    assert sum(FOUND.values()) in cells  # the county's cumulative figure of 2024Q3
+    assert cells == series_cells(immediate.get_data())  # the same file as written at once
+    assert "已准备好" in session.scalars(select(Notification.subject)).one()
+    assert login(job_app, "other").get(f"/jobs/{job.id}/file").status_code == 404
+
+
+def test_the_api_answers_202_for_a_large_series(job_app, session, world):
+    from api_helpers import api_get, token_for
+
+    client = job_app.test_client()
+    county, other = (token_for(session, accounts.get_user(session, name))
+                     for name in ("county", "other"))
+    path = "/api/v1/consolidations/hz/CY/series.xlsx"
+    job_app.config["BACKGROUND_UNITS"] = 3
+    now = api_get(client, path, county)
+    assert now.status_code == 200 and now.data[:2] == b"PK"
+    job_app.config["BACKGROUND_UNITS"] = 2
+    response = api_get(client, path, county)
+    assert response.status_code == 202
+    body = response.get_json()
+    assert (body["kind"], body["status"], body["links"]["download"]) == ("series", "queued",
+                                                                         None)
+    assert api_get(client, path, county).get_json()["id"] == body["id"]
+    assert api_get(client, "/api/v1/consolidations/hz/NOPE/series.xlsx",
+                   county).status_code == 404
+    with job_app.app_context():
+        assert jobs.run(session, body["id"]) == JobStatus.DONE
+    done = api_get(client, body["links"]["job"], county).get_json()
+    file = api_get(client, done["links"]["download"], county)
+    assert file.status_code == 200 and series_cells(file.data) == series_cells(now.data)
+    assert api_get(client, done["links"]["download"], other).status_code == 404
+
+
+def test_a_job_left_queued_too_long_is_marked_failed_and_its_page_stops_waiting(
+        login, job_app, session, world):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    county = login(job_app, "county")
+    county.post(MERGED)  # queued, but no worker ever takes it
+    job = the_job(session)
+    assert job.status == JobStatus.QUEUED
+    created = job.created_at if job.created_at.tzinfo else job.created_at.replace(
+        tzinfo=utcnow().tzinfo)
+    with job_app.app_context():
+        assert jobs.clean_up(session, created + timedelta(minutes=59)) == 0
+        assert the_job(session).status == JobStatus.QUEUED  # within the hour: it waits
+        job_app.config["JOB_QUEUED_MINUTES"] = 30
+        jobs.clean_up(session, created + timedelta(minutes=31))
+    stale = the_job(session)
+    assert (stale.status, stale.error) == (JobStatus.FAILED, jobs.STALE)
+    page = county.get(f"/jobs/{job.id}", headers={"Accept-Language": "zh-CN"})
+    shown = page.get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in shown and "没有后台进程及时处理" in shown
+    english = county.get(f"/jobs/{job.id}.json", headers={"Accept-Language": "en"}).get_json()
+    assert english["status"] == "failed" and "No worker took this job" in english["error"]
+    bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
+                           ).one()
+    assert "没有后台进程及时处理" in bell.text and bell.link == f"/jobs/{job.id}"
+    with job_app.app_context():
+        assert jobs.run(session, job.id) == JobStatus.FAILED  # a late worker leaves it
+        assert jobs.clean_up(session, created + timedelta(minutes=40)) == 0  # once only
+    assert session.scalars(select(Notification)).all() == [bell]
+    assert county.post(MERGED).headers["Location"] != f"/jobs/{job.id}"  # a new one starts

@@ -395,3 +395,34 @@ def test_a_chase_is_in_the_audit_log(app, session, world):
     [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "units_reminded"))
     assert event.actor_id == world["ta-hz"].id and event.details["units"] == ["VA2"]
     assert event.details["period"] == "2026Q2"
+
+
+def test_a_change_of_the_reminder_policy_is_in_the_audit_log(
+        app, session, world, browser, client, make_user):
+    from api_helpers import api_put, problem, token_for
+
+    from server.models import AuditEvent
+
+    admin = make_user("admin", Role.ADMIN)
+    browser.login_ok("admin")
+    form = {"days_before": "5", "on_due_day": "y", "overdue_every": "3", "overdue_max": "3",
+            "escalate_after": "7", "quiet_start": "21:00", "quiet_end": "08:00",
+            "channels": list(reminders.DEFAULT_POLICY.channels)}
+    assert browser.post("/admin/assignments/cd/reminders", form,
+                        token_from="/admin/assignments/cd").status_code == 302
+    token = token_for(session, admin)
+    assert api_put(client, "/assignments/cd/reminders", token,
+                   json={"days_before": 5}).status_code == 200  # no change: not recorded
+    problem(api_put(client, "/assignments/cd/reminders", token, json={"overdue_every": 0}),
+            422, "invalid")
+    assert api_put(client, "/assignments/cd/reminders", token,
+                   json={"defaults": True}).status_code == 200
+    session.expire_all()
+    events = list(session.scalars(select(AuditEvent).where(
+        AuditEvent.kind == "reminders_changed").order_by(AuditEvent.id)))
+    assert [(e.actor_id, e.target, e.details["changed"], e.details["before"],
+             e.details["after"]) for e in events] == [
+        (admin.id, "cd", ["days_before"], {"days_before": 3}, {"days_before": 5}),
+        (admin.id, "cd", ["days_before"], {"days_before": 5}, {"days_before": 3})]
+    page = browser.get("/admin/audit?kind=reminders_changed").get_data(as_text=True)
+    assert "催报设置已修改" in page

@@ -190,3 +190,101 @@ def test_the_report_form_and_the_assignment_page_say_why_the_date_moved(
     browser.login_ok("va1")
     form = text(browser.get("/reports/cd-moved/VA1/2026Q3"))
     assert "2026年10月8日" in form and "10月5日为国庆节假期，顺延至10月8日。" in form
+
+
+def test_the_official_workbook_and_the_reminders_say_why_the_date_moved(
+        app, browser, session, tree, quarterly, make_user):
+    import io
+
+    import openpyxl
+    from sqlalchemy import select
+
+    from forms.periods import SHANGHAI
+    from server.models import Notification
+    from server.services import reminders
+
+    moved = quarterly("cd-moved", shift=True)
+    kept = quarterly("cd-kept", shift=False)
+    make_user("va1", Role.SUBMITTER, tree["VA1"])
+    browser.login_ok("va1")
+
+    def lines(path: str) -> list[str]:
+        response = browser.get(path)
+        assert response.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(response.data)).worksheets[0]
+        return [c for row in sheet.iter_rows(values_only=True) for c in row
+                if isinstance(c, str) and c.startswith("截止")]
+
+    assert lines("/reports/cd-moved/VA1/2026Q3/workbook.xlsx") == [
+        "截止 2026年10月8日（10月5日为国庆节假期，顺延至10月8日）"]
+    assert lines("/reports/cd-kept/VA1/2026Q3/workbook.xlsx") == ["截止 2026年10月5日"]
+
+    # 3 days before the moved date (the 8th) is the 5th: the reminder says why.
+    with app.app_context(), unit_of_work(session):
+        reminders.run(session, now=datetime(2026, 10, 5, 10, tzinfo=SHANGHAI))
+    found = {n.assignment_key: n for n in session.scalars(
+        select(Notification).where(Notification.channel == "app",
+                                   Notification.unit_code == "VA1",
+                                   Notification.period == "2026Q3"))}
+    assert "截止日期 2026年10月8日" in found["cd-moved"].subject
+    assert "10月5日为国庆节假期，顺延至10月8日。" in found["cd-moved"].text
+    assert found["cd-moved"].step == "before-3"
+    kept_text = found["cd-kept"]  # due that very day, and not moved
+    assert kept_text.step == "due" and "顺延" not in kept_text.text
+    with app.test_request_context():
+        chase = reminders.copy_text(moved, "2026Q3", [tree["VA1"]],
+                                    now=datetime(2026, 10, 9, 2, tzinfo=UTC))
+        plain = reminders.copy_text(kept, "2026Q3", [tree["VA1"]],
+                                    now=datetime(2026, 10, 9, 2, tzinfo=UTC))
+    assert "截止日期 2026年10月8日）。 10月5日为国庆节假期，顺延至10月8日。 已逾期 1 天" in chase
+    assert "顺延" not in plain
+
+
+def test_an_administrator_uploads_days_as_csv_on_the_calendar_page(
+        browser, other_browser, make_user, session, tree):
+    import io
+
+    from sqlalchemy import select
+
+    from server.models import AuditEvent
+
+    make_user("boss", Role.ADMIN)
+    make_user("ta-hz", Role.CONSOLIDATOR, tree["TA"])
+    browser.login_ok("boss")
+    assert 'action="/admin/calendar/import"' in browser.get("/admin/calendar").get_data(
+        as_text=True)
+
+    def upload(data: bytes, name: str = "2033.csv", by=browser, **headers):
+        return by.post("/admin/calendar/import", {"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data", headers=headers,
+                       token_from="/reports/")
+
+    # GB18030, as Excel saves a CSV on a Chinese Windows; with a header row.
+    saved = upload("日期,类型,原因\n2033-10-03,休,国庆节\n2033-10-08,班,国庆节调休上班\n"
+                   .encode("gb18030"))
+    assert saved.status_code == 302
+    assert "已保存2天到日历。" in text(browser.get(saved.headers["Location"]))
+    assert [(e.day, e.workday, e.reason) for e in workdays.entries(session, 2033)] == [
+        (date(2033, 10, 3), False, "国庆节"), (date(2033, 10, 8), True, "国庆节调休上班")]
+    [event] = session.scalars(select(AuditEvent).where(AuditEvent.kind == "calendar_imported"))
+    assert event.actor_id is not None and event.details["days"] == ["2033-10-03",
+                                                                     "2033-10-08"]
+
+    wrong = upload(b"2033-10-04,holiday,x\n2033-10-05,maybe,x\n")  # all or nothing
+    assert wrong.status_code == 400
+    assert "第2行：第二列应为 holiday（休）或 workday（班）。" in text(wrong)
+    refused = upload(b"2033-10-04,holiday,x\n2033-10-05,maybe,x\n", **EN)
+    assert "Line 2: the second column is holiday" in html.unescape(text(refused))
+    big = upload(b"2033-10-04,holiday,x\n" * 20000, **EN)
+    assert big.status_code == 400 and "larger than 256 KB" in html.unescape(text(big))
+    binary = upload(b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "x.csv", **EN)
+    assert binary.status_code == 400
+    assert "not a CSV text file" in html.unescape(text(binary))
+    other = upload(b"2033-10-04,holiday,x\n", "days.xlsx", **EN)
+    assert other.status_code == 400 and "Only .csv files" in html.unescape(text(other))
+    assert len(workdays.entries(session, 2033)) == 2
+    assert session.scalar(select(AuditEvent.id).where(
+        AuditEvent.kind == "calendar_imported", AuditEvent.id != event.id)) is None
+
+    other_browser.login_ok("ta-hz")
+    assert upload(b"2033-10-04,holiday,x\n", by=other_browser).status_code == 403
