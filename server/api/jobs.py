@@ -3,13 +3,13 @@ resource (``Location``); poll ``GET /jobs/{job}`` until ``links.download`` is se
 
 from __future__ import annotations
 
-from flask import abort, send_file, url_for
+from flask import url_for
 
 from server.api import schemas
 from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.db import db_session, unit_of_work
-from server.downloads import CSV, XLSX, content_disposition
+from server.jobs.pages import send_job_file
 from server.locale import current_locale_code
 from server.models.jobs import Job
 from server.services import jobs
@@ -66,11 +66,4 @@ def get_job(job_id: int):
 
 @bp.get("/jobs/<int(max=2147483647):job_id>/file")
 def get_job_file(job_id: int):
-    job = jobs.get_for(db_session(), api_user(), job_id)
-    path = jobs.file_path(job)
-    if path is None:
-        abort(404)
-    response = send_file(path, mimetype=XLSX if jobs.is_workbook(job) else CSV,
-                         as_attachment=True, download_name=job.file_name, max_age=0)
-    response.headers["Content-Disposition"] = content_disposition(job.file_name)
-    return response
+    return send_job_file(jobs.get_for(db_session(), api_user(), job_id))

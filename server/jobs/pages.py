@@ -67,7 +67,12 @@ def detail_json(job_id: int):
 @bp.get("/<int:job_id>/file")
 @login_required
 def download(job_id: int):
-    job = _job(job_id)
+    return send_job_file(_job(job_id))
+
+
+def send_job_file(job: Job):
+    """The file of a finished job as a download (404 before it is ready or once expired);
+    the caller has checked that the job is the account's own."""
     path = jobs.file_path(job)
     if path is None:
         abort(404)
