@@ -13,6 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from exports import svg_charts
+from forms.targets import STATUS_LABELS
 from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import XLSX
@@ -37,6 +38,10 @@ def measure_labels() -> dict[str, str]:
         PENDING: _("Not yet due"), "approved": _("Approved"), "returned": _("Returned"),
         "never": _("Never reported"),
     }
+
+
+def target_labels() -> dict[str, str]:
+    return {str(status): _(label) for status, label in STATUS_LABELS.items()}
 
 
 def _context():
@@ -100,16 +105,19 @@ def charts(board: dashboard_service.Dashboard) -> dict[str, Markup]:
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def dashboard():
     """Completeness and timeliness over periods, the children ranked, who never reported."""
-    session, _user, form, chosen, under = _context()
+    session, user, form, chosen, under = _context()
     if chosen is None or under is None:
         return render_template("review/dashboard.html", form=form if chosen else None,
                                board=None, assignment=chosen)
     periods = dashboard_service.choose_periods(
         chosen, dashboard_service.today(), form.first.data, form.last.data)
     board = dashboard_service.build(session, chosen, under, periods, kind=form.chosen_kind())
+    judged = dashboard_service.child_targets(session, user, board)
     return render_template(
         "review/dashboard.html", form=form, board=board, assignment=chosen,
-        charts=charts(board), labels=measure_labels(), link=_units_link(board))
+        charts=charts(board), labels=measure_labels(), link=_units_link(board),
+        judged=judged, target_labels=target_labels(),
+        target_limit=dashboard_service.TARGET_CHILDREN)
 
 
 def _units_link(board):
@@ -199,14 +207,15 @@ def overview():
 
 
 def _briefing():
-    session, _user, form, chosen, under = _context()
+    session, user, form, chosen, under = _context()
     if chosen is None or under is None:
         raise NotVisible(what=request.args.get("assignment", ""))
     begun = dashboard_service.begun_periods(chosen, dashboard_service.today())
     period = request.args.get("period") or (begun[-1] if begun else None)
     if period not in begun:
         abort(404)
-    return briefing_service.build(session, chosen, under, period, kind=form.chosen_kind())
+    return briefing_service.build(session, chosen, under, period, kind=form.chosen_kind(),
+                                  user=user)
 
 
 @bp.get("/dashboard/briefing.xlsx")

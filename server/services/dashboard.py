@@ -44,7 +44,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from forms.definition import TargetScope
 from forms.periods import SHANGHAI, days_until
+from forms.targets import TargetStatus
 from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import ReportEvent, is_overdue, sent_in_sql
@@ -52,6 +54,7 @@ from server.models.units import PATH_SEPARATOR
 from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services import targets as targets_service
+from server.services.consolidation import NotConsolidating
 from server.services.errors import NotVisible
 from server.services.owing import owing_any, owing_on, owing_units, path_then, period_day
 
@@ -60,6 +63,10 @@ APPROVED, RETURNED = "approved", "returned"
 STATES = (ON_TIME, LATE, MISSING, PENDING)
 MEASURES = (*STATES, APPROVED, RETURNED)
 DEFAULT_PERIODS = 12  # newest begun periods shown unless a range is asked for
+TARGET_CHILDREN = 50  # children (in ranked order) whose targets are judged on one page
+TARGET_ORDER = tuple(str(s) for s in (TargetStatus.MISSED, TargetStatus.AT_RISK,
+                                      TargetStatus.NO_DATA, TargetStatus.ON_TRACK,
+                                      TargetStatus.MET))  # worst first
 
 
 def state_of(status: str | None, late: bool | None, overdue: bool) -> str:
@@ -116,6 +123,37 @@ class ChildRow:
     unit: Unit
     total: Tally
     rank: int = 0
+    targets: TargetTally | None = None  # None: not judged (no targets, or past the page)
+    target_rank: int = 0
+
+
+@dataclass
+class TargetTally:
+    """How a child's targets stand: counts by status (met, on track, at risk, missed,
+    no data), judged on its consolidated figures (its own reports for a reporting leaf)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def judged(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def worst(self) -> str | None:
+        for status in TARGET_ORDER:
+            if self[status]:
+                return status
+        return None
+
+    def key(self) -> tuple[int, ...]:
+        """Sort key, best first: fewest missed, then fewest at risk, then most met or on
+        track, then fewest without data."""
+        good = self[str(TargetStatus.MET)] + self[str(TargetStatus.ON_TRACK)]
+        return (self[str(TargetStatus.MISSED)], self[str(TargetStatus.AT_RISK)], -good,
+                self[str(TargetStatus.NO_DATA)])
 
 
 @dataclass
@@ -352,6 +390,47 @@ def rank_children(children: list[ChildRow]) -> None:
     for index, row in enumerate(children):
         same = index and key(children[index - 1]) == key(row)
         row.rank = children[index - 1].rank if same else index + 1
+
+
+# -- the children's targets ----------------------------------------------------------------
+
+
+def child_targets(session: Session, user: User, board: Dashboard, *,
+                  limit: int = TARGET_CHILDREN) -> bool:
+    """Judge the targets of the first *limit* ranked children on their own consolidated
+    figures (a reporting leaf: its own handed-in reports, on the targets set for every
+    unit), and rank them by target progress (``target_rank``; equal keys share a rank).
+
+    A consolidation per child and begun period: this is why only a page of children is
+    judged. False when the template sets no target (nothing judged)."""
+    if not board.periods:
+        return False
+    assignment = board.assignment
+    definition = assignment_service.version_for(assignment, board.periods[-1]).definition
+    if not definition.target_fields():
+        return False
+    day = targets_service.today()
+    judged = []
+    for row in board.children[:limit]:
+        try:
+            reports = targets_service.consolidated_reports(session, user, assignment,
+                                                           row.unit, day)
+            scopes = tuple(TargetScope)
+        except NotConsolidating:
+            reports = targets_service.own_reports(session, assignment, row.unit)
+            scopes = (TargetScope.UNIT,)
+        items = targets_service.judge(definition, reports, day, scopes, assignment=assignment)
+        tally = TargetTally()
+        for item in items:
+            status = str(item.status)
+            tally.counts[status] = tally.counts.get(status, 0) + 1
+        row.targets = tally
+        judged.append(row)
+    ordered = sorted(judged, key=lambda r: (r.targets.key(), r.unit.path))
+    for index, row in enumerate(ordered):
+        same = index and ordered[index - 1].targets.key() == row.targets.key()
+        row.target_rank = ordered[index - 1].target_rank if same else index + 1
+    return True
 
 
 # -- the units behind a number -------------------------------------------------------------
