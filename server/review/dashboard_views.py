@@ -177,20 +177,28 @@ def dashboard_units():
     labels = measure_labels()
     if measure not in labels:
         abort(404)
+    per_period = False
     if measure == "never":
         periods = dashboard_service.choose_periods(
             chosen, dashboard_service.today(), form.first.data, form.last.data)
         query = dashboard_service.never_reported_query(
             chosen, child or under, dashboard_service.segments(session, chosen, periods), kind)
+    elif period is None:  # a total over the range: one row per unit-period
+        periods = dashboard_service.choose_periods(
+            chosen, dashboard_service.today(), form.first.data, form.last.data)
+        query = dashboard_service.units_behind_range(chosen, under, periods, measure,
+                                                     child=child, kind=kind)
+        per_period = True
     else:
         if period not in dashboard_service.begun_periods(chosen, dashboard_service.today()):
             abort(404)
         query = dashboard_service.units_behind(chosen, under, period, measure, child=child,
                                                kind=kind)
-    units, page = paginate(session, query)
+    found, page = paginate(session, query, whole_rows=per_period)
+    rows = found if per_period else [(unit, period) for unit in found]
     return render_template("review/dashboard_units.html", assignment=chosen, under=under,
-                           child=child, period=period, measure=labels[measure], units=units,
-                           page=page, back=url_for("review.dashboard", **{
+                           child=child, period=period, measure=labels[measure], rows=rows,
+                           per_period=per_period, page=page, back=url_for("review.dashboard", **{
                                k: v for k, v in request.args.items()
                                if k in ("assignment", "unit", "kind", "first", "last")}))
 

@@ -467,6 +467,21 @@ def units_behind(assignment: Assignment, under: Unit, period: str, measure: str,
     return query
 
 
+def units_behind_range(assignment: Assignment, under: Unit, periods: Sequence[str],
+                       measure: str, *, child: Unit | None = None, kind: str = "",
+                       now: datetime | None = None) -> Select:
+    """The unit-periods behind a total over *periods* (a child's row of the ranking):
+    rows of (unit, period), one per owed unit-period in *measure*, in tree order."""
+    parts = [units_behind(assignment, under, period, measure, child=child, kind=kind, now=now)
+             .with_only_columns(Unit.id.label("unit_id"), literal(period).label("period"))
+             .order_by(None) for period in periods]
+    if not parts:
+        return select(Unit, literal(None, String)).where(literal(False))
+    found = parts[0].union_all(*parts[1:]).subquery()
+    return (select(Unit, found.c.period).join(found, found.c.unit_id == Unit.id)
+            .order_by(Unit.path, found.c.period))
+
+
 def child_of(session: Session, under: Unit, code: str | None) -> Unit | None:
     """The child *code* of *under* (today's tree); NotVisible for any other unit."""
     if not code:
