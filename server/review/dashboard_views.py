@@ -181,8 +181,10 @@ def dashboard_units():
     if measure == "never":
         periods = dashboard_service.choose_periods(
             chosen, dashboard_service.today(), form.first.data, form.last.data)
-        query = dashboard_service.never_reported_query(
-            chosen, child or under, dashboard_service.segments(session, chosen, periods), kind)
+        scope = child or under
+        parts = dashboard_service.with_paths(
+            session, chosen, scope, dashboard_service.segments(session, chosen, periods))
+        query = dashboard_service.never_reported_query(chosen, scope, parts, kind)
     elif period is None:  # a total over the range: one row per unit-period
         periods = dashboard_service.choose_periods(
             chosen, dashboard_service.today(), form.first.data, form.last.data)

@@ -56,7 +56,13 @@ from server.services import review as review_service
 from server.services import targets as targets_service
 from server.services.consolidation import NotConsolidating
 from server.services.errors import NotVisible
-from server.services.owing import owing_any, owing_on, owing_units, path_then, period_day
+from server.services.owing import (
+    owing_on,
+    owing_units,
+    path_then,
+    paths_on,
+    period_day,
+)
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
 APPROVED, RETURNED = "approved", "returned"
@@ -234,10 +240,21 @@ def _position_postgresql(element, compiler, **kw):
 class Segment:
     """Periods over which who owes what, and where each unit stands, does not change:
     no placement, reporting start or stop is dated after the first one's day and on or
-    before the last one's. Owing is read once per segment, on *day*."""
+    before the last one's. Owing is read once per segment, on *day*; *paths* are the
+    paths of the assignment's root and the dashboard's unit on that day, read once
+    (:func:`with_paths`) so that the queries carry plain bounds."""
 
     day: date
     periods: tuple[str, ...]
+    paths: tuple[tuple[int, str], ...] = ()
+
+
+def with_paths(session: Session, assignment: Assignment, under: Unit,
+               parts: Sequence[Segment]) -> list[Segment]:
+    """*parts* with the paths of the root and *under* on each segment's day."""
+    ids = {assignment.root_unit_id, under.id}
+    return [Segment(s.day, s.periods, tuple(sorted(paths_on(session, ids, s.day).items())))
+            for s in parts]
 
 
 def segments(session: Session, assignment: Assignment, periods: Sequence[str]) -> list[Segment]:
@@ -267,10 +284,12 @@ def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str
     """A subquery of (unit_id, child_id): the units below *under* owing the segment's
     periods, with the id (as text) of the child of *under* each stood below, read from
     its materialised path: the segment after *under*'s path of that day."""
-    rest = func.substr(UnitPlacement.path, func.length(path_then(under.id, segment.day)) + 1,
-                       type_=String)
+    paths = dict(segment.paths)
+    length = (len(paths[under.id]) if under.id in paths
+              else func.length(path_then(under.id, segment.day)))
+    rest = func.substr(UnitPlacement.path, length + 1, type_=String)
     child = func.substr(rest, 1, position(rest, PATH_SEPARATOR) - 1, type_=String)
-    query = owing_on(assignment, segment.day, under).where(Unit.id != under.id)
+    query = owing_on(assignment, segment.day, under, paths=paths).where(Unit.id != under.id)
     if kind:
         query = query.where(Unit.kind == kind)
     return query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
@@ -325,8 +344,12 @@ def never_reported_query(assignment: Assignment, under: Unit, parts: Sequence[Se
                          kind: str = "") -> Select:
     """The units below *under* that owed some period of *parts* and never handed in any
     report of the assignment, in tree order."""
-    owed_ids = owing_any(assignment, [segment.periods[0] for segment in parts],
-                         under).subquery()
+    by_day = {segment.day: dict(segment.paths) for segment in parts}
+    ids = [owing_on(assignment, day, under, paths=paths).with_only_columns(Unit.id)
+           .order_by(None) for day, paths in sorted(by_day.items())]
+    if not ids:
+        return select(Unit).where(literal(False))
+    owed_ids = (ids[0].union(*ids[1:]) if len(ids) > 1 else ids[0]).subquery()
     query = select(Unit).where(
         Unit.id.in_(select(owed_ids.c[0])), Unit.id != under.id,
         ~exists().where(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
@@ -348,7 +371,7 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     cells: dict[tuple[str, int], Tally] = {}
     never = 0
     if periods:
-        parts = segments(session, assignment, periods)
+        parts = with_paths(session, assignment, under, segments(session, assignment, periods))
         owed: dict[tuple[str, int], int] = {}  # (period, child) → owed units
         sums: dict[tuple[str, int], tuple[int, ...]] = {}
         for index, period, child_id, units, on_time, late, approved, returned in (
