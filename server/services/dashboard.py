@@ -280,7 +280,8 @@ def segments(session: Session, assignment: Assignment, periods: Sequence[str]) -
     return out
 
 
-def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str):
+def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str,
+                cte: str = ""):
     """A subquery of (unit_id, child_id): the units below *under* owing the segment's
     periods, with the id (as text) of the child of *under* each stood below, read from
     its materialised path: the segment after *under*'s path of that day."""
@@ -292,8 +293,9 @@ def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str
     query = owing_on(assignment, segment.day, under, paths=paths).where(Unit.id != under.id)
     if kind:
         query = query.where(Unit.kind == kind)
-    return query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
-                                   ).order_by(None).subquery()
+    query = query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
+                                    ).order_by(None)
+    return query.cte(cte).prefix_with("MATERIALIZED") if cte else query.subquery()
 
 
 def _returns(assignment: Assignment):
@@ -325,7 +327,9 @@ def grouped_query(assignment: Assignment, under: Unit, parts: Sequence[Segment],
             owed.c.child_id, func.count().label("units"), zero.label("on_time"),
             zero.label("late"), zero.label("approved"), zero.label("returned"))
             .group_by(owed.c.child_id))
-        owed = _owed_units(assignment, under, segment, kind)
+        # The child of each owed unit is worked out once per unit, not once per report:
+        # a materialised CTE keeps the planner from folding it into the join.
+        owed = _owed_units(assignment, under, segment, kind, cte=f"owed_{index}")
         selects.append(
             select(literal(index), Report.period, owed.c.child_id, func.count(),
                    counted(and_(sent, Report.late.is_(False))),
