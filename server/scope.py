@@ -32,15 +32,24 @@ from server.models.units import subtree_bounds
 from server.services.owing import in_force, path_then, within
 
 
-def unit_scope(user: User | None, unit=Unit) -> ColumnElement[bool]:
-    """A SQL condition on *unit* (the ``Unit`` entity or an alias) true for visible units."""
+def _decided(user: User | None) -> ColumnElement[bool] | None:
+    """The scope of an account that needs no tree: nobody signed in or active, an
+    administrator, an account without a unit; None when the unit's place decides."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return false()
     if user.role == Role.ADMIN:
         return true()
-    own = user.unit
-    if own is None:
+    if user.unit is None:
         return false()
+    return None
+
+
+def unit_scope(user: User | None, unit=Unit) -> ColumnElement[bool]:
+    """A SQL condition on *unit* (the ``Unit`` entity or an alias) true for visible units."""
+    decided = _decided(user)
+    if decided is not None:
+        return decided
+    own = user.unit
     if user.role == Role.CONSOLIDATOR:
         low, high = subtree_bounds(own.path)
         return (unit.path >= low) & (unit.path < high)
@@ -56,13 +65,10 @@ def unit_scope_on(user: User | None, day: date, placement=UnitPlacement) -> Colu
     *day*, joined by the caller (``owing_on`` does). A consolidator sees the units
     whose place then lay in its own unit's subtree as that stood then.
     """
-    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
-        return false()
-    if user.role == Role.ADMIN:
-        return true()
+    decided = _decided(user)
+    if decided is not None:
+        return decided
     own = user.unit
-    if own is None:
-        return false()
     if user.role == Role.CONSOLIDATOR:
         return within(placement.path, path_then(own.id, day))
     if user.role == Role.SUBMITTER:
