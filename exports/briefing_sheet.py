@@ -24,6 +24,7 @@ class RankingRow:
     missing: int
     pending: int
     completion: float | None
+    targets: str = ""  # how the unit's targets stand, in words ("" when not judged)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class BriefingSheet:
     ranking_heading: str
     ranking_text: str
     headers: Sequence[str]  # rank, unit, owed, on time, late, missing, not yet due, completion
+    # (and targets, when some row has them)
     rows: Sequence[RankingRow]
     call_out_heading: str  # "" when nobody lags: no 点名 section at all
     call_out: Sequence[str]
@@ -58,7 +60,8 @@ def write_briefing(sheet: BriefingSheet) -> bytes:
     name = book.add_format({"border": 1, "text_wrap": True})
     share = book.add_format({"border": 1, "align": "center", "num_format": "0.0%"})
     right = book.add_format({"align": "right"})
-    widths = (6, 22, 8, 8, 8, 8, 8, 10)
+    with_targets = any(item.targets for item in sheet.rows)
+    widths = (6, 22, 8, 8, 8, 8, 8, 10) + ((18,) if with_targets else ())
     for column, width in enumerate(widths):
         ws.set_column(column, column, width)
     last_col = len(widths) - 1
@@ -77,7 +80,7 @@ def write_briefing(sheet: BriefingSheet) -> bytes:
     if sheet.ranking_text:
         ws.merge_range(row, 0, row, last_col, sheet.ranking_text, para)
         row += 1
-    for column, text in enumerate(sheet.headers):
+    for column, text in enumerate(sheet.headers[:len(widths)]):
         ws.write_string(row, column, text, head)
     ws.set_row(row, 30)
     first_data = row + 1
@@ -92,6 +95,8 @@ def write_briefing(sheet: BriefingSheet) -> bytes:
             ws.write_string(row, 7, "–", cell)
         else:
             ws.write_number(row, 7, item.completion, share)
+        if with_targets:
+            ws.write_string(row, 8, item.targets or "–", name)
     last_data = row
     row += 2
     if sheet.call_out_heading:

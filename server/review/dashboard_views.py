@@ -13,6 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from exports import svg_charts
+from forms.targets import STATUS_LABELS
 from server.auth.access import roles_required
 from server.db import db_session
 from server.downloads import XLSX
@@ -37,6 +38,10 @@ def measure_labels() -> dict[str, str]:
         PENDING: _("Not yet due"), "approved": _("Approved"), "returned": _("Returned"),
         "never": _("Never reported"),
     }
+
+
+def target_labels() -> dict[str, str]:
+    return {str(status): _(label) for status, label in STATUS_LABELS.items()}
 
 
 def _context():
@@ -100,16 +105,19 @@ def charts(board: dashboard_service.Dashboard) -> dict[str, Markup]:
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def dashboard():
     """Completeness and timeliness over periods, the children ranked, who never reported."""
-    session, _user, form, chosen, under = _context()
+    session, user, form, chosen, under = _context()
     if chosen is None or under is None:
         return render_template("review/dashboard.html", form=form if chosen else None,
                                board=None, assignment=chosen)
     periods = dashboard_service.choose_periods(
         chosen, dashboard_service.today(), form.first.data, form.last.data)
     board = dashboard_service.build(session, chosen, under, periods, kind=form.chosen_kind())
+    judged = dashboard_service.child_targets(session, user, board)
     return render_template(
         "review/dashboard.html", form=form, board=board, assignment=chosen,
-        charts=charts(board), labels=measure_labels(), link=_units_link(board))
+        charts=charts(board), labels=measure_labels(), link=_units_link(board),
+        judged=judged, target_labels=target_labels(),
+        target_limit=dashboard_service.TARGET_CHILDREN)
 
 
 def _units_link(board):
@@ -169,20 +177,30 @@ def dashboard_units():
     labels = measure_labels()
     if measure not in labels:
         abort(404)
+    per_period = False
     if measure == "never":
         periods = dashboard_service.choose_periods(
             chosen, dashboard_service.today(), form.first.data, form.last.data)
-        query = dashboard_service.never_reported_query(
-            chosen, child or under, dashboard_service.segments(session, chosen, periods), kind)
+        scope = child or under
+        parts = dashboard_service.with_paths(
+            session, chosen, scope, dashboard_service.segments(session, chosen, periods))
+        query = dashboard_service.never_reported_query(chosen, scope, parts, kind)
+    elif period is None:  # a total over the range: one row per unit-period
+        periods = dashboard_service.choose_periods(
+            chosen, dashboard_service.today(), form.first.data, form.last.data)
+        query = dashboard_service.units_behind_range(chosen, under, periods, measure,
+                                                     child=child, kind=kind)
+        per_period = True
     else:
         if period not in dashboard_service.begun_periods(chosen, dashboard_service.today()):
             abort(404)
         query = dashboard_service.units_behind(chosen, under, period, measure, child=child,
                                                kind=kind)
-    units, page = paginate(session, query)
+    found, page = paginate(session, query, whole_rows=per_period)
+    rows = found if per_period else [(unit, period) for unit in found]
     return render_template("review/dashboard_units.html", assignment=chosen, under=under,
-                           child=child, period=period, measure=labels[measure], units=units,
-                           page=page, back=url_for("review.dashboard", **{
+                           child=child, period=period, measure=labels[measure], rows=rows,
+                           per_period=per_period, page=page, back=url_for("review.dashboard", **{
                                k: v for k, v in request.args.items()
                                if k in ("assignment", "unit", "kind", "first", "last")}))
 
@@ -199,14 +217,15 @@ def overview():
 
 
 def _briefing():
-    session, _user, form, chosen, under = _context()
+    session, user, form, chosen, under = _context()
     if chosen is None or under is None:
         raise NotVisible(what=request.args.get("assignment", ""))
     begun = dashboard_service.begun_periods(chosen, dashboard_service.today())
     period = request.args.get("period") or (begun[-1] if begun else None)
     if period not in begun:
         abort(404)
-    return briefing_service.build(session, chosen, under, period, kind=form.chosen_kind())
+    return briefing_service.build(session, chosen, under, period, kind=form.chosen_kind(),
+                                  user=user)
 
 
 @bp.get("/dashboard/briefing.xlsx")

@@ -20,12 +20,21 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from exports.briefing_sheet import BriefingSheet, RankingRow, write_briefing
+from forms.targets import STATUS_LABELS, TargetStatus
 from server.labels import period_label
 from server.locale import current_locale_code
-from server.models import Assignment, Unit
+from server.models import Assignment, Unit, User
 from server.services import assignments as assignment_service
 from server.services import dashboard as dashboard_service
-from server.services.dashboard import LATE, MISSING, ON_TIME, PENDING, Dashboard
+from server.services.dashboard import (
+    LATE,
+    MISSING,
+    ON_TIME,
+    PENDING,
+    TARGET_ORDER,
+    Dashboard,
+    TargetTally,
+)
 
 PDF_TIMEOUT = 120  # seconds LibreOffice may take to print the briefing
 
@@ -99,15 +108,27 @@ def call_out(board: Dashboard) -> tuple[str, list[str]]:
     return heading, sentences
 
 
+def targets_text(tally: TargetTally | None) -> str:
+    """A child's targets in words, worst first ("" when they were not judged)."""
+    if tally is None:
+        return ""
+    return _(", ").join(f"{_(STATUS_LABELS[TargetStatus(status)])} {tally[status]}"
+                        for status in TARGET_ORDER if tally[status])
+
+
 def build(session: Session, assignment: Assignment, under: Unit, period: str, *,
-          kind: str = "", now: datetime | None = None) -> Briefing:
+          kind: str = "", now: datetime | None = None, user: User | None = None) -> Briefing:
+    """The briefing of *period*; with *user*, the children's targets are judged too
+    (on the figures *user* may see)."""
     board = dashboard_service.build(session, assignment, under, [period], kind=kind, now=now)
+    judged = user is not None and dashboard_service.child_targets(session, user, board)
     definition = assignment_service.version_for(assignment, period).definition
     locale = current_locale_code()
     heading, named = call_out(board)
     rows = [RankingRow(row.rank, row.unit.name, row.total.owed, row.total[ON_TIME],
                        row.total[LATE], row.total[MISSING], row.total[PENDING],
-                       row.total.completion) for row in board.children]
+                       row.total.completion, targets_text(row.targets))
+            for row in board.children]
     sheet = BriefingSheet(
         title=_("Briefing on the reports of %(title)s, %(period)s",
                 title=definition.text("title", locale), period=period_label(period)),
@@ -117,7 +138,7 @@ def build(session: Session, assignment: Assignment, under: Unit, period: str, *,
         ranking_heading=_("Ranking of the units below"),
         ranking_text=ranking_text(board),
         headers=[_("Rank"), _("Unit"), _("Owed"), _("On time"), _("Late"), _("Missing"),
-                 _("Not yet due"), _("Completion")],
+                 _("Not yet due"), _("Completion")] + ([_("Targets")] if judged else []),
         rows=rows,
         call_out_heading=heading,
         call_out=named,

@@ -44,7 +44,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from forms.definition import TargetScope
 from forms.periods import SHANGHAI, days_until
+from forms.targets import TargetStatus
 from server.models import Assignment, Report, Status, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import ReportEvent, is_overdue, sent_in_sql
@@ -52,14 +54,25 @@ from server.models.units import PATH_SEPARATOR
 from server.services import assignments as assignment_service
 from server.services import review as review_service
 from server.services import targets as targets_service
+from server.services.consolidation import NotConsolidating
 from server.services.errors import NotVisible
-from server.services.owing import owing_any, owing_on, owing_units, path_then, period_day
+from server.services.owing import (
+    owing_on,
+    owing_units,
+    path_then,
+    paths_on,
+    period_day,
+)
 
 ON_TIME, LATE, MISSING, PENDING = "on_time", "late", "missing", "pending"
 APPROVED, RETURNED = "approved", "returned"
 STATES = (ON_TIME, LATE, MISSING, PENDING)
 MEASURES = (*STATES, APPROVED, RETURNED)
 DEFAULT_PERIODS = 12  # newest begun periods shown unless a range is asked for
+TARGET_CHILDREN = 50  # children (in ranked order) whose targets are judged on one page
+TARGET_ORDER = tuple(str(s) for s in (TargetStatus.MISSED, TargetStatus.AT_RISK,
+                                      TargetStatus.NO_DATA, TargetStatus.ON_TRACK,
+                                      TargetStatus.MET))  # worst first
 
 
 def state_of(status: str | None, late: bool | None, overdue: bool) -> str:
@@ -116,6 +129,37 @@ class ChildRow:
     unit: Unit
     total: Tally
     rank: int = 0
+    targets: TargetTally | None = None  # None: not judged (no targets, or past the page)
+    target_rank: int = 0
+
+
+@dataclass
+class TargetTally:
+    """How a child's targets stand: counts by status (met, on track, at risk, missed,
+    no data), judged on its consolidated figures (its own reports for a reporting leaf)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, status: str) -> int:
+        return self.counts.get(status, 0)
+
+    @property
+    def judged(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def worst(self) -> str | None:
+        for status in TARGET_ORDER:
+            if self[status]:
+                return status
+        return None
+
+    def key(self) -> tuple[int, ...]:
+        """Sort key, best first: fewest missed, then fewest at risk, then most met or on
+        track, then fewest without data."""
+        good = self[str(TargetStatus.MET)] + self[str(TargetStatus.ON_TRACK)]
+        return (self[str(TargetStatus.MISSED)], self[str(TargetStatus.AT_RISK)], -good,
+                self[str(TargetStatus.NO_DATA)])
 
 
 @dataclass
@@ -196,10 +240,21 @@ def _position_postgresql(element, compiler, **kw):
 class Segment:
     """Periods over which who owes what, and where each unit stands, does not change:
     no placement, reporting start or stop is dated after the first one's day and on or
-    before the last one's. Owing is read once per segment, on *day*."""
+    before the last one's. Owing is read once per segment, on *day*; *paths* are the
+    paths of the assignment's root and the dashboard's unit on that day, read once
+    (:func:`with_paths`) so that the queries carry plain bounds."""
 
     day: date
     periods: tuple[str, ...]
+    paths: tuple[tuple[int, str], ...] = ()
+
+
+def with_paths(session: Session, assignment: Assignment, under: Unit,
+               parts: Sequence[Segment]) -> list[Segment]:
+    """*parts* with the paths of the root and *under* on each segment's day."""
+    ids = {assignment.root_unit_id, under.id}
+    return [Segment(s.day, s.periods, tuple(sorted(paths_on(session, ids, s.day).items())))
+            for s in parts]
 
 
 def segments(session: Session, assignment: Assignment, periods: Sequence[str]) -> list[Segment]:
@@ -225,18 +280,22 @@ def segments(session: Session, assignment: Assignment, periods: Sequence[str]) -
     return out
 
 
-def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str):
+def _owed_units(assignment: Assignment, under: Unit, segment: Segment, kind: str,
+                cte: str = ""):
     """A subquery of (unit_id, child_id): the units below *under* owing the segment's
     periods, with the id (as text) of the child of *under* each stood below, read from
     its materialised path: the segment after *under*'s path of that day."""
-    rest = func.substr(UnitPlacement.path, func.length(path_then(under.id, segment.day)) + 1,
-                       type_=String)
+    paths = dict(segment.paths)
+    length = (len(paths[under.id]) if under.id in paths
+              else func.length(path_then(under.id, segment.day)))
+    rest = func.substr(UnitPlacement.path, length + 1, type_=String)
     child = func.substr(rest, 1, position(rest, PATH_SEPARATOR) - 1, type_=String)
-    query = owing_on(assignment, segment.day, under).where(Unit.id != under.id)
+    query = owing_on(assignment, segment.day, under, paths=paths).where(Unit.id != under.id)
     if kind:
         query = query.where(Unit.kind == kind)
-    return query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
-                                   ).order_by(None).subquery()
+    query = query.with_only_columns(Unit.id.label("unit_id"), child.label("child_id")
+                                    ).order_by(None)
+    return query.cte(cte).prefix_with("MATERIALIZED") if cte else query.subquery()
 
 
 def _returns(assignment: Assignment):
@@ -268,7 +327,9 @@ def grouped_query(assignment: Assignment, under: Unit, parts: Sequence[Segment],
             owed.c.child_id, func.count().label("units"), zero.label("on_time"),
             zero.label("late"), zero.label("approved"), zero.label("returned"))
             .group_by(owed.c.child_id))
-        owed = _owed_units(assignment, under, segment, kind)
+        # The child of each owed unit is worked out once per unit, not once per report:
+        # a materialised CTE keeps the planner from folding it into the join.
+        owed = _owed_units(assignment, under, segment, kind, cte=f"owed_{index}")
         selects.append(
             select(literal(index), Report.period, owed.c.child_id, func.count(),
                    counted(and_(sent, Report.late.is_(False))),
@@ -287,8 +348,12 @@ def never_reported_query(assignment: Assignment, under: Unit, parts: Sequence[Se
                          kind: str = "") -> Select:
     """The units below *under* that owed some period of *parts* and never handed in any
     report of the assignment, in tree order."""
-    owed_ids = owing_any(assignment, [segment.periods[0] for segment in parts],
-                         under).subquery()
+    by_day = {segment.day: dict(segment.paths) for segment in parts}
+    ids = [owing_on(assignment, day, under, paths=paths).with_only_columns(Unit.id)
+           .order_by(None) for day, paths in sorted(by_day.items())]
+    if not ids:
+        return select(Unit).where(literal(False))
+    owed_ids = (ids[0].union(*ids[1:]) if len(ids) > 1 else ids[0]).subquery()
     query = select(Unit).where(
         Unit.id.in_(select(owed_ids.c[0])), Unit.id != under.id,
         ~exists().where(Report.unit_id == Unit.id, Report.assignment_id == assignment.id,
@@ -310,7 +375,7 @@ def build(session: Session, assignment: Assignment, under: Unit, periods: Sequen
     cells: dict[tuple[str, int], Tally] = {}
     never = 0
     if periods:
-        parts = segments(session, assignment, periods)
+        parts = with_paths(session, assignment, under, segments(session, assignment, periods))
         owed: dict[tuple[str, int], int] = {}  # (period, child) → owed units
         sums: dict[tuple[str, int], tuple[int, ...]] = {}
         for index, period, child_id, units, on_time, late, approved, returned in (
@@ -354,6 +419,47 @@ def rank_children(children: list[ChildRow]) -> None:
         row.rank = children[index - 1].rank if same else index + 1
 
 
+# -- the children's targets ----------------------------------------------------------------
+
+
+def child_targets(session: Session, user: User, board: Dashboard, *,
+                  limit: int = TARGET_CHILDREN) -> bool:
+    """Judge the targets of the first *limit* ranked children on their own consolidated
+    figures (a reporting leaf: its own handed-in reports, on the targets set for every
+    unit), and rank them by target progress (``target_rank``; equal keys share a rank).
+
+    A consolidation per child and begun period: this is why only a page of children is
+    judged. False when the template sets no target (nothing judged)."""
+    if not board.periods:
+        return False
+    assignment = board.assignment
+    definition = assignment_service.version_for(assignment, board.periods[-1]).definition
+    if not definition.target_fields():
+        return False
+    day = targets_service.today()
+    judged = []
+    for row in board.children[:limit]:
+        try:
+            reports = targets_service.consolidated_reports(session, user, assignment,
+                                                           row.unit, day)
+            scopes = tuple(TargetScope)
+        except NotConsolidating:
+            reports = targets_service.own_reports(session, assignment, row.unit)
+            scopes = (TargetScope.UNIT,)
+        items = targets_service.judge(definition, reports, day, scopes, assignment=assignment)
+        tally = TargetTally()
+        for item in items:
+            status = str(item.status)
+            tally.counts[status] = tally.counts.get(status, 0) + 1
+        row.targets = tally
+        judged.append(row)
+    ordered = sorted(judged, key=lambda r: (r.targets.key(), r.unit.path))
+    for index, row in enumerate(ordered):
+        same = index and ordered[index - 1].targets.key() == row.targets.key()
+        row.target_rank = ordered[index - 1].target_rank if same else index + 1
+    return True
+
+
 # -- the units behind a number -------------------------------------------------------------
 
 
@@ -386,6 +492,21 @@ def units_behind(assignment: Assignment, under: Unit, period: str, measure: str,
     elif measure != "owed":
         raise NotVisible(what=measure)
     return query
+
+
+def units_behind_range(assignment: Assignment, under: Unit, periods: Sequence[str],
+                       measure: str, *, child: Unit | None = None, kind: str = "",
+                       now: datetime | None = None) -> Select:
+    """The unit-periods behind a total over *periods* (a child's row of the ranking):
+    rows of (unit, period), one per owed unit-period in *measure*, in tree order."""
+    parts = [units_behind(assignment, under, period, measure, child=child, kind=kind, now=now)
+             .with_only_columns(Unit.id.label("unit_id"), literal(period).label("period"))
+             .order_by(None) for period in periods]
+    if not parts:
+        return select(Unit, literal(None, String)).where(literal(False))
+    found = parts[0].union_all(*parts[1:]).subquery()
+    return (select(Unit, found.c.period).join(found, found.c.unit_id == Unit.id)
+            .order_by(Unit.path, found.c.period))
 
 
 def child_of(session: Session, under: Unit, code: str | None) -> Unit | None:

@@ -327,7 +327,67 @@ def test_the_overview_lists_assignments_laggards_first(browser, pages_world):
     page = browser.get("/review/overview").get_data(as_text=True)
     by_period, _, _ = recompute(root, units, outcomes, ["2024Q3"], changes=changes)
     row = re.search(rf'<tr data-assignment="{assignment.key}">(.*?)</tr>', page, re.S).group(1)
-    assert f'data-measure="missing">{by_period["2024Q3"]["missing"]}<' in row
+    assert re.search(rf'data-measure="missing"><a href="[^"]+">{by_period["2024Q3"]["missing"]}<',
+                     row)
     xlsx = browser.get(f"/review/dashboard/briefing.xlsx?assignment={assignment.key}"
                        f"&unit={root.code}&period=2024Q3")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def listed_rows(browser, link: str) -> list[tuple[str, str]]:
+    """The (unit code, period) rows of the list a link opens (one page is enough here)."""
+    page = browser.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert 'class="pagination' not in page
+    return re.findall(r'<tr data-unit="([^"]+)"(?: data-period="(\w+)")?>', page)
+
+
+def test_every_number_of_the_ranking_opens_that_many_units(browser, pages_world):
+    root, units, assignment, outcomes, changes, town, users = pages_world
+    browser.login_ok(users["county"])
+    page = browser.get(f"/review/dashboard?assignment={assignment.key}").get_data(as_text=True)
+    ranking = re.search(r'data-table="ranking">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr data-child="([^"]+)">(.*?)</tr>', ranking, re.S)
+    assert rows
+    by_code = {u.code: u for u in units}
+    for code, row in rows:
+        cells = re.findall(r'data-measure="(\w+)"><a href="([^"]+)">(\d+)</a>', row)
+        assert {m for m, _, _ in cells} == {"owed", "on_time", "late", "missing", "pending",
+                                            "returned"}
+        for measure, link, number in cells:
+            listed = listed_rows(browser, link)
+            assert len(listed) == int(number), (code, measure)
+            expected = {(u.code, p) for u in units for p in PERIODS if owes(u, p)
+                        and child_of(root, u, units, p, changes).code == code
+                        and matches(outcomes, u, p, measure)}
+            assert set(listed) == expected, (code, measure)
+            assert by_code[code].name in browser.get(link.replace("&amp;", "&")).get_data(
+                as_text=True)
+
+
+def test_every_number_of_the_overview_opens_that_many_units(browser, pages_world):
+    root, units, assignment, outcomes, changes, town, users = pages_world
+    browser.login_ok(users["boss"])
+    page = browser.get("/review/overview").get_data(as_text=True)
+    row = re.search(rf'<tr data-assignment="{assignment.key}">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r'data-measure="(\w+)"><a href="([^"]+)">(\d+)</a>', row)
+    assert {m for m, _, _ in cells} == {"owed", "on_time", "late", "missing"}
+    for measure, link, number in cells:
+        listed = listed_rows(browser, link)
+        assert len(listed) == int(number), measure
+        assert {c for c, _ in listed} == {u.code for u in units if owes(u, "2024Q3")
+                                          and matches(outcomes, u, "2024Q3", measure)}
+    # The children lagging most open their own missing units.
+    lagging = re.findall(r'<a data-child="([^"]+)" href="([^"]+)">[^<]*\((\d+)\)</a>', row)
+    assert lagging or by_missing(units, outcomes) == 0
+    for code, link, number in lagging:
+        listed = listed_rows(browser, link)
+        assert len(listed) == int(number), code
+        assert {c for c, _ in listed} == {
+            u.code for u in units if owes(u, "2024Q3") and matches(
+                outcomes, u, "2024Q3", "missing")
+            and child_of(root, u, units, "2024Q3", changes).code == code}
+
+
+def by_missing(units, outcomes) -> int:
+    return sum(1 for u in units if owes(u, "2024Q3") and matches(outcomes, u, "2024Q3",
+                                                                  "missing"))
