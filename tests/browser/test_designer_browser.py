@@ -12,7 +12,7 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from reporting_setup import fits_the_screen
+from reporting_setup import fits_the_screen, submit
 
 pytestmark = pytest.mark.browser
 
@@ -174,6 +174,5 @@ def test_an_administrator_designs_publishes_and_assigns_and_a_village_submits(
         phone.locator(f'[name="f_field_{index}"]').fill(value)
     phone.locator('[name="f_field_6"]').fill("本月检查12家企业，整改隐患6处。")
     shown(phone, screenshot, "submitter-form")
-    phone.get_by_role("button", name="提交").click()
-    phone.wait_for_load_state()
+    submit(phone)  # 提交… asks to confirm when warnings are still open
     expect(phone.locator(".flashes")).to_contain_text("报表已提交至")
