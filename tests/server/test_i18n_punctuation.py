@@ -35,6 +35,7 @@ ZH_LITERALS = (
     "if(条件, a, b)",      # a rule expression
     "(一)1",               # an item number as printed on some official forms
     ". _ @ -",             # the characters a user name may contain
+    "2027-10-01,休,国庆节",  # a CSV line of the calendar import, as the file holds it
 )
 EN_NEXT_TO_LATIN = re.compile(r"(?<=[A-Za-z0-9])[：，。（）；？]|[：，。（）；？](?=[A-Za-z])")
 
