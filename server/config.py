@@ -148,6 +148,9 @@ def jobs_from_environment() -> dict:
         # A job still queued after this many minutes (its enqueue failed, no worker took it)
         # is marked failed by the clean-up, so its page stops waiting.
         "JOB_QUEUED_MINUTES": _int_env("TIANBAO_JOB_QUEUED_MINUTES", 60),
+        # A running job whose worker wrote no progress for this many minutes (the worker
+        # died) is marked failed by the clean-up.
+        "JOB_STALE_MINUTES": _int_env("TIANBAO_JOB_STALE_MINUTES", 30),
     }
 
 

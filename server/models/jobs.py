@@ -34,7 +34,8 @@ class JobStatus(enum.StrEnum):
 class Job(Base):
     """One piece of long work for one account: a merged export, a series, an import.
 
-    ``done`` of ``total`` units processed is the progress the pages show; the result
+    ``done`` of ``total`` units processed is the progress the pages show (each write of it
+    also moves ``heartbeat_at``, the sign its worker is alive); the result
     file lives in the instance folder under ``file_name`` until ``expires_at``.
     """
 
@@ -54,6 +55,9 @@ class Job(Base):
     summary: Mapped[str] = mapped_column(Text, default="")  # what an import did, or why not
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the worker last wrote progress (or claimed the job): a running job not heard
+    # from for JOB_STALE_MINUTES lost its worker and is marked failed by the clean-up.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -226,13 +226,16 @@ def _within_dates(reports_from: date | None, stops_on: date | None, day: date) -
 
 
 def closure_altered_by_dates(session: Session, unit: Unit, reports_from: date | None,
-                             stops_on: date | None) -> PeriodClosure | None:
-    """The first closure in force over a period that new reporting dates of *unit* would
-    add to or take from what it owes (the rule of ``owing.reporting_on``)."""
+                             stops_on: date | None,
+                             active: bool | None = None) -> PeriodClosure | None:
+    """The first closure in force over a period that new reporting dates (or a new
+    *active* flag; None: unchanged) of *unit* would add to or take from what it owes
+    (the rule of ``owing.reporting_on``)."""
+    active = unit.active if active is None else active
     for closure in _open_closures(session):
         then = period_day(closure.assignment, closure.period)
-        if (_within_dates(unit.reports_from, unit.stops_on, then)
-                == _within_dates(reports_from, stops_on, then)):
+        if ((unit.active and _within_dates(unit.reports_from, unit.stops_on, then))
+                == (active and _within_dates(reports_from, stops_on, then))):
             continue
         if _lies_in(session, unit.id, closure.unit_id, then):
             return closure

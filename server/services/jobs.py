@@ -27,7 +27,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period
@@ -54,6 +54,10 @@ STALE = "stale"  # the error of a job no worker took in time
 STALE_MESSAGE = _l("No worker took this job in time, so it was stopped. Start it again; if "
                    "it stops again, tell the administrator that the background worker seems "
                    "not to be running.")
+LOST = "worker_lost"  # the error of a running job whose worker stopped being heard from
+LOST_MESSAGE = _l("The background worker stopped before this job was finished, so it was "
+                  "marked failed. Start it again; if it stops again, tell the administrator "
+                  "the time it stopped at.")
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
                     "administrator the time it failed at.")
 
@@ -81,6 +85,10 @@ def threshold() -> int:
 
 def queued_for_at_most() -> timedelta:
     return timedelta(minutes=int(current_app.config.get("JOB_QUEUED_MINUTES", 60)))
+
+
+def silent_for_at_most() -> timedelta:
+    return timedelta(minutes=int(current_app.config.get("JOB_STALE_MINUTES", 30)))
 
 
 def keep_for() -> timedelta:
@@ -211,6 +219,8 @@ def error_text(job: Job) -> str:
         return import_summary(job)
     if job.error == STALE:
         return str(STALE_MESSAGE)
+    if job.error == LOST:
+        return str(LOST_MESSAGE)
     return str(FAILED_MESSAGE)
 
 
@@ -235,17 +245,49 @@ def fail_stale(session: Session, now: datetime | None = None) -> list[int]:
             if won:
                 _finished(session, job_id, JobStatus.FAILED, error=STALE)
                 marked.append(job_id)
-                job = session.get(Job, job_id)
-                if job.kind == UNITS_IMPORT and job.params.get("upload"):
-                    (folder() / job.params["upload"]).unlink(missing_ok=True)
+                _drop_upload(session.get(Job, job_id))
     return marked
+
+
+def fail_lost(session: Session, now: datetime | None = None) -> list[int]:
+    """Mark failed, with their owner told, the running jobs whose worker wrote no progress
+    for ``JOB_STALE_MINUTES`` (it was killed, or its machine went away): their pages stop
+    waiting. The UPDATE repeats the condition on the heartbeat, so a worker that writes
+    progress meanwhile keeps its job. The ids marked."""
+    now = now or utcnow()
+    before = now - silent_for_at_most()
+    # A job claimed before heartbeats were recorded is judged by when it started.
+    silent = or_(Job.heartbeat_at <= before,
+                 (Job.heartbeat_at.is_(None)) & (Job.started_at <= before))
+    lost = list(session.scalars(select(Job.id).where(Job.status == JobStatus.RUNNING,
+                                                     silent)))
+    session.rollback()
+    marked = []
+    for job_id in lost:
+        with unit_of_work(session):
+            won = session.execute(
+                update(Job).where(Job.id == job_id, Job.status == JobStatus.RUNNING, silent)
+                .values(status=JobStatus.FAILED, error=LOST)
+                .execution_options(synchronize_session=False)).rowcount
+            if won:
+                _finished(session, job_id, JobStatus.FAILED, error=LOST)
+                marked.append(job_id)
+                _drop_upload(session.get(Job, job_id))
+    return marked
+
+
+def _drop_upload(job: Job) -> None:
+    """Remove the waiting upload of a units import that will not run any more."""
+    if job.kind == UNITS_IMPORT and job.params.get("upload"):
+        (folder() / job.params["upload"]).unlink(missing_ok=True)
 
 
 # -- the worker's side ---------------------------------------------------------------------
 
 
 class Progress:
-    """Writes ``done`` of a job on a connection of its own, at most every interval."""
+    """Writes ``done`` of a job on a connection of its own, at most every interval, with
+    the time of the write as the job's heartbeat (see :func:`fail_lost`)."""
 
     def __init__(self, engine, job_id: int, interval: float = PROGRESS_INTERVAL) -> None:
         self.engine, self.job_id, self.interval = engine, job_id, interval
@@ -257,7 +299,9 @@ class Progress:
             return
         self.last = now
         with self.engine.begin() as connection:
-            connection.execute(update(Job).where(Job.id == self.job_id).values(done=done))
+            connection.execute(update(Job).where(Job.id == self.job_id,
+                                                 Job.status == JobStatus.RUNNING)
+                               .values(done=done, heartbeat_at=utcnow()))
 
 
 def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
@@ -265,9 +309,10 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     interval = PROGRESS_INTERVAL if interval is None else interval
     with unit_of_work(session):
         # Claimed by one conditional UPDATE: a job queued twice runs once.
+        now = utcnow()
         won = session.execute(
             update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED)
-            .values(status=JobStatus.RUNNING, started_at=utcnow())
+            .values(status=JobStatus.RUNNING, started_at=now, heartbeat_at=now)
             .execution_options(synchronize_session=False)).rowcount
         job = session.get(Job, job_id)
         if job is None or not won:
@@ -422,10 +467,12 @@ def _aware(moment: datetime) -> datetime:
 
 def clean_up(session: Session, now: datetime | None = None) -> int:
     """Mark failed the jobs queued for longer than ``JOB_QUEUED_MINUTES`` (see
-    :func:`fail_stale`), then remove the files and rows of jobs past their time; the number
+    :func:`fail_stale`) and the running ones not heard from for ``JOB_STALE_MINUTES`` (see
+    :func:`fail_lost`), then remove the files and rows of jobs past their time; the number
     removed."""
     now = now or utcnow()
     fail_stale(session, now)
+    fail_lost(session, now)
     with unit_of_work(session):
         expired = list(session.scalars(select(Job).where(Job.expires_at <= now)))
         for job in expired:

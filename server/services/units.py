@@ -238,12 +238,13 @@ def rows_to_import(session: Session, data: bytes, filename: str) -> int | None:
 def _closed_period_problems(session: Session, rows: Sequence[UnitRow],
                             existing: Mapping[str, str | None],
                             columns: Collection[str] | None, day: date) -> list[RowError]:
-    """One problem per row that would move a unit or change its reporting dates in a way
-    that alters a closed period (as :func:`move_unit` and :func:`set_reporting_dates`)."""
+    """One problem per row that would move a unit, change its reporting dates or switch it
+    off or on in a way that alters a closed period (as :func:`move_unit` and
+    :func:`set_reporting_dates`)."""
     if not closing.any_open(session):  # the usual case: nothing to check, no query per row
         return []
     problems = []
-    dated = columns is None or "reports_from" in columns or "stops_on" in columns
+    dated = columns is None or bool({"reports_from", "stops_on", "active"} & set(columns))
     for row in rows:
         if row.code not in existing:
             continue
@@ -256,9 +257,11 @@ def _closed_period_problems(session: Session, rows: Sequence[UnitRow],
             starts = row.reports_from if columns is None or "reports_from" in columns \
                 else unit.reports_from
             stops = row.stops_on if columns is None or "stops_on" in columns else unit.stops_on
-            if (starts, stops) != (unit.reports_from, unit.stops_on):
-                closure = closing.closure_altered_by_dates(session, unit, starts, stops)
-                column = "reports_from" if starts != unit.reports_from else "stops_on"
+            active = row.active if columns is None or "active" in columns else unit.active
+            if (starts, stops, active) != (unit.reports_from, unit.stops_on, unit.active):
+                closure = closing.closure_altered_by_dates(session, unit, starts, stops, active)
+                column = ("active" if active != unit.active else
+                          "reports_from" if starts != unit.reports_from else "stops_on")
         if closure is not None:
             problems.append(RowError(row.row or None, column, "period_closed",
                                      closing.TREE_CHANGE_REFUSED,

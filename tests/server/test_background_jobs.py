@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import io
 import signal
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pytest
 import test_jobs
+import time_machine
 from hazards import hazards_definition
 from notify_receivers import wait_until
 from sqlalchemy import select
@@ -409,3 +410,87 @@ def test_a_job_left_queued_too_long_is_marked_failed_and_its_page_stops_waiting(
         assert jobs.clean_up(session, created + timedelta(minutes=40)) == 0  # once only
     assert session.scalars(select(Notification)).all() == [bell]
     assert county.post(MERGED).headers["Location"] != f"/jobs/{job.id}"  # a new one starts
+
+
+class WorkerKilled(BaseException):
+    """What SIGKILL looks like from inside: nothing of the worker's code runs after it."""
+
+
+def test_a_running_job_whose_worker_died_is_marked_failed_once_its_heartbeat_is_old(
+        login, job_app, session, world, monkeypatch):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    start = datetime.now(UTC).replace(microsecond=0)  # the pages are read at the real time
+
+    def dies_after_the_first_unit(session, figures, output, *, progress, **_):
+        progress(1, force=True)
+        raise WorkerKilled
+
+    monkeypatch.setattr(jobs.merged, "write_merged", dies_after_the_first_unit)
+    county = login(job_app, "county")
+    with time_machine.travel(start, tick=False):
+        county.post(MERGED)
+        job = the_job(session)
+        with job_app.app_context(), pytest.raises(WorkerKilled):
+            jobs.run(session, job.id)
+    session.rollback()
+    running = the_job(session)
+    assert (running.status, running.done) == (JobStatus.RUNNING, 1)
+
+    def clean_up_at(minutes: int) -> None:
+        with time_machine.travel(start + timedelta(minutes=minutes), tick=False), \
+                job_app.app_context():
+            jobs.clean_up(session)
+
+    clean_up_at(29)  # silent for less than the default 30 minutes: it may still be working
+    assert the_job(session).status == JobStatus.RUNNING
+    with time_machine.travel(start + timedelta(minutes=29), tick=False):
+        jobs.Progress(session.get_bind(), job.id)(2, force=True)  # a sign of life
+    clean_up_at(50)  # 50 minutes after it started, but heard from 21 minutes ago
+    assert (the_job(session).status, the_job(session).done) == (JobStatus.RUNNING, 2)
+    assert session.scalars(select(Notification)).all() == []
+
+    job_app.config["JOB_STALE_MINUTES"] = 20
+    clean_up_at(50)
+    lost = the_job(session)
+    assert (lost.status, lost.error, lost.done) == (JobStatus.FAILED, jobs.LOST, 2)
+    page = county.get(f"/jobs/{job.id}", headers={"Accept-Language": "zh-CN"})
+    shown = page.get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in shown and "后台进程在任务完成前停止" in shown
+    english = county.get(f"/jobs/{job.id}.json", headers={"Accept-Language": "en"}).get_json()
+    assert english["status"] == "failed"
+    assert "background worker stopped before this job was finished" in english["error"]
+    bell = session.scalars(select(Notification).where(Notification.user_id == job.user_id)
+                           ).one()
+    assert "后台进程在任务完成前停止" in bell.text and bell.link == f"/jobs/{job.id}"
+
+    jobs.Progress(session.get_bind(), job.id)(3, force=True)  # a late write changes nothing
+    clean_up_at(90)  # and it is failed, and its owner told, once only
+    assert (the_job(session).status, the_job(session).done) == (JobStatus.FAILED, 2)
+    assert session.scalars(select(Notification)).all() == [bell]
+
+
+def test_a_worker_that_writes_progress_while_the_clean_up_runs_keeps_its_job(
+        job_app, session, world, monkeypatch):
+    """The clean-up reads the silent jobs, then marks each with a conditional UPDATE: a
+    heartbeat written in between wins."""
+    with unit_of_work(session):
+        user = accounts.get_user(session, "county")
+        long_ago = utcnow() - timedelta(hours=2)
+        session.add(Job(user_id=user.id, kind="merged", status=JobStatus.RUNNING, total=3,
+                        params={}, file_name="x.xlsx", title="t", stored_as="", error="",
+                        started_at=long_ago, heartbeat_at=long_ago))
+    job = the_job(session)
+    rollback = session.rollback
+
+    def the_worker_writes_progress_meanwhile() -> None:
+        rollback()
+        jobs.Progress(session.get_bind(), job.id)(1, force=True)
+
+    monkeypatch.setattr(session, "rollback", the_worker_writes_progress_meanwhile)
+    with job_app.app_context():
+        assert jobs.fail_lost(session) == []
+    monkeypatch.undo()
+    assert (the_job(session).status, the_job(session).done) == (JobStatus.RUNNING, 1)
+    assert session.scalars(select(Notification)).all() == []
+    with job_app.app_context():  # silent from now on: the next clean-up half an hour on
+        assert jobs.fail_lost(session, utcnow() + timedelta(minutes=31)) == [job.id]

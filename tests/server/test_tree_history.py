@@ -404,6 +404,14 @@ def test_a_move_or_date_change_that_would_alter_a_closed_period_is_refused_until
     assert report.problems[0].row == 2 and report.problems[0].params["closed_by"] == "t1-hz"
     session.expire_all()
     assert units["V2"].stops_on == date(2024, 10, 1)
+    # Switching a unit off takes the closed period from it too: refused, nothing saved.
+    table = "code,name,kind,parent,启用\nV1,{},village,T1,否\n".format(
+        units["V1"].name).encode()
+    with unit_of_work(session):
+        report = unit_service.import_units(session, table, "units.csv")
+    assert [(p.code, p.column) for p in report.problems] == [("period_closed", "active")]
+    session.expire_all()
+    assert units["V1"].active
 
     # The web form: a 400 page with the message, in Chinese.
     make_user("root-admin", role="admin")
