@@ -1,6 +1,7 @@
 """The application's error pages, in the reader's language.
 
-Every HTTP error a page can end in (400, 403, 404, 405, 413, 429, 500, and a
+Every HTTP error a page can end in (400, 403, 404, 405, 413, 429, 500, 503 —
+a PDF without its converter — and a
 stale or missing CSRF token) is answered with the layout's error page, titled
 and explained in the request's language; a failure once the request's work
 reached its commit says that the change may have been saved. Requests to the JSON API get the same
@@ -33,6 +34,10 @@ ERROR_TEXTS = {
           _l("The uploaded file is larger than the server accepts. Reduce its size and "
              "upload it again.")),
     429: (_l("Too many attempts"), _l("Please wait a few minutes before trying again.")),
+    503: (_l("Not available on this server"),
+          _l("This file cannot be made here now: printing to PDF needs LibreOffice, which "
+             "is not installed on the server. Download the workbook instead, or tell your "
+             "administrator.")),
     500: (_l("Something went wrong"),
           _l("The server could not complete the request. Nothing was saved by it. Please "
              "try again later; if it keeps happening, tell your administrator.")),

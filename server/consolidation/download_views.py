@@ -21,6 +21,7 @@ from server.db import db_session
 from server.downloads import CSV, XLSX, send_written
 from server.locale import current_locale_code
 from server.models import Role
+from server.pdf import send_pdf
 from server.services import jobs, merged
 
 
@@ -44,6 +45,17 @@ def index_merged(assignment: str, unit: str, period: str):
         lambda out: merged.write_merged(db_session(), figures, out, locale=locale,
                                         translate=gettext),
         XLSX, merged.merged_filename(figures, locale))
+
+
+@bp.get("/<assignment>/<unit>/<period>/summary.pdf")
+@roles_required(Role.CONSOLIDATOR, Role.ADMIN)
+def index_summary_pdf(assignment: str, unit: str, period: str):
+    """The leader's summary (汇总表) alone, printed to PDF; 503 without LibreOffice."""
+    figures = figures_or_404(assignment, unit, period)
+    locale = current_locale_code()
+    data = merged.write_summary_pdf_workbook(db_session(), figures, locale=locale,
+                                             translate=gettext)
+    return send_pdf(data, merged.summary_pdf_filename(figures, locale))
 
 
 @bp.get("/<assignment>/<unit>/<period>/data.csv")

@@ -21,6 +21,7 @@ from server.labels import period_label
 from server.locale import current_locale_code
 from server.models import Role, Unit
 from server.pagination import paginate
+from server.pdf import send_pdf
 from server.review.blueprint import bp
 from server.review.forms import DashboardForm
 from server.review.matrix_views import _assignment_label
@@ -240,9 +241,5 @@ def dashboard_briefing_xlsx():
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def dashboard_briefing_pdf():
     brief = _briefing()
-    data = briefing_service.pdf(briefing_service.workbook(brief))
-    if data is None:
-        abort(503)
-    return send_file(io.BytesIO(data), mimetype="application/pdf", as_attachment=True,
-                     download_name=brief.filename + ".pdf", max_age=0)
+    return send_pdf(briefing_service.workbook(brief), brief.filename + ".pdf")
 

@@ -8,12 +8,8 @@ unit handed in on time.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
@@ -35,8 +31,6 @@ from server.services.dashboard import (
     Dashboard,
     TargetTally,
 )
-
-PDF_TIMEOUT = 120  # seconds LibreOffice may take to print the briefing
 
 
 @dataclass
@@ -152,22 +146,3 @@ def build(session: Session, assignment: Assignment, under: Unit, period: str, *,
 def workbook(brief: Briefing) -> bytes:
     return write_briefing(brief.sheet)
 
-
-def soffice() -> str | None:
-    return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def pdf(xlsx: bytes) -> bytes | None:
-    """The workbook printed to PDF by LibreOffice (None when it is not installed)."""
-    program = soffice()
-    if program is None:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        source = Path(folder) / "briefing.xlsx"
-        source.write_bytes(xlsx)
-        profile = Path(folder) / "profile"
-        subprocess.run(  # noqa: S603  (a fixed program on a file we wrote)
-            [program, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", folder, str(source)],
-            check=True, capture_output=True, timeout=PDF_TIMEOUT)
-        return source.with_suffix(".pdf").read_bytes()

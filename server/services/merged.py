@@ -78,6 +78,7 @@ from server.models.reporting import (
 )
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
+from server.pdf import only_sheets
 from server.scope import unit_scope
 from server.services import assignments as assignment_service
 from server.services import closing, targets
@@ -371,6 +372,16 @@ def write_merged(session: Session, figures: Figures, output: str | os.PathLike[s
     )
 
 
+def write_summary_pdf_workbook(session: Session, figures: Figures, *, locale: str = "zh_CN",
+                               translate: Callable[[str], str] = gettext,
+                               now: datetime | None = None) -> bytes:
+    """The leader's summary alone: the merged workbook's 汇总表 (with its print settings,
+    seal block and page footers), without the data sheets, ready to print to PDF."""
+    buffer = io.BytesIO()
+    result = write_merged(session, figures, buffer, locale=locale, translate=translate, now=now)
+    return only_sheets(buffer.getvalue(), lambda sheet: sheet.title == result.summary_table_sheet)
+
+
 def subtree_size(session: Session, figures: Figures) -> int:
     """How many reporting units a merged export of *figures* writes (its progress total)."""
     return _owing_count(session, figures.assignment, figures.period, figures.unit)
@@ -572,6 +583,12 @@ def series_subject(session: Session, user: User, assignment_key: str,
 def merged_filename(figures: Figures, locale: str = "zh_CN") -> str:
     with force_locale(locale):
         return gettext("merged-%(assignment)s-%(unit)s-%(period)s.xlsx",
+                       **_name_parts(figures.assignment.key, figures.unit.code, figures.period))
+
+
+def summary_pdf_filename(figures: Figures, locale: str = "zh_CN") -> str:
+    with force_locale(locale):
+        return gettext("summary-%(assignment)s-%(unit)s-%(period)s.pdf",
                        **_name_parts(figures.assignment.key, figures.unit.code, figures.period))
 
 
