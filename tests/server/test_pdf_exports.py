@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-from conftest import Browser
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -89,9 +88,10 @@ def demo(migrated, tmp_path_factory) -> Iterator[Demo]:
         engine.dispose()
 
 
-def signed_in(demo: Demo, username: str):
-    browser = Browser(demo.app.test_client()).login_ok(username, PASSWORD)
-    return browser.client
+@pytest.fixture
+def signed_in(browser_of):
+    """A test client of the demo signed in as *username*."""
+    return lambda demo, username: browser_of(demo.app).login_ok(username, PASSWORD).client
 
 
 def summary_url(demo: Demo) -> str:
@@ -137,7 +137,7 @@ def visible_text(xlsx: bytes) -> tuple[list[str], str]:
     return [ws.title for ws in shown], text
 
 
-def test_the_summary_pdf_prints_the_leaders_summary_alone(demo, printed):
+def test_the_summary_pdf_prints_the_leaders_summary_alone(demo, printed, signed_in):
     client = signed_in(demo, demo.town_user)
     page = get(client, f"/consolidation/{KEY}/{TOWN}/{demo.period}").get_data(as_text=True)
     assert summary_url(demo) in page and "领导阅示汇总表（PDF）" in page
@@ -156,7 +156,7 @@ def test_the_summary_pdf_prints_the_leaders_summary_alone(demo, printed):
     assert "严格口径：只计入本期报表。" not in text
 
 
-def test_the_report_pdf_prints_the_official_form(demo, printed):
+def test_the_report_pdf_prints_the_official_form(demo, printed, signed_in):
     client = signed_in(demo, demo.town_user)
     review = get(client, f"/review/{KEY}/{VILLAGE}/{demo.reported}")
     assert review.status_code == 200 and report_url(demo) in review.get_data(as_text=True)
@@ -175,14 +175,14 @@ def test_the_report_pdf_prints_the_official_form(demo, printed):
     assert form_sheet.print_title_rows and "&P" in form_sheet.oddFooter.center.text
 
 
-def test_another_towns_consolidator_gets_404(demo, printed):
+def test_another_towns_consolidator_gets_404(demo, printed, signed_in):
     client = signed_in(demo, demo.other_user)
     assert get(client, summary_url(demo)).status_code == 404
     assert get(client, report_url(demo)).status_code == 404
     assert printed == []
 
 
-def test_without_libreoffice_the_answer_is_503_with_a_message(demo, monkeypatch):
+def test_without_libreoffice_the_answer_is_503_with_a_message(demo, monkeypatch, signed_in):
     monkeypatch.setattr(pdf, "soffice", lambda: None)
     client = signed_in(demo, demo.town_user)
     for url in (summary_url(demo), report_url(demo)):
@@ -193,7 +193,7 @@ def test_without_libreoffice_the_answer_is_503_with_a_message(demo, monkeypatch)
 
 
 @needs_soffice
-def test_the_town_summary_prints_in_three_pages_with_a_chinese_font(demo):
+def test_the_town_summary_prints_in_three_pages_with_a_chinese_font(demo, signed_in):
     response = get(signed_in(demo, demo.town_user), summary_url(demo))
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert 1 <= pages(response.data) <= 3
@@ -201,7 +201,7 @@ def test_the_town_summary_prints_in_three_pages_with_a_chinese_font(demo):
 
 
 @needs_soffice
-def test_a_single_report_prints_in_four_pages_with_a_chinese_font(demo):
+def test_a_single_report_prints_in_four_pages_with_a_chinese_font(demo, signed_in):
     response = get(signed_in(demo, demo.town_user), report_url(demo))
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
     assert 1 <= pages(response.data) <= 4
