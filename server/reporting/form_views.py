@@ -30,6 +30,7 @@ from forms.issues import Issue, error, has_errors, unexplained
 from forms.values import coerce_values, format_number
 from server.db import db_session, unit_of_work
 from server.downloads import content_disposition
+from server.error_pages import CSRF_TEXT
 from server.locale import current_locale_code, format_date
 from server.models.reporting import ReportEvent, Status
 from server.refusals import on_refusal
@@ -77,9 +78,7 @@ def _post(view: ReportView):
     definition, locale = view.definition, current_locale_code()
     form = rf.build_form(definition, locale, from_request=True)
     if not form.validate_on_submit():
-        return _page(view, form, alerts=[("error", _("The form has expired or was sent from "
-                                                     "elsewhere. Reload the page and try "
-                                                     "again."))], status=400)
+        return _page(view, form, alerts=[("error", str(CSRF_TEXT))], status=400)
     action = request.form.get("action", "save")
     if action.startswith("add-rows:"):
         rf.add_blank_rows(form, definition, only=action.split(":", 1)[1])
@@ -233,8 +232,7 @@ def refill(assignment: str, unit: str, period: str):
     form = RefillForm()
     target = url_for("reporting.report_form", **report_args(view))
     if not form.validate_on_submit():
-        flash(_("The form has expired or was sent from elsewhere. Reload the page and try "
-                "again."), "error")
+        flash(str(CSRF_TEXT), "error")
         return redirect(target)
     on_refusal(lambda _refusal: redirect(target))
     report, _issues, figures = consolidation.refill(

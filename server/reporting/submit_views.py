@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 
 from forms.definition import FieldKind
 from server.db import db_session
+from server.error_pages import CSRF_TEXT
 from server.locale import current_locale_code
 from server.refusals import http_status, on_refusal
 from server.reporting import form_views
@@ -34,8 +35,7 @@ def submit_report(assignment: str, unit: str, period: str):
     target = url_for("reporting.report_form", **report_args(view))
     form = SubmitForm()
     if not form.validate_on_submit():
-        flash(_("The form has expired or was sent from elsewhere. Reload the page and try "
-                "again."), "error")
+        flash(str(CSRF_TEXT), "error")
         return redirect(target)
     user = current_user._get_current_object()
 
@@ -63,8 +63,7 @@ def withdraw(assignment: str, unit: str, period: str):
     target = url_for("reporting.report_form", **report_args(view))
     form = WithdrawForm()
     if not form.validate_on_submit():
-        flash(_("The form has expired or was sent from elsewhere. Reload the page and try "
-                "again."), "error")
+        flash(str(CSRF_TEXT), "error")
         return redirect(target)
 
     def refused(refusal):
@@ -94,8 +93,7 @@ def autosave(assignment: str, unit: str, period: str):
         return jsonify(error=_("Event reports are saved with the button.")), 400
     form = rf.build_form(definition, current_locale_code(), from_request=True)
     if not form.validate_on_submit():
-        return jsonify(error=_("The form has expired or was sent from elsewhere. Reload the "
-                               "page and try again."), code="expired"), 400
+        return jsonify(error=str(CSRF_TEXT), code="expired"), 400
     raw = rf.raw_input(form, definition).values
     for fld in definition.fields():  # attachments are uploaded with the button only
         if fld.kind is FieldKind.ATTACHMENT:
