@@ -184,7 +184,7 @@ class Figures:
                                links=self.links, definition=self.definition,
                                include_submitted=self.include_submitted,
                                carry_forward=self.carry_forward,
-                               own_report=self.own is not None)
+                               own_report=self.own is not None, top_totals=self.totals)
 
     @property
     def previous_period(self) -> str | None:

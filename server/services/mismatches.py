@@ -22,7 +22,7 @@ The number of statements depends on neither the subtree nor the template.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -114,12 +114,16 @@ def _in_span(cumulative: Sequence[str], yearly: Sequence[str], period: str,
 def find(session: Session, assignment: Assignment, unit: Unit, period: str, *,
          definition: Definition, include_submitted: bool = False,
          carry_forward: bool = True, own_report: bool = False,
-         links: Links | None = None) -> list[Mismatch]:
+         links: Links | None = None, top_totals: Mapping[str, Any] | None = None
+         ) -> list[Mismatch]:
     """What differs in *unit*'s subtree, shallowest first and in tree order within a depth.
 
     *definition* gives the rules of the fields (reports of other versions merge by
     field key); *own_report*: the top unit owes the period, so its own report is
-    checked whatever its status."""
+    checked whatever its status; *top_totals*: the roll-up of *unit*'s children
+    (:func:`server.services.rollup.rollup`, the same rules), which the top unit's own
+    report is then compared with instead of adding its children up again. Only the
+    children of offices whose report is checked are added up."""
     if links is None:
         links = tree_links(session, assignment, unit, period)
     if not links.parent:
@@ -132,7 +136,6 @@ def find(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     keys = list(fields)
     cumulative = [k for k, f in fields.items() if f.cumulative]
     yearly = [k for k in cumulative if fields[k].cumulative_span is CumulativeSpan.YEAR]
-    pairs = _pairs(session, links.parent)
     offices = sorted(set(links.parent.values()))
     rv = ReportValue
 
@@ -149,61 +152,73 @@ def find(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                    rv.field_key.in_(keys), rv.micros.is_not(None), counted_office,
                    ids_in(session, rv.unit_id, offices))):
         reported[(unit_id, key)] = int(micros)
+    checked = {office for office, _key in reported}
+    if top_totals is not None:
+        checked.discard(unit.id)
+    pairs = _pairs(session, {child: office for child, office in links.parent.items()
+                             if office in checked})
 
-    # Each child's counted figures of the period, and (like for like) the cumulative ones
-    # of its latest approved report before it when its report of the period does not count.
-    current = (select(pairs.c.office, rv.field_key, rv.micros)
-               .join(rv, rv.unit_id == pairs.c.child)
-               .where(rv.assignment_id == assignment.id, rv.period == period,
-                      rv.status.in_(statuses), rv.field_key.in_(keys), rv.applies,
-                      rv.micros.is_not(None)))
-    sources = [current]
+    # Each child's counted figures of the period, added up per office and field ...
+    totals: dict[tuple[int, str], list[int]] = {}
+    _add(totals, session.execute(
+        select(pairs.c.office, rv.field_key, *_aggregates(rv.micros))
+        .join(rv, rv.unit_id == pairs.c.child)
+        .where(rv.assignment_id == assignment.id, rv.period == period,
+               rv.status.in_(statuses), rv.field_key.in_(keys), rv.applies,
+               rv.micros.is_not(None))
+        .group_by(pairs.c.office, rv.field_key)))
+    # ... and (like for like) the cumulative ones of its latest approved report before the
+    # period when its report of the period does not count.
     if carry_forward and cumulative:
         now = (select(Report.unit_id).where(Report.assignment_id == assignment.id,
                                             Report.period == period,
                                             Report.status.in_(statuses)))
-        latest = (select(Report.unit_id, func.max(Report.period).label("period"))
+        latest = (select(Report.unit_id, pairs.c.office, func.max(Report.period).label("period"))
                   .join(pairs, pairs.c.child == Report.unit_id)
                   .where(Report.assignment_id == assignment.id,
                          Report.status == Status.APPROVED, Report.period < period,
                          Report.unit_id.not_in(now))
-                  .group_by(Report.unit_id).subquery())
-        sources.append(
-            select(pairs.c.office, rv.field_key, rv.micros)
-            .join(rv, rv.unit_id == pairs.c.child)
-            .join(latest, and_(latest.c.unit_id == rv.unit_id, latest.c.period == rv.period))
-            .where(rv.assignment_id == assignment.id, rv.applies, rv.micros.is_not(None),
-                   _in_span(cumulative, yearly, period, rv.period, rv.field_key)))
-    parts = sources[0].union_all(*sources[1:]).subquery() if len(sources) > 1 \
-        else sources[0].subquery()
-    office_col, key_col, micros_col = parts.c
-    totals = session.execute(
-        select(office_col, key_col, func.sum(micros_col), func.min(micros_col),
-               func.max(micros_col), func.count(micros_col))
-        .group_by(office_col, key_col)).all()
+                  .group_by(Report.unit_id, pairs.c.office).subquery())
+        _add(totals, session.execute(
+            select(latest.c.office, rv.field_key, *_aggregates(rv.micros))
+            .select_from(latest)
+            .join(rv, and_(rv.assignment_id == assignment.id, rv.period == latest.c.period,
+                           rv.unit_id == latest.c.unit_id))
+            .where(rv.applies, rv.micros.is_not(None),
+                   _in_span(cumulative, yearly, period, rv.period, rv.field_key))
+            .group_by(latest.c.office, rv.field_key)))
 
-    found: list[tuple[int, str, Any, Any, Any]] = []
-    for office, key, total, least, most, count in totals:
-        office = int(office)
-        value = reported.get((office, key))
-        if value is None or not count:
-            continue
+    computed: dict[tuple[int, str], Any] = {}
+    for (office, key), (total, least, most, count) in totals.items():
         fld = fields[key]
         rule = fld.effective_aggregation
         if rule is Aggregation.MEAN:
-            computed: Any = (Decimal(int(total)) / SCALE / int(count)).quantize(
+            computed[(office, key)] = (Decimal(total) / SCALE / count).quantize(
                 MEAN_PLACES, rounding=ROUND_HALF_UP)
-            mine = from_micros(fld, value)
-            difference = Decimal(mine) - computed
+        else:
+            micros = {Aggregation.SUM: total, Aggregation.MIN: least,
+                      Aggregation.MAX: most}[rule]
+            computed[(office, key)] = from_micros(fld, micros)
+    if top_totals is not None:
+        computed.update(((unit.id, key), top_totals[key]) for key in keys
+                        if top_totals.get(key) is not None)
+
+    found: list[tuple[int, str, Any, Any, Any]] = []
+    for (office, key), value in reported.items():
+        expected = computed.get((office, key))
+        if expected is None:
+            continue
+        fld = fields[key]
+        mine = from_micros(fld, value)
+        if fld.effective_aggregation is Aggregation.MEAN:
+            difference = Decimal(mine) - expected
             if abs(difference) < MEAN_TOLERANCE:
                 continue
-            found.append((office, key, mine, computed, difference))
-            continue
-        micros = {Aggregation.SUM: total, Aggregation.MIN: least, Aggregation.MAX: most}[rule]
-        if int(micros) == value:
-            continue
-        mine, computed = from_micros(fld, value), from_micros(fld, int(micros))
-        found.append((office, key, mine, computed, mine - computed))
+        else:
+            difference = mine - expected
+            if not difference:
+                continue
+        found.append((office, key, mine, expected, difference))
     # As many statements whether anything differs or not (the units' tags load on demand).
     units = {u.id: u for u in session.scalars(
         select(Unit).options(lazyload(Unit.tag_rows))
@@ -212,6 +227,21 @@ def find(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     found.sort(key=lambda f: (links.depth[f[0]], links.paths.get(f[0], ""), order.get(f[1], 0)))
     return [Mismatch(units[office], key, mine, computed, difference, links.depth[office])
             for office, key, mine, computed, difference in found]
+
+
+def _aggregates(micros: Any) -> list[Any]:
+    return [func.sum(micros), func.min(micros), func.max(micros), func.count(micros)]
+
+
+def _add(into: dict[tuple[int, str], list[int]], rows: Any) -> None:
+    """Merge (office, field, sum, min, max, count) rows into *into*."""
+    for office, key, total, least, most, count in rows:
+        if not count:
+            continue
+        here = (int(total), int(least), int(most), int(count))
+        were = into.get((int(office), key))
+        into[(int(office), key)] = list(here) if were is None else [
+            were[0] + here[0], min(were[1], here[1]), max(were[2], here[2]), were[3] + here[3]]
 
 
 def definition_order(definition: Definition) -> list[str]:
