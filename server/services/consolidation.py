@@ -11,14 +11,20 @@ Only approved reports count, unless the caller includes submitted ones too. A
 cumulative figure rolls up like for like (``forms.consolidation``): a child whose
 report does not count contributes its latest approved figure within the field's
 span, carried forward; ``carry_forward=False`` is the strict view, this period's
-reports only. The mismatch check below and an office's prefill follow the same rule.
-The subtree is read with one range query over the materialised paths for its
-units and one for its reports (the period and the one before), whatever its
-depth or size. Reports of different template versions merge by field key.
+reports only. The mismatch check and an office's prefill follow the same rule.
+The subtree is read as ids and paths with one range query over the materialised
+paths, whatever its depth or size. Reports of different template versions merge by
+field key.
 
-The numeric figures (totals, previous values, 本期新增, calculated fields) are the
-database roll-up's (:mod:`server.services.rollup`, over ``report_values``); the
-provenance, texts, tallies and the mismatch check still read the reports here.
+Everything a figure needs comes from the database: the numbers (totals, previous
+values, 本期新增, coverage, calculated fields) are the roll-up's
+(:mod:`server.services.rollup`, over ``report_values``), the mismatches at every depth
+are set-based SQL (:mod:`server.services.mismatches`), the children's states plain
+rows a page at a time (:func:`child_rows`, :func:`census`). The children's reports
+themselves are read only when something asks for their texts, tables, tallies or
+parts (:attr:`Figures.children`, :attr:`Figures.result`, :meth:`Figures.detail` for
+one page of them): an office's prefill, a merged download, the page of a unit with
+few children.
 """
 
 from __future__ import annotations
