@@ -92,7 +92,7 @@ def _pairs(session: Session, parent: dict[int, int]) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.unnest(literal(children, type_=ARRAY(Integer)),
                            literal(offices, type_=ARRAY(Integer))
-                           ).table_valued("child", "office").alias("links")
+                           ).table_valued("child", "office").render_derived(name="links")
     listed = func.json_each(json.dumps([[c, o] for c, o in parent.items()])
                             ).table_valued("value").alias("links")
     return (select(func.json_extract(listed.c.value, "$[0]").label("child"),
