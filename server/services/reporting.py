@@ -30,7 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, Select, and_, bindparam, select, update
+from sqlalchemy import Date, Integer, Select, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -557,6 +557,10 @@ def _event(session: Session, report: Report, action: str, user: User | None,
     return event
 
 
+_INSERT_REVISION = insert(Revision.__table__)
+_INSERT_EVENT = insert(ReportEvent.__table__)
+
+
 def save(
     session: Session,
     user: User,
@@ -615,13 +619,19 @@ def save(
         changes["event"], changes["event_at"] = event.to_json(), event.at
     _claim_next_revision(session, view, report, changes)
     report_values.save(session, report, view.definition, values, scope)
-    session.add(Revision(report_id=report.id, number=report.revision,
-                         template_version_id=report.template_version_id,
-                         values=report.values, remarks=report.remarks,
-                         explanations=dict(report.explanations or {}), source=str(source),
-                         file_id=file.id if file else None, author_id=user.id,
-                         event=dict(report.event) if report.event else None))
-    _event(session, report, "saved", user)
+    # The revision and its event as plain inserts (no ORM objects: nothing of this request
+    # reads them back, and a save is the most frequent write of all).
+    now = utcnow()
+    session.execute(_INSERT_REVISION, {
+        "report_id": report.id, "number": report.revision,
+        "template_version_id": report.template_version_id, "values": report.values,
+        "remarks": report.remarks, "explanations": dict(report.explanations or {}),
+        "source": str(source), "file_id": file.id if file else None, "author_id": user.id,
+        "created_at": now, "event": dict(report.event) if report.event else None})
+    # Saving notifies nobody (notifications.NOTIFIED_ACTIONS), so no _event() either.
+    session.execute(_INSERT_EVENT, {"report_id": report.id, "action": "saved",
+                                    "revision": report.revision, "comment": "",
+                                    "actor_id": user.id, "created_at": now})
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=check_required)
 
