@@ -29,6 +29,7 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exports.bulk import Upload, expand_uploads
 from forms.periods import SHANGHAI, Period
@@ -219,13 +220,14 @@ def get_for(session: Session, user: User, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise NotVisible(what=str(job_id))
-    return job
+    return _with_progress_beside(job)
 
 
 def mine(session: Session, user: User, limit: int = 50) -> list[Job]:
     """*user*'s jobs whose files are not cleaned up yet, newest first."""
-    return list(session.scalars(select(Job).where(Job.user_id == user.id)
-                                .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)))
+    return [_with_progress_beside(job) for job in session.scalars(
+        select(Job).where(Job.user_id == user.id)
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))]
 
 
 def file_path(job: Job) -> Path | None:
@@ -288,8 +290,9 @@ def fail_lost(session: Session, now: datetime | None = None) -> list[int]:
     # A job claimed before heartbeats were recorded is judged by when it started.
     silent = or_(Job.heartbeat_at <= before,
                  (Job.heartbeat_at.is_(None)) & (Job.started_at <= before))
-    lost = list(session.scalars(select(Job.id).where(Job.status == JobStatus.RUNNING,
-                                                     silent)))
+    lost = [job_id for job_id in session.scalars(select(Job.id).where(
+        Job.status == JobStatus.RUNNING, silent))
+        if not _heard_beside(job_id, before)]  # a unit import on SQLite: see ProgressBeside
     session.rollback()
     marked = []
     for job_id in lost:
@@ -336,10 +339,57 @@ class Progress:
         if not force and now - self.last < self.interval:
             return
         self.last = now
+        self._write(done)
+
+    def _write(self, done: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(Job).where(Job.id == self.job_id,
                                                  Job.status == JobStatus.RUNNING)
                                .values(done=done, heartbeat_at=utcnow()))
+
+
+class ProgressBeside(Progress):
+    """The progress of work whose own transaction holds SQLite's one write lock (a unit
+    import, all or nothing): no other connection can write the job's row until it commits,
+    so ``done`` and the heartbeat go to a small file beside the job's files instead, read
+    by the pages, the API and :func:`fail_lost` while the job runs (SQLite means one
+    machine: the web servers and the worker share the instance folder)."""
+
+    def _write(self, done: int) -> None:
+        path = _beside_path(self.job_id)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps({"done": done, "at": utcnow().isoformat()}))
+        partial.replace(path)  # a reader sees the last whole write, never half of one
+
+
+def _beside_path(job_id: int) -> Path:
+    return folder() / f"progress-{job_id}.json"
+
+
+def _read_beside(job_id: int) -> tuple[int, datetime] | None:
+    """(done, heartbeat) written beside the running job *job_id*, or None."""
+    try:
+        found = json.loads(_beside_path(job_id).read_text())
+        return int(found["done"]), datetime.fromisoformat(found["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _heard_beside(job_id: int, since: datetime) -> bool:
+    found = _read_beside(job_id)
+    return found is not None and _aware(found[1]) > since
+
+
+def _with_progress_beside(job: Job) -> Job:
+    """*job* with the progress its worker wrote beside it while its row was locked; the
+    values are shown, never written back (they are not changes of the session's)."""
+    if job.status != JobStatus.RUNNING:
+        return job
+    found = _read_beside(job.id)
+    if found is not None and found[0] > (job.done or 0):
+        set_committed_value(job, "done", found[0])
+        set_committed_value(job, "heartbeat_at", found[1])
+    return job
 
 
 def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
@@ -409,14 +459,16 @@ def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
     """Apply the uploaded unit table in one transaction; all or nothing, as on the page."""
     upload = folder() / params["upload"]
     summary, error = "", ""
-    # The import writes in one transaction. PostgreSQL lets the progress be written beside
-    # it; SQLite has one writer at a time, so there the count appears when it is done.
-    live = session.get_bind().dialect.name != "sqlite"
+    # The import writes in one transaction. PostgreSQL lets the progress be written on a
+    # connection of its own beside it; SQLite has one writer at a time, so there the
+    # progress and heartbeat go to a file beside the job's files until it commits.
+    during = (progress if session.get_bind().dialect.name != "sqlite"
+              else ProgressBeside(progress.engine, job_id, progress.interval))
     try:
         with unit_of_work(session):
             report = unit_service.import_units(
                 session, upload.read_bytes(), params.get("filename") or upload.name,
-                progress=(lambda done, _total: progress(done)) if live else None,
+                progress=lambda done, _total: during(done),
                 actor=user)  # the audit log names who uploaded it, not the worker
             if not report.ok:
                 raise _Refused(report)
@@ -434,6 +486,7 @@ def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
     finally:
         upload.unlink(missing_ok=True)
     _finish(session, job_id, status, error=error, summary=summary)
+    _beside_path(job_id).unlink(missing_ok=True)
     return status
 
 
