@@ -212,3 +212,22 @@ def test_another_account_cannot_see_the_results(job_app, browser_of, session, wo
     make_user("ta-2", Role.CONSOLIDATOR, tree["TA"], password=PASSWORD)
     other = browser_of(job_app).login_ok("ta-2", PASSWORD)
     assert other.get(f"/jobs/{job.id}").status_code == 404
+
+
+def test_an_upload_whose_files_are_gone_fails_and_says_so(job_app, browser_of, session,
+                                                          workbooks):
+    job_app.config["BACKGROUND_UNITS"] = 2
+    consolidator = browser_of(job_app).login_ok("ta-hz", PASSWORD)
+    assert post(consolidator, workbooks).status_code == 302
+    job = the_job(session)
+    for kept in jobs.folder(job_app).glob("upload-*"):
+        kept.unlink()  # e.g. the jobs folder was emptied before a worker took the job
+    with job_app.app_context():
+        assert jobs.run(session, job.id) == JobStatus.FAILED
+    assert saved_units(session) == []
+    english = text(consolidator.get(f"/jobs/{job.id}", headers={"Accept-Language": "en"}))
+    assert "The uploaded workbooks could not be read. Upload them again" in english
+    chinese = text(consolidator.get(f"/jobs/{job.id}", headers={"Accept-Language": "zh-CN"}))
+    assert "上传的工作簿未能读取。请重新上传" in chinese
+    bell = session.scalars(select(Notification)).one()
+    assert "上传未能读取" in bell.subject and bell.link == f"/jobs/{job.id}"
