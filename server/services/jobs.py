@@ -10,6 +10,11 @@ kept in the instance folder's ``jobs`` directory until ``expires_at``; the
 periodic :func:`clean_up` removes it and the row after that. When the file is
 ready (or the work failed) its owner gets a notification in the app.
 
+Imports run as jobs too: a unit table, applied all or nothing (on SQLite its progress is
+written beside it, see :class:`ProgressBeside`), and a bulk workbook upload, each workbook
+read in a transaction of its own with its outcome stored with the job as data (the
+results table of its page, in every language).
+
 Only the owner sees a job: anyone else is answered NotVisible (404).
 """
 
@@ -52,7 +57,6 @@ PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commit
 FOLDER = "jobs"
 MERGED, FLAT_CSV, SERIES, UNITS_IMPORT = "merged", "csv", "series", "units-import"
 BULK_UPLOAD = "bulk-upload"  # workbooks uploaded at once (批量上传), read by a worker
-IMPORTS = (UNITS_IMPORT, BULK_UPLOAD)  # jobs that make no file: their page says what they did
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
 STALE = "stale"  # the error of a job no worker took in time
@@ -316,8 +320,10 @@ def _drop_upload(job: Job) -> None:
 
 
 def _files_of(job: Job) -> list[str]:
-    """The names in the jobs folder of the job's files: its result, a bulk upload's files."""
+    """The names in the jobs folder of the job's files: its result, a bulk upload's files,
+    the progress written beside it (left there when its worker was killed)."""
     names = [job.stored_as] if job.stored_as else []
+    names.append(_beside_path(job.id).name)
     if job.kind == BULK_UPLOAD:
         names += [item["upload"] for item in job.params.get("uploads", ())]
     return names
