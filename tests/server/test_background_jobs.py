@@ -475,14 +475,15 @@ class WorkerKilled(BaseException):
 def test_a_running_job_whose_worker_died_is_marked_failed_once_its_heartbeat_is_old(
         login, job_app, session, world, monkeypatch):
     job_app.config["BACKGROUND_UNITS"] = 2
-    start = datetime.now(UTC).replace(microsecond=0)  # the pages are read at the real time
-
     def dies_after_the_first_unit(session, figures, output, *, progress, **_):
         progress(1, force=True)
         raise WorkerKilled
 
     monkeypatch.setattr(jobs.merged, "write_merged", dies_after_the_first_unit)
     county = login(job_app, "county")
+    # The pages are read at the real time; the clock never goes back before the sign-in
+    # (a session issued "in the future" would be refused).
+    start = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
     with time_machine.travel(start, tick=False):
         county.post(MERGED)
         job = the_job(session)
