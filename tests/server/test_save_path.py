@@ -3,9 +3,10 @@
 A save is counted in SQL statements (a listener on the engine): the bound is
 what the save needs (the token, the assignment, the unit with its reports, the
 conditional update, the figures as rows, the revision, the event, the children:
-eight) and must not grow with the template or the tree. The issues of a save are computed once, the definition of a
-template version is parsed once per process, and simultaneous saves from the
-same revision, in real threads, give one success and conflicts, never a 500.
+eight) and must not grow with the template or the tree. The issues of a save are
+computed once, the definition of a template version is parsed once per process,
+and simultaneous saves from the same revision, in real threads, give one success
+and conflicts, never a 500 (on SQLite, and on PostgreSQL when DATABASE_URL is one).
 """
 
 from __future__ import annotations
