@@ -519,7 +519,7 @@ class _MergedWriter:
             ], self)
 
     def _flat_row(self, table: _Table, row: FlatRow) -> None:
-        table.add(list(row), self)
+        table.add(row, self)
 
     def write_cell(self, ws: Any, row: int, col: int, value: Any) -> None:
         """One cell of a streaming table: strings as strings, numbers as numbers."""
@@ -545,6 +545,7 @@ class _Table:
 
     def __init__(self, ws: Any, width: int, widths: tuple[int, ...]):
         self.ws = ws
+        self.write_string, self.write_number = ws.write_string, ws.write_number
         self.width = width
         self.widths = widths
         self.row = 1
@@ -557,10 +558,25 @@ class _Table:
     def full(self) -> bool:
         return self.row >= EXCEL_MAX_ROWS
 
-    def add(self, cells: list[Any], writer: _MergedWriter) -> None:
+    def add(self, cells: Sequence[Any], writer: _MergedWriter) -> None:
+        """One row. The common cells (short text without a line break, a plain int or
+        float) go straight to XlsxWriter; anything else takes ``write_cell``'s way.
+        Both write the same cell with the same format."""
+        row, write_string, write_number = self.row, self.write_string, self.write_number
+        text, wrapped = writer.text, writer.wrapped
         for col, value in enumerate(cells):
-            writer.write_cell(self.ws, self.row, col, value)
-        self.row += 1
+            kind = value.__class__
+            if kind is str:
+                if not value:
+                    continue
+                if len(value) > CELL_TEXT_MAX:
+                    value = clip_cell_text(value)
+                write_string(row, col, value, wrapped if "\n" in value else text)
+            elif kind is int or kind is float:
+                write_number(row, col, value)
+            elif value is not None:
+                writer.write_cell(self.ws, row, col, value)
+        self.row = row + 1
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
