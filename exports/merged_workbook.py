@@ -572,7 +572,10 @@ class _Table:
 
     def _start(self, ws: Any) -> None:
         self.ws = ws
-        self.write_string, self.write_number = ws.write_string, ws.write_number
+        # XlsxWriter's own undecorated writers (what its write_row calls): the public ones
+        # first parse the arguments for "A1" notation, for every cell.
+        self.write_string = getattr(ws, "_write_string", ws.write_string)
+        self.write_number = getattr(ws, "_write_number", ws.write_number)
         self.names.append(ws.get_name())
         self.row = 1
 
