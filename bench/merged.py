@@ -258,6 +258,7 @@ def interleaved(sides: dict[str, Callable[[], object]], repeats: int) -> dict[st
         for name in (names if round_ % 2 == 0 else names[::-1]):
             wall, cpu, _ = timed_cpu(sides[name])
             out[name].append((wall, cpu))
+            print(f"  round {round_ + 1}: {name} {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
     return out
 
 
@@ -286,7 +287,8 @@ def _memory_pass(syn: Synthetic, folder: Path, results: Queue) -> None:
     results.put(peak_bytes(lambda: ours(syn, folder / f"ours-mem-{syn.units}.xlsx")))
 
 
-def run(size: int, folder: Path, with_peer: bool, repeats: int, villages: int) -> dict:
+def run(size: int, folder: Path, with_peer: bool, repeats: int, villages: int,
+        memory: bool = True) -> dict:
     definition = pick_definition()
     syn = Synthetic(definition, size, villages)
     out = folder / f"ours-{size}.xlsx"
@@ -300,6 +302,9 @@ def run(size: int, folder: Path, with_peer: bool, repeats: int, villages: int) -
     # Tracing memory makes Python several times slower but does not change the peak,
     # so it runs in a child process while the peer's input workbooks are written:
     # neither is timed, and every timed step above and below runs alone.
+    if not memory:
+        figures["ours_peak"] = None
+        return figures
     fork = get_context("fork")
     results = fork.Queue()
     child = fork.Process(target=_memory_pass, args=(syn, folder, results))
@@ -325,7 +330,8 @@ def report(f: dict) -> None:
     print(f"\n{f['units']:,} units ({f['units'] - f['villages']:,} companies under "
           f"{f['villages']:,} villages): {f['rows']:,} flat rows, "
           f"{f['size'] / 2**20:.1f} MiB workbook; medians of {len(rounds)} interleaved rounds")
-    print(f"  ours  {ours_wall:8.2f} s wall {ours_cpu:8.2f} s CPU   peak {mib(f['ours_peak'])}")
+    peak = mib(f["ours_peak"]) if f["ours_peak"] is not None else "not measured"
+    print(f"  ours  {ours_wall:8.2f} s wall {ours_cpu:8.2f} s CPU   peak {peak}")
     print(f"  floor {floor_wall:8.2f} s wall {floor_cpu:8.2f} s CPU")
     print(f"  ours / floor = {ours_wall / floor_wall:.2f} wall, {ours_cpu / floor_cpu:.2f} CPU "
           f"(rounds, wall: {', '.join(f'{r:.2f}' for r in rounds)})")
@@ -342,16 +348,19 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--villages", type=int, default=VILLAGES)
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the traced pass (and the peer, which runs beside it)")
     args = parser.parse_args(argv)
     with_peer = _has("pandas") and not args.no_peer
     print(f"template {TEMPLATE}; period {PERIOD}; python {sys.version.split()[0]}; "
           f"xlsxwriter {xlsxwriter.__version__}")
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run(max(size, args.villages + 1), Path(tmp), with_peer, args.repeats,
-                       args.villages) for size in args.units]
-    for figures in results:
-        report(figures)
-    if len(results) > 1:
+        for size in args.units:
+            results.append(run(max(size, args.villages + 1), Path(tmp), with_peer,
+                               args.repeats, args.villages, not args.no_memory))
+            report(results[-1])
+    if len(results) > 1 and not args.no_memory:
         first, last = results[0], results[-1]
         print(f"\nmemory growth {first['units']:,} -> {last['units']:,} units: "
               f"x{last['ours_peak'] / first['ours_peak']:.2f} "
