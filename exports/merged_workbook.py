@@ -22,6 +22,18 @@ Sheets, in tab order:
    ``forms.consolidation``).
 6. One sheet per direct child, in the official layout with its report.
 
+**No sheet is cut.** Every sheet that grows with the units — completeness, issues,
+explanations, data, and the reader's by-unit, texts and parts sheets — goes on,
+past Excel's 1,048,576 rows (``EXCEL_MAX_ROWS``, or the ``max_rows`` given), on a
+sheet of the same translated title ("明细数据 (2)"…) with the header row repeated;
+``MergedWorkbook.sheets_of`` lists them.
+
+**Near XlsxWriter's floor.** The flat rows repeat each field's item number, label
+and unit worked out once per template version and locale (``FieldResolver.row_fields``),
+and a table row goes to XlsxWriter's undecorated writers with formats resolved once
+per sheet; only unusual cells (dates, Decimals, long or multi-line text) take the
+general ``write_cell`` path. ``bench/merged.py`` measures the distance.
+
 Calculated fields (rates) are real formulas over the consolidated input cells
 in the summary (and over the child's cells in a child's sheet), with the
 server's value as the cached result: a rate is recomputed, never summed.
