@@ -19,7 +19,7 @@ interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
 peak resident memory (``ru_maxrss``, the interpreter and the app included).
 
 Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
-[--no-sqlite] [--dir DIR [--reuse]] [--profile]``;
+[--no-sqlite] [--dir DIR [--reuse]] [--build-only] [--profile]``;
 ``URL`` is a PostgreSQL server database to create the bench databases on
 (``postgresql://postgres@127.0.0.1:5432/postgres`` by default). ``--dir`` keeps the
 SQLite files there (default: a temporary folder removed at the end); ``--reuse`` measures
@@ -159,11 +159,11 @@ def build(url: str, size: int) -> None:
                 flush()
         if reports:
             flush()
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE"))
-        else:
-            connection.execute(text("ANALYZE"))
+    # Statistics for the planners; on PostgreSQL a VACUUM too, which sets the visibility
+    # map as autovacuum would on a table this size (index-only scans need it).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql"
+                                else "ANALYZE"))
     engine.dispose()
 
 
@@ -245,6 +245,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="measure the databases an earlier run left instead of building")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or keep, with --reuse) the databases, measure nothing")
     parser.add_argument("--measure")
     args = parser.parse_args(argv)
     if args.measure:
@@ -266,6 +268,9 @@ def main(argv: list[str]) -> None:
                         (folder / f"figures-{size}.db").unlink(missing_ok=True)
                     build(url, size)
                 built_in = time.perf_counter() - start
+                if args.build_only:
+                    print(f"{size:>7,} units, {name}: built in {built_in:.0f} s", flush=True)
+                    continue
                 m = child(url, args.profile)
                 print(f"{size:>7,} units ({shape(size)}), {name:<10}: figures "
                       f"{m['figures']:.3f} s, floor {m['floor']:.3f} s "

@@ -228,7 +228,6 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     if children is None:
         children = child_ids(session, assignment, unit, period)
     fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED]
-    keys = [f.key for f in fields]
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
@@ -248,7 +247,9 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
             Report.assignment_id == assignment.id, Report.unit_id == kids.c.id,
             Report.status == Status.APPROVED, Report.period < period))
         .group_by(Report.unit_id)).all())
-    base = [rv.assignment_id == assignment.id, rv.field_key.in_(keys)]
+    # No test of the field key in the passes over the rows: SQLite would probe the index
+    # once per unit and key; the groups of other keys are left out when read.
+    base = [rv.assignment_id == assignment.id]
     now_ids = id_rows(session, counted)
     current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)])
                          .select_from(now_ids).join(rv, and_(
@@ -278,7 +279,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                .select_from(now_ids).join(rv, and_(
                    rv.assignment_id == assignment.id, rv.period == period,
                    rv.unit_id == now_ids.c.id))
-               .where(*base, rv.status.in_(statuses), rv.field_key.in_(lasts)), order)
+               .where(rv.status.in_(statuses), rv.field_key.in_(lasts)), order)
 
     result = Rollup(period, previous_period, len(children), len(counted_ids), 0)
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
@@ -306,9 +307,9 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         summed = [f.key for f in like if f.key not in exact]
         just_before = [c for c in counted if latest_of.get(c) == previous_period]
         older = [c for c in counted if c in latest_of and latest_of[c] != previous_period]
-        before_ids = id_rows(session, [c for c in children if c not in set(just_before)],
-                             just_before)
-        liked = and_(before_ids.c.flag == 1, rv.field_key.in_(summed))
+        flagged = set(just_before)
+        before_ids = id_rows(session, [c for c in children if c not in flagged], just_before)
+        liked = before_ids.c.flag == 1  # only the keys in *summed* are read from it
         before, same = _read_pair(session, select(
             rv.field_key, *_aggregates(rv, rv.micros, rv.status.in_(statuses)),
             *_aggregates(rv, rv.micros, liked, plain=True))
@@ -354,7 +355,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                        _in_span(like, period, prior.period, prior.field_key))
                 .group_by(prior.field_key))
             for fld in like:
-                sums = same.get(fld.key, _Sums())
+                sums = same.get(fld.key, _Sums()) if fld.key in summed else _Sums()
                 taken = gaps.get(fld.key, _Sums())
                 sums = _Sums(sums.total - taken.total, sums.least, sums.most,
                              sums.parts - taken.parts)
