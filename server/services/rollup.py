@@ -169,10 +169,15 @@ def _in_span(fields: Iterable[FieldDef], period: str, column: Any, key_column: A
                and_(column >= year, column < f"{int(year) + 1:04d}"))
 
 
-def _sums_query(rv: Any, where: Sequence[ColumnElement[bool]], value: Any = None):
+def _sums_query(rv: Any, where: Sequence[ColumnElement[bool]], value: Any = None,
+                extremes: bool = True):
+    """Per field key, the six aggregates of :class:`_Sums` (without *extremes*, no least
+    and most: no field is added up by min or max, and each row costs less)."""
     micros = value if value is not None else rv.micros
     counted = case((rv.applies, micros))
-    return (select(rv.field_key, func.sum(counted), func.min(counted), func.max(counted),
+    least, most = ((func.min(counted), func.max(counted)) if extremes
+                   else (literal(None), literal(None)))
+    return (select(rv.field_key, func.sum(counted), least, most,
                    func.count(counted),
                    func.sum(case((and_(rv.applies, micros.is_(None)), 1), else_=0)),
                    func.sum(case((rv.applies, 0), else_=1)))
@@ -251,7 +256,10 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     # once per unit and key; the groups of other keys are left out when read.
     base = [rv.assignment_id == assignment.id]
     now_ids = id_rows(session, counted)
-    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)])
+    extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
+                   for f in fields)
+    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)],
+                                              extremes=extremes)
                          .select_from(now_ids).join(rv, and_(
                              rv.assignment_id == assignment.id, rv.period == period,
                              rv.unit_id == now_ids.c.id)))
@@ -263,12 +271,12 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
         latest = _latest(session, assignment, period, carrying)
-        carried_where = [rv.field_key.in_([f.key for f in cumulative]),
-                         _in_span(cumulative, period, rv.period, rv.field_key)]
+        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key)]
         on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
                          rv.period == latest.c.period)
-        carried = _read_sums(session, _sums_query(rv, carried_where)
-                             .select_from(latest).join(rv, on_latest))
+        carried = {key: sums for key, sums in _read_sums(session, _sums_query(
+            rv, carried_where, extremes=extremes).select_from(latest).join(rv, on_latest))
+            .items() if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
         carried_units = len(carrying)
         if lasts:
             _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros)
@@ -311,7 +319,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         before_ids = id_rows(session, [c for c in children if c not in flagged], just_before)
         liked = before_ids.c.flag == 1  # only the keys in *summed* are read from it
         before, same = _read_pair(session, select(
-            rv.field_key, *_aggregates(rv, rv.micros, rv.status.in_(statuses)),
+            rv.field_key,
+            *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
             *_aggregates(rv, rv.micros, liked, plain=True))
             .select_from(before_ids).join(rv, and_(
                 rv.assignment_id == assignment.id, rv.period == previous_period,
@@ -381,19 +390,20 @@ def _latest(session: Session, assignment: Assignment, period: str, ids: Sequence
             .group_by(Report.unit_id).subquery())
 
 
-def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = False
-                ) -> list[Any]:
-    """The six aggregates of :class:`_Sums` over the rows *when* holds (*plain*: every
-    row's figure, applying or not, with no blank or off counts: the like-for-like
-    figure before)."""
+def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = False,
+                extremes: bool = False) -> list[Any]:
+    """The six aggregates of :class:`_Sums` over the rows *when* holds, as the period
+    before needs them: no blank or off counts, least and most only with *extremes*
+    (*plain*: every row's figure, applying or not, summed and counted: the like-for-like
+    figure before of the fields added up by sum or mean)."""
+    nothing = [literal(None), literal(None)]
     if plain:
         counted = case((and_(when, micros.is_not(None)), micros))
-        return [func.sum(counted), func.min(counted), func.max(counted), func.count(counted),
-                literal(0), literal(0)]
+        return [func.sum(counted), *nothing, func.count(counted), literal(0), literal(0)]
     counted = case((and_(when, rv.applies), micros))
-    return [func.sum(counted), func.min(counted), func.max(counted), func.count(counted),
-            func.sum(case((and_(when, rv.applies, micros.is_(None)), 1), else_=0)),
-            func.sum(case((and_(when, ~rv.applies), 1), else_=0))]
+    return [func.sum(counted),
+            *([func.min(counted), func.max(counted)] if extremes else nothing),
+            func.count(counted), literal(0), literal(0)]
 
 
 def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
