@@ -9,7 +9,6 @@ then approves two other villages' reports in one go.
 from __future__ import annotations
 
 import pytest
-from conftest import SCREENSHOTS
 from playwright.sync_api import expect
 from reporting_setup import (
     LAST_QUARTER,
@@ -72,8 +71,7 @@ def test_a_comment_on_a_field_reaches_the_village_at_that_field(
         town.evaluate("window.scrollTo(0, document.body.scrollHeight)")
         top = bar.bounding_box()["y"]
         assert 0 <= top < 5, f"the action bar scrolled away (at {top})"
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        town.screenshot(path=str(SCREENSHOTS / f"review-desk-sticky-{width}.png"))
+        screenshot(town, f"review-desk-sticky-{width}", full_page=False)  # the viewport
         screenshot(town, f"review-desk-{width}")
         row = town.locator("#field-i01_enterprises")
         row.locator("summary", has_text="对此项提意见").click()
