@@ -109,7 +109,7 @@ def within(path_column, top_path) -> ColumnElement[bool]:
 
 
 def owing_on(assignment: Assignment, day: date, under: Unit | None = None, *,
-             paths: dict[int, str] | None = None) -> Select:
+             paths: dict[int, str] | None = None, session: Session | None = None) -> Select:
     """The units that owe reports under *assignment* on *day* (optionally only those in
     *under*'s subtree as it stood then, *under* itself included when it reports), in
     tree order as of that day. ``UnitPlacement`` is joined: its ``path`` and
@@ -117,9 +117,13 @@ def owing_on(assignment: Assignment, day: date, under: Unit | None = None, *,
 
     *paths* (:func:`paths_on` of the root and *under* on *day*) gives the subtree's
     bounds as plain values instead of subqueries, so that PostgreSQL's planner can
-    estimate the range (a subquery's bounds are guessed at 0.5 % of the rows).
+    estimate the range (a subquery's bounds are guessed at 0.5 % of the rows). Given a
+    *session* instead, it reads them itself (one more statement): what a caller that
+    reads a large subtree wants, and a save's few-row lookups can do without.
     """
     root = assignment.root_unit_id
+    if paths is None and session is not None:
+        paths = paths_on(session, {root, *([under.id] if under is not None else [])}, day)
     below = under.id if under is not None and under.id != root else None
     return _owing(root, assignment.include_root, assignment.kinds, day, below, paths or {})
 
@@ -186,9 +190,11 @@ def owing_today(assignment: Assignment, under: Unit | None = None) -> Select:
     return owing_on(assignment, today(), under)
 
 
-def owing_units(assignment: Assignment, period: str, under: Unit | None = None) -> Select:
-    """The units that owe *period* of *assignment* (see :func:`owing_on`)."""
-    return owing_on(assignment, period_day(assignment, period), under)
+def owing_units(assignment: Assignment, period: str, under: Unit | None = None, *,
+                session: Session | None = None) -> Select:
+    """The units that owe *period* of *assignment* (see :func:`owing_on`; with *session*,
+    the subtree's bounds are read first and given as plain values)."""
+    return owing_on(assignment, period_day(assignment, period), under, session=session)
 
 
 def owes(session: Session, assignment: Assignment, unit: Unit, period: str) -> bool:
