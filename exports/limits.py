@@ -250,6 +250,42 @@ def _column_number(letters: bytes | str) -> int:
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell (or declared dimension).
 
+    A part of up to ``_SMALL_PART`` bytes (a filled form is a few dozen KB) is
+    scanned with ``findall``, three passes that build short lists; a larger
+    one by :func:`_xlsx_extent_streaming`, which holds no list of matches.
+    Both give the same answer.
+    """
+    if len(xml) > _SMALL_PART:
+        return _xlsx_extent_streaming(xml)
+    cells = _CELL_REF.findall(xml)
+    row_refs = _ROW_REF.findall(xml)
+    rows = max(map(int, {row for _, row in cells}.union(row_refs)), default=0)
+    cols = max(map(_column_number, {column for column, _ in cells}), default=0)
+    tags = _TAG_OPEN.findall(xml)
+    # Cells and rows may omit their reference and follow the previous one.
+    cols += tags.count(b"c") - len(cells)
+    rows += tags.count(b"row") - len(row_refs)
+    return _with_dimension(xml, rows, cols)
+
+
+_SMALL_PART = 1024 * 1024
+# A cell or row start tag, with any prefix; one match per tag, as _CELL_OPEN and _ROW_OPEN.
+_TAG_OPEN = re.compile(rb"<(?:\w+:)?(c|row)[\s/>]")
+
+
+def _with_dimension(xml: bytes, rows: int, cols: int) -> tuple[int, int]:
+    dimension = _DIMENSION.search(xml)
+    if dimension:
+        last = _REF.search(dimension.group(1).decode("ascii", "replace"))
+        if last:
+            rows = max(rows, int(last.group(2)))
+            cols = max(cols, _column_number(last.group(1)))
+    return rows, cols
+
+
+def _xlsx_extent_streaming(xml: bytes) -> tuple[int, int]:
+    """:func:`_xlsx_extent` for a large part.
+
     The matches are walked one by one, so a huge sheet costs no list of them;
     per match only the distinct references are collected (folded into the
     maximum whenever there are many), and numbers are made of them once.
@@ -273,13 +309,7 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     # Cells and rows may omit their reference and follow the previous one.
     cols += _count_tags(xml, b"c", _CELL_OPEN) - cell_refs
     rows += _count_tags(xml, b"row", _ROW_OPEN) - row_refs
-    dimension = _DIMENSION.search(xml)
-    if dimension:
-        last = _REF.search(dimension.group(1).decode("ascii", "replace"))
-        if last:
-            rows = max(rows, int(last.group(2)))
-            cols = max(cols, _column_number(last.group(1)))
-    return rows, cols
+    return _with_dimension(xml, rows, cols)
 
 
 _FOLD = 4096  # distinct references held before they are folded into the maxima

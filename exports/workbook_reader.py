@@ -204,12 +204,13 @@ def load_sheets(data: bytes, filename: str, limits: Limits) -> Sheets | CellIssu
         for name in book.sheet_names:
             if name == LISTS_SHEET or name in rows:
                 continue
-            end = book.get_sheet_by_name(name).end
+            sheet = book.get_sheet_by_name(name)  # each sheet is loaded once
+            end = sheet.end
             cells = (end[0] + 1) * (end[1] + 1) if end is not None else 0
             if cells > budget:
                 return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
             budget -= cells
-            rows[name] = _sheet_rows(book, name) if end is not None else []
+            rows[name] = sheet.to_python(skip_empty_area=False) if end is not None else []
     except Exception:  # damaged XML inside a readable zip, a sheet listed but missing
         return file_error("corrupt_file", filename=filename)
     return Sheets(file_format or "", rows)
@@ -303,11 +304,6 @@ def _mismatch(identity: Identity, expected: Identity | None, filename: str) -> C
 
 def _unit(identity: Identity) -> str:
     return f"{identity.unit_name} ({identity.unit})" if identity.unit_name else identity.unit
-
-
-def _sheet_rows(book: CalamineWorkbook, name: str) -> list[list[Any]]:
-    """All cells of a sheet from A1, as plain Python values."""
-    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _column_slots(rows: list[list[Any]]) -> dict[str, int]:
