@@ -17,7 +17,6 @@ be checked cheaply.
 
 from __future__ import annotations
 
-import copy
 import io
 import posixpath
 import re
@@ -163,20 +162,26 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
 
     The entry is opened with its declared size raised past the budget, so a
     header that understates the size cannot stop the count early (zipfile
-    stops reading at the declared size). The CRC is checked at the end.
+    stops reading at the declared size; the archive's own record of the size
+    is put back at once). The CRC is checked at the end.
     """
     chunk_size = 256 * 1024
-    probe = copy.copy(info)
-    probe.file_size = budget + 2 * chunk_size
-    total, chunks = 0, []
-    with archive.open(probe) as stream:
+    declared = info.file_size
+    info.file_size = budget + 2 * chunk_size  # read once, when the entry is opened
+    try:
+        stream = archive.open(info)
+    finally:
+        info.file_size = declared
+    with stream:
+        if keep:  # at most one byte over the budget is held, as the chunks below
+            content = stream.read(budget + 1)
+            return content if len(content) <= budget else None
+        total = 0
         while chunk := stream.read(chunk_size):
             total += len(chunk)
             if total > budget:
                 return None
-            if keep:
-                chunks.append(chunk)
-    return b"".join(chunks) if keep else total
+    return total
 
 
 # -- sheet extents --------------------------------------------------------------------

@@ -23,6 +23,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from python_calamine import CalamineWorkbook, PasswordError
@@ -364,13 +365,14 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
                 continue
         elif fdef.key in found:
             r, c = found[fdef.key]
-            ref = xl_rowcol_to_cell(r, c)
+            ref = _cell_ref(r, c)
             result.cells[(fdef.key, None, None)] = ref
             raw = from_cell(fdef, _cell(rows, r, c))
             value, issues = coerce(fdef, raw)
             result.raw[fdef.key] = raw
             result.values[fdef.key] = value
-            result.issues.extend(_at(i, fdef, sheet, ref) for i in issues)
+            if issues:
+                result.issues.extend(_at(i, fdef, sheet, ref) for i in issues)
             continue
         result.issues.append(CellIssue(Severity.ERROR, "field_missing",
                                        _label_params(fdef), field=fdef.key, label=fdef.label,
@@ -442,6 +444,12 @@ def _extra_row(result: ReadResult, row: list[Any], r: int) -> None:
                 sheet=result.sheet, cell=xl_rowcol_to_cell(r, c),
             ))
             return
+
+
+@lru_cache(maxsize=4096)
+def _cell_ref(row: int, col: int) -> str:
+    """The reference ("C12") of a cell the markers place: the same few in every upload."""
+    return xl_rowcol_to_cell(row, col)
 
 
 def _cell(rows: list[list[Any]], r: int, c: int) -> Any:
