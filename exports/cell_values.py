@@ -68,6 +68,8 @@ def from_cell(col: Column, value: Any) -> Any:
     """The raw input for :func:`forms.values.coerce` from a cell's value."""
     if value is None or value == "":
         return None
+    if type(value) is str:  # text as the cell holds it, whatever the kind (the last case)
+        return value
     kind = col.kind
     if isinstance(value, bool):
         if kind is FieldKind.YESNO:

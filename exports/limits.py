@@ -262,11 +262,14 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """
     if len(xml) > _SMALL_PART:
         return _xlsx_extent_streaming(xml)
-    cells = _CELL_REF.findall(xml)
-    row_refs = _ROW_REF.findall(xml)
+    # Without any prefixed tag in the part, the optional prefix of the patterns can only
+    # match empty: the same patterns without it find the same, sooner.
+    plain = _PREFIXED.search(xml) is None
+    cells = (_PLAIN_CELL_REF if plain else _CELL_REF).findall(xml)
+    row_refs = (_PLAIN_ROW_REF if plain else _ROW_REF).findall(xml)
     rows = max(map(int, {row for _, row in cells}.union(row_refs)), default=0)
     cols = max(map(_column_number, {column for column, _ in cells}), default=0)
-    tags = _TAG_OPEN.findall(xml)
+    tags = (_PLAIN_TAG_OPEN if plain else _TAG_OPEN).findall(xml)
     # Cells and rows may omit their reference and follow the previous one.
     cols += tags.count(b"c") - len(cells)
     rows += tags.count(b"row") - len(row_refs)
@@ -276,6 +279,9 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
 _SMALL_PART = 1024 * 1024
 # A cell or row start tag, with any prefix; one match per tag, as _CELL_OPEN and _ROW_OPEN.
 _TAG_OPEN = re.compile(rb"<(?:\w+:)?(c|row)[\s/>]")
+_PLAIN_CELL_REF = re.compile(_CELL_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
+_PLAIN_ROW_REF = re.compile(_ROW_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
+_PLAIN_TAG_OPEN = re.compile(_TAG_OPEN.pattern.replace(rb"(?:\w+:)?", b"", 1))
 
 
 def _with_dimension(xml: bytes, rows: int, cols: int) -> tuple[int, int]:

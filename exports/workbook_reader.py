@@ -352,30 +352,33 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
         else:
             current = None
 
+    cells, raws, values = result.cells, result.raw, result.values
     for fdef in definition.fields():
-        if fdef.kind is FieldKind.ATTACHMENT:
+        key, kind = fdef.key, fdef.kind
+        if kind is FieldKind.ATTACHMENT:
             continue
+        place = found.get(key)
         if fdef.is_calculated:  # recomputed below, whatever the cell holds
-            if fdef.key in found:
-                result.cells[(fdef.key, None, None)] = xl_rowcol_to_cell(*found[fdef.key])
+            if place is not None:
+                cells[(key, None, None)] = _cell_ref(*place)
             continue
-        if fdef.kind is FieldKind.TABLE:
-            if fdef.key in tables:
-                _read_table(result, rows, fdef, tables[fdef.key])
+        if kind is FieldKind.TABLE:
+            if key in tables:
+                _read_table(result, rows, fdef, tables[key])
                 continue
-        elif fdef.key in found:
-            r, c = found[fdef.key]
+        elif place is not None:
+            r, c = place
             ref = _cell_ref(r, c)
-            result.cells[(fdef.key, None, None)] = ref
+            cells[(key, None, None)] = ref
             raw = from_cell(fdef, _cell(rows, r, c))
             value, issues = coerce(fdef, raw)
-            result.raw[fdef.key] = raw
-            result.values[fdef.key] = value
+            raws[key] = raw
+            values[key] = value
             if issues:
                 result.issues.extend(_at(i, fdef, sheet, ref) for i in issues)
             continue
         result.issues.append(CellIssue(Severity.ERROR, "field_missing",
-                                       _label_params(fdef), field=fdef.key, label=fdef.label,
+                                       _label_params(fdef), field=key, label=fdef.label,
                                        label_en=fdef.label_en))
     calculated = calculate(definition, result.values)
     for fdef in definition.calculated_fields():
