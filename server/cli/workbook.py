@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 from flask_babel import gettext as _
 
-from server.cli.common import Failure, acting_account, group, require_migrated
+from server.cli.common import (
+    Failure,
+    TerminalProgress,
+    acting_account,
+    group,
+    require_migrated,
+)
 from server.db import db_session, unit_of_work
 from server.services import reporting, workbooks
 from server.services.errors import NotVisible
@@ -61,9 +67,11 @@ def workbook_import(ctx: click.Context, files: tuple[Path, ...], username: str |
     """
     require_migrated()
     user = acting_account(username)
-    with unit_of_work(db_session()) as session:
+    # A bar on the terminal when reading the workbooks takes more than a second.
+    with unit_of_work(db_session()) as session, TerminalProgress(0, _("Workbooks")) as progress:
         outcomes = workbooks.import_bulk(session, user,
-                                         [(path.name, path.read_bytes()) for path in files])
+                                         [(path.name, path.read_bytes()) for path in files],
+                                         progress=progress)
     for outcome in outcomes:
         click.echo(f"{outcome.filename}: {workbooks.summary(outcome)}")
         if outcome.result != workbooks.REFUSED:

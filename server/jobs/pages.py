@@ -51,9 +51,11 @@ def index():
 def detail(job_id: int):
     job = _job(job_id)
     running = job.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+    rows = jobs.bulk_rows(job)  # the results of a bulk upload, one line per workbook
     return render_template("jobs/detail.html", job=job, running=running,
                            refresh=REFRESH_SECONDS, ready=jobs.file_path(job) is not None,
-                           error=jobs.error_text(job), summary=jobs.import_summary(job))
+                           error=jobs.error_text(job), summary=jobs.import_summary(job),
+                           rows=rows, counts_line=jobs.import_summary(job))
 
 
 @bp.get("/<int:job_id>.json")

@@ -10,6 +10,11 @@ kept in the instance folder's ``jobs`` directory until ``expires_at``; the
 periodic :func:`clean_up` removes it and the row after that. When the file is
 ready (or the work failed) its owner gets a notification in the app.
 
+Imports run as jobs too: a unit table, applied all or nothing (on SQLite its progress is
+written beside it, see :class:`ProgressBeside`), and a bulk workbook upload, each workbook
+read in a transaction of its own with its outcome stored with the job as data (the
+results table of its page, in every language).
+
 Only the owner sees a job: anyone else is answered NotVisible (404).
 """
 
@@ -29,16 +34,19 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from exports.bulk import Upload, expand_uploads
 from forms.periods import SHANGHAI, Period
 from server.db import unit_of_work
-from server.locale import DEFAULT_LOCALE, LANGUAGES
-from server.models import User
+from server.locale import DEFAULT_LOCALE, LANGUAGES, current_locale_code
+from server.models import Role, User
 from server.models.accounts import utcnow
 from server.models.jobs import Job, JobStatus
 from server.models.notifications import Channel
 from server.services import merged, outbox
 from server.services import units as unit_service
+from server.services import workbooks as workbook_service
 from server.services.consolidation import Figures
 from server.services.consolidation import figures as consolidation_figures
 from server.services.errors import NotVisible, problem_text
@@ -48,6 +56,7 @@ log = logging.getLogger(__name__)
 PENDING_KEY = "tianbao.jobs_pending"  # job ids to queue once the session commits (runner)
 FOLDER = "jobs"
 MERGED, FLAT_CSV, SERIES, UNITS_IMPORT = "merged", "csv", "series", "units-import"
+BULK_UPLOAD = "bulk-upload"  # workbooks uploaded at once (批量上传), read by a worker
 KINDS = (MERGED, FLAT_CSV)
 PROGRESS_INTERVAL = 0.25  # seconds between two progress writes
 STALE = "stale"  # the error of a job no worker took in time
@@ -58,6 +67,8 @@ LOST = "worker_lost"  # the error of a running job whose worker stopped being he
 LOST_MESSAGE = _l("The background worker stopped before this job was finished, so it was "
                   "marked failed. Start it again; if it stops again, tell the administrator "
                   "the time it stopped at.")
+BULK_FAILED_MESSAGE = _l("The uploaded workbooks could not be read. Upload them again; if it "
+                         "fails again, tell the administrator the time it failed at.")
 FAILED_MESSAGE = _l("The export could not be made. Try again; if it fails again, tell the "
                     "administrator the time it failed at.")
 
@@ -183,6 +194,27 @@ def start_units_import(session: Session, user: User, data: bytes, filename: str,
     return job
 
 
+def start_bulk_upload(session: Session, user: User, uploads: list[tuple[str, bytes]],
+                      total: int) -> Job:
+    """Add the job that reads a bulk upload of *total* workbooks (files, or .zip bundles
+    of them) for *user*: the uploaded files wait in the jobs folder, and stay there with
+    the job until its files are cleaned up."""
+    kept = []
+    for filename, data in uploads:
+        stored = f"upload-{secrets.token_hex(8)}{Path(filename).suffix.lower()[:8]}"
+        (folder() / stored).write_bytes(data)
+        kept.append({"upload": stored, "filename": filename})
+    names = ", ".join(filename for filename, _data in uploads)
+    name = names if len(names) <= 120 else names[:119] + "…"
+    job = Job(user_id=user.id, kind=BULK_UPLOAD, params={"uploads": kept},
+              status=JobStatus.QUEUED, done=0, total=total, file_name=name, title=name,
+              stored_as="", error="", summary="")
+    session.add(job)
+    session.flush()
+    session.info.setdefault(PENDING_KEY, []).append(job.id)
+    return job
+
+
 def _title(figures: Figures, locale: str) -> str:
     return f"{figures.unit.name} · {Period.parse(figures.period).label(locale)}"
 
@@ -192,13 +224,14 @@ def get_for(session: Session, user: User, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise NotVisible(what=str(job_id))
-    return job
+    return _with_progress_beside(job)
 
 
 def mine(session: Session, user: User, limit: int = 50) -> list[Job]:
     """*user*'s jobs whose files are not cleaned up yet, newest first."""
-    return list(session.scalars(select(Job).where(Job.user_id == user.id)
-                                .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit)))
+    return [_with_progress_beside(job) for job in session.scalars(
+        select(Job).where(Job.user_id == user.id)
+        .order_by(Job.created_at.desc(), Job.id.desc()).limit(limit))]
 
 
 def file_path(job: Job) -> Path | None:
@@ -217,6 +250,8 @@ def error_text(job: Job) -> str:
         return ""
     if job.error == "import_refused":
         return import_summary(job)
+    if job.kind == BULK_UPLOAD and job.error not in (STALE, LOST):
+        return str(BULK_FAILED_MESSAGE)
     if job.error == STALE:
         return str(STALE_MESSAGE)
     if job.error == LOST:
@@ -259,8 +294,9 @@ def fail_lost(session: Session, now: datetime | None = None) -> list[int]:
     # A job claimed before heartbeats were recorded is judged by when it started.
     silent = or_(Job.heartbeat_at <= before,
                  (Job.heartbeat_at.is_(None)) & (Job.started_at <= before))
-    lost = list(session.scalars(select(Job.id).where(Job.status == JobStatus.RUNNING,
-                                                     silent)))
+    lost = [job_id for job_id in session.scalars(select(Job.id).where(
+        Job.status == JobStatus.RUNNING, silent))
+        if not _heard_beside(job_id, before)]  # a unit import on SQLite: see ProgressBeside
     session.rollback()
     marked = []
     for job_id in lost:
@@ -277,9 +313,20 @@ def fail_lost(session: Session, now: datetime | None = None) -> list[int]:
 
 
 def _drop_upload(job: Job) -> None:
-    """Remove the waiting upload of a units import that will not run any more."""
+    """Remove the waiting upload of a units import that will not run any more (a bulk
+    upload's files stay until the job's own time is up, see :func:`clean_up`)."""
     if job.kind == UNITS_IMPORT and job.params.get("upload"):
         (folder() / job.params["upload"]).unlink(missing_ok=True)
+
+
+def _files_of(job: Job) -> list[str]:
+    """The names in the jobs folder of the job's files: its result, a bulk upload's files,
+    the progress written beside it (left there when its worker was killed)."""
+    names = [job.stored_as] if job.stored_as else []
+    names.append(_beside_path(job.id).name)
+    if job.kind == BULK_UPLOAD:
+        names += [item["upload"] for item in job.params.get("uploads", ())]
+    return names
 
 
 # -- the worker's side ---------------------------------------------------------------------
@@ -298,10 +345,57 @@ class Progress:
         if not force and now - self.last < self.interval:
             return
         self.last = now
+        self._write(done)
+
+    def _write(self, done: int) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(Job).where(Job.id == self.job_id,
                                                  Job.status == JobStatus.RUNNING)
                                .values(done=done, heartbeat_at=utcnow()))
+
+
+class ProgressBeside(Progress):
+    """The progress of work whose own transaction holds SQLite's one write lock (a unit
+    import, all or nothing): no other connection can write the job's row until it commits,
+    so ``done`` and the heartbeat go to a small file beside the job's files instead, read
+    by the pages, the API and :func:`fail_lost` while the job runs (SQLite means one
+    machine: the web servers and the worker share the instance folder)."""
+
+    def _write(self, done: int) -> None:
+        path = _beside_path(self.job_id)
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps({"done": done, "at": utcnow().isoformat()}))
+        partial.replace(path)  # a reader sees the last whole write, never half of one
+
+
+def _beside_path(job_id: int) -> Path:
+    return folder() / f"progress-{job_id}.json"
+
+
+def _read_beside(job_id: int) -> tuple[int, datetime] | None:
+    """(done, heartbeat) written beside the running job *job_id*, or None."""
+    try:
+        found = json.loads(_beside_path(job_id).read_text())
+        return int(found["done"]), datetime.fromisoformat(found["at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _heard_beside(job_id: int, since: datetime) -> bool:
+    found = _read_beside(job_id)
+    return found is not None and _aware(found[1]) > since
+
+
+def _with_progress_beside(job: Job) -> Job:
+    """*job* with the progress its worker wrote beside it while its row was locked; the
+    values are shown, never written back (they are not changes of the session's)."""
+    if job.status != JobStatus.RUNNING:
+        return job
+    found = _read_beside(job.id)
+    if found is not None and found[0] > (job.done or 0):
+        set_committed_value(job, "done", found[0])
+        set_committed_value(job, "heartbeat_at", found[1])
+    return job
 
 
 def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
@@ -323,6 +417,8 @@ def run(session: Session, job_id: int, *, interval: float | None = None) -> str:
     progress = Progress(engine, job_id, interval)
     if kind == UNITS_IMPORT:
         return _run_units_import(session, job_id, params, progress, user)
+    if kind == BULK_UPLOAD:
+        return _run_bulk_upload(session, job_id, params, progress, user.id)
     stored_as = f"{job_id}-{secrets.token_hex(8)}.{'csv' if kind == FLAT_CSV else 'xlsx'}"
     target = folder() / stored_as
     try:
@@ -369,14 +465,16 @@ def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
     """Apply the uploaded unit table in one transaction; all or nothing, as on the page."""
     upload = folder() / params["upload"]
     summary, error = "", ""
-    # The import writes in one transaction. PostgreSQL lets the progress be written beside
-    # it; SQLite has one writer at a time, so there the count appears when it is done.
-    live = session.get_bind().dialect.name != "sqlite"
+    # The import writes in one transaction. PostgreSQL lets the progress be written on a
+    # connection of its own beside it; SQLite has one writer at a time, so there the
+    # progress and heartbeat go to a file beside the job's files until it commits.
+    during = (progress if session.get_bind().dialect.name != "sqlite"
+              else ProgressBeside(progress.engine, job_id, progress.interval))
     try:
         with unit_of_work(session):
             report = unit_service.import_units(
                 session, upload.read_bytes(), params.get("filename") or upload.name,
-                progress=(lambda done, _total: progress(done)) if live else None,
+                progress=lambda done, _total: during(done),
                 actor=user)  # the audit log names who uploaded it, not the worker
             if not report.ok:
                 raise _Refused(report)
@@ -394,7 +492,74 @@ def _run_units_import(session: Session, job_id: int, params: dict[str, Any],
     finally:
         upload.unlink(missing_ok=True)
     _finish(session, job_id, status, error=error, summary=summary)
+    _beside_path(job_id).unlink(missing_ok=True)
     return status
+
+
+def _run_bulk_upload(session: Session, job_id: int, params: dict[str, Any],
+                     progress: Progress, user_id: int) -> str:
+    """Read the uploaded workbooks one by one, each saved (or not) in a transaction of its
+    own, as the page does now; the outcome of each is stored with the job as data, in every
+    language, and the progress (files read of total) is written after each."""
+    kept = [(folder() / item["upload"], item["filename"]) for item in params["uploads"]]
+    records: list[dict[str, Any]] = []
+    try:
+        uploads = expand_uploads([(name, path.read_bytes()) for path, name in kept])
+        for index, upload in enumerate(uploads, 1):
+            records.append(_read_one(session, user_id, upload))
+            progress(index, force=index == len(uploads))
+        status, error = JobStatus.DONE, ""
+    except Exception:
+        log.exception("background job %s failed", job_id)
+        session.rollback()
+        status, error = JobStatus.FAILED, "import_failed"
+    _finish(session, job_id, status, error=error,
+            summary=json.dumps({"outcomes": records}, ensure_ascii=False))
+    return status
+
+
+def _read_one(session: Session, user_id: int, upload: Upload) -> dict[str, Any]:
+    """One workbook of a bulk upload read for the uploader's account as it is now (its scope
+    and role when the worker reads it, not when it uploaded), as a stored result line."""
+    try:
+        with unit_of_work(session):
+            user = session.get(User, user_id, populate_existing=True)
+            if user is None or not user.active or user.role not in (Role.CONSOLIDATOR,
+                                                                      Role.ADMIN):
+                return _skipped(upload.filename, NO_LONGER_ALLOWED)
+            locale = user.locale if user.locale in LANGUAGES else DEFAULT_LOCALE
+            with force_locale(locale):  # a workbook with problems is marked in its language
+                outcome = workbook_service.import_one(session, user, upload)
+        rows = {}
+        for code in LANGUAGES:
+            with force_locale(code):
+                rows[code] = workbook_service.result_row(outcome)
+        return workbook_service.row_record(rows)
+    except Exception:
+        log.exception("a workbook of a background upload could not be read")
+        session.rollback()
+        return _skipped(upload.filename, UNREADABLE)
+
+
+NO_LONGER_ALLOWED = _l("the account that uploaded it may no longer upload workbooks for "
+                       "other units.")
+UNREADABLE = _l("it could not be read because of an unexpected error. Upload it again.")
+
+
+def _skipped(filename: str, reason) -> dict[str, Any]:
+    rows = {}
+    for code in LANGUAGES:
+        with force_locale(code):
+            rows[code] = workbook_service.skipped_row(filename, str(reason))
+    return workbook_service.row_record(rows)
+
+
+def bulk_rows(job: Job) -> list[workbook_service.ResultRow]:
+    """The results table of a finished bulk upload in the current language."""
+    if job.kind != BULK_UPLOAD or not job.summary:
+        return []
+    return workbook_service.rows_from_records(json.loads(job.summary).get("outcomes", ()),
+                                              current_locale_code(), DEFAULT_LOCALE)
 
 
 class _Refused(Exception):
@@ -405,6 +570,10 @@ class _Refused(Exception):
 
 def import_summary(job: Job) -> str:
     """What a units import did ("3 units created, …"), in the current language."""
+    if job.kind == BULK_UPLOAD:
+        if job.status != JobStatus.DONE:
+            return ""
+        return workbook_service.counts_text(workbook_service.count_by_result(bulk_rows(job)))
     if job.kind != UNITS_IMPORT or not job.summary:
         return ""
     found = json.loads(job.summary)
@@ -439,7 +608,12 @@ def _notify(session: Session, job: Job) -> None:
     user = job.user
     locale = user.locale if user.locale in LANGUAGES else DEFAULT_LOCALE
     with force_locale(locale):
-        if job.kind == UNITS_IMPORT:
+        if job.kind == BULK_UPLOAD:
+            subject = (gettext("Upload read: %(name)s", name=job.file_name)
+                       if job.status == JobStatus.DONE
+                       else gettext("Upload not read: %(name)s", name=job.file_name))
+            text = import_summary(job) or error_text(job)
+        elif job.kind == UNITS_IMPORT:
             subject = (gettext("Import finished: %(name)s", name=job.file_name)
                        if job.status == JobStatus.DONE
                        else gettext("Import refused: %(name)s", name=job.file_name))
@@ -476,8 +650,8 @@ def clean_up(session: Session, now: datetime | None = None) -> int:
     with unit_of_work(session):
         expired = list(session.scalars(select(Job).where(Job.expires_at <= now)))
         for job in expired:
-            if job.stored_as:
-                (folder() / job.stored_as).unlink(missing_ok=True)
+            for name in _files_of(job):
+                (folder() / name).unlink(missing_ok=True)
         if expired:
             session.execute(delete(Job).where(Job.id.in_([j.id for j in expired])))
     return len(expired)

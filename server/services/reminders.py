@@ -35,7 +35,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import format_date, format_datetime, gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from forms.periods import SHANGHAI, Period
@@ -545,6 +545,7 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
     if not codes:
         raise InvalidInput(_l("Choose at least one unit to remind."), field="units")
     units = [by_code[code] for code in codes]
+    hold_chases(session, assignment)
     interval = chase_interval()
     recent = {unit_id: as_utc(moment) for unit_id, moment in
               last_chased(session, assignment, period, [u.id for u in units]).items()
@@ -581,6 +582,23 @@ def chase_now(session: Session, user: User, assignment: Assignment, under: Unit,
                             kind="chase-group", step=f"chase-{record.id}", channels=channels,
                             not_before=not_before)
     return ChaseOutcome(units, messages, not_before)
+
+
+def hold_chases(session: Session, assignment: Assignment) -> None:
+    """Take the lock that makes the rate limit of 一键催报 atomic, held until the caller's
+    unit of work ends: two clicks on the same assignment at the same moment (two
+    consolidators, or a double click) are taken one after the other, so the second reads
+    the first one's chase records and is refused instead of sending again.
+
+    PostgreSQL locks the assignment's row; SQLite has one writer at a time, so a write
+    (that changes nothing) takes its lock before the records are read.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(Assignment.id).where(Assignment.id == assignment.id)
+                        .with_for_update())
+    else:
+        session.execute(delete(ReminderChase).where(ReminderChase.id < 0)
+                        .execution_options(synchronize_session=False))
 
 
 def format_retry(moment: datetime) -> str:

@@ -269,6 +269,7 @@ def _closed_period_problems(session: Session, rows: Sequence[UnitRow],
     return problems
 
 
+INSERT_CHUNK = 1000  # new units of one level inserted (and reported as progress) at a time
 OPTIONAL_COLUMNS = ("contact_name", "contact_phone", "active", "reports_from", "stops_on")
 
 
@@ -312,9 +313,12 @@ def apply_unit_rows(
     applied()
     placed = {code: (values[0], values[2], values[3]) for code, values in current.items()}
     for level_rows in _levels(new_rows, placed):
-        _insert_level(session, level_rows, placed)
-        report.created.extend(row.code for row in level_rows)
-        applied()
+        # In chunks, so that the progress of a large level advances as it is written.
+        for start in range(0, len(level_rows), INSERT_CHUNK):
+            chunk = level_rows[start:start + INSERT_CHUNK]
+            _insert_level(session, chunk, placed)
+            report.created.extend(row.code for row in chunk)
+            applied()
     # Tags: new units get theirs; existing ones only when the file has the column.
     tagged = new_rows if columns is not None and "tags" not in columns else rows
     _replace_tags(session, {placed[row.code][0]: row.tags for row in tagged})

@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exports.annotate import annotate_workbook
-from exports.bulk import expand_uploads
+from exports.bulk import Upload, expand_uploads
 from exports.identity import Identity
 from exports.messages import CellIssue
 from exports.template_workbook import build_template
@@ -75,6 +75,7 @@ _SIGNING_LABEL = b"tianbao/workbook-signature/v1"
 _FILENAME_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 SAVED, NOT_SAVED, REFUSED = "saved", "not_saved", "refused"
+SKIPPED = "skipped"  # a file of a background upload that was not read (see result rows)
 
 
 def signing_key(secret_key: str | bytes | None = None) -> bytes:
@@ -246,25 +247,37 @@ def import_upload(session: Session, user: User, view: ReportView, data: bytes,
     return _import_read(session, user, view, result, data)
 
 
-def import_bulk(session: Session, user: User,
-                uploads: Iterable[tuple[str, bytes]]) -> list[UploadOutcome]:
-    """Read many uploads (.zip bundles unpacked), each matched to its own report."""
+def import_bulk(session: Session, user: User, uploads: Iterable[tuple[str, bytes]],
+                progress: Callable[[int, int], None] | None = None) -> list[UploadOutcome]:
+    """Read many uploads (.zip bundles unpacked), each matched to its own report;
+    *progress* hears (workbooks read, workbooks in all) after each."""
     outcomes = []
-    for upload in expand_uploads(uploads):
-        if upload.problem is not None:
-            outcomes.append(UploadOutcome(upload.filename, REFUSED, [upload.problem]))
-            continue
-        result = read_workbook(upload.data, upload.filename, secret=signing_key(),
-                               resolve=resolver(session))
-        if result.refused:
-            outcomes.append(UploadOutcome(upload.filename, REFUSED, result.issues))
-            continue
-        view = match_report(session, user, result.identity, upload.filename)
-        if isinstance(view, Refusal):
-            outcomes.append(UploadOutcome(upload.filename, REFUSED, refusal=view))
-            continue
-        outcomes.append(_import_read(session, user, view, result, upload.data))
+    expanded = expand_uploads(uploads)
+    for upload in expanded:
+        outcomes.append(import_one(session, user, upload))
+        if progress is not None:
+            progress(len(outcomes), len(expanded))
     return outcomes
+
+
+def bulk_size(uploads: Iterable[tuple[str, bytes]]) -> int:
+    """How many workbooks a bulk upload holds (the members of its .zip bundles counted)."""
+    return len(expand_uploads(uploads))
+
+
+def import_one(session: Session, user: User, upload: Upload) -> UploadOutcome:
+    """One workbook of a bulk upload, matched to the report its identity names in *user*'s
+    scope and saved as a draft there (or why not)."""
+    if upload.problem is not None:
+        return UploadOutcome(upload.filename, REFUSED, [upload.problem])
+    result = read_workbook(upload.data, upload.filename, secret=signing_key(),
+                           resolve=resolver(session))
+    if result.refused:
+        return UploadOutcome(upload.filename, REFUSED, result.issues)
+    view = match_report(session, user, result.identity, upload.filename)
+    if isinstance(view, Refusal):
+        return UploadOutcome(upload.filename, REFUSED, refusal=view)
+    return _import_read(session, user, view, result, upload.data)
 
 
 def match_report(session: Session, user: User, identity: Identity,
@@ -420,9 +433,87 @@ def _unit_text(identity: Identity) -> str:
     return f"{identity.unit_name} ({identity.unit})" if identity.unit_name else identity.unit
 
 
-def count_by_result(outcomes: Iterable[UploadOutcome]) -> dict[str, Any]:
-    """How many uploads were saved, not saved and refused."""
-    counts = {SAVED: 0, NOT_SAVED: 0, REFUSED: 0}
+def count_by_result(outcomes: Iterable[UploadOutcome | ResultRow]) -> dict[str, Any]:
+    """How many uploads were saved, not saved, refused (and skipped, in a background job)."""
+    counts = {SAVED: 0, NOT_SAVED: 0, REFUSED: 0, SKIPPED: 0}
     for outcome in outcomes:
         counts[outcome.result] += 1
     return counts
+
+
+def counts_text(counts: Mapping[str, int]) -> str:
+    """"3 saved, 1 not saved because of errors, 2 refused." (and the files skipped)."""
+    text = gettext("%(saved)s saved, %(not_saved)s not saved because of errors, "
+                   "%(refused)s refused.", saved=counts[SAVED], not_saved=counts[NOT_SAVED],
+                   refused=counts[REFUSED])
+    if counts.get(SKIPPED):
+        text += " " + ngettext("%(num)s file skipped.", "%(num)s files skipped.",
+                               counts[SKIPPED])
+    return text
+
+
+# -- the results table of a bulk upload ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One line of a bulk upload's results table, in one language: what the page shows of
+    an :class:`UploadOutcome`, whether it was made now or stored by a background job."""
+
+    filename: str
+    result: str  # SAVED, NOT_SAVED, REFUSED or SKIPPED
+    summary: str
+    report: dict[str, str] | None = None  # assignment, unit, period of the report's page
+    report_text: str = ""  # "<unit name> · <period>"
+    annotated: str | None = None  # token of the workbook with the problems marked
+    lines: tuple[IssueLine, ...] = ()
+
+    @property
+    def problems(self) -> tuple[IssueLine, ...]:
+        """The problems listed under the summary (a refusal says all in its summary)."""
+        return self.lines if self.result in (SAVED, NOT_SAVED) else ()
+
+
+def result_row(outcome: UploadOutcome) -> ResultRow:
+    """The results table's line of *outcome* in the current language."""
+    view = outcome.view
+    report = report_text = None
+    if view is not None:
+        report = {"assignment": view.assignment.key, "unit": view.unit.code,
+                  "period": view.period}
+        report_text = f"{view.unit.name} · {_period_text(view.period)}"
+    return ResultRow(outcome.filename, outcome.result, summary(outcome), report,
+                     report_text or "",
+                     outcome.annotated.token if outcome.annotated is not None else None,
+                     tuple(issue_lines(outcome)))
+
+
+def skipped_row(filename: str, reason: str) -> ResultRow:
+    """The line of a file a background upload did not read, with *reason* (translated)."""
+    return ResultRow(filename, SKIPPED, gettext("Skipped: %(reason)s", reason=reason))
+
+
+def row_record(rows: Mapping[str, ResultRow]) -> dict[str, Any]:
+    """One file's line in each language (*rows*: locale → line) as JSON-ready data, so the
+    results page of a background upload reads in the language of whoever opens it."""
+    first = next(iter(rows.values()))
+    return {"filename": first.filename, "result": first.result, "report": first.report,
+            "annotated": first.annotated,
+            "text": {locale: {"summary": row.summary, "report": row.report_text,
+                              "lines": [[line.sheet, line.cell, line.label, line.message,
+                                         line.is_error] for line in row.lines]}
+                     for locale, row in rows.items()}}
+
+
+def rows_from_records(records: Iterable[Mapping[str, Any]], locale: str,
+                      fallback: str) -> list[ResultRow]:
+    """The stored lines (see :func:`row_record`) in *locale* (else *fallback*)."""
+    found = []
+    for record in records:
+        text = record["text"].get(locale) or record["text"].get(fallback) or next(
+            iter(record["text"].values()))
+        found.append(ResultRow(
+            record["filename"], record["result"], text["summary"], record.get("report"),
+            text.get("report", ""), record.get("annotated"),
+            tuple(IssueLine(*line) for line in text.get("lines", ()))))
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 
-from flask import abort, render_template, request, send_file
+from flask import abort, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import FileStorage
@@ -20,7 +20,7 @@ from server.db import db_session
 from server.models import Role
 from server.pdf import only_sheets, send_pdf, set_up_for_print
 from server.reporting.loading import load_or_404, report_args
-from server.services import reporting
+from server.services import jobs, reporting
 from server.services import workbooks as workbook_service
 from server.services.reporting import ReportView
 from server.workbooks.blueprint import bp
@@ -92,22 +92,28 @@ def annotated(token: str):
 @bp.route("/review/uploads", methods=["GET", "POST"])
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def bulk():
+    """Upload many workbooks; an upload of more workbooks than the background threshold is
+    read by a worker and answered with the job's page, a smaller one here and now."""
     outcomes, problem = None, None
     if request.method == "POST":
         files = _chosen_files("files")
         if not files:
             problem = _("Choose one or more workbooks, or a .zip file holding them.")
         else:
-            outcomes = workbook_service.import_bulk(
-                db_session(), current_user._get_current_object(),
-                [(f.filename or "workbook.xlsx", f.read()) for f in files])
-    rows = [(o, workbook_service.summary(o), workbook_service.issue_lines(o))
-            for o in outcomes or []]
+            uploads = [(f.filename or "workbook.xlsx", f.read()) for f in files]
+            session, user = db_session(), current_user._get_current_object()
+            size = workbook_service.bulk_size(uploads)
+            if size > jobs.threshold():
+                job = jobs.start_bulk_upload(session, user, uploads, size)
+                return redirect(url_for("jobs.detail", job_id=job.id))
+            outcomes = workbook_service.import_bulk(session, user, uploads)
+    rows = [workbook_service.result_row(o) for o in outcomes or []]
     counts = workbook_service.count_by_result(outcomes or [])
     # Nothing saved and nothing to correct: every file was refused.
     refused = bool(outcomes) and all(o.result == workbook_service.REFUSED for o in outcomes)
     status = 400 if problem else 422 if refused else 200
-    return render_template("workbooks/bulk.html", rows=rows, counts=counts, problem=problem,
+    return render_template("workbooks/bulk.html", rows=rows, problem=problem,
+                           counts_line=workbook_service.counts_text(counts),
                            posted=outcomes is not None, accept=ACCEPT + ",.zip"), status
 
 

@@ -307,6 +307,62 @@ def test_a_large_unit_import_is_applied_by_a_worker_with_its_outcome(login, job_
     assert bell.link == f"/jobs/{job.id}"
 
 
+def test_a_slow_unit_import_shows_its_progress_and_is_not_taken_for_lost(
+        login, job_app, session, monkeypatch):
+    """The import writes in one transaction (on SQLite it holds the one write lock all
+    along): its progress and heartbeat still advance, as another connection sees them, and
+    the clean-up does not mark it failed while it works longer than a job may stay silent."""
+    import threading
+    import time
+
+    from server.db import db_session
+
+    with unit_of_work(session):
+        accounts.create_user(session, "boss", "secret-password-1", Role.ADMIN, None)
+    job_app.config["BACKGROUND_UNITS"] = 3
+    admin = login(job_app, "boss")
+    villages = "".join(f"CD-{n:03d},村{n},village,CD\n" for n in range(200))
+    upload_units(admin, "code,name,kind,parent_code\nCD,池店镇,town,\n" + villages)
+    job = the_job(session)
+    assert (job.status, job.total) == (JobStatus.QUEUED, 201)
+
+    monkeypatch.setattr(unit_service, "INSERT_CHUNK", 50)  # the villages in four steps
+    monkeypatch.setattr(jobs, "PROGRESS_INTERVAL", 0)
+    monkeypatch.setattr(jobs, "silent_for_at_most", lambda: timedelta(seconds=1.5))
+    write = jobs.Progress.__call__
+
+    def slowly(self, done, force=False):  # each step of the import takes a second
+        write(self, done, force)
+        if not force:
+            time.sleep(1)
+
+    monkeypatch.setattr(jobs.Progress, "__call__", slowly)
+    outcome: list[str] = []
+
+    def work() -> None:
+        with job_app.app_context():
+            outcome.append(jobs.run(db_session(), job.id))
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    seen, marked = [], []
+    while worker.is_alive():
+        status = admin.get(f"/jobs/{job.id}.json").get_json()
+        seen.append(status["done"])
+        with job_app.app_context():  # the periodic clean-up, as often as the page polls
+            marked += jobs.fail_lost(db_session())
+        time.sleep(0.2)
+    worker.join()
+    assert outcome == [JobStatus.DONE] and marked == []
+    assert any(0 < done < 201 for done in seen), seen  # it advanced while it ran
+    assert seen == sorted(seen)
+    assert the_job(session).done == 201
+    kinds = session.scalars(select(Notification.kind).where(
+        Notification.user_id == job.user_id)).all()
+    assert kinds == ["job-done"]  # not "failed" first
+    assert not list(jobs.folder(job_app).glob("progress-*"))
+
+
 SERIES = "/consolidation/hz/CY/series.xlsx"
 
 
@@ -419,14 +475,15 @@ class WorkerKilled(BaseException):
 def test_a_running_job_whose_worker_died_is_marked_failed_once_its_heartbeat_is_old(
         login, job_app, session, world, monkeypatch):
     job_app.config["BACKGROUND_UNITS"] = 2
-    start = datetime.now(UTC).replace(microsecond=0)  # the pages are read at the real time
-
     def dies_after_the_first_unit(session, figures, output, *, progress, **_):
         progress(1, force=True)
         raise WorkerKilled
 
     monkeypatch.setattr(jobs.merged, "write_merged", dies_after_the_first_unit)
     county = login(job_app, "county")
+    # The pages are read at the real time; the clock never goes back before the sign-in
+    # (a session issued "in the future" would be refused).
+    start = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
     with time_machine.travel(start, tick=False):
         county.post(MERGED)
         job = the_job(session)

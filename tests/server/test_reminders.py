@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
@@ -426,3 +427,60 @@ def test_a_change_of_the_reminder_policy_is_in_the_audit_log(
         (admin.id, "cd", ["days_before"], {"days_before": 5}, {"days_before": 3})]
     page = browser.get("/admin/audit?kind=reminders_changed").get_data(as_text=True)
     assert "催报设置已修改" in page
+
+
+def test_two_chases_at_the_same_moment_send_one_set_of_messages(app, session, world,
+                                                                 monkeypatch):
+    """Two consolidators (or a double click) press 一键催报 for the same unit at once: both
+    read the chase records before either writes, unless the rate limit holds a lock first.
+    Exactly one set of messages goes out; the other click is told when it may try again."""
+    import contextlib
+    import threading
+
+    from server.db import database
+    from server.services import review as review_service
+    from server.services.errors import TooSoon
+
+    both_read = threading.Barrier(2, timeout=1.5)
+    real_last_chased = reminders.last_chased
+
+    def last_chased_then_wait(*args, **kwargs):
+        found = real_last_chased(*args, **kwargs)
+        # Without the lock both clicks get here before either has written; with it the
+        # other one waits for the lock and the barrier gives up.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()
+        return found
+
+    monkeypatch.setattr(reminders, "last_chased", last_chased_then_wait)
+    answers: list[object] = []
+
+    def click() -> None:
+        with app.app_context(), Session(database(app).engine,
+                                        expire_on_commit=False) as own:
+            try:
+                with unit_of_work(own):
+                    user = own.get(User, world["ta-hz"].id)
+                    assignment = assignment_service.get_assignment(own, "cd")
+                    entries = review_service.chase_list(own, user, assignment, user.unit,
+                                                        "2026Q2")
+                    reminders.chase_now(own, user, assignment, user.unit, "2026Q2",
+                                        [e.unit for e in entries], ["VA2"])
+                answers.append("sent")
+            except TooSoon as refused:
+                answers.append(str(refused))
+
+    with time_machine.travel(at(date(2026, 7, 7), 9), tick=False):
+        threads = [threading.Thread(target=click) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert len(answers) == 2
+    assert answers.count("sent") == 1
+    [refusal] = [a for a in answers if a != "sent"]
+    assert "4 小时内已催报过：Unit VA2" in refusal and "13:00" in refusal
+    to_va2 = rows(session, kind="reminder-chase")
+    assert {(r.channel, r.recipient) for r in to_va2} == {
+        ("app", str(world["va2"].id)), ("email", "va2@example.test"), ("sms", "13900000002")}
+    assert len(rows(session, kind="chase-group")) == 1

@@ -72,6 +72,27 @@ def test_template_then_import_saves_drafts_one_line_per_file(run, tmp_path, assi
     assert session.scalar(select(Revision)).source == "excel"
 
 
+def test_import_shows_a_progress_bar_of_the_workbooks_read_only_on_a_terminal(
+        run, tmp_path, assigned, monkeypatch):
+    from server.cli.common import TerminalProgress
+
+    va1, va2 = template(run, tmp_path, "VA1"), template(run, tmp_path, "VA2")
+    piped = run("workbook", "import", str(va1), str(va2), "--as", "ta-hz")
+    assert piped.exit_code == 0, piped.output
+    assert piped.stderr == ""  # output that is read by a script stays as it was
+    monkeypatch.setattr(TerminalProgress, "DELAY", 0)  # as if reading took over a second
+    monkeypatch.setattr(TerminalProgress, "on_terminal", property(lambda self: True))
+    heard = []
+    update = TerminalProgress.__call__
+    monkeypatch.setattr(TerminalProgress, "__call__", lambda self, done, total=None: (
+        heard.append((done, total)), update(self, done, total))[1])
+    shown = run("workbook", "import", str(va1), str(va2), "--as", "ta-hz")
+    assert shown.exit_code == 0, shown.output
+    assert heard == [(1, 2), (2, 2)]  # after each workbook read
+    assert shown.stderr.startswith("Workbooks")  # the bar's label (click draws it on a tty)
+    assert shown.stdout.count("Saved as draft revision") == 2
+
+
 def test_import_reports_errors_at_their_cells_and_writes_the_marked_copy(run, tmp_path,
                                                                          assigned, session):
     va1 = template(run, tmp_path, "VA1")
