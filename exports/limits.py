@@ -172,16 +172,15 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
         stream = archive.open(info)
     finally:
         info.file_size = declared
+    total, chunks = 0, []
     with stream:
-        if keep:  # at most one byte over the budget is held, as the chunks below
-            content = stream.read(budget + 1)
-            return content if len(content) <= budget else None
-        total = 0
         while chunk := stream.read(chunk_size):
             total += len(chunk)
             if total > budget:
                 return None
-    return total
+            if keep:
+                chunks.append(chunk)
+    return b"".join(chunks) if keep else total
 
 
 # -- sheet extents --------------------------------------------------------------------
