@@ -19,9 +19,13 @@ interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
 peak resident memory (``ru_maxrss``, the interpreter and the app included).
 
 Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
-[--no-sqlite]``;
+[--no-sqlite] [--dir DIR [--reuse]] [--build-only] [--profile]``;
 ``URL`` is a PostgreSQL server database to create the bench databases on
-(``postgresql://postgres@127.0.0.1:5432/postgres`` by default).
+(``postgresql://postgres@127.0.0.1:5432/postgres`` by default). ``--dir`` keeps the
+SQLite files there (default: a temporary folder removed at the end); ``--reuse`` measures
+the SQLite files in ``--dir`` and the PostgreSQL databases left by an earlier run instead
+of building them again (upgraded to the current migrations first). ``--profile`` prints a
+cProfile of one roll-up per database to standard error.
 """
 
 from __future__ import annotations
@@ -155,17 +159,31 @@ def build(url: str, size: int) -> None:
                 flush()
         if reports:
             flush()
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE"))
-        else:
-            connection.execute(text("ANALYZE"))
+    # Statistics for the planners; on PostgreSQL a VACUUM too, which sets the visibility
+    # map as autovacuum would on a table this size (index-only scans need it).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE" if engine.dialect.name == "postgresql"
+                                else "ANALYZE"))
     engine.dispose()
 
 
-def measure(url: str) -> dict:
+def built(url: str) -> bool:
+    """Whether *url* holds a complete bench tree (an earlier run's, for ``--reuse``)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(
+                "SELECT count(*) FROM assignments WHERE key = 'bench'")).scalar() == 1
+    except Exception:  # no such database or table yet
+        return False
+    finally:
+        engine.dispose()
+
+
+def measure(url: str, profile: bool = False) -> dict:
     """In a child process: floor and figures interleaved, medians of 3, peak memory."""
     engine = make_engine(url)
+    migrate.upgrade(engine)  # a reused database gets the current indexes
     floor_times, figure_times = [], []
     with Session(engine) as session:
         assignment = session.scalar(select(Assignment).where(Assignment.key == "bench"))
@@ -182,6 +200,14 @@ def measure(url: str) -> dict:
             found = rollup.rollup(session, assignment, root, PERIOD)
             figure_times.append(time.perf_counter() - start)
             session.expire_all()
+        if profile:
+            import cProfile
+            import pstats
+            profiler = cProfile.Profile()
+            profiler.enable()
+            rollup.rollup(session, assignment, root, PERIOD)
+            profiler.disable()
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(25)
     engine.dispose()
     return dict(floor=statistics.median(floor_times), figures=statistics.median(figure_times),
                 sums=len(sums), children=found.children, counted=found.counted,
@@ -189,19 +215,24 @@ def measure(url: str) -> dict:
                 rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
-def child(url: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--measure", url], check=True,
-                         capture_output=True, text=True)
+def child(url: str, profile: bool = False) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--measure", url,
+                          *(["--profile"] if profile else [])], check=True,
+                         stdout=subprocess.PIPE, stderr=None if profile else subprocess.PIPE,
+                         text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def pg_database(server: str, name: str) -> str:
+def pg_database(server: str, name: str, reuse: bool = False) -> str:
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    if reuse and built(url):
+        return url
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
+    return url
 
 
 def main(argv: list[str]) -> None:
@@ -210,27 +241,42 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--dir", help="keep the SQLite files in this folder")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the databases an earlier run left instead of building")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or keep, with --reuse) the databases, measure nothing")
     parser.add_argument("--measure")
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(measure(args.measure)))
+        print(json.dumps(measure(args.measure, args.profile)))
         return
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(args.dir or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for size in args.units:
             targets = [] if args.no_sqlite else [
-                ("SQLite", f"sqlite:///{Path(tmp) / f'figures-{size}.db'}")]
+                ("SQLite", f"sqlite:///{folder / f'figures-{size}.db'}")]
             if not args.no_pg:
-                targets.append(("PostgreSQL", pg_database(args.pg, f"bench_figures_{size}")))
+                targets.append(("PostgreSQL", pg_database(args.pg, f"bench_figures_{size}",
+                                                          args.reuse)))
             for name, url in targets:
                 start = time.perf_counter()
-                build(url, size)
-                built = time.perf_counter() - start
-                m = child(url)
+                if not (args.reuse and built(url)):
+                    if name == "SQLite":
+                        (folder / f"figures-{size}.db").unlink(missing_ok=True)
+                    build(url, size)
+                built_in = time.perf_counter() - start
+                if args.build_only:
+                    print(f"{size:>7,} units, {name}: built in {built_in:.0f} s", flush=True)
+                    continue
+                m = child(url, args.profile)
                 print(f"{size:>7,} units ({shape(size)}), {name:<10}: figures "
                       f"{m['figures']:.3f} s, floor {m['floor']:.3f} s "
                       f"= {m['figures'] / m['floor']:.2f}× the floor; peak {m['rss'] / 2**20:.0f}"
                       f" MB; {m['children']:,} children, {m['counted']:,} counted, "
-                      f"{m['carried']:,} carried (built in {built:.0f} s)", flush=True)
+                      f"{m['carried']:,} carried (built in {built_in:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":

@@ -349,8 +349,10 @@ def saver(target: Target, port: int, period: str, deadline: float, tally: Tally)
 
 
 def put(client: Client, path: str, value: str, revision: int, target: Target,
-        tally: Tally) -> None:
-    """One save: the same PUT until it is answered with anything but a 5xx (bounded)."""
+        tally: Tally) -> int | None:
+    """One save: the same PUT until it is answered with anything but a 5xx (bounded).
+
+    The revision the save was acknowledged as (the answer's ETag), or None."""
     body = {"values": {FIELD: value}}
     began = time.monotonic()
     for attempt in range(RETRIES + 1):
@@ -367,15 +369,16 @@ def put(client: Client, path: str, value: str, revision: int, target: Target,
         if status in (200, 201):
             if answer.get("values", {}).get(FIELD) != value:
                 tally.error("PUT: 2xx with other values")
-                return
+                return None
             with tally.lock:
                 tally.acknowledged[value] = (target.unit, answer["revision"])
                 tally.latencies.append(time.monotonic() - began)
                 tally.acknowledged_on_retry += attempt > 0
-            return
+            return answer["revision"]
         tally.error(f"PUT: {status} {answer.get('code', '')}".strip())
-        return
+        return None
     tally.error("PUT: gave up after retries")
+    return None
 
 
 # -- faults ---------------------------------------------------------------------------------
@@ -449,7 +452,10 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
-def run(args) -> dict:
+def run(args, loop=None) -> dict:
+    """One run of the savers (*loop*, default :func:`saver`) against a fresh server and
+    database; the audit and the figures as a dict."""
+    loop = loop or saver
     with tempfile.TemporaryDirectory(prefix="tianbao-load-") as tmp:
         folder = Path(tmp)
         db = OwnDatabase(folder, args.database_url)
@@ -473,7 +479,7 @@ def run(args) -> dict:
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
             began = time.monotonic()
             deadline = began + args.seconds
-            threads = [threading.Thread(target=saver, args=(t, server.port, period, deadline,
+            threads = [threading.Thread(target=loop, args=(t, server.port, period, deadline,
                                                             tally)) for t in targets]
             chaos = threading.Thread(target=faults,
                                      args=(server, db, args, deadline, done, stop))

@@ -1,31 +1,39 @@
 """The merged workbook of a consolidator with 1,000 and 10,000 units below it.
 
 Synthetic reports of the 21-item progress template (chidian-progress): a town
-with 10 direct children (villages) and the rest of the units as companies
-under them, every company reporting all 52 numeric indicators and the 21
-推进情况 texts, with a previous period for the 本期新增 increments. The
-villages' reports are their consolidations, computed before timing as the
-server stores them. Company values are generated as the export reads them, so
-no input is held in memory.
+with 10 direct children (villages; ``--villages`` for more) and the rest of the
+units as companies under them, every company reporting all 52 numeric
+indicators and the 21 推进情况 texts, with a previous period for the 本期新增
+increments. The villages' reports are their consolidations, computed before
+timing as the server stores them. Company values are generated as the export
+reads them, so no input is held in memory.
 
-Measured in one run, for each size:
+What is timed, per size, in rounds that alternate which side goes first (the
+medians of ``--repeats`` rounds, 3 by default, wall-clock and CPU time of the
+process):
 
-* **ours**: consolidating the town's direct children plus
-  ``exports.merged_workbook.write_merged_workbook`` (summary and 10 village
-  sheets in the official layout, completeness, issues, flat data);
-* **floor**: XlsxWriter alone, in constant-memory mode, writing as many cells
-  of the same types as our flat-data and completeness sheets;
+* **ours**: ``exports.merged_workbook.write_merged_workbook`` from the reports
+  in memory to a file: the official-layout summary and one sheet per village,
+  the completeness, validation-issues, explanations and flat-data sheets. The
+  typed reports and the town's consolidated figures are its input (not timed);
+  turning them into cells — flat rows, labels, increments, 不适用 — is timed;
+* **floor**: XlsxWriter alone, in constant-memory mode, writing the very cells
+  of our flat-data and completeness sheets (the same values, with the same
+  cell formats and header, autofilter and frozen pane), computed beforehand
+  and held in memory (not timed): what any exporter of these cells pays. The
+  layout sheets (summary and villages, about 0.1 % of the cells at 10 villages)
+  and the short issues and explanations sheets are left out of the floor;
 * **peer**: a pandas script doing the merge the usual way: ``read_excel`` on
   each company's own small workbook (written beforehand, not timed),
   ``concat``, ``groupby().sum()`` by village and for the town, ``to_excel``
-  of the merged rows and the totals. pandas is not a dependency of Tianbao:
-  without it the peer is skipped;
+  of the merged rows and the totals; one run. pandas is not a dependency of
+  Tianbao: without it (or with ``--no-peer``) the peer is skipped;
 * **peak memory** of ours under tracemalloc: Python's allocations above what
   was allocated before, in a separate pass because tracing slows Python down
   several times (it runs in a child process while the peer's input workbooks
   are written, neither being timed).
 
-Usage: ``python bench/merged.py [--units 1000 10000]``.
+Usage: ``python bench/merged.py [--units 1000 10000] [--repeats 3] [--no-peer]``.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -45,7 +54,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from exports.flat_data import FLAT_HEADERS, UnitReport, data_fields
+from exports.flat_data import FLAT_HEADERS, UnitReport, data_fields, flat_rows
 from exports.merged_workbook import COMPLETENESS_HEADERS, write_merged_workbook
 from forms.consolidation import ChildReport, consolidate
 from forms.definition import Definition
@@ -66,15 +75,17 @@ class Synthetic:
 
     definition: Definition
     units: int
+    villages: int = VILLAGES
 
     def __post_init__(self) -> None:
         fields = data_fields(self.definition)
         self.numeric = [f.key for f in fields if f.is_numeric]
         self.texts = [f.key for f in fields if f.key.endswith("_progress")]
-        companies = self.units - VILLAGES
-        self.companies = [range(v * companies // VILLAGES, (v + 1) * companies // VILLAGES)
-                          for v in range(VILLAGES)]
-        self.village_values = [self._consolidate(v) for v in range(VILLAGES)]
+        companies = self.units - self.villages
+        self.companies = [range(v * companies // self.villages,
+                                (v + 1) * companies // self.villages)
+                          for v in range(self.villages)]
+        self.village_values = [self._consolidate(v) for v in range(self.villages)]
         self.town = consolidate(self.definition, [
             ChildReport(self.village_code(v), self.village_name(v), values)
             for v, values in enumerate(self.village_values)
@@ -105,7 +116,7 @@ class Synthetic:
     def reports(self) -> Iterator[UnitReport]:
         """The subtree in tree order, as the server would stream it from the database."""
         moment = datetime(2025, 1, 3, 2, 0)
-        for v in range(VILLAGES):
+        for v in range(self.villages):
             code = self.village_code(v)
             yield UnitReport(code, self.village_name(v), "350582100", 1, PERIOD, TEMPLATE, 1,
                              "approved", moment, False, "村安办", "0595-85600000", 1,
@@ -131,35 +142,49 @@ def ours(syn: Synthetic, path: Path) -> int:
     return result.data_rows
 
 
-def floor(rows: int, units: int, path: Path) -> None:
-    """XlsxWriter alone writing as many cells of the same types, row by row."""
-    book = xlsxwriter.Workbook(path, {"constant_memory": True})
-    data = book.add_worksheet("data")
-    for col, header in enumerate(FLAT_HEADERS):
-        data.write_string(0, col, header)
-    for r in range(1, rows + 1):
-        data.write_string(r, 0, "C000001")
-        data.write_string(r, 1, "企业1")
-        data.write_string(r, 2, "350582100001")
-        data.write_number(r, 3, 2)
-        data.write_string(r, 4, PERIOD)
-        data.write_number(r, 5, 1)
-        data.write_string(r, 6, "12")
-        data.write_string(r, 7, "i12_hazards_found")
-        data.write_string(r, 8, "排查发现事故隐患")
-        data.write_number(r, 9, r % 97)
-        data.write_number(r, 10, r % 9)
-        data.write_string(r, 11, "处")
-    data.autofilter(0, 0, rows, len(FLAT_HEADERS) - 1)
-    listing = book.add_worksheet("completeness")
-    for col, header in enumerate(COMPLETENESS_HEADERS):
-        listing.write_string(0, col, header)
-    for r in range(1, units + 1):
-        for col in range(len(COMPLETENESS_HEADERS)):
-            if col in (3, 10, 11):
-                listing.write_number(r, col, r)
-            else:
-                listing.write_string(r, col, "企业1")
+def floor_cells(syn: Synthetic) -> tuple[list[tuple], list[tuple]]:
+    """The cells of our flat-data and completeness sheets, as our export writes them (not
+    timed): the floor writes exactly these."""
+    data = []
+    for row in flat_rows(syn.definition, syn.reports(), locale="zh_CN"):
+        cells = tuple(row)
+        while cells and cells[-1] in (None, ""):
+            cells = cells[:-1]
+        data.append(cells)
+    listing = [(r.unit_code, r.unit_name, r.parent_code, r.depth, "已审核", "是",
+                r.submitted_at, "是" if r.late else "否", r.submitter, r.phone, r.revision,
+                r.version, "") for r in syn.reports()]
+    return data, listing
+
+
+def floor(cells: tuple[list[tuple], list[tuple]], path: Path) -> None:
+    """XlsxWriter alone writing the same cells, row by row, with the same formats."""
+    data_rows, listing = cells
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                      "strings_to_numbers": False, "strings_to_urls": False})
+    header = book.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1,
+                              "valign": "vcenter"})
+    text = book.add_format({"text_wrap": False, "valign": "top"})
+    wrapped = book.add_format({"text_wrap": True, "valign": "top"})
+    moment = book.add_format({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
+    for name, headers, rows in (("data", FLAT_HEADERS, data_rows),
+                                ("completeness", COMPLETENESS_HEADERS, listing)):
+        ws = book.add_worksheet(name)
+        for col, title in enumerate(headers):
+            ws.write_string(0, col, title, header)
+        ws.freeze_panes(1, 0)
+        write_string, write_number = ws.write_string, ws.write_number
+        for r, cells in enumerate(rows, start=1):
+            for col, value in enumerate(cells):
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str):
+                    write_string(r, col, value, wrapped if "\n" in value else text)
+                elif isinstance(value, datetime):
+                    ws.write_datetime(r, col, value, moment)
+                else:
+                    write_number(r, col, value)
+        ws.autofilter(0, 0, max(len(rows), 1), len(headers) - 1)
     book.close()
 
 
@@ -167,7 +192,7 @@ def write_unit_workbooks(syn: Synthetic, folder: Path) -> list[Path]:
     """The peer's input: each company's report as its own small workbook (not timed)."""
     labels = {f.key: f.label for f in syn.definition.fields()}
     paths = []
-    for v in range(VILLAGES):
+    for v in range(syn.villages):
         for i in syn.companies[v]:
             values, _ = syn.company(i)
             path = folder / f"C{i:06d}.xlsx"
@@ -218,6 +243,29 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, value
 
 
+def timed_cpu(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall-clock seconds, CPU seconds of this process, and *fn*'s result."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, value
+
+
+def interleaved(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, list]:
+    """Each side *repeats* times, the order reversed every round; side -> [(wall, cpu)]."""
+    out: dict[str, list] = {name: [] for name in sides}
+    names = list(sides)
+    for round_ in range(repeats):
+        for name in (names if round_ % 2 == 0 else names[::-1]):
+            wall, cpu, _ = timed_cpu(sides[name])
+            out[name].append((wall, cpu))
+            print(f"  round {round_ + 1}: {name} {wall:.2f} s wall, {cpu:.2f} s CPU", flush=True)
+    return out
+
+
+def median(pairs: list[tuple[float, float]], which: int) -> float:
+    return statistics.median(p[which] for p in pairs)
+
+
 def peak_bytes(fn: Callable[[], object]) -> int:
     """Peak memory allocated while *fn* runs, above what was allocated before."""
     tracemalloc.start()
@@ -239,17 +287,24 @@ def _memory_pass(syn: Synthetic, folder: Path, results: Queue) -> None:
     results.put(peak_bytes(lambda: ours(syn, folder / f"ours-mem-{syn.units}.xlsx")))
 
 
-def run(size: int, folder: Path, with_peer: bool) -> dict:
+def run(size: int, folder: Path, with_peer: bool, repeats: int, villages: int,
+        memory: bool = True) -> dict:
     definition = pick_definition()
-    syn = Synthetic(definition, size)
+    syn = Synthetic(definition, size, villages)
     out = folder / f"ours-{size}.xlsx"
-    seconds, rows = timed(lambda: ours(syn, out))
-    floor_seconds, _ = timed(lambda: floor(rows, size, folder / f"floor-{size}.xlsx"))
-    figures = {"units": size, "rows": rows, "ours": seconds, "floor": floor_seconds,
+    rows = ours(syn, out)  # a warm-up, not timed: imports, caches
+    cells = floor_cells(syn)
+    times = interleaved({"ours": lambda: ours(syn, out),
+                         "floor": lambda: floor(cells, folder / f"floor-{size}.xlsx")}, repeats)
+    cells = ([], [])  # the floor's cells freed before the memory pass
+    figures = {"units": size, "villages": villages, "rows": rows, "times": times,
                "size": out.stat().st_size, "peer": None}
     # Tracing memory makes Python several times slower but does not change the peak,
     # so it runs in a child process while the peer's input workbooks are written:
     # neither is timed, and every timed step above and below runs alone.
+    if not memory:
+        figures["ours_peak"] = None
+        return figures
     fork = get_context("fork")
     results = fork.Queue()
     child = fork.Process(target=_memory_pass, args=(syn, folder, results))
@@ -268,29 +323,44 @@ def run(size: int, folder: Path, with_peer: bool) -> dict:
 
 
 def report(f: dict) -> None:
-    print(f"\n{f['units']:,} units ({f['units'] - VILLAGES:,} companies under {VILLAGES} "
-          f"villages): {f['rows']:,} flat rows, {f['size'] / 2**20:.1f} MiB workbook")
-    print(f"  ours  {f['ours']:8.2f} s   peak {mib(f['ours_peak'])}")
-    print(f"  floor {f['floor']:8.2f} s                 "
-          f"ours / floor = {f['ours'] / f['floor']:.2f}")
+    times = f["times"]
+    ours_wall, floor_wall = median(times["ours"], 0), median(times["floor"], 0)
+    ours_cpu, floor_cpu = median(times["ours"], 1), median(times["floor"], 1)
+    rounds = [o[0] / fl[0] for o, fl in zip(times["ours"], times["floor"], strict=True)]
+    print(f"\n{f['units']:,} units ({f['units'] - f['villages']:,} companies under "
+          f"{f['villages']:,} villages): {f['rows']:,} flat rows, "
+          f"{f['size'] / 2**20:.1f} MiB workbook; medians of {len(rounds)} interleaved rounds")
+    peak = mib(f["ours_peak"]) if f["ours_peak"] is not None else "not measured"
+    print(f"  ours  {ours_wall:8.2f} s wall {ours_cpu:8.2f} s CPU   peak {peak}")
+    print(f"  floor {floor_wall:8.2f} s wall {floor_cpu:8.2f} s CPU")
+    print(f"  ours / floor = {ours_wall / floor_wall:.2f} wall, {ours_cpu / floor_cpu:.2f} CPU "
+          f"(rounds, wall: {', '.join(f'{r:.2f}' for r in rounds)})")
     if f["peer"] is None:
-        print("  pandas not installed: peer skipped")
+        print("  peer skipped (pandas not installed, or --no-peer)")
     else:
-        print(f"  peer  {f['peer']:8.2f} s                 ours / peer  = "
-              f"{f['ours'] / f['peer']:.2f}")
+        print(f"  peer  {f['peer']:8.2f} s wall (one run)   ours / peer  = "
+              f"{ours_wall / f['peer']:.2f}")
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--villages", type=int, default=VILLAGES)
+    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the traced pass (and the peer, which runs beside it)")
     args = parser.parse_args(argv)
-    with_peer = _has("pandas")
-    print(f"template {TEMPLATE}; period {PERIOD}; python {sys.version.split()[0]}")
+    with_peer = _has("pandas") and not args.no_peer
+    print(f"template {TEMPLATE}; period {PERIOD}; python {sys.version.split()[0]}; "
+          f"xlsxwriter {xlsxwriter.__version__}")
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run(max(size, VILLAGES + 1), Path(tmp), with_peer) for size in args.units]
-    for figures in results:
-        report(figures)
-    if len(results) > 1:
+        for size in args.units:
+            results.append(run(max(size, args.villages + 1), Path(tmp), with_peer,
+                               args.repeats, args.villages, not args.no_memory))
+            report(results[-1])
+    if len(results) > 1 and not args.no_memory:
         first, last = results[0], results[-1]
         print(f"\nmemory growth {first['units']:,} -> {last['units']:,} units: "
               f"x{last['ours_peak'] / first['ours_peak']:.2f} "

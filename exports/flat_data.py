@@ -149,6 +149,7 @@ class FieldResolver:
         self.versions = dict(versions or {})
         self.versions.setdefault(definition.version, definition)
         self._item_numbers: dict[int, dict[str, str]] = {}
+        self._row_fields: dict[tuple[int, str], list[_RowField]] = {}
 
     def for_version(self, version: int | None) -> Definition:
         """The definition a report of *version* was made with (the main one if unknown)."""
@@ -166,6 +167,32 @@ class FieldResolver:
             numbers = {f.key: item.number for _, item in definition.items() for f in item.fields}
             self._item_numbers[id(definition)] = numbers
         return numbers.get(key, "")
+
+    def row_fields(self, own: Definition, locale: str) -> list[_RowField]:
+        """What the flat rows of a report made with *own* repeat for each field: its
+        item number, key, label and unit of measure in *locale*, worked out once per
+        version and locale rather than once per unit × field."""
+        cache_key = (id(own), locale)
+        found = self._row_fields.get(cache_key)
+        if found is None:
+            found = self._row_fields[cache_key] = []
+            for fld in data_fields(own):
+                named = self.label_field(fld.key, fld)
+                found.append(_RowField(
+                    fld, fld.key,
+                    self.item_number(self.definition, fld.key) or self.item_number(own, fld.key),
+                    named.text("label", locale), unit_of_measure(named, locale),
+                    fld.cumulative))
+        return found
+
+
+class _RowField(NamedTuple):
+    fld: FieldDef
+    key: str
+    item_number: str
+    label: str
+    unit: str
+    cumulative: bool
 
 
 def data_fields(definition: Definition) -> list[FieldDef]:
@@ -186,30 +213,28 @@ def unit_rows(report: UnitReport, resolver: FieldResolver, locale: str,
     scope = report.applicability(own)
     grown = increments(own, report.values, report.previous, period=report.period,
                        previous_period=report.previous_period)
-    for fld in data_fields(own):
-        applies = scope.applies(fld.key)
-        value = report.values.get(fld.key) if applies else translate(NOT_APPLICABLE)
-        if value is None:
-            continue
-        named = resolver.label_field(fld.key, fld)
-        increment = grown.get(fld.key) if fld.cumulative else None
-        yield FlatRow(
-            report.unit_code,
-            report.unit_name,
-            report.parent_code or "",
-            report.depth,
-            report.period,
-            version,
-            resolver.item_number(resolver.definition, fld.key)
-            or resolver.item_number(own, fld.key),
-            fld.key,
-            named.text("label", locale),
-            flat_value(fld, value, locale) if applies else value,
-            _number(increment) if applies else None,
-            unit_of_measure(named, locale),
-            str(report.explanations.get(fld.key) or "").strip() if applies else "",
-            report.carried_from or "",
-        )
+    values, explanations = report.values, report.explanations
+    code, name, parent = report.unit_code, report.unit_name, report.parent_code or ""
+    depth, period, carried = report.depth, report.period, report.carried_from or ""
+    off = None
+    for fld, key, item_number, label, unit, cumulative in resolver.row_fields(own, locale):
+        if scope.applies(key):
+            value = values.get(key)
+            if value is None:
+                continue
+            yield FlatRow(
+                code, name, parent, depth, period, version, item_number, key, label,
+                flat_value(fld, value, locale),
+                _number(grown.get(key)) if cumulative else None,
+                unit,
+                str(explanations.get(key) or "").strip() if explanations else "",
+                carried,
+            )
+        else:
+            if off is None:
+                off = translate(NOT_APPLICABLE)
+            yield FlatRow(code, name, parent, depth, period, version, item_number, key, label,
+                          off, None, unit, "", carried)
 
 
 def flat_rows(

@@ -22,6 +22,18 @@ Sheets, in tab order:
    ``forms.consolidation``).
 6. One sheet per direct child, in the official layout with its report.
 
+**No sheet is cut.** Every sheet that grows with the units — completeness, issues,
+explanations, data, and the reader's by-unit, texts and parts sheets — goes on,
+past Excel's 1,048,576 rows (``EXCEL_MAX_ROWS``, or the ``max_rows`` given), on a
+sheet of the same translated title ("明细数据 (2)"…) with the header row repeated;
+``MergedWorkbook.sheets_of`` lists them.
+
+**Near XlsxWriter's floor.** The flat rows repeat each field's item number, label
+and unit worked out once per template version and locale (``FieldResolver.row_fields``),
+and a table row goes to XlsxWriter's undecorated writers with formats resolved once
+per sheet; only unusual cells (dates, Decimals, long or multi-line text) take the
+general ``write_cell`` path. ``bench/merged.py`` measures the distance.
+
 Calculated fields (rates) are real formulas over the consolidated input cells
 in the summary (and over the child's cells in a child's sheet), with the
 server's value as the cached result: a rate is recomputed, never summed.
@@ -66,7 +78,6 @@ from exports.figure_notes import NOTE_HEADERS, NOTES, note_rows
 from exports.flat_data import (
     FLAT_HEADERS,
     FieldResolver,
-    FlatRow,
     UnitReport,
     data_fields,
     tally_answer,
@@ -193,6 +204,13 @@ class MergedWorkbook:
     status_sheet: str = ""
     data_rows: int = 0
     units: int = 0
+    # A sheet that outgrew Excel's rows -> all its sheets in order ("Data", "Data (2)", …);
+    # every sheet that grows with the units continues this way, its header repeated.
+    continued: dict[str, list[str]] = field(default_factory=dict)
+
+    def sheets_of(self, first: str) -> list[str]:
+        """*first* and the sheets it continues on (just *first* when it did not overflow)."""
+        return self.continued.get(first, [first])
 
 
 def write_merged_workbook(
@@ -219,6 +237,7 @@ def write_merged_workbook(
     provenance: Mapping[str, Sequence[Part]] | None = None,
     closed: ClosedPeriod | None = None,
     progress: Callable[[int], None] | None = None,
+    max_rows: int | None = None,
 ) -> MergedWorkbook:
     """Write the merged workbook of *unit_code* for *period* to *output*.
 
@@ -238,7 +257,10 @@ def write_merged_workbook(
     by unit) and the texts (*lists*) and the figures' parts (*provenance*) follow.
     A *closed* period is stated on the period status sheet (an open one says it is
     not closed). *progress* is called with the number of units written so far after
-    each unit (a background job shows it as a progress bar).
+    each unit (a background job shows it as a progress bar). *max_rows* is the rows
+    of one sheet, header included (Excel's limit): a table longer than that continues
+    on further sheets named after it ("数据 (2)"), each with the header row
+    (default: :data:`EXCEL_MAX_ROWS`).
     """
     writer = _MergedWriter(
         output, definition, unit_code=unit_code, unit_name=unit_name, period=period,
@@ -252,6 +274,7 @@ def write_merged_workbook(
     writer.summary, writer.lists, writer.provenance = summary, lists or {}, provenance or {}
     writer.closed = closed
     writer.progress = progress
+    writer.max_rows = max(2, max_rows or EXCEL_MAX_ROWS)
     return writer.write(consolidated, previous_consolidated, previous_period, reports)
 
 
@@ -289,6 +312,8 @@ class _MergedWriter:
         self.provenance: Mapping[str, Sequence[Part]] = {}
         self.closed: ClosedPeriod | None = None
         self.progress: Callable[[int], None] | None = None
+        self.max_rows = EXCEL_MAX_ROWS
+        self.continued: dict[str, list[str]] = {}
 
     def write(
         self,
@@ -320,7 +345,8 @@ class _MergedWriter:
         table_name = ""
         if self.summary is not None:
             reader = Sheets(self.book, self.definition, locale=self.locale, translate=self.t,
-                            claim=self.names.claim)
+                            claim=self.names.claim, max_rows=self.max_rows,
+                            continued=self.continued)
             table_name = reader.summary(self.summary)
         summary_name = self.names.claim(self.t(SUMMARY))
         banner = (self.t(COUNTED_UNITS) % {"coverage": self.coverage_overall}
@@ -353,7 +379,6 @@ class _MergedWriter:
         notes = self._table(NOTES, NOTE_HEADERS, (12, 24, 6, 18, 30, 12, 60, 50, 14, 17))
         result.completeness_sheet, result.issues_sheet = completeness.name, issues.name
         result.notes_sheet = notes.name
-        result.data_sheets.append(data.name)
         if any(self.tallies.values()):
             result.tallies_sheet = self._tally_sheet()
 
@@ -371,17 +396,16 @@ class _MergedWriter:
             for note in note_rows(report, self.resolver, self.locale, self.t):
                 notes.add([*note[:-1], _local_time(note.acknowledged_at)], self)
             for row in unit_rows(report, self.resolver, self.locale, self.t):
-                if data.full:
-                    data.finish()
-                    data = self._table(DATA, FLAT_HEADERS, data.widths)
-                    result.data_sheets.append(data.name)
-                self._flat_row(data, row)
+                data.add(row, self)
                 result.data_rows += 1
         for table in (completeness, issues, notes, data):
             table.finish()
         if by_unit is not None:
             by_unit.finish()
+        result.data_sheets = list(data.names)
         result.status_sheet = self._status_sheet()
+        result.continued = {names[0]: list(names) for names in self.continued.values()
+                            if len(names) > 1}
         return result
 
     def _status_sheet(self) -> str:
@@ -467,6 +491,14 @@ class _MergedWriter:
     # -- streaming tables ------------------------------------------------------------
 
     def _table(self, title: str, headers: tuple[str, ...], widths: tuple[int, ...]) -> _Table:
+        """A streaming table sheet, continued on a sheet of the same title when full."""
+        table = _Table(self._table_sheet(title, headers, widths), len(headers), widths,
+                       limit=self.max_rows,
+                       more=lambda: self._table_sheet(title, headers, widths))
+        self.continued[table.names[0]] = table.names
+        return table
+
+    def _table_sheet(self, title: str, headers: tuple[str, ...], widths: tuple[int, ...]) -> Any:
         ws = self.book.add_worksheet(self.names.claim(self.t(title)))
         bold = self.formats.get(("table-header",))
         if bold is None:
@@ -478,7 +510,7 @@ class _MergedWriter:
             ws.write_string(0, col, self.t(header), bold)
         ws.freeze_panes(1, 0)
         print_setup(ws, self.t(title), self.t, wide=sum(widths) > 90)
-        return _Table(ws, len(headers), widths)
+        return ws
 
     def _completeness_row(self, table: _Table, report: UnitReport, sheet: str | None) -> None:
         t = self.t
@@ -518,9 +550,6 @@ class _MergedWriter:
                 report.explanations.get(issue.field, "") if issue.needs_figure_note else "",
             ], self)
 
-    def _flat_row(self, table: _Table, row: FlatRow) -> None:
-        table.add(list(row), self)
-
     def write_cell(self, ws: Any, row: int, col: int, value: Any) -> None:
         """One cell of a streaming table: strings as strings, numbers as numbers."""
         if value is None or value == "":
@@ -541,26 +570,55 @@ class _MergedWriter:
 
 
 class _Table:
-    """A streaming sheet with a header row: rows are appended, never revisited."""
+    """A streaming sheet with a header row: rows are appended, never revisited. Past
+    *limit* rows (header included) it goes on in the sheet *more* makes."""
 
-    def __init__(self, ws: Any, width: int, widths: tuple[int, ...]):
-        self.ws = ws
+    def __init__(self, ws: Any, width: int, widths: tuple[int, ...], *,
+                 limit: int = EXCEL_MAX_ROWS, more: Callable[[], Any] | None = None):
         self.width = width
         self.widths = widths
+        self.limit = limit
+        self.more = more
+        self.names: list[str] = []
+        self._start(ws)
+
+    def _start(self, ws: Any) -> None:
+        self.ws = ws
+        # XlsxWriter's own undecorated writers (what its write_row calls): the public ones
+        # first parse the arguments for "A1" notation, for every cell.
+        self.write_string = getattr(ws, "_write_string", ws.write_string)
+        self.write_number = getattr(ws, "_write_number", ws.write_number)
+        self.names.append(ws.get_name())
         self.row = 1
 
     @property
     def name(self) -> str:
-        return self.ws.get_name()
+        return self.names[0]
 
-    @property
-    def full(self) -> bool:
-        return self.row >= EXCEL_MAX_ROWS
-
-    def add(self, cells: list[Any], writer: _MergedWriter) -> None:
+    def add(self, cells: Sequence[Any], writer: _MergedWriter) -> None:
+        """One row. The common cells (short text without a line break, a plain int or
+        float) go straight to XlsxWriter; anything else takes ``write_cell``'s way.
+        Both write the same cell with the same format."""
+        if self.row >= self.limit:
+            if self.more is None:
+                raise ValueError(f"sheet {self.ws.get_name()!r} is full")
+            self.finish()
+            self._start(self.more())
+        row, write_string, write_number = self.row, self.write_string, self.write_number
+        text, wrapped = writer.text, writer.wrapped
         for col, value in enumerate(cells):
-            writer.write_cell(self.ws, self.row, col, value)
-        self.row += 1
+            kind = value.__class__
+            if kind is str:
+                if not value:
+                    continue
+                if len(value) > CELL_TEXT_MAX:
+                    value = clip_cell_text(value)
+                write_string(row, col, value, wrapped if "\n" in value else text)
+            elif kind is int or kind is float:
+                write_number(row, col, value)
+            elif value is not None:
+                writer.write_cell(self.ws, row, col, value)
+        self.row = row + 1
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)

@@ -145,9 +145,14 @@ class Sheets:
     sheet top to bottom)."""
 
     def __init__(self, book: Any, definition: Definition, *, locale: str,
-                 translate: Callable[[str], str], claim: Callable[[str], str]):
+                 translate: Callable[[str], str], claim: Callable[[str], str],
+                 max_rows: int, continued: dict[str, list[str]] | None = None):
         self.book, self.definition, self.locale, self.t = book, definition, locale, translate
         self.claim = claim
+        # Rows of one sheet, header included: a longer list continues on a sheet of the
+        # same title ("分单位 (2)"), its header repeated; *continued* records the sheets.
+        self.max_rows = max_rows
+        self.continued = continued if continued is not None else {}
         base = {"font_size": FONT, "valign": "top", "text_wrap": True}
         self.f_text = book.add_format({**base, "border": 1})
         self.f_number = book.add_format({**base, "border": 1, "num_format": "#,##0.##"})
@@ -275,6 +280,12 @@ class Sheets:
     # -- by unit ------------------------------------------------------------------------
 
     def by_unit(self) -> ByUnit:
+        name, ws, fields = self._by_unit_sheet()
+        by_unit = ByUnit(self, ws, name, fields)
+        self.continued[name] = by_unit.names
+        return by_unit
+
+    def _by_unit_sheet(self) -> tuple[str, Any, list[FieldDef]]:
         t = self.t
         fields = key_indicators(self.definition)
         name = self.claim(t(BY_UNIT))
@@ -291,7 +302,7 @@ class Sheets:
             ws.write_string(0, col, label, self.f_head)
         ws.freeze_panes(1, 3)
         print_setup(ws, t(BY_UNIT), t, wide=sum(widths) > 90)
-        return ByUnit(self, ws, name, fields)
+        return name, ws, fields
 
     # -- texts and parts ----------------------------------------------------------------
 
@@ -307,27 +318,24 @@ class Sheets:
         return name, ws
 
     def texts(self, lists: Mapping[str, Sequence[tuple[str, str]]]) -> str:
-        t, locale = self.t, self.locale
-        name, ws = self._list_sheet(TEXTS, TEXT_HEADERS, TEXT_WIDTHS)
-        row = 1
+        locale = self.locale
+        sheets = _ListSheets(self, TEXTS, TEXT_HEADERS, TEXT_WIDTHS, filtered=False)
         for _, item in self.definition.items():
             for fld in item.fields:
                 for unit_name, text in lists.get(fld.key, ()):
+                    ws, row = sheets.next_row()
                     ws.set_row(row, height(text, TEXT_WIDTHS[4]))
                     for col, value in enumerate((item.number, item.text("title", locale),
                                                  fld.text("label", locale), unit_name, text)):
                         ws.write_string(row, col, value, self.f_text)
-                    row += 1
-        ws.freeze_panes(1, 0)
-        print_setup(ws, t(TEXTS), t, wide=True)
-        return name
+        return sheets.finish()
 
     def parts(self, provenance: Mapping[str, Sequence[Part]]) -> str:
-        t, locale = self.t, self.locale
-        name, ws = self._list_sheet(PARTS, PART_HEADERS, PART_WIDTHS)
-        row = 1
+        locale = self.locale
+        sheets = _ListSheets(self, PARTS, PART_HEADERS, PART_WIDTHS, filtered=True)
         for fld in self.definition.numeric_fields():
             for part in provenance.get(fld.key, ()):
+                ws, row = sheets.next_row()
                 ws.write_string(row, 0, fld.key, self.f_text)
                 ws.write_string(row, 1, fld.text("label", locale), self.f_text)
                 ws.write_string(row, 2, part.unit_code, self.f_text)
@@ -336,23 +344,63 @@ class Sheets:
                 if part.revision is not None:
                     ws.write_number(row, 5, part.revision, self.f_text)
                 ws.write_string(row, 6, part.carried_from or "", self.f_text)
-                row += 1
-        ws.freeze_panes(1, 0)
-        ws.autofilter(0, 0, max(row - 1, 1), len(PART_HEADERS) - 1)
-        print_setup(ws, t(PARTS), t, wide=True)
-        return name
+        return sheets.finish()
+
+
+class _ListSheets:
+    """A list of one row per entry on as many sheets of one title as its rows need."""
+
+    def __init__(self, sheets: Sheets, title: str, headers: Sequence[str],
+                 widths: Sequence[float], *, filtered: bool):
+        self.sheets, self.title, self.headers, self.widths = sheets, title, headers, widths
+        self.filtered = filtered
+        self.names: list[str] = []
+        self._start()
+        sheets.continued[self.names[0]] = self.names
+
+    def _start(self) -> None:
+        name, self.ws = self.sheets._list_sheet(self.title, self.headers, self.widths)
+        self.names.append(name)
+        self.row = 1
+
+    def next_row(self) -> tuple[Any, int]:
+        """The sheet and row of the next entry (a new sheet when this one is full)."""
+        if self.row >= self.sheets.max_rows:
+            self._close()
+            self._start()
+        self.row += 1
+        return self.ws, self.row - 1
+
+    def _close(self) -> None:
+        t = self.sheets.t
+        self.ws.freeze_panes(1, 0)
+        if self.filtered:
+            self.ws.autofilter(0, 0, max(self.row - 1, 1), len(self.headers) - 1)
+        print_setup(self.ws, t(self.title), t, wide=True)
+
+    def finish(self) -> str:
+        self._close()
+        return self.names[0]
 
 
 class ByUnit:
-    """The by-unit sheet, one row per direct child as the reports stream past."""
+    """The by-unit sheet, one row per direct child as the reports stream past (continued
+    on another by-unit sheet past the sheets' row limit)."""
 
     def __init__(self, sheets: Sheets, ws: Any, name: str, fields: list[FieldDef]):
         self.sheets, self.ws, self.name, self.fields = sheets, ws, name, fields
+        self.names = [name]
         self.row = 1
 
     def add(self, unit_code: str, unit_name: str, values: Mapping[str, Any], *,
             counted: bool, carried_from: str | None) -> None:
-        s, ws, t = self.sheets, self.ws, self.sheets.t
+        s, t = self.sheets, self.sheets.t
+        if self.row >= max(s.max_rows - 2, 2):  # the last two rows of a sheet: the legend
+            self._close()
+            name, self.ws, _ = s._by_unit_sheet()
+            self.names.append(name)
+            self.row = 1
+        ws = self.ws
         state = (t(CARRIED) % {"period": carried_from} if carried_from
                  else t(COUNTED if counted else NOT_COUNTED))
         ws.set_row(self.row, max(height(unit_name, 22), height(state, 14)))
@@ -364,7 +412,11 @@ class ByUnit:
                       else None, carried=bool(carried_from))
         self.row += 1
 
+    def _close(self) -> None:
+        self.ws.print_area(0, 0, max(self.row - 1, 1), len(self.fields) + 2)
+
     def finish(self) -> None:
+        """The legend two rows below the last unit."""
         legend = self.sheets.t(CARRIED_LEGEND)
         self.ws.write_string(self.row + 1, 0, legend, self.sheets.f_line)
         self.ws.print_area(0, 0, self.row + 1, len(self.fields) + 2)

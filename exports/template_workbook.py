@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 import xlsxwriter
@@ -149,9 +150,17 @@ def text_height(text: str, width: float) -> float:
     usable = max(width * 0.95 - 1, 1)
     lines = 0
     for line in text.split("\n"):
-        units = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+        units = len(line) if line.isascii() else sum(map(_char_width, line))
         lines += max(1, math.ceil(units / usable))
+        if lines * _LINE_HEIGHT + 3 >= _MAX_ROW_HEIGHT:
+            break  # a long narrative: the row is as high as a row gets
     return min(_MAX_ROW_HEIGHT, lines * _LINE_HEIGHT + 3)
+
+
+@lru_cache(maxsize=8192)
+def _char_width(ch: str) -> int:
+    """Columns a character takes: 2 for wide (CJK) characters, else 1."""
+    return 2 if unicodedata.east_asian_width(ch) in "WF" else 1
 
 
 class _FormWriter:

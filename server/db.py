@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 from flask import Flask, current_app, g, request
@@ -165,8 +166,14 @@ def insert_or_ignore(session: Session, table, conflict_columns):
 
 def upsert(session: Session, table, conflict_columns, update_columns):
     """An INSERT into *table* that replaces *update_columns* of a row whose
-    *conflict_columns* (a unique key) already exist, on SQLite and PostgreSQL alike."""
-    dialect = session.get_bind().dialect.name
+    *conflict_columns* (a unique key) already exist, on SQLite and PostgreSQL alike
+    (built once per dialect, table and columns: every save writes one)."""
+    return _upsert(session.get_bind().dialect.name, table, tuple(conflict_columns),
+                   tuple(update_columns))
+
+
+@lru_cache(maxsize=64)
+def _upsert(dialect: str, table, conflict_columns: tuple, update_columns: tuple):
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert_(table)
     return statement.on_conflict_do_update(

@@ -65,14 +65,32 @@ def unit_scope_on(user: User | None, day: date, placement=UnitPlacement) -> Colu
     *day*, joined by the caller (``owing_on`` does). A consolidator sees the units
     whose place then lay in its own unit's subtree as that stood then.
     """
+    kind, unit_id = scope_on_parameters(user)
+    return scope_on(kind, unit_id, day, placement)
+
+
+def scope_on_parameters(user: User | None) -> tuple[str, int | None]:
+    """What :func:`unit_scope_on` of *user* depends on: which rule (``all``, ``none``,
+    ``below`` their unit, their ``own`` unit) and their unit's id."""
     decided = _decided(user)
     if decided is not None:
-        return decided
-    own = user.unit
+        return ("all" if decided is true() else "none"), None
     if user.role == Role.CONSOLIDATOR:
-        return within(placement.path, path_then(own.id, day))
+        return "below", user.unit.id
     if user.role == Role.SUBMITTER:
-        return placement.unit_id == own.id
+        return "own", user.unit.id
+    return "none", None
+
+
+def scope_on(kind: str, unit_id, day, placement=UnitPlacement) -> ColumnElement[bool]:
+    """The condition of :func:`unit_scope_on` for a *kind* of :func:`scope_on_parameters`;
+    *unit_id* and *day* may be bound parameters (a statement built once)."""
+    if kind == "all":
+        return true()
+    if kind == "below":
+        return within(placement.path, path_then(unit_id, day))
+    if kind == "own":
+        return placement.unit_id == unit_id
     return false()
 
 

@@ -229,6 +229,10 @@ class ReportValue(Base):
         # The roll-up: one assignment's period, the units of a subtree, covering the value.
         Index("ix_report_values_rollup", "assignment_id", "period", "unit_id", "field_key",
               "status", "applies", "micros"),
+        # The few blank or non-applying figures, which like-for-like sums take back out.
+        Index("ix_report_values_gaps", "assignment_id", "period", "unit_id", "field_key",
+              sqlite_where=text("micros IS NULL OR applies = 0"),
+              postgresql_where=text("micros IS NULL OR NOT applies")),
     )
 
 

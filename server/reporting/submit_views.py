@@ -28,16 +28,34 @@ from server.services import reporting
 from server.services.errors import InvalidReport
 
 
+def _posted(form_class, assignment: str, unit: str, period: str):
+    """The report, its form's address and the posted action form (None, with the expired
+    form's message flashed, when the form does not validate)."""
+    view = load_or_404(assignment, unit, period)
+    target = url_for("reporting.report_form", **report_args(view))
+    form = form_class()
+    if not form.validate_on_submit():
+        flash(str(CSRF_TEXT), "error")
+        return view, target, None
+    return view, target, form
+
+
+def _back_to(target: str):
+    """A refusal's answer: its message flashed, back to *target*."""
+    def refused(refusal):
+        flash(str(refusal), "error")
+        return redirect(target)
+    return refused
+
+
 @bp.post("/<assignment>/<unit>/<period>/submit")
 @login_required
 def submit_report(assignment: str, unit: str, period: str):
-    view = load_or_404(assignment, unit, period)
-    target = url_for("reporting.report_form", **report_args(view))
-    form = SubmitForm()
-    if not form.validate_on_submit():
-        flash(str(CSRF_TEXT), "error")
+    view, target, form = _posted(SubmitForm, assignment, unit, period)
+    if form is None:
         return redirect(target)
     user = current_user._get_current_object()
+    back = _back_to(target)
 
     def refused(refusal):
         if isinstance(refusal, InvalidReport):  # errors or warnings left unexplained
@@ -47,8 +65,7 @@ def submit_report(assignment: str, unit: str, period: str):
                                  revision=view.revision)
             return form_views._page(view, page, refusal.issues, status=422,
                                     alerts=[("error", str(refusal))])
-        flash(str(refusal), "error")
-        return redirect(target)
+        return back(refusal)
 
     on_refusal(refused)
     reporting.submit(db_session(), user, view,
@@ -59,18 +76,10 @@ def submit_report(assignment: str, unit: str, period: str):
 @bp.post("/<assignment>/<unit>/<period>/withdraw")
 @login_required
 def withdraw(assignment: str, unit: str, period: str):
-    view = load_or_404(assignment, unit, period)
-    target = url_for("reporting.report_form", **report_args(view))
-    form = WithdrawForm()
-    if not form.validate_on_submit():
-        flash(str(CSRF_TEXT), "error")
+    view, target, form = _posted(WithdrawForm, assignment, unit, period)
+    if form is None:
         return redirect(target)
-
-    def refused(refusal):
-        flash(str(refusal), "error")
-        return redirect(target)
-
-    on_refusal(refused)
+    on_refusal(_back_to(target))
     reporting.withdraw(db_session(), current_user._get_current_object(), view,
                        expected_revision=form_views._revision_number(form.revision.data))
     flash(_("The report was withdrawn and is a draft again: correct it and submit it again. "

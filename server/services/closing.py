@@ -64,8 +64,13 @@ def any_closed(assignment: Assignment, period: str):
     Cheap to add to another query: when it is false no report of the period can be
     closed, and :func:`closure_of` need not be asked.
     """
+    return any_closed_of(assignment.id, period)
+
+
+def any_closed_of(assignment_id, period):
+    """:func:`any_closed` by the assignment's id (either may be a bound parameter)."""
     return (select(PeriodClosure.id)
-            .where(PeriodClosure.assignment_id == assignment.id, PeriodClosure.period == period,
+            .where(PeriodClosure.assignment_id == assignment_id, PeriodClosure.period == period,
                    PeriodClosure.reopened_at.is_(None))
             .exists())
 

@@ -20,9 +20,24 @@ tree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from forms.periods import SHANGHAI, Frequency, Period
@@ -59,9 +74,14 @@ def reporting_on(day: date) -> ColumnElement[bool]:
                 or_(Unit.stops_on.is_(None), Unit.stops_on > day))
 
 
+# One alias for every path_then subquery: an alias built per call costs more than the
+# rest of a query (its column proxies), and sibling subqueries never correlate.
+_PLACED = aliased(UnitPlacement)
+
+
 def path_then(unit_id: int, day: date):
     """A scalar subquery: the path of unit *unit_id* on *day* (NULL if it was not placed)."""
-    placed = aliased(UnitPlacement)
+    placed = _PLACED
     return (select(placed.path).where(placed.unit_id == unit_id, in_force(placed, day))
             .limit(1).scalar_subquery())
 
@@ -89,7 +109,7 @@ def within(path_column, top_path) -> ColumnElement[bool]:
 
 
 def owing_on(assignment: Assignment, day: date, under: Unit | None = None, *,
-             paths: dict[int, str] | None = None) -> Select:
+             paths: dict[int, str] | None = None, session: Session | None = None) -> Select:
     """The units that owe reports under *assignment* on *day* (optionally only those in
     *under*'s subtree as it stood then, *under* itself included when it reports), in
     tree order as of that day. ``UnitPlacement`` is joined: its ``path`` and
@@ -97,26 +117,71 @@ def owing_on(assignment: Assignment, day: date, under: Unit | None = None, *,
 
     *paths* (:func:`paths_on` of the root and *under* on *day*) gives the subtree's
     bounds as plain values instead of subqueries, so that PostgreSQL's planner can
-    estimate the range (a subquery's bounds are guessed at 0.5 % of the rows).
+    estimate the range (a subquery's bounds are guessed at 0.5 % of the rows). Given a
+    *session* instead, it reads them itself (one more statement): what a caller that
+    reads a large subtree wants, and a save's few-row lookups can do without.
     """
     root = assignment.root_unit_id
-    paths = paths or {}
+    if paths is None and session is not None:
+        paths = paths_on(session, {root, *([under.id] if under is not None else [])}, day)
+    below = under.id if under is not None and under.id != root else None
+    return _owing(root, assignment.include_root, assignment.kinds, day, below, paths or {})
 
-    def top(unit_id: int):
-        return paths[unit_id] if unit_id in paths else path_then(unit_id, day)
+
+def _owing(root, include_root: bool, kinds, day, under_id, paths: dict[int, str]) -> Select:
+    """:func:`owing_on` from its parts; *root*, *day* and *under_id* may be bound
+    parameters (:func:`owing_statement`)."""
+
+    def top(unit_id):
+        return paths[unit_id] if isinstance(unit_id, int) and unit_id in paths \
+            else path_then(unit_id, day)
 
     query = (
         select(Unit)
         .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id, in_force(UnitPlacement, day)))
         .where(reporting_on(day), within(UnitPlacement.path, top(root)))
     )
-    if not assignment.include_root:
+    if not include_root:
         query = query.where(Unit.id != root)
-    if assignment.kinds:
-        query = query.where(Unit.kind.in_(assignment.kinds))
-    if under is not None and under.id != root:
-        query = query.where(within(UnitPlacement.path, top(under.id)))
+    if kinds:
+        query = query.where(Unit.kind.in_(kinds))
+    if under_id is not None:
+        query = query.where(within(UnitPlacement.path, top(under_id)))
     return query.order_by(UnitPlacement.path)
+
+
+def owing_parameters(assignment: Assignment, period: str,
+                     under: Unit | None = None) -> tuple[tuple, dict[str, Any]]:
+    """The shape of :func:`owing_units` for (*assignment*, *period*, *under*), and the
+    values of its parameters: what :func:`owing_statement` takes."""
+    root = assignment.root_unit_id
+    below = under.id if under is not None and under.id != root else None
+    shape = (bool(assignment.include_root), tuple(assignment.kinds or ()), below is not None)
+    values = {"owing_root": root, "owing_day": period_day(assignment, period)}
+    if below is not None:
+        values["owing_under"] = below
+    return shape, values
+
+
+def owing_statement(shape: tuple, extend: Callable[[Select], Select] = lambda q: q) -> Select:
+    """:func:`owing_units` with bound parameters (root, day, the unit below) for a *shape*
+    of :func:`owing_parameters`, extended by *extend* and built once per process.
+
+    For the queries of every request (a report's view, a save's children): building
+    a statement of this size costs more than running it, and one built once also
+    keeps its cache key. *extend* must be the same function for the same use (a
+    module-level one), as it is part of the key.
+    """
+    return _owing_statement(shape, extend)
+
+
+@lru_cache(maxsize=256)
+def _owing_statement(shape: tuple, extend: Callable[[Select], Select]) -> Select:
+    include_root, kinds, with_under = shape
+    return extend(_owing(
+        bindparam("owing_root", type_=Integer), include_root, list(kinds),
+        bindparam("owing_day", type_=Date),
+        bindparam("owing_under", type_=Integer) if with_under else None, {}))
 
 
 def owing_today(assignment: Assignment, under: Unit | None = None) -> Select:
@@ -125,9 +190,11 @@ def owing_today(assignment: Assignment, under: Unit | None = None) -> Select:
     return owing_on(assignment, today(), under)
 
 
-def owing_units(assignment: Assignment, period: str, under: Unit | None = None) -> Select:
-    """The units that owe *period* of *assignment* (see :func:`owing_on`)."""
-    return owing_on(assignment, period_day(assignment, period), under)
+def owing_units(assignment: Assignment, period: str, under: Unit | None = None, *,
+                session: Session | None = None) -> Select:
+    """The units that owe *period* of *assignment* (see :func:`owing_on`; with *session*,
+    the subtree's bounds are read first and given as plain values)."""
+    return owing_on(assignment, period_day(assignment, period), under, session=session)
 
 
 def owes(session: Session, assignment: Assignment, unit: Unit, period: str) -> bool:

@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import Date, Integer, Select, and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -60,7 +61,7 @@ from server.models.reporting import (
     late_or_overdue,
 )
 from server.models.templates import TemplateVersion
-from server.scope import can_see, unit_scope, unit_scope_on
+from server.scope import can_see, scope_on, scope_on_parameters, unit_scope
 from server.services import assignments as assignment_service
 from server.services import closing, notifications, report_values
 from server.services.assignments import (
@@ -82,7 +83,12 @@ from server.services.errors import (
     ReportLocked,
     StaleRevision,
 )
-from server.services.owing import owed_periods_query, owes, owing_units, period_day
+from server.services.owing import (
+    owed_periods_query,
+    owes,
+    owing_parameters,
+    owing_statement,
+)
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -262,38 +268,64 @@ class ReportView:
                           period=self.period, previous_period=previous)
 
 
+# The statements of a report's view, built once per process (see owing_statement): the
+# assignment with its versions and their templates; the unit, visible, owing the period,
+# with its tags, its place then, whether the period is closed anywhere, and its reports.
+_ASSIGNMENT = (
+    select(Assignment).where(Assignment.key == bindparam("view_key"))
+    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+)
+
+
+@lru_cache(maxsize=8)
+def _unit_of_view(scope: str) -> Callable[[Select], Select]:
+    """Extends the owing units to the view's unit and its reports, for a kind of scope."""
+
+    def extend(owing: Select) -> Select:
+        day = bindparam("owing_day", type_=Date)
+        assignment_id = bindparam("view_assignment", type_=Integer)
+        return (
+            owing.where(Unit.code == bindparam("view_unit"),
+                        scope_on(scope, bindparam("scope_unit", type_=Integer), day))
+            .add_columns(UnitPlacement.path,
+                         closing.any_closed_of(assignment_id, bindparam("view_period")),
+                         Report)
+            .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                    Report.assignment_id == assignment_id))
+            .options(joinedload(Unit.tag_rows))
+        )
+
+    return extend
+
+
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
-    # One statement each for the assignment (its versions and their templates), the unit
-    # (visible, owing the period, with its tags, its place then and whether the period is
-    # closed anywhere) and the unit's reports: the whole read of a save.
-    assignment = session.scalars(
-        select(Assignment).where(Assignment.key == assignment_key)
-        .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
-    ).unique().first()
+    # Two statements, whose text is built once: the assignment (its versions and their
+    # templates), then the unit (visible, owing the period, with its tags, its place then
+    # and whether the period is closed anywhere) with all its reports of the assignment.
+    assignment = session.scalars(_ASSIGNMENT, {"view_key": assignment_key}).unique().first()
     if assignment is None:
         raise NotVisible(what=assignment_key)
-    found = None
+    rows = []
     event = is_event(assignment)
     if (_event_key(period) if event else period in assignment_periods(assignment)):
-        found = session.execute(
-            # Read with the tree as it stood for the period (who may change it: can_review).
-            owing_units(assignment, period).where(
-                Unit.code == unit_code, unit_scope_on(user, period_day(assignment, period)))
-            .add_columns(UnitPlacement.path, closing.any_closed(assignment, period))
-            .options(joinedload(Unit.tag_rows))
-        ).unique().first()
-    if found is None:  # which of the two the caller is told, as before: the unit first
+        # Read with the tree as it stood for the period (who may change it: can_review).
+        shape, values = owing_parameters(assignment, period)
+        scope, scope_unit = scope_on_parameters(user)
+        values.update(view_unit=unit_code, view_assignment=assignment.id, view_period=period,
+                      scope_unit=scope_unit)
+        rows = session.execute(owing_statement(shape, _unit_of_view(scope)),
+                               values).unique().all()
+    if not rows:  # which of the two the caller is told, as before: the unit first
         visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
                                                        unit_scope(user)))
         raise NotVisible(what=assignment_key if visible is None else period)
-    unit, path, closed_somewhere = found
+    unit, path, closed_somewhere, _report = rows[0]
     if event and not _event_period_open(session, assignment, unit, period):
         raise NotVisible(what=period)  # only the unit's events and its next one
-    reports = session.scalars(select(Report).where(
-        Report.assignment_id == assignment.id, Report.unit_id == unit.id))
-    view = build_view(assignment, unit, period, {r.period: r for r in reports})
+    reports = {r.period: r for _u, _p, _c, r in rows if r is not None}
+    view = build_view(assignment, unit, period, reports)
     # Only when some closure of the period is in force does it matter where.
     closure = closing.closure_of(session, assignment, unit, period, path=path) \
         if closed_somewhere else None
@@ -525,6 +557,10 @@ def _event(session: Session, report: Report, action: str, user: User | None,
     return event
 
 
+_INSERT_REVISION = insert(Revision.__table__)
+_INSERT_EVENT = insert(ReportEvent.__table__)
+
+
 def save(
     session: Session,
     user: User,
@@ -583,13 +619,19 @@ def save(
         changes["event"], changes["event_at"] = event.to_json(), event.at
     _claim_next_revision(session, view, report, changes)
     report_values.save(session, report, view.definition, values, scope)
-    session.add(Revision(report_id=report.id, number=report.revision,
-                         template_version_id=report.template_version_id,
-                         values=report.values, remarks=report.remarks,
-                         explanations=dict(report.explanations or {}), source=str(source),
-                         file_id=file.id if file else None, author_id=user.id,
-                         event=dict(report.event) if report.event else None))
-    _event(session, report, "saved", user)
+    # The revision and its event as plain inserts (no ORM objects: nothing of this request
+    # reads them back, and a save is the most frequent write of all).
+    now = utcnow()
+    session.execute(_INSERT_REVISION, {
+        "report_id": report.id, "number": report.revision,
+        "template_version_id": report.template_version_id, "values": report.values,
+        "remarks": report.remarks, "explanations": dict(report.explanations or {}),
+        "source": str(source), "file_id": file.id if file else None, "author_id": user.id,
+        "created_at": now, "event": dict(report.event) if report.event else None})
+    # Saving notifies nobody (notifications.NOTIFIED_ACTIONS), so no _event() either.
+    session.execute(_INSERT_EVENT, {"report_id": report.id, "action": "saved",
+                                    "revision": report.revision, "comment": "",
+                                    "actor_id": user.id, "created_at": now})
     view.report, view.values, view.skipped = report, values, skipped
     return report, issues_for(view, check_required=check_required)
 

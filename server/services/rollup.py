@@ -28,7 +28,18 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
@@ -42,7 +53,6 @@ from server.models.reporting import Assignment, Report, ReportValue, Status
 from server.services.assignments import assignment_periods, version_for
 from server.services.owing import owing_units
 from server.services.report_values import SCALE, from_micros, stored_fields
-from server.services.subtree import path_ids
 
 AGGREGATED = (Aggregation.SUM, Aggregation.MIN, Aggregation.MAX, Aggregation.MEAN,
               Aggregation.LAST)
@@ -96,29 +106,50 @@ class _Sums:
                      max(lasts) if lasts else None)
 
 
+def _pg_array(ids: Sequence[int]) -> Any:
+    """*ids* as one PostgreSQL integer array parameter, sent as its text (psycopg's
+    per-element adaptation of a list costs about a second for 100,000 ids)."""
+    text = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    return cast(literal(text, type_=String), ARRAY(Integer))
+
+
 def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     """*column* IN *ids*, as one bound parameter whatever their number (a PostgreSQL
     array, a JSON array read by SQLite's json_each): one statement, any subtree."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == func.any(literal(list(ids), type_=ARRAY(Integer)))
+        return column == func.any(_pg_array(ids))
     listed = func.json_each(json.dumps(list(ids))).table_valued("value")
     return column.in_(select(listed.c.value))
 
 
+def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -> Any:
+    """A derived table of *ids* (column ``id``) and *flagged* (column ``flag`` 1, the
+    others 0), each list one bound parameter: what a query joins its rows to, unit by
+    unit, through an index (instead of testing each of its rows against a list)."""
+    def listed(values: Sequence[int], flag: int):
+        if session.get_bind().dialect.name == "postgresql":
+            table = func.unnest(_pg_array(values)).table_valued("id").render_derived()
+            return select(table.c.id.label("id"), literal(flag).label("flag"))
+        table = func.json_each(json.dumps(list(values))).table_valued("value")
+        return select(table.c.value.label("id"), literal(flag).label("flag"))
+    return listed(ids, 0).union_all(listed(flagged, 1)).subquery("kids")
+
+
 def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
     """The ids of the nearest reporting units below *unit* owing *period*, in tree order
-    (one query of ids and paths, no objects)."""
-    rows = session.execute(owing_units(assignment, period, unit)
-                           .with_only_columns(Unit.id, UnitPlacement.path)).all()
-    owing = {unit_id for unit_id, _path in rows}
-    found = []
+    (one query of ids and paths with the subtree's bounds read first, no objects).
+
+    In path order a unit's subtree follows it: a unit is a child unless it lies below
+    the last child found, one string comparison each."""
+    rows = session.execute(owing_units(assignment, period, unit, session=session)
+                           .with_only_columns(Unit.id, UnitPlacement.path))
+    found: list[int] = []
+    last: str | None = None
     for unit_id, path in rows:
-        if unit_id == unit.id:
+        if unit_id == unit.id or (last is not None and path.startswith(last)):
             continue
-        ancestors = path_ids(path)[:-1]
-        below = ancestors[ancestors.index(unit.id) + 1:] if unit.id in ancestors else ancestors
-        if not any(a in owing for a in below):
-            found.append(unit_id)
+        found.append(unit_id)
+        last = path
     return found
 
 
@@ -138,10 +169,15 @@ def _in_span(fields: Iterable[FieldDef], period: str, column: Any, key_column: A
                and_(column >= year, column < f"{int(year) + 1:04d}"))
 
 
-def _sums_query(rv: Any, where: Sequence[ColumnElement[bool]], value: Any = None):
+def _sums_query(rv: Any, where: Sequence[ColumnElement[bool]], value: Any = None,
+                extremes: bool = True):
+    """Per field key, the six aggregates of :class:`_Sums` (without *extremes*, no least
+    and most: no field is added up by min or max, and each row costs less)."""
     micros = value if value is not None else rv.micros
     counted = case((rv.applies, micros))
-    return (select(rv.field_key, func.sum(counted), func.min(counted), func.max(counted),
+    least, most = ((func.min(counted), func.max(counted)) if extremes
+                   else (literal(None), literal(None)))
+    return (select(rv.field_key, func.sum(counted), least, most,
                    func.count(counted),
                    func.sum(case((and_(rv.applies, micros.is_(None)), 1), else_=0)),
                    func.sum(case((rv.applies, 0), else_=1)))
@@ -177,7 +213,19 @@ def _value(fld: FieldDef, sums: _Sums | None) -> Any:
 def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            include_submitted: bool = False, carry_forward: bool = True,
            children: Sequence[int] | None = None) -> Rollup:
-    """The numeric figures of *unit*'s subtree for *period* (the caller checked scope)."""
+    """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
+
+    Two statements read the bulk of the rows, each joining the children's ids unit by
+    unit to ``ix_report_values_rollup``: this period's counted rows (totals and
+    coverage), and the period before's rows (its totals, and the like-for-like figure
+    of the counted children whose latest approved report is that period's, flagged
+    from the children's list). The rest read only the units that need them: the
+    children's latest approved period (one row each, from ``reports``), the figures
+    carried forward by the children not counted, the like-for-like figures of the few
+    counted children whose latest approved report is older, and the blank or
+    non-applying figures of this period (``ix_report_values_gaps``), whose earlier
+    figure is taken back out of the like-for-like sums.
+    """
     periods = assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None
@@ -185,50 +233,61 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     if children is None:
         children = child_ids(session, assignment, unit, period)
     fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED]
-    keys = [f.key for f in fields]
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
-    mine = ids_in(session, rv.unit_id, children)
+    kids = id_rows(session, children)
 
     counted_ids = set(session.scalars(
-        select(Report.unit_id).where(Report.assignment_id == assignment.id,
-                                     Report.period == period, Report.status.in_(statuses),
-                                     ids_in(session, Report.unit_id, children))))
+        select(Report.unit_id).select_from(kids).join(Report, and_(
+            Report.assignment_id == assignment.id, Report.period == period,
+            Report.unit_id == kids.c.id)).where(Report.status.in_(statuses))))
     uncounted = [c for c in children if c not in counted_ids]
-    base = [rv.assignment_id == assignment.id, rv.field_key.in_(keys)]
-    current = _read_sums(session, _sums_query(rv, [*base, rv.period == period,
-                                                   rv.status.in_(statuses), mine]))
+    counted = [c for c in children if c in counted_ids]  # tree order
+    # Each child's latest approved report before the period (one row per child): what a
+    # cumulative figure of a child not counted carries forward, and the like-for-like
+    # figure before of one counted.
+    latest_of: dict[int, str] = dict(session.execute(
+        select(Report.unit_id, func.max(Report.period)).select_from(kids).join(Report, and_(
+            Report.assignment_id == assignment.id, Report.unit_id == kids.c.id,
+            Report.status == Status.APPROVED, Report.period < period))
+        .group_by(Report.unit_id)).all())
+    # No test of the field key in the passes over the rows: SQLite would probe the index
+    # once per unit and key; the groups of other keys are left out when read.
+    base = [rv.assignment_id == assignment.id]
+    now_ids = id_rows(session, counted)
+    extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
+                   for f in fields)
+    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)],
+                                              extremes=extremes)
+                         .select_from(now_ids).join(rv, and_(
+                             rv.assignment_id == assignment.id, rv.period == period,
+                             rv.unit_id == now_ids.c.id)))
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
 
-    # Each child's latest approved report before the period: what a cumulative figure of
-    # a child not counted carries forward, and the like-for-like figure before.
-    latest = (select(Report.unit_id, func.max(Report.period).label("period"))
-              .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
-                     Report.period < period, ids_in(session, Report.unit_id, children))
-              .group_by(Report.unit_id).subquery())
-    prior = aliased(ReportValue)
     carried: dict[str, _Sums] = {}
     carried_units = 0
+    carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
-        carried_where = [rv.assignment_id == assignment.id,
-                         rv.field_key.in_([f.key for f in cumulative]),
-                         ids_in(session, rv.unit_id, uncounted),
-                         _in_span(cumulative, period, rv.period, rv.field_key)]
-        carried = _read_sums(session, _sums_query(rv, carried_where).join(
-            latest, and_(latest.c.unit_id == rv.unit_id, latest.c.period == rv.period)))
-        carried_units = session.scalar(
-            select(func.count()).select_from(latest)
-            .where(ids_in(session, latest.c.unit_id, uncounted))) or 0
+        latest = _latest(session, assignment, period, carrying)
+        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key)]
+        on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
+                         rv.period == latest.c.period)
+        carried = {key: sums for key, sums in _read_sums(session, _sums_query(
+            rv, carried_where, extremes=extremes).select_from(latest).join(rv, on_latest))
+            .items() if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
+        carried_units = len(carrying)
         if lasts:
-            _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros).join(
-                latest, and_(latest.c.unit_id == rv.unit_id, latest.c.period == rv.period))
-                .where(*carried_where, rv.field_key.in_(lasts)), order)
+            _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros)
+                   .select_from(latest).join(rv, on_latest)
+                   .where(*carried_where, rv.field_key.in_(lasts)), order)
     if lasts:
-        _lasts(session, current, select(rv.unit_id, rv.field_key, rv.micros).where(
-            *base, rv.period == period, rv.status.in_(statuses), mine,
-            rv.field_key.in_(lasts)), order)
+        _lasts(session, current, select(rv.unit_id, rv.field_key, rv.micros)
+               .select_from(now_ids).join(rv, and_(
+                   rv.assignment_id == assignment.id, rv.period == period,
+                   rv.unit_id == now_ids.c.id))
+               .where(rv.status.in_(statuses), rv.field_key.in_(lasts)), order)
 
     result = Rollup(period, previous_period, len(children), len(counted_ids), 0)
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
@@ -245,27 +304,72 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     # The period before: the counted children's reports, and like for like for cumulative
     # figures (each unit in this period's figure with its own latest figure before).
     if previous_period is not None:
-        before = _read_sums(session, _sums_query(rv, [*base, rv.period == previous_period,
-                                                      rv.status.in_(statuses), mine]))
+        like = [f for f in cumulative if same_span(f, period, previous_period)]
+        # Min and max cannot be taken back out: those fields are joined figure by figure.
+        # So are all when the period before was asked on another template version (a
+        # report of it may lack a field this period's has).
+        same_version = version_for(assignment, previous_period).id == \
+            version_for(assignment, period).id
+        exact = [f.key for f in like if not same_version or f.effective_aggregation
+                 in (Aggregation.MIN, Aggregation.MAX)]
+        summed = [f.key for f in like if f.key not in exact]
+        just_before = [c for c in counted if latest_of.get(c) == previous_period]
+        older = [c for c in counted if c in latest_of and latest_of[c] != previous_period]
+        flagged = set(just_before)
+        before_ids = id_rows(session, [c for c in children if c not in flagged], just_before)
+        liked = before_ids.c.flag == 1  # only the keys in *summed* are read from it
+        before, same = _read_pair(session, select(
+            rv.field_key,
+            *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
+            *_aggregates(rv, rv.micros, liked, plain=True))
+            .select_from(before_ids).join(rv, and_(
+                rv.assignment_id == assignment.id, rv.period == previous_period,
+                rv.unit_id == before_ids.c.id))
+            .where(*base).group_by(rv.field_key))
         previous = {f.key: _value(f, before.get(f.key)) for f in fields
                     if not f.cumulative}
-        like = [f for f in cumulative if same_span(f, period, previous_period)]
         if like:
-            same = _read_sums(session, select(
+            prior = aliased(ReportValue)
+            # Counted now with a blank or non-applying figure: its figure before is not
+            # like for like; taken back out of the sums (few rows, a partial index).
+            gaps = _read_sums(session, select(
+                prior.field_key, func.sum(prior.micros), literal(None), literal(None),
+                func.count(prior.micros), literal(0), literal(0))
+                .select_from(rv)
+                .join(prior, and_(prior.assignment_id == rv.assignment_id,
+                                  prior.period == previous_period,
+                                  prior.unit_id == rv.unit_id,
+                                  prior.field_key == rv.field_key))
+                .where(rv.assignment_id == assignment.id, rv.period == period,
+                       or_(rv.micros.is_(None), ~rv.applies),
+                       rv.status.in_(statuses), rv.field_key.in_(summed),
+                       ids_in(session, rv.unit_id, just_before), prior.micros.is_not(None))
+                .group_by(prior.field_key))
+            # Figure by figure: the counted children whose latest approved report is
+            # older than the period before, and the fields whose rule is min or max.
+            latest = _latest(session, assignment, period, older if not exact else
+                             [*older, *just_before])
+            joined = _read_sums(session, select(
                 prior.field_key, func.sum(prior.micros), func.min(prior.micros),
                 func.max(prior.micros), func.count(prior.micros), literal(0), literal(0))
-                .select_from(rv)
-                .join(latest, latest.c.unit_id == rv.unit_id)
+                .select_from(latest)
+                .join(rv, and_(rv.assignment_id == assignment.id, rv.period == period,
+                               rv.unit_id == latest.c.unit_id))
                 .join(prior, and_(prior.unit_id == rv.unit_id, prior.period == latest.c.period,
                                   prior.assignment_id == rv.assignment_id,
                                   prior.field_key == rv.field_key))
-                .where(rv.assignment_id == assignment.id, rv.period == period,
-                       rv.status.in_(statuses), mine, rv.applies, rv.micros.is_not(None),
+                .where(rv.status.in_(statuses), rv.applies, rv.micros.is_not(None),
                        rv.field_key.in_([f.key for f in like]), prior.micros.is_not(None),
+                       or_(prior.field_key.in_(exact), latest.c.period != previous_period),
                        _in_span(like, period, prior.period, prior.field_key))
                 .group_by(prior.field_key))
             for fld in like:
-                sums = same.get(fld.key, _Sums()).merge(carried.get(fld.key, _Sums()))
+                sums = same.get(fld.key, _Sums()) if fld.key in summed else _Sums()
+                taken = gaps.get(fld.key, _Sums())
+                sums = _Sums(sums.total - taken.total, sums.least, sums.most,
+                             sums.parts - taken.parts)
+                sums = sums.merge(joined.get(fld.key, _Sums()))
+                sums = sums.merge(carried.get(fld.key, _Sums()))
                 previous[fld.key] = _value(fld, sums) if fld.effective_aggregation \
                     is not Aggregation.LAST else None
         result.previous_values = {k: v for k, v in
@@ -274,6 +378,45 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                                       result.previous_values or None, period=period,
                                       previous_period=previous_period)
     return result
+
+
+def _latest(session: Session, assignment: Assignment, period: str, ids: Sequence[int]):
+    """A derived table: each of *ids*' latest approved period before *period*."""
+    listed = id_rows(session, ids)
+    return (select(Report.unit_id, func.max(Report.period).label("period"))
+            .select_from(listed).join(Report, and_(
+                Report.assignment_id == assignment.id, Report.unit_id == listed.c.id,
+                Report.status == Status.APPROVED, Report.period < period))
+            .group_by(Report.unit_id).subquery())
+
+
+def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = False,
+                extremes: bool = False) -> list[Any]:
+    """The six aggregates of :class:`_Sums` over the rows *when* holds, as the period
+    before needs them: no blank or off counts, least and most only with *extremes*
+    (*plain*: every row's figure, applying or not, summed and counted: the like-for-like
+    figure before of the fields added up by sum or mean)."""
+    nothing = [literal(None), literal(None)]
+    if plain:
+        counted = case((and_(when, micros.is_not(None)), micros))
+        return [func.sum(counted), *nothing, func.count(counted), literal(0), literal(0)]
+    counted = case((and_(when, rv.applies), micros))
+    return [func.sum(counted),
+            *([func.min(counted), func.max(counted)] if extremes else nothing),
+            func.count(counted), literal(0), literal(0)]
+
+
+def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
+    """Two sets of six aggregates per field key from one query."""
+    first: dict[str, _Sums] = {}
+    second: dict[str, _Sums] = {}
+    for key, *numbers in session.execute(query):
+        for into, part in ((first, numbers[:6]), (second, numbers[6:])):
+            total, least, most, parts, blank, off = part
+            into[key] = _Sums(int(total or 0), None if least is None else int(least),
+                              None if most is None else int(most), int(parts or 0),
+                              int(blank or 0), int(off or 0))
+    return first, second
 
 
 def _lasts(session: Session, into: dict[str, _Sums], query: Any, order: dict[int, int]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.models import ApiToken, Unit, User
@@ -65,6 +65,16 @@ def create(session: Session, user: User, name: str = "", *,
     return token, secret
 
 
+# Built once (every API request runs it). The account and its unit in the same statement:
+# every API request needs both (the unit decides the scope); the unit's tags only when
+# something asks.
+_BY_PREFIX = (
+    select(ApiToken)
+    .where(ApiToken.prefix == bindparam("prefix"), ApiToken.revoked_at.is_(None))
+    .options(joinedload(ApiToken.user).joinedload(User.unit).lazyload(Unit.tag_rows))
+)
+
+
 def authenticate(session: Session, secret: str, *, now: datetime | None = None) -> User | None:
     """The active account whose unrevoked, unexpired token *secret* is, or None.
 
@@ -75,13 +85,7 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
     if not secret.startswith(SECRET_MARK) or len(secret) <= PREFIX_LENGTH:
         return None
     digest = hash_secret(secret)
-    candidates = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.prefix == secret[:PREFIX_LENGTH], ApiToken.revoked_at.is_(None))
-        # The account and its unit in the same statement: every API request needs both
-        # (the unit decides the scope); the unit's tags only when something asks.
-        .options(joinedload(ApiToken.user).joinedload(User.unit).lazyload(Unit.tag_rows))
-    ).all()
+    candidates = session.scalars(_BY_PREFIX, {"prefix": secret[:PREFIX_LENGTH]}).all()
     match = None
     for token in candidates:
         # compare_digest on every candidate: the time taken does not tell which one matched.

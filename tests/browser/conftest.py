@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from live import LiveServer, new_page
+from reporting_setup import sign_in
 
 from server import migrate
 from server.app import create_app
@@ -147,15 +148,10 @@ def screenshot():
 def log_in():
     """Sign in through the login form, as a person would."""
 
-    def sign_in(page, username: str) -> None:
-        page.goto("/auth/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_label("密码").press("Enter")
-        page.wait_for_load_state()
-        assert "/auth/login" not in page.url, f"{username} could not sign in"
+    def log_in_as(page, username: str) -> None:
+        sign_in(page, username, PASSWORD)
 
-    return sign_in
+    return log_in_as
 
 
 DEMO_PASSWORD = "dashboard-demo-9"

@@ -18,6 +18,7 @@ from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
+from server.models.templates import TemplateVersion
 from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.accounts import create_user
@@ -38,12 +39,41 @@ class Flow:
     previous: str  # last quarter, submitted and approved
 
 
+def progress_periods(session) -> tuple[TemplateVersion, list[str]]:
+    """The 21-item 池店镇 progress template (loaded if it is not yet) and the keys of its
+    periods begun by today, oldest first: ``[-1]`` is the running one."""
+    load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+    template = latest(session, "chidian-progress")
+    today = utcnow().astimezone(SHANGHAI).date()
+    return template, [p.key for p in template.definition.schedule.periods()
+                      if p.start <= today]
+
+
+def in_time(assignment, period: str) -> datetime:
+    """Two days before *period*'s due date, 10:00 in China: a submission in time."""
+    due = assignment_service.due_date(assignment, period)
+    return datetime.combine(due - timedelta(days=2), time(10), tzinfo=SHANGHAI)
+
+
+def file_report(session, reporter, assignment: str, code: str, period: str,
+                values: dict[str, str], *, now: datetime | None = None,
+                approver=None) -> None:
+    """Save *values* as unit *code*'s report and submit it (at *now*, default the real
+    time); *approver*, when given, approves it."""
+    view = reporting.load(session, reporter, assignment, code, period)
+    reporting.save(session, reporter, view, values)
+    reporting.submit(session, reporter, view, now=now)
+    if approver is not None:
+        reporting.approve(session, approver,
+                          reporting.load(session, approver, assignment, code, period))
+
+
 def prepare(app) -> Flow:
     """Add the units, accounts, assignment and last quarter's report (once per server)."""
     with app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
                                contact_phone="13800000001")
             village = create_unit(session, VILLAGE, "溜石村", "village", town,
@@ -54,22 +84,23 @@ def prepare(app) -> Flow:
             reporter = create_user(session, VILLAGE_USER, PASSWORD, Role.SUBMITTER, village)
             create_user(session, OTHER_USER, PASSWORD, Role.SUBMITTER, other)
             # The window opens last quarter: the village owes nothing older.
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
-            due = assignment_service.due_date(assignment, previous)
-            in_time = datetime.combine(due - timedelta(days=2), time(10), tzinfo=SHANGHAI)
-
-            view = reporting.load(session, reporter, ASSIGNMENT, VILLAGE, previous)
-            reporting.save(session, reporter, view,
-                           {"reporter": "周九", "phone": "13800000007", **LAST_QUARTER})
-            reporting.submit(session, reporter, view, now=in_time)
-            reporting.approve(session, reviewer,
-                              reporting.load(session, reviewer, ASSIGNMENT, VILLAGE, previous))
+            file_report(session, reporter, ASSIGNMENT, VILLAGE, previous,
+                        {"reporter": "周九", "phone": "13800000007", **LAST_QUARTER},
+                        now=in_time(assignment, previous), approver=reviewer)
             return Flow(current=current, previous=previous)
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form, as a person would."""
+    page.goto("/auth/login")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_label("密码").press("Enter")
+    page.wait_for_load_state()
+    assert "/auth/login" not in page.url, f"{username} could not sign in"
 
 
 @contextmanager
@@ -80,12 +111,7 @@ def person(chromium, base_url: str, username: str, width: int) -> Iterator:
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto("/auth/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_label("密码").press("Enter")
-        page.wait_for_load_state()
-        assert "/auth/login" not in page.url, f"{username} could not sign in"
+        sign_in(page, username)
         yield page
     finally:
         context.close()

@@ -9,20 +9,15 @@ Screenshots of the figures page at 360 px (closed and with a total open) and at
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
 
 import pytest
 from playwright.sync_api import expect
+from reporting_setup import file_report, fits_the_screen, in_time, progress_periods, sign_in
 
-from forms.loader import CATALOG_DIR
-from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
-from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import reporting
 from server.services.accounts import create_user
-from server.services.templates import latest, load_files
 from server.services.units import create_unit
 
 pytestmark = pytest.mark.browser
@@ -39,49 +34,27 @@ def quarter(live_server) -> str:
     with live_server.app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit(session, TOWN, "池店镇", "town", contact_name="张三",
                                contact_phone="13800000001")
             reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous = begun[-2]
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
-            due = assignment_service.due_date(assignment, previous)
-            in_time = datetime.combine(due - timedelta(days=2), time(10), tzinfo=SHANGHAI)
             for code, (name, username, found) in VILLAGES.items():
                 village = create_unit(session, code, name, "village", town)
                 reporter = create_user(session, username, PASSWORD, Role.SUBMITTER, village)
-                view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
-                reporting.save(session, reporter, view, {
+                file_report(session, reporter, ASSIGNMENT, code, previous, {
                     "reporter": name + "报送人", "phone": "13800000002",
                     "i09_hazards_found": str(found), "i09_hazards_rectified": "1",
-                    "i01_progress": f"{name}已督促企业开展自查。"})
-                reporting.submit(session, reporter, view, now=in_time)
-                reporting.approve(session, reviewer,
-                                  reporting.load(session, reviewer, ASSIGNMENT, code, previous))
+                    "i01_progress": f"{name}已督促企业开展自查。"},
+                    now=in_time(assignment, previous), approver=reviewer)
             return previous
-
-
-def sign_in(page) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("用户名").fill(TOWN_USER)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_label("密码").press("Enter")
-    page.wait_for_load_state()
-    assert "/auth/login" not in page.url
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
 def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, page, quarter,
                                                                      screenshot):
-    sign_in(phone)
+    sign_in(phone, TOWN_USER, PASSWORD)
     phone.goto("/consolidation/")
     phone.locator(f'tr[data-unit="{TOWN}"] a[href$="/{quarter}"]').click()
     expect(phone).to_have_url(re.compile(
@@ -116,7 +89,7 @@ def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, pa
     expect(phone.locator(".review-summary")).to_contain_text("审核通过")
 
     # The same page on a desktop, figures beside the lists of units and checks.
-    sign_in(page)
+    sign_in(page, TOWN_USER, PASSWORD)
     page.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
     page.locator('details.cons-parts[data-field="i09_hazards_found"] summary').click()
     screenshot(page, "consolidation-figures-1280")
@@ -125,7 +98,7 @@ def test_on_a_phone_a_total_opens_onto_its_parts_and_leads_to_a_report(phone, pa
 
 def test_the_town_sees_its_targets_and_the_phase_on_a_phone(phone, quarter, screenshot):
     """The plan's targets judged on the town's figures, readable on a 360 px screen."""
-    sign_in(phone)
+    sign_in(phone, TOWN_USER, PASSWORD)
     phone.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
     panel = phone.locator("section.targets")
     expect(panel.locator("h2")).to_have_text("辖区目标")
@@ -144,7 +117,7 @@ def test_a_large_total_fetches_its_parts_a_page_at_a_time(page, quarter, monkeyp
     from server.services import parts as parts_service
 
     monkeypatch.setattr(parts_service, "PAGE", 1)
-    sign_in(page)
+    sign_in(page, TOWN_USER, PASSWORD)
     page.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
     found = page.locator('details.cons-parts[data-field="i09_hazards_found"]')
     expect(found.locator("[data-parts-url]")).to_have_count(1)

@@ -13,21 +13,13 @@ import shutil
 
 import pytest
 from playwright.sync_api import expect
+from reporting_setup import sign_in
 
 pytestmark = pytest.mark.browser
 
 ACCOUNTS = {"chidian-hz": ("池店镇", "chidian-progress"),
             "siping-hz": ("四平市工信局", "siping-summary")}
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def sign_in(page, username: str, password: str) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(password)
-    page.get_by_label("密码").press("Enter")
-    page.wait_for_load_state()
-    assert "/auth/login" not in page.url
 
 
 @pytest.mark.parametrize("width", [1280, 360])

@@ -9,21 +9,22 @@ approves.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 import pytest
 from playwright.sync_api import expect
-from reporting_setup import LAST_QUARTER, PASSWORD, person, submit
+from reporting_setup import (
+    LAST_QUARTER,
+    PASSWORD,
+    file_report,
+    in_time,
+    person,
+    progress_periods,
+    submit,
+)
 
-from forms.loader import CATALOG_DIR
-from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
-from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import reporting
 from server.services.accounts import create_user
-from server.services.templates import latest, load_files
 from server.services.units import create_unit
 
 pytestmark = pytest.mark.browser
@@ -39,28 +40,19 @@ def current(live_server) -> str:
     with live_server.app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit(session, TOWN, "西滨镇", "town", contact_name="张三",
                                contact_phone="13800000021")
             village = create_unit(session, VILLAGE, "东石村", "village", town,
                                   contact_name="周九", contact_phone="13800000027")
             reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
             reporter = create_user(session, VILLAGE_USER, PASSWORD, Role.SUBMITTER, village)
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
-            due = assignment_service.due_date(assignment, previous)
-            view = reporting.load(session, reporter, ASSIGNMENT, VILLAGE, previous)
-            reporting.save(session, reporter, view,
-                           {"reporter": "周九", "phone": "13800000027", **LAST_QUARTER})
-            reporting.submit(session, reporter, view,
-                             now=datetime.combine(due - timedelta(days=2), time(10),
-                                                  tzinfo=SHANGHAI))
-            reporting.approve(session, reviewer,
-                              reporting.load(session, reviewer, ASSIGNMENT, VILLAGE, previous))
+            file_report(session, reporter, ASSIGNMENT, VILLAGE, previous,
+                        {"reporter": "周九", "phone": "13800000027", **LAST_QUARTER},
+                        now=in_time(assignment, previous), approver=reviewer)
     return current
 
 

@@ -11,17 +11,19 @@ from __future__ import annotations
 import pytest
 from conftest import SCREENSHOTS
 from playwright.sync_api import expect
-from reporting_setup import LAST_QUARTER, PASSWORD, fits_the_screen, person
+from reporting_setup import (
+    LAST_QUARTER,
+    PASSWORD,
+    file_report,
+    fits_the_screen,
+    person,
+    progress_periods,
+)
 
-from forms.loader import CATALOG_DIR
-from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
-from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import reporting
 from server.services.accounts import create_user
-from server.services.templates import latest, load_files
 from server.services.units import create_unit
 
 pytestmark = pytest.mark.browser
@@ -38,14 +40,11 @@ def current(live_server) -> str:
     with live_server.app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit(session, TOWN, "东海镇", "town", contact_name="张三",
                                contact_phone="13800000031")
             create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            current = [p.key for p in template.definition.schedule.periods()
-                       if p.start <= today][-1]
+            current = begun[-1]
             assignment_service.create_assignment(session, key=ASSIGNMENT, template=template,
                                                  root=town, first=current)
             for n, (code, name) in enumerate(VILLAGES.items()):
@@ -53,10 +52,8 @@ def current(live_server) -> str:
                                       contact_name="周九", contact_phone=f"1380000004{n}")
                 reporter = create_user(session, code.lower(), PASSWORD, Role.SUBMITTER,
                                        village)
-                view = reporting.load(session, reporter, ASSIGNMENT, code, current)
-                reporting.save(session, reporter, view,
-                               {"reporter": "周九", "phone": "13800000027", **LAST_QUARTER})
-                reporting.submit(session, reporter, view)
+                file_report(session, reporter, ASSIGNMENT, code, current,
+                            {"reporter": "周九", "phone": "13800000027", **LAST_QUARTER})
     return current
 
 

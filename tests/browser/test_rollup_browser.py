@@ -10,20 +10,15 @@ the test's temporary folder.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
-
 import pytest
 from playwright.sync_api import expect
+from reporting_setup import file_report, fits_the_screen, in_time, progress_periods, sign_in
 
-from forms.loader import CATALOG_DIR
-from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
 from server.models.accounts import utcnow
 from server.services import assignments as assignment_service
-from server.services import reporting
 from server.services.accounts import create_user
-from server.services.templates import latest, load_files
 from server.services.units import create_unit
 
 pytestmark = pytest.mark.browser
@@ -46,13 +41,10 @@ def quarter(live_server) -> str:
     with live_server.app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit(session, TOWN, "示例镇", "town", contact_name="张三",
                                contact_phone="13800000001")
             reviewer = create_user(session, TOWN_USER, PASSWORD, Role.CONSOLIDATOR, town)
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
@@ -64,32 +56,12 @@ def quarter(live_server) -> str:
                                              (current, now, status)):
                     if found is None:
                         continue
-                    due = assignment_service.due_date(assignment, period)
-                    in_time = datetime.combine(due - timedelta(days=2), time(10),
-                                               tzinfo=SHANGHAI)
-                    view = reporting.load(session, reporter, ASSIGNMENT, code, period)
-                    reporting.save(session, reporter, view, {
+                    file_report(session, reporter, ASSIGNMENT, code, period, {
                         "reporter": name + "报送人", "phone": "13800000002",
-                        FIELD: str(found), "i09_hazards_rectified": "1"})
-                    reporting.submit(session, reporter, view, now=min(in_time, utcnow()))
-                    if final == "approved":
-                        reporting.approve(session, reviewer, reporting.load(
-                            session, reviewer, ASSIGNMENT, code, period))
+                        FIELD: str(found), "i09_hazards_rectified": "1"},
+                        now=min(in_time(assignment, period), utcnow()),
+                        approver=reviewer if final == "approved" else None)
             return current
-
-
-def sign_in(page) -> None:
-    page.goto("/auth/login")
-    page.get_by_label("用户名").fill(TOWN_USER)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_label("密码").press("Enter")
-    page.wait_for_load_state()
-    assert "/auth/login" not in page.url
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate(
-        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 
 COVERAGE = "4 个单位：1 个本期已计入，2 个沿用上期，1 个从未报送"
@@ -100,7 +72,7 @@ def test_carried_forward_parts_and_coverage_beside_the_total(device, request, qu
                                                               tmp_path):
     screen = request.getfixturevalue(device)
     width = 1280 if device == "page" else 360
-    sign_in(screen)
+    sign_in(screen, TOWN_USER, PASSWORD)
     screen.goto(f"/consolidation/{ASSIGNMENT}/{TOWN}/{quarter}")
     found = screen.locator(f'details.cons-parts[data-field="{FIELD}"]')
     # 11 this quarter, plus 西湖村's 5 and 南山村's 4 carried forward from last quarter.

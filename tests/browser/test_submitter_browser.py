@@ -9,23 +9,28 @@ go to test-artifacts/screenshots/submitter-*.png.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from reporting_setup import LAST_QUARTER, PASSWORD, fits_the_screen, person
+from reporting_setup import (
+    LAST_QUARTER,
+    PASSWORD,
+    file_report,
+    fits_the_screen,
+    in_time,
+    person,
+    progress_periods,
+    sign_in,
+)
 
-from forms.loader import CATALOG_DIR
-from forms.periods import SHANGHAI
 from server.db import db_session, unit_of_work
 from server.models import Role
-from server.models.accounts import User, utcnow
+from server.models.accounts import User
 from server.models.reporting import Report
 from server.services import assignments as assignment_service
 from server.services import reporting
 from server.services.accounts import create_user
-from server.services.templates import latest, load_files
 
 pytestmark = pytest.mark.browser
 
@@ -42,12 +47,9 @@ def current(live_server) -> str:
     with live_server.app.app_context():
         session = db_session()
         with unit_of_work(session):
-            load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template, begun = progress_periods(session)
             town = create_unit_with_contact(session, TOWN, "苏坑镇", None)
             reviewer = create_user(session, "su-town", PASSWORD, Role.CONSOLIDATOR, town)
-            template = latest(session, "chidian-progress")
-            today = utcnow().astimezone(SHANGHAI).date()
-            begun = [p.key for p in template.definition.schedule.periods() if p.start <= today]
             previous, current = begun[-2], begun[-1]
             villages = []
             for code, username in (*VILLAGES.values(), DRAFTS):
@@ -56,15 +58,10 @@ def current(live_server) -> str:
                                                    Role.SUBMITTER, unit)))
             assignment = assignment_service.create_assignment(
                 session, key=ASSIGNMENT, template=template, root=town, first=previous)
-            due = assignment_service.due_date(assignment, previous)
             for code, reporter in villages[:len(VILLAGES)]:
-                view = reporting.load(session, reporter, ASSIGNMENT, code, previous)
-                reporting.save(session, reporter, view,
-                               {"reporter": "周九", "phone": "13800000037", **LAST_QUARTER})
-                reporting.submit(session, reporter, view, now=datetime.combine(
-                    due - timedelta(days=2), time(10), tzinfo=SHANGHAI))
-                reporting.approve(session, reviewer,
-                                  reporting.load(session, reviewer, ASSIGNMENT, code, previous))
+                file_report(session, reporter, ASSIGNMENT, code, previous,
+                            {"reporter": "周九", "phone": "13800000037", **LAST_QUARTER},
+                            now=in_time(assignment, previous), approver=reviewer)
     return current
 
 
@@ -199,11 +196,7 @@ def test_the_submitters_pages_have_no_serious_accessibility_violations(
     context.set_default_timeout(10_000)
     page = context.new_page()
     try:
-        page.goto("/auth/login")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_label("密码").press("Enter")
-        page.wait_for_load_state()
+        sign_in(page, username)
         found = {}
         for path in ("/reports/", form, form + "/history"):
             page.goto(path)

@@ -21,7 +21,7 @@ from merged_form import form_values, merged_form
 from python_calamine import CalamineWorkbook
 
 from exports.flat_data import FLAT_HEADERS, NOT_STARTED, UnitReport
-from exports.merged_workbook import COMPLETENESS_HEADERS, write_merged_workbook
+from exports.merged_workbook import COMPLETENESS_HEADERS, ISSUE_HEADERS, write_merged_workbook
 from forms.consolidation import ChildReport, consolidate
 from forms.definition import Definition
 from forms.validation import validate
@@ -397,3 +397,73 @@ def test_data_beyond_excels_last_row_continues_on_another_sheet(tmp_path, monkey
     assert [len(p) for p in parts] == [4, 4, 3]
     assert all(p[0] == list(FLAT_HEADERS) for p in parts)
     assert [r[0] for p in parts for r in p[1:]] == [f"U{i}" for i in range(4) for _ in "ab"]
+
+
+def test_every_sheet_that_grows_with_the_units_continues_on_translated_sheets(tmp_path):
+    """A subtree longer than a sheet: nothing is cut, every part repeats the header, and
+    the continuation sheets carry the translated title ("明细数据 (2)")."""
+    from babel.support import Translations
+
+    from exports.figure_notes import NOTE_HEADERS
+    from exports.summary_sheets import PART_HEADERS, TEXT_HEADERS, SummaryInput
+    from forms.consolidation import Part
+    from forms.issues import warning
+
+    catalogue = Translations.load(str(Path(__file__).parents[2] / "translations"), ["zh_CN"])
+    t = catalogue.gettext
+    units = [(f"U{i:02d}", f"村{i}") for i in range(11)]
+    reports = [_report(code, name, {"found": i + 1, "rectified": i},
+                       issues=(warning("found", "differs_from_children", value=str(i + 1),
+                                       expected="0", label="发现"),),
+                       explanations={"found": f"说明{i}"})
+               for i, (code, name) in enumerate(units)]
+    parts = [Part(code, name, i + 1, revision=1) for i, (code, name) in enumerate(units)]
+    summary = SummaryInput(unit_name="池店镇", period_label="2024年第四季度", as_of=None,
+                           coverage="", values={}, increments={}, previous={},
+                           coverage_by_field={})
+    path, result = _write(tmp_path, reports, translate=t, summary=summary, max_rows=5,
+                          lists={"i01_progress": [(name, f"进展{name}") for _, name in units]},
+                          provenance={"found": parts})
+    book = CalamineWorkbook.from_path(str(path))
+
+    def rows_of(first: str, header: tuple[str, ...]) -> list[list[Any]]:
+        names = result.sheets_of(first)
+        assert len(names) > 1  # it did overflow
+        assert names == [t(first_title(first))] + [
+            f"{t(first_title(first))} ({n})" for n in range(2, len(names) + 1)]
+        out = []
+        for name in names:
+            rows = sheet_rows(book, name)
+            assert rows[0][:len(header)] == [t(h) for h in header], name
+            assert 1 < len(rows) <= 5, name
+            out += rows[1:]
+        return out
+
+    titles = {result.completeness_sheet: "Completeness", result.issues_sheet: "Validation issues",
+              result.notes_sheet: "Explanations", result.data_sheets[0]: "Data",
+              result.texts_sheet: "Texts", result.parts_sheet: "Parts"}
+
+    def first_title(first: str) -> str:
+        return titles[first]
+
+    codes = [code for code, _ in units]
+    assert [r[0] for r in rows_of(result.completeness_sheet, COMPLETENESS_HEADERS)] == codes
+    assert [r[0] for r in rows_of(result.issues_sheet, ISSUE_HEADERS)] == codes
+    assert [(r[0], r[-3]) for r in rows_of(result.notes_sheet, NOTE_HEADERS)] == [
+        (code, f"说明{i}") for i, code in enumerate(codes)]
+    assert result.data_sheets == result.sheets_of(result.data_sheets[0])
+    data = rows_of(result.data_sheets[0], FLAT_HEADERS)
+    assert len(data) == result.data_rows == 2 * len(units)
+    assert {(r[0], r[7], r[9]) for r in data} == (
+        {(code, "found", i + 1) for i, code in enumerate(codes)}
+        | {(code, "rectified", i) for i, code in enumerate(codes)})
+    assert [r[3] for r in rows_of(result.texts_sheet, TEXT_HEADERS)] == [n for _, n in units]
+    assert [(r[2], r[4]) for r in rows_of(result.parts_sheet, PART_HEADERS)] == [
+        (code, i + 1) for i, code in enumerate(codes)]
+    # The by-unit sheet keeps its last two rows for the legend: two units per sheet here.
+    by_unit = result.sheets_of(result.by_unit_sheet)
+    assert by_unit == [t("By unit"), *(f"{t('By unit')} ({n})" for n in range(2, 7))]
+    listed = [row for name in by_unit for row in sheet_rows(book, name)[1:3]
+              if row and str(row[0]).startswith("U")]
+    assert [row[0] for row in listed] == codes
+    assert all(sheet_rows(book, name)[0][0] == t("Unit code") for name in by_unit)

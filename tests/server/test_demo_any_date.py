@@ -11,17 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from demo_loaded import demo_app, loading_demo
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from forms.issues import unexplained
-from server.app import create_app
-from server.db import Base, database
-from server.demo import load_demo, workflow
 from server.models.reporting import Report, Status
 from server.services import reporting
 from server.services.accounts import get_user
-from server.services.templates import load_files
 
 pytestmark = pytest.mark.slow  # builds the whole demo
 
@@ -31,30 +27,17 @@ pytestmark = pytest.mark.slow  # builds the whole demo
     datetime(2027, 3, 1, 3, 0, tzinfo=UTC),    # after the plan's last deadline
 ], ids=["late-in-the-plan", "after-the-plan"])
 def test_the_demo_loads_and_every_handed_in_report_is_explained(migrated, tmp_path, now):
-    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
-                      "INSTANCE_PATH": str(tmp_path), "TESTING": True})
-    engine = database(app).engine
-    try:
-        with (app.test_request_context(headers={"Accept-Language": "en"}),
-              Session(engine, expire_on_commit=False) as session,
-              pytest.MonkeyPatch.context() as patch):
-            patch.setattr(workflow, "utcnow", lambda: now)
-            load_files(session)
-            summary = load_demo(session, "demo-any-date")
-            assert summary.units_created > 0 and summary.reports.statuses[Status.APPROVED] > 0
-            handed_in = session.scalars(select(Report).where(
-                Report.status.in_([Status.SUBMITTED, Status.APPROVED]))).all()
-            assert handed_in
-            admin = get_user(session, "admin")
-            for report in handed_in[:200]:  # as the service sees them today
-                view = reporting.load(session, admin, report.assignment.key,
-                                      report.unit.code, report.period)
-                figures, general = unexplained(reporting.issues_for(view), report.explanations
-                                               or {}, report.remarks)
-                assert not figures, (report.unit.code, report.period)
-            assert session.scalar(select(func.count()).select_from(Report)) >= len(handed_in)
-    finally:
-        with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
-        engine.dispose()
+    with (demo_app(migrated, tmp_path) as app,
+          loading_demo(app, "en", now) as (session, summary)):
+        assert summary.units_created > 0 and summary.reports.statuses[Status.APPROVED] > 0
+        handed_in = session.scalars(select(Report).where(
+            Report.status.in_([Status.SUBMITTED, Status.APPROVED]))).all()
+        assert handed_in
+        admin = get_user(session, "admin")
+        for report in handed_in[:200]:  # as the service sees them today
+            view = reporting.load(session, admin, report.assignment.key,
+                                  report.unit.code, report.period)
+            figures, general = unexplained(reporting.issues_for(view), report.explanations
+                                           or {}, report.remarks)
+            assert not figures, (report.unit.code, report.period)
+        assert session.scalar(select(func.count()).select_from(Report)) >= len(handed_in)

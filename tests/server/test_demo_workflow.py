@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from demo_loaded import NOW, PASSWORD, demo_app, loading_demo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,8 +23,6 @@ from forms.issues import unexplained
 from forms.periods import Period, is_late
 from forms.validation import same_span
 from forms.values import loads_values
-from server.app import create_app
-from server.db import Base, database
 from server.demo import DemoSummary, load_demo, workflow
 from server.models import Role, Unit
 from server.models.reporting import (
@@ -38,11 +37,9 @@ from server.models.reporting import (
 from server.services import assignments as assignment_service
 from server.services import consolidation, owing, reporting, subtree
 from server.services.accounts import get_user
-from server.services.templates import load_files
 
 pytestmark = pytest.mark.slow  # builds the whole demo, twice
 
-NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 DECREASE = workflow.DECREASE
 OVERRIDE = workflow.OVERRIDE
 
@@ -56,22 +53,9 @@ class Demo:
 @pytest.fixture(scope="module")
 def loaded(migrated, tmp_path_factory) -> Iterator[Demo]:
     """The demo, loaded once for the module: the tests only read it."""
-    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
-                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-                      "TESTING": True})
-    engine = database(app).engine
-    try:
-        with (app.test_request_context(headers={"Accept-Language": "en"}),
-              Session(engine, expire_on_commit=False) as session,
-              pytest.MonkeyPatch.context() as patch):
-            patch.setattr(workflow, "utcnow", lambda: NOW)
-            load_files(session)
-            yield Demo(session, load_demo(session, "demo-pass-1"))
-    finally:
-        with engine.begin() as connection:  # leave the database empty for the next tests
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
-        engine.dispose()
+    with (demo_app(migrated, tmp_path_factory.mktemp("instance")) as app,
+          loading_demo(app, "en") as (session, summary)):
+        yield Demo(session, summary)
 
 
 @pytest.fixture
@@ -290,7 +274,7 @@ def test_loading_again_adds_nothing(demo, session):
     counts = row_counts(session)
     assert counts["Assignment"] == 9 and counts["Report"] > 300
     assert demo.reports.assignments == 9 and demo.reports.reports == counts["Report"]
-    again = load_demo(session, "demo-pass-1")
+    again = load_demo(session, PASSWORD)
     assert row_counts(session) == counts
     assert again.reports.describe() == "Demo reports: nothing to add."
 

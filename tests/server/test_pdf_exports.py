@@ -10,29 +10,23 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 import openpyxl
 import pytest
+from demo_loaded import NOW, PASSWORD, demo_app, loading_demo
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import pdf
-from server.app import create_app
-from server.db import Base, database
-from server.demo import load_demo, workflow
 from server.models import Role, Unit, User
 from server.models.reporting import Report
 from server.services import assignments as assignment_service
-from server.services.templates import load_files
 
 pytestmark = pytest.mark.slow  # builds the whole demo; most tests run LibreOffice
 
-NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # the demo as test_demo_workflow builds it
 KEY, TOWN, VILLAGE = "chidian-progress", "CHIDIAN", "CHIDIAN-V01"
-PASSWORD = "demo-pass-1"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not "
                                    "installed: workbooks cannot be printed to PDF here")
@@ -57,17 +51,8 @@ def consolidator_of(session: Session, code: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(migrated, tmp_path_factory) -> Iterator[Demo]:
-    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
-                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-                      "TESTING": True})
-    engine = database(app).engine
-    try:
-        with (app.test_request_context(headers={"Accept-Language": "zh-CN"}),
-              Session(engine, expire_on_commit=False) as session,
-              pytest.MonkeyPatch.context() as patch):
-            patch.setattr(workflow, "utcnow", lambda: NOW)
-            load_files(session)
-            load_demo(session, PASSWORD)
+    with demo_app(migrated, tmp_path_factory.mktemp("instance")) as app:
+        with loading_demo(app, "zh-CN") as (session, _):
             session.commit()
             assignment = assignment_service.get_assignment(session, KEY)
             latest = assignment_service.open_periods(assignment, NOW.date())[-1]
@@ -81,11 +66,6 @@ def demo(migrated, tmp_path_factory) -> Iterator[Demo]:
                                                                                      "XUEFENG")
         assert town_user and other_user and reported
         yield Demo(app, latest, reported, town_user, other_user, names[TOWN], names[VILLAGE])
-    finally:
-        with engine.begin() as connection:  # leave the database empty for the next tests
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
-        engine.dispose()
 
 
 @pytest.fixture

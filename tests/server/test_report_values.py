@@ -300,3 +300,42 @@ def reporting_report(found, unit, period):
     return object_session(unit).scalar(select(Report).where(
         Report.unit_id == unit.id, Report.period == period,
         Report.assignment_id == found.assignment.id))
+
+
+def test_like_for_like_before_takes_each_unit_s_own_latest_approved_figure(world, session):
+    """本期新增 of a town: a village whose latest approved report is older than the period
+    before counts with that figure; one whose figure of the period is blank counts with
+    none (the figure before is not like for like)."""
+    q2 = {"at": Q2_ON_TIME}
+    send(session, world, "v1", "V1", "2024Q2", {"found": 2}, approve_by="t1-hz", **q2)
+    send(session, world, "v2", "V2", "2024Q2", {"found": 1}, approve_by="t1-hz", **q2)
+    send(session, world, "v2", "V2", "2024Q3", {"found": 3}, approve_by="t1-hz")
+    # 2024Q4: V1 skipped 2024Q3 (its latest approved figure is 2024Q2's 2), V2 grows to 4.
+    send(session, world, "v1", "V1", "2024Q4", {"found": 6}, approve_by="t1-hz")
+    send(session, world, "v2", "V2", "2024Q4", {"found": 4}, approve_by="t1-hz")
+    assignment, town = world["assignment"], world["units"]["T1"]
+    rolled = rollup.rollup(session, assignment, town, "2024Q4")
+    assert rolled.values["found"] == 10
+    assert rolled.previous_values["found"] == 2 + 3
+    assert rolled.increments["found"] == 10 - 5
+    # V2's 2024Q4 figure left blank (still approved): V2 is out of the figure and out of
+    # the like-for-like figure before; V1 alone remains on both sides.
+    with unit_of_work(session):
+        session.execute(ReportValue.__table__.update().where(
+            ReportValue.unit_id == world["units"]["V2"].id, ReportValue.period == "2024Q4",
+            ReportValue.field_key == "found").values(micros=None))
+    session.expire_all()
+    rolled = rollup.rollup(session, assignment, town, "2024Q4")
+    assert rolled.values["found"] == 6
+    assert rolled.counts["found"].blank == 1
+    assert rolled.previous_values["found"] == 2
+    assert rolled.increments["found"] == 6 - 2
+    # Unapproving V1's 2024Q4 report: it no longer counts, and carries 2024Q2's 2 forward.
+    with unit_of_work(session):
+        reviewer = world["users"]["t1-hz"]
+        reporting.unapprove(session, reviewer,
+                            reporting.load(session, reviewer, KEY, "V1", "2024Q4"), "数字有误")
+    session.expire_all()
+    rolled = rollup.rollup(session, assignment, town, "2024Q4")
+    assert (rolled.counted, rolled.carried_units) == (1, 1)
+    assert rolled.values["found"] == 2

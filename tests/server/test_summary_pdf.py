@@ -8,25 +8,19 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
+from demo_loaded import NOW, demo_app, loading_demo
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from server.app import create_app
-from server.db import Base, database
-from server.demo import load_demo, workflow
 from server.models import User
 from server.services import assignments as assignment_service
 from server.services import consolidation, merged
-from server.services.templates import load_files
 
 pytestmark = pytest.mark.slow  # builds the whole demo, then runs LibreOffice
 
-NOW = datetime(2025, 2, 20, 3, 0, tzinfo=UTC)  # the demo as test_demo_workflow builds it
 KEY, TOWN = "chidian-progress", "CHIDIAN"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -34,30 +28,16 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 @pytest.fixture(scope="module")
 def town_workbook(migrated, tmp_path_factory) -> Iterator[tuple[Path, merged.MergedWorkbook]]:
     """The town's merged workbook of the latest period that has begun, in Chinese."""
-    app = create_app({"DATABASE_URL": migrated, "SECRET_KEY": "test-secret-key",
-                      "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
-                      "TESTING": True})
-    engine = database(app).engine
     folder = tmp_path_factory.mktemp("summary-pdf")
-    try:
-        with (app.test_request_context(headers={"Accept-Language": "zh-CN"}),
-              Session(engine, expire_on_commit=False) as session,
-              pytest.MonkeyPatch.context() as patch):
-            patch.setattr(workflow, "utcnow", lambda: NOW)
-            load_files(session)
-            load_demo(session, "demo-pass-1")
-            admin = session.scalar(select(User).where(User.username == "admin"))
-            assignment = assignment_service.get_assignment(session, KEY)
-            latest = assignment_service.open_periods(assignment, NOW.date())[-1]
-            figures = consolidation.figures(session, admin, KEY, TOWN, latest, now=NOW)
-            path = folder / "town.xlsx"
-            result = merged.write_merged(session, figures, str(path), locale="zh_CN", now=NOW)
-            yield path, result
-    finally:
-        with engine.begin() as connection:  # leave the database empty for the next tests
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
-        engine.dispose()
+    with (demo_app(migrated, tmp_path_factory.mktemp("instance")) as app,
+          loading_demo(app, "zh-CN") as (session, _)):
+        admin = session.scalar(select(User).where(User.username == "admin"))
+        assignment = assignment_service.get_assignment(session, KEY)
+        latest = assignment_service.open_periods(assignment, NOW.date())[-1]
+        figures = consolidation.figures(session, admin, KEY, TOWN, latest, now=NOW)
+        path = folder / "town.xlsx"
+        result = merged.write_merged(session, figures, str(path), locale="zh_CN", now=NOW)
+        yield path, result
 
 
 def pdf_pages(workbook: Path, sheet: str, folder: Path) -> int:
