@@ -68,6 +68,8 @@ def from_cell(col: Column, value: Any) -> Any:
     """The raw input for :func:`forms.values.coerce` from a cell's value."""
     if value is None or value == "":
         return None
+    if type(value) is str:  # text as the cell holds it, whatever the kind (the last case)
+        return value
     kind = col.kind
     if isinstance(value, bool):
         if kind is FieldKind.YESNO:
@@ -89,6 +91,9 @@ def from_cell(col: Column, value: Any) -> Any:
 
 
 def _from_number(kind: FieldKind, value: int | float) -> Any:
+    if kind is FieldKind.INTEGER and type(value) is float and value.is_integer() \
+            and -_EXACT < value < _EXACT:
+        return int(value)  # what the Decimal route below gives a whole number of ≤ 15 digits
     if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
         return str(value)
     number = Decimal(value) if isinstance(value, int) else Decimal(format(value, ".15g"))
@@ -102,6 +107,9 @@ def _from_number(kind: FieldKind, value: int | float) -> Any:
     if kind in (FieldKind.INTEGER, FieldKind.DECIMAL):
         return _tidy(number)
     return _plain_number(number)
+
+
+_EXACT = 10.0 ** 15
 
 
 def _tidy(number: Decimal) -> int | Decimal:

@@ -42,6 +42,7 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 IDENTITY_SHEET = "_tianbao"
@@ -172,6 +173,24 @@ def parse_marker(value: Any) -> Marker:
     text = cell_text(value)
     if not text:
         return _INSERTED
+    if len(text) <= _CACHED_LENGTH and text.startswith("tb:"):
+        return _cached_marker(text)
+    return _marker_of(text)
+
+
+# A template's markers repeat in every upload of it, so their parses are kept (markers
+# are immutable); only short texts that look like markers, so hostile cells cannot
+# fill the cache with large strings.
+_CACHED_LENGTH = 512
+
+
+@lru_cache(maxsize=4096)
+def _cached_marker(text: str) -> Marker:
+    return _marker_of(text)
+
+
+def _marker_of(text: str) -> Marker:
+    """The marker of a non-empty cell text."""
     if text == COLUMNS_MARKER:
         return _COLUMNS
     parts = text.split()

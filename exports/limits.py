@@ -17,7 +17,6 @@ be checked cheaply.
 
 from __future__ import annotations
 
-import copy
 import io
 import posixpath
 import re
@@ -163,13 +162,18 @@ def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
 
     The entry is opened with its declared size raised past the budget, so a
     header that understates the size cannot stop the count early (zipfile
-    stops reading at the declared size). The CRC is checked at the end.
+    stops reading at the declared size; the archive's own record of the size
+    is put back at once). The CRC is checked at the end.
     """
     chunk_size = 256 * 1024
-    probe = copy.copy(info)
-    probe.file_size = budget + 2 * chunk_size
+    declared = info.file_size
+    info.file_size = budget + 2 * chunk_size  # read once, when the entry is opened
+    try:
+        stream = archive.open(info)
+    finally:
+        info.file_size = declared
     total, chunks = 0, []
-    with archive.open(probe) as stream:
+    with stream:
         while chunk := stream.read(chunk_size):
             total += len(chunk)
             if total > budget:
@@ -250,6 +254,48 @@ def _column_number(letters: bytes | str) -> int:
 def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell (or declared dimension).
 
+    A part of up to ``_SMALL_PART`` bytes (a filled form is a few dozen KB) is
+    scanned with ``findall``, three passes that build short lists; a larger
+    one by :func:`_xlsx_extent_streaming`, which holds no list of matches.
+    Both give the same answer.
+    """
+    if len(xml) > _SMALL_PART:
+        return _xlsx_extent_streaming(xml)
+    # Without any prefixed tag in the part, the optional prefix of the patterns can only
+    # match empty: the same patterns without it find the same, sooner.
+    plain = _PREFIXED.search(xml) is None
+    cells = (_PLAIN_CELL_REF if plain else _CELL_REF).findall(xml)
+    row_refs = (_PLAIN_ROW_REF if plain else _ROW_REF).findall(xml)
+    rows = max(map(int, {row for _, row in cells}.union(row_refs)), default=0)
+    cols = max(map(_column_number, {column for column, _ in cells}), default=0)
+    tags = (_PLAIN_TAG_OPEN if plain else _TAG_OPEN).findall(xml)
+    # Cells and rows may omit their reference and follow the previous one.
+    cols += tags.count(b"c") - len(cells)
+    rows += tags.count(b"row") - len(row_refs)
+    return _with_dimension(xml, rows, cols)
+
+
+_SMALL_PART = 1024 * 1024
+# A cell or row start tag, with any prefix; one match per tag, as _CELL_OPEN and _ROW_OPEN.
+_TAG_OPEN = re.compile(rb"<(?:\w+:)?(c|row)[\s/>]")
+_PLAIN_CELL_REF = re.compile(_CELL_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
+_PLAIN_ROW_REF = re.compile(_ROW_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
+_PLAIN_TAG_OPEN = re.compile(_TAG_OPEN.pattern.replace(rb"(?:\w+:)?", b"", 1))
+
+
+def _with_dimension(xml: bytes, rows: int, cols: int) -> tuple[int, int]:
+    dimension = _DIMENSION.search(xml)
+    if dimension:
+        last = _REF.search(dimension.group(1).decode("ascii", "replace"))
+        if last:
+            rows = max(rows, int(last.group(2)))
+            cols = max(cols, _column_number(last.group(1)))
+    return rows, cols
+
+
+def _xlsx_extent_streaming(xml: bytes) -> tuple[int, int]:
+    """:func:`_xlsx_extent` for a large part.
+
     The matches are walked one by one, so a huge sheet costs no list of them;
     per match only the distinct references are collected (folded into the
     maximum whenever there are many), and numbers are made of them once.
@@ -273,13 +319,7 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     # Cells and rows may omit their reference and follow the previous one.
     cols += _count_tags(xml, b"c", _CELL_OPEN) - cell_refs
     rows += _count_tags(xml, b"row", _ROW_OPEN) - row_refs
-    dimension = _DIMENSION.search(xml)
-    if dimension:
-        last = _REF.search(dimension.group(1).decode("ascii", "replace"))
-        if last:
-            rows = max(rows, int(last.group(2)))
-            cols = max(cols, _column_number(last.group(1)))
-    return rows, cols
+    return _with_dimension(xml, rows, cols)
 
 
 _FOLD = 4096  # distinct references held before they are folded into the maxima

@@ -23,6 +23,7 @@ import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from python_calamine import CalamineWorkbook, PasswordError
@@ -204,12 +205,13 @@ def load_sheets(data: bytes, filename: str, limits: Limits) -> Sheets | CellIssu
         for name in book.sheet_names:
             if name == LISTS_SHEET or name in rows:
                 continue
-            end = book.get_sheet_by_name(name).end
+            sheet = book.get_sheet_by_name(name)  # each sheet is loaded once
+            end = sheet.end
             cells = (end[0] + 1) * (end[1] + 1) if end is not None else 0
             if cells > budget:
                 return file_error("sheet_too_large", sheet=name, cell=xl_rowcol_to_cell(*end))
             budget -= cells
-            rows[name] = _sheet_rows(book, name) if end is not None else []
+            rows[name] = sheet.to_python(skip_empty_area=False) if end is not None else []
     except Exception:  # damaged XML inside a readable zip, a sheet listed but missing
         return file_error("corrupt_file", filename=filename)
     return Sheets(file_format or "", rows)
@@ -305,11 +307,6 @@ def _unit(identity: Identity) -> str:
     return f"{identity.unit_name} ({identity.unit})" if identity.unit_name else identity.unit
 
 
-def _sheet_rows(book: CalamineWorkbook, name: str) -> list[list[Any]]:
-    """All cells of a sheet from A1, as plain Python values."""
-    return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-
-
 def _column_slots(rows: list[list[Any]]) -> dict[str, int]:
     """Slot id → column index, from the hidden ``tb:cols`` row."""
     for row in rows:
@@ -355,29 +352,33 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
         else:
             current = None
 
+    cells, raws, values = result.cells, result.raw, result.values
     for fdef in definition.fields():
-        if fdef.kind is FieldKind.ATTACHMENT:
+        key, kind = fdef.key, fdef.kind
+        if kind is FieldKind.ATTACHMENT:
             continue
+        place = found.get(key)
         if fdef.is_calculated:  # recomputed below, whatever the cell holds
-            if fdef.key in found:
-                result.cells[(fdef.key, None, None)] = xl_rowcol_to_cell(*found[fdef.key])
+            if place is not None:
+                cells[(key, None, None)] = _cell_ref(*place)
             continue
-        if fdef.kind is FieldKind.TABLE:
-            if fdef.key in tables:
-                _read_table(result, rows, fdef, tables[fdef.key])
+        if kind is FieldKind.TABLE:
+            if key in tables:
+                _read_table(result, rows, fdef, tables[key])
                 continue
-        elif fdef.key in found:
-            r, c = found[fdef.key]
-            ref = xl_rowcol_to_cell(r, c)
-            result.cells[(fdef.key, None, None)] = ref
+        elif place is not None:
+            r, c = place
+            ref = _cell_ref(r, c)
+            cells[(key, None, None)] = ref
             raw = from_cell(fdef, _cell(rows, r, c))
             value, issues = coerce(fdef, raw)
-            result.raw[fdef.key] = raw
-            result.values[fdef.key] = value
-            result.issues.extend(_at(i, fdef, sheet, ref) for i in issues)
+            raws[key] = raw
+            values[key] = value
+            if issues:
+                result.issues.extend(_at(i, fdef, sheet, ref) for i in issues)
             continue
         result.issues.append(CellIssue(Severity.ERROR, "field_missing",
-                                       _label_params(fdef), field=fdef.key, label=fdef.label,
+                                       _label_params(fdef), field=key, label=fdef.label,
                                        label_en=fdef.label_en))
     calculated = calculate(definition, result.values)
     for fdef in definition.calculated_fields():
@@ -446,6 +447,12 @@ def _extra_row(result: ReadResult, row: list[Any], r: int) -> None:
                 sheet=result.sheet, cell=xl_rowcol_to_cell(r, c),
             ))
             return
+
+
+@lru_cache(maxsize=4096)
+def _cell_ref(row: int, col: int) -> str:
+    """The reference ("C12") of a cell the markers place: the same few in every upload."""
+    return xl_rowcol_to_cell(row, col)
 
 
 def _cell(rows: list[list[Any]], r: int, c: int) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import yaml
 from pydantic import (
@@ -32,7 +32,7 @@ from pydantic import (
 
 from forms.definition_errors import DefinitionRuleError, Labelled, labelled
 from forms.periods import FixedDate, Period, Schedule
-from forms.rules import RuleSyntaxError, parse
+from forms.rules import Expr, RuleSyntaxError, parse
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
@@ -468,6 +468,14 @@ class Section(Localized):
     applies_basis: str | None = Field(default=None, description="The plan sentence scoping it")
 
 
+class ParsedRule(NamedTuple):
+    """A rule with its parsed expression and the fields it names, in written order."""
+
+    rule: Rule
+    expr: Expr
+    names: tuple[str, ...]
+
+
 class Rule(_Model):
     """A cross-field check written in the rule language, e.g. ``rectified <= found``."""
 
@@ -783,6 +791,18 @@ class Definition(Localized):
     @cached_property
     def _field_index(self) -> dict[str, FieldDef]:
         return {f.key: f for f in self.fields()}
+
+    @cached_property
+    def parsed_rules(self) -> tuple[ParsedRule, ...]:
+        """Every rule with its expression parsed, once per definition (it was validated,
+        so each parses), and the fields it names in the order they are written."""
+        found = []
+        for rule in self.rules:
+            expr = parse(rule.expr)
+            names = tuple(k for k in re.findall(r"[a-z][a-z0-9_]*", rule.expr)
+                          if k in expr.fields)
+            found.append(ParsedRule(rule, expr, names))
+        return tuple(found)
 
     # -- serialisation ------------------------------------------------------
 

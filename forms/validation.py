@@ -9,7 +9,6 @@ a flagged figure its own 说明, any other warning the remarks.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -27,7 +26,6 @@ from forms.definition import (  # same_span: imported from here by the pages too
 from forms.issues import Issue, error, warning
 from forms.outliers import outliers
 from forms.periods import Period
-from forms.rules import parse
 from forms.values import coerce, coerce_values, format_number
 
 Values = Mapping[str, Any]
@@ -147,15 +145,13 @@ def _rules(
     """The rules that fail; a rule that reads a figure that could not be read (*unread*)
     is not judged, and says so, so every problem of a save is listed in one round."""
     issues: list[Issue] = []
-    for rule in definition.rules:
-        expr = parse(rule.expr)  # the definition was validated, so it parses
-        if expr.fields & scope.fields:
+    for rule, expr, names in definition.parsed_rules:
+        if scope.fields and expr.fields & scope.fields:
             continue  # it reads a figure not asked of this unit
         # Point at the first field the rule names: for "rectified <= found"
         # the figure to correct is usually the one on the left.
-        names = re.findall(r"[a-z][a-z0-9_]*", rule.expr)
-        where = next((k for k in names if k in expr.fields), None)
-        blocked = [k for k in names if k in expr.fields and k in unread]
+        where = names[0] if names else None
+        blocked = [k for k in names if k in unread] if unread else []
         if blocked:
             fields = [definition.field(k) for k in dict.fromkeys(blocked)]
             target = definition.field(where) if where else None

@@ -69,8 +69,6 @@ MAX_MAGNITUDE = 15
 
 def parse_number(raw: Any, col: Column) -> tuple[Decimal | None, list[Issue]]:
     """A Decimal from *raw*, or None with an error issue."""
-    labels = _labels(col)
-    shown = normalize_text(raw)[:40]
     issues: list[Issue] = []
     if isinstance(raw, bool):
         number = None
@@ -87,13 +85,14 @@ def parse_number(raw: Any, col: Column) -> tuple[Decimal | None, list[Issue]]:
         match = _UNIT_SUFFIX.match(text)
         if match and not _NUMBER.match(text):
             text = match.group("num")
-            issues.append(warning(col.key, "unit_stripped", value=shown,
-                                  unit=match.group("unit"), number=text, **labels))
+            issues.append(warning(col.key, "unit_stripped", value=normalize_text(raw)[:40],
+                                  unit=match.group("unit"), number=text, **_labels(col)))
         if _THOUSANDS.match(text):
             text = text.replace(",", "")
         number = Decimal(text) if _NUMBER.match(text) else None
     if number is None or not number.is_finite() or abs(number.adjusted()) >= MAX_MAGNITUDE:
-        return None, [error(col.key, "not_a_number", value=shown, **labels)]
+        return None, [error(col.key, "not_a_number", value=normalize_text(raw)[:40],
+                            **_labels(col))]
     return number, issues
 
 
@@ -120,19 +119,23 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
     given. ``required`` is not judged here but in validation, because a draft
     may be incomplete.
     """
-    if is_blank(raw):
+    if raw is None:
         return None, []
     kind = col.kind
-    labels = _labels(col)
+    if type(raw) is int and kind is FieldKind.INTEGER:  # a plain whole number (not a bool)
+        return _coerce_plain_integer(col, raw)
+    if is_blank(raw):
+        return None, []
     try:
-        if kind in (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT):
+        if kind in _NUMERIC:
             return _coerce_number(col, raw)
         if kind in (FieldKind.TEXT, FieldKind.LONGTEXT):
             return _coerce_text(col, raw)
         if kind is FieldKind.DATE:
             value = parse_date(raw)
             if value is None:
-                return None, [error(col.key, "bad_date", value=normalize_text(raw)[:40], **labels)]
+                return None, [error(col.key, "bad_date", value=normalize_text(raw)[:40],
+                                    **_labels(col))]
             return value, []
         if kind is FieldKind.YESNO:
             return _coerce_yesno(col, raw)
@@ -140,7 +143,7 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
             key = _choice_key(col, raw)
             if key is None:
                 shown = normalize_text(raw)[:40]
-                return None, [error(col.key, "bad_choice", value=shown, **labels)]
+                return None, [error(col.key, "bad_choice", value=shown, **_labels(col))]
             return key, []
         if kind is FieldKind.MULTICHOICE:
             return _coerce_multichoice(col, raw)
@@ -151,7 +154,7 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
     except (TypeError, ValueError, ArithmeticError):
         pass
     return None, [error(col.key, "not_a_number" if kind in _NUMERIC else "bad_choice",
-                        value=str(raw)[:40], **labels)]
+                        value=str(raw)[:40], **_labels(col))]
 
 
 _NUMERIC = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT)
@@ -161,23 +164,35 @@ def _coerce_number(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
     number, issues = parse_number(raw, col)
     if number is None:
         return None, issues
-    labels = _labels(col)
     if col.kind is FieldKind.INTEGER:
         if number != number.to_integral_value():
             shown = normalize_text(raw)[:40]
-            return None, [*issues, error(col.key, "not_an_integer", value=shown, **labels)]
+            return None, [*issues, error(col.key, "not_an_integer", value=shown,
+                                         **_labels(col))]
         value: Any = int(number)
     else:
         value = number.normalize() if number == number.to_integral_value() else number
         if value == value.to_integral_value():
             value = Decimal(int(value))
+    return value, _bounds(col, number, value, issues)
+
+
+def _coerce_plain_integer(col: Column, raw: int) -> tuple[Any, list[Issue]]:
+    """What :func:`_coerce_number` answers for an ``int``, without the detour through text."""
+    if abs(raw) >= 10 ** MAX_MAGNITUDE:  # the magnitude check of parse_number
+        return None, [error(col.key, "not_a_number", value=str(raw)[:40], **_labels(col))]
+    return raw, _bounds(col, raw, raw, [])
+
+
+def _bounds(col: Column, number: Any, value: Any, issues: list[Issue]) -> list[Issue]:
+    """*issues* with an error for a number below the column's minimum or above its maximum."""
     if col.min is not None and number < col.min:
         issues.append(error(col.key, "below_min", value=format_number(value),
-                            min=format_number(col.min), **labels))
+                            min=format_number(col.min), **_labels(col)))
     if col.max is not None and number > col.max:
         issues.append(error(col.key, "above_max", value=format_number(value),
-                            max=format_number(col.max), **labels))
-    return value, issues
+                            max=format_number(col.max), **_labels(col)))
+    return issues
 
 
 def _coerce_text(col: Column, raw: Any) -> tuple[Any, list[Issue]]:

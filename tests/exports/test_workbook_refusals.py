@@ -11,7 +11,7 @@ import pytest
 from excel_helpers import SECRET, edit_form, identity_of, read, resolver, template
 
 from exports.identity import IDENTITY_SHEET
-from exports.limits import Limits
+from exports.limits import Limits, _xlsx_extent, _xlsx_extent_streaming
 from exports.workbook_reader import read_workbook
 
 
@@ -260,3 +260,30 @@ def test_a_damaged_zip_entry_is_corrupt(every_kind):
     data[sheet + 200:sheet + 260] = b"\xff" * 60  # inside the compressed sheet
 
     assert refusal(read(bytes(data), every_kind)).code == "corrupt_file"
+
+
+SHEET_PARTS = [
+    b'<worksheet><dimension ref="A1:B2"/><sheetData><row r="1"><c r="A1"/><c r="B1"/></row>'
+    b'<row r="2"><c r="B2"><v>1</v></c></row></sheetData></worksheet>',
+    # prefixed tags, single quotes, spaces, $ signs, cells and rows without references
+    b"<x:worksheet><x:sheetData><x:row r='3'><x:c r = '$zz$12'/><x:c/><c r='B7'></c></x:row>"
+    b'<row/><row r="00099"/></x:sheetData></x:worksheet>',
+    b'<sheetData><c <c r="A1"><row r="5"><row><c><c/><c>x</c>',
+    b'<sheetData><dimension ref="A1:XFD1048576"/></sheetData>',
+    b"<sheetData>" + b"".join(b'<row r="%d"><c r="C%d"/><c/></row>' % (n, n)
+                              for n in range(1, 3000)) + b"</sheetData>",
+    b"",
+]
+
+
+@pytest.mark.parametrize("part", SHEET_PARTS)
+def test_a_small_part_is_measured_as_a_large_one_is(part):
+    """Parts up to 1 MB are scanned with lists of matches, larger ones match by match."""
+    assert _xlsx_extent(part) == _xlsx_extent_streaming(part)
+
+
+def test_a_large_part_is_measured_too():
+    rows = b"".join(b'<row r="%d"><c r="D%d"/></row>' % (n, n) for n in range(1, 60_000))
+    assert len(rows) > 1024 * 1024
+    assert _xlsx_extent(b"<sheetData>" + rows + b"</sheetData>") == (59_999, 4)
+    assert _xlsx_extent(b"<sheetData>" + rows[:1000] + b"</sheetData>")[1] == 4

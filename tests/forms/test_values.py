@@ -52,6 +52,21 @@ def test_integer_inputs(raw, expected, codes):
     assert value_of("found", raw) == (expected, codes)
 
 
+@pytest.mark.parametrize("number", [0, 12, -1, 10**15 - 1, 10**15, -(10**15), 10**20])
+def test_a_whole_number_reads_as_its_text_does(number):
+    """Whole numbers (from cells, the API, stored reports) take a short path, same answer."""
+    value, codes = value_of("found", number)
+    assert (value, codes) == value_of("found", str(number))
+    assert value is None or type(value) is int
+    assert [i.params for i in coerce(DEF.field("found"), number)[1]] == \
+        [i.params for i in coerce(DEF.field("found"), str(number))[1]]
+
+
+def test_a_whole_number_beyond_fifteen_digits_is_refused():
+    assert value_of("found", 10**15) == (None, ["not_a_number"])
+    assert value_of("found", 10**15 - 1) == (10**15 - 1, [])
+
+
 def test_decimal_and_percent():
     assert value_of("investment", "1,234.50") == (Decimal("1234.5"), [])
     assert value_of("investment", 0.1) == (Decimal("0.1"), [])
