@@ -3,12 +3,14 @@ value, the parts that make it up, last period's figure and this period's increme
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from sqlalchemy.orm import Session
 
 from forms.calculated import readable
 from forms.consolidation import Fall, Part
@@ -17,7 +19,10 @@ from server.labels import tally_label
 from server.locale import current_locale_code
 from server.models import Status
 from server.reporting.display import column_inputs, indicators
-from server.services.consolidation import ChildState, Coverage, Figures
+from server.services import consolidation
+from server.services.consolidation import ChildState, Coverage, Detail, Figures
+
+NAMES_LISTED = 10  # units named beside a rate of a large subtree (then "…")
 
 # How a total was made, said beside it when it is not a plain sum.
 RULE_LABELS = {
@@ -70,6 +75,11 @@ class FieldLine:
     coverage: Coverage | None = None  # None for fields that are not consolidated
     coverage_text: str = ""  # "17 个单位：4 个本期已计入，9 个沿用上期，4 个从未报送"
     falls: list[Fall] = dc_field(default_factory=list)  # units whose own figure fell
+    # How many units make up the figure; with *lazy* its parts are fetched when opened.
+    count: int = 0
+    lazy: bool = False
+    # Texts, tables and tallies of a large subtree: said for the children of one page.
+    paged: bool = False
 
     @property
     def rule_label(self) -> str:
@@ -87,6 +97,8 @@ class FieldLine:
 
     @property
     def carried(self) -> int:
+        if self.lazy and self.coverage is not None:
+            return self.coverage.carried
         return sum(1 for p in self.parts if p.carried_from)
 
 
@@ -103,10 +115,12 @@ class SectionLines:
     items: list[ItemLines]
 
 
-def part_lines(figures: Figures, key: str, parts: list[Part] | None = None) -> list[PartLine]:
-    children = {c.unit.code: c for c in figures.children}
+def part_lines(figures: Figures, key: str, parts: list[Part] | None = None,
+               detail: Detail | None = None) -> list[PartLine]:
+    detail = detail or _whole(figures)
+    children = {c.unit.code: c for c in detail.children}
     lines = []
-    for part in figures.result.provenance.get(key, []) if parts is None else parts:
+    for part in detail.result.provenance.get(key, []) if parts is None else parts:
         child = children.get(part.unit_code)
         lines.append(PartLine(
             part.unit_code, part.unit_name, part.value, part.revision,
@@ -128,10 +142,16 @@ def _unapproved(child: ChildState) -> bool:
     return child.included and child.status != Status.APPROVED
 
 
-def tally_lines(figures: Figures, fld: FieldDef) -> list[TallyLine]:
+def _whole(figures: Figures) -> Detail:
+    return Detail(figures.children, figures.result, figures.falls)
+
+
+def tally_lines(figures: Figures, fld: FieldDef, detail: Detail | None = None
+                ) -> list[TallyLine]:
+    detail = detail or _whole(figures)
     return [TallyLine(entry.option, tally_label(fld, entry.option),
-                      part_lines(figures, fld.key, list(entry.units)))
-            for entry in figures.result.tallies.get(fld.key, [])]
+                      part_lines(figures, fld.key, list(entry.units), detail))
+            for entry in detail.result.tallies.get(fld.key, [])]
 
 
 def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
@@ -139,20 +159,13 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
     result = figures.result
     combined = fld.effective_aggregation is not Aggregation.NONE
     previous = figures.previous_values.get(fld.key) if figures.previous_period else None
-    formula = ""
-    if fld.is_calculated:
-        definition = figures.definition
-
-        def label(key: str) -> str | None:
-            source = definition.field(key)
-            return source.text("label", current_locale_code()) if source else None
-
-        formula = readable(fld, label, current_locale_code())
+    formula = _formula(figures, fld)
+    parts = part_lines(figures, fld.key) if combined else []
     return FieldLine(
         field=fld,
         value=result.values.get(fld.key),
         combined=combined,
-        parts=part_lines(figures, fld.key) if combined else [],
+        parts=parts,
         without_value=[names.get(code, code) for code in result.missing.get(fld.key, [])],
         previous=previous,
         increment=figures.increments.get(fld.key) if fld.cumulative else None,
@@ -162,23 +175,66 @@ def field_line(figures: Figures, fld: FieldDef) -> FieldLine:
         coverage_text=(figures.coverage_sentence(fld.key, ngettext, current_locale_code())
                        if combined or fld.key in result.calculated_over else ""),
         falls=[f for f in figures.falls if f.field_key == fld.key],
+        count=len(parts) if combined else 0,
     )
 
 
-def section_lines(figures: Figures) -> list[SectionLines]:
-    """The form's sections and items, each field with its consolidated line."""
+def _formula(figures: Figures, fld: FieldDef) -> str:
+    if not fld.is_calculated:
+        return ""
     definition = figures.definition
+
+    def label(key: str) -> str | None:
+        source = definition.field(key)
+        return source.text("label", current_locale_code()) if source else None
+
+    return readable(fld, label, current_locale_code())
+
+
+def large_field_line(session: Session, figures: Figures, fld: FieldDef, detail: Detail
+                     ) -> FieldLine:
+    """A field of a subtree with more children than a page: the total and who is in it
+    from the roll-up, its parts fetched when opened; texts, tables and tallies of the
+    children of *detail* (one page of them)."""
+    combined = fld.effective_aggregation is not Aggregation.NONE
+    previous = figures.previous_values.get(fld.key) if figures.previous_period else None
+    increment = figures.rolled.increments.get(fld.key) if fld.cumulative else None
+    locale = current_locale_code()
+    if fld.is_calculated:
+        count, names = consolidation.calculated_over(session, figures, fld.key,
+                                                     limit=NAMES_LISTED)
+        return FieldLine(fld, figures.totals.get(fld.key), combined, [], [], previous,
+                         increment, formula=_formula(figures, fld),
+                         coverage_text=consolidation.calculated_words(names, count, ngettext,
+                                                                      locale))
+    if fld.is_numeric and combined and fld.effective_aggregation is not Aggregation.COUNT:
+        counts = figures.counts(fld.key)
+        return FieldLine(fld, figures.totals.get(fld.key), combined, [], [], previous,
+                         increment, coverage=counts,
+                         coverage_text=counts.sentence(ngettext, carrying=figures.carries(fld.key),
+                                                       locale=locale),
+                         count=counts.reported + counts.carried, lazy=True)
+    parts = part_lines(figures, fld.key, detail=detail) if combined else []
+    return FieldLine(
+        field=fld, value=detail.result.values.get(fld.key), combined=combined, parts=parts,
+        without_value=[], previous=previous, increment=increment,
+        tally=(tally_lines(figures, fld, detail)
+               if fld.effective_aggregation is Aggregation.COUNT else []),
+        count=len(parts), paged=combined)
+
+
+def section_lines(figures: Figures, line: Callable[[FieldDef], FieldLine] | None = None
+                  ) -> list[SectionLines]:
+    """The form's sections and items, each field with its consolidated line (by default
+    :func:`field_line`, every child in full)."""
+    definition = figures.definition
+    line = line or (lambda fld: field_line(figures, fld))
     return [
         SectionLines(section, [
             ItemLines(item,
-                      [field_line(figures, f) for f in indicators(definition, item)],
-                      [field_line(figures, f) for f in column_inputs(definition, item)])
+                      [line(f) for f in indicators(definition, item)],
+                      [line(f) for f in column_inputs(definition, item)])
             for item in section.items
         ])
         for section in definition.sections
     ]
-
-
-def unapproved_children(figures: Figures) -> list[ChildState]:
-    """The children counted although their report is not approved yet (switch on)."""
-    return [c for c in figures.children if _unapproved(c)]

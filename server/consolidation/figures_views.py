@@ -15,12 +15,14 @@ from flask_login import current_user
 from forms.periods import SHANGHAI, Period
 from server.auth.access import roles_required
 from server.consolidation.blueprint import bp
-from server.consolidation.figure_lines import section_lines, unapproved_children
+from server.consolidation.figure_lines import large_field_line, section_lines
 from server.consolidation.forms import CloseForm, ReopenForm
 from server.db import db_session
 from server.locale import current_locale_code
 from server.models import Assignment, Role, Status, Unit
 from server.models.accounts import utcnow
+from server.navigation import Page
+from server.pagination import PER_PAGE, paginate
 from server.services import assignments as assignment_service
 from server.services import closing, consolidation, events, parts, reporting, targets
 from server.services import review as review_service
@@ -28,6 +30,7 @@ from server.services import review as review_service
 PERIODS_LISTED = 4  # newest begun periods linked per unit on the overview
 SWITCH = "submitted"  # the query parameter that includes submitted, not yet approved reports
 STRICT = "strict"  # the query parameter of the strict view: nothing carried forward
+MISMATCH_PAGE = "mismatches"  # the query parameter of the page of mismatches
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,9 @@ def figures_or_404(assignment: str, unit: str, period: str):
 @bp.get("/<assignment>/<unit>/<period>")
 @roles_required(Role.CONSOLIDATOR, Role.ADMIN)
 def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
-    """A unit's consolidated figures: totals with their parts, who is missing, mismatches,
-    and whether the period is closed (with the forms to close or reopen it). An event
-    assignment's period leads to its events, listed for the period's days."""
+    """A unit's consolidated figures: totals with their parts, who is missing, mismatches
+    (a page of them), and whether the period is closed (with the forms to close or reopen
+    it). An event assignment's period leads to its events, listed for the period's days."""
     moved = event_export("review.events", assignment, unit, period)
     if moved is not None:
         return moved
@@ -134,16 +137,35 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
     today = _today()
     periods = assignment_service.assignment_periods(found)
     start = Period.parse(figures.period).start
-    reported = [c for c in figures.children if not Status(c.status).is_open]
     switch = include_submitted()
+    session = db_session()
+    mismatches = figures.mismatches
+    mismatch_page = Page.from_request(len(mismatches), PER_PAGE, arg=MISMATCH_PAGE)
+    large = len(figures.child_ids) > PER_PAGE
+    if large:
+        # More children than a page: totals and who is in them from the roll-up, the
+        # parts of a total fetched when it is opened, one page of the children listed
+        # (their texts, tables and tallies with them).
+        page_ids, units_page = paginate(session, consolidation.children_query(session, figures))
+        rows = consolidation.child_rows(session, figures, page_ids)
+        census = consolidation.census(session, figures)
+        sections = []
+        if start <= today:
+            detail = figures.detail(page_ids)
+            sections = section_lines(
+                figures, lambda fld: large_field_line(session, figures, fld, detail))
+    else:
+        rows, units_page = [], None
+        census = consolidation.census_of(figures)
+        sections = section_lines(figures) if start <= today else []
     return render_template(
         "consolidation/figures.html",
         figures=figures, definition=figures.definition, switch=switch,
         title=_title(found, figures.period), begun=start <= today, period_start=start,
-        sections=section_lines(figures) if start <= today else [],
-        unapproved=unapproved_children(figures),
-        reported=reported,
-        waiting=[c for c in reported if not c.included],
+        sections=sections, large=large, census=census, rows=rows, units_page=units_page,
+        mismatches=mismatches[mismatch_page.offset:mismatch_page.offset + PER_PAGE],
+        mismatch_page=mismatch_page, mismatch_arg=MISMATCH_PAGE,
+        unapproved=census.unapproved,
         periods=[(p, Period.parse(p).start <= today) for p in periods],
         neighbours=_neighbours(periods, figures.period),
         switch_url=_figures_url(figures, switch_args(submitted=not switch)),
@@ -155,7 +177,7 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         Status=Status, status_label=reporting.status_label,
         field_label=lambda key: _field_label(figures, key),
         targets=(targets.shown(figures.definition,
-                               targets.for_consolidation(db_session(), figures),
+                               targets.for_consolidation(session, figures),
                                current_locale_code())
                  if start <= today else []),
         phase=targets.phase_now(figures.definition, assignment=figures.assignment),

@@ -11,14 +11,20 @@ Only approved reports count, unless the caller includes submitted ones too. A
 cumulative figure rolls up like for like (``forms.consolidation``): a child whose
 report does not count contributes its latest approved figure within the field's
 span, carried forward; ``carry_forward=False`` is the strict view, this period's
-reports only. The mismatch check below and an office's prefill follow the same rule.
-The subtree is read with one range query over the materialised paths for its
-units and one for its reports (the period and the one before), whatever its
-depth or size. Reports of different template versions merge by field key.
+reports only. The mismatch check and an office's prefill follow the same rule.
+The subtree is read as ids and paths with one range query over the materialised
+paths, whatever its depth or size. Reports of different template versions merge by
+field key.
 
-The numeric figures (totals, previous values, 本期新增, calculated fields) are the
-database roll-up's (:mod:`server.services.rollup`, over ``report_values``); the
-provenance, texts, tallies and the mismatch check still read the reports here.
+Everything a figure needs comes from the database: the numbers (totals, previous
+values, 本期新增, coverage, calculated fields) are the roll-up's
+(:mod:`server.services.rollup`, over ``report_values``), the mismatches at every depth
+are set-based SQL (:mod:`server.services.mismatches`), the children's states plain
+rows a page at a time (:func:`child_rows`, :func:`census`). The children's reports
+themselves are read only when something asks for their texts, tables, tallies or
+parts (:attr:`Figures.children`, :attr:`Figures.result`, :meth:`Figures.detail` for
+one page of them): an office's prefill, a merged download, the page of a unit with
+few children.
 """
 
 from __future__ import annotations
@@ -27,43 +33,47 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import datetime
-from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from forms.applicability import Applicability, applies_by_tags
-from forms.calculated import calculate
 from forms.consolidation import (
     ChildReport,
     Consolidation,
     Counts,
     Fall,
     Part,
-    aggregate,
-    child_value,
     consolidate,
-    counts_for,
     falls,
-    previous_like_for_like,
+    raw_inputs,
 )
-from forms.definition import Aggregation, Definition, FieldDef
+from forms.definition import Definition, FieldDef
 from forms.issues import Issue
 from forms.periods import days_until
 from forms.validation import increments as increments_of
-from forms.values import is_blank, jsonable, loads_values
+from forms.values import is_blank, jsonable
 from server.locale import current_locale_code
 from server.models import Unit, UnitPlacement, User
 from server.models.accounts import utcnow
-from server.models.reporting import Assignment, PeriodClosure, Report, Source, Status
+from server.models.reporting import (
+    SENT_STATUSES,
+    Assignment,
+    PeriodClosure,
+    Report,
+    ReportValue,
+    Source,
+    Status,
+    late_or_overdue,
+)
 from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.scope import can_see_on, placed_on, unit_scope, unit_scope_on
-from server.services import carried, closing, reporting, rollup
+from server.services import carried, closing, mismatches, reporting, rollup
 from server.services.assignments import (
     assignment_periods,
     due_date,
@@ -71,19 +81,20 @@ from server.services.assignments import (
     version_for,
 )
 from server.services.errors import InvalidState, NotVisible
-from server.services.owing import in_force, owes, owing_today, path_then, period_day, within
+from server.services.mismatches import Mismatch
+from server.services.owing import in_force, owes, owing_today, period_day
 from server.services.reporting import ReportView, Task
-from server.services.subtree import Tree, path_ids, reporting_tree
+from server.services.rollup import ids_in
+from server.services.subtree import path_ids
 
 __all__ = [
-    "ChildState", "Coverage", "Fall", "Figures", "Mismatch", "NotConsolidating", "Part", "Prefill",
-    "consolidates", "consolidating_units", "figures", "figures_for_view", "prefill",
-    "prefill_values", "refill", "refill_offered", "refilled_values",
+    "Census", "ChildRow", "ChildState", "Coverage", "Detail", "Fall", "Figures", "Mismatch",
+    "NotConsolidating", "Part", "Prefill", "calculated_over", "calculated_words", "census",
+    "census_of", "child_rows", "children_query", "consolidates", "consolidating_units",
+    "figures", "figures_for_view", "prefill", "prefill_values", "refill", "refill_offered",
+    "refilled_values",
 ]
 
-BATCH = 500  # subtree rows fetched per round trip
-IN_CHUNK = 5000  # ids per IN (...) list
-MEAN_TOLERANCE = Decimal("0.01")  # a mean is rounded to two places: closer than that agrees
 
 
 class NotConsolidating(NotVisible):
@@ -105,18 +116,6 @@ class ChildState:
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    """A unit's reported figure that differs from what its own children's reports add up to."""
-
-    unit: Unit
-    field_key: str
-    reported: Any
-    computed: Any
-    difference: Any  # reported - computed
-    depth: int  # 0 for the consolidated unit itself, 1 for its children, ...
-
-
-@dataclass(frozen=True)
 class Coverage(Counts):
     """Who is in a figure (:class:`~forms.consolidation.Counts`), with the children it
     does not apply to."""
@@ -124,25 +123,117 @@ class Coverage(Counts):
     not_applicable: list[Unit] = dc_field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ChildRow:
+    """One child as a page of the children lists it: plain values, no report object."""
+
+    unit_id: int
+    code: str
+    name: str
+    contact_name: str | None
+    contact_phone: str | None
+    status: str  # a Status value, or Status.NOT_STARTED when there is no report
+    included: bool
+    late: bool
+    consolidates: bool
+    carried_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Detail:
+    """The children's own reports behind the figures: their states, texts, tables,
+    tallies and parts (all children, or one page of them)."""
+
+    children: list[ChildState]
+    result: Consolidation
+    falls: list[Fall]
+
+
 @dataclass
 class Figures:
-    """The consolidation of one unit's subtree for one period of an assignment."""
+    """The consolidation of one unit's subtree for one period of an assignment.
+
+    Computed up front, from the database alone: the totals, previous values and
+    coverage (the roll-up over ``report_values``), how many children are counted or
+    carried forward, and the mismatches (set-based SQL). The children's states and
+    reports, their texts, tables and tallies (``children``, ``result``, ``falls``)
+    are read from the direct children's reports when first asked for (a prefill, a
+    merged download); the figures page asks for one page of them (:meth:`detail`).
+    """
 
     assignment: Assignment
     unit: Unit
     period: str
     template: TemplateVersion
     include_submitted: bool
-    children: list[ChildState]
-    result: Consolidation
-    previous_period: str | None
-    previous_values: dict[str, Any]
-    increments: dict[str, Any]
-    mismatches: list[Mismatch]
+    rolled: rollup.Rollup
+    child_ids: list[int]  # the nearest reporting units below, in tree order
+    links: mismatches.Links  # the reporting tree below, as ids
     own: ReportView | None
     closure: PeriodClosure | None = None  # in force over the unit's figures of the period
     carry_forward: bool = True  # False: the strict view, this period's reports only
-    falls: list[Fall] = dc_field(default_factory=list)  # units whose own figure fell
+    carried_count: int = 0  # children not counted whose cumulative figures carry forward
+    now: datetime | None = None
+    session: Session | None = dc_field(default=None, repr=False)
+
+    @cached_property
+    def offices(self) -> frozenset[int]:
+        """The units of the subtree with reporting units below them."""
+        return frozenset(self.links.parent.values())
+
+    @cached_property
+    def mismatches(self) -> list[Mismatch]:
+        """Offices anywhere in the subtree whose reported figure differs from their own
+        children's aggregate (set-based SQL, when first asked for)."""
+        assert self.session is not None
+        return mismatches.find(self.session, self.assignment, self.unit, self.period,
+                               links=self.links, definition=self.definition,
+                               include_submitted=self.include_submitted,
+                               carry_forward=self.carry_forward,
+                               own_report=self.own is not None, top_totals=self.totals)
+
+    @property
+    def previous_period(self) -> str | None:
+        return self.rolled.previous_period
+
+    @property
+    def previous_values(self) -> dict[str, Any]:
+        return self.rolled.previous_values
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        """The roll-up's figures: totals, and calculated ones from the totals."""
+        return self.rolled.values
+
+    def counts(self, key: str) -> Coverage:
+        """Who is in the figure, from the roll-up (no unit named)."""
+        found = self.rolled.counts.get(key)
+        if found is None:
+            return Coverage(len(self.child_ids), 0)
+        return Coverage(found.applies, found.reported, found.carried, found.blank, found.off)
+
+    @cached_property
+    def _all(self) -> Detail:
+        return self.detail(self.child_ids)
+
+    def detail(self, ids: Sequence[int]) -> Detail:
+        """The children *ids* (in tree order) with their reports, consolidated: texts,
+        tables, tallies and parts; the numbers of the result are the roll-up's."""
+        assert self.session is not None
+        return _detail(self.session, self, list(ids))
+
+    @property
+    def children(self) -> list[ChildState]:
+        return self._all.children
+
+    @property
+    def result(self) -> Consolidation:
+        return self._all.result
+
+    @property
+    def falls(self) -> list[Fall]:
+        """The units whose own cumulative figure fell."""
+        return self._all.falls
 
     @property
     def carried(self) -> list[ChildState]:
@@ -156,6 +247,12 @@ class Figures:
     @property
     def values(self) -> dict[str, Any]:
         return self.result.values
+
+    @cached_property
+    def increments(self) -> dict[str, Any]:
+        """本期新增 of exactly the figures shown, calculated ones included."""
+        return increments_of(self.definition, self.values, self.previous_values or None,
+                             period=self.period, previous_period=self.previous_period)
 
     @property
     def included(self) -> list[ChildState]:
@@ -208,19 +305,25 @@ class Figures:
         input, so numerator and denominator count the same units."""
         codes = self.result.calculated_over.get(key, [])
         names = {c.unit.code: c.unit.name for c in self.children}
-        listed = ("、" if not locale.startswith("en") else ", ").join(
-            names.get(code, code) for code in codes)
-        return ngettext("Computed over %(num)s unit that gave every input: %(units)s",
-                        "Computed over %(num)s units that gave every input: %(units)s",
-                        len(codes), units=listed or "—")
+        return calculated_words([names.get(code, code) for code in codes], len(codes),
+                                ngettext, locale)
 
     @cached_property
     def overall(self) -> Counts:
         """The children as a whole: counted this period, carried forward, or neither."""
-        carried = len(self.carried)
-        counted = len(self.included)
-        return Counts(len(self.children), counted, carried)
+        return Counts(len(self.child_ids), self.rolled.counted, self.carried_count)
 
+
+def calculated_words(names: Sequence[str], count: int, ngettext: Any,
+                     locale: str = "zh_CN") -> str:
+    """"Computed over 3 units that gave every input: A、B、C"; *names* may be the first
+    few of *count* (then "…" says there are more)."""
+    listed = ("、" if not locale.startswith("en") else ", ").join(names)
+    if listed and len(names) < count:
+        listed += "…"
+    return ngettext("Computed over %(num)s unit that gave every input: %(units)s",
+                    "Computed over %(num)s units that gave every input: %(units)s",
+                    count, units=listed or "—")
 
 # -- the units that consolidate -------------------------------------------------------------
 
@@ -319,96 +422,85 @@ def figures_at(session: Session, figures: Figures, period: str) -> Figures:
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
              own: ReportView | None, include_submitted: bool, now: datetime | None,
              viewer: User | None = None, carry_forward: bool = True) -> Figures:
-    tree = reporting_tree(session, assignment, unit, period)
-    children = tree.children_of(unit)
+    """The figures from the database alone: the tree as ids (one query), the roll-up and
+    the count carried forward (the mismatches when asked for); statements never grow
+    with the subtree."""
+    links = mismatches.tree_links(session, assignment, unit, period)
+    children = [unit_id for unit_id, parent in links.parent.items() if parent == unit.id]
     if not children:
         raise NotConsolidating(unit.code)
-    if viewer is not None and not can_see_on(session, viewer, children[0],
+    if viewer is not None and not can_see_on(session, viewer, session.get(Unit, children[0]),
                                              period_day(assignment, period)):
         raise NotVisible(what=unit.code)
-    periods = assignment_periods(assignment)
-    at = periods.index(period)
-    previous_period = periods[at - 1] if at > 0 else None
-    # The subtree's reports stream through the mismatch check; only the children's
-    # reports (the parts of the figures) are loaded as objects.
-    check = _MismatchCheck(tree, _versions(session, assignment), include_submitted,
-                           own_reports=own is not None, period=period,
-                           carry_forward=carry_forward)
-    child_ids = {c.id for c in children}
-    wanted: list[int] = []
-    prior_ids: dict[int, int] = {}  # child id -> its latest approved report before the period
-    for row in session.execute(
-            _subtree_rows(assignment, unit, period, [p for p in (period, previous_period) if p]),
-            execution_options={"yield_per": BATCH}):
-        if row.period == period:
-            check.add(row)
-        if row.unit_id in child_ids:
-            wanted.append(row.id)
-    # Then each unit's latest approved earlier report, for the cumulative figures of the
-    # units whose report of the period does not count (the check now knows which).
-    for row in session.execute(_prior_rows(assignment, unit, period),
-                               execution_options={"yield_per": BATCH}):
-        check.add_prior(row)
-        if row.unit_id in child_ids:
-            prior_ids[row.unit_id] = row.id
-    wanted += prior_ids.values()
-    reports = [report for start in range(0, max(len(wanted), 1), IN_CHUNK)  # SQLite caps them
-               for report in session.scalars(
-                   select(Report).where(Report.id.in_(wanted[start:start + IN_CHUNK])))]
-    by_id = {r.id: r for r in reports}
-    current = {r.unit_id: r for r in reports if r.period == period}
-    before = {r.unit_id: r for r in reports if r.period == previous_period}
     template = version_for(assignment, period)
-    definition = template.definition
-    values = reporting.ReportValues()
-    prior = {by_id[report_id].unit.code: replace(values.child(by_id[report_id]),
-                                                 carried_from=by_id[report_id].period)
-             for report_id in prior_ids.values()}
-
-    due = due_date(assignment, period)
-    days_left = days_until(due, now or utcnow())
-    states = []
-    parts: list[ChildReport] = []
-    for child in children:
-        report = current.get(child.id)
-        task = Task(assignment, child, period, due, report, days_left)
-        included = _counts(report, include_submitted)
-        carried = None if included or not carry_forward else prior.get(child.code)
-        states.append(ChildState(child, report, task.status, included, task.late,
-                                 bool(tree.children_of(child)),
-                                 carried.carried_from if carried else None))
-        if included:
-            parts.append(values.child(report))
-        elif carried is not None:
-            parts.append(carried)
-    result = consolidate(definition, parts, period)
-
-    previous_values: dict[str, Any] = {}
-    if previous_period is not None:
-        counted = [before[c.id] for c in children
-                   if _counts(before.get(c.id), include_submitted)]
-        previous_values = consolidate(definition, [values.child(r) for r in counted]).values
-    # Cumulative figures: the same units as they stood the period before, like for like.
-    previous_values.update(previous_like_for_like(definition, result, prior, period,
-                                                  previous_period))
-    previous_values = {k: v for k, v in calculate(definition, previous_values).items()
-                       if v is not None}
-    # The numbers come from the database roll-up (report_values), the one definition
-    # of every numeric figure; texts, tables and tallies from the reports above.
     summed = rollup.rollup(session, assignment, unit, period,
                            include_submitted=include_submitted, carry_forward=carry_forward,
-                           children=[c.id for c in children])
-    result.values = _with_numbers(definition, result.values, summed.values)
-    previous_values = _with_numbers(definition, previous_values, summed.previous_values)
-    # 本期新增 of exactly the figures shown, calculated ones included.
-    grown = increments_of(definition, result.values, previous_values or None,
-                          period=period, previous_period=previous_period)
+                           children=children)
+    carried_count = 0
+    if carry_forward:
+        counted = select(Report.unit_id).where(
+            Report.assignment_id == assignment.id, Report.period == period,
+            Report.status.in_(_statuses(include_submitted)))
+        carried_count = session.scalar(
+            select(func.count(func.distinct(Report.unit_id))).where(
+                Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+                Report.period < period, ids_in(session, Report.unit_id, children),
+                Report.unit_id.not_in(counted))) or 0
+    return Figures(assignment, unit, period, template, include_submitted, summed, children,
+                   links, own,
+                   closing.closure_of(session, assignment, unit, period), carry_forward,
+                   carried_count, now, session)
 
-    mismatches = check.mismatches()
-    return Figures(assignment, unit, period, template, include_submitted, states, result,
-                   previous_period, previous_values, grown, mismatches, own,
-                   closing.closure_of(session, assignment, unit, period),
-                   carry_forward, falls(definition, result, prior, period))
+
+def _statuses(include_submitted: bool) -> list[str]:
+    return [Status.APPROVED, Status.SUBMITTED] if include_submitted else [Status.APPROVED]
+
+
+def _detail(session: Session, figures: Figures, ids: list[int]) -> Detail:
+    """The children *ids* with their reports (of the period, the one before, and the
+    latest approved earlier one carried forward), consolidated."""
+    assignment, period = figures.assignment, figures.period
+    previous_period = figures.previous_period
+    units = {u.id: u for u in session.scalars(select(Unit).where(ids_in(session, Unit.id, ids)))}
+    periods = [p for p in (period, previous_period) if p]
+    reports = list(session.scalars(select(Report).where(
+        Report.assignment_id == assignment.id, Report.period.in_(periods),
+        ids_in(session, Report.unit_id, ids))))
+    current = {r.unit_id: r for r in reports if r.period == period}
+    prior_ids = [row.id for row in session.execute(
+        carried.latest_approved(assignment, period, select(Unit.id).where(
+            ids_in(session, Unit.id, ids))))]
+    earlier = list(session.scalars(select(Report).where(
+        ids_in(session, Report.id, prior_ids)))) if prior_ids else []
+    definition = figures.definition
+    values = reporting.ReportValues()
+    prior = {units[r.unit_id].code: replace(values.child(r), carried_from=r.period)
+             for r in earlier if r.unit_id in units}
+
+    due = due_date(assignment, period)
+    days_left = days_until(due, figures.now or utcnow())
+    states = []
+    parts: list[ChildReport] = []
+    for child_id in ids:
+        child = units.get(child_id)
+        if child is None:
+            continue
+        report = current.get(child.id)
+        task = Task(assignment, child, period, due, report, days_left)
+        included = _counts(report, figures.include_submitted)
+        held = None if included or not figures.carry_forward else prior.get(child.code)
+        states.append(ChildState(child, report, task.status, included, task.late,
+                                 child.id in figures.offices,
+                                 held.carried_from if held else None))
+        if included:
+            parts.append(values.child(report))
+        elif held is not None:
+            parts.append(held)
+    result = consolidate(definition, parts, period)
+    # The numbers are the roll-up's (report_values), the one definition of every numeric
+    # figure; texts, tables and tallies come from the reports above.
+    result.values = _with_numbers(definition, result.values, figures.totals)
+    return Detail(states, result, falls(definition, result, prior, period))
 
 
 def _with_numbers(definition: Definition, values: Mapping[str, Any],
@@ -424,144 +516,124 @@ def _with_numbers(definition: Definition, values: Mapping[str, Any],
     return out
 
 
-def _subtree_rows(assignment: Assignment, unit: Unit, period: str, periods: Sequence[str]):
-    """The reports of *periods* of every unit in *unit*'s subtree (itself included) as it
-    stood in *period*, as plain rows in tree order: a unit's report comes before those of
-    the units below it."""
-    day = period_day(assignment, period)
-    return (
-        select(Report.id, Report.unit_id, Report.period, Report.status, Report.values,
-               Report.template_version_id)
-        .join(UnitPlacement, and_(UnitPlacement.unit_id == Report.unit_id,
-                                  in_force(UnitPlacement, day)))
-        .where(Report.assignment_id == assignment.id, Report.period.in_(list(periods)),
-               within(UnitPlacement.path, path_then(unit.id, day)))
-        .order_by(UnitPlacement.path, Report.period)
-    )
-
-
-def _prior_rows(assignment: Assignment, unit: Unit, period: str):
-    """Per unit of *unit*'s subtree as it stood in *period*, its latest approved report
-    before *period*: what a cumulative figure carries forward when the unit's report of
-    the period does not count."""
-    day = period_day(assignment, period)
-    placed = (select(UnitPlacement.unit_id)
-              .where(in_force(UnitPlacement, day),
-                     within(UnitPlacement.path, path_then(unit.id, day))))
-    return carried.latest_approved(assignment, period, placed)
-
-
-def _versions(session: Session, assignment: Assignment) -> dict[int, Definition]:
-    return {v.id: v.definition for v in session.scalars(
-        select(TemplateVersion).where(TemplateVersion.key == assignment.template_key))}
-
-
-class _MismatchCheck:
-    """Offices' reported figures against what their own children's reports add up to.
-
-    Fed the subtree's reports of the period in tree order, so an office's report
-    arrives before its children's, then each unit's latest approved earlier report,
-    carried into its office's cumulative totals when its report of the period does not
-    count. Each child is folded into its office's running aggregates at once: memory
-    holds the offices' values and the ids of the units counted, never a unit's values.
-    Every consolidating unit whose report counts is checked, and the top unit's own
-    report whatever its status (it is the one being worked on).
-    """
-
-    def __init__(self, tree: Tree, versions: Mapping[int, Definition],
-                 include_submitted: bool, *, own_reports: bool, period: str,
-                 carry_forward: bool = True) -> None:
-        self.tree, self.versions = tree, versions
-        self.include_submitted, self.own_reports = include_submitted, own_reports
-        self.period, self.carry_forward = period, carry_forward
-        self.counted: set[int] = set()  # units whose report of the period counts
-        self.offices: dict[int, tuple[Definition, dict[str, Any]]] = {}
-        self.totals: dict[int, dict[str, Any]] = {}  # office id -> field -> aggregate so far
-        self.units = {unit.id: unit for unit in tree.below}
-
-    def add(self, row: Any) -> None:
-        top = row.unit_id == self.tree.top.id
-        counted = row.status == Status.APPROVED or (self.include_submitted
-                                                    and row.status == Status.SUBMITTED)
-        if not (counted or top) or (top and not self.own_reports):
-            return
-        if counted:
-            self.counted.add(row.unit_id)
-        definition = self.versions[row.template_version_id]
-        values = loads_values(definition, row.values or {})
-        if self.tree.children.get(row.unit_id):
-            self.offices[row.unit_id] = (definition, values)
-        if not top:
-            self._fold(row.unit_id, values, None)
-
-    def add_prior(self, row: Any) -> None:
-        """A unit's latest approved report before the period, after its report of the
-        period (if any): carried into its office's cumulative totals when that one does
-        not count."""
-        if (not self.carry_forward or row.unit_id == self.tree.top.id
-                or row.unit_id in self.counted):
-            return
-        values = loads_values(self.versions[row.template_version_id], row.values or {})
-        self._fold(row.unit_id, values, row.period)
-
-    def _fold(self, unit_id: int, values: Mapping[str, Any], carried_from: str | None) -> None:
-        office = self.offices.get(self.tree.parent.get(unit_id))
-        if office is None:
-            return
-        totals = self.totals.setdefault(self.tree.parent[unit_id], {})
-        unit = self.units.get(unit_id)
-        child = ChildReport("", "", values, tags=unit.tags if unit else None,
-                            carried_from=carried_from)
-        scope = child.applicability(office[0])
-        for fld in office[0].numeric_fields():
-            rule = fld.effective_aggregation
-            if not scope.applies(fld.key) or not counts_for(fld, child, self.period):
-                continue  # not the child's to report: never counted, not even as zero
-            value = child_value(fld, values)
-            if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
-                continue
-            if rule is Aggregation.MEAN:  # needs every value; means are rare and small
-                totals.setdefault(fld.key, []).append(value)
-            elif fld.key in totals:
-                totals[fld.key] = aggregate(rule, [totals[fld.key], value])
-            else:
-                totals[fld.key] = value
-
-    def mismatches(self) -> list[Mismatch]:
-        """What differs, shallowest first and in tree order within a depth."""
-        found: list[Mismatch] = []
-        for unit in (self.tree.top, *self.tree.below):
-            totals = self.totals.get(unit.id)
-            if totals is None:
-                continue
-            definition, reported = self.offices[unit.id]
-            expected = {key: aggregate(Aggregation.MEAN, total) if isinstance(total, list)
-                        else total for key, total in totals.items()}
-            found += differences(unit, definition, reported, expected, self.tree.depth[unit.id])
-        found.sort(key=lambda m: m.depth)  # stable: tree order within a depth
-        return found
-
-
-def differences(unit: Unit, definition: Definition, reported: Mapping[str, Any],
-                expected: Mapping[str, Any], depth: int = 0) -> list[Mismatch]:
-    """The numeric fields of *reported* that differ from the children's aggregate, by field.
-
-    The same comparison as the validation's ``differs_from_children`` warning.
-    """
-    found = []
-    for fld in definition.numeric_fields():
-        rule = fld.effective_aggregation
-        value = reported.get(fld.key)
-        if value is None or rule in (Aggregation.NONE, Aggregation.LAST):
+def child_rows(session: Session, figures: Figures, ids: Sequence[int]) -> list[ChildRow]:
+    """The children *ids* as plain rows, in the order given (one page of the children
+    list: two statements, whatever the number of children)."""
+    assignment, period = figures.assignment, figures.period
+    found = {row.id: row for row in session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.contact_name, Unit.contact_phone,
+               Report.status, Report.late)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == assignment.id,
+                                Report.period == period))
+        .where(ids_in(session, Unit.id, ids)))}
+    carried_from: dict[int, str] = {}
+    if figures.carry_forward:
+        carried_from = dict(session.execute(
+            select(Report.unit_id, func.max(Report.period))
+            .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+                   Report.period < period, ids_in(session, Report.unit_id, ids))
+            .group_by(Report.unit_id)).all())
+    days_left = days_until(due_date(assignment, period), figures.now or utcnow())
+    counted = _statuses(figures.include_submitted)
+    rows = []
+    for unit_id in ids:
+        row = found.get(unit_id)
+        if row is None:
             continue
-        computed = expected.get(fld.key)
-        if computed is None:
-            continue
-        difference = (Decimal(value) - computed) if rule is Aggregation.MEAN else value - computed
-        if difference and (rule is not Aggregation.MEAN or abs(difference) >= MEAN_TOLERANCE):
-            found.append(Mismatch(unit, fld.key, value, computed, difference, depth))
-    return found
+        status = row.status or Status.NOT_STARTED
+        included = row.status in counted
+        rows.append(ChildRow(unit_id, row.code, row.name, row.contact_name, row.contact_phone,
+                             status, included,
+                             late_or_overdue(status, bool(row.late), days_left),
+                             unit_id in figures.offices,
+                             None if included else carried_from.get(unit_id)))
+    return rows
 
+
+@dataclass(frozen=True)
+class Census:
+    """How the children stand, counted."""
+
+    children: int
+    included: int  # counted in the figures
+    carried: int  # not counted, cumulative figures carried forward
+    late: int
+    sent: int  # handed in (submitted, approved, ...), counted or not
+    unapproved: int  # counted although not approved yet (the switch)
+
+    @property
+    def missing(self) -> int:
+        return self.children - self.included
+
+    @property
+    def waiting(self) -> int:
+        """Handed in but not counted (waiting for approval)."""
+        return self.sent - self.included
+
+
+def census_of(figures: Figures) -> Census:
+    """The census of every child in full (:attr:`Figures.children` read)."""
+    children = figures.children
+    return Census(len(children), len(figures.included), len(figures.carried),
+                  len(figures.late_children),
+                  sum(1 for c in children if not Status(c.status).is_open),
+                  sum(1 for c in children if c.included and c.status != Status.APPROVED))
+
+
+def children_query(session: Session, figures: Figures):
+    """The ids of the children in tree order, to be paged (:func:`server.pagination.paginate`)."""
+    day = period_day(figures.assignment, figures.period)
+    return (select(Unit.id)
+            .join(UnitPlacement, and_(UnitPlacement.unit_id == Unit.id,
+                                      in_force(UnitPlacement, day)))
+            .where(ids_in(session, Unit.id, figures.child_ids))
+            .order_by(UnitPlacement.path))
+
+
+def census(session: Session, figures: Figures) -> Census:
+    """How the children stand, counted in the database (one statement)."""
+    assignment, period = figures.assignment, figures.period
+    days_left = days_until(due_date(assignment, period), figures.now or utcnow())
+    counted = _statuses(figures.include_submitted)
+    late = Report.late.is_(True)
+    if days_left < 0:  # past the due date: every child still owing is late too
+        late = or_(late, Report.id.is_(None), Report.status.not_in(sorted(SENT_STATUSES)))
+    included, overdue, sent, unapproved = session.execute(
+        select(func.count(case((Report.status.in_(counted), 1))),
+               func.count(case((late, 1))),
+               func.count(case((Report.status.in_(sorted(SENT_STATUSES)), 1))),
+               func.count(case((and_(Report.status.in_(counted),
+                                     Report.status != Status.APPROVED), 1))))
+        .select_from(Unit)
+        .outerjoin(Report, and_(Report.unit_id == Unit.id,
+                                Report.assignment_id == assignment.id,
+                                Report.period == period))
+        .where(ids_in(session, Unit.id, figures.child_ids))).one()
+    return Census(len(figures.child_ids), int(included or 0), figures.carried_count,
+                  int(overdue or 0), int(sent or 0), int(unapproved or 0))
+
+
+def calculated_over(session: Session, figures: Figures, key: str, limit: int = 10
+                    ) -> tuple[int, list[str]]:
+    """How many children a calculated figure is computed over (those whose counted
+    report of the period gave every input) and the names of the first *limit* of them."""
+    definition = figures.definition
+    fld = definition.field(key)
+    if fld is None or not fld.is_calculated:
+        return 0, []
+    keys = raw_inputs(definition, fld)
+    rv = ReportValue
+    gave = (select(rv.unit_id)
+            .where(rv.assignment_id == figures.assignment.id, rv.period == figures.period,
+                   rv.status.in_(_statuses(figures.include_submitted)),
+                   rv.field_key.in_(keys), rv.applies, rv.micros.is_not(None),
+                   ids_in(session, rv.unit_id, figures.child_ids))
+            .group_by(rv.unit_id).having(func.count() == len(keys)))
+    count = session.scalar(select(func.count()).select_from(gave.subquery())) or 0
+    names = list(session.scalars(select(Unit.name).where(Unit.id.in_(gave))
+                                 .order_by(Unit.path).limit(limit)))
+    return count, names
 
 # -- the office's own report ----------------------------------------------------------------
 

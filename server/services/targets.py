@@ -128,10 +128,11 @@ def for_consolidation(session: Session, figures: consolidation.Figures, *,
     for period in assignment_service.open_periods(figures.assignment, day):
         if period >= figures.period:
             break
-        values = consolidation.figures_at(session, figures, period).values
+        # The roll-up's numbers: a target is a number, and the children's reports stay unread.
+        values = consolidation.figures_at(session, figures, period).totals
         if any(v is not None for v in values.values()):
             reports[period] = values
-    reports[figures.period] = figures.values
+    reports[figures.period] = figures.totals
     return judge(definition, reports, day, assignment=figures.assignment)
 
 
