@@ -3,7 +3,7 @@ value, the parts that make it up, last period's figure and this period's increme
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -191,8 +191,8 @@ def _formula(figures: Figures, fld: FieldDef) -> str:
     return readable(fld, label, current_locale_code())
 
 
-def large_field_line(session: Session, figures: Figures, fld: FieldDef, detail: Detail
-                     ) -> FieldLine:
+def large_field_line(session: Session, figures: Figures, fld: FieldDef, detail: Detail,
+                     falls: Sequence[Fall] = ()) -> FieldLine:
     """A field of a subtree with more children than a page: the total and who is in it
     from the roll-up, its parts fetched when opened; texts, tables and tallies of the
     children of *detail* (one page of them)."""
@@ -213,7 +213,8 @@ def large_field_line(session: Session, figures: Figures, fld: FieldDef, detail: 
                          increment, coverage=counts,
                          coverage_text=counts.sentence(ngettext, carrying=figures.carries(fld.key),
                                                        locale=locale),
-                         count=counts.reported + counts.carried, lazy=True)
+                         count=counts.reported + counts.carried, lazy=True,
+                         falls=[f for f in falls if f.field_key == fld.key])
     parts = part_lines(figures, fld.key, detail=detail) if combined else []
     return FieldLine(
         field=fld, value=detail.result.values.get(fld.key), combined=combined, parts=parts,

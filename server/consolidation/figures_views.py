@@ -152,8 +152,9 @@ def index_figures(assignment: str, unit: str, period: str, reopen_form=None):
         sections = []
         if start <= today:
             detail = figures.detail(page_ids)
+            fell = consolidation.unit_falls(session, figures)
             sections = section_lines(
-                figures, lambda fld: large_field_line(session, figures, fld, detail))
+                figures, lambda fld: large_field_line(session, figures, fld, detail, fell))
     else:
         rows, units_page = [], None
         census = consolidation.census_of(figures)

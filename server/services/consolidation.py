@@ -635,6 +635,24 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
                                  .order_by(Unit.path).limit(limit)))
     return count, names
 
+def unit_falls(session: Session, figures: Figures) -> list[Fall]:
+    """The counted children whose own cumulative figure fell below their latest approved
+    one, from the database (:func:`server.services.rollup.unit_falls`) with their names:
+    what a large subtree's page shows instead of reading every child's report. Falls are
+    corrections and rare, so they are listed in full."""
+    found = rollup.unit_falls(session, figures.assignment, figures.unit, figures.period,
+                              include_submitted=figures.include_submitted,
+                              children=figures.child_ids)
+    if not found:
+        return []
+    units = {row.id: row for row in session.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.path)
+        .where(Unit.id.in_(sorted({f.unit_id for f in found}))))}
+    found.sort(key=lambda f: (units[f.unit_id].path, f.field_key))
+    return [Fall(units[f.unit_id].code, units[f.unit_id].name, f.field_key, f.value,
+                 f.previous, f.previous_period) for f in found]
+
+
 # -- the office's own report ----------------------------------------------------------------
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from server.db import unit_of_work
-from server.models import Report, Status, TemplateVersion, User
+from server.models import Report, Status, TemplateVersion, Unit, User
 from server.services import consolidation
 
 AFTER_Q3_DEADLINE = datetime(2024, 11, 1, 2, tzinfo=UTC)
@@ -33,24 +33,28 @@ def world(session, make_unit, make_user):
 
 def add_villages(session, world, count: int, start: int = 0) -> None:
     """*count* villages below T3, each with an approved 2024Q3 report (found = its number)."""
-    from forms.applicability import applicability
-    from server.services import report_values
     from server.services import units as unit_service
 
-    assignment = world["assignment"]
-    version = session.scalar(select(TemplateVersion).where(TemplateVersion.key == "hazards"))
     with unit_of_work(session):
         for n in range(start, start + count):
             village = unit_service.create_unit(session, f"X{n}", f"村{n}", "village",
                                                world["units"]["T3"])
-            values = {"found": n, "rectified": n // 2}
-            report = Report(assignment_id=assignment.id, unit_id=village.id, period="2024Q3",
-                            template_version_id=version.id, status=Status.APPROVED,
-                            revision=1, values=values)
-            session.add(report)
-            session.flush()
-            report_values.save(session, report, version.definition, values,
-                               applicability(version.definition, frozenset(), values))
+            approved(session, world, village.id, "2024Q3", {"found": n, "rectified": n // 2})
+
+
+def approved(session, world, unit_id: int, period: str, values: dict) -> None:
+    """An approved report of *period* inserted as a save stores it (with its values rows)."""
+    from forms.applicability import applicability
+    from server.services import report_values
+
+    version = session.scalar(select(TemplateVersion).where(TemplateVersion.key == "hazards"))
+    report = Report(assignment_id=world["assignment"].id, unit_id=unit_id, period=period,
+                    template_version_id=version.id, status=Status.APPROVED, revision=1,
+                    values=values)
+    session.add(report)
+    session.flush()
+    report_values.save(session, report, version.definition, values,
+                       applicability(version.definition, frozenset(), values))
 
 
 def count_statements(session, call) -> int:
@@ -135,3 +139,16 @@ def test_a_small_subtree_still_lists_every_child_and_its_parts(world, session, b
     assert '<section class="card" id="missing"' in html
     for code in ("X0", "X1", "X2"):
         assert f'data-unit="{code}"' in html
+
+
+def test_the_page_of_a_large_subtree_names_a_unit_whose_own_cumulative_figure_fell(
+        world, session, browser):
+    browser.login_ok(world["users"]["t3-hz"])
+    add_villages(session, world, 60)
+    fallen = session.scalar(select(Unit.id).where(Unit.code == "X5"))
+    with unit_of_work(session):  # X5 had found 9 by 2024Q2, and reports 5 in 2024Q3
+        approved(session, world, fallen, "2024Q2", {"found": 9, "rectified": 1})
+    html = browser.get(T3_PAGE).get_data(as_text=True)
+    falls = re.findall(r'<p class="cons-fall" data-fall="([^"]+)">(.*?)</p>', html, re.S)
+    assert [code for code, _text in falls] == ["X5"]
+    assert "村5" in falls[0][1] and "2024年第二季度" in falls[0][1]
