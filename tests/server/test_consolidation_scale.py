@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 from rollup_tree import KEY, build, send
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from statement_count import count_statements
 
 from server.db import unit_of_work
 from server.models import Report, Status, TemplateVersion, Unit, User
@@ -55,23 +55,6 @@ def approved(session, world, unit_id: int, period: str, values: dict) -> None:
     session.flush()
     report_values.save(session, report, version.definition, values,
                        applicability(version.definition, frozenset(), values))
-
-
-def count_statements(session, call) -> int:
-    """How many SQL statements *call* runs in a fresh session (nothing cached)."""
-    fresh = Session(session.get_bind(), expire_on_commit=False)
-    seen: list[str] = []
-
-    def record(*args):
-        seen.append(args[2])
-
-    event.listen(fresh.get_bind(), "before_cursor_execute", record)
-    try:
-        call(fresh)
-    finally:
-        event.remove(fresh.get_bind(), "before_cursor_execute", record)
-        fresh.close()
-    return len(seen)
 
 
 def test_figures_and_mismatches_run_as_many_statements_for_10_villages_as_for_200(

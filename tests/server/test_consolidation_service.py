@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from rollup_tree import KEY, Q3_ON_TIME, build, ordered, roll_up, send
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from statement_count import count_statements
 
 from forms.consolidation import format_list
 from server.models import Status
@@ -262,23 +261,6 @@ def test_the_office_report_is_checked_against_its_approved_children(rolled, sess
 # -- size ----------------------------------------------------------------------------------------
 
 
-def statements(session, call) -> int:
-    """How many SQL statements *call* runs in a fresh session (nothing cached)."""
-    fresh = Session(session.get_bind(), expire_on_commit=False)
-    seen: list[str] = []
-
-    def count(*args):
-        seen.append(args[2])
-
-    event.listen(fresh.get_bind(), "before_cursor_execute", count)
-    try:
-        call(fresh)
-    finally:
-        event.remove(fresh.get_bind(), "before_cursor_execute", count)
-        fresh.close()
-    return len(seen)
-
-
 def test_the_number_of_queries_does_not_grow_with_the_subtree(rolled, session, make_unit,
                                                               make_user):
     def county(code: str, who: str):
@@ -287,13 +269,13 @@ def test_the_number_of_queries_does_not_grow_with_the_subtree(rolled, session, m
             consolidation.figures(fresh, user, KEY, code, "2024Q3", now=AFTER_Q3_DEADLINE)
         return call
 
-    small = statements(session, county("CO2", "co2-hz"))
+    small = count_statements(session, county("CO2", "co2-hz"))
     for n in range(40):
         village = make_unit(f"W{n}", rolled["units"]["T3"], kind="village")
         rolled["users"][f"w{n}"] = make_user(f"w{n}", unit=village)
         send(session, rolled, f"w{n}", f"W{n}", "2024Q3", {"found": n}, approve_by="t3-hz")
     assert figures_of(session, rolled, "co2-hz", "T3").values["found"] == sum(range(40))
-    assert statements(session, county("CO2", "co2-hz")) == small
+    assert count_statements(session, county("CO2", "co2-hz")) == small
     # Reports of both template versions below CO1 need no more statements either.
-    assert statements(session, county("CO1", "co1-hz")) == small
+    assert count_statements(session, county("CO1", "co1-hz")) == small
 

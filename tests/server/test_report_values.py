@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 
 import pytest
 from rollup_tree import HEADER, KEY, Q2_ON_TIME, Q3_ON_TIME, build, definition, roll_up, save, send
-from sqlalchemy import delete, event, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select, text
+from statement_count import count_statements
 
 from server import migrate
 from server.db import unit_of_work
@@ -150,22 +150,6 @@ def test_the_migration_fills_the_rows_from_stored_reports(empty_engine):
 
 
 # -- the roll-up ------------------------------------------------------------------------
-
-
-def count_statements(session, call) -> int:
-    fresh = Session(session.get_bind(), expire_on_commit=False)
-    seen: list[str] = []
-
-    def record(*args):
-        seen.append(args[2])
-
-    event.listen(fresh.get_bind(), "before_cursor_execute", record)
-    try:
-        call(fresh)
-    finally:
-        event.remove(fresh.get_bind(), "before_cursor_execute", record)
-        fresh.close()
-    return len(seen)
 
 
 def add_villages(session, world, town: str, count: int, start: int = 0) -> None:
