@@ -529,7 +529,8 @@ class _Reports:
             notes = {key: DEMO_NOTE for key in flagged_figures(issues)}
             _, general = unexplained(issues, notes, action.text)
             reporting.save(session, actor, view, values, explanations=notes,
-                           remarks=action.text or (DEMO_REMARK if general else ""))
+                           remarks=action.text or (DEMO_REMARK if general else ""),
+                           now=action.moment)
             if view.report.revision == 1:
                 view.report.created_at = action.moment
             view.report.updated_at = action.moment

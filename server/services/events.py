@@ -101,7 +101,7 @@ def save_event(session: Session, user: User, view: ReportView, raw_values: Mappi
         raise InvalidReport(NOT_SAVED, issues)
     return reporting.save(session, user, view, raw_values, remarks=remarks,
                           explanations=explanations, expected_revision=expected_revision,
-                          source=source, event=info)
+                          source=source, event=info, now=now)
 
 
 def _store_uploads(session: Session, user: User, view: ReportView, uploads: Sequence[Upload],

@@ -575,8 +575,12 @@ def save(
     on_behalf: bool = False,
     check_required: bool = False,
     event: EventInfo | None = None,
+    now: datetime | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
+
+    *now* is when the revision and its history entry are recorded (the present unless a
+    caller replays the past, as the demo does).
 
     The view is updated to the saved revision, so the caller answers from it
     without reading the report again; *check_required* returns the issues a
@@ -621,7 +625,7 @@ def save(
     report_values.save(session, report, view.definition, values, scope)
     # The revision and its event as plain inserts (no ORM objects: nothing of this request
     # reads them back, and a save is the most frequent write of all).
-    now = utcnow()
+    now = now or utcnow()
     session.execute(_INSERT_REVISION, {
         "report_id": report.id, "number": report.revision,
         "template_version_id": report.template_version_id, "values": report.values,
