@@ -30,7 +30,6 @@ or acknowledged nothing.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
 import sys
@@ -53,17 +52,9 @@ def lean_saver(target: load.Target, port: int, period: str, deadline: float,
     try:
         while time.monotonic() < deadline:
             if revision is None:
-                try:
-                    status, answer, _ = client.call("GET", path)
-                except (OSError, http.client.HTTPException):
-                    tally.error("GET: no answer")
-                    time.sleep(0.05)
+                revision = load.current_revision(client, path, tally)
+                if revision is None:
                     continue
-                if status != 200:
-                    tally.error(f"GET: {status}")
-                    time.sleep(0.05)
-                    continue
-                revision = answer["revision"]
             counter += 1
             revision = load.put(client, path, f"s{target.index}-{counter}", revision,
                                 target, tally)

@@ -331,21 +331,29 @@ def saver(target: Target, port: int, period: str, deadline: float, tally: Tally)
     counter = 0
     try:
         while time.monotonic() < deadline:
-            try:
-                status, answer, _ = client.call("GET", path)
-            except (OSError, http.client.HTTPException):
-                tally.error("GET: no answer")
-                time.sleep(0.05)
-                continue
-            if status != 200:
-                tally.error(f"GET: {status}")
-                time.sleep(0.05)
+            revision = current_revision(client, path, tally)
+            if revision is None:
                 continue
             counter += 1
             value = f"s{target.index}-{counter}"
-            put(client, path, value, answer["revision"], target, tally)
+            put(client, path, value, revision, target, tally)
     finally:
         client.close()
+
+
+def current_revision(client: Client, path: str, tally: Tally) -> int | None:
+    """The report's revision from a GET, or None (tallied, after a short pause)."""
+    try:
+        status, answer, _ = client.call("GET", path)
+    except (OSError, http.client.HTTPException):
+        tally.error("GET: no answer")
+        time.sleep(0.05)
+        return None
+    if status != 200:
+        tally.error(f"GET: {status}")
+        time.sleep(0.05)
+        return None
+    return answer["revision"]
 
 
 def put(client: Client, path: str, value: str, revision: int, target: Target,
