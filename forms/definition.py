@@ -760,9 +760,11 @@ class Definition(Localized):
 
     def fields(self) -> Iterator[FieldDef]:
         """Every field: the header first, then the items' fields in order."""
-        yield from self.header
-        for _, item in self.items():
-            yield from item.fields
+        return iter(self._fields)
+
+    @cached_property
+    def _fields(self) -> tuple[FieldDef, ...]:
+        return (*self.header, *(f for _, item in self.items() for f in item.fields))
 
     def field(self, key: str) -> FieldDef | None:
         return self._field_index.get(key)
