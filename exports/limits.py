@@ -206,7 +206,7 @@ def _inflate_plain(data: bytes, info: zipfile.ZipInfo, budget: int) -> bytes | N
     if begin + size > len(data):
         return None
     inflater = zlib.decompressobj(-15)
-    cap = min(budget, _PLAIN_MAX * 8)
+    cap = min(budget, _PLAIN_MAX * 2)
     if cap < 0:
         return None
     try:
@@ -283,7 +283,7 @@ def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
                 names = _xlsx_sheet_names(parts)  # only for the message
                 return file_error("sheet_too_large", sheet=names.get(_normal(entry), entry),
                                   cell=_last_cell(rows, cols))
-        if _normal(entry) == "content.xml":
+        if "content.xml" in entry.lower() and _normal(entry) == "content.xml":
             problem = _ods_extent(content, limits)
             if problem is not None:
                 return problem
