@@ -180,11 +180,12 @@ def _inflate_plain(data: bytes, info: zipfile.ZipInfo, budget: int) -> bytes | N
 
     This is what :func:`_inflate` reads through ``zipfile`` for such an entry, with the
     same checks (local header magic, the same name, no encryption, the stream complete
-    within the recorded compressed size, the CRC), in one ``zlib`` call instead of a
-    file object per entry. None means "not that simple" (stored or other methods,
-    flags, a name or size that disagrees, a truncated or damaged stream, anything over
-    the cap): the caller then reads the entry through ``zipfile`` as before, which
-    gives the answer, so an unusual file is judged exactly as it always was.
+    within the recorded compressed size, and before the next entry where ``zipfile``
+    records where that is, the CRC), in one ``zlib`` call instead of a file object per
+    entry. None means "not that simple" (stored or other methods, flags, a name or size
+    that disagrees, a truncated or damaged stream, anything over the cap): the caller
+    then reads the entry through ``zipfile`` as before, which gives the answer, so an
+    unusual file is judged exactly as it always was.
     """
     if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & _SPECIAL_FLAGS:
         return None
@@ -204,6 +205,9 @@ def _inflate_plain(data: bytes, info: zipfile.ZipInfo, budget: int) -> bytes | N
         return None
     begin = name_end + header[11]
     if begin + size > len(data):
+        return None
+    end = getattr(info, "_end_offset", None)  # where newer zipfile versions stop an entry
+    if end is not None and begin + size > end:
         return None
     inflater = zlib.decompressobj(-15)
     cap = min(budget, _PLAIN_MAX * 2)
