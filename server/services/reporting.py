@@ -273,7 +273,9 @@ class ReportView:
 # with its tags, its place then, whether the period is closed anywhere, and its reports.
 _ASSIGNMENT = (
     select(Assignment).where(Assignment.key == bindparam("view_key"))
-    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version)
+             # The definition's long text only when this process has not parsed it yet.
+             .defer(TemplateVersion.definition_json))
 )
 
 
