@@ -145,24 +145,6 @@ def request_work(view: Callable[[], T]) -> T:
     return result
 
 
-def commit_before_answer() -> None:
-    """Commit the request's work now, before its answer is built.
-
-    For a view whose answer only reads what it has just written (an API save): the
-    answer takes about as long to build as the save, and SQLite holds its single write
-    lock until the commit, so every other writer would wait for the answer too. A
-    commit that fails raises, and the request answers an error as when
-    ``request_work`` commits; its own commit then finds nothing left to write.
-    """
-    g.commit_attempted = True  # from here on, the outcome of a failure is unknown
-    session = db_session()
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
 def commit_attempted() -> bool:
     """Whether the current request's work reached its commit.
 

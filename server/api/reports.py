@@ -38,7 +38,7 @@ from server.api.auth import api_user
 from server.api.blueprint import bp
 from server.api.event_input import save_event
 from server.api.problems import ApiError
-from server.db import commit_before_answer, db_session
+from server.db import db_session
 from server.locale import current_locale_code
 from server.models.reporting import Source
 from server.services import reporting
@@ -146,9 +146,6 @@ def put_report(assignment: str, unit: str, period: str):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
-    # Committed before the answer is built: it only reads what the save left in the view,
-    # and SQLite's write lock is not held while it is.
-    commit_before_answer()
     warnings = [i for i in coercion if not i.is_error]
     return _answer(view, warnings, stored=stored)
 
