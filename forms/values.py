@@ -124,6 +124,9 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
     kind = col.kind
     if type(raw) is int and kind is FieldKind.INTEGER:  # a plain whole number (not a bool)
         return _coerce_plain_integer(col, raw)
+    if type(raw) is str and kind in _TEXT_KINDS:  # text typed into a text field
+        text = raw.strip()
+        return _text_value(col, text) if text else (None, [])
     if is_blank(raw):
         return None, []
     try:
@@ -158,6 +161,7 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
 
 
 _NUMERIC = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT)
+_TEXT_KINDS = (FieldKind.TEXT, FieldKind.LONGTEXT)
 
 
 def _coerce_number(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
@@ -200,7 +204,11 @@ def _coerce_text(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
         return None, [error(col.key, "bad_table", **_labels(col))]
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = str(raw).strip()
+    return _text_value(col, str(raw).strip())
+
+
+def _text_value(col: Column, text: str) -> tuple[Any, list[Issue]]:
+    """The value of a text input once it is a stripped string."""
     if col.kind is FieldKind.TEXT:
         text = " ".join(text.split())
     issues: list[Issue] = []
@@ -293,10 +301,12 @@ def coerce_values(definition: Definition, raw: Mapping[str, Any]) -> tuple[dict,
     if not isinstance(raw, Mapping):
         return values, issues
     for field in definition.fields():
-        if field.key in raw and field.formula is None:
-            value, found = coerce(field, raw[field.key])
-            values[field.key] = value
-            issues.extend(found)
+        key = field.key
+        if key in raw and field.formula is None:
+            value, found = coerce(field, raw[key])
+            values[key] = value
+            if found:
+                issues.extend(found)
     if definition.calculated_fields():
         values = calculate(definition, values)
     return values, issues
