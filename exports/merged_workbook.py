@@ -66,13 +66,16 @@ texts, the definitions' ``*_en`` texts for the form's.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from math import isfinite
 from typing import IO, Any
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from exports.figure_notes import NOTE_HEADERS, NOTES, note_rows
 from exports.flat_data import (
@@ -588,6 +591,7 @@ class _Table:
         # first parse the arguments for "A1" notation, for every cell.
         self.write_string = getattr(ws, "_write_string", ws.write_string)
         self.write_number = getattr(ws, "_write_number", ws.write_number)
+        self.rows = _RowWriter.for_sheet(ws)
         self.names.append(ws.get_name())
         self.row = 1
 
@@ -596,16 +600,21 @@ class _Table:
         return self.names[0]
 
     def add(self, cells: Sequence[Any], writer: _MergedWriter) -> None:
-        """One row. The common cells (short text without a line break, a plain int or
-        float) go straight to XlsxWriter; anything else takes ``write_cell``'s way.
-        Both write the same cell with the same format."""
+        """One row. A row of plain cells (text, int, float) is serialised at once by
+        :class:`_RowWriter`; otherwise the common cells go straight to XlsxWriter's
+        undecorated writers and anything else takes ``write_cell``'s way. All three
+        write the same cell with the same format."""
         if self.row >= self.limit:
             if self.more is None:
                 raise ValueError(f"sheet {self.ws.get_name()!r} is full")
             self.finish()
             self._start(self.more())
-        row, write_string, write_number = self.row, self.write_string, self.write_number
+        row = self.row
         text, wrapped = writer.text, writer.wrapped
+        if self.rows is not None and self.rows.write(row, cells, text, wrapped):
+            self.row = row + 1
+            return
+        write_string, write_number = self.write_string, self.write_number
         for col, value in enumerate(cells):
             kind = value.__class__
             if kind is str:
@@ -622,6 +631,92 @@ class _Table:
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
+
+
+# What XlsxWriter would escape or mark in an inline string (``xmlwriter._escape_data``,
+# ``_escape_control_characters`` and ``utility._preserve_whitespace``): a string with any
+# of these leaves the row to XlsxWriter itself.
+_NOT_PLAIN = re.compile(r"^\s|\s$|[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+
+
+class _RowWriter:
+    """One row of plain cells of a constant-memory sheet, serialised in one go.
+
+    XlsxWriter's constant-memory mode keeps the current row as a dict of cell tuples
+    and, when the next row starts, turns each cell into XML through several calls
+    (dimensions, type dispatch, attribute escaping, the cell reference): most of the
+    time of a long data sheet. A table row is known whole when it is added, so this
+    writes the very XML XlsxWriter writes for it (``<row r=…>``, inline strings with
+    their format's index, numbers as ``%.16G``) straight to the sheet's row file, after
+    letting XlsxWriter flush any row it holds. Only rows it can write exactly are
+    taken: text without anything to escape, finite numbers, blanks; no row format,
+    height or comment. Any other row is left to XlsxWriter (``write`` answers False).
+    """
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.refs: list[str] = []
+
+    @classmethod
+    def for_sheet(cls, ws: Any) -> _RowWriter | None:
+        """A writer for *ws*, or None when it is not a sheet this class knows to write."""
+        needed = ("fh", "previous_row", "row_info", "comments", "col_info",
+                  "_write_single_row", "_check_dimensions")
+        if not getattr(ws, "constant_memory", False) or not all(
+                hasattr(ws, name) for name in needed):
+            return None
+        if getattr(ws, "excel_version", 2007) == 2010:
+            return None  # rows carry x14ac attributes there
+        return cls(ws)
+
+    def _ref(self, col: int) -> str:
+        refs = self.refs
+        while len(refs) <= col:
+            refs.append(xl_col_to_name(len(refs)))
+        return refs[col]
+
+    def write(self, row: int, cells: Sequence[Any], text: Any, wrapped: Any) -> bool:
+        ws = self.ws
+        if (row in ws.row_info or row in ws.comments or row <= ws.previous_row
+                or ws.default_row_height != ws.original_row_height):
+            return False
+        ws._write_single_row(row)  # the row XlsxWriter holds (the header) goes first
+        number = str(row + 1)
+        parts = []
+        first = last = -1
+        col_info = ws.col_info
+        for col, value in enumerate(cells):
+            kind = value.__class__
+            if kind is str:
+                if not value:
+                    continue
+                if len(value) > CELL_TEXT_MAX:
+                    value = clip_cell_text(value)
+                if _NOT_PLAIN.search(value):
+                    return False
+                style = (wrapped if "\n" in value else text)._get_xf_index()
+                parts.append(f'<c r="{self._ref(col)}{number}" s="{style}" t="inlineStr">'
+                             f"<is><t>{value}</t></is></c>")
+            elif kind is int or kind is float:
+                if kind is float and not isfinite(value):
+                    return False
+                info = col_info.get(col)
+                if info is not None and info.column_format is not None:
+                    return False
+                parts.append(f'<c r="{self._ref(col)}{number}"><v>{value:.16G}</v></c>')
+            elif value is None:
+                continue
+            else:
+                return False
+            if first < 0:
+                first = col
+            last = col
+        if first < 0:
+            return True  # nothing to write: XlsxWriter writes no row either
+        ws._check_dimensions(row, first)
+        ws._check_dimensions(row, last)
+        ws.fh.write(f'<row r="{number}">{"".join(parts)}</row>')
+        return True
 
 
 def clip_cell_text(value: Any) -> Any:
