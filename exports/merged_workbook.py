@@ -804,6 +804,8 @@ class _LayoutWriter(_FormWriter):
 # Worksheet calls that concern one row (or a range of rows) and so must be replayed in order.
 _ROW_CALLS = frozenset({"write_string", "write_number", "write_blank", "write_datetime",
                         "write", "write_formula", "set_row", "write_comment"})
+# Those of them that write one cell, with an undecorated twin taking the same arguments.
+_CELL_CALLS = ("write_string", "write_number", "write_blank", "write_datetime", "write_formula")
 # Calls a read-only report leaves out.
 _DROPPED_CALLS = frozenset({"protect", "data_validation"})
 
@@ -832,6 +834,9 @@ class _Recorder:
 
     def replay(self) -> None:
         ws = self._ws
+        # The cell writers behind the public ones (which first look for "A1" notation:
+        # the form writer always gives row and column numbers).
+        plain = {name: getattr(ws, "_" + name, getattr(ws, name)) for name in _CELL_CALLS}
         calls = sorted(self._calls, key=lambda call: (call[0], call[1]))
         for _row, _seq, name, args, kwargs in _split_merges(calls):
             if name == "write_comment" and not self._comments:
@@ -841,7 +846,10 @@ class _Recorder:
             if name == "merge_rows":
                 _register_merge(ws, *args)
                 continue
-            getattr(ws, name)(*args, **kwargs)
+            if name in plain and not kwargs and args[0].__class__ is int:
+                plain[name](*args)
+            else:
+                getattr(ws, name)(*args, **kwargs)
         self._calls.clear()
 
 
