@@ -75,7 +75,7 @@ from math import isfinite
 from typing import IO, Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_range
 
 from exports.figure_notes import NOTE_HEADERS, NOTES, note_rows
 from exports.flat_data import (
@@ -838,19 +838,152 @@ class _Recorder:
         # the form writer always gives row and column numbers).
         plain = {name: getattr(ws, "_" + name, getattr(ws, name)) for name in _CELL_CALLS}
         calls = sorted(self._calls, key=lambda call: (call[0], call[1]))
-        for _row, _seq, name, args, kwargs in _split_merges(calls):
-            if name == "write_comment" and not self._comments:
-                continue
-            if _is_marker(name, args):
+        kept = [call for call in _split_merges(calls)
+                if not (call[2] == "write_comment" and not self._comments)
+                and not _is_marker(call[2], call[3])]
+        # Without comments (whose shapes are placed by the row heights XlsxWriter keeps)
+        # a row can be serialised whole; the last one stays with XlsxWriter, which writes
+        # it on closing, when its formats may be numbered for the first time.
+        rows = None if self._comments else _LayoutRows.for_sheet(ws)
+        start = 0
+        while start < len(kept):
+            end = start + 1
+            while end < len(kept) and kept[end][0] == kept[start][0]:
+                end += 1
+            group = kept[start:end]
+            if rows is None or end == len(kept) or not rows.write(group):
+                for _row, _seq, name, args, kwargs in group:
+                    if name == "merge_rows":
+                        _register_merge(ws, *args)
+                    elif name in plain and not kwargs and args[0].__class__ is int:
+                        plain[name](*args)
+                    else:
+                        getattr(ws, name)(*args, **kwargs)
+            start = end
+        self._calls.clear()
+
+
+class _LayoutRows:
+    """A replayed layout row serialised whole, as XlsxWriter would write it.
+
+    The row's calls are known at once (sorted by row), so instead of storing each cell
+    for XlsxWriter to turn into XML when the next row starts, the cells are resolved
+    here (the last call on a cell wins, a blank without a format is no cell), the row
+    tag is XlsxWriter's own (``_write_row``, from what ``set_row`` stored) and the cells
+    are written in column order. A row with anything else — a formula, a date, a
+    comment, row options or a format, text to escape, a cell outside the sheet's
+    column formats — returns False and is replayed call by call.
+    """
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.refs: list[str] = []
+
+    @classmethod
+    def for_sheet(cls, ws: Any) -> _LayoutRows | None:
+        rows = _RowWriter.for_sheet(ws)
+        return cls(ws) if rows is not None and hasattr(ws, "_write_row") else None
+
+    def _ref(self, col: int) -> str:
+        refs = self.refs
+        while len(refs) <= col:
+            refs.append(xl_col_to_name(len(refs)))
+        return refs[col]
+
+    def write(self, calls: list[tuple]) -> bool:
+        ws = self.ws
+        row = calls[0][0]
+        if row <= ws.previous_row or row in ws.row_info or row in ws.comments:
+            return False
+        cells: dict[int, tuple[str, Any, Any]] = {}
+        height: tuple | None = None
+        merges: list[tuple] = []
+        dims: tuple[int, ...] = ()  # columns merge_range checks even without a cell
+        for _row, _seq, name, args, kwargs in calls:
+            if kwargs:
+                return False
+            if name == "set_row":
+                if len(args) > 3 or (len(args) == 3 and args[2] is not None):
+                    return False
+                height = args
                 continue
             if name == "merge_rows":
-                _register_merge(ws, *args)
+                merges.append(args)
                 continue
-            if name in plain and not kwargs and args[0].__class__ is int:
-                plain[name](*args)
+            if name == "merge_range":  # one row (merges over rows arrive split)
+                r1, c1, r2, c2, value, fmt = args
+                if r1 != row or r2 != row or c1 >= c2:
+                    return False
+                merges.append((r1, c1, r2, c2, True))
+                dims += (c1, c2)
+                if fmt is not None:  # XlsxWriter stores no blank without a format
+                    for col in range(c1 + 1, c2 + 1):
+                        cells[col] = ("blank", None, fmt)
+                name, args = "write", (r1, c1, value, fmt)
+            if name not in _LAYOUT_CELLS or len(args) != 4 or args[0] != row:
+                return False
+            _, col, value, fmt = args
+            if name == "write_blank" or (name == "write" and value == ""):
+                if fmt is not None:
+                    cells[col] = ("blank", None, fmt)
+                continue
+            kind = value.__class__
+            if kind is str and name in ("write_string", "write"):
+                if len(value) > ws.xls_strmax // 2 or _NOT_PLAIN.search(value):
+                    return False
+                cells[col] = ("text", value, fmt)
+            elif (kind is int or kind is float) and name in ("write_number", "write"):
+                if kind is float and not isfinite(value):
+                    return False
+                cells[col] = ("number", value, fmt)
             else:
-                getattr(ws, name)(*args, **kwargs)
-        self._calls.clear()
+                return False
+        if not cells:
+            return False
+        for col, (_kind, _value, fmt) in cells.items():
+            if fmt is None:
+                info = ws.col_info.get(col)
+                if info is not None and info.column_format is not None:
+                    return False
+        for r1, c1, _r2, c2, *checked in merges:
+            if checked and any((r1, c) in ws.merged_cells for c in range(c1, c2 + 1)):
+                return False  # an overlap: XlsxWriter says so
+        ws._write_single_row(row)  # the row XlsxWriter holds goes first
+        for r1, c1, r2, c2, *checked in merges:
+            if checked:
+                ws._check_dimensions(r1, c1)
+                ws._check_dimensions(r2, c2)
+                cell_range = xl_range(r1, c1, r2, c2)
+                for col in range(c1, c2 + 1):
+                    ws.merged_cells[(r1, col)] = cell_range
+            _register_merge(ws, r1, c1, r2, c2)
+        info = None
+        if height is not None:
+            ws.set_row(*height)
+            info = ws.row_info.pop(row)  # written here, not again when the next row starts
+        columns = sorted(cells)
+        ws._check_dimensions(row, min((columns[0], *dims)))
+        ws._check_dimensions(row, max((columns[-1], *dims)))
+        ws._write_row(row, None, info)
+        number = str(row + 1)
+        parts = []
+        for col in columns:
+            kind, value, fmt = cells[col]
+            style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+            ref = self._ref(col) + number
+            if kind == "text":
+                parts.append(f'<c r="{ref}"{style} t="inlineStr"><is><t>{value}</t></is></c>')
+            elif kind == "number":
+                parts.append(f'<c r="{ref}"{style}><v>{value:.16G}</v></c>')
+            else:
+                parts.append(f'<c r="{ref}"{style}/>')
+        parts.append("</row>")
+        ws.fh.write("".join(parts))
+        return True
+
+
+# The cell calls a layout row may be serialised with (each as (row, col, value, format)).
+_LAYOUT_CELLS = frozenset({"write_string", "write_number", "write_blank", "write"})
 
 
 def _is_marker(name: str, args: tuple) -> bool:
