@@ -23,7 +23,7 @@ and choice tallies and text lists are not numbers: they stay with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -212,8 +212,14 @@ def _value(fld: FieldDef, sums: _Sums | None) -> Any:
 
 def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            include_submitted: bool = False, carry_forward: bool = True,
-           children: Sequence[int] | None = None) -> Rollup:
+           children: Sequence[int] | None = None, previous: bool = True,
+           keys: Collection[str] | None = None) -> Rollup:
     """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
+
+    Without *previous*, only the period's own figures (totals, coverage, calculated
+    fields): no pass over the period before, no previous values or 本期新增. With *keys*,
+    only those fields' figures (and the calculated ones that can be computed from them),
+    their rows alone read.
 
     Two statements read the bulk of the rows, each joining the children's ids unit by
     unit to ``ix_report_values_rollup``: this period's counted rows (totals and
@@ -232,11 +238,13 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     definition = version_for(assignment, period).definition
     if children is None:
         children = child_ids(session, assignment, unit, period)
-    fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED]
+    fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED
+              and (keys is None or f.key in keys)]
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
     kids = id_rows(session, children)
+    only = [] if keys is None else [rv.field_key.in_(sorted(keys))]
 
     counted_ids = set(session.scalars(
         select(Report.unit_id).select_from(kids).join(Report, and_(
@@ -258,7 +266,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     now_ids = id_rows(session, counted)
     extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
                    for f in fields)
-    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)],
+    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses), *only],
                                               extremes=extremes)
                          .select_from(now_ids).join(rv, and_(
                              rv.assignment_id == assignment.id, rv.period == period,
@@ -271,7 +279,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
         latest = _latest(session, assignment, period, carrying)
-        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key)]
+        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key), *only]
         on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
                          rv.period == latest.c.period)
         carried = {key: sums for key, sums in _read_sums(session, _sums_query(
@@ -303,7 +311,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
 
     # The period before: the counted children's reports, and like for like for cumulative
     # figures (each unit in this period's figure with its own latest figure before).
-    if previous_period is not None:
+    if previous_period is not None and previous:
         like = [f for f in cumulative if same_span(f, period, previous_period)]
         # Min and max cannot be taken back out: those fields are joined figure by figure.
         # So are all when the period before was asked on another template version (a
