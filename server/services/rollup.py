@@ -107,15 +107,22 @@ class _Sums:
 
 
 def _pg_array(ids: Sequence[int]) -> Any:
-    """*ids* as one PostgreSQL integer array parameter, sent as its text (psycopg's
-    per-element adaptation of a list costs about a second for 100,000 ids)."""
+    """*ids* as one PostgreSQL integer array constant, written into the statement when it
+    runs (a literal-execute parameter: the compiled statement stays cached without it).
+
+    A constant, unlike a bound parameter cast to ``integer[]``, is known to the planner:
+    it counts the elements of an ``unnest`` and turns ``column = ANY(array)`` into one
+    hash table probed per row (PostgreSQL 14+) instead of a scan of the array per row.
+    (psycopg's per-element adaptation of a list would cost about a second for 100,000 ids.)
+    """
     text = "{" + ",".join(str(int(i)) for i in ids) + "}"
-    return cast(literal(text, type_=String), ARRAY(Integer))
+    return cast(literal(text, type_=String, literal_execute=True), ARRAY(Integer))
 
 
 def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """*column* IN *ids*, as one bound parameter whatever their number (a PostgreSQL
-    array, a JSON array read by SQLite's json_each): one statement, any subtree."""
+    """*column* IN *ids*, whatever their number, in one statement: on PostgreSQL a test
+    against a hashed array constant, on SQLite a JSON array (one bound parameter) read by
+    ``json_each``."""
     if session.get_bind().dialect.name == "postgresql":
         return column == func.any(_pg_array(ids))
     listed = func.json_each(json.dumps(list(ids))).table_valued("value")
@@ -124,8 +131,8 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
 
 def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -> Any:
     """A derived table of *ids* (column ``id``) and *flagged* (column ``flag`` 1, the
-    others 0), each list one bound parameter: what a query joins its rows to, unit by
-    unit, through an index (instead of testing each of its rows against a list)."""
+    others 0), each list one parameter: what a query joins its rows to, unit by unit,
+    through an index (instead of testing each of its rows against a list)."""
     def listed(values: Sequence[int], flag: int):
         if session.get_bind().dialect.name == "postgresql":
             table = func.unnest(_pg_array(values)).table_valued("id").render_derived()
@@ -133,6 +140,34 @@ def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -
         table = func.json_each(json.dumps(list(values))).table_valued("value")
         return select(table.c.value.label("id"), literal(flag).label("flag"))
     return listed(ids, 0).union_all(listed(flagged, 1)).subquery("kids")
+
+
+class _Listed:
+    """The rows of a query restricted to units of a list (and some of them flagged), in
+    the form each database runs best over a province's 100,000 units.
+
+    SQLite joins the list (a derived table, :func:`id_rows`) unit by unit to the index of
+    the rows; PostgreSQL tests each row against the list as a hashed array constant
+    (``unit_id = ANY('{…}')``): the plan is then the floor's own (a parallel scan of the
+    period's rows, aggregated as they come), where a join let the planner hash millions
+    of rows and probe them with the list."""
+
+    def __init__(self, session: Session, ids: Sequence[int], flagged: Sequence[int] = ()):
+        self.ids, self.flagged = list(ids), list(flagged)
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        self.rows = None if self.postgresql else id_rows(session, self.ids, self.flagged)
+
+    def restrict(self, query: Any, entity: Any, column: Any) -> Any:
+        """*query* over *entity*, limited to the rows whose *column* is listed."""
+        if self.postgresql:
+            return query.where(column == func.any(_pg_array([*self.ids, *self.flagged])))
+        return query.join_from(self.rows, entity, column == self.rows.c.id)
+
+    def flag(self, column: Any) -> ColumnElement[bool]:
+        """Whether the row's unit (*column*) is one of the flagged."""
+        if self.postgresql:
+            return column == func.any(_pg_array(self.flagged))
+        return self.rows.c.flag == 1
 
 
 def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
@@ -236,33 +271,31 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
-    kids = id_rows(session, children)
+    kids = _Listed(session, children)
 
-    counted_ids = set(session.scalars(
-        select(Report.unit_id).select_from(kids).join(Report, and_(
-            Report.assignment_id == assignment.id, Report.period == period,
-            Report.unit_id == kids.c.id)).where(Report.status.in_(statuses))))
+    counted_ids = set(session.scalars(kids.restrict(
+        select(Report.unit_id).where(Report.assignment_id == assignment.id,
+                                     Report.period == period, Report.status.in_(statuses)),
+        Report, Report.unit_id)))
     uncounted = [c for c in children if c not in counted_ids]
     counted = [c for c in children if c in counted_ids]  # tree order
     # Each child's latest approved report before the period (one row per child): what a
     # cumulative figure of a child not counted carries forward, and the like-for-like
     # figure before of one counted.
-    latest_of: dict[int, str] = dict(session.execute(
-        select(Report.unit_id, func.max(Report.period)).select_from(kids).join(Report, and_(
-            Report.assignment_id == assignment.id, Report.unit_id == kids.c.id,
-            Report.status == Status.APPROVED, Report.period < period))
+    latest_of: dict[int, str] = dict(session.execute(kids.restrict(
+        select(Report.unit_id, func.max(Report.period))
+        .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+               Report.period < period), Report, Report.unit_id)
         .group_by(Report.unit_id)).all())
     # No test of the field key in the passes over the rows: SQLite would probe the index
     # once per unit and key; the groups of other keys are left out when read.
     base = [rv.assignment_id == assignment.id]
-    now_ids = id_rows(session, counted)
+    now_ids = _Listed(session, counted)
     extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
                    for f in fields)
-    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses)],
-                                              extremes=extremes)
-                         .select_from(now_ids).join(rv, and_(
-                             rv.assignment_id == assignment.id, rv.period == period,
-                             rv.unit_id == now_ids.c.id)))
+    current = _read_sums(session, now_ids.restrict(_sums_query(
+        rv, [*base, rv.period == period, rv.status.in_(statuses)], extremes=extremes),
+        rv, rv.unit_id))
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
 
@@ -283,11 +316,10 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                    .select_from(latest).join(rv, on_latest)
                    .where(*carried_where, rv.field_key.in_(lasts)), order)
     if lasts:
-        _lasts(session, current, select(rv.unit_id, rv.field_key, rv.micros)
-               .select_from(now_ids).join(rv, and_(
-                   rv.assignment_id == assignment.id, rv.period == period,
-                   rv.unit_id == now_ids.c.id))
-               .where(rv.status.in_(statuses), rv.field_key.in_(lasts)), order)
+        _lasts(session, current, now_ids.restrict(
+            select(rv.unit_id, rv.field_key, rv.micros)
+            .where(*base, rv.period == period, rv.status.in_(statuses),
+                   rv.field_key.in_(lasts)), rv, rv.unit_id), order)
 
     result = Rollup(period, previous_period, len(children), len(counted_ids), 0)
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
@@ -316,16 +348,17 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         just_before = [c for c in counted if latest_of.get(c) == previous_period]
         older = [c for c in counted if c in latest_of and latest_of[c] != previous_period]
         flagged = set(just_before)
-        before_ids = id_rows(session, [c for c in children if c not in flagged], just_before)
-        liked = before_ids.c.flag == 1  # only the keys in *summed* are read from it
-        before, same = _read_pair(session, select(
-            rv.field_key,
+        before_ids = _Listed(session, [c for c in children if c not in flagged], just_before)
+        # Grouped by the flag too: each row is tested against the flagged list once, and
+        # the like-for-like figures are the flagged groups' plain sums (only the keys in
+        # *summed* are read from them).
+        liked = before_ids.flag(rv.unit_id)
+        before, same = _read_pair(session, before_ids.restrict(select(
+            rv.field_key, liked,
             *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
-            *_aggregates(rv, rv.micros, liked, plain=True))
-            .select_from(before_ids).join(rv, and_(
-                rv.assignment_id == assignment.id, rv.period == previous_period,
-                rv.unit_id == before_ids.c.id))
-            .where(*base).group_by(rv.field_key))
+            func.sum(rv.micros), func.count(rv.micros))
+            .where(*base, rv.period == previous_period), rv, rv.unit_id)
+            .group_by(rv.field_key, liked))
         previous = {f.key: _value(f, before.get(f.key)) for f in fields
                     if not f.cumulative}
         if like:
@@ -382,24 +415,19 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
 
 def _latest(session: Session, assignment: Assignment, period: str, ids: Sequence[int]):
     """A derived table: each of *ids*' latest approved period before *period*."""
-    listed = id_rows(session, ids)
-    return (select(Report.unit_id, func.max(Report.period).label("period"))
-            .select_from(listed).join(Report, and_(
-                Report.assignment_id == assignment.id, Report.unit_id == listed.c.id,
-                Report.status == Status.APPROVED, Report.period < period))
-            .group_by(Report.unit_id).subquery())
+    return (_Listed(session, ids).restrict(
+        select(Report.unit_id, func.max(Report.period).label("period"))
+        .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+               Report.period < period), Report, Report.unit_id)
+        .group_by(Report.unit_id).subquery())
 
 
-def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = False,
+def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool],
                 extremes: bool = False) -> list[Any]:
-    """The six aggregates of :class:`_Sums` over the rows *when* holds, as the period
-    before needs them: no blank or off counts, least and most only with *extremes*
-    (*plain*: every row's figure, applying or not, summed and counted: the like-for-like
-    figure before of the fields added up by sum or mean)."""
+    """The six aggregates of :class:`_Sums` over the applying rows *when* holds, as the
+    period before needs them: no blank or off counts, least and most only with
+    *extremes*."""
     nothing = [literal(None), literal(None)]
-    if plain:
-        counted = case((and_(when, micros.is_not(None)), micros))
-        return [func.sum(counted), *nothing, func.count(counted), literal(0), literal(0)]
     counted = case((and_(when, rv.applies), micros))
     return [func.sum(counted),
             *([func.min(counted), func.max(counted)] if extremes else nothing),
@@ -407,15 +435,18 @@ def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = F
 
 
 def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
-    """Two sets of six aggregates per field key from one query."""
+    """Per field key, the six aggregates of the counted rows, and the plain sum and count
+    (every row's figure, applying or not: the like-for-like figure before of the fields
+    added up by sum or mean) of the flagged rows, from one query grouped by key and flag."""
     first: dict[str, _Sums] = {}
     second: dict[str, _Sums] = {}
-    for key, *numbers in session.execute(query):
-        for into, part in ((first, numbers[:6]), (second, numbers[6:])):
-            total, least, most, parts, blank, off = part
-            into[key] = _Sums(int(total or 0), None if least is None else int(least),
-                              None if most is None else int(most), int(parts or 0),
-                              int(blank or 0), int(off or 0))
+    for key, flagged, total, least, most, parts, _blank, _off, plain, plain_parts in \
+            session.execute(query):
+        part = _Sums(int(total or 0), None if least is None else int(least),
+                     None if most is None else int(most), int(parts or 0))
+        first[key] = first[key].merge(part) if key in first else part
+        if flagged:
+            second[key] = _Sums(int(plain or 0), parts=int(plain_parts or 0))
     return first, second
 
 
