@@ -35,6 +35,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal,
     or_,
@@ -115,7 +116,7 @@ def _pg_array(ids: Sequence[int]) -> Any:
     hash table probed per row (PostgreSQL 14+) instead of a scan of the array per row.
     (psycopg's per-element adaptation of a list would cost about a second for 100,000 ids.)
     """
-    text = "{" + ",".join(str(int(i)) for i in ids) + "}"
+    text = "{" + ",".join(map(str, map(int, ids))) + "}"  # int: digits only, nothing else
     return cast(literal(text, type_=String, literal_execute=True), ARRAY(Integer))
 
 
@@ -293,9 +294,12 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     now_ids = _Listed(session, counted)
     extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
                    for f in fields)
-    current = _read_sums(session, now_ids.restrict(_sums_query(
-        rv, [*base, rv.period == period, rv.status.in_(statuses)], extremes=extremes),
-        rv, rv.unit_id))
+    # The counted children whose latest approved report is the period before's: their
+    # figures then are like for like with theirs now.
+    just_before = ([c for c in counted if latest_of.get(c) == previous_period]
+                   if previous_period is not None else [])
+    current, before, same = _passes(session, rv, assignment, children, just_before,
+                                    period, previous_period, statuses, extremes)
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
 
@@ -303,18 +307,16 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carried_units = 0
     carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
-        latest = _latest(session, assignment, period, carrying)
         carried_where = [_in_span(cumulative, period, rv.period, rv.field_key)]
-        on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
-                         rv.period == latest.c.period)
-        carried = {key: sums for key, sums in _read_sums(session, _sums_query(
-            rv, carried_where, extremes=extremes).select_from(latest).join(rv, on_latest))
-            .items() if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
+        latest_rows = _latest_rows(session, rv, assignment, period, carrying, latest_of)
+        carried = {key: sums for key, sums in _read_sums(session, latest_rows(_sums_query(
+            rv, carried_where, extremes=extremes))).items()
+            if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
         carried_units = len(carrying)
         if lasts:
-            _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros)
-                   .select_from(latest).join(rv, on_latest)
-                   .where(*carried_where, rv.field_key.in_(lasts)), order)
+            _lasts(session, carried, latest_rows(
+                select(rv.unit_id, rv.field_key, rv.micros)
+                .where(*carried_where, rv.field_key.in_(lasts))), order)
     if lasts:
         _lasts(session, current, now_ids.restrict(
             select(rv.unit_id, rv.field_key, rv.micros)
@@ -345,20 +347,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         exact = [f.key for f in like if not same_version or f.effective_aggregation
                  in (Aggregation.MIN, Aggregation.MAX)]
         summed = [f.key for f in like if f.key not in exact]
-        just_before = [c for c in counted if latest_of.get(c) == previous_period]
         older = [c for c in counted if c in latest_of and latest_of[c] != previous_period]
-        flagged = set(just_before)
-        before_ids = _Listed(session, [c for c in children if c not in flagged], just_before)
-        # Grouped by the flag too: each row is tested against the flagged list once, and
-        # the like-for-like figures are the flagged groups' plain sums (only the keys in
-        # *summed* are read from them).
-        liked = before_ids.flag(rv.unit_id)
-        before, same = _read_pair(session, before_ids.restrict(select(
-            rv.field_key, liked,
-            *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
-            func.sum(rv.micros), func.count(rv.micros))
-            .where(*base, rv.period == previous_period), rv, rv.unit_id)
-            .group_by(rv.field_key, liked))
         previous = {f.key: _value(f, before.get(f.key)) for f in fields
                     if not f.cumulative}
         if like:
@@ -422,32 +411,81 @@ def _latest(session: Session, assignment: Assignment, period: str, ids: Sequence
         .group_by(Report.unit_id).subquery())
 
 
-def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool],
-                extremes: bool = False) -> list[Any]:
-    """The six aggregates of :class:`_Sums` over the applying rows *when* holds, as the
-    period before needs them: no blank or off counts, least and most only with
-    *extremes*."""
-    nothing = [literal(None), literal(None)]
-    counted = case((and_(when, rv.applies), micros))
-    return [func.sum(counted),
-            *([func.min(counted), func.max(counted)] if extremes else nothing),
-            func.count(counted), literal(0), literal(0)]
+def _latest_rows(session: Session, rv: Any, assignment: Assignment, period: str,
+                 ids: Sequence[int], latest_of: dict[int, str]) -> Any:
+    """A function limiting a query over *rv* to the rows of each of *ids*' latest approved
+    report before *period* (*latest_of*: each unit's latest approved period).
+
+    PostgreSQL: per such period, its units as a hashed array constant (as many tests as
+    distinct periods, not units), which the planner estimates and aggregates by hashing;
+    a join to each unit's latest period (:func:`_latest`) was estimated at a thirtieth of
+    its rows and sorted them on disk. SQLite: that join, unit by unit, through the index."""
+    if session.get_bind().dialect.name == "postgresql":
+        by_period: dict[str, list[int]] = {}
+        for unit_id in ids:
+            by_period.setdefault(latest_of[unit_id], []).append(unit_id)
+        which = or_(false(), *(and_(rv.period == at, rv.unit_id == func.any(_pg_array(units)))
+                               for at, units in sorted(by_period.items())))
+        return lambda query: query.where(rv.assignment_id == assignment.id, which)
+    latest = _latest(session, assignment, period, ids)
+    on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
+                     rv.period == latest.c.period)
+    return lambda query: query.select_from(latest).join(rv, on_latest)
 
 
-def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
-    """Per field key, the six aggregates of the counted rows, and the plain sum and count
-    (every row's figure, applying or not: the like-for-like figure before of the fields
-    added up by sum or mean) of the flagged rows, from one query grouped by key and flag."""
-    first: dict[str, _Sums] = {}
-    second: dict[str, _Sums] = {}
-    for key, flagged, total, least, most, parts, _blank, _off, plain, plain_parts in \
+def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequence[int],
+            just_before: Sequence[int], period: str, previous_period: str | None,
+            statuses: Sequence[str], extremes: bool
+            ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
+    """One pass over the children's rows of *period* and the period before. Per field
+    key: this period's counted rows (the six aggregates of :class:`_Sums`), the period
+    before's counted rows (sum, least, most and count), and the plain sum and count of
+    *just_before*'s rows then (every figure, applying or not: the like-for-like figure
+    before of the fields added up by sum or mean; only the keys compared that way are
+    read from it).
+
+    The rows are grouped by period, field key, whether the field applied, the report's
+    status (copied onto its rows: a child is counted when it is one of *statuses*, so no
+    list of the counted is needed) and, in the period before, whether the unit is one
+    of *just_before* (each row tested against that list once); each group is added up
+    plainly (no condition evaluated per row and aggregate), then read into the three."""
+    flagged = set(just_before)
+    listed = _Listed(session, [c for c in children if c not in flagged], just_before)
+    if previous_period is not None:
+        periods = [period, previous_period]
+        liked: Any = case((rv.period == previous_period, listed.flag(rv.unit_id)),
+                          else_=false())
+    else:
+        periods, liked = [period], false()
+    extreme = ([func.min(rv.micros), func.max(rv.micros)] if extremes
+               else [literal(None), literal(None)])
+    query = listed.restrict(select(
+        rv.period, rv.field_key, rv.applies, rv.status, liked, func.sum(rv.micros),
+        *extreme, func.count(rv.micros), func.count())
+        .where(rv.assignment_id == assignment.id, rv.period.in_(periods)), rv, rv.unit_id
+    ).group_by(rv.period, rv.field_key, rv.applies, rv.status, liked)
+    now: dict[str, _Sums] = {}
+    before: dict[str, _Sums] = {}
+    same: dict[str, _Sums] = {}
+    counted = set(statuses)
+    for row_period, key, applies, status, flag, total, least, most, parts, rows in \
             session.execute(query):
-        part = _Sums(int(total or 0), None if least is None else int(least),
-                     None if most is None else int(most), int(parts or 0))
-        first[key] = first[key].merge(part) if key in first else part
-        if flagged:
-            second[key] = _Sums(int(plain or 0), parts=int(plain_parts or 0))
-    return first, second
+        total, parts = int(total or 0), int(parts or 0)
+        least = None if least is None else int(least)
+        most = None if most is None else int(most)
+        if row_period != period:  # the period before
+            if flag:
+                plain = _Sums(total, parts=parts)
+                same[key] = same[key].merge(plain) if key in same else plain
+            if status not in counted:
+                continue
+            part = _Sums(total, least, most, parts) if applies else _Sums()
+            before[key] = before[key].merge(part) if key in before else part
+        elif status in counted:
+            part = (_Sums(total, least, most, parts, blank=rows - parts) if applies
+                    else _Sums(off=rows))
+            now[key] = now[key].merge(part) if key in now else part
+    return now, before, same
 
 
 def _lasts(session: Session, into: dict[str, _Sums], query: Any, order: dict[int, int]) -> None:
