@@ -5,7 +5,8 @@ compare both), computed with set-based SQL over ``report_values`` so that a
 province's figures never bring its reports into Python:
 
 * the children of the unit are the nearest reporting units below it (one query of
-  ids and paths; the ids go back to the database as one array parameter);
+  ids and paths; the ids go back to the database in one parameter on SQLite, written
+  into the statement as one array constant on PostgreSQL);
 * a total aggregates the children's counted reports (approved, or submitted too
   with the switch) by each field's rule; a field that did not apply to a child is
   never counted, not even as zero;
@@ -251,16 +252,19 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            children: Sequence[int] | None = None) -> Rollup:
     """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
 
-    Two statements read the bulk of the rows, each joining the children's ids unit by
-    unit to ``ix_report_values_rollup``: this period's counted rows (totals and
-    coverage), and the period before's rows (its totals, and the like-for-like figure
-    of the counted children whose latest approved report is that period's, flagged
-    from the children's list). The rest read only the units that need them: the
-    children's latest approved period (one row each, from ``reports``), the figures
-    carried forward by the children not counted, the like-for-like figures of the few
-    counted children whose latest approved report is older, and the blank or
-    non-applying figures of this period (``ix_report_values_gaps``), whose earlier
-    figure is taken back out of the like-for-like sums.
+    One statement reads the bulk of the rows (:func:`_passes`): the children's rows of
+    this period and the period before, grouped by field, whether it applied, the
+    report's status and whether the unit's latest approved report is the period
+    before's: this period's totals and coverage, the period before's totals and the
+    like-for-like figures before of those counted children. The children are joined
+    unit by unit to ``ix_report_values_rollup`` on SQLite and tested as a hashed array
+    constant on PostgreSQL (:class:`_Listed`). The rest read only the units that need
+    them: the counted children and each child's latest approved period (from
+    ``ix_reports_rollup`` alone), the figures carried forward by the children not
+    counted, the like-for-like figures of the few counted children whose latest
+    approved report is older, and the blank or non-applying figures of this period
+    (``ix_report_values_gaps``), whose earlier figure is taken back out of the
+    like-for-like sums.
     """
     periods = assignment_periods(assignment)
     at = periods.index(period)
