@@ -6,6 +6,7 @@ Create Date: 2026-12-07
 """
 
 from alembic import op
+import sqlalchemy as sa
 
 revision = '0029'
 down_revision = '0028'
@@ -18,6 +19,13 @@ def upgrade() -> None:
     # from the index alone, never the wide rows with their JSON documents.
     op.create_index('ix_reports_rollup', 'reports',
                     ['assignment_id', 'unit_id', 'period', 'status'], unique=False)
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite' and bind.execute(sa.text(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        # A database that keeps planner statistics gets them for the new index too:
+        # without them SQLite takes it for ten rows an assignment and scans those rows for
+        # every child instead of looking each child up.
+        op.execute('ANALYZE reports')
 
 
 def downgrade() -> None:

@@ -302,7 +302,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     # figures then are like for like with theirs now.
     just_before = ([c for c in counted if latest_of.get(c) == previous_period]
                    if previous_period is not None else [])
-    current, before, same = _passes(session, rv, assignment, children, just_before,
+    current, before, same = _passes(session, rv, assignment, children, counted, just_before,
                                     period, previous_period, statuses, extremes)
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
@@ -438,8 +438,8 @@ def _latest_rows(session: Session, rv: Any, assignment: Assignment, period: str,
 
 
 def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequence[int],
-            just_before: Sequence[int], period: str, previous_period: str | None,
-            statuses: Sequence[str], extremes: bool
+            counted: Sequence[int], just_before: Sequence[int], period: str,
+            previous_period: str | None, statuses: Sequence[str], extremes: bool
             ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
     """One pass over the children's rows of *period* and the period before. Per field
     key: this period's counted rows (the six aggregates of :class:`_Sums`), the period
@@ -452,9 +452,16 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
     status (copied onto its rows: a child is counted when it is one of *statuses*, so no
     list of the counted is needed) and, in the period before, whether the unit is one
     of *just_before* (each row tested against that list once); each group is added up
-    plainly (no condition evaluated per row and aggregate), then read into the three."""
+    plainly (no condition evaluated per row and aggregate), then read into the three.
+    That is PostgreSQL's way (one parallel scan, hashed groups). SQLite sorts every row
+    it groups, and sorts the larger records of that grouping slower than it reads the
+    rows twice: there, two statements, each grouped by field key (and, the period
+    before, the flag) with the conditions in the aggregates (:func:`_two_passes`)."""
     flagged = set(just_before)
     listed = _Listed(session, [c for c in children if c not in flagged], just_before)
+    if not listed.postgresql:
+        return _two_passes(session, rv, assignment, listed, counted, period,
+                           previous_period, statuses, extremes)
     if previous_period is not None:
         periods = [period, previous_period]
         liked: Any = case((rv.period == previous_period, listed.flag(rv.unit_id)),
@@ -490,6 +497,57 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
                     else _Sums(off=rows))
             now[key] = now[key].merge(part) if key in now else part
     return now, before, same
+
+
+def _two_passes(session: Session, rv: Any, assignment: Assignment, listed: _Listed,
+                counted: Sequence[int], period: str, previous_period: str | None,
+                statuses: Sequence[str], extremes: bool
+                ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
+    """:func:`_passes` in two statements: this period's counted rows, then the period
+    before's rows of every child (*listed*, the flagged ones those of *just_before*)."""
+    current = _read_sums(session, _Listed(session, counted).restrict(_sums_query(
+        rv, [rv.assignment_id == assignment.id, rv.period == period,
+             rv.status.in_(statuses)], extremes=extremes), rv, rv.unit_id))
+    if previous_period is None:
+        return current, {}, {}
+    # Grouped by the flag too: each row is tested against the flagged list once, and
+    # the like-for-like figures are the flagged groups' plain sums.
+    liked = listed.flag(rv.unit_id)
+    before, same = _read_pair(session, listed.restrict(select(
+        rv.field_key, liked,
+        *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
+        func.sum(rv.micros), func.count(rv.micros))
+        .where(rv.assignment_id == assignment.id, rv.period == previous_period),
+        rv, rv.unit_id).group_by(rv.field_key, liked))
+    return current, before, same
+
+
+def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool],
+                extremes: bool = False) -> list[Any]:
+    """The six aggregates of :class:`_Sums` over the applying rows *when* holds, as the
+    period before needs them: no blank or off counts, least and most only with
+    *extremes*."""
+    nothing = [literal(None), literal(None)]
+    counted = case((and_(when, rv.applies), micros))
+    return [func.sum(counted),
+            *([func.min(counted), func.max(counted)] if extremes else nothing),
+            func.count(counted), literal(0), literal(0)]
+
+
+def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
+    """Per field key, the six aggregates of the counted rows, and the plain sum and count
+    (every row's figure, applying or not: the like-for-like figure before of the fields
+    added up by sum or mean) of the flagged rows, from one query grouped by key and flag."""
+    first: dict[str, _Sums] = {}
+    second: dict[str, _Sums] = {}
+    for key, flagged, total, least, most, parts, _blank, _off, plain, plain_parts in \
+            session.execute(query):
+        part = _Sums(int(total or 0), None if least is None else int(least),
+                     None if most is None else int(most), int(parts or 0))
+        first[key] = first[key].merge(part) if key in first else part
+        if flagged:
+            second[key] = _Sums(int(plain or 0), parts=int(plain_parts or 0))
+    return first, second
 
 
 def _lasts(session: Session, into: dict[str, _Sums], query: Any, order: dict[int, int]) -> None:
