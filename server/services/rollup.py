@@ -466,15 +466,16 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
         periods = [period, previous_period]
         liked: Any = case((rv.period == previous_period, listed.flag(rv.unit_id)),
                           else_=false())
-    else:
-        periods, liked = [period], false()
+        by_flag = [liked]
+    else:  # no period before: nothing flagged (and PostgreSQL groups by no constant)
+        periods, liked, by_flag = [period], false(), []
     extreme = ([func.min(rv.micros), func.max(rv.micros)] if extremes
                else [literal(None), literal(None)])
     query = listed.restrict(select(
         rv.period, rv.field_key, rv.applies, rv.status, liked, func.sum(rv.micros),
         *extreme, func.count(rv.micros), func.count())
         .where(rv.assignment_id == assignment.id, rv.period.in_(periods)), rv, rv.unit_id
-    ).group_by(rv.period, rv.field_key, rv.applies, rv.status, liked)
+    ).group_by(rv.period, rv.field_key, rv.applies, rv.status, *by_flag)
     now: dict[str, _Sums] = {}
     before: dict[str, _Sums] = {}
     same: dict[str, _Sums] = {}
