@@ -8,6 +8,10 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
+# The suite runs in parallel test processes (pytest-xdist), one per core by default; each has
+# its own SQLite file or PostgreSQL schema. TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Exact versions of every dependency (and of the test tools), refreshed by `make lock`.
 # Installs use it as a constraints file, so `make run` gets the runtime packages only and
@@ -81,17 +85,17 @@ test: test-sqlite
 	fi
 
 test-sqlite: $(TEST_STAMP) translations
-	env -u DATABASE_URL $(BIN)/pytest
+	env -u DATABASE_URL $(PYTEST)
 
 ## The inner loop: SQLite, without the tests marked slow (make test runs those too).
 test-fast: $(TEST_STAMP) translations
-	env -u DATABASE_URL $(BIN)/pytest -m 'not slow and not browser'
+	env -u DATABASE_URL $(PYTEST) -m 'not slow and not browser'
 
 ## The suite on PostgreSQL; fails if it is not reachable.
 test-pg: $(TEST_STAMP) translations
 	@$(BIN)/python -m server.dbcheck "$(TEST_DATABASE_URL)" || \
 		{ echo "PostgreSQL not reachable at $(TEST_DATABASE_URL)"; exit 1; }
-	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(PYTEST)
 
 ## axe-core for the browser tests' accessibility scan, at the version package-lock.json pins.
 AXE := node_modules/axe-core/axe.min.js
@@ -101,7 +105,7 @@ $(AXE): package.json package-lock.json
 
 ## End-to-end tests in headless Chromium (Debian's /usr/bin/chromium).
 test-browser: $(TEST_STAMP) translations $(AXE)
-	env -u DATABASE_URL $(BIN)/pytest -m browser
+	env -u DATABASE_URL $(PYTEST) -m browser
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .

@@ -180,16 +180,17 @@ def test_serve_runs_a_worker_beside_the_web_server_unless_told_not_to(app, sessi
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             if no_worker:
-                assert wait_until(lambda: _answers(port), timeout=30)
+                # Generous bounds: a loaded machine (parallel test workers) starts slowly.
+                assert wait_until(lambda: _answers(port), timeout=90)
                 time.sleep(2)
                 assert the_row(session).status == Delivery.PENDING
             else:
-                assert wait_until(lambda: the_row(session).status == Delivery.SENT, timeout=30)
+                assert wait_until(lambda: the_row(session).status == Delivery.SENT, timeout=90)
                 assert len(gateway.accepted) == 1
             children = _children(server.pid)
         finally:
             server.terminate()
-            server.wait(timeout=20)
+            server.wait(timeout=60)
     # Stopping serve stops its worker too: none of its children is left running.
     assert all(not os.path.exists(f"/proc/{pid}") for pid in children)
 
