@@ -7,12 +7,15 @@ about 19,000 children, nine in ten counted, one in ten carried forward from
 ``GET /consolidation/bench/<root>/2024Q4`` with Flask's test client (the whole
 request: scope, figures, targets, closing, template), in a child process of its
 own so that its peak memory (``ru_maxrss``, interpreter and app included) is the
-page's. Medians of the runs after one warm-up.
+page's. Medians of the runs after one warm-up, of the wall time and of the process's CPU
+time (SQLite works in the process, so on a loaded machine the CPU time is the steadier
+measure of the page's own work; PostgreSQL's work is not in it).
 
 Usage: ``python bench/page.py [--units 2000 20000] [--runs 3] [--pg URL]
 [--no-sqlite]``; with ``--pg`` the same on a PostgreSQL database created there.
-To time another checkout of the code (the "before" of bench/README.md), run this
-file with ``PYTHONPATH`` set to that checkout.
+To time another checkout of the code (the "before" of bench/README.md), run that
+checkout's copy of this file (it puts its own folder first on the path) with
+``PYTHONPATH`` set to that checkout.
 """
 
 from __future__ import annotations
@@ -59,17 +62,18 @@ def measure(url: str, runs: int, instance: str) -> dict:
                                              "csrf_token": token})
     assert login.status_code == 302, login.status_code
     path = f"/consolidation/bench/U{1:06d}/{PERIOD}"
-    times, size = [], 0
+    times, cpu, size = [], [], 0
     for run in range(runs + 1):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, time.process_time() - start_cpu
         assert response.status_code == 200, response.status_code
         size = len(response.get_data())
         if run:
             times.append(elapsed)
-    return dict(page=statistics.median(times), runs=times, html=size,
-                rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            cpu.append(used)
+    return dict(page=statistics.median(times), runs=times, cpu=statistics.median(cpu),
+                html=size, rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
 def child(url: str, runs: int) -> dict:
@@ -108,6 +112,7 @@ def main(argv: list[str]) -> None:
                 m = child(url, args.runs)
                 print(f"{size:>7,} units, {name:<10}: page {m['page']:.3f} s (median of "
                       f"{len(m['runs'])}: {', '.join(f'{t:.3f}' for t in m['runs'])}), "
+                      f"CPU {m['cpu']:.3f} s, "
                       f"HTML {m['html'] / 1024:,.0f} KiB, peak {m['rss'] / 2**20:.0f} MB",
                       flush=True)
 

@@ -33,7 +33,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from forms.consolidation import child_value
+from forms.consolidation import child_value, raw_inputs
 from forms.definition import (
     TARGET_WINDOW_MONTHS,
     Definition,
@@ -329,6 +329,43 @@ def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Se
     # The figure shown is the first missed window's (what cannot be made up), else the latest.
     shown = next((w for w in judged if w.status is TargetStatus.MISSED), judged[-1])
     return Progress(fld, target, shown.count, overall, windows=tuple(judged))
+
+
+def judged_keys(definition: Definition) -> set[str]:
+    """The fields :func:`progress_all` reads: each target's field, a share's denominator,
+    and the entered fields a calculated one among them is computed from."""
+    keys: set[str] = set()
+    for fld in definition.target_fields():
+        read = [fld]
+        if fld.target.kind is TargetKind.SHARE:
+            read.append(definition.field(fld.target.denominator))
+        for found in read:
+            if found is None:
+                continue
+            keys.add(found.key)
+            if found.is_calculated:
+                keys.update(raw_inputs(definition, found))
+    return keys
+
+
+def needs_earlier(definition: Definition, fld: FieldDef, period: Period,
+                  values: Mapping[str, Any], today: dt.date) -> bool:
+    """Whether :func:`progress` of *fld*'s target reads reports before *period*, the latest
+    of the series, whose *values* are given: a recurring minimum counts every window, a
+    stock or a ceiling (``<=``) starts from the first report; any other target stops at
+    the latest counted figure, which *values* hold when *period* counts by the target's
+    date and gives the figure (and a share's denominator)."""
+    target = fld.target
+    if target is None:
+        return False
+    if (target.kind in (TargetKind.RECURRING, TargetKind.STOCK)
+            or target.comparison != ">="):
+        return True
+    if period.start > min(today, target.by) or child_value(fld, values) is None:
+        return True
+    if target.kind is TargetKind.SHARE:
+        return child_value(definition.field(target.denominator), values) is None
+    return False
 
 
 def progress_all(definition: Definition, series: Series, today: dt.date, *,

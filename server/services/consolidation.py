@@ -29,7 +29,7 @@ few children.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import field as dc_field
 from datetime import datetime
@@ -413,10 +413,23 @@ def figures_for_view(session: Session, view: ReportView, *, include_submitted: b
         return None
 
 
-def figures_at(session: Session, figures: Figures, period: str) -> Figures:
-    """The same unit's consolidation for another *period* (*figures* was scoped already)."""
-    return _figures(session, figures.assignment, figures.unit, period, None,
-                    figures.include_submitted, None, carry_forward=figures.carry_forward)
+def totals_at(session: Session, figures: Figures, period: str,
+              keys: Collection[str] | None = None) -> dict[str, Any]:
+    """The same unit's consolidated totals (and calculated figures) for another *period*
+    (*figures* was scoped already), as :func:`figures` of that period gives them: the
+    roll-up over the children the unit had then, with the same switches. Only the
+    period's own figures are computed: not the period before (previous values, 本期新增),
+    the tree's links, the count carried forward or the closing, which a target judged on
+    the totals never reads. With *keys*, only those fields' figures (see
+    :func:`server.services.rollup.rollup`). Read afresh on every call, so never older
+    than the data."""
+    children = rollup.child_ids(session, figures.assignment, figures.unit, period)
+    if not children:
+        raise NotConsolidating(figures.unit.code)
+    return rollup.rollup(session, figures.assignment, figures.unit, period,
+                         include_submitted=figures.include_submitted,
+                         carry_forward=figures.carry_forward, children=children,
+                         previous=False, keys=keys).values
 
 
 def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
@@ -630,10 +643,12 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
                    rv.field_key.in_(keys), rv.applies, rv.micros.is_not(None),
                    ids_in(session, rv.unit_id, figures.child_ids))
             .group_by(rv.unit_id).having(func.count() == len(keys)))
-    count = session.scalar(select(func.count()).select_from(gave.subquery())) or 0
-    names = list(session.scalars(select(Unit.name).where(Unit.id.in_(gave))
-                                 .order_by(Unit.path).limit(limit)))
-    return count, names
+    # One statement: the first names, each row carrying the count of them all.
+    rows = session.execute(select(Unit.name, func.count().over())
+                           .where(Unit.id.in_(gave)).order_by(Unit.path).limit(limit)).all()
+    if not rows:
+        return 0, []
+    return int(rows[0][1]), [name for name, _count in rows]
 
 def unit_falls(session: Session, figures: Figures) -> list[Fall]:
     """The counted children whose own cumulative figure fell below their latest approved

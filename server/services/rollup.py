@@ -24,7 +24,7 @@ and choice tallies and text lists are not numbers: they stay with
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -249,8 +249,14 @@ def _value(fld: FieldDef, sums: _Sums | None) -> Any:
 
 def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            include_submitted: bool = False, carry_forward: bool = True,
-           children: Sequence[int] | None = None) -> Rollup:
+           children: Sequence[int] | None = None, previous: bool = True,
+           keys: Collection[str] | None = None) -> Rollup:
     """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
+
+    Without *previous*, only the period's own figures (totals, coverage, calculated
+    fields): no pass over the period before, no previous values or 本期新增. With *keys*,
+    only those fields' figures (and the calculated ones that can be computed from them),
+    their rows alone read.
 
     One statement reads the bulk of the rows (:func:`_passes`): the children's rows of
     this period and the period before, grouped by field, whether it applied, the
@@ -272,11 +278,13 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     definition = version_for(assignment, period).definition
     if children is None:
         children = child_ids(session, assignment, unit, period)
-    fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED]
+    fields = [f for f in stored_fields(definition) if f.effective_aggregation in AGGREGATED
+              and (keys is None or f.key in keys)]
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
     kids = _Listed(session, children)
+    only = [] if keys is None else [rv.field_key.in_(sorted(keys))]
 
     counted_ids = set(session.scalars(kids.restrict(
         select(Report.unit_id).where(Report.assignment_id == assignment.id,
@@ -300,10 +308,11 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                    for f in fields)
     # The counted children whose latest approved report is the period before's: their
     # figures then are like for like with theirs now.
-    just_before = ([c for c in counted if latest_of.get(c) == previous_period]
-                   if previous_period is not None else [])
+    before_period = previous_period if previous else None
+    just_before = ([c for c in counted if latest_of.get(c) == before_period]
+                   if before_period is not None else [])
     current, before, same = _passes(session, rv, assignment, children, counted, just_before,
-                                    period, previous_period, statuses, extremes)
+                                    period, before_period, statuses, extremes, only)
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
 
@@ -311,7 +320,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carried_units = 0
     carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
-        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key)]
+        carried_where = [_in_span(cumulative, period, rv.period, rv.field_key), *only]
         latest_rows = _latest_rows(session, rv, assignment, period, carrying, latest_of)
         carried = {key: sums for key, sums in _read_sums(session, latest_rows(_sums_query(
             rv, carried_where, extremes=extremes))).items()
@@ -341,7 +350,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
 
     # The period before: the counted children's reports, and like for like for cumulative
     # figures (each unit in this period's figure with its own latest figure before).
-    if previous_period is not None:
+    if previous_period is not None and previous:
         like = [f for f in cumulative if same_span(f, period, previous_period)]
         # Min and max cannot be taken back out: those fields are joined figure by figure.
         # So are all when the period before was asked on another template version (a
@@ -439,7 +448,8 @@ def _latest_rows(session: Session, rv: Any, assignment: Assignment, period: str,
 
 def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequence[int],
             counted: Sequence[int], just_before: Sequence[int], period: str,
-            previous_period: str | None, statuses: Sequence[str], extremes: bool
+            previous_period: str | None, statuses: Sequence[str], extremes: bool,
+            only: Sequence[ColumnElement[bool]] = ()
             ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
     """One pass over the children's rows of *period* and the period before. Per field
     key: this period's counted rows (the six aggregates of :class:`_Sums`), the period
@@ -461,7 +471,7 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
     listed = _Listed(session, [c for c in children if c not in flagged], just_before)
     if not listed.postgresql:
         return _two_passes(session, rv, assignment, listed, counted, period,
-                           previous_period, statuses, extremes)
+                           previous_period, statuses, extremes, only)
     if previous_period is not None:
         periods = [period, previous_period]
         liked: Any = case((rv.period == previous_period, listed.flag(rv.unit_id)),
@@ -474,7 +484,8 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
     query = listed.restrict(select(
         rv.period, rv.field_key, rv.applies, rv.status, liked, func.sum(rv.micros),
         *extreme, func.count(rv.micros), func.count())
-        .where(rv.assignment_id == assignment.id, rv.period.in_(periods)), rv, rv.unit_id
+        .where(rv.assignment_id == assignment.id, rv.period.in_(periods), *only),
+        rv, rv.unit_id
     ).group_by(rv.period, rv.field_key, rv.applies, rv.status, *by_flag)
     now: dict[str, _Sums] = {}
     before: dict[str, _Sums] = {}
@@ -502,13 +513,14 @@ def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequenc
 
 def _two_passes(session: Session, rv: Any, assignment: Assignment, listed: _Listed,
                 counted: Sequence[int], period: str, previous_period: str | None,
-                statuses: Sequence[str], extremes: bool
+                statuses: Sequence[str], extremes: bool,
+                only: Sequence[ColumnElement[bool]] = ()
                 ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
     """:func:`_passes` in two statements: this period's counted rows, then the period
     before's rows of every child (*listed*, the flagged ones those of *just_before*)."""
     current = _read_sums(session, _Listed(session, counted).restrict(_sums_query(
         rv, [rv.assignment_id == assignment.id, rv.period == period,
-             rv.status.in_(statuses)], extremes=extremes), rv, rv.unit_id))
+             rv.status.in_(statuses), *only], extremes=extremes), rv, rv.unit_id))
     if previous_period is None:
         return current, {}, {}
     # Grouped by the flag too: each row is tested against the flagged list once, and
@@ -518,7 +530,7 @@ def _two_passes(session: Session, rv: Any, assignment: Assignment, listed: _List
         rv.field_key, liked,
         *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
         func.sum(rv.micros), func.count(rv.micros))
-        .where(rv.assignment_id == assignment.id, rv.period == previous_period),
+        .where(rv.assignment_id == assignment.id, rv.period == previous_period, *only),
         rv, rv.unit_id).group_by(rv.field_key, liked))
     return current, before, same
 

@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 
 from forms.definition import Definition, Phase, TargetScope, current_phase
 from forms.periods import Period
-from forms.targets import Progress, progress_all, summary, today_in_shanghai
+from forms.targets import (
+    Progress,
+    judged_keys,
+    needs_earlier,
+    progress_all,
+    summary,
+    today_in_shanghai,
+)
 from forms.values import loads_values
 from server.models import Unit, User
 from server.models.accounts import utcnow
@@ -125,13 +132,19 @@ def for_consolidation(session: Session, figures: consolidation.Figures, *,
         return []
     day = today(now)
     reports = {}
-    for period in assignment_service.open_periods(figures.assignment, day):
-        if period >= figures.period:
-            break
-        # The roll-up's numbers: a target is a number, and the children's reports stay unread.
-        values = consolidation.figures_at(session, figures, period).totals
-        if any(v is not None for v in values.values()):
-            reports[period] = values
+    # The earlier periods are consolidated only when a target reads them (a recurring
+    # minimum, a stock's first figure, a figure the period does not give yet), and then
+    # only their totals: the roll-up's numbers, the children's reports stay unread.
+    shown = Period.parse(figures.period)
+    keys = judged_keys(definition)
+    if any(needs_earlier(definition, fld, shown, figures.totals, day)
+           for fld in definition.target_fields()):
+        for period in assignment_service.open_periods(figures.assignment, day):
+            if period >= figures.period:
+                break
+            values = consolidation.totals_at(session, figures, period, keys)
+            if any(v is not None for v in values.values()):
+                reports[period] = values
     reports[figures.period] = figures.totals
     return judge(definition, reports, day, assignment=figures.assignment)
 

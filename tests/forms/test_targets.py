@@ -13,6 +13,8 @@ from forms.periods import Period
 from forms.targets import TargetStatus as S
 from forms.targets import (
     deadline_label,
+    judged_keys,
+    needs_earlier,
     progress,
     summary,
     today_in_shanghai,
@@ -322,3 +324,50 @@ def test_a_consolidated_report_past_the_date_warns_for_shares_and_stocks():
     assert found(STOCK, {"stock": 0}, "2024Q4") == []
     # A recurring minimum is judged per window on the series, not on one report.
     assert found(DRILLS, {"drills": 0}, "2026Q4") == []
+
+
+PERIODS = [Period.parse(p) for p in ("2024Q2", "2024Q3", "2024Q4", "2025Q1", "2025Q2",
+                                     "2025Q3", "2025Q4", "2026Q1")]
+MAYBE = st.one_of(st.none(), st.integers(min_value=0, max_value=20))
+
+
+@settings(max_examples=200, deadline=None)
+@given(figures=st.lists(st.tuples(MAYBE, MAYBE), min_size=1, max_size=len(PERIODS)),
+       day=st.integers(min_value=0, max_value=1100),
+       which=st.sampled_from(["abs", "share", "stock", "drills", "half"]))
+def test_a_target_said_not_to_need_earlier_reports_is_judged_the_same_without_them(
+        figures, day, which):
+    """What lets a consolidation page skip the roll-ups of earlier periods: whenever
+    ``needs_earlier`` says the latest report is enough, judging it alone gives the very
+    same progress as judging the whole series."""
+    found, key, other = {"abs": (ABS, "posts", None), "share": (SHARE, "connected",
+                                                                 "dust_firms"),
+                         "stock": (STOCK, "stock", None), "drills": (DRILLS, "drills", None),
+                         "half": (HALF, "visits", None)}[which]
+    fld = found.field(key)
+    series = []
+    for period, (value, denominator) in zip(PERIODS, figures, strict=False):
+        values = {key: value}
+        if other:
+            values[other] = denominator
+        series.append((period, values))
+    today = D(2024, 4, 1) + dt.timedelta(days=day)
+    latest, values = series[-1]
+    needed = needs_earlier(found, fld, latest, values, today)
+    if which in ("stock", "drills", "half"):
+        assert needed  # a stock's first figure, every window of a recurring minimum
+    if not needed:
+        assert progress(found, fld, series, today) == progress(found, fld, [series[-1]],
+                                                                today)
+
+
+def test_the_keys_judged_are_the_targets_their_denominators_and_a_rates_inputs():
+    assert judged_keys(ABS) == {"posts"}
+    assert judged_keys(SHARE) == {"connected", "dust_firms"}
+    rate = definition([
+        {"key": "found", "kind": "integer", "label": "发现"},
+        {"key": "fixed", "kind": "integer", "label": "整改"},
+        {"key": "rate", "kind": "percent", "label": "整改率", "formula": "fixed / found * 100",
+         "target": {"value": 90, "by": "2025-12-31"}},
+    ])
+    assert judged_keys(rate) == {"rate", "found", "fixed"}

@@ -10,7 +10,7 @@ import pytest
 from api_helpers import api_get, token_for
 from pages import text
 from python_calamine import CalamineWorkbook
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from forms.definition import Definition
 from forms.values import jsonable
@@ -256,3 +256,71 @@ def test_changing_a_stocks_starting_figure_needs_a_correction_note(session, worl
     later = reporting.load(session, world["va1"], KEY, "VA1", "2024Q4")
     stock = next(p for p in target_service.for_report(session, later) if p.field.key == "stock")
     assert stock.baseline == 12
+
+
+def statements_of(session, call) -> tuple[int, int]:
+    """How many SQL statements *call* runs (a request of the app: the same engine), and
+    how many of them read ``report_values``, the rows every roll-up adds up."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_rest):
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(seen), sum(1 for statement in seen if "report_values" in statement)
+
+
+def test_each_earlier_period_of_the_offices_targets_costs_one_pass_over_its_own_rows(
+        browser, world, session):
+    """The recurring drills and the stock are judged on every earlier period's totals;
+    each such period is rolled up once, its own rows alone (not the period before it, not
+    the tree's links, not the closing), so a page one period later runs no more than
+    that. A change that rolls up more per period, or more periods, fails here."""
+    browser.login_ok(world["ta"])
+
+    def page(period: str) -> None:
+        response = browser.get(f"/consolidation/{KEY}/TA/{period}")
+        assert response.status_code == 200
+        assert "目标" in response.get_data(as_text=True)
+
+    q3_all, q3_rows = statements_of(session, lambda: page("2024Q3"))  # 2024Q2 before it
+    q4_all, q4_rows = statements_of(session, lambda: page("2024Q4"))  # 2024Q2 and 2024Q3
+    # One more earlier period: its counted rows and the rows carried forward into it.
+    assert q4_rows - q3_rows <= 2, (q3_rows, q4_rows)
+    # ... and the children, their latest approved periods, their tags around them.
+    assert q4_all - q3_all <= 7, (q3_all, q4_all)
+    # The page of 2024Q4 as a whole: its roll-up with the period before, the mismatches,
+    # and the two earlier periods' totals.
+    assert q4_rows <= 12, q4_rows
+
+
+def test_the_earlier_totals_a_target_is_judged_on_are_that_periods_own_figures(
+        session, world):
+    """What the targets read of an earlier period is what that period's own page shows,
+    field by field, and it follows an unapproval at once (nothing is kept)."""
+    from forms.targets import judged_keys
+
+    ta = world["ta"]
+    user = session.get(type(ta), ta.id)
+    latest = consolidation.figures(session, user, KEY, "TA", "2024Q4")
+    keys = judged_keys(latest.definition)
+    assert keys == {"posts", "drills", "stock", "certified", "operators"}
+    for period in ("2024Q2", "2024Q3"):
+        own = consolidation.figures(session, user, KEY, "TA", period).totals
+        assert consolidation.totals_at(session, latest, period, keys) == \
+            {k: v for k, v in own.items() if k in keys}
+    assert consolidation.totals_at(session, latest, "2024Q3", keys)["stock"] == 6
+    report = session.scalar(select(Report).where(Report.period == "2024Q3",
+                                                 Report.unit_id == world["va1"].unit_id))
+    with unit_of_work(session):
+        report.status = Status.SUBMITTED  # VA1's 2024Q3 no longer counts
+    after = consolidation.totals_at(session, latest, "2024Q3", keys)
+    # VA2's figures alone; VA1's cumulative posts (1 in 2024Q2) are carried forward.
+    assert (after["stock"], after["certified"], after["posts"]) == (0, 4, 2)
+    own = consolidation.figures(session, user, KEY, "TA", "2024Q3").totals
+    assert after == {k: v for k, v in own.items() if k in keys}
