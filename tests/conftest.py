@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -35,6 +36,12 @@ from server.models.templates import TemplateVersion
 from server.services import accounts, passwords
 from server.services import assignments as assignment_service
 from server.services import units as unit_service
+
+# Hypothesis's per-example deadline measures the machine, not the code: parallel test
+# workers on a loaded CI machine pass it now and then. Examples are still bounded by
+# max_examples, and the suite's own time by CI.
+settings.register_profile("tianbao", deadline=None)
+settings.load_profile("tianbao")
 
 PASSWORD = "correct-horse-7"
 CSRF_PATTERN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
