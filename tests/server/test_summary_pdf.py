@@ -12,9 +12,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from demo_loaded import NOW, demo_app, loading_demo
+from demo_loaded import NOW, prepared_demo
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from server.db import database
 from server.models import User
 from server.services import assignments as assignment_service
 from server.services import consolidation, merged
@@ -29,8 +31,9 @@ SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 def town_workbook(migrated, tmp_path_factory) -> Iterator[tuple[Path, merged.MergedWorkbook]]:
     """The town's merged workbook of the latest period that has begun, in Chinese."""
     folder = tmp_path_factory.mktemp("summary-pdf")
-    with (demo_app(migrated, tmp_path_factory.mktemp("instance")) as app,
-          loading_demo(app, "zh-CN") as (session, _)):
+    with (prepared_demo(migrated, tmp_path_factory, "zh-CN") as (app, _),
+          app.test_request_context(headers={"Accept-Language": "zh-CN"}),
+          Session(database(app).engine, expire_on_commit=False) as session):
         admin = session.scalar(select(User).where(User.username == "admin"))
         assignment = assignment_service.get_assignment(session, KEY)
         latest = assignment_service.open_periods(assignment, NOW.date())[-1]
