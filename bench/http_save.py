@@ -7,7 +7,10 @@ given), in interleaved rounds (bare, app, bare, app, …), each run on a fresh
 database of its own. For every run it prints the throughput (acknowledged saves
 per second), the PUTs' p50/p95/p99, the errors, and the audit of the history
 (every acknowledged save stored exactly once: lost, duplicated, misplaced); then
-per round the application's share of the bare throughput, and the medians.
+per round the application's share of the bare throughput, and the medians. The
+server CPU a save is the gunicorn workers' user and system time over the run
+(``/proc``) divided by the acknowledged saves: what bounds the throughput when the
+cores are the bottleneck.
 
 The saver loop is a real client's: it reads its report once (GET, the ETag),
 then PUTs a new value of the 报送人 field with ``If-Match`` naming the revision
@@ -88,10 +91,12 @@ def run_args(args, *, bare: bool) -> argparse.Namespace:
 
 def line(result: dict) -> str:
     errors = ", ".join(f"{kind} × {n}" for kind, n in result["errors"].items()) or "none"
+    cpu = "?" if result["server_cpu_ms_per_save"] is None \
+        else f"{result['server_cpu_ms_per_save']:.1f} ms"
     return (f"{result['served']:>4}: {result['saves_per_second']:7.1f} saves/s, "
             f"p50 {result['p50_ms']:.0f} ms, p95 {result['p95_ms']:.0f} ms, "
-            f"p99 {result['p99_ms']:.0f} ms; errors: {errors}; acknowledged "
-            f"{result['acknowledged']}, lost {result['lost']}, duplicated "
+            f"p99 {result['p99_ms']:.0f} ms, server CPU {cpu} a save; errors: {errors}; "
+            f"acknowledged {result['acknowledged']}, lost {result['lost']}, duplicated "
             f"{result['duplicated']}, misplaced {result['misplaced']}")
 
 
@@ -121,11 +126,17 @@ def main(argv: list[str]) -> int:
     def median(side: str, key: str) -> float:
         return statistics.median(r[side][key] for r in rounds)
 
+    def cpu(side: str) -> str:
+        found = [r[side]["server_cpu_ms_per_save"] for r in rounds
+                 if r[side]["server_cpu_ms_per_save"] is not None]
+        return f"{statistics.median(found):.1f} ms" if found else "?"
+
     print(f"medians of {len(rounds)}: bare {median('bare', 'saves_per_second'):.1f} saves/s, "
           f"app {median('app', 'saves_per_second'):.1f} saves/s, app / bare "
           f"{statistics.median(r['ratio'] for r in rounds):.1%}; app p50 "
           f"{median('app', 'p50_ms'):.0f} ms, p95 {median('app', 'p95_ms'):.0f} ms, p99 "
-          f"{median('app', 'p99_ms'):.0f} ms (bare p99 {median('bare', 'p99_ms'):.0f} ms)")
+          f"{median('app', 'p99_ms'):.0f} ms (bare p99 {median('bare', 'p99_ms'):.0f} ms); "
+          f"server CPU a save: bare {cpu('bare')}, app {cpu('app')}")
     bad = [r[side] for r in rounds for side in ("bare", "app") if failed(r[side])]
     print("audit: " + ("every acknowledged save stored exactly once, no errors" if not bad
                        else f"{len(bad)} run(s) with errors, lost, duplicated or misplaced "

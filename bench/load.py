@@ -183,6 +183,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """The CPU time (user and system) the processes *pids* have used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -485,6 +498,8 @@ def run(args, loop=None) -> dict:
             server.start()
 
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
+            workers = children(server.process.pid)
+            cpu_before = cpu_seconds(workers)
             began = time.monotonic()
             deadline = began + args.seconds
             threads = [threading.Thread(target=loop, args=(t, server.port, period, deadline,
@@ -498,6 +513,8 @@ def run(args, loop=None) -> dict:
                 # most (RETRIES + 1) attempts of REQUEST_TIMEOUT plus the pauses between them.
                 thread.join(timeout=args.seconds + (RETRIES + 1) * (REQUEST_TIMEOUT + 1) + 10)
             elapsed = time.monotonic() - began
+            # The workers' CPU over the run (a worker killed by a fault takes its share away).
+            server_cpu = cpu_seconds(workers) - cpu_before
             stop.set()
             chaos.join()
             if any(thread.is_alive() for thread in threads):
@@ -522,6 +539,8 @@ def run(args, loop=None) -> dict:
         "examples": {"lost": found.lost[:5], "duplicated": found.duplicated[:5],
                      "misplaced": found.misplaced[:5]},
         "saves_per_second": round(len(tally.acknowledged) / elapsed, 1),
+        "server_cpu_ms_per_save": round(server_cpu * 1000 / len(tally.acknowledged), 2)
+        if tally.acknowledged else None,
         "served": "bare" if args.bare else "app",
         "p50_ms": round(percentile(tally.latencies, 0.50) * 1000, 1),
         "p95_ms": round(percentile(tally.latencies, 0.95) * 1000, 1),
@@ -544,7 +563,7 @@ def describe(result: dict) -> str:
         f"misplaced {result['misplaced']} ({result['revisions']} revisions in the history)",
         f"throughput {result['saves_per_second']} acknowledged saves/s, "
         f"latency p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
-        f"p99 {result['p99_ms']} ms",
+        f"p99 {result['p99_ms']} ms; server CPU {result['server_cpu_ms_per_save']} ms a save",
         "errors: " + (", ".join(f"{kind} × {n}" for kind, n in result["errors"].items())
                       or "none"),
     ]

@@ -170,7 +170,12 @@ _COLUMNS = Marker("cols")
 
 
 def parse_marker(value: Any) -> Marker:
-    text = cell_text(value)
+    if type(value) is str:  # as a marker cell reads back, text (cell_text is value.strip())
+        if value.startswith("tb:") and len(value) <= _CACHED_LENGTH:
+            return _cached_cell_marker(value)
+        text = value.strip()
+    else:
+        text = cell_text(value)
     if not text:
         return _INSERTED
     if len(text) <= _CACHED_LENGTH and text.startswith("tb:"):
@@ -187,6 +192,12 @@ _CACHED_LENGTH = 512
 @lru_cache(maxsize=4096)
 def _cached_marker(text: str) -> Marker:
     return _marker_of(text)
+
+
+@lru_cache(maxsize=4096)
+def _cached_cell_marker(value: str) -> Marker:
+    """The marker of a cell's text that starts with ``tb:``, kept by the text as read."""
+    return _marker_of(value.strip())
 
 
 def _marker_of(text: str) -> Marker:

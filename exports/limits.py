@@ -22,6 +22,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from xml.parsers import expat
 
@@ -78,7 +79,8 @@ def inspect_upload(data: bytes, filename: str,
         return None, file_error("not_a_spreadsheet", filename=filename)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            problem, parts = _check_archive(archive, filename, limits, keep=lambda name: True)
+            problem, parts = _check_archive(archive, filename, limits, keep=lambda name: True,
+                                            data=data)
     except Exception:
         return None, file_error("corrupt_file", filename=filename)
     if problem is not None:
@@ -113,16 +115,19 @@ def check_zip(data: bytes, filename: str, limits: Limits) -> CellIssue | None:
     """None when the zip is safe to unpack, else the refusal."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return _check_archive(archive, filename, limits, keep=lambda name: False)[0]
+            return _check_archive(archive, filename, limits, keep=lambda name: False,
+                                  data=data)[0]
     except Exception:
         return file_error("corrupt_file", filename=filename)
 
 
-def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
-                   keep) -> tuple[CellIssue | None, list[tuple[str, bytes]]]:
+def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits, keep,
+                   data: bytes | None = None) -> tuple[CellIssue | None, list[tuple[str, bytes]]]:
     """Inflate every entry within the limits; return the refusal and the parts *keep* wants.
 
-    Parts are kept as a list: a zip may hold two entries of the same name.
+    Parts are kept as a list: a zip may hold two entries of the same name. *data*, the
+    bytes *archive* was opened on (from offset 0), lets a plain entry be inflated in one
+    call (:func:`_inflate_plain`).
     """
     kept: list[tuple[str, bytes]] = []
     too_large = file_error("unpacked_too_large", filename=filename,
@@ -140,7 +145,11 @@ def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
                 return too_large, kept
         budget = limits.max_unpacked_bytes
         for info in infos:
-            content = _inflate(archive, info, budget, keep(info.filename))
+            content = None if data is None else _inflate_plain(data, info, budget)
+            if content is None:  # anything unusual: zipfile's own reading decides
+                content = _inflate(archive, info, budget, keep(info.filename))
+            elif not keep(info.filename):
+                content = len(content)
             if content is None:
                 return too_large, kept
             size = content if isinstance(content, int) else len(content)
@@ -154,6 +163,66 @@ def _check_archive(archive: zipfile.ZipFile, filename: str, limits: Limits,
         # zlib.error, RuntimeError (encrypted entries), NotImplementedError (exotic methods).
         return file_error("corrupt_file", filename=filename), kept
     return None, kept
+
+
+# The largest entry inflated in one call; a larger one is read in chunks by _inflate.
+_PLAIN_MAX = 4 * MB
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
+# Flag bits that make zipfile refuse an entry or read it differently: encrypted (0),
+# compressed patched data (5), strong encryption (6).
+_SPECIAL_FLAGS = 0x1 | 0x20 | 0x40
+_UTF8_NAME = 0x800
+
+
+def _inflate_plain(data: bytes, info: zipfile.ZipInfo, budget: int) -> bytes | None:
+    """The content of a well-formed deflated entry of up to ``_PLAIN_MAX`` bytes, else None.
+
+    This is what :func:`_inflate` reads through ``zipfile`` for such an entry, with the
+    same checks (local header magic, the same name, no encryption, the stream complete
+    within the recorded compressed size, and before the next entry where ``zipfile``
+    records where that is, the CRC), in one ``zlib`` call instead of a file object per
+    entry. None means "not that simple" (stored or other methods, flags, a name or size
+    that disagrees, a truncated or damaged stream, anything over the cap): the caller
+    then reads the entry through ``zipfile`` as before, which gives the answer, so an
+    unusual file is judged exactly as it always was.
+    """
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & _SPECIAL_FLAGS:
+        return None
+    start, size = info.header_offset, info.compress_size
+    if start < 0 or size > _PLAIN_MAX or start + _LOCAL_HEADER.size > len(data):
+        return None
+    header = _LOCAL_HEADER.unpack_from(data, start)
+    if header[0] != _LOCAL_MAGIC:
+        return None
+    name_end = start + _LOCAL_HEADER.size + header[10]
+    try:
+        name = data[name_end - header[10]:name_end].decode(
+            "utf-8" if header[3] & _UTF8_NAME else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if name != info.orig_filename:
+        return None
+    begin = name_end + header[11]
+    if begin + size > len(data):
+        return None
+    end = getattr(info, "_end_offset", None)  # where newer zipfile versions stop an entry
+    if end is not None and begin + size > end:
+        return None
+    inflater = zlib.decompressobj(-15)
+    cap = min(budget, _PLAIN_MAX * 2)
+    if cap < 0:
+        return None
+    try:
+        content = inflater.decompress(data[begin:begin + size], cap + 1)
+        if not inflater.eof:
+            return None
+        content += inflater.flush()
+    except zlib.error:
+        return None
+    if len(content) > cap or zlib.crc32(content) != info.CRC:
+        return None
+    return content
 
 
 def _inflate(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int,
@@ -206,7 +275,6 @@ def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
     parts that a check by path would miss. Every ``content.xml`` is walked as
     an OpenDocument table, with the prefixes read literally as the reader does.
     """
-    names = _xlsx_sheet_names(parts)
     for entry, raw in parts:
         content = _as_utf8(raw)
         tag = _SST_TAG.search(content) if b"sst" in content else None
@@ -216,9 +284,10 @@ def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
         if b"sheetData" in content or b"dimension" in content:
             rows, cols = _xlsx_extent(content)
             if rows * cols > limits.max_cells:
+                names = _xlsx_sheet_names(parts)  # only for the message
                 return file_error("sheet_too_large", sheet=names.get(_normal(entry), entry),
                                   cell=_last_cell(rows, cols))
-        if _normal(entry) == "content.xml":
+        if "content.xml" in entry.lower() and _normal(entry) == "content.xml":
             problem = _ods_extent(content, limits)
             if problem is not None:
                 return problem
@@ -255,12 +324,24 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
     """Rows and columns from A1 to the farthest cell (or declared dimension).
 
     A part of up to ``_SMALL_PART`` bytes (a filled form is a few dozen KB) is
-    scanned with ``findall``, three passes that build short lists; a larger
-    one by :func:`_xlsx_extent_streaming`, which holds no list of matches.
-    Both give the same answer.
+    scanned with ``findall``: one pass when every cell and row tag is plain and
+    holds its reference (as Excel, WPS, LibreOffice and XlsxWriter write them),
+    else three passes that build short lists; a larger one by
+    :func:`_xlsx_extent_streaming`, which holds no list of matches. All give
+    the same answer.
     """
     if len(xml) > _SMALL_PART:
         return _xlsx_extent_streaming(xml)
+    found = _WELL_FORMED.findall(xml)
+    letters, numbers, odd = zip(*found, strict=True) if found else ((), (), ())
+    if not any(odd):
+        # Every cell and row tag holds its reference within the tag, and no tag is
+        # prefixed: this one pass found what the three passes below find.
+        columns = set(letters)
+        columns.discard(b"")
+        rows = max(map(int, set(numbers)), default=0)
+        cols = max(map(_column_number, columns), default=0)
+        return _with_dimension(xml, rows, cols)
     # Without any prefixed tag in the part, the optional prefix of the patterns can only
     # match empty: the same patterns without it find the same, sooner.
     plain = _PREFIXED.search(xml) is None
@@ -276,6 +357,17 @@ def _xlsx_extent(xml: bytes) -> tuple[int, int]:
 
 
 _SMALL_PART = 1024 * 1024
+# Per tag: a cell's column letters and row number, a row's number, or, in the third group,
+# what sends the part to the general scan: a cell or row tag whose reference is missing
+# or not within the tag (a ``<`` before it), or any prefixed tag. When no match has the
+# third group, the matches are exactly those of the plain patterns below: each cell or
+# row tag is matched once, from its ``<`` to its reference, as the lazy ``[^>]*?`` of
+# those patterns matches it when no ``<`` comes between.
+# (``(?!/)`` passes over end tags at once; ``r="`` right after the tag name, as writers put
+# it, is tried before the general ``[^<>]*?`` and leads to the same match.)
+_WELL_FORMED = re.compile(
+    rb"<(?!/)(?:(?:c\s(?:r=\"|[^<>]*?\br\s*=\s*[\"'])\$?([A-Za-z]+)\$?"
+    rb"|row\s(?:r=\"|[^<>]*?\br\s*=\s*[\"']))([0-9]+)[\"']|((?:c|row)[\s/>]|\w+:))")
 # A cell or row start tag, with any prefix; one match per tag, as _CELL_OPEN and _ROW_OPEN.
 _TAG_OPEN = re.compile(rb"<(?:\w+:)?(c|row)[\s/>]")
 _PLAIN_CELL_REF = re.compile(_CELL_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))

@@ -66,13 +66,16 @@ texts, the definitions' ``*_en`` texts for the form's.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from math import isfinite
 from typing import IO, Any
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name, xl_range
 
 from exports.figure_notes import NOTE_HEADERS, NOTES, note_rows
 from exports.flat_data import (
@@ -588,6 +591,7 @@ class _Table:
         # first parse the arguments for "A1" notation, for every cell.
         self.write_string = getattr(ws, "_write_string", ws.write_string)
         self.write_number = getattr(ws, "_write_number", ws.write_number)
+        self.rows = _RowWriter.for_sheet(ws)
         self.names.append(ws.get_name())
         self.row = 1
 
@@ -596,16 +600,21 @@ class _Table:
         return self.names[0]
 
     def add(self, cells: Sequence[Any], writer: _MergedWriter) -> None:
-        """One row. The common cells (short text without a line break, a plain int or
-        float) go straight to XlsxWriter; anything else takes ``write_cell``'s way.
-        Both write the same cell with the same format."""
+        """One row. A row of plain cells (text, int, float) is serialised at once by
+        :class:`_RowWriter`; otherwise the common cells go straight to XlsxWriter's
+        undecorated writers and anything else takes ``write_cell``'s way. All three
+        write the same cell with the same format."""
         if self.row >= self.limit:
             if self.more is None:
                 raise ValueError(f"sheet {self.ws.get_name()!r} is full")
             self.finish()
             self._start(self.more())
-        row, write_string, write_number = self.row, self.write_string, self.write_number
+        row = self.row
         text, wrapped = writer.text, writer.wrapped
+        if self.rows is not None and self.rows.write(row, cells, text, wrapped):
+            self.row = row + 1
+            return
+        write_string, write_number = self.write_string, self.write_number
         for col, value in enumerate(cells):
             kind = value.__class__
             if kind is str:
@@ -622,6 +631,92 @@ class _Table:
 
     def finish(self) -> None:
         self.ws.autofilter(0, 0, max(self.row - 1, 1), self.width - 1)
+
+
+# What XlsxWriter would escape or mark in an inline string (``xmlwriter._escape_data``,
+# ``_escape_control_characters`` and ``utility._preserve_whitespace``): a string with any
+# of these leaves the row to XlsxWriter itself.
+_NOT_PLAIN = re.compile(r"^\s|\s$|[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+
+
+class _RowWriter:
+    """One row of plain cells of a constant-memory sheet, serialised in one go.
+
+    XlsxWriter's constant-memory mode keeps the current row as a dict of cell tuples
+    and, when the next row starts, turns each cell into XML through several calls
+    (dimensions, type dispatch, attribute escaping, the cell reference): most of the
+    time of a long data sheet. A table row is known whole when it is added, so this
+    writes the very XML XlsxWriter writes for it (``<row r=…>``, inline strings with
+    their format's index, numbers as ``%.16G``) straight to the sheet's row file, after
+    letting XlsxWriter flush any row it holds. Only rows it can write exactly are
+    taken: text without anything to escape, finite numbers, blanks; no row format,
+    height or comment. Any other row is left to XlsxWriter (``write`` answers False).
+    """
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.refs: list[str] = []
+
+    @classmethod
+    def for_sheet(cls, ws: Any) -> _RowWriter | None:
+        """A writer for *ws*, or None when it is not a sheet this class knows to write."""
+        needed = ("fh", "previous_row", "row_info", "comments", "col_info",
+                  "_write_single_row", "_check_dimensions")
+        if not getattr(ws, "constant_memory", False) or not all(
+                hasattr(ws, name) for name in needed):
+            return None
+        if getattr(ws, "excel_version", 2007) == 2010:
+            return None  # rows carry x14ac attributes there
+        return cls(ws)
+
+    def _ref(self, col: int) -> str:
+        refs = self.refs
+        while len(refs) <= col:
+            refs.append(xl_col_to_name(len(refs)))
+        return refs[col]
+
+    def write(self, row: int, cells: Sequence[Any], text: Any, wrapped: Any) -> bool:
+        ws = self.ws
+        if (row in ws.row_info or row in ws.comments or row <= ws.previous_row
+                or ws.default_row_height != ws.original_row_height):
+            return False
+        ws._write_single_row(row)  # the row XlsxWriter holds (the header) goes first
+        number = str(row + 1)
+        parts = []
+        first = last = -1
+        col_info = ws.col_info
+        for col, value in enumerate(cells):
+            kind = value.__class__
+            if kind is str:
+                if not value:
+                    continue
+                if len(value) > CELL_TEXT_MAX:
+                    value = clip_cell_text(value)
+                if _NOT_PLAIN.search(value):
+                    return False
+                style = (wrapped if "\n" in value else text)._get_xf_index()
+                parts.append(f'<c r="{self._ref(col)}{number}" s="{style}" t="inlineStr">'
+                             f"<is><t>{value}</t></is></c>")
+            elif kind is int or kind is float:
+                if kind is float and not isfinite(value):
+                    return False
+                info = col_info.get(col)
+                if info is not None and info.column_format is not None:
+                    return False
+                parts.append(f'<c r="{self._ref(col)}{number}"><v>{value:.16G}</v></c>')
+            elif value is None:
+                continue
+            else:
+                return False
+            if first < 0:
+                first = col
+            last = col
+        if first < 0:
+            return True  # nothing to write: XlsxWriter writes no row either
+        ws._check_dimensions(row, first)
+        ws._check_dimensions(row, last)
+        ws.fh.write(f'<row r="{number}">{"".join(parts)}</row>')
+        return True
 
 
 def clip_cell_text(value: Any) -> Any:
@@ -709,6 +804,8 @@ class _LayoutWriter(_FormWriter):
 # Worksheet calls that concern one row (or a range of rows) and so must be replayed in order.
 _ROW_CALLS = frozenset({"write_string", "write_number", "write_blank", "write_datetime",
                         "write", "write_formula", "set_row", "write_comment"})
+# Those of them that write one cell, with an undecorated twin taking the same arguments.
+_CELL_CALLS = ("write_string", "write_number", "write_blank", "write_datetime", "write_formula")
 # Calls a read-only report leaves out.
 _DROPPED_CALLS = frozenset({"protect", "data_validation"})
 
@@ -737,17 +834,156 @@ class _Recorder:
 
     def replay(self) -> None:
         ws = self._ws
+        # The cell writers behind the public ones (which first look for "A1" notation:
+        # the form writer always gives row and column numbers).
+        plain = {name: getattr(ws, "_" + name, getattr(ws, name)) for name in _CELL_CALLS}
         calls = sorted(self._calls, key=lambda call: (call[0], call[1]))
-        for _row, _seq, name, args, kwargs in _split_merges(calls):
-            if name == "write_comment" and not self._comments:
-                continue
-            if _is_marker(name, args):
+        kept = [call for call in _split_merges(calls)
+                if not (call[2] == "write_comment" and not self._comments)
+                and not _is_marker(call[2], call[3])]
+        # Without comments (whose shapes are placed by the row heights XlsxWriter keeps)
+        # a row can be serialised whole; the last one stays with XlsxWriter, which writes
+        # it on closing, when its formats may be numbered for the first time.
+        rows = None if self._comments else _LayoutRows.for_sheet(ws)
+        start = 0
+        while start < len(kept):
+            end = start + 1
+            while end < len(kept) and kept[end][0] == kept[start][0]:
+                end += 1
+            group = kept[start:end]
+            if rows is None or end == len(kept) or not rows.write(group):
+                for _row, _seq, name, args, kwargs in group:
+                    if name == "merge_rows":
+                        _register_merge(ws, *args)
+                    elif name in plain and not kwargs and args[0].__class__ is int:
+                        plain[name](*args)
+                    else:
+                        getattr(ws, name)(*args, **kwargs)
+            start = end
+        self._calls.clear()
+
+
+class _LayoutRows:
+    """A replayed layout row serialised whole, as XlsxWriter would write it.
+
+    The row's calls are known at once (sorted by row), so instead of storing each cell
+    for XlsxWriter to turn into XML when the next row starts, the cells are resolved
+    here (the last call on a cell wins, a blank without a format is no cell), the row
+    tag is XlsxWriter's own (``_write_row``, from what ``set_row`` stored) and the cells
+    are written in column order. A row with anything else — a formula, a date, a
+    comment, row options or a format, text to escape, a cell outside the sheet's
+    column formats — returns False and is replayed call by call.
+    """
+
+    def __init__(self, ws: Any):
+        self.ws = ws
+        self.refs: list[str] = []
+
+    @classmethod
+    def for_sheet(cls, ws: Any) -> _LayoutRows | None:
+        rows = _RowWriter.for_sheet(ws)
+        return cls(ws) if rows is not None and hasattr(ws, "_write_row") else None
+
+    def _ref(self, col: int) -> str:
+        refs = self.refs
+        while len(refs) <= col:
+            refs.append(xl_col_to_name(len(refs)))
+        return refs[col]
+
+    def write(self, calls: list[tuple]) -> bool:
+        ws = self.ws
+        row = calls[0][0]
+        if row <= ws.previous_row or row in ws.row_info or row in ws.comments:
+            return False
+        cells: dict[int, tuple[str, Any, Any]] = {}
+        height: tuple | None = None
+        merges: list[tuple] = []
+        dims: tuple[int, ...] = ()  # columns merge_range checks even without a cell
+        for _row, _seq, name, args, kwargs in calls:
+            if kwargs:
+                return False
+            if name == "set_row":
+                if len(args) > 3 or (len(args) == 3 and args[2] is not None):
+                    return False
+                height = args
                 continue
             if name == "merge_rows":
-                _register_merge(ws, *args)
+                merges.append(args)
                 continue
-            getattr(ws, name)(*args, **kwargs)
-        self._calls.clear()
+            if name == "merge_range":  # one row (merges over rows arrive split)
+                r1, c1, r2, c2, value, fmt = args
+                if r1 != row or r2 != row or c1 >= c2:
+                    return False
+                merges.append((r1, c1, r2, c2, True))
+                dims += (c1, c2)
+                if fmt is not None:  # XlsxWriter stores no blank without a format
+                    for col in range(c1 + 1, c2 + 1):
+                        cells[col] = ("blank", None, fmt)
+                name, args = "write", (r1, c1, value, fmt)
+            if name not in _LAYOUT_CELLS or len(args) != 4 or args[0] != row:
+                return False
+            _, col, value, fmt = args
+            if name == "write_blank" or (name == "write" and value == ""):
+                if fmt is not None:
+                    cells[col] = ("blank", None, fmt)
+                continue
+            kind = value.__class__
+            if kind is str and name in ("write_string", "write"):
+                if len(value) > ws.xls_strmax // 2 or _NOT_PLAIN.search(value):
+                    return False
+                cells[col] = ("text", value, fmt)
+            elif (kind is int or kind is float) and name in ("write_number", "write"):
+                if kind is float and not isfinite(value):
+                    return False
+                cells[col] = ("number", value, fmt)
+            else:
+                return False
+        if not cells:
+            return False
+        for col, (_kind, _value, fmt) in cells.items():
+            if fmt is None:
+                info = ws.col_info.get(col)
+                if info is not None and info.column_format is not None:
+                    return False
+        for r1, c1, _r2, c2, *checked in merges:
+            if checked and any((r1, c) in ws.merged_cells for c in range(c1, c2 + 1)):
+                return False  # an overlap: XlsxWriter says so
+        ws._write_single_row(row)  # the row XlsxWriter holds goes first
+        for r1, c1, r2, c2, *checked in merges:
+            if checked:
+                ws._check_dimensions(r1, c1)
+                ws._check_dimensions(r2, c2)
+                cell_range = xl_range(r1, c1, r2, c2)
+                for col in range(c1, c2 + 1):
+                    ws.merged_cells[(r1, col)] = cell_range
+            _register_merge(ws, r1, c1, r2, c2)
+        info = None
+        if height is not None:
+            ws.set_row(*height)
+            info = ws.row_info.pop(row)  # written here, not again when the next row starts
+        columns = sorted(cells)
+        ws._check_dimensions(row, min((columns[0], *dims)))
+        ws._check_dimensions(row, max((columns[-1], *dims)))
+        ws._write_row(row, None, info)
+        number = str(row + 1)
+        parts = []
+        for col in columns:
+            kind, value, fmt = cells[col]
+            style = f' s="{fmt._get_xf_index()}"' if fmt is not None else ""
+            ref = self._ref(col) + number
+            if kind == "text":
+                parts.append(f'<c r="{ref}"{style} t="inlineStr"><is><t>{value}</t></is></c>')
+            elif kind == "number":
+                parts.append(f'<c r="{ref}"{style}><v>{value:.16G}</v></c>')
+            else:
+                parts.append(f'<c r="{ref}"{style}/>')
+        parts.append("</row>")
+        ws.fh.write("".join(parts))
+        return True
+
+
+# The cell calls a layout row may be serialised with (each as (row, col, value, format)).
+_LAYOUT_CELLS = frozenset({"write_string", "write_number", "write_blank", "write"})
 
 
 def _is_marker(name: str, args: tuple) -> bool:

@@ -143,6 +143,7 @@ def sheet_name_for(title: str) -> str:
     return name
 
 
+@lru_cache(maxsize=4096)  # a form's labels come back on every sheet of a merged workbook
 def text_height(text: str, width: float) -> float:
     """Row height (points) that shows *text* wrapped in a column *width* characters wide."""
     if not text:
@@ -263,6 +264,12 @@ class _FormWriter:
     # -- formats ----------------------------------------------------------------------
 
     def fmt(self, **props: Any) -> Any:
+        # A form asks for the same few dozen formats hundreds of times, each call site
+        # with its properties in the same order: found again by those as given.
+        asked = (self.locale.startswith("en"), *props.items())
+        found = self._formats.get(asked)
+        if found is not None:
+            return found
         base = {
             "font_name": "Calibri" if self.locale.startswith("en") else "宋体",
             "font_size": 11,
@@ -273,7 +280,8 @@ class _FormWriter:
         key = tuple(sorted(base.items()))
         if key not in self._formats:
             self._formats[key] = self.book.add_format(base)
-        return self._formats[key]
+        found = self._formats[asked] = self._formats[key]
+        return found
 
     def label_fmt(self, **props: Any) -> Any:
         return self.fmt(border=1, **props)

@@ -358,7 +358,7 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
         if kind is FieldKind.ATTACHMENT:
             continue
         place = found.get(key)
-        if fdef.is_calculated:  # recomputed below, whatever the cell holds
+        if fdef.formula is not None:  # calculated: recomputed below, whatever the cell holds
             if place is not None:
                 cells[(key, None, None)] = _cell_ref(*place)
             continue
@@ -370,7 +370,8 @@ def _read_form(result: ReadResult, rows: list[list[Any]], slots: dict[str, int],
             r, c = place
             ref = _cell_ref(r, c)
             cells[(key, None, None)] = ref
-            raw = from_cell(fdef, _cell(rows, r, c))
+            row = rows[r] if r < len(rows) else ()
+            raw = from_cell(fdef, row[c] if c < len(row) else None)
             value, issues = coerce(fdef, raw)
             raws[key] = raw
             values[key] = value

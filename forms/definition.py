@@ -759,10 +759,18 @@ class Definition(Localized):
         return (longs or inputs or [None])[0]
 
     def fields(self) -> Iterator[FieldDef]:
-        """Every field: the header first, then the items' fields in order."""
-        yield from self.header
-        for _, item in self.items():
-            yield from item.fields
+        """Every field: the header first, then the items' fields in order.
+
+        Listed once per header and sections (a save walks them a dozen times); a
+        definition given other sections or another header lists them again."""
+        listed = self.__dict__.get("_fields_listed")
+        if listed is None or listed[0] is not self.header or listed[1] is not self.sections:
+            found = [*self.header]
+            for _, item in self.items():
+                found.extend(item.fields)
+            listed = (self.header, self.sections, tuple(found))
+            self.__dict__["_fields_listed"] = listed
+        return iter(listed[2])
 
     def field(self, key: str) -> FieldDef | None:
         return self._field_index.get(key)

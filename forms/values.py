@@ -124,6 +124,9 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
     kind = col.kind
     if type(raw) is int and kind is FieldKind.INTEGER:  # a plain whole number (not a bool)
         return _coerce_plain_integer(col, raw)
+    if type(raw) is str and kind in _TEXT_KINDS:  # text typed into a text field
+        text = raw.strip()
+        return _text_value(col, text) if text else (None, [])
     if is_blank(raw):
         return None, []
     try:
@@ -158,6 +161,7 @@ def coerce(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
 
 
 _NUMERIC = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.PERCENT)
+_TEXT_KINDS = (FieldKind.TEXT, FieldKind.LONGTEXT)
 
 
 def _coerce_number(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
@@ -200,7 +204,11 @@ def _coerce_text(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
         return None, [error(col.key, "bad_table", **_labels(col))]
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = str(raw).strip()
+    return _text_value(col, str(raw).strip())
+
+
+def _text_value(col: Column, text: str) -> tuple[Any, list[Issue]]:
+    """The value of a text input once it is a stripped string."""
     if col.kind is FieldKind.TEXT:
         text = " ".join(text.split())
     issues: list[Issue] = []
@@ -293,10 +301,12 @@ def coerce_values(definition: Definition, raw: Mapping[str, Any]) -> tuple[dict,
     if not isinstance(raw, Mapping):
         return values, issues
     for field in definition.fields():
-        if field.key in raw and field.formula is None:
-            value, found = coerce(field, raw[field.key])
-            values[field.key] = value
-            issues.extend(found)
+        key = field.key
+        if key in raw and field.formula is None:
+            value, found = coerce(field, raw[key])
+            values[key] = value
+            if found:
+                issues.extend(found)
     if definition.calculated_fields():
         values = calculate(definition, values)
     return values, issues
@@ -333,10 +343,52 @@ def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def loads_values(definition: Definition, data: str | Mapping[str, Any]) -> dict[str, Any]:
-    """Typed values back from stored JSON (decimals exact, dates as dates)."""
-    if isinstance(data, str | bytes):
+    """Typed values back from stored JSON (decimals exact, dates as dates).
+
+    What a save stores is already typed (:func:`jsonable` of :func:`coerce_values`), so
+    stored values are data, not input: numbers — nearly all of a report — are read
+    back directly (a JSON float as the exact Decimal of its text), and only other
+    kinds, or a number stored in an unexpected form, go through :func:`coerce`. The
+    result is the same as coercing the stored document again, at a fraction of the cost.
+    """
+    stored = isinstance(data, str | bytes)
+    if stored:
         data = json.loads(data, parse_float=Decimal)
-    elif isinstance(data, Mapping):
-        data = json.loads(json.dumps(data, default=_default), parse_float=Decimal)
-    values, _ = coerce_values(definition, data)
+    if not isinstance(data, Mapping):
+        return {}
+    values: dict[str, Any] = {}
+    for field in definition.fields():
+        key = field.key
+        if key not in data or field.formula is not None:
+            continue
+        raw = data[key]
+        if raw is None:
+            values[key] = None
+        elif field.kind in _NUMERIC and raw.__class__ in (int, float, Decimal):
+            if raw.__class__ is Decimal and not stored:  # as JSON would have stored it
+                raw = _default(raw)
+            values[key] = _stored_number(field.kind, raw)
+        else:
+            if not stored and isinstance(raw, float | Decimal | list | dict):
+                # numbers as JSON gives them back, as Decimals (nested ones too)
+                raw = json.loads(json.dumps(raw, default=_default), parse_float=Decimal)
+            values[key], _ = coerce(field, raw)
+    if definition.calculated_fields():
+        values = calculate(definition, values)
     return values
+
+
+def _stored_number(kind: FieldKind, raw: int | float | Decimal) -> int | Decimal | None:
+    """A stored number typed as :func:`coerce` types it (issues aside: stored values
+    were judged when they were saved)."""
+    if raw.__class__ is int:
+        if abs(raw) >= 10 ** MAX_MAGNITUDE:
+            return None
+        return raw if kind is FieldKind.INTEGER else Decimal(raw)
+    number = Decimal(repr(raw)) if raw.__class__ is float else raw
+    if not number.is_finite() or abs(number.adjusted()) >= MAX_MAGNITUDE:
+        return None
+    whole = number == number.to_integral_value()
+    if kind is FieldKind.INTEGER:
+        return int(number) if whole else None
+    return Decimal(int(number)) if whole else number

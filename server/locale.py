@@ -30,6 +30,13 @@ def current_locale_code() -> str:
     locale = get_locale()
     if locale is None:
         return DEFAULT_LOCALE
+    return _code_of(locale)
+
+
+@cache
+def _code_of(locale: Locale) -> str:
+    """The supported code of a parsed locale (comparing locales renders them as text:
+    once per locale, not at every message)."""
     for code, parsed in _supported_locales():
         if parsed == locale:
             return code

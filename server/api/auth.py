@@ -6,7 +6,9 @@ request's user for Flask-Login's ``current_user`` (so the services and
 ``server.scope`` see it) without ``login_user``: no session cookie is read or
 written, and a browser's signed-in session does not count here. When the token
 was last used is recorded by the authentication itself, committed on its own
-before the view runs (at most once a minute), so it is kept whatever the request.
+before the view runs (at most once a minute), so it is kept whatever the request;
+otherwise the lookup's transaction is the view's (no commit, no second connection
+check-out).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from flask_login import AnonymousUserMixin, current_user
 
 from server.api.blueprint import bp
 from server.api.problems import WWW_AUTHENTICATE, ApiError
-from server.db import db_session, unit_of_work
+from server.db import db_session
 from server.models import User
 from server.services import tokens
 
@@ -58,8 +60,14 @@ def authenticate_request() -> None:
     secret = bearer_secret()
     if secret is None:
         raise ApiError(401, "unauthorized", MISSING_TOKEN)
-    with unit_of_work(db_session()) as session:
+    session = db_session()
+    try:
         user = tokens.authenticate(session, secret)
+        if session.info.pop(tokens.TOUCHED, False):
+            session.commit()  # the record of use, kept whatever the request does
+    except BaseException:
+        session.rollback()
+        raise
     if user is None:
         raise ApiError(401, "unauthorized", INVALID_TOKEN,
                        headers={"WWW-Authenticate": WWW_AUTHENTICATE + ', error="invalid_token"'})

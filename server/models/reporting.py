@@ -194,6 +194,9 @@ class Report(Base):
         UniqueConstraint("assignment_id", "unit_id", "period"),
         CheckConstraint("status IN ('draft', 'submitted', 'returned', 'approved')",
                         name="status_known"),
+        # The roll-up: which children are counted, each one's latest approved period,
+        # read from the index alone (the rows are wide with their JSON documents).
+        Index("ix_reports_rollup", "assignment_id", "unit_id", "period", "status"),
     )
 
     @property

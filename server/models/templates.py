@@ -46,7 +46,12 @@ class TemplateVersion(Base):
         """The validated definition (parsed once per process, see :class:`DefinitionCache`)."""
         cached = self.__dict__.get("_definition")
         if cached is None:
-            cached = DEFINITIONS.get(self.id, self.definition_json)
+            # Known by the row's id, version and checksum once its text was parsed: a
+            # query may leave the long text unread (deferred), it is read on a miss only.
+            published = (self.version, self.checksum)
+            cached = DEFINITIONS.recall(self.id, published)
+            if cached is None:
+                cached = DEFINITIONS.get(self.id, self.definition_json, published)
             self.__dict__["_definition"] = cached
         return cached
 
@@ -62,7 +67,10 @@ class DefinitionCache:
     would parse it once per request. Keyed by the row's id *and* a hash of its
     JSON: a published version is immutable, and should a row's text ever differ
     (a restored backup reusing ids), its new text is parsed, never the old
-    definition served. Definitions are frozen, so threads can share them.
+    definition served. A row's definition is also known by its id, version and
+    checksum (what the text is published with; another text has another checksum),
+    so a query may leave the long text unread. Definitions are frozen, so threads
+    can share them.
     """
 
     def __init__(self, size: int = 256) -> None:
@@ -70,19 +78,36 @@ class DefinitionCache:
         self._parsed: OrderedDict[tuple[int | None, bytes], Definition] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, version_id: int | None, definition_json: str) -> Definition:
+    def get(self, version_id: int | None, definition_json: str,
+            published: tuple | None = None) -> Definition:
+        """The definition of *definition_json*; with *published* (the row's version and
+        checksum) it is also known to :meth:`recall` without its text."""
         key = (version_id, hashlib.sha256(definition_json.encode()).digest())
         with self._lock:
             found = self._parsed.get(key)
             if found is not None:
                 self._parsed.move_to_end(key)
-                return found
-        parsed = Definition.from_json(definition_json)  # outside the lock: it takes a while
+        if found is None:
+            found = Definition.from_json(definition_json)  # outside the lock: it takes a while
         with self._lock:
-            self._parsed[key] = parsed
+            self._parsed[key] = found
+            if published is not None and version_id is not None:
+                self._parsed[("published", version_id, published)] = found
             while len(self._parsed) > self._size:
                 self._parsed.popitem(last=False)
-        return parsed
+        return found
+
+    def recall(self, version_id: int | None, published: tuple) -> Definition | None:
+        """The definition parsed for the row *version_id* with this version and checksum
+        (the checksum changes with the text), or None: the text need not be read."""
+        if version_id is None:
+            return None
+        key = ("published", version_id, published)
+        with self._lock:
+            found = self._parsed.get(key)
+            if found is not None:
+                self._parsed.move_to_end(key)
+            return found
 
     def clear(self) -> None:
         with self._lock:

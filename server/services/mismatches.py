@@ -224,7 +224,9 @@ def find(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         select(Unit).options(lazyload(Unit.tag_rows))
         .where(ids_in(session, Unit.id, sorted({f[0] for f in found}))))}
     order = {key: at for at, key in enumerate(definition_order(definition))}
-    found.sort(key=lambda f: (links.depth[f[0]], links.paths.get(f[0], ""), order.get(f[1], 0)))
+    # Tree order by the path's ids as numbers: as text, /1/99/ would sort after /1/100/.
+    found.sort(key=lambda f: (links.depth[f[0]], path_ids(links.paths.get(f[0], "")),
+                              order.get(f[1], 0)))
     return [Mismatch(units[office], key, mine, computed, difference, links.depth[office])
             for office, key, mine, computed, difference in found]
 

@@ -273,7 +273,9 @@ class ReportView:
 # with its tags, its place then, whether the period is closed anywhere, and its reports.
 _ASSIGNMENT = (
     select(Assignment).where(Assignment.key == bindparam("view_key"))
-    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version))
+    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version)
+             # The definition's long text only when this process has not parsed it yet.
+             .defer(TemplateVersion.definition_json))
 )
 
 
@@ -607,6 +609,10 @@ def save(
     values, coercion = coerce_values(view.definition, scope.prune(raw_values))
     if has_errors(coercion):
         raise InvalidReport(NOT_SAVED, refusal_issues(view, raw_values))
+    # The issues of the new values, before anything is written: they do not depend on the
+    # revision, and on SQLite the writes below hold the database's only write lock until
+    # the commit, so nothing slower than the writes themselves comes after them.
+    issues = issues_for(view, values, check_required=check_required)
     report = view.report
     if report is None:
         report = _insert_report(session, view)
@@ -637,7 +643,7 @@ def save(
                                     "revision": report.revision, "comment": "",
                                     "actor_id": user.id, "created_at": now})
     view.report, view.values, view.skipped = report, values, skipped
-    return report, issues_for(view, check_required=check_required)
+    return report, issues
 
 
 @dataclass
@@ -734,6 +740,18 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     ).one()
 
 
+@lru_cache(maxsize=16)
+def _claim_statement(columns: tuple[str, ...]):
+    """The compare and set of a save changing *columns*, built once per set of columns
+    (building it cost more than running it)."""
+    return (update(Report)
+            .where(Report.id == bindparam("claim_id"),
+                   Report.revision == bindparam("claim_read"))
+            .values(revision=bindparam("claim_next"),
+                    **{name: bindparam(name) for name in columns})
+            .execution_options(synchronize_session=False))
+
+
 def _claim_next_revision(session: Session, view: ReportView, report: Report,
                          changes: Mapping[str, Any]) -> None:
     """Move *report* from the revision this request read to the next one with *changes*,
@@ -747,12 +765,9 @@ def _claim_next_revision(session: Session, view: ReportView, report: Report,
     on the revision's unique key.
     """
     read = report.revision
-    claimed = session.execute(
-        update(Report)
-        .where(Report.id == report.id, Report.revision == read)
-        .values(revision=read + 1, **changes)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    claimed = session.execute(_claim_statement(tuple(changes)), {
+        **changes, "claim_id": report.id, "claim_read": read, "claim_next": read + 1,
+    }).rowcount
     if not claimed:  # only an existing report, read from view.report, can lose the race
         session.refresh(report)
         check_revision(view, read)

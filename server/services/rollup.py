@@ -5,7 +5,8 @@ compare both), computed with set-based SQL over ``report_values`` so that a
 province's figures never bring its reports into Python:
 
 * the children of the unit are the nearest reporting units below it (one query of
-  ids and paths; the ids go back to the database as one array parameter);
+  ids and paths; the ids go back to the database in one parameter on SQLite, written
+  into the statement as one array constant on PostgreSQL);
 * a total aggregates the children's counted reports (approved, or submitted too
   with the switch) by each field's rule; a field that did not apply to a child is
   never counted, not even as zero;
@@ -35,6 +36,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    false,
     func,
     literal,
     or_,
@@ -107,15 +109,22 @@ class _Sums:
 
 
 def _pg_array(ids: Sequence[int]) -> Any:
-    """*ids* as one PostgreSQL integer array parameter, sent as its text (psycopg's
-    per-element adaptation of a list costs about a second for 100,000 ids)."""
-    text = "{" + ",".join(str(int(i)) for i in ids) + "}"
-    return cast(literal(text, type_=String), ARRAY(Integer))
+    """*ids* as one PostgreSQL integer array constant, written into the statement when it
+    runs (a literal-execute parameter: the compiled statement stays cached without it).
+
+    A constant, unlike a bound parameter cast to ``integer[]``, is known to the planner:
+    it counts the elements of an ``unnest`` and turns ``column = ANY(array)`` into one
+    hash table probed per row (PostgreSQL 14+) instead of a scan of the array per row.
+    (psycopg's per-element adaptation of a list would cost about a second for 100,000 ids.)
+    """
+    text = "{" + ",".join(map(str, map(int, ids))) + "}"  # int: digits only, nothing else
+    return cast(literal(text, type_=String, literal_execute=True), ARRAY(Integer))
 
 
 def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """*column* IN *ids*, as one bound parameter whatever their number (a PostgreSQL
-    array, a JSON array read by SQLite's json_each): one statement, any subtree."""
+    """*column* IN *ids*, whatever their number, in one statement: on PostgreSQL a test
+    against a hashed array constant, on SQLite a JSON array (one bound parameter) read by
+    ``json_each``."""
     if session.get_bind().dialect.name == "postgresql":
         return column == func.any(_pg_array(ids))
     listed = func.json_each(json.dumps(list(ids))).table_valued("value")
@@ -124,8 +133,8 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
 
 def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -> Any:
     """A derived table of *ids* (column ``id``) and *flagged* (column ``flag`` 1, the
-    others 0), each list one bound parameter: what a query joins its rows to, unit by
-    unit, through an index (instead of testing each of its rows against a list)."""
+    others 0), each list one parameter: what a query joins its rows to, unit by unit,
+    through an index (instead of testing each of its rows against a list)."""
     def listed(values: Sequence[int], flag: int):
         if session.get_bind().dialect.name == "postgresql":
             table = func.unnest(_pg_array(values)).table_valued("id").render_derived()
@@ -133,6 +142,34 @@ def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -
         table = func.json_each(json.dumps(list(values))).table_valued("value")
         return select(table.c.value.label("id"), literal(flag).label("flag"))
     return listed(ids, 0).union_all(listed(flagged, 1)).subquery("kids")
+
+
+class _Listed:
+    """The rows of a query restricted to units of a list (and some of them flagged), in
+    the form each database runs best over a province's 100,000 units.
+
+    SQLite joins the list (a derived table, :func:`id_rows`) unit by unit to the index of
+    the rows; PostgreSQL tests each row against the list as a hashed array constant
+    (``unit_id = ANY('{…}')``): the plan is then the floor's own (a parallel scan of the
+    period's rows, aggregated as they come), where a join let the planner hash millions
+    of rows and probe them with the list."""
+
+    def __init__(self, session: Session, ids: Sequence[int], flagged: Sequence[int] = ()):
+        self.ids, self.flagged = list(ids), list(flagged)
+        self.postgresql = session.get_bind().dialect.name == "postgresql"
+        self.rows = None if self.postgresql else id_rows(session, self.ids, self.flagged)
+
+    def restrict(self, query: Any, entity: Any, column: Any) -> Any:
+        """*query* over *entity*, limited to the rows whose *column* is listed."""
+        if self.postgresql:
+            return query.where(column == func.any(_pg_array([*self.ids, *self.flagged])))
+        return query.join_from(self.rows, entity, column == self.rows.c.id)
+
+    def flag(self, column: Any) -> ColumnElement[bool]:
+        """Whether the row's unit (*column*) is one of the flagged."""
+        if self.postgresql:
+            return column == func.any(_pg_array(self.flagged))
+        return self.rows.c.flag == 1
 
 
 def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
@@ -221,16 +258,19 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     only those fields' figures (and the calculated ones that can be computed from them),
     their rows alone read.
 
-    Two statements read the bulk of the rows, each joining the children's ids unit by
-    unit to ``ix_report_values_rollup``: this period's counted rows (totals and
-    coverage), and the period before's rows (its totals, and the like-for-like figure
-    of the counted children whose latest approved report is that period's, flagged
-    from the children's list). The rest read only the units that need them: the
-    children's latest approved period (one row each, from ``reports``), the figures
-    carried forward by the children not counted, the like-for-like figures of the few
-    counted children whose latest approved report is older, and the blank or
-    non-applying figures of this period (``ix_report_values_gaps``), whose earlier
-    figure is taken back out of the like-for-like sums.
+    One statement reads the bulk of the rows (:func:`_passes`): the children's rows of
+    this period and the period before, grouped by field, whether it applied, the
+    report's status and whether the unit's latest approved report is the period
+    before's: this period's totals and coverage, the period before's totals and the
+    like-for-like figures before of those counted children. The children are joined
+    unit by unit to ``ix_report_values_rollup`` on SQLite and tested as a hashed array
+    constant on PostgreSQL (:class:`_Listed`). The rest read only the units that need
+    them: the counted children and each child's latest approved period (from
+    ``ix_reports_rollup`` alone), the figures carried forward by the children not
+    counted, the like-for-like figures of the few counted children whose latest
+    approved report is older, and the blank or non-applying figures of this period
+    (``ix_report_values_gaps``), whose earlier figure is taken back out of the
+    like-for-like sums.
     """
     periods = assignment_periods(assignment)
     at = periods.index(period)
@@ -243,34 +283,36 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     cumulative = [f for f in fields if f.cumulative]
     statuses = _counted_statuses(include_submitted)
     rv = ReportValue
-    kids = id_rows(session, children)
+    kids = _Listed(session, children)
     only = [] if keys is None else [rv.field_key.in_(sorted(keys))]
 
-    counted_ids = set(session.scalars(
-        select(Report.unit_id).select_from(kids).join(Report, and_(
-            Report.assignment_id == assignment.id, Report.period == period,
-            Report.unit_id == kids.c.id)).where(Report.status.in_(statuses))))
+    counted_ids = set(session.scalars(kids.restrict(
+        select(Report.unit_id).where(Report.assignment_id == assignment.id,
+                                     Report.period == period, Report.status.in_(statuses)),
+        Report, Report.unit_id)))
     uncounted = [c for c in children if c not in counted_ids]
     counted = [c for c in children if c in counted_ids]  # tree order
     # Each child's latest approved report before the period (one row per child): what a
     # cumulative figure of a child not counted carries forward, and the like-for-like
     # figure before of one counted.
-    latest_of: dict[int, str] = dict(session.execute(
-        select(Report.unit_id, func.max(Report.period)).select_from(kids).join(Report, and_(
-            Report.assignment_id == assignment.id, Report.unit_id == kids.c.id,
-            Report.status == Status.APPROVED, Report.period < period))
+    latest_of: dict[int, str] = dict(session.execute(kids.restrict(
+        select(Report.unit_id, func.max(Report.period))
+        .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+               Report.period < period), Report, Report.unit_id)
         .group_by(Report.unit_id)).all())
     # No test of the field key in the passes over the rows: SQLite would probe the index
     # once per unit and key; the groups of other keys are left out when read.
     base = [rv.assignment_id == assignment.id]
-    now_ids = id_rows(session, counted)
+    now_ids = _Listed(session, counted)
     extremes = any(f.effective_aggregation in (Aggregation.MIN, Aggregation.MAX)
                    for f in fields)
-    current = _read_sums(session, _sums_query(rv, [*base, rv.status.in_(statuses), *only],
-                                              extremes=extremes)
-                         .select_from(now_ids).join(rv, and_(
-                             rv.assignment_id == assignment.id, rv.period == period,
-                             rv.unit_id == now_ids.c.id)))
+    # The counted children whose latest approved report is the period before's: their
+    # figures then are like for like with theirs now.
+    before_period = previous_period if previous else None
+    just_before = ([c for c in counted if latest_of.get(c) == before_period]
+                   if before_period is not None else [])
+    current, before, same = _passes(session, rv, assignment, children, counted, just_before,
+                                    period, before_period, statuses, extremes, only)
     order = {unit_id: position for position, unit_id in enumerate(children)}
     lasts = [f.key for f in fields if f.effective_aggregation is Aggregation.LAST]
 
@@ -278,24 +320,21 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carried_units = 0
     carrying = [c for c in uncounted if c in latest_of]
     if carry_forward and cumulative:  # even with none uncounted: as many statements
-        latest = _latest(session, assignment, period, carrying)
         carried_where = [_in_span(cumulative, period, rv.period, rv.field_key), *only]
-        on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
-                         rv.period == latest.c.period)
-        carried = {key: sums for key, sums in _read_sums(session, _sums_query(
-            rv, carried_where, extremes=extremes).select_from(latest).join(rv, on_latest))
-            .items() if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
+        latest_rows = _latest_rows(session, rv, assignment, period, carrying, latest_of)
+        carried = {key: sums for key, sums in _read_sums(session, latest_rows(_sums_query(
+            rv, carried_where, extremes=extremes))).items()
+            if key in {f.key for f in cumulative}}  # no key test in SQL: see *base*
         carried_units = len(carrying)
         if lasts:
-            _lasts(session, carried, select(rv.unit_id, rv.field_key, rv.micros)
-                   .select_from(latest).join(rv, on_latest)
-                   .where(*carried_where, rv.field_key.in_(lasts)), order)
+            _lasts(session, carried, latest_rows(
+                select(rv.unit_id, rv.field_key, rv.micros)
+                .where(*carried_where, rv.field_key.in_(lasts))), order)
     if lasts:
-        _lasts(session, current, select(rv.unit_id, rv.field_key, rv.micros)
-               .select_from(now_ids).join(rv, and_(
-                   rv.assignment_id == assignment.id, rv.period == period,
-                   rv.unit_id == now_ids.c.id))
-               .where(rv.status.in_(statuses), rv.field_key.in_(lasts)), order)
+        _lasts(session, current, now_ids.restrict(
+            select(rv.unit_id, rv.field_key, rv.micros)
+            .where(*base, rv.period == period, rv.status.in_(statuses),
+                   rv.field_key.in_(lasts)), rv, rv.unit_id), order)
 
     result = Rollup(period, previous_period, len(children), len(counted_ids), 0)
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
@@ -321,19 +360,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         exact = [f.key for f in like if not same_version or f.effective_aggregation
                  in (Aggregation.MIN, Aggregation.MAX)]
         summed = [f.key for f in like if f.key not in exact]
-        just_before = [c for c in counted if latest_of.get(c) == previous_period]
         older = [c for c in counted if c in latest_of and latest_of[c] != previous_period]
-        flagged = set(just_before)
-        before_ids = id_rows(session, [c for c in children if c not in flagged], just_before)
-        liked = before_ids.c.flag == 1  # only the keys in *summed* are read from it
-        before, same = _read_pair(session, select(
-            rv.field_key,
-            *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
-            *_aggregates(rv, rv.micros, liked, plain=True))
-            .select_from(before_ids).join(rv, and_(
-                rv.assignment_id == assignment.id, rv.period == previous_period,
-                rv.unit_id == before_ids.c.id))
-            .where(*base).group_by(rv.field_key))
         previous = {f.key: _value(f, before.get(f.key)) for f in fields
                     if not f.cumulative}
         if like:
@@ -390,24 +417,130 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
 
 def _latest(session: Session, assignment: Assignment, period: str, ids: Sequence[int]):
     """A derived table: each of *ids*' latest approved period before *period*."""
-    listed = id_rows(session, ids)
-    return (select(Report.unit_id, func.max(Report.period).label("period"))
-            .select_from(listed).join(Report, and_(
-                Report.assignment_id == assignment.id, Report.unit_id == listed.c.id,
-                Report.status == Status.APPROVED, Report.period < period))
-            .group_by(Report.unit_id).subquery())
+    return (_Listed(session, ids).restrict(
+        select(Report.unit_id, func.max(Report.period).label("period"))
+        .where(Report.assignment_id == assignment.id, Report.status == Status.APPROVED,
+               Report.period < period), Report, Report.unit_id)
+        .group_by(Report.unit_id).subquery())
 
 
-def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = False,
+def _latest_rows(session: Session, rv: Any, assignment: Assignment, period: str,
+                 ids: Sequence[int], latest_of: dict[int, str]) -> Any:
+    """A function limiting a query over *rv* to the rows of each of *ids*' latest approved
+    report before *period* (*latest_of*: each unit's latest approved period).
+
+    PostgreSQL: per such period, its units as a hashed array constant (as many tests as
+    distinct periods, not units), which the planner estimates and aggregates by hashing;
+    a join to each unit's latest period (:func:`_latest`) was estimated at a thirtieth of
+    its rows and sorted them on disk. SQLite: that join, unit by unit, through the index."""
+    if session.get_bind().dialect.name == "postgresql":
+        by_period: dict[str, list[int]] = {}
+        for unit_id in ids:
+            by_period.setdefault(latest_of[unit_id], []).append(unit_id)
+        which = or_(false(), *(and_(rv.period == at, rv.unit_id == func.any(_pg_array(units)))
+                               for at, units in sorted(by_period.items())))
+        return lambda query: query.where(rv.assignment_id == assignment.id, which)
+    latest = _latest(session, assignment, period, ids)
+    on_latest = and_(rv.assignment_id == assignment.id, rv.unit_id == latest.c.unit_id,
+                     rv.period == latest.c.period)
+    return lambda query: query.select_from(latest).join(rv, on_latest)
+
+
+def _passes(session: Session, rv: Any, assignment: Assignment, children: Sequence[int],
+            counted: Sequence[int], just_before: Sequence[int], period: str,
+            previous_period: str | None, statuses: Sequence[str], extremes: bool,
+            only: Sequence[ColumnElement[bool]] = ()
+            ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
+    """One pass over the children's rows of *period* and the period before. Per field
+    key: this period's counted rows (the six aggregates of :class:`_Sums`), the period
+    before's counted rows (sum, least, most and count), and the plain sum and count of
+    *just_before*'s rows then (every figure, applying or not: the like-for-like figure
+    before of the fields added up by sum or mean; only the keys compared that way are
+    read from it).
+
+    The rows are grouped by period, field key, whether the field applied, the report's
+    status (copied onto its rows: a child is counted when it is one of *statuses*, so no
+    list of the counted is needed) and, in the period before, whether the unit is one
+    of *just_before* (each row tested against that list once); each group is added up
+    plainly (no condition evaluated per row and aggregate), then read into the three.
+    That is PostgreSQL's way (one parallel scan, hashed groups). SQLite sorts every row
+    it groups, and sorts the larger records of that grouping slower than it reads the
+    rows twice: there, two statements, each grouped by field key (and, the period
+    before, the flag) with the conditions in the aggregates (:func:`_two_passes`)."""
+    flagged = set(just_before)
+    listed = _Listed(session, [c for c in children if c not in flagged], just_before)
+    if not listed.postgresql:
+        return _two_passes(session, rv, assignment, listed, counted, period,
+                           previous_period, statuses, extremes, only)
+    if previous_period is not None:
+        periods = [period, previous_period]
+        liked: Any = case((rv.period == previous_period, listed.flag(rv.unit_id)),
+                          else_=false())
+        by_flag = [liked]
+    else:  # no period before: nothing flagged (and PostgreSQL groups by no constant)
+        periods, liked, by_flag = [period], false(), []
+    extreme = ([func.min(rv.micros), func.max(rv.micros)] if extremes
+               else [literal(None), literal(None)])
+    query = listed.restrict(select(
+        rv.period, rv.field_key, rv.applies, rv.status, liked, func.sum(rv.micros),
+        *extreme, func.count(rv.micros), func.count())
+        .where(rv.assignment_id == assignment.id, rv.period.in_(periods), *only),
+        rv, rv.unit_id
+    ).group_by(rv.period, rv.field_key, rv.applies, rv.status, *by_flag)
+    now: dict[str, _Sums] = {}
+    before: dict[str, _Sums] = {}
+    same: dict[str, _Sums] = {}
+    counted = set(statuses)
+    for row_period, key, applies, status, flag, total, least, most, parts, rows in \
+            session.execute(query):
+        total, parts = int(total or 0), int(parts or 0)
+        least = None if least is None else int(least)
+        most = None if most is None else int(most)
+        if row_period != period:  # the period before
+            if flag:
+                plain = _Sums(total, parts=parts)
+                same[key] = same[key].merge(plain) if key in same else plain
+            if status not in counted:
+                continue
+            part = _Sums(total, least, most, parts) if applies else _Sums()
+            before[key] = before[key].merge(part) if key in before else part
+        elif status in counted:
+            part = (_Sums(total, least, most, parts, blank=rows - parts) if applies
+                    else _Sums(off=rows))
+            now[key] = now[key].merge(part) if key in now else part
+    return now, before, same
+
+
+def _two_passes(session: Session, rv: Any, assignment: Assignment, listed: _Listed,
+                counted: Sequence[int], period: str, previous_period: str | None,
+                statuses: Sequence[str], extremes: bool,
+                only: Sequence[ColumnElement[bool]] = ()
+                ) -> tuple[dict[str, _Sums], dict[str, _Sums], dict[str, _Sums]]:
+    """:func:`_passes` in two statements: this period's counted rows, then the period
+    before's rows of every child (*listed*, the flagged ones those of *just_before*)."""
+    current = _read_sums(session, _Listed(session, counted).restrict(_sums_query(
+        rv, [rv.assignment_id == assignment.id, rv.period == period,
+             rv.status.in_(statuses), *only], extremes=extremes), rv, rv.unit_id))
+    if previous_period is None:
+        return current, {}, {}
+    # Grouped by the flag too: each row is tested against the flagged list once, and
+    # the like-for-like figures are the flagged groups' plain sums.
+    liked = listed.flag(rv.unit_id)
+    before, same = _read_pair(session, listed.restrict(select(
+        rv.field_key, liked,
+        *_aggregates(rv, rv.micros, rv.status.in_(statuses), extremes=extremes),
+        func.sum(rv.micros), func.count(rv.micros))
+        .where(rv.assignment_id == assignment.id, rv.period == previous_period, *only),
+        rv, rv.unit_id).group_by(rv.field_key, liked))
+    return current, before, same
+
+
+def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool],
                 extremes: bool = False) -> list[Any]:
-    """The six aggregates of :class:`_Sums` over the rows *when* holds, as the period
-    before needs them: no blank or off counts, least and most only with *extremes*
-    (*plain*: every row's figure, applying or not, summed and counted: the like-for-like
-    figure before of the fields added up by sum or mean)."""
+    """The six aggregates of :class:`_Sums` over the applying rows *when* holds, as the
+    period before needs them: no blank or off counts, least and most only with
+    *extremes*."""
     nothing = [literal(None), literal(None)]
-    if plain:
-        counted = case((and_(when, micros.is_not(None)), micros))
-        return [func.sum(counted), *nothing, func.count(counted), literal(0), literal(0)]
     counted = case((and_(when, rv.applies), micros))
     return [func.sum(counted),
             *([func.min(counted), func.max(counted)] if extremes else nothing),
@@ -415,15 +548,18 @@ def _aggregates(rv: Any, micros: Any, when: ColumnElement[bool], plain: bool = F
 
 
 def _read_pair(session: Session, query: Any) -> tuple[dict[str, _Sums], dict[str, _Sums]]:
-    """Two sets of six aggregates per field key from one query."""
+    """Per field key, the six aggregates of the counted rows, and the plain sum and count
+    (every row's figure, applying or not: the like-for-like figure before of the fields
+    added up by sum or mean) of the flagged rows, from one query grouped by key and flag."""
     first: dict[str, _Sums] = {}
     second: dict[str, _Sums] = {}
-    for key, *numbers in session.execute(query):
-        for into, part in ((first, numbers[:6]), (second, numbers[6:])):
-            total, least, most, parts, blank, off = part
-            into[key] = _Sums(int(total or 0), None if least is None else int(least),
-                              None if most is None else int(most), int(parts or 0),
-                              int(blank or 0), int(off or 0))
+    for key, flagged, total, least, most, parts, _blank, _off, plain, plain_parts in \
+            session.execute(query):
+        part = _Sums(int(total or 0), None if least is None else int(least),
+                     None if most is None else int(most), int(parts or 0))
+        first[key] = first[key].merge(part) if key in first else part
+        if flagged:
+            second[key] = _Sums(int(plain or 0), parts=int(plain_parts or 0))
     return first, second
 
 

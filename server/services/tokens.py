@@ -65,6 +65,9 @@ def create(session: Session, user: User, name: str = "", *,
     return token, secret
 
 
+# Set in the session's info when authenticating wrote when the token was last used.
+TOUCHED = "tianbao.token_touched"
+
 # Built once (every API request runs it). The account and its unit in the same statement:
 # every API request needs both (the unit decides the scope); the unit's tags only when
 # something asks.
@@ -110,6 +113,7 @@ def _touch(session: Session, token: ApiToken, now: datetime) -> None:
     )
     if result.rowcount:
         token.last_used_at = now
+        session.info[TOUCHED] = True
 
 
 def revoke(session: Session, token: ApiToken, *, now: datetime | None = None) -> None:

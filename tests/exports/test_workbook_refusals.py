@@ -11,7 +11,7 @@ import pytest
 from excel_helpers import SECRET, edit_form, identity_of, read, resolver, template
 
 from exports.identity import IDENTITY_SHEET
-from exports.limits import Limits, _xlsx_extent, _xlsx_extent_streaming
+from exports.limits import Limits, _check_archive, _xlsx_extent, _xlsx_extent_streaming
 from exports.workbook_reader import read_workbook
 
 
@@ -273,6 +273,14 @@ SHEET_PARTS = [
     b"<sheetData>" + b"".join(b'<row r="%d"><c r="C%d"/><c/></row>' % (n, n)
                               for n in range(1, 3000)) + b"</sheetData>",
     b"",
+    # every tag with its reference, in the ways writers put it: one pass measures these
+    b'<sheetData><row r="2" spans="1:3"><c s="1" r="C2" t="s"><v>0</v></c><c r=\'$b$7\'/>'
+    b'</row><row\tr="9"><c\nr = "AA9"/></row><row r="11"/></sheetData>',
+    b'<worksheet><dimension ref="A1:C4"/><sheetData><row r="3"><c r="B3"/></row></sheetData>',
+    # a cell without a column, a reference after a "<", an unknown prefix
+    b'<sheetData><row r="1"><c t="s" r="12"/><c r="D1"/></row></sheetData>',
+    b'<sheetData><row r="1"><c s="<" r="E1"/></row></sheetData>',
+    b'<sheetData><row r="1"><c r="F1"/></row><y:ext/></sheetData>',
 ]
 
 
@@ -280,6 +288,57 @@ SHEET_PARTS = [
 def test_a_small_part_is_measured_as_a_large_one_is(part):
     """Parts up to 1 MB are scanned with lists of matches, larger ones match by match."""
     assert _xlsx_extent(part) == _xlsx_extent_streaming(part)
+
+
+def test_a_part_with_a_cell_far_away_is_measured_by_it():
+    part = b'<sheetData><row r="1"><c r="A1"/></row><row r="900"><c r="ZZ900"/></row></sheetData>'
+
+    assert _xlsx_extent(part) == (900, 702)
+
+
+def _parts_read(data: bytes, *, whole: bool) -> tuple[str | None, list[tuple[str, bytes]]]:
+    """What the zip checks make of *data*: with *whole*, plain entries are inflated in
+    one call from the bytes; without, every entry is read through ``zipfile``."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        problem, parts = _check_archive(archive, "a.xlsx", Limits(), keep=lambda name: True,
+                                        data=data if whole else None)
+    return (problem.code if problem else None), parts
+
+
+def _damaged_zips() -> list[bytes]:
+    parts = {"xl/workbook.xml": b"<workbook>" + b"<sheet/>" * 500 + b"</workbook>",
+             "xl/worksheets/sheet1.xml": b"<worksheet><sheetData/></worksheet>"}
+    plain = zip_of(parts)
+    first = plain.index(b"PK\x03\x04")
+    name_at = first + 30
+    data_at = name_at + len("xl/workbook.xml")
+    central = plain.index(b"PK\x01\x02")
+    renamed = bytearray(plain)
+    renamed[name_at:name_at + 2] = b"XL"  # the local name differs from the directory's
+    flipped = bytearray(plain)
+    flipped[data_at + 5] ^= 0xFF  # inside the deflated data
+    bad_crc = bytearray(plain)
+    bad_crc[central + 16] ^= 0xFF  # the CRC the directory records
+    encrypted = bytearray(plain)
+    encrypted[central + 8] |= 0x1  # flagged as encrypted
+    return [plain, zip_of(parts, zipfile.ZIP_STORED), bytes(renamed), bytes(flipped),
+            bytes(bad_crc), bytes(encrypted)]
+
+
+@pytest.mark.parametrize("data", _damaged_zips())
+def test_entries_inflated_in_one_call_are_judged_as_zipfile_reads_them(data):
+    assert _parts_read(data, whole=True) == _parts_read(data, whole=False)
+
+
+def test_the_parts_of_a_sound_zip_are_read_whole_and_a_damaged_one_is_corrupt():
+    plain, stored, renamed, flipped, bad_crc, encrypted = _damaged_zips()
+
+    for data in (plain, stored):
+        problem, parts = _parts_read(data, whole=True)
+        assert problem is None
+        assert dict(parts)["xl/workbook.xml"].count(b"<sheet/>") == 500
+    for data in (renamed, flipped, bad_crc, encrypted):
+        assert _parts_read(data, whole=True)[0] == "corrupt_file"
 
 
 def test_a_large_part_is_measured_too():

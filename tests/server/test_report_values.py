@@ -192,6 +192,27 @@ def test_the_roll_up_runs_as_many_statements_for_10_units_as_for_200(world, sess
     assert large == small
 
 
+def test_the_roll_up_keeps_one_compiled_statement_whatever_the_children(world, session):
+    """The children's ids reach the database as one parameter or one array constant
+    written in when the statement runs: rolling up ever other subtrees does not grow the
+    engine's cache of compiled statements (nor the memory it holds)."""
+    assignment, town = world["assignment"], world["units"]["T3"]
+    cache = session.get_bind()._compiled_cache
+    totals: list[int] = []
+
+    def figures() -> None:
+        totals.append(rollup.rollup(session, session.get(Assignment, assignment.id),
+                                    session.get(Unit, town.id), "2024Q3").values["found"])
+
+    add_villages(session, world, "T3", 12)
+    figures()
+    cached = len(cache)
+    add_villages(session, world, "T3", 13, start=12)
+    figures()
+    assert totals == [sum(range(12)), sum(range(25))]
+    assert len(cache) == cached
+
+
 def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session):
     """Every level of the rolled-up tree: the database's figures equal what adding up the
     children's typed report values gives (forms.consolidation, over the same reports)."""
