@@ -513,8 +513,11 @@ class _Reports:
         with session.no_autoflush:  # the moments below are set before anything is written
             self._act(view, user, actor, action)
         for pending in session.new:  # the revision and its audit entry happened back then
-            if isinstance(pending, Revision | ReportEvent | StoredFile):
-                pending.created_at = pending.created_at or action.moment
+            # Only the unstamped ones: setting an attribute, even to its own value, marks the
+            # object changed again, and the pending objects pile up until the next flush.
+            if isinstance(pending, Revision | ReportEvent | StoredFile) \
+                    and pending.created_at is None:
+                pending.created_at = action.moment
         return view
 
     def _act(self, view: reporting.ReportView, user: User, actor: User | None,

@@ -8,6 +8,10 @@ latest period past its deadline and 2025Q1 is running. Every demo account has PA
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pickle
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,8 +21,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from server import migrate
 from server.app import create_app
-from server.db import Base, database
+from server.db import Base, database, make_engine
 from server.demo import DemoSummary, load_demo, workflow
 from server.services.templates import load_files
 
@@ -52,3 +57,54 @@ def loading_demo(app: Flask, locale: str,
         patch.setattr(workflow, "utcnow", lambda: now)
         load_files(session)
         yield session, load_demo(session, PASSWORD)
+
+
+@contextmanager
+def prepared_demo(migrated: str, tmp_path_factory: pytest.TempPathFactory,
+                  locale: str) -> Iterator[tuple[Flask, DemoSummary]]:
+    """An app on the demo loaded as of NOW in *locale* and committed, and the demo's summary.
+
+    On SQLite the demo is built once per run, by whichever worker asks first, into a file
+    the others wait for; each caller works on a copy of its own. On PostgreSQL it is loaded
+    into the session's schema, emptied afterwards.
+    """
+    instance = tmp_path_factory.mktemp("instance")
+    if not migrated.startswith("sqlite"):
+        with demo_app(migrated, instance) as app:
+            with loading_demo(app, locale) as (session, summary):
+                session.commit()
+            yield app, summary
+        return
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    prepared = shared / f"demo-{locale}.db"
+    summary_file = prepared.with_suffix(".summary")
+    with (shared / f"demo-{locale}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not prepared.exists():
+                building = prepared.with_suffix(".building")
+                building.unlink(missing_ok=True)
+                url = f"sqlite:///{building}"
+                engine = make_engine(url)
+                try:
+                    migrate.upgrade(engine)
+                finally:
+                    engine.dispose()
+                app = create_app({"DATABASE_URL": url, "SECRET_KEY": "test-secret-key",
+                                  "INSTANCE_PATH": str(instance), "TESTING": True})
+                with loading_demo(app, locale) as (session, summary):
+                    session.commit()
+                database(app).engine.dispose()
+                summary_file.write_bytes(pickle.dumps(summary))
+                os.replace(building, prepared)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    own = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copyfile(prepared, own)
+    app = create_app({"DATABASE_URL": f"sqlite:///{own}", "SECRET_KEY": "test-secret-key",
+                      "INSTANCE_PATH": str(instance), "TESTING": True})
+    try:
+        yield app, pickle.loads(summary_file.read_bytes())
+    finally:
+        database(app).engine.dispose()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from demo_loaded import NOW, PASSWORD, demo_app, loading_demo
+from demo_loaded import NOW, PASSWORD, prepared_demo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from forms.issues import unexplained
 from forms.periods import Period, is_late
 from forms.validation import same_span
 from forms.values import loads_values
+from server.db import database
 from server.demo import DemoSummary, load_demo, workflow
 from server.models import Role, Unit
 from server.models.reporting import (
@@ -53,8 +54,11 @@ class Demo:
 @pytest.fixture(scope="module")
 def loaded(migrated, tmp_path_factory) -> Iterator[Demo]:
     """The demo, loaded once for the module: the tests only read it."""
-    with (demo_app(migrated, tmp_path_factory.mktemp("instance")) as app,
-          loading_demo(app, "en") as (session, summary)):
+    with (prepared_demo(migrated, tmp_path_factory, "en") as (app, summary),
+          app.test_request_context(headers={"Accept-Language": "en"}),
+          Session(database(app).engine, expire_on_commit=False) as session,
+          pytest.MonkeyPatch.context() as patch):
+        patch.setattr(workflow, "utcnow", lambda: NOW)
         yield Demo(session, summary)
 
 

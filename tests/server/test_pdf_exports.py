@@ -14,12 +14,13 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
-from demo_loaded import NOW, PASSWORD, demo_app, loading_demo
+from demo_loaded import NOW, PASSWORD, prepared_demo
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import pdf
+from server.db import database
 from server.models import Role, Unit, User
 from server.models.reporting import Report
 from server.services import assignments as assignment_service
@@ -51,9 +52,8 @@ def consolidator_of(session: Session, code: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(migrated, tmp_path_factory) -> Iterator[Demo]:
-    with demo_app(migrated, tmp_path_factory.mktemp("instance")) as app:
-        with loading_demo(app, "zh-CN") as (session, _):
-            session.commit()
+    with prepared_demo(migrated, tmp_path_factory, "zh-CN") as (app, _):
+        with Session(database(app).engine) as session:
             assignment = assignment_service.get_assignment(session, KEY)
             latest = assignment_service.open_periods(assignment, NOW.date())[-1]
             reported = session.scalar(
