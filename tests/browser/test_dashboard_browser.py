@@ -63,6 +63,9 @@ def test_the_briefing_prints_in_two_pages_or_fewer(demo_server, demo_page, accou
     page = demo_page(1280)
     sign_in(page, account, demo_server.password)
     page.goto(f"/review/dashboard?assignment={assignment}")
+    # LibreOffice prints the PDF within the request: seconds on a quiet machine, more
+    # beside parallel test workers (bounded by the server's own PDF time-out).
+    page.set_default_timeout(120_000)
     with page.expect_download() as download:
         page.locator("a[data-briefing='pdf']").click()
     path = tmp_path / "briefing.pdf"
