@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from database_reset import empty_all_tables
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session
 import server.models  # noqa: F401  (every table on the metadata)
 from server import migrate
 from server.app import create_app
-from server.db import Base, database, make_engine, normalise_url, unit_of_work
+from server.db import database, make_engine, normalise_url, unit_of_work
 from server.i18n import compile_translations
 from server.models import Role, Unit, User
 from server.models.reporting import Assignment
@@ -115,12 +116,6 @@ def _fast_password_hashing() -> Iterator[None]:
 def _compiled_catalogues() -> None:
     """Pages and messages are checked in Chinese and English: the .mo files must be current."""
     compile_translations()
-
-
-def empty_all_tables(app: Flask) -> None:
-    with database(app).engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
 
 
 @pytest.fixture

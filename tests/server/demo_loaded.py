@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from database_reset import empty_all_tables
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from server import migrate
 from server.app import create_app
-from server.db import Base, database, make_engine
+from server.db import database, make_engine
 from server.demo import DemoSummary, load_demo, workflow
 from server.services.templates import load_files
 
@@ -40,9 +41,7 @@ def demo_app(database_url: str, instance: Path) -> Iterator[Flask]:
     try:
         yield app
     finally:
-        with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_all_tables(engine)
         engine.dispose()
 
 

@@ -13,13 +13,14 @@ from datetime import datetime
 import pytest
 import redis
 import time_machine
+from database_reset import empty_all_tables
 from notify_receivers import HttpReceiver, Script, free_port, wait_until
 from sqlalchemy import select
 
 from forms.loader import CATALOG_DIR
 from forms.periods import SHANGHAI
 from server.app import create_app
-from server.db import Base, database, db_session, unit_of_work
+from server.db import database, db_session, unit_of_work
 from server.jobs.runner import jobs_of, make_consumer
 from server.models.notifications import Delivery, Notification
 from server.services import assignments as assignment_service
@@ -64,9 +65,7 @@ def job_app(request, migrated, tmp_path):
     yield application
     jobs_of(application).huey.flush()  # the queue of this test only (its own name)
     receiver.__exit__(None)
-    with database(application).engine.begin() as connection:  # as the app fixture does
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    empty_all_tables(application)
     database(application).engine.dispose()
 
 
