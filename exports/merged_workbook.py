@@ -810,6 +810,16 @@ _CELL_CALLS = ("write_string", "write_number", "write_blank", "write_datetime", 
 _DROPPED_CALLS = frozenset({"protect", "data_validation"})
 
 
+def _recorded(name: str) -> Any:
+    """A recorder's method for the row-bound worksheet call *name*, made once per class."""
+
+    def record(self: _Recorder, row: int, *args: Any, **kwargs: Any) -> int:
+        calls = self._calls
+        calls.append((row, len(calls), name, (row, *args), kwargs))
+        return 0
+    return record
+
+
 class _Recorder:
     """Stands in for a worksheet: records row-bound calls, forwards the others."""
 
@@ -822,10 +832,7 @@ class _Recorder:
         if name in _DROPPED_CALLS:
             return lambda *args, **kwargs: None
         if name in _ROW_CALLS:
-            def record(row: int, *args: Any, **kwargs: Any) -> int:
-                self._calls.append((row, len(self._calls), name, (row, *args), kwargs))
-                return 0
-            return record
+            return _recorded(name).__get__(self)
         return getattr(self._ws, name)
 
     # The calls a form makes hundreds of times, recorded without a closure made per call
@@ -838,20 +845,9 @@ class _Recorder:
         calls.append((row, len(calls), "write_string", (row, *args), kwargs))
         return 0
 
-    def write_blank(self, row: int, *args: Any, **kwargs: Any) -> int:
-        calls = self._calls
-        calls.append((row, len(calls), "write_blank", (row, *args), kwargs))
-        return 0
-
-    def write_number(self, row: int, *args: Any, **kwargs: Any) -> int:
-        calls = self._calls
-        calls.append((row, len(calls), "write_number", (row, *args), kwargs))
-        return 0
-
-    def set_row(self, row: int, *args: Any, **kwargs: Any) -> int:
-        calls = self._calls
-        calls.append((row, len(calls), "set_row", (row, *args), kwargs))
-        return 0
+    write_blank = _recorded("write_blank")
+    write_number = _recorded("write_number")
+    set_row = _recorded("set_row")
 
     def merge_range(self, r1: int, c1: int, r2: int, c2: int, data: Any, fmt: Any = None) -> int:
         self._calls.append((r1, len(self._calls), "merge_range", (r1, c1, r2, c2, data, fmt), {}))
