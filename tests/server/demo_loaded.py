@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from database_reset import empty_all_tables
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server import migrate
@@ -107,3 +108,18 @@ def prepared_demo(migrated: str, tmp_path_factory: pytest.TempPathFactory,
         yield app, pickle.loads(summary_file.read_bytes())
     finally:
         database(app).engine.dispose()
+
+
+TOWN_KEY, TOWN = "chidian-progress", "CHIDIAN"
+
+
+def town_figures(session: Session):
+    """The demo town's consolidated figures of the latest period begun at NOW, as the admin."""
+    from server.models import User
+    from server.services import assignments as assignment_service
+    from server.services import consolidation
+
+    admin = session.scalar(select(User).where(User.username == "admin"))
+    assignment = assignment_service.get_assignment(session, TOWN_KEY)
+    latest = assignment_service.open_periods(assignment, NOW.date())[-1]
+    return consolidation.figures(session, admin, TOWN_KEY, TOWN, latest, now=NOW)

@@ -17,17 +17,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from demo_loaded import NOW, demo_app, loading_demo
+from demo_loaded import NOW, prepared_demo, town_figures
+from demo_loaded import TOWN_KEY as KEY
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 import exports.merged_workbook as merged_workbook
 from forms.values import coerce_values, loads_values
-from server.models import User
+from server.db import database
 from server.models.reporting import Report
-from server.services import assignments as assignment_service
-from server.services import consolidation, merged
-
-KEY, TOWN = "chidian-progress", "CHIDIAN"
+from server.services import merged
 
 
 def parts(path: Path) -> dict[str, bytes]:
@@ -38,13 +37,11 @@ def parts(path: Path) -> dict[str, bytes]:
 
 @pytest.mark.slow  # builds the whole demo
 def test_the_town_download_is_the_same_file_and_stored_values_read_back_the_same(
-        migrated, tmp_path, monkeypatch):
-    with (demo_app(migrated, tmp_path / "instance") as app,
-          loading_demo(app, "zh-CN") as (session, _)):
-        admin = session.scalar(select(User).where(User.username == "admin"))
-        assignment = assignment_service.get_assignment(session, KEY)
-        latest = assignment_service.open_periods(assignment, NOW.date())[-1]
-        figures = consolidation.figures(session, admin, KEY, TOWN, latest, now=NOW)
+        migrated, tmp_path, tmp_path_factory, monkeypatch):
+    with (prepared_demo(migrated, tmp_path_factory, "zh-CN") as (app, _),
+          app.test_request_context(headers={"Accept-Language": "zh-CN"}),
+          Session(database(app).engine, expire_on_commit=False) as session):
+        figures = town_figures(session)
         fast = tmp_path / "fast.xlsx"
         result = merged.write_merged(session, figures, str(fast), locale="zh_CN", now=NOW)
         with monkeypatch.context() as patch:

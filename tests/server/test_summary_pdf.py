@@ -12,18 +12,14 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from demo_loaded import NOW, prepared_demo
-from sqlalchemy import select
+from demo_loaded import NOW, prepared_demo, town_figures
 from sqlalchemy.orm import Session
 
 from server.db import database
-from server.models import User
-from server.services import assignments as assignment_service
-from server.services import consolidation, merged
+from server.services import merged
 
 pytestmark = pytest.mark.slow  # builds the whole demo, then runs LibreOffice
 
-KEY, TOWN = "chidian-progress", "CHIDIAN"
 SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
 
 
@@ -34,12 +30,9 @@ def town_workbook(migrated, tmp_path_factory) -> Iterator[tuple[Path, merged.Mer
     with (prepared_demo(migrated, tmp_path_factory, "zh-CN") as (app, _),
           app.test_request_context(headers={"Accept-Language": "zh-CN"}),
           Session(database(app).engine, expire_on_commit=False) as session):
-        admin = session.scalar(select(User).where(User.username == "admin"))
-        assignment = assignment_service.get_assignment(session, KEY)
-        latest = assignment_service.open_periods(assignment, NOW.date())[-1]
-        figures = consolidation.figures(session, admin, KEY, TOWN, latest, now=NOW)
         path = folder / "town.xlsx"
-        result = merged.write_merged(session, figures, str(path), locale="zh_CN", now=NOW)
+        result = merged.write_merged(session, town_figures(session), str(path),
+                                     locale="zh_CN", now=NOW)
         yield path, result
 
 
