@@ -59,7 +59,7 @@ from server.models.reporting import Report, ReportValue  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import rollup  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
-from server.services.report_values import stored_fields, to_micros  # noqa: E402
+from server.services.report_values import pack_rows, stored_fields, to_micros  # noqa: E402
 
 TEMPLATE = "chidian-progress"
 PERIODS = ("2024Q3", "2024Q4")
@@ -146,15 +146,18 @@ def build(url: str, size: int) -> None:
                 report_id += 1
                 status = ("submitted" if period == PERIOD and unit_id % 10 == 0
                           else "approved")
+                mine = [dict(report_id=report_id, field_key=f.key,
+                             assignment_id=assignment.id, unit_id=unit_id, period=period,
+                             status=status, applies=True, micros=to_micros(values[f.key]))
+                        for f in fields]
+                # The packed vector of the same rows, as a save writes both.
                 reports.append(dict(id=report_id, assignment_id=assignment.id,
                                     unit_id=unit_id, period=period,
                                     template_version_id=template.id, status=status,
                                     revision=1, values=jsonable(values), remarks="",
-                                    explanations={}, submitted_at=moment, late=False))
-                rows += [dict(report_id=report_id, field_key=f.key,
-                              assignment_id=assignment.id, unit_id=unit_id, period=period,
-                              status=status, applies=True, micros=to_micros(values[f.key]))
-                         for f in fields]
+                                    explanations={}, submitted_at=moment, late=False,
+                                    figures=pack_rows(mine)))
+                rows += mine
             if len(reports) >= BATCH // 20:
                 flush()
         if reports:

@@ -83,14 +83,22 @@ def rows(report: Any, definition: Definition, values: Mapping[str, Any],
             for fld in stored_fields(definition)]
 
 
+def packed_size(count: int) -> int:
+    """The length of the packed vector of *count* figures: the numbers, then the flags
+    padded to whole 8-byte words, so that vectors joined end to end are one array of
+    64-bit words in which a field is every ``packed_size(count) // 8``-th word."""
+    return 8 * count + 8 * -(-count // 8)
+
+
 def pack_rows(new_rows: Iterable[Mapping[str, Any] | None]) -> bytes:
     """The packed vector of one report's rows (:func:`rows`, in their order; None for a
     field without a row, :data:`ABSENT`: counted nowhere, as no row is).
 
     *n* signed 64-bit millionths (little-endian: the vector reads the same on any
-    machine), then *n* flag bytes (:data:`BLANK`, :data:`OFF`). ``report_values.micros``
-    is a BigInteger, so every stored figure fits; a blank one is 0, so a column adds up
-    as it stands. Python's sums of these are exact integers."""
+    machine), then *n* flag bytes (:data:`BLANK`, :data:`OFF`), then padding to a whole
+    word (:func:`packed_size`). ``report_values.micros`` is a BigInteger, so every
+    stored figure fits; a blank one is 0, so a column adds up as it stands. Python's
+    sums of these are exact integers."""
     numbers = array("q")
     flags = bytearray()
     for row in new_rows:
@@ -103,6 +111,7 @@ def pack_rows(new_rows: Iterable[Mapping[str, Any] | None]) -> bytes:
         flags.append((BLANK if micros is None else 0) | (0 if row["applies"] else OFF))
     if sys.byteorder == "big":  # pragma: no cover - every machine it runs on is little
         numbers.byteswap()
+    flags += bytes([ABSENT]) * (packed_size(len(flags)) - 9 * len(flags))
     return numbers.tobytes() + bytes(flags)
 
 
@@ -116,10 +125,12 @@ def pack(definition: Definition, values: Mapping[str, Any], scope: Applicability
 def unpack(figures: bytes) -> tuple[array, bytes]:
     """The numbers (millionths) and flag bytes of a packed vector."""
     count = len(figures) // 9
+    while packed_size(count) > len(figures):
+        count -= 1
     numbers = array("q", figures[:8 * count])
     if sys.byteorder == "big":  # pragma: no cover
         numbers.byteswap()
-    return numbers, figures[8 * count:]
+    return numbers, figures[8 * count:9 * count]
 
 
 def write(session: Session, new_rows: Iterable[dict[str, Any]],

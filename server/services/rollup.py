@@ -71,6 +71,8 @@ from server.services.report_values import (
     OFF,
     SCALE,
     from_micros,
+    pack_rows,
+    packed_size,
     stored_fields,
     unpack,
 )
@@ -201,8 +203,9 @@ def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str)
                            .with_only_columns(Unit.id, UnitPlacement.path))
     found: list[int] = []
     last: str | None = None
+    root = unit.id
     for unit_id, path in rows:
-        if unit_id == unit.id or (last is not None and path.startswith(last)):
+        if unit_id == root or (last is not None and path.startswith(last)):
             continue
         found.append(unit_id)
         last = path
@@ -254,15 +257,16 @@ class _Pile:
     """The vectors of some reports (in the roll-up's field order), added up field by field.
 
     Vectors are appended as they are read and added up every :attr:`CHUNK` reports, so
-    memory stays bounded whatever the subtree. A field is a column: a strided slice of
-    the numbers (``array('q')``) and of the flags (``bytes``); which reports it counts
-    is a 0/1 mask made by ``bytes.translate`` of the flags (*counts*: an applying value,
-    or any value for the like-for-like figure before, which is the unit's figure
-    whatever applied then), and with *gated* only where the same unit's report of the
-    period (its flags appended alongside, row by row) has an applying value. Sums
-    (``sum``: exact integers), counts (``bytes.count``), least and most (``min``/``max``
-    of ``itertools.compress``) and the last in tree order run in C, with no Python loop
-    over the reports."""
+    memory stays bounded whatever the subtree. Joined end to end they are one array of
+    64-bit words (:func:`~server.services.report_values.packed_size`), so a field is a
+    column: a strided slice of the numbers (``array('q')``) and of the flag bytes.
+    Which reports a column counts is a 0/1 mask made by ``bytes.translate`` of its flags
+    (*counts*: an applying value, or any value for the like-for-like figure before,
+    which is the unit's figure whatever applied then), and with *gated* only where the
+    same unit's vector of the period (appended alongside, row by row) has an applying
+    value. Sums (``sum``: exact integers), counts (``bytes.count``), least and most
+    (``min``/``max`` of ``itertools.compress``) and the last in tree order run in C, with
+    no Python loop over the reports."""
 
     CHUNK = 8192
 
@@ -270,23 +274,20 @@ class _Pile:
                  extremes: bool = False, lasts: Collection[str] = (), gated: bool = False):
         self.width, self.columns, self.counts = width, dict(columns), counts
         self.extremes, self.lasts, self.gated = extremes, set(lasts) & set(columns), gated
-        self.numbers, self.flags, self.gates = bytearray(), bytearray(), bytearray()
+        self.vectors: list[bytes] = []
+        self.gates: list[bytes] = []
         self.positions = array("q")
-        self.rows = 0  # appended since the last chunk was added up
         self.sums: dict[str, _Sums] = {}
 
-    def add(self, numbers: bytes, flags: bytes, position: int = 0,
-            gate: bytes | None = None) -> None:
+    def add(self, vector: bytes, position: int = 0, gate: bytes | None = None) -> None:
         """One report's vector (*position*: its unit's place in tree order, for a field
-        whose rule is the last; *gate*: the flags of its unit's report of the period)."""
-        self.numbers += numbers
-        self.flags += flags
+        whose rule is the last; *gate*: its unit's vector of the period)."""
+        self.vectors.append(vector)
         if self.gated:
-            self.gates += gate
+            self.gates.append(gate)
         if self.lasts:
             self.positions.append(position)
-        self.rows += 1
-        if self.rows >= self.CHUNK:
+        if len(self.vectors) >= self.CHUNK:
             self._add_up()
 
     def result(self) -> dict[str, _Sums]:
@@ -296,17 +297,19 @@ class _Pile:
         return self.sums
 
     def _add_up(self) -> None:
-        rows, width = self.rows, self.width
+        rows, width = len(self.vectors), self.width
         if not rows:
             return
-        numbers, flags, gates = _numbers(self.numbers), bytes(self.flags), bytes(self.gates)
+        size = packed_size(width)
+        joined = b"".join(self.vectors)
+        numbers, gates = _numbers(joined), b"".join(self.gates)
         for key, at in self.columns.items():
-            column, flag = numbers[at::width], flags[at::width]
+            column, flag = numbers[at::size // 8], joined[8 * width + at::size]
             if flag.count(ABSENT) == rows:
                 continue  # a field of none of these reports' versions
             mask = flag.translate(self.counts)
             if self.gated:
-                mask = _both(mask, gates[at::width].translate(_APPLYING))
+                mask = _both(mask, gates[8 * width + at::size].translate(_APPLYING))
             parts = mask.count(1)
             sums = _Sums(sum(column) if parts == rows else sum(compress(column, mask)),
                          parts=parts, blank=flag.count(BLANK),
@@ -317,9 +320,7 @@ class _Pile:
             if key in self.lasts and parts:
                 sums.last = max(compress(zip(self.positions, column, strict=True), mask))
             self.sums[key] = self.sums[key].merge(sums) if key in self.sums else sums
-        self.numbers, self.flags, self.gates = bytearray(), bytearray(), bytearray()
-        self.positions = array("q")
-        self.rows = 0
+        self.vectors, self.gates, self.positions = [], [], array("q")
 
 
 def _merged(*found: dict[str, _Sums]) -> dict[str, _Sums]:
@@ -340,31 +341,28 @@ class _Layout:
         self.keys = [f.key for f in stored_fields(version.definition)]
         self.index = {key: at for at, key in enumerate(self.keys)}
         self.width = len(self.keys)
+        self.size = packed_size(self.width)
         self.maps: dict[int, list[int | None]] = {}
 
     def columns(self, fields: Iterable[FieldDef]) -> dict[str, int]:
         return {f.key: self.index[f.key] for f in fields}
 
-    def split(self, version_id: int, figures: bytes | None) -> tuple[bytes, bytes]:
-        """A report's numbers and flags in this order."""
-        width = self.width
+    def vector(self, version_id: int, figures: bytes | None) -> bytes:
+        """A report's vector in this order (as stored, when it is of this version)."""
         if version_id == self.version_id and figures is not None \
-                and len(figures) == 9 * width:
-            return figures[:8 * width], figures[8 * width:]
+                and len(figures) == self.size:
+            return figures
         if version_id not in self.maps:
             theirs = {f.key: at for at, f in enumerate(stored_fields(
                 self.session.get(TemplateVersion, version_id).definition))}
             self.maps[version_id] = [theirs.get(key) for key in self.keys]
         where = self.maps[version_id]
         if figures is None:  # a report never given figures (no save yet): none stored
-            where = [None] * width
-            numbers, flags = array("q"), b""
-        else:
-            numbers, flags = unpack(figures)
-        moved = array("q", (0 if at is None else numbers[at] for at in where))
-        if sys.byteorder == "big":  # pragma: no cover
-            moved.byteswap()
-        return moved.tobytes(), bytes(ABSENT if at is None else flags[at] for at in where)
+            return pack_rows(None for _ in self.keys)
+        numbers, flags = unpack(figures)
+        return pack_rows(None if at is None else {
+            "micros": None if flags[at] & BLANK else numbers[at],
+            "applies": not flags[at] & OFF} for at in where)
 
 
 def _in_year(period: str, other: str) -> bool:
@@ -490,19 +488,24 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                 False: _Pile(width, {k: v for k, v in columns.items() if k not in yearly},
                              **options)}
 
-    latest_of: dict[int, str] = dict(session.execute(_latest_periods(kids, assignment,
-                                                                     period)).all())
+    # Core statements (no ORM rows): the reports' rows are plain tuples read as they come
+    # (flushed first, as the session would before a query of its own).
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
+                                                                        period)).all())
     now = _Pile(width, layout.columns(fields), extremes=extremes, lasts=lasts)
     counted: set[int] = set()
-    gates: dict[int, bytes] = {}  # a counted child's flags now, what like for like is gated by
-    for unit_id, status, version_id, figures in session.execute(_reports(kids, assignment,
-                                                                          period)):
+    gates: dict[int, bytes] = {}  # a counted child's vector now: what gates like for like
+    for unit_id, status, version_id, figures in connection.execute(_reports(kids, assignment,
+                                                                             period)):
         if status in statuses:
-            numbers, flags = layout.split(version_id, figures)
+            vector = layout.vector(version_id, figures)
             counted.add(unit_id)
-            now.add(numbers, flags, order.get(unit_id, -1))
+            now.add(vector, order.get(unit_id, -1))
             if like:
-                gates[unit_id] = flags
+                gates[unit_id] = vector
     uncounted = [c for c in children if c not in counted]
     carrying = ([c for c in uncounted if c in latest_of]
                 if carry_forward and cumulative else [])
@@ -510,29 +513,32 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     kept = piles(cumulative, extremes=extremes, lasts=lasts)
     liked = piles(like, counts=_NUMBER, extremes=extremes, gated=True)
 
-    def latest(unit_id: int, latest_period: str, numbers: bytes, flags: bytes) -> None:
+    years: dict[str, bool] = {}
+
+    def latest(unit_id: int, latest_period: str, vector: bytes) -> None:
         """A child's latest approved vector: carried forward, or compared like for like."""
-        in_year = _in_year(period, latest_period)
+        if latest_period not in years:
+            years[latest_period] = _in_year(period, latest_period)
         if unit_id in gates:
-            liked[in_year].add(numbers, flags, gate=gates[unit_id])
+            liked[years[latest_period]].add(vector, gate=gates[unit_id])
         else:
-            kept[in_year].add(numbers, flags, order.get(unit_id, -1))
+            kept[years[latest_period]].add(vector, order.get(unit_id, -1))
 
     before = _Pile(width, layout.columns(f for f in fields if not f.cumulative),
                    extremes=extremes)
     if before_period is not None:
-        for unit_id, status, version_id, figures in session.execute(
+        for unit_id, status, version_id, figures in connection.execute(
                 _reports(kids, assignment, before_period)):
             if status in statuses or unit_id in wanted:
-                numbers, flags = layout.split(version_id, figures)
+                vector = layout.vector(version_id, figures)
                 if status in statuses:
-                    before.add(numbers, flags)
+                    before.add(vector)
                 if unit_id in wanted and latest_of[unit_id] == before_period:
-                    latest(unit_id, before_period, numbers, flags)
+                    latest(unit_id, before_period, vector)
     older = [c for c in children if c in wanted and latest_of[c] != before_period]
-    for unit_id, latest_period, version_id, figures in session.execute(
+    for unit_id, latest_period, version_id, figures in connection.execute(
             _latest_reports(session, assignment, period, older, latest_of)):
-        latest(unit_id, latest_period, *layout.split(version_id, figures))
+        latest(unit_id, latest_period, layout.vector(version_id, figures))
 
     current = now.result()
     carried = _merged(kept[True].result(), kept[False].result())
@@ -620,41 +626,48 @@ def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str
     statuses = set(_counted_statuses(include_submitted))
     layout = _Layout(session, version)
     width, kids = layout.width, _Listed(session, children)
-    latest_of: dict[int, str] = dict(session.execute(_latest_periods(kids, assignment,
-                                                                     period)).all())
-    now: dict[int, tuple[bytes, bytes]] = {}
-    for unit_id, status, version_id, figures in session.execute(_reports(kids, assignment,
-                                                                          period)):
+    # Core statements (no ORM rows): the reports' rows are plain tuples read as they come
+    # (flushed first, as the session would before a query of its own).
+    if session.autoflush:
+        session.flush()
+    connection = session.connection()
+    latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
+                                                                        period)).all())
+    now: dict[int, bytes] = {}
+    for unit_id, status, version_id, figures in connection.execute(_reports(kids, assignment,
+                                                                             period)):
         if status in statuses and unit_id in latest_of:
-            now[unit_id] = layout.split(version_id, figures)
+            now[unit_id] = layout.vector(version_id, figures)
     columns = layout.columns(like)
     found: list[tuple[int, int, UnitFall]] = []
     position = {unit_id: at for at, unit_id in enumerate(children)}
-    chunk: list[tuple[int, str, bytes, bytes]] = []
+    chunk: list[tuple[int, str, bytes]] = []
+    words = layout.size // 8
 
     def compare() -> None:
         if not chunk:
             return
-        here = _numbers(b"".join(now[unit_id][0] for unit_id, *_ in chunk))
-        then = _numbers(b"".join(numbers for *_, numbers, _flags in chunk))
+        here = _numbers(b"".join(now[unit_id] for unit_id, _period, _vector in chunk))
+        then = _numbers(b"".join(vector for _unit, _period, vector in chunk))
         for at, fld in enumerate(like):
             column = columns[fld.key]
-            for row in compress(range(len(chunk)), map(lt, here[column::width],
-                                                       then[column::width])):
-                unit_id, then_period, _numbers_then, flags = chunk[row]
-                if now[unit_id][1][column] != 0 or flags[column] & (BLANK | ABSENT):
+            for row in compress(range(len(chunk)), map(lt, here[column::words],
+                                                       then[column::words])):
+                unit_id, then_period, vector = chunk[row]
+                if now[unit_id][8 * width + column] != 0 or \
+                        vector[8 * width + column] & (BLANK | ABSENT):
                     continue  # blank or not applying now, or no figure then
                 if fld.cumulative_span is CumulativeSpan.YEAR and \
                         not _in_year(period, then_period):
                     continue
                 found.append((position[unit_id], at, UnitFall(
-                    unit_id, fld.key, from_micros(fld, here[row * width + column]),
-                    from_micros(fld, then[row * width + column]), then_period)))
+                    unit_id, fld.key, from_micros(fld, here[row * words + column]),
+                    from_micros(fld, then[row * words + column]), then_period)))
         chunk.clear()
 
-    for unit_id, then_period, version_id, figures in session.execute(
+    for unit_id, then_period, version_id, figures in connection.execute(
             _latest_reports(session, assignment, period, list(now), latest_of)):
-        chunk.append((unit_id, then_period, *layout.split(version_id, figures)))
+        chunk.append((unit_id, then_period, layout.vector(version_id, figures)))
         if len(chunk) >= _Pile.CHUNK:
             compare()
     compare()
