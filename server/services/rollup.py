@@ -360,7 +360,7 @@ class _Layout:
         if figures is None:  # a report never given figures (no save yet): none stored
             return pack_rows(None for _ in self.keys)
         numbers, flags = unpack(figures)
-        return pack_rows(None if at is None else {
+        return pack_rows(None if at is None or flags[at] & ABSENT else {
             "micros": None if flags[at] & BLANK else numbers[at],
             "applies": not flags[at] & OFF} for at in where)
 
