@@ -5,8 +5,10 @@ the same fan-out at each office level, the villages filling the rest) of 1,000,
 10,000 and 100,000 units, bulk-inserted with the 21-item quarterly table
 (``chidian-progress``, 52 numeric inputs): every village reports 2024Q3 and
 2024Q4, approved, except one in ten whose 2024Q4 report is only submitted (its
-cumulative figures are carried forward from 2024Q3). Offices do not report, so
-the root's children are all the villages. Then, per database, in a child process
+cumulative figures are carried forward from 2024Q3). Each report is written with
+its ``report_values`` rows and its packed vector (``reports.figures``) made from
+those same rows, as a save writes both. Offices do not report, so the root's
+children are all the villages. Then, per database, in a child process
 of its own (so its peak memory is its own):
 
 * **figures**: ``server.services.rollup.rollup`` of the root for 2024Q4, what the
@@ -91,7 +93,7 @@ def values_of(fields, rng: random.Random, before: dict | None) -> dict:
 
 
 def build(url: str, size: int) -> None:
-    """The tree, the assignment and the reports with their rows, bulk-inserted."""
+    """The tree, the assignment and the reports with their rows and vectors, bulk-inserted."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     rng = random.Random(size)

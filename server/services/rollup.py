@@ -281,7 +281,8 @@ class _Pile:
 
     def add(self, vector: bytes, position: int = 0, gate: bytes | None = None) -> None:
         """One report's vector (*position*: its unit's place in tree order, for a field
-        whose rule is the last; *gate*: its unit's vector of the period)."""
+        whose rule is the last; *gate*: the flags of its unit's vector of the period, as
+        :meth:`_Layout.flags` gives them)."""
         self.vectors.append(vector)
         if self.gated:
             self.gates.append(gate)
@@ -309,7 +310,7 @@ class _Pile:
                 continue  # a field of none of these reports' versions
             mask = flag.translate(self.counts)
             if self.gated:
-                mask = _both(mask, gates[8 * width + at::size].translate(_APPLYING))
+                mask = _both(mask, gates[at::size - 8 * width].translate(_APPLYING))
             parts = mask.count(1)
             sums = _Sums(sum(column) if parts == rows else sum(compress(column, mask)),
                          parts=parts, blank=flag.count(BLANK),
@@ -347,6 +348,10 @@ class _Layout:
     def columns(self, fields: Iterable[FieldDef]) -> dict[str, int]:
         return {f.key: self.index[f.key] for f in fields}
 
+    def flags(self, vector: bytes) -> bytes:
+        """The flag bytes of a vector in this order (with their padding)."""
+        return vector[8 * self.width:]
+
     def vector(self, version_id: int, figures: bytes | None) -> bytes:
         """A report's vector in this order (as stored, when it is of this version)."""
         if version_id == self.version_id and figures is not None \
@@ -367,8 +372,10 @@ class _Layout:
 
 def _rows(connection: Any, query: Any) -> Iterable[Any]:
     """The rows of *query*, fetched many at a time (a driver call per row cost more than
-    the roll-up's own work on each)."""
-    for part in connection.execute(query).partitions(_Pile.CHUNK):
+    the roll-up's own work on each) and streamed (PostgreSQL's driver would otherwise
+    hold the whole result before the first row: tens of megabytes at 100,000 units)."""
+    for part in connection.execute(query.execution_options(
+            yield_per=_Pile.CHUNK)).partitions():  # streamed: a server-side cursor on PostgreSQL
         yield from part
 
 
@@ -504,7 +511,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                                                                         period)).all())
     now = _Pile(width, layout.columns(fields), extremes=extremes, lasts=lasts)
     counted: set[int] = set()
-    gates: dict[int, bytes] = {}  # a counted child's vector now: what gates like for like
+    gates: dict[int, bytes] = {}  # a counted child's flags now: what gates like for like
     for unit_id, status, version_id, figures in _rows(connection, _reports(kids, assignment,
                                                                           period)):
         if status in statuses:
@@ -512,7 +519,7 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
             counted.add(unit_id)
             now.add(vector, order.get(unit_id, -1))
             if like:
-                gates[unit_id] = vector
+                gates[unit_id] = layout.flags(vector)
     uncounted = [c for c in children if c not in counted]
     carrying = ([c for c in uncounted if c in latest_of]
                 if carry_forward and cumulative else [])
