@@ -18,7 +18,7 @@ of its own (so its peak memory is its own):
   same numbers (the period's rows of the assignment, no tree, no rules);
 
 interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
-peak resident memory (``ru_maxrss``, the interpreter and the app included).
+peak resident memory (``VmHWM``, the interpreter and the app included).
 
 Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
 [--no-sqlite] [--dir DIR [--reuse]] [--build-only] [--profile]``;
@@ -217,7 +217,20 @@ def measure(url: str, profile: bool = False) -> dict:
     return dict(floor=statistics.median(floor_times), figures=statistics.median(figure_times),
                 sums=len(sums), children=found.children, counted=found.counted,
                 carried=found.carried_units,
-                rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+                rss=peak_memory())
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory in bytes: ``VmHWM``, which starts afresh at
+    ``exec`` (Linux keeps ``ru_maxrss`` across it, so a child started by a parent that
+    has just built a large tree would report the parent's memory)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def child(url: str, profile: bool = False) -> dict:
