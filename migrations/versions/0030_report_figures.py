@@ -1,7 +1,7 @@
 """Each report's numeric figures packed into one vector on its row (reports.figures)
 
 Revision ID: 0030
-Revises: 0029
+Revises: 0031
 Create Date: 2026-12-07
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0030'
-down_revision = '0029'
+down_revision = '0031'
 branch_labels = None
 depends_on = None
 

@@ -162,7 +162,7 @@ def test_like_for_like_maps_the_figures_of_another_version_by_key(world, session
 def test_the_migration_packs_the_stored_rows_and_can_be_undone(empty_engine):
     """Reports stored before 0030 get their vector from their rows; downgraded, the column
     goes; upgraded again, the same vectors."""
-    migrate.upgrade(empty_engine, "0029")
+    migrate.upgrade(empty_engine, "0031")  # the revision 0030 follows
     with empty_engine.begin() as connection:
         def insert(sql: str, **values) -> int:
             return connection.execute(text(sql + " RETURNING id"), values).scalar_one()
@@ -211,7 +211,7 @@ def test_the_migration_packs_the_stored_rows_and_can_be_undone(empty_engine):
         "found": (3_000_000, 0), "rectified": (0, BLANK), "posts": (0, BLANK | OFF)}
     # A report without rows (never saved) has every field absent: counted nowhere.
     assert first[reports[1]][0] == [0, 0, 0] and BLANK not in first[reports[1]][1]
-    migrate.downgrade(empty_engine, "0029")
+    migrate.downgrade(empty_engine, "0031")
     assert "figures" not in {c["name"] for c in inspect(empty_engine).get_columns("reports")}
     migrate.upgrade(empty_engine)
     assert vectors() == first
