@@ -386,11 +386,13 @@ def _in_year(period: str, other: str) -> bool:
     return f"{year:04d}" <= other < f"{year + 1:04d}"
 
 
-def _reports(listed: _Listed, assignment: Assignment, period: str) -> Any:
-    """The listed children's reports of *period*: unit, status, version and vector."""
+def _reports(listed: _Listed, assignment: Assignment, periods: Sequence[str]) -> Any:
+    """The listed children's reports of *periods*: unit, period, status, version and
+    vector."""
     return listed.restrict(
-        select(Report.unit_id, Report.status, Report.template_version_id, Report.figures)
-        .where(Report.assignment_id == assignment.id, Report.period == period),
+        select(Report.unit_id, Report.period, Report.status, Report.template_version_id,
+               Report.figures)
+        .where(Report.assignment_id == assignment.id, Report.period.in_(periods)),
         Report, Report.unit_id)
 
 
@@ -510,46 +512,63 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
                                                                         period)).all())
     now = _Pile(width, layout.columns(fields), extremes=extremes, lasts=lasts)
-    counted: set[int] = set()
-    gates: dict[int, bytes] = {}  # a counted child's flags now: what gates like for like
-    for unit_id, status, version_id, figures in _rows(connection, _reports(kids, assignment,
-                                                                          period)):
-        if status in statuses:
-            vector = layout.vector(version_id, figures)
-            counted.add(unit_id)
-            now.add(vector, order.get(unit_id, -1))
-            if like:
-                gates[unit_id] = layout.flags(vector)
-    uncounted = [c for c in children if c not in counted]
-    carrying = ([c for c in uncounted if c in latest_of]
-                if carry_forward and cumulative else [])
-    wanted = {*carrying, *(c for c in gates if c in latest_of)}
+    before = _Pile(width, layout.columns(f for f in fields if not f.cumulative),
+                   extremes=extremes)
     kept = piles(cumulative, extremes=extremes, lasts=lasts)
     liked = piles(like, counts=_NUMBER, extremes=extremes, gated=True)
-
+    carry = carry_forward and bool(cumulative)
+    counted: set[int] = set()
+    gates: dict[int, bytes] = {}  # a counted child's flags now: what gates like for like
     years: dict[str, bool] = {}
 
     def latest(unit_id: int, latest_period: str, vector: bytes) -> None:
-        """A child's latest approved vector: carried forward, or compared like for like."""
+        """A child's latest approved vector, once it is known whether the child counts:
+        compared like for like, or carried forward."""
         if latest_period not in years:
             years[latest_period] = _in_year(period, latest_period)
-        if unit_id in gates:
-            liked[years[latest_period]].add(vector, gate=gates[unit_id])
-        else:
+        if unit_id in counted:
+            if like:
+                liked[years[latest_period]].add(vector, gate=gates[unit_id])
+        elif carry:
             kept[years[latest_period]].add(vector, order.get(unit_id, -1))
 
-    before = _Pile(width, layout.columns(f for f in fields if not f.cumulative),
-                   extremes=extremes)
-    if before_period is not None:
-        for unit_id, status, version_id, figures in _rows(
-                connection, _reports(kids, assignment, before_period)):
-            if status in statuses or unit_id in wanted:
+    # Both periods in one statement (one scan of the reports on PostgreSQL), in whatever
+    # order they come: a latest approved vector of the period before waits until its
+    # unit's report of the period has been read, or the end (the unit has none).
+    seen: set[int] = set()
+    waiting: dict[int, bytes] = {}
+    use_latest = bool(like) or carry
+    periods = [period] if before_period is None else [period, before_period]
+    for unit_id, row_period, status, version_id, figures in _rows(
+            connection, _reports(kids, assignment, periods)):
+        if row_period == period:
+            seen.add(unit_id)
+            if status in statuses:
                 vector = layout.vector(version_id, figures)
-                if status in statuses:
-                    before.add(vector)
-                if unit_id in wanted and latest_of[unit_id] == before_period:
-                    latest(unit_id, before_period, vector)
-    older = [c for c in children if c in wanted and latest_of[c] != before_period]
+                counted.add(unit_id)
+                now.add(vector, order.get(unit_id, -1))
+                if like:
+                    gates[unit_id] = layout.flags(vector)
+            if unit_id in waiting:
+                latest(unit_id, before_period, waiting.pop(unit_id))
+            continue
+        is_latest = use_latest and latest_of.get(unit_id) == row_period
+        if status in statuses or is_latest:
+            vector = layout.vector(version_id, figures)
+            if status in statuses:
+                before.add(vector)
+            if is_latest:
+                if unit_id in seen:
+                    latest(unit_id, row_period, vector)
+                else:
+                    waiting[unit_id] = vector
+    for unit_id, vector in waiting.items():
+        latest(unit_id, before_period, vector)
+    waiting.clear()
+    uncounted = [c for c in children if c not in counted]
+    carrying = [c for c in uncounted if c in latest_of] if carry else []
+    older = [c for c in children if c in latest_of and latest_of[c] != before_period
+             and ((like and c in counted) or (carry and c not in counted))]
     for unit_id, latest_period, version_id, figures in _rows(
             connection, _latest_reports(session, assignment, period, older, latest_of)):
         latest(unit_id, latest_period, layout.vector(version_id, figures))
@@ -648,8 +667,8 @@ def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str
     latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
                                                                         period)).all())
     now: dict[int, bytes] = {}
-    for unit_id, status, version_id, figures in _rows(connection, _reports(kids, assignment,
-                                                                          period)):
+    for unit_id, _period, status, version_id, figures in _rows(
+            connection, _reports(kids, assignment, [period])):
         if status in statuses and unit_id in latest_of:
             now[unit_id] = layout.vector(version_id, figures)
     columns = layout.columns(like)
