@@ -627,6 +627,7 @@ def save(
         changes["explanations"] = clean_explanations(view.definition, explanations)
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
+    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
     _claim_next_revision(session, view, report, changes)
     report_values.save(session, report, view.definition, values, scope)
     # The revision and its event as plain inserts (no ORM objects: nothing of this request
@@ -683,6 +684,7 @@ def autosave(session: Session, user: User, view: ReportView, raw_values: Mapping
     now = utcnow()
     if report is not None and all(getattr(report, k) == v for k, v in changes.items()):
         return Autosaved(report, False, report.updated_at or now)
+    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
     latest = None
     if report is not None and report.revision:
         latest = session.scalar(select(Revision).where(Revision.report_id == report.id,
