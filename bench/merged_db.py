@@ -51,7 +51,7 @@ from server.models.units import child_path  # noqa: E402
 
 ROOT_PATH = child_path(None, 1)
 from server.models.reporting import Assignment, Report  # noqa: E402
-from server.services import accounts, consolidation, merged  # noqa: E402
+from server.services import accounts, consolidation, merged, report_values  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
 
@@ -116,6 +116,9 @@ def build(session: Session, syn) -> None:
             batch = []
     if batch:
         session.execute(insert(Report), batch)
+    # The figures' rows and packed vectors, as every save writes them with the report:
+    # without them the roll-up would find nothing to add up.
+    report_values.backfill(session.connection())
     accounts.create_user(session, "bench-admin", "bench-password-1", Role.ADMIN, None)
 
 
