@@ -79,9 +79,20 @@ def write(session: Session, new_rows: Iterable[dict[str, Any]],
 
 
 def save(session: Session, report: Report, definition: Definition,
-         values: Mapping[str, Any], scope: Applicability) -> None:
-    """Keep *report*'s rows in step with the values it now holds."""
-    write(session, rows(report, definition, values, scope))
+         values: Mapping[str, Any], scope: Applicability,
+         before: tuple[Mapping[str, Any], Applicability] | None = None) -> None:
+    """Keep *report*'s rows in step with the values it now holds.
+
+    *before* are the values and applicability its rows were written for (None: unknown,
+    or no rows yet): then only the rows of fields whose figure or applicability changed
+    are written, none at all when a save changed only texts (most saves)."""
+    new_rows = rows(report, definition, values, scope)
+    if before is not None:
+        old_values, old_scope = before
+        new_rows = [row for row in new_rows
+                    if row["applies"] != old_scope.applies(row["field_key"])
+                    or row["micros"] != to_micros(old_values.get(row["field_key"]))]
+    write(session, new_rows)
 
 
 def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
