@@ -119,6 +119,41 @@ def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
     assert len(later) <= MOST_STATEMENTS, "\n".join(later)
 
 
+def test_the_answer_s_targets_follow_the_figures_and_the_language(
+        app, session, tree, make_user):
+    """The targets of an answer are reused between saves: a save that moves a judged
+    figure, or a reader of another language, gets them judged and worded afresh."""
+    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
+    with unit_of_work(session):
+        template_service.load_files(session, [catalogue])
+        template = template_service.latest(session, "chidian-progress")
+        assignment = assignment_service.create_assignment(session, key="progress",
+                                                          template=template, root=tree["TA"])
+        period = assignment_service.assignment_periods(assignment)[0]
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
+    revision = 0
+
+    def certified(values: dict, language: str = "en") -> dict:
+        nonlocal revision
+        body = ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
+                             headers={"If-Match": f'"{revision}"', "Accept-Language": language},
+                             json={"values": {"i08_workers": 10, **values}}))
+        revision = body["revision"]
+        assert body == ok(client.get(f"/api/v1/reports/progress/VA1/{period}",
+                                     headers={"Accept-Language": language}))
+        return next(t for t in body["targets"] if t["field"] == "i08_certified")
+
+    half = certified({"i08_certified": 5, "reporter": "张三"})
+    assert half["value"] == 50
+    assert certified({"i08_certified": 5, "reporter": "李四"}) == half  # a text changed
+    full = certified({"i08_certified": 10, "reporter": "李四"})
+    assert full["value"] == 100 and full["text"] != half["text"]
+    chinese = certified({"i08_certified": 10, "reporter": "王五"}, "zh")
+    assert chinese["value"] == 100 and chinese["text"] != full["text"]
+
+
 def test_a_save_validates_once_and_answers_what_a_reload_would(api, monkeypatch):
     client = api("va1")
     ok(put(client, 0, 5))
