@@ -40,6 +40,9 @@ from server import migrate  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import Base, database, unit_of_work  # noqa: E402
 from server.models import Role, Unit, UnitPlacement  # noqa: E402
+from server.models.units import child_path  # noqa: E402
+
+ROOT_PATH = child_path(None, 1)
 from server.models.reporting import Report  # noqa: E402
 from server.services import accounts  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
@@ -64,27 +67,27 @@ DEFINITION = {
 def build(session: Session, size: int) -> None:
     """A county of *size* units below it, its placements and reports, bulk-inserted."""
     rng = random.Random(size)
-    units = [dict(id=1, code="C0", name="测试县", kind="county", parent_id=None, path="/1/",
+    units = [dict(id=1, code="C0", name="测试县", kind="county", parent_id=None, path=ROOT_PATH,
                   depth=0, active=True)]
     next_id = 2
     towns, villages = [], []
     for t in range(TOWNS):
         units.append(dict(id=next_id, code=f"T{t}", name=f"第{t}镇", kind="town", parent_id=1,
-                          path=f"/1/{next_id}/", depth=1, active=True))
+                          path=child_path(ROOT_PATH, next_id), depth=1, active=True))
         towns.append(units[-1])
         next_id += 1
     for t, town in enumerate(towns):
         for v in range(VILLAGES_PER_TOWN):
             units.append(dict(id=next_id, code=f"T{t}V{v}", name=f"第{t}镇{v}村",
                               kind="village", parent_id=town["id"],
-                              path=f"{town['path']}{next_id}/", depth=2, active=True))
+                              path=child_path(town['path'], next_id), depth=2, active=True))
             villages.append(units[-1])
             next_id += 1
     i = 0
     while len(units) < size + 1:
         village = villages[i % len(villages)]
         units.append(dict(id=next_id, code=f"E{i}", name=f"企业{i}", kind="company",
-                          parent_id=village["id"], path=f"{village['path']}{next_id}/",
+                          parent_id=village["id"], path=child_path(village['path'], next_id),
                           depth=3, active=True))
         next_id += 1
         i += 1

@@ -56,6 +56,7 @@ from server import migrate  # noqa: E402
 from server.db import make_engine, unit_of_work  # noqa: E402
 from server.models import Assignment, Unit, UnitPlacement  # noqa: E402
 from server.models.reporting import Report, ReportValue  # noqa: E402
+from server.models.units import child_path  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import rollup  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
@@ -102,14 +103,14 @@ def build(url: str, size: int) -> None:
         fields = stored_fields(definition)
         levels = shape(size)
         kinds = ("province", "prefecture", "county", "town", "village")
-        units, placements, by_level = [], [], [[(1, "/1/")]]
+        units, placements, by_level = [], [], [[(1, child_path(None, 1))]]
         next_id = 2
         for depth, count in enumerate(levels[1:], start=1):
             parents = by_level[depth - 1]
             here = []
             for n in range(count):
                 parent_id, parent_path = parents[n % len(parents)]
-                path = f"{parent_path}{next_id}/"
+                path = child_path(parent_path, next_id)
                 here.append((next_id, path))
                 next_id += 1
             by_level.append(here)

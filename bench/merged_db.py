@@ -45,6 +45,9 @@ from server import migrate  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import database, unit_of_work  # noqa: E402
 from server.models import Role, Unit, UnitPlacement  # noqa: E402
+from server.models.units import child_path  # noqa: E402
+
+ROOT_PATH = child_path(None, 1)
 from server.models.reporting import Assignment, Report  # noqa: E402
 from server.services import accounts, consolidation, merged  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
@@ -71,18 +74,19 @@ def build(session: Session, syn) -> None:
     template_service.load_files(session)
     template = template_service.latest(session, pure.TEMPLATE)
     units = [dict(id=1, code="350582100", name="池店镇", kind="town", parent_id=None,
-                  path="/1/", depth=0, active=True)]
+                  path=ROOT_PATH, depth=0, active=True)]
     company_ids: dict[int, int] = {}
     next_id = 2 + syn.villages
     for v in range(syn.villages):
         village_id = 2 + v
         units.append(dict(id=village_id, code=syn.village_code(v), name=syn.village_name(v),
-                          kind="village", parent_id=1, path=f"/1/{village_id}/", depth=1,
-                          active=True))
+                          kind="village", parent_id=1, path=child_path(ROOT_PATH, village_id),
+                          depth=1, active=True))
         for i in syn.companies[v]:
             company_ids[i] = next_id
             units.append(dict(id=next_id, code=f"C{i:06d}", name=f"企业{i}", kind="company",
-                              parent_id=village_id, path=f"/1/{village_id}/{next_id}/",
+                              parent_id=village_id,
+                              path=child_path(child_path(ROOT_PATH, village_id), next_id),
                               depth=2, active=True, contact_name=f"联系人{i}",
                               contact_phone="13800000000"))
             next_id += 1

@@ -29,6 +29,7 @@ from server import migrate  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.db import database, unit_of_work  # noqa: E402
 from server.models import Notification, Role, Unit, UnitPlacement, User  # noqa: E402
+from server.models.units import child_path  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import reminders  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
@@ -38,15 +39,17 @@ VILLAGES = 10
 
 def build(session: Session, size: int) -> None:
     template_service.load_files(session)
-    units = [dict(id=1, code="T", name="镇", kind="town", parent_id=None, path="/1/", depth=0,
+    root = child_path(None, 1)
+    units = [dict(id=1, code="T", name="镇", kind="town", parent_id=None, path=root, depth=0,
                   active=True)]
     for v in range(VILLAGES):
         units.append(dict(id=2 + v, code=f"V{v}", name=f"村{v}", kind="village", parent_id=1,
-                          path=f"/1/{2 + v}/", depth=1, active=True))
+                          path=child_path(root, 2 + v), depth=1, active=True))
     for n in range(size - VILLAGES - 1):
         unit_id, parent = 2 + VILLAGES + n, 2 + n % VILLAGES
         units.append(dict(id=unit_id, code=f"C{n:06d}", name=f"企业{n}", kind="company",
-                          parent_id=parent, path=f"/1/{parent}/{unit_id}/", depth=2,
+                          parent_id=parent, path=child_path(child_path(root, parent), unit_id),
+                          depth=2,
                           active=True, contact_phone=f"139{n:08d}"))
     session.execute(insert(Unit), units)
     session.execute(insert(UnitPlacement), [

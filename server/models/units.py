@@ -19,7 +19,8 @@ PATH_SEPARATOR = "/"
 class Unit(Base):
     """A unit of the organisation tree (city, county, town, village, company, ...).
 
-    ``path`` is a materialised path of ids from the root, e.g. ``/1/7/42/``, so a
+    ``path`` is a materialised path of ids from the root, each written with
+    :data:`ID_DIGITS` digits (``/0000000001/0000000007/0000000042/``), so a
     whole subtree is one indexed range query (see :func:`subtree_bounds`) however
     deep or large the tree. ``depth`` is 0 for a root.
     """
@@ -107,9 +108,17 @@ class UnitPlacement(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
 
 
+# Each id in a path is written with this many digits (zero-padded), so that paths sort as
+# the ids do: siblings list in the order they were created (``/…/0000000099/`` before
+# ``/…/0000000100/``), where plain digits would put 100 before 99. Ten digits hold every
+# 32-bit id; a longer id still keeps the prefix ranges right, only its order among
+# siblings would be off.
+ID_DIGITS = 10
+
+
 def child_path(parent_path: str | None, unit_id: int) -> str:
     """The path of unit *unit_id* placed under a unit with *parent_path* (None: a root)."""
-    return f"{parent_path or PATH_SEPARATOR}{unit_id}{PATH_SEPARATOR}"
+    return f"{parent_path or PATH_SEPARATOR}{unit_id:0{ID_DIGITS}d}{PATH_SEPARATOR}"
 
 
 def subtree_bounds(path: str) -> tuple[str, str]:

@@ -422,10 +422,11 @@ def totals_at(session: Session, figures: Figures, period: str,
     the tree's links, the count carried forward or the closing, which a target judged on
     the totals never reads. With *keys*, only those fields' figures (see
     :func:`server.services.rollup.rollup`). Read afresh on every call, so never older
-    than the data."""
+    than the data. A period in which the unit had no units below it owing a report (its
+    villages began reporting later, or were moved in later) has no figures: ``{}``."""
     children = rollup.child_ids(session, figures.assignment, figures.unit, period)
     if not children:
-        raise NotConsolidating(figures.unit.code)
+        return {}
     return rollup.rollup(session, figures.assignment, figures.unit, period,
                          include_submitted=figures.include_submitted,
                          carry_forward=figures.carry_forward, children=children,

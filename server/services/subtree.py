@@ -22,7 +22,7 @@ from server.services.owing import owing_today, owing_units
 
 
 def path_ids(path: str) -> list[int]:
-    """The unit ids of a materialised path, from the root down: ``/1/7/42/`` → [1, 7, 42]."""
+    """The unit ids of a materialised path, from the root down: ``/…01/…07/…42/`` → [1, 7, 42]."""
     return [int(part) for part in path.strip("/").split("/") if part]
 
 

@@ -61,3 +61,42 @@ def test_the_roll_up_index_of_reports_is_added_and_taken_away(empty_engine):
             ).scalar() == 1
     migrate.downgrade(engine, "0028")
     assert "ix_reports_rollup" not in {i["name"] for i in inspect(engine).get_indexes("reports")}
+
+
+def test_paths_get_fixed_width_ids_and_back(empty_engine):
+    """0031 writes every stored path (units, their placements, the audit log) with ten-digit
+    ids, so siblings sort as created; undone, the paths are as they were."""
+    from sqlalchemy import text
+
+    engine = empty_engine
+    migrate.upgrade(engine, "0029")
+    plain = {1: "/1/", 9: "/1/9/", 10: "/1/10/", 100: "/1/10/100/"}
+    with engine.begin() as connection:
+        for unit_id, path in plain.items():
+            connection.execute(text(
+                "INSERT INTO units (id, code, name, kind, path, depth, active) VALUES "
+                "(:id, :code, 'U', 'town', :path, 0, :yes)"),
+                {"id": unit_id, "code": f"U{unit_id}", "path": path, "yes": True})
+            connection.execute(text(
+                "INSERT INTO unit_placements (unit_id, path, depth) VALUES (:id, :path, 0)"),
+                {"id": unit_id, "path": path})
+        connection.execute(text(
+            "INSERT INTO audit_events (at, kind, unit_id, unit_path, target, details, ip) "
+            "VALUES ('2024-10-01', 'unit_moved', 100, '/1/10/100/', '', '{}', '')"))
+
+    def stored():
+        with engine.connect() as connection:
+            return (dict(connection.execute(text("SELECT id, path FROM units")).all()),
+                    dict(connection.execute(text(
+                        "SELECT unit_id, path FROM unit_placements")).all()),
+                    connection.execute(text("SELECT unit_path FROM audit_events")).scalar())
+
+    migrate.upgrade(engine, "0031")
+    units, placements, audited = stored()
+    assert units == placements == {
+        1: "/0000000001/", 9: "/0000000001/0000000009/", 10: "/0000000001/0000000010/",
+        100: "/0000000001/0000000010/0000000100/"}
+    assert audited == "/0000000001/0000000010/0000000100/"
+    assert sorted(units, key=units.get) == [1, 9, 10, 100]  # 9 before 10 now
+    migrate.downgrade(engine, "0029")
+    assert stored() == (plain, plain, "/1/10/100/")

@@ -4,7 +4,7 @@ consolidation page, the merged workbook and the API, with the clock set by the t
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from api_helpers import api_get, token_for
@@ -324,3 +324,30 @@ def test_the_earlier_totals_a_target_is_judged_on_are_that_periods_own_figures(
     assert (after["stock"], after["certified"], after["posts"]) == (0, 4, 2)
     own = consolidation.figures(session, user, KEY, "TA", "2024Q3").totals
     assert after == {k: v for k, v in own.items() if k in keys}
+
+
+def test_an_office_whose_units_began_reporting_later_shows_its_targets(
+        browser, world, session, make_unit, tree):
+    """A new office whose only village owes reports from 2024Q4 on had no children in the
+    earlier periods its targets read: those periods have no figures (nothing to judge), and
+    its page answers with the targets judged on what it has, not a 404."""
+    office = make_unit("TN", tree["TA"], kind="town")
+    village = make_unit("VN", office, reports_from=date(2024, 10, 1))
+    assignment = world["assignment"]
+    session.add(Report(
+        assignment_id=assignment.id, unit_id=village.id, period="2024Q4",
+        template_version_id=session.scalar(select(Report.template_version_id).limit(1)),
+        status=Status.APPROVED,
+        revision=1, values=jsonable({**CONTACT, **dict(posts=3, drills=1, stock=5,
+                                                         operators=2, certified=2)}),
+        submitted_at=datetime(2024, 12, 3, tzinfo=UTC)))
+    session.commit()
+    browser.login_ok(world["ta"])
+    response = browser.get(f"/consolidation/{KEY}/TN/2024Q4")
+    assert response.status_code == 200, response.status_code
+    lines = target_lines(text(response))
+    # The stock's first figure is 2024Q4's own (no earlier period had any), so 5 is both.
+    assert "首次报送 5" in lines["stock"] and "当前 5" in lines["stock"], lines["stock"]
+    assert "100%" in lines["certified"], lines["certified"]
+    # An earlier period of its own has nothing to consolidate yet: that page says so.
+    assert browser.get(f"/consolidation/{KEY}/TN/2024Q3").status_code == 404

@@ -15,7 +15,7 @@ def check_tree(session) -> dict[str, set[str]]:
     units = {unit.id: unit for unit in session.scalars(select(Unit))}
     for unit in units.values():
         parent = units.get(unit.parent_id)
-        expected = (parent.path if parent else "/") + f"{unit.id}/"
+        expected = (parent.path if parent else "/") + f"{unit.id:010d}/"
         assert unit.path == expected
         assert unit.depth == (parent.depth + 1 if parent else 0)
     subtrees = {}
@@ -74,6 +74,21 @@ def test_paths_follow_the_parents_through_imports_and_moves(app, session, forest
     stored = {u.code: u.parent.code if u.parent else None
               for u in session.scalars(select(Unit))}
     assert stored == final
+
+
+def test_siblings_list_in_the_order_they_were_created(session, make_unit):
+    """Ids in paths have a fixed width, so tree order puts siblings in the order they were
+    created across 9 → 10 and 99 → 100 (with plain digits, village 100 came before 99 and
+    10 before 9 in every list, sheet and page in tree order)."""
+    town = make_unit("T", kind="town")
+    created = [make_unit(f"V{n:03d}", town).code for n in range(12)]
+    rows = [UnitRow(f"W{n:03d}", f"Unit W{n:03d}", "village", "T") for n in range(90)]
+    unit_service.apply_unit_rows(session, rows)  # the bulk import: ids past 99
+    session.commit()
+    created += [row.code for row in rows]
+    assert max(u.id for u in session.scalars(select(Unit))) > 100
+    assert [u.code for u in unit_service.subtree(session, town)] == ["T", *created]
+    check_tree(session)
 
 
 def _acyclic(parents: dict[str, str | None]) -> bool:
