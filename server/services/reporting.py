@@ -599,9 +599,10 @@ def save(
     stored ones stay (an event's first save needs them).
 
     *before_writes* is called with the view as it will stand after the save and the
-    issues, before the compare and set (the API builds its answer there): on SQLite the
-    writes hold the database's only write lock until the commit, so nothing slower than
-    the writes comes after them. A save that then loses the race leaves the view as read.
+    issues, before the compare and set (the API builds its answer there; a report's
+    first save inserts its row before it): on SQLite the writes hold the database's only
+    write lock until the commit, so nothing slower than the writes comes after them. A
+    save that then loses the race leaves the view as read.
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
