@@ -5,8 +5,10 @@ the same fan-out at each office level, the villages filling the rest) of 1,000,
 10,000 and 100,000 units, bulk-inserted with the 21-item quarterly table
 (``chidian-progress``, 52 numeric inputs): every village reports 2024Q3 and
 2024Q4, approved, except one in ten whose 2024Q4 report is only submitted (its
-cumulative figures are carried forward from 2024Q3). Offices do not report, so
-the root's children are all the villages. Then, per database, in a child process
+cumulative figures are carried forward from 2024Q3). Each report is written with
+its ``report_values`` rows and its packed vector (``reports.figures``) made from
+those same rows, as a save writes both. Offices do not report, so the root's
+children are all the villages. Then, per database, in a child process
 of its own (so its peak memory is its own):
 
 * **figures**: ``server.services.rollup.rollup`` of the root for 2024Q4, what the
@@ -16,7 +18,7 @@ of its own (so its peak memory is its own):
   same numbers (the period's rows of the assignment, no tree, no rules);
 
 interleaved (floor, figures, floor, figures, …), medians of 3, and the child's
-peak resident memory (``ru_maxrss``, the interpreter and the app included).
+peak resident memory (``VmHWM``, the interpreter and the app included).
 
 Usage: ``python bench/figures.py [--units 1000 10000 100000] [--pg URL] [--no-pg]
 [--no-sqlite] [--dir DIR [--reuse]] [--build-only] [--profile]``;
@@ -60,7 +62,7 @@ from server.models.units import child_path  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import rollup  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
-from server.services.report_values import stored_fields, to_micros  # noqa: E402
+from server.services.report_values import pack_rows, stored_fields, to_micros  # noqa: E402
 
 TEMPLATE = "chidian-progress"
 PERIODS = ("2024Q3", "2024Q4")
@@ -92,7 +94,7 @@ def values_of(fields, rng: random.Random, before: dict | None) -> dict:
 
 
 def build(url: str, size: int) -> None:
-    """The tree, the assignment and the reports with their rows, bulk-inserted."""
+    """The tree, the assignment and the reports with their rows and vectors, bulk-inserted."""
     engine = make_engine(url)
     migrate.upgrade(engine)
     rng = random.Random(size)
@@ -147,15 +149,18 @@ def build(url: str, size: int) -> None:
                 report_id += 1
                 status = ("submitted" if period == PERIOD and unit_id % 10 == 0
                           else "approved")
+                mine = [dict(report_id=report_id, field_key=f.key,
+                             assignment_id=assignment.id, unit_id=unit_id, period=period,
+                             status=status, applies=True, micros=to_micros(values[f.key]))
+                        for f in fields]
+                # The packed vector of the same rows, as a save writes both.
                 reports.append(dict(id=report_id, assignment_id=assignment.id,
                                     unit_id=unit_id, period=period,
                                     template_version_id=template.id, status=status,
                                     revision=1, values=jsonable(values), remarks="",
-                                    explanations={}, submitted_at=moment, late=False))
-                rows += [dict(report_id=report_id, field_key=f.key,
-                              assignment_id=assignment.id, unit_id=unit_id, period=period,
-                              status=status, applies=True, micros=to_micros(values[f.key]))
-                         for f in fields]
+                                    explanations={}, submitted_at=moment, late=False,
+                                    figures=pack_rows(mine)))
+                rows += mine
             if len(reports) >= BATCH // 20:
                 flush()
         if reports:
@@ -213,7 +218,20 @@ def measure(url: str, profile: bool = False) -> dict:
     return dict(floor=statistics.median(floor_times), figures=statistics.median(figure_times),
                 sums=len(sums), children=found.children, counted=found.counted,
                 carried=found.carried_units,
-                rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+                rss=peak_memory())
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory in bytes: ``VmHWM``, which starts afresh at
+    ``exec`` (Linux keeps ``ru_maxrss`` across it, so a child started by a parent that
+    has just built a large tree would report the parent's memory)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def child(url: str, profile: bool = False) -> dict:

@@ -184,6 +184,9 @@ class Report(Base):
     # revision's time, place and attachments (forms.events.EventInfo.to_json).
     event_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     event: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # The numeric figures of the latest revision packed into one vector, what a roll-up
+    # reads (``server.services.report_values.pack``); deferred: nothing else needs it.
+    figures: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     assignment: Mapped[Assignment] = relationship()
     unit: Mapped[Unit] = relationship()

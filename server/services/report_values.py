@@ -9,15 +9,26 @@ and answers), ``micros`` is the value times 10**6 (NULL: left blank). The report
 status is copied onto its rows and kept in step by a flush listener, so every
 workflow change (submit, return, approve, unapprove) moves them in the same
 transaction; a deleted report takes its rows with it (ON DELETE CASCADE).
+
+The same figures are also kept on the report's own row, packed into one vector
+(``reports.figures``, :func:`pack`): what a roll-up reads, one row per child instead
+of one per child and field (52 at the 21-item table), added up column by column in
+C (:mod:`server.services.rollup`). It lives on the report row rather than in a table of
+its own because every write that moves it already writes that row: a save sets it in
+the same conditional UPDATE that claims the revision (no extra statement: a save's
+statements are bounded), and a workflow change needs nothing (the status is on the
+row). The rows here stay what the parts of a total are listed from.
 """
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, event, select, update
+from sqlalchemy import Connection, bindparam, event, inspect, select, update
 from sqlalchemy.orm import Session, attributes
 
 from forms.applicability import Applicability, applicability
@@ -30,6 +41,12 @@ from server.models.units import Unit, UnitTag
 
 SCALE = 10**6
 ONE_MICRO = Decimal(1) / SCALE
+
+# The flag byte of each figure in a packed vector: two bits, no sentinel in the numbers.
+BLANK = 1  # no value (its number is 0)
+OFF = 2  # the field did not apply to the unit (its number is the value if it had one)
+ABSENT = 4  # not a field of the report's template version (only in vectors re-ordered
+#             for another version, :func:`server.services.rollup`)
 
 
 def stored_fields(definition: Definition) -> list[FieldDef]:
@@ -68,6 +85,56 @@ def _rows(report: Any, fields: Iterable[FieldDef], values: Mapping[str, Any],
               "unit_id": report.unit_id, "period": report.period, "status": str(report.status)}
     return [{**common, "field_key": fld.key, "applies": scope.applies(fld.key),
              "micros": to_micros(values.get(fld.key))} for fld in fields]
+
+
+def packed_size(count: int) -> int:
+    """The length of the packed vector of *count* figures: the numbers, then the flags
+    padded to whole 8-byte words, so that vectors joined end to end are one array of
+    64-bit words in which a field is every ``packed_size(count) // 8``-th word."""
+    return 8 * count + 8 * -(-count // 8)
+
+
+def pack_rows(new_rows: Iterable[Mapping[str, Any] | None]) -> bytes:
+    """The packed vector of one report's rows (:func:`rows`, in their order; None for a
+    field without a row, :data:`ABSENT`: counted nowhere, as no row is).
+
+    *n* signed 64-bit millionths (little-endian: the vector reads the same on any
+    machine), then *n* flag bytes (:data:`BLANK`, :data:`OFF`), then padding to a whole
+    word (:func:`packed_size`). ``report_values.micros`` is a BigInteger, so every
+    stored figure fits; a blank one is 0, so a column adds up as it stands. Python's
+    sums of these are exact integers."""
+    numbers = array("q")
+    flags = bytearray()
+    for row in new_rows:
+        if row is None:
+            numbers.append(0)
+            flags.append(ABSENT)
+            continue
+        micros = row["micros"]
+        numbers.append(0 if micros is None else micros)
+        flags.append((BLANK if micros is None else 0) | (0 if row["applies"] else OFF))
+    if sys.byteorder == "big":  # pragma: no cover - every machine it runs on is little
+        numbers.byteswap()
+    flags += bytes([ABSENT]) * (packed_size(len(flags)) - 9 * len(flags))
+    return numbers.tobytes() + bytes(flags)
+
+
+def pack(definition: Definition, values: Mapping[str, Any], scope: Applicability) -> bytes:
+    """The packed vector of typed *values* (what applied to the unit: *scope*), in the
+    order of :func:`stored_fields` of *definition*: what ``reports.figures`` holds."""
+    return pack_rows({"micros": to_micros(values.get(fld.key)), "applies": scope.applies(fld.key)}
+                     for fld in stored_fields(definition))
+
+
+def unpack(figures: bytes) -> tuple[array, bytes]:
+    """The numbers (millionths) and flag bytes of a packed vector."""
+    count = len(figures) // 9
+    while packed_size(count) > len(figures):
+        count -= 1
+    numbers = array("q", figures[:8 * count])
+    if sys.byteorder == "big":  # pragma: no cover
+        numbers.byteswap()
+    return numbers, figures[8 * count:9 * count]
 
 
 def write(session: Session, new_rows: Iterable[dict[str, Any]],
@@ -110,6 +177,7 @@ def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
                 select(UnitTag.unit_id, UnitTag.tag).where(UnitTag.unit_id.in_(part))):
             tags.setdefault(unit_id, set()).add(tag)
         new_rows: list[dict[str, Any]] = []
+        vectors: list[dict[str, Any]] = []
         for report in session.execute(
                 select(Report.id, Report.assignment_id, Report.unit_id, Report.period,
                        Report.status, Report.values.label("document"),
@@ -117,8 +185,35 @@ def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
             definition = session.get(TemplateVersion, report.template_version_id).definition
             values = loads_values(definition, report.document or {})
             scope = applicability(definition, frozenset(tags.get(report.unit_id, ())), values)
-            new_rows += rows(report, definition, values, scope)
+            mine = rows(report, definition, values, scope)
+            new_rows += mine
+            vectors.append({"figures_of": report.id, "figures": pack_rows(mine)})
         write(session, new_rows)
+        if vectors:
+            session.execute(_SET_FIGURES, vectors)
+
+
+_SET_FIGURES = (update(Report.__table__)
+                .where(Report.__table__.c.id == bindparam("figures_of"))
+                .values(figures=bindparam("figures")))
+
+
+@event.listens_for(Session, "before_flush")
+def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
+    """A report inserted or given new values through the ORM gets its packed vector in
+    the same INSERT or UPDATE (a status change needs nothing: it is on the row)."""
+    for obj in (*session.new, *session.dirty):
+        if not isinstance(obj, Report) or not (
+                obj in session.new or attributes.get_history(obj, "values").has_changes()):
+            continue
+        with session.no_autoflush:
+            version = session.get(TemplateVersion, obj.template_version_id)
+            unit = session.get(Unit, obj.unit_id)
+        if version is None or unit is None:
+            continue
+        definition = version.definition
+        values = loads_values(definition, obj.values or {})
+        obj.figures = pack(definition, values, applicability(definition, unit.tags, values))
 
 
 @event.listens_for(Session, "after_flush")
@@ -158,7 +253,11 @@ def backfill(connection: Connection, batch: int = 2000) -> int:
     for row in connection.execute(select(tags.c.unit_id, tags.c.tag)):
         unit_tags.setdefault(row.unit_id, set()).add(row.tag)
     table = ReportValue.__table__
+    # Migration 0017 runs this before ``reports.figures`` exists (0030 adds it and fills it
+    # from the rows); later, the vector is written with the rows.
+    vectors = "figures" in {c["name"] for c in inspect(connection).get_columns("reports")}
     pending: list[dict[str, Any]] = []
+    packed: list[dict[str, Any]] = []
     written = 0
     for report in connection.execute(
             select(reports.c.id, reports.c.assignment_id, reports.c.unit_id, reports.c.period,
@@ -167,11 +266,49 @@ def backfill(connection: Connection, batch: int = 2000) -> int:
         definition = definitions[report.template_version_id]
         values = loads_values(definition, report.document or {})
         scope = applicability(definition, frozenset(unit_tags.get(report.unit_id, ())), values)
-        pending += rows(report, definition, values, scope)
+        mine = rows(report, definition, values, scope)
+        pending += mine
+        if vectors:
+            packed.append({"figures_of": report.id, "figures": pack_rows(mine)})
         written += 1
         if len(pending) >= batch:
             connection.execute(table.insert(), pending)
             pending = []
     if pending:
         connection.execute(table.insert(), pending)
+    # After the reading: SQLite leaves undefined a row updated under an open read of its table.
+    for start in range(0, len(packed), batch):
+        connection.execute(_SET_FIGURES, packed[start:start + batch])
     return written
+
+
+def repack(connection: Connection, report_ids: Iterable[int] | None = None,
+           batch: int = 2000) -> None:
+    """Write the packed vector of each report (every one, or *report_ids*) from its rows
+    here (migration 0030 fills ``reports.figures`` with it). Core only, a batch of reports
+    at a time, each batch read completely before its updates (SQLite leaves undefined a
+    row updated under an open read of its table)."""
+    reports, table, versions = Report.__table__, ReportValue.__table__, TemplateVersion.__table__
+    order = {row.id: [f.key for f in stored_fields(Definition.from_json(row.definition_json))]
+             for row in connection.execute(select(versions.c.id, versions.c.definition_json))}
+    chosen = None if report_ids is None else sorted(set(report_ids))
+    after = 0
+    while True:
+        query = select(reports.c.id, reports.c.template_version_id).where(reports.c.id > after)
+        if chosen is not None:
+            query = query.where(reports.c.id.in_(chosen[:batch]))
+            chosen = chosen[batch:]
+        found = connection.execute(query.order_by(reports.c.id).limit(batch)).all()
+        if not found:
+            return
+        after = found[-1].id
+        stored: dict[int, dict[str, dict[str, Any]]] = {}
+        for row in connection.execute(
+                select(table.c.report_id, table.c.field_key, table.c.applies, table.c.micros)
+                .where(table.c.report_id >= found[0].id, table.c.report_id <= after)):
+            stored.setdefault(row.report_id, {})[row.field_key] = {
+                "micros": row.micros, "applies": row.applies}
+        connection.execute(_SET_FIGURES, [
+            {"figures_of": report.id, "figures": pack_rows(
+                stored.get(report.id, {}).get(key) for key in order[report.template_version_id])}
+            for report in found])

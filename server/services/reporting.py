@@ -634,6 +634,7 @@ def save(
         changes["explanations"] = clean_explanations(view.definition, explanations)
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
+    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
     # The figures' rows of an existing revision are in step with its values: only the
     # fields whose value or applicability changed are written again.
     before = (view.values, view.applicability()) if read_before is not None else None
@@ -701,6 +702,7 @@ def autosave(session: Session, user: User, view: ReportView, raw_values: Mapping
     now = utcnow()
     if report is not None and all(getattr(report, k) == v for k, v in changes.items()):
         return Autosaved(report, False, report.updated_at or now)
+    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
     latest = None
     if report is not None and report.revision:
         latest = session.scalar(select(Revision).where(Revision.report_id == report.id,

@@ -129,7 +129,7 @@ def child_of(root, unit, units, period=None, changes=None):
             Period.parse(period).start < CHANGE_DAY):
         return next(u for u in units if u.id == changes[unit.id])
     first = unit.path[len(root.path):].split("/")[0]
-    return next(u for u in units if str(u.id) == first)
+    return next(u for u in units if u.id == int(first))
 
 
 def recompute(root, units, outcomes, periods, kind="", changes=None):

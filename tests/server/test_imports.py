@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from server.db import unit_of_work
 from server.models import Role, Unit, User
+from server.models.units import child_path
 from server.services import accounts
 from server.services import units as unit_service
 
@@ -42,7 +43,7 @@ def test_admin_imports_units(browser, session, make_user):
     town = unit_service.get_unit(session, "CD")
     village = unit_service.get_unit(session, "CD-01")
     assert village.parent_id == town.id and village.depth == 1
-    assert village.path == f"/{town.id}/{village.id}/"
+    assert village.path == child_path(child_path(None, town.id), village.id)
     assert village.contact_phone == "13800000001"
     assert [u.code for u in unit_service.subtree(session, town)] == [
         "CD", "CD-01", "CD-02", "CD-AB"]
@@ -81,7 +82,7 @@ CD-01,池店村（改）,village,CD-X
     village = unit_service.get_unit(session, "CD-01")
     zone = unit_service.get_unit(session, "CD-X")
     assert village.name == "池店村（改）" and village.parent_id == zone.id
-    assert village.path == zone.path + f"{village.id}/" and village.depth == 2
+    assert village.path == child_path(zone.path, village.id) and village.depth == 2
     # Columns the file does not have are left alone.
     assert village.contact_name == "李四"
 
