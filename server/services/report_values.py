@@ -76,11 +76,15 @@ def from_micros(fld: FieldDef, micros: int | Decimal | float | None) -> int | De
 def rows(report: Any, definition: Definition, values: Mapping[str, Any],
          scope: Applicability) -> list[dict[str, Any]]:
     """The rows of *report* for its typed *values* (what applied to the unit: *scope*)."""
-    return [{"report_id": report.id, "field_key": fld.key,
-             "assignment_id": report.assignment_id, "unit_id": report.unit_id,
-             "period": report.period, "status": str(report.status),
-             "applies": scope.applies(fld.key), "micros": to_micros(values.get(fld.key))}
-            for fld in stored_fields(definition)]
+    return _rows(report, stored_fields(definition), values, scope)
+
+
+def _rows(report: Any, fields: Iterable[FieldDef], values: Mapping[str, Any],
+          scope: Applicability) -> list[dict[str, Any]]:
+    common = {"report_id": report.id, "assignment_id": report.assignment_id,
+              "unit_id": report.unit_id, "period": report.period, "status": str(report.status)}
+    return [{**common, "field_key": fld.key, "applies": scope.applies(fld.key),
+             "micros": to_micros(values.get(fld.key))} for fld in fields]
 
 
 def packed_size(count: int) -> int:
@@ -146,9 +150,19 @@ def write(session: Session, new_rows: Iterable[dict[str, Any]],
 
 
 def save(session: Session, report: Report, definition: Definition,
-         values: Mapping[str, Any], scope: Applicability) -> None:
-    """Keep *report*'s rows in step with the values it now holds."""
-    write(session, rows(report, definition, values, scope))
+         values: Mapping[str, Any], scope: Applicability,
+         before: tuple[Mapping[str, Any], Applicability] | None = None) -> None:
+    """Keep *report*'s rows in step with the values it now holds.
+
+    *before* are the values and applicability its rows were written for (None: unknown,
+    or no rows yet): then only the rows of fields whose figure or applicability changed
+    are written, none at all when a save changed only texts (most saves)."""
+    fields = stored_fields(definition)
+    if before is not None:  # typed numbers that compare equal are the same millionths
+        old_values, old_scope = before
+        fields = [f for f in fields if values.get(f.key) != old_values.get(f.key)
+                  or scope.applies(f.key) != old_scope.applies(f.key)]
+    write(session, _rows(report, fields, values, scope))
 
 
 def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
