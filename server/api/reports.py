@@ -135,19 +135,25 @@ def put_report(assignment: str, unit: str, period: str):
         raise ApiError(422, "invalid", str(reporting.NOT_SAVED), issues=refused)
     # What does not apply to the unit is left out by the save: no warnings about it either.
     typed, coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
+    warnings = [i for i in coercion if not i.is_error]
+    answered = []
+
+    def answer(saved: ReportView, stored: list) -> None:
+        # The view as the save leaves it, with the issues a submission would check: the
+        # answer needs neither another read nor another validation, and is built before
+        # the writes, so the write lock is not held while it is.
+        answered.append(_answer(saved, warnings, stored=stored))
+
     try:
-        # The save leaves the view at the new revision with the issues a submission would
-        # check: the answer needs neither another read nor another validation.
-        _report, stored = reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
-                                         explanations=explanations, expected_revision=expected,
-                                         source=Source.API, check_required=True)
+        reporting.save(db_session(), api_user(), view, raw, remarks=remarks,
+                       explanations=explanations, expected_revision=expected,
+                       source=Source.API, check_required=True, before_writes=answer)
     except StaleRevision:
         if not _is_current(view, typed, remarks, explanations):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.
         return _answer(view)
-    warnings = [i for i in coercion if not i.is_error]
-    return _answer(view, warnings, stored=stored)
+    return answered[-1]
 
 
 def _explanations(body: dict[str, Any]) -> dict[str, str] | None:

@@ -107,7 +107,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         remarks=saved.remarks if saved else "",
         explanations=dict(saved.explanations or {}) if saved else {},
         flagged=flagged_figures(stored),
-        targets=target_list(view.definition, targets.for_report(db_session(), view)),
+        targets=report_targets(view),
         phase=phase(targets.phase_now(view.definition, assignment=view.assignment)),
         phases=[phase(p) for p in targets.phases(view.definition, view.assignment)],
         applies=applies(view),
@@ -139,6 +139,26 @@ def event_details(stored: dict[str, Any]) -> schemas.EventDetails:
         latitude=None if info.latitude is None else str(info.latitude),
         longitude=None if info.longitude is None else str(info.longitude),
         attachments=[schemas.Attachment.model_validate(a) for a in info.attachments])
+
+
+# The targets answered for a report, by what they depend on (targets.report_key): the
+# same key gives the same list, whose objects are only read. Cleared when full.
+_TARGETS: dict[tuple, tuple[Definition, list[schemas.TargetProgress]]] = {}
+_TARGETS_KEPT = 512
+
+
+def report_targets(view: ReportView) -> list[schemas.TargetProgress]:
+    """The report's targets with their sentences in the request's language."""
+    key = targets.report_key(view, current_locale_code())
+    kept = _TARGETS.get(key) if key is not None else None
+    if kept is not None and kept[0] is view.definition:
+        return kept[1]
+    found = target_list(view.definition, targets.for_report(db_session(), view))
+    if key is not None:
+        if len(_TARGETS) >= _TARGETS_KEPT:
+            _TARGETS.clear()
+        _TARGETS[key] = (view.definition, found)
+    return found
 
 
 def target_list(definition: Definition, found: Iterable[Progress]) -> list[schemas.TargetProgress]:

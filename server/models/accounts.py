@@ -153,7 +153,12 @@ class ApiToken(Base):
         return self.revoked_at is None and not self.expired()
 
     def expired(self, now: datetime | None = None) -> bool:
-        return as_utc(self.expires_at) <= (now or utcnow())
+        return expired_at(self.expires_at, now)
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.prefix} of user {self.user_id}>"
+
+
+def expired_at(expires_at: datetime, now: datetime | None = None) -> bool:
+    """Whether a token expiring at *expires_at* has expired by *now* (default: now)."""
+    return as_utc(expires_at) <= (now or utcnow())

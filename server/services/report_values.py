@@ -76,11 +76,15 @@ def from_micros(fld: FieldDef, micros: int | Decimal | float | None) -> int | De
 def rows(report: Any, definition: Definition, values: Mapping[str, Any],
          scope: Applicability) -> list[dict[str, Any]]:
     """The rows of *report* for its typed *values* (what applied to the unit: *scope*)."""
-    return [{"report_id": report.id, "field_key": fld.key,
-             "assignment_id": report.assignment_id, "unit_id": report.unit_id,
-             "period": report.period, "status": str(report.status),
-             "applies": scope.applies(fld.key), "micros": to_micros(values.get(fld.key))}
-            for fld in stored_fields(definition)]
+    return _rows(report, stored_fields(definition), values, scope)
+
+
+def _rows(report: Any, fields: Iterable[FieldDef], values: Mapping[str, Any],
+          scope: Applicability) -> list[dict[str, Any]]:
+    common = {"report_id": report.id, "assignment_id": report.assignment_id,
+              "unit_id": report.unit_id, "period": report.period, "status": str(report.status)}
+    return [{**common, "field_key": fld.key, "applies": scope.applies(fld.key),
+             "micros": to_micros(values.get(fld.key))} for fld in fields]
 
 
 def packed_size(count: int) -> int:
@@ -146,9 +150,19 @@ def write(session: Session, new_rows: Iterable[dict[str, Any]],
 
 
 def save(session: Session, report: Report, definition: Definition,
-         values: Mapping[str, Any], scope: Applicability) -> None:
-    """Keep *report*'s rows in step with the values it now holds."""
-    write(session, rows(report, definition, values, scope))
+         values: Mapping[str, Any], scope: Applicability,
+         before: tuple[Mapping[str, Any], Applicability] | None = None) -> None:
+    """Keep *report*'s rows in step with the values it now holds.
+
+    *before* are the values and applicability its rows were written for (None: unknown,
+    or no rows yet): then only the rows of fields whose figure or applicability changed
+    are written, none at all when a save changed only texts (most saves)."""
+    fields = stored_fields(definition)
+    if before is not None:  # typed numbers that compare equal are the same millionths
+        old_values, old_scope = before
+        fields = [f for f in fields if values.get(f.key) != old_values.get(f.key)
+                  or scope.applies(f.key) != old_scope.applies(f.key)]
+    write(session, _rows(report, fields, values, scope))
 
 
 def retag(session: Session, unit_ids: Iterable[int], chunk: int = 500) -> None:
@@ -184,6 +198,19 @@ _SET_FIGURES = (update(Report.__table__)
                 .values(figures=bindparam("figures")))
 
 
+def _typed(session: Session, report: Report
+           ) -> tuple[Definition, dict[str, Any], Applicability] | None:
+    """The definition, typed values and applicability of an ORM *report* (None while its
+    version or unit is not there)."""
+    version = session.get(TemplateVersion, report.template_version_id)
+    unit = session.get(Unit, report.unit_id)
+    if version is None or unit is None:
+        return None
+    definition = version.definition
+    values = loads_values(definition, report.values or {})
+    return definition, values, applicability(definition, unit.tags, values)
+
+
 @event.listens_for(Session, "before_flush")
 def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
     """A report inserted or given new values through the ORM gets its packed vector in
@@ -193,13 +220,9 @@ def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
                 obj in session.new or attributes.get_history(obj, "values").has_changes()):
             continue
         with session.no_autoflush:
-            version = session.get(TemplateVersion, obj.template_version_id)
-            unit = session.get(Unit, obj.unit_id)
-        if version is None or unit is None:
-            continue
-        definition = version.definition
-        values = loads_values(definition, obj.values or {})
-        obj.figures = pack(definition, values, applicability(definition, unit.tags, values))
+            typed = _typed(session, obj)
+        if typed is not None:
+            obj.figures = pack(*typed)
 
 
 @event.listens_for(Session, "after_flush")
@@ -211,15 +234,9 @@ def _follow_reports(session: Session, _context: Any) -> None:
         if not isinstance(obj, Report):
             continue
         if obj in session.new or attributes.get_history(obj, "values").has_changes():
-            version = session.get(TemplateVersion, obj.template_version_id)
-            unit = session.get(Unit, obj.unit_id)
-            if version is None or unit is None:
-                continue
-            definition = version.definition
-            values = loads_values(definition, obj.values or {})
-            write(session, rows(obj, definition, values,
-                                applicability(definition, unit.tags, values)),
-                  connection=session.connection())
+            typed = _typed(session, obj)
+            if typed is not None:
+                write(session, rows(obj, *typed), connection=session.connection())
         elif attributes.get_history(obj, "status").has_changes():
             session.connection().execute(
                 update(ReportValue.__table__)

@@ -578,6 +578,7 @@ def save(
     check_required: bool = False,
     event: EventInfo | None = None,
     now: datetime | None = None,
+    before_writes: Callable[[ReportView, list[Issue]], None] | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -596,6 +597,12 @@ def save(
     (说明 beside flagged figures, by field key) replace the stored ones when given.
     An event report's time, place and attachments are *event*; left out, the
     stored ones stay (an event's first save needs them).
+
+    *before_writes* is called with the view as it will stand after the save and the
+    issues, before the compare and set (the API builds its answer there; a report's
+    first save inserts its row before it): on SQLite the writes hold the database's only
+    write lock until the commit, so nothing slower than the writes comes after them. A
+    save that then loses the race leaves the view as read.
     """
     _check_editable(user, view, on_behalf=on_behalf)
     check_revision(view, expected_revision)
@@ -613,7 +620,7 @@ def save(
     # revision, and on SQLite the writes below hold the database's only write lock until
     # the commit, so nothing slower than the writes themselves comes after them.
     issues = issues_for(view, values, check_required=check_required)
-    report = view.report
+    report = read_before = view.report
     if report is None:
         report = _insert_report(session, view)
         if report.revision:  # another request saved it first, since this one read it
@@ -628,8 +635,20 @@ def save(
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
     changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
-    _claim_next_revision(session, view, report, changes)
-    report_values.save(session, report, view.definition, values, scope)
+    # The figures' rows of an existing revision are in step with its values: only the
+    # fields whose value or applicability changed are written again.
+    before = (view.values, view.applicability()) if read_before is not None else None
+    read, previous = report.revision, (view.report, view.values, view.skipped)
+    _advance(report, read + 1, changes)
+    view.report, view.values, view.skipped = report, values, skipped
+    if before_writes is not None:
+        before_writes(view, issues)
+    try:
+        _claim_next_revision(session, view, report, read, changes)
+    except StaleRevision:
+        view.report, view.values, view.skipped = previous
+        raise
+    report_values.save(session, report, view.definition, values, scope, before)
     # The revision and its event as plain inserts (no ORM objects: nothing of this request
     # reads them back, and a save is the most frequent write of all).
     now = now or utcnow()
@@ -643,7 +662,6 @@ def save(
     session.execute(_INSERT_EVENT, {"report_id": report.id, "action": "saved",
                                     "revision": report.revision, "comment": "",
                                     "actor_id": user.id, "created_at": now})
-    view.report, view.values, view.skipped = report, values, skipped
     return report, issues
 
 
@@ -754,10 +772,18 @@ def _claim_statement(columns: tuple[str, ...]):
             .execution_options(synchronize_session=False))
 
 
-def _claim_next_revision(session: Session, view: ReportView, report: Report,
+def _advance(report: Report, revision: int, changes: Mapping[str, Any]) -> None:
+    """*report* as it stands once *changes* are saved as *revision* (nothing to flush: the
+    compare and set writes them)."""
+    set_committed_value(report, "revision", revision)
+    for name, value in changes.items():
+        set_committed_value(report, name, value)
+
+
+def _claim_next_revision(session: Session, view: ReportView, report: Report, read: int,
                          changes: Mapping[str, Any]) -> None:
-    """Move *report* from the revision this request read to the next one with *changes*,
-    or refuse as stale.
+    """Move *report* from revision *read*, the one this request read, to the next one with
+    *changes* (already set on *report*, see :func:`_advance`), or refuse as stale.
 
     The report was read before this request wrote anything, so another request
     may have saved since. A conditional update (compare and set) makes the check,
@@ -766,18 +792,14 @@ def _claim_next_revision(session: Session, view: ReportView, report: Report,
     retry of a save that did commit recognises its values), instead of failing
     on the revision's unique key.
     """
-    read = report.revision
     claimed = session.execute(_claim_statement(tuple(changes)), {
         **changes, "claim_id": report.id, "claim_read": read, "claim_next": read + 1,
     }).rowcount
     if not claimed:  # only an existing report, read from view.report, can lose the race
-        session.refresh(report)
+        session.refresh(report)  # the row as it now stands, not as this request set it
         check_revision(view, read)
         # Not stale after all cannot happen: the row moved on, so its revision differs.
         raise StaleRevision(current=report.revision)
-    set_committed_value(report, "revision", read + 1)
-    for name, value in changes.items():
-        set_committed_value(report, name, value)
 
 
 def submit(session: Session, user: User, view: ReportView, *,

@@ -115,13 +115,48 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
         reports = {period: stored_values(report) for period, report in view.sent.items()}
     else:
         reports = own_reports(session, view.assignment, view.unit)
+    return judge(definition, _with_shown(view, reports, values), today(now),
+                 _report_scopes(view), assignment=view.assignment)
+
+
+def _with_shown(view: ReportView, reports: dict[str, Any],
+                values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """*reports* with the report being looked at, in its current state, when it has any
+    value."""
     shown_values = view.values if values is None else values
     if any(v not in (None, "", [], {}) for v in shown_values.values()):
         reports[view.period] = dict(shown_values)
+    return reports
+
+
+def _report_scopes(view: ReportView) -> list[TargetScope]:
     scopes = [TargetScope.UNIT]
     if view.unit.id == view.assignment.consolidating_unit_id:
         scopes.append(TargetScope.JURISDICTION)
-    return judge(definition, reports, today(now), scopes, assignment=view.assignment)
+    return scopes
+
+
+def report_key(view: ReportView, locale: str, *, now: datetime | None = None) -> tuple | None:
+    """What :func:`for_report` and its sentences in *locale* depend on, for a view whose
+    handed-in reports were read with it (None otherwise, or without targets): the
+    template version, the assignment's first day, the scopes, today, and the judged
+    figures of every period. Most saves change none of these (a text, a figure no target
+    reads), so an answer may reuse the targets it gave before."""
+    definition = view.definition
+    if view.sent is None or not definition.target_fields():
+        return None
+    keys = sorted(judged_keys(definition))
+    reports = _with_shown(view, {period: stored_values(report)
+                                 for period, report in view.sent.items()}, None)
+    key = (view.template.id, id(definition), view.assignment.first_period,
+           tuple(_report_scopes(view)), today(now), locale,
+           tuple((period, tuple(values.get(k) for k in keys))
+                 for period, values in sorted(reports.items())))
+    try:
+        hash(key)
+    except TypeError:  # a value the key cannot hold: judged afresh
+        return None
+    return key
 
 
 def for_consolidation(session: Session, figures: consolidation.Figures, *,

@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from server.models import ApiToken, Unit, User
-from server.models.accounts import as_utc, utcnow
+from server.models.accounts import as_utc, expired_at, utcnow
 from server.services import audit
 from server.services.errors import InvalidInput
 
@@ -71,10 +71,13 @@ TOUCHED = "tianbao.token_touched"
 # Built once (every API request runs it). The account and its unit in the same statement:
 # every API request needs both (the unit decides the scope); the unit's tags only when
 # something asks.
+# The token itself as plain columns: nothing of the request changes it through the ORM
+# (its use is recorded by a conditional UPDATE), and one entity fewer to build a request.
 _BY_PREFIX = (
-    select(ApiToken)
+    select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at, User)
+    .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.prefix == bindparam("prefix"), ApiToken.revoked_at.is_(None))
-    .options(joinedload(ApiToken.user).joinedload(User.unit).lazyload(Unit.tag_rows))
+    .options(joinedload(User.unit).lazyload(Unit.tag_rows))
 )
 
 
@@ -88,31 +91,31 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
     if not secret.startswith(SECRET_MARK) or len(secret) <= PREFIX_LENGTH:
         return None
     digest = hash_secret(secret)
-    candidates = session.scalars(_BY_PREFIX, {"prefix": secret[:PREFIX_LENGTH]}).all()
+    candidates = session.execute(_BY_PREFIX, {"prefix": secret[:PREFIX_LENGTH]}).unique().all()
     match = None
     for token in candidates:
         # compare_digest on every candidate: the time taken does not tell which one matched.
         if hmac.compare_digest(token.token_hash, digest):
             match = token
-    if match is None or not match.user.active or match.expired(now):
+    if match is None or not match.User.active or expired_at(match.expires_at, now):
         return None
-    _touch(session, match, now)
-    return match.user
+    _touch(session, match.id, match.last_used_at, now)
+    return match.User
 
 
-def _touch(session: Session, token: ApiToken, now: datetime) -> None:
-    if token.last_used_at is not None and as_utc(token.last_used_at) >= now - LAST_USED_RESOLUTION:
+def _touch(session: Session, token_id: int, last_used_at: datetime | None,
+           now: datetime) -> None:
+    if last_used_at is not None and as_utc(last_used_at) >= now - LAST_USED_RESOLUTION:
         return  # recorded less than a minute ago, as read with the token: no statement at all
     result = session.execute(
         update(ApiToken)
-        .where(ApiToken.id == token.id,
+        .where(ApiToken.id == token_id,
                or_(ApiToken.last_used_at.is_(None),
                    ApiToken.last_used_at < now - LAST_USED_RESOLUTION))
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount:
-        token.last_used_at = now
         session.info[TOUCHED] = True
 
 

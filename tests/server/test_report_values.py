@@ -78,6 +78,23 @@ def test_a_save_that_fails_leaves_the_rows_as_they_were(world, session):
     assert stored(session, world["units"]["V1"], "2024Q3")["found"][2] == 5_000_000
 
 
+def test_saves_that_change_some_figures_keep_every_row_as_the_document_says(world, session):
+    """A save writes again only the rows of figures that changed: after saves that change
+    one figure, only a text, or clear a figure, the rows are what the documents give."""
+    for values in ({"found": 5}, {"found": 5, "rectified": 2},
+                   {"found": 5, "rectified": 2, "reporter": "李四"}, {"rectified": 2},
+                   {"found": 7, "rectified": 1}):
+        save(session, world, "v1", "V1", "2024Q3", values)
+        session.expire_all()
+        saved = stored(session, world["units"]["V1"], "2024Q3")
+        assert saved == {"found": ("draft", True, to_micros(values.get("found"))),
+                         "rectified": ("draft", True, to_micros(values.get("rectified")))}
+    with unit_of_work(session):
+        session.execute(delete(ReportValue))
+        backfill(session.connection())
+    assert stored(session, world["units"]["V1"], "2024Q3") == saved
+
+
 def test_deleting_a_report_deletes_its_rows(world, session):
     save(session, world, "v1", "V1", "2024Q3", {"found": 5})
     with unit_of_work(session):
