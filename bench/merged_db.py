@@ -20,7 +20,9 @@ rounds that alternate which side goes first (medians of ``--repeats`` rounds,
 * **peak memory** under tracemalloc, in a separate pass (``--no-memory`` skips it):
   of the export (figures already computed) and of the figures.
 
-Usage: ``python bench/merged_db.py [--units 1000 10000] [--repeats 3] [--no-memory]``.
+Usage: ``python bench/merged_db.py [--units 1000 10000] [--repeats 3] [--no-memory]
+[--database-url URL]``. With ``--database-url`` (one size per run) the town is stored in
+that database instead, which must be empty (PostgreSQL: a database of its own).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, inspect, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from forms.values import jsonable  # noqa: E402
@@ -49,7 +51,7 @@ from server.models.units import child_path  # noqa: E402
 
 ROOT_PATH = child_path(None, 1)
 from server.models.reporting import Assignment, Report  # noqa: E402
-from server.services import accounts, consolidation, merged  # noqa: E402
+from server.services import accounts, consolidation, merged, report_values  # noqa: E402
 from server.services import assignments as assignment_service  # noqa: E402
 from server.services import templates as template_service  # noqa: E402
 
@@ -114,6 +116,9 @@ def build(session: Session, syn) -> None:
             batch = []
     if batch:
         session.execute(insert(Report), batch)
+    # The figures' rows and packed vectors, as every save writes them with the report:
+    # without them the roll-up would find nothing to add up.
+    report_values.backfill(session.connection())
     accounts.create_user(session, "bench-admin", "bench-password-1", Role.ADMIN, None)
 
 
@@ -144,11 +149,13 @@ def bare_select(session: Session, assignment_id: int) -> int:
     return rows
 
 
-def run(size: int, folder: Path, repeats: int, memory: bool) -> dict:
+def run(size: int, folder: Path, repeats: int, memory: bool, url: str | None = None) -> dict:
     syn = pure.Synthetic(pure.pick_definition(), size, max(size // 5, 1))
-    app = create_app({"DATABASE_URL": f"sqlite:///{folder / f'bench-{size}.db'}",
+    app = create_app({"DATABASE_URL": url or f"sqlite:///{folder / f'bench-{size}.db'}",
                       "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench"})
     engine = database(app).engine
+    if url and inspect(engine).get_table_names():
+        raise SystemExit(f"{engine.url.render_as_string()}: not an empty database")
     migrate.upgrade(engine)
     out = folder / f"db-{size}.xlsx"
     with app.app_context(), Session(engine, expire_on_commit=False) as session:
@@ -195,10 +202,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--units", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--database-url", help="an empty database to use instead of SQLite")
     args = parser.parse_args(argv)
+    if args.database_url and len(args.units) > 1:
+        parser.error("--database-url takes one size (--units N)")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.units:
-            f = run(size, Path(tmp), args.repeats, not args.no_memory)
+            f = run(size, Path(tmp), args.repeats, not args.no_memory, args.database_url)
             t = f["times"]
             wall = pure.median(t["download"], 0) / pure.median(t["floor"], 0)
             cpu = pure.median(t["download"], 1) / pure.median(t["floor"], 1)

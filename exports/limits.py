@@ -282,7 +282,9 @@ def _zip_extents(parts: list[tuple[str, bytes]], filename: str,
             if int(count) > limits.max_cells:  # buffers are sized from these counts
                 return file_error("corrupt_file", filename=filename)
         if b"sheetData" in content or b"dimension" in content:
-            rows, cols = _xlsx_extent(content)
+            rows, cols = _xlsx_bound(content)
+            if rows * cols > limits.max_cells:  # measure it exactly, for the answer
+                rows, cols = _xlsx_extent(content)
             if rows * cols > limits.max_cells:
                 names = _xlsx_sheet_names(parts)  # only for the message
                 return file_error("sheet_too_large", sheet=names.get(_normal(entry), entry),
@@ -373,6 +375,31 @@ _TAG_OPEN = re.compile(rb"<(?:\w+:)?(c|row)[\s/>]")
 _PLAIN_CELL_REF = re.compile(_CELL_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
 _PLAIN_ROW_REF = re.compile(_ROW_REF.pattern.replace(rb"(?:\w+:)?", b"", 1))
 _PLAIN_TAG_OPEN = re.compile(_TAG_OPEN.pattern.replace(rb"(?:\w+:)?", b"", 1))
+
+
+# A cell or row start tag (unprefixed) *not* followed by a reference within A1:ZZ999 as
+# its first attribute, in the form writers use; and any prefixed cell or row start tag
+# (or the same text elsewhere). Searched with the literal start, they cost a fraction of
+# the matches _xlsx_extent collects.
+_BEYOND_SMALL_CELL = re.compile(rb'<c(?! r="[A-Z]{1,2}[0-9]{1,3}")[\s/>]')
+_BEYOND_SMALL_ROW = re.compile(rb'<row(?! r="[0-9]{1,3}")[\s/>]')
+_PREFIXED_CELL_OR_ROW = re.compile(rb":(?:c|row)[\s/>]")
+_SMALL_ROWS, _SMALL_COLS = 999, 702  # ZZ999
+
+
+def _xlsx_bound(xml: bytes) -> tuple[int, int]:
+    """Rows and columns no fewer than :func:`_xlsx_extent`'s, found without collecting refs.
+
+    When every cell and row start tag carries a reference within ZZ999 right after its
+    name and none is prefixed, each is one reference :func:`_xlsx_extent` counts and
+    none is missing one, so the extent is at most ZZ999 or the declared dimension;
+    otherwise the extent itself. A filled form passes with three searches that find
+    nothing, where the extent builds a match per tag.
+    """
+    if (_BEYOND_SMALL_CELL.search(xml) is None and _BEYOND_SMALL_ROW.search(xml) is None
+            and _PREFIXED_CELL_OR_ROW.search(xml) is None):
+        return _with_dimension(xml, _SMALL_ROWS, _SMALL_COLS)
+    return _xlsx_extent(xml)
 
 
 def _with_dimension(xml: bytes, rows: int, cols: int) -> tuple[int, int]:

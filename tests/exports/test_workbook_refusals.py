@@ -11,7 +11,14 @@ import pytest
 from excel_helpers import SECRET, edit_form, identity_of, read, resolver, template
 
 from exports.identity import IDENTITY_SHEET
-from exports.limits import Limits, _check_archive, _xlsx_extent, _xlsx_extent_streaming
+from exports.limits import (
+    Limits,
+    _check_archive,
+    _xlsx_bound,
+    _xlsx_extent,
+    _xlsx_extent_streaming,
+    _zip_extents,
+)
 from exports.workbook_reader import read_workbook
 
 
@@ -294,6 +301,35 @@ def test_a_part_with_a_cell_far_away_is_measured_by_it():
     part = b'<sheetData><row r="1"><c r="A1"/></row><row r="900"><c r="ZZ900"/></row></sheetData>'
 
     assert _xlsx_extent(part) == (900, 702)
+
+
+@pytest.mark.parametrize("part", SHEET_PARTS + [
+    b'<sheetData><row r="1"><c r="ZZ999"/></row></sheetData>',
+    b'<sheetData><row r="1"><c r="AAA1"/></row><row r="1000"><c r="A1000"/></row></sheetData>',
+    b'<sheetData><row r="1"><c r="A1"/><x:c r="AAA1"/></row><x:row r="5000"/></sheetData>',
+    b'<sheetData><row r="1"><c r="A1"/></row><row r="5000"/><row/></sheetData>',
+    b'<dimension ref="A1:AB2000"/><sheetData><row r="1"><c r="A1"/></row></sheetData>',
+    b'<sheetData><row r="1"><c r="A1" /><c\tr="B5"/></row><row r="7"><c r="a7"/></row></sheetData>',
+])
+def test_the_quick_bound_of_a_part_is_never_below_its_extent(part):
+    rows, cols = _xlsx_extent(part)
+    bound_rows, bound_cols = _xlsx_bound(part)
+
+    assert bound_rows >= rows and bound_cols >= cols
+
+
+@pytest.mark.parametrize(("cell", "refused"), [("J10", False), ("K10", True), ("J11", True)])
+def test_a_part_over_a_small_cell_limit_is_measured_exactly(cell, refused):
+    """The quick bound (up to ZZ999) exceeds 100 cells, so the exact extent decides."""
+    part = (b'<worksheet><sheetData><row r="1"><c r="A1"/></row><row r="%s"><c r="%s"/>'
+            b'</row></sheetData></worksheet>' % (cell[1:].encode(), cell.encode()))
+
+    problem = _zip_extents([("xl/worksheets/sheet1.xml", part)], "a.xlsx",
+                           Limits(max_cells=100))
+
+    assert (problem is not None) is refused
+    if refused:
+        assert (problem.code, problem.params["cell"]) == ("sheet_too_large", cell)
 
 
 def _parts_read(data: bytes, *, whole: bool) -> tuple[str | None, list[tuple[str, bytes]]]:
