@@ -37,14 +37,25 @@ def corpus():
     return {name: build() for name, build in CORPUS.items()}
 
 
+def warmed(post, corpus) -> None:
+    """One untimed request first: a route's first upload also loads what every upload
+    uses (seconds on a loaded machine), which is not what the bound is about."""
+    filename, data = next(iter(corpus.values()))
+    post(filename, data)
+
+
 @pytest.mark.slow
 def test_the_web_form_refuses_every_hostile_file(browser, people, corpus):
     va1 = browser.login_ok(people["va1"])
+
+    def post(filename, data):
+        return va1.post(REPORT + "/workbook", {"workbook": (io.BytesIO(data), filename)},
+                        token_from=REPORT, content_type="multipart/form-data")
+
+    warmed(post, corpus)
     for name, (filename, data) in corpus.items():
         began = time.monotonic()
-        response = va1.post(
-            REPORT + "/workbook", {"workbook": (io.BytesIO(data), filename)},
-            token_from=REPORT, content_type="multipart/form-data")
+        response = post(filename, data)
         took = time.monotonic() - began
         body = response.get_data(as_text=True)
         assert response.status_code == 422, name
@@ -56,11 +67,15 @@ def test_the_web_form_refuses_every_hostile_file(browser, people, corpus):
 @pytest.mark.slow
 def test_the_api_refuses_every_hostile_file(api, corpus):
     client = api("va1")
+
+    def post(filename, data):
+        return client.post(path() + "/workbook", data={"file": (io.BytesIO(data), filename)},
+                           content_type="multipart/form-data")
+
+    warmed(post, corpus)
     for name, (filename, data) in corpus.items():
         began = time.monotonic()
-        response = client.post(
-            path() + "/workbook", data={"file": (io.BytesIO(data), filename)},
-            content_type="multipart/form-data")
+        response = post(filename, data)
         took = time.monotonic() - began
         assert response.status_code == 422, (name, response.get_data(as_text=True)[:500])
         body = response.get_json()
@@ -73,11 +88,15 @@ def test_the_api_refuses_every_hostile_file(api, corpus):
 @pytest.mark.slow
 def test_the_bulk_route_refuses_every_hostile_file(browser, people, corpus):
     consolidator = browser.login_ok(people["ta"])
+
+    def post(filename, data):
+        return consolidator.post("/review/uploads", {"files": (io.BytesIO(data), filename)},
+                                 token_from="/review/uploads", content_type="multipart/form-data")
+
+    warmed(post, corpus)
     for name, (filename, data) in corpus.items():
         began = time.monotonic()
-        response = consolidator.post(
-            "/review/uploads", {"files": (io.BytesIO(data), filename)},
-            token_from="/review/uploads", content_type="multipart/form-data")
+        response = post(filename, data)
         took = time.monotonic() - began
         body = response.get_data(as_text=True)
         assert response.status_code == 422, name
