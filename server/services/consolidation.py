@@ -449,7 +449,7 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     template = version_for(assignment, period)
     summed = rollup.rollup(session, assignment, unit, period,
                            include_submitted=include_submitted, carry_forward=carry_forward,
-                           children=children, falls=True)
+                           children=children, falls=True, over=True)
     carried_count = 0
     if carry_forward:
         counted = select(Report.unit_id).where(
@@ -636,6 +636,15 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
     fld = definition.field(key)
     if fld is None or not fld.is_calculated:
         return 0, []
+    over = figures.rolled.over
+    if over is not None and key in over and limit <= rollup.OVER_LISTED:
+        # Counted by the roll-up in its pass over the period's vectors: only the names.
+        count, first = over[key]
+        if not count:
+            return 0, []
+        names = dict(session.execute(select(Unit.id, Unit.name)
+                                     .where(Unit.id.in_(first[:limit]))).all())
+        return count, [names[unit_id] for unit_id in first[:limit]]
     keys = raw_inputs(definition, fld)
     rv = ReportValue
     gave = (select(rv.unit_id)

@@ -57,7 +57,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from forms.calculated import calculate
-from forms.consolidation import MEAN_PLACES, Counts
+from forms.consolidation import MEAN_PLACES, Counts, raw_inputs
 from forms.definition import Aggregation, CumulativeSpan, Definition, FieldDef, same_span
 from forms.periods import Period
 from forms.validation import increments as increments_of
@@ -106,6 +106,9 @@ class Rollup:
     previous_values: dict[str, Any] = field(default_factory=dict)
     increments: dict[str, Any] = field(default_factory=dict)
     falls: list[UnitFall] | None = None  # with ``falls=True``: as :func:`unit_falls`
+    # With ``over=True``, per calculated field: how many counted children gave every
+    # input, and the ids of the first :data:`OVER_LISTED` of them in tree order.
+    over: dict[str, tuple[int, list[int]]] | None = None
 
 
 @dataclass
@@ -325,6 +328,51 @@ class _Pile:
         self.vectors, self.gates, self.positions = [], [], array("q")
 
 
+OVER_LISTED = 50  # ids of the units a calculated figure is over, kept by the roll-up
+
+
+class _Over:
+    """Per calculated field, the counted children whose vector of the period gave every
+    input (an applying value in each column): a 0/1 mask per input column by
+    ``bytes.translate``, combined as large integers, counted and compressed in C."""
+
+    def __init__(self, layout: _Layout, definition: Definition):
+        self.layout, self.width = layout, layout.width
+        self.inputs = {fld.key: [layout.index.get(key) for key in raw_inputs(definition, fld)]
+                       for fld in definition.calculated_fields()}
+        self.vectors: list[bytes] = []
+        self.positions: list[int] = []
+        self.found = {key: (0, []) for key in self.inputs}
+
+    def add(self, vector: bytes, position: int) -> None:
+        self.vectors.append(vector)
+        self.positions.append(position)
+        if len(self.vectors) >= _Pile.CHUNK:
+            self._count()
+
+    def result(self) -> dict[str, tuple[int, list[int]]]:
+        self._count()
+        return self.found
+
+    def _count(self) -> None:
+        rows, size = len(self.vectors), self.layout.size
+        if not rows:
+            return
+        joined = b"".join(self.vectors)
+        for key, columns in self.inputs.items():
+            if not columns or None in columns:
+                continue  # an input no report stores: no child gives it
+            gave = -1
+            for at in columns:
+                gave &= int.from_bytes(joined[8 * self.width + at::size].translate(_APPLYING),
+                                       "little")
+            mask = gave.to_bytes(rows, "little")
+            count, first = self.found[key]
+            self.found[key] = (count + mask.count(1), sorted(
+                [*first, *compress(self.positions, mask)])[:OVER_LISTED])
+        self.vectors, self.positions = [], []
+
+
 def _merged(*found: dict[str, _Sums]) -> dict[str, _Sums]:
     out: dict[str, _Sums] = {}
     for sums in found:
@@ -457,7 +505,8 @@ def _value(fld: FieldDef, sums: _Sums | None) -> Any:
 def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            include_submitted: bool = False, carry_forward: bool = True,
            children: Sequence[int] | None = None, previous: bool = True,
-           keys: Collection[str] | None = None, falls: bool = False) -> Rollup:
+           keys: Collection[str] | None = None, falls: bool = False,
+           over: bool = False) -> Rollup:
     """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
 
     Without *previous*, only the period's own figures (totals, coverage, calculated
@@ -466,7 +515,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     from them). With *falls* (and *previous*, every field), also the children whose own
     figure fell (:attr:`Rollup.falls`, as :func:`unit_falls` finds them), compared in the
     same pass as each counted child's latest approved vector meets its vector now: the
-    period's vectors are read once for both.
+    period's vectors are read once for both. With *over*, also who each calculated figure
+    is computed over (:attr:`Rollup.over`), from the same vectors of the period.
 
     Reads, whatever the subtree: each child's latest approved period before this one
     (``ix_reports_rollup`` alone); the children's reports of the period (one vector
@@ -529,6 +579,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     # The falls: a counted child's vector now waits for its latest approved one (the
     # like-for-like fields are those a fall can be in: cumulative, within the span).
     fell = _Falls(layout, like, period, children) if falls else None
+    gave = _Over(layout, definition) if over else None
+    place = {unit_id: at for at, unit_id in enumerate(children)} if over else {}
     nows: dict[int, bytes] = {}
 
     def latest(unit_id: int, latest_period: str, vector: bytes) -> None:
@@ -559,6 +611,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                 vector = layout.vector(version_id, figures)
                 counted.add(unit_id)
                 now.add(vector, order.get(unit_id, -1))
+                if gave is not None:
+                    gave.add(vector, place[unit_id])
                 if like:
                     gates[unit_id] = layout.flags(vector)
                     if fell is not None and unit_id in latest_of:
@@ -591,6 +645,9 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     carried = _merged(kept[True].result(), kept[False].result())
     result = Rollup(period, previous_period, len(children), len(counted), 0,
                     falls=fell.result() if fell is not None else None)
+    if gave is not None:
+        result.over = {key: (count, [children[at] for at in first])
+                       for key, (count, first) in gave.result().items()}
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
     for fld in fields:
         here, kept_sums = current.get(fld.key, _Sums()), carried.get(fld.key, _Sums())
