@@ -198,6 +198,19 @@ _SET_FIGURES = (update(Report.__table__)
                 .values(figures=bindparam("figures")))
 
 
+def _typed(session: Session, report: Report
+           ) -> tuple[Definition, dict[str, Any], Applicability] | None:
+    """The definition, typed values and applicability of an ORM *report* (None while its
+    version or unit is not there)."""
+    version = session.get(TemplateVersion, report.template_version_id)
+    unit = session.get(Unit, report.unit_id)
+    if version is None or unit is None:
+        return None
+    definition = version.definition
+    values = loads_values(definition, report.values or {})
+    return definition, values, applicability(definition, unit.tags, values)
+
+
 @event.listens_for(Session, "before_flush")
 def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
     """A report inserted or given new values through the ORM gets its packed vector in
@@ -207,13 +220,9 @@ def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
                 obj in session.new or attributes.get_history(obj, "values").has_changes()):
             continue
         with session.no_autoflush:
-            version = session.get(TemplateVersion, obj.template_version_id)
-            unit = session.get(Unit, obj.unit_id)
-        if version is None or unit is None:
-            continue
-        definition = version.definition
-        values = loads_values(definition, obj.values or {})
-        obj.figures = pack(definition, values, applicability(definition, unit.tags, values))
+            typed = _typed(session, obj)
+        if typed is not None:
+            obj.figures = pack(*typed)
 
 
 @event.listens_for(Session, "after_flush")
@@ -225,15 +234,9 @@ def _follow_reports(session: Session, _context: Any) -> None:
         if not isinstance(obj, Report):
             continue
         if obj in session.new or attributes.get_history(obj, "values").has_changes():
-            version = session.get(TemplateVersion, obj.template_version_id)
-            unit = session.get(Unit, obj.unit_id)
-            if version is None or unit is None:
-                continue
-            definition = version.definition
-            values = loads_values(definition, obj.values or {})
-            write(session, rows(obj, definition, values,
-                                applicability(definition, unit.tags, values)),
-                  connection=session.connection())
+            typed = _typed(session, obj)
+            if typed is not None:
+                write(session, rows(obj, *typed), connection=session.connection())
         elif attributes.get_history(obj, "status").has_changes():
             session.connection().execute(
                 update(ReportValue.__table__)
