@@ -449,7 +449,7 @@ def _figures(session: Session, assignment: Assignment, unit: Unit, period: str,
     template = version_for(assignment, period)
     summed = rollup.rollup(session, assignment, unit, period,
                            include_submitted=include_submitted, carry_forward=carry_forward,
-                           children=children)
+                           children=children, falls=True, over=True)
     carried_count = 0
     if carry_forward:
         counted = select(Report.unit_id).where(
@@ -636,6 +636,15 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
     fld = definition.field(key)
     if fld is None or not fld.is_calculated:
         return 0, []
+    over = figures.rolled.over
+    if over is not None and key in over and limit <= rollup.OVER_LISTED:
+        # Counted by the roll-up in its pass over the period's vectors: only the names.
+        count, first = over[key]
+        if not count:
+            return 0, []
+        names = dict(session.execute(select(Unit.id, Unit.name)
+                                     .where(Unit.id.in_(first[:limit]))).all())
+        return count, [names[unit_id] for unit_id in first[:limit]]
     keys = raw_inputs(definition, fld)
     rv = ReportValue
     gave = (select(rv.unit_id)
@@ -653,12 +662,16 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
 
 def unit_falls(session: Session, figures: Figures) -> list[Fall]:
     """The counted children whose own cumulative figure fell below their latest approved
-    one, from the database (:func:`server.services.rollup.unit_falls`) with their names:
-    what a large subtree's page shows instead of reading every child's report. Falls are
+    one, found by the roll-up in its own pass over the vectors (or, for a roll-up made
+    without them, :func:`server.services.rollup.unit_falls`) with their names: what a
+    large subtree's page shows instead of reading every child's report. Falls are
     corrections and rare, so they are listed in full."""
-    found = rollup.unit_falls(session, figures.assignment, figures.unit, figures.period,
-                              include_submitted=figures.include_submitted,
-                              children=figures.child_ids)
+    found = figures.rolled.falls
+    if found is None:
+        found = rollup.unit_falls(session, figures.assignment, figures.unit, figures.period,
+                                  include_submitted=figures.include_submitted,
+                                  children=figures.child_ids)
+    found = list(found)
     if not found:
         return []
     units = {row.id: row for row in session.execute(

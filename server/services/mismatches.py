@@ -65,24 +65,24 @@ class Links:
 
 
 def tree_links(session: Session, assignment: Assignment, unit: Unit, period: str) -> Links:
-    """The reporting tree below *unit* in *period* as integers (one query of ids and paths)."""
+    """The reporting tree below *unit* in *period* as integers (one query of ids and paths,
+    in tree order)."""
     rows = session.execute(owing_units(assignment, period, unit)
                            .with_only_columns(Unit.id, UnitPlacement.path)).all()
-    reporting = {unit_id for unit_id, _path in rows}
     links = Links({}, {unit.id: 0}, {})
-    for unit_id, path in rows:  # tree order: ancestors first
+    # In path order a unit's subtree follows it: the reporting units above a row are a
+    # stack of those whose path it starts with (one string comparison a row, mostly).
+    above: list[tuple[str, int]] = []
+    for unit_id, path in rows:
         links.paths[unit_id] = path
         if unit_id == unit.id:
             continue
-        parent = unit.id
-        for ancestor in reversed(path_ids(path)[:-1]):
-            if ancestor == unit.id:
-                break
-            if ancestor in reporting:
-                parent = ancestor
-                break
+        while above and not path.startswith(above[-1][0]):
+            above.pop()
+        parent = above[-1][1] if above else unit.id
         links.parent[unit_id] = parent
-        links.depth[unit_id] = links.depth.get(parent, 0) + 1
+        links.depth[unit_id] = links.depth[parent] + 1
+        above.append((path, unit_id))
     return links
 
 

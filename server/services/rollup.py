@@ -57,7 +57,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from forms.calculated import calculate
-from forms.consolidation import MEAN_PLACES, Counts
+from forms.consolidation import MEAN_PLACES, Counts, raw_inputs
 from forms.definition import Aggregation, CumulativeSpan, Definition, FieldDef, same_span
 from forms.periods import Period
 from forms.validation import increments as increments_of
@@ -105,6 +105,10 @@ class Rollup:
     counts: dict[str, Counts] = field(default_factory=dict)  # who is in each total
     previous_values: dict[str, Any] = field(default_factory=dict)
     increments: dict[str, Any] = field(default_factory=dict)
+    falls: list[UnitFall] | None = None  # with ``falls=True``: as :func:`unit_falls`
+    # With ``over=True``, per calculated field: how many counted children gave every
+    # input, and the ids of the first :data:`OVER_LISTED` of them in tree order.
+    over: dict[str, tuple[int, list[int]]] | None = None
 
 
 @dataclass
@@ -324,6 +328,51 @@ class _Pile:
         self.vectors, self.gates, self.positions = [], [], array("q")
 
 
+OVER_LISTED = 50  # ids of the units a calculated figure is over, kept by the roll-up
+
+
+class _Over:
+    """Per calculated field, the counted children whose vector of the period gave every
+    input (an applying value in each column): a 0/1 mask per input column by
+    ``bytes.translate``, combined as large integers, counted and compressed in C."""
+
+    def __init__(self, layout: _Layout, definition: Definition):
+        self.layout, self.width = layout, layout.width
+        self.inputs = {fld.key: [layout.index.get(key) for key in raw_inputs(definition, fld)]
+                       for fld in definition.calculated_fields()}
+        self.vectors: list[bytes] = []
+        self.positions: list[int] = []
+        self.found = {key: (0, []) for key in self.inputs}
+
+    def add(self, vector: bytes, position: int) -> None:
+        self.vectors.append(vector)
+        self.positions.append(position)
+        if len(self.vectors) >= _Pile.CHUNK:
+            self._count()
+
+    def result(self) -> dict[str, tuple[int, list[int]]]:
+        self._count()
+        return self.found
+
+    def _count(self) -> None:
+        rows, size = len(self.vectors), self.layout.size
+        if not rows:
+            return
+        joined = b"".join(self.vectors)
+        for key, columns in self.inputs.items():
+            if not columns or None in columns:
+                continue  # an input no report stores: no child gives it
+            gave = -1
+            for at in columns:
+                gave &= int.from_bytes(joined[8 * self.width + at::size].translate(_APPLYING),
+                                       "little")
+            mask = gave.to_bytes(rows, "little")
+            count, first = self.found[key]
+            self.found[key] = (count + mask.count(1), sorted(
+                [*first, *compress(self.positions, mask)])[:OVER_LISTED])
+        self.vectors, self.positions = [], []
+
+
 def _merged(*found: dict[str, _Sums]) -> dict[str, _Sums]:
     out: dict[str, _Sums] = {}
     for sums in found:
@@ -456,13 +505,18 @@ def _value(fld: FieldDef, sums: _Sums | None) -> Any:
 def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
            include_submitted: bool = False, carry_forward: bool = True,
            children: Sequence[int] | None = None, previous: bool = True,
-           keys: Collection[str] | None = None) -> Rollup:
+           keys: Collection[str] | None = None, falls: bool = False,
+           over: bool = False) -> Rollup:
     """The numeric figures of *unit*'s subtree for *period* (the caller checked scope).
 
     Without *previous*, only the period's own figures (totals, coverage, calculated
     fields): nothing of the period before is read, no previous values or 本期新增. With
     *keys*, only those fields' figures (and the calculated ones that can be computed
-    from them).
+    from them). With *falls* (and *previous*, every field), also the children whose own
+    figure fell (:attr:`Rollup.falls`, as :func:`unit_falls` finds them), compared in the
+    same pass as each counted child's latest approved vector meets its vector now: the
+    period's vectors are read once for both. With *over*, also who each calculated figure
+    is computed over (:attr:`Rollup.over`), from the same vectors of the period.
 
     Reads, whatever the subtree: each child's latest approved period before this one
     (``ix_reports_rollup`` alone); the children's reports of the period (one vector
@@ -472,6 +526,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     children whose latest approved report is older, when they carry a figure forward or
     compare like for like.
     """
+    if falls and (keys is not None or not previous):
+        raise ValueError("the falls compare every field with the period before")
     periods = assignment_periods(assignment)
     at = periods.index(period)
     previous_period = periods[at - 1] if at > 0 else None
@@ -520,6 +576,12 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     counted: set[int] = set()
     gates: dict[int, bytes] = {}  # a counted child's flags now: what gates like for like
     years: dict[str, bool] = {}
+    # The falls: a counted child's vector now waits for its latest approved one (the
+    # like-for-like fields are those a fall can be in: cumulative, within the span).
+    fell = _Falls(layout, like, period, children) if falls else None
+    gave = _Over(layout, definition) if over else None
+    place = {unit_id: at for at, unit_id in enumerate(children)} if over else {}
+    nows: dict[int, bytes] = {}
 
     def latest(unit_id: int, latest_period: str, vector: bytes) -> None:
         """A child's latest approved vector, once it is known whether the child counts:
@@ -529,6 +591,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
         if unit_id in counted:
             if like:
                 liked[years[latest_period]].add(vector, gate=gates[unit_id])
+            if fell is not None and like:
+                fell.add(unit_id, latest_period, nows.pop(unit_id), vector)
         elif carry:
             kept[years[latest_period]].add(vector, order.get(unit_id, -1))
 
@@ -547,8 +611,12 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                 vector = layout.vector(version_id, figures)
                 counted.add(unit_id)
                 now.add(vector, order.get(unit_id, -1))
+                if gave is not None:
+                    gave.add(vector, place[unit_id])
                 if like:
                     gates[unit_id] = layout.flags(vector)
+                    if fell is not None and unit_id in latest_of:
+                        nows[unit_id] = vector
             if unit_id in waiting:
                 latest(unit_id, before_period, waiting.pop(unit_id))
             continue
@@ -575,7 +643,11 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
 
     current = now.result()
     carried = _merged(kept[True].result(), kept[False].result())
-    result = Rollup(period, previous_period, len(children), len(counted), 0)
+    result = Rollup(period, previous_period, len(children), len(counted), 0,
+                    falls=fell.result() if fell is not None else None)
+    if gave is not None:
+        result.over = {key: (count, [children[at] for at in first])
+                       for key, (count, first) in gave.result().items()}
     off_by_tags = _off_by_tags(session, definition, fields, uncounted)
     for fld in fields:
         here, kept_sums = current.get(fld.key, _Sums()), carried.get(fld.key, _Sums())
@@ -640,6 +712,56 @@ def _off_by_tags(session: Session, definition: Definition, fields: Sequence[Fiel
     return off
 
 
+class _Falls:
+    """The counted children whose own cumulative figure is lower than their latest
+    approved one before the period (within its span), from pairs of vectors in the
+    roll-up's order: compared a chunk at a time field by field (``operator.lt`` mapped
+    over two columns, in C); only the few figures lower are looked at one by one (both
+    given, the one now applying, the span)."""
+
+    def __init__(self, layout: _Layout, like: Sequence[FieldDef], period: str,
+                 children: Sequence[int]):
+        self.layout, self.like, self.period = layout, list(like), period
+        self.columns = layout.columns(like)
+        self.position = {unit_id: at for at, unit_id in enumerate(children)}
+        self.chunk: list[tuple[int, str, bytes, bytes]] = []
+        self.found: list[tuple[int, int, UnitFall]] = []
+
+    def add(self, unit_id: int, then_period: str, now: bytes, then: bytes) -> None:
+        """A counted child's vector of the period (*now*) and its latest approved one."""
+        self.chunk.append((unit_id, then_period, now, then))
+        if len(self.chunk) >= _Pile.CHUNK:
+            self._compare()
+
+    def result(self) -> list[UnitFall]:
+        """The falls in tree order, then field order."""
+        self._compare()
+        return [fall for *_, fall in sorted(self.found, key=lambda item: item[:2])]
+
+    def _compare(self) -> None:
+        chunk, width, words = self.chunk, self.layout.width, self.layout.size // 8
+        if not chunk or not self.like:
+            chunk.clear()
+            return
+        here = _numbers(b"".join(now for _unit, _period, now, _then in chunk))
+        then = _numbers(b"".join(then for _unit, _period, _now, then in chunk))
+        for at, fld in enumerate(self.like):
+            column = self.columns[fld.key]
+            for row in compress(range(len(chunk)), map(lt, here[column::words],
+                                                       then[column::words])):
+                unit_id, then_period, now_vector, then_vector = chunk[row]
+                if now_vector[8 * width + column] != 0 or \
+                        then_vector[8 * width + column] & (BLANK | ABSENT):
+                    continue  # blank or not applying now, or no figure then
+                if fld.cumulative_span is CumulativeSpan.YEAR and \
+                        not _in_year(self.period, then_period):
+                    continue
+                self.found.append((self.position[unit_id], at, UnitFall(
+                    unit_id, fld.key, from_micros(fld, here[row * words + column]),
+                    from_micros(fld, then[row * words + column]), then_period)))
+        chunk.clear()
+
+
 def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str, *,
                include_submitted: bool = False, children: Sequence[int] | None = None
                ) -> list[UnitFall]:
@@ -658,7 +780,7 @@ def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str
         children = child_ids(session, assignment, unit, period)
     statuses = set(_counted_statuses(include_submitted))
     layout = _Layout(session, version)
-    width, kids = layout.width, _Listed(session, children)
+    kids = _Listed(session, children)
     # Core statements (no ORM rows): the reports' rows are plain tuples read as they come
     # (flushed first, as the session would before a query of its own).
     if session.autoflush:
@@ -671,37 +793,8 @@ def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str
             connection, _reports(kids, assignment, [period])):
         if status in statuses and unit_id in latest_of:
             now[unit_id] = layout.vector(version_id, figures)
-    columns = layout.columns(like)
-    found: list[tuple[int, int, UnitFall]] = []
-    position = {unit_id: at for at, unit_id in enumerate(children)}
-    chunk: list[tuple[int, str, bytes]] = []
-    words = layout.size // 8
-
-    def compare() -> None:
-        if not chunk:
-            return
-        here = _numbers(b"".join(now[unit_id] for unit_id, _period, _vector in chunk))
-        then = _numbers(b"".join(vector for _unit, _period, vector in chunk))
-        for at, fld in enumerate(like):
-            column = columns[fld.key]
-            for row in compress(range(len(chunk)), map(lt, here[column::words],
-                                                       then[column::words])):
-                unit_id, then_period, vector = chunk[row]
-                if now[unit_id][8 * width + column] != 0 or \
-                        vector[8 * width + column] & (BLANK | ABSENT):
-                    continue  # blank or not applying now, or no figure then
-                if fld.cumulative_span is CumulativeSpan.YEAR and \
-                        not _in_year(period, then_period):
-                    continue
-                found.append((position[unit_id], at, UnitFall(
-                    unit_id, fld.key, from_micros(fld, here[row * words + column]),
-                    from_micros(fld, then[row * words + column]), then_period)))
-        chunk.clear()
-
+    falls = _Falls(layout, like, period, children)
     for unit_id, then_period, version_id, figures in _rows(
             connection, _latest_reports(session, assignment, period, list(now), latest_of)):
-        chunk.append((unit_id, then_period, layout.vector(version_id, figures)))
-        if len(chunk) >= _Pile.CHUNK:
-            compare()
-    compare()
-    return [fall for *_, fall in sorted(found, key=lambda item: item[:2])]
+        falls.add(unit_id, then_period, now[unit_id], layout.vector(version_id, figures))
+    return falls.result()

@@ -225,3 +225,19 @@ def test_the_csv_has_each_units_answer_and_rate_and_the_tally_rows(reported, cli
     assert by[("TA", "task_force", "已成立工作专班：是")][9] == "1"
     assert by[("TA", "task_force", "已成立工作专班：未填")][9] == "0"
     assert by[("TA", "sectors", "涉及行业：粉尘涉爆")][9] == "2"
+
+
+def test_the_units_a_rate_is_over_come_from_the_roll_up_as_from_the_stored_rows(
+        reported, session, tree):
+    """The large page names who a rate is computed over from the roll-up's own pass over
+    the period's vectors; the statement over the stored rows (asked for more names than
+    the roll-up keeps) gives the same units."""
+    from server.services import consolidation, rollup
+
+    figures = consolidation.figures(session, reported["ta"], KEY, "TA", "2024Q2")
+    assert figures.rolled.over is not None and "rate" in figures.rolled.over
+    names = [tree["VA1"].name, tree["VA2"].name]
+    assert consolidation.calculated_over(session, figures, "rate", limit=1) == (2, names[:1])
+    assert consolidation.calculated_over(session, figures, "rate") == (2, names)
+    assert consolidation.calculated_over(session, figures, "rate",
+                                         limit=rollup.OVER_LISTED + 1) == (2, names)

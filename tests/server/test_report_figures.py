@@ -157,6 +157,9 @@ def test_like_for_like_maps_the_figures_of_another_version_by_key(world, session
     falls = rollup.unit_falls(session, world["assignment"], world["units"]["T1"], "2025Q1")
     assert [(f.unit_id, f.field_key, f.value, f.previous, f.previous_period)
             for f in falls] == [(world["units"]["V2"].id, "found", 2, 4, "2024Q4")]
+    rolled = rollup.rollup(session, world["assignment"], world["units"]["T1"], "2025Q1",
+                           falls=True)
+    assert rolled.falls == falls
 
 
 def test_the_migration_packs_the_stored_rows_and_can_be_undone(empty_engine):

@@ -273,6 +273,13 @@ def test_the_roll_up_agrees_with_the_consolidation_of_the_reports(world, session
                           for f in falls) == sorted(
                 (f.unit_code, f.field_key, f.value, f.previous, f.previous_period)
                 for f in found.falls), code
+            # The roll-up finds the same falls in its own pass (what the page shows).
+            assert rollup.rollup(session, found.assignment, found.unit, "2024Q3",
+                                 carry_forward=carry, include_submitted=code == "T2",
+                                 falls=True).falls == falls, (code, carry)
+            assert sorted((f.unit_code, f.field_key, f.value) for f in
+                          consolidation.unit_falls(session, found)) == sorted(
+                (f.unit_code, f.field_key, f.value) for f in found.falls), code
             seen_falls += falls
             for key in ("found", "rectified"):
                 # The parts behind the total, one a page, as the consolidation lists them.
