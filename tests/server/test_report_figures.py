@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import migration_rows
 import pytest
 from rollup_tree import (
     HEADER,
@@ -168,15 +169,10 @@ def test_the_migration_packs_the_stored_rows_and_can_be_undone(empty_engine):
     migrate.upgrade(empty_engine, "0031")  # the revision 0030 follows
     with empty_engine.begin() as connection:
         def insert(sql: str, **values) -> int:
-            return connection.execute(text(sql + " RETURNING id"), values).scalar_one()
+            return migration_rows.insert(connection, sql, **values)
 
-        unit = insert("INSERT INTO units (code, name, kind, path, depth, active) "
-                      "VALUES ('V', '村', 'village', '/1/', 0, :yes)", yes=True)
-        version = insert(
-            "INSERT INTO template_versions (key, version, title, definition_json, checksum, "
-            "origin, created_at, retired) VALUES ('hazards', 1, '隐患', :definition, 'x', "
-            "'upload', :now, :no)", no=False,
-            definition=definition(V2_FIELDS).model_dump_json(), now=datetime(2024, 4, 1))
+        unit, version = migration_rows.village_and_template(
+            connection, definition(V2_FIELDS).model_dump_json())
         assignment = insert(
             "INSERT INTO assignments (key, template_key, root_unit_id, consolidating_unit_id, "
             "unit_kinds, include_root, first_period, last_period, active, created_at, phases,"
