@@ -660,18 +660,13 @@ def calculated_over(session: Session, figures: Figures, key: str, limit: int = 1
         return 0, []
     return int(rows[0][1]), [name for name, _count in rows]
 
+
 def unit_falls(session: Session, figures: Figures) -> list[Fall]:
     """The counted children whose own cumulative figure fell below their latest approved
-    one, found by the roll-up in its own pass over the vectors (or, for a roll-up made
-    without them, :func:`server.services.rollup.unit_falls`) with their names: what a
-    large subtree's page shows instead of reading every child's report. Falls are
-    corrections and rare, so they are listed in full."""
-    found = figures.rolled.falls
-    if found is None:
-        found = rollup.unit_falls(session, figures.assignment, figures.unit, figures.period,
-                                  include_submitted=figures.include_submitted,
-                                  children=figures.child_ids)
-    found = list(found)
+    one, found by the roll-up in its own pass over the vectors (:func:`_figures` asks for
+    them), with their names: what a large subtree's page shows instead of reading every
+    child's report. Falls are corrections and rare, so they are listed in full."""
+    found = list(figures.rolled.falls or ())
     if not found:
         return []
     units = {row.id: row for row in session.execute(

@@ -198,6 +198,9 @@ _SET_FIGURES = (update(Report.__table__)
                 .values(figures=bindparam("figures")))
 
 
+_TYPED = "report_values.typed"  # session.info: what the before-flush hook worked out
+
+
 def _typed(session: Session, report: Report
            ) -> tuple[Definition, dict[str, Any], Applicability] | None:
     """The definition, typed values and applicability of an ORM *report* (None while its
@@ -223,6 +226,8 @@ def _pack_reports(session: Session, _context: Any, _instances: Any) -> None:
             typed = _typed(session, obj)
         if typed is not None:
             obj.figures = pack(*typed)
+            # Kept for the rows written after the flush (a new report has no id before).
+            session.info.setdefault(_TYPED, {})[obj] = typed
 
 
 @event.listens_for(Session, "after_flush")
@@ -230,11 +235,12 @@ def _follow_reports(session: Session, _context: Any) -> None:
     """Reports written through the ORM keep their rows in step in the same flush: a new
     report or new values rewrite its rows, a new status moves theirs. (A save writes its
     values with a conditional UPDATE and calls :func:`save` itself.)"""
+    typed_before = session.info.pop(_TYPED, {})
     for obj in (*session.new, *session.dirty):
         if not isinstance(obj, Report):
             continue
         if obj in session.new or attributes.get_history(obj, "values").has_changes():
-            typed = _typed(session, obj)
+            typed = typed_before.get(obj) or _typed(session, obj)
             if typed is not None:
                 write(session, rows(obj, *typed), connection=session.connection())
         elif attributes.get_history(obj, "status").has_changes():

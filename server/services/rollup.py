@@ -156,45 +156,34 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
     return column.in_(select(listed.c.value))
 
 
-def id_rows(session: Session, ids: Sequence[int], flagged: Sequence[int] = ()) -> Any:
-    """A derived table of *ids* (column ``id``) and *flagged* (column ``flag`` 1, the
-    others 0), each list one parameter: what a query joins its rows to, unit by unit,
-    through an index (instead of testing each of its rows against a list)."""
-    def listed(values: Sequence[int], flag: int):
-        if session.get_bind().dialect.name == "postgresql":
-            table = func.unnest(_pg_array(values)).table_valued("id").render_derived()
-            return select(table.c.id.label("id"), literal(flag).label("flag"))
-        table = func.json_each(json.dumps(list(values))).table_valued("value")
-        return select(table.c.value.label("id"), literal(flag).label("flag"))
-    return listed(ids, 0).union_all(listed(flagged, 1)).subquery("kids")
+def _id_rows(ids: Sequence[int]) -> Any:
+    """SQLite: a derived table of *ids* (column ``id``), the list one JSON parameter read
+    by ``json_each``: what a query joins its rows to, unit by unit, through an index
+    (instead of testing each of its rows against a list)."""
+    table = func.json_each(json.dumps(list(ids))).table_valued("value")
+    return select(table.c.value.label("id")).subquery("kids")
 
 
 class _Listed:
-    """The rows of a query restricted to units of a list (and some of them flagged), in
-    the form each database runs best over a province's 100,000 units.
+    """The rows of a query restricted to units of a list, in the form each database runs
+    best over a province's 100,000 units.
 
-    SQLite joins the list (a derived table, :func:`id_rows`) unit by unit to the index of
+    SQLite joins the list (a derived table, :func:`_id_rows`) unit by unit to the index of
     the rows; PostgreSQL tests each row against the list as a hashed array constant
-    (``unit_id = ANY('{…}')``): the plan is then the floor's own (a parallel scan of the
-    period's rows, aggregated as they come), where a join let the planner hash millions
-    of rows and probe them with the list."""
+    (``unit_id = ANY('{…}')``): the plan is then the floor's own (a scan of the period's
+    rows, taken as they come), where a join let the planner hash millions of rows and
+    probe them with the list."""
 
-    def __init__(self, session: Session, ids: Sequence[int], flagged: Sequence[int] = ()):
-        self.ids, self.flagged = list(ids), list(flagged)
+    def __init__(self, session: Session, ids: Sequence[int]):
+        self.ids = list(ids)
         self.postgresql = session.get_bind().dialect.name == "postgresql"
-        self.rows = None if self.postgresql else id_rows(session, self.ids, self.flagged)
+        self.rows = None if self.postgresql else _id_rows(self.ids)
 
     def restrict(self, query: Any, entity: Any, column: Any) -> Any:
         """*query* over *entity*, limited to the rows whose *column* is listed."""
         if self.postgresql:
-            return query.where(column == func.any(_pg_array([*self.ids, *self.flagged])))
+            return query.where(column == func.any(_pg_array(self.ids)))
         return query.join_from(self.rows, entity, column == self.rows.c.id)
-
-    def flag(self, column: Any) -> ColumnElement[bool]:
-        """Whether the row's unit (*column*) is one of the flagged."""
-        if self.postgresql:
-            return column == func.any(_pg_array(self.flagged))
-        return self.rows.c.flag == 1
 
 
 def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
