@@ -121,7 +121,7 @@ def test_the_submitters_journey(chromium, live_server, current, screenshot, widt
         expect(summary).to_contain_text("未检查：其中已整改，因为企业自查发现事故隐患无法识别。")
         # The page opens at the summary, which has the focus.
         expect(village).to_have_url(re.compile("#issues$"))
-        assert village.evaluate("document.activeElement.id") == "issues"
+        expect(summary).to_be_focused()  # waits: the page's script moves the focus on load
         assert in_view(village, "#issues")
         screenshot(village, f"submitter-five-mistakes-{width}")
         assert fits_the_screen(village)
