@@ -88,6 +88,7 @@ from server.services.owing import (
     owes,
     owing_parameters,
     owing_statement,
+    placed_below,
 )
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -243,6 +244,9 @@ class ReportView:
     sent: dict[str, Report] | None = None
     # Why the period is closed over this report (server.services.closing), or None.
     closed: Refusal | None = None
+    # Whether any unit was placed below the unit in the period's tree, as the view's
+    # query read it; None when not read (the children's query then tells).
+    placed_below: bool | None = None
 
     @property
     def definition(self) -> Definition:
@@ -270,7 +274,8 @@ class ReportView:
 
 # The statements of a report's view, built once per process (see owing_statement): the
 # assignment with its versions and their templates; the unit, visible, owing the period,
-# with its tags, its place then, whether the period is closed anywhere, and its reports.
+# with its tags, its place then, whether the period is closed anywhere, whether any unit
+# is placed below it then, and its reports.
 _ASSIGNMENT = (
     select(Assignment).where(Assignment.key == bindparam("view_key"))
     .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version)
@@ -291,6 +296,7 @@ def _unit_of_view(scope: str) -> Callable[[Select], Select]:
                         scope_on(scope, bindparam("scope_unit", type_=Integer), day))
             .add_columns(UnitPlacement.path,
                          closing.any_closed_of(assignment_id, bindparam("view_period")),
+                         placed_below(UnitPlacement.path, day),
                          Report)
             .outerjoin(Report, and_(Report.unit_id == Unit.id,
                                     Report.assignment_id == assignment_id))
@@ -304,8 +310,9 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     # Two statements, whose text is built once: the assignment (its versions and their
-    # templates), then the unit (visible, owing the period, with its tags, its place then
-    # and whether the period is closed anywhere) with all its reports of the assignment.
+    # templates), then the unit (visible, owing the period, with its tags, its place then,
+    # whether the period is closed anywhere and whether any unit is placed below it then)
+    # with all its reports of the assignment.
     assignment = session.scalars(_ASSIGNMENT, {"view_key": assignment_key}).unique().first()
     if assignment is None:
         raise NotVisible(what=assignment_key)
@@ -323,11 +330,12 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
         visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
                                                        unit_scope(user)))
         raise NotVisible(what=assignment_key if visible is None else period)
-    unit, path, closed_somewhere, _report = rows[0]
+    unit, path, closed_somewhere, below, _report = rows[0]
     if event and not _event_period_open(session, assignment, unit, period):
         raise NotVisible(what=period)  # only the unit's events and its next one
-    reports = {r.period: r for _u, _p, _c, r in rows if r is not None}
+    reports = {r.period: r for *_unit, r in rows if r is not None}
     view = build_view(assignment, unit, period, reports)
+    view.placed_below = bool(below)
     # Only when some closure of the period is in force does it matter where.
     closure = closing.closure_of(session, assignment, unit, period, path=path) \
         if closed_somewhere else None
@@ -431,8 +439,8 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     consolidation does). For checking a consolidated report against its children.
     Events stand alone: an office's event is never compared with its children's.
     """
-    if view.definition.is_event:
-        return None
+    if view.definition.is_event or view.placed_below is False:
+        return None  # nothing below to consolidate: no statement needed to say so
     reports = counted_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
