@@ -586,7 +586,7 @@ def save(
     check_required: bool = False,
     event: EventInfo | None = None,
     now: datetime | None = None,
-    before_writes: Callable[[ReportView, list[Issue]], None] | None = None,
+    before_writes: Callable[[ReportView, list[Issue], list[Issue]], None] | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -606,8 +606,9 @@ def save(
     An event report's time, place and attachments are *event*; left out, the
     stored ones stay (an event's first save needs them).
 
-    *before_writes* is called with the view as it will stand after the save and the
-    issues, before the compare and set (the API builds its answer there; a report's
+    *before_writes* is called with the view as it will stand after the save, the issues
+    and the warnings of reading the values (what was typed, kept with a warning), before
+    the compare and set (the API builds its answer there; a report's
     first save inserts its row before it): on SQLite the writes hold the database's only
     write lock until the commit, so nothing slower than the writes comes after them. A
     save that then loses the race leaves the view as read.
@@ -642,21 +643,24 @@ def save(
         changes["explanations"] = clean_explanations(view.definition, explanations)
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
-    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
-    # The figures' rows of an existing revision are in step with its values: only the
-    # fields whose value or applicability changed are written again.
+    # The figures' rows and vector of an existing revision are in step with its values: only
+    # the rows of fields whose value or applicability changed are written again, and the
+    # vector (the roll-up's) only when one did.
     before = (view.values, view.applicability()) if read_before is not None else None
+    moved = report_values.changed(view.definition, values, scope, before)
+    if before is None or moved:
+        changes["figures"] = report_values.pack(view.definition, values, scope)
     read, previous = report.revision, (view.report, view.values, view.skipped)
     _advance(report, read + 1, changes)
     view.report, view.values, view.skipped = report, values, skipped
     if before_writes is not None:
-        before_writes(view, issues)
+        before_writes(view, issues, coercion)  # no errors among them: those refuse the save
     try:
         _claim_next_revision(session, view, report, read, changes)
     except StaleRevision:
         view.report, view.values, view.skipped = previous
         raise
-    report_values.save(session, report, view.definition, values, scope, before)
+    report_values.write_fields(session, report, moved, values, scope)
     # The revision and its event as plain inserts (no ORM objects: nothing of this request
     # reads them back, and a save is the most frequent write of all).
     now = now or utcnow()
@@ -771,13 +775,15 @@ def _insert_report(session: Session, view: ReportView) -> Report:
 @lru_cache(maxsize=16)
 def _claim_statement(columns: tuple[str, ...]):
     """The compare and set of a save changing *columns*, built once per set of columns
-    (building it cost more than running it)."""
-    return (update(Report)
-            .where(Report.id == bindparam("claim_id"),
-                   Report.revision == bindparam("claim_read"))
+    (building it cost more than running it). On the table, not the entity: the ORM's
+    bulk update would only find that it has nothing to synchronise (the report's
+    attributes are set by :func:`_advance`)."""
+    reports = Report.__table__
+    return (update(reports)
+            .where(reports.c.id == bindparam("claim_id"),
+                   reports.c.revision == bindparam("claim_read"))
             .values(revision=bindparam("claim_next"),
-                    **{name: bindparam(name) for name in columns})
-            .execution_options(synchronize_session=False))
+                    **{name: bindparam(name) for name in columns}))
 
 
 def _advance(report: Report, revision: int, changes: Mapping[str, Any]) -> None:
