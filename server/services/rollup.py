@@ -34,19 +34,21 @@ from __future__ import annotations
 import json
 import sys
 from array import array
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from itertools import compress
+from itertools import chain, compress
 from operator import lt
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Engine,
     Integer,
     String,
     and_,
     cast,
+    event,
     false,
     func,
     literal,
@@ -192,8 +194,10 @@ def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str)
 
     In path order a unit's subtree follows it: a unit is a child unless it lies below
     the last child found, one string comparison each."""
-    rows = session.execute(owing_units(assignment, period, unit, session=session)
-                           .with_only_columns(Unit.id, UnitPlacement.path))
+    if session.autoflush:
+        session.flush()
+    rows = _rows(session.connection(), owing_units(assignment, period, unit, session=session)
+                 .with_only_columns(Unit.id, UnitPlacement.path))
     found: list[int] = []
     last: str | None = None
     root = unit.id
@@ -381,7 +385,18 @@ class _Layout:
         self.index = {key: at for at, key in enumerate(self.keys)}
         self.width = len(self.keys)
         self.size = packed_size(self.width)
-        self.maps: dict[int, list[int | None]] = {}
+        # Where each other version of the template keeps these fields, read up front: no
+        # version is looked up while the reports stream (on PostgreSQL their connection is
+        # busy until the last row).
+        self.maps: dict[int, list[int | None]] = {
+            other.id: self._where(other) for other in session.scalars(
+                select(TemplateVersion).where(TemplateVersion.key == version.key,
+                                              TemplateVersion.id != version.id))}
+
+    def _where(self, other: TemplateVersion) -> list[int | None]:
+        """Per field of this order, its place in *other*'s vectors (None: not stored)."""
+        theirs = {f.key: at for at, f in enumerate(stored_fields(other.definition))}
+        return [theirs.get(key) for key in self.keys]
 
     def columns(self, fields: Iterable[FieldDef]) -> dict[str, int]:
         return {f.key: self.index[f.key] for f in fields}
@@ -395,11 +410,7 @@ class _Layout:
         if version_id == self.version_id and figures is not None \
                 and len(figures) == self.size:
             return figures
-        if version_id not in self.maps:
-            theirs = {f.key: at for at, f in enumerate(stored_fields(
-                self.session.get(TemplateVersion, version_id).definition))}
-            self.maps[version_id] = [theirs.get(key) for key in self.keys]
-        where = self.maps[version_id]
+        where = self.maps[version_id]  # a report is on a version of its template
         if figures is None:  # a report never given figures (no save yet): none stored
             return pack_rows(None for _ in self.keys)
         numbers, flags = unpack(figures)
@@ -408,13 +419,46 @@ class _Layout:
             "applies": not flags[at] & OFF} for at in where)
 
 
-def _rows(connection: Any, query: Any) -> Iterable[Any]:
-    """The rows of *query*, fetched many at a time (a driver call per row cost more than
-    the roll-up's own work on each) and streamed (PostgreSQL's driver would otherwise
-    hold the whole result before the first row: tens of megabytes at 100,000 units)."""
-    for part in connection.execute(query.execution_options(
-            yield_per=_Pile.CHUNK)).partitions():  # streamed: a server-side cursor on PostgreSQL
-        yield from part
+_STREAMING = "tianbao.rollup.streaming"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _not_while_streaming(connection: Any, *_args: Any) -> None:
+    """Refuse a statement on a connection whose roll-up rows are still streaming."""
+    if connection.info.get(_STREAMING):
+        raise RuntimeError("a statement on a connection still streaming a roll-up's rows")
+
+
+def _rows(connection: Any, query: Any) -> Iterator[tuple]:
+    """The rows of *query* as the driver gives them (plain tuples, no result processing:
+    every column read here is an integer, a string or bytes), streamed a chunk at a time.
+
+    PostgreSQL: in binary format (a vector's bytes as they are; the text format would send
+    them hex-encoded, twice the size, and decode them again) and streamed in chunks of rows
+    by libpq (``Cursor.stream``), which unlike a server-side cursor (``DECLARE``) lets the
+    planner scan in parallel and needs no round trip per chunk; memory stays one chunk.
+    SQLite: ``fetchmany`` on the statement's own cursor (a driver call per row cost more
+    than the roll-up's own work on each).
+
+    Until the last row nothing else may run on the connection (PostgreSQL's driver holds
+    it: a statement would wait for ever); one is refused on both databases alike
+    (:func:`_not_while_streaming`)."""
+    if connection.dialect.name == "postgresql":
+        compiled = query.compile(dialect=connection.dialect,
+                                 compile_kwargs={"render_postcompile": True})
+        cursor = connection.connection.driver_connection.cursor(binary=True)
+        rows = cursor.stream(compiled.string, compiled.params, binary=True, size=_Pile.CHUNK)
+    else:
+        cursor = connection.execute(query).cursor
+        rows = chain.from_iterable(iter(lambda: cursor.fetchmany(_Pile.CHUNK), []))
+    connection.info[_STREAMING] = True
+    try:
+        yield from rows
+    finally:
+        connection.info.pop(_STREAMING, None)
+        if hasattr(rows, "close"):  # PostgreSQL's stream, ended (cancelled if unfinished)
+            rows.close()
+        cursor.close()
 
 
 def _in_year(period: str, other: str) -> bool:
@@ -554,8 +598,8 @@ def rollup(session: Session, assignment: Assignment, unit: Unit, period: str, *,
     if session.autoflush:
         session.flush()
     connection = session.connection()
-    latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
-                                                                        period)).all())
+    latest_of: dict[int, str] = dict(_rows(connection, _latest_periods(kids, assignment,
+                                                                         period)))
     now = _Pile(width, layout.columns(fields), extremes=extremes, lasts=lasts)
     before = _Pile(width, layout.columns(f for f in fields if not f.cumulative),
                    extremes=extremes)
@@ -775,8 +819,8 @@ def unit_falls(session: Session, assignment: Assignment, unit: Unit, period: str
     if session.autoflush:
         session.flush()
     connection = session.connection()
-    latest_of: dict[int, str] = dict(connection.execute(_latest_periods(kids, assignment,
-                                                                        period)).all())
+    latest_of: dict[int, str] = dict(_rows(connection, _latest_periods(kids, assignment,
+                                                                         period)))
     now: dict[int, bytes] = {}
     for unit_id, _period, status, version_id, figures in _rows(
             connection, _reports(kids, assignment, [period])):

@@ -23,12 +23,12 @@ from rollup_tree import (
     save,
     send,
 )
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, literal, select, text
 from sqlalchemy.orm import undefer
 
 from server import migrate
 from server.db import unit_of_work
-from server.models import Report, ReportValue, Status, TemplateVersion
+from server.models import Assignment, Report, ReportValue, Status, TemplateVersion, Unit
 from server.services import assignments as assignment_service
 from server.services import reporting, rollup
 from server.services import templates as template_service
@@ -161,6 +161,40 @@ def test_like_for_like_maps_the_figures_of_another_version_by_key(world, session
     rolled = rollup.rollup(session, world["assignment"], world["units"]["T1"], "2025Q1",
                            falls=True)
     assert rolled.falls == falls
+
+
+def test_a_roll_up_in_a_new_session_reads_the_other_versions_first(world, session):
+    """As in a new request, nothing loaded: V2's latest approved report before 2024Q4 is
+    on version 1, which the roll-up reads before the reports stream (on PostgreSQL no
+    statement can run on the connection while they do: one would be refused)."""
+    roll_up(session, world)
+    send(session, world, "v1", "V1", "2024Q4", {"found": 6, "posts": 3}, approve_by="t1-hz")
+    send(session, world, "v2", "V2", "2024Q4", {"found": 4, "posts": 1}, approve_by="t1-hz")
+    loaded = rollup.rollup(session, world["assignment"], world["units"]["T1"], "2024Q4")
+    assignment_id, town_id = world["assignment"].id, world["units"]["T1"].id
+    session.expunge_all()
+    fresh = rollup.rollup(session, session.get(Assignment, assignment_id),
+                          session.get(Unit, town_id), "2024Q4", falls=True)
+    assert fresh.previous_values["found"] == 5 + 3 and fresh.increments["posts"] == 4 - 2
+    assert (fresh.values, fresh.previous_values, fresh.falls) == (
+        loaded.values, loaded.previous_values, [])
+
+
+def test_no_statement_runs_on_a_connection_while_roll_up_rows_stream(session):
+    """On PostgreSQL the driver holds the connection until the last streamed row, so a
+    statement there would wait for ever: it is refused at once, on both databases, and
+    the connection serves again once the rows are read (or the reading is abandoned)."""
+    connection = session.connection()
+    rows = rollup._rows(connection, select(literal(1)).union_all(select(literal(2))))
+    first = next(rows)
+    with pytest.raises(RuntimeError, match="streaming"):
+        session.execute(select(literal(3)))
+    assert [first, *rows] == [(1,), (2,)]
+    assert session.execute(select(literal(3))).scalar() == 3
+    abandoned = rollup._rows(connection, select(literal(1)).union_all(select(literal(2))))
+    assert next(abandoned) == (1,)
+    abandoned.close()
+    assert session.execute(select(literal(4))).scalar() == 4
 
 
 def test_the_migration_packs_the_stored_rows_and_can_be_undone(empty_engine):
