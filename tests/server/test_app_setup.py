@@ -123,7 +123,14 @@ class StandInServer:
             ended.broken = True
 
     def answers(self) -> bool:
-        return not self.pool.connect().dbapi_connection.closed
+        with self.pool.connect() as connection:
+            return not connection.dbapi_connection.closed
+
+    def close(self) -> None:
+        self.pool.dispose()
+        for opened in self.opened:
+            opened.socket.close()
+            opened.server.close()
 
 
 class PostgresqlServer:
@@ -155,14 +162,20 @@ class PostgresqlServer:
         with self.app.test_client() as client:
             return api_get(client, "/me", self.token).status_code == 200
 
+    def close(self) -> None:
+        pass
+
 
 def test_an_idle_connection_is_checked_out_again_without_a_round_trip():
     server = StandInServer()
-    first = server.current()
-    assert server.current() == first
-    server.opened[first].server.setblocking(False)
-    with pytest.raises(BlockingIOError):  # the check sent nothing
-        server.opened[first].server.recv(1)
+    try:
+        first = server.current()
+        assert server.current() == first
+        server.opened[first].server.setblocking(False)
+        with pytest.raises(BlockingIOError):  # the check sent nothing
+            server.opened[first].server.recv(1)
+    finally:
+        server.close()
 
 
 @pytest.mark.parametrize("server_kind", SERVERS)
@@ -178,9 +191,12 @@ def test_a_connection_the_server_ended_while_idle_is_replaced_when_checked_out(
         server = PostgresqlServer(app, token_for(request.getfixturevalue("session"), user),
                                   request.getfixturevalue("migrated"))
         ends = ("terminates the backend",)
-    for how in ends:
-        ended = server.current()
-        assert server.current() == ended  # idle and not ended: handed out again
-        server.end(ended, how)
-        assert server.answers(), how
-        assert server.current() != ended, how
+    try:
+        for how in ends:
+            ended = server.current()
+            assert server.current() == ended  # idle and not ended: handed out again
+            server.end(ended, how)
+            assert server.answers(), how
+            assert server.current() != ended, how
+    finally:
+        server.close()
