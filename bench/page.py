@@ -12,7 +12,9 @@ time (SQLite works in the process, so on a loaded machine the CPU time is the st
 measure of the page's own work; PostgreSQL's work is not in it).
 
 Usage: ``python bench/page.py [--units 2000 20000] [--runs 3] [--pg URL]
-[--no-sqlite]``; with ``--pg`` the same on a PostgreSQL database created there.
+[--no-sqlite] [--keep DIR]``; with ``--pg`` the same on a PostgreSQL database created
+there. With ``--keep`` the trees are kept (SQLite files in ``DIR``, the ``bench_page_N``
+database) and reused by the next run with ``--keep``.
 To time another checkout of the code (the "before" of bench/README.md), run that
 checkout's copy of this file (it puts its own folder first on the path) with
 ``PYTHONPATH`` set to that checkout.
@@ -93,7 +95,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--measure")
     parser.add_argument("--instance")
-    parser.add_argument("--keep", help="a folder to keep (and reuse) the SQLite databases in")
+    parser.add_argument("--keep", help="a folder to keep (and reuse) the SQLite databases in;"
+                        " with --pg, the PostgreSQL database left by an earlier run is reused")
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(measure(args.measure, args.runs, args.instance)))
@@ -104,10 +107,10 @@ def main(argv: list[str]) -> None:
             targets = [] if args.no_sqlite else [
                 ("SQLite", f"sqlite:///{folder / f'page-{size}.db'}")]
             if args.pg:
-                targets.append(("PostgreSQL",
-                                tree_bench.pg_database(args.pg, f"bench_page_{size}")))
+                targets.append(("PostgreSQL", tree_bench.pg_database(
+                    args.pg, f"bench_page_{size}", reuse=bool(args.keep))))
             for name, url in targets:
-                if name != "SQLite" or not (folder / f"page-{size}.db").exists():
+                if not tree_bench.built(url):
                     tree_bench.build(url, size)
                 m = child(url, args.runs)
                 print(f"{size:>7,} units, {name:<10}: page {m['page']:.3f} s (median of "

@@ -34,11 +34,10 @@ from sqlalchemy.orm import Session, lazyload
 from forms.consolidation import MEAN_PLACES
 from forms.definition import Aggregation, CumulativeSpan, Definition
 from forms.periods import Period
-from server.models import Unit, UnitPlacement
+from server.models import Unit
 from server.models.reporting import Assignment, Report, ReportValue, Status
-from server.services.owing import owing_units
 from server.services.report_values import SCALE, from_micros
-from server.services.rollup import ids_in
+from server.services.rollup import ids_in, unit_paths
 from server.services.subtree import path_ids
 
 MEAN_TOLERANCE = Decimal("0.01")  # a mean is rounded to two places: closer than that agrees
@@ -67,13 +66,11 @@ class Links:
 def tree_links(session: Session, assignment: Assignment, unit: Unit, period: str) -> Links:
     """The reporting tree below *unit* in *period* as integers (one query of ids and paths,
     in tree order)."""
-    rows = session.execute(owing_units(assignment, period, unit)
-                           .with_only_columns(Unit.id, UnitPlacement.path)).all()
     links = Links({}, {unit.id: 0}, {})
     # In path order a unit's subtree follows it: the reporting units above a row are a
     # stack of those whose path it starts with (one string comparison a row, mostly).
     above: list[tuple[str, int]] = []
-    for unit_id, path in rows:
+    for unit_id, path in unit_paths(session, assignment, unit, period):
         links.paths[unit_id] = path
         if unit_id == unit.id:
             continue

@@ -188,20 +188,27 @@ class _Listed:
         return query.join_from(self.rows, entity, column == self.rows.c.id)
 
 
+def unit_paths(session: Session, assignment: Assignment, unit: Unit, period: str
+               ) -> Iterator[tuple[int, str]]:
+    """(id, path) of *unit* and the units below it owing *period*, in tree order (path
+    order: a unit's subtree follows it), read as plain rows with the subtree's bounds
+    read first (:func:`~server.services.owing.owing_units` with a session)."""
+    if session.autoflush:
+        session.flush()
+    return _rows(session.connection(), owing_units(assignment, period, unit, session=session)
+                 .with_only_columns(Unit.id, UnitPlacement.path))
+
+
 def child_ids(session: Session, assignment: Assignment, unit: Unit, period: str) -> list[int]:
     """The ids of the nearest reporting units below *unit* owing *period*, in tree order
-    (one query of ids and paths with the subtree's bounds read first, no objects).
+    (one query of ids and paths, no objects).
 
     In path order a unit's subtree follows it: a unit is a child unless it lies below
     the last child found, one string comparison each."""
-    if session.autoflush:
-        session.flush()
-    rows = _rows(session.connection(), owing_units(assignment, period, unit, session=session)
-                 .with_only_columns(Unit.id, UnitPlacement.path))
     found: list[int] = []
     last: str | None = None
     root = unit.id
-    for unit_id, path in rows:
+    for unit_id, path in unit_paths(session, assignment, unit, period):
         if unit_id == root or (last is not None and path.startswith(last)):
             continue
         found.append(unit_id)
