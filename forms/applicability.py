@@ -59,7 +59,12 @@ _parse = lru_cache(maxsize=1024)(parse)
 
 
 def conditions(definition: Definition) -> tuple[Condition, ...]:
-    """The definition's conditions, outermost first (the definition validated them)."""
+    """The definition's conditions, outermost first (the definition validated them);
+    worked out once per definition (every request that shows or checks a report asks)."""
+    return definition.derived("conditions", lambda: _conditions(definition))
+
+
+def _conditions(definition: Definition) -> tuple[Condition, ...]:
     found: list[Condition] = []
     for fld in definition.header:
         if fld.applies_when:

@@ -42,7 +42,12 @@ def places(fld: FieldDef) -> int:
 
 def inputs(fld: FieldDef) -> list[str]:
     """The keys of the fields *fld*'s formula reads, sorted."""
-    return sorted(parse(fld.formula).fields) if fld.formula else []
+    return list(_inputs(fld.formula)) if fld.formula else []
+
+
+@lru_cache(maxsize=1024)
+def _inputs(formula: str) -> tuple[str, ...]:
+    return tuple(sorted(parse(formula).fields))
 
 
 def calculate_field(fld: FieldDef, values: Mapping[str, Any]) -> int | Decimal | None:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, TypeVar
 
 import yaml
 from pydantic import (
@@ -33,6 +33,8 @@ from pydantic import (
 from forms.definition_errors import DefinitionRuleError, Labelled, labelled
 from forms.periods import FixedDate, Period, Schedule
 from forms.rules import Expr, RuleSyntaxError, parse
+
+T = TypeVar("T")
 
 KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 Key = Annotated[str, StringConstraints(pattern=KEY_PATTERN, max_length=64)]
@@ -699,7 +701,8 @@ class Definition(Localized):
         return current_phase(self.phases, today)
 
     def target_fields(self) -> list[FieldDef]:
-        return [f for f in self.fields() if f.target is not None]
+        return list(self.derived("target_fields",
+                                 lambda: tuple(f for f in self.fields() if f.target is not None)))
 
     def _check_conditions(self, known: set[str]) -> None:
         """Every ``applies_when`` parses as a condition, names existing fields, compares
@@ -759,18 +762,30 @@ class Definition(Localized):
         return (longs or inputs or [None])[0]
 
     def fields(self) -> Iterator[FieldDef]:
-        """Every field: the header first, then the items' fields in order.
+        """Every field: the header first, then the items' fields in order (listed once,
+        see :meth:`derived`: a save walks them a dozen times)."""
+        return iter(self.derived("fields", self._list_fields))
 
-        Listed once per header and sections (a save walks them a dozen times); a
-        definition given other sections or another header lists them again."""
-        listed = self.__dict__.get("_fields_listed")
-        if listed is None or listed[0] is not self.header or listed[1] is not self.sections:
-            found = [*self.header]
-            for _, item in self.items():
-                found.extend(item.fields)
-            listed = (self.header, self.sections, tuple(found))
-            self.__dict__["_fields_listed"] = listed
-        return iter(listed[2])
+    def _list_fields(self) -> tuple[FieldDef, ...]:
+        found = [*self.header]
+        for _, item in self.items():
+            found.extend(item.fields)
+        return tuple(found)
+
+    def derived(self, name: str, build: Callable[[], T]) -> T:
+        """``build()``, something worked out from the header and sections alone (the
+        fields of a kind, the conditions), kept under *name* until the definition is
+        given another header or other sections. A template version's definition is
+        parsed once per process, so what every request of its reports needs is worked
+        out once too, instead of walking every field at each request."""
+        kept = self.__dict__.get("_derived")
+        if kept is None or kept[0] is not self.header or kept[1] is not self.sections:
+            kept = (self.header, self.sections, {})
+            self.__dict__["_derived"] = kept
+        found = kept[2]
+        if name not in found:
+            found[name] = build()
+        return found[name]
 
     def field(self, key: str) -> FieldDef | None:
         return self._field_index.get(key)
@@ -787,10 +802,12 @@ class Definition(Localized):
         return list(self._calculated)
 
     def cumulative_fields(self) -> list[FieldDef]:
-        return [f for f in self.fields() if f.cumulative]
+        return list(self.derived("cumulative_fields",
+                                 lambda: tuple(f for f in self.fields() if f.cumulative)))
 
     def numeric_fields(self) -> list[FieldDef]:
-        return [f for f in self.fields() if f.is_numeric]
+        return list(self.derived("numeric_fields",
+                                 lambda: tuple(f for f in self.fields() if f.is_numeric)))
 
     @cached_property
     def _calculated(self) -> tuple[FieldDef, ...]:

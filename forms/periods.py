@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from functools import total_ordering
+from functools import lru_cache, total_ordering
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -146,6 +146,11 @@ class Period:
         """
         if not isinstance(key, str):
             raise ValueError(f"A period key must be text, not {type(key).__name__}")
+        # Keys as written are short; one with spaces around it is parsed without keeping it.
+        return _parse_key(key) if key == key.strip() else cls._parse(key)
+
+    @classmethod
+    def _parse(cls, key: str) -> Period:
         text = key.strip()
         if text.lower() == "once":
             return cls.once()
@@ -287,7 +292,13 @@ class Period:
         return (self.year, self.index) < (other.year, other.index)
 
 
+# A period is an immutable value and every request parses a few of the same keys: each key
+# is parsed once (a bad key raises again each time: exceptions are not kept, so only the
+# few valid spellings, none longer than 16 characters, fill it).
+_parse_key = lru_cache(maxsize=4096)(Period._parse)
+
 # Periods without dates: their start and end are unbounded, they have no neighbours.
+
 _UNBOUNDED = frozenset({Frequency.ONCE, Frequency.EVENT})
 
 

@@ -50,6 +50,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from functools import cached_property
 from typing import Any, Literal
 
 from forms.i18n import N_
@@ -875,8 +876,10 @@ class Expr:
     source: str
     _root: _Node = field(repr=False, compare=False)
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
+        """Worked out once per parsed rule (parsed rules are kept and asked again and again
+        by every validation)."""
         return frozenset(self._root.fields())
 
     @property

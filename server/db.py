@@ -14,6 +14,7 @@ loader and the tests' factories. Models never commit, and a GET never writes.
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 # Constraint names are stable across databases, so migrations can refer to them.
@@ -65,7 +67,50 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    check_on_checkout(engine)
+    return engine
+
+
+# Set on a pool's record of a connection opened just now, until its first checkout.
+_FRESH = "tianbao.fresh"
+
+
+def check_on_checkout(target) -> None:
+    """Replace a pooled PostgreSQL connection that the server ended while it sat idle
+    (PostgreSQL restarted, the backend was terminated, an idle time-out) when it is next
+    checked out of *target*'s pool (an engine or a pool), before anything runs on it.
+
+    What ``pool_pre_ping`` protects, without its round trip (a ``SELECT 1`` at every
+    checkout, each request's first): a server that ends a connection says why and
+    closes it, so an idle connection with anything to read, or already closed or
+    broken, is replaced by the pool (which tries a new connection at once). The
+    check reads nothing and waits for nothing: one ``poll`` of the socket. A
+    connection opened just now is not checked.
+    """
+    event.listen(target, "connect", _opened)
+    event.listen(target, "checkout", _still_connected)
+
+
+def _opened(_dbapi_connection, record) -> None:
+    record.info[_FRESH] = True
+
+
+def _still_connected(dbapi_connection, record, _proxy) -> None:
+    if record.info.pop(_FRESH, False):
+        return
+    if dbapi_connection.closed or dbapi_connection.broken \
+            or _sent_while_idle(dbapi_connection.fileno()):
+        raise DisconnectionError("the database server ended the connection while it was idle")
+
+
+def _sent_while_idle(fd: int) -> bool:
+    """Whether the socket *fd* has something to read, or was closed or failed: nothing
+    is sent to an idle connection of this application (it never LISTENs) but a
+    server's last words."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

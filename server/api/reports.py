@@ -133,15 +133,14 @@ def put_report(assignment: str, unit: str, period: str):
     raw, refused = _raw_values(view, values)
     if refused:
         raise ApiError(422, "invalid", str(reporting.NOT_SAVED), issues=refused)
-    # What does not apply to the unit is left out by the save: no warnings about it either.
-    typed, coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
-    warnings = [i for i in coercion if not i.is_error]
     answered = []
 
-    def answer(saved: ReportView, stored: list) -> None:
-        # The view as the save leaves it, with the issues a submission would check: the
-        # answer needs neither another read nor another validation, and is built before
-        # the writes, so the write lock is not held while it is.
+    def answer(saved: ReportView, stored: list, warnings: list) -> None:
+        # The view as the save leaves it, with the issues a submission would check and the
+        # warnings of reading what was sent (what does not apply to the unit is left out,
+        # with no warning about it): the answer needs neither another read nor another
+        # validation, and is built before the writes, so the write lock is not held while
+        # it is.
         answered.append(_answer(saved, warnings, stored=stored))
 
     try:
@@ -149,6 +148,7 @@ def put_report(assignment: str, unit: str, period: str):
                        explanations=explanations, expected_revision=expected,
                        source=Source.API, check_required=True, before_writes=answer)
     except StaleRevision:
+        typed, _coercion = coerce_values(view.definition, view.applicability(raw).prune(raw))
         if not _is_current(view, typed, remarks, explanations):
             raise
         # The retry of a save that was committed (its answer was lost): nothing to do again.

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -100,12 +101,19 @@ def period_keys(definition: Definition, first: str, last: str) -> list[str]:
     events: they are numbered as they happen, never owed)."""
     if definition.is_event:
         return []
+    return list(_period_keys(definition.schedule.frequency, first, last))
+
+
+@lru_cache(maxsize=256)
+def _period_keys(frequency: Frequency, first: str, last: str) -> tuple[str, ...]:
+    """:func:`period_keys` of a schedule's *frequency*, listed once per process (every
+    request for a report checks its period against them; a refusal is raised again)."""
     try:
         start, end = Period.parse(first), Period.parse(last)
     except ValueError:
         raise InvalidInput(_l("%(first)s – %(last)s is not a valid period range."),
                            field="first_period", first=first, last=last) from None
-    if start.frequency != definition.schedule.frequency or end.frequency != start.frequency:
+    if start.frequency != frequency or end.frequency != start.frequency:
         raise InvalidInput(_l("The periods do not match the template's schedule."),
                            field="first_period")
     if end < start:
@@ -114,7 +122,7 @@ def period_keys(definition: Definition, first: str, last: str) -> list[str]:
     while current is not None and not end < current:
         keys.append(current.key)
         current = current.next()
-    return keys
+    return tuple(keys)
 
 
 def create_assignment(

@@ -86,6 +86,21 @@ def path_then(unit_id: int, day: date):
             .limit(1).scalar_subquery())
 
 
+def placed_below(path_column, day) -> ColumnElement[bool]:
+    """SQL: whether any unit is placed strictly below the one whose path on *day* is
+    *path_column* (a column of the enclosing query), as the tree stood on *day*.
+
+    Every unit that could owe a period under a unit is placed below it then, so
+    when nothing is, the units below need not be read at all (one probe of the
+    indexed path range, empty for a unit at the bottom of the tree).
+    """
+    placed = _PLACED
+    return (select(placed.id).where(placed.path > path_column,
+                                    placed.path < _past_subtree(path_column),
+                                    in_force(placed, day))
+            .exists())
+
+
 def paths_on(session: Session, unit_ids, day: date) -> dict[int, str]:
     """The paths of *unit_ids* on *day* (units not placed then are left out): read once,
     they let :func:`owing_on` give the planner plain bounds (see *paths* there)."""
@@ -103,9 +118,14 @@ def within(path_column, top_path) -> ColumnElement[bool]:
     if isinstance(top_path, str):
         low, high = subtree_bounds(top_path)
         return and_(path_column >= low, path_column < high)
-    high = func.substr(top_path, 1, func.length(top_path) - 1, type_=String).concat(
+    return and_(path_column >= top_path, path_column < _past_subtree(top_path))
+
+
+def _past_subtree(top_path):
+    """SQL: the first string past every path in the subtree at *top_path*, as
+    :func:`server.models.units.subtree_bounds` gives it for a path already read."""
+    return func.substr(top_path, 1, func.length(top_path) - 1, type_=String).concat(
         chr(ord(PATH_SEPARATOR) + 1))
-    return and_(path_column >= top_path, path_column < high)
 
 
 def owing_on(assignment: Assignment, day: date, under: Unit | None = None, *,

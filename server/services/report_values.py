@@ -51,7 +51,8 @@ ABSENT = 4  # not a field of the report's template version (only in vectors re-o
 
 def stored_fields(definition: Definition) -> list[FieldDef]:
     """The fields of *definition* kept as rows: numeric inputs (not calculated ones)."""
-    return [f for f in definition.numeric_fields() if not f.is_calculated]
+    return list(definition.derived("stored_fields", lambda: tuple(
+        f for f in definition.numeric_fields() if not f.is_calculated)))
 
 
 def to_micros(value: Any) -> int | None:
@@ -157,11 +158,26 @@ def save(session: Session, report: Report, definition: Definition,
     *before* are the values and applicability its rows were written for (None: unknown,
     or no rows yet): then only the rows of fields whose figure or applicability changed
     are written, none at all when a save changed only texts (most saves)."""
+    write_fields(session, report, changed(definition, values, scope, before), values, scope)
+
+
+def changed(definition: Definition, values: Mapping[str, Any], scope: Applicability,
+            before: tuple[Mapping[str, Any], Applicability] | None) -> list[FieldDef]:
+    """The stored fields whose figure or applicability differ from *before*, the values
+    and applicability the report's rows and vector were written for (every stored field
+    when *before* is None: unknown, or nothing written yet). When none differ, neither
+    the rows nor the vector (:func:`pack`) change."""
     fields = stored_fields(definition)
-    if before is not None:  # typed numbers that compare equal are the same millionths
-        old_values, old_scope = before
-        fields = [f for f in fields if values.get(f.key) != old_values.get(f.key)
-                  or scope.applies(f.key) != old_scope.applies(f.key)]
+    if before is None:
+        return fields
+    old_values, old_scope = before  # typed numbers that compare equal: the same millionths
+    return [f for f in fields if values.get(f.key) != old_values.get(f.key)
+            or scope.applies(f.key) != old_scope.applies(f.key)]
+
+
+def write_fields(session: Session, report: Report, fields: Iterable[FieldDef],
+                 values: Mapping[str, Any], scope: Applicability) -> None:
+    """Insert or replace the rows of *report*'s *fields* (see :func:`changed`)."""
     write(session, _rows(report, fields, values, scope))
 
 

@@ -88,6 +88,7 @@ from server.services.owing import (
     owes,
     owing_parameters,
     owing_statement,
+    placed_below,
 )
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
@@ -243,6 +244,9 @@ class ReportView:
     sent: dict[str, Report] | None = None
     # Why the period is closed over this report (server.services.closing), or None.
     closed: Refusal | None = None
+    # Whether any unit was placed below the unit in the period's tree, as the view's
+    # query read it; None when not read (the children's query then tells).
+    placed_below: bool | None = None
 
     @property
     def definition(self) -> Definition:
@@ -270,7 +274,8 @@ class ReportView:
 
 # The statements of a report's view, built once per process (see owing_statement): the
 # assignment with its versions and their templates; the unit, visible, owing the period,
-# with its tags, its place then, whether the period is closed anywhere, and its reports.
+# with its tags, its place then, whether the period is closed anywhere, whether any unit
+# is placed below it then, and its reports.
 _ASSIGNMENT = (
     select(Assignment).where(Assignment.key == bindparam("view_key"))
     .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version)
@@ -291,6 +296,7 @@ def _unit_of_view(scope: str) -> Callable[[Select], Select]:
                         scope_on(scope, bindparam("scope_unit", type_=Integer), day))
             .add_columns(UnitPlacement.path,
                          closing.any_closed_of(assignment_id, bindparam("view_period")),
+                         placed_below(UnitPlacement.path, day),
                          Report)
             .outerjoin(Report, and_(Report.unit_id == Unit.id,
                                     Report.assignment_id == assignment_id))
@@ -304,8 +310,9 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
     # Two statements, whose text is built once: the assignment (its versions and their
-    # templates), then the unit (visible, owing the period, with its tags, its place then
-    # and whether the period is closed anywhere) with all its reports of the assignment.
+    # templates), then the unit (visible, owing the period, with its tags, its place then,
+    # whether the period is closed anywhere and whether any unit is placed below it then)
+    # with all its reports of the assignment.
     assignment = session.scalars(_ASSIGNMENT, {"view_key": assignment_key}).unique().first()
     if assignment is None:
         raise NotVisible(what=assignment_key)
@@ -323,11 +330,12 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
         visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
                                                        unit_scope(user)))
         raise NotVisible(what=assignment_key if visible is None else period)
-    unit, path, closed_somewhere, _report = rows[0]
+    unit, path, closed_somewhere, below, _report = rows[0]
     if event and not _event_period_open(session, assignment, unit, period):
         raise NotVisible(what=period)  # only the unit's events and its next one
-    reports = {r.period: r for _u, _p, _c, r in rows if r is not None}
+    reports = {r.period: r for *_unit, r in rows if r is not None}
     view = build_view(assignment, unit, period, reports)
+    view.placed_below = bool(below)
     # Only when some closure of the period is in force does it matter where.
     closure = closing.closure_of(session, assignment, unit, period, path=path) \
         if closed_somewhere else None
@@ -431,8 +439,8 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     consolidation does). For checking a consolidated report against its children.
     Events stand alone: an office's event is never compared with its children's.
     """
-    if view.definition.is_event:
-        return None
+    if view.definition.is_event or view.placed_below is False:
+        return None  # nothing below to consolidate: no statement needed to say so
     reports = counted_child_reports(session, view.assignment, view.unit, view.period)
     if reports is None:
         return None
@@ -578,7 +586,7 @@ def save(
     check_required: bool = False,
     event: EventInfo | None = None,
     now: datetime | None = None,
-    before_writes: Callable[[ReportView, list[Issue]], None] | None = None,
+    before_writes: Callable[[ReportView, list[Issue], list[Issue]], None] | None = None,
 ) -> tuple[Report, list[Issue]]:
     """Append a revision with *raw_values*; returns the report and the draft's issues.
 
@@ -598,8 +606,9 @@ def save(
     An event report's time, place and attachments are *event*; left out, the
     stored ones stay (an event's first save needs them).
 
-    *before_writes* is called with the view as it will stand after the save and the
-    issues, before the compare and set (the API builds its answer there; a report's
+    *before_writes* is called with the view as it will stand after the save, the issues
+    and the warnings of reading the values (what was typed, kept with a warning), before
+    the compare and set (the API builds its answer there; a report's
     first save inserts its row before it): on SQLite the writes hold the database's only
     write lock until the commit, so nothing slower than the writes comes after them. A
     save that then loses the race leaves the view as read.
@@ -634,21 +643,24 @@ def save(
         changes["explanations"] = clean_explanations(view.definition, explanations)
     if event is not None:
         changes["event"], changes["event_at"] = event.to_json(), event.at
-    changes["figures"] = report_values.pack(view.definition, values, scope)  # the roll-up's
-    # The figures' rows of an existing revision are in step with its values: only the
-    # fields whose value or applicability changed are written again.
+    # The figures' rows and vector of an existing revision are in step with its values: only
+    # the rows of fields whose value or applicability changed are written again, and the
+    # vector (the roll-up's) only when one did.
     before = (view.values, view.applicability()) if read_before is not None else None
+    moved = report_values.changed(view.definition, values, scope, before)
+    if before is None or moved:
+        changes["figures"] = report_values.pack(view.definition, values, scope)
     read, previous = report.revision, (view.report, view.values, view.skipped)
     _advance(report, read + 1, changes)
     view.report, view.values, view.skipped = report, values, skipped
     if before_writes is not None:
-        before_writes(view, issues)
+        before_writes(view, issues, coercion)  # no errors among them: those refuse the save
     try:
         _claim_next_revision(session, view, report, read, changes)
     except StaleRevision:
         view.report, view.values, view.skipped = previous
         raise
-    report_values.save(session, report, view.definition, values, scope, before)
+    report_values.write_fields(session, report, moved, values, scope)
     # The revision and its event as plain inserts (no ORM objects: nothing of this request
     # reads them back, and a save is the most frequent write of all).
     now = now or utcnow()
@@ -763,13 +775,15 @@ def _insert_report(session: Session, view: ReportView) -> Report:
 @lru_cache(maxsize=16)
 def _claim_statement(columns: tuple[str, ...]):
     """The compare and set of a save changing *columns*, built once per set of columns
-    (building it cost more than running it)."""
-    return (update(Report)
-            .where(Report.id == bindparam("claim_id"),
-                   Report.revision == bindparam("claim_read"))
+    (building it cost more than running it). On the table, not the entity: the ORM's
+    bulk update would only find that it has nothing to synchronise (the report's
+    attributes are set by :func:`_advance`)."""
+    reports = Report.__table__
+    return (update(reports)
+            .where(reports.c.id == bindparam("claim_id"),
+                   reports.c.revision == bindparam("claim_read"))
             .values(revision=bindparam("claim_next"),
-                    **{name: bindparam(name) for name in columns})
-            .execution_options(synchronize_session=False))
+                    **{name: bindparam(name) for name in columns}))
 
 
 def _advance(report: Report, revision: int, changes: Mapping[str, Any]) -> None:

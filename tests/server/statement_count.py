@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
+
+
+@contextmanager
+def recorded(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements *engine* runs within the block, as a list filled as they run."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _params, _context, _many):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def count_statements(session: Session, call) -> int:
     """How many SQL statements ``call(fresh)`` runs in a fresh session (nothing cached)."""
     fresh = Session(session.get_bind(), expire_on_commit=False)
-    seen: list[str] = []
-
-    def record(*args):
-        seen.append(args[2])
-
-    event.listen(fresh.get_bind(), "before_cursor_execute", record)
     try:
-        call(fresh)
+        with recorded(fresh.get_bind()) as seen:
+            call(fresh)
     finally:
-        event.remove(fresh.get_bind(), "before_cursor_execute", record)
         fresh.close()
     return len(seen)

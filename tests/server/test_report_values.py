@@ -80,8 +80,9 @@ def test_a_save_that_fails_leaves_the_rows_as_they_were(world, session):
 
 
 def test_saves_that_change_some_figures_keep_every_row_as_the_document_says(world, session):
-    """A save writes again only the rows of figures that changed: after saves that change
-    one figure, only a text, or clear a figure, the rows are what the documents give."""
+    """A save writes again only the rows of figures that changed, and the report's packed
+    vector only when one did: after saves that change one figure, only a text, or clear a
+    figure, the rows are what the documents give and the vector what the rows give."""
     for values in ({"found": 5}, {"found": 5, "rectified": 2},
                    {"found": 5, "rectified": 2, "reporter": "李四"}, {"rectified": 2},
                    {"found": 7, "rectified": 1}):
@@ -90,6 +91,11 @@ def test_saves_that_change_some_figures_keep_every_row_as_the_document_says(worl
         saved = stored(session, world["units"]["V1"], "2024Q3")
         assert saved == {"found": ("draft", True, to_micros(values.get("found"))),
                          "rectified": ("draft", True, to_micros(values.get("rectified")))}
+        report = session.scalar(select(Report).where(Report.unit_id == world["units"]["V1"].id,
+                                                     Report.period == "2024Q3"))
+        fields = report_values.stored_fields(report.template_version.definition)
+        assert report.figures == report_values.pack_rows(
+            {"micros": saved[f.key][2], "applies": saved[f.key][1]} for f in fields)
     with unit_of_work(session):
         session.execute(delete(ReportValue))
         backfill(session.connection())

@@ -2,10 +2,10 @@
 
 A save is counted in SQL statements (a listener on the engine): the bound is
 what the save needs (the token, the assignment, the unit with its reports, the
-conditional update, the figures as rows, the revision, the event, the children:
-eight; seven when no figure changed) and must not grow with the template or the
-tree. The issues of a save are computed once, the definition of a template
-version is parsed once per process,
+conditional update, the figures as rows, the revision, the event: seven; six
+when no figure changed; one more, the children's reports, for a unit with units
+below it) and must not grow with the template or the tree. The issues of a save
+are computed once, the definition of a template version is parsed once per process,
 and simultaneous saves from the same revision, in real threads, give one success
 and conflicts, never a 500 (on SQLite, and on PostgreSQL when DATABASE_URL is one).
 """
@@ -15,12 +15,19 @@ from __future__ import annotations
 import io
 import json
 import threading
-from contextlib import contextmanager
 
 from api_helpers import token_for
-from api_reports_world import DEFINITION, HEADER, api_fixture, path, world_fixture  # noqa: F401
+from api_reports_world import (  # noqa: F401
+    DEFINITION,
+    HEADER,
+    PERIOD,
+    api_fixture,
+    path,
+    world_fixture,
+)
 from api_reports_world import KEY as ASSIGNMENT
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
+from statement_count import recorded
 from test_api_workbook import download, fill
 from test_reporting_form import Q2, form_of, village  # noqa: F401
 
@@ -36,26 +43,19 @@ from server.services import reporting
 from server.services import templates as template_service
 
 COMPLETE = {**HEADER, "found": 5, "rectified": 2}
-# The token, the assignment, the unit with its reports, the claim, the figures as rows,
-# the revision, the event and the children: eight, whatever the template or the tree.
-MOST_STATEMENTS = 8
-# A save that changes no figure (a text, a remark) writes no figures' rows: seven.
-TEXT_STATEMENTS = 7
+# The token, the assignment, the unit with its reports (and whether any unit is placed
+# below it), the claim, the figures as rows, the revision and the event: seven for a unit
+# at the bottom of the tree, whatever the template.
+MOST_STATEMENTS = 7
+# A save that changes no figure (a text, a remark) writes no figures' rows: six.
+TEXT_STATEMENTS = 6
+# A unit with units below it reads their reports too (its figures are checked against
+# theirs): one statement more, however many there are.
+CHILDREN_STATEMENTS = 1
 
 
-@contextmanager
 def statements(app):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(statement)
-
-    engine = database(app).engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return recorded(database(app).engine)
 
 
 def ok(response, status: int = 200) -> dict:
@@ -75,17 +75,47 @@ def test_a_save_runs_a_bounded_number_of_statements_whatever_the_tree(app, api, 
                                                                      tree):
     client = api("va1")
     ok(put(client, 0, 5))
-    with statements(app) as before:
+    with statements(app) as leaf:
         body = ok(put(client, 1, 6))
     assert body["revision"] == 2 and body["values"]["found"] == 6
-    assert len(before) <= MOST_STATEMENTS, "\n".join(before)
-    # Units below the village: its report is now checked against theirs, in the same query.
-    for n in range(12):
-        make_unit(f"C{n}", tree["VA1"], kind="company")
-    with statements(app) as after:
+    assert len(leaf) <= MOST_STATEMENTS, "\n".join(leaf)
+    # A unit below the village: its report is now checked against theirs, one query more.
+    make_unit("C0", tree["VA1"], kind="company")
+    with statements(app) as one_below:
         body = ok(put(client, 2, 7))
     assert body["revision"] == 3
-    assert len(after) == len(before), "\n".join(after)
+    assert len(one_below) == len(leaf) + CHILDREN_STATEMENTS, "\n".join(one_below)
+    for n in range(1, 12):
+        make_unit(f"C{n}", tree["VA1"], kind="company")
+    with statements(app) as twelve_below:
+        body = ok(put(client, 3, 8))
+    assert body["revision"] == 4
+    assert len(twelve_below) == len(one_below), "\n".join(twelve_below)
+
+
+def test_a_consolidating_unit_s_save_is_checked_against_the_units_below(
+        api, session, make_unit, make_user, tree, world):
+    """The children's reports are still read for a unit with units below it: its answer
+    says where its figure differs from what their approved reports add up to."""
+    reviewer = world["ta-hz"]
+    for code, found in (("C1", 3), ("C2", 4)):
+        company = make_unit(code, tree["VA1"], kind="company")
+        user = make_user(code.lower(), unit=company)
+        view = reporting.load(session, user, ASSIGNMENT, code, PERIOD)
+        with unit_of_work(session):
+            reporting.save(session, user, view, {**COMPLETE, "found": found, "rectified": 1})
+            reporting.submit(session, user, view)
+            reporting.approve(session, reviewer,
+                              reporting.load(session, reviewer, ASSIGNMENT, code, PERIOD))
+    client = api("va1")
+
+    def differing(body: dict) -> list[tuple]:
+        return [(i["field"], i["params"]["value"], i["params"]["expected"])
+                for i in body["issues"] if i["code"] == "differs_from_children"]
+
+    assert differing(ok(put(client, 0, 6))) == [("found", "6", "7")]
+    assert differing(ok(put(client, 1, 7))) == []
+    assert differing(ok(client.get(path()))) == []
 
 
 def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(

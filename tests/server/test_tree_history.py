@@ -16,6 +16,7 @@ import pytest
 from api_helpers import api_request, make_token  # noqa: F401  (fixture)
 from rollup_tree import KEY, build, roll_up, send
 from sqlalchemy import select
+from statement_count import recorded
 
 from server.db import unit_of_work
 from server.models import PeriodClosure
@@ -135,6 +136,31 @@ def test_a_village_moved_between_towns_keeps_both_towns_past_totals(rolled, sess
                        reporting.load(session, rolled["users"]["v1"], KEY, "V1", "2024Q4"),
                        {"reporter": "王五", "phone": "13800000000", "found": 7})
     assert "V1" in counted(figures_of(session, rolled, "co1-hz", "T2", "2024Q4"))["children"]
+
+
+def test_an_office_reads_its_children_only_while_units_are_placed_below_it(
+        rolled, session, make_unit, make_user):
+    """Whether anything lies below an office is read with the period's tree: a town whose
+    only village moved away reads its children's reports for the periods before the move
+    (carried forward, as before) and none after, without a statement; a town whose village
+    owes nothing yet still reads, and finds nothing to compare with."""
+    units, users = rolled["units"], rolled["users"]
+    with unit_of_work(session):
+        unit_service.move_unit(session, units["V3"], units["T1"], date(2024, 10, 1))
+
+    def children(user, unit: str, period: str):
+        view = reporting.load(session, user, KEY, unit, period)
+        with recorded(session.get_bind()) as seen:
+            found = reporting.children_of_view(session, view)
+        return view.placed_below, found, len(seen)
+
+    placed, found, statements = children(users["t2"], "T2", "2024Q3")
+    assert placed and statements == 1
+    assert [(c.unit_code, c.carried_from) for c in found] == [("V3", "2024Q2")]
+    assert children(users["t2"], "T2", "2024Q4") == (False, None, 0)
+    town = make_unit("T4", units["CO2"], kind="town")
+    make_unit("V5", town, reports_from=date(2025, 1, 1))
+    assert children(make_user("t4", unit=town), "T4", "2024Q4") == (True, None, 1)
 
 
 def test_a_move_today_leaves_every_past_period_alone(rolled, session):
