@@ -161,8 +161,10 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
 def _id_rows(ids: Sequence[int]) -> Any:
     """SQLite: a derived table of *ids* (column ``id``), the list one JSON parameter read
     by ``json_each``: what a query joins its rows to, unit by unit, through an index
-    (instead of testing each of its rows against a list)."""
-    table = func.json_each(json.dumps(list(ids))).table_valued("value")
+    (instead of testing each of its rows against a list). In id order, so that the
+    index is walked forwards (in tree order the probes jump about the index: at 100,000
+    units reading the reports took twice as long); the rows' order never matters."""
+    table = func.json_each(json.dumps(sorted(ids))).table_valued("value")
     return select(table.c.value.label("id")).subquery("kids")
 
 
