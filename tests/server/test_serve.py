@@ -45,3 +45,24 @@ def test_serve_answers_with_the_login_page(app, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def test_a_worker_loads_what_first_requests_need_before_it_accepts(app, monkeypatch):
+    """Babel's locale data and both catalogues are loaded when a worker builds its
+    application (``server.wsgi``), not by its first requests: a worker busy loading them
+    (one unpickling holds the interpreter's lock for a tenth of a second) accepts no
+    connections meanwhile, and keep-alive clients connecting at once all went to the
+    other worker."""
+    import babel.core
+    from flask_babel import get_babel
+
+    from server.locale import LANGUAGES
+    from server.wsgi import warmed
+
+    monkeypatch.setattr(babel.core, "_global_data", None)
+    with app.app_context():
+        domain = get_babel(app).instance.domain_instance
+    domain.cache.clear()
+    assert warmed(app) is app
+    assert babel.core._global_data is not None
+    assert {locale for locale, _domain in domain.cache} == set(LANGUAGES)  # zh_CN, en
