@@ -389,7 +389,7 @@ class _Layout:
     meaning across versions (a field its version lacks is :data:`ABSENT`)."""
 
     def __init__(self, session: Session, version: TemplateVersion):
-        self.session, self.version_id = session, version.id
+        self.version_id = version.id
         self.keys = [f.key for f in stored_fields(version.definition)]
         self.index = {key: at for at, key in enumerate(self.keys)}
         self.width = len(self.keys)
