@@ -154,17 +154,22 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
     ``json_each``."""
     if session.get_bind().dialect.name == "postgresql":
         return column == func.any(_pg_array(ids))
-    listed = func.json_each(json.dumps(list(ids))).table_valued("value")
-    return column.in_(select(listed.c.value))
+    return column.in_(select(_json_ids(ids).c.value))
+
+
+def _json_ids(ids: Iterable[int]) -> Any:
+    """SQLite: *ids* as a table (column ``value``), the list one JSON parameter read by
+    ``json_each``."""
+    return func.json_each(json.dumps(list(ids))).table_valued("value")
 
 
 def _id_rows(ids: Sequence[int]) -> Any:
-    """SQLite: a derived table of *ids* (column ``id``), the list one JSON parameter read
-    by ``json_each``: what a query joins its rows to, unit by unit, through an index
-    (instead of testing each of its rows against a list). In id order, so that the
-    index is walked forwards (in tree order the probes jump about the index: at 100,000
-    units reading the reports took twice as long); the rows' order never matters."""
-    table = func.json_each(json.dumps(sorted(ids))).table_valued("value")
+    """SQLite: a derived table of *ids* (column ``id``, :func:`_json_ids`): what a query
+    joins its rows to, unit by unit, through an index (instead of testing each of its
+    rows against a list). In id order, so that the index is walked forwards (in tree
+    order the probes jump about the index: at 100,000 units reading the reports took
+    twice as long); the rows' order never matters."""
+    table = _json_ids(sorted(ids))
     return select(table.c.value.label("id")).subquery("kids")
 
 
@@ -457,16 +462,18 @@ def _rows(connection: Any, query: Any) -> Iterator[tuple]:
                                  compile_kwargs={"render_postcompile": True})
         cursor = connection.connection.driver_connection.cursor(binary=True)
         rows = cursor.stream(compiled.string, compiled.params, binary=True, size=_Pile.CHUNK)
+        end = rows.close  # ends the stream (cancelled if unfinished)
     else:
         cursor = connection.execute(query).cursor
         rows = chain.from_iterable(iter(lambda: cursor.fetchmany(_Pile.CHUNK), []))
+        end = None
     connection.info[_STREAMING] = True
     try:
         yield from rows
     finally:
         connection.info.pop(_STREAMING, None)
-        if hasattr(rows, "close"):  # PostgreSQL's stream, ended (cancelled if unfinished)
-            rows.close()
+        if end is not None:
+            end()
         cursor.close()
 
 
