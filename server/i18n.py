@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -48,6 +49,7 @@ from server.locale import (
     current_locale_code,
     format_date,
     is_never_due,
+    parsed_locale,
     translate_issue,
     translate_place,
 )
@@ -122,7 +124,13 @@ class _Babel(Babel):
         return _CatalogueDomain(domain=self.domain)
 
 
-def select_locale() -> str | None:
+def select_locale() -> Locale | None:
+    """The locale of the current request, parsed (see :func:`locale_code_of_request`)."""
+    code = locale_code_of_request()
+    return None if code is None else parsed_locale(code)
+
+
+def locale_code_of_request() -> str | None:
     """Pick the locale of the current request (see the module docstring).
 
     Outside a request (CLI, background work) there is nobody to ask: None makes

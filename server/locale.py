@@ -62,6 +62,12 @@ def _supported_locales() -> tuple[tuple[str, Locale], ...]:
     return tuple((code, Locale.parse(code)) for code in LANGUAGES)
 
 
+def parsed_locale(code: str) -> Locale:
+    """The parsed locale of a supported *code*, parsed once per process (Flask-Babel would
+    parse the code its locale selector returns again at every request)."""
+    return dict(_supported_locales())[code]
+
+
 def translate_issue(msgid, params: dict | None = None) -> str:
     """Translate a message produced by ``forms``/``exports`` and fill in its parameters.
 

@@ -30,7 +30,17 @@ from functools import lru_cache
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, Select, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -567,9 +577,6 @@ def _event(session: Session, report: Report, action: str, user: User | None,
     return event
 
 
-_INSERT_REVISION = insert(Revision.__table__)
-_INSERT_EVENT = insert(ReportEvent.__table__)
-
 
 def save(
     session: Session,
@@ -655,25 +662,14 @@ def save(
     view.report, view.values, view.skipped = report, values, skipped
     if before_writes is not None:
         before_writes(view, issues, coercion)  # no errors among them: those refuse the save
+    recorded = {"source": str(source), "file_id": file.id if file else None,
+                "author_id": user.id, "created_at": now or utcnow()}
     try:
-        _claim_next_revision(session, view, report, read, changes)
+        _claim_next_revision(session, view, report, read, changes, recorded)
     except StaleRevision:
         view.report, view.values, view.skipped = previous
         raise
     report_values.write_fields(session, report, moved, values, scope)
-    # The revision and its event as plain inserts (no ORM objects: nothing of this request
-    # reads them back, and a save is the most frequent write of all).
-    now = now or utcnow()
-    session.execute(_INSERT_REVISION, {
-        "report_id": report.id, "number": report.revision,
-        "template_version_id": report.template_version_id, "values": report.values,
-        "remarks": report.remarks, "explanations": dict(report.explanations or {}),
-        "source": str(source), "file_id": file.id if file else None, "author_id": user.id,
-        "created_at": now, "event": dict(report.event) if report.event else None})
-    # Saving notifies nobody (notifications.NOTIFIED_ACTIONS), so no _event() either.
-    session.execute(_INSERT_EVENT, {"report_id": report.id, "action": "saved",
-                                    "revision": report.revision, "comment": "",
-                                    "actor_id": user.id, "created_at": now})
     return report, issues
 
 
@@ -772,11 +768,9 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     ).one()
 
 
-@lru_cache(maxsize=16)
 def _claim_statement(columns: tuple[str, ...]):
-    """The compare and set of a save changing *columns*, built once per set of columns
-    (building it cost more than running it). On the table, not the entity: the ORM's
-    bulk update would only find that it has nothing to synchronise (the report's
+    """The compare and set of a save changing *columns*. On the table, not the entity: the
+    ORM's bulk update would only find that it has nothing to synchronise (the report's
     attributes are set by :func:`_advance`)."""
     reports = Report.__table__
     return (update(reports)
@@ -784,6 +778,59 @@ def _claim_statement(columns: tuple[str, ...]):
                    reports.c.revision == bindparam("claim_read"))
             .values(revision=bindparam("claim_next"),
                     **{name: bindparam(name) for name in columns}))
+
+
+# What a revision copies of the report's row as saved.
+_RECORDED_COLUMNS = ("id", "revision", "template_version_id", "values", "remarks",
+                     "explanations", "event")
+
+
+def _recorded(saved) -> tuple:
+    """The revision and the history entry (``saved``) of a save, as inserts from *saved*:
+    the report's row as the compare and set left it, so the revision holds exactly what
+    the report does. Plain inserts, no ORM objects: nothing of the request reads them
+    back, and a save is the most frequent write of all. Saving notifies nobody
+    (notifications.NOTIFIED_ACTIONS), so no :func:`_event` either."""
+    revisions, events = Revision.__table__, ReportEvent.__table__
+
+    def recorded(name: str, column):
+        return bindparam(f"recorded_{name}", type_=column.type)
+
+    revision = insert(revisions).from_select(
+        ["report_id", "number", "template_version_id", "values", "remarks", "explanations",
+         "event", "source", "file_id", "author_id", "created_at"],
+        select(saved.c.id, saved.c.revision, saved.c.template_version_id, saved.c["values"],
+               saved.c.remarks, saved.c.explanations, saved.c.event,
+               recorded("source", revisions.c.source),
+               recorded("file_id", revisions.c.file_id),
+               recorded("author_id", revisions.c.author_id),
+               recorded("created_at", revisions.c.created_at)))
+    event = insert(events).from_select(
+        ["report_id", "action", "revision", "comment", "actor_id", "created_at"],
+        select(saved.c.id, literal("saved", events.c.action.type), saved.c.revision,
+               literal("", events.c.comment.type),
+               recorded("author_id", events.c.actor_id),
+               recorded("created_at", events.c.created_at)))
+    return revision, event
+
+
+@lru_cache(maxsize=32)
+def _save_statements(columns: tuple[str, ...], dialect: str) -> tuple:
+    """The statements of a save changing *columns*, built once per set of columns and
+    dialect (building them cost more than running them). On PostgreSQL one statement:
+    the compare and set returns the row it wrote, and the revision and the history entry
+    are inserted from it (none when it wrote nothing), one round trip instead of three.
+    SQLite has no writes in a WITH: the compare and set, then the inserts from the row."""
+    reports, events = Report.__table__, ReportEvent.__table__
+    kept = [reports.c[name] for name in _RECORDED_COLUMNS]
+    claim = _claim_statement(columns)
+    if dialect == "postgresql":
+        saved = claim.returning(*kept).cte("saved")
+        revision, event = _recorded(saved)
+        # The revision it recorded, if any (its rowcount is not reported through the WITH).
+        return (event.add_cte(revision.cte("revision")).returning(events.c.revision),)
+    saved = select(*kept).where(reports.c.id == bindparam("claim_id")).subquery("saved")
+    return (claim, *_recorded(saved))
 
 
 def _advance(report: Report, revision: int, changes: Mapping[str, Any]) -> None:
@@ -795,9 +842,11 @@ def _advance(report: Report, revision: int, changes: Mapping[str, Any]) -> None:
 
 
 def _claim_next_revision(session: Session, view: ReportView, report: Report, read: int,
-                         changes: Mapping[str, Any]) -> None:
+                         changes: Mapping[str, Any], recorded: Mapping[str, Any]) -> None:
     """Move *report* from revision *read*, the one this request read, to the next one with
-    *changes* (already set on *report*, see :func:`_advance`), or refuse as stale.
+    *changes* (already set on *report*, see :func:`_advance`) and record it (the revision
+    and its history entry, by *recorded*'s source, file, author and time), or refuse as
+    stale and record nothing.
 
     The report was read before this request wrote anything, so another request
     may have saved since. A conditional update (compare and set) makes the check,
@@ -806,14 +855,23 @@ def _claim_next_revision(session: Session, view: ReportView, report: Report, rea
     retry of a save that did commit recognises its values), instead of failing
     on the revision's unique key.
     """
-    claimed = session.execute(_claim_statement(tuple(changes)), {
-        **changes, "claim_id": report.id, "claim_read": read, "claim_next": read + 1,
-    }).rowcount
+    claim, *records = _save_statements(tuple(changes), session.get_bind().dialect.name)
+    # The recorded values are named apart from the report's columns: an UPDATE sets every
+    # column its parameters name (a "created_at" would move the report's).
+    recorded = {f"recorded_{name}": value for name, value in recorded.items()}
+    parameters = {**changes, "claim_id": report.id, "claim_read": read,
+                  "claim_next": read + 1}
+    if records:
+        claimed = session.execute(claim, parameters).rowcount
+    else:
+        claimed = session.execute(claim, {**parameters, **recorded}).first() is not None
     if not claimed:  # only an existing report, read from view.report, can lose the race
         session.refresh(report)  # the row as it now stands, not as this request set it
         check_revision(view, read)
         # Not stale after all cannot happen: the row moved on, so its revision differs.
         raise StaleRevision(current=report.revision)
+    for record in records:
+        session.execute(record, {**recorded, "claim_id": report.id})
 
 
 def submit(session: Session, user: User, view: ReportView, *,

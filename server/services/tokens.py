@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, lazyload, load_only, selectinload
 
 from server.models import ApiToken, Unit, User
 from server.models.accounts import as_utc, expired_at, utcnow
@@ -73,11 +73,18 @@ TOUCHED = "tianbao.token_touched"
 # something asks.
 # The token itself as plain columns: nothing of the request changes it through the ORM
 # (its use is recorded by a conditional UPDATE), and one entity fewer to build a request.
+# Of the account and its unit only what requests read (who, which role, where in the
+# tree): each column costs every request its description and its place in the row; the
+# others load when something asks (the account pages, a notification).
 _BY_PREFIX = (
     select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at, User)
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.prefix == bindparam("prefix"), ApiToken.revoked_at.is_(None))
-    .options(joinedload(User.unit).lazyload(Unit.tag_rows))
+    .options(load_only(User.username, User.role, User.unit_id, User.active, User.locale),
+             joinedload(User.unit).options(
+                 load_only(Unit.code, Unit.name, Unit.kind, Unit.parent_id, Unit.path,
+                           Unit.depth, Unit.active, Unit.reports_from, Unit.stops_on),
+                 lazyload(Unit.tag_rows)))
 )
 
 
