@@ -49,6 +49,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -216,23 +217,33 @@ class Server:
         self.groups: list[int] = []
 
     def start(self) -> None:
+        """Start gunicorn and wait until every worker has built its application and the
+        server answers: clients that connect while one worker is still loading all go to
+        the others and stay there (keep-alive)."""
+        ready = Path(tempfile.mkdtemp(prefix="tianbao-ready-"))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--threads", str(self.threads),
              "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
-             self.app_spec],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+             "--config", str(ROOT / "bench" / "gunicorn_ready.py"), self.app_spec],
+            cwd=ROOT, env={**self.env, "TIANBAO_BENCH_READY": str(ready)}, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True)
         self.groups.append(self.process.pid)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {self.process.returncode}; "
-                                 f"see {self.log.name}")
-            if len(children(self.process.pid)) >= self.workers and self._answers():
-                return
-            time.sleep(0.2)
-        raise SystemExit("gunicorn did not answer within 60 seconds")
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise SystemExit(f"gunicorn exited with {self.process.returncode}; "
+                                     f"see {self.log.name}")
+                workers = children(self.process.pid)
+                loaded = {int(p.name) for p in ready.iterdir()}
+                if len(workers) >= self.workers and loaded.issuperset(workers) \
+                        and self._answers():
+                    return
+                time.sleep(0.1)
+        finally:
+            shutil.rmtree(ready, ignore_errors=True)
+        raise SystemExit("gunicorn's workers did not all answer within 60 seconds")
 
     def _answers(self) -> bool:
         try:
