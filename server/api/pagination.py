@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, jsonify, request
+from flask import Response, request
 from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
@@ -66,7 +66,7 @@ def page_response(page_type: type[Page], items: Sequence[BaseModel], total: int,
                   page: PageRequest) -> Response:
     """The *page_type* envelope of the *items* with its Link header."""
     envelope = page_type(items=items, page=page.page, per_page=page.per_page, total=total)
-    response = jsonify(answer(envelope))
+    response = answer(envelope)
     links = link_header(page, total)
     if links:
         response.headers["Link"] = links

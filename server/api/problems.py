@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, json
+from flask import Response
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -120,9 +120,8 @@ def problem_response(status: int, code: str, detail: Any = None, *,
         detail=str(detail if detail is not None else default or ""),
         **extras,
     )
-    response = current_app.response_class(
-        json.dumps(answer(body), ensure_ascii=False), status=status,
-        mimetype=MEDIA_TYPE)
+    response = answer(body)
+    response.status_code, response.mimetype = status, MEDIA_TYPE
     if status == 401:
         response.headers["WWW-Authenticate"] = WWW_AUTHENTICATE
     for name, value in (headers or {}).items():

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from flask import Response, current_app
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
 from forms.definition import Definition, Severity, TargetKind, TargetScope
@@ -37,9 +38,11 @@ StoredDefinition = Annotated[dict[str, Any],
 Count = Annotated[int, Field(ge=0)]
 
 
-def answer(model: BaseModel) -> dict[str, Any]:
-    """The JSON of *model*, as the API answers it."""
-    return model.model_dump(mode="json")
+def answer(model: BaseModel) -> Response:
+    """The JSON response of *model*, as the API answers it: pydantic writes the JSON in one
+    pass, with no dictionary built and then encoded again (a save's answer spent more
+    on those two steps than on its compare and set)."""
+    return current_app.response_class(model.model_dump_json(), mimetype="application/json")
 
 
 def _only_the_type(schema: dict[str, Any]) -> None:
