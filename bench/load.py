@@ -13,7 +13,8 @@ dropped by the script; no other database or schema is touched); migrations,
 the built-in catalogue, a town with one village per report, an assignment of
 ``chidian-progress``, one submitter account and token per saver. gunicorn
 serves ``server.wsgi:app`` on a free port of 127.0.0.1 with the settings of
-``tianbao serve`` (gthread workers).
+``tianbao serve`` (gthread workers); the savers start once every worker has built
+its application (``bench/gunicorn_ready.py``).
 
 Each saver loops for the given seconds: GET its report (the ETag), PUT a new
 value of the 报送人 text field (``s<saver>-<counter>``, never reused) with
