@@ -62,6 +62,7 @@ def _supported_locales() -> tuple[tuple[str, Locale], ...]:
     return tuple((code, Locale.parse(code)) for code in LANGUAGES)
 
 
+@cache
 def parsed_locale(code: str) -> Locale:
     """The parsed locale of a supported *code*, parsed once per process (Flask-Babel would
     parse the code its locale selector returns again at every request)."""
