@@ -662,8 +662,10 @@ def save(
     view.report, view.values, view.skipped = report, values, skipped
     if before_writes is not None:
         before_writes(view, issues, coercion)  # no errors among them: those refuse the save
-    recorded = {"source": str(source), "file_id": file.id if file else None,
-                "author_id": user.id, "created_at": now or utcnow()}
+    # Named apart from the report's columns: an UPDATE sets every column its parameters
+    # name (a "created_at" would move the report's).
+    recorded = {"recorded_source": str(source), "recorded_file_id": file.id if file else None,
+                "recorded_author_id": user.id, "recorded_created_at": now or utcnow()}
     try:
         _claim_next_revision(session, view, report, read, changes, recorded)
     except StaleRevision:
@@ -856,9 +858,6 @@ def _claim_next_revision(session: Session, view: ReportView, report: Report, rea
     on the revision's unique key.
     """
     claim, *records = _save_statements(tuple(changes), session.get_bind().dialect.name)
-    # The recorded values are named apart from the report's columns: an UPDATE sets every
-    # column its parameters name (a "created_at" would move the report's).
-    recorded = {f"recorded_{name}": value for name, value in recorded.items()}
     parameters = {**changes, "claim_id": report.id, "claim_read": read,
                   "claim_next": read + 1}
     if records:
