@@ -1,5 +1,6 @@
-"""gunicorn settings of the benchmarks' servers: nothing but a hook that says when a worker
-has built its application and can serve (the command line carries the real settings).
+"""gunicorn settings of the benchmarks' servers: those of ``tianbao serve``
+(``server/serving.py``), and a hook that says when a worker has built its application
+and can serve. The command line adds the address, the workers and the threads.
 
 Each worker writes a file named after its pid into ``$TIANBAO_BENCH_READY`` once its
 application is loaded; ``bench/load.py`` starts the clients only when every worker has.
@@ -9,6 +10,11 @@ leaves them all to the other one, for the whole run.
 
 import os
 from pathlib import Path
+
+from server.serving import SETTINGS
+
+# gunicorn takes every module-level name of a configuration file that is a setting.
+globals().update(SETTINGS)
 
 
 def post_worker_init(worker) -> None:

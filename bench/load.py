@@ -13,8 +13,9 @@ dropped by the script; no other database or schema is touched); migrations,
 the built-in catalogue, a town with one village per report, an assignment of
 ``chidian-progress``, one submitter account and token per saver. gunicorn
 serves ``server.wsgi:app`` on a free port of 127.0.0.1 with the settings of
-``tianbao serve`` (gthread workers); the savers start once every worker has built
-its application (``bench/gunicorn_ready.py``).
+``tianbao serve`` (``server/serving.py``: gthread workers, each listening on its own
+socket on Linux); the savers start once every worker has built its application
+(``bench/gunicorn_ready.py``).
 
 Each saver loops for the given seconds: GET its report (the ETag), PUT a new
 value of the 报送人 text field (``s<saver>-<counter>``, never reused) with
@@ -225,7 +226,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
              "--workers", str(self.workers), "--threads", str(self.threads),
-             "--worker-class", "gthread", "--timeout", "120", "--graceful-timeout", "5",
+             "--graceful-timeout", "5",
              "--config", str(ROOT / "bench" / "gunicorn_ready.py"), self.app_spec],
             cwd=ROOT, env={**self.env, "TIANBAO_BENCH_READY": str(ready)}, stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True)

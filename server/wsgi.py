@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from server.app import create_app
 from server.locale import LANGUAGES
+from server.serving import SETTINGS
 
 
 def warmed(app: Flask) -> Flask:
@@ -52,13 +53,11 @@ class _Gunicorn(BaseApplication):
 def serve(host: str = "127.0.0.1", port: int = 5000, workers: int = 2, threads: int = 4) -> None:
     """Run gunicorn in the foreground until interrupted."""
     _Gunicorn({
+        **SETTINGS,
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
         "accesslog": "-",
-        "timeout": 120,  # large uploads and exports on a slow machine
-        "forwarded_allow_ips": "127.0.0.1",
     }).run()
 
 

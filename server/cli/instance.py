@@ -13,6 +13,7 @@ from server.db import db_session, unit_of_work
 from server.demo import demo_password, load_demo
 from server.locale import translate_definition_error
 from server.services import templates as template_service
+from server.serving import address_in_use
 from server.wsgi import serve
 
 
@@ -51,6 +52,9 @@ def init_command(demo: bool) -> None:
 def serve_command(host: str, port: int, workers: int, threads: int, no_worker: bool) -> None:
     """Serve the application with gunicorn (production WSGI server) and one job worker."""
     require_migrated()
+    if address_in_use(host, port):
+        raise Failure(_("Another server is already listening on %(host)s:%(port)s; stop it "
+                        "or choose another port with --port.", host=host, port=port))
     click.echo(_("Serving on http://%(host)s:%(port)s/ (press Ctrl+C to stop)",
                  host=host, port=port))
     job_worker = None if no_worker else start_worker_process()
