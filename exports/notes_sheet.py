@@ -87,8 +87,37 @@ def write_notes_sheet(writer: Any, explanations: Mapping[str, str]) -> None:
             ws.write_blank(r, 4, None, label)
         ws.write_string(r, NOTE_COLUMN, str(explanations.get(fld.key) or ""), note)
     ws.freeze_panes(2, 0)
+    # Printed with the form when the unit explained a figure (``printed_notes``).
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.repeat_rows(1)
+    ws.print_area(0, 1, len(rows) + 1, len(HEADERS))
+    ws.set_footer("&C" + t(N_("Page &P of &N")))
     ws.protect("", {"format_rows": True, "format_columns": True,
                     "select_locked_cells": True, "select_unlocked_cells": True})
+
+
+def printed_notes(sheet: Any) -> bool | None:
+    """For printing a filled form: whether the openpyxl *sheet*, a 说明 sheet, explains any
+    figure, its other rows and the guide to filling it in hidden meanwhile, so that what
+    prints is the unit's explanations under the column headers. None when *sheet* is not
+    a 说明 sheet."""
+    explained, notes = False, False
+    for row in sheet.iter_rows(min_col=1, max_col=NOTE_COLUMN + 1):
+        if parse_marker(row[0].value).kind != "n":
+            continue
+        notes = True
+        text = row[NOTE_COLUMN].value if len(row) > NOTE_COLUMN else None
+        if text is None or not str(text).strip():
+            sheet.row_dimensions[row[0].row].hidden = True
+        else:
+            explained = True
+    if not notes:
+        return None
+    sheet.row_dimensions[1].hidden = True  # the guide to filling it in
+    return explained
 
 
 def _sheet_name(wanted: str, taken: str) -> str:

@@ -40,6 +40,7 @@ from exports.annotate import annotate_workbook
 from exports.bulk import Upload, expand_uploads
 from exports.identity import Identity
 from exports.messages import CellIssue
+from exports.notes_sheet import printed_notes
 from exports.template_workbook import build_template
 from exports.workbook_reader import ReadResult, read_workbook
 from forms.definition import Definition
@@ -49,6 +50,7 @@ from server.locale import current_locale_code
 from server.models import Unit, User
 from server.models.accounts import utcnow
 from server.models.reporting import Assignment, Source, StoredFile
+from server.pdf import only_sheets, set_up_for_print
 from server.scope import can_see, unit_scope
 from server.services import assignments as assignment_service
 from server.services import events, files, reporting
@@ -121,6 +123,18 @@ def template_for(session: Session, user: User, view: ReportView, *,
         banner=due_line(view, locale),
     )
     return TemplateWorkbook(data, workbook_filename(view, locale))
+
+
+def for_print(data: bytes) -> bytes:
+    """The official form *data* as it prints: the form sheet, then the unit's 说明 of the
+    figures it explained (no such page when it explained none), never the hidden sheets;
+    the form upright when it is narrow."""
+    return only_sheets(data, _printed, upright_when_narrow=True)
+
+
+def _printed(sheet) -> bool:
+    explained = printed_notes(sheet)
+    return set_up_for_print(sheet) if explained is None else explained
 
 
 def due_line(view: ReportView, locale: str) -> str:

@@ -18,7 +18,7 @@ from werkzeug.datastructures import FileStorage
 from server.auth.access import roles_required
 from server.db import db_session
 from server.models import Role
-from server.pdf import only_sheets, send_pdf, set_up_for_print
+from server.pdf import send_pdf
 from server.reporting.loading import load_or_404, report_args
 from server.services import jobs, reporting
 from server.services import workbooks as workbook_service
@@ -51,11 +51,12 @@ def download(assignment: str, unit: str, period: str):
 @login_required
 def download_pdf(assignment: str, unit: str, period: str):
     """The report's official form, filled as its web form is, printed to PDF with the
-    form's print settings (upright when the form is narrow): the form sheet alone, not its
-    说明 list nor its hidden sheets; 503 without LibreOffice."""
+    form's print settings (upright when the form is narrow): the form sheet, then the
+    unit's 说明 of the figures it explained (none: no 说明 page), never the hidden sheets;
+    503 without LibreOffice."""
     view = load_or_404(assignment, unit, period)
     workbook = workbook_service.template_for(db_session(), current_user._get_current_object(), view)
-    printed = only_sheets(workbook.data, set_up_for_print, upright_when_narrow=True)
+    printed = workbook_service.for_print(workbook.data)
     return send_pdf(printed, workbook.filename.rsplit(".", 1)[0] + ".pdf")
 
 

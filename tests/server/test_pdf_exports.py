@@ -155,6 +155,38 @@ def test_the_report_pdf_prints_the_official_form(demo, printed, signed_in):
     assert form_sheet.print_title_rows and "&P" in form_sheet.oddFooter.center.text
 
 
+def test_the_units_explanations_print_after_the_form(demo, printed, signed_in):
+    """A figure the unit explained (a correction, an outlier) prints with its 说明 on a page
+    after the form, alone under the column headers: the rows of figures it did not
+    explain, and the guide to filling the sheet in, are not printed."""
+    note = "村里核实后更正了上季度的重复统计"
+    with Session(database(demo.app).engine) as session:
+        report = session.scalar(
+            select(Report).join(Unit, Report.unit_id == Unit.id)
+            .where(Unit.code == VILLAGE, Report.period == demo.reported))
+        numeric = [f for f in report.template_version.definition.numeric_fields()
+                   if not f.is_calculated]
+        explained, before, report_id = numeric[1], report.explanations, report.id
+        report.explanations = {explained.key: note}
+        session.commit()
+    try:
+        response = get(signed_in(demo, demo.town_user), report_url(demo))
+    finally:
+        with Session(database(demo.app).engine) as session:
+            session.get(Report, report_id).explanations = before
+            session.commit()
+    assert response.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(printed[0]))
+    assert [ws.title for ws in book.worksheets] == [book.worksheets[0].title, "说明"]
+    notes = book["说明"]
+    shown = [[c.value for c in row] for row in notes.iter_rows()
+             if not notes.row_dimensions[row[0].row].hidden]
+    assert len(shown) == 2  # the column headers and the one explained figure
+    assert shown[0][1:6] == ["序号", "指标", "本期数", "上期数", "说明"]
+    assert explained.label in shown[1][2] and shown[1][5] == note
+    assert notes.page_setup.paperSize is not None and notes.print_title_rows
+
+
 def test_another_towns_consolidator_gets_404(demo, printed, signed_in):
     client = signed_in(demo, demo.other_user)
     assert get(client, summary_url(demo)).status_code == 404
