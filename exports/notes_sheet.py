@@ -35,6 +35,7 @@ GUIDE = N_("Explain here a figure that is lower than last period's (a correction
            "this unit's usual figures: the web form and the upload check say which figures "
            "need it. The figures come from the form sheet.")
 MAX_NOTE = 500  # characters kept of one note, as on the web
+GUIDE_ROW, HEADER_ROW = 0, 1  # above the figures' rows (0-based, as written)
 
 
 def explained_fields(definition: Definition, applies) -> list[tuple[str, FieldDef]]:
@@ -60,14 +61,15 @@ def write_notes_sheet(writer: Any, explanations: Mapping[str, str]) -> None:
     head = writer.label_fmt(bold=True, bg_color="#D9E1F2", align="center")
     note = writer.input_fmt(FieldKind.LONGTEXT)
     figure = writer.label_fmt(num_format="General", bg_color="#F2F2F2")
-    ws.write_string(0, 0, OTHER_MARKER)
-    ws.merge_range(0, 1, 0, len(HEADERS), t(GUIDE), writer.fmt(italic=True, font_color="#595959"))
-    ws.set_row(0, 48)
-    ws.write_string(1, 0, OTHER_MARKER)
+    ws.write_string(GUIDE_ROW, 0, OTHER_MARKER)
+    ws.merge_range(GUIDE_ROW, 1, GUIDE_ROW, len(HEADERS), t(GUIDE),
+                   writer.fmt(italic=True, font_color="#595959"))
+    ws.set_row(GUIDE_ROW, 48)
+    ws.write_string(HEADER_ROW, 0, OTHER_MARKER)
     for col, header in enumerate(HEADERS, start=1):
-        ws.write_string(1, col, t(header), head)
+        ws.write_string(HEADER_ROW, col, t(header), head)
     form = quote_sheetname(writer.sheet_name)
-    for r, (number, fld) in enumerate(rows, start=2):
+    for r, (number, fld) in enumerate(rows, start=HEADER_ROW + 1):
         ws.write_string(r, 0, note_marker(fld.key))
         ws.write_string(r, 1, number or "", label)
         text = fld.text("label", locale)
@@ -86,14 +88,14 @@ def write_notes_sheet(writer: Any, explanations: Mapping[str, str]) -> None:
         else:
             ws.write_blank(r, 4, None, label)
         ws.write_string(r, NOTE_COLUMN, str(explanations.get(fld.key) or ""), note)
-    ws.freeze_panes(2, 0)
+    ws.freeze_panes(HEADER_ROW + 1, 0)
     # Printed with the form when the unit explained a figure (``printed_notes``).
     ws.set_landscape()
     ws.set_paper(9)  # A4
     ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
-    ws.repeat_rows(1)
-    ws.print_area(0, 1, len(rows) + 1, len(HEADERS))
+    ws.repeat_rows(HEADER_ROW)
+    ws.print_area(GUIDE_ROW, 1, HEADER_ROW + len(rows), len(HEADERS))
     ws.set_footer("&C" + t(N_("Page &P of &N")))
     ws.protect("", {"format_rows": True, "format_columns": True,
                     "select_locked_cells": True, "select_unlocked_cells": True})
@@ -109,14 +111,14 @@ def printed_notes(sheet: Any) -> bool | None:
         if parse_marker(row[0].value).kind != "n":
             continue
         notes = True
-        text = row[NOTE_COLUMN].value if len(row) > NOTE_COLUMN else None
+        text = row[NOTE_COLUMN].value
         if text is None or not str(text).strip():
             sheet.row_dimensions[row[0].row].hidden = True
         else:
             explained = True
     if not notes:
         return None
-    sheet.row_dimensions[1].hidden = True  # the guide to filling it in
+    sheet.row_dimensions[GUIDE_ROW + 1].hidden = True  # openpyxl counts rows from 1
     return explained
 
 

@@ -133,6 +133,8 @@ def for_print(data: bytes) -> bytes:
 
 
 def _printed(sheet) -> bool:
+    """Whether *sheet* is printed: the 说明 sheet only when it explains a figure (its other
+    rows hidden by then), any other sheet when it is laid out for print."""
     explained = printed_notes(sheet)
     return set_up_for_print(sheet) if explained is None else explained
 

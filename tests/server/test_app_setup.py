@@ -151,11 +151,13 @@ class PostgresqlServer:
             with admin.connect() as connection:
                 connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": which})
                 deadline = time.monotonic() + 10
-                # pg_stat_activity is read once per transaction and kept: cleared before
-                # every look, or a first look that still saw the backend is all it sees.
-                while connection.execute(text("SELECT pg_stat_clear_snapshot()")) and \
-                        connection.execute(text("SELECT count(*) FROM pg_stat_activity "
-                                                "WHERE pid = :pid"), {"pid": which}).scalar():
+                while True:
+                    # pg_stat_activity is read once per transaction and kept: cleared before
+                    # every look, or a first look that still saw the backend is all it sees.
+                    connection.execute(text("SELECT pg_stat_clear_snapshot()"))
+                    if not connection.execute(text("SELECT count(*) FROM pg_stat_activity "
+                                                   "WHERE pid = :pid"), {"pid": which}).scalar():
+                        break
                     assert time.monotonic() < deadline, "the backend did not end"
                     time.sleep(0.02)
         finally:
