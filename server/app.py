@@ -26,6 +26,7 @@ from server.refusals import register_refusal_pages
 from server.reporting import bp as reporting_bp
 from server.review import bp as review_bp
 from server.security_headers import register_security_headers
+from server.sessions import init_sessions
 from server.workbooks import bp as workbooks_bp
 
 
@@ -52,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     init_db(app)
+    init_sessions(app)
     init_jobs(app)
     csrf.init_app(app)
     login_manager.init_app(app)
