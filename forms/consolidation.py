@@ -197,10 +197,15 @@ def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Deci
 
 
 def child_value(fld: FieldDef, values: Mapping[str, Any]) -> Any:
-    """The child's typed value for *fld*, None when absent or unreadable."""
-    if fld.key not in values:
-        return None
-    value, _ = coerce(fld, values[fld.key])
+    """The child's typed value for *fld*, None when absent or unreadable.
+
+    Values are typed (stored values are data, not input): a whole number or a decimal is
+    taken as it is; anything else (a value kept from a version where the field was of
+    another kind, a float) is read as an input would be."""
+    value = values.get(fld.key)
+    if value is None or value.__class__ is int or value.__class__ is Decimal:
+        return value
+    value, _ = coerce(fld, value)
     return value
 
 

@@ -801,6 +801,13 @@ class Definition(Localized):
         """The calculated fields, each after every calculated field its formula reads."""
         return list(self._calculated)
 
+    def presence_checked_fields(self) -> tuple[FieldDef, ...]:
+        """The fields a missing answer can be an issue of: required ones and tables (their
+        row counts and required columns). Most fields of a plan's table are neither, and a
+        save's answer checks presence every time."""
+        return self.derived("presence_checked_fields", lambda: tuple(
+            f for f in self.fields() if f.required or f.kind is FieldKind.TABLE))
+
     def cumulative_fields(self) -> list[FieldDef]:
         return list(self.derived("cumulative_fields",
                                  lambda: tuple(f for f in self.fields() if f.cumulative)))

@@ -114,7 +114,7 @@ def _required(
 ) -> list[Issue]:
     """Missing values; a value that was given but could not be read is reported once."""
     issues: list[Issue] = []
-    for fld in definition.fields():
+    for fld in definition.presence_checked_fields():
         if not scope.applies(fld.key):
             continue
         value = typed.get(fld.key)
@@ -235,10 +235,11 @@ def increments(
     out: dict[str, int | Decimal | None] = {}
     for fld in definition.cumulative_fields():
         value = child_value(fld, values)
-        before = child_value(fld, previous or {})
         if value is None:
             out[fld.key] = None
-        elif before is None or not same_span(fld, period, previous_period):
+            continue
+        before = child_value(fld, previous or {})
+        if before is None or not same_span(fld, period, previous_period):
             out[fld.key] = value
         else:
             out[fld.key] = value - before

@@ -39,7 +39,7 @@ def _decided(user: User | None) -> ColumnElement[bool] | None:
         return false()
     if user.role == Role.ADMIN:
         return true()
-    if user.unit is None:
+    if user.unit_id is None:
         return false()
     return None
 
@@ -76,9 +76,9 @@ def scope_on_parameters(user: User | None) -> tuple[str, int | None]:
     if decided is not None:
         return ("all" if decided is true() else "none"), None
     if user.role == Role.CONSOLIDATOR:
-        return "below", user.unit.id
+        return "below", user.unit_id
     if user.role == Role.SUBMITTER:
-        return "own", user.unit.id
+        return "own", user.unit_id
     return "none", None
 
 

@@ -41,8 +41,10 @@ Count = Annotated[int, Field(ge=0)]
 def answer(model: BaseModel) -> Response:
     """The JSON response of *model*, as the API answers it: pydantic writes the JSON in one
     pass, with no dictionary built and then encoded again (for a save's answer, 56 µs
-    instead of 144)."""
-    return current_app.response_class(model.model_dump_json(), mimetype="application/json")
+    instead of 144), as the UTF-8 bytes the response sends (``model_dump_json`` would
+    decode them into a string for the response to encode again)."""
+    return current_app.response_class(type(model).__pydantic_serializer__.to_json(model),
+                                      mimetype="application/json")
 
 
 def _only_the_type(schema: dict[str, Any]) -> None:

@@ -171,8 +171,13 @@ def changed(definition: Definition, values: Mapping[str, Any], scope: Applicabil
     if before is None:
         return fields
     old_values, old_scope = before  # typed numbers that compare equal: the same millionths
-    return [f for f in fields if values.get(f.key) != old_values.get(f.key)
-            or scope.applies(f.key) != old_scope.applies(f.key)]
+    # Set operations over the keys that differ, not a test of every field: most saves
+    # change a few figures or only texts.
+    moved = scope.fields ^ old_scope.fields
+    if values != old_values:
+        moved = moved.union(k for k in values.keys() | old_values.keys()
+                            if values.get(k) != old_values.get(k))
+    return [f for f in fields if f.key in moved] if moved else []
 
 
 def write_fields(session: Session, report: Report, fields: Iterable[FieldDef],

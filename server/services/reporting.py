@@ -505,7 +505,7 @@ def can_review(user: User, view: ReportView) -> bool:
     """Review is done from above: administrators, or consolidators of an ancestor unit."""
     if user.is_admin:
         return True
-    if user.role != Role.CONSOLIDATOR or user.unit is None or user.unit_id == view.unit.id:
+    if user.role != Role.CONSOLIDATOR or user.unit_id is None or user.unit_id == view.unit.id:
         return False
     return can_see(user, view.unit)
 

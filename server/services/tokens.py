@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm import Session, joinedload, lazyload, load_only, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
-from server.models import ApiToken, Unit, User
+from server.models import ApiToken, User
 from server.models.accounts import as_utc, expired_at, utcnow
 from server.services import audit
 from server.services.errors import InvalidInput
@@ -68,23 +68,19 @@ def create(session: Session, user: User, name: str = "", *,
 # Set in the session's info when authenticating wrote when the token was last used.
 TOUCHED = "tianbao.token_touched"
 
-# Built once (every API request runs it). The account and its unit in the same statement:
-# every API request needs both (the unit decides the scope); the unit's tags only when
-# something asks.
-# The token itself as plain columns: nothing of the request changes it through the ORM
-# (its use is recorded by a conditional UPDATE), and one entity fewer to build a request.
-# Of the account and its unit only what requests read (who, which role, where in the
-# tree): each column costs every request its description and its place in the row; the
-# others load when something asks (the account pages, a notification).
+# Built once (every API request runs it). The token itself as plain columns: nothing of
+# the request changes it through the ORM (its use is recorded by a conditional UPDATE).
+# Of the account only what requests read (who, which role, which unit): each column costs
+# every request its description and its place in the row; the others load when something
+# asks (the account pages, a notification). Not the account's unit: the scope needs only
+# its id (server.scope), a report's view loads the unit it shows (for a unit's own
+# account, the same one, found there when the account's unit is asked for), and each
+# entity built costs the most frequent request of all, a save, a few hundredths of its work.
 _BY_PREFIX = (
     select(ApiToken.id, ApiToken.token_hash, ApiToken.expires_at, ApiToken.last_used_at, User)
     .join(User, User.id == ApiToken.user_id)
     .where(ApiToken.prefix == bindparam("prefix"), ApiToken.revoked_at.is_(None))
-    .options(load_only(User.username, User.role, User.unit_id, User.active, User.locale),
-             joinedload(User.unit).options(
-                 load_only(Unit.code, Unit.name, Unit.kind, Unit.parent_id, Unit.path,
-                           Unit.depth, Unit.active, Unit.reports_from, Unit.stops_on),
-                 lazyload(Unit.tag_rows)))
+    .options(load_only(User.username, User.role, User.unit_id, User.active, User.locale))
 )
 
 
