@@ -331,9 +331,14 @@ def _recurring(definition: Definition, fld: FieldDef, target: Target, series: Se
     return Progress(fld, target, shown.count, overall, windows=tuple(judged))
 
 
-def judged_keys(definition: Definition) -> set[str]:
+def judged_keys(definition: Definition) -> frozenset[str]:
     """The fields :func:`progress_all` reads: each target's field, a share's denominator,
-    and the entered fields a calculated one among them is computed from."""
+    and the entered fields a calculated one among them is computed from (worked out once
+    per definition: every answer with targets asks)."""
+    return definition.derived("judged_keys", lambda: frozenset(_judged_keys(definition)))
+
+
+def _judged_keys(definition: Definition) -> set[str]:
     keys: set[str] = set()
     for fld in definition.target_fields():
         read = [fld]

@@ -338,8 +338,39 @@ def dumps_values(values: Mapping[str, Any]) -> str:
 
 
 def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Values as plain JSON types, e.g. for a JSON database column or the API."""
-    return json.loads(dumps_values(values))
+    """Values as plain JSON types, e.g. for a JSON database column or the API: what
+    :func:`dumps_values` and ``json.loads`` would make of them, converted directly (a
+    save converts its values and its answer's several times); anything out of the
+    ordinary takes the round trip itself."""
+    try:
+        return _plain_object(values)
+    except _NotPlain:
+        return json.loads(dumps_values(values))
+
+
+class _NotPlain(Exception):
+    """A value :func:`jsonable` leaves to the JSON round trip."""
+
+
+def _plain_object(values: Mapping[str, Any]) -> dict[str, Any]:
+    if any(key.__class__ is not str for key in values):
+        raise _NotPlain  # JSON would turn the keys into text (or refuse to sort them)
+    return {key: _plain(value) for key, value in sorted(values.items())}
+
+
+def _plain(value: Any) -> Any:
+    kind = value.__class__
+    if value is None or kind is str or kind is int or kind is float or kind is bool:
+        return value
+    if kind is Decimal:
+        return _default(value)
+    if kind is date:
+        return value.isoformat()
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    if kind is dict:
+        return _plain_object(value)
+    raise _NotPlain
 
 
 def loads_values(definition: Definition, data: str | Mapping[str, Any]) -> dict[str, Any]:

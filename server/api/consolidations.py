@@ -119,10 +119,7 @@ def consolidation_of(figures: Figures) -> schemas.Consolidation:
         targets=serializers.target_list(
             figures.definition,
             targets.for_consolidation(db_session(), figures)),
-        phase=serializers.phase(targets.phase_now(figures.definition,
-                                                  assignment=figures.assignment)),
-        phases=[serializers.phase(p) for p in targets.phases(figures.definition,
-                                                             figures.assignment)],
+        **serializers.plan_phases(figures.definition, figures.assignment),
         coverage={key: _coverage(figures, key) for key in result.provenance},
         closed=_closure(figures),
     )

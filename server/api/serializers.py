@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from forms.applicability import conditions
-from forms.definition import Definition, Phase
+from forms.definition import Definition, Phase, current_phase
 from forms.events import EventInfo
 from forms.issues import flagged_figures
 from forms.periods import days_until
@@ -108,8 +108,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         explanations=dict(saved.explanations or {}) if saved else {},
         flagged=flagged_figures(stored),
         targets=report_targets(view),
-        phase=phase(targets.phase_now(view.definition, assignment=view.assignment)),
-        phases=[phase(p) for p in targets.phases(view.definition, view.assignment)],
+        **plan_phases(view.definition, view.assignment),
         applies=applies(view),
         skipped=list(view.skipped),
         event=event_details(saved.event) if saved is not None and saved.event else None,
@@ -171,6 +170,34 @@ def target_list(definition: Definition, found: Iterable[Progress]) -> list[schem
         data["text"] = item.text
         out.append(schemas.TargetProgress.model_validate(data))
     return out
+
+
+# The phases answered, by definition, the assignment's own phases and the language: the
+# same key gives the same list, whose objects are only read. Cleared when full.
+_PHASES: dict[tuple, tuple[Definition, list[schemas.PlanPhase]]] = {}
+_PHASES_KEPT = 256
+
+
+def plan_phases(definition: Definition, assignment: Any,
+                now: datetime | None = None) -> dict[str, Any]:
+    """``phases`` (the plan's phases as the assignment adjusts them) and ``phase`` (the one
+    today falls in), in the request's language."""
+    try:
+        key = (id(definition), current_locale_code(),
+               tuple(tuple(sorted(own.items())) for own in assignment.phases or ()))
+        hash(key)
+    except (AttributeError, TypeError):  # phases the key cannot hold: built afresh
+        key = None
+    kept = _PHASES.get(key) if key is not None else None
+    if kept is not None and kept[0] is definition:
+        found = kept[1]
+    else:
+        found = [phase(p) for p in targets.phases(definition, assignment)]
+        if key is not None:
+            if len(_PHASES) >= _PHASES_KEPT:
+                _PHASES.clear()
+            _PHASES[key] = (definition, found)
+    return {"phases": found, "phase": current_phase(found, targets.today(now))}
 
 
 def phase(found: Phase | None) -> schemas.PlanPhase | None:

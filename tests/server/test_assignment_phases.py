@@ -93,6 +93,30 @@ def test_the_review_and_consolidation_pages_and_the_api_show_the_assignments_pha
     assert body["phase"]["name"] == "巩固提升"
 
 
+def test_the_api_answers_the_phases_as_the_assignment_now_dates_them(
+        admin, client, session, world, clock):
+    """The phases a report's answer carries follow the assignment's own phases as they
+    change and the reader's language (an answer's phases are reused only while both
+    hold)."""
+    clock(datetime(2025, 3, 1, 2, tzinfo=UTC))
+    token = token_for(session, world["va1"])
+    path = f"/reports/{KEY}/VA1/2024Q4"
+
+    def read(language: str) -> dict:
+        return api_get(client, path, token, headers={"Accept-Language": language}).get_json()
+
+    before = read("en")
+    assert before["phase"]["name"] == "Special campaign"
+    assert [p["key"] for p in before["phases"]] == ["mobilise", "govern", "review"]
+    save_phases(admin, OWN_PHASES)
+    after, chinese = read("en"), read("zh-CN")
+    assert after["phase"] == {"key": "consolidate", "name": "Consolidation",
+                              "start": "2025-01-01", "end": "2026-09-30"}
+    assert [p["key"] for p in after["phases"]] == ["mobilise", "govern", "consolidate", "review"]
+    assert chinese["phase"]["name"] == "巩固提升"
+    assert [p["name"] for p in chinese["phases"]][:2] == ["动员部署", "专项治理"]
+
+
 def test_the_api_tasks_carry_the_phase_of_their_assignment(client, session, world, monkeypatch):
     from server.api import tasks as api_tasks
     save_phases_directly(session)
