@@ -234,7 +234,9 @@ def increments(
     period, previous_period = _as_period(period), _as_period(previous_period)
     out: dict[str, int | Decimal | None] = {}
     for fld in definition.cumulative_fields():
-        value = child_value(fld, values)
+        value = values.get(fld.key)
+        if value is not None:  # most of a report's figures are empty until it is filled in
+            value = child_value(fld, values)
         if value is None:
             out[fld.key] = None
             continue

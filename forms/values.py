@@ -352,15 +352,19 @@ class _NotPlain(Exception):
     """A value :func:`jsonable` leaves to the JSON round trip."""
 
 
+_AS_IS = frozenset({type(None), str, int, float, bool})  # what JSON gives back unchanged
+
+
 def _plain_object(values: Mapping[str, Any]) -> dict[str, Any]:
-    if any(key.__class__ is not str for key in values):
+    if not set(map(type, values)) <= {str}:
         raise _NotPlain  # JSON would turn the keys into text (or refuse to sort them)
-    return {key: _plain(value) for key, value in sorted(values.items())}
+    return {key: value if value.__class__ in _AS_IS else _plain(value)
+            for key, value in sorted(values.items())}
 
 
 def _plain(value: Any) -> Any:
     kind = value.__class__
-    if value is None or kind is str or kind is int or kind is float or kind is bool:
+    if kind in _AS_IS:
         return value
     if kind is Decimal:
         return _default(value)
