@@ -8,7 +8,7 @@ rendered in the request's language.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -140,24 +140,38 @@ def event_details(stored: dict[str, Any]) -> schemas.EventDetails:
         attachments=[schemas.Attachment.model_validate(a) for a in info.attachments])
 
 
-# The targets answered for a report, by what they depend on (targets.report_key): the
-# same key gives the same list, whose objects are only read. Cleared when full.
-_TARGETS: dict[tuple, tuple[Definition, list[schemas.TargetProgress]]] = {}
-_TARGETS_KEPT = 512
+class _Kept:
+    """Parts of answers kept by what they depend on (a key): the same key gives the same
+    objects, which are only read. A part is reused only for the very definition it was
+    built from (a key holds the definition's id, which a dropped definition's successor
+    may reuse). Cleared when full."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._parts: dict[tuple, tuple[Definition, Any]] = {}
+
+    def get(self, key: tuple | None, definition: Definition, build: Callable[[], Any]) -> Any:
+        """The part kept for *key*, else ``build()`` (kept unless *key* is None)."""
+        kept = self._parts.get(key) if key is not None else None
+        if kept is not None and kept[0] is definition:
+            return kept[1]
+        found = build()
+        if key is not None:
+            if len(self._parts) >= self._size:
+                self._parts.clear()
+            self._parts[key] = (definition, found)
+        return found
+
+
+_TARGETS = _Kept(512)  # by targets.report_key
+_PHASES = _Kept(256)  # by definition, the assignment's own phases and the language
 
 
 def report_targets(view: ReportView) -> list[schemas.TargetProgress]:
     """The report's targets with their sentences in the request's language."""
-    key = targets.report_key(view, current_locale_code())
-    kept = _TARGETS.get(key) if key is not None else None
-    if kept is not None and kept[0] is view.definition:
-        return kept[1]
-    found = target_list(view.definition, targets.for_report(db_session(), view))
-    if key is not None:
-        if len(_TARGETS) >= _TARGETS_KEPT:
-            _TARGETS.clear()
-        _TARGETS[key] = (view.definition, found)
-    return found
+    return _TARGETS.get(
+        targets.report_key(view, current_locale_code()), view.definition,
+        lambda: target_list(view.definition, targets.for_report(db_session(), view)))
 
 
 def target_list(definition: Definition, found: Iterable[Progress]) -> list[schemas.TargetProgress]:
@@ -172,31 +186,19 @@ def target_list(definition: Definition, found: Iterable[Progress]) -> list[schem
     return out
 
 
-# The phases answered, by definition, the assignment's own phases and the language: the
-# same key gives the same list, whose objects are only read. Cleared when full.
-_PHASES: dict[tuple, tuple[Definition, list[schemas.PlanPhase]]] = {}
-_PHASES_KEPT = 256
-
-
 def plan_phases(definition: Definition, assignment: Any,
                 now: datetime | None = None) -> dict[str, Any]:
     """``phases`` (the plan's phases as the assignment adjusts them) and ``phase`` (the one
     today falls in), in the request's language."""
+    own = getattr(assignment, "phases", None) or ()
+    key = (id(definition), current_locale_code(),
+           tuple(tuple(sorted(entry.items())) for entry in own))
     try:
-        key = (id(definition), current_locale_code(),
-               tuple(tuple(sorted(own.items())) for own in assignment.phases or ()))
         hash(key)
-    except (AttributeError, TypeError):  # phases the key cannot hold: built afresh
+    except TypeError:  # phases the key cannot hold: built afresh
         key = None
-    kept = _PHASES.get(key) if key is not None else None
-    if kept is not None and kept[0] is definition:
-        found = kept[1]
-    else:
-        found = [phase(p) for p in targets.phases(definition, assignment)]
-        if key is not None:
-            if len(_PHASES) >= _PHASES_KEPT:
-                _PHASES.clear()
-            _PHASES[key] = (definition, found)
+    found = _PHASES.get(key, definition, lambda: [
+        phase(p) for p in targets.phases(definition, assignment)])
     return {"phases": found, "phase": current_phase(found, targets.today(now))}
 
 
