@@ -257,6 +257,10 @@ class ReportView:
     # Whether any unit was placed below the unit in the period's tree, as the view's
     # query read it; None when not read (the children's query then tells).
     placed_below: bool | None = None
+    # How a report read with the view is decoded, and what was decoded, by report: each
+    # once per view (the history, the previous report and the targets read the same ones).
+    decode: Callable[[Report | None], dict[str, Any]] | None = field(default=None, repr=False)
+    _decoded: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def definition(self) -> Definition:
@@ -274,6 +278,23 @@ class ReportView:
     @property
     def revision(self) -> int:
         return self.report.revision if self.report else 0
+
+    def typed_values(self, report: Report | None) -> dict[str, Any]:
+        """The typed values of *report*, one of the reports read with the view (decoded
+        once per view: the caller only reads them)."""
+        if report is None:
+            return {}
+        found = self._decoded.get(id(report))
+        if found is None:
+            found = self._decoded[id(report)] = (self.decode or stored_values)(report)
+        return found
+
+    def sent_values(self) -> dict[str, dict[str, Any]] | None:
+        """The typed values of the unit's submitted and approved reports by period, as
+        read with the view (None when they were not read)."""
+        if self.sent is None:
+            return None
+        return {period: self.typed_values(report) for period, report in self.sent.items()}
 
     @property
     def increments(self) -> dict[str, Any]:
@@ -375,10 +396,12 @@ def build_view(
     later = [p for p in sent if p > period]
     previous = reports[earlier[-1]] if earlier else None
     following = reports[later[0]] if later else None
-    return ReportView(assignment, unit, period, template, report, values_of(report),
-                      due_date(assignment, period), previous, values_of(previous), following,
-                      [values_of(reports[p]) for p in earlier],
-                      sent={p: reports[p] for p in sent})
+    view = ReportView(assignment, unit, period, template, report, values_of(report),
+                      due_date(assignment, period), previous, following=following,
+                      sent={p: reports[p] for p in sent}, decode=values_of)
+    view.previous_values = view.typed_values(previous)
+    view.history = [view.typed_values(reports[p]) for p in earlier]
+    return view
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,

@@ -40,7 +40,7 @@ from server.models.reporting import Assignment, Report, sent_in_sql
 from server.services import assignments as assignment_service
 from server.services import consolidation
 from server.services import templates as template_service
-from server.services.reporting import ReportView, stored_values
+from server.services.reporting import ReportView
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,8 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
     definition = view.definition
     if not definition.target_fields():
         return []
-    if view.sent is not None:  # the view read them already
-        reports = {period: stored_values(report) for period, report in view.sent.items()}
-    else:
+    reports = view.sent_values()  # read with the view, if they were
+    if reports is None:
         reports = own_reports(session, view.assignment, view.unit)
     return judge(definition, _with_shown(view, reports, values), today(now),
                  _report_scopes(view), assignment=view.assignment)
@@ -146,8 +145,7 @@ def report_key(view: ReportView, locale: str, *, now: datetime | None = None) ->
     if view.sent is None or not definition.target_fields():
         return None
     keys = sorted(judged_keys(definition))
-    reports = _with_shown(view, {period: stored_values(report)
-                                 for period, report in view.sent.items()}, None)
+    reports = _with_shown(view, view.sent_values(), None)
     key = (view.template.id, id(definition), view.assignment.first_period,
            tuple(_report_scopes(view)), today(now), locale,
            tuple((period, tuple(values.get(k) for k in keys))

@@ -162,6 +162,45 @@ def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
     assert len(later) <= bound(app, TEXT_STATEMENTS), "\n".join(later)
 
 
+def test_a_save_decodes_each_report_it_reads_once(app, session, tree, make_user,
+                                                  monkeypatch):
+    """The history, the previous report and the targets all read the unit's handed-in
+    reports: a save late in the plan decodes each of them once, not once per use."""
+    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
+    with unit_of_work(session):
+        template_service.load_files(session, [catalogue])
+        template = template_service.latest(session, "chidian-progress")
+        assignment = assignment_service.create_assignment(session, key="progress",
+                                                          template=template, root=tree["TA"])
+        periods = assignment_service.assignment_periods(assignment)[:3]
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = \
+        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
+
+    def put_reporter(period: str, revision: int, name: str):
+        return ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
+                             headers={"If-Match": f'"{revision}"'},
+                             json={"values": {"reporter": name, "i01_enterprises": 3}}))
+
+    for period in periods[:2]:  # two quarters handed in and approved
+        put_reporter(period, 0, "张三")
+        with unit_of_work(session):
+            session.execute(update(Report).where(Report.period == period)
+                            .values(status=Status.APPROVED, submitted_at=utcnow()))
+    put_reporter(periods[2], 0, "张三")
+    decoded = []
+    real = reporting.loads_values
+
+    def counting(definition, data):
+        decoded.append(data)
+        return real(definition, data)
+
+    monkeypatch.setattr(reporting, "loads_values", counting)
+    answer = put_reporter(periods[2], 1, "李四")
+    assert answer["revision"] == 2 and answer["targets"]
+    assert len(decoded) == 3  # the two approved quarters and the report saved, once each
+
+
 def test_the_answer_s_targets_follow_the_figures_and_the_language(
         app, session, tree, make_user):
     """The targets of an answer are reused between saves: a save that moves a judged
