@@ -16,9 +16,14 @@ Prints the instructions a save of each side and the bare endpoint's work as a sh
 the application's: what ``http_save.py``'s throughput share follows when the cores are the
 bottleneck (its clients' work aside).
 
+With ``--earlier N`` the saver's unit has handed in N earlier quarters, approved, each
+with every figure of the table filled in, and the counted saves are of the next quarter:
+a save late in the plan, which reads and checks against those reports (the history, the
+previous quarter, the targets).
+
 Usage::
 
-    python bench/save_work.py [--saves 100] [--database-url postgresql://…]
+    python bench/save_work.py [--saves 100] [--earlier N] [--database-url postgresql://…]
 
 Needs valgrind (its ``callgrind_control``); exits 2 without it.
 """
@@ -43,8 +48,37 @@ WARM_UP = 150
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
+def hand_in_earlier(app, client, headers: dict, unit: str, earlier: int) -> str:
+    """The unit's first *earlier* quarters saved with every figure and approved; the next
+    quarter's key."""
+    from sqlalchemy import update
+
+    from server.db import database, unit_of_work
+    from server.models import Report
+    from server.models.accounts import utcnow
+    from server.models.reporting import Status
+    from server.services import assignments as assignment_service
+
+    with app.app_context():
+        session = database(app).session()
+        assignment = assignment_service.get_assignment(session, load.ASSIGNMENT)
+        periods = assignment_service.assignment_periods(assignment)[:earlier + 1]
+        definition = assignment_service.version_for(assignment, periods[0]).definition
+        figures = [f.key for f in definition.numeric_fields() if not f.is_calculated]
+        database(app).session.remove()
+    for number, period in enumerate(periods[:-1], start=1):
+        answer = client.put(load.report_path(period, unit), headers={**headers, "If-Match": '"0"'},
+                            json={"values": {key: 10 * number for key in figures}})
+        if answer.status_code != 200:
+            raise SystemExit(f"handing in {period} was answered {answer.status_code}")
+        with app.app_context(), unit_of_work(database(app).session()) as session:
+            session.execute(update(Report).where(Report.period == period)
+                            .values(status=Status.APPROVED, submitted_at=utcnow()))
+    return periods[-1]
+
+
 def child(side: str, url: str, folder: str, period: str, token: str, unit: str,
-          saves: int) -> None:
+          saves: int, earlier: int = 0) -> None:
     """Runs under callgrind: warm up, then count *saves* PUTs of *side*."""
     os.environ.update(DATABASE_URL=url, SECRET_KEY="load-bench", TIANBAO_INSTANCE_PATH=folder)
     if side == "bare":
@@ -57,6 +91,8 @@ def child(side: str, url: str, folder: str, period: str, token: str, unit: str,
         app = create_app()
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "en"}
+    if side == "app" and earlier:
+        period = hand_in_earlier(app, client, headers, unit, earlier)
     path = load.report_path(period, unit)
     revision = client.get(path, headers=headers).get_json()["revision"]
 
@@ -88,7 +124,7 @@ def counted(side: str, args, url: str, folder: Path, period: str,
         f"--callgrind-out-file={folder / f'{side}.callgrind'}",
         sys.executable, __file__, "--child", side, "--url", url, "--folder", str(folder),
         "--period", period, "--token", target.token, "--unit", target.unit,
-        "--saves", str(args.saves)]
+        "--saves", str(args.saves), "--earlier", str(args.earlier)]
     env = dict(os.environ, PYTHONHASHSEED="0",
                PYTHONPATH=os.pathsep.join([str(load.ROOT), str(load.ROOT / "bench")]))
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
@@ -101,6 +137,8 @@ def counted(side: str, args, url: str, folder: Path, period: str,
 def parse(argv: list[str]):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--saves", type=int, default=100, help="saves counted on each side")
+    parser.add_argument("--earlier", type=int, default=0, metavar="N",
+                        help="quarters the unit handed in before the one saved")
     parser.add_argument("--database-url", help="a PostgreSQL server to create a database on "
                         "(default: a fresh SQLite file)")
     parser.add_argument("--child", choices=("app", "bare"), help=argparse.SUPPRESS)
@@ -109,6 +147,8 @@ def parse(argv: list[str]):
     args = parser.parse_args(argv)
     if not 1 <= args.saves <= 10_000:
         parser.error("--saves must be between 1 and 10000")
+    if not 0 <= args.earlier <= 10:
+        parser.error("--earlier must be between 0 and 10 (the plan has 11 quarters)")
     return args
 
 
@@ -116,7 +156,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     if args.child:
         child(args.child, args.url, args.folder, args.period, args.token, args.unit,
-              args.saves)
+              args.saves, args.earlier)
         return 0
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind (with callgrind_control) is needed to count instructions",
@@ -135,8 +175,9 @@ def main(argv: list[str]) -> int:
         finally:
             db.drop()
     name = "PostgreSQL" if db.is_postgresql else "SQLite"
+    late = f", the unit's {args.earlier} earlier quarters handed in" if args.earlier else ""
     print(f"{name}: instructions a save, {args.saves} saves counted after {WARM_UP} "
-          f"to warm up (callgrind, Flask test client)")
+          f"to warm up (callgrind, Flask test client){late}")
     print(f"  bare endpoint  {work['bare'] / 1e6:6.2f} M")
     print(f"  application    {work['app'] / 1e6:6.2f} M")
     print(f"  bare / application: {work['bare'] / work['app']:.1%} "

@@ -65,6 +65,7 @@ def _labels(col: Column) -> dict[str, Any]:
 # Orders of magnitude either side of the point: beyond any real figure, and small
 # enough that sums and means stay exact within Decimal's default precision.
 MAX_MAGNITUDE = 15
+_MAGNITUDE_BOUND = 10 ** MAX_MAGNITUDE  # a whole number stays below it
 
 
 def parse_number(raw: Any, col: Column) -> tuple[Decimal | None, list[Issue]]:
@@ -183,7 +184,7 @@ def _coerce_number(col: Column, raw: Any) -> tuple[Any, list[Issue]]:
 
 def _coerce_plain_integer(col: Column, raw: int) -> tuple[Any, list[Issue]]:
     """What :func:`_coerce_number` answers for an ``int``, without the detour through text."""
-    if abs(raw) >= 10 ** MAX_MAGNITUDE:  # the magnitude check of parse_number
+    if abs(raw) >= _MAGNITUDE_BOUND:  # the magnitude check of parse_number
         return None, [error(col.key, "not_a_number", value=str(raw)[:40], **_labels(col))]
     return raw, _bounds(col, raw, raw, [])
 
@@ -399,6 +400,9 @@ def loads_values(definition: Definition, data: str | Mapping[str, Any]) -> dict[
         raw = data[key]
         if raw is None:
             values[key] = None
+        elif raw.__class__ is int and field.kind is FieldKind.INTEGER \
+                and -_MAGNITUDE_BOUND < raw < _MAGNITUDE_BOUND:
+            values[key] = raw  # most figures: a whole number, typed as it is stored
         elif field.kind in _NUMERIC and raw.__class__ in (int, float, Decimal):
             if raw.__class__ is Decimal and not stored:  # as JSON would have stored it
                 raw = _default(raw)
@@ -417,7 +421,7 @@ def _stored_number(kind: FieldKind, raw: int | float | Decimal) -> int | Decimal
     """A stored number typed as :func:`coerce` types it (issues aside: stored values
     were judged when they were saved)."""
     if raw.__class__ is int:
-        if abs(raw) >= 10 ** MAX_MAGNITUDE:
+        if abs(raw) >= _MAGNITUDE_BOUND:
             return None
         return raw if kind is FieldKind.INTEGER else Decimal(raw)
     number = Decimal(repr(raw)) if raw.__class__ is float else raw
