@@ -197,14 +197,11 @@ def aggregate(rule: Aggregation, numbers: Sequence[int | Decimal]) -> int | Deci
 
 
 def child_value(fld: FieldDef, values: Mapping[str, Any]) -> Any:
-    """The child's typed value for *fld*, None when absent or unreadable.
-
-    Values are typed (stored values are data, not input): a whole number or a decimal is
-    taken as it is; anything else (a value kept from a version where the field was of
-    another kind, a float) is read as an input would be."""
+    """The child's typed value for *fld*, None when absent or unreadable (*values* may be
+    raw: a number beyond any real figure reads as none, as it would be typed)."""
     value = values.get(fld.key)
-    if value is None or value.__class__ is int or value.__class__ is Decimal:
-        return value
+    if value is None:
+        return None
     value, _ = coerce(fld, value)
     return value
 
