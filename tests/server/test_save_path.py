@@ -128,37 +128,48 @@ def test_a_consolidating_unit_s_save_is_checked_against_the_units_below(
     assert differing(ok(client.get(path()))) == []
 
 
+class Progress:
+    """The 21-item plan assigned under town TA, and village VA1's API client for it."""
+
+    def __init__(self, app, session, tree, make_user) -> None:
+        with unit_of_work(session):
+            template_service.load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
+            template = template_service.latest(session, "chidian-progress")
+            assert template.definition.target_fields()
+            assignment = assignment_service.create_assignment(
+                session, key="progress", template=template, root=tree["TA"])
+            self.periods = assignment_service.assignment_periods(assignment)
+        self.session = session
+        self.client = app.test_client()
+        self.client.environ_base["HTTP_AUTHORIZATION"] = \
+            f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
+
+    def put(self, period: str, revision: int, values: dict) -> dict:
+        return ok(self.client.put(f"/api/v1/reports/progress/VA1/{period}",
+                                  headers={"If-Match": f'"{revision}"'},
+                                  json={"values": values}))
+
+    def approve(self, period: str) -> None:
+        """Handed in and approved: a baseline of the periods after it."""
+        with unit_of_work(self.session):
+            self.session.execute(update(Report).where(Report.period == period)
+                                 .values(status=Status.APPROVED, submitted_at=utcnow()))
+
+
 def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
-        app, session, tree, make_user, make_unit):
+        app, session, tree, make_user):
     """Targets and the starting figures read what the view holds, with no statement of
     their own; the unit's earlier handed-in reports do not add any either."""
-    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
-    with unit_of_work(session):
-        template_service.load_files(session, [catalogue])
-        template = template_service.latest(session, "chidian-progress")
-        assert template.definition.target_fields()
-        assignment = assignment_service.create_assignment(session, key="progress",
-                                                          template=template, root=tree["TA"])
-        first, second = assignment_service.assignment_periods(assignment)[:2]
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = \
-        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
-
-    def put_reporter(period: str, revision: int, name: str):
-        return ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
-                             headers={"If-Match": f'"{revision}"'},
-                             json={"values": {"reporter": name}}))
-
-    put_reporter(first, 0, "张三")
+    plan = Progress(app, session, tree, make_user)
+    first, second = plan.periods[:2]
+    plan.put(first, 0, {"reporter": "张三"})
     with statements(app) as seen:
-        assert put_reporter(first, 1, "李四")["revision"] == 2
+        assert plan.put(first, 1, {"reporter": "李四"})["revision"] == 2
     assert len(seen) <= bound(app, TEXT_STATEMENTS), "\n".join(seen)
-    with unit_of_work(session):  # handed in and approved: the baseline of the next period
-        session.execute(update(Report).where(Report.period == first)
-                        .values(status=Status.APPROVED, submitted_at=utcnow()))
-    put_reporter(second, 0, "张三")
+    plan.approve(first)
+    plan.put(second, 0, {"reporter": "张三"})
     with statements(app) as later:
-        assert put_reporter(second, 1, "李四")["revision"] == 2
+        assert plan.put(second, 1, {"reporter": "李四"})["revision"] == 2
     assert len(later) <= bound(app, TEXT_STATEMENTS), "\n".join(later)
 
 
@@ -166,28 +177,13 @@ def test_a_save_decodes_each_report_it_reads_once(app, session, tree, make_user,
                                                   monkeypatch):
     """The history, the previous report and the targets all read the unit's handed-in
     reports: a save late in the plan decodes each of them once, not once per use."""
-    catalogue = CATALOG_DIR / "000_chidian_progress.yaml"
-    with unit_of_work(session):
-        template_service.load_files(session, [catalogue])
-        template = template_service.latest(session, "chidian-progress")
-        assignment = assignment_service.create_assignment(session, key="progress",
-                                                          template=template, root=tree["TA"])
-        periods = assignment_service.assignment_periods(assignment)[:3]
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = \
-        f"Bearer {token_for(session, make_user('va1', unit=tree['VA1']))}"
-
-    def put_reporter(period: str, revision: int, name: str):
-        return ok(client.put(f"/api/v1/reports/progress/VA1/{period}",
-                             headers={"If-Match": f'"{revision}"'},
-                             json={"values": {"reporter": name, "i01_enterprises": 3}}))
-
-    for period in periods[:2]:  # two quarters handed in and approved
-        put_reporter(period, 0, "张三")
-        with unit_of_work(session):
-            session.execute(update(Report).where(Report.period == period)
-                            .values(status=Status.APPROVED, submitted_at=utcnow()))
-    put_reporter(periods[2], 0, "张三")
+    plan = Progress(app, session, tree, make_user)
+    figures = {"reporter": "张三", "i01_enterprises": 3}
+    for period in plan.periods[:2]:  # two quarters handed in and approved
+        plan.put(period, 0, figures)
+        plan.approve(period)
+    third = plan.periods[2]
+    plan.put(third, 0, figures)
     decoded = []
     real = reporting.loads_values
 
@@ -196,7 +192,7 @@ def test_a_save_decodes_each_report_it_reads_once(app, session, tree, make_user,
         return real(definition, data)
 
     monkeypatch.setattr(reporting, "loads_values", counting)
-    answer = put_reporter(periods[2], 1, "李四")
+    answer = plan.put(third, 1, {**figures, "reporter": "李四"})
     assert answer["revision"] == 2 and answer["targets"]
     assert len(decoded) == 3  # the two approved quarters and the report saved, once each
 
