@@ -58,23 +58,24 @@ def hand_in_earlier(app, client, headers: dict, unit: str, earlier: int) -> str:
     from server.models.accounts import utcnow
     from server.models.reporting import Status
     from server.services import assignments as assignment_service
+    from server.services.report_values import stored_fields
 
     with app.app_context():
         session = database(app).session()
         assignment = assignment_service.get_assignment(session, load.ASSIGNMENT)
-        periods = assignment_service.assignment_periods(assignment)[:earlier + 1]
-        definition = assignment_service.version_for(assignment, periods[0]).definition
-        figures = [f.key for f in definition.numeric_fields() if not f.is_calculated]
+        *handed_in, next_period = assignment_service.assignment_periods(assignment)[:earlier + 1]
+        definition = assignment_service.version_for(assignment, next_period).definition
         database(app).session.remove()
-    for number, period in enumerate(periods[:-1], start=1):
+    for number, period in enumerate(handed_in, start=1):
         answer = client.put(load.report_path(period, unit), headers={**headers, "If-Match": '"0"'},
-                            json={"values": {key: 10 * number for key in figures}})
+                            json={"values": {f.key: 10 * number
+                                             for f in stored_fields(definition)}})
         if answer.status_code != 200:
             raise SystemExit(f"handing in {period} was answered {answer.status_code}")
-        with app.app_context(), unit_of_work(database(app).session()) as session:
-            session.execute(update(Report).where(Report.period == period)
-                            .values(status=Status.APPROVED, submitted_at=utcnow()))
-    return periods[-1]
+    with app.app_context(), unit_of_work(database(app).session()) as session:
+        session.execute(update(Report).where(Report.period.in_(handed_in))
+                        .values(status=Status.APPROVED, submitted_at=utcnow()))
+    return next_period
 
 
 def child(side: str, url: str, folder: str, period: str, token: str, unit: str,
@@ -108,11 +109,15 @@ def child(side: str, url: str, folder: str, period: str, token: str, unit: str,
         save(number)
     gc.collect()
     gc.freeze()  # what the warm-up left is not walked again by a collection while counting
-    control = ["callgrind_control", "--instr=on", str(os.getpid())]
-    subprocess.run(control, check=True, capture_output=True)
+    _count_instructions("on")
     for number in range(WARM_UP, WARM_UP + saves):
         save(number)
-    subprocess.run([*control[:1], "--instr=off", str(os.getpid())], check=True,
+    _count_instructions("off")
+
+
+def _count_instructions(switch: str) -> None:
+    """Switch callgrind's counting of this process ``on`` or ``off``."""
+    subprocess.run(["callgrind_control", f"--instr={switch}", str(os.getpid())], check=True,
                    capture_output=True)
 
 

@@ -234,10 +234,8 @@ def increments(
     period, previous_period = _as_period(period), _as_period(previous_period)
     out: dict[str, int | Decimal | None] = {}
     for fld in definition.cumulative_fields():
-        value = values.get(fld.key)
-        if value is not None:  # most of a report's figures are empty until it is filled in
-            value = child_value(fld, values)
-        if value is None:
+        value = child_value(fld, values)
+        if value is None:  # most of a report's figures, until it is filled in
             out[fld.key] = None
             continue
         before = child_value(fld, previous or {})
