@@ -64,7 +64,7 @@ def _plain(value: Any) -> Any:
 
 def due_moved(assignment, period: str) -> dict[str, Any]:
     """``due_moved_from`` and ``due_note`` when the assignment moved the due date."""
-    found = assignment_service.due(assignment, period)
+    found = assignment_service.due(assignment, period, db_session())
     if found.shift is None:
         return {}
     return {"due_moved_from": found.shift.original,
@@ -89,7 +89,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         stored = reporting.issues_for(view) if view.report is not None else []
     saved = view.report
     return schemas.Report(
-        assignment=view.assignment.key,
+        assignment=view.plan.key,
         unit=unit_ref(view.unit),
         period=view.period,
         template=view.template.key,
@@ -97,7 +97,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         status=view.status,
         revision=view.revision,
         due=view.due,
-        **due_moved(view.assignment, view.period),
+        **due_moved(view.plan, view.period),
         late=is_late(view),
         submitted_at=saved.submitted_at if saved else None,
         values=jsonable(view.values),
@@ -108,7 +108,7 @@ def report(view: ReportView, extra_issues: Iterable[Any] = (),
         explanations=dict(saved.explanations or {}) if saved else {},
         flagged=flagged_figures(stored),
         targets=report_targets(view),
-        **plan_phases(view.definition, view.assignment),
+        **plan_phases(view.definition, view.plan),
         applies=applies(view),
         skipped=list(view.skipped),
         event=event_details(saved.event) if saved is not None and saved.event else None,

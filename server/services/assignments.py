@@ -37,6 +37,7 @@ from server.models.templates import TemplateVersion
 from server.models.units import subtree_bounds
 from server.services import workdays
 from server.services.errors import InvalidInput, NotVisible
+from server.services.plans import AssignmentPlan, PlanTemplate
 
 # Keys appear in addresses and file names.
 KEY_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -192,7 +193,8 @@ def replace_version(
             AssignmentVersion(template_version=template, from_period=from_period))
 
 
-def version_for(assignment: Assignment, period: str) -> TemplateVersion:
+def version_for(assignment: Assignment | AssignmentPlan,
+                period: str) -> TemplateVersion | PlanTemplate:
     """The template version a new report of *period* uses."""
     chosen = assignment.versions[0]
     for candidate in sorted(assignment.versions, key=lambda v: v.from_period):
@@ -201,12 +203,12 @@ def version_for(assignment: Assignment, period: str) -> TemplateVersion:
     return chosen.template_version
 
 
-def assignment_periods(assignment: Assignment) -> list[str]:
+def assignment_periods(assignment: Assignment | AssignmentPlan) -> list[str]:
     definition = version_for(assignment, assignment.first_period).definition
     return period_keys(definition, assignment.first_period, assignment.last_period)
 
 
-def is_event(assignment: Assignment) -> bool:
+def is_event(assignment: Assignment | AssignmentPlan) -> bool:
     """Whether the assignment is of event reports (filed whenever something happens)."""
     return version_for(assignment, assignment.first_period).definition.is_event
 
@@ -228,11 +230,13 @@ class Due:
         return workdays.shift_reason(self.shift, locale) if self.shift else ""
 
 
-def due(assignment: Assignment, period: str) -> Due:
+def due(assignment: Assignment | AssignmentPlan, period: str,
+        session: Session | None = None) -> Due:
     """The one answer to "when is *period* of *assignment* due": the template's rule, or
     for a one-off report tied to a phase, the last day of that phase as the assignment
     dates it; moved to the next working day when the assignment says so and that day is
-    a weekend, a public holiday or a day off an administrator declared."""
+    a weekend, a public holiday or a day off an administrator declared (the days of
+    *session*, by default the assignment row's own: a plan has none)."""
     definition = version_for(assignment, period).definition
     day = None
     if assignment.phases or assignment.due_phase:
@@ -243,13 +247,15 @@ def due(assignment: Assignment, period: str) -> Due:
         day = definition.schedule.due_date(Period.parse(period))
     if not assignment.shift_to_workday or day >= NEVER_DUE:
         return Due(day)
-    shift = next_working_day(day, workdays.calendar_of(object_session(assignment)))
+    days = workdays.calendar_of(session if session is not None else object_session(assignment))
+    shift = next_working_day(day, days)
     return Due(shift.moved, shift) if shift else Due(day)
 
 
-def due_date(assignment: Assignment, period: str) -> date:
+def due_date(assignment: Assignment | AssignmentPlan, period: str,
+             session: Session | None = None) -> date:
     """The date of :func:`due` (what most callers need)."""
-    return due(assignment, period).date
+    return due(assignment, period, session).date
 
 
 # -- phases ------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased, joinedload
 from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, Status
 from server.services.owing import owing_parameters, owing_statement
+from server.services.plans import AssignmentPlan
 from server.services.subtree import link
 
 
@@ -57,7 +58,8 @@ def _with_child_reports(owing: Select) -> Select:
     )
 
 
-def counted_child_reports(session: Session, assignment: Assignment, unit: Unit,
+def counted_child_reports(session: Session, assignment: Assignment | AssignmentPlan,
+                          unit: Unit,
                           period: str) -> list[Report] | None:
     """What a consolidation of *period* counts of *unit*'s children, in tree order (one
     query): each child's approved report of the period, else its latest approved earlier
@@ -66,7 +68,7 @@ def counted_child_reports(session: Session, assignment: Assignment, unit: Unit,
     None when no unit below reports (the unit consolidates nothing). The statement is
     built once per shape of the assignment (every save of a report runs it).
     """
-    shape, values = owing_parameters(assignment, period, unit)
+    shape, values = owing_parameters(assignment, period, unit, session)
     query = owing_statement(shape, _with_child_reports)
     values.update(child_assignment=assignment.id, child_period=period, child_of=unit.id)
     rows = session.execute(query, values).unique().all()

@@ -45,17 +45,19 @@ from server.models import Unit, UnitPlacement
 from server.models.reporting import Assignment, Report, open_in_sql
 from server.models.units import PATH_SEPARATOR, subtree_bounds
 from server.services.assignments import due_date
+from server.services.plans import AssignmentPlan
 
 
-def period_day(assignment: Assignment, period: str) -> date:
+def period_day(assignment: Assignment | AssignmentPlan, period: str,
+               session: Session | None = None) -> date:
     """The day whose tree and reporting dates decide who owes *period*: its first day.
 
-    A one-off period has no first day; its due date stands in. An event has neither:
-    today's tree decides who files it.
+    A one-off period has no first day; its due date stands in (with the working days of
+    *session*, which a plan needs). An event has neither: today's tree decides who files it.
     """
     parsed = Period.parse(period)
     if parsed.frequency is Frequency.ONCE:
-        return due_date(assignment, period)
+        return due_date(assignment, period, session)
     if parsed.frequency is Frequency.EVENT:  # filed by the units that report now
         return today()
     return parsed.start
@@ -170,14 +172,16 @@ def _owing(root, include_root: bool, kinds, day, under_id, paths: dict[int, str]
     return query.order_by(UnitPlacement.path)
 
 
-def owing_parameters(assignment: Assignment, period: str,
-                     under: Unit | None = None) -> tuple[tuple, dict[str, Any]]:
+def owing_parameters(assignment: Assignment | AssignmentPlan, period: str,
+                     under: Unit | None = None,
+                     session: Session | None = None) -> tuple[tuple, dict[str, Any]]:
     """The shape of :func:`owing_units` for (*assignment*, *period*, *under*), and the
-    values of its parameters: what :func:`owing_statement` takes."""
+    values of its parameters: what :func:`owing_statement` takes (*session*: see
+    :func:`period_day`)."""
     root = assignment.root_unit_id
     below = under.id if under is not None and under.id != root else None
     shape = (bool(assignment.include_root), tuple(assignment.kinds or ()), below is not None)
-    values = {"owing_root": root, "owing_day": period_day(assignment, period)}
+    values = {"owing_root": root, "owing_day": period_day(assignment, period, session)}
     if below is not None:
         values["owing_under"] = below
     return shape, values

@@ -58,7 +58,6 @@ from server.models import Role, Unit, UnitPlacement, User
 from server.models.accounts import utcnow
 from server.models.reporting import (
     Assignment,
-    AssignmentVersion,
     FieldComment,
     Report,
     ReportEvent,
@@ -73,7 +72,7 @@ from server.models.reporting import (
 from server.models.templates import TemplateVersion
 from server.scope import can_see, scope_on, scope_on_parameters, unit_scope
 from server.services import assignments as assignment_service
-from server.services import closing, notifications, report_values
+from server.services import closing, notifications, plans, report_values
 from server.services.assignments import (
     Due,
     assignment_periods,
@@ -100,6 +99,7 @@ from server.services.owing import (
     owing_statement,
     placed_below,
 )
+from server.services.plans import AssignmentPlan, PlanTemplate
 
 NOT_SAVED = _l("The report was not saved: correct the marked fields.")
 REVIEWERS_ONLY = _l("Only a consolidator above this unit can review its report.")
@@ -235,12 +235,17 @@ def _event_period_open(session: Session, assignment: Assignment, unit: Unit,
 
 @dataclass
 class ReportView:
-    """Everything a page needs to show one (assignment, unit, period)."""
+    """Everything a page needs to show one (assignment, unit, period).
 
-    assignment: Assignment
+    ``plan`` is what the view reads of the assignment: the shared plan a report request
+    reads (server.services.plans), or the ORM row a caller already had; ``assignment``
+    is always the ORM row, loaded when first asked for.
+    """
+
+    plan: Assignment | AssignmentPlan
     unit: Unit
     period: str
-    template: TemplateVersion
+    template: TemplateVersion | PlanTemplate
     report: Report | None
     values: dict[str, Any]
     due: date
@@ -261,6 +266,16 @@ class ReportView:
     # once per view (the history, the previous report and the targets read the same ones).
     decode: Callable[[Report | None], dict[str, Any]] | None = field(default=None, repr=False)
     _decoded: dict[int, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _assignment: Assignment | None = field(default=None, repr=False)
+
+    @property
+    def assignment(self) -> Assignment:
+        """The assignment's ORM row (read when first asked for if the view has a plan)."""
+        if isinstance(self.plan, Assignment):
+            return self.plan
+        if self._assignment is None:
+            self._assignment = Session.object_session(self.unit).get(Assignment, self.plan.id)
+        return self._assignment
 
     @property
     def definition(self) -> Definition:
@@ -303,18 +318,10 @@ class ReportView:
                           period=self.period, previous_period=previous)
 
 
-# The statements of a report's view, built once per process (see owing_statement): the
-# assignment with its versions and their templates; the unit, visible, owing the period,
-# with its tags, its place then, whether the period is closed anywhere, whether any unit
-# is placed below it then, and its reports.
-_ASSIGNMENT = (
-    select(Assignment).where(Assignment.key == bindparam("view_key"))
-    .options(joinedload(Assignment.versions).joinedload(AssignmentVersion.template_version)
-             # The definition's long text only when this process has not parsed it yet.
-             .defer(TemplateVersion.definition_json))
-)
-
-
+# The statement of a report's view, built once per process (see owing_statement): the
+# unit, visible, owing the period, with its tags, its place then, whether the period is
+# closed anywhere, whether any unit is placed below it then, the fingerprint of the
+# assignment's plan, and its reports.
 @lru_cache(maxsize=8)
 def _unit_of_view(scope: str) -> Callable[[Select], Select]:
     """Extends the owing units to the view's unit and its reports, for a kind of scope."""
@@ -328,6 +335,7 @@ def _unit_of_view(scope: str) -> Callable[[Select], Select]:
             .add_columns(UnitPlacement.path,
                          closing.any_closed_of(assignment_id, bindparam("view_period")),
                          placed_below(UnitPlacement.path, day),
+                         plans.fingerprint(assignment_id).label("plan_fingerprint"),
                          Report)
             .outerjoin(Report, and_(Report.unit_id == Unit.id,
                                     Report.assignment_id == assignment_id))
@@ -340,38 +348,50 @@ def _unit_of_view(scope: str) -> Callable[[Select], Select]:
 def load(session: Session, user: User, assignment_key: str, unit_code: str,
          period: str) -> ReportView:
     """The report view if *user* may see it (NotVisible otherwise, also for bad keys)."""
-    # Two statements, whose text is built once: the assignment (its versions and their
-    # templates), then the unit (visible, owing the period, with its tags, its place then,
-    # whether the period is closed anywhere and whether any unit is placed below it then)
-    # with all its reports of the assignment.
-    assignment = session.scalars(_ASSIGNMENT, {"view_key": assignment_key}).unique().first()
-    if assignment is None:
+    # One statement, whose text is built once: the unit (visible, owing the period, with
+    # its tags, its place then, whether the period is closed anywhere and whether any unit
+    # is placed below it then) with all its reports of the assignment, and what the
+    # assignment's plan now is. The plan is the one this process read before; when the
+    # rows say it changed since (or find nothing: it may be why), it is read again and
+    # the statement run again with it.
+    plan = plans.PLANS.get(assignment_key)
+    known = plan is not None
+    if not known:
+        plan = plans.read_plan(session, assignment_key)
+    rows = _view_rows(session, user, plan, unit_code, period) if plan is not None else []
+    if known and (not rows or rows[0].plan_fingerprint != plan.fingerprint):
+        plan = plans.read_plan(session, assignment_key)
+        rows = _view_rows(session, user, plan, unit_code, period) if plan is not None else []
+    if plan is None:
         raise NotVisible(what=assignment_key)
-    rows = []
-    event = is_event(assignment)
-    if (_event_key(period) if event else period in assignment_periods(assignment)):
-        # Read with the tree as it stood for the period (who may change it: can_review).
-        shape, values = owing_parameters(assignment, period)
-        scope, scope_unit = scope_on_parameters(user)
-        values.update(view_unit=unit_code, view_assignment=assignment.id, view_period=period,
-                      scope_unit=scope_unit)
-        rows = session.execute(owing_statement(shape, _unit_of_view(scope)),
-                               values).unique().all()
     if not rows:  # which of the two the caller is told, as before: the unit first
         visible = session.scalar(select(Unit.id).where(Unit.code == unit_code,
                                                        unit_scope(user)))
         raise NotVisible(what=assignment_key if visible is None else period)
-    unit, path, closed_somewhere, below, _report = rows[0]
-    if event and not _event_period_open(session, assignment, unit, period):
+    unit, path, closed_somewhere, below, _fingerprint, _report = rows[0]
+    if is_event(plan) and not _event_period_open(session, plan, unit, period):
         raise NotVisible(what=period)  # only the unit's events and its next one
     reports = {r.period: r for *_unit, r in rows if r is not None}
-    view = build_view(assignment, unit, period, reports)
+    view = build_view(plan, unit, period, reports, plan.typed_values)
     view.placed_below = bool(below)
     # Only when some closure of the period is in force does it matter where.
-    closure = closing.closure_of(session, assignment, unit, period, path=path) \
+    closure = closing.closure_of(session, view.assignment, unit, period, path=path) \
         if closed_somewhere else None
     view.closed = closing.refusal(closure) if closure is not None else None
     return view
+
+
+def _view_rows(session: Session, user: User, plan: AssignmentPlan, unit_code: str,
+               period: str) -> list:
+    """The rows of the view's statement (none when *period* is not one of the plan's)."""
+    if not (_event_key(period) if is_event(plan) else period in assignment_periods(plan)):
+        return []
+    # Read with the tree as it stood for the period (who may change it: can_review).
+    shape, values = owing_parameters(plan, period, session=session)
+    scope, scope_unit = scope_on_parameters(user)
+    values.update(view_unit=unit_code, view_assignment=plan.id, view_period=period,
+                  scope_unit=scope_unit)
+    return session.execute(owing_statement(shape, _unit_of_view(scope)), values).unique().all()
 
 
 def stored_values(report: Report | None) -> dict[str, Any]:
@@ -380,7 +400,8 @@ def stored_values(report: Report | None) -> dict[str, Any]:
 
 
 def build_view(
-    assignment: Assignment, unit: Unit, period: str, reports: Mapping[str, Report],
+    assignment: Assignment | AssignmentPlan, unit: Unit, period: str,
+    reports: Mapping[str, Report],
     values_of: Callable[[Report | None], dict[str, Any]] = stored_values,
 ) -> ReportView:
     """The view of *period* from the unit's reports of the assignment, by period.
@@ -390,18 +411,27 @@ def build_view(
     report's typed values (a caller that already holds them can skip decoding).
     """
     report = reports.get(period)
-    template = report.template_version if report else version_for(assignment, period)
+    template = _template_of(assignment, report) if report else version_for(assignment, period)
     sent = sorted(p for p, r in reports.items() if not Status.of(r).is_open)
     earlier = [p for p in sent if p < period]
     later = [p for p in sent if p > period]
     previous = reports[earlier[-1]] if earlier else None
     following = reports[later[0]] if later else None
-    view = ReportView(assignment, unit, period, template, report, values_of(report),
-                      due_date(assignment, period), previous, following=following,
-                      sent={p: reports[p] for p in sent}, decode=values_of)
+    due = due_date(assignment, period, session=Session.object_session(unit))
+    view = ReportView(assignment, unit, period, template, report, values_of(report), due,
+                      previous, following=following, sent={p: reports[p] for p in sent},
+                      decode=values_of)
     view.previous_values = view.typed_values(previous)
     view.history = [view.typed_values(reports[p]) for p in earlier]
     return view
+
+
+def _template_of(assignment: Assignment | AssignmentPlan,
+                 report: Report) -> TemplateVersion | PlanTemplate:
+    """The template version *report* was saved with: its plan's, when it has one."""
+    if isinstance(assignment, AssignmentPlan):
+        return assignment.template_of(report)
+    return report.template_version
 
 
 def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
@@ -425,7 +455,7 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
         tags=view.unit.tags,
         # A plan's targets are the jurisdiction's: a village rolling up its companies
         # is not expected to reach the whole town's target on its own.
-        check_targets=view.unit.id == view.assignment.consolidating_unit_id,
+        check_targets=view.unit.id == view.plan.consolidating_unit_id,
     )
     if previous is None:  # the unit's first report: it fixes the starting figure of stocks
         original = _first_handed_in(view)
@@ -437,7 +467,7 @@ def issues_for(view: ReportView, values: Mapping[str, Any] | None = None, *,
 
 def _first_handed_in(view: ReportView) -> dict[str, Any] | None:
     """The values of the report as first submitted (None if never submitted)."""
-    session = Session.object_session(view.assignment)
+    session = Session.object_session(view.unit)
     if session is None or view.report is None or not view.definition.target_fields():
         return None
     if view.report.submitted_at is None:  # only submitting sets it: never handed in
@@ -459,7 +489,7 @@ def _first_handed_in(view: ReportView) -> dict[str, Any] | None:
 
 def _children_reports(view: ReportView) -> list[ChildReport] | None:
     """The approved reports of the units just below (None when nothing reports below)."""
-    session = Session.object_session(view.assignment)
+    session = Session.object_session(view.unit)
     if session is None:  # a view built in memory: nothing to compare with
         return None
     return children_of_view(session, view)
@@ -474,31 +504,35 @@ def children_of_view(session: Session, view: ReportView) -> list[ChildReport] | 
     """
     if view.definition.is_event or view.placed_below is False:
         return None  # nothing below to consolidate: no statement needed to say so
-    reports = counted_child_reports(session, view.assignment, view.unit, view.period)
+    reports = counted_child_reports(session, view.plan, view.unit, view.period)
     if reports is None:
         return None
-    values = ReportValues()
+    values = ReportValues(view.plan)
     return [values.child(r) if r.period == view.period
             else replace(values.child(r), carried_from=r.period) for r in reports]
 
 
 class ReportValues:
-    """Typed values of reports, decoded once each."""
+    """Typed values of reports, decoded once each (with the template versions of *plan*,
+    an assignment's plan, when one of its versions is the report's: nothing to read)."""
 
-    def __init__(self) -> None:
+    def __init__(self, plan: Assignment | AssignmentPlan | None = None) -> None:
         self._cache: dict[int, dict[str, Any]] = {}
+        self._plan = plan if isinstance(plan, AssignmentPlan) else None
 
     def __call__(self, report: Report | None) -> dict[str, Any]:
         if report is None:
             return {}
         if report.id not in self._cache:
-            self._cache[report.id] = stored_values(report)
+            self._cache[report.id] = (self._plan.typed_values(report) if self._plan
+                                      else stored_values(report))
         return self._cache[report.id]
 
     def child(self, report: Report) -> ChildReport:
         """The report as one child's part of a consolidation."""
+        template = self._plan.template_of(report) if self._plan else report.template_version
         return ChildReport(report.unit.code, report.unit.name, self(report),
-                           revision=report.revision, version=report.template_version.version,
+                           revision=report.revision, version=template.version,
                            tags=report.unit.tags)
 
 
@@ -782,12 +816,12 @@ def _insert_report(session: Session, view: ReportView) -> Report:
     """
     session.execute(
         insert_or_ignore(session, Report, ["assignment_id", "unit_id", "period"])
-        .values(assignment_id=view.assignment.id, unit_id=view.unit.id, period=view.period,
+        .values(assignment_id=view.plan.id, unit_id=view.unit.id, period=view.period,
                 template_version_id=view.template.id, status=Status.DRAFT, revision=0,
                 values={}, remarks="")
     )
     return session.scalars(
-        select(Report).where(Report.assignment_id == view.assignment.id,
+        select(Report).where(Report.assignment_id == view.plan.id,
                              Report.unit_id == view.unit.id, Report.period == view.period)
         .execution_options(populate_existing=True)
     ).one()

@@ -115,7 +115,7 @@ def for_report(session: Session, view: ReportView, values: Mapping[str, Any] | N
     if reports is None:
         reports = own_reports(session, view.assignment, view.unit)
     return judge(definition, _with_shown(view, reports, values), today(now),
-                 _report_scopes(view), assignment=view.assignment)
+                 _report_scopes(view), assignment=view.plan)
 
 
 def _with_shown(view: ReportView, reports: dict[str, Any],
@@ -130,7 +130,7 @@ def _with_shown(view: ReportView, reports: dict[str, Any],
 
 def _report_scopes(view: ReportView) -> list[TargetScope]:
     scopes = [TargetScope.UNIT]
-    if view.unit.id == view.assignment.consolidating_unit_id:
+    if view.unit.id == view.plan.consolidating_unit_id:
         scopes.append(TargetScope.JURISDICTION)
     return scopes
 
@@ -146,7 +146,7 @@ def report_key(view: ReportView, locale: str, *, now: datetime | None = None) ->
         return None
     keys = sorted(judged_keys(definition))
     reports = _with_shown(view, view.sent_values(), None)
-    key = (view.template.id, id(definition), view.assignment.first_period,
+    key = (view.template.id, id(definition), view.plan.first_period,
            tuple(_report_scopes(view)), today(now), locale,
            tuple((period, tuple(values.get(k) for k in keys))
                  for period, values in sorted(reports.items())))

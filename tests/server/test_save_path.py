@@ -1,9 +1,9 @@
 """One API save is one read path, and concurrent saves from one revision never fail.
 
 A save is counted in SQL statements (a listener on the engine): the bound is
-what the save needs (the token, the assignment, the unit with its reports, the
-conditional update, the figures as rows, the revision, the event: seven; six
-when no figure changed; one more, the children's reports, for a unit with units
+what the save needs (the token, the unit with its reports and what its assignment's
+plan now is, the conditional update, the figures as rows, the revision, the event:
+six; five when no figure changed; one more, the children's reports, for a unit with units
 below it; on PostgreSQL the update, the revision and the event are one statement,
 two fewer) and must not grow with the template or the tree. The issues of a save
 are computed once, the definition of a template version is parsed once per process,
@@ -40,16 +40,17 @@ from server.models.accounts import utcnow
 from server.models.reporting import Status
 from server.models.templates import DefinitionCache
 from server.services import assignments as assignment_service
-from server.services import reporting
+from server.services import plans, reporting
 from server.services import templates as template_service
 
 COMPLETE = {**HEADER, "found": 5, "rectified": 2}
-# The token, the assignment, the unit with its reports (and whether any unit is placed
-# below it), the claim, the figures as rows, the revision and the event: seven for a unit
-# at the bottom of the tree, whatever the template.
-MOST_STATEMENTS = 7
-# A save that changes no figure (a text, a remark) writes no figures' rows: six.
-TEXT_STATEMENTS = 6
+# The token, the unit with its reports (whether any unit is placed below it, and the
+# fingerprint of the assignment's plan, which this process read before), the claim, the
+# figures as rows, the revision and the event: six for a unit at the bottom of the tree,
+# whatever the template.
+MOST_STATEMENTS = 6
+# A save that changes no figure (a text, a remark) writes no figures' rows: five.
+TEXT_STATEMENTS = 5
 # A unit with units below it reads their reports too (its figures are checked against
 # theirs): one statement more, however many there are.
 CHILDREN_STATEMENTS = 1
@@ -191,7 +192,8 @@ def test_a_save_decodes_each_report_it_reads_once(app, session, tree, make_user,
         decoded.append(data)
         return real(definition, data)
 
-    monkeypatch.setattr(reporting, "loads_values", counting)
+    for decoding in (reporting, plans):  # a view decodes with its assignment's plan
+        monkeypatch.setattr(decoding, "loads_values", counting)
     answer = plan.put(third, 1, {**figures, "reporter": "李四"})
     assert answer["revision"] == 2 and answer["targets"]
     assert len(decoded) == 3  # the two approved quarters and the report saved, once each
