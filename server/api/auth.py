@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
-from flask_login import AnonymousUserMixin, current_user
+from flask_login import AnonymousUserMixin
 
 from server.api.blueprint import bp
 from server.api.problems import WWW_AUTHENTICATE, ApiError
@@ -83,9 +83,12 @@ def _set_request_user(user: User | None) -> None:
 
 def api_user() -> User:
     """The token's account; 401 on a public view called without a token."""
-    if not current_user.is_authenticated:
+    # What Flask-Login's current_user reads once authenticate_request set it, without its
+    # proxy (a view asks two or three times a request).
+    user = g.get("_login_user")
+    if user is None or not user.is_authenticated:
         raise ApiError(401, "unauthorized", MISSING_TOKEN)
-    return current_user._get_current_object()
+    return user
 
 
 def require_role(*roles: str) -> Callable[[View], View]:

@@ -917,17 +917,20 @@ def _claim_next_revision(session: Session, view: ReportView, report: Report, rea
     claim, *records = _save_statements(tuple(changes), session.get_bind().dialect.name)
     parameters = {**changes, "claim_id": report.id, "claim_read": read,
                   "claim_next": read + 1}
+    # Plain statements on the table, run on the session's connection: the session's own
+    # execution would only find that they are not the ORM's.
+    connection = session.connection()
     if records:
-        claimed = session.execute(claim, parameters).rowcount
+        claimed = connection.execute(claim, parameters).rowcount
     else:
-        claimed = session.execute(claim, {**parameters, **recorded}).first() is not None
+        claimed = connection.execute(claim, {**parameters, **recorded}).first() is not None
     if not claimed:  # only an existing report, read from view.report, can lose the race
         session.refresh(report)  # the row as it now stands, not as this request set it
         check_revision(view, read)
         # Not stale after all cannot happen: the row moved on, so its revision differs.
         raise StaleRevision(current=report.revision)
     for record in records:
-        session.execute(record, {**recorded, "claim_id": report.id})
+        connection.execute(record, {**recorded, "claim_id": report.id})
 
 
 def submit(session: Session, user: User, view: ReportView, *,
