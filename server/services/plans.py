@@ -161,18 +161,8 @@ class _Plans:
                 self._plans.clear()
             self._plans[plan.key] = plan
 
-    def clear(self) -> None:
-        with self._lock:
-            self._plans.clear()
-
 
 PLANS = _Plans()
-
-
-def cached_plan(session: Session, key: str) -> AssignmentPlan | None:
-    """The plan of the assignment *key* as this process last read it (read now if it has
-    none; None when there is no such assignment). The caller checks its fingerprint."""
-    return PLANS.get(key) or read_plan(session, key)
 
 
 def read_plan(session: Session, key: str) -> AssignmentPlan | None:
