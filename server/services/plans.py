@@ -111,9 +111,12 @@ def fingerprint(assignment_id: ColumnElement) -> ColumnElement[str]:
     assignments, versions = Assignment.__table__, AssignmentVersion.__table__
     each = _joined(versions.c.from_period, versions.c.template_version_id)
     parts = (select(func.aggregate_strings(each, _SEPARATOR))
-             .where(versions.c.assignment_id == assignments.c.id).scalar_subquery())
+             .where(versions.c.assignment_id == assignments.c.id)
+             .correlate(assignments).scalar_subquery())
+    # Correlated to the assignments of an enclosing statement that has them (read_plan's),
+    # else reading the row *assignment_id* names (the view's).
     return (select(_joined(*assignments.c, parts))
-            .where(assignments.c.id == assignment_id).scalar_subquery())
+            .where(assignments.c.id == assignment_id).correlate(assignments).scalar_subquery())
 
 
 def _joined(*columns) -> ColumnElement[str]:

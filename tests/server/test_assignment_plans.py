@@ -37,13 +37,20 @@ def fingerprint(session, assignment_id: int) -> str:
     return session.scalar(select(plans.fingerprint(assignment_id)))
 
 
-def test_a_report_s_read_asks_nothing_more_of_its_assignment(app, api, world):
-    client = api("va1")
-    ok(client.get(path()))  # this process reads the plan once
-    with recorded(database(app).engine) as seen:
-        ok(client.get(path()))
-    assert not any("FROM assignments" in s.split("WHERE")[0].split("(")[0] for s in seen)
-    assert len(seen) == 2, "\n".join(seen)  # the token; the unit, its reports and the plan's check
+def test_a_report_s_read_asks_nothing_more_of_its_assignment(app, api, session, tree, world):
+    # A second assignment, after the first: each plan is read, and checked, as its own row's.
+    with unit_of_work(session):
+        assignment_service.create_assignment(
+            session, key="hazards-tb", template=template_service.get_version(session, "hazards", 1),
+            root=tree["TB"])
+    for user, report in (("va1", path()), ("vb1", path("VB1", assignment="hazards-tb"))):
+        client = api(user)
+        ok(client.get(report))  # this process reads the plan once
+        with recorded(database(app).engine) as seen:
+            ok(client.get(report))
+        assert not any("FROM assignments" in s.split("WHERE")[0].split("(")[0] for s in seen)
+        # The token; the unit, its reports and the plan's check.
+        assert len(seen) == 2, "\n".join(seen)
 
 
 def test_the_next_request_answers_the_assignment_as_it_now_stands(app, api, session, world):
