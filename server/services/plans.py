@@ -8,8 +8,8 @@ request checks that it is still what the rows say: the view's statement reads th
 :func:`fingerprint` beside the unit (no statement of its own), and a plan whose
 fingerprint differs is read again (:func:`read_plan`) and the view's statement run
 again with it. A change to any column of the assignment, or to which template version
-a period uses and that version's version, checksum or retirement, changes the
-fingerprint; nothing has to remember to clear a cache.
+a period uses (a published version never changes), changes the fingerprint; nothing has
+to remember to clear a cache.
 
 A plan answers what the assignment services read of an assignment (``versions`` with
 their ``from_period`` and ``template_version``, ``kinds``, the dates, the phases), so

@@ -358,10 +358,10 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     known = plan is not None
     if not known:
         plan = plans.read_plan(session, assignment_key)
-    rows = _view_rows(session, user, plan, unit_code, period) if plan is not None else []
+    rows = _view_rows(session, user, plan, unit_code, period)
     if known and (not rows or rows[0].plan_fingerprint != plan.fingerprint):
         plan = plans.read_plan(session, assignment_key)
-        rows = _view_rows(session, user, plan, unit_code, period) if plan is not None else []
+        rows = _view_rows(session, user, plan, unit_code, period)
     if plan is None:
         raise NotVisible(what=assignment_key)
     if not rows:  # which of the two the caller is told, as before: the unit first
@@ -381,9 +381,12 @@ def load(session: Session, user: User, assignment_key: str, unit_code: str,
     return view
 
 
-def _view_rows(session: Session, user: User, plan: AssignmentPlan, unit_code: str,
+def _view_rows(session: Session, user: User, plan: AssignmentPlan | None, unit_code: str,
                period: str) -> list:
-    """The rows of the view's statement (none when *period* is not one of the plan's)."""
+    """The rows of the view's statement (none without a plan or when *period* is not one
+    of the plan's)."""
+    if plan is None:
+        return []
     if not (_event_key(period) if is_event(plan) else period in assignment_periods(plan)):
         return []
     # Read with the tree as it stood for the period (who may change it: can_review).
@@ -426,7 +429,7 @@ def build_view(
     return view
 
 
-def _template_of(assignment: Assignment | AssignmentPlan,
+def _template_of(assignment: Assignment | AssignmentPlan | None,
                  report: Report) -> TemplateVersion | PlanTemplate:
     """The template version *report* was saved with: its plan's, when it has one."""
     if isinstance(assignment, AssignmentPlan):
@@ -530,9 +533,9 @@ class ReportValues:
 
     def child(self, report: Report) -> ChildReport:
         """The report as one child's part of a consolidation."""
-        template = self._plan.template_of(report) if self._plan else report.template_version
         return ChildReport(report.unit.code, report.unit.name, self(report),
-                           revision=report.revision, version=template.version,
+                           revision=report.revision,
+                           version=_template_of(self._plan, report).version,
                            tags=report.unit.tags)
 
 
