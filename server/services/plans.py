@@ -110,7 +110,9 @@ def fingerprint(assignment_id: ColumnElement) -> ColumnElement[str]:
     only makes the plan be read again, never served stale)."""
     assignments, versions = Assignment.__table__, AssignmentVersion.__table__
     each = _joined(versions.c.from_period, versions.c.template_version_id)
-    parts = (select(func.aggregate_strings(each, _SEPARATOR))
+    # The separator as written text too: given as a string, it is a parameter rendered
+    # into the statement's text again at every execution.
+    parts = (select(func.aggregate_strings(each, _written(_SEPARATOR)))
              .where(versions.c.assignment_id == assignments.c.id)
              .correlate(assignments).scalar_subquery())
     # Correlated to the assignments of an enclosing statement that has them (read_plan's),
@@ -123,12 +125,17 @@ def _joined(*columns) -> ColumnElement[str]:
     """*columns* as one text, each NULL as empty, separated by :data:`_SEPARATOR`; the
     constants are written into the statement (as parameters, each would cost every
     execution its processing)."""
-    empty, separator = literal_column("''"), literal_column(f"'{_SEPARATOR}'")
+    empty, separator = _written(""), _written(_SEPARATOR)
     text = None
     for column in columns:
         part = func.coalesce(cast(column, String), empty)
         text = part if text is None else text + separator + part
     return text
+
+
+def _written(text: str) -> ColumnElement[str]:
+    """The constant *text* (no quote in it) written into the statement."""
+    return literal_column(f"'{text}'", String)
 
 
 _COLUMNS = ("id", "key", "template_key", "root_unit_id", "consolidating_unit_id", "unit_kinds",
