@@ -166,7 +166,9 @@ def _owing(root, include_root: bool, kinds, day, under_id, paths: dict[int, str]
     if not include_root:
         query = query.where(Unit.id != root)
     if kinds:
-        query = query.where(Unit.kind.in_(kinds))
+        # One parameter a kind: a list is one expanding parameter, which SQLAlchemy writes
+        # into the statement's text again at every execution.
+        query = query.where(Unit.kind.in_([literal(kind) for kind in kinds]))
     if under_id is not None:
         query = query.where(within(UnitPlacement.path, top(under_id)))
     return query.order_by(UnitPlacement.path)

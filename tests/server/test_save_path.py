@@ -28,7 +28,7 @@ from api_reports_world import (  # noqa: F401
 )
 from api_reports_world import KEY as ASSIGNMENT
 from sqlalchemy import func, select, update
-from statement_count import recorded
+from statement_count import recorded, rendered_again
 from test_api_workbook import download, fill
 from test_reporting_form import Q2, form_of, village  # noqa: F401
 
@@ -132,13 +132,13 @@ def test_a_consolidating_unit_s_save_is_checked_against_the_units_below(
 class Progress:
     """The 21-item plan assigned under town TA, and village VA1's API client for it."""
 
-    def __init__(self, app, session, tree, make_user) -> None:
+    def __init__(self, app, session, tree, make_user, kinds=()) -> None:
         with unit_of_work(session):
             template_service.load_files(session, [CATALOG_DIR / "000_chidian_progress.yaml"])
             template = template_service.latest(session, "chidian-progress")
             assert template.definition.target_fields()
             assignment = assignment_service.create_assignment(
-                session, key="progress", template=template, root=tree["TA"])
+                session, key="progress", template=template, root=tree["TA"], kinds=kinds)
             self.periods = assignment_service.assignment_periods(assignment)
         self.session = session
         self.client = app.test_client()
@@ -155,6 +155,17 @@ class Progress:
         with unit_of_work(self.session):
             self.session.execute(update(Report).where(Report.period == period)
                                  .values(status=Status.APPROVED, submitted_at=utcnow()))
+
+
+def test_the_statements_of_a_save_are_rendered_once(app, session, tree, make_user):
+    """No statement of a save has its text rendered again at each execution (what a list's
+    IN or a literal-execute parameter does): the cached text is sent as it is. The plan
+    asks two kinds of unit (a list in the statement)."""
+    plan = Progress(app, session, tree, make_user, kinds=("village", "company"))
+    plan.put(plan.periods[0], 0, {"reporter": "张三"})
+    with rendered_again(database(app).engine) as seen:
+        assert plan.put(plan.periods[0], 1, {"reporter": "李四"})["revision"] == 2
+    assert seen == []
 
 
 def test_a_save_of_the_21_item_plan_with_targets_runs_as_few_statements(
