@@ -247,6 +247,11 @@ class Server:
             shutil.rmtree(ready, ignore_errors=True)
         raise SystemExit("gunicorn's workers did not all answer within 60 seconds")
 
+    def log_tail(self, lines: int = 40) -> str:
+        """The last *lines* of the server's log (its errors, worker restarts)."""
+        self.log.flush()
+        return "\n".join(Path(self.log.name).read_text(errors="replace").splitlines()[-lines:])
+
     def _answers(self) -> bool:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
@@ -463,9 +468,13 @@ def audit(port: int, period: str, targets: list[Target], tally: Tally) -> Audit:
     for unit, token in owners.items():
         client = Client(port, token)
         status, history, _ = client.call("GET", report_path(period, unit) + "/history")
-        client.close()
         if status != 200:
-            raise SystemExit(f"the history of {unit} answered {status}: {history}")
+            # Asked once more, to tell a passing failure from one that stays.
+            again, _answer, _headers = client.call("GET", report_path(period, unit) + "/history")
+            client.close()
+            raise SystemExit(f"the history of {unit} answered {status}: {history} "
+                             f"(asked again at once: {again})")
+        client.close()
         for revision in history["revisions"]:
             revisions += 1
             value = (revision["values"] or {}).get(FIELD)
@@ -534,7 +543,13 @@ def run(args, loop=None) -> dict:
                 raise SystemExit("a saver did not finish in its bounded time")
             if server.process.poll() is not None:
                 server.start()  # the audit needs an answering server
-            found = audit(server.port, period, targets, tally)
+            try:
+                found = audit(server.port, period, targets, tally)
+            except SystemExit as failure:  # with what the server said and who served
+                raise SystemExit(
+                    f"{failure}\nworkers at the start {sorted(workers)}, at the audit "
+                    f"{sorted(children(server.process.pid))}; the server's last words:\n"
+                    f"{server.log_tail()}") from None
         finally:
             if server is not None:
                 server.stop()
