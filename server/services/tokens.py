@@ -94,7 +94,7 @@ def authenticate(session: Session, secret: str, *, now: datetime | None = None) 
     if not secret.startswith(SECRET_MARK) or len(secret) <= PREFIX_LENGTH:
         return None
     digest = hash_secret(secret)
-    candidates = session.execute(_BY_PREFIX, {"prefix": secret[:PREFIX_LENGTH]}).unique().all()
+    candidates = session.execute(_BY_PREFIX, {"prefix": secret[:PREFIX_LENGTH]}).all()
     match = None
     for token in candidates:
         # compare_digest on every candidate: the time taken does not tell which one matched.
