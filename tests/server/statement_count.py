@@ -2,39 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 
-@contextmanager
-def recorded(engine: Engine) -> Iterator[list[str]]:
+def recorded(engine: Engine):
     """The SQL statements *engine* runs within the block, as a list filled as they run."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _params, _context, _many):
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    return _listening(engine, lambda _context: True)
 
 
-@contextmanager
-def rendered_again(engine: Engine) -> Iterator[list[str]]:
+def rendered_again(engine: Engine):
     """The statements *engine* runs within the block whose text SQLAlchemy renders again
     at every execution (an expanding ``IN`` list, a literal-execute parameter): each such
     statement costs its whole text's rendering every time instead of once per process."""
+    return _listening(engine, lambda context: context.compiled is not None and bool(
+        context.compiled.post_compile_params or context.compiled.literal_execute_params))
+
+
+@contextmanager
+def _listening(engine: Engine, keep: Callable[[Any], bool]) -> Iterator[list[str]]:
+    """The statements *engine* runs within the block whose execution context *keep*
+    accepts, as a list filled as they run."""
     seen: list[str] = []
 
     def record(_conn, _cursor, statement, _params, context, _many):
-        compiled = context.compiled
-        if compiled is not None and (compiled.post_compile_params
-                                     or compiled.literal_execute_params):
+        if keep(context):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
