@@ -466,15 +466,16 @@ def audit(port: int, period: str, targets: list[Target], tally: Tally) -> Audit:
     found: dict[str, list[tuple[str, int]]] = collections.defaultdict(list)
     revisions = 0
     for unit, token in owners.items():
-        client = Client(port, token)
-        status, history, _ = client.call("GET", report_path(period, unit) + "/history")
-        if status != 200:
-            # Asked once more, to tell a passing failure from one that stays.
-            again, _answer, _headers = client.call("GET", report_path(period, unit) + "/history")
+        client, path = Client(port, token), report_path(period, unit) + "/history"
+        try:
+            status, history, _ = client.call("GET", path)
+            if status != 200:
+                # Asked once more, to tell a passing failure from one that stays.
+                again = client.call("GET", path)[0]
+                raise SystemExit(f"the history of {unit} answered {status}: {history} "
+                                 f"(asked again at once: {again})")
+        finally:
             client.close()
-            raise SystemExit(f"the history of {unit} answered {status}: {history} "
-                             f"(asked again at once: {again})")
-        client.close()
         for revision in history["revisions"]:
             revisions += 1
             value = (revision["values"] or {}).get(FIELD)

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 
-def recorded(engine: Engine):
+def recorded(engine: Engine) -> AbstractContextManager[list[str]]:
     """The SQL statements *engine* runs within the block, as a list filled as they run."""
     return _listening(engine, lambda _context: True)
 
 
-def rendered_again(engine: Engine):
+def rendered_again(engine: Engine) -> AbstractContextManager[list[str]]:
     """The statements *engine* runs within the block whose text SQLAlchemy renders again
     at every execution (an expanding ``IN`` list, a literal-execute parameter): each such
     statement costs its whole text's rendering every time instead of once per process."""
