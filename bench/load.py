@@ -33,13 +33,17 @@ Exits 1 when any of them is not 0, or when nothing was acknowledged.
 Usage::
 
     python bench/load.py [--savers 8] [--workers 2] [--threads 4] [--seconds 10]
-        [--database-url postgresql://postgres@127.0.0.1:5432/test] [--shared K]
+        [--warm-up S] [--database-url postgresql://postgres@127.0.0.1:5432/test] [--shared K]
         [--kill-worker-every S] [--kill-master-at S] [--kill-pg-backends-every S]
         [--bare | --against-bare]
 
 ``--bare`` serves ``bench/bare_app.py`` instead, the floor: a Flask endpoint doing
 one insert per PUT under the same gunicorn settings; ``--against-bare`` runs both,
 the bare one first, and prints the application's share of the bare throughput.
+
+``--warm-up S`` lets the savers save for S seconds before the measured seconds: the
+throughput, the latencies and the server's CPU count the saves answered after it
+(the first p99 apart), the audit every save.
 """
 
 from __future__ import annotations
@@ -303,7 +307,8 @@ class Tally:
     """What the savers saw; one lock, as many threads add to it."""
 
     acknowledged: dict[str, tuple[str, int]] = field(default_factory=dict)  # value → report
-    latencies: list[float] = field(default_factory=list)
+    # (when the answer came, how long the save took), one per acknowledged save
+    latencies: list[tuple[float, float]] = field(default_factory=list)
     errors: collections.Counter = field(default_factory=collections.Counter)
     acknowledged_on_retry: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -411,7 +416,8 @@ def put(client: Client, path: str, value: str, revision: int, target: Target,
                 return None
             with tally.lock:
                 tally.acknowledged[value] = (target.unit, answer["revision"])
-                tally.latencies.append(time.monotonic() - began)
+                answered = time.monotonic()
+                tally.latencies.append((answered, answered - began))
                 tally.acknowledged_on_retry += attempt > 0
             return answer["revision"]
         tally.error(f"PUT: {status} {answer.get('code', '')}".strip())
@@ -522,22 +528,29 @@ def run(args, loop=None) -> dict:
 
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
             workers = children(server.process.pid)
-            cpu_before = cpu_seconds(workers)
+            warm_up = args.warm_up
             began = time.monotonic()
-            deadline = began + args.seconds
+            measured_from = began + warm_up
+            deadline = measured_from + args.seconds
             threads = [threading.Thread(target=loop, args=(t, server.port, period, deadline,
                                                             tally)) for t in targets]
             chaos = threading.Thread(target=faults,
                                      args=(server, db, args, deadline, done, stop))
             for thread in [*threads, chaos]:
                 thread.start()
+            time.sleep(max(0.0, measured_from - time.monotonic()))
+            cpu_before = cpu_seconds(workers)
             for thread in threads:
                 # Bounded: a saver stops starting saves at the deadline, and one save is at
                 # most (RETRIES + 1) attempts of REQUEST_TIMEOUT plus the pauses between them.
-                thread.join(timeout=args.seconds + (RETRIES + 1) * (REQUEST_TIMEOUT + 1) + 10)
-            elapsed = time.monotonic() - began
+                thread.join(timeout=max(0.0, deadline - time.monotonic())
+                            + (RETRIES + 1) * (REQUEST_TIMEOUT + 1) + 10)
+            elapsed = time.monotonic() - measured_from
             # The workers' CPU over the run (a worker killed by a fault takes its share away).
             server_cpu = cpu_seconds(workers) - cpu_before
+            cold = [seconds for answered, seconds in tally.latencies if answered < measured_from]
+            latencies = [seconds for answered, seconds in tally.latencies
+                         if answered >= measured_from]
             stop.set()
             chaos.join()
             if any(thread.is_alive() for thread in threads):
@@ -561,19 +574,21 @@ def run(args, loop=None) -> dict:
         "threads": args.threads, "seconds": round(elapsed, 1),
         "faults": {"workers_killed": done["worker"], "master_killed": done["master"],
                    "pg_backends_terminated": done["backends"]},
+        "warm_up_seconds": warm_up,
         "acknowledged": len(tally.acknowledged),
         "acknowledged_on_retry": tally.acknowledged_on_retry,
         "lost": len(found.lost), "duplicated": len(found.duplicated),
         "misplaced": len(found.misplaced), "revisions": found.revisions,
         "examples": {"lost": found.lost[:5], "duplicated": found.duplicated[:5],
                      "misplaced": found.misplaced[:5]},
-        "saves_per_second": round(len(tally.acknowledged) / elapsed, 1),
-        "server_cpu_ms_per_save": round(server_cpu * 1000 / len(tally.acknowledged), 2)
-        if tally.acknowledged else None,
+        "saves_per_second": round(len(latencies) / elapsed, 1),
+        "server_cpu_ms_per_save": round(server_cpu * 1000 / len(latencies), 2)
+        if latencies else None,
         "served": "bare" if args.bare else "app",
-        "p50_ms": round(percentile(tally.latencies, 0.50) * 1000, 1),
-        "p95_ms": round(percentile(tally.latencies, 0.95) * 1000, 1),
-        "p99_ms": round(percentile(tally.latencies, 0.99) * 1000, 1),
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "warm_up_p99_ms": round(percentile(cold, 0.99) * 1000, 1) if cold else None,
         "errors": dict(sorted(tally.errors.items())),
     }
 
@@ -608,6 +623,8 @@ def parse(argv: list[str]):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long savers save")
+    parser.add_argument("--warm-up", type=float, default=0.0, metavar="S",
+                        help="seconds of saves before those measured (audited all the same)")
     parser.add_argument("--database-url", help="a PostgreSQL server to create a database on "
                         "(default: a fresh SQLite file)")
     parser.add_argument("--shared", type=int, metavar="K",
@@ -627,6 +644,8 @@ def parse(argv: list[str]):
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 3600 or args.savers < 1:
         parser.error("--seconds must be in (0, 3600] and --savers at least 1")
+    if not 0 <= args.warm_up <= 600:
+        parser.error("--warm-up must be in [0, 600]")
     if args.shared is not None and not 1 <= args.shared <= args.savers:
         parser.error("--shared must be between 1 and the number of savers")
     return args
