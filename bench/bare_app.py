@@ -15,6 +15,9 @@ import os
 from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, event, text
 
+from server.db import SQLITE_TIMEOUT
+from server.sqlite_writes import queue_writers
+
 TABLE = "bare_saves"
 COLUMNS = "unit VARCHAR(64) NOT NULL, number INTEGER NOT NULL, value VARCHAR(200) NOT NULL"
 CREATE = {
@@ -27,9 +30,11 @@ REPORT = "/api/v1/reports/<assignment>/<unit>/<period>"
 
 
 def engine_for(url: str):
-    """An engine as ``server.db.make_engine`` makes it (SQLite in WAL mode, a busy timeout)."""
+    """An engine as ``server.db.make_engine`` makes it (SQLite in WAL mode, a busy timeout,
+    a process's writers queued)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT})
+        queue_writers(engine, SQLITE_TIMEOUT)
 
         @event.listens_for(engine, "connect")
         def _pragmas(connection, _record):

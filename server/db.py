@@ -29,6 +29,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
+from server.sqlite_writes import queue_writers
+
+# Seconds a SQLite writer waits for the write lock before "database is locked".
+SQLITE_TIMEOUT = 30
+
 # Constraint names are stable across databases, so migrations can refer to them.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -64,8 +69,9 @@ def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         # A generous timeout lets concurrent writers (several workers) wait instead of failing.
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT})
         event.listen(engine, "connect", _sqlite_pragmas)
+        queue_writers(engine, SQLITE_TIMEOUT)
         return engine
     engine = create_engine(url)
     check_on_checkout(engine)
