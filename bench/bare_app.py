@@ -13,10 +13,9 @@ from __future__ import annotations
 import os
 
 from flask import Flask, jsonify, request
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
-from server.db import SQLITE_TIMEOUT
-from server.sqlite_writes import queue_writers
+from server.db import make_engine
 
 TABLE = "bare_saves"
 COLUMNS = "unit VARCHAR(64) NOT NULL, number INTEGER NOT NULL, value VARCHAR(200) NOT NULL"
@@ -30,20 +29,11 @@ REPORT = "/api/v1/reports/<assignment>/<unit>/<period>"
 
 
 def engine_for(url: str):
-    """An engine as ``server.db.make_engine`` makes it (SQLite in WAL mode, a busy timeout,
-    a process's writers queued)."""
+    """An engine as the application's on SQLite (``server.db.make_engine``: WAL mode, a
+    busy timeout, a process's writers queued); PostgreSQL's pings each connection it
+    takes from the pool."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_TIMEOUT})
-        queue_writers(engine, SQLITE_TIMEOUT)
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(connection, _record):
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        return engine
+        return make_engine(url)
     return create_engine(url, pool_pre_ping=True)
 
 

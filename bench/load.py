@@ -528,9 +528,7 @@ def run(args, loop=None) -> dict:
 
             tally, done, stop = Tally(), collections.Counter(), threading.Event()
             workers = children(server.process.pid)
-            warm_up = args.warm_up
-            began = time.monotonic()
-            measured_from = began + warm_up
+            measured_from = time.monotonic() + args.warm_up
             deadline = measured_from + args.seconds
             threads = [threading.Thread(target=loop, args=(t, server.port, period, deadline,
                                                             tally)) for t in targets]
@@ -574,7 +572,7 @@ def run(args, loop=None) -> dict:
         "threads": args.threads, "seconds": round(elapsed, 1),
         "faults": {"workers_killed": done["worker"], "master_killed": done["master"],
                    "pg_backends_terminated": done["backends"]},
-        "warm_up_seconds": warm_up,
+        "warm_up_seconds": args.warm_up,
         "acknowledged": len(tally.acknowledged),
         "acknowledged_on_retry": tally.acknowledged_on_retry,
         "lost": len(found.lost), "duplicated": len(found.duplicated),
@@ -617,13 +615,21 @@ def describe(result: dict) -> str:
     return "\n".join(lines)
 
 
+def warm_up_seconds(text: str) -> float:
+    """The argument of ``--warm-up``: seconds in [0, 600]."""
+    seconds = float(text)
+    if not 0 <= seconds <= 600:
+        raise argparse.ArgumentTypeError("must be in [0, 600]")
+    return seconds
+
+
 def parse(argv: list[str]):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--savers", type=int, default=8, help="concurrent API clients")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long savers save")
-    parser.add_argument("--warm-up", type=float, default=0.0, metavar="S",
+    parser.add_argument("--warm-up", type=warm_up_seconds, default=0.0, metavar="S",
                         help="seconds of saves before those measured (audited all the same)")
     parser.add_argument("--database-url", help="a PostgreSQL server to create a database on "
                         "(default: a fresh SQLite file)")
@@ -644,8 +650,6 @@ def parse(argv: list[str]):
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.seconds > 3600 or args.savers < 1:
         parser.error("--seconds must be in (0, 3600] and --savers at least 1")
-    if not 0 <= args.warm_up <= 600:
-        parser.error("--warm-up must be in [0, 600]")
     if args.shared is not None and not 1 <= args.shared <= args.savers:
         parser.error("--shared must be between 1 and the number of savers")
     return args

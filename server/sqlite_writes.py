@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError
@@ -69,19 +71,14 @@ def queue_writers(engine: Engine, timeout: float) -> WriterQueue:
     timeout its connections have."""
     queue = _QUEUES[engine] = WriterQueue(timeout)
     dialect = engine.dialect
-    commit, rollback = dialect.do_commit, dialect.do_rollback
 
-    def do_commit(dbapi_connection) -> None:
-        try:
-            commit(dbapi_connection)
-        finally:
-            queue.leave(_raw(dbapi_connection))
-
-    def do_rollback(dbapi_connection) -> None:
-        try:
-            rollback(dbapi_connection)
-        finally:
-            queue.leave(_raw(dbapi_connection))
+    def then_leave(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ended_by(dbapi_connection) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                queue.leave(_raw(dbapi_connection))
+        return ended_by
 
     def before_execute(connection, _cursor, statement, *_args) -> None:
         if statement.lstrip()[:7].upper().startswith(_WRITES):
@@ -91,7 +88,8 @@ def queue_writers(engine: Engine, timeout: float) -> WriterQueue:
         queue.leave(dbapi_connection)
 
     # The pool rolls back a connection it takes back through the dialect too.
-    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+    dialect.do_commit = then_leave(dialect.do_commit)
+    dialect.do_rollback = then_leave(dialect.do_rollback)
     event.listen(engine, "before_cursor_execute", before_execute)
     for name in ("checkin", "close", "close_detached", "invalidate", "soft_invalidate",
                  "detach"):
